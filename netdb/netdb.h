@@ -1,0 +1,20 @@
+/* netdb.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#define NETDB_INSIDE
+# include "netdb-version.h"
+# include "netdb-version-macros.h"
+# include "net-error.h"
+# include "net-enum-types.h"
+# include "net-redex-event.h"
+# include "net-redex-config.h"
+# include "net-redex-tail.h"
+# include "net-redex-file.h"
+# include "net-redex.h"
+#undef NETDB_INSIDE

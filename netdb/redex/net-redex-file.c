@@ -1,0 +1,2217 @@
+/* net-redex-file.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "net-error.h"
+#include "net-redex-private.h"
+#include "net-redex-segment-private.h"
+
+/**
+ * SECTION:net-redex-file
+ * @title: NetRedexFile
+ * @short_description: one append-only log
+ *
+ * A #NetRedexFile is one named, append-only log of a #NetRedex.  Every
+ * event gets the next sequence number: they start at 1 and rise by one
+ * without gaps; 0 means "none" everywhere in the API.  A sequence number
+ * that was durable is never handed out again, not even after every event
+ * was evicted.
+ *
+ * Appends and reads are safe from any thread.  A persistent log keeps its
+ * records in segment files and reads payloads from disk; only the offsets
+ * of the records are held in memory.
+ *
+ * A log opened through a read-only #NetRedex follows the appends of the
+ * process that writes it: the owner #GMainContext of the log (the
+ * thread-default one when it was opened) watches the directory and picks up
+ * new records, so tails and reads see them.
+ */
+
+/* Events fetched by a tail in one go. */
+#define TAIL_FETCH_MAX 256
+/* Payload bytes read with one pread() by read_range(). */
+#define READ_SPAN_MAX (1024 * 1024)
+/* How often a read-only log looks for changes when no file monitor event
+ * arrives (a fallback for file systems without inotify). */
+#define FOLLOW_POLL_MS 500
+
+typedef struct
+{
+  guint64  seq;
+  GTask   *task;
+} DurableWaiter;
+
+struct _NetRedexFile
+{
+  GObject          parent_instance;
+
+  NetRedex        *redex;     /* keeps the directory lock while we live */
+  char            *name;
+  char            *dir;       /* NULL in memory */
+  NetRedexLimits   limits;
+  guint            persistent : 1;
+  guint            read_only : 1;
+
+  GMutex           mutex;
+  GCond            sync_cond;
+  GCond            worker_cond;
+
+  gboolean         closed;
+  gboolean         broken;
+  guint64          first_seq;
+  guint64          next_seq;
+  guint64          durable_seq;
+  gint64           last_ts;
+
+  /* In memory: events[i] has seq events_base + i; the first events_head
+   * slots were evicted and are NULL until the array is compacted. */
+  GPtrArray       *events;
+  guint64          events_base;
+  guint            events_head;
+  guint64          mem_bytes;
+
+  /* On disk. */
+  GPtrArray       *segments;
+  guint64          disk_bytes;
+  GByteArray      *scratch;
+  guint64          unsynced;
+  gboolean         syncing;
+  gint64           last_sync_time;
+  GQueue           durable_waiters;
+  GThread         *worker;
+  gboolean         worker_quit;
+
+  GPtrArray       *tails;
+
+  /* Following another process's writes. */
+  GFileMonitor    *monitor;
+  GSource         *poll_source;
+};
+
+G_DEFINE_FINAL_TYPE (NetRedexFile, net_redex_file, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_READ_ONLY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean follow_refresh_locked (NetRedexFile *self);
+
+static inline NetRedexSegment *
+active_segment (NetRedexFile *self)
+{
+  g_assert (self->segments->len > 0);
+  return g_ptr_array_index (self->segments, self->segments->len - 1);
+}
+
+static gboolean
+check_writable_locked (NetRedexFile  *self,
+                       GError       **error)
+{
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED,
+                   "log “%s” is closed", self->name);
+      return FALSE;
+    }
+  if (self->read_only)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                   "log “%s” is open read-only", self->name);
+      return FALSE;
+    }
+  if (self->broken)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "log “%s” refuses writes after a write it could not roll back; reopen it",
+                   self->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_open_locked (NetRedexFile  *self,
+                   GError       **error)
+{
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED,
+                   "log “%s” is closed", self->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Tails: lag accounting and wake-ups.  Called with the mutex held. */
+static void
+notify_tails_locked (NetRedexFile *self)
+{
+  for (guint i = 0; i < self->tails->len; i++)
+    {
+      NetRedexTail *tail = g_ptr_array_index (self->tails, i);
+      guint64 base = MAX (tail->cursor, tail->live_start);
+
+      if (!tail->lagged && self->next_seq > base &&
+          self->next_seq - base > self->limits.tail_buffer)
+        tail->lagged = TRUE;
+
+      if (tail->waiting)
+        {
+          tail->waiting = FALSE;
+          _net_redex_tail_wake (tail);
+        }
+    }
+}
+
+static void
+wake_all_tails_locked (NetRedexFile *self)
+{
+  for (guint i = 0; i < self->tails->len; i++)
+    {
+      NetRedexTail *tail = g_ptr_array_index (self->tails, i);
+
+      tail->waiting = FALSE;
+      _net_redex_tail_wake (tail);
+    }
+}
+
+/* Durability ------------------------------------------------------------ */
+
+static void
+complete_waiters (GPtrArray    *done,
+                  const GError *error)
+{
+  if (done == NULL)
+    return;
+
+  for (guint i = 0; i < done->len; i++)
+    {
+      DurableWaiter *w = g_ptr_array_index (done, i);
+
+      if (error != NULL)
+        g_task_return_error (w->task, g_error_copy (error));
+      else
+        g_task_return_boolean (w->task, TRUE);
+      g_object_unref (w->task);
+      g_free (w);
+    }
+}
+
+static void
+collect_waiters_locked (NetRedexFile  *self,
+                        GPtrArray    **done,
+                        gboolean       all)
+{
+  GList *l = self->durable_waiters.head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      DurableWaiter *w = l->data;
+
+      if (all || w->seq <= self->durable_seq)
+        {
+          if (*done == NULL)
+            *done = g_ptr_array_new ();
+          g_ptr_array_add (*done, w);
+          g_queue_delete_link (&self->durable_waiters, l);
+        }
+      l = next;
+    }
+}
+
+/*
+ * Makes every event up to @target durable.  Concurrent callers share one
+ * fdatasync(): whoever finds no sync running does one for everything
+ * appended so far, the others wait for it (group commit).  The mutex is
+ * released during the fdatasync().
+ */
+static gboolean
+sync_to_locked (NetRedexFile  *self,
+                guint64        target,
+                GPtrArray    **done,
+                GError       **error)
+{
+  if (!self->persistent)
+    {
+      self->durable_seq = self->next_seq - 1;
+      return TRUE;
+    }
+
+  while (self->durable_seq < target)
+    {
+      g_autoptr(GError) local_error = NULL;
+      NetRedexSegment *seg;
+      guint64 upto;
+      gboolean ok;
+
+      if (self->syncing)
+        {
+          g_cond_wait (&self->sync_cond, &self->mutex);
+          continue;
+        }
+
+      if (self->closed && self->segments->len == 0)
+        break;
+
+      self->syncing = TRUE;
+      upto = self->next_seq - 1;
+      seg = _net_redex_segment_ref (active_segment (self));
+
+      g_mutex_unlock (&self->mutex);
+      ok = _net_redex_segment_sync (seg, &local_error);
+      g_mutex_lock (&self->mutex);
+
+      _net_redex_segment_unref (seg);
+      self->syncing = FALSE;
+      g_cond_broadcast (&self->sync_cond);
+
+      if (!ok)
+        {
+          /* After a failed fsync the kernel may have dropped the dirty
+           * pages: nothing written since the last good sync is safe. */
+          self->broken = TRUE;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+
+      if (upto > self->durable_seq)
+        self->durable_seq = upto;
+      self->unsynced = 0;
+      self->last_sync_time = g_get_monotonic_time ();
+      if (done != NULL)
+        collect_waiters_locked (self, done, FALSE);
+    }
+
+  return TRUE;
+}
+
+static gpointer
+sync_worker (gpointer data)
+{
+  NetRedexFile *self = data;
+
+  g_mutex_lock (&self->mutex);
+
+  while (!self->worker_quit)
+    {
+      GPtrArray *done = NULL;
+
+      if (!g_queue_is_empty (&self->durable_waiters) ||
+          (self->limits.fsync_policy == NET_FSYNC_POLICY_INTERVAL &&
+           self->durable_seq + 1 < self->next_seq))
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (g_queue_is_empty (&self->durable_waiters))
+            {
+              gint64 deadline = self->last_sync_time + (gint64) MAX (self->limits.fsync_param, 1) * 1000;
+
+              if (g_get_monotonic_time () < deadline)
+                {
+                  g_cond_wait_until (&self->worker_cond, &self->mutex, deadline);
+                  continue;
+                }
+            }
+
+          if (!sync_to_locked (self, self->next_seq - 1, &done, &error))
+            collect_waiters_locked (self, &done, TRUE);
+
+          g_mutex_unlock (&self->mutex);
+          complete_waiters (done, error);
+          g_clear_pointer (&done, g_ptr_array_unref);
+          g_mutex_lock (&self->mutex);
+          continue;
+        }
+
+      g_cond_wait (&self->worker_cond, &self->mutex);
+    }
+
+  g_mutex_unlock (&self->mutex);
+
+  return NULL;
+}
+
+static void
+ensure_worker_locked (NetRedexFile *self)
+{
+  if (self->worker == NULL)
+    {
+      g_autofree char *name = g_strdup_printf ("netdb-sync-%.6s", self->name);
+
+      self->last_sync_time = g_get_monotonic_time ();
+      self->worker = g_thread_new (name, sync_worker, self);
+    }
+  g_cond_signal (&self->worker_cond);
+}
+
+/* Appending ------------------------------------------------------------- */
+
+static gboolean
+pwritev_all (int           fd,
+             struct iovec *iov,
+             int           iovcnt,
+             guint64       offset)
+{
+  while (iovcnt > 0)
+    {
+      ssize_t r = pwritev (fd, iov, iovcnt, offset);
+
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+
+      offset += r;
+      while (iovcnt > 0 && (size_t) r >= iov->iov_len)
+        {
+          r -= iov->iov_len;
+          iov++;
+          iovcnt--;
+        }
+      if (iovcnt > 0)
+        {
+          iov->iov_base = (guint8 *) iov->iov_base + r;
+          iov->iov_len -= r;
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean disk_sweep_locked (NetRedexFile *self, guint64 *out_evicted, GError **error);
+
+static gboolean
+roll_locked (NetRedexFile  *self,
+             GError       **error)
+{
+  NetRedexSegment *active = active_segment (self);
+  NetRedexSegment *seg;
+
+  if (!_net_redex_segment_seal (active, error))
+    return FALSE;
+  if (self->next_seq - 1 > self->durable_seq)
+    self->durable_seq = self->next_seq - 1;
+
+  seg = _net_redex_segment_create (self->dir, self->next_seq, error);
+  if (seg == NULL)
+    return FALSE;
+  g_ptr_array_add (self->segments, seg);
+  self->disk_bytes += seg->length;
+
+  if (!_net_redex_sync_dir (self->dir, error))
+    return FALSE;
+
+  if (self->limits.retention_max_events || self->limits.retention_max_bytes ||
+      self->limits.retention_max_age)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (!disk_sweep_locked (self, NULL, &local_error))
+        g_warning ("log “%s”: retention sweep failed: %s", self->name, local_error->message);
+    }
+
+  return TRUE;
+}
+
+/* One pwritev() for the whole batch, rolled back if it fails. */
+static gboolean
+disk_append_locked (NetRedexFile  *self,
+                    GBytes       **payloads,
+                    const gint64  *timestamps,
+                    guint          n,
+                    gint64         now,
+                    GError       **error)
+{
+  NetRedexSegment *active = active_segment (self);
+  guint64 total = 0;
+  guint64 offset;
+  guint8 *headers;
+  gboolean ok;
+
+  for (guint i = 0; i < n; i++)
+    total += NET_REDEX_REC_HEADER_SIZE + g_bytes_get_size (payloads[i]);
+
+  if (active->count > 0 && active->length + total > self->limits.segment_size)
+    {
+      if (!roll_locked (self, error))
+        return FALSE;
+      active = active_segment (self);
+    }
+
+  offset = active->length;
+
+  if ((gsize) n * 2 <= IOV_MAX)
+    {
+      struct iovec *iov = g_newa (struct iovec, (gsize) n * 2);
+
+      g_byte_array_set_size (self->scratch, (gsize) n * NET_REDEX_REC_HEADER_SIZE);
+      headers = self->scratch->data;
+      for (guint i = 0; i < n; i++)
+        {
+          gsize len;
+          const guint8 *data = g_bytes_get_data (payloads[i], &len);
+          gint64 ts = timestamps ? timestamps[i] : now;
+
+          net_redex_record_encode_header (headers + (gsize) i * NET_REDEX_REC_HEADER_SIZE,
+                                          self->next_seq + i, ts, data, len);
+          iov[2 * i].iov_base = headers + (gsize) i * NET_REDEX_REC_HEADER_SIZE;
+          iov[2 * i].iov_len = NET_REDEX_REC_HEADER_SIZE;
+          iov[2 * i + 1].iov_base = (gpointer) data;
+          iov[2 * i + 1].iov_len = len;
+        }
+      ok = pwritev_all (active->fd, iov, n * 2, offset);
+    }
+  else
+    {
+      struct iovec iov;
+      gsize p = 0;
+
+      g_byte_array_set_size (self->scratch, total);
+      headers = self->scratch->data;
+      for (guint i = 0; i < n; i++)
+        {
+          gsize len;
+          const guint8 *data = g_bytes_get_data (payloads[i], &len);
+          gint64 ts = timestamps ? timestamps[i] : now;
+
+          net_redex_record_encode_header (headers + p, self->next_seq + i, ts, data, len);
+          memcpy (headers + p + NET_REDEX_REC_HEADER_SIZE, data, len);
+          p += NET_REDEX_REC_HEADER_SIZE + len;
+        }
+      iov.iov_base = headers;
+      iov.iov_len = total;
+      ok = pwritev_all (active->fd, &iov, 1, offset);
+    }
+
+  if (self->scratch->len > 1024 * 1024)
+    g_byte_array_set_size (self->scratch, 0);
+
+  if (!ok)
+    {
+      int saved_errno = errno;
+
+      if (ftruncate (active->fd, offset) != 0)
+        self->broken = TRUE;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot append to %s: %s", active->path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 ts = timestamps ? timestamps[i] : now;
+
+      g_array_append_val (active->offsets, offset);
+      offset += NET_REDEX_REC_HEADER_SIZE + g_bytes_get_size (payloads[i]);
+      active->min_ts = MIN (active->min_ts, ts);
+      active->max_ts = MAX (active->max_ts, ts);
+    }
+  active->count += n;
+  active->length = offset;
+  self->disk_bytes += total;
+
+  return TRUE;
+}
+
+static void
+mem_compact_locked (NetRedexFile *self)
+{
+  if (self->events_head > 1024 && self->events_head > self->events->len / 2)
+    {
+      g_ptr_array_remove_range (self->events, 0, self->events_head);
+      self->events_base += self->events_head;
+      self->events_head = 0;
+    }
+}
+
+static guint64
+mem_sweep_locked (NetRedexFile *self,
+                  gint64        now)
+{
+  guint64 len = self->next_seq - self->first_seq;
+  guint64 k = 0;
+
+  if (self->limits.retention_max_events && len > self->limits.retention_max_events)
+    k = len - self->limits.retention_max_events;
+
+  /* Drop the first k, then keep dropping while bytes or age demand it. */
+  for (guint64 i = 0; i < len; i++)
+    {
+      guint idx = self->events_head;
+      NetRedexEvent *ev = g_ptr_array_index (self->events, idx);
+      gsize size = g_bytes_get_size (ev->payload) + NET_REDEX_REC_HEADER_SIZE;
+
+      if (i >= k &&
+          !(self->limits.retention_max_bytes && self->mem_bytes > self->limits.retention_max_bytes) &&
+          !(self->limits.retention_max_age && ev->timestamp < now - self->limits.retention_max_age))
+        break;
+
+      self->mem_bytes -= size;
+      net_redex_event_unref (ev);
+      self->events->pdata[idx] = NULL;
+      self->events_head++;
+      self->first_seq++;
+    }
+
+  mem_compact_locked (self);
+
+  return self->first_seq - (self->next_seq - len);
+}
+
+guint64
+_net_redex_file_append_full (NetRedexFile  *self,
+                             GBytes       **payloads,
+                             const gint64  *timestamps,
+                             guint          n,
+                             guint64        expected_seq,
+                             GError       **error)
+{
+  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GError) sync_error = NULL;
+  guint64 first;
+  gint64 now;
+  gboolean ok = TRUE;
+
+  g_assert (n > 0);
+
+  g_mutex_lock (&self->mutex);
+
+  if (!check_writable_locked (self, error))
+    goto fail;
+
+  if (expected_seq != 0 && expected_seq != self->next_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH,
+                   "log “%s”: expected next seq %" G_GUINT64_FORMAT ", the log is at %" G_GUINT64_FORMAT,
+                   self->name, expected_seq, self->next_seq);
+      goto fail;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      gsize size = g_bytes_get_size (payloads[i]);
+
+      if (size > self->limits.max_payload)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_PAYLOAD_TOO_LARGE,
+                       "log “%s”: payload of %" G_GSIZE_FORMAT " bytes is larger than the maximum of %u bytes",
+                       self->name, size, self->limits.max_payload);
+          goto fail;
+        }
+    }
+
+  /* Timestamps never go backwards within a log, so age-based retention
+   * can rely on their order. */
+  now = MAX (g_get_real_time (), self->last_ts);
+  first = self->next_seq;
+
+  if (self->persistent)
+    {
+      if (!disk_append_locked (self, payloads, timestamps, n, now, error))
+        goto fail;
+    }
+  else
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          gint64 ts = timestamps ? timestamps[i] : now;
+
+          g_ptr_array_add (self->events,
+                           _net_redex_event_new_take (first + i, ts, g_bytes_ref (payloads[i])));
+          self->mem_bytes += g_bytes_get_size (payloads[i]) + NET_REDEX_REC_HEADER_SIZE;
+        }
+    }
+
+  self->next_seq += n;
+  self->last_ts = timestamps ? MAX (self->last_ts, timestamps[n - 1]) : now;
+
+  if (!self->persistent)
+    {
+      self->durable_seq = self->next_seq - 1;
+      if (self->limits.retention_max_events || self->limits.retention_max_bytes ||
+          self->limits.retention_max_age)
+        mem_sweep_locked (self, now);
+    }
+
+  if (self->tails->len > 0)
+    notify_tails_locked (self);
+
+  if (self->persistent)
+    {
+      switch (self->limits.fsync_policy)
+        {
+        case NET_FSYNC_POLICY_EVERY_N:
+          self->unsynced += n;
+          if (self->unsynced >= MAX (self->limits.fsync_param, 1))
+            ok = sync_to_locked (self, self->next_seq - 1, &done, &sync_error);
+          break;
+
+        case NET_FSYNC_POLICY_ALWAYS:
+          ok = sync_to_locked (self, first + n - 1, &done, &sync_error);
+          break;
+
+        case NET_FSYNC_POLICY_INTERVAL:
+          if (self->worker == NULL)
+            ensure_worker_locked (self);
+          break;
+
+        case NET_FSYNC_POLICY_NEVER:
+        default:
+          break;
+        }
+    }
+
+  g_mutex_unlock (&self->mutex);
+
+  complete_waiters (done, NULL);
+
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&sync_error));
+      return 0;
+    }
+
+  return first;
+
+fail:
+  g_mutex_unlock (&self->mutex);
+  return 0;
+}
+
+/* Reading --------------------------------------------------------------- */
+
+static gboolean
+disk_read_locked (NetRedexFile  *self,
+                  guint64        start,
+                  guint64        end,
+                  GPtrArray     *result,
+                  GError       **error)
+{
+  while (start < end)
+    {
+      g_autoptr(GBytes) span = NULL;
+      g_autofree guint64 *offs = NULL;
+      NetRedexSegment *seg = NULL;
+      guint lo = 0, hi = self->segments->len;
+      guint64 idx, n, span_start, span_end;
+      const guint8 *data;
+
+      /* The last segment starting at or below @start. */
+      while (hi - lo > 1)
+        {
+          guint mid = (lo + hi) / 2;
+
+          if (((NetRedexSegment *) g_ptr_array_index (self->segments, mid))->base_seq <= start)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      seg = g_ptr_array_index (self->segments, lo);
+      g_assert (seg->base_seq <= start && start < seg->base_seq + seg->count);
+
+      if (!_net_redex_segment_ensure_index (seg, error))
+        return FALSE;
+
+      idx = start - seg->base_seq;
+      n = MIN (end, seg->base_seq + seg->count) - start;
+
+      /* Cap the bytes of one pread(), but always take one record. */
+      span_start = _net_redex_segment_get_offset (seg, idx);
+      offs = g_new (guint64, MIN (n, 65536) + 1);
+      offs[0] = span_start;
+      for (guint64 i = 0; i < n && i < 65536; i++)
+        {
+          guint64 rec_end = _net_redex_segment_get_end (seg, idx + i);
+
+          if (i > 0 && rec_end - span_start > READ_SPAN_MAX)
+            {
+              n = i;
+              break;
+            }
+          offs[i + 1] = rec_end;
+          if (i + 1 == 65536)
+            n = i + 1;
+        }
+      span_end = offs[n];
+
+      _net_redex_segment_ref (seg);
+      g_mutex_unlock (&self->mutex);
+
+      span = _net_redex_segment_pread (seg, span_start, span_end - span_start, error);
+      data = span ? g_bytes_get_data (span, NULL) : NULL;
+
+      for (guint64 i = 0; span != NULL && i < n; i++)
+        {
+          NetRedexRecordHeader header;
+          gsize rec_off = offs[i] - span_start;
+          gsize rec_len = offs[i + 1] - offs[i];
+          g_autofree char *base = NULL;
+
+          if (net_redex_record_decode (data + rec_off, rec_len, start + i, &header) == NET_REDEX_RECORD_OK &&
+              header.payload_len + NET_REDEX_REC_HEADER_SIZE == rec_len)
+            {
+              GBytes *payload = g_bytes_new_from_bytes (span, rec_off + NET_REDEX_REC_HEADER_SIZE,
+                                                        header.payload_len);
+
+              g_ptr_array_add (result, _net_redex_event_new_take (start + i, header.timestamp, payload));
+              continue;
+            }
+
+          base = g_path_get_basename (seg->path);
+          g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                       "log “%s”, segment %s: record seq %" G_GUINT64_FORMAT
+                       " at offset %" G_GUINT64_FORMAT " is damaged (checksum mismatch)",
+                       self->name, base, start + i, offs[i]);
+          g_clear_pointer (&span, g_bytes_unref);
+        }
+
+      _net_redex_segment_unref (seg);
+      g_mutex_lock (&self->mutex);
+
+      if (span == NULL)
+        return FALSE;
+
+      start += n;
+
+      /* Retention may have moved the floor meanwhile; stop at it. */
+      if (self->closed || start < self->first_seq)
+        break;
+      end = MIN (end, self->next_seq);
+    }
+
+  return TRUE;
+}
+
+static GPtrArray *
+read_range_locked (NetRedexFile  *self,
+                   guint64        start,
+                   guint64        end,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+
+  if (!check_open_locked (self, error))
+    return NULL;
+
+  start = MAX (start, self->first_seq);
+  end = MIN (end, self->next_seq);
+
+  if (start >= end)
+    return g_steal_pointer (&result);
+
+  if (!self->persistent)
+    {
+      g_ptr_array_set_size (result, end - start);
+      for (guint64 s = start; s < end; s++)
+        result->pdata[s - start] = net_redex_event_ref (g_ptr_array_index (self->events, s - self->events_base));
+      return g_steal_pointer (&result);
+    }
+
+  if (!disk_read_locked (self, start, end, result, error))
+    return NULL;
+
+  return g_steal_pointer (&result);
+}
+
+GPtrArray *
+_net_redex_file_tail_fetch (NetRedexFile  *self,
+                            NetRedexTail  *tail,
+                            guint          max_events,
+                            gboolean       arm,
+                            GError       **error)
+{
+  g_autoptr(GPtrArray) events = NULL;
+  guint64 cursor;
+
+  g_mutex_lock (&self->mutex);
+
+  if (self->closed || tail->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED,
+                   "log “%s” is closed", self->name);
+      goto out;
+    }
+
+  if (tail->lagged)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_LAGGED,
+                   "tail of log “%s” fell more than %u events behind at seq %" G_GUINT64_FORMAT,
+                   self->name, self->limits.tail_buffer, tail->cursor);
+      goto out;
+    }
+
+  cursor = tail->cursor;
+  if (cursor < self->first_seq)
+    {
+      tail->lagged = TRUE;
+      g_set_error (error, NET_ERROR, NET_ERROR_LAGGED,
+                   "log “%s”: events from seq %" G_GUINT64_FORMAT " were evicted; the oldest retained is %" G_GUINT64_FORMAT,
+                   self->name, cursor, self->first_seq);
+      goto out;
+    }
+
+  if (cursor >= self->next_seq)
+    {
+      if (arm)
+        tail->waiting = TRUE;
+      events = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+      goto out;
+    }
+
+  events = read_range_locked (self, cursor, cursor + max_events, error);
+  if (events == NULL)
+    goto out;
+
+  if (events->len == 0 ||
+      net_redex_event_get_seq (g_ptr_array_index (events, 0)) != cursor)
+    {
+      tail->lagged = TRUE;
+      g_clear_pointer (&events, g_ptr_array_unref);
+      g_set_error (error, NET_ERROR, NET_ERROR_LAGGED,
+                   "log “%s”: events from seq %" G_GUINT64_FORMAT " were evicted while reading them",
+                   self->name, cursor);
+      goto out;
+    }
+
+  tail->cursor = cursor + events->len;
+  tail->waiting = FALSE;
+
+out:
+  g_mutex_unlock (&self->mutex);
+  return g_steal_pointer (&events);
+}
+
+void
+_net_redex_file_remove_tail (NetRedexFile *self,
+                             NetRedexTail *tail)
+{
+  g_mutex_lock (&self->mutex);
+  g_ptr_array_remove_fast (self->tails, tail);
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+_net_redex_file_close_tail (NetRedexFile *self,
+                            NetRedexTail *tail)
+{
+  g_mutex_lock (&self->mutex);
+  tail->closed = TRUE;
+  tail->waiting = FALSE;
+  g_mutex_unlock (&self->mutex);
+}
+
+/* Retention ------------------------------------------------------------- */
+
+static gboolean
+write_meta_locked (NetRedexFile  *self,
+                   guint64        first_seq,
+                   GError       **error)
+{
+  NetRedexMeta meta = { first_seq, self->next_seq, self->name };
+  g_autoptr(GBytes) bytes = net_redex_meta_encode (&meta);
+
+  return _net_redex_write_file_atomic (self->dir, "META", bytes, error);
+}
+
+/*
+ * Evicts on disk first and in memory second: the new floor is persisted in
+ * META before any segment is unlinked, and open removes segments below the
+ * floor, so a crash at any point leaves disk and memory in agreement.
+ */
+static gboolean
+disk_sweep_locked (NetRedexFile  *self,
+                   guint64       *out_evicted,
+                   GError       **error)
+{
+  guint64 new_floor = self->first_seq;
+  guint64 total = self->disk_bytes;
+  gint64 now = g_get_real_time ();
+  guint n_drop = 0;
+
+  if (self->limits.retention_max_events &&
+      self->next_seq - self->first_seq > self->limits.retention_max_events)
+    new_floor = self->next_seq - self->limits.retention_max_events;
+
+  for (guint i = 0; i + 1 < self->segments->len; i++)
+    {
+      NetRedexSegment *seg = g_ptr_array_index (self->segments, i);
+      NetRedexSegment *next = g_ptr_array_index (self->segments, i + 1);
+      gboolean drop = FALSE;
+
+      if (self->limits.retention_max_bytes && total > self->limits.retention_max_bytes)
+        drop = TRUE;
+      if (self->limits.retention_max_age && seg->max_ts < now - self->limits.retention_max_age)
+        drop = TRUE;
+      if (!drop)
+        break;
+
+      total -= seg->length;
+      new_floor = MAX (new_floor, next->base_seq);
+    }
+
+  if (out_evicted)
+    *out_evicted = 0;
+
+  if (new_floor <= self->first_seq)
+    return TRUE;
+
+  if (!write_meta_locked (self, new_floor, error))
+    return FALSE;
+
+  while (n_drop + 1 < self->segments->len &&
+         ((NetRedexSegment *) g_ptr_array_index (self->segments, n_drop + 1))->base_seq <= new_floor)
+    {
+      NetRedexSegment *seg = g_ptr_array_index (self->segments, n_drop);
+
+      g_unlink (seg->idx_path);
+      g_unlink (seg->path);
+      self->disk_bytes -= seg->length;
+      n_drop++;
+    }
+  if (n_drop > 0)
+    {
+      g_ptr_array_remove_range (self->segments, 0, n_drop);
+      if (!_net_redex_sync_dir (self->dir, error))
+        return FALSE;
+    }
+
+  if (out_evicted)
+    *out_evicted = new_floor - self->first_seq;
+  self->first_seq = new_floor;
+
+  wake_all_tails_locked (self);
+
+  return TRUE;
+}
+
+/* Opening --------------------------------------------------------------- */
+
+static int
+compare_u64 (gconstpointer a,
+             gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static GArray *
+list_segment_bases (NetRedexFile  *self,
+                    GError       **error)
+{
+  g_autoptr(GArray) bases = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GDir) d = NULL;
+  const char *entry;
+
+  d = g_dir_open (self->dir, 0, error);
+  if (d == NULL)
+    {
+      if (error && *error)
+        {
+          (*error)->domain = NET_ERROR;
+          (*error)->code = NET_ERROR_IO;
+        }
+      return NULL;
+    }
+
+  while ((entry = g_dir_read_name (d)))
+    {
+      guint64 base;
+
+      if (net_redex_segment_file_parse (entry, ".seg", &base))
+        g_array_append_val (bases, base);
+      else if (!self->read_only && g_str_has_suffix (entry, ".tmp"))
+        {
+          g_autofree char *path = g_build_filename (self->dir, entry, NULL);
+
+          /* Left by a crash in the middle of an atomic replace. */
+          g_unlink (path);
+        }
+    }
+
+  g_array_sort (bases, compare_u64);
+
+  return g_steal_pointer (&bases);
+}
+
+static gboolean
+read_meta (NetRedexFile  *self,
+           NetRedexMeta  *meta,
+           gboolean      *found,
+           GError       **error)
+{
+  g_autofree char *path = g_build_filename (self->dir, "META", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  *found = FALSE;
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    return TRUE;
+
+  if (!net_redex_meta_decode ((const guint8 *) contents, len, meta))
+    {
+      g_warning ("%s is damaged; using the segments alone", path);
+      return TRUE;
+    }
+
+  if (g_strcmp0 (meta->name, self->name) != 0)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "%s belongs to log “%s”, not “%s”", path, meta->name, self->name);
+      g_clear_pointer (&meta->name, g_free);
+      return FALSE;
+    }
+
+  g_clear_pointer (&meta->name, g_free);
+  *found = TRUE;
+  return TRUE;
+}
+
+static gboolean
+load_segments_locked (NetRedexFile  *self,
+                      guint64        floor,
+                      GError       **error)
+{
+  g_autoptr(GArray) bases = list_segment_bases (self, error);
+  guint first = 0;
+
+  if (bases == NULL)
+    return FALSE;
+
+  /* Segments wholly below the persisted floor were evicted; a crash may
+   * have left them behind. */
+  while (first + 1 < bases->len && g_array_index (bases, guint64, first + 1) <= floor)
+    {
+      if (!self->read_only)
+        {
+          g_autofree char *seg = net_redex_segment_file_name (g_array_index (bases, guint64, first), ".seg");
+          g_autofree char *idx = net_redex_segment_file_name (g_array_index (bases, guint64, first), ".idx");
+          g_autofree char *seg_path = g_build_filename (self->dir, seg, NULL);
+          g_autofree char *idx_path = g_build_filename (self->dir, idx, NULL);
+
+          g_unlink (idx_path);
+          g_unlink (seg_path);
+        }
+      first++;
+    }
+
+  for (guint i = first; i < bases->len; i++)
+    {
+      guint64 base = g_array_index (bases, guint64, i);
+      gboolean sealed = i + 1 < bases->len;
+      NetRedexSegment *seg;
+
+      seg = _net_redex_segment_open (self->dir, base, sealed, self->read_only, error);
+      if (seg == NULL)
+        return FALSE;
+
+      if (sealed)
+        {
+          guint64 expected = g_array_index (bases, guint64, i + 1) - base;
+
+          if (seg->count != expected && seg->offsets == NULL)
+            {
+              /* The index disagrees with the file names: rebuild it. */
+              munmap (seg->map, seg->map_len);
+              seg->map = NULL;
+              seg->map_checked = TRUE;
+              _net_redex_segment_unref (seg);
+              seg = _net_redex_segment_open (self->dir, base, FALSE, TRUE, error);
+              if (seg == NULL)
+                return FALSE;
+              seg->sealed = TRUE;
+            }
+
+          if (seg->count > expected)
+            {
+              g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                           "%s holds %" G_GUINT64_FORMAT " records but the next segment starts at seq %" G_GUINT64_FORMAT,
+                           seg->path, seg->count, base + expected);
+              _net_redex_segment_unref (seg);
+              return FALSE;
+            }
+
+          /* Records lost at the end of a sealed segment stay damaged
+           * slots, so every later seq keeps its place. */
+          while (seg->count < expected)
+            {
+              g_array_append_val (seg->offsets, seg->length);
+              seg->count++;
+              seg->n_bad++;
+            }
+        }
+
+      g_ptr_array_add (self->segments, seg);
+      self->disk_bytes += seg->length;
+      self->last_ts = MAX (self->last_ts, seg->max_ts);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+open_disk (NetRedexFile  *self,
+           GError       **error)
+{
+  NetRedexMeta meta = { 1, 1, NULL };
+  gboolean found = FALSE;
+  guint64 next;
+
+  if (self->read_only)
+    {
+      if (!g_file_test (self->dir, G_FILE_TEST_IS_DIR))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                       "log “%s” does not exist (no %s)", self->name, self->dir);
+          return FALSE;
+        }
+    }
+  else if (g_mkdir_with_parents (self->dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot create %s: %s", self->dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (!read_meta (self, &meta, &found, error))
+    return FALSE;
+
+  if (!load_segments_locked (self, meta.first_seq, error))
+    return FALSE;
+
+  if (self->segments->len == 0)
+    {
+      guint64 base = MAX (meta.first_seq, meta.next_seq_floor);
+
+      if (self->read_only)
+        {
+          self->first_seq = self->next_seq = base;
+          self->durable_seq = base - 1;
+          return TRUE;
+        }
+
+      if (!found && !write_meta_locked (self, 1, error))
+        return FALSE;
+
+      g_ptr_array_add (self->segments, _net_redex_segment_create (self->dir, base, error));
+      if (g_ptr_array_index (self->segments, 0) == NULL)
+        {
+          g_ptr_array_set_size (self->segments, 0);
+          return FALSE;
+        }
+      self->disk_bytes += active_segment (self)->length;
+      if (!_net_redex_sync_dir (self->dir, error))
+        return FALSE;
+    }
+
+  next = active_segment (self)->base_seq + active_segment (self)->count;
+
+  /* Never hand out a seq that was durable before: if the newest records
+   * are gone (a segment removed by hand), continue above the floor. */
+  if (!self->read_only && meta.next_seq_floor > next)
+    {
+      NetRedexSegment *seg;
+
+      self->next_seq = next;
+      if (active_segment (self)->count > 0 && !_net_redex_segment_seal (active_segment (self), error))
+        return FALSE;
+      if (active_segment (self)->count == 0)
+        {
+          NetRedexSegment *empty = active_segment (self);
+
+          g_unlink (empty->path);
+          self->disk_bytes -= empty->length;
+          g_ptr_array_remove_index (self->segments, self->segments->len - 1);
+        }
+      seg = _net_redex_segment_create (self->dir, meta.next_seq_floor, error);
+      if (seg == NULL)
+        return FALSE;
+      g_ptr_array_add (self->segments, seg);
+      self->disk_bytes += seg->length;
+      next = meta.next_seq_floor;
+      if (!_net_redex_sync_dir (self->dir, error))
+        return FALSE;
+    }
+
+  self->next_seq = next;
+  self->first_seq = MIN (MAX (meta.first_seq,
+                              ((NetRedexSegment *) g_ptr_array_index (self->segments, 0))->base_seq),
+                         next);
+  self->durable_seq = next - 1;
+
+  return TRUE;
+}
+
+/* Following a writer in another process ---------------------------------- */
+
+static gboolean
+follow_refresh_locked (NetRedexFile *self)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 old_next = self->next_seq;
+  guint64 old_first = self->first_seq;
+  NetRedexMeta meta = { 1, 1, NULL };
+  gboolean found = FALSE;
+
+  if (self->closed)
+    return FALSE;
+
+  if (read_meta (self, &meta, &found, NULL) && found && meta.first_seq > self->first_seq)
+    self->first_seq = MIN (meta.first_seq, self->next_seq);
+
+  if (self->segments->len == 0)
+    {
+      if (!load_segments_locked (self, self->first_seq, &error))
+        {
+          g_ptr_array_set_size (self->segments, 0);
+          g_debug ("log “%s”: %s", self->name, error->message);
+          return FALSE;
+        }
+      if (self->segments->len == 0)
+        return FALSE;
+      self->first_seq = MAX (self->first_seq,
+                             ((NetRedexSegment *) g_ptr_array_index (self->segments, 0))->base_seq);
+    }
+
+  for (;;)
+    {
+      NetRedexSegment *active = active_segment (self);
+      g_autofree char *next_name = NULL;
+      g_autofree char *next_path = NULL;
+      NetRedexSegment *seg;
+      guint64 next;
+
+      if (!_net_redex_segment_refresh (active, &error))
+        {
+          g_debug ("log “%s”: %s", self->name, error->message);
+          break;
+        }
+      next = active->base_seq + active->count;
+      if (next > self->next_seq)
+        self->next_seq = next;
+
+      next_name = net_redex_segment_file_name (next, ".seg");
+      next_path = g_build_filename (self->dir, next_name, NULL);
+      if (!g_file_test (next_path, G_FILE_TEST_EXISTS))
+        break;
+
+      /* The writer sealed the active segment and started the next. */
+      if (!_net_redex_segment_refresh (active, &error))
+        break;
+      if (active->base_seq + active->count != next)
+        continue;
+      seg = _net_redex_segment_open (self->dir, next, FALSE, TRUE, &error);
+      if (seg == NULL)
+        break;
+      active->sealed = TRUE;
+      g_ptr_array_add (self->segments, seg);
+    }
+
+  /* Forget segments the writer evicted. */
+  while (self->segments->len > 1 &&
+         ((NetRedexSegment *) g_ptr_array_index (self->segments, 1))->base_seq <= self->first_seq)
+    g_ptr_array_remove_index (self->segments, 0);
+
+  self->durable_seq = self->next_seq - 1;
+
+  if (self->next_seq != old_next || self->first_seq != old_first)
+    {
+      notify_tails_locked (self);
+      if (self->first_seq != old_first)
+        wake_all_tails_locked (self);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+on_dir_changed (GFileMonitor      *monitor,
+                GFile             *file,
+                GFile             *other_file,
+                GFileMonitorEvent  event_type,
+                gpointer           user_data)
+{
+  NetRedexFile *self = user_data;
+
+  g_mutex_lock (&self->mutex);
+  follow_refresh_locked (self);
+  g_mutex_unlock (&self->mutex);
+}
+
+static gboolean
+on_follow_poll (gpointer user_data)
+{
+  NetRedexFile *self = user_data;
+
+  g_mutex_lock (&self->mutex);
+  follow_refresh_locked (self);
+  g_mutex_unlock (&self->mutex);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_following (NetRedexFile *self)
+{
+  g_autoptr(GFile) dir = g_file_new_for_path (self->dir);
+  g_autoptr(GError) error = NULL;
+
+  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
+  if (self->monitor != NULL)
+    {
+      g_file_monitor_set_rate_limit (self->monitor, 10);
+      g_signal_connect (self->monitor, "changed", G_CALLBACK (on_dir_changed), self);
+    }
+  else
+    g_debug ("cannot monitor %s, polling: %s", self->dir, error->message);
+
+  self->poll_source = g_timeout_source_new (FOLLOW_POLL_MS);
+  g_source_set_static_name (self->poll_source, "[netdb] follow log");
+  g_source_set_callback (self->poll_source, on_follow_poll, self, NULL);
+  g_source_attach (self->poll_source, g_main_context_get_thread_default ());
+}
+
+static void
+stop_following (NetRedexFile *self)
+{
+  if (self->monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->monitor, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
+  if (self->poll_source != NULL)
+    {
+      g_source_destroy (self->poll_source);
+      g_clear_pointer (&self->poll_source, g_source_unref);
+    }
+}
+
+/* GObject --------------------------------------------------------------- */
+
+static void
+net_redex_file_dispose (GObject *object)
+{
+  NetRedexFile *self = (NetRedexFile *) object;
+
+  net_redex_file_close (self, NULL);
+
+  if (self->redex != NULL)
+    {
+      _net_redex_forget_file (self->redex, self);
+      g_clear_object (&self->redex);
+    }
+
+  G_OBJECT_CLASS (net_redex_file_parent_class)->dispose (object);
+}
+
+static void
+net_redex_file_finalize (GObject *object)
+{
+  NetRedexFile *self = (NetRedexFile *) object;
+
+  g_clear_pointer (&self->events, g_ptr_array_unref);
+  g_clear_pointer (&self->segments, g_ptr_array_unref);
+  g_clear_pointer (&self->scratch, g_byte_array_unref);
+  g_clear_pointer (&self->tails, g_ptr_array_unref);
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->dir, g_free);
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->sync_cond);
+  g_cond_clear (&self->worker_cond);
+
+  G_OBJECT_CLASS (net_redex_file_parent_class)->finalize (object);
+}
+
+static void
+net_redex_file_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  NetRedexFile *self = NET_REDEX_FILE (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_boolean (value, self->read_only);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_redex_file_class_init (NetRedexFileClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = net_redex_file_dispose;
+  object_class->finalize = net_redex_file_finalize;
+  object_class->get_property = net_redex_file_get_property;
+
+  /**
+   * NetRedexFile:name:
+   *
+   * The name of the log.
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetRedexFile:read-only:
+   *
+   * Whether the log was opened read-only.
+   */
+  properties[PROP_READ_ONLY] =
+    g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+net_redex_file_init (NetRedexFile *self)
+{
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->sync_cond);
+  g_cond_init (&self->worker_cond);
+  g_queue_init (&self->durable_waiters);
+  self->tails = g_ptr_array_new ();
+  self->first_seq = 1;
+  self->next_seq = 1;
+}
+
+NetRedexFile *
+_net_redex_file_new (NetRedex        *redex,
+                     const char      *name,
+                     const char      *dir,
+                     gboolean         persistent,
+                     gboolean         read_only,
+                     NetRedexConfig  *config,
+                     GError         **error)
+{
+  g_autoptr(NetRedexFile) self = g_object_new (NET_TYPE_REDEX_FILE, NULL);
+
+  self->name = g_strdup (name);
+  self->dir = g_strdup (dir);
+  self->persistent = persistent;
+  self->read_only = read_only;
+  _net_redex_config_get_limits (config, &self->limits);
+
+  if (!persistent)
+    {
+      self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+      self->events_base = 1;
+    }
+  else
+    {
+      self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) _net_redex_segment_unref);
+      self->scratch = g_byte_array_new ();
+
+      if (!open_disk (self, error))
+        {
+          self->closed = TRUE;
+          return NULL;
+        }
+
+      if (read_only)
+        start_following (self);
+    }
+
+  self->redex = g_object_ref (redex);
+
+  return g_steal_pointer (&self);
+}
+
+gboolean
+_net_redex_file_is_closed (NetRedexFile *self)
+{
+  gboolean closed;
+
+  g_mutex_lock (&self->mutex);
+  closed = self->closed;
+  g_mutex_unlock (&self->mutex);
+
+  return closed;
+}
+
+/* Public API ------------------------------------------------------------ */
+
+/**
+ * net_redex_file_get_name:
+ * @self: a #NetRedexFile
+ *
+ * Gets the name the log was opened with.
+ *
+ * Returns: the name
+ */
+const char *
+net_redex_file_get_name (NetRedexFile *self)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), NULL);
+
+  return self->name;
+}
+
+/**
+ * net_redex_file_get_read_only:
+ * @self: a #NetRedexFile
+ *
+ * Gets whether the log was opened read-only.
+ *
+ * Returns: %TRUE for a read-only log
+ */
+gboolean
+net_redex_file_get_read_only (NetRedexFile *self)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+
+  return self->read_only;
+}
+
+static guint64
+locked_get (NetRedexFile  *self,
+            const guint64 *field)
+{
+  guint64 v;
+
+  g_mutex_lock (&self->mutex);
+  v = *field;
+  g_mutex_unlock (&self->mutex);
+
+  return v;
+}
+
+/**
+ * net_redex_file_get_next_seq:
+ * @self: a #NetRedexFile
+ *
+ * Gets the sequence number the next append will get.
+ *
+ * Returns: the next sequence number (1 for an empty log)
+ */
+guint64
+net_redex_file_get_next_seq (NetRedexFile *self)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+
+  return locked_get (self, &self->next_seq);
+}
+
+/**
+ * net_redex_file_get_first_seq:
+ * @self: a #NetRedexFile
+ *
+ * Gets the sequence number of the oldest retained event. When the log
+ * holds no events this equals net_redex_file_get_next_seq().
+ *
+ * Returns: the lowest retained sequence number
+ */
+guint64
+net_redex_file_get_first_seq (NetRedexFile *self)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+
+  return locked_get (self, &self->first_seq);
+}
+
+/**
+ * net_redex_file_get_durable_seq:
+ * @self: a #NetRedexFile
+ *
+ * Gets the highest sequence number known to be on stable storage. For an
+ * in-memory log that is the last appended one.
+ *
+ * Returns: the last durable sequence number, or 0 for none
+ */
+guint64
+net_redex_file_get_durable_seq (NetRedexFile *self)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+
+  return locked_get (self, &self->durable_seq);
+}
+
+/**
+ * net_redex_file_get_length:
+ * @self: a #NetRedexFile
+ *
+ * Gets the number of retained events.
+ *
+ * Returns: the number of events
+ */
+guint64
+net_redex_file_get_length (NetRedexFile *self)
+{
+  guint64 v;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  v = self->next_seq - self->first_seq;
+  g_mutex_unlock (&self->mutex);
+
+  return v;
+}
+
+/**
+ * net_redex_file_append:
+ * @self: a #NetRedexFile
+ * @payload: the payload
+ *
+ * Appends one event. Safe from any thread.
+ *
+ * Returns: the sequence number of the event, or 0 with @error set
+ */
+guint64
+net_redex_file_append (NetRedexFile  *self,
+                       GBytes        *payload,
+                       GError       **error)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+  g_return_val_if_fail (payload != NULL, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return _net_redex_file_append_full (self, &payload, NULL, 1, 0, error);
+}
+
+/**
+ * net_redex_file_append_batch:
+ * @self: a #NetRedexFile
+ * @payloads: (array length=n_payloads): the payloads
+ * @n_payloads: the number of payloads, at least 1
+ *
+ * Appends several events at once, with consecutive sequence numbers and
+ * one write: either all of them are appended or none.
+ *
+ * Returns: the sequence number of the first event, or 0 with @error set
+ */
+guint64
+net_redex_file_append_batch (NetRedexFile  *self,
+                             GBytes       **payloads,
+                             guint          n_payloads,
+                             GError       **error)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+  g_return_val_if_fail (payloads != NULL, 0);
+  g_return_val_if_fail (n_payloads > 0, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  for (guint i = 0; i < n_payloads; i++)
+    g_return_val_if_fail (payloads[i] != NULL, 0);
+
+  return _net_redex_file_append_full (self, payloads, NULL, n_payloads, 0, error);
+}
+
+/**
+ * net_redex_file_append_if_next_seq:
+ * @self: a #NetRedexFile
+ * @expected_seq: the sequence number the event must get
+ * @payload: the payload
+ *
+ * Appends one event only if it gets @expected_seq (optimistic concurrency,
+ * as replication uses it).
+ *
+ * Returns: %TRUE if appended; %FALSE with %NET_ERROR_SEQ_MISMATCH when the
+ *   log is at another sequence number, or another error
+ */
+gboolean
+net_redex_file_append_if_next_seq (NetRedexFile  *self,
+                                   guint64        expected_seq,
+                                   GBytes        *payload,
+                                   GError       **error)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (expected_seq > 0, FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return _net_redex_file_append_full (self, &payload, NULL, 1, expected_seq, error) != 0;
+}
+
+/**
+ * net_redex_file_append_events:
+ * @self: a #NetRedexFile
+ * @events: (element-type NetRedexEvent): events with consecutive sequence
+ *   numbers, the first being the log's next one
+ *
+ * Appends events copied from another log, keeping their sequence numbers
+ * and timestamps (replication). All or nothing.
+ *
+ * Returns: %TRUE if appended; %FALSE with %NET_ERROR_SEQ_MISMATCH when
+ *   the first event is not the log's next sequence number, or another error
+ */
+gboolean
+net_redex_file_append_events (NetRedexFile  *self,
+                              GPtrArray     *events,
+                              GError       **error)
+{
+  g_autofree GBytes **payloads = NULL;
+  g_autofree gint64 *timestamps = NULL;
+  guint64 first;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (events != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (events->len == 0)
+    return TRUE;
+
+  payloads = g_new (GBytes *, events->len);
+  timestamps = g_new (gint64, events->len);
+  first = net_redex_event_get_seq (g_ptr_array_index (events, 0));
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      NetRedexEvent *ev = g_ptr_array_index (events, i);
+
+      if (ev->seq != first + i)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "events to append must have consecutive seqs; seq %" G_GUINT64_FORMAT
+                       " follows %" G_GUINT64_FORMAT,
+                       ev->seq, first + i - 1);
+          return FALSE;
+        }
+      payloads[i] = ev->payload;
+      timestamps[i] = ev->timestamp;
+    }
+
+  return _net_redex_file_append_full (self, payloads, timestamps, events->len, first, error) != 0;
+}
+
+/**
+ * net_redex_file_append_durable:
+ * @self: a #NetRedexFile
+ * @payload: the payload
+ *
+ * Appends one event and returns once it is on stable storage, whatever
+ * the fsync policy. Concurrent callers share fsyncs (group commit). This
+ * blocks; use net_redex_file_append_durable_async() on a main loop.
+ *
+ * Returns: the sequence number of the event, or 0 with @error set
+ */
+guint64
+net_redex_file_append_durable (NetRedexFile  *self,
+                               GBytes        *payload,
+                               GError       **error)
+{
+  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint64 seq;
+  gboolean ok;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+  g_return_val_if_fail (payload != NULL, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  seq = _net_redex_file_append_full (self, &payload, NULL, 1, 0, error);
+  if (seq == 0)
+    return 0;
+
+  g_mutex_lock (&self->mutex);
+  ok = sync_to_locked (self, seq, &done, &local_error);
+  g_mutex_unlock (&self->mutex);
+
+  complete_waiters (done, NULL);
+
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return 0;
+    }
+
+  return seq;
+}
+
+/**
+ * net_redex_file_append_durable_async:
+ * @self: a #NetRedexFile
+ * @payload: the payload
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async): called once the event is durable
+ * @user_data: data for @callback
+ *
+ * Appends one event at once (later appends get later sequence numbers)
+ * and calls @callback in the thread-default main context of the caller
+ * once it is on stable storage. Concurrent waiters share fsyncs, done by a
+ * background thread. Cancelling only stops the wait: the event stays
+ * appended.
+ */
+void
+net_redex_file_append_durable_async (NetRedexFile        *self,
+                                     GBytes              *payload,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 *seq;
+
+  g_return_if_fail (NET_IS_REDEX_FILE (self));
+  g_return_if_fail (payload != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, net_redex_file_append_durable_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  seq = g_new (guint64, 1);
+  g_task_set_task_data (task, seq, g_free);
+
+  *seq = _net_redex_file_append_full (self, &payload, NULL, 1, 0, &error);
+  if (*seq == 0)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_mutex_lock (&self->mutex);
+  if (self->durable_seq >= *seq || !self->persistent)
+    {
+      g_mutex_unlock (&self->mutex);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  else
+    {
+      DurableWaiter *w = g_new (DurableWaiter, 1);
+
+      w->seq = *seq;
+      w->task = g_steal_pointer (&task);
+      g_queue_push_tail (&self->durable_waiters, w);
+      ensure_worker_locked (self);
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * net_redex_file_append_durable_finish:
+ * @self: a #NetRedexFile
+ * @result: the #GAsyncResult
+ *
+ * Completes net_redex_file_append_durable_async().
+ *
+ * Returns: the sequence number of the durable event, or 0 with @error set
+ */
+guint64
+net_redex_file_append_durable_finish (NetRedexFile  *self,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), 0);
+  g_return_val_if_fail (g_task_is_valid (result, self), 0);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == net_redex_file_append_durable_async, 0);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return 0;
+
+  return *(guint64 *) g_task_get_task_data (G_TASK (result));
+}
+
+/**
+ * net_redex_file_read_one:
+ * @self: a #NetRedexFile
+ * @seq: a sequence number
+ *
+ * Reads one event.
+ *
+ * Returns: (transfer full): the event, or %NULL with %NET_ERROR_NOT_FOUND
+ *   when @seq is not retained or not written yet, %NET_ERROR_CORRUPT when
+ *   the record fails its checksum, or another error
+ */
+NetRedexEvent *
+net_redex_file_read_one (NetRedexFile  *self,
+                         guint64        seq,
+                         GError       **error)
+{
+  g_autoptr(GPtrArray) events = NULL;
+  guint64 first, next;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->mutex);
+  first = self->first_seq;
+  next = self->next_seq;
+  events = seq > 0 ? read_range_locked (self, seq, seq + 1, error) : NULL;
+  g_mutex_unlock (&self->mutex);
+
+  if (seq > 0 && events == NULL)
+    return NULL;
+
+  if (events == NULL || events->len == 0)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                   "log “%s” has no event %" G_GUINT64_FORMAT " (it holds %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT ")",
+                   self->name, seq, first, next - 1);
+      return NULL;
+    }
+
+  return net_redex_event_ref (g_ptr_array_index (events, 0));
+}
+
+/**
+ * net_redex_file_read_range:
+ * @self: a #NetRedexFile
+ * @start_seq: the first sequence number to read
+ * @end_seq: the sequence number to stop before
+ *
+ * Reads the retained events in [@start_seq, @end_seq). The range is
+ * clipped to the retained events, so the result may start later than
+ * @start_seq (check the first event's sequence number) or be empty.
+ *
+ * Returns: (transfer container) (element-type NetRedexEvent): the events,
+ *   or %NULL with @error set (%NET_ERROR_CORRUPT for a damaged record)
+ */
+GPtrArray *
+net_redex_file_read_range (NetRedexFile  *self,
+                           guint64        start_seq,
+                           guint64        end_seq,
+                           GError       **error)
+{
+  GPtrArray *events;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->mutex);
+  events = read_range_locked (self, start_seq, end_seq, error);
+  g_mutex_unlock (&self->mutex);
+
+  return events;
+}
+
+/**
+ * net_redex_file_tail:
+ * @self: a #NetRedexFile
+ * @from_seq: the first sequence number to deliver, or 0 for the oldest
+ *   retained event
+ *
+ * Creates a tail: a reader that yields the retained events from
+ * @from_seq, then every event appended later, in order, with no gap and
+ * no duplicate at the hand-over. The tail belongs to the thread-default
+ * main context of the caller.
+ *
+ * Returns: (transfer full): a new #NetRedexTail
+ */
+NetRedexTail *
+net_redex_file_tail (NetRedexFile *self,
+                     guint64       from_seq)
+{
+  NetRedexTail *tail;
+  guint64 next;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  next = self->next_seq;
+  if (from_seq == 0)
+    from_seq = self->first_seq;
+  tail = _net_redex_tail_new (self, from_seq, next);
+  g_ptr_array_add (self->tails, tail);
+  g_mutex_unlock (&self->mutex);
+
+  return tail;
+}
+
+/**
+ * net_redex_file_sync:
+ * @self: a #NetRedexFile
+ *
+ * Makes every appended event durable.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+net_redex_file_sync (NetRedexFile  *self,
+                     GError       **error)
+{
+  g_autoptr(GPtrArray) done = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->mutex);
+  ok = check_open_locked (self, error);
+  if (ok && !self->read_only)
+    ok = sync_to_locked (self, self->next_seq - 1, &done, error);
+  g_mutex_unlock (&self->mutex);
+
+  complete_waiters (done, NULL);
+
+  return ok;
+}
+
+/**
+ * net_redex_file_sweep_retention:
+ * @self: a #NetRedexFile
+ * @out_evicted: (out) (optional): the number of events evicted
+ *
+ * Applies the retention limits of the log's config now. Persistent logs
+ * also do this whenever a segment is sealed, in-memory logs on every
+ * append.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+net_redex_file_sweep_retention (NetRedexFile  *self,
+                                guint64       *out_evicted,
+                                GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_evicted)
+    *out_evicted = 0;
+
+  g_mutex_lock (&self->mutex);
+  ok = check_writable_locked (self, error);
+  if (ok && self->persistent)
+    ok = disk_sweep_locked (self, out_evicted, error);
+  else if (ok)
+    {
+      guint64 n = mem_sweep_locked (self, g_get_real_time ());
+
+      if (out_evicted)
+        *out_evicted = n;
+      if (n > 0)
+        wake_all_tails_locked (self);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  return ok;
+}
+
+/**
+ * net_redex_file_verify:
+ * @self: a #NetRedexFile
+ *
+ * Reads every segment of the log and checks every record and index.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): one line per
+ *   problem found, naming the segment file and offset (empty when the log
+ *   is sound), or %NULL with @error set
+ */
+char **
+net_redex_file_verify (NetRedexFile  *self,
+                       GError       **error)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->mutex);
+  if (!check_open_locked (self, error))
+    {
+      g_mutex_unlock (&self->mutex);
+      return NULL;
+    }
+
+  for (guint i = 0; self->persistent && i < self->segments->len; i++)
+    {
+      NetRedexSegment *seg = g_ptr_array_index (self->segments, i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (!_net_redex_segment_ensure_index (seg, &local_error))
+        g_ptr_array_add (problems, g_strdup (local_error->message));
+      _net_redex_segment_verify (seg, problems);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  g_ptr_array_add (problems, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&problems), FALSE);
+}
+
+/**
+ * net_redex_file_close:
+ * @self: a #NetRedexFile
+ *
+ * Makes everything durable and closes the log. Later appends and reads
+ * fail with %NET_ERROR_CLOSED, and tails end with it. Closing twice is
+ * harmless.
+ *
+ * Returns: %TRUE on success; %FALSE if the final sync failed
+ */
+gboolean
+net_redex_file_close (NetRedexFile  *self,
+                      GError       **error)
+{
+  g_autoptr(GPtrArray) done = NULL;
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) closed_error = NULL;
+  GThread *worker;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->mutex);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->mutex);
+      return TRUE;
+    }
+
+  if (self->persistent && !self->read_only && !self->broken)
+    ok = sync_to_locked (self, self->next_seq - 1, &done, error);
+
+  self->closed = TRUE;
+  self->worker_quit = TRUE;
+  g_cond_broadcast (&self->worker_cond);
+  collect_waiters_locked (self, &failed, TRUE);
+  wake_all_tails_locked (self);
+  worker = g_steal_pointer (&self->worker);
+  g_mutex_unlock (&self->mutex);
+
+  if (worker != NULL)
+    g_thread_join (worker);
+
+  complete_waiters (done, NULL);
+  closed_error = g_error_new (NET_ERROR, NET_ERROR_CLOSED, "log “%s” was closed", self->name);
+  complete_waiters (failed, closed_error);
+
+  stop_following (self);
+
+  g_mutex_lock (&self->mutex);
+  if (self->segments != NULL)
+    g_ptr_array_set_size (self->segments, 0);
+  g_mutex_unlock (&self->mutex);
+
+  return ok;
+}

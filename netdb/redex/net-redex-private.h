@@ -1,0 +1,68 @@
+/* net-redex-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "net-redex.h"
+#include "net-redex-config-private.h"
+#include "net-redex-event-private.h"
+
+G_BEGIN_DECLS
+
+struct _NetRedexTail
+{
+  GObject        parent_instance;
+
+  /* Owner thread only. */
+  NetRedexFile  *file;
+  GMainContext  *context;
+  GSource       *source;
+  GQueue         queue;       /* fetched, not yet handed out */
+  guint64        position;    /* seq after the last event handed out */
+  GTask         *pending;
+  gulong         cancelled_id;
+  GCancellable  *cancellable;
+
+  /* Guarded by the file's mutex. */
+  guint64        cursor;      /* next seq to fetch from the file */
+  guint64        live_start;  /* next_seq when the tail was created */
+  guint          waiting : 1;
+  guint          lagged : 1;
+  guint          closed : 1;
+};
+
+NetRedexFile *_net_redex_file_new           (NetRedex          *redex,
+                                             const char        *name,
+                                             const char        *dir,
+                                             gboolean           persistent,
+                                             gboolean           read_only,
+                                             NetRedexConfig    *config,
+                                             GError           **error);
+gboolean      _net_redex_file_is_closed     (NetRedexFile      *self);
+GPtrArray    *_net_redex_file_tail_fetch    (NetRedexFile      *self,
+                                             NetRedexTail      *tail,
+                                             guint              max_events,
+                                             gboolean           arm,
+                                             GError           **error);
+void          _net_redex_file_remove_tail   (NetRedexFile      *self,
+                                             NetRedexTail      *tail);
+void          _net_redex_file_close_tail    (NetRedexFile      *self,
+                                             NetRedexTail      *tail);
+guint64       _net_redex_file_append_full   (NetRedexFile      *self,
+                                             GBytes           **payloads,
+                                             const gint64      *timestamps,
+                                             guint              n_payloads,
+                                             guint64            expected_seq,
+                                             GError           **error);
+NetRedexTail *_net_redex_tail_new           (NetRedexFile      *file,
+                                             guint64            from_seq,
+                                             guint64            next_seq);
+void          _net_redex_tail_wake          (NetRedexTail      *tail);
+void          _net_redex_forget_file        (NetRedex          *self,
+                                             NetRedexFile      *file);
+gboolean      _net_redex_check_name         (const char        *name,
+                                             GError           **error);
+
+G_END_DECLS

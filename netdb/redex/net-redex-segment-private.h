@@ -1,0 +1,76 @@
+/* net-redex-segment-private.h: one segment file of a persistent log
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Segments are not thread-safe: the owning NetRedexFile serializes access
+ * to their mutable fields with its mutex.  The fd and the data of a sealed
+ * segment never change, so readers may pread() after dropping the mutex as
+ * long as they hold a reference.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "net-redex-format-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _NetRedexSegment NetRedexSegment;
+
+struct _NetRedexSegment
+{
+  gatomicrefcount  ref_count;
+  guint64          base_seq;
+  char            *path;
+  char            *idx_path;
+  int              fd;
+  guint            sealed : 1;
+  guint            read_only : 1;
+  guint            map_checked : 1;
+  guint64          count;     /* record slots */
+  guint64          length;    /* bytes of records that are valid (end offset) */
+  gint64           min_ts;
+  gint64           max_ts;
+  guint            n_bad;     /* damaged records found by the last scan */
+  GArray          *offsets;   /* guint64, or NULL while the index is mapped */
+  guint8          *map;       /* the .idx file, mapped */
+  gsize            map_len;
+};
+
+NetRedexSegment *_net_redex_segment_ref            (NetRedexSegment  *self);
+void             _net_redex_segment_unref          (NetRedexSegment  *self);
+NetRedexSegment *_net_redex_segment_create         (const char       *dir,
+                                                    guint64           base_seq,
+                                                    GError          **error);
+NetRedexSegment *_net_redex_segment_open           (const char       *dir,
+                                                    guint64           base_seq,
+                                                    gboolean          sealed,
+                                                    gboolean          read_only,
+                                                    GError          **error);
+gboolean         _net_redex_segment_refresh        (NetRedexSegment  *self,
+                                                    GError          **error);
+gboolean         _net_redex_segment_ensure_index   (NetRedexSegment  *self,
+                                                    GError          **error);
+guint64          _net_redex_segment_get_offset     (NetRedexSegment  *self,
+                                                    guint64           index);
+guint64          _net_redex_segment_get_end        (NetRedexSegment  *self,
+                                                    guint64           index);
+gboolean         _net_redex_segment_seal           (NetRedexSegment  *self,
+                                                    GError          **error);
+gboolean         _net_redex_segment_sync           (NetRedexSegment  *self,
+                                                    GError          **error);
+void             _net_redex_segment_verify         (NetRedexSegment  *self,
+                                                    GPtrArray        *problems);
+GBytes          *_net_redex_segment_pread          (NetRedexSegment  *self,
+                                                    guint64           offset,
+                                                    gsize             len,
+                                                    GError          **error);
+gboolean         _net_redex_sync_dir               (const char       *dir,
+                                                    GError          **error);
+gboolean         _net_redex_write_file_atomic      (const char       *dir,
+                                                    const char       *file_name,
+                                                    GBytes           *contents,
+                                                    GError          **error);
+
+G_END_DECLS

@@ -1,0 +1,735 @@
+/* net-redex-segment.c: one segment file of a persistent log
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "net-error.h"
+#include "net-redex-segment-private.h"
+
+/* How far past a damaged record recovery looks for the seq that follows. */
+#define RESYNC_MAX_SEQS 65536
+
+NetRedexSegment *
+_net_redex_segment_ref (NetRedexSegment *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+_net_redex_segment_unref (NetRedexSegment *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  if (self->map != NULL)
+    munmap (self->map, self->map_len);
+  if (self->fd >= 0)
+    close (self->fd);
+  g_clear_pointer (&self->offsets, g_array_unref);
+  g_free (self->path);
+  g_free (self->idx_path);
+  g_free (self);
+}
+
+static NetRedexSegment *
+segment_new (const char *dir,
+             guint64     base_seq)
+{
+  NetRedexSegment *self = g_new0 (NetRedexSegment, 1);
+  g_autofree char *seg_name = net_redex_segment_file_name (base_seq, ".seg");
+  g_autofree char *idx_name = net_redex_segment_file_name (base_seq, ".idx");
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->base_seq = base_seq;
+  self->path = g_build_filename (dir, seg_name, NULL);
+  self->idx_path = g_build_filename (dir, idx_name, NULL);
+  self->fd = -1;
+  self->min_ts = G_MAXINT64;
+  self->max_ts = G_MININT64;
+
+  return self;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetRedexSegment, _net_redex_segment_unref)
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *what,
+                 const char  *path)
+{
+  g_set_error (error, NET_ERROR, NET_ERROR_IO,
+               "%s %s: %s", what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+pread_all (int      fd,
+           guint8  *buf,
+           gsize    len,
+           guint64  offset,
+           gsize   *n_read)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      ssize_t r = pread (fd, buf + done, len - done, offset + done);
+
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      if (r == 0)
+        break;
+      done += r;
+    }
+
+  *n_read = done;
+  return TRUE;
+}
+
+static gboolean
+pwrite_all (int           fd,
+            const guint8 *buf,
+            gsize         len,
+            guint64       offset)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      ssize_t r = pwrite (fd, buf + done, len - done, offset + done);
+
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      done += r;
+    }
+
+  return TRUE;
+}
+
+gboolean
+_net_redex_sync_dir (const char  *dir,
+                     GError     **error)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return set_errno_error (error, errno, "cannot open directory", dir);
+
+  if (fsync (fd) != 0 && errno != EINVAL)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      return set_errno_error (error, saved_errno, "cannot sync directory", dir);
+    }
+
+  close (fd);
+  return TRUE;
+}
+
+gboolean
+_net_redex_write_file_atomic (const char  *dir,
+                              const char  *file_name,
+                              GBytes      *contents,
+                              GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, file_name, NULL);
+  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (contents, &len);
+  int fd;
+
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return set_errno_error (error, errno, "cannot create", tmp);
+
+  if (!pwrite_all (fd, data, len, 0) || fdatasync (fd) != 0)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      g_unlink (tmp);
+      return set_errno_error (error, saved_errno, "cannot write", tmp);
+    }
+  close (fd);
+
+  if (g_rename (tmp, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (tmp);
+      return set_errno_error (error, saved_errno, "cannot rename to", path);
+    }
+
+  return _net_redex_sync_dir (dir, error);
+}
+
+GBytes *
+_net_redex_segment_pread (NetRedexSegment  *self,
+                          guint64           offset,
+                          gsize             len,
+                          GError          **error)
+{
+  guint8 *buf = g_malloc (MAX (len, 1));
+  gsize n_read = 0;
+
+  if (!pread_all (self->fd, buf, len, offset, &n_read))
+    {
+      int saved_errno = errno;
+
+      g_free (buf);
+      set_errno_error (error, saved_errno, "cannot read", self->path);
+      return NULL;
+    }
+
+  if (n_read != len)
+    {
+      g_free (buf);
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "%s: file ends at offset %" G_GUINT64_FORMAT
+                   ", before the record its index points to",
+                   self->path, offset + n_read);
+      return NULL;
+    }
+
+  return g_bytes_new_take (buf, len);
+}
+
+/*
+ * Walks the records in @data (which starts at file offset @base_offset),
+ * appending their offsets.  A record that fails its checksum is kept as a
+ * damaged slot when a valid record with a later seq follows it; otherwise
+ * it is where the valid data ends (a torn tail, or a record still being
+ * written when another process is the writer).
+ */
+static void
+segment_scan (NetRedexSegment *self,
+              const guint8    *data,
+              gsize            len,
+              guint64          base_offset)
+{
+  guint64 next_seq = self->base_seq + self->count;
+  gsize p = 0;
+
+  while (p < len)
+    {
+      NetRedexRecordHeader header;
+      NetRedexRecordStatus status;
+      guint64 found_seq = 0;
+      gsize r;
+
+      status = net_redex_record_decode (data + p, len - p, next_seq, &header);
+      if (status == NET_REDEX_RECORD_OK)
+        {
+          guint64 off = base_offset + p;
+
+          g_array_append_val (self->offsets, off);
+          self->min_ts = MIN (self->min_ts, header.timestamp);
+          self->max_ts = MAX (self->max_ts, header.timestamp);
+          self->count++;
+          next_seq++;
+          p += NET_REDEX_REC_HEADER_SIZE + header.payload_len;
+          self->length = base_offset + p;
+          continue;
+        }
+
+      r = net_redex_record_resync (data, len, p, next_seq + 1,
+                                   next_seq + RESYNC_MAX_SEQS, &found_seq);
+      if (r == 0)
+        break;
+
+      /* Damaged records between p and r: keep their slots so every later
+       * seq stays at its place; reading them reports the damage. */
+      for (guint64 s = next_seq; s < found_seq; s++)
+        {
+          guint64 off = base_offset + p;
+
+          g_array_append_val (self->offsets, off);
+          self->count++;
+          self->n_bad++;
+        }
+      next_seq = found_seq;
+      p = r;
+      self->length = base_offset + p;
+    }
+}
+
+static guint8 *
+read_whole (int       fd,
+            guint64   from,
+            guint64   to,
+            gsize    *len)
+{
+  gsize n = to - from;
+  guint8 *buf = g_malloc (MAX (n, 1));
+
+  if (!pread_all (fd, buf, n, from, len))
+    {
+      g_free (buf);
+      return NULL;
+    }
+
+  return buf;
+}
+
+static gboolean
+segment_map_index (NetRedexSegment *self,
+                   guint64          file_size)
+{
+  NetRedexIndexHeader header;
+  guint8 raw[NET_REDEX_IDX_HEADER_SIZE];
+  struct stat st;
+  gsize n_read;
+  void *map;
+  int fd;
+
+  fd = open (self->idx_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+
+  if (fstat (fd, &st) != 0 ||
+      !pread_all (fd, raw, sizeof raw, 0, &n_read) ||
+      !net_redex_index_header_decode (raw, n_read, &header) ||
+      header.base_seq != self->base_seq ||
+      header.segment_length != file_size ||
+      (guint64) st.st_size != NET_REDEX_IDX_HEADER_SIZE + header.count * 8)
+    {
+      close (fd);
+      return FALSE;
+    }
+
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  close (fd);
+  if (map == MAP_FAILED)
+    return FALSE;
+
+  self->map = map;
+  self->map_len = st.st_size;
+  self->map_checked = FALSE;
+  self->count = header.count;
+  self->length = header.segment_length;
+  self->min_ts = header.min_timestamp;
+  self->max_ts = header.max_timestamp;
+
+  return TRUE;
+}
+
+static gboolean
+segment_write_index (NetRedexSegment  *self,
+                     GError          **error)
+{
+  NetRedexIndexHeader header = {
+    .base_seq = self->base_seq,
+    .count = self->count,
+    .segment_length = self->length,
+    .min_timestamp = self->min_ts,
+    .max_timestamp = self->max_ts,
+  };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *dir = g_path_get_dirname (self->idx_path);
+  g_autofree char *base = g_path_get_basename (self->idx_path);
+
+  g_assert (self->offsets != NULL);
+
+  bytes = net_redex_index_encode (&header, (const guint64 *) (gpointer) self->offsets->data);
+  return _net_redex_write_file_atomic (dir, base, bytes, error);
+}
+
+/* Reads the whole segment and rebuilds its offsets. */
+static gboolean
+segment_rescan (NetRedexSegment  *self,
+                guint64           file_size,
+                GError          **error)
+{
+  g_autofree guint8 *data = NULL;
+  guint64 base_seq = 0;
+  gsize len = 0;
+
+  g_clear_pointer (&self->offsets, g_array_unref);
+  self->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->count = 0;
+  self->n_bad = 0;
+  self->min_ts = G_MAXINT64;
+  self->max_ts = G_MININT64;
+  self->length = NET_REDEX_SEG_HEADER_SIZE;
+
+  data = read_whole (self->fd, 0, file_size, &len);
+  if (data == NULL)
+    return set_errno_error (error, errno, "cannot read", self->path);
+
+  if (len < NET_REDEX_SEG_HEADER_SIZE)
+    {
+      /* A segment whose creation was cut short holds nothing. */
+      if (self->sealed)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                       "%s: sealed segment is only %" G_GSIZE_FORMAT " bytes long",
+                       self->path, len);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!net_redex_segment_header_decode (data, len, &base_seq))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "%s: not a netdb log segment (bad header)", self->path);
+      return FALSE;
+    }
+
+  if (base_seq != self->base_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "%s: header says the segment starts at seq %" G_GUINT64_FORMAT,
+                   self->path, base_seq);
+      return FALSE;
+    }
+
+  segment_scan (self, data + NET_REDEX_SEG_HEADER_SIZE,
+                len - NET_REDEX_SEG_HEADER_SIZE, NET_REDEX_SEG_HEADER_SIZE);
+
+  return TRUE;
+}
+
+NetRedexSegment *
+_net_redex_segment_create (const char  *dir,
+                           guint64      base_seq,
+                           GError     **error)
+{
+  g_autoptr(NetRedexSegment) self = segment_new (dir, base_seq);
+  guint8 header[NET_REDEX_SEG_HEADER_SIZE];
+
+  self->fd = open (self->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (self->fd < 0)
+    {
+      set_errno_error (error, errno, "cannot create", self->path);
+      return NULL;
+    }
+
+  net_redex_segment_header_encode (header, base_seq);
+  if (!pwrite_all (self->fd, header, sizeof header, 0) || fdatasync (self->fd) != 0)
+    {
+      set_errno_error (error, errno, "cannot write", self->path);
+      return NULL;
+    }
+
+  self->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->length = NET_REDEX_SEG_HEADER_SIZE;
+
+  return g_steal_pointer (&self);
+}
+
+/*
+ * Opens an existing segment.  A sealed one uses its index file when that
+ * is valid, so opening does not read its data; otherwise (and for the
+ * active segment) the data is scanned.  A writer truncates a torn tail of
+ * the active segment and fsyncs the truncation.
+ */
+NetRedexSegment *
+_net_redex_segment_open (const char  *dir,
+                         guint64      base_seq,
+                         gboolean     sealed,
+                         gboolean     read_only,
+                         GError     **error)
+{
+  g_autoptr(NetRedexSegment) self = segment_new (dir, base_seq);
+  struct stat st;
+
+  self->sealed = sealed;
+  self->read_only = read_only;
+
+  self->fd = open (self->path, (sealed || read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (self->fd < 0)
+    {
+      set_errno_error (error, errno, "cannot open", self->path);
+      return NULL;
+    }
+
+  if (fstat (self->fd, &st) != 0)
+    {
+      set_errno_error (error, errno, "cannot stat", self->path);
+      return NULL;
+    }
+
+  if (sealed && segment_map_index (self, st.st_size))
+    return g_steal_pointer (&self);
+
+  if (!segment_rescan (self, st.st_size, error))
+    return NULL;
+
+  if (read_only)
+    return g_steal_pointer (&self);
+
+  if (sealed)
+    {
+      /* The index was lost (a crash right after sealing): write it again. */
+      if (self->n_bad == 0 && self->length == (guint64) st.st_size)
+        {
+          g_autoptr(GError) local_error = NULL;
+
+          if (!segment_write_index (self, &local_error))
+            g_warning ("%s", local_error->message);
+        }
+      return g_steal_pointer (&self);
+    }
+
+  if (g_file_test (self->idx_path, G_FILE_TEST_EXISTS))
+    g_unlink (self->idx_path);
+
+  if ((guint64) st.st_size < NET_REDEX_SEG_HEADER_SIZE)
+    {
+      guint8 header[NET_REDEX_SEG_HEADER_SIZE];
+
+      net_redex_segment_header_encode (header, base_seq);
+      if (ftruncate (self->fd, 0) != 0 ||
+          !pwrite_all (self->fd, header, sizeof header, 0) ||
+          fdatasync (self->fd) != 0)
+        {
+          set_errno_error (error, errno, "cannot repair", self->path);
+          return NULL;
+        }
+    }
+  else if (self->length < (guint64) st.st_size)
+    {
+      g_debug ("%s: dropping a torn tail of %" G_GUINT64_FORMAT " bytes at offset %" G_GUINT64_FORMAT,
+               self->path, (guint64) st.st_size - self->length, self->length);
+      if (ftruncate (self->fd, self->length) != 0)
+        {
+          set_errno_error (error, errno, "cannot truncate the torn tail of", self->path);
+          return NULL;
+        }
+    }
+
+  /* What survived the crash is durable from now on. */
+  if (fdatasync (self->fd) != 0)
+    {
+      set_errno_error (error, errno, "cannot sync", self->path);
+      return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+/*
+ * For a reader that follows another process's writes: picks up the records
+ * appended since the last look.  A half-written record is not an error, it
+ * is simply not there yet.
+ */
+gboolean
+_net_redex_segment_refresh (NetRedexSegment  *self,
+                            GError          **error)
+{
+  g_autofree guint8 *data = NULL;
+  struct stat st;
+  gsize len = 0;
+
+  g_assert (self->offsets != NULL);
+
+  if (fstat (self->fd, &st) != 0)
+    return set_errno_error (error, errno, "cannot stat", self->path);
+
+  if ((guint64) st.st_size <= self->length)
+    return TRUE;
+
+  if (self->length < NET_REDEX_SEG_HEADER_SIZE)
+    self->length = NET_REDEX_SEG_HEADER_SIZE;
+
+  data = read_whole (self->fd, self->length, st.st_size, &len);
+  if (data == NULL)
+    return set_errno_error (error, errno, "cannot read", self->path);
+
+  segment_scan (self, data, len, self->length);
+
+  return TRUE;
+}
+
+/*
+ * The index of a sealed segment is mapped without being read at open; the
+ * first use checks it, and rebuilds it from the data if it is damaged.
+ */
+gboolean
+_net_redex_segment_ensure_index (NetRedexSegment  *self,
+                                 GError          **error)
+{
+  NetRedexIndexHeader header;
+
+  if (self->offsets != NULL || self->map_checked)
+    return TRUE;
+
+  if (net_redex_index_header_decode (self->map, self->map_len, &header) &&
+      net_redex_index_offsets_valid (&header, self->map + NET_REDEX_IDX_HEADER_SIZE,
+                                     self->map_len - NET_REDEX_IDX_HEADER_SIZE))
+    {
+      self->map_checked = TRUE;
+      return TRUE;
+    }
+
+  g_warning ("%s: index is damaged, rebuilding it from the segment", self->idx_path);
+
+  munmap (self->map, self->map_len);
+  self->map = NULL;
+  self->map_len = 0;
+
+  if (!segment_rescan (self, self->length, error))
+    return FALSE;
+
+  if (!self->read_only && self->n_bad == 0)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (!segment_write_index (self, &local_error))
+        g_warning ("%s", local_error->message);
+    }
+
+  return TRUE;
+}
+
+guint64
+_net_redex_segment_get_offset (NetRedexSegment *self,
+                               guint64          index)
+{
+  g_assert (index < self->count);
+
+  if (self->offsets != NULL)
+    return g_array_index (self->offsets, guint64, index);
+
+  return net_redex_read_u64 (self->map + NET_REDEX_IDX_HEADER_SIZE + index * 8);
+}
+
+/* Where the record at @index ends: the next one's offset, or the end. */
+guint64
+_net_redex_segment_get_end (NetRedexSegment *self,
+                            guint64          index)
+{
+  if (index + 1 < self->count)
+    return _net_redex_segment_get_offset (self, index + 1);
+  return self->length;
+}
+
+gboolean
+_net_redex_segment_sync (NetRedexSegment  *self,
+                         GError          **error)
+{
+  if (fdatasync (self->fd) != 0)
+    return set_errno_error (error, errno, "cannot sync", self->path);
+  return TRUE;
+}
+
+gboolean
+_net_redex_segment_seal (NetRedexSegment  *self,
+                         GError          **error)
+{
+  g_assert (!self->sealed);
+
+  if (!_net_redex_segment_sync (self, error))
+    return FALSE;
+
+  if (self->n_bad == 0 && !segment_write_index (self, error))
+    return FALSE;
+
+  self->sealed = TRUE;
+  return TRUE;
+}
+
+/* Reads the whole segment and reports every damaged record. */
+void
+_net_redex_segment_verify (NetRedexSegment *self,
+                           GPtrArray       *problems)
+{
+  g_autofree guint8 *data = NULL;
+  g_autofree char *name = g_path_get_basename (self->path);
+  struct stat st;
+  guint64 base_seq = 0;
+  guint64 next_seq;
+  gsize len = 0;
+  gsize p;
+
+  if (fstat (self->fd, &st) != 0 ||
+      (data = read_whole (self->fd, 0, st.st_size, &len)) == NULL)
+    {
+      g_ptr_array_add (problems, g_strdup_printf ("%s: cannot read: %s", name, g_strerror (errno)));
+      return;
+    }
+
+  if (len < NET_REDEX_SEG_HEADER_SIZE)
+    {
+      if (self->sealed)
+        g_ptr_array_add (problems, g_strdup_printf ("%s: sealed segment is truncated to %" G_GSIZE_FORMAT " bytes", name, len));
+      return;
+    }
+
+  if (!net_redex_segment_header_decode (data, len, &base_seq) || base_seq != self->base_seq)
+    {
+      g_ptr_array_add (problems, g_strdup_printf ("%s: bad segment header at offset 0", name));
+      return;
+    }
+
+  next_seq = self->base_seq;
+  p = NET_REDEX_SEG_HEADER_SIZE;
+  while (p < len)
+    {
+      NetRedexRecordHeader header;
+      NetRedexRecordStatus status;
+      guint64 found_seq = 0;
+      gsize r;
+
+      status = net_redex_record_decode (data + p, len - p, next_seq, &header);
+      if (status == NET_REDEX_RECORD_OK)
+        {
+          if (self->count > next_seq - self->base_seq &&
+              (self->offsets != NULL || self->map_checked || self->map != NULL) &&
+              _net_redex_segment_get_offset (self, next_seq - self->base_seq) != p)
+            g_ptr_array_add (problems,
+                             g_strdup_printf ("%s: index puts seq %" G_GUINT64_FORMAT
+                                              " at offset %" G_GUINT64_FORMAT ", the record is at %" G_GSIZE_FORMAT,
+                                              name, next_seq,
+                                              _net_redex_segment_get_offset (self, next_seq - self->base_seq), p));
+          p += NET_REDEX_REC_HEADER_SIZE + header.payload_len;
+          next_seq++;
+          continue;
+        }
+
+      r = net_redex_record_resync (data, len, p, next_seq + 1, next_seq + RESYNC_MAX_SEQS, &found_seq);
+      if (r == 0)
+        {
+          if (self->sealed || self->read_only == FALSE)
+            g_ptr_array_add (problems,
+                             g_strdup_printf ("%s: record seq %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
+                                              " is %s; %" G_GSIZE_FORMAT " bytes to the end of the file are unreadable",
+                                              name, next_seq, p,
+                                              status == NET_REDEX_RECORD_INCOMPLETE ? "incomplete" : "damaged (checksum mismatch)",
+                                              len - p));
+          break;
+        }
+
+      for (guint64 s = next_seq; s < found_seq; s++)
+        g_ptr_array_add (problems,
+                         g_strdup_printf ("%s: record seq %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
+                                          " is damaged (checksum mismatch)",
+                                          name, s, p));
+      next_seq = found_seq;
+      p = r;
+    }
+}
