@@ -18,8 +18,9 @@
  * opened; the log copies its values then, so changing the config later does
  * not affect logs that are already open.
  *
- * Retention limits are applied by net_redex_file_sweep_retention() and
- * automatically whenever a segment is sealed.  A persistent log evicts by
+ * Retention limits are applied by net_redex_file_sweep_retention(), by
+ * in-memory logs on every append, and by persistent logs whenever a sealed
+ * segment has been made durable (in the background).  A persistent log evicts by
  * whole sealed segments for the byte and age limits, and exactly for the
  * event-count limit.
  */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -93,6 +94,11 @@ struct _NetRedexFile
   GQueue           durable_waiters;
   GThread         *worker;
   gboolean         worker_quit;
+  guint64          durable_requested;
+  GPtrArray       *unsealed;   /* rolled, not yet synced and indexed */
+  gboolean         dir_dirty;   /* a segment was created since the last sync */
+  GError          *sync_error;  /* sticky: a failed fsync */
+  guint64          writeback_from;
 
   GPtrArray       *tails;
 
@@ -113,6 +119,9 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static gboolean follow_refresh_locked (NetRedexFile *self);
+static gboolean disk_sweep_locked     (NetRedexFile  *self,
+                                       guint64       *out_evicted,
+                                       GError       **error);
 
 static inline NetRedexSegment *
 active_segment (NetRedexFile *self)
@@ -239,69 +248,88 @@ collect_waiters_locked (NetRedexFile  *self,
 }
 
 /*
- * Makes every event up to @target durable.  Concurrent callers share one
- * fdatasync(): whoever finds no sync running does one for everything
- * appended so far, the others wait for it (group commit).  The mutex is
- * released during the fdatasync().
+ * Durability is the worker thread's job: it alone calls fdatasync(), for
+ * everything appended so far, so concurrent waiters share one (group
+ * commit) and appenders never block on the disk while holding the mutex.
+ * A round also finishes the segments rolled since the last one (sync, then
+ * their index) and syncs the directory when a segment was created.
  */
-static gboolean
-sync_to_locked (NetRedexFile  *self,
-                guint64        target,
-                GPtrArray    **done,
-                GError       **error)
+static void
+sync_round_locked (NetRedexFile  *self,
+                   GPtrArray    **done)
 {
-  if (!self->persistent)
+  g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func ((GDestroyNotify) _net_redex_segment_unref);
+  g_autoptr(GError) error = NULL;
+  guint64 upto = self->next_seq - 1;
+  gboolean dir = self->dir_dirty;
+  guint n_unsealed = self->unsealed->len;
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < n_unsealed; i++)
+    g_ptr_array_add (segs, _net_redex_segment_ref (g_ptr_array_index (self->unsealed, i)));
+  if (self->segments->len > 0)
+    g_ptr_array_add (segs, _net_redex_segment_ref (active_segment (self)));
+  self->dir_dirty = FALSE;
+  self->syncing = TRUE;
+
+  g_mutex_unlock (&self->mutex);
+
+  /* Sealed segments get their index only once their data is durable. */
+  for (guint i = 0; ok && i < segs->len; i++)
     {
-      self->durable_seq = self->next_seq - 1;
-      return TRUE;
+      if (i < n_unsealed)
+        ok = _net_redex_segment_seal (g_ptr_array_index (segs, i), &error);
+      else
+        ok = _net_redex_segment_sync (g_ptr_array_index (segs, i), &error);
     }
+  if (ok && dir)
+    ok = _net_redex_sync_dir (self->dir, &error);
 
-  while (self->durable_seq < target)
+  g_mutex_lock (&self->mutex);
+
+  self->syncing = FALSE;
+  if (ok)
     {
-      g_autoptr(GError) local_error = NULL;
-      NetRedexSegment *seg;
-      guint64 upto;
-      gboolean ok;
-
-      if (self->syncing)
-        {
-          g_cond_wait (&self->sync_cond, &self->mutex);
-          continue;
-        }
-
-      if (self->closed && self->segments->len == 0)
-        break;
-
-      self->syncing = TRUE;
-      upto = self->next_seq - 1;
-      seg = _net_redex_segment_ref (active_segment (self));
-
-      g_mutex_unlock (&self->mutex);
-      ok = _net_redex_segment_sync (seg, &local_error);
-      g_mutex_lock (&self->mutex);
-
-      _net_redex_segment_unref (seg);
-      self->syncing = FALSE;
-      g_cond_broadcast (&self->sync_cond);
-
-      if (!ok)
-        {
-          /* After a failed fsync the kernel may have dropped the dirty
-           * pages: nothing written since the last good sync is safe. */
-          self->broken = TRUE;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-
       if (upto > self->durable_seq)
         self->durable_seq = upto;
       self->unsynced = 0;
       self->last_sync_time = g_get_monotonic_time ();
-      if (done != NULL)
-        collect_waiters_locked (self, done, FALSE);
+      for (guint i = 0; i < n_unsealed; i++)
+        ((NetRedexSegment *) g_ptr_array_index (self->unsealed, i))->sealed = TRUE;
+      g_ptr_array_remove_range (self->unsealed, 0, n_unsealed);
+      if (n_unsealed > 0 &&
+          (self->limits.retention_max_events || self->limits.retention_max_bytes ||
+           self->limits.retention_max_age))
+        {
+          g_autoptr(GError) sweep_error = NULL;
+
+          if (!disk_sweep_locked (self, NULL, &sweep_error))
+            g_warning ("log “%s”: retention sweep failed: %s", self->name, sweep_error->message);
+        }
+    }
+  else
+    {
+      /* After a failed fsync the kernel may have dropped the dirty pages:
+       * nothing written since the last good sync is safe, so the log
+       * refuses writes from now on. */
+      g_warning ("log “%s”: %s", self->name, error->message);
+      self->broken = TRUE;
+      self->dir_dirty |= dir;
+      if (self->sync_error == NULL)
+        self->sync_error = g_steal_pointer (&error);
     }
 
-  return TRUE;
+  collect_waiters_locked (self, done, self->sync_error != NULL);
+  g_cond_broadcast (&self->sync_cond);
+}
+
+static gboolean
+sync_work_pending_locked (NetRedexFile *self)
+{
+  return self->durable_requested > self->durable_seq ||
+         !g_queue_is_empty (&self->durable_waiters) ||
+         self->unsealed->len > 0 ||
+         self->dir_dirty;
 }
 
 static gpointer
@@ -313,36 +341,42 @@ sync_worker (gpointer data)
 
   while (!self->worker_quit)
     {
-      GPtrArray *done = NULL;
+      g_autoptr(GPtrArray) done = NULL;
 
-      if (!g_queue_is_empty (&self->durable_waiters) ||
-          (self->limits.fsync_policy == NET_FSYNC_POLICY_INTERVAL &&
-           self->durable_seq + 1 < self->next_seq))
+      if (self->sync_error != NULL)
         {
-          g_autoptr(GError) error = NULL;
+          collect_waiters_locked (self, &done, TRUE);
+          g_cond_broadcast (&self->sync_cond);
+        }
+      else if (sync_work_pending_locked (self))
+        {
+          /* Let appenders that are about to wait join this round. */
+          g_mutex_unlock (&self->mutex);
+          g_thread_yield ();
+          g_mutex_lock (&self->mutex);
+          sync_round_locked (self, &done);
+        }
+      else if (self->limits.fsync_policy == NET_FSYNC_POLICY_INTERVAL &&
+               self->durable_seq + 1 < self->next_seq)
+        {
+          gint64 deadline = self->last_sync_time + (gint64) MAX (self->limits.fsync_param, 1) * 1000;
 
-          if (g_queue_is_empty (&self->durable_waiters))
-            {
-              gint64 deadline = self->last_sync_time + (gint64) MAX (self->limits.fsync_param, 1) * 1000;
+          if (g_get_monotonic_time () < deadline)
+            g_cond_wait_until (&self->worker_cond, &self->mutex, deadline);
+          else
+            sync_round_locked (self, &done);
+        }
+      else
+        g_cond_wait (&self->worker_cond, &self->mutex);
 
-              if (g_get_monotonic_time () < deadline)
-                {
-                  g_cond_wait_until (&self->worker_cond, &self->mutex, deadline);
-                  continue;
-                }
-            }
-
-          if (!sync_to_locked (self, self->next_seq - 1, &done, &error))
-            collect_waiters_locked (self, &done, TRUE);
+      if (done != NULL)
+        {
+          g_autoptr(GError) error = self->sync_error ? g_error_copy (self->sync_error) : NULL;
 
           g_mutex_unlock (&self->mutex);
           complete_waiters (done, error);
-          g_clear_pointer (&done, g_ptr_array_unref);
           g_mutex_lock (&self->mutex);
-          continue;
         }
-
-      g_cond_wait (&self->worker_cond, &self->mutex);
     }
 
   g_mutex_unlock (&self->mutex);
@@ -361,6 +395,33 @@ ensure_worker_locked (NetRedexFile *self)
       self->worker = g_thread_new (name, sync_worker, self);
     }
   g_cond_signal (&self->worker_cond);
+}
+
+/* Waits until every event up to @target is durable. */
+static gboolean
+wait_durable_locked (NetRedexFile  *self,
+                     guint64        target,
+                     GError       **error)
+{
+  if (!self->persistent || self->read_only)
+    return TRUE;
+
+  while (self->durable_seq < target || self->unsealed->len > 0 || self->dir_dirty)
+    {
+      if (self->sync_error != NULL)
+        {
+          g_propagate_error (error, g_error_copy (self->sync_error));
+          return FALSE;
+        }
+      if (target > self->durable_requested)
+        self->durable_requested = target;
+      ensure_worker_locked (self);
+      g_cond_wait (&self->sync_cond, &self->mutex);
+      /* Retention may have lowered what there is to wait for. */
+      target = MIN (target, self->next_seq - 1);
+    }
+
+  return TRUE;
 }
 
 /* Appending ------------------------------------------------------------- */
@@ -399,37 +460,24 @@ pwritev_all (int           fd,
   return TRUE;
 }
 
-static gboolean disk_sweep_locked (NetRedexFile *self, guint64 *out_evicted, GError **error);
-
 static gboolean
 roll_locked (NetRedexFile  *self,
              GError       **error)
 {
-  NetRedexSegment *active = active_segment (self);
   NetRedexSegment *seg;
 
-  if (!_net_redex_segment_seal (active, error))
-    return FALSE;
-  if (self->next_seq - 1 > self->durable_seq)
-    self->durable_seq = self->next_seq - 1;
-
+  /* The new segment takes appends at once; the worker makes the old one
+   * durable and writes its index, outside the mutex. */
   seg = _net_redex_segment_create (self->dir, self->next_seq, error);
   if (seg == NULL)
     return FALSE;
+
+  g_ptr_array_add (self->unsealed, _net_redex_segment_ref (active_segment (self)));
   g_ptr_array_add (self->segments, seg);
   self->disk_bytes += seg->length;
-
-  if (!_net_redex_sync_dir (self->dir, error))
-    return FALSE;
-
-  if (self->limits.retention_max_events || self->limits.retention_max_bytes ||
-      self->limits.retention_max_age)
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      if (!disk_sweep_locked (self, NULL, &local_error))
-        g_warning ("log “%s”: retention sweep failed: %s", self->name, local_error->message);
-    }
+  self->dir_dirty = TRUE;
+  self->writeback_from = seg->length;
+  ensure_worker_locked (self);
 
   return TRUE;
 }
@@ -461,7 +509,9 @@ disk_append_locked (NetRedexFile  *self,
 
   offset = active->length;
 
-  if ((gsize) n * 2 <= IOV_MAX)
+  /* Copying small records into one buffer beats a long iovec; large
+   * payloads are written from where they are. */
+  if (total > 256 * 1024 && (gsize) n * 2 <= IOV_MAX)
     {
       struct iovec *iov = g_newa (struct iovec, (gsize) n * 2);
 
@@ -505,7 +555,10 @@ disk_append_locked (NetRedexFile  *self,
     }
 
   if (self->scratch->len > 1024 * 1024)
-    g_byte_array_set_size (self->scratch, 0);
+    {
+      g_byte_array_unref (self->scratch);
+      self->scratch = g_byte_array_new ();
+    }
 
   if (!ok)
     {
@@ -532,7 +585,24 @@ disk_append_locked (NetRedexFile  *self,
   active->length = offset;
   self->disk_bytes += total;
 
+  /* Start writeback early so that sealing a segment (or any later fsync)
+   * finds little dirty data. */
+  if (offset - self->writeback_from >= 8 * 1024 * 1024)
+    {
+      sync_file_range (active->fd, self->writeback_from, offset - self->writeback_from,
+                       SYNC_FILE_RANGE_WRITE);
+      self->writeback_from = offset;
+    }
+
   return TRUE;
+}
+
+/* Evicted slots of the in-memory array are NULL. */
+static void
+event_unref0 (gpointer data)
+{
+  if (data != NULL)
+    net_redex_event_unref (data);
 }
 
 static void
@@ -588,7 +658,6 @@ _net_redex_file_append_full (NetRedexFile  *self,
                              guint64        expected_seq,
                              GError       **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
   g_autoptr(GError) sync_error = NULL;
   guint64 first;
   gint64 now;
@@ -665,11 +734,11 @@ _net_redex_file_append_full (NetRedexFile  *self,
         case NET_FSYNC_POLICY_EVERY_N:
           self->unsynced += n;
           if (self->unsynced >= MAX (self->limits.fsync_param, 1))
-            ok = sync_to_locked (self, self->next_seq - 1, &done, &sync_error);
+            ok = wait_durable_locked (self, self->next_seq - 1, &sync_error);
           break;
 
         case NET_FSYNC_POLICY_ALWAYS:
-          ok = sync_to_locked (self, first + n - 1, &done, &sync_error);
+          ok = wait_durable_locked (self, first + n - 1, &sync_error);
           break;
 
         case NET_FSYNC_POLICY_INTERVAL:
@@ -684,8 +753,6 @@ _net_redex_file_append_full (NetRedexFile  *self,
     }
 
   g_mutex_unlock (&self->mutex);
-
-  complete_waiters (done, NULL);
 
   if (!ok)
     {
@@ -702,10 +769,16 @@ fail:
 
 /* Reading --------------------------------------------------------------- */
 
+/*
+ * With @partial_ok, a damaged record ends the result instead of failing it
+ * when events before it were read: a tail then delivers those and fails
+ * at the damaged one on its next fetch.
+ */
 static gboolean
 disk_read_locked (NetRedexFile  *self,
                   guint64        start,
                   guint64        end,
+                  gboolean       partial_ok,
                   GPtrArray     *result,
                   GError       **error)
 {
@@ -779,6 +852,13 @@ disk_read_locked (NetRedexFile  *self,
               continue;
             }
 
+          if (partial_ok && result->len > 0)
+            {
+              n = i;
+              end = start + i;
+              break;
+            }
+
           base = g_path_get_basename (seg->path);
           g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
                        "log “%s”, segment %s: record seq %" G_GUINT64_FORMAT
@@ -795,9 +875,16 @@ disk_read_locked (NetRedexFile  *self,
 
       start += n;
 
-      /* Retention may have moved the floor meanwhile; stop at it. */
-      if (self->closed || start < self->first_seq)
+      if (self->closed)
         break;
+
+      /* Retention moved the floor past what we read meanwhile: the result
+       * must stay one contiguous run, so start over from the new floor. */
+      if (start < self->first_seq)
+        {
+          g_ptr_array_set_size (result, 0);
+          start = self->first_seq;
+        }
       end = MIN (end, self->next_seq);
     }
 
@@ -808,6 +895,7 @@ static GPtrArray *
 read_range_locked (NetRedexFile  *self,
                    guint64        start,
                    guint64        end,
+                   gboolean       partial_ok,
                    GError       **error)
 {
   g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
@@ -829,7 +917,7 @@ read_range_locked (NetRedexFile  *self,
       return g_steal_pointer (&result);
     }
 
-  if (!disk_read_locked (self, start, end, result, error))
+  if (!disk_read_locked (self, start, end, partial_ok, result, error))
     return NULL;
 
   return g_steal_pointer (&result);
@@ -880,7 +968,7 @@ _net_redex_file_tail_fetch (NetRedexFile  *self,
       goto out;
     }
 
-  events = read_range_locked (self, cursor, cursor + max_events, error);
+  events = read_range_locked (self, cursor, cursor + max_events, TRUE, error);
   if (events == NULL)
     goto out;
 
@@ -959,6 +1047,10 @@ disk_sweep_locked (NetRedexFile  *self,
       NetRedexSegment *seg = g_ptr_array_index (self->segments, i);
       NetRedexSegment *next = g_ptr_array_index (self->segments, i + 1);
       gboolean drop = FALSE;
+
+      /* Not yet durable and indexed: the worker sweeps again after it. */
+      if (!seg->sealed)
+        break;
 
       if (self->limits.retention_max_bytes && total > self->limits.retention_max_bytes)
         drop = TRUE;
@@ -1218,7 +1310,8 @@ open_disk (NetRedexFile  *self,
         return FALSE;
 
       g_ptr_array_add (self->segments, _net_redex_segment_create (self->dir, base, error));
-      if (g_ptr_array_index (self->segments, 0) == NULL)
+      if (g_ptr_array_index (self->segments, 0) == NULL ||
+          !_net_redex_segment_sync (active_segment (self), error))
         {
           g_ptr_array_set_size (self->segments, 0);
           return FALSE;
@@ -1237,8 +1330,12 @@ open_disk (NetRedexFile  *self,
       NetRedexSegment *seg;
 
       self->next_seq = next;
-      if (active_segment (self)->count > 0 && !_net_redex_segment_seal (active_segment (self), error))
-        return FALSE;
+      if (active_segment (self)->count > 0)
+        {
+          if (!_net_redex_segment_seal (active_segment (self), error))
+            return FALSE;
+          active_segment (self)->sealed = TRUE;
+        }
       if (active_segment (self)->count == 0)
         {
           NetRedexSegment *empty = active_segment (self);
@@ -1248,8 +1345,11 @@ open_disk (NetRedexFile  *self,
           g_ptr_array_remove_index (self->segments, self->segments->len - 1);
         }
       seg = _net_redex_segment_create (self->dir, meta.next_seq_floor, error);
-      if (seg == NULL)
-        return FALSE;
+      if (seg == NULL || !_net_redex_segment_sync (seg, error))
+        {
+          g_clear_pointer (&seg, _net_redex_segment_unref);
+          return FALSE;
+        }
       g_ptr_array_add (self->segments, seg);
       self->disk_bytes += seg->length;
       next = meta.next_seq_floor;
@@ -1438,6 +1538,8 @@ net_redex_file_finalize (GObject *object)
   g_clear_pointer (&self->events, g_ptr_array_unref);
   g_clear_pointer (&self->segments, g_ptr_array_unref);
   g_clear_pointer (&self->scratch, g_byte_array_unref);
+  g_clear_pointer (&self->unsealed, g_ptr_array_unref);
+  g_clear_error (&self->sync_error);
   g_clear_pointer (&self->tails, g_ptr_array_unref);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->dir, g_free);
@@ -1507,6 +1609,7 @@ net_redex_file_init (NetRedexFile *self)
   g_cond_init (&self->worker_cond);
   g_queue_init (&self->durable_waiters);
   self->tails = g_ptr_array_new ();
+  self->unsealed = g_ptr_array_new_with_free_func ((GDestroyNotify) _net_redex_segment_unref);
   self->first_seq = 1;
   self->next_seq = 1;
 }
@@ -1530,7 +1633,7 @@ _net_redex_file_new (NetRedex        *redex,
 
   if (!persistent)
     {
-      self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+      self->events = g_ptr_array_new_with_free_func (event_unref0);
       self->events_base = 1;
     }
   else
@@ -1548,7 +1651,10 @@ _net_redex_file_new (NetRedex        *redex,
         start_following (self);
     }
 
-  self->redex = g_object_ref (redex);
+  /* A persistent log keeps its directory locked while it lives.  An
+   * in-memory log is owned by its NetRedex instead (see open_file). */
+  if (persistent)
+    self->redex = g_object_ref (redex);
 
   return g_steal_pointer (&self);
 }
@@ -1826,7 +1932,6 @@ net_redex_file_append_durable (NetRedexFile  *self,
                                GBytes        *payload,
                                GError       **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
   g_autoptr(GError) local_error = NULL;
   guint64 seq;
   gboolean ok;
@@ -1840,10 +1945,8 @@ net_redex_file_append_durable (NetRedexFile  *self,
     return 0;
 
   g_mutex_lock (&self->mutex);
-  ok = sync_to_locked (self, seq, &done, &local_error);
+  ok = wait_durable_locked (self, seq, &local_error);
   g_mutex_unlock (&self->mutex);
-
-  complete_waiters (done, NULL);
 
   if (!ok)
     {
@@ -1911,6 +2014,8 @@ net_redex_file_append_durable_async (NetRedexFile        *self,
       w->seq = *seq;
       w->task = g_steal_pointer (&task);
       g_queue_push_tail (&self->durable_waiters, w);
+      if (*seq > self->durable_requested)
+        self->durable_requested = *seq;
       ensure_worker_locked (self);
     }
   g_mutex_unlock (&self->mutex);
@@ -1965,7 +2070,7 @@ net_redex_file_read_one (NetRedexFile  *self,
   g_mutex_lock (&self->mutex);
   first = self->first_seq;
   next = self->next_seq;
-  events = seq > 0 ? read_range_locked (self, seq, seq + 1, error) : NULL;
+  events = seq > 0 ? read_range_locked (self, seq, seq + 1, FALSE, error) : NULL;
   g_mutex_unlock (&self->mutex);
 
   if (seq > 0 && events == NULL)
@@ -2007,7 +2112,7 @@ net_redex_file_read_range (NetRedexFile  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_mutex_lock (&self->mutex);
-  events = read_range_locked (self, start_seq, end_seq, error);
+  events = read_range_locked (self, start_seq, end_seq, FALSE, error);
   g_mutex_unlock (&self->mutex);
 
   return events;
@@ -2058,7 +2163,6 @@ gboolean
 net_redex_file_sync (NetRedexFile  *self,
                      GError       **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
   gboolean ok;
 
   g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
@@ -2066,11 +2170,9 @@ net_redex_file_sync (NetRedexFile  *self,
 
   g_mutex_lock (&self->mutex);
   ok = check_open_locked (self, error);
-  if (ok && !self->read_only)
-    ok = sync_to_locked (self, self->next_seq - 1, &done, error);
+  if (ok)
+    ok = wait_durable_locked (self, self->next_seq - 1, error);
   g_mutex_unlock (&self->mutex);
-
-  complete_waiters (done, NULL);
 
   return ok;
 }
@@ -2080,9 +2182,10 @@ net_redex_file_sync (NetRedexFile  *self,
  * @self: a #NetRedexFile
  * @out_evicted: (out) (optional): the number of events evicted
  *
- * Applies the retention limits of the log's config now. Persistent logs
- * also do this whenever a segment is sealed, in-memory logs on every
- * append.
+ * Applies the retention limits of the log's config now, after waiting
+ * for segments that are being sealed. Persistent logs also do this in the
+ * background whenever a sealed segment was made durable, in-memory logs
+ * on every append.
  *
  * Returns: %TRUE on success
  */
@@ -2101,8 +2204,17 @@ net_redex_file_sweep_retention (NetRedexFile  *self,
 
   g_mutex_lock (&self->mutex);
   ok = check_writable_locked (self, error);
+  /* Rolled segments become evictable once the worker has sealed them (and
+   * it sweeps then too): count whatever this call's wait evicted. */
   if (ok && self->persistent)
-    ok = disk_sweep_locked (self, out_evicted, error);
+    {
+      guint64 before = self->first_seq;
+
+      ok = wait_durable_locked (self, self->next_seq - 1, error) &&
+           disk_sweep_locked (self, NULL, error);
+      if (ok && out_evicted)
+        *out_evicted = self->first_seq - before;
+    }
   else if (ok)
     {
       guint64 n = mem_sweep_locked (self, g_get_real_time ());
@@ -2172,7 +2284,6 @@ gboolean
 net_redex_file_close (NetRedexFile  *self,
                       GError       **error)
 {
-  g_autoptr(GPtrArray) done = NULL;
   g_autoptr(GPtrArray) failed = NULL;
   g_autoptr(GError) closed_error = NULL;
   GThread *worker;
@@ -2188,8 +2299,8 @@ net_redex_file_close (NetRedexFile  *self,
       return TRUE;
     }
 
-  if (self->persistent && !self->read_only && !self->broken)
-    ok = sync_to_locked (self, self->next_seq - 1, &done, error);
+  if (self->persistent && !self->read_only && self->sync_error == NULL)
+    ok = wait_durable_locked (self, self->next_seq - 1, error);
 
   self->closed = TRUE;
   self->worker_quit = TRUE;
@@ -2202,7 +2313,6 @@ net_redex_file_close (NetRedexFile  *self,
   if (worker != NULL)
     g_thread_join (worker);
 
-  complete_waiters (done, NULL);
   closed_error = g_error_new (NET_ERROR, NET_ERROR_CLOSED, "log “%s” was closed", self->name);
   complete_waiters (failed, closed_error);
 

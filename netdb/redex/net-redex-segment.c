@@ -428,10 +428,12 @@ _net_redex_segment_create (const char  *dir,
       return NULL;
     }
 
+  /* Made durable by the caller's next sync, with the directory. */
   net_redex_segment_header_encode (header, base_seq);
-  if (!pwrite_all (self->fd, header, sizeof header, 0) || fdatasync (self->fd) != 0)
+  if (!pwrite_all (self->fd, header, sizeof header, 0))
     {
       set_errno_error (error, errno, "cannot write", self->path);
+      g_unlink (self->path);
       return NULL;
     }
 
@@ -641,16 +643,11 @@ gboolean
 _net_redex_segment_seal (NetRedexSegment  *self,
                          GError          **error)
 {
-  g_assert (!self->sealed);
-
   if (!_net_redex_segment_sync (self, error))
     return FALSE;
 
-  if (self->n_bad == 0 && !segment_write_index (self, error))
-    return FALSE;
-
-  self->sealed = TRUE;
-  return TRUE;
+  /* The caller sets ->sealed under its lock. */
+  return self->n_bad > 0 || segment_write_index (self, error);
 }
 
 /* Reads the whole segment and reports every damaged record. */

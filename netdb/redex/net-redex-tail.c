@@ -101,6 +101,7 @@ _net_redex_tail_new (NetRedexFile *file,
 
   self->file = g_object_ref (file);
   self->cursor = from_seq;
+  self->position = from_seq;
   self->live_start = next_seq;
   self->context = g_main_context_ref_thread_default ();
 
@@ -201,10 +202,10 @@ on_cancelled (GCancellable *cancellable,
  * net_redex_tail_get_position:
  * @self: a #NetRedexTail
  *
- * Gets the sequence number after the last event handed out.
+ * Gets the sequence number of the next event this tail will yield: its
+ * starting point, then the one after the last event handed out.
  *
- * Returns: the next sequence number this tail will yield, or 0 before the
- *   first event
+ * Returns: the next sequence number
  */
 guint64
 net_redex_tail_get_position (NetRedexTail *self)

@@ -45,7 +45,8 @@ struct _NetRedex
   gboolean     closed;
 
   GMutex       mutex;
-  GHashTable  *files; /* name → GWeakRef* to a NetRedexFile */
+  GHashTable  *files;     /* name → GWeakRef* to a NetRedexFile */
+  GPtrArray   *mem_files; /* in memory: the logs themselves, kept alive */
 };
 
 G_DEFINE_FINAL_TYPE (NetRedex, net_redex, G_TYPE_OBJECT)
@@ -71,8 +72,14 @@ net_redex_finalize (GObject *object)
 {
   NetRedex *self = (NetRedex *) object;
 
-  net_redex_close (self, NULL);
+  /* Persistent logs keep us alive, so none is open here.  In-memory logs
+   * stay usable through the handles their users hold. */
+  if (self->path != NULL)
+    net_redex_close (self, NULL);
+  else if (self->lock_fd >= 0)
+    close (self->lock_fd);
 
+  g_clear_pointer (&self->mem_files, g_ptr_array_unref);
   g_clear_pointer (&self->files, g_hash_table_unref);
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->logs_dir, g_free);
@@ -137,6 +144,7 @@ net_redex_init (NetRedex *self)
   g_mutex_init (&self->mutex);
   self->lock_fd = -1;
   self->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, weak_ref_free);
+  self->mem_files = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 static gboolean
@@ -388,7 +396,8 @@ net_redex_name_is_valid (const char  *name,
  *
  * Opens (creating it when writable) the log called @name. Opening a name
  * that is already open returns the same #NetRedexFile, and @config is then
- * ignored. The log keeps @self, and so the directory lock, alive.
+ * ignored. A persistent log keeps @self, and so the directory lock, alive;
+ * an in-memory log lives as long as @self or a reference to it.
  *
  * Returns: (transfer full): the log, or %NULL with @error set
  */
@@ -429,6 +438,8 @@ net_redex_open_file (NetRedex        *self,
           g_mutex_unlock (&self->mutex);
           return file;
         }
+      if (file != NULL)
+        g_ptr_array_remove (self->mem_files, file);
       g_clear_object (&file);
     }
 
@@ -445,6 +456,10 @@ net_redex_open_file (NetRedex        *self,
       ref = g_new0 (GWeakRef, 1);
       g_weak_ref_init (ref, file);
       g_hash_table_replace (self->files, g_strdup (name), ref);
+
+      /* An in-memory log lives as long as the NetRedex (or a handle). */
+      if (self->path == NULL)
+        g_ptr_array_add (self->mem_files, g_object_ref (file));
     }
 
   g_mutex_unlock (&self->mutex);

@@ -1,0 +1,83 @@
+/* net-codec-private.h: the payload encoding of model events
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A payload is a version byte (1) followed by fields. Each field starts
+ * with a key, the LEB128 varint (field_number << 3 | wire_type); wire
+ * types are 0 (a varint), 1 (a signed varint, zigzag-encoded) and
+ * 2 (a varint length, then that many bytes). Decoders skip fields they do
+ * not know, so newer writers can add fields; a field may repeat (tags).
+ * See docs/payload-format.md.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define NET_CODEC_VERSION 1
+
+typedef enum
+{
+  NET_WIRE_VARINT = 0,
+  NET_WIRE_SVARINT = 1,
+  NET_WIRE_BYTES = 2,
+} NetWireType;
+
+typedef struct
+{
+  GByteArray *buf;
+} NetEncoder;
+
+void      net_encoder_init        (NetEncoder    *enc,
+                                   GByteArray    *buf);
+void      net_encoder_put_uint    (NetEncoder    *enc,
+                                   guint          field,
+                                   guint64        value);
+void      net_encoder_put_int     (NetEncoder    *enc,
+                                   guint          field,
+                                   gint64         value);
+void      net_encoder_put_string  (NetEncoder    *enc,
+                                   guint          field,
+                                   const char    *value);
+void      net_encoder_put_bytes   (NetEncoder    *enc,
+                                   guint          field,
+                                   const guint8  *data,
+                                   gsize          len);
+
+typedef struct
+{
+  const guint8 *data;
+  gsize         len;
+  gsize         pos;
+} NetDecoder;
+
+typedef struct
+{
+  guint         field;
+  NetWireType   wire;
+  guint64       uint_value;
+  gint64        int_value;
+  const guint8 *bytes;
+  gsize         bytes_len;
+} NetField;
+
+gboolean  net_decoder_init        (NetDecoder    *dec,
+                                   const guint8  *data,
+                                   gsize          len,
+                                   GError       **error);
+int       net_decoder_next        (NetDecoder    *dec,
+                                   NetField      *field,
+                                   GError       **error);
+char     *net_field_dup_utf8      (const NetField *field,
+                                   GError       **error);
+
+gsize     net_leb128_put          (guint8        *out,
+                                   guint64        value);
+gboolean  net_leb128_get          (const guint8  *data,
+                                   gsize          len,
+                                   gsize         *pos,
+                                   guint64       *value);
+
+G_END_DECLS

@@ -1,0 +1,209 @@
+/* net-codec.c: the payload encoding of model events
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "net-error.h"
+#include "net-codec-private.h"
+
+gsize
+net_leb128_put (guint8  *out,
+                guint64  value)
+{
+  gsize n = 0;
+
+  do
+    {
+      guint8 byte = value & 0x7f;
+
+      value >>= 7;
+      out[n++] = byte | (value ? 0x80 : 0);
+    }
+  while (value);
+
+  return n;
+}
+
+/* Rejects truncated and over-long (more than 10 bytes, or bits beyond 64)
+ * encodings. */
+gboolean
+net_leb128_get (const guint8 *data,
+                gsize         len,
+                gsize        *pos,
+                guint64      *value)
+{
+  guint64 v = 0;
+  guint shift = 0;
+  gsize p = *pos;
+
+  for (;;)
+    {
+      guint8 byte;
+
+      if (p >= len || shift > 63)
+        return FALSE;
+      byte = data[p++];
+      if (shift == 63 && (byte & 0x7e))
+        return FALSE;
+      v |= (guint64) (byte & 0x7f) << shift;
+      if (!(byte & 0x80))
+        break;
+      shift += 7;
+    }
+
+  *pos = p;
+  *value = v;
+  return TRUE;
+}
+
+static inline void
+put_varint (GByteArray *buf,
+            guint64     value)
+{
+  guint8 tmp[10];
+
+  g_byte_array_append (buf, tmp, net_leb128_put (tmp, value));
+}
+
+void
+net_encoder_init (NetEncoder *enc,
+                  GByteArray *buf)
+{
+  enc->buf = buf;
+  g_byte_array_append (buf, (const guint8 []) { NET_CODEC_VERSION }, 1);
+}
+
+void
+net_encoder_put_uint (NetEncoder *enc,
+                      guint       field,
+                      guint64     value)
+{
+  put_varint (enc->buf, (guint64) field << 3 | NET_WIRE_VARINT);
+  put_varint (enc->buf, value);
+}
+
+void
+net_encoder_put_int (NetEncoder *enc,
+                     guint       field,
+                     gint64      value)
+{
+  put_varint (enc->buf, (guint64) field << 3 | NET_WIRE_SVARINT);
+  put_varint (enc->buf, ((guint64) value << 1) ^ (guint64) (value >> 63));
+}
+
+void
+net_encoder_put_bytes (NetEncoder   *enc,
+                       guint         field,
+                       const guint8 *data,
+                       gsize         len)
+{
+  put_varint (enc->buf, (guint64) field << 3 | NET_WIRE_BYTES);
+  put_varint (enc->buf, len);
+  g_byte_array_append (enc->buf, data, len);
+}
+
+void
+net_encoder_put_string (NetEncoder *enc,
+                        guint       field,
+                        const char *value)
+{
+  net_encoder_put_bytes (enc, field, (const guint8 *) value, strlen (value));
+}
+
+gboolean
+net_decoder_init (NetDecoder    *dec,
+                  const guint8  *data,
+                  gsize          len,
+                  GError       **error)
+{
+  dec->data = data;
+  dec->len = len;
+  dec->pos = 1;
+
+  if (len < 1)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CORRUPT, "empty event payload");
+      return FALSE;
+    }
+  if (data[0] != NET_CODEC_VERSION)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "event payload has codec version %u, this netdb reads version %u",
+                   data[0], NET_CODEC_VERSION);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Returns 1 with the next field, 0 at the end, -1 on malformed input. */
+int
+net_decoder_next (NetDecoder  *dec,
+                  NetField    *field,
+                  GError     **error)
+{
+  guint64 key, v;
+
+  if (dec->pos == dec->len)
+    return 0;
+
+  if (!net_leb128_get (dec->data, dec->len, &dec->pos, &key) ||
+      (key >> 3) == 0 || (key >> 3) > G_MAXUINT32)
+    goto malformed;
+
+  memset (field, 0, sizeof *field);
+  field->field = key >> 3;
+  field->wire = key & 7;
+
+  switch (field->wire)
+    {
+    case NET_WIRE_VARINT:
+      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &field->uint_value))
+        goto malformed;
+      break;
+
+    case NET_WIRE_SVARINT:
+      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &v))
+        goto malformed;
+      field->int_value = (gint64) (v >> 1) ^ -(gint64) (v & 1);
+      break;
+
+    case NET_WIRE_BYTES:
+      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &v) ||
+          v > dec->len - dec->pos)
+        goto malformed;
+      field->bytes = dec->data + dec->pos;
+      field->bytes_len = v;
+      dec->pos += v;
+      break;
+
+    default:
+      goto malformed;
+    }
+
+  return 1;
+
+malformed:
+  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+               "malformed event payload at byte %" G_GSIZE_FORMAT, dec->pos);
+  return -1;
+}
+
+char *
+net_field_dup_utf8 (const NetField  *field,
+                    GError         **error)
+{
+  if (field->wire != NET_WIRE_BYTES ||
+      !g_utf8_validate_len ((const char *) field->bytes, field->bytes_len, NULL))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "event field %u is not valid UTF-8 text", field->field);
+      return NULL;
+    }
+
+  return g_strndup ((const char *) field->bytes, field->bytes_len);
+}
