@@ -274,6 +274,20 @@ net_redex_tail_next_async (NetRedexTail        *self,
                                                   (GDestroyNotify) g_source_unref);
     }
 
+  /* Nothing to hand out yet: arm, so that the next append wakes us,
+   * instead of a dispatch that would only find nothing. */
+  if (g_queue_is_empty (&self->queue) && self->file != NULL &&
+      (cancellable == NULL || !g_cancellable_is_cancelled (cancellable)))
+    {
+      g_autoptr(GPtrArray) events = NULL;
+
+      events = _net_redex_file_tail_fetch (self->file, self, 256, TRUE, NULL);
+      if (events != NULL && events->len == 0)
+        return;
+      for (guint i = 0; events != NULL && i < events->len; i++)
+        g_queue_push_tail (&self->queue, net_redex_event_ref (g_ptr_array_index (events, i)));
+    }
+
   if (self->source != NULL)
     g_source_set_ready_time (self->source, 0);
 }
