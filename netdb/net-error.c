@@ -17,4 +17,11 @@
  * file, log or peer involved.
  */
 
+/**
+ * net_error_quark:
+ *
+ * The quark of the %NET_ERROR domain.
+ *
+ * Returns: the error domain quark
+ */
 G_DEFINE_QUARK (net-error-quark, net_error)

@@ -20,9 +20,15 @@
  *
  * Retention limits are applied by net_redex_file_sweep_retention(), by
  * in-memory logs on every append, and by persistent logs whenever a sealed
- * segment has been made durable (in the background).  A persistent log evicts by
- * whole sealed segments for the byte and age limits, and exactly for the
- * event-count limit.
+ * segment has been made durable (in the background).  A persistent log
+ * evicts by whole sealed segments for the byte and age limits, and
+ * exactly for the event-count limit.
+ */
+
+/**
+ * NetRedexConfig:
+ *
+ * The storage, durability and retention settings of a log.
  */
 
 struct _NetRedexConfig

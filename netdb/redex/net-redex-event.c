@@ -17,6 +17,12 @@
  * epoch, as g_get_real_time() returns) and its payload.
  */
 
+/**
+ * NetRedexEvent:
+ *
+ * One event of a log: sequence number, timestamp and payload.
+ */
+
 G_DEFINE_BOXED_TYPE (NetRedexEvent, net_redex_event,
                      net_redex_event_ref, net_redex_event_unref)
 

@@ -41,6 +41,12 @@
  * new records, so tails and reads see them.
  */
 
+/**
+ * NetRedexFile:
+ *
+ * One named, append-only log.
+ */
+
 /* Events fetched by a tail in one go. */
 #define TAIL_FETCH_MAX 256
 /* Payload bytes read with one pread() by read_range(). */
@@ -101,6 +107,7 @@ struct _NetRedexFile
   guint64          writeback_from;
 
   GPtrArray       *tails;
+  GPtrArray       *watches;     /* RedexWatch: GSources woken on changes */
 
   /* Following another process's writes. */
   GFileMonitor    *monitor;
@@ -169,10 +176,44 @@ check_open_locked (NetRedexFile  *self,
   return TRUE;
 }
 
+typedef struct
+{
+  GSource  *source;
+  gboolean  armed;
+} RedexWatch;
+
+static void
+redex_watch_free (gpointer data)
+{
+  RedexWatch *w = data;
+
+  g_source_unref (w->source);
+  g_free (w);
+}
+
+/* A watch is woken once, then stays quiet until its owner re-arms it
+ * (each wake-up costs a write to the main context's eventfd). */
+static void
+wake_watches_locked (NetRedexFile *self)
+{
+  for (guint i = 0; i < self->watches->len; i++)
+    {
+      RedexWatch *w = g_ptr_array_index (self->watches, i);
+
+      if (w->armed)
+        {
+          w->armed = FALSE;
+          g_source_set_ready_time (w->source, 0);
+        }
+    }
+}
+
 /* Tails: lag accounting and wake-ups.  Called with the mutex held. */
 static void
 notify_tails_locked (NetRedexFile *self)
 {
+  wake_watches_locked (self);
+
   for (guint i = 0; i < self->tails->len; i++)
     {
       NetRedexTail *tail = g_ptr_array_index (self->tails, i);
@@ -193,6 +234,8 @@ notify_tails_locked (NetRedexFile *self)
 static void
 wake_all_tails_locked (NetRedexFile *self)
 {
+  wake_watches_locked (self);
+
   for (guint i = 0; i < self->tails->len; i++)
     {
       NetRedexTail *tail = g_ptr_array_index (self->tails, i);
@@ -546,7 +589,8 @@ disk_append_locked (NetRedexFile  *self,
           gint64 ts = timestamps ? timestamps[i] : now;
 
           net_redex_record_encode_header (headers + p, self->next_seq + i, ts, data, len);
-          memcpy (headers + p + NET_REDEX_REC_HEADER_SIZE, data, len);
+          if (len > 0)
+            memcpy (headers + p + NET_REDEX_REC_HEADER_SIZE, data, len);
           p += NET_REDEX_REC_HEADER_SIZE + len;
         }
       iov.iov_base = headers;
@@ -724,7 +768,7 @@ _net_redex_file_append_full (NetRedexFile  *self,
         mem_sweep_locked (self, now);
     }
 
-  if (self->tails->len > 0)
+  if (self->tails->len > 0 || self->watches->len > 0)
     notify_tails_locked (self);
 
   if (self->persistent)
@@ -998,6 +1042,71 @@ _net_redex_file_remove_tail (NetRedexFile *self,
   g_mutex_lock (&self->mutex);
   g_ptr_array_remove_fast (self->tails, tail);
   g_mutex_unlock (&self->mutex);
+}
+
+/*
+ * For the fold: @source gets g_source_set_ready_time (source, 0) when the
+ * log changes (appends, also those another process made, eviction, close),
+ * from whichever thread made the change, once per arming.
+ */
+void
+_net_redex_file_add_watch (NetRedexFile *self,
+                           GSource      *source)
+{
+  RedexWatch *w = g_new0 (RedexWatch, 1);
+
+  w->source = g_source_ref (source);
+  w->armed = TRUE;
+
+  g_mutex_lock (&self->mutex);
+  g_ptr_array_add (self->watches, w);
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+_net_redex_file_remove_watch (NetRedexFile *self,
+                              GSource      *source)
+{
+  g_mutex_lock (&self->mutex);
+  for (guint i = 0; i < self->watches->len; i++)
+    {
+      RedexWatch *w = g_ptr_array_index (self->watches, i);
+
+      if (w->source == source)
+        {
+          g_ptr_array_remove_index_fast (self->watches, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+/*
+ * Re-arms the watch of @source, unless the log already holds events after
+ * @seen_seq (or was closed): then returns FALSE and the caller goes on
+ * reading instead of waiting.
+ */
+gboolean
+_net_redex_file_arm_watch (NetRedexFile *self,
+                           GSource      *source,
+                           guint64       seen_seq)
+{
+  gboolean armed = FALSE;
+
+  g_mutex_lock (&self->mutex);
+  if (!self->closed && self->next_seq - 1 <= seen_seq)
+    {
+      for (guint i = 0; i < self->watches->len; i++)
+        {
+          RedexWatch *w = g_ptr_array_index (self->watches, i);
+
+          if (w->source == source)
+            w->armed = armed = TRUE;
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+
+  return armed;
 }
 
 void
@@ -1366,6 +1475,101 @@ open_disk (NetRedexFile  *self,
   return TRUE;
 }
 
+/*
+ * For restoring a snapshot whose last event is @next_seq - 1 onto a log
+ * that holds no events: the log continues at @next_seq, so that the
+ * events after the snapshot get the seqs the fold expects.  Never moves
+ * backwards.
+ */
+gboolean
+_net_redex_file_restart_at (NetRedexFile  *self,
+                            guint64        next_seq,
+                            GError       **error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->mutex);
+
+  if (!check_writable_locked (self, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
+
+  if (self->next_seq != self->first_seq || next_seq < self->next_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH,
+                   "log “%s” cannot restart at seq %" G_GUINT64_FORMAT
+                   ": it holds events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT,
+                   self->name, next_seq, self->first_seq, self->next_seq - 1);
+      ok = FALSE;
+      goto out;
+    }
+
+  if (next_seq == self->next_seq)
+    goto out;
+
+  if (self->persistent)
+    {
+      NetRedexSegment *seg;
+
+      /* Wait for pending seals, then replace the (empty) active segment. */
+      if (!wait_durable_locked (self, self->next_seq - 1, error))
+        {
+          ok = FALSE;
+          goto out;
+        }
+
+      self->next_seq = next_seq;
+      if (!write_meta_locked (self, next_seq, error))
+        {
+          ok = FALSE;
+          goto out;
+        }
+
+      seg = _net_redex_segment_create (self->dir, next_seq, error);
+      if (seg == NULL || !_net_redex_segment_sync (seg, error))
+        {
+          g_clear_pointer (&seg, _net_redex_segment_unref);
+          ok = FALSE;
+          goto out;
+        }
+
+      if (active_segment (self)->count == 0)
+        {
+          NetRedexSegment *empty = active_segment (self);
+
+          g_unlink (empty->idx_path);
+          g_unlink (empty->path);
+          self->disk_bytes -= empty->length;
+          g_ptr_array_remove_index (self->segments, self->segments->len - 1);
+        }
+      g_ptr_array_add (self->segments, seg);
+      self->disk_bytes += seg->length;
+      self->writeback_from = seg->length;
+
+      if (!_net_redex_sync_dir (self->dir, error))
+        {
+          ok = FALSE;
+          goto out;
+        }
+    }
+  else
+    {
+      g_ptr_array_set_size (self->events, 0);
+      self->events_head = 0;
+      self->events_base = next_seq;
+      self->next_seq = next_seq;
+    }
+
+  self->first_seq = next_seq;
+  self->durable_seq = next_seq - 1;
+
+out:
+  g_mutex_unlock (&self->mutex);
+  return ok;
+}
+
 /* Following a writer in another process ---------------------------------- */
 
 static gboolean
@@ -1541,6 +1745,7 @@ net_redex_file_finalize (GObject *object)
   g_clear_pointer (&self->unsealed, g_ptr_array_unref);
   g_clear_error (&self->sync_error);
   g_clear_pointer (&self->tails, g_ptr_array_unref);
+  g_clear_pointer (&self->watches, g_ptr_array_unref);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->dir, g_free);
   g_mutex_clear (&self->mutex);
@@ -1609,6 +1814,7 @@ net_redex_file_init (NetRedexFile *self)
   g_cond_init (&self->worker_cond);
   g_queue_init (&self->durable_waiters);
   self->tails = g_ptr_array_new ();
+  self->watches = g_ptr_array_new_with_free_func (redex_watch_free);
   self->unsealed = g_ptr_array_new_with_free_func ((GDestroyNotify) _net_redex_segment_unref);
   self->first_seq = 1;
   self->next_seq = 1;
@@ -1794,6 +2000,7 @@ net_redex_file_get_length (NetRedexFile *self)
  * net_redex_file_append:
  * @self: a #NetRedexFile
  * @payload: the payload
+ * @error: return location for a #GError, or %NULL
  *
  * Appends one event. Safe from any thread.
  *
@@ -1816,6 +2023,7 @@ net_redex_file_append (NetRedexFile  *self,
  * @self: a #NetRedexFile
  * @payloads: (array length=n_payloads): the payloads
  * @n_payloads: the number of payloads, at least 1
+ * @error: return location for a #GError, or %NULL
  *
  * Appends several events at once, with consecutive sequence numbers and
  * one write: either all of them are appended or none.
@@ -1844,6 +2052,7 @@ net_redex_file_append_batch (NetRedexFile  *self,
  * @self: a #NetRedexFile
  * @expected_seq: the sequence number the event must get
  * @payload: the payload
+ * @error: return location for a #GError, or %NULL
  *
  * Appends one event only if it gets @expected_seq (optimistic concurrency,
  * as replication uses it).
@@ -1870,6 +2079,7 @@ net_redex_file_append_if_next_seq (NetRedexFile  *self,
  * @self: a #NetRedexFile
  * @events: (element-type NetRedexEvent): events with consecutive sequence
  *   numbers, the first being the log's next one
+ * @error: return location for a #GError, or %NULL
  *
  * Appends events copied from another log, keeping their sequence numbers
  * and timestamps (replication). All or nothing.
@@ -1920,6 +2130,7 @@ net_redex_file_append_events (NetRedexFile  *self,
  * net_redex_file_append_durable:
  * @self: a #NetRedexFile
  * @payload: the payload
+ * @error: return location for a #GError, or %NULL
  *
  * Appends one event and returns once it is on stable storage, whatever
  * the fsync policy. Concurrent callers share fsyncs (group commit). This
@@ -2025,6 +2236,7 @@ net_redex_file_append_durable_async (NetRedexFile        *self,
  * net_redex_file_append_durable_finish:
  * @self: a #NetRedexFile
  * @result: the #GAsyncResult
+ * @error: return location for a #GError, or %NULL
  *
  * Completes net_redex_file_append_durable_async().
  *
@@ -2049,6 +2261,7 @@ net_redex_file_append_durable_finish (NetRedexFile  *self,
  * net_redex_file_read_one:
  * @self: a #NetRedexFile
  * @seq: a sequence number
+ * @error: return location for a #GError, or %NULL
  *
  * Reads one event.
  *
@@ -2092,6 +2305,7 @@ net_redex_file_read_one (NetRedexFile  *self,
  * @self: a #NetRedexFile
  * @start_seq: the first sequence number to read
  * @end_seq: the sequence number to stop before
+ * @error: return location for a #GError, or %NULL
  *
  * Reads the retained events in [@start_seq, @end_seq). The range is
  * clipped to the retained events, so the result may start later than
@@ -2154,6 +2368,7 @@ net_redex_file_tail (NetRedexFile *self,
 /**
  * net_redex_file_sync:
  * @self: a #NetRedexFile
+ * @error: return location for a #GError, or %NULL
  *
  * Makes every appended event durable.
  *
@@ -2181,6 +2396,7 @@ net_redex_file_sync (NetRedexFile  *self,
  * net_redex_file_sweep_retention:
  * @self: a #NetRedexFile
  * @out_evicted: (out) (optional): the number of events evicted
+ * @error: return location for a #GError, or %NULL
  *
  * Applies the retention limits of the log's config now, after waiting
  * for segments that are being sealed. Persistent logs also do this in the
@@ -2232,6 +2448,7 @@ net_redex_file_sweep_retention (NetRedexFile  *self,
 /**
  * net_redex_file_verify:
  * @self: a #NetRedexFile
+ * @error: return location for a #GError, or %NULL
  *
  * Reads every segment of the log and checks every record and index.
  *
@@ -2273,6 +2490,7 @@ net_redex_file_verify (NetRedexFile  *self,
 /**
  * net_redex_file_close:
  * @self: a #NetRedexFile
+ * @error: return location for a #GError, or %NULL
  *
  * Makes everything durable and closes the log. Later appends and reads
  * fail with %NET_ERROR_CLOSED, and tails end with it. Closing twice is

@@ -50,6 +50,16 @@ void          _net_redex_file_remove_tail   (NetRedexFile      *self,
                                              NetRedexTail      *tail);
 void          _net_redex_file_close_tail    (NetRedexFile      *self,
                                              NetRedexTail      *tail);
+void          _net_redex_file_add_watch     (NetRedexFile      *self,
+                                             GSource           *source);
+void          _net_redex_file_remove_watch  (NetRedexFile      *self,
+                                             GSource           *source);
+gboolean      _net_redex_file_restart_at    (NetRedexFile      *self,
+                                             guint64            next_seq,
+                                             GError           **error);
+gboolean      _net_redex_file_arm_watch     (NetRedexFile      *self,
+                                             GSource           *source,
+                                             guint64            seen_seq);
 guint64       _net_redex_file_append_full   (NetRedexFile      *self,
                                              GBytes           **payloads,
                                              const gint64      *timestamps,

@@ -26,6 +26,12 @@
  * thread that created it, whichever thread appends.
  */
 
+/**
+ * NetRedexTail:
+ *
+ * A reader that follows a log from a sequence number on.
+ */
+
 typedef struct
 {
   GSource       source;
@@ -218,6 +224,7 @@ net_redex_tail_get_position (NetRedexTail *self)
 /**
  * net_redex_tail_try_next:
  * @self: a #NetRedexTail
+ * @error: return location for a #GError, or %NULL
  *
  * Takes the next event if one is available now, without waiting.
  *
@@ -296,6 +303,7 @@ net_redex_tail_next_async (NetRedexTail        *self,
  * net_redex_tail_next_finish:
  * @self: a #NetRedexTail
  * @result: the #GAsyncResult
+ * @error: return location for a #GError, or %NULL
  *
  * Completes net_redex_tail_next_async().
  *

@@ -34,6 +34,12 @@
  * Directories are created 0700 and files 0600.
  */
 
+/**
+ * NetRedex:
+ *
+ * A directory of append-only logs, or a set of logs in memory.
+ */
+
 struct _NetRedex
 {
   GObject      parent_instance;
@@ -250,6 +256,7 @@ redex_new (const char  *path,
  * net_redex_new:
  * @path: (nullable) (type filename): a database directory, created if
  *   needed, or %NULL for logs held in memory
+ * @error: return location for a #GError, or %NULL
  *
  * Opens a directory of logs for writing, taking its write lock.
  *
@@ -268,6 +275,7 @@ net_redex_new (const char  *path,
 /**
  * net_redex_new_read_only:
  * @path: (type filename): an existing database directory
+ * @error: return location for a #GError, or %NULL
  *
  * Opens a directory of logs without taking its lock, to read and follow
  * the logs another process writes. Nothing in the directory is modified.
@@ -372,6 +380,7 @@ _net_redex_check_name (const char  *name,
 /**
  * net_redex_name_is_valid:
  * @name: a log name
+ * @error: return location for a #GError, or %NULL
  *
  * Checks a log name: 1 to 255 bytes of `[a-z0-9._/-]`, with no empty,
  * `.` or `..` segments between slashes.
@@ -393,6 +402,7 @@ net_redex_name_is_valid (const char  *name,
  * @self: a #NetRedex
  * @name: the name of the log
  * @config: (nullable): a #NetRedexConfig, or %NULL for the defaults
+ * @error: return location for a #GError, or %NULL
  *
  * Opens (creating it when writable) the log called @name. Opening a name
  * that is already open returns the same #NetRedexFile, and @config is then
@@ -498,6 +508,7 @@ compare_names (gconstpointer a,
 /**
  * net_redex_list_files:
  * @self: a #NetRedex
+ * @error: return location for a #GError, or %NULL
  *
  * Lists the logs stored in the directory (for an in-memory #NetRedex, the
  * logs currently open), sorted by name.
@@ -589,6 +600,7 @@ open_files (NetRedex *self)
 /**
  * net_redex_sync:
  * @self: a #NetRedex
+ * @error: return location for a #GError, or %NULL
  *
  * Makes every appended event of every open log durable.
  *
@@ -618,6 +630,7 @@ net_redex_sync (NetRedex  *self,
 /**
  * net_redex_close:
  * @self: a #NetRedex
+ * @error: return location for a #GError, or %NULL
  *
  * Closes every open log (making it durable) and releases the directory
  * lock. Closing twice is harmless.
