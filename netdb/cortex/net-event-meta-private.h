@@ -1,0 +1,56 @@
+/* net-event-meta-private.h: the 24-byte header of every model event
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ *   off size field
+ *     0    1 dispatch: model + kind (0x01-0x04 tasks, 0x10-0x14 memories,
+ *            0x80 and above: application events)
+ *     1    1 flags (0)
+ *     2    2 reserved, 0
+ *     4    8 origin (u64 LE): the node or database that wrote it
+ *    12    8 app_seq (u64 LE): per-origin counter, from 1
+ *    20    4 checksum: low 32 bits of XXH3-64 over the header with this
+ *            field zeroed, then the payload
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define NET_EVENT_META_SIZE 24
+
+typedef enum
+{
+  NET_DISPATCH_TASK_CREATED     = 0x01,
+  NET_DISPATCH_TASK_RENAMED     = 0x02,
+  NET_DISPATCH_TASK_COMPLETED   = 0x03,
+  NET_DISPATCH_TASK_DELETED     = 0x04,
+  NET_DISPATCH_MEMORY_STORED    = 0x10,
+  NET_DISPATCH_MEMORY_RETAGGED  = 0x11,
+  NET_DISPATCH_MEMORY_PINNED    = 0x12,
+  NET_DISPATCH_MEMORY_UNPINNED  = 0x13,
+  NET_DISPATCH_MEMORY_DELETED   = 0x14,
+  NET_DISPATCH_APPLICATION      = 0x80,
+} NetDispatch;
+
+typedef struct
+{
+  guint8  dispatch;
+  guint8  flags;
+  guint64 origin;
+  guint64 app_seq;
+} NetEventMeta;
+
+GBytes   *net_event_encode (const NetEventMeta  *meta,
+                            const guint8        *payload,
+                            gsize                payload_len);
+gboolean  net_event_decode (const guint8        *data,
+                            gsize                len,
+                            NetEventMeta        *meta,
+                            const guint8       **payload,
+                            gsize               *payload_len,
+                            GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,453 @@
+/* net-fold.c: folding a log into a model's state on its main loop
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "net-error.h"
+#include "net-fold-private.h"
+#include "net-redex-private.h"
+
+/* One dispatch applies at most this much, then yields to the main loop, so
+ * a backlog of a million events never freezes a UI for long. */
+#define FOLD_BATCH_EVENTS   1024
+#define FOLD_DISPATCH_USEC  (8 * G_TIME_SPAN_MILLISECOND)
+
+typedef struct
+{
+  GSource  source;
+  NetFold *fold; /* NULL once the fold is freed */
+} FoldSource;
+
+typedef struct
+{
+  guint64  seq;
+  GTask   *task;
+} SeqWaiter;
+
+struct _NetFold
+{
+  NetRedexFile       *file;
+  const NetFoldFuncs *funcs;
+  gpointer            user_data;
+  GMainContext       *context;
+  GThread            *owner;
+  GSource            *source;
+
+  guint64             applied_seq;
+  guint64             delivered_seq;
+  guint64             errors;
+  gboolean            stopped;
+
+  GList              *waiters;
+};
+
+static void
+fold_apply_event (NetFold      *self,
+                  guint64       seq,
+                  const guint8 *data,
+                  gsize         len)
+{
+  g_autoptr(GError) error = NULL;
+  const guint8 *payload;
+  gsize payload_len;
+  NetEventMeta meta;
+
+  if (!net_event_decode (data, len, &meta, &payload, &payload_len, &error) ||
+      !self->funcs->apply (self->user_data, seq, &meta, payload, payload_len, &error))
+    {
+      self->errors++;
+      g_debug ("log “%s”: skipping event %" G_GUINT64_FORMAT ": %s",
+               net_redex_file_get_name (self->file), seq, error->message);
+    }
+
+  self->applied_seq = seq;
+}
+
+/* Reads and applies up to @max_events after applied_seq, up to @until.
+ * Returns the number of events consumed (applied or counted as errors). */
+static guint
+fold_step (NetFold *self,
+           guint64  until,
+           guint    max_events)
+{
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 start = self->applied_seq + 1;
+  guint64 end = MIN (until + 1, start + max_events);
+  guint64 first;
+
+  if (start >= end)
+    return 0;
+
+  events = net_redex_file_read_range (self->file, start, end, &error);
+  if (events == NULL)
+    {
+      if (g_error_matches (error, NET_ERROR, NET_ERROR_CORRUPT))
+        {
+          g_autoptr(NetRedexEvent) event = NULL;
+
+          /* Fold what precedes the damaged record, then count it. */
+          g_clear_error (&error);
+          event = net_redex_file_read_one (self->file, start, &error);
+          if (event != NULL)
+            {
+              gsize len;
+              const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+
+              fold_apply_event (self, start, data, len);
+              return 1;
+            }
+          if (g_error_matches (error, NET_ERROR, NET_ERROR_CORRUPT))
+            {
+              g_warning ("%s", error->message);
+              self->errors++;
+              self->applied_seq = start;
+              return 1;
+            }
+        }
+      if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+        g_warning ("log “%s”: the fold cannot read: %s",
+                   net_redex_file_get_name (self->file), error->message);
+      return 0;
+    }
+
+  if (events->len == 0)
+    return 0;
+
+  first = net_redex_event_get_seq (g_ptr_array_index (events, 0));
+  if (first != start)
+    {
+      /* Retention evicted events this fold never saw.  They are gone for
+       * good; say so loudly and count them. */
+      g_warning ("log “%s”: events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
+                 " were evicted before they were folded",
+                 net_redex_file_get_name (self->file), start, first - 1);
+      self->errors += first - start;
+      self->applied_seq = first - 1;
+    }
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      NetRedexEvent *event = g_ptr_array_index (events, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+
+      fold_apply_event (self, net_redex_event_get_seq (event), data, len);
+    }
+
+  return events->len;
+}
+
+static void
+fold_complete_waiters (NetFold *self)
+{
+  GList *l = self->waiters;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      SeqWaiter *w = l->data;
+
+      if (w->seq <= self->delivered_seq)
+        {
+          self->waiters = g_list_delete_link (self->waiters, l);
+          g_task_return_boolean (w->task, TRUE);
+          g_object_unref (w->task);
+          g_free (w);
+        }
+      l = next;
+    }
+}
+
+static void
+fold_deliver (NetFold *self)
+{
+  if (self->applied_seq > self->delivered_seq)
+    {
+      guint64 first = self->delivered_seq + 1;
+
+      self->delivered_seq = self->applied_seq;
+      self->funcs->deliver (self->user_data, first, self->applied_seq);
+    }
+
+  fold_complete_waiters (self);
+}
+
+static gboolean
+fold_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  NetFold *self = ((FoldSource *) source)->fold;
+  gint64 deadline = g_get_monotonic_time () + FOLD_DISPATCH_USEC;
+  gboolean more = FALSE;
+
+  g_source_set_ready_time (source, -1);
+
+  if (self == NULL || self->stopped)
+    return G_SOURCE_CONTINUE;
+
+  for (;;)
+    {
+      guint64 next = net_redex_file_get_next_seq (self->file);
+      guint n;
+
+      if (self->applied_seq + 1 >= next)
+        break;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          more = TRUE;
+          break;
+        }
+      n = fold_step (self, next - 1, FOLD_BATCH_EVENTS);
+      if (n == 0)
+        break;
+    }
+
+  /* Delivery may call into user code that mutates: it only appends, and
+   * a later dispatch folds that. */
+  fold_deliver (self);
+
+  if (self->stopped)
+    return G_SOURCE_CONTINUE;
+
+  if (more || !_net_redex_file_arm_watch (self->file, source, self->applied_seq))
+    {
+      if (!_net_redex_file_is_closed (self->file))
+        g_source_set_ready_time (source, 0);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs fold_source_funcs = {
+  .dispatch = fold_source_dispatch,
+};
+
+NetFold *
+_net_fold_new (NetRedexFile       *file,
+               const NetFoldFuncs *funcs,
+               gpointer            user_data,
+               guint64             applied_seq)
+{
+  NetFold *self = g_new0 (NetFold, 1);
+
+  self->file = g_object_ref (file);
+  self->funcs = funcs;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+  self->owner = g_thread_self ();
+  self->applied_seq = applied_seq;
+  self->delivered_seq = applied_seq;
+
+  self->source = g_source_new (&fold_source_funcs, sizeof (FoldSource));
+  ((FoldSource *) self->source)->fold = self;
+  g_source_set_static_name (self->source, "[netdb] fold");
+  g_source_set_priority (self->source, G_PRIORITY_DEFAULT);
+  g_source_attach (self->source, self->context);
+
+  _net_redex_file_add_watch (file, self->source);
+  /* Whatever is already in the log gets folded on the first dispatch. */
+  g_source_set_ready_time (self->source, 0);
+
+  return self;
+}
+
+void
+_net_fold_stop (NetFold *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+
+  _net_redex_file_remove_watch (self->file, self->source);
+
+  error = g_error_new (NET_ERROR, NET_ERROR_CLOSED, "log “%s” is closed",
+                       net_redex_file_get_name (self->file));
+  while (self->waiters != NULL)
+    {
+      SeqWaiter *w = self->waiters->data;
+
+      self->waiters = g_list_delete_link (self->waiters, self->waiters);
+      g_task_return_error (w->task, g_error_copy (error));
+      g_object_unref (w->task);
+      g_free (w);
+    }
+}
+
+void
+_net_fold_free (NetFold *self)
+{
+  _net_fold_stop (self);
+
+  ((FoldSource *) self->source)->fold = NULL;
+  g_source_destroy (self->source);
+  g_source_unref (self->source);
+  g_main_context_unref (self->context);
+  g_object_unref (self->file);
+  g_free (self);
+}
+
+guint64
+_net_fold_get_applied_seq (NetFold *self)
+{
+  return self->applied_seq;
+}
+
+guint64
+_net_fold_get_errors (NetFold *self)
+{
+  return self->errors;
+}
+
+gboolean
+_net_fold_is_owner_thread (NetFold *self)
+{
+  return g_thread_self () == self->owner;
+}
+
+static void
+fold_schedule_delivery (NetFold *self)
+{
+  if (g_source_get_ready_time (self->source) != 0)
+    g_source_set_ready_time (self->source, 0);
+}
+
+/*
+ * Read-your-writes: on the owner thread, folds everything up to @seq now.
+ * Delivery (signals, live models) still waits for the next dispatch.
+ */
+gboolean
+_net_fold_catch_up (NetFold  *self,
+                    guint64   seq,
+                    GError  **error)
+{
+  g_assert (_net_fold_is_owner_thread (self));
+
+  while (self->applied_seq < seq)
+    {
+      if (fold_step (self, seq, FOLD_BATCH_EVENTS * 16) == 0)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_FAILED,
+                       "log “%s”: cannot fold up to event %" G_GUINT64_FORMAT,
+                       net_redex_file_get_name (self->file), seq);
+          return FALSE;
+        }
+    }
+
+  fold_schedule_delivery (self);
+  return TRUE;
+}
+
+/*
+ * The fast path of read-your-writes: the event just appended as @seq is
+ * the next one to fold, and we have its bytes already.
+ */
+gboolean
+_net_fold_apply_local (NetFold  *self,
+                       guint64   seq,
+                       GBytes   *event,
+                       GError  **error)
+{
+  gsize len;
+  const guint8 *data;
+
+  if (!_net_fold_is_owner_thread (self))
+    return TRUE;
+
+  if (self->applied_seq + 1 != seq)
+    return _net_fold_catch_up (self, seq, error);
+
+  data = g_bytes_get_data (event, &len);
+  fold_apply_event (self, seq, data, len);
+  fold_schedule_delivery (self);
+
+  return TRUE;
+}
+
+void
+_net_fold_wait_async (NetFold             *self,
+                      gpointer             source_object,
+                      guint64              seq,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data,
+                      gpointer             source_tag)
+{
+  g_autoptr(GTask) task = NULL;
+  SeqWaiter *w;
+
+  task = g_task_new (source_object, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  if (self->stopped)
+    {
+      g_task_return_new_error (task, NET_ERROR, NET_ERROR_CLOSED,
+                               "log “%s” is closed", net_redex_file_get_name (self->file));
+      return;
+    }
+
+  w = g_new0 (SeqWaiter, 1);
+  w->seq = seq;
+  w->task = g_steal_pointer (&task);
+  self->waiters = g_list_prepend (self->waiters, w);
+
+  /* Completed from a dispatch, never from here. */
+  g_source_set_ready_time (self->source, 0);
+}
+
+static gboolean
+wait_timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+_net_fold_wait (NetFold  *self,
+                guint64   seq,
+                guint     timeout_ms,
+                GError  **error)
+{
+  g_autoptr(GSource) timeout = NULL;
+  gboolean timed_out = FALSE;
+
+  if (self->delivered_seq >= seq)
+    return TRUE;
+
+  if (!g_main_context_acquire (self->context))
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_FAILED,
+                           "wait_for_seq must run on the thread that owns the model's main context");
+      return FALSE;
+    }
+
+  timeout = g_timeout_source_new (timeout_ms);
+  g_source_set_static_name (timeout, "[netdb] wait_for_seq timeout");
+  g_source_set_callback (timeout, wait_timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, self->context);
+  g_source_set_ready_time (self->source, 0);
+
+  while (self->delivered_seq < seq && !timed_out && !self->stopped)
+    g_main_context_iteration (self->context, TRUE);
+
+  g_source_destroy (timeout);
+  g_main_context_release (self->context);
+
+  if (self->delivered_seq >= seq)
+    return TRUE;
+
+  if (self->stopped)
+    g_set_error (error, NET_ERROR, NET_ERROR_CLOSED,
+                 "log “%s” was closed while waiting for event %" G_GUINT64_FORMAT,
+                 net_redex_file_get_name (self->file), seq);
+  else
+    g_set_error (error, NET_ERROR, NET_ERROR_TIMEOUT,
+                 "event %" G_GUINT64_FORMAT " of log “%s” was not folded within %u ms (folded up to %" G_GUINT64_FORMAT ")",
+                 seq, net_redex_file_get_name (self->file), timeout_ms, self->applied_seq);
+  return FALSE;
+}
