@@ -17,4 +17,10 @@
 # include "net-redex-tail.h"
 # include "net-redex-file.h"
 # include "net-redex.h"
+# include "net-db-types.h"
+# include "net-task.h"
+# include "net-memory.h"
+# include "net-tasks-filter.h"
+# include "net-memories-filter.h"
+# include "net-db-tasks.h"
 #undef NETDB_INSIDE

@@ -1,0 +1,143 @@
+/* net-db-items-private.h: what the models need from the items and filters
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "net-db-types.h"
+#include "net-memories-filter.h"
+#include "net-memory.h"
+#include "net-task.h"
+#include "net-tasks-filter.h"
+
+G_BEGIN_DECLS
+
+/* The total order of @order over (id, created-at, updated-at) keys:
+ * (key, id) ascending for the *_ASC orders and exactly reversed, (key, id)
+ * descending, for the *_DESC ones.  Returns <0, 0 (same id) or >0.  Takes
+ * plain values so a model can compare against an item's previous key. */
+static inline int
+_net_db_order_compare (NetOrderBy order,
+                       guint64    id_a,
+                       gint64     created_a,
+                       gint64     updated_a,
+                       guint64    id_b,
+                       gint64     created_b,
+                       gint64     updated_b)
+{
+  int r = 0;
+
+  switch (order)
+    {
+    case NET_ORDER_BY_CREATED_ASC:
+    case NET_ORDER_BY_CREATED_DESC:
+      r = (created_a > created_b) - (created_a < created_b);
+      break;
+    case NET_ORDER_BY_UPDATED_ASC:
+    case NET_ORDER_BY_UPDATED_DESC:
+      r = (updated_a > updated_b) - (updated_a < updated_b);
+      break;
+    case NET_ORDER_BY_ID_ASC:
+    case NET_ORDER_BY_ID_DESC:
+    default:
+      break;
+    }
+  if (r == 0)
+    r = (id_a > id_b) - (id_a < id_b);
+
+  switch (order)
+    {
+    case NET_ORDER_BY_ID_DESC:
+    case NET_ORDER_BY_CREATED_DESC:
+    case NET_ORDER_BY_UPDATED_DESC:
+      return -r;
+    case NET_ORDER_BY_ID_ASC:
+    case NET_ORDER_BY_CREATED_ASC:
+    case NET_ORDER_BY_UPDATED_ASC:
+    default:
+      return r;
+    }
+}
+
+/* Case-insensitive, Unicode-aware search.  Haystacks and needles are both
+ * folded (NFKC, case folded, NFKC again; plain ASCII is only lowered) and
+ * compared bytewise with strstr().  Never returns NULL: invalid UTF-8 is
+ * repaired first. */
+char          *_net_db_fold_text                       (const char         *text);
+
+/* Items are live: the model changes them in place with _update(), which
+ * records the properties that changed but emits nothing; the fold calls
+ * _flush_notify() later, from a fresh dispatch of its source, which emits
+ * one notify per changed property and clears the record.  A property that
+ * changed and changed back before the flush is still notified once. */
+NetTask       *_net_task_new                           (guint64             id,
+                                                        const char         *title,
+                                                        NetTaskStatus       status,
+                                                        gint64              created_at,
+                                                        gint64              updated_at);
+void           _net_task_update                        (NetTask            *self,
+                                                        const char         *title,
+                                                        NetTaskStatus       status,
+                                                        gint64              created_at,
+                                                        gint64              updated_at);
+gboolean       _net_task_has_pending_notify            (NetTask            *self);
+void           _net_task_flush_notify                  (NetTask            *self);
+/* Cached; recomputed only after the title changed.  Owner thread only. */
+const char    *_net_task_get_folded_title              (NetTask            *self);
+/* _net_db_order_compare() on the task's current values. */
+int            _net_task_compare                       (NetOrderBy          order,
+                                                        NetTask            *a,
+                                                        NetTask            *b);
+
+/* @tags may be NULL (no tags); duplicates are kept once, first occurrence
+ * first.  @source may be NULL. */
+NetMemory     *_net_memory_new                         (guint64             id,
+                                                        const char         *content,
+                                                        const char * const *tags,
+                                                        const char         *source,
+                                                        gint64              created_at,
+                                                        gint64              updated_at,
+                                                        gboolean            pinned);
+void           _net_memory_update                      (NetMemory          *self,
+                                                        const char         *content,
+                                                        const char * const *tags,
+                                                        const char         *source,
+                                                        gint64              created_at,
+                                                        gint64              updated_at,
+                                                        gboolean            pinned);
+gboolean       _net_memory_has_pending_notify          (NetMemory          *self);
+void           _net_memory_flush_notify                (NetMemory          *self);
+const char    *_net_memory_get_folded_content          (NetMemory          *self);
+int            _net_memory_compare                     (NetOrderBy          order,
+                                                        NetMemory          *a,
+                                                        NetMemory          *b);
+
+/* A NULL filter selects everything, ordered by id ascending, unwindowed.
+ * _matches() ignores order-by, limit and offset. */
+gboolean       _net_tasks_filter_matches               (NetTasksFilter     *filter,
+                                                        NetTask            *task);
+/* The folded title-contains needle, or NULL when it does not constrain. */
+const char    *_net_tasks_filter_get_folded_title      (NetTasksFilter     *filter);
+/* TRUE when @a and @b (either may be NULL) match the same items; order-by,
+ * limit and offset are not compared. */
+gboolean       _net_tasks_filter_same_selection        (NetTasksFilter     *a,
+                                                        NetTasksFilter     *b);
+/* Order and window of @filter (which may be NULL); any out argument may be
+ * NULL. */
+void           _net_tasks_filter_get_window            (NetTasksFilter     *filter,
+                                                        NetOrderBy         *order_by,
+                                                        guint              *offset,
+                                                        guint              *limit);
+
+gboolean       _net_memories_filter_matches            (NetMemoriesFilter  *filter,
+                                                        NetMemory          *memory);
+const char    *_net_memories_filter_get_folded_content (NetMemoriesFilter  *filter);
+gboolean       _net_memories_filter_same_selection     (NetMemoriesFilter  *a,
+                                                        NetMemoriesFilter  *b);
+void           _net_memories_filter_get_window         (NetMemoriesFilter  *filter,
+                                                        NetOrderBy         *order_by,
+                                                        guint              *offset,
+                                                        guint              *limit);
+
+G_END_DECLS

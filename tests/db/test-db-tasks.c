@@ -1,0 +1,713 @@
+/* test-db-tasks.c: the tasks model, its fold and its queries
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "netdb.h"
+#include "net-codec-private.h"
+#include "net-db-tasks-private.h"
+#include "net-event-meta-private.h"
+
+typedef struct
+{
+  char         *dir;   /* NULL: in memory */
+  NetRedex     *redex;
+  NetDbTasks   *tasks;
+} Fixture;
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir != NULL)
+    while ((entry = g_dir_read_name (dir)))
+      {
+        g_autofree char *child = g_build_filename (path, entry, NULL);
+
+        rm_rf (child);
+      }
+  g_remove (path);
+}
+
+static void
+open_model (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->redex = net_redex_new (f->dir, &error);
+  g_assert_no_error (error);
+  f->tasks = net_db_tasks_new (f->redex, NULL, 7, &error);
+  g_assert_no_error (error);
+}
+
+static void
+close_model (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (net_db_tasks_close (f->tasks, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (f->tasks);
+  f->tasks = NULL;
+  g_assert_true (net_redex_close (f->redex, &error));
+  g_assert_finalize_object (f->redex);
+  f->redex = NULL;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  if (GPOINTER_TO_INT (data))
+    f->dir = g_dir_make_tmp ("netdb-tasks-XXXXXX", NULL);
+  open_model (f);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  if (f->tasks != NULL)
+    close_model (f);
+  if (f->dir != NULL)
+    rm_rf (f->dir);
+  g_free (f->dir);
+}
+
+/* Lets the fold's dispatch run (deliveries are never synchronous). */
+static void
+drain (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static GPtrArray *
+find (NetDbTasks     *tasks,
+      NetTasksFilter *filter)
+{
+  return net_db_tasks_find_many (tasks, filter);
+}
+
+static char *
+ids (GPtrArray *items)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < items->len; i++)
+    g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, i ? "," : "",
+                            net_task_get_id (g_ptr_array_index (items, i)));
+  return g_string_free (s, FALSE);
+}
+
+static void
+assert_ids (NetDbTasks     *tasks,
+            NetTasksFilter *filter,
+            const char     *expected)
+{
+  g_autoptr(GPtrArray) items = find (tasks, filter);
+  g_autofree char *got = ids (items);
+
+  g_assert_cmpstr (got, ==, expected);
+}
+
+static NetTasksFilter *
+pending_filter (void)
+{
+  return g_object_new (NET_TYPE_TASKS_FILTER, "status", NET_TASK_STATUS_PENDING, NULL);
+}
+
+static void
+test_basic (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) pending = pending_filter ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetTask) first = NULL;
+  g_autoptr(NetTask) second = NULL;
+  guint64 s1, s2, s3, s4, s5;
+
+  s1 = net_db_tasks_create (f->tasks, 1, "Write the report", 1000, &error);
+  g_assert_no_error (error);
+  s2 = net_db_tasks_create (f->tasks, 2, "Review the patch", 2000, &error);
+  s3 = net_db_tasks_rename (f->tasks, 1, "Write the final report", 3000, &error);
+  s4 = net_db_tasks_complete (f->tasks, 2, 4000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (s1, ==, 1);
+  g_assert_cmpuint (s2, ==, 2);
+  g_assert_cmpuint (s3, ==, 3);
+  g_assert_cmpuint (s4, ==, 4);
+
+  /* Read-your-writes: no main loop iteration was needed. */
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, 2);
+  first = net_db_tasks_get (f->tasks, 1);
+  second = net_db_tasks_get (f->tasks, 2);
+  g_assert_cmpstr (net_task_get_title (first), ==, "Write the final report");
+  g_assert_cmpint (net_task_get_status (first), ==, NET_TASK_STATUS_PENDING);
+  g_assert_cmpint (net_task_get_created_at (first), ==, 1000);
+  g_assert_cmpint (net_task_get_updated_at (first), ==, 3000);
+  g_assert_cmpint (net_task_get_status (second), ==, NET_TASK_STATUS_COMPLETED);
+  g_assert_cmpint (net_task_get_updated_at (second), ==, 4000);
+  assert_ids (f->tasks, pending, "1");
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, pending), ==, 1);
+  g_assert_true (net_db_tasks_exists (f->tasks, pending));
+
+  /* Items are unique: every query returns the same object. */
+  {
+    g_autoptr(GPtrArray) all = find (f->tasks, NULL);
+
+    g_assert_true (g_ptr_array_index (all, 0) == (gpointer) first);
+    g_assert_true (g_ptr_array_index (all, 1) == (gpointer) second);
+  }
+
+  s5 = net_db_tasks_delete (f->tasks, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (s5, ==, 5);
+  assert_ids (f->tasks, NULL, "2");
+  g_assert_false (net_db_tasks_exists (f->tasks, pending));
+  g_assert_null (net_db_tasks_get (f->tasks, 1));
+  /* A deleted item keeps its last values. */
+  g_assert_cmpstr (net_task_get_title (first), ==, "Write the final report");
+
+  drain ();
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 5);
+  g_assert_cmpuint (net_db_tasks_get_fold_errors (f->tasks), ==, 0);
+}
+
+static void
+test_order_limit (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) pending = pending_filter ();
+  g_autoptr(NetTasksFilter) newest = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("task %u", i);
+
+      net_db_tasks_create (f->tasks, i, title, i * 1000, &error);
+      g_assert_no_error (error);
+    }
+  net_db_tasks_complete (f->tasks, 1, 9000, &error);
+  g_assert_no_error (error);
+
+  assert_ids (f->tasks, pending, "2,3,4,5");
+
+  newest = g_object_new (NET_TYPE_TASKS_FILTER,
+                         "status", NET_TASK_STATUS_PENDING,
+                         "order-by", NET_ORDER_BY_CREATED_DESC,
+                         "limit", 2,
+                         NULL);
+  assert_ids (f->tasks, newest, "5,4");
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, newest), ==, 4);
+  g_assert_true (net_db_tasks_exists (f->tasks, newest));
+
+  net_tasks_filter_set_offset (newest, 3);
+  assert_ids (f->tasks, newest, "2");
+  net_tasks_filter_set_offset (newest, 4);
+  assert_ids (f->tasks, newest, "");
+  g_assert_true (net_db_tasks_exists (f->tasks, newest));
+
+  /* Any status, newest update first: the completion moved 1 ahead. */
+  {
+    g_autoptr(NetTasksFilter) updated = g_object_new (NET_TYPE_TASKS_FILTER,
+                                                      "order-by", NET_ORDER_BY_UPDATED_DESC,
+                                                      NULL);
+    g_autoptr(NetTask) top = net_db_tasks_find_first (f->tasks, updated);
+
+    assert_ids (f->tasks, updated, "1,5,4,3,2");
+    g_assert_cmpuint (net_task_get_id (top), ==, 1);
+  }
+}
+
+static void
+test_persistence (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetTask) task = NULL;
+  guint64 seq;
+
+  net_db_tasks_create (f->tasks, 10, "persist me", 100, &error);
+  net_db_tasks_create (f->tasks, 11, "and me", 200, &error);
+  net_db_tasks_complete (f->tasks, 11, 300, &error);
+  g_assert_no_error (error);
+
+  close_model (f);
+  open_model (f);
+
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 3);
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, 2);
+  task = net_db_tasks_get (f->tasks, 11);
+  g_assert_nonnull (task);
+  g_assert_cmpstr (net_task_get_title (task), ==, "and me");
+  g_assert_cmpint (net_task_get_status (task), ==, NET_TASK_STATUS_COMPLETED);
+  g_assert_cmpint (net_task_get_updated_at (task), ==, 300);
+
+  /* The per-origin counter continues too. */
+  g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (f->tasks, 7), ==, 3);
+  seq = net_db_tasks_create (f->tasks, 12, "next", 400, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, 4);
+  drain ();
+  g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (f->tasks, 7), ==, 4);
+}
+
+static void
+test_snapshot (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) empty = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(NetTask) task = NULL;
+  guint64 seq;
+
+  empty = net_db_tasks_snapshot (f->tasks, &error);
+  g_assert_no_error (error);
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, &error);
+  net_db_tasks_create (f->tasks, 2, "two", 200, &error);
+  net_db_tasks_complete (f->tasks, 2, 300, &error);
+  g_assert_no_error (error);
+  snap = net_db_tasks_snapshot (f->tasks, &error);
+  g_assert_no_error (error);
+
+  /* Restore on the same log: equal state, and the next create continues. */
+  g_assert_true (net_db_tasks_restore (f->tasks, snap, &error));
+  g_assert_no_error (error);
+  assert_ids (f->tasks, NULL, "1,2");
+  task = net_db_tasks_get (f->tasks, 2);
+  g_assert_cmpint (net_task_get_status (task), ==, NET_TASK_STATUS_COMPLETED);
+  seq = net_db_tasks_create (f->tasks, 3, "three", 400, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, 4);
+  assert_ids (f->tasks, NULL, "1,2,3");
+
+  /* A snapshot taken before event 4 replays it. */
+  g_assert_true (net_db_tasks_restore (f->tasks, snap, &error));
+  assert_ids (f->tasks, NULL, "1,2,3");
+
+  /* The snapshot of a fresh model is one at seq 0: replays everything. */
+  g_assert_true (net_db_tasks_restore (f->tasks, empty, &error));
+  g_assert_no_error (error);
+  assert_ids (f->tasks, NULL, "1,2,3");
+
+  /* Garbage is refused, state untouched. */
+  {
+    g_autoptr(GBytes) junk = g_bytes_new_static ("\x01\x0f\xff", 3);
+
+    g_assert_false (net_db_tasks_restore (f->tasks, junk, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID);
+    g_clear_error (&error);
+    assert_ids (f->tasks, NULL, "1,2,3");
+  }
+}
+
+/* Restoring onto an empty log: the log continues after the snapshot, and
+ * the next event is folded (the reference implementation drops it). */
+static void
+test_snapshot_empty_log (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(NetRedex) other_redex = NULL;
+  g_autoptr(NetDbTasks) other = NULL;
+  char *other_dir = NULL;
+  guint64 seq;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, &error);
+  net_db_tasks_create (f->tasks, 2, "two", 200, &error);
+  g_assert_no_error (error);
+  snap = net_db_tasks_snapshot (f->tasks, &error);
+
+  if (f->dir != NULL)
+    other_dir = g_dir_make_tmp ("netdb-tasks-XXXXXX", NULL);
+  other_redex = net_redex_new (other_dir, &error);
+  other = net_db_tasks_new (other_redex, NULL, 9, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (net_db_tasks_restore (other, snap, &error));
+  g_assert_no_error (error);
+  assert_ids (other, NULL, "1,2");
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (other), ==, 2);
+
+  seq = net_db_tasks_create (other, 3, "three", 300, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, 3);
+  assert_ids (other, NULL, "1,2,3");
+
+  if (other_dir != NULL)
+    {
+      /* And it survives a reopen. */
+      net_db_tasks_close (other, NULL);
+      g_clear_object (&other);
+      net_redex_close (other_redex, NULL);
+      g_clear_object (&other_redex);
+      other_redex = net_redex_new (other_dir, &error);
+      other = net_db_tasks_new (other_redex, NULL, 9, &error);
+      g_assert_no_error (error);
+      /* The log holds only event 3: a fresh open folds what it has. */
+      assert_ids (other, NULL, "3");
+      g_assert_true (net_db_tasks_restore (other, snap, &error));
+      g_assert_no_error (error);
+      assert_ids (other, NULL, "1,2,3");
+      net_db_tasks_close (other, NULL);
+      g_clear_object (&other);
+      g_clear_object (&other_redex);
+      rm_rf (other_dir);
+      g_free (other_dir);
+    }
+
+  /* A log that ends before the snapshot's seq does not fit it. */
+  {
+    g_autoptr(NetRedex) short_redex = net_redex_new (NULL, NULL);
+    g_autoptr(NetDbTasks) short_tasks = net_db_tasks_new (short_redex, NULL, 1, NULL);
+
+    net_db_tasks_create (short_tasks, 1, "only", 1, NULL);
+    g_assert_false (net_db_tasks_restore (short_tasks, snap, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH);
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_unknown_ids (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, &error);
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 99, "x", 0, &error), ==, 2);
+  g_assert_cmpuint (net_db_tasks_complete (f->tasks, 99, 0, &error), ==, 3);
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 99, &error), ==, 4);
+  g_assert_no_error (error);
+  assert_ids (f->tasks, NULL, "1");
+  g_assert_null (net_db_tasks_get (f->tasks, 99));
+  drain ();
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 4);
+  g_assert_cmpuint (net_db_tasks_get_fold_errors (f->tasks), ==, 0);
+}
+
+/* Create replaces fully; complete again only moves updated-at. */
+static void
+test_replace (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(NetTask) task = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, NULL);
+  net_db_tasks_complete (f->tasks, 1, 200, NULL);
+  net_db_tasks_complete (f->tasks, 1, 300, NULL);
+  task = net_db_tasks_get (f->tasks, 1);
+  g_assert_cmpint (net_task_get_status (task), ==, NET_TASK_STATUS_COMPLETED);
+  g_assert_cmpint (net_task_get_updated_at (task), ==, 300);
+
+  net_db_tasks_create (f->tasks, 1, "again", 400, NULL);
+  g_assert_cmpint (net_task_get_status (task), ==, NET_TASK_STATUS_PENDING);
+  g_assert_cmpstr (net_task_get_title (task), ==, "again");
+  g_assert_cmpint (net_task_get_created_at (task), ==, 400);
+  g_assert_cmpint (net_task_get_updated_at (task), ==, 400);
+}
+
+static void
+append_raw (NetRedex   *redex,
+            const void *data,
+            gsize       len)
+{
+  g_autoptr(NetRedexFile) file = net_redex_open_file (redex, "tasks", NULL, NULL);
+  g_autoptr(GBytes) bytes = g_bytes_new (data, len);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (net_redex_file_append (file, bytes, &error), >, 0);
+  g_assert_no_error (error);
+}
+
+static void
+test_corrupt_event (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  NetEventMeta meta = { NET_DISPATCH_TASK_CREATED, 0, 5, 1 };
+  g_autoptr(GBytes) bad_payload = NULL;
+  const guint8 truncated[] = { 1, 0x08 };
+
+  net_db_tasks_create (f->tasks, 1, "before", 100, &error);
+
+  /* Garbage, a valid header with a truncated payload, a task event whose
+   * dispatch is a memory one: each skipped and counted. */
+  append_raw (f->redex, "not an event", 12);
+  bad_payload = net_event_encode (&meta, truncated, sizeof truncated);
+  append_raw (f->redex, g_bytes_get_data (bad_payload, NULL), g_bytes_get_size (bad_payload));
+  {
+    NetEventMeta mem = { NET_DISPATCH_MEMORY_PINNED, 0, 5, 2 };
+    const guint8 ok[] = { 1, 0x08, 0x01 };
+    g_autoptr(GBytes) wrong = net_event_encode (&mem, ok, sizeof ok);
+
+    append_raw (f->redex, g_bytes_get_data (wrong, NULL), g_bytes_get_size (wrong));
+  }
+
+  net_db_tasks_create (f->tasks, 2, "after", 200, &error);
+  g_assert_no_error (error);
+  drain ();
+
+  assert_ids (f->tasks, NULL, "1,2");
+  g_assert_cmpuint (net_db_tasks_get_fold_errors (f->tasks), ==, 3);
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 5);
+}
+
+typedef struct
+{
+  NetDbTasks *tasks;
+  guint       n;
+} ThreadData;
+
+static gpointer
+writer_thread (gpointer data)
+{
+  ThreadData *td = data;
+
+  for (guint i = 0; i < td->n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("from a thread %u", i);
+
+      g_assert_cmpuint (net_db_tasks_create (td->tasks, 1000 + i, title, 0, NULL), >, 0);
+    }
+  return NULL;
+}
+
+static void
+on_changed_record_thread (NetDbTasks *tasks,
+                          guint64     first,
+                          guint64     last,
+                          gpointer    data)
+{
+  GThread **seen = data;
+
+  *seen = g_thread_self ();
+}
+
+static void
+test_other_thread (Fixture       *f,
+                   gconstpointer  data)
+{
+  ThreadData td = { f->tasks, 500 };
+  GThread *seen = NULL;
+  GThread *thread;
+  g_autoptr(GError) error = NULL;
+
+  drain ();
+  g_signal_connect (f->tasks, "changed", G_CALLBACK (on_changed_record_thread), &seen);
+
+  thread = g_thread_new ("writer", writer_thread, &td);
+  g_thread_join (thread);
+
+  /* Nothing is folded outside the owner context... */
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 0);
+  g_assert_null (seen);
+
+  /* ...and everything once it runs. */
+  g_assert_true (net_db_tasks_wait_for_seq (f->tasks, 500, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, 500);
+  g_assert_true (seen == g_thread_self ());
+
+  /* Origins and per-origin counters are the model's: the next local
+   * mutation continues after the thread's. */
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 1, "local", 0, &error), ==, 501);
+  g_signal_handlers_disconnect_by_data (f->tasks, &seen);
+}
+
+static void
+test_wait_timeout (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 0, NULL);
+  g_assert_true (net_db_tasks_wait_for_seq (f->tasks, 1, 1000, &error));
+  g_assert_no_error (error);
+  g_assert_false (net_db_tasks_wait_for_seq (f->tasks, 10, 50, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_TIMEOUT);
+}
+
+static void
+on_wait_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (net_db_tasks_wait_for_seq_finish (NET_DB_TASKS (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) data = TRUE;
+}
+
+static void
+test_wait_async (Fixture       *f,
+                 gconstpointer  data)
+{
+  gboolean done = FALSE;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  net_db_tasks_wait_for_seq_async (f->tasks, 2, NULL, on_wait_done, &done);
+  net_db_tasks_create (f->tasks, 1, "one", 0, NULL);
+  g_main_context_iteration (NULL, FALSE);
+  g_assert_false (done);
+  net_db_tasks_create (f->tasks, 2, "two", 0, NULL);
+  /* Never completed synchronously. */
+  g_assert_false (done);
+  while (!done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (done);
+}
+
+static void
+test_closed (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 0, NULL);
+  g_assert_true (net_db_tasks_close (f->tasks, &error));
+  g_assert_true (net_db_tasks_close (f->tasks, &error));
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 2, "two", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 1, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+  g_clear_error (&error);
+  /* Queries on the last state keep working. */
+  assert_ids (f->tasks, NULL, "1");
+}
+
+static void
+test_invalid_utf8 (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 1, "bad \xff title", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 1, "\xc3", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, 0);
+}
+
+static void
+on_notify_record (GObject    *object,
+                  GParamSpec *pspec,
+                  gpointer    data)
+{
+  g_string_append_printf (data, "%s;", pspec->name);
+}
+
+/* Read-your-writes changes the item at once; its notify comes from the
+ * next dispatch, never from inside the mutation. */
+static void
+test_notify_deferred (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GString) log = g_string_new (NULL);
+  g_autoptr(NetTask) task = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, NULL);
+  drain ();
+  task = net_db_tasks_get (f->tasks, 1);
+  g_signal_connect (task, "notify", G_CALLBACK (on_notify_record), log);
+
+  net_db_tasks_rename (f->tasks, 1, "uno", 200, NULL);
+  g_assert_cmpstr (net_task_get_title (task), ==, "uno");
+  g_assert_cmpstr (log->str, ==, "");
+  drain ();
+  g_assert_true (g_str_has_prefix (log->str, "title;") || strstr (log->str, "title;") != NULL);
+  g_assert_nonnull (strstr (log->str, "updated-at;"));
+  g_assert_null (strstr (log->str, "status;"));
+  g_string_truncate (log, 0);
+
+  net_db_tasks_complete (f->tasks, 1, 300, NULL);
+  drain ();
+  g_assert_nonnull (strstr (log->str, "status;"));
+  g_assert_null (strstr (log->str, "title;"));
+  g_signal_handlers_disconnect_by_data (task, log);
+}
+
+/* A big backlog is folded over several dispatches, not in one. */
+static void
+test_backlog (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(NetRedexFile) file = net_redex_open_file (f->redex, "tasks", NULL, NULL);
+  g_autoptr(GByteArray) payload = g_byte_array_new ();
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GError) error = NULL;
+  guint n = 200000;
+  guint dispatches = 0;
+
+  drain ();
+  for (guint i = 0; i < n; i++)
+    {
+      NetEventMeta meta = { NET_DISPATCH_TASK_CREATED, 0, 3, i + 1 };
+      NetEncoder enc;
+
+      g_byte_array_set_size (payload, 0);
+      net_encoder_init (&enc, payload);
+      net_encoder_put_uint (&enc, 1, i);
+      net_encoder_put_string (&enc, 2, "bulk");
+      net_encoder_put_int (&enc, 3, i);
+      g_ptr_array_add (batch, net_event_encode (&meta, payload->data, payload->len));
+      if (batch->len == 1024 || i + 1 == n)
+        {
+          net_redex_file_append_batch (file, (GBytes **) batch->pdata, batch->len, &error);
+          g_assert_no_error (error);
+          g_ptr_array_set_size (batch, 0);
+        }
+    }
+
+  while (net_db_tasks_get_applied_seq (f->tasks) < n)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      dispatches++;
+    }
+  g_assert_cmpuint (dispatches, >, 1);
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, n);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/db/tasks/memory/" path, Fixture, GINT_TO_POINTER (0), fixture_setup, func, fixture_teardown); \
+  g_test_add ("/db/tasks/persistent/" path, Fixture, GINT_TO_POINTER (1), fixture_setup, func, fixture_teardown)
+
+  ADD ("basic", test_basic);
+  ADD ("order-limit", test_order_limit);
+  ADD ("snapshot", test_snapshot);
+  ADD ("snapshot-empty-log", test_snapshot_empty_log);
+  ADD ("unknown-ids", test_unknown_ids);
+  ADD ("replace", test_replace);
+  ADD ("corrupt-event", test_corrupt_event);
+  ADD ("other-thread", test_other_thread);
+  ADD ("wait-timeout", test_wait_timeout);
+  ADD ("wait-async", test_wait_async);
+  ADD ("closed", test_closed);
+  ADD ("invalid-utf8", test_invalid_utf8);
+  ADD ("notify-deferred", test_notify_deferred);
+  ADD ("backlog", test_backlog);
+  g_test_add ("/db/tasks/persistent/persistence", Fixture, GINT_TO_POINTER (1),
+              fixture_setup, test_persistence, fixture_teardown);
+
+  return g_test_run ();
+}
