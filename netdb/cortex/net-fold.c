@@ -39,6 +39,8 @@ struct _NetFold
   guint64             delivered_seq;
   guint64             errors;
   gboolean            stopped;
+  gboolean            dispatching;
+  gboolean            free_pending;  /* freed from inside a delivery */
 
   GList              *waiters;
 };
@@ -172,8 +174,11 @@ fold_deliver (NetFold *self)
       self->funcs->deliver (self->user_data, first, self->applied_seq);
     }
 
-  fold_complete_waiters (self);
+  if (!self->free_pending)
+    fold_complete_waiters (self);
 }
+
+static void fold_free_now (NetFold *self);
 
 static gboolean
 fold_source_dispatch (GSource     *source,
@@ -206,9 +211,17 @@ fold_source_dispatch (GSource     *source,
         break;
     }
 
-  /* Delivery may call into user code that mutates: it only appends, and
-   * a later dispatch folds that. */
+  /* Delivery calls user code, which may mutate (that only appends; a
+   * later dispatch folds it) or even drop the model and free us. */
+  self->dispatching = TRUE;
   fold_deliver (self);
+  self->dispatching = FALSE;
+
+  if (self->free_pending)
+    {
+      fold_free_now (self);
+      return G_SOURCE_REMOVE;
+    }
 
   if (self->stopped)
     return G_SOURCE_CONTINUE;
@@ -284,6 +297,15 @@ _net_fold_free (NetFold *self)
 {
   _net_fold_stop (self);
 
+  if (self->dispatching)
+    self->free_pending = TRUE;
+  else
+    fold_free_now (self);
+}
+
+static void
+fold_free_now (NetFold *self)
+{
   ((FoldSource *) self->source)->fold = NULL;
   g_source_destroy (self->source);
   g_source_unref (self->source);

@@ -682,6 +682,44 @@ test_backlog (Fixture       *f,
   g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, n);
 }
 
+static void
+on_changed_restore (NetDbTasks *tasks,
+                    guint64     first,
+                    guint64     last,
+                    gpointer    data)
+{
+  GBytes **snap = data;
+  g_autoptr(GError) error = NULL;
+
+  if (*snap == NULL)
+    return;
+  g_assert_true (net_db_tasks_restore (tasks, *snap, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (snap, g_bytes_unref);
+}
+
+/* A handler may restore (replacing the fold) from inside a delivery. */
+static void
+test_restore_in_handler (Fixture       *f,
+                         gconstpointer  data)
+{
+  GBytes *snap = NULL;
+  gulong id;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, NULL);
+  drain ();
+  snap = net_db_tasks_snapshot (f->tasks, NULL);
+  id = g_signal_connect (f->tasks, "changed", G_CALLBACK (on_changed_restore), &snap);
+  net_db_tasks_create (f->tasks, 2, "two", 200, NULL);
+  drain ();
+  g_assert_null (snap);
+  net_db_tasks_create (f->tasks, 3, "three", 300, NULL);
+  drain ();
+  assert_ids (f->tasks, NULL, "1,2,3");
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 3);
+  g_signal_handler_disconnect (f->tasks, id);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -706,6 +744,7 @@ main (int   argc,
   ADD ("invalid-utf8", test_invalid_utf8);
   ADD ("notify-deferred", test_notify_deferred);
   ADD ("backlog", test_backlog);
+  ADD ("restore-in-handler", test_restore_in_handler);
   g_test_add ("/db/tasks/persistent/persistence", Fixture, GINT_TO_POINTER (1),
               fixture_setup, test_persistence, fixture_teardown);
 
