@@ -23,4 +23,5 @@
 # include "net-tasks-filter.h"
 # include "net-memories-filter.h"
 # include "net-db-tasks.h"
+# include "net-db-memories.h"
 #undef NETDB_INSIDE

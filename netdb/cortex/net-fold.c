@@ -326,6 +326,14 @@ _net_fold_get_errors (NetFold *self)
   return self->errors;
 }
 
+/* A restored state carries the errors of the fold that built it. */
+void
+_net_fold_set_errors (NetFold *self,
+                      guint64  errors)
+{
+  self->errors = errors;
+}
+
 gboolean
 _net_fold_is_owner_thread (NetFold *self)
 {

@@ -250,8 +250,8 @@ task_changed (NetDbTasks    *self,
   if (updated_moved)
     entry_index (self, e, KEY_UPDATED);
 
-  if (_net_task_has_pending_notify (e->task))
-    g_hash_table_add (self->dirty, e->task);
+  if (_net_task_has_pending_notify (e->task) && !g_hash_table_contains (self->dirty, e->task))
+    g_hash_table_add (self->dirty, g_object_ref (e->task));
 }
 
 static void
@@ -523,7 +523,8 @@ net_db_tasks_init (NetDbTasks *self)
   for (guint s = 0; s < 2; s++)
     for (guint k = 0; k < N_KEYS; k++)
       self->index[s][k] = g_sequence_new (NULL);
-  self->dirty = g_hash_table_new (NULL, NULL);
+  /* Holds its items: one may be deleted before its notify is flushed. */
+  self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   self->scratch = g_byte_array_new ();
   self->next_app_seq = 1;
@@ -878,7 +879,8 @@ collect_cb (NetTask  *task,
  * Finds the tasks @filter selects, in its order and window. Ordered
  * queries with a limit stop after the window: they never sort the table.
  *
- * Returns: (transfer full) (element-type NetTask): the tasks
+ * Returns: (transfer container) (element-type NetTask): the tasks (the array
+ *   holds a reference to each; free it with g_ptr_array_unref())
  */
 GPtrArray *
 net_db_tasks_find_many (NetDbTasks     *self,
@@ -1389,7 +1391,7 @@ net_db_tasks_restore (NetDbTasks  *self,
     task_insert (self, g_object_ref (g_ptr_array_index (tasks, i)));
 
   self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self, applied);
-  (void) fold_errors;
+  _net_fold_set_errors (self->fold, fold_errors);
 
   if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
     return FALSE;

@@ -1,0 +1,15 @@
+/* net-db-memories-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "net-db-memories.h"
+
+G_BEGIN_DECLS
+
+guint64 _net_db_memories_get_origin_app_seq (NetDbMemories *self,
+                                             guint64        origin);
+
+G_END_DECLS

@@ -1,0 +1,1933 @@
+/* net-db-memories.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "net-error.h"
+#include "net-enum-types.h"
+#include "net-codec-private.h"
+#include "net-db-items-private.h"
+#include "net-db-memories-private.h"
+#include "net-fold-private.h"
+#include "net-redex-private.h"
+
+/**
+ * SECTION:net-db-memories
+ * @title: NetDbMemories
+ * @short_description: the memories model
+ *
+ * #NetDbMemories keeps the memories of a database: texts with tags, a
+ * source and a pinned flag.  Each mutation appends one event to the
+ * `memories` log and returns its sequence number; the events are folded
+ * into the state on the owner #GMainContext (the thread-default one when
+ * the model was created).  A mutation made on the owner thread is applied
+ * before it returns, so the next query sees it; the #NetMemory objects
+ * notify their changes, and #NetDbMemories::changed fires, from the next
+ * dispatch of the fold source.
+ *
+ * Memory objects are live and unique: there is one #NetMemory per id while
+ * the memory exists, and every query returns that object.
+ *
+ * The model keeps indexes by tag, by source and of the pinned memories, so
+ * a query that selects by one of them touches only the memories it names,
+ * and counting by a tag, or by pinned state, alone is O(1).
+ *
+ * The payload of every memory event is described in docs/payload-format.md.
+ */
+
+/**
+ * NetDbMemories:
+ *
+ * The memories of a database: typed mutations, live items and queries.
+ */
+
+#define MEMORIES_LOG_NAME "memories"
+
+/* Payload fields. */
+enum {
+  F_ID = 1,
+  F_CONTENT = 2,
+  F_TIMESTAMP = 3,
+  F_TAG = 4,
+  F_SOURCE = 5,
+};
+
+/* Snapshot fields. */
+enum {
+  S_APPLIED_SEQ = 1,
+  S_ORIGIN = 2,   /* bytes: origin, app_seq */
+  S_MEMORY = 3,   /* bytes: the M_ fields */
+  S_FOLD_ERRORS = 4,
+};
+
+/* Fields of a memory record in a snapshot. */
+enum {
+  M_ID = 1,
+  M_CONTENT = 2,
+  M_CREATED = 3,
+  M_TAG = 4,
+  M_SOURCE = 5,
+  M_UPDATED = 6,
+  M_PINNED = 7,
+};
+
+enum {
+  KEY_ID,
+  KEY_CREATED,
+  KEY_UPDATED,
+  N_KEYS
+};
+
+/* The members of one tag, one source, or the pinned memories, ordered by
+ * id, with their number. */
+typedef struct
+{
+  char      *key;       /* the tag or source; NULL for the pinned set */
+  GSequence *entries;   /* MemoryEntry*, by id */
+  guint      len;
+} IdSet;
+
+/* Where an entry is in an IdSet; set is NULL when it is in none. */
+typedef struct
+{
+  IdSet         *set;
+  GSequenceIter *iter;
+} Member;
+
+typedef struct
+{
+  NetDbMemories *owner;
+  NetMemory     *memory;
+  GSequenceIter *iters[N_KEYS];
+  Member         pinned;
+  Member         source;
+  Member        *tags;          /* one per tag the entry is indexed under */
+  guint          n_tags;
+} MemoryEntry;
+
+typedef struct
+{
+  guint64 origin;
+  guint64 app_seq;
+} OriginSeq;
+
+struct _NetDbMemories
+{
+  GObject       parent_instance;
+
+  NetRedexFile *file;
+  NetFold      *fold;
+  guint64       origin;
+  GMutex        write_lock;     /* app_seq order = log order */
+  guint64       next_app_seq;   /* under write_lock */
+  GArray       *origins;        /* OriginSeq: the highest app_seq per origin;
+                                 * owner thread only */
+  gboolean      closed;
+
+  GHashTable   *by_id;          /* guint64* → MemoryEntry* */
+  GSequence    *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
+  GHashTable   *by_tag;         /* tag → IdSet* */
+  GHashTable   *by_source;      /* source ("" for none) → IdSet* */
+  IdSet        *pinned;
+  GHashTable   *dirty;          /* NetMemory* (a ref) with pending notifies */
+  GByteArray   *scratch;
+};
+
+G_DEFINE_FINAL_TYPE (NetDbMemories, net_db_memories, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_APPLIED_SEQ,
+  PROP_FOLD_ERRORS,
+  PROP_ORIGIN,
+  N_PROPS
+};
+
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* Indexes ------------------------------------------------------------------ */
+
+static gint64
+entry_key (const MemoryEntry *e,
+           guint              key)
+{
+  switch (key)
+    {
+    case KEY_CREATED:
+      return net_memory_get_created_at (e->memory);
+    case KEY_UPDATED:
+      return net_memory_get_updated_at (e->memory);
+    default:
+      return 0;
+    }
+}
+
+static int
+compare_entries (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      data)
+{
+  const MemoryEntry *x = a, *y = b;
+  guint key = GPOINTER_TO_UINT (data);
+  gint64 kx = entry_key (x, key), ky = entry_key (y, key);
+  guint64 ix, iy;
+
+  if (kx != ky)
+    return kx < ky ? -1 : 1;
+  ix = net_memory_get_id (x->memory);
+  iy = net_memory_get_id (y->memory);
+  return ix < iy ? -1 : ix > iy;
+}
+
+static IdSet *
+id_set_new (const char *key)
+{
+  IdSet *set = g_new0 (IdSet, 1);
+
+  set->key = g_strdup (key);
+  set->entries = g_sequence_new (NULL);
+  return set;
+}
+
+static void
+id_set_free (gpointer data)
+{
+  IdSet *set = data;
+
+  g_sequence_free (set->entries);
+  g_free (set->key);
+  g_free (set);
+}
+
+/* The set of @key in @table, created when @create. */
+static IdSet *
+id_set_lookup (GHashTable *table,
+               const char *key,
+               gboolean    create)
+{
+  IdSet *set = g_hash_table_lookup (table, key);
+
+  if (set == NULL && create)
+    {
+      set = id_set_new (key);
+      g_hash_table_insert (table, set->key, set);
+    }
+  return set;
+}
+
+static void
+member_add (Member      *m,
+            IdSet       *set,
+            MemoryEntry *e)
+{
+  g_assert (m->set == NULL);
+
+  m->set = set;
+  m->iter = g_sequence_insert_sorted (set->entries, e, compare_entries,
+                                      GUINT_TO_POINTER (KEY_ID));
+  set->len++;
+}
+
+/* Takes the entry out of its set; a set that empties is dropped from
+ * @table (which owns it), so forgotten tags and sources cost nothing. */
+static void
+member_drop (Member     *m,
+             GHashTable *table)
+{
+  IdSet *set = m->set;
+
+  if (set == NULL)
+    return;
+
+  g_sequence_remove (m->iter);
+  m->set = NULL;
+  m->iter = NULL;
+  if (--set->len == 0 && table != NULL)
+    g_hash_table_remove (table, set->key);
+}
+
+/* The filter's source "" selects the memories stored without one. */
+static const char *
+source_key (const char *source)
+{
+  return source != NULL ? source : "";
+}
+
+static void
+entry_index_key (NetDbMemories *self,
+                 MemoryEntry   *e,
+                 guint          key)
+{
+  e->iters[key] = g_sequence_insert_sorted (self->index[key], e,
+                                            compare_entries, GUINT_TO_POINTER (key));
+}
+
+static void
+entry_unindex_key (MemoryEntry *e,
+                   guint        key)
+{
+  g_clear_pointer (&e->iters[key], g_sequence_remove);
+}
+
+static void
+entry_index_tags (NetDbMemories *self,
+                  MemoryEntry   *e)
+{
+  const char * const *tags = net_memory_get_tags (e->memory);
+
+  g_assert (e->tags == NULL);
+
+  /* Tags are unique per memory, so each set gets the entry once. */
+  e->n_tags = g_strv_length ((char **) tags);
+  e->tags = g_new0 (Member, e->n_tags);
+  for (guint i = 0; i < e->n_tags; i++)
+    member_add (&e->tags[i], id_set_lookup (self->by_tag, tags[i], TRUE), e);
+}
+
+static void
+entry_unindex_tags (NetDbMemories *self,
+                    MemoryEntry   *e)
+{
+  for (guint i = 0; i < e->n_tags; i++)
+    member_drop (&e->tags[i], self->by_tag);
+  g_clear_pointer (&e->tags, g_free);
+  e->n_tags = 0;
+}
+
+static void
+entry_index_source (NetDbMemories *self,
+                    MemoryEntry   *e)
+{
+  const char *key = source_key (net_memory_get_source (e->memory));
+
+  member_add (&e->source, id_set_lookup (self->by_source, key, TRUE), e);
+}
+
+static void
+entry_index_pinned (NetDbMemories *self,
+                    MemoryEntry   *e)
+{
+  if (net_memory_get_pinned (e->memory))
+    member_add (&e->pinned, self->pinned, e);
+}
+
+static void
+entry_free (gpointer data)
+{
+  MemoryEntry *e = data;
+
+  for (guint k = 0; k < N_KEYS; k++)
+    entry_unindex_key (e, k);
+  entry_unindex_tags (e->owner, e);
+  member_drop (&e->source, e->owner->by_source);
+  member_drop (&e->pinned, NULL);
+  g_object_unref (e->memory);
+  g_free (e);
+}
+
+static MemoryEntry *
+lookup (NetDbMemories *self,
+        guint64        id)
+{
+  return g_hash_table_lookup (self->by_id, &id);
+}
+
+/* Applying events ----------------------------------------------------------- */
+
+static void
+note_origin (NetDbMemories *self,
+             guint64        origin,
+             guint64        app_seq)
+{
+  /* Our own counter continues after whatever the log holds. */
+  if (origin == self->origin)
+    {
+      g_mutex_lock (&self->write_lock);
+      self->next_app_seq = MAX (self->next_app_seq, app_seq + 1);
+      g_mutex_unlock (&self->write_lock);
+    }
+
+  for (guint i = 0; i < self->origins->len; i++)
+    {
+      OriginSeq *o = &g_array_index (self->origins, OriginSeq, i);
+
+      if (o->origin == origin)
+        {
+          o->app_seq = MAX (o->app_seq, app_seq);
+          return;
+        }
+    }
+
+  g_array_append_vals (self->origins, &(OriginSeq) { origin, app_seq }, 1);
+}
+
+/* The highest app_seq folded for @origin (tests check it continues). */
+guint64
+_net_db_memories_get_origin_app_seq (NetDbMemories *self,
+                                     guint64        origin)
+{
+  for (guint i = 0; i < self->origins->len; i++)
+    if (g_array_index (self->origins, OriginSeq, i).origin == origin)
+      return g_array_index (self->origins, OriginSeq, i).app_seq;
+  return 0;
+}
+
+static void
+memory_changed (NetDbMemories      *self,
+                MemoryEntry        *e,
+                const char         *content,
+                const char * const *tags,
+                const char         *source,
+                gint64              created,
+                gint64              updated,
+                gboolean            pinned)
+{
+  static const char * const no_tags[] = { NULL };
+  NetMemory *m = e->memory;
+  gboolean tags_moved = !g_strv_equal (net_memory_get_tags (m), tags != NULL ? tags : no_tags);
+  gboolean source_moved = strcmp (source_key (net_memory_get_source (m)), source_key (source)) != 0;
+  gboolean pinned_moved = !pinned != !net_memory_get_pinned (m);
+  gboolean created_moved = created != net_memory_get_created_at (m);
+  gboolean updated_moved = updated != net_memory_get_updated_at (m);
+
+  /* Out of the indexes whose key changes, update, back in.  (@tags and
+   * @source may be the memory's own: then they do not move.) */
+  if (tags_moved)
+    entry_unindex_tags (self, e);
+  if (source_moved)
+    member_drop (&e->source, self->by_source);
+  if (pinned_moved)
+    member_drop (&e->pinned, NULL);
+  if (created_moved)
+    entry_unindex_key (e, KEY_CREATED);
+  if (updated_moved)
+    entry_unindex_key (e, KEY_UPDATED);
+
+  _net_memory_update (m, content, tags, source, created, updated, pinned);
+
+  if (tags_moved)
+    entry_index_tags (self, e);
+  if (source_moved)
+    entry_index_source (self, e);
+  if (pinned_moved)
+    entry_index_pinned (self, e);
+  if (created_moved)
+    entry_index_key (self, e, KEY_CREATED);
+  if (updated_moved)
+    entry_index_key (self, e, KEY_UPDATED);
+
+  if (_net_memory_has_pending_notify (m) && !g_hash_table_contains (self->dirty, m))
+    g_hash_table_add (self->dirty, g_object_ref (m));
+}
+
+static void
+memory_insert (NetDbMemories *self,
+               NetMemory     *memory)
+{
+  MemoryEntry *e = g_new0 (MemoryEntry, 1);
+  guint64 *key = g_new (guint64, 1);
+
+  *key = net_memory_get_id (memory);
+  e->owner = self;
+  e->memory = memory;
+  for (guint k = 0; k < N_KEYS; k++)
+    entry_index_key (self, e, k);
+  entry_index_tags (self, e);
+  entry_index_source (self, e);
+  entry_index_pinned (self, e);
+  g_hash_table_insert (self->by_id, key, e);
+}
+
+static gboolean
+memories_apply (gpointer            user_data,
+                guint64             seq,
+                const NetEventMeta *meta,
+                const guint8       *payload,
+                gsize               payload_len,
+                GError            **error)
+{
+  NetDbMemories *self = user_data;
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *content = NULL;
+  g_autofree char *source = NULL;
+  const char * const *tagv;
+  NetDecoder dec;
+  NetField field;
+  guint64 id = 0;
+  gboolean has_id = FALSE;
+  gint64 ts = 0;
+  MemoryEntry *e;
+  NetMemory *m;
+  char *text;
+  int r;
+
+  if (meta->dispatch < NET_DISPATCH_MEMORY_STORED || meta->dispatch > NET_DISPATCH_MEMORY_DELETED)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "event %" G_GUINT64_FORMAT " has dispatch 0x%02x, not a memory event",
+                   seq, meta->dispatch);
+      return FALSE;
+    }
+
+  if (!net_decoder_init (&dec, payload, payload_len, error))
+    return FALSE;
+
+  while ((r = net_decoder_next (&dec, &field, error)) > 0)
+    {
+      switch (field.field)
+        {
+        case F_ID:
+          if (field.wire != NET_WIRE_VARINT)
+            goto bad_field;
+          id = field.uint_value;
+          has_id = TRUE;
+          break;
+        case F_CONTENT:
+        case F_SOURCE:
+        case F_TAG:
+          text = net_field_dup_utf8 (&field, error);
+          if (text == NULL)
+            return FALSE;
+          if (field.field == F_TAG)
+            g_ptr_array_add (tags, text);
+          else if (field.field == F_CONTENT)
+            {
+              g_free (content);
+              content = text;
+            }
+          else
+            {
+              g_free (source);
+              source = text;
+            }
+          break;
+        case F_TIMESTAMP:
+          if (field.wire != NET_WIRE_SVARINT)
+            goto bad_field;
+          ts = field.int_value;
+          break;
+        default:
+          break; /* a newer writer's field */
+        }
+    }
+  if (r < 0)
+    return FALSE;
+
+  if (!has_id || (meta->dispatch == NET_DISPATCH_MEMORY_STORED && content == NULL))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "memory event %" G_GUINT64_FORMAT " lacks a required field", seq);
+      return FALSE;
+    }
+
+  g_ptr_array_add (tags, NULL);
+  tagv = (const char * const *) tags->pdata;
+
+  note_origin (self, meta->origin, meta->app_seq);
+  e = lookup (self, id);
+  m = e != NULL ? e->memory : NULL;
+
+  switch (meta->dispatch)
+    {
+    case NET_DISPATCH_MEMORY_STORED:
+      if (e != NULL)
+        memory_changed (self, e, content, tagv, source, net_memory_get_created_at (m), ts,
+                        net_memory_get_pinned (m));
+      else
+        memory_insert (self, _net_memory_new (id, content, tagv, source, ts, ts, FALSE));
+      break;
+
+    case NET_DISPATCH_MEMORY_RETAGGED:
+      if (e != NULL)
+        memory_changed (self, e, net_memory_get_content (m), tagv, net_memory_get_source (m),
+                        net_memory_get_created_at (m), ts, net_memory_get_pinned (m));
+      break;
+
+    case NET_DISPATCH_MEMORY_PINNED:
+    case NET_DISPATCH_MEMORY_UNPINNED:
+      if (e != NULL)
+        memory_changed (self, e, net_memory_get_content (m), net_memory_get_tags (m),
+                        net_memory_get_source (m), net_memory_get_created_at (m), ts,
+                        meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
+      break;
+
+    case NET_DISPATCH_MEMORY_DELETED:
+      if (e != NULL)
+        g_hash_table_remove (self->by_id, &id);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  return TRUE;
+
+bad_field:
+  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+               "memory event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
+  return FALSE;
+}
+
+static void
+memories_deliver (gpointer user_data,
+                  guint64  first_seq,
+                  guint64  last_seq)
+{
+  NetDbMemories *self = user_data;
+  g_autoptr(GPtrArray) dirty = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  /* Steal the set first: a notify handler may mutate again. */
+  dirty = g_ptr_array_new_full (g_hash_table_size (self->dirty), g_object_unref);
+  g_hash_table_iter_init (&iter, self->dirty);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_ptr_array_add (dirty, key);
+      g_hash_table_iter_steal (&iter);
+    }
+
+  g_object_ref (self);
+  for (guint i = 0; i < dirty->len; i++)
+    _net_memory_flush_notify (g_ptr_array_index (dirty, i));
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
+  g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
+  g_object_unref (self);
+}
+
+static const NetFoldFuncs memories_fold_funcs = {
+  .apply = memories_apply,
+  .deliver = memories_deliver,
+};
+
+/* GObject -------------------------------------------------------------------- */
+
+static void
+net_db_memories_dispose (GObject *object)
+{
+  NetDbMemories *self = (NetDbMemories *) object;
+
+  if (self->fold != NULL)
+    g_clear_pointer (&self->fold, _net_fold_free);
+  g_clear_object (&self->file);
+
+  G_OBJECT_CLASS (net_db_memories_parent_class)->dispose (object);
+}
+
+static void
+net_db_memories_finalize (GObject *object)
+{
+  NetDbMemories *self = (NetDbMemories *) object;
+
+  /* The entries first: they leave the other indexes as they go. */
+  g_clear_pointer (&self->by_id, g_hash_table_unref);
+  for (guint k = 0; k < N_KEYS; k++)
+    g_clear_pointer (&self->index[k], g_sequence_free);
+  g_clear_pointer (&self->by_tag, g_hash_table_unref);
+  g_clear_pointer (&self->by_source, g_hash_table_unref);
+  g_clear_pointer (&self->pinned, id_set_free);
+  g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->origins, g_array_unref);
+  g_clear_pointer (&self->scratch, g_byte_array_unref);
+  g_mutex_clear (&self->write_lock);
+
+  G_OBJECT_CLASS (net_db_memories_parent_class)->finalize (object);
+}
+
+static void
+net_db_memories_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  NetDbMemories *self = NET_DB_MEMORIES (object);
+
+  switch (prop_id)
+    {
+    case PROP_APPLIED_SEQ:
+      g_value_set_uint64 (value, net_db_memories_get_applied_seq (self));
+      break;
+    case PROP_FOLD_ERRORS:
+      g_value_set_uint64 (value, net_db_memories_get_fold_errors (self));
+      break;
+    case PROP_ORIGIN:
+      g_value_set_uint64 (value, self->origin);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_db_memories_class_init (NetDbMemoriesClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = net_db_memories_dispose;
+  object_class->finalize = net_db_memories_finalize;
+  object_class->get_property = net_db_memories_get_property;
+
+  /**
+   * NetDbMemories:applied-seq:
+   *
+   * The seq of the last event folded into the state (0 for none).
+   * Notified from the fold's dispatch.
+   */
+  properties[PROP_APPLIED_SEQ] =
+    g_param_spec_uint64 ("applied-seq", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDbMemories:fold-errors:
+   *
+   * How many events could not be decoded and were skipped.
+   */
+  properties[PROP_FOLD_ERRORS] =
+    g_param_spec_uint64 ("fold-errors", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDbMemories:origin:
+   *
+   * The origin written into the events of this model's mutations.
+   */
+  properties[PROP_ORIGIN] =
+    g_param_spec_uint64 ("origin", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NetDbMemories::changed:
+   * @self: the model
+   * @first_seq: the first seq folded in this batch
+   * @last_seq: the last seq folded in this batch
+   *
+   * Emitted on the owner context after a batch of events was folded and
+   * the items notified their changes.
+   */
+  signals[CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_UINT64);
+}
+
+static void
+net_db_memories_init (NetDbMemories *self)
+{
+  g_mutex_init (&self->write_lock);
+  self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, entry_free);
+  for (guint k = 0; k < N_KEYS; k++)
+    self->index[k] = g_sequence_new (NULL);
+  /* The sets own their keys. */
+  self->by_tag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
+  self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
+  self->pinned = id_set_new (NULL);
+  self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
+  self->scratch = g_byte_array_new ();
+  self->next_app_seq = 1;
+}
+
+/**
+ * net_db_memories_new:
+ * @redex: the #NetRedex holding the `memories` log
+ * @config: (nullable): the config of the log when it is created
+ * @origin: the origin recorded in this model's events
+ * @error: return location for a #GError
+ *
+ * Opens the memories model on the `memories` log of @redex and folds what
+ * the log already holds. The model belongs to the thread-default main
+ * context of the caller.
+ *
+ * Returns: (transfer full): a new #NetDbMemories, or %NULL with @error set
+ */
+NetDbMemories *
+net_db_memories_new (NetRedex        *redex,
+                     NetRedexConfig  *config,
+                     guint64          origin,
+                     GError         **error)
+{
+  g_autoptr(NetDbMemories) self = NULL;
+  g_autoptr(NetRedexFile) file = NULL;
+
+  g_return_val_if_fail (NET_IS_REDEX (redex), NULL);
+  g_return_val_if_fail (config == NULL || NET_IS_REDEX_CONFIG (config), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  file = net_redex_open_file (redex, MEMORIES_LOG_NAME, config, error);
+  if (file == NULL)
+    return NULL;
+
+  self = g_object_new (NET_TYPE_DB_MEMORIES, NULL);
+  self->file = g_steal_pointer (&file);
+  self->origin = origin;
+  self->fold = _net_fold_new (self->file, &memories_fold_funcs, self,
+                              net_redex_file_get_first_seq (self->file) - 1);
+
+  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+/* Mutations ----------------------------------------------------------------- */
+
+static gboolean
+check_utf8 (const char  *text,
+            const char  *what,
+            GError     **error)
+{
+  if (text == NULL || g_utf8_validate (text, -1, NULL))
+    return TRUE;
+
+  g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+               "the memory %s is not valid UTF-8", what);
+  return FALSE;
+}
+
+static guint64
+append_event (NetDbMemories       *self,
+              NetDispatch          dispatch,
+              guint64              id,
+              const char          *content,
+              const char * const  *tags,
+              const char          *source,
+              gint64               timestamp,
+              GError             **error)
+{
+  g_autoptr(GBytes) event = NULL;
+  NetEventMeta meta = { 0 };
+  NetEncoder enc;
+  guint64 seq;
+
+  if (self->closed)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return 0;
+    }
+  if (net_redex_file_get_read_only (self->file))
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY, "the memories model is read-only");
+      return 0;
+    }
+  if (!check_utf8 (content, "content", error) || !check_utf8 (source, "source", error))
+    return 0;
+  for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
+    {
+      if (!g_utf8_validate (tags[i], -1, NULL))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "tag %u of the memory is not valid UTF-8", i + 1);
+          return 0;
+        }
+    }
+
+  if (timestamp == 0)
+    timestamp = g_get_real_time ();
+
+  g_mutex_lock (&self->write_lock);
+
+  g_byte_array_set_size (self->scratch, 0);
+  net_encoder_init (&enc, self->scratch);
+  net_encoder_put_uint (&enc, F_ID, id);
+  if (content != NULL)
+    net_encoder_put_string (&enc, F_CONTENT, content);
+  for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
+    net_encoder_put_string (&enc, F_TAG, tags[i]);
+  if (source != NULL)
+    net_encoder_put_string (&enc, F_SOURCE, source);
+  if (dispatch != NET_DISPATCH_MEMORY_DELETED)
+    net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
+
+  meta.dispatch = dispatch;
+  meta.origin = self->origin;
+  meta.app_seq = self->next_app_seq;
+  event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
+
+  seq = net_redex_file_append (self->file, event, error);
+  if (seq != 0)
+    self->next_app_seq++;
+
+  g_mutex_unlock (&self->write_lock);
+
+  if (seq == 0)
+    return 0;
+
+  if (!_net_fold_apply_local (self->fold, seq, event, error))
+    return 0;
+
+  return seq;
+}
+
+/**
+ * net_db_memories_store:
+ * @self: a #NetDbMemories
+ * @id: the memory id, chosen by the caller
+ * @content: the text (UTF-8)
+ * @tags: (array zero-terminated=1) (nullable): the tags (UTF-8), or %NULL
+ *   for none; a repeated tag is kept once
+ * @source: (nullable): where the memory comes from (UTF-8), or %NULL
+ * @timestamp: microseconds since the Unix epoch, or 0 for now
+ * @error: return location for a #GError
+ *
+ * Stores a memory.  A new id is stored unpinned, created and updated at
+ * @timestamp; storing an existing id replaces its content, tags and
+ * source and moves its updated-at, but keeps its pinned state and
+ * created-at.
+ *
+ * Returns: the seq of the event, or 0 with @error set
+ */
+guint64
+net_db_memories_store (NetDbMemories       *self,
+                       guint64              id,
+                       const char          *content,
+                       const char * const  *tags,
+                       const char          *source,
+                       gint64               timestamp,
+                       GError             **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (content != NULL, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return append_event (self, NET_DISPATCH_MEMORY_STORED, id, content, tags, source,
+                       timestamp, error);
+}
+
+/**
+ * net_db_memories_retag:
+ * @self: a #NetDbMemories
+ * @id: the memory id
+ * @tags: (array zero-terminated=1) (nullable): the new tags (UTF-8), or
+ *   %NULL for none
+ * @timestamp: microseconds since the Unix epoch, or 0 for now
+ * @error: return location for a #GError
+ *
+ * Replaces the tags of a memory and moves its updated-at; an unknown id
+ * changes nothing (the event is still logged).
+ *
+ * Returns: the seq of the event, or 0 with @error set
+ */
+guint64
+net_db_memories_retag (NetDbMemories       *self,
+                       guint64              id,
+                       const char * const  *tags,
+                       gint64               timestamp,
+                       GError             **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return append_event (self, NET_DISPATCH_MEMORY_RETAGGED, id, NULL, tags, NULL,
+                       timestamp, error);
+}
+
+/**
+ * net_db_memories_pin:
+ * @self: a #NetDbMemories
+ * @id: the memory id
+ * @timestamp: microseconds since the Unix epoch, or 0 for now
+ * @error: return location for a #GError
+ *
+ * Pins a memory and moves its updated-at.  An unknown id changes nothing.
+ *
+ * Returns: the seq of the event, or 0 with @error set
+ */
+guint64
+net_db_memories_pin (NetDbMemories  *self,
+                     guint64         id,
+                     gint64          timestamp,
+                     GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return append_event (self, NET_DISPATCH_MEMORY_PINNED, id, NULL, NULL, NULL,
+                       timestamp, error);
+}
+
+/**
+ * net_db_memories_unpin:
+ * @self: a #NetDbMemories
+ * @id: the memory id
+ * @timestamp: microseconds since the Unix epoch, or 0 for now
+ * @error: return location for a #GError
+ *
+ * Unpins a memory and moves its updated-at.  An unknown id changes
+ * nothing.
+ *
+ * Returns: the seq of the event, or 0 with @error set
+ */
+guint64
+net_db_memories_unpin (NetDbMemories  *self,
+                       guint64         id,
+                       gint64          timestamp,
+                       GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return append_event (self, NET_DISPATCH_MEMORY_UNPINNED, id, NULL, NULL, NULL,
+                       timestamp, error);
+}
+
+/**
+ * net_db_memories_delete:
+ * @self: a #NetDbMemories
+ * @id: the memory id
+ * @error: return location for a #GError
+ *
+ * Deletes a memory. Its #NetMemory object keeps its last values. An
+ * unknown id changes nothing.
+ *
+ * Returns: the seq of the event, or 0 with @error set
+ */
+guint64
+net_db_memories_delete (NetDbMemories  *self,
+                        guint64         id,
+                        GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return append_event (self, NET_DISPATCH_MEMORY_DELETED, id, NULL, NULL, NULL, 0, error);
+}
+
+/* Queries ------------------------------------------------------------------- */
+
+/**
+ * net_db_memories_get:
+ * @self: a #NetDbMemories
+ * @id: a memory id
+ *
+ * Looks a memory up by id.
+ *
+ * Returns: (transfer full) (nullable): the memory, or %NULL
+ */
+NetMemory *
+net_db_memories_get (NetDbMemories *self,
+                     guint64        id)
+{
+  MemoryEntry *e;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
+
+  e = lookup (self, id);
+  return e ? g_object_ref (e->memory) : NULL;
+}
+
+static guint
+order_key (NetOrderBy order,
+           gboolean  *desc)
+{
+  *desc = order == NET_ORDER_BY_ID_DESC || order == NET_ORDER_BY_CREATED_DESC ||
+          order == NET_ORDER_BY_UPDATED_DESC;
+  switch (order)
+    {
+    case NET_ORDER_BY_CREATED_ASC:
+    case NET_ORDER_BY_CREATED_DESC:
+      return KEY_CREATED;
+    case NET_ORDER_BY_UPDATED_ASC:
+    case NET_ORDER_BY_UPDATED_DESC:
+      return KEY_UPDATED;
+    case NET_ORDER_BY_ID_ASC:
+    case NET_ORDER_BY_ID_DESC:
+    default:
+      return KEY_ID;
+    }
+}
+
+typedef gboolean (*VisitFunc) (NetMemory *memory, gpointer data);
+
+/* Calls @func on the memories of @seq that @filter matches, in the
+ * sequence's order or reversed, until it returns FALSE.  Returns FALSE
+ * when stopped. */
+static gboolean
+walk (GSequence         *seq,
+      gboolean           desc,
+      NetMemoriesFilter *filter,
+      VisitFunc          func,
+      gpointer           data)
+{
+  GSequenceIter *it;
+
+  if (g_sequence_is_empty (seq))
+    return TRUE;
+
+  it = desc ? g_sequence_iter_prev (g_sequence_get_end_iter (seq))
+            : g_sequence_get_begin_iter (seq);
+  for (;;)
+    {
+      MemoryEntry *e = g_sequence_get (it);
+
+      if (_net_memories_filter_matches (filter, e->memory) && !func (e->memory, data))
+        return FALSE;
+
+      if (desc)
+        {
+          if (g_sequence_iter_is_begin (it))
+            return TRUE;
+          it = g_sequence_iter_prev (it);
+        }
+      else
+        {
+          it = g_sequence_iter_next (it);
+          if (g_sequence_iter_is_end (it))
+            return TRUE;
+        }
+    }
+}
+
+/* Calls @func once on each memory of the union of @sets (the any-tags
+ * sets) that @filter matches: a memory is visited from the first of the
+ * sets that holds it only. */
+static void
+walk_union (GPtrArray         *sets,
+            NetMemoriesFilter *filter,
+            VisitFunc          func,
+            gpointer           data)
+{
+  for (guint i = 0; i < sets->len; i++)
+    {
+      IdSet *set = g_ptr_array_index (sets, i);
+      GSequenceIter *it = g_sequence_get_begin_iter (set->entries);
+
+      for (; !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
+        {
+          MemoryEntry *e = g_sequence_get (it);
+          gboolean seen = FALSE;
+
+          for (guint j = 0; j < i && !seen; j++)
+            seen = net_memory_has_tag (e->memory, ((IdSet *) g_ptr_array_index (sets, j))->key);
+          if (!seen && _net_memories_filter_matches (filter, e->memory) && !func (e->memory, data))
+            return;
+        }
+    }
+}
+
+/* Where the memories a filter can select are: the whole table, the
+ * smallest index set that holds them all, or the union of the any-tags
+ * sets. */
+typedef struct
+{
+  gboolean   none;   /* the indexes prove that nothing matches */
+  IdSet     *set;
+  GPtrArray *sets;   /* IdSet*, for any-tags */
+  guint      size;   /* how many candidates (for a union, at most) */
+} Plan;
+
+static void
+plan_consider (Plan  *plan,
+               IdSet *set)
+{
+  if (set == NULL)
+    plan->none = TRUE;
+  else if (set->len < plan->size)
+    {
+      plan->set = set;
+      plan->size = set->len;
+    }
+}
+
+static void
+plan_make (NetDbMemories     *self,
+           NetMemoriesFilter *filter,
+           Plan              *plan)
+{
+  const char * const *tags;
+  const char *tag, *source;
+
+  memset (plan, 0, sizeof *plan);
+  plan->size = g_hash_table_size (self->by_id);
+  if (filter == NULL)
+    return;
+
+  /* A tag or source that no memory has is absent from the index. */
+  if ((tag = net_memories_filter_get_tag (filter)) != NULL)
+    plan_consider (plan, id_set_lookup (self->by_tag, tag, FALSE));
+  if ((tags = net_memories_filter_get_all_tags (filter)) != NULL)
+    for (guint i = 0; tags[i] != NULL; i++)
+      plan_consider (plan, id_set_lookup (self->by_tag, tags[i], FALSE));
+  if ((source = net_memories_filter_get_source (filter)) != NULL)
+    plan_consider (plan, id_set_lookup (self->by_source, source, FALSE));
+  if (net_memories_filter_get_pinned_set (filter) && net_memories_filter_get_pinned (filter))
+    plan_consider (plan, self->pinned);
+
+  if (!plan->none && (tags = net_memories_filter_get_any_tags (filter)) != NULL)
+    {
+      g_autoptr(GPtrArray) sets = g_ptr_array_new ();
+      guint64 total = 0;
+
+      for (guint i = 0; tags[i] != NULL; i++)
+        {
+          IdSet *set = id_set_lookup (self->by_tag, tags[i], FALSE);
+
+          if (set != NULL && !g_ptr_array_find (sets, set, NULL))
+            {
+              g_ptr_array_add (sets, set);
+              total += set->len;
+            }
+        }
+
+      if (sets->len == 0)
+        plan->none = TRUE;
+      else if (total < plan->size)
+        {
+          plan->set = NULL;
+          plan->sets = g_steal_pointer (&sets);
+          plan->size = total;
+        }
+    }
+}
+
+static gboolean
+push_cb (NetMemory *memory,
+         gpointer   data)
+{
+  g_ptr_array_add (data, memory);
+  return TRUE;
+}
+
+static int
+compare_memories (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      data)
+{
+  return _net_memory_compare (GPOINTER_TO_INT (data),
+                              *(NetMemory * const *) a, *(NetMemory * const *) b);
+}
+
+/*
+ * Visits the memories @filter selects, in its order when @ordered (else in
+ * any order), until @func returns FALSE.  @window is how many of them the
+ * caller needs at most (offset + limit; 0 for all).
+ *
+ * The smallest candidate set the indexes give is walked; when it is not
+ * in the wanted order, only its matches are sorted.  Without one, the
+ * index kept in the wanted order is walked, so a limited query stops early
+ * and nothing is sorted.
+ */
+static void
+visit (NetDbMemories     *self,
+       NetMemoriesFilter *filter,
+       gboolean           ordered,
+       guint              window,
+       VisitFunc          func,
+       gpointer           data)
+{
+  g_autoptr(GPtrArray) matches = NULL;
+  NetOrderBy order;
+  gboolean desc;
+  guint key;
+  Plan plan;
+
+  _net_memories_filter_get_window (filter, &order, NULL, NULL);
+  key = order_key (order, &desc);
+  if (!ordered)
+    {
+      key = KEY_ID;
+      desc = FALSE;
+    }
+  plan_make (self, filter, &plan);
+
+  if (plan.none)
+    return;
+
+  if (plan.set == NULL && plan.sets == NULL)
+    {
+      walk (self->index[key], desc, filter, func, data);
+      return;
+    }
+
+  if (plan.set != NULL && key == KEY_ID)
+    {
+      walk (plan.set->entries, desc, filter, func, data);
+      return;
+    }
+
+  if (!ordered)
+    {
+      walk_union (plan.sets, filter, func, data);
+      g_ptr_array_unref (plan.sets);
+      return;
+    }
+
+  /* A short window in a large candidate set: the ordered index reaches it
+   * after about window × n / size memories, sooner than sorting the set. */
+  if (window > 0 &&
+      (guint64) window * g_hash_table_size (self->by_id) < (guint64) plan.size * plan.size)
+    {
+      walk (self->index[key], desc, filter, func, data);
+      g_clear_pointer (&plan.sets, g_ptr_array_unref);
+      return;
+    }
+
+  matches = g_ptr_array_sized_new (plan.size);
+  if (plan.set != NULL)
+    walk (plan.set->entries, FALSE, filter, push_cb, matches);
+  else
+    walk_union (plan.sets, filter, push_cb, matches);
+  g_clear_pointer (&plan.sets, g_ptr_array_unref);
+
+  g_ptr_array_sort_with_data (matches, compare_memories, GINT_TO_POINTER (order));
+  for (guint i = 0; i < matches->len; i++)
+    if (!func (g_ptr_array_index (matches, i), data))
+      break;
+}
+
+typedef struct
+{
+  GPtrArray *result;
+  guint      offset;
+  guint      limit;
+  guint      skipped;
+} Collect;
+
+static gboolean
+collect_cb (NetMemory *memory,
+            gpointer   data)
+{
+  Collect *c = data;
+
+  if (c->skipped < c->offset)
+    {
+      c->skipped++;
+      return TRUE;
+    }
+  g_ptr_array_add (c->result, g_object_ref (memory));
+  return c->limit == 0 || c->result->len < c->limit;
+}
+
+static void
+collect (NetDbMemories     *self,
+         NetMemoriesFilter *filter,
+         Collect           *c)
+{
+  guint window = 0;
+
+  if (c->limit > 0)
+    window = c->offset > G_MAXUINT - c->limit ? G_MAXUINT : c->offset + c->limit;
+  visit (self, filter, TRUE, window, collect_cb, c);
+}
+
+/**
+ * net_db_memories_find_many:
+ * @self: a #NetDbMemories
+ * @filter: (nullable): a #NetMemoriesFilter, or %NULL for every memory by id
+ *
+ * Finds the memories @filter selects, in its order and window.  A query
+ * by tag, source or pinned state touches only the memories in that index;
+ * an ordered query with a limit that has none stops after the window:
+ * neither sorts the table.
+ *
+ * Returns: (transfer container) (element-type NetMemory): the memories (the array
+ *   holds a reference to each; free it with g_ptr_array_unref())
+ */
+GPtrArray *
+net_db_memories_find_many (NetDbMemories     *self,
+                           NetMemoriesFilter *filter)
+{
+  Collect c = { 0 };
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
+
+  c.result = g_ptr_array_new_with_free_func (g_object_unref);
+  _net_memories_filter_get_window (filter, NULL, &c.offset, &c.limit);
+  collect (self, filter, &c);
+
+  return c.result;
+}
+
+/**
+ * net_db_memories_find_first:
+ * @self: a #NetDbMemories
+ * @filter: (nullable): a #NetMemoriesFilter, or %NULL
+ *
+ * Finds the first memory @filter selects (honouring its order and
+ * offset).
+ *
+ * Returns: (transfer full) (nullable): the memory, or %NULL
+ */
+NetMemory *
+net_db_memories_find_first (NetDbMemories     *self,
+                            NetMemoriesFilter *filter)
+{
+  Collect c = { 0 };
+  NetMemory *memory = NULL;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
+
+  c.result = g_ptr_array_new_with_free_func (g_object_unref);
+  _net_memories_filter_get_window (filter, NULL, &c.offset, NULL);
+  c.limit = 1;
+  collect (self, filter, &c);
+  if (c.result->len > 0)
+    memory = g_object_ref (g_ptr_array_index (c.result, 0));
+  g_ptr_array_unref (c.result);
+
+  return memory;
+}
+
+static gboolean
+count_cb (NetMemory *memory,
+          gpointer   data)
+{
+  (*(guint *) data)++;
+  return TRUE;
+}
+
+static gboolean
+exists_cb (NetMemory *memory,
+           gpointer   data)
+{
+  *(gboolean *) data = TRUE;
+  return FALSE;
+}
+
+/* When @filter selects by at most one of tag, source and pinned state,
+ * the size of an index answers: sets @n and returns TRUE. */
+static gboolean
+count_from_index (NetDbMemories     *self,
+                  NetMemoriesFilter *filter,
+                  guint             *n)
+{
+  g_autoptr(NetMemoriesFilter) plain = net_memories_filter_new ();
+  const char *tag = net_memories_filter_get_tag (filter);
+  const char *source = net_memories_filter_get_source (filter);
+  gboolean pinned_set = net_memories_filter_get_pinned_set (filter);
+  gboolean pinned = net_memories_filter_get_pinned (filter);
+  guint total = g_hash_table_size (self->by_id);
+  IdSet *set;
+
+  if (tag != NULL)
+    net_memories_filter_set_tag (plain, tag);
+  else if (source != NULL)
+    net_memories_filter_set_source (plain, source);
+  else if (pinned_set)
+    net_memories_filter_set_pinned (plain, pinned);
+
+  if (!_net_memories_filter_same_selection (filter, plain))
+    return FALSE;
+
+  if (tag != NULL)
+    {
+      set = id_set_lookup (self->by_tag, tag, FALSE);
+      *n = set != NULL ? set->len : 0;
+    }
+  else if (source != NULL)
+    {
+      set = id_set_lookup (self->by_source, source, FALSE);
+      *n = set != NULL ? set->len : 0;
+    }
+  else if (pinned_set)
+    *n = pinned ? self->pinned->len : total - self->pinned->len;
+  else
+    *n = total;
+
+  return TRUE;
+}
+
+/**
+ * net_db_memories_count:
+ * @self: a #NetDbMemories
+ * @filter: (nullable): a #NetMemoriesFilter, or %NULL for all memories
+ *
+ * Counts the memories @filter selects, ignoring its limit and offset.
+ * Counting all memories, or by a tag, a source or the pinned state alone,
+ * is O(1).
+ *
+ * Returns: the number of memories
+ */
+guint
+net_db_memories_count (NetDbMemories     *self,
+                       NetMemoriesFilter *filter)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), 0);
+
+  if (filter == NULL)
+    return g_hash_table_size (self->by_id);
+
+  if (count_from_index (self, filter, &n))
+    return n;
+
+  visit (self, filter, FALSE, 0, count_cb, &n);
+  return n;
+}
+
+/**
+ * net_db_memories_exists:
+ * @self: a #NetDbMemories
+ * @filter: (nullable): a #NetMemoriesFilter, or %NULL
+ *
+ * Tells whether @filter selects any memory, ignoring its limit and offset.
+ *
+ * Returns: %TRUE if at least one memory matches
+ */
+gboolean
+net_db_memories_exists (NetDbMemories     *self,
+                        NetMemoriesFilter *filter)
+{
+  gboolean found = FALSE;
+  guint n;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
+
+  if (filter == NULL)
+    return g_hash_table_size (self->by_id) > 0;
+
+  if (count_from_index (self, filter, &n))
+    return n > 0;
+
+  visit (self, filter, FALSE, 0, exists_cb, &found);
+  return found;
+}
+
+/* Watermarks ---------------------------------------------------------------- */
+
+/**
+ * net_db_memories_get_applied_seq:
+ * @self: a #NetDbMemories
+ *
+ * Gets the seq of the last event folded into the state.
+ *
+ * Returns: the seq, or 0 when nothing was folded
+ */
+guint64
+net_db_memories_get_applied_seq (NetDbMemories *self)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+
+  return self->fold ? _net_fold_get_applied_seq (self->fold) : 0;
+}
+
+/**
+ * net_db_memories_get_fold_errors:
+ * @self: a #NetDbMemories
+ *
+ * Gets how many events could not be decoded and were skipped.
+ *
+ * Returns: the number of skipped events
+ */
+guint64
+net_db_memories_get_fold_errors (NetDbMemories *self)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+
+  return self->fold ? _net_fold_get_errors (self->fold) : 0;
+}
+
+/**
+ * net_db_memories_get_origin:
+ * @self: a #NetDbMemories
+ *
+ * Gets the origin recorded in this model's events.
+ *
+ * Returns: the origin
+ */
+guint64
+net_db_memories_get_origin (NetDbMemories *self)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
+
+  return self->origin;
+}
+
+/**
+ * net_db_memories_wait_for_seq_async:
+ * @self: a #NetDbMemories
+ * @seq: the seq to wait for
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async): called once @seq is folded and delivered
+ * @user_data: data for @callback
+ *
+ * Waits until the event @seq (appended by any thread or process) is
+ * folded and its changes delivered.
+ */
+void
+net_db_memories_wait_for_seq_async (NetDbMemories       *self,
+                                    guint64              seq,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (NET_IS_DB_MEMORIES (self));
+
+  if (self->fold == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, net_db_memories_wait_for_seq_async,
+                               NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return;
+    }
+
+  _net_fold_wait_async (self->fold, self, seq, cancellable, callback, user_data,
+                        net_db_memories_wait_for_seq_async);
+}
+
+/**
+ * net_db_memories_wait_for_seq_finish:
+ * @self: a #NetDbMemories
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes net_db_memories_wait_for_seq_async().
+ *
+ * Returns: %TRUE once the seq is folded; %FALSE with @error set
+ */
+gboolean
+net_db_memories_wait_for_seq_finish (NetDbMemories  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * net_db_memories_wait_for_seq:
+ * @self: a #NetDbMemories
+ * @seq: the seq to wait for
+ * @timeout_ms: how long to wait, in milliseconds
+ * @error: return location for a #GError
+ *
+ * Iterates the owner main context until the event @seq is folded and
+ * delivered. Call it on the owner thread.
+ *
+ * Returns: %TRUE once folded; %FALSE with %NET_ERROR_TIMEOUT after
+ *   @timeout_ms, or another error
+ */
+gboolean
+net_db_memories_wait_for_seq (NetDbMemories  *self,
+                              guint64         seq,
+                              guint           timeout_ms,
+                              GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->fold == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return FALSE;
+    }
+
+  return _net_fold_wait (self->fold, seq, timeout_ms, error);
+}
+
+/* Snapshots ------------------------------------------------------------------ */
+
+/**
+ * net_db_memories_snapshot:
+ * @self: a #NetDbMemories
+ * @error: return location for a #GError
+ *
+ * Serializes the state as of #NetDbMemories:applied-seq, with that seq, so
+ * net_db_memories_restore() can continue from it.
+ *
+ * Returns: (transfer full): the snapshot, or %NULL with @error set
+ */
+GBytes *
+net_db_memories_snapshot (NetDbMemories  *self,
+                          GError        **error)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GByteArray) item = g_byte_array_new ();
+  GSequenceIter *it;
+  NetEncoder enc;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  net_encoder_init (&enc, buf);
+  net_encoder_put_uint (&enc, S_APPLIED_SEQ, net_db_memories_get_applied_seq (self));
+  net_encoder_put_uint (&enc, S_FOLD_ERRORS, net_db_memories_get_fold_errors (self));
+
+  for (guint i = 0; i < self->origins->len; i++)
+    {
+      OriginSeq *o = &g_array_index (self->origins, OriginSeq, i);
+      NetEncoder sub;
+
+      g_byte_array_set_size (item, 0);
+      net_encoder_init (&sub, item);
+      net_encoder_put_uint (&sub, 1, o->origin);
+      net_encoder_put_uint (&sub, 2, o->app_seq);
+      net_encoder_put_bytes (&enc, S_ORIGIN, item->data, item->len);
+    }
+
+  it = g_sequence_get_begin_iter (self->index[KEY_ID]);
+  for (; !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
+    {
+      MemoryEntry *e = g_sequence_get (it);
+      NetMemory *m = e->memory;
+      const char * const *tags = net_memory_get_tags (m);
+      NetEncoder sub;
+
+      g_byte_array_set_size (item, 0);
+      net_encoder_init (&sub, item);
+      net_encoder_put_uint (&sub, M_ID, net_memory_get_id (m));
+      net_encoder_put_string (&sub, M_CONTENT, net_memory_get_content (m));
+      net_encoder_put_int (&sub, M_CREATED, net_memory_get_created_at (m));
+      for (guint i = 0; tags[i] != NULL; i++)
+        net_encoder_put_string (&sub, M_TAG, tags[i]);
+      if (net_memory_get_source (m) != NULL)
+        net_encoder_put_string (&sub, M_SOURCE, net_memory_get_source (m));
+      net_encoder_put_int (&sub, M_UPDATED, net_memory_get_updated_at (m));
+      net_encoder_put_uint (&sub, M_PINNED, net_memory_get_pinned (m));
+      net_encoder_put_bytes (&enc, S_MEMORY, item->data, item->len);
+    }
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+}
+
+static gboolean
+snapshot_invalid (GError     **error,
+                  const char  *what)
+{
+  g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID,
+               "not a valid memories snapshot: %s", what);
+  return FALSE;
+}
+
+static gboolean
+decode_memory (const NetField  *outer,
+               NetMemory      **out,
+               GError         **error)
+{
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *content = NULL;
+  g_autofree char *source = NULL;
+  guint64 id = 0, pinned = 0;
+  gint64 created = 0, updated = 0;
+  gboolean has_id = FALSE, bad_text = FALSE;
+  NetDecoder dec;
+  NetField f;
+  char *text;
+  int r;
+
+  if (outer->wire != NET_WIRE_BYTES ||
+      !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
+    return snapshot_invalid (error, "bad memory record");
+
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      switch (f.field)
+        {
+        case M_ID: id = f.uint_value; has_id = f.wire == NET_WIRE_VARINT; break;
+        case M_CREATED: created = f.int_value; break;
+        case M_UPDATED: updated = f.int_value; break;
+        case M_PINNED: pinned = f.uint_value; break;
+        case M_CONTENT:
+        case M_TAG:
+        case M_SOURCE:
+          text = net_field_dup_utf8 (&f, NULL);
+          if (text == NULL)
+            bad_text = TRUE;
+          else if (f.field == M_TAG)
+            g_ptr_array_add (tags, text);
+          else if (f.field == M_CONTENT)
+            {
+              g_free (content);
+              content = text;
+            }
+          else
+            {
+              g_free (source);
+              source = text;
+            }
+          break;
+        default:
+          break;
+        }
+    }
+
+  if (r < 0 || !has_id || content == NULL || bad_text || pinned > 1)
+    return snapshot_invalid (error, "bad memory record");
+
+  g_ptr_array_add (tags, NULL);
+  *out = _net_memory_new (id, content, (const char * const *) tags->pdata, source,
+                          created, updated, pinned != 0);
+  return TRUE;
+}
+
+/**
+ * net_db_memories_restore:
+ * @self: a #NetDbMemories
+ * @snapshot: a snapshot made by net_db_memories_snapshot()
+ * @error: return location for a #GError
+ *
+ * Replaces the state with @snapshot, whose last event is K, then folds
+ * the log after K. On an empty log, the log continues at K + 1; a log
+ * that holds K replays from K + 1; a log that ends before K, or no longer
+ * holds the events after K, fails with %NET_ERROR_SNAPSHOT_MISMATCH. A
+ * restore never makes the fold skip an event.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+net_db_memories_restore (NetDbMemories  *self,
+                         GBytes         *snapshot,
+                         GError        **error)
+{
+  g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
+  guint64 applied = 0, fold_errors = 0, first, next;
+  gboolean has_applied = FALSE;
+  NetDecoder dec;
+  NetField f;
+  gsize len;
+  const guint8 *data;
+  int r;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
+  g_return_val_if_fail (snapshot != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return FALSE;
+    }
+
+  data = g_bytes_get_data (snapshot, &len);
+  if (!net_decoder_init (&dec, data, len, NULL))
+    return snapshot_invalid (error, "unknown format version");
+
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      switch (f.field)
+        {
+        case S_APPLIED_SEQ:
+          applied = f.uint_value;
+          has_applied = f.wire == NET_WIRE_VARINT;
+          break;
+        case S_FOLD_ERRORS:
+          fold_errors = f.uint_value;
+          break;
+        case S_ORIGIN:
+          {
+            NetDecoder sub;
+            NetField g;
+            OriginSeq o = { 0 };
+
+            if (f.wire != NET_WIRE_BYTES || !net_decoder_init (&sub, f.bytes, f.bytes_len, NULL))
+              return snapshot_invalid (error, "bad origin record");
+            while ((r = net_decoder_next (&sub, &g, NULL)) > 0)
+              {
+                if (g.field == 1)
+                  o.origin = g.uint_value;
+                else if (g.field == 2)
+                  o.app_seq = g.uint_value;
+              }
+            if (r < 0)
+              return snapshot_invalid (error, "bad origin record");
+            g_array_append_val (origins, o);
+          }
+          break;
+        case S_MEMORY:
+          {
+            NetMemory *memory = NULL;
+
+            if (!decode_memory (&f, &memory, error))
+              return FALSE;
+            g_ptr_array_add (memories, memory);
+          }
+          break;
+        default:
+          break;
+        }
+    }
+  if (r < 0 || !has_applied)
+    return snapshot_invalid (error, "truncated or malformed");
+
+  /* The seq rules: never skip an event. */
+  first = net_redex_file_get_first_seq (self->file);
+  next = net_redex_file_get_next_seq (self->file);
+  if (first == next && next <= applied + 1)
+    {
+      if (!_net_redex_file_restart_at (self->file, applied + 1, error))
+        return FALSE;
+    }
+  else if (next - 1 < applied)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                   "the snapshot was taken at event %" G_GUINT64_FORMAT
+                   " but the memories log ends at %" G_GUINT64_FORMAT,
+                   applied, next - 1);
+      return FALSE;
+    }
+  else if (first > applied + 1)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                   "the snapshot was taken at event %" G_GUINT64_FORMAT
+                   " but the memories log no longer holds events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT,
+                   applied, applied + 1, first - 1);
+      return FALSE;
+    }
+
+  /* Swap the state in: a new fold from the snapshot's seq. */
+  g_clear_pointer (&self->fold, _net_fold_free);
+  g_hash_table_remove_all (self->by_id);
+  g_hash_table_remove_all (self->dirty);
+  g_array_set_size (self->origins, 0);
+  for (guint i = 0; i < origins->len; i++)
+    note_origin (self, g_array_index (origins, OriginSeq, i).origin,
+                 g_array_index (origins, OriginSeq, i).app_seq);
+  for (guint i = 0; i < memories->len; i++)
+    memory_insert (self, g_object_ref (g_ptr_array_index (memories, i)));
+
+  self->fold = _net_fold_new (self->file, &memories_fold_funcs, self, applied);
+  _net_fold_set_errors (self->fold, fold_errors);
+
+  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+    return FALSE;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
+  return TRUE;
+}
+
+/**
+ * net_db_memories_close:
+ * @self: a #NetDbMemories
+ * @error: return location for a #GError
+ *
+ * Stops folding and closes the log (making it durable). Later mutations
+ * fail with %NET_ERROR_CLOSED; queries keep answering from the last
+ * state. Closing twice is harmless.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+net_db_memories_close (NetDbMemories  *self,
+                       GError        **error)
+{
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed)
+    return TRUE;
+  self->closed = TRUE;
+
+  if (self->fold != NULL)
+    _net_fold_stop (self->fold);
+
+  return net_redex_file_close (self->file, error);
+}
