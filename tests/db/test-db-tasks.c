@@ -720,6 +720,50 @@ test_restore_in_handler (Fixture       *f,
   g_signal_handler_disconnect (f->tasks, id);
 }
 
+/* Events from several origins in one log fold into one state; each
+ * origin's app_seq counts its own events. */
+static void
+test_origins (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDbTasks) other = net_db_tasks_new (f->redex, NULL, 8, &error);
+
+  g_assert_no_error (error);
+  net_db_tasks_create (f->tasks, 1, "from 7", 100, &error);
+  net_db_tasks_create (other, 2, "from 8", 200, &error);
+  net_db_tasks_create (f->tasks, 3, "from 7 again", 300, &error);
+  net_db_tasks_rename (other, 1, "renamed by 8", 400, &error);
+  g_assert_no_error (error);
+  drain ();
+
+  assert_ids (f->tasks, NULL, "1,2,3");
+  assert_ids (other, NULL, "1,2,3");
+  {
+    g_autoptr(NetTask) a = net_db_tasks_get (f->tasks, 1);
+    g_autoptr(NetTask) b = net_db_tasks_get (other, 1);
+
+    g_assert_cmpstr (net_task_get_title (a), ==, "renamed by 8");
+    g_assert_cmpstr (net_task_get_title (b), ==, "renamed by 8");
+  }
+  g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (f->tasks, 7), ==, 2);
+  g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (f->tasks, 8), ==, 2);
+  g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (other, 7), ==, 2);
+
+  /* After a restore too. */
+  {
+    g_autoptr(GBytes) snap = net_db_tasks_snapshot (f->tasks, &error);
+
+    g_assert_true (net_db_tasks_restore (other, snap, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (other, 8), ==, 2);
+    net_db_tasks_create (other, 4, "from 8 after restore", 500, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (_net_db_tasks_get_origin_app_seq (other, 8), ==, 3);
+  }
+  net_db_tasks_close (other, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -745,6 +789,7 @@ main (int   argc,
   ADD ("notify-deferred", test_notify_deferred);
   ADD ("backlog", test_backlog);
   ADD ("restore-in-handler", test_restore_in_handler);
+  ADD ("origins", test_origins);
   g_test_add ("/db/tasks/persistent/persistence", Fixture, GINT_TO_POINTER (1),
               fixture_setup, test_persistence, fixture_teardown);
 
