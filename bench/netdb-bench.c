@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,8 @@
 
 #include <netdb/netdb.h>
 
+#include "bench-common.h"
+
 #ifndef NETDB_BENCH_SRCDIR
 # define NETDB_BENCH_SRCDIR "."
 #endif
@@ -42,18 +43,10 @@
 #define RAW_HEADER_SIZE 32    /* the size of a RedEX record header */
 #define LOG_NAME        "bench"
 #define BATCH_SIZE      64
-#define MAX_OUT         4
-
-#ifndef G_NSEC_PER_SEC
-# define G_NSEC_PER_SEC G_GINT64_CONSTANT (1000000000)
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Options and global state                                            */
 
-static gboolean opt_quick;
-static gboolean opt_no_baselines;
-static gint opt_repeat = 5;
 static char *opt_dir;
 static char *opt_only;
 static char *opt_json;
@@ -61,9 +54,9 @@ static char *opt_previous;
 static double opt_open_gib = -1.0;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
     "Small sizes and short runs (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat,
+  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
     "Runs per measurement; the median is reported (default 5)", "N" },
   { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
     "Where to create the on-disk files (a fresh sub-directory, removed at the end; "
@@ -75,7 +68,7 @@ static const GOptionEntry option_entries[] = {
     "Also write the figures to FILE (the format of bench/previous.json)", "FILE" },
   { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
     "Figures to compare with (default: bench/previous.json in the source tree, if present)", "FILE" },
-  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &opt_no_baselines,
+  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
     "Measure netdb only (for profiling)", NULL },
   { "open-gib", 0, 0, G_OPTION_ARG_DOUBLE, &opt_open_gib,
     "GiB of sealed data for the open-time workload (default 1; 1/64 with --quick)", "N" },
@@ -85,55 +78,16 @@ static const GOptionEntry option_entries[] = {
 enum { IMPL_NETDB, IMPL_SQLITE, IMPL_RAW, N_IMPL };
 
 static const char *const impl_names[N_IMPL] = { "netdb", "sqlite", "raw" };
-
-typedef enum
-{
-  KIND_RATE,  /* events per second, higher is better */
-  KIND_NS,    /* nanoseconds, lower is better */
-  KIND_MS,    /* milliseconds, lower is better */
-} Kind;
-
-typedef enum
-{
-  TARGET_NONE,
-  TARGET_MIN,
-  TARGET_MAX,
-} TargetKind;
-
-typedef struct
-{
-  char       *id;
-  Kind        kind;
-  gboolean    show_ns;
-  double      v[N_IMPL];
-  gboolean    failed[N_IMPL];
-  TargetKind  target_kind;
-  double      target;
-} Row;
+static const char *const ratio_names[N_IMPL - 1] = { "vs sql", "vs raw" };
 
 static struct
 {
   char       *root;          /* our temporary directory */
   guint       counter;       /* for unique names under root */
-  GPtrArray  *rows;          /* Row*, in print order */
-  GHashTable *previous;      /* "id\tfield" -> double*, or NULL */
-  char       *previous_path;
-  guint       n_errors;
-  char      **only;
-  GString    *notes;
 } B;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static inline gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_NSEC_PER_SEC + ts.tv_nsec;
-}
 
 static void
 fill_random (guint8 *buf, gsize len, guint64 seed)
@@ -175,14 +129,6 @@ raw_record_fill (guint8 *rec, guint64 seq, gint64 ts, guint32 payload_len)
 }
 
 static gboolean
-set_errno_error (GError **error, int errsv, const char *what, const char *path)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-               "%s %s: %s", what, path, g_strerror (errsv));
-  return FALSE;
-}
-
-static gboolean
 write_all (int fd, const guint8 *buf, gsize len, const char *path, GError **error)
 {
   while (len > 0)
@@ -199,63 +145,6 @@ write_all (int fd, const guint8 *buf, gsize len, const char *path, GError **erro
       len -= (gsize) n;
     }
   return TRUE;
-}
-
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-static int
-compare_i64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-static double
-median (GArray *samples)
-{
-  GArray *copy;
-  double m;
-
-  if (samples->len == 0)
-    return NAN;
-  copy = g_array_copy (samples);
-  g_array_sort (copy, compare_double);
-  if (copy->len % 2 == 1)
-    m = g_array_index (copy, double, copy->len / 2);
-  else
-    m = (g_array_index (copy, double, copy->len / 2 - 1) +
-         g_array_index (copy, double, copy->len / 2)) / 2;
-  g_array_unref (copy);
-  return m;
-}
-
-/* Nearest-rank percentile of sorted values. */
-static double
-percentile (const gint64 *sorted, gsize n, double pct)
-{
-  gsize rank;
-
-  if (n == 0)
-    return NAN;
-  rank = (gsize) ((pct / 100.0) * (double) n + 0.999999);
-  if (rank < 1)
-    rank = 1;
-  if (rank > n)
-    rank = n;
-  return (double) sorted[rank - 1];
-}
-
-static double
-rate (guint64 events, gint64 elapsed_ns)
-{
-  return (double) events * 1e9 / (double) MAX (elapsed_ns, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -275,22 +164,6 @@ scratch_dir_new (const char *label)
   if (g_mkdir (path, 0700) != 0)
     g_error ("cannot create %s: %s", path, g_strerror (errno));
   return path;
-}
-
-static int
-rm_rf_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  if (remove (path) != 0 && errno != ENOENT)
-    g_printerr ("netdb-bench: cannot remove %s: %s\n", path, g_strerror (errno));
-  return 0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  if (path == NULL)
-    return;
-  nftw (path, rm_rf_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void
@@ -380,73 +253,7 @@ check_next_seq (NetRedexFile *file, guint64 expected, GError **error)
 }
 
 /* ------------------------------------------------------------------ */
-/* SQLite helpers                                                      */
-
-static gboolean
-sq_error (sqlite3 *db, GError **error, const char *what)
-{
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "sqlite %s: %s",
-               what, db != NULL ? sqlite3_errmsg (db) : "out of memory");
-  return FALSE;
-}
-
-static gboolean
-sq_exec (sqlite3 *db, const char *sql, GError **error)
-{
-  char *msg = NULL;
-
-  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "sqlite %s: %s", sql,
-                   msg != NULL ? msg : "?");
-      sqlite3_free (msg);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static sqlite3 *
-sq_open (const char *path, const char *setup_sql, GError **error)
-{
-  sqlite3 *db = NULL;
-
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
-    {
-      sq_error (db, error, "open");
-      sqlite3_close (db);
-      return NULL;
-    }
-  if (setup_sql != NULL && !sq_exec (db, setup_sql, error))
-    {
-      sqlite3_close (db);
-      return NULL;
-    }
-  return db;
-}
-
-static sqlite3_stmt *
-sq_prepare (sqlite3 *db, const char *sql, GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sq_error (db, error, sql);
-      return NULL;
-    }
-  return stmt;
-}
-
-static gboolean
-sq_step_done (sqlite3 *db, sqlite3_stmt *stmt, GError **error)
-{
-  int rc = sqlite3_step (stmt);
-
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    return sq_error (db, error, "step");
-  return TRUE;
-}
+/* SQLite                                                              */
 
 #define SQ_CREATE_TABLE \
   "CREATE TABLE t (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB NOT NULL);"
@@ -455,152 +262,7 @@ sq_step_done (sqlite3 *db, sqlite3_stmt *stmt, GError **error)
 #define SQ_WAL_FULL "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 
 /* ------------------------------------------------------------------ */
-/* Rows, measuring, printing                                           */
-
-static gboolean
-want (const char *id)
-{
-  guint i;
-
-  if (B.only == NULL)
-    return TRUE;
-  for (i = 0; B.only[i] != NULL; i++)
-    {
-      const char *pat = B.only[i];
-
-      if (*pat == '\0')
-        continue;
-      if (strpbrk (pat, "*?") != NULL ? g_pattern_match_simple (pat, id) : strstr (id, pat) != NULL)
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static Row *
-row_new (const char *id, Kind kind, gboolean show_ns)
-{
-  Row *row;
-  guint i;
-
-  if (!want (id))
-    return NULL;
-  row = g_new0 (Row, 1);
-  row->id = g_strdup (id);
-  row->kind = kind;
-  row->show_ns = show_ns;
-  for (i = 0; i < N_IMPL; i++)
-    row->v[i] = NAN;
-  return row;
-}
-
-static void
-row_set_target (Row *row, TargetKind kind, double target)
-{
-  if (row == NULL)
-    return;
-  row->target_kind = kind;
-  row->target = target;
-}
-
-static void
-row_free (gpointer data)
-{
-  Row *row = data;
-
-  g_free (row->id);
-  g_free (row);
-}
-
-static gboolean
-any_row (Row **rows, guint n_rows)
-{
-  guint k;
-
-  for (k = 0; k < n_rows; k++)
-    if (rows[k] != NULL)
-      return TRUE;
-  return FALSE;
-}
-
-typedef gboolean (*MeasureFunc) (gpointer data, double *out, GError **error);
-
-typedef struct
-{
-  Row         **rows;
-  guint         n_rows;
-  guint         impl;
-  MeasureFunc   func;
-  gpointer      data;
-} Job;
-
-/* Runs each job --repeat times, interleaved (job 1, job 2, ..., job 1,
- * job 2, ...) so that a slow patch of the machine hits every column
- * alike.  The k-th output of a job goes to its @rows[k], column @impl,
- * as the median over the runs. */
-static void
-run_jobs (const Job *jobs, guint n_jobs)
-{
-  GArray *samples[8][MAX_OUT];
-  gboolean active[8];
-  gboolean failed[8];
-  guint j, k;
-  gint r;
-
-  g_assert (n_jobs <= G_N_ELEMENTS (active));
-  for (j = 0; j < n_jobs; j++)
-    {
-      g_assert (jobs[j].n_rows <= MAX_OUT);
-      active[j] = any_row (jobs[j].rows, jobs[j].n_rows) &&
-                  !(opt_no_baselines && jobs[j].impl != IMPL_NETDB);
-      failed[j] = FALSE;
-      for (k = 0; k < MAX_OUT; k++)
-        samples[j][k] = g_array_new (FALSE, FALSE, sizeof (double));
-    }
-
-  for (r = 0; r < opt_repeat; r++)
-    for (j = 0; j < n_jobs; j++)
-      {
-        double out[MAX_OUT];
-        GError *error = NULL;
-
-        if (!active[j] || failed[j])
-          continue;
-        for (k = 0; k < MAX_OUT; k++)
-          out[k] = NAN;
-        if (!jobs[j].func (jobs[j].data, out, &error))
-          {
-            const char *id = NULL;
-
-            for (k = 0; k < jobs[j].n_rows && id == NULL; k++)
-              if (jobs[j].rows[k] != NULL)
-                id = jobs[j].rows[k]->id;
-            g_printerr ("netdb-bench: %s [%s]: %s\n", id, impl_names[jobs[j].impl],
-                        error != NULL ? error->message : "failed without an error");
-            g_clear_error (&error);
-            B.n_errors++;
-            failed[j] = TRUE;
-            continue;
-          }
-        for (k = 0; k < jobs[j].n_rows; k++)
-          g_array_append_val (samples[j][k], out[k]);
-      }
-
-  for (j = 0; j < n_jobs; j++)
-    {
-      for (k = 0; k < jobs[j].n_rows; k++)
-        {
-          Row *row = jobs[j].rows[k];
-
-          if (row != NULL && active[j])
-            {
-              row->v[jobs[j].impl] = failed[j] ? NAN : median (samples[j][k]);
-              row->failed[jobs[j].impl] = failed[j];
-            }
-        }
-      for (k = 0; k < MAX_OUT; k++)
-        g_array_unref (samples[j][k]);
-    }
-}
+/* Measuring                                                           */
 
 /* netdb, SQLite and raw on the same parameters; a NULL function skips
  * that column. */
@@ -622,173 +284,6 @@ measure3 (Row         **rows,
   if (raw_func != NULL)
     jobs[n++] = (Job) { rows, n_rows, IMPL_RAW, raw_func, data };
   run_jobs (jobs, n);
-}
-
-static char *
-fmt_rate (double v)
-{
-  if (v >= 1e6)
-    return g_strdup_printf ("%.2fM/s", v / 1e6);
-  if (v >= 1e4)
-    return g_strdup_printf ("%.1fk/s", v / 1e3);
-  if (v >= 1e3)
-    return g_strdup_printf ("%.2fk/s", v / 1e3);
-  return g_strdup_printf ("%.0f/s", v);
-}
-
-static char *
-fmt_ns (double v)
-{
-  if (v < 1e3)
-    return g_strdup_printf ("%.0fns", v);
-  if (v < 1e4)
-    return g_strdup_printf ("%.2fus", v / 1e3);
-  if (v < 1e6)
-    return g_strdup_printf ("%.1fus", v / 1e3);
-  return g_strdup_printf ("%.2fms", v / 1e6);
-}
-
-static char *
-fmt_value (Kind kind, double v, gboolean show_ns)
-{
-  char *a, *b, *s;
-
-  if (isnan (v))
-    return g_strdup ("-");
-  switch (kind)
-    {
-    case KIND_RATE:
-      a = fmt_rate (v);
-      if (!show_ns || v <= 0)
-        return a;
-      b = fmt_ns (1e9 / v);
-      s = g_strdup_printf ("%s %s", a, b);
-      g_free (a);
-      g_free (b);
-      return s;
-    case KIND_NS:
-      return fmt_ns (v);
-    case KIND_MS:
-      if (v < 1)
-        return g_strdup_printf ("%.3fms", v);
-      if (v < 100)
-        return g_strdup_printf ("%.2fms", v);
-      return g_strdup_printf ("%.0fms", v);
-    }
-  return g_strdup ("?");
-}
-
-/* How many times netdb is better than @base (> 1: netdb is better). */
-static double
-better_factor (Kind kind, double netdb, double base)
-{
-  if (isnan (netdb) || isnan (base) || netdb <= 0 || base <= 0)
-    return NAN;
-  return kind == KIND_RATE ? netdb / base : base / netdb;
-}
-
-static double
-previous_value (const char *id, const char *field)
-{
-  char *key;
-  double *v;
-
-  if (B.previous == NULL)
-    return NAN;
-  key = g_strdup_printf ("%s\t%s", id, field);
-  v = g_hash_table_lookup (B.previous, key);
-  g_free (key);
-  return v != NULL ? *v : NAN;
-}
-
-#define W_ID    37
-#define W_CELL  17
-#define W_RATIO 8
-#define W_TGT   16
-
-static void
-print_table_header (void)
-{
-  g_print ("\n%-*s %-*s %-*s %-*s %*s %*s  %-*s %s\n",
-           W_ID, "workload", W_CELL, "netdb", W_CELL, "sqlite", W_CELL, "raw",
-           W_RATIO, "vs sql", W_RATIO, "vs raw", W_TGT, "target",
-           B.previous != NULL ? "previous netdb (change)" : "");
-  g_print ("%.*s\n", W_ID + 3 * (W_CELL + 1) + 2 * (W_RATIO + 1) + 2 + W_TGT + 24,
-           "------------------------------------------------------------------------"
-           "------------------------------------------------------------------------"
-           "------------------------------------------------------------------------");
-}
-
-static void
-row_finish (Row *row)
-{
-  char *cells[N_IMPL];
-  char ratios[2][32];
-  char *target = NULL;
-  char *prev = NULL;
-  double prev_v;
-  guint i;
-
-  if (row == NULL)
-    return;
-
-  for (i = 0; i < N_IMPL; i++)
-    cells[i] = row->failed[i] ? g_strdup ("ERROR") : fmt_value (row->kind, row->v[i], row->show_ns);
-
-  for (i = 0; i < 2; i++)
-    {
-      double f = better_factor (row->kind, row->v[IMPL_NETDB], row->v[IMPL_SQLITE + i]);
-
-      if (isnan (f))
-        g_strlcpy (ratios[i], "-", sizeof ratios[i]);
-      else
-        g_snprintf (ratios[i], sizeof ratios[i], f < 10 ? "%.2fx" : "%.0fx", f);
-    }
-
-  if (row->target_kind != TARGET_NONE)
-    {
-      char *t = fmt_value (row->kind, row->target, FALSE);
-      const char *verdict = "";
-
-      if (!isnan (row->v[IMPL_NETDB]))
-        {
-          gboolean pass = row->target_kind == TARGET_MIN
-                            ? row->v[IMPL_NETDB] >= row->target
-                            : row->v[IMPL_NETDB] <= row->target;
-          verdict = pass ? " ok" : " MISS";
-        }
-      target = g_strdup_printf ("%s%s%s", row->target_kind == TARGET_MIN ? ">=" : "<=", t, verdict);
-      g_free (t);
-    }
-
-  prev_v = previous_value (row->id, "netdb");
-  if (!isnan (prev_v))
-    {
-      char *p = fmt_value (row->kind, prev_v, FALSE);
-
-      if (prev_v > 0 && !isnan (row->v[IMPL_NETDB]))
-        prev = g_strdup_printf ("%s (%+.0f%%)", p, (row->v[IMPL_NETDB] / prev_v - 1) * 100);
-      else
-        prev = g_strdup (p);
-      g_free (p);
-    }
-
-  g_print ("%-*s %-*s %-*s %-*s %*s %*s  %-*s %s\n",
-           W_ID, row->id, W_CELL, cells[0], W_CELL, cells[1], W_CELL, cells[2],
-           W_RATIO, ratios[0], W_RATIO, ratios[1], W_TGT, target != NULL ? target : "",
-           prev != NULL ? prev : "");
-
-  for (i = 0; i < N_IMPL; i++)
-    g_free (cells[i]);
-  g_free (target);
-  g_free (prev);
-  g_ptr_array_add (B.rows, row);
-}
-
-static void
-note (const char *text)
-{
-  g_string_append_printf (B.notes, " - %s\n", text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -950,7 +445,7 @@ workload_append_single (void)
 {
   static const gsize sizes[] = { 32, 256, 1024 };
   guint d, s;
-  guint rows_before = B.rows->len;
+  guint rows_before = bench.rows->len;
 
   for (d = 0; d < 2; d++)
     for (s = 0; s < G_N_ELEMENTS (sizes); s++)
@@ -964,13 +459,13 @@ workload_append_single (void)
           continue;
         p.on_disk = d == 1;
         p.len = sizes[s];
-        p.n = opt_quick ? 2000 : sizes[s] >= 1024 ? 100000 : 200000;
+        p.n = bench.quick ? 2000 : sizes[s] >= 1024 ? 100000 : 200000;
 
         measure3 (&row, 1, &p, netdb_append_run, sqlite_append_run, raw_append_run);
         row_finish (row);
       }
 
-  if (B.rows->len > rows_before)
+  if (bench.rows->len > rows_before)
     note ("append/*: one net_redex_file_append() per event, the same GBytes each time; "
           "disk = fsync NEVER, close/sync not timed. sqlite: prepared INSERT "
           "(seq, ts, blob), autocommit per row; mem row = ':memory:', disk row = WAL, "
@@ -1169,7 +664,7 @@ static void
 workload_append_batch (void)
 {
   guint d;
-  guint rows_before = B.rows->len;
+  guint rows_before = bench.rows->len;
 
   for (d = 0; d < 2; d++)
     {
@@ -1182,13 +677,13 @@ workload_append_batch (void)
         row_set_target (row, TARGET_MIN, 3e6);
       p.on_disk = d == 1;
       p.len = 64;
-      p.n_batches = opt_quick ? 100 : 1000000 / BATCH_SIZE;
+      p.n_batches = bench.quick ? 100 : 1000000 / BATCH_SIZE;
 
       measure3 (&row, 1, &p, netdb_batch_run, sqlite_batch_run, raw_batch_run);
       row_finish (row);
     }
 
-  if (B.rows->len > rows_before)
+  if (bench.rows->len > rows_before)
     note ("batch64/*: net_redex_file_append_batch() of 64 x 64 B (the same 64 GBytes each "
           "time), fsync NEVER on disk; the ns figure is per event. sqlite: BEGIN, 64 "
           "prepared INSERTs, COMMIT (WAL, synchronous=OFF on disk; ':memory:' in mem). "
@@ -1446,7 +941,7 @@ workload_durable (void)
 
       rows[i] = row_new (id, KIND_RATE, FALSE);
       g_free (id);
-      params[i].seconds = opt_quick ? 0.1 : 1.5;
+      params[i].seconds = bench.quick ? 0.1 : 1.5;
       params[i].len = 64;
       params[i].n_threads = n_threads[i];
       jobs[i] = (Job) { &rows[i], 1, IMPL_NETDB, netdb_durable_run, &params[i] };
@@ -1726,7 +1221,7 @@ workload_read_range (void)
     return;
 
   memset (&p, 0, sizeof p);
-  p.n = opt_quick ? 5000 : 100000;
+  p.n = bench.quick ? 5000 : 100000;
   p.len = 256;
   p.raw_fd = -1;
   dir = scratch_dir_new ("netdb-read");
@@ -1737,7 +1232,7 @@ workload_read_range (void)
     {
       g_printerr ("netdb-bench: read_range setup: %s\n", error->message);
       g_clear_error (&error);
-      B.n_errors++;
+      bench.n_errors++;
       row->failed[IMPL_NETDB] = TRUE;
     }
   else
@@ -1754,7 +1249,7 @@ workload_read_range (void)
         {
           g_printerr ("netdb-bench: read_range close: %s\n", error->message);
           g_clear_error (&error);
-          B.n_errors++;
+          bench.n_errors++;
         }
       g_object_unref (p.file);
     }
@@ -2217,7 +1712,7 @@ workload_tail (void)
     { TAIL_CROSS_THREAD, "cross-thread/next_async" },
   };
   guint d, m;
-  guint rows_before = B.rows->len;
+  guint rows_before = bench.rows->len;
 
   for (d = 0; d < 2; d++)
     for (m = 0; m < G_N_ELEMENTS (modes); m++)
@@ -2241,15 +1736,15 @@ workload_tail (void)
 
         p.on_disk = d == 1;
         p.mode = modes[m].mode;
-        p.warmup = opt_quick ? 10 : 200;
+        p.warmup = bench.quick ? 10 : 200;
         if (p.mode == TAIL_CROSS_THREAD)
           {
-            p.n = opt_quick ? 200 : 5000;
+            p.n = bench.quick ? 200 : 5000;
             p.pace_us = 20;
           }
         else
           {
-            p.n = opt_quick ? 1000 : 20000;
+            p.n = bench.quick ? 1000 : 20000;
             p.pace_us = 0;
           }
 
@@ -2264,7 +1759,7 @@ workload_tail (void)
         row_finish (rows[1]);
       }
 
-  if (B.rows->len > rows_before)
+  if (bench.rows->len > rows_before)
     note ("tail/*: latency from just before net_redex_file_append() to the event in hand "
           "(64 B events), percentiles over 20 000 events (5 000 cross-thread; 1 000 / 200 "
           "with --quick), after a warm-up. try_next: "
@@ -2572,8 +2067,8 @@ workload_open (void)
   Row *rows[2];
   OpenParams p;
   GError *error = NULL;
-  double gib = opt_open_gib >= 0 ? opt_open_gib : opt_quick ? 1.0 / 64 : 1.0;
-  guint64 segment_size = opt_quick && opt_open_gib < 0 ? 1 << 20 : 64 << 20;
+  double gib = opt_open_gib >= 0 ? opt_open_gib : bench.quick ? 1.0 / 64 : 1.0;
+  guint64 segment_size = bench.quick && opt_open_gib < 0 ? 1 << 20 : 64 << 20;
   char *size_label;
   char *id;
 
@@ -2592,13 +2087,13 @@ workload_open (void)
   memset (&p, 0, sizeof p);
   p.dir = scratch_dir_new ("netdb-open");
   p.sqlite_path = scratch_path ("sqlite-open.db");
-  p.n_opens = MAX (5, 2 * (guint) opt_repeat + 1);
+  p.n_opens = MAX (5, 2 * (guint) bench.repeat + 1);
 
   if (!open_build (&p, (guint64) (gib * (1 << 30)), segment_size, &error))
     {
       g_printerr ("netdb-bench: open: building the data: %s\n", error->message);
       g_clear_error (&error);
-      B.n_errors++;
+      bench.n_errors++;
       if (rows[0] != NULL)
         rows[0]->failed[IMPL_NETDB] = TRUE;
     }
@@ -2623,240 +2118,7 @@ workload_open (void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Previous figures: a tiny JSON reader for our own output             */
-
-typedef struct
-{
-  const char *p;
-  const char *end;
-} JsonCursor;
-
-static void
-json_ws (JsonCursor *c)
-{
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-    c->p++;
-}
-
-static char *
-json_string (JsonCursor *c)
-{
-  GString *s;
-
-  json_ws (c);
-  if (c->p >= c->end || *c->p != '"')
-    return NULL;
-  c->p++;
-  s = g_string_new (NULL);
-  while (c->p < c->end && *c->p != '"')
-    {
-      if (*c->p == '\\' && c->p + 1 < c->end)
-        {
-          c->p++;
-          switch (*c->p)
-            {
-            case 'n': g_string_append_c (s, '\n'); break;
-            case 't': g_string_append_c (s, '\t'); break;
-            case 'r': g_string_append_c (s, '\r'); break;
-            case 'b': g_string_append_c (s, '\b'); break;
-            case 'f': g_string_append_c (s, '\f'); break;
-            case 'u':
-              g_string_append_c (s, '?');
-              c->p += MIN (4, c->end - c->p - 1);
-              break;
-            default: g_string_append_c (s, *c->p); break;
-            }
-          c->p++;
-        }
-      else
-        g_string_append_c (s, *c->p++);
-    }
-  if (c->p >= c->end)
-    {
-      g_string_free (s, TRUE);
-      return NULL;
-    }
-  c->p++;
-  return g_string_free (s, FALSE);
-}
-
-/* Parses one value; records every number under its path (keys joined
- * by tabs) in @out. */
-static gboolean
-json_value (JsonCursor *c, const char *path, GHashTable *out, guint depth)
-{
-  json_ws (c);
-  if (c->p >= c->end || depth > 32)
-    return FALSE;
-
-  if (*c->p == '{' || *c->p == '[')
-    {
-      gboolean object = *c->p == '{';
-      char close_ch = object ? '}' : ']';
-      guint index_ = 0;
-
-      c->p++;
-      json_ws (c);
-      if (c->p < c->end && *c->p == close_ch)
-        {
-          c->p++;
-          return TRUE;
-        }
-      for (;;)
-        {
-          char *key = object ? json_string (c) : g_strdup_printf ("%u", index_++);
-          char *sub;
-          gboolean ok;
-
-          if (key == NULL)
-            return FALSE;
-          if (object)
-            {
-              json_ws (c);
-              if (c->p >= c->end || *c->p != ':')
-                {
-                  g_free (key);
-                  return FALSE;
-                }
-              c->p++;
-            }
-          sub = *path ? g_strconcat (path, "\t", key, NULL) : g_strdup (key);
-          ok = json_value (c, sub, out, depth + 1);
-          g_free (sub);
-          g_free (key);
-          if (!ok)
-            return FALSE;
-          json_ws (c);
-          if (c->p < c->end && *c->p == ',')
-            {
-              c->p++;
-              continue;
-            }
-          if (c->p < c->end && *c->p == close_ch)
-            {
-              c->p++;
-              return TRUE;
-            }
-          return FALSE;
-        }
-    }
-  if (*c->p == '"')
-    {
-      char *s = json_string (c);
-      gboolean ok = s != NULL;
-
-      g_free (s);
-      return ok;
-    }
-  if (c->end - c->p >= 4 && (strncmp (c->p, "true", 4) == 0 || strncmp (c->p, "null", 4) == 0))
-    {
-      c->p += 4;
-      return TRUE;
-    }
-  if (c->end - c->p >= 5 && strncmp (c->p, "false", 5) == 0)
-    {
-      c->p += 5;
-      return TRUE;
-    }
-  {
-    char buf[64];
-    gsize n = 0;
-    char *endp;
-    double v;
-
-    while (c->p + n < c->end && n < sizeof buf - 1 && strchr ("+-0123456789.eE", c->p[n]) != NULL)
-      n++;
-    if (n == 0)
-      return FALSE;
-    memcpy (buf, c->p, n);
-    buf[n] = '\0';
-    v = g_ascii_strtod (buf, &endp);
-    if (*endp != '\0')
-      return FALSE;
-    c->p += n;
-    g_hash_table_insert (out, g_strdup (path), g_memdup2 (&v, sizeof v));
-    return TRUE;
-  }
-}
-
-static void
-load_previous (void)
-{
-  char *path = opt_previous != NULL ? g_strdup (opt_previous)
-                                    : g_build_filename (NETDB_BENCH_SRCDIR, "previous.json", NULL);
-  char *contents = NULL;
-  gsize len = 0;
-  GError *error = NULL;
-  GHashTable *all;
-  GHashTableIter iter;
-  gpointer key, value;
-  JsonCursor c;
-
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      if (opt_previous != NULL)
-        {
-          g_printerr ("netdb-bench: %s\n", error->message);
-          B.n_errors++;
-        }
-      g_clear_error (&error);
-      g_free (path);
-      return;
-    }
-
-  all = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  c.p = contents;
-  c.end = contents + len;
-  if (!json_value (&c, "", all, 0))
-    {
-      g_printerr ("netdb-bench: %s: not valid JSON, ignored\n", path);
-      g_hash_table_unref (all);
-      g_free (contents);
-      g_free (path);
-      return;
-    }
-
-  /* Keep "results\t<id>\t<field>" as "<id>\t<field>". */
-  B.previous = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_hash_table_iter_init (&iter, all);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (g_str_has_prefix (key, "results\t"))
-      {
-        g_hash_table_iter_steal (&iter);
-        g_hash_table_insert (B.previous, g_strdup ((char *) key + strlen ("results\t")), value);
-        g_free (key);
-      }
-  g_hash_table_unref (all);
-  B.previous_path = path;
-  g_free (contents);
-}
-
-/* ------------------------------------------------------------------ */
-/* Machine description, JSON output                                    */
-
-static char *
-cpu_model (void)
-{
-  char *contents = NULL;
-  char *model = NULL;
-  char **lines;
-  guint i;
-
-  if (!g_file_get_contents ("/proc/cpuinfo", &contents, NULL, NULL))
-    return g_strdup ("unknown CPU");
-  lines = g_strsplit (contents, "\n", -1);
-  for (i = 0; lines[i] != NULL && model == NULL; i++)
-    if (g_str_has_prefix (lines[i], "model name"))
-      {
-        const char *colon = strchr (lines[i], ':');
-
-        if (colon != NULL)
-          model = g_strstrip (g_strdup (colon + 1));
-      }
-  g_strfreev (lines);
-  g_free (contents);
-  return model != NULL ? model : g_strdup ("unknown CPU");
-}
+/* Machine description                                                 */
 
 static const char *
 fs_type (const char *path)
@@ -2878,107 +2140,7 @@ fs_type (const char *path)
     }
 }
 
-static void
-json_put_string (GString *s, const char *str)
-{
-  const char *p;
-
-  g_string_append_c (s, '"');
-  for (p = str; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (s, "\\%c", *p);
-      else if ((guchar) *p < 0x20)
-        g_string_append_printf (s, "\\u%04x", (guchar) *p);
-      else
-        g_string_append_c (s, *p);
-    }
-  g_string_append_c (s, '"');
-}
-
-static void
-json_put_number (GString *s, double v)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (isnan (v) || isinf (v))
-    g_string_append (s, "null");
-  else
-    g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
-}
-
-static gboolean
-write_json (const char *path, const char *date, const char *cpu, const char *kernel,
-            GError **error)
-{
-  static const char *const units[] = { "events/s", "ns", "ms" };
-  GString *s = g_string_new ("{\n  \"format\": 1,\n  \"date\": ");
-  gboolean ok;
-  guint i, k;
-
-  json_put_string (s, date);
-  g_string_append (s, ",\n  \"machine\": { \"nproc\": ");
-  g_string_append_printf (s, "%u", g_get_num_processors ());
-  g_string_append (s, ", \"kernel\": ");
-  json_put_string (s, kernel);
-  g_string_append (s, ", \"cpu\": ");
-  json_put_string (s, cpu);
-  g_string_append (s, ", \"sqlite\": ");
-  json_put_string (s, sqlite3_libversion ());
-  g_string_append_printf (s, " },\n  \"repeat\": %d,\n  \"quick\": %s,\n  \"results\": {",
-                          opt_repeat, opt_quick ? "true" : "false");
-
-  for (i = 0; i < B.rows->len; i++)
-    {
-      Row *row = g_ptr_array_index (B.rows, i);
-
-      g_string_append (s, i > 0 ? ",\n    " : "\n    ");
-      json_put_string (s, row->id);
-      g_string_append (s, ": { \"unit\": ");
-      json_put_string (s, units[row->kind]);
-      for (k = 0; k < N_IMPL; k++)
-        {
-          g_string_append_printf (s, ", \"%s\": ", impl_names[k]);
-          json_put_number (s, row->v[k]);
-        }
-      if (row->target_kind != TARGET_NONE)
-        {
-          g_string_append_printf (s, ", \"target_%s\": ", row->target_kind == TARGET_MIN ? "min" : "max");
-          json_put_number (s, row->target);
-        }
-      g_string_append (s, " }");
-    }
-  g_string_append (s, "\n  }\n}\n");
-
-  ok = g_file_set_contents (path, s->str, (gssize) s->len, error);
-  g_string_free (s, TRUE);
-  return ok;
-}
-
 /* ------------------------------------------------------------------ */
-
-static char *
-make_root (GError **error)
-{
-  const char *base = opt_dir != NULL ? opt_dir : g_getenv ("TMPDIR");
-  char *tmpl;
-
-  if (base == NULL || *base == '\0')
-    base = "/var/tmp";
-  if (g_mkdir_with_parents (base, 0700) != 0)
-    {
-      set_errno_error (error, errno, "mkdir", base);
-      return NULL;
-    }
-  tmpl = g_build_filename (base, "netdb-bench-XXXXXX", NULL);
-  if (g_mkdtemp (tmpl) == NULL)
-    {
-      set_errno_error (error, errno, "mkdtemp", tmpl);
-      g_free (tmpl);
-      return NULL;
-    }
-  return tmpl;
-}
 
 int
 main (int argc, char **argv)
@@ -2988,6 +2150,14 @@ main (int argc, char **argv)
   GDateTime *now;
   struct utsname uts;
   char *date, *cpu, *kernel;
+  char *default_previous;
+
+  bench.prog = "netdb-bench";
+  bench.n_impl = N_IMPL;
+  bench.impl_names = impl_names;
+  bench.ratio_names = ratio_names;
+  bench.w_id = 37;
+  bench.repeat = 5;
 
   octx = g_option_context_new ("- benchmark the RedEX log against SQLite and raw system calls");
   g_option_context_add_main_entries (octx, option_entries, NULL);
@@ -3003,7 +2173,7 @@ main (int argc, char **argv)
       return 2;
     }
   g_option_context_free (octx);
-  if (opt_repeat < 1)
+  if (bench.repeat < 1)
     {
       g_printerr ("netdb-bench: --repeat must be at least 1\n");
       return 2;
@@ -3014,18 +2184,20 @@ main (int argc, char **argv)
       return 2;
     }
 
-  B.rows = g_ptr_array_new_with_free_func (row_free);
-  B.notes = g_string_new (NULL);
+  bench.rows = g_ptr_array_new_with_free_func (row_free);
+  bench.notes = g_string_new (NULL);
   if (opt_only != NULL)
-    B.only = g_strsplit (opt_only, ",", -1);
-  B.root = make_root (&error);
+    bench.only = g_strsplit (opt_only, ",", -1);
+  B.root = make_root (opt_dir, &error);
   if (B.root == NULL)
     {
       g_printerr ("netdb-bench: %s\n", error->message);
       g_error_free (error);
       return 1;
     }
-  load_previous ();
+  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous.json", NULL);
+  load_previous (opt_previous, default_previous);
+  g_free (default_previous);
 
   now = g_date_time_new_now_local ();
   date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
@@ -3038,9 +2210,9 @@ main (int argc, char **argv)
   g_print ("date:    %s\n", date);
   g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
   g_print ("files:   %s (%s)\n", B.root, fs_type (B.root));
-  g_print ("runs:    median of %d%s%s%s\n", opt_repeat, opt_quick ? ", QUICK sizes (smoke test, not figures)" : "",
-           B.previous_path != NULL ? "; previous figures from " : "",
-           B.previous_path != NULL ? B.previous_path : "");
+  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK sizes (smoke test, not figures)" : "",
+           bench.previous_path != NULL ? "; previous figures from " : "",
+           bench.previous_path != NULL ? bench.previous_path : "");
   g_print ("columns: vs sql / vs raw = how many times netdb is better than that baseline "
            "(>1: netdb faster); rates as events/s, with ns per event where useful\n");
   print_table_header ();
@@ -3052,9 +2224,9 @@ main (int argc, char **argv)
   workload_tail ();
   workload_open ();
 
-  if (B.rows->len == 0)
+  if (bench.rows->len == 0)
     g_print ("(no workload matches --only %s)\n", opt_only);
-  g_print ("\nnotes:\n%s", B.notes->str);
+  g_print ("\nnotes:\n%s", bench.notes->str);
 
   if (opt_json != NULL)
     {
@@ -3062,24 +2234,24 @@ main (int argc, char **argv)
         {
           g_printerr ("netdb-bench: %s\n", error->message);
           g_clear_error (&error);
-          B.n_errors++;
+          bench.n_errors++;
         }
       else
         g_print ("\nwrote %s\n", opt_json);
     }
 
-  if (B.n_errors > 0)
-    g_printerr ("netdb-bench: %u error(s)\n", B.n_errors);
+  if (bench.n_errors > 0)
+    g_printerr ("netdb-bench: %u error(s)\n", bench.n_errors);
 
   rm_rf (B.root);
   g_free (B.root);
   g_free (date);
   g_free (cpu);
   g_free (kernel);
-  g_ptr_array_unref (B.rows);
-  g_string_free (B.notes, TRUE);
-  g_strfreev (B.only);
-  g_clear_pointer (&B.previous, g_hash_table_unref);
-  g_free (B.previous_path);
-  return B.n_errors > 0 ? 1 : 0;
+  g_ptr_array_unref (bench.rows);
+  g_string_free (bench.notes, TRUE);
+  g_strfreev (bench.only);
+  g_clear_pointer (&bench.previous, g_hash_table_unref);
+  g_free (bench.previous_path);
+  return bench.n_errors > 0 ? 1 : 0;
 }

@@ -944,15 +944,10 @@ exists_cb (NetTask  *task,
   return FALSE;
 }
 
-/* Whether @filter selects by status alone, so that a counter answers. */
 static gboolean
 status_only (NetTasksFilter *filter)
 {
-  g_autoptr(NetTasksFilter) plain = net_tasks_filter_new ();
-
-  if (net_tasks_filter_get_status_set (filter))
-    net_tasks_filter_set_status (plain, net_tasks_filter_get_status (filter));
-  return _net_tasks_filter_same_selection (filter, plain);
+  return _net_tasks_filter_is_status_only (filter);
 }
 
 /**

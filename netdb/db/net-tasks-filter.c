@@ -61,6 +61,16 @@ struct _NetTasksFilter
 
 G_DEFINE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, G_TYPE_OBJECT)
 
+/* Whether @self selects by status alone (or not at all), so that a
+ * counter answers; no allocation, for count() on a hot path. */
+gboolean
+_net_tasks_filter_is_status_only (NetTasksFilter *self)
+{
+  return self->folded_title == NULL &&
+         self->created_after == 0 && self->created_before == G_MAXINT64 &&
+         self->updated_after == 0 && self->updated_before == G_MAXINT64;
+}
+
 enum {
   PROP_0,
   PROP_STATUS,

@@ -1,0 +1,1692 @@
+/* netdb-bench-models.c: the tasks and memories models against SQLite
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One run measures the models and an SQLite baseline side by side and
+ * prints one table: workload | netdb | sqlite | how many times netdb is
+ * better | target | the previous figure.  Every cell is the median of
+ * --repeat runs.
+ *
+ * The population is the one the reference project measured: N tasks with
+ * ids 1..N titled "task-<id>", every third one (id % 3 == 0) completed, and
+ * N memories whose tag alternates "alpha" (odd ids) / "beta" (even ids).
+ *
+ *   netdb-bench-models                       full run, N = 1k, 10k and 1M
+ *   netdb-bench-models --quick --repeat 1    smoke run, N = 1k and 10k
+ *   netdb-bench-models --only 'tasks/get*'   only the matching workloads
+ *   netdb-bench-models --json out.json       also write the figures; copy that
+ *                                            file to bench/previous-models.json
+ *                                            to compare the next run against it
+ */
+
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include <netdb/netdb.h>
+
+#include "bench-common.h"
+
+#if defined (__GLIBC__) && defined (__GLIBC_MINOR__)
+# if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
+#  define HAVE_MALLINFO2 1
+# endif
+#endif
+
+#ifndef NETDB_BENCH_SRCDIR
+# define NETDB_BENCH_SRCDIR "."
+#endif
+
+/* Timestamps of the population, in microseconds: task/memory i is created
+ * at T0 + i; a completed task is updated at T0 + N + i. */
+#define T0               G_GINT64_CONSTANT (1700000000000000)
+#define SQ_TXN_ROWS      1000      /* the SQLite ingest commits every 1000 rows */
+#define LIMIT            50
+#define FOLD_EVENTS      1000000   /* the bulk fold; 750 000 creates + 250 000 completes */
+#define FOLD_EVENTS_QUICK 10000
+#define IDS_LEN          (1 << 20) /* random ids for get, cycled */
+#define ORIGIN_WRITER    1
+#define ORIGIN_READER    2
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+
+static char *opt_dir;
+static char *opt_only;
+static char *opt_json;
+static char *opt_previous;
+static char *opt_sizes;
+static char *opt_memory_probe;
+
+static const GOptionEntry option_entries[] = {
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
+    "N = 1 000 and 10 000 only, short runs (smoke test; figures are not meaningful)", NULL },
+  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
+    "Runs per measurement; the median is reported (default 3)", "N" },
+  { "sizes", 's', 0, G_OPTION_ARG_STRING, &opt_sizes,
+    "Population sizes, separated by commas (default 1000,10000,1000000; 1000,10000 with --quick)", "N,..." },
+  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
+    "Where to create the on-disk log of the memory workload (a fresh sub-directory, "
+    "removed at the end; default $TMPDIR or /var/tmp)", "DIR" },
+  { "only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
+    "Only the workloads whose id contains PATTERN, or matches it if it has * or ?; "
+    "several patterns may be separated by commas", "PATTERN" },
+  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
+    "Also write the figures to FILE (the format of bench/previous-models.json)", "FILE" },
+  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
+    "Figures to compare with (default: bench/previous-models.json in the source tree, if present)", "FILE" },
+  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
+    "Measure netdb only (for profiling)", NULL },
+  /* Internal: the memory workload runs in a fresh process. */
+  { "memory-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_probe,
+    "Print the heap bytes per task of IMPL:N and exit", "IMPL:N" },
+  { NULL }
+};
+
+enum { IMPL_NETDB, IMPL_SQLITE, N_IMPL };
+
+static const char *const impl_names[N_IMPL] = { "netdb", "sqlite" };
+static const char *const ratio_names[N_IMPL - 1] = { "vs sql" };
+
+static char *root;  /* scratch directory */
+static guint root_counter;
+
+/* ------------------------------------------------------------------ */
+/* The population                                                      */
+
+static inline gboolean
+task_completed (guint64 i)
+{
+  return i % 3 == 0;
+}
+
+static inline guint64
+task_events (guint64 n)
+{
+  return n + n / 3;
+}
+
+static inline guint64
+pending_count (guint64 n)
+{
+  return n - n / 3;
+}
+
+static inline guint64
+alpha_count (guint64 n)
+{
+  return (n + 1) / 2;
+}
+
+static inline const char *
+memory_tag (guint64 i)
+{
+  return i % 2 == 1 ? "alpha" : "beta";
+}
+
+/* "<prefix><i>" into @buf (32 bytes), cheaper than printf, so that the
+ * ingest loops measure the stores rather than the formatting. */
+static const char *
+format_id (char *buf, const char *prefix, guint64 i)
+{
+  char digits[21];
+  gsize n = 0, len = strlen (prefix);
+
+  do
+    digits[n++] = (char) ('0' + i % 10);
+  while ((i /= 10) > 0);
+  g_assert (len + n < 32);
+  memcpy (buf, prefix, len);
+  while (n > 0)
+    buf[len++] = digits[--n];
+  buf[len] = '\0';
+  return buf;
+}
+
+/* The mean title length of tasks 1..n, in bytes (without the NUL). */
+static double
+mean_title_len (guint64 n)
+{
+  guint64 total = 0, lo = 1, width = 1;
+
+  while (lo <= n)
+    {
+      guint64 hi = MIN (n, lo * 10 - 1);
+
+      total += (hi - lo + 1) * (strlen ("task-") + width);
+      lo *= 10;
+      width++;
+    }
+  return n > 0 ? (double) total / (double) n : 0;
+}
+
+static const char *
+size_label (guint64 n, char buf[32])
+{
+  if (n >= 1000000 && n % 1000000 == 0)
+    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT "M", n / 1000000);
+  else if (n >= 1000 && n % 1000 == 0)
+    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT "k", n / 1000);
+  else
+    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT, n);
+  return buf;
+}
+
+/* Heap bytes in use: every malloc arena plus mmap'd blocks (GLib 2.74's
+ * slice allocator takes its pages from malloc, so it is counted too). */
+static gint64
+heap_in_use (void)
+{
+#ifdef HAVE_MALLINFO2
+  struct mallinfo2 mi = mallinfo2 ();
+
+  return (gint64) (mi.uordblks + mi.hblkhd);
+#else
+  /* The resident set, a coarser stand-in. */
+  long pages = 0, resident = 0;
+  FILE *f = fopen ("/proc/self/statm", "r");
+
+  if (f != NULL)
+    {
+      if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+      fclose (f);
+    }
+  return (gint64) resident * sysconf (_SC_PAGESIZE);
+#endif
+}
+
+/* Lets the models deliver what they folded (notifies, ::changed), as an
+ * application's main loop would. */
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* ------------------------------------------------------------------ */
+/* netdb                                                               */
+
+typedef struct
+{
+  NetRedex      *redex;
+  NetDbTasks    *tasks;
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  NetDbMemories *memories;
+#endif
+} Netdb;
+
+static void
+netdb_close (Netdb *db)
+{
+  if (db->tasks != NULL)
+    net_db_tasks_close (db->tasks, NULL);
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  if (db->memories != NULL)
+    net_db_memories_close (db->memories, NULL);
+  g_clear_object (&db->memories);
+#endif
+  g_clear_object (&db->tasks);
+  if (db->redex != NULL)
+    net_redex_close (db->redex, NULL);
+  g_clear_object (&db->redex);
+  drain_main_context ();
+}
+
+/* Opens the models on a new NetRedex (in memory when @dir is NULL); the
+ * logs never fsync. */
+static gboolean
+netdb_open (Netdb       *db,
+            const char  *dir,
+            gboolean     tasks,
+            gboolean     memories,
+            GError     **error)
+{
+  NetRedexConfig *config = NULL;
+  gboolean ok = FALSE;
+
+  memset (db, 0, sizeof *db);
+  db->redex = net_redex_new (dir, error);
+  if (db->redex == NULL)
+    return FALSE;
+  config = net_redex_config_new ();
+  net_redex_config_set_fsync_policy (config, NET_FSYNC_POLICY_NEVER, 0);
+
+  if (tasks && (db->tasks = net_db_tasks_new (db->redex, config, ORIGIN_WRITER, error)) == NULL)
+    goto out;
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  if (memories && (db->memories = net_db_memories_new (db->redex, config, ORIGIN_WRITER, error)) == NULL)
+    goto out;
+#endif
+  ok = TRUE;
+
+out:
+  g_object_unref (config);
+  if (!ok)
+    netdb_close (db);
+  return ok;
+}
+
+static gboolean
+netdb_populate_tasks (NetDbTasks *tasks, guint64 n, GError **error)
+{
+  char title[32];
+
+  for (guint64 i = 1; i <= n; i++)
+    {
+      if (net_db_tasks_create (tasks, i, format_id (title, "task-", i), T0 + (gint64) i, error) == 0)
+        return FALSE;
+      if (task_completed (i) && net_db_tasks_complete (tasks, i, T0 + (gint64) (n + i), error) == 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+static gboolean
+netdb_populate_memories (NetDbMemories *memories, guint64 n, GError **error)
+{
+  char content[32];
+
+  for (guint64 i = 1; i <= n; i++)
+    {
+      const char *tags[] = { memory_tag (i), NULL };
+
+      if (net_db_memories_store (memories, i, format_id (content, "memory-", i), tags, "bench",
+                                 T0 + (gint64) i, error) == 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+#endif
+
+static gboolean
+check_count (const char *what, guint64 got, guint64 expected, GError **error)
+{
+  if (got != expected)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                   what, got, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* SQLite                                                              */
+
+#define SQ_SCHEMA \
+  "CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT NOT NULL, status INTEGER NOT NULL," \
+  " created INTEGER NOT NULL, updated INTEGER NOT NULL);" \
+  "CREATE INDEX tasks_status_created ON tasks (status, created);" \
+  "CREATE INDEX tasks_status_updated ON tasks (status, updated);" \
+  "CREATE TABLE memories (id INTEGER PRIMARY KEY, content TEXT NOT NULL, tags TEXT NOT NULL," \
+  " source TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL, pinned INTEGER NOT NULL);" \
+  "CREATE TABLE memory_tags (tag TEXT NOT NULL, memory_id INTEGER NOT NULL);" \
+  "CREATE INDEX memory_tags_tag ON memory_tags (tag, memory_id);"
+
+#define SQ_TASK_COLUMNS "id, title, status, created, updated"
+#define SQ_MEMORY_COLUMNS "m.id, m.content, m.tags, m.source, m.created, m.updated, m.pinned"
+
+typedef enum
+{
+  SQ_BEGIN,
+  SQ_COMMIT,
+  SQ_TASK_INSERT,
+  SQ_TASK_COMPLETE,
+  SQ_TASK_GET,
+  SQ_TASK_COUNT_STATUS,
+  SQ_TASK_FIND_STATUS,
+  SQ_TASK_FIND_STATUS_CREATED_DESC,
+  SQ_MEMORY_INSERT,
+  SQ_MEMORY_TAG_INSERT,
+  SQ_MEMORY_FIND_TAG,
+  SQ_MEMORY_FIND_TAG_LIMIT,
+  SQ_N_STMTS
+} SqStmt;
+
+static const char *const sq_sql[SQ_N_STMTS] = {
+  [SQ_BEGIN] = "BEGIN",
+  [SQ_COMMIT] = "COMMIT",
+  [SQ_TASK_INSERT] = "INSERT INTO tasks (" SQ_TASK_COLUMNS ") VALUES (?1, ?2, 0, ?3, ?3)",
+  [SQ_TASK_COMPLETE] = "UPDATE tasks SET status = 1, updated = ?2 WHERE id = ?1",
+  [SQ_TASK_GET] = "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE id = ?1",
+  [SQ_TASK_COUNT_STATUS] = "SELECT count(*) FROM tasks WHERE status = ?1",
+  [SQ_TASK_FIND_STATUS] = "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE status = ?1 ORDER BY id",
+  [SQ_TASK_FIND_STATUS_CREATED_DESC] =
+    "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE status = ?1"
+    " ORDER BY created DESC, id DESC LIMIT ?2",
+  [SQ_MEMORY_INSERT] =
+    "INSERT INTO memories (id, content, tags, source, created, updated, pinned)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)",
+  [SQ_MEMORY_TAG_INSERT] = "INSERT INTO memory_tags (tag, memory_id) VALUES (?1, ?2)",
+  [SQ_MEMORY_FIND_TAG] =
+    "SELECT " SQ_MEMORY_COLUMNS " FROM memory_tags t JOIN memories m ON m.id = t.memory_id"
+    " WHERE t.tag = ?1 ORDER BY t.memory_id",
+  [SQ_MEMORY_FIND_TAG_LIMIT] =
+    "SELECT " SQ_MEMORY_COLUMNS " FROM memory_tags t JOIN memories m ON m.id = t.memory_id"
+    " WHERE t.tag = ?1 ORDER BY t.memory_id LIMIT ?2",
+};
+
+typedef struct
+{
+  sqlite3      *db;
+  sqlite3_stmt *stmt[SQ_N_STMTS];
+} Sq;
+
+static void
+sq_close (Sq *sq)
+{
+  for (guint i = 0; i < SQ_N_STMTS; i++)
+    g_clear_pointer (&sq->stmt[i], sqlite3_finalize);
+  g_clear_pointer (&sq->db, sqlite3_close);
+}
+
+static gboolean
+sq_prepare_all (Sq *sq, GError **error)
+{
+  for (guint i = 0; i < SQ_N_STMTS; i++)
+    {
+      g_clear_pointer (&sq->stmt[i], sqlite3_finalize);
+      if ((sq->stmt[i] = sq_prepare (sq->db, sq_sql[i], error)) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* An in-memory database with the schema and every statement prepared. */
+static gboolean
+sq_new (Sq *sq, GError **error)
+{
+  memset (sq, 0, sizeof *sq);
+  sq->db = sq_open (":memory:", SQ_SCHEMA, error);
+  if (sq->db == NULL)
+    return FALSE;
+  if (!sq_prepare_all (sq, error))
+    {
+      sq_close (sq);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Gives the planner statistics (so it can pick, say, a scan in id order
+ * over an index and a sort), then prepares the statements anew. */
+static gboolean
+sq_analyze (Sq *sq, GError **error)
+{
+  return sq_exec (sq->db, "ANALYZE", error) && sq_prepare_all (sq, error);
+}
+
+/* One change of the population: the create (and, every third task, the
+ * completion) of task @i. */
+static gboolean
+sq_task_events (Sq *sq, guint64 i, guint64 n, GError **error)
+{
+  sqlite3_stmt *ins = sq->stmt[SQ_TASK_INSERT];
+  char title[32];
+
+  sqlite3_bind_int64 (ins, 1, (sqlite3_int64) i);
+  sqlite3_bind_text (ins, 2, format_id (title, "task-", i), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (ins, 3, T0 + (gint64) i);
+  if (!sq_step_done (sq->db, ins, error))
+    return FALSE;
+  if (task_completed (i))
+    {
+      sqlite3_stmt *upd = sq->stmt[SQ_TASK_COMPLETE];
+
+      sqlite3_bind_int64 (upd, 1, (sqlite3_int64) i);
+      sqlite3_bind_int64 (upd, 2, T0 + (gint64) (n + i));
+      if (!sq_step_done (sq->db, upd, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+sq_memory_event (Sq *sq, guint64 i, GError **error)
+{
+  sqlite3_stmt *ins = sq->stmt[SQ_MEMORY_INSERT];
+  sqlite3_stmt *tag = sq->stmt[SQ_MEMORY_TAG_INSERT];
+  char content[32];
+
+  sqlite3_bind_int64 (ins, 1, (sqlite3_int64) i);
+  sqlite3_bind_text (ins, 2, format_id (content, "memory-", i), -1, SQLITE_STATIC);
+  sqlite3_bind_text (ins, 3, memory_tag (i), -1, SQLITE_STATIC);
+  sqlite3_bind_text (ins, 4, "bench", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (ins, 5, T0 + (gint64) i);
+  if (!sq_step_done (sq->db, ins, error))
+    return FALSE;
+  sqlite3_bind_text (tag, 1, memory_tag (i), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (tag, 2, (sqlite3_int64) i);
+  return sq_step_done (sq->db, tag, error);
+}
+
+/* Tasks 1..n (and memories 1..n when @memories), committing every
+ * @txn_rows rows of each table; 0 means one transaction. */
+static gboolean
+sq_populate (Sq *sq, guint64 n, gboolean tasks, gboolean memories, guint64 txn_rows, GError **error)
+{
+  guint64 per_txn = txn_rows > 0 ? txn_rows : MAX (n, 1);
+
+  for (guint64 first = 1; first <= n; first += per_txn)
+    {
+      guint64 last = MIN (n, first + per_txn - 1);
+
+      if (!sq_step_done (sq->db, sq->stmt[SQ_BEGIN], error))
+        return FALSE;
+      for (guint64 i = first; i <= last; i++)
+        {
+          if (tasks && !sq_task_events (sq, i, n, error))
+            return FALSE;
+          if (memories && !sq_memory_event (sq, i, error))
+            return FALSE;
+        }
+      if (!sq_step_done (sq->db, sq->stmt[SQ_COMMIT], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Rows read into structs, as an application would hold them. */
+typedef struct
+{
+  guint64  id;
+  char    *title;
+  int      status;
+  gint64   created;
+  gint64   updated;
+} SqTask;
+
+typedef struct
+{
+  guint64   id;
+  char     *content;
+  char    **tags;
+  char     *source;
+  gint64    created;
+  gint64    updated;
+  gboolean  pinned;
+} SqMemory;
+
+static void
+sq_task_free (gpointer data)
+{
+  SqTask *t = data;
+
+  g_free (t->title);
+  g_free (t);
+}
+
+typedef gpointer (*SqReadFunc) (sqlite3_stmt *stmt);
+
+static gpointer
+sq_task_read (sqlite3_stmt *stmt)
+{
+  SqTask *t = g_new (SqTask, 1);
+
+  t->id = (guint64) sqlite3_column_int64 (stmt, 0);
+  t->title = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  t->status = sqlite3_column_int (stmt, 2);
+  t->created = sqlite3_column_int64 (stmt, 3);
+  t->updated = sqlite3_column_int64 (stmt, 4);
+  return t;
+}
+
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+static void
+sq_memory_free (gpointer data)
+{
+  SqMemory *m = data;
+
+  g_free (m->content);
+  g_strfreev (m->tags);
+  g_free (m->source);
+  g_free (m);
+}
+
+/* The tags column holds the tags joined by U+001F. */
+static gpointer
+sq_memory_read (sqlite3_stmt *stmt)
+{
+  SqMemory *m = g_new (SqMemory, 1);
+
+  m->id = (guint64) sqlite3_column_int64 (stmt, 0);
+  m->content = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  m->tags = g_strsplit ((const char *) sqlite3_column_text (stmt, 2), "\x1f", -1);
+  m->source = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+  m->created = sqlite3_column_int64 (stmt, 4);
+  m->updated = sqlite3_column_int64 (stmt, 5);
+  m->pinned = sqlite3_column_int (stmt, 6) != 0;
+  return m;
+}
+#endif
+
+/* Steps @stmt to its end, reading every row with @read into a new array. */
+static GPtrArray *
+sq_collect (sqlite3 *db, sqlite3_stmt *stmt, SqReadFunc read, GDestroyNotify free_func, GError **error)
+{
+  GPtrArray *result = g_ptr_array_new_with_free_func (free_func);
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (result, read (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      sq_error (db, error, "step");
+      g_ptr_array_unref (result);
+      return NULL;
+    }
+  return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Timing many small operations                                        */
+
+/* Runs operations @first .. @first + @count - 1. */
+typedef gboolean (*OpsFunc) (gpointer ctx, guint64 first, guint64 count, GError **error);
+
+/* Runs batches of doubling size until the time budget is spent; the mean
+ * ns per operation. */
+static gboolean
+time_ops (OpsFunc ops, gpointer ctx, double *ns_per_op, GError **error)
+{
+  gint64 budget = bench.quick ? 5 * G_GINT64_CONSTANT (1000000) : 100 * G_GINT64_CONSTANT (1000000);
+  guint64 done = 0, batch = 1;
+  gint64 t0, elapsed;
+
+  t0 = now_ns ();
+  for (;;)
+    {
+      if (!ops (ctx, done, batch, error))
+        return FALSE;
+      done += batch;
+      elapsed = now_ns () - t0;
+      if (elapsed >= budget)
+        break;
+      batch *= 2;
+    }
+  *ns_per_op = (double) elapsed / (double) done;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Ingest                                                              */
+
+typedef struct
+{
+  guint64 n;
+} SizeParams;
+
+static gboolean
+netdb_tasks_ingest_run (gpointer data, double *out, GError **error)
+{
+  SizeParams *p = data;
+  Netdb db;
+  gboolean ok = FALSE;
+  gint64 t0, t1;
+
+  if (!netdb_open (&db, NULL, TRUE, FALSE, error))
+    return FALSE;
+  t0 = now_ns ();
+  if (!netdb_populate_tasks (db.tasks, p->n, error))
+    goto out;
+  drain_main_context ();
+  t1 = now_ns ();
+  if (!check_count ("tasks", net_db_tasks_count (db.tasks, NULL), p->n, error))
+    goto out;
+  out[0] = rate (task_events (p->n), t1 - t0);
+  ok = TRUE;
+
+out:
+  netdb_close (&db);
+  return ok;
+}
+
+static gboolean
+sqlite_tasks_ingest_run (gpointer data, double *out, GError **error)
+{
+  SizeParams *p = data;
+  Sq sq;
+  gboolean ok;
+  gint64 t0, t1;
+
+  if (!sq_new (&sq, error))
+    return FALSE;
+  t0 = now_ns ();
+  ok = sq_populate (&sq, p->n, TRUE, FALSE, SQ_TXN_ROWS, error);
+  t1 = now_ns ();
+  if (ok)
+    out[0] = rate (task_events (p->n), t1 - t0);
+  sq_close (&sq);
+  return ok;
+}
+
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+static gboolean
+netdb_memories_ingest_run (gpointer data, double *out, GError **error)
+{
+  SizeParams *p = data;
+  Netdb db;
+  gboolean ok = FALSE;
+  gint64 t0, t1;
+
+  if (!netdb_open (&db, NULL, FALSE, TRUE, error))
+    return FALSE;
+  t0 = now_ns ();
+  if (!netdb_populate_memories (db.memories, p->n, error))
+    goto out;
+  drain_main_context ();
+  t1 = now_ns ();
+  if (!check_count ("memories", net_db_memories_count (db.memories, NULL), p->n, error))
+    goto out;
+  out[0] = rate (p->n, t1 - t0);
+  ok = TRUE;
+
+out:
+  netdb_close (&db);
+  return ok;
+}
+
+static gboolean
+sqlite_memories_ingest_run (gpointer data, double *out, GError **error)
+{
+  SizeParams *p = data;
+  Sq sq;
+  gboolean ok;
+  gint64 t0, t1;
+
+  if (!sq_new (&sq, error))
+    return FALSE;
+  t0 = now_ns ();
+  ok = sq_populate (&sq, p->n, FALSE, TRUE, SQ_TXN_ROWS, error);
+  t1 = now_ns ();
+  if (ok)
+    out[0] = rate (p->n, t1 - t0);
+  sq_close (&sq);
+  return ok;
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Memory per task                                                     */
+
+/* Each run is a fresh process (this program with --memory-probe), so that
+ * what earlier workloads freed into malloc's or GLib's caches cannot be
+ * reused and hide the growth. */
+
+/* NaN when the heap did not grow: under a sanitizer, malloc is not glibc's. */
+static double
+bytes_per_task (gint64 before, gint64 after, guint64 n)
+{
+  if (after <= before)
+    return NAN;
+  return (double) (after - before) / (double) n - mean_title_len (n);
+}
+
+static gboolean
+netdb_tasks_memory_probe (guint64 n, double *out, GError **error)
+{
+  char *dir = g_strdup_printf ("%s/netdb-memory-%u", root, root_counter++);
+  Netdb db;
+  gboolean ok = FALSE;
+  gint64 before, after;
+
+  if (!netdb_open (&db, dir, TRUE, FALSE, error))
+    goto out_dir;
+  drain_main_context ();
+  before = heap_in_use ();
+  if (!netdb_populate_tasks (db.tasks, n, error))
+    goto out;
+  drain_main_context ();
+  after = heap_in_use ();
+  if (!check_count ("tasks", net_db_tasks_count (db.tasks, NULL), n, error))
+    goto out;
+  *out = bytes_per_task (before, after, n);
+  ok = TRUE;
+
+out:
+  netdb_close (&db);
+out_dir:
+  rm_rf (dir);
+  g_free (dir);
+  return ok;
+}
+
+static gboolean
+sqlite_tasks_memory_probe (guint64 n, double *out, GError **error)
+{
+  Sq sq;
+  gboolean ok;
+  gint64 before, after;
+
+  if (!sq_new (&sq, error))
+    return FALSE;
+  before = heap_in_use ();
+  ok = sq_populate (&sq, n, TRUE, FALSE, SQ_TXN_ROWS, error);
+  after = heap_in_use ();
+  if (ok)
+    *out = bytes_per_task (before, after, n);
+  sq_close (&sq);
+  return ok;
+}
+
+/* The child's side: "IMPL:N". */
+static int
+memory_probe_main (const char *spec)
+{
+  char **parts = g_strsplit (spec, ":", 2);
+  GError *error = NULL;
+  guint64 n = 0;
+  double v = NAN;
+  gboolean ok = FALSE;
+
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 1, G_MAXUINT32, &n, &error))
+    g_printerr ("%s: --memory-probe wants IMPL:N\n", bench.prog);
+  else if (g_str_equal (parts[0], "netdb"))
+    ok = netdb_tasks_memory_probe (n, &v, &error);
+  else if (g_str_equal (parts[0], "sqlite"))
+    ok = sqlite_tasks_memory_probe (n, &v, &error);
+  else
+    g_printerr ("%s: --memory-probe: no implementation %s\n", bench.prog, parts[0]);
+
+  if (ok)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_print ("%s\n", g_ascii_dtostr (buf, sizeof buf, v));
+    }
+  else if (error != NULL)
+    g_printerr ("%s: %s\n", bench.prog, error->message);
+  g_clear_error (&error);
+  g_strfreev (parts);
+  return ok ? 0 : 1;
+}
+
+static gboolean
+memory_probe_run (const char *impl, guint64 n, double *out, GError **error)
+{
+  char *self = g_file_read_link ("/proc/self/exe", error);
+  char *spec = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, impl, n);
+  char *argv[] = { self, (char *) "--dir", root, (char *) "--memory-probe", spec, NULL };
+  char *child_out = NULL, *child_err = NULL, *end = NULL;
+  int status = 0;
+  gboolean ok = FALSE;
+
+  if (self == NULL)
+    goto out;
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &child_out, &child_err, &status, error))
+    goto out;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe failed: %s",
+                   child_err != NULL ? g_strstrip (child_err) : "");
+      goto out;
+    }
+  *out = g_ascii_strtod (child_out, &end);
+  if (end == child_out)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe printed “%s”",
+                   g_strstrip (child_out));
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  g_free (self);
+  g_free (spec);
+  g_free (child_out);
+  g_free (child_err);
+  return ok;
+}
+
+static gboolean
+netdb_tasks_memory_run (gpointer data, double *out, GError **error)
+{
+  return memory_probe_run ("netdb", ((SizeParams *) data)->n, &out[0], error);
+}
+
+static gboolean
+sqlite_tasks_memory_run (gpointer data, double *out, GError **error)
+{
+  return memory_probe_run ("sqlite", ((SizeParams *) data)->n, &out[0], error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+
+/* Both stores, populated once per size, and the ids that get looks up. */
+typedef struct
+{
+  guint64            n;
+  Netdb              netdb;
+  Sq                 sq;
+  guint64           *ids;
+  NetTasksFilter    *pending;
+  NetTasksFilter    *pending_newest;
+  NetMemoriesFilter *alpha;
+  NetMemoriesFilter *alpha_first;
+} QueryEnv;
+
+typedef struct
+{
+  QueryEnv *env;
+  OpsFunc   ops;
+} QueryCase;
+
+static gboolean
+query_run (gpointer data, double *out, GError **error)
+{
+  QueryCase *q = data;
+
+  return time_ops (q->ops, q->env, &out[0], error);
+}
+
+static gboolean
+netdb_get_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+
+  for (guint64 i = first; i < first + count; i++)
+    {
+      NetTask *task = net_db_tasks_get (env->netdb.tasks, env->ids[i % IDS_LEN]);
+
+      if (G_UNLIKELY (task == NULL))
+        return check_count ("get", 0, 1, error);
+      g_object_unref (task);
+    }
+  return TRUE;
+}
+
+static gboolean
+sqlite_get_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_TASK_GET];
+
+  for (guint64 i = first; i < first + count; i++)
+    {
+      int rc;
+
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) env->ids[i % IDS_LEN]);
+      rc = sqlite3_step (stmt);
+      if (G_UNLIKELY (rc != SQLITE_ROW))
+        {
+          sqlite3_reset (stmt);
+          return sq_error (env->sq.db, error, "get");
+        }
+      sq_task_free (sq_task_read (stmt));
+      sqlite3_reset (stmt);
+    }
+  return TRUE;
+}
+
+static gboolean
+netdb_count_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  guint64 expected = pending_count (env->n);
+
+  for (guint64 i = 0; i < count; i++)
+    if (G_UNLIKELY (net_db_tasks_count (env->netdb.tasks, env->pending) != expected))
+      return check_count ("count", net_db_tasks_count (env->netdb.tasks, env->pending), expected, error);
+  return TRUE;
+}
+
+static gboolean
+sqlite_count_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_TASK_COUNT_STATUS];
+  guint64 expected = pending_count (env->n);
+
+  sqlite3_bind_int (stmt, 1, NET_TASK_STATUS_PENDING);
+  for (guint64 i = 0; i < count; i++)
+    {
+      guint64 got;
+
+      if (sqlite3_step (stmt) != SQLITE_ROW)
+        {
+          sqlite3_reset (stmt);
+          return sq_error (env->sq.db, error, "count");
+        }
+      got = (guint64) sqlite3_column_int64 (stmt, 0);
+      sqlite3_reset (stmt);
+      if (G_UNLIKELY (got != expected))
+        return check_count ("count", got, expected, error);
+    }
+  return TRUE;
+}
+
+/* find_many with @filter, expecting @expected results; the array is freed
+ * (each result released) as part of the operation. */
+static gboolean
+netdb_tasks_find_ops (QueryEnv *env, NetTasksFilter *filter, guint64 expected, guint64 count, GError **error)
+{
+  for (guint64 i = 0; i < count; i++)
+    {
+      GPtrArray *result = net_db_tasks_find_many (env->netdb.tasks, filter);
+      guint64 len = result->len;
+
+      g_ptr_array_unref (result);
+      if (G_UNLIKELY (len != expected))
+        return check_count ("find_many", len, expected, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+sqlite_find_ops (QueryEnv *env, sqlite3_stmt *stmt, SqReadFunc read, GDestroyNotify free_func,
+                 guint64 expected, guint64 count, GError **error)
+{
+  for (guint64 i = 0; i < count; i++)
+    {
+      GPtrArray *result = sq_collect (env->sq.db, stmt, read, free_func, error);
+      guint64 len;
+
+      if (result == NULL)
+        return FALSE;
+      len = result->len;
+      g_ptr_array_unref (result);
+      if (G_UNLIKELY (len != expected))
+        return check_count ("find_many", len, expected, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+netdb_find_status_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+
+  return netdb_tasks_find_ops (env, env->pending, pending_count (env->n), count, error);
+}
+
+static gboolean
+sqlite_find_status_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_TASK_FIND_STATUS];
+
+  sqlite3_bind_int (stmt, 1, NET_TASK_STATUS_PENDING);
+  return sqlite_find_ops (env, stmt, sq_task_read, sq_task_free,
+                          pending_count (env->n), count, error);
+}
+
+static gboolean
+netdb_find_newest_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+
+  return netdb_tasks_find_ops (env, env->pending_newest, MIN (LIMIT, pending_count (env->n)), count, error);
+}
+
+static gboolean
+sqlite_find_newest_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_TASK_FIND_STATUS_CREATED_DESC];
+
+  sqlite3_bind_int (stmt, 1, NET_TASK_STATUS_PENDING);
+  sqlite3_bind_int (stmt, 2, LIMIT);
+  return sqlite_find_ops (env, stmt, sq_task_read, sq_task_free,
+                          MIN (LIMIT, pending_count (env->n)), count, error);
+}
+
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+static gboolean
+netdb_memories_find_ops (QueryEnv *env, NetMemoriesFilter *filter, guint64 expected, guint64 count,
+                         GError **error)
+{
+  for (guint64 i = 0; i < count; i++)
+    {
+      GPtrArray *result = net_db_memories_find_many (env->netdb.memories, filter);
+      guint64 len = result->len;
+
+      g_ptr_array_unref (result);
+      if (G_UNLIKELY (len != expected))
+        return check_count ("find_many", len, expected, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+netdb_find_tag_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+
+  return netdb_memories_find_ops (env, env->alpha, alpha_count (env->n), count, error);
+}
+
+static gboolean
+netdb_find_tag_limit_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+
+  return netdb_memories_find_ops (env, env->alpha_first, MIN (LIMIT, alpha_count (env->n)), count, error);
+}
+
+static gboolean
+sqlite_find_tag_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_MEMORY_FIND_TAG];
+
+  sqlite3_bind_text (stmt, 1, "alpha", -1, SQLITE_STATIC);
+  return sqlite_find_ops (env, stmt, sq_memory_read, sq_memory_free,
+                          alpha_count (env->n), count, error);
+}
+
+static gboolean
+sqlite_find_tag_limit_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryEnv *env = ctx;
+  sqlite3_stmt *stmt = env->sq.stmt[SQ_MEMORY_FIND_TAG_LIMIT];
+
+  sqlite3_bind_text (stmt, 1, "alpha", -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 2, LIMIT);
+  return sqlite_find_ops (env, stmt, sq_memory_read, sq_memory_free,
+                          MIN (LIMIT, alpha_count (env->n)), count, error);
+}
+#endif
+
+/* Spot checks that the population is what the workloads expect. */
+static gboolean
+check_population (NetDbTasks *tasks, guint64 n, GError **error)
+{
+  char title[32];
+
+  for (guint64 i = 1; i <= n; i += MAX (n / 7, 1))
+    {
+      NetTask *task = net_db_tasks_get (tasks, i);
+      gboolean ok = task != NULL &&
+                    g_str_equal (net_task_get_title (task), format_id (title, "task-", i)) &&
+                    net_task_get_status (task) == (task_completed (i) ? NET_TASK_STATUS_COMPLETED
+                                                                      : NET_TASK_STATUS_PENDING) &&
+                    net_task_get_created_at (task) == T0 + (gint64) i;
+
+      g_clear_object (&task);
+      if (!ok)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "task %" G_GUINT64_FORMAT " is not as created", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+query_env_clear (QueryEnv *env)
+{
+  netdb_close (&env->netdb);
+  sq_close (&env->sq);
+  g_clear_pointer (&env->ids, g_free);
+  g_clear_object (&env->pending);
+  g_clear_object (&env->pending_newest);
+  g_clear_object (&env->alpha);
+  g_clear_object (&env->alpha_first);
+}
+
+static gboolean
+query_env_init (QueryEnv *env, guint64 n, gboolean memories, GError **error)
+{
+  guint64 x = G_GUINT64_CONSTANT (0x2545F4914F6CDD1D);
+
+  memset (env, 0, sizeof *env);
+  env->n = n;
+
+  env->ids = g_new (guint64, IDS_LEN);
+  for (guint i = 0; i < IDS_LEN; i++)
+    {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      env->ids[i] = 1 + x % n;
+    }
+
+  env->pending = g_object_new (NET_TYPE_TASKS_FILTER, "status", NET_TASK_STATUS_PENDING, NULL);
+  env->pending_newest = g_object_new (NET_TYPE_TASKS_FILTER,
+                                      "status", NET_TASK_STATUS_PENDING,
+                                      "order-by", NET_ORDER_BY_CREATED_DESC,
+                                      "limit", LIMIT,
+                                      NULL);
+  env->alpha = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "alpha", NULL);
+  env->alpha_first = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "alpha", "limit", LIMIT, NULL);
+
+  if (!netdb_open (&env->netdb, NULL, TRUE, memories, error) ||
+      !netdb_populate_tasks (env->netdb.tasks, n, error))
+    goto fail;
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  if (memories && !netdb_populate_memories (env->netdb.memories, n, error))
+    goto fail;
+#endif
+  drain_main_context ();
+  if (!check_population (env->netdb.tasks, n, error))
+    goto fail;
+
+  if (!bench.no_baselines &&
+      (!sq_new (&env->sq, error) ||
+       !sq_populate (&env->sq, n, TRUE, memories, SQ_TXN_ROWS, error) ||
+       !sq_analyze (&env->sq, error)))
+    goto fail;
+  return TRUE;
+
+fail:
+  query_env_clear (env);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* One population size                                                 */
+
+/* In print order; the queries share one populated fixture. */
+enum
+{
+  ROW_TASKS_INGEST,
+  ROW_MEMORIES_INGEST,
+  ROW_TASKS_GET,            /* first query */
+  ROW_TASKS_COUNT,
+  ROW_TASKS_FIND_STATUS,
+  ROW_TASKS_FIND_NEWEST,
+  ROW_MEMORIES_FIND_TAG,    /* first memories query */
+  ROW_MEMORIES_FIND_TAG_LIMIT,
+  ROW_TASKS_MEMORY,         /* after the queries */
+  N_SIZE_ROWS
+};
+
+static const char *const size_row_names[N_SIZE_ROWS] = {
+  [ROW_TASKS_INGEST] = "tasks/ingest",
+  [ROW_TASKS_GET] = "tasks/get",
+  [ROW_TASKS_COUNT] = "tasks/count(status)",
+  [ROW_TASKS_FIND_STATUS] = "tasks/find_many(status)",
+  [ROW_TASKS_FIND_NEWEST] = "tasks/find_many(status,created_desc,50)",
+  [ROW_TASKS_MEMORY] = "tasks/memory",
+  [ROW_MEMORIES_INGEST] = "memories/ingest",
+  [ROW_MEMORIES_FIND_TAG] = "memories/find_many(tag)",
+  [ROW_MEMORIES_FIND_TAG_LIMIT] = "memories/find_many(tag,50)",
+};
+
+static void
+measure2 (Row *row, gpointer data, MeasureFunc netdb_func, MeasureFunc sqlite_func)
+{
+  Job jobs[N_IMPL] = {
+    { &row, 1, IMPL_NETDB, netdb_func, data },
+    { &row, 1, IMPL_SQLITE, sqlite_func, data },
+  };
+
+  run_jobs (jobs, N_IMPL);
+}
+
+static void
+measure_query (Row *row, QueryEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops)
+{
+  QueryCase netdb_case = { env, netdb_ops };
+  QueryCase sqlite_case = { env, sqlite_ops };
+  Job jobs[N_IMPL] = {
+    { &row, 1, IMPL_NETDB, query_run, &netdb_case },
+    { &row, 1, IMPL_SQLITE, query_run, &sqlite_case },
+  };
+
+  run_jobs (jobs, N_IMPL);
+  row_finish (row);
+}
+
+static void
+workload_size (guint64 n)
+{
+  Row *rows[N_SIZE_ROWS];
+  SizeParams p = { n };
+  QueryEnv env;
+  GError *error = NULL;
+  gboolean have_memories = FALSE;
+  char label[32];
+
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  have_memories = TRUE;
+#endif
+
+  size_label (n, label);
+  for (guint r = 0; r < N_SIZE_ROWS; r++)
+    {
+      char *id = g_strdup_printf ("%s/%s", size_row_names[r], label);
+      Kind kind = r == ROW_TASKS_INGEST || r == ROW_MEMORIES_INGEST ? KIND_RATE
+                : r == ROW_TASKS_MEMORY ? KIND_BYTES : KIND_NS;
+      gboolean is_memories = r == ROW_MEMORIES_INGEST || r == ROW_MEMORIES_FIND_TAG ||
+                             r == ROW_MEMORIES_FIND_TAG_LIMIT;
+
+      rows[r] = is_memories && !have_memories ? NULL : row_new (id, kind, kind == KIND_RATE);
+      g_free (id);
+    }
+
+  row_set_target (rows[ROW_TASKS_INGEST], TARGET_MIN, 2e6);
+  row_set_target (rows[ROW_TASKS_GET], TARGET_MAX, 50);
+  row_set_target (rows[ROW_TASKS_COUNT], TARGET_MAX, 100);
+  if (n == 10000)
+    row_set_target (rows[ROW_TASKS_FIND_STATUS], TARGET_MAX, 100e3);
+  row_set_target (rows[ROW_TASKS_FIND_NEWEST], TARGET_MAX, 20e3);
+  row_set_target (rows[ROW_TASKS_MEMORY], TARGET_MAX, 200);
+  row_set_target (rows[ROW_MEMORIES_INGEST], TARGET_MIN, 2e6);
+
+  if (rows[ROW_TASKS_INGEST] != NULL)
+    {
+      measure2 (rows[ROW_TASKS_INGEST], &p, netdb_tasks_ingest_run, sqlite_tasks_ingest_run);
+      row_finish (rows[ROW_TASKS_INGEST]);
+    }
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+  if (rows[ROW_MEMORIES_INGEST] != NULL)
+    {
+      measure2 (rows[ROW_MEMORIES_INGEST], &p, netdb_memories_ingest_run, sqlite_memories_ingest_run);
+      row_finish (rows[ROW_MEMORIES_INGEST]);
+    }
+#endif
+
+  if (any_row (&rows[ROW_TASKS_GET], ROW_TASKS_MEMORY - ROW_TASKS_GET))
+    {
+      gboolean memories = any_row (&rows[ROW_MEMORIES_FIND_TAG], ROW_TASKS_MEMORY - ROW_MEMORIES_FIND_TAG);
+
+      if (!query_env_init (&env, n, memories, &error))
+        {
+          g_printerr ("%s: queries over %s: %s\n", bench.prog, label, error->message);
+          g_clear_error (&error);
+          bench.n_errors++;
+          for (guint r = ROW_TASKS_GET; r < ROW_TASKS_MEMORY; r++)
+            if (rows[r] != NULL)
+              {
+                rows[r]->failed[IMPL_NETDB] = TRUE;
+                row_finish (rows[r]);
+              }
+        }
+      else
+        {
+          if (rows[ROW_TASKS_GET] != NULL)
+            measure_query (rows[ROW_TASKS_GET], &env, netdb_get_ops, sqlite_get_ops);
+          if (rows[ROW_TASKS_COUNT] != NULL)
+            measure_query (rows[ROW_TASKS_COUNT], &env, netdb_count_ops, sqlite_count_ops);
+          if (rows[ROW_TASKS_FIND_STATUS] != NULL)
+            measure_query (rows[ROW_TASKS_FIND_STATUS], &env, netdb_find_status_ops, sqlite_find_status_ops);
+          if (rows[ROW_TASKS_FIND_NEWEST] != NULL)
+            measure_query (rows[ROW_TASKS_FIND_NEWEST], &env, netdb_find_newest_ops, sqlite_find_newest_ops);
+#ifdef NETDB_BENCH_HAVE_MEMORIES
+          if (rows[ROW_MEMORIES_FIND_TAG] != NULL)
+            measure_query (rows[ROW_MEMORIES_FIND_TAG], &env, netdb_find_tag_ops, sqlite_find_tag_ops);
+          if (rows[ROW_MEMORIES_FIND_TAG_LIMIT] != NULL)
+            measure_query (rows[ROW_MEMORIES_FIND_TAG_LIMIT], &env, netdb_find_tag_limit_ops,
+                           sqlite_find_tag_limit_ops);
+#endif
+          query_env_clear (&env);
+        }
+    }
+
+  if (rows[ROW_TASKS_MEMORY] != NULL)
+    {
+      measure2 (rows[ROW_TASKS_MEMORY], &p, netdb_tasks_memory_run, sqlite_tasks_memory_run);
+      row_finish (rows[ROW_TASKS_MEMORY]);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The bulk fold                                                       */
+
+typedef struct
+{
+  guint64    n_tasks;
+  GPtrArray *payloads;  /* GBytes*: the encoded events of the population */
+} FoldParams;
+
+/* The events of the population, as a first model wrote them. */
+static gboolean
+fold_setup (FoldParams *p, GError **error)
+{
+  Netdb db;
+  NetRedexFile *file = NULL;
+  GPtrArray *events = NULL;
+  gboolean ok = FALSE;
+
+  if (!netdb_open (&db, NULL, TRUE, FALSE, error))
+    return FALSE;
+  if (!netdb_populate_tasks (db.tasks, p->n_tasks, error))
+    goto out;
+  drain_main_context ();
+
+  file = net_redex_open_file (db.redex, "tasks", NULL, error);
+  if (file == NULL)
+    goto out;
+  events = net_redex_file_read_range (file, 1, net_redex_file_get_next_seq (file), error);
+  if (events == NULL || !check_count ("events", events->len, task_events (p->n_tasks), error))
+    goto out;
+
+  p->payloads = g_ptr_array_new_full (events->len, (GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < events->len; i++)
+    g_ptr_array_add (p->payloads, g_bytes_ref (net_redex_event_get_payload (g_ptr_array_index (events, i))));
+  ok = TRUE;
+
+out:
+  g_clear_pointer (&events, g_ptr_array_unref);
+  g_clear_object (&file);
+  netdb_close (&db);
+  return ok;
+}
+
+static gboolean
+netdb_fold_run (gpointer data, double *out, GError **error)
+{
+  FoldParams *p = data;
+  NetRedex *redex;
+  NetRedexFile *file = NULL;
+  NetDbTasks *tasks = NULL;
+  gboolean ok = FALSE;
+  gint64 t0, t1;
+
+  redex = net_redex_new (NULL, error);
+  if (redex == NULL)
+    return FALSE;
+  file = net_redex_open_file (redex, "tasks", NULL, error);
+  if (file == NULL)
+    goto out;
+  for (guint i = 0; i < p->payloads->len; i += 4096)
+    if (net_redex_file_append_batch (file, (GBytes **) p->payloads->pdata + i,
+                                     MIN (4096, p->payloads->len - i), error) == 0)
+      goto out;
+
+  t0 = now_ns ();
+  tasks = net_db_tasks_new (redex, NULL, ORIGIN_READER, error);
+  t1 = now_ns ();
+  if (tasks == NULL ||
+      !check_count ("folded events", net_db_tasks_get_applied_seq (tasks), p->payloads->len, error) ||
+      !check_count ("fold errors", net_db_tasks_get_fold_errors (tasks), 0, error) ||
+      !check_count ("tasks", net_db_tasks_count (tasks, NULL), p->n_tasks, error))
+    goto out;
+  out[0] = rate (p->payloads->len, t1 - t0);
+  ok = TRUE;
+
+out:
+  if (tasks != NULL)
+    net_db_tasks_close (tasks, NULL);
+  g_clear_object (&tasks);
+  g_clear_object (&file);
+  net_redex_close (redex, NULL);
+  g_object_unref (redex);
+  drain_main_context ();
+  return ok;
+}
+
+static gboolean
+sqlite_fold_run (gpointer data, double *out, GError **error)
+{
+  FoldParams *p = data;
+  Sq sq;
+  gboolean ok;
+  gint64 t0, t1;
+
+  if (!sq_new (&sq, error))
+    return FALSE;
+  t0 = now_ns ();
+  ok = sq_populate (&sq, p->n_tasks, TRUE, FALSE, 0, error);
+  t1 = now_ns ();
+  if (ok)
+    out[0] = rate (task_events (p->n_tasks), t1 - t0);
+  sq_close (&sq);
+  return ok;
+}
+
+static void
+workload_fold (void)
+{
+  guint64 n_events = bench.quick ? FOLD_EVENTS_QUICK : FOLD_EVENTS;
+  FoldParams p = { n_events / 4 * 3, NULL };
+  GError *error = NULL;
+  char label[32];
+  char *id = g_strdup_printf ("tasks/fold/%s-events", size_label (task_events (p.n_tasks), label));
+  Row *row = row_new (id, KIND_RATE, TRUE);
+
+  g_free (id);
+  if (row == NULL)
+    return;
+
+  if (!fold_setup (&p, &error))
+    {
+      g_printerr ("%s: %s: %s\n", bench.prog, row->id, error->message);
+      g_clear_error (&error);
+      bench.n_errors++;
+      row->failed[IMPL_NETDB] = TRUE;
+    }
+  else
+    measure2 (row, &p, netdb_fold_run, sqlite_fold_run);
+  row_finish (row);
+  g_clear_pointer (&p.payloads, g_ptr_array_unref);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Whether a row whose id matches @pattern was measured. */
+static gboolean
+ran (const char *pattern)
+{
+  for (guint i = 0; i < bench.rows->len; i++)
+    if (g_pattern_match_simple (pattern, ((Row *) g_ptr_array_index (bench.rows, i))->id))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+add_notes (void)
+{
+  note ("population: N tasks, ids 1..N, title \"task-<id>\", created at T0 + id; every third "
+        "(id % 3 == 0) completed right after its creation, at T0 + N + id; N memories, "
+        "content \"memory-<id>\", source \"bench\", one tag alternating \"alpha\" (odd ids) / "
+        "\"beta\". 1k = 1 000, 1M = 1 000 000.");
+  if (ran ("*/ingest/*"))
+    note ("*/ingest: events/s through the model API on an in-memory NetRedex (fsync NEVER): "
+          "net_db_tasks_create() for each task and net_db_tasks_complete() for every third "
+          "(N + N/3 events), net_db_memories_store() for each memory (N events); each is "
+          "applied before the call returns (read-your-writes); the timed region ends once "
+          "the main context has delivered the changes. sqlite: the same rows with prepared "
+          "INSERT/UPDATE statements (a memory is a row plus its tag row), one transaction "
+          "per 1000 tasks/memories.");
+  if (ran ("tasks/get/*"))
+    note ("tasks/get: net_db_tasks_get() of a random id (uniform over 1..N, a fixed sequence "
+          "of 1M ids) + g_object_unref(). sqlite: SELECT by primary key, the row read into a "
+          "malloc'd struct with the title strdup'ed, then freed.");
+  if (ran ("tasks/count*"))
+    note ("tasks/count(status): net_db_tasks_count() with a status=PENDING filter made once. "
+          "sqlite: SELECT count(*) WHERE status = ? (walks the (status, created) index).");
+  if (ran ("tasks/find_many*"))
+    note ("tasks/find_many(...): status=PENDING (2N/3 tasks) in id order, every result "
+          "returned; the created_desc,50 form is the 50 newest pending tasks. The time "
+          "includes freeing the result array. sqlite: SELECT ... WHERE status = ? ORDER BY id "
+          "(resp. ORDER BY created DESC, id DESC LIMIT 50), each row read into a struct.");
+  if (ran ("memories/find_many*"))
+    note ("memories/find_many(tag[,50]): tag=alpha (N/2 memories), in id order; all, or the "
+          "first 50. sqlite: memory_tags (tag, memory_id) with an index on (tag, memory_id), "
+          "joined to memories, each row read into a struct (tags split into a strv).");
+  if (ran ("tasks/memory/*"))
+    note ("tasks/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas) while "
+          "populating N tasks through the API, in a fresh process, after the delivery, "
+          "divided by N, minus the mean title length (the target is 200 B beyond the title); "
+          "netdb on an on-disk NetRedex (the log's bytes are on disk, its in-memory record "
+          "index counts), sqlite ':memory:' (the whole database).");
+  if (ran ("tasks/fold/*"))
+    note ("tasks/fold: the events of the population (750 000 tasks = 1 000 000 events; "
+          "10 000 with --quick) appended to the 'tasks' log of a fresh in-memory NetRedex, "
+          "then net_db_tasks_new() timed: it folds them all before it returns. sqlite: the "
+          "same changes applied in ONE transaction.");
+  if (ran ("*/get/*") || ran ("*/count*") || ran ("*/find_many*"))
+    note ("timing: each query cell runs batches of doubling size until 100 ms have passed "
+          "(5 ms with --quick) and reports the mean per operation; the cell is the median "
+          "of --repeat such runs, netdb and sqlite runs interleaved. The SQLite database of "
+          "the queries was ANALYZEd after populating, so its planner knows the data.");
+}
+
+static guint64 *
+parse_sizes (const char *text, guint *n_sizes)
+{
+  char **parts = g_strsplit (text, ",", -1);
+  guint64 *sizes = g_new0 (guint64, g_strv_length (parts) + 1);
+  guint n = 0;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      guint64 v;
+
+      if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1, G_MAXUINT32, &v, NULL))
+        {
+          g_strfreev (parts);
+          g_free (sizes);
+          return NULL;
+        }
+      sizes[n++] = v;
+    }
+  g_strfreev (parts);
+  if (n == 0)
+    g_clear_pointer (&sizes, g_free);
+  *n_sizes = n;
+  return sizes;
+}
+
+int
+main (int argc, char **argv)
+{
+  GOptionContext *octx;
+  GError *error = NULL;
+  GDateTime *now;
+  struct utsname uts;
+  char *date, *cpu, *kernel, *default_previous;
+  guint64 *sizes;
+  guint n_sizes = 0;
+
+  bench.prog = "netdb-bench-models";
+  bench.n_impl = N_IMPL;
+  bench.impl_names = impl_names;
+  bench.ratio_names = ratio_names;
+  bench.w_id = 44;
+  bench.repeat = 3;
+
+  octx = g_option_context_new ("- benchmark the tasks and memories models against SQLite");
+  g_option_context_add_main_entries (octx, option_entries, NULL);
+  g_option_context_set_description (octx,
+    "Each cell is the median of --repeat runs. 'vs sql' says how many times netdb is "
+    "better than SQLite (above 1: netdb is faster, or smaller). Copy a --json output to "
+    "bench/previous-models.json to see the change on the next run.");
+  if (!g_option_context_parse (octx, &argc, &argv, &error))
+    {
+      g_printerr ("%s: %s\n", bench.prog, error->message);
+      g_error_free (error);
+      g_option_context_free (octx);
+      return 2;
+    }
+  g_option_context_free (octx);
+  if (bench.repeat < 1)
+    {
+      g_printerr ("%s: --repeat must be at least 1\n", bench.prog);
+      return 2;
+    }
+  sizes = parse_sizes (opt_sizes != NULL ? opt_sizes : bench.quick ? "1000,10000" : "1000,10000,1000000",
+                       &n_sizes);
+  if (sizes == NULL)
+    {
+      g_printerr ("%s: --sizes wants numbers from 1 to %u separated by commas\n", bench.prog, G_MAXUINT32);
+      return 2;
+    }
+
+  /* SQLite at its fastest for one thread: no mutexes on a connection, no
+   * memory statistics. */
+  if (sqlite3_config (SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK ||
+      sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+    g_printerr ("%s: cannot configure SQLite; using its defaults\n", bench.prog);
+
+  bench.rows = g_ptr_array_new_with_free_func (row_free);
+  bench.notes = g_string_new (NULL);
+  if (opt_memory_probe != NULL)
+    {
+      int rc;
+
+      root = g_strdup (opt_dir != NULL ? opt_dir : g_get_tmp_dir ());
+      rc = memory_probe_main (opt_memory_probe);
+      g_free (root);
+      g_free (sizes);
+      return rc;
+    }
+  if (opt_only != NULL)
+    bench.only = g_strsplit (opt_only, ",", -1);
+  root = make_root (opt_dir, &error);
+  if (root == NULL)
+    {
+      g_printerr ("%s: %s\n", bench.prog, error->message);
+      g_error_free (error);
+      g_free (sizes);
+      return 1;
+    }
+  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-models.json", NULL);
+  load_previous (opt_previous, default_previous);
+  g_free (default_previous);
+
+  now = g_date_time_new_now_local ();
+  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
+  g_date_time_unref (now);
+  cpu = cpu_model ();
+  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
+                             : g_strdup ("unknown");
+
+  g_print ("%s: the tasks and memories models vs SQLite %s\n", bench.prog, sqlite3_libversion ());
+  g_print ("date:    %s\n", date);
+  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
+  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK sizes (smoke test, not figures)" : "",
+           bench.previous_path != NULL ? "; previous figures from " : "",
+           bench.previous_path != NULL ? bench.previous_path : "");
+#ifndef NETDB_BENCH_HAVE_MEMORIES
+  g_print ("models:  tasks only (this tree has no NetDbMemories; the memories/* workloads are skipped)\n");
+#endif
+  g_print ("columns: vs sql = how many times netdb is better than SQLite (>1: netdb faster or "
+           "smaller); rates as events/s with ns per event; memory as bytes per task beyond its title\n");
+  print_table_header ();
+
+  for (guint i = 0; i < n_sizes; i++)
+    workload_size (sizes[i]);
+  workload_fold ();
+
+  if (bench.rows->len == 0)
+    g_print ("(no workload matches --only %s)\n", opt_only);
+  else
+    add_notes ();
+  g_print ("\nnotes:\n%s", bench.notes->str);
+
+  if (opt_json != NULL)
+    {
+      if (!write_json (opt_json, date, cpu, kernel, &error))
+        {
+          g_printerr ("%s: %s\n", bench.prog, error->message);
+          g_clear_error (&error);
+          bench.n_errors++;
+        }
+      else
+        g_print ("\nwrote %s\n", opt_json);
+    }
+
+  if (bench.n_errors > 0)
+    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+
+  rm_rf (root);
+  g_free (root);
+  g_free (date);
+  g_free (cpu);
+  g_free (kernel);
+  g_free (sizes);
+  g_ptr_array_unref (bench.rows);
+  g_string_free (bench.notes, TRUE);
+  g_strfreev (bench.only);
+  g_clear_pointer (&bench.previous, g_hash_table_unref);
+  g_free (bench.previous_path);
+  return bench.n_errors > 0 ? 1 : 0;
+}
