@@ -722,6 +722,16 @@ _net_redex_file_append_full (NetRedexFile  *self,
       goto fail;
     }
 
+  /* Seq 0 means "none" and next_seq - 1 must not wrap: the last seq a
+   * log can hand out is G_MAXUINT64 - 1. */
+  if (n > G_MAXUINT64 - self->next_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_FAILED,
+                   "log “%s”: no sequence numbers left after %" G_GUINT64_FORMAT,
+                   self->name, self->next_seq - 1);
+      goto fail;
+    }
+
   for (guint i = 0; i < n; i++)
     {
       gsize size = g_bytes_get_size (payloads[i]);

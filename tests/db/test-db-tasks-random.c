@@ -411,7 +411,9 @@ static const char * const words[] = {
   "Ωμέγα", "ΣΊΣΥΦΟΣ", "σίσυφος",
   "ǅemal", "\xef\xac\x81le",                 /* "ﬁle", a ligature */
   "\xe2\x84\xaa" "elvin",                    /* KELVIN SIGN */
-  "İstanbul", "ıi", "日本語", "\xf0\x9f\x93\x9d note", "Ⅻ", "①②",
+  "İstanbul", "ıi", "日本語", "\xf0\x9f\x93\x9d note",
+  /* Compatibility twins: NFKC makes each pair equal. */
+  "Ⅻ", "xii", "①②", "12", "ｆｕｌｌ", "FULL", "㎏", "kg",
 };
 
 static const gint64 ts_extremes[] = {
@@ -714,12 +716,6 @@ check_query (Ctx        *ctx,
   ctx->stats.queries++;
 }
 
-static guint64
-expected_applied_seq (Ctx *ctx)
-{
-  return ctx->last_seq;
-}
-
 /* The whole state of @tasks against the reference. */
 static void
 check_state (Ctx        *ctx,
@@ -731,7 +727,7 @@ check_state (Ctx        *ctx,
   g_autoptr(GPtrArray) all = ref_tasks (ctx);
   g_autoptr(GPtrArray) got = net_db_tasks_find_many (tasks, NULL);
 
-  g_assert_cmpuint (net_db_tasks_get_applied_seq (tasks), ==, expected_applied_seq (ctx));
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (tasks), ==, ctx->last_seq);
   g_assert_cmpuint (net_db_tasks_count (tasks, NULL), ==, all->len);
   g_assert_cmpint (net_db_tasks_exists (tasks, NULL), ==, all->len > 0);
   g_assert_cmpuint (got->len, ==, all->len);
@@ -1273,6 +1269,13 @@ step_move (Ctx *ctx)
 {
   Snap *snap;
 
+  /* Sometimes a snapshot one event short of the move's: the new log lacks
+   * exactly that event, so restoring it must fail. */
+  if (rnd (2))
+    {
+      step_snapshot (ctx);
+      step_mutation (ctx);
+    }
   drain (ctx);
   snap = take_snapshot (ctx, ctx->tasks);
   g_ptr_array_add (ctx->snaps, snap);
