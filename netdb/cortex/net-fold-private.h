@@ -50,6 +50,9 @@ guint64   _net_fold_get_errors        (NetFold              *self);
 void      _net_fold_set_errors        (NetFold              *self,
                                        guint64               errors);
 gboolean  _net_fold_is_owner_thread   (NetFold              *self);
+gboolean  _net_fold_prepare_restore   (NetRedexFile         *file,
+                                       guint64               applied,
+                                       GError              **error);
 gboolean  _net_fold_catch_up          (NetFold              *self,
                                        guint64               seq,
                                        GError              **error);

@@ -481,3 +481,42 @@ _net_fold_wait (NetFold  *self,
                  seq, net_redex_file_get_name (self->file), timeout_ms, self->applied_seq);
   return FALSE;
 }
+
+/*
+ * Before a model restores a snapshot whose last event is @applied onto
+ * @file (DESIGN.md §4): an empty log continues at @applied + 1; a log that
+ * holds @applied replays from @applied + 1; a log that ends before it, or
+ * no longer holds the events after it, does not fit the snapshot.
+ */
+gboolean
+_net_fold_prepare_restore (NetRedexFile  *file,
+                           guint64        applied,
+                           GError       **error)
+{
+  guint64 first = net_redex_file_get_first_seq (file);
+  guint64 next = net_redex_file_get_next_seq (file);
+  const char *name = net_redex_file_get_name (file);
+
+  if (first == next && next <= applied + 1)
+    return _net_redex_file_restart_at (file, applied + 1, error);
+
+  if (next - 1 < applied)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                   "the snapshot was taken at event %" G_GUINT64_FORMAT
+                   " but the %s log ends at %" G_GUINT64_FORMAT,
+                   applied, name, next - 1);
+      return FALSE;
+    }
+
+  if (first > applied + 1)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                   "the snapshot was taken at event %" G_GUINT64_FORMAT
+                   " but the %s log no longer holds events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT,
+                   applied, name, applied + 1, first - 1);
+      return FALSE;
+    }
+
+  return TRUE;
+}

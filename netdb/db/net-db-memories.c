@@ -1789,7 +1789,7 @@ net_db_memories_restore (NetDbMemories  *self,
 {
   g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
-  guint64 applied = 0, fold_errors = 0, first, next;
+  guint64 applied = 0, fold_errors = 0;
   gboolean has_applied = FALSE;
   NetDecoder dec;
   NetField f;
@@ -1858,30 +1858,9 @@ net_db_memories_restore (NetDbMemories  *self,
   if (r < 0 || !has_applied)
     return snapshot_invalid (error, "truncated or malformed");
 
-  /* The seq rules: never skip an event. */
-  first = net_redex_file_get_first_seq (self->file);
-  next = net_redex_file_get_next_seq (self->file);
-  if (first == next && next <= applied + 1)
-    {
-      if (!_net_redex_file_restart_at (self->file, applied + 1, error))
-        return FALSE;
-    }
-  else if (next - 1 < applied)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
-                   "the snapshot was taken at event %" G_GUINT64_FORMAT
-                   " but the memories log ends at %" G_GUINT64_FORMAT,
-                   applied, next - 1);
-      return FALSE;
-    }
-  else if (first > applied + 1)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
-                   "the snapshot was taken at event %" G_GUINT64_FORMAT
-                   " but the memories log no longer holds events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT,
-                   applied, applied + 1, first - 1);
-      return FALSE;
-    }
+  /* The seq rules of DESIGN.md §4: never skip an event. */
+  if (!_net_fold_prepare_restore (self->file, applied, error))
+    return FALSE;
 
   /* Swap the state in: a new fold from the snapshot's seq. */
   g_clear_pointer (&self->fold, _net_fold_free);
