@@ -759,12 +759,24 @@ net_db_memories_new (NetRedex        *redex,
                      guint64          origin,
                      GError         **error)
 {
-  g_autoptr(NetDbMemories) self = NULL;
-  g_autoptr(NetRedexFile) file = NULL;
-
   g_return_val_if_fail (NET_IS_REDEX (redex), NULL);
   g_return_val_if_fail (config == NULL || NET_IS_REDEX_CONFIG (config), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_memories_open (redex, config, origin, NULL, error);
+}
+
+/* Opens the model; with @snapshot, restores it instead of folding the
+ * whole log first (only the log after the snapshot's seq is folded). */
+NetDbMemories *
+_net_db_memories_open (NetRedex        *redex,
+                       NetRedexConfig  *config,
+                       guint64          origin,
+                       GBytes          *snapshot,
+                       GError         **error)
+{
+  g_autoptr(NetDbMemories) self = NULL;
+  g_autoptr(NetRedexFile) file = NULL;
 
   file = net_redex_open_file (redex, MEMORIES_LOG_NAME, config, error);
   if (file == NULL)
@@ -776,7 +788,12 @@ net_db_memories_new (NetRedex        *redex,
   self->fold = _net_fold_new (self->file, &memories_fold_funcs, self,
                               net_redex_file_get_first_seq (self->file) - 1);
 
-  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+  if (snapshot != NULL)
+    {
+      if (!net_db_memories_restore (self, snapshot, error))
+        return NULL;
+    }
+  else if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
     return NULL;
 
   return g_steal_pointer (&self);

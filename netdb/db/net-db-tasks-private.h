@@ -12,4 +12,10 @@ G_BEGIN_DECLS
 guint64 _net_db_tasks_get_origin_app_seq (NetDbTasks *self,
                                           guint64     origin);
 
+NetDbTasks *_net_db_tasks_open (NetRedex        *redex,
+                                NetRedexConfig  *config,
+                                guint64          origin,
+                                GBytes          *snapshot,
+                                GError         **error);
+
 G_END_DECLS
