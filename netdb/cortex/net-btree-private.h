@@ -1,0 +1,88 @@
+/* net-btree-private.h: a counted B+tree of (key, value) items
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * NetBTree keeps items ordered by (key, tiebreak (value)) where the
+ * tiebreak is a u64 derived from the value (an item id); no two items of
+ * a tree may have the same pair.  Items are 16 bytes in leaves of 64, and
+ * inner nodes count the items below each child, so that finding the n-th
+ * item and the position of an item are O(log n) as well as insert and
+ * remove.  Appending after the last item fills leaves completely.
+ *
+ * The tree does not own its values; a value must stay valid (its
+ * tiebreak readable) while it is in the tree.
+ *
+ * Signed keys (timestamps) keep their order when passed through
+ * _net_btree_key_from_int().
+ */
+
+typedef struct _NetBTree     NetBTree;
+typedef struct _NetBTreeLeaf NetBTreeLeaf;
+
+typedef guint64 (*NetBTreeTiebreak) (gconstpointer value);
+
+typedef struct
+{
+  guint64  key;
+  gpointer value;
+} NetBTreeItem;
+
+/* A position in a tree: invalid (leaf == NULL) past either end.  Any
+ * insert or remove invalidates every iter of the tree. */
+typedef struct
+{
+  NetBTreeLeaf *leaf;
+  guint         index;
+} NetBTreeIter;
+
+static inline guint64
+_net_btree_key_from_int (gint64 v)
+{
+  return (guint64) v ^ G_GUINT64_CONSTANT (0x8000000000000000);
+}
+
+NetBTree     *_net_btree_new          (NetBTreeTiebreak  tiebreak);
+void          _net_btree_free         (NetBTree         *tree);
+void          _net_btree_clear        (NetBTree         *tree);
+guint         _net_btree_size         (NetBTree         *tree);
+
+void          _net_btree_insert       (NetBTree         *tree,
+                                       guint64           key,
+                                       gpointer          value);
+/* FALSE when the item is not in the tree. */
+gboolean      _net_btree_remove       (NetBTree         *tree,
+                                       guint64           key,
+                                       gpointer          value);
+/* The position of the item, or -1 when it is not in the tree. */
+gint64        _net_btree_position     (NetBTree         *tree,
+                                       guint64           key,
+                                       gpointer          value);
+/* The number of items ordered before (key, id): the position the item
+ * would take. */
+guint         _net_btree_lower_bound  (NetBTree         *tree,
+                                       guint64           key,
+                                       guint64           id);
+
+gboolean      _net_btree_iter_nth     (NetBTree         *tree,
+                                       guint             position,
+                                       NetBTreeIter     *iter);
+gboolean      _net_btree_iter_first   (NetBTree         *tree,
+                                       NetBTreeIter     *iter);
+gboolean      _net_btree_iter_last    (NetBTree         *tree,
+                                       NetBTreeIter     *iter);
+gboolean      _net_btree_iter_next    (NetBTreeIter     *iter);
+gboolean      _net_btree_iter_prev    (NetBTreeIter     *iter);
+NetBTreeItem *_net_btree_iter_get     (NetBTreeIter     *iter);
+
+/* Checks every invariant (tests only); aborts on a broken one. */
+void          _net_btree_check        (NetBTree         *tree);
+
+G_END_DECLS

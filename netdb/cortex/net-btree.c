@@ -1,0 +1,712 @@
+/* net-btree.c: a counted B+tree of (key, value) items
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "net-btree-private.h"
+
+/*
+ * Leaves hold up to LEAF_CAP items and are chained in order.  An inner
+ * node holds up to INNER_CAP children; for each child it keeps the number
+ * of items below it and a separator: the (key, id) of the child's first
+ * item when the separator was set.  Separators may go stale when items
+ * are removed, but they always satisfy
+ *
+ *   every item of child i-1  <  low[i]  <=  every item of child i
+ *
+ * which is all a descent needs; they are pairs, not items, so a stale one
+ * never points at a freed value.  low[0] is only meaningful once the node
+ * has a parent (it is then that parent's separator for the node).
+ *
+ * A split in the middle of a node halves it; a split caused by an append
+ * after the last item keeps the full node and starts a new one, so a tree
+ * built in order has full leaves.  Removing items merges a node that fell
+ * below a quarter with a neighbour when the two fit in three quarters.
+ */
+
+#define LEAF_CAP  64
+#define INNER_CAP 64
+
+typedef struct
+{
+  guint16  n;
+  gboolean is_leaf;
+} Node;
+
+struct _NetBTreeLeaf
+{
+  Node          hdr;
+  NetBTreeLeaf *prev;
+  NetBTreeLeaf *next;
+  NetBTreeItem  items[LEAF_CAP];
+};
+
+typedef struct
+{
+  guint64 key;
+  guint64 id;
+} Sep;
+
+typedef struct
+{
+  Node    hdr;
+  guint32 counts[INNER_CAP];
+  Node   *child[INNER_CAP];
+  Sep     low[INNER_CAP];
+} Inner;
+
+struct _NetBTree
+{
+  Node             *root;
+  NetBTreeLeaf     *first;
+  NetBTreeLeaf     *last;
+  guint             size;
+  NetBTreeTiebreak  tiebreak;
+};
+
+static inline int
+cmp_item (NetBTree           *t,
+          guint64             key,
+          guint64             id,
+          const NetBTreeItem *it)
+{
+  guint64 other;
+
+  if (key != it->key)
+    return key < it->key ? -1 : 1;
+  other = t->tiebreak (it->value);
+  return (id > other) - (id < other);
+}
+
+static inline int
+cmp_sep (guint64    key,
+         guint64    id,
+         const Sep *s)
+{
+  if (key != s->key)
+    return key < s->key ? -1 : 1;
+  return (id > s->id) - (id < s->id);
+}
+
+static NetBTreeLeaf *
+leaf_new (void)
+{
+  NetBTreeLeaf *l = g_new (NetBTreeLeaf, 1);
+
+  l->hdr.n = 0;
+  l->hdr.is_leaf = TRUE;
+  l->prev = l->next = NULL;
+  return l;
+}
+
+static Inner *
+inner_new (void)
+{
+  Inner *in = g_new (Inner, 1);
+
+  in->hdr.n = 0;
+  in->hdr.is_leaf = FALSE;
+  return in;
+}
+
+static guint
+node_count (Node *node)
+{
+  Inner *in = (Inner *) node;
+  guint sum = 0;
+
+  if (node->is_leaf)
+    return node->n;
+  for (guint i = 0; i < in->hdr.n; i++)
+    sum += in->counts[i];
+  return sum;
+}
+
+/* The child of @in whose range holds (key, id). */
+static inline guint
+inner_find (Inner   *in,
+            guint64  key,
+            guint64  id)
+{
+  guint lo = 1, hi = in->hdr.n;
+
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+
+      if (cmp_sep (key, id, &in->low[mid]) < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return lo - 1;
+}
+
+/* The first index of @l whose item is not before (key, id). */
+static inline guint
+leaf_lower (NetBTree     *t,
+            NetBTreeLeaf *l,
+            guint64       key,
+            guint64       id)
+{
+  guint lo = 0, hi = l->hdr.n;
+
+  /* Appends are the common case. */
+  if (hi > 0 && cmp_item (t, key, id, &l->items[hi - 1]) > 0)
+    return hi;
+
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+
+      if (cmp_item (t, key, id, &l->items[mid]) > 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+static void
+leaf_unlink (NetBTree     *t,
+             NetBTreeLeaf *l)
+{
+  if (l->prev != NULL)
+    l->prev->next = l->next;
+  else
+    t->first = l->next;
+  if (l->next != NULL)
+    l->next->prev = l->prev;
+  else
+    t->last = l->prev;
+}
+
+static void
+node_free (NetBTree *t,
+           Node     *node)
+{
+  if (!node->is_leaf)
+    {
+      Inner *in = (Inner *) node;
+
+      for (guint i = 0; i < in->hdr.n; i++)
+        node_free (t, in->child[i]);
+    }
+  g_free (node);
+}
+
+NetBTree *
+_net_btree_new (NetBTreeTiebreak tiebreak)
+{
+  NetBTree *t = g_new0 (NetBTree, 1);
+
+  g_return_val_if_fail (tiebreak != NULL, NULL);
+
+  t->tiebreak = tiebreak;
+  t->first = t->last = leaf_new ();
+  t->root = (Node *) t->first;
+  return t;
+}
+
+void
+_net_btree_clear (NetBTree *t)
+{
+  g_return_if_fail (t != NULL);
+
+  node_free (t, t->root);
+  t->first = t->last = leaf_new ();
+  t->root = (Node *) t->first;
+  t->size = 0;
+}
+
+void
+_net_btree_free (NetBTree *t)
+{
+  if (t == NULL)
+    return;
+  node_free (t, t->root);
+  g_free (t);
+}
+
+guint
+_net_btree_size (NetBTree *t)
+{
+  g_return_val_if_fail (t != NULL, 0);
+
+  return t->size;
+}
+
+/* Insert ------------------------------------------------------------------- */
+
+/* Returns the new right sibling when @node had to split, with its
+ * separator in @sep.  @rightmost: @node is the last node of its level. */
+static Node *
+insert_rec (NetBTree *t,
+            Node     *node,
+            guint64   key,
+            guint64   id,
+            gpointer  value,
+            gboolean  rightmost,
+            Sep      *sep)
+{
+  if (node->is_leaf)
+    {
+      NetBTreeLeaf *l = (NetBTreeLeaf *) node, *r, *dst;
+      guint pos = leaf_lower (t, l, key, id);
+      guint keep;
+
+      if (l->hdr.n < LEAF_CAP)
+        {
+          memmove (&l->items[pos + 1], &l->items[pos], (l->hdr.n - pos) * sizeof (NetBTreeItem));
+          l->items[pos] = (NetBTreeItem) { key, value };
+          l->hdr.n++;
+          return NULL;
+        }
+
+      keep = rightmost && pos == LEAF_CAP ? LEAF_CAP : LEAF_CAP / 2;
+      r = leaf_new ();
+      r->hdr.n = LEAF_CAP - keep;
+      memcpy (r->items, &l->items[keep], r->hdr.n * sizeof (NetBTreeItem));
+      l->hdr.n = keep;
+      r->prev = l;
+      r->next = l->next;
+      if (l->next != NULL)
+        l->next->prev = r;
+      else
+        t->last = r;
+      l->next = r;
+
+      if (pos < keep)
+        dst = l;
+      else
+        {
+          dst = r;
+          pos -= keep;
+        }
+      memmove (&dst->items[pos + 1], &dst->items[pos], (dst->hdr.n - pos) * sizeof (NetBTreeItem));
+      dst->items[pos] = (NetBTreeItem) { key, value };
+      dst->hdr.n++;
+
+      sep->key = r->items[0].key;
+      sep->id = t->tiebreak (r->items[0].value);
+      return (Node *) r;
+    }
+  else
+    {
+      Inner *in = (Inner *) node, *ri = NULL, *dst;
+      guint i = inner_find (in, key, id);
+      guint keep, at;
+      Node *r;
+      Sep s;
+
+      r = insert_rec (t, in->child[i], key, id, value, rightmost && i + 1 == in->hdr.n, &s);
+      if (r == NULL)
+        {
+          in->counts[i]++;
+          return NULL;
+        }
+      in->counts[i] = node_count (in->child[i]);
+
+      at = i + 1;
+      if (in->hdr.n < INNER_CAP)
+        dst = in;
+      else
+        {
+          keep = rightmost && at == INNER_CAP ? INNER_CAP : INNER_CAP / 2;
+          ri = inner_new ();
+          ri->hdr.n = INNER_CAP - keep;
+          memcpy (ri->counts, &in->counts[keep], ri->hdr.n * sizeof (guint32));
+          memcpy (ri->child, &in->child[keep], ri->hdr.n * sizeof (Node *));
+          memcpy (ri->low, &in->low[keep], ri->hdr.n * sizeof (Sep));
+          in->hdr.n = keep;
+          if (at < keep)
+            dst = in;
+          else
+            {
+              dst = ri;
+              at -= keep;
+            }
+        }
+
+      memmove (&dst->counts[at + 1], &dst->counts[at], (dst->hdr.n - at) * sizeof (guint32));
+      memmove (&dst->child[at + 1], &dst->child[at], (dst->hdr.n - at) * sizeof (Node *));
+      memmove (&dst->low[at + 1], &dst->low[at], (dst->hdr.n - at) * sizeof (Sep));
+      dst->counts[at] = node_count (r);
+      dst->child[at] = r;
+      dst->low[at] = s;
+      dst->hdr.n++;
+
+      if (ri == NULL)
+        return NULL;
+      *sep = ri->low[0];
+      return (Node *) ri;
+    }
+}
+
+void
+_net_btree_insert (NetBTree *t,
+                   guint64   key,
+                   gpointer  value)
+{
+  Node *r;
+  Sep s;
+
+  g_return_if_fail (t != NULL);
+
+  r = insert_rec (t, t->root, key, t->tiebreak (value), value, TRUE, &s);
+  if (r != NULL)
+    {
+      Inner *root = inner_new ();
+
+      root->hdr.n = 2;
+      root->child[0] = t->root;
+      root->child[1] = r;
+      root->counts[0] = node_count (t->root);
+      root->counts[1] = node_count (r);
+      root->low[0] = (Sep) { 0, 0 };
+      root->low[1] = s;
+      t->root = (Node *) root;
+    }
+  t->size++;
+}
+
+/* Remove ------------------------------------------------------------------- */
+
+static void
+inner_delete_at (Inner *in,
+                 guint  i)
+{
+  guint tail = in->hdr.n - i - 1;
+
+  memmove (&in->counts[i], &in->counts[i + 1], tail * sizeof (guint32));
+  memmove (&in->child[i], &in->child[i + 1], tail * sizeof (Node *));
+  memmove (&in->low[i], &in->low[i + 1], tail * sizeof (Sep));
+  in->hdr.n--;
+}
+
+/* Merges child @i + 1 of @in into child @i when they fit. */
+static void
+maybe_merge (NetBTree *t,
+             Inner    *in,
+             guint     i)
+{
+  Node *a = in->child[i], *b = in->child[i + 1];
+
+  if (a->is_leaf)
+    {
+      NetBTreeLeaf *la = (NetBTreeLeaf *) a, *lb = (NetBTreeLeaf *) b;
+
+      if (la->hdr.n + lb->hdr.n > LEAF_CAP * 3 / 4)
+        return;
+      memcpy (&la->items[la->hdr.n], lb->items, lb->hdr.n * sizeof (NetBTreeItem));
+      la->hdr.n += lb->hdr.n;
+      leaf_unlink (t, lb);
+    }
+  else
+    {
+      Inner *ia = (Inner *) a, *ib = (Inner *) b;
+
+      if (ia->hdr.n + ib->hdr.n > INNER_CAP * 3 / 4)
+        return;
+      /* b's own low[0] may never have been set; its parent's is right. */
+      ib->low[0] = in->low[i + 1];
+      memcpy (&ia->counts[ia->hdr.n], ib->counts, ib->hdr.n * sizeof (guint32));
+      memcpy (&ia->child[ia->hdr.n], ib->child, ib->hdr.n * sizeof (Node *));
+      memcpy (&ia->low[ia->hdr.n], ib->low, ib->hdr.n * sizeof (Sep));
+      ia->hdr.n += ib->hdr.n;
+      ib->hdr.n = 0;
+    }
+
+  in->counts[i] += in->counts[i + 1];
+  inner_delete_at (in, i + 1);
+  g_free (b);
+}
+
+static gboolean
+remove_rec (NetBTree *t,
+            Node     *node,
+            guint64   key,
+            guint64   id,
+            gpointer  value)
+{
+  if (node->is_leaf)
+    {
+      NetBTreeLeaf *l = (NetBTreeLeaf *) node;
+      guint pos = leaf_lower (t, l, key, id);
+
+      if (pos >= l->hdr.n || l->items[pos].value != value || l->items[pos].key != key)
+        return FALSE;
+      memmove (&l->items[pos], &l->items[pos + 1], (l->hdr.n - pos - 1) * sizeof (NetBTreeItem));
+      l->hdr.n--;
+      return TRUE;
+    }
+  else
+    {
+      Inner *in = (Inner *) node;
+      guint i = inner_find (in, key, id);
+      Node *child = in->child[i];
+
+      if (!remove_rec (t, child, key, id, value))
+        return FALSE;
+      in->counts[i]--;
+
+      if (child->n == 0)
+        {
+          if (child->is_leaf)
+            leaf_unlink (t, (NetBTreeLeaf *) child);
+          g_free (child);
+          inner_delete_at (in, i);
+        }
+      else if (child->n < (child->is_leaf ? LEAF_CAP : INNER_CAP) / 4 && in->hdr.n > 1)
+        {
+          if (i + 1 < in->hdr.n)
+            maybe_merge (t, in, i);
+          else
+            maybe_merge (t, in, i - 1);
+        }
+      return TRUE;
+    }
+}
+
+gboolean
+_net_btree_remove (NetBTree *t,
+                   guint64   key,
+                   gpointer  value)
+{
+  g_return_val_if_fail (t != NULL, FALSE);
+
+  if (!remove_rec (t, t->root, key, t->tiebreak (value), value))
+    return FALSE;
+  t->size--;
+
+  while (!t->root->is_leaf && t->root->n <= 1)
+    {
+      Inner *old = (Inner *) t->root;
+
+      if (old->hdr.n == 1)
+        t->root = old->child[0];
+      else
+        t->root = (Node *) (t->first = t->last = leaf_new ());
+      g_free (old);
+    }
+  return TRUE;
+}
+
+/* Positions ------------------------------------------------------------------ */
+
+static NetBTreeLeaf *
+descend (NetBTree *t,
+         guint64   key,
+         guint64   id,
+         guint    *before)
+{
+  Node *node = t->root;
+  guint pos = 0;
+
+  while (!node->is_leaf)
+    {
+      Inner *in = (Inner *) node;
+      guint i = inner_find (in, key, id);
+
+      for (guint j = 0; j < i; j++)
+        pos += in->counts[j];
+      node = in->child[i];
+    }
+  *before = pos;
+  return (NetBTreeLeaf *) node;
+}
+
+gint64
+_net_btree_position (NetBTree *t,
+                     guint64   key,
+                     gpointer  value)
+{
+  guint64 id;
+  NetBTreeLeaf *l;
+  guint before, pos;
+
+  g_return_val_if_fail (t != NULL, -1);
+
+  id = t->tiebreak (value);
+  l = descend (t, key, id, &before);
+  pos = leaf_lower (t, l, key, id);
+  if (pos < l->hdr.n && l->items[pos].value == value && l->items[pos].key == key)
+    return (gint64) before + pos;
+  return -1;
+}
+
+guint
+_net_btree_lower_bound (NetBTree *t,
+                        guint64   key,
+                        guint64   id)
+{
+  NetBTreeLeaf *l;
+  guint before;
+
+  g_return_val_if_fail (t != NULL, 0);
+
+  l = descend (t, key, id, &before);
+  return before + leaf_lower (t, l, key, id);
+}
+
+gboolean
+_net_btree_iter_nth (NetBTree     *t,
+                     guint         position,
+                     NetBTreeIter *iter)
+{
+  Node *node;
+
+  g_return_val_if_fail (t != NULL, FALSE);
+  g_return_val_if_fail (iter != NULL, FALSE);
+
+  iter->leaf = NULL;
+  iter->index = 0;
+  if (position >= t->size)
+    return FALSE;
+
+  node = t->root;
+  while (!node->is_leaf)
+    {
+      Inner *in = (Inner *) node;
+      guint i = 0;
+
+      while (position >= in->counts[i])
+        position -= in->counts[i++];
+      node = in->child[i];
+    }
+  iter->leaf = (NetBTreeLeaf *) node;
+  iter->index = position;
+  return TRUE;
+}
+
+gboolean
+_net_btree_iter_first (NetBTree     *t,
+                       NetBTreeIter *iter)
+{
+  g_return_val_if_fail (t != NULL, FALSE);
+
+  iter->leaf = t->size > 0 ? t->first : NULL;
+  iter->index = 0;
+  return iter->leaf != NULL;
+}
+
+gboolean
+_net_btree_iter_last (NetBTree     *t,
+                      NetBTreeIter *iter)
+{
+  g_return_val_if_fail (t != NULL, FALSE);
+
+  iter->leaf = t->size > 0 ? t->last : NULL;
+  iter->index = iter->leaf != NULL ? iter->leaf->hdr.n - 1 : 0;
+  return iter->leaf != NULL;
+}
+
+gboolean
+_net_btree_iter_next (NetBTreeIter *iter)
+{
+  if (iter->leaf == NULL)
+    return FALSE;
+  if (++iter->index < iter->leaf->hdr.n)
+    return TRUE;
+  iter->leaf = iter->leaf->next;
+  iter->index = 0;
+  return iter->leaf != NULL;
+}
+
+gboolean
+_net_btree_iter_prev (NetBTreeIter *iter)
+{
+  if (iter->leaf == NULL)
+    return FALSE;
+  if (iter->index > 0)
+    {
+      iter->index--;
+      return TRUE;
+    }
+  iter->leaf = iter->leaf->prev;
+  iter->index = iter->leaf != NULL ? iter->leaf->hdr.n - 1 : 0;
+  return iter->leaf != NULL;
+}
+
+NetBTreeItem *
+_net_btree_iter_get (NetBTreeIter *iter)
+{
+  g_return_val_if_fail (iter != NULL && iter->leaf != NULL, NULL);
+
+  return &iter->leaf->items[iter->index];
+}
+
+/* Checks --------------------------------------------------------------------- */
+
+/* Checks @node and returns its item count; @lo is the separator every
+ * item must reach (NULL: unbounded). */
+static guint
+check_rec (NetBTree      *t,
+           Node          *node,
+           const Sep     *lo,
+           const Sep     *hi,
+           NetBTreeLeaf **expect_leaf,
+           guint          depth,
+           guint         *leaf_depth)
+{
+  if (node->is_leaf)
+    {
+      NetBTreeLeaf *l = (NetBTreeLeaf *) node;
+
+      g_assert_true (l == *expect_leaf);
+      g_assert_cmpuint (l->hdr.n, <=, LEAF_CAP);
+      g_assert_true (l->hdr.n > 0 || (Node *) l == t->root);
+      if (*leaf_depth == G_MAXUINT)
+        *leaf_depth = depth;
+      g_assert_cmpuint (*leaf_depth, ==, depth);
+      for (guint i = 0; i < l->hdr.n; i++)
+        {
+          guint64 id = t->tiebreak (l->items[i].value);
+
+          if (lo != NULL)
+            g_assert_cmpint (cmp_sep (l->items[i].key, id, lo), >=, 0);
+          if (hi != NULL)
+            g_assert_cmpint (cmp_sep (l->items[i].key, id, hi), <, 0);
+          if (i > 0)
+            g_assert_cmpint (cmp_item (t, l->items[i].key, id, &l->items[i - 1]), >, 0);
+        }
+      *expect_leaf = l->next;
+      if (l->next != NULL)
+        g_assert_true (l->next->prev == l);
+      return l->hdr.n;
+    }
+  else
+    {
+      Inner *in = (Inner *) node;
+      guint sum = 0;
+
+      g_assert_cmpuint (in->hdr.n, >, 0);
+      g_assert_cmpuint (in->hdr.n, <=, INNER_CAP);
+      for (guint i = 0; i < in->hdr.n; i++)
+        {
+          const Sep *clo = i == 0 ? lo : &in->low[i];
+          const Sep *chi = i + 1 < in->hdr.n ? &in->low[i + 1] : hi;
+          guint n = check_rec (t, in->child[i], clo, chi, expect_leaf, depth + 1, leaf_depth);
+
+          g_assert_cmpuint (n, ==, in->counts[i]);
+          g_assert_cmpuint (n, >, 0);
+          sum += n;
+        }
+      return sum;
+    }
+}
+
+void
+_net_btree_check (NetBTree *t)
+{
+  NetBTreeLeaf *expect = t->first;
+  guint leaf_depth = G_MAXUINT;
+
+  g_assert_null (t->first->prev);
+  g_assert_cmpuint (check_rec (t, t->root, NULL, NULL, &expect, 0, &leaf_depth), ==, t->size);
+  g_assert_null (expect);
+}
