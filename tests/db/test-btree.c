@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "net-btree-private.h"
+#include "net-id-table-private.h"
 
 /* Values are ids; the tiebreak reads them, as the models read an entry. */
 typedef struct
@@ -207,6 +208,65 @@ test_btree_signed_keys (void)
   g_assert_cmpuint (_net_btree_key_from_int (1), <, _net_btree_key_from_int (G_MAXINT64));
 }
 
+/* Random inserts, replacements and removes against a GHashTable, with
+ * clustered ids (the hash must spread them) and a full drain. */
+static void
+test_id_table_random (void)
+{
+  NetIdTable table;
+  g_autoptr(GHashTable) ref = g_hash_table_new (g_int64_hash, g_int64_equal);
+  guint n = 50000;
+  guint64 *ids = g_new (guint64, n);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+
+  for (guint i = 0; i < n; i++)
+    ids[i] = (guint64) i << (i % 2 ? 32 : 0);   /* dense and strided */
+
+  _net_id_table_init (&table);
+  g_assert_null (_net_id_table_lookup (&table, 1));
+  g_assert_null (_net_id_table_remove (&table, 1));
+
+  for (guint round = 0; round < 300000; round++)
+    {
+      guint i = g_rand_int_range (rand, 0, n);
+
+      if (g_rand_boolean (rand))
+        {
+          _net_id_table_insert (&table, &ids[i]);
+          g_hash_table_add (ref, &ids[i]);
+        }
+      else
+        {
+          gpointer got = _net_id_table_remove (&table, ids[i]);
+
+          g_assert_true (got == (g_hash_table_remove (ref, &ids[i]) ? (gpointer) &ids[i] : NULL));
+        }
+
+      if (round % 30000 == 0)
+        {
+          guint seen = 0;
+
+          g_assert_cmpuint (_net_id_table_size (&table), ==, g_hash_table_size (ref));
+          for (guint k = 0; k < n; k++)
+            g_assert_true (_net_id_table_lookup (&table, ids[k]) ==
+                           (g_hash_table_contains (ref, &ids[k]) ? (gpointer) &ids[k] : NULL));
+          for (guint k = 0; k <= table.mask; k++)
+            seen += table.slots[k] != NULL;
+          g_assert_cmpuint (seen, ==, g_hash_table_size (ref));
+        }
+    }
+
+  for (guint i = 0; i < n; i++)
+    _net_id_table_remove (&table, ids[i]);
+  g_assert_cmpuint (_net_id_table_size (&table), ==, 0);
+  for (guint i = 0; i < n; i++)
+    g_assert_null (_net_id_table_lookup (&table, ids[i]));
+
+  _net_id_table_clear (&table);
+  g_rand_free (rand);
+  g_free (ids);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -217,6 +277,7 @@ main (int   argc,
   g_test_add_func ("/btree/append", test_btree_append);
   g_test_add_func ("/btree/random", test_btree_random);
   g_test_add_func ("/btree/signed-keys", test_btree_signed_keys);
+  g_test_add_func ("/id-table/random", test_id_table_random);
 
   return g_test_run ();
 }
