@@ -5,12 +5,16 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "net-error.h"
 #include "net-enum-types.h"
+#include "net-btree-private.h"
 #include "net-codec-private.h"
 #include "net-db-items-private.h"
 #include "net-db-tasks-private.h"
 #include "net-fold-private.h"
+#include "net-id-table-private.h"
 #include "net-redex-private.h"
 
 /**
@@ -62,15 +66,19 @@ enum {
   N_KEYS
 };
 
+/*
+ * The state of one task, 48 bytes.  Its #NetTask is made the first time a
+ * query returns it and then lives as long as the task (items are unique);
+ * from then on the item holds the title, and the entry's copy is freed.
+ */
 typedef struct
 {
-  NetTask       *task;
-  NetTaskStatus  status;          /* where the iters are */
-  /* The index keys, copied so that comparing entries touches neither the
-   * item nor a type check. */
-  guint64        id;
-  gint64         keys[N_KEYS];    /* [KEY_ID] unused */
-  GSequenceIter *iters[N_KEYS];
+  guint64   id;           /* first: the id table's key */
+  gint64    created;
+  gint64    updated;
+  char     *title;        /* NULL once the item exists */
+  NetTask  *task;
+  guint8    status;
 } TaskEntry;
 
 typedef struct
@@ -92,8 +100,8 @@ struct _NetDbTasks
                                  * owner thread only */
   gboolean      closed;
 
-  GHashTable   *by_id;          /* guint64* → TaskEntry* */
-  GSequence    *index[2][N_KEYS];
+  NetIdTable    by_id;          /* TaskEntry by id */
+  NetBTree     *index[2][N_KEYS];  /* per status, per order */
   GHashTable   *dirty;          /* NetTask* with pending notifies */
   GByteArray   *scratch;
 };
@@ -116,28 +124,46 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* Indexes ------------------------------------------------------------------ */
+/* Entries and indexes ---------------------------------------------------------- */
 
-static int
-compare_entries (gconstpointer a,
-                 gconstpointer b,
-                 gpointer      data)
+static guint64
+entry_tiebreak (gconstpointer value)
 {
-  const TaskEntry *x = a, *y = b;
-  guint key = GPOINTER_TO_UINT (data);
-
-  if (x->keys[key] != y->keys[key])
-    return x->keys[key] < y->keys[key] ? -1 : 1;
-  return x->id < y->id ? -1 : x->id > y->id;
+  return ((const TaskEntry *) value)->id;
 }
 
-static void
-entry_load_keys (TaskEntry *e)
+static inline guint64
+entry_key (const TaskEntry *e,
+           guint            key)
 {
-  e->id = net_task_get_id (e->task);
-  e->keys[KEY_ID] = 0;
-  e->keys[KEY_CREATED] = net_task_get_created_at (e->task);
-  e->keys[KEY_UPDATED] = net_task_get_updated_at (e->task);
+  switch (key)
+    {
+    case KEY_CREATED:
+      return _net_btree_key_from_int (e->created);
+    case KEY_UPDATED:
+      return _net_btree_key_from_int (e->updated);
+    case KEY_ID:
+    default:
+      return e->id;
+    }
+}
+
+static inline const char *
+entry_title (const TaskEntry *e)
+{
+  return e->task != NULL ? net_task_get_title (e->task) : e->title;
+}
+
+/* The live item of @e, made on first use. */
+static NetTask *
+entry_item (TaskEntry *e)
+{
+  if (e->task == NULL)
+    {
+      e->task = _net_task_new (e->id, e->title, e->status, e->created, e->updated);
+      g_clear_pointer (&e->title, g_free);
+    }
+  return e->task;
 }
 
 static void
@@ -145,41 +171,46 @@ entry_index (NetDbTasks *self,
              TaskEntry  *e,
              guint       key)
 {
-  GSequence *seq = self->index[e->status][key];
-  GSequenceIter *end = g_sequence_get_end_iter (seq);
-
-  /* Events mostly arrive in id and time order: appending is the common
-   * case and skips the search. */
-  if (g_sequence_iter_is_begin (end) ||
-      compare_entries (g_sequence_get (g_sequence_iter_prev (end)), e, GUINT_TO_POINTER (key)) < 0)
-    e->iters[key] = g_sequence_append (seq, e);
-  else
-    e->iters[key] = g_sequence_insert_sorted (seq, e, compare_entries, GUINT_TO_POINTER (key));
+  _net_btree_insert (self->index[e->status][key], entry_key (e, key), e);
 }
 
 static void
-entry_unindex (TaskEntry *e,
-               guint      key)
+entry_unindex (NetDbTasks *self,
+               TaskEntry  *e,
+               guint       key)
 {
-  g_clear_pointer (&e->iters[key], g_sequence_remove);
+  gboolean removed = _net_btree_remove (self->index[e->status][key], entry_key (e, key), e);
+
+  g_assert (removed);
 }
 
 static void
-entry_free (gpointer data)
+entry_free (TaskEntry *e)
 {
-  TaskEntry *e = data;
-
-  for (guint k = 0; k < N_KEYS; k++)
-    entry_unindex (e, k);
-  g_object_unref (e->task);
-  g_free (e);
+  g_free (e->title);
+  g_clear_object (&e->task);
+  g_slice_free (TaskEntry, e);
 }
 
-static TaskEntry *
+static inline TaskEntry *
 lookup (NetDbTasks *self,
         guint64     id)
 {
-  return g_hash_table_lookup (self->by_id, &id);
+  return _net_id_table_lookup (&self->by_id, id);
+}
+
+/* Frees every entry; the indexes are emptied too. */
+static void
+clear_entries (NetDbTasks *self)
+{
+  for (guint i = 0; i <= self->by_id.mask; i++)
+    if (self->by_id.slots[i] != NULL)
+      entry_free (self->by_id.slots[i]);
+  _net_id_table_clear (&self->by_id);
+  _net_id_table_init (&self->by_id);
+  for (guint st = 0; st < 2; st++)
+    for (guint k = 0; k < N_KEYS; k++)
+      _net_btree_clear (self->index[st][k]);
 }
 
 /* Applying events ----------------------------------------------------------- */
@@ -223,6 +254,15 @@ _net_db_tasks_get_origin_app_seq (NetDbTasks *self,
 }
 
 static void
+mark_dirty (NetDbTasks *self,
+            NetTask    *task)
+{
+  if (_net_task_has_pending_notify (task) && !g_hash_table_contains (self->dirty, task))
+    g_hash_table_add (self->dirty, g_object_ref (task));
+}
+
+/* @title: the new title, or NULL to keep it. */
+static void
 task_changed (NetDbTasks    *self,
               TaskEntry     *e,
               const char    *title,
@@ -231,46 +271,68 @@ task_changed (NetDbTasks    *self,
               gint64         updated)
 {
   gboolean moved = status != e->status;
-  gboolean created_moved = moved || created != net_task_get_created_at (e->task);
-  gboolean updated_moved = moved || updated != net_task_get_updated_at (e->task);
+  gboolean keys_moved[N_KEYS] = {
+    moved,
+    moved || created != e->created,
+    moved || updated != e->updated,
+  };
 
   /* Out of the indexes whose key changes, update, back in. */
-  if (moved)
-    entry_unindex (e, KEY_ID);
-  if (created_moved)
-    entry_unindex (e, KEY_CREATED);
-  if (updated_moved)
-    entry_unindex (e, KEY_UPDATED);
+  for (guint k = 0; k < N_KEYS; k++)
+    if (keys_moved[k])
+      entry_unindex (self, e, k);
 
-  _net_task_update (e->task, title, status, created, updated);
   e->status = status;
-  entry_load_keys (e);
+  e->created = created;
+  e->updated = updated;
+  if (e->task != NULL)
+    {
+      _net_task_update (e->task, title != NULL ? title : net_task_get_title (e->task),
+                        status, created, updated);
+      mark_dirty (self, e->task);
+    }
+  else if (title != NULL && strcmp (title, e->title) != 0)
+    {
+      g_free (e->title);
+      e->title = g_strdup (title);
+    }
 
-  if (moved)
-    entry_index (self, e, KEY_ID);
-  if (created_moved)
-    entry_index (self, e, KEY_CREATED);
-  if (updated_moved)
-    entry_index (self, e, KEY_UPDATED);
+  for (guint k = 0; k < N_KEYS; k++)
+    if (keys_moved[k])
+      entry_index (self, e, k);
+}
 
-  if (_net_task_has_pending_notify (e->task) && !g_hash_table_contains (self->dirty, e->task))
-    g_hash_table_add (self->dirty, g_object_ref (e->task));
+/* Takes @title. */
+static TaskEntry *
+task_insert (NetDbTasks    *self,
+             guint64        id,
+             char          *title,
+             NetTaskStatus  status,
+             gint64         created,
+             gint64         updated)
+{
+  TaskEntry *e = g_slice_new (TaskEntry);
+
+  e->id = id;
+  e->title = title;
+  e->status = status;
+  e->created = created;
+  e->updated = updated;
+  e->task = NULL;
+  for (guint k = 0; k < N_KEYS; k++)
+    entry_index (self, e, k);
+  _net_id_table_insert (&self->by_id, e);
+  return e;
 }
 
 static void
-task_insert (NetDbTasks    *self,
-             NetTask       *task)
+task_delete (NetDbTasks *self,
+             TaskEntry  *e)
 {
-  TaskEntry *e = g_new0 (TaskEntry, 1);
-  guint64 *key = g_new (guint64, 1);
-
-  *key = net_task_get_id (task);
-  e->task = task;
-  e->status = net_task_get_status (task);
-  entry_load_keys (e);
   for (guint k = 0; k < N_KEYS; k++)
-    entry_index (self, e, k);
-  g_hash_table_insert (self->by_id, key, e);
+    entry_unindex (self, e, k);
+  _net_id_table_remove (&self->by_id, e->id);
+  entry_free (e);
 }
 
 static gboolean
@@ -348,23 +410,22 @@ tasks_apply (gpointer            user_data,
       if (e != NULL)
         task_changed (self, e, title, NET_TASK_STATUS_PENDING, ts, ts);
       else
-        task_insert (self, _net_task_new (id, title, NET_TASK_STATUS_PENDING, ts, ts));
+        task_insert (self, id, g_steal_pointer (&title), NET_TASK_STATUS_PENDING, ts, ts);
       break;
 
     case NET_DISPATCH_TASK_RENAMED:
       if (e != NULL)
-        task_changed (self, e, title, e->status, net_task_get_created_at (e->task), ts);
+        task_changed (self, e, title, e->status, e->created, ts);
       break;
 
     case NET_DISPATCH_TASK_COMPLETED:
       if (e != NULL)
-        task_changed (self, e, net_task_get_title (e->task), NET_TASK_STATUS_COMPLETED,
-                      net_task_get_created_at (e->task), ts);
+        task_changed (self, e, NULL, NET_TASK_STATUS_COMPLETED, e->created, ts);
       break;
 
     case NET_DISPATCH_TASK_DELETED:
       if (e != NULL)
-        g_hash_table_remove (self->by_id, &id);
+        task_delete (self, e);
       break;
 
     default:
@@ -401,7 +462,8 @@ tasks_deliver (gpointer user_data,
     _net_task_flush_notify (g_ptr_array_index (dirty, i));
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
-  g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
+  if (first_seq <= last_seq)
+    g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
   g_object_unref (self);
 }
 
@@ -429,11 +491,12 @@ net_db_tasks_finalize (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
 
-  g_clear_pointer (&self->by_id, g_hash_table_unref);
-  for (guint s = 0; s < 2; s++)
-    for (guint k = 0; k < N_KEYS; k++)
-      g_clear_pointer (&self->index[s][k], g_sequence_free);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  clear_entries (self);
+  _net_id_table_clear (&self->by_id);
+  for (guint st = 0; st < 2; st++)
+    for (guint k = 0; k < N_KEYS; k++)
+      g_clear_pointer (&self->index[st][k], _net_btree_free);
   g_clear_pointer (&self->origins, g_array_unref);
   g_clear_pointer (&self->scratch, g_byte_array_unref);
   g_mutex_clear (&self->write_lock);
@@ -523,10 +586,10 @@ static void
 net_db_tasks_init (NetDbTasks *self)
 {
   g_mutex_init (&self->write_lock);
-  self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, entry_free);
-  for (guint s = 0; s < 2; s++)
+  _net_id_table_init (&self->by_id);
+  for (guint st = 0; st < 2; st++)
     for (guint k = 0; k < N_KEYS; k++)
-      self->index[s][k] = g_sequence_new (NULL);
+      self->index[st][k] = _net_btree_new (entry_tiebreak);
   /* Holds its items: one may be deleted before its notify is flushed. */
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
@@ -778,61 +841,206 @@ net_db_tasks_get (NetDbTasks *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
 
   e = lookup (self, id);
-  return e ? g_object_ref (e->task) : NULL;
+  return e ? g_object_ref (entry_item (e)) : NULL;
 }
 
-static guint
-order_key (NetOrderBy order,
-           gboolean  *desc)
+/* What a filter asks, read once per query rather than per candidate. */
+typedef struct
 {
-  *desc = order == NET_ORDER_BY_ID_DESC || order == NET_ORDER_BY_CREATED_DESC ||
-          order == NET_ORDER_BY_UPDATED_DESC;
-  switch (order)
+  gboolean       status_set;
+  NetTaskStatus  status;
+  gboolean       only_status;   /* nothing else to check per candidate */
+  gint64         created_after;
+  gint64         created_before;
+  gint64         updated_after;
+  gint64         updated_before;
+  const char    *folded_title;
+  NetOrderBy     order;
+  guint          key;
+  gboolean       desc;
+  guint          offset;
+  guint          limit;
+} Query;
+
+static void
+query_init (Query          *q,
+            NetTasksFilter *filter)
+{
+  _net_tasks_filter_get_window (filter, &q->order, &q->offset, &q->limit);
+  q->desc = q->order == NET_ORDER_BY_ID_DESC || q->order == NET_ORDER_BY_CREATED_DESC ||
+            q->order == NET_ORDER_BY_UPDATED_DESC;
+  switch (q->order)
     {
     case NET_ORDER_BY_CREATED_ASC:
     case NET_ORDER_BY_CREATED_DESC:
-      return KEY_CREATED;
+      q->key = KEY_CREATED;
+      break;
     case NET_ORDER_BY_UPDATED_ASC:
     case NET_ORDER_BY_UPDATED_DESC:
-      return KEY_UPDATED;
+      q->key = KEY_UPDATED;
+      break;
     case NET_ORDER_BY_ID_ASC:
     case NET_ORDER_BY_ID_DESC:
     default:
-      return KEY_ID;
+      q->key = KEY_ID;
+      break;
     }
+
+  if (filter == NULL)
+    {
+      q->status_set = FALSE;
+      q->status = NET_TASK_STATUS_PENDING;
+      q->only_status = TRUE;
+      q->created_after = q->updated_after = 0;
+      q->created_before = q->updated_before = G_MAXINT64;
+      q->folded_title = NULL;
+      return;
+    }
+
+  q->status_set = net_tasks_filter_get_status_set (filter);
+  q->status = net_tasks_filter_get_status (filter);
+  q->only_status = _net_tasks_filter_is_status_only (filter);
+  q->created_after = net_tasks_filter_get_created_after (filter);
+  q->created_before = net_tasks_filter_get_created_before (filter);
+  q->updated_after = net_tasks_filter_get_updated_after (filter);
+  q->updated_before = net_tasks_filter_get_updated_before (filter);
+  q->folded_title = _net_tasks_filter_get_folded_title (filter);
 }
 
-typedef gboolean (*VisitFunc) (NetTask *task, gpointer data);
+static inline gboolean
+in_bounds (gint64 value,
+           gint64 after,
+           gint64 before)
+{
+  /* The filters' rule: 0 is "no lower bound". */
+  return (after == 0 || value >= after) && value <= before;
+}
+
+static gboolean
+title_contains (TaskEntry  *e,
+                const char *needle)
+{
+  g_autofree char *folded = NULL;
+  const char *title;
+  char buf[256];
+  gsize i;
+
+  if (e->task != NULL)
+    return strstr (_net_task_get_folded_title (e->task), needle) != NULL;
+
+  /* Plain ASCII folds to lower case (as _net_db_fold_text() does it),
+   * here without an allocation. */
+  title = e->title;
+  for (i = 0; title[i] != '\0' && i < sizeof buf - 1; i++)
+    {
+      if ((guchar) title[i] >= 0x80)
+        break;
+      buf[i] = g_ascii_tolower (title[i]);
+    }
+  if (title[i] == '\0')
+    {
+      buf[i] = '\0';
+      return strstr (buf, needle) != NULL;
+    }
+
+  folded = _net_db_fold_text (title);
+  return strstr (folded, needle) != NULL;
+}
+
+static inline gboolean
+query_matches (const Query *q,
+               TaskEntry   *e)
+{
+  if (q->only_status)
+    return TRUE;   /* the status is the index's */
+  return in_bounds (e->created, q->created_after, q->created_before) &&
+         in_bounds (e->updated, q->updated_after, q->updated_before) &&
+         (q->folded_title == NULL || title_contains (e, q->folded_title));
+}
+
+/* Is @e past the end of the range its order key is bounded to? */
+static inline gboolean
+query_past_end (const Query *q,
+                TaskEntry   *e)
+{
+  gint64 v, after, before;
+
+  if (q->key == KEY_CREATED)
+    v = e->created, after = q->created_after, before = q->created_before;
+  else if (q->key == KEY_UPDATED)
+    v = e->updated, after = q->updated_after, before = q->updated_before;
+  else
+    return FALSE;
+
+  return q->desc ? (after != 0 && v < after) : v > before;
+}
+
+/* Where a stream of @tree starts: the first item inside the bounds of the
+ * order key, from the end for descending orders. */
+static gboolean
+query_seek (const Query  *q,
+            NetBTree     *tree,
+            NetBTreeIter *it)
+{
+  gint64 after = 0, before = G_MAXINT64;
+  guint pos;
+
+  if (q->key == KEY_CREATED)
+    after = q->created_after, before = q->created_before;
+  else if (q->key == KEY_UPDATED)
+    after = q->updated_after, before = q->updated_before;
+
+  if (!q->desc)
+    {
+      if (after == 0)
+        return _net_btree_iter_first (tree, it);
+      return _net_btree_iter_nth (tree, _net_btree_lower_bound (tree, _net_btree_key_from_int (after), 0), it);
+    }
+
+  if (before == G_MAXINT64)
+    return _net_btree_iter_last (tree, it);
+  pos = _net_btree_lower_bound (tree, _net_btree_key_from_int (before + 1), 0);
+  return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
+}
+
+typedef gboolean (*VisitFunc) (TaskEntry *e,
+                               gpointer   data);
 
 /*
- * Visits the tasks @filter selects in its order, without sorting: the
- * status indexes are kept in each order, and "any status" merges the two.
+ * Visits the tasks of @q in its order, without sorting: each status keeps
+ * its tasks in every order, "any status" merges the two streams, and a
+ * bounded order key starts and stops at its bounds.  @skip leading matches
+ * are passed over (in O(log n) when nothing has to be checked).
  */
 static void
-visit (NetDbTasks     *self,
-       NetTasksFilter *filter,
-       VisitFunc       func,
-       gpointer        data)
+visit (NetDbTasks  *self,
+       const Query *q,
+       guint        skip,
+       VisitFunc    func,
+       gpointer     data)
 {
-  GSequenceIter *it[2] = { NULL, NULL };
-  NetOrderBy order;
-  gboolean desc;
-  guint key;
+  NetBTreeIter it[2];
+  gboolean live[2] = { FALSE, FALSE };
 
-  _net_tasks_filter_get_window (filter, &order, NULL, NULL);
-  key = order_key (order, &desc);
-
-  for (guint s = 0; s < 2; s++)
+  for (guint st = 0; st < 2; st++)
     {
-      GSequence *seq = self->index[s][key];
+      if (q->status_set && q->status != st)
+        continue;
+      live[st] = query_seek (q, self->index[st][q->key], &it[st]);
+    }
 
-      if (filter != NULL && net_tasks_filter_get_status_set (filter) &&
-          net_tasks_filter_get_status (filter) != s)
-        continue;
-      if (g_sequence_is_empty (seq))
-        continue;
-      it[s] = desc ? g_sequence_iter_prev (g_sequence_get_end_iter (seq))
-                   : g_sequence_get_begin_iter (seq);
+  /* One stream and nothing to check: jump over the offset. */
+  if (skip > 0 && q->status_set && q->only_status && live[q->status])
+    {
+      NetBTree *tree = self->index[q->status][q->key];
+      guint pos;
+
+      g_assert (q->key == KEY_ID || (q->created_after == 0 && q->updated_after == 0));
+      if (skip >= _net_btree_size (tree))
+        return;
+      pos = q->desc ? _net_btree_size (tree) - 1 - skip : skip;
+      live[q->status] = _net_btree_iter_nth (tree, pos, &it[q->status]);
+      skip = 0;
     }
 
   for (;;)
@@ -840,31 +1048,41 @@ visit (NetDbTasks     *self,
       TaskEntry *e;
       guint pick;
 
-      if (it[0] == NULL && it[1] == NULL)
+      if (!live[0] && !live[1])
         break;
-      if (it[0] == NULL)
+      if (!live[0])
         pick = 1;
-      else if (it[1] == NULL)
+      else if (!live[1])
         pick = 0;
       else
         {
-          int c = compare_entries (g_sequence_get (it[0]), g_sequence_get (it[1]),
-                                   GUINT_TO_POINTER (key));
+          const NetBTreeItem *a = _net_btree_iter_get (&it[0]);
+          const NetBTreeItem *b = _net_btree_iter_get (&it[1]);
+          gboolean first;
 
-          pick = (desc ? c > 0 : c < 0) ? 0 : 1;
+          if (a->key != b->key)
+            first = a->key < b->key;
+          else
+            first = ((TaskEntry *) a->value)->id < ((TaskEntry *) b->value)->id;
+          pick = first != q->desc ? 0 : 1;
         }
 
-      e = g_sequence_get (it[pick]);
-      if (desc)
-        it[pick] = g_sequence_iter_is_begin (it[pick]) ? NULL : g_sequence_iter_prev (it[pick]);
-      else
+      e = _net_btree_iter_get (&it[pick])->value;
+      if (query_past_end (q, e))
         {
-          it[pick] = g_sequence_iter_next (it[pick]);
-          if (g_sequence_iter_is_end (it[pick]))
-            it[pick] = NULL;
+          live[pick] = FALSE;
+          continue;
         }
+      live[pick] = q->desc ? _net_btree_iter_prev (&it[pick]) : _net_btree_iter_next (&it[pick]);
 
-      if (_net_tasks_filter_matches (filter, e->task) && !func (e->task, data))
+      if (!query_matches (q, e))
+        continue;
+      if (skip > 0)
+        {
+          skip--;
+          continue;
+        }
+      if (!func (e, data))
         break;
     }
 }
@@ -872,24 +1090,32 @@ visit (NetDbTasks     *self,
 typedef struct
 {
   GPtrArray *result;
-  guint      offset;
   guint      limit;
-  guint      skipped;
 } Collect;
 
 static gboolean
-collect_cb (NetTask  *task,
-            gpointer  data)
+collect_cb (TaskEntry *e,
+            gpointer   data)
 {
   Collect *c = data;
 
-  if (c->skipped < c->offset)
-    {
-      c->skipped++;
-      return TRUE;
-    }
-  g_ptr_array_add (c->result, g_object_ref (task));
+  g_ptr_array_add (c->result, g_object_ref (entry_item (e)));
   return c->limit == 0 || c->result->len < c->limit;
+}
+
+/* How many tasks @q selects when that is known without visiting them. */
+static gboolean
+query_count_fast (NetDbTasks  *self,
+                  const Query *q,
+                  guint       *count)
+{
+  if (!q->only_status)
+    return FALSE;
+  if (q->status_set)
+    *count = _net_btree_size (self->index[q->status][KEY_ID]);
+  else
+    *count = _net_id_table_size (&self->by_id);
+  return TRUE;
 }
 
 /**
@@ -908,13 +1134,21 @@ net_db_tasks_find_many (NetDbTasks     *self,
                         NetTasksFilter *filter)
 {
   Collect c = { 0 };
+  guint expect = 0;
+  Query q;
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  c.result = g_ptr_array_new_with_free_func (g_object_unref);
-  _net_tasks_filter_get_window (filter, NULL, &c.offset, &c.limit);
-  visit (self, filter, collect_cb, &c);
+  query_init (&q, filter);
+  if (query_count_fast (self, &q, &expect))
+    expect = expect > q.offset ? expect - q.offset : 0;
+  if (q.limit != 0)
+    expect = MIN (expect, q.limit);
+
+  c.result = g_ptr_array_new_full (expect, g_object_unref);
+  c.limit = q.limit;
+  visit (self, &q, q.offset, collect_cb, &c);
 
   return c.result;
 }
@@ -934,14 +1168,15 @@ net_db_tasks_find_first (NetDbTasks     *self,
 {
   Collect c = { 0 };
   NetTask *task = NULL;
+  Query q;
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
+  query_init (&q, filter);
   c.result = g_ptr_array_new_with_free_func (g_object_unref);
-  _net_tasks_filter_get_window (filter, NULL, &c.offset, NULL);
   c.limit = 1;
-  visit (self, filter, collect_cb, &c);
+  visit (self, &q, q.offset, collect_cb, &c);
   if (c.result->len > 0)
     task = g_object_ref (g_ptr_array_index (c.result, 0));
   g_ptr_array_unref (c.result);
@@ -950,25 +1185,19 @@ net_db_tasks_find_first (NetDbTasks     *self,
 }
 
 static gboolean
-count_cb (NetTask  *task,
-          gpointer  data)
+count_cb (TaskEntry *e,
+          gpointer   data)
 {
   (*(guint *) data)++;
   return TRUE;
 }
 
 static gboolean
-exists_cb (NetTask  *task,
-           gpointer  data)
+exists_cb (TaskEntry *e,
+           gpointer   data)
 {
   *(gboolean *) data = TRUE;
   return FALSE;
-}
-
-static gboolean
-status_only (NetTasksFilter *filter)
-{
-  return _net_tasks_filter_is_status_only (filter);
 }
 
 /**
@@ -986,21 +1215,14 @@ net_db_tasks_count (NetDbTasks     *self,
                     NetTasksFilter *filter)
 {
   guint n = 0;
+  Query q;
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), 0);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), 0);
 
-  if (filter == NULL)
-    return g_hash_table_size (self->by_id);
-
-  if (status_only (filter))
-    {
-      if (!net_tasks_filter_get_status_set (filter))
-        return g_hash_table_size (self->by_id);
-      return g_sequence_get_length (self->index[net_tasks_filter_get_status (filter)][KEY_ID]);
-    }
-
-  visit (self, filter, count_cb, &n);
+  query_init (&q, filter);
+  if (!query_count_fast (self, &q, &n))
+    visit (self, &q, 0, count_cb, &n);
   return n;
 }
 
@@ -1018,21 +1240,16 @@ net_db_tasks_exists (NetDbTasks     *self,
                      NetTasksFilter *filter)
 {
   gboolean found = FALSE;
+  guint n;
+  Query q;
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), FALSE);
 
-  if (filter == NULL || status_only (filter))
-    return net_db_tasks_count (self, filter) > 0;
-
-  {
-    g_autoptr(NetTasksFilter) unwindowed = net_tasks_filter_copy (filter);
-
-    net_tasks_filter_set_offset (unwindowed, 0);
-    net_tasks_filter_set_limit (unwindowed, 0);
-    visit (self, unwindowed, exists_cb, &found);
-  }
-
+  query_init (&q, filter);
+  if (query_count_fast (self, &q, &n))
+    return n > 0;
+  visit (self, &q, 0, exists_cb, &found);
   return found;
 }
 
@@ -1208,22 +1425,23 @@ net_db_tasks_snapshot (NetDbTasks  *self,
       net_encoder_put_bytes (&enc, S_ORIGIN, item->data, item->len);
     }
 
-  for (guint s = 0; s < 2; s++)
+  for (guint st = 0; st < 2; st++)
     {
-      GSequenceIter *it = g_sequence_get_begin_iter (self->index[s][KEY_ID]);
+      NetBTreeIter it;
 
-      for (; !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
+      for (gboolean ok = _net_btree_iter_first (self->index[st][KEY_ID], &it); ok;
+           ok = _net_btree_iter_next (&it))
         {
-          TaskEntry *e = g_sequence_get (it);
+          TaskEntry *e = _net_btree_iter_get (&it)->value;
           NetEncoder sub;
 
           g_byte_array_set_size (item, 0);
           net_encoder_init (&sub, item);
-          net_encoder_put_uint (&sub, 1, net_task_get_id (e->task));
-          net_encoder_put_string (&sub, 2, net_task_get_title (e->task));
+          net_encoder_put_uint (&sub, 1, e->id);
+          net_encoder_put_string (&sub, 2, entry_title (e));
           net_encoder_put_uint (&sub, 3, e->status);
-          net_encoder_put_int (&sub, 4, net_task_get_created_at (e->task));
-          net_encoder_put_int (&sub, 5, net_task_get_updated_at (e->task));
+          net_encoder_put_int (&sub, 4, e->created);
+          net_encoder_put_int (&sub, 5, e->updated);
           net_encoder_put_bytes (&enc, S_TASK, item->data, item->len);
         }
     }
@@ -1240,9 +1458,24 @@ snapshot_invalid (GError     **error,
   return FALSE;
 }
 
+typedef struct
+{
+  guint64        id;
+  char          *title;
+  NetTaskStatus  status;
+  gint64         created;
+  gint64         updated;
+} TaskRecord;
+
+static void
+task_record_clear (gpointer data)
+{
+  g_free (((TaskRecord *) data)->title);
+}
+
 static gboolean
 decode_task (const NetField  *outer,
-             NetTask        **out,
+             TaskRecord      *out,
              GError         **error)
 {
   g_autofree char *title = NULL;
@@ -1276,7 +1509,7 @@ decode_task (const NetField  *outer,
   if (r < 0 || !has_id || title == NULL || status > NET_TASK_STATUS_COMPLETED)
     return snapshot_invalid (error, "bad task record");
 
-  *out = _net_task_new (id, title, status, created, updated);
+  *out = (TaskRecord) { id, g_steal_pointer (&title), status, created, updated };
   return TRUE;
 }
 
@@ -1292,6 +1525,12 @@ decode_task (const NetField  *outer,
  * holds the events after K, fails with %NET_ERROR_SNAPSHOT_MISMATCH. A
  * restore never makes the fold skip an event.
  *
+ * The state is queryable as soon as this returns.  The #NetTask objects of
+ * ids the snapshot holds carry on and change in place; the others keep
+ * their last values.  Their notifies and #NetDbTasks:applied-seq follow
+ * from the next dispatch of the fold, with #NetDbTasks::changed when
+ * events after the snapshot were folded.
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -1299,7 +1538,8 @@ net_db_tasks_restore (NetDbTasks  *self,
                       GBytes      *snapshot,
                       GError     **error)
 {
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) tasks = g_array_new (FALSE, FALSE, sizeof (TaskRecord));
+  g_autoptr(GHashTable) items = NULL;
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   guint64 applied = 0, fold_errors = 0;
   gboolean has_applied = FALSE;
@@ -1319,6 +1559,7 @@ net_db_tasks_restore (NetDbTasks  *self,
       return FALSE;
     }
 
+  g_array_set_clear_func (tasks, task_record_clear);
   data = g_bytes_get_data (snapshot, &len);
   if (!net_decoder_init (&dec, data, len, NULL))
     return snapshot_invalid (error, "unknown format version");
@@ -1356,11 +1597,11 @@ net_db_tasks_restore (NetDbTasks  *self,
           break;
         case S_TASK:
           {
-            NetTask *task = NULL;
+            TaskRecord rec;
 
-            if (!decode_task (&f, &task, error))
+            if (!decode_task (&f, &rec, error))
               return FALSE;
-            g_ptr_array_add (tasks, task);
+            g_array_append_val (tasks, rec);
           }
           break;
         default:
@@ -1374,16 +1615,43 @@ net_db_tasks_restore (NetDbTasks  *self,
   if (!_net_fold_prepare_restore (self->file, applied, error))
     return FALSE;
 
-  /* Swap the state in: a new fold from the snapshot's seq. */
+  /* Swap the state in: a new fold from the snapshot's seq.  The items
+   * that exist carry on (whoever holds one sees it change); the others
+   * keep their last values. */
   g_clear_pointer (&self->fold, _net_fold_free);
-  g_hash_table_remove_all (self->by_id);
-  g_hash_table_remove_all (self->dirty);
+  items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  for (guint i = 0; i <= self->by_id.mask; i++)
+    {
+      TaskEntry *e = self->by_id.slots[i];
+
+      if (e != NULL && e->task != NULL)
+        g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_steal_pointer (&e->task));
+    }
+  clear_entries (self);
   g_array_set_size (self->origins, 0);
   for (guint i = 0; i < origins->len; i++)
     note_origin (self, g_array_index (origins, OriginSeq, i).origin,
                  g_array_index (origins, OriginSeq, i).app_seq);
   for (guint i = 0; i < tasks->len; i++)
-    task_insert (self, g_object_ref (g_ptr_array_index (tasks, i)));
+    {
+      TaskRecord *rec = &g_array_index (tasks, TaskRecord, i);
+      TaskEntry *e = lookup (self, rec->id);
+      NetTask *task;
+      gpointer key;
+
+      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
+        task_delete (self, e);
+      e = task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
+                       rec->created, rec->updated);
+      if (g_hash_table_steal_extended (items, &rec->id, &key, (gpointer *) &task))
+        {
+          g_free (key);
+          e->task = task;
+          _net_task_update (task, e->title, e->status, e->created, e->updated);
+          g_clear_pointer (&e->title, g_free);
+          mark_dirty (self, task);
+        }
+    }
 
   self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self, applied);
   _net_fold_set_errors (self->fold, fold_errors);
@@ -1391,7 +1659,9 @@ net_db_tasks_restore (NetDbTasks  *self,
   if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
     return FALSE;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
+  /* Items, applied-seq and ::changed are delivered from the next dispatch,
+   * as for any other change. */
+  _net_fold_force_delivery (self->fold);
   return TRUE;
 }
 

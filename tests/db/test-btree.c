@@ -136,7 +136,7 @@ test_btree_random (void)
   gboolean *in = g_new0 (gboolean, n);
   GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
 
-  for (guint round = 0; round < 200000; round++)
+  for (guint round = 0; round < 100000; round++)
     {
       guint i = g_rand_int_range (rand, 0, n);
 
@@ -156,7 +156,7 @@ test_btree_random (void)
           in[i] = FALSE;
         }
 
-      if (round % 20000 == 0 || round % 997 == 0)
+      if (round % 20000 == 0 || round % 2999 == 0)
         {
           g_ptr_array_set_size (ref, 0);
           for (guint j = 0; j < n; j++)
