@@ -47,6 +47,7 @@ void      _net_fold_free              (NetFold              *self);
 void      _net_fold_stop              (NetFold              *self);
 guint64   _net_fold_get_applied_seq   (NetFold              *self);
 guint64   _net_fold_get_errors        (NetFold              *self);
+guint64   _net_fold_get_events_applied (void);
 void      _net_fold_set_errors        (NetFold              *self,
                                        guint64               errors);
 gboolean  _net_fold_is_owner_thread   (NetFold              *self);
