@@ -1,0 +1,429 @@
+/* net-db-snapshot.c: the whole-database snapshot bundle
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * See net-db-snapshot-private.h and docs/snapshot-format.md.  Every
+ * length is checked before it is used: a truncated, padded, bit-flipped
+ * or forged bundle is NET_ERROR_SNAPSHOT_INVALID, never a crash, and the
+ * decompressed size is bounded before anything is allocated.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "net-error.h"
+#include "net-codec-private.h"
+#include "net-db-snapshot-private.h"
+
+/* zstd never expands more than this (a 4-byte RLE block yields 128 KiB),
+ * so a body that claims more than zlen * 32768 bytes is forged.  The
+ * absolute cap keeps a forged-but-consistent header from asking for more
+ * than a snapshot could reasonably hold. */
+#define MAX_ZSTD_RATIO  32768
+#define MAX_BODY_LEN    (G_GUINT64_CONSTANT (1) << 36)  /* 64 GiB */
+#define ZSTD_LEVEL      3
+
+static void
+section_free (gpointer data)
+{
+  NetDbSection *s = data;
+
+  g_free (s->name);
+  g_clear_pointer (&s->data, g_bytes_unref);
+  g_free (s);
+}
+
+NetDbBundle *
+_net_db_bundle_new (void)
+{
+  NetDbBundle *self = g_new0 (NetDbBundle, 1);
+
+  self->sections = g_ptr_array_new_with_free_func (section_free);
+  return self;
+}
+
+void
+_net_db_bundle_free (NetDbBundle *self)
+{
+  if (self == NULL)
+    return;
+  g_ptr_array_unref (self->sections);
+  g_free (self);
+}
+
+void
+_net_db_bundle_add (NetDbBundle *self,
+                    const char  *name,
+                    guint64      applied_seq,
+                    GBytes      *data)
+{
+  NetDbSection *s = g_new0 (NetDbSection, 1);
+
+  s->name = g_strdup (name);
+  s->applied_seq = applied_seq;
+  s->data = g_bytes_ref (data);
+  g_ptr_array_add (self->sections, s);
+}
+
+NetDbSection *
+_net_db_bundle_find (NetDbBundle *self,
+                     const char  *name)
+{
+  for (guint i = 0; i < self->sections->len; i++)
+    {
+      NetDbSection *s = g_ptr_array_index (self->sections, i);
+
+      if (g_str_equal (s->name, name))
+        return s;
+    }
+  return NULL;
+}
+
+static inline void
+put_u32_le (guint8  *out,
+            guint32  v)
+{
+  v = GUINT32_TO_LE (v);
+  memcpy (out, &v, 4);
+}
+
+static inline void
+put_u64_le (guint8  *out,
+            guint64  v)
+{
+  v = GUINT64_TO_LE (v);
+  memcpy (out, &v, 8);
+}
+
+static inline guint32
+get_u32_le (const guint8 *in)
+{
+  guint32 v;
+
+  memcpy (&v, in, 4);
+  return GUINT32_FROM_LE (v);
+}
+
+static inline guint64
+get_u64_le (const guint8 *in)
+{
+  guint64 v;
+
+  memcpy (&v, in, 8);
+  return GUINT64_FROM_LE (v);
+}
+
+static inline void
+put_varint (GByteArray *buf,
+            guint64     value)
+{
+  guint8 tmp[10];
+
+  g_byte_array_append (buf, tmp, net_leb128_put (tmp, value));
+}
+
+GBytes *
+_net_db_bundle_seal (const guint8  *body,
+                     gsize          body_len,
+                     GError       **error)
+{
+  g_autoptr(GByteArray) out = NULL;
+  gsize bound = ZSTD_compressBound (body_len);
+  gsize zlen;
+  guint8 *p;
+
+  if (ZSTD_isError (bound) || bound > G_MAXUINT - NET_DB_BUNDLE_HEADER_LEN - NET_DB_BUNDLE_TRAILER_LEN)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_PAYLOAD_TOO_LARGE,
+                   "a snapshot of %" G_GSIZE_FORMAT " bytes is too large", body_len);
+      return NULL;
+    }
+
+  out = g_byte_array_sized_new (NET_DB_BUNDLE_HEADER_LEN + bound + NET_DB_BUNDLE_TRAILER_LEN);
+  g_byte_array_set_size (out, NET_DB_BUNDLE_HEADER_LEN + bound);
+  p = out->data;
+
+  zlen = ZSTD_compress (p + NET_DB_BUNDLE_HEADER_LEN, bound, body, body_len, ZSTD_LEVEL);
+  if (ZSTD_isError (zlen))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_FAILED,
+                   "cannot compress the snapshot: %s", ZSTD_getErrorName (zlen));
+      return NULL;
+    }
+
+  memcpy (p, NET_DB_BUNDLE_MAGIC, NET_DB_BUNDLE_MAGIC_LEN);
+  put_u32_le (p + 8, NET_DB_BUNDLE_VERSION);
+  put_u32_le (p + 12, 0);
+  put_u64_le (p + 16, body_len);
+  put_u64_le (p + 24, zlen);
+
+  g_byte_array_set_size (out, NET_DB_BUNDLE_HEADER_LEN + zlen + NET_DB_BUNDLE_TRAILER_LEN);
+  put_u64_le (out->data + NET_DB_BUNDLE_HEADER_LEN + zlen,
+              XXH3_64bits (out->data, NET_DB_BUNDLE_HEADER_LEN + zlen));
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+GBytes *
+_net_db_bundle_write (NetDbBundle  *self,
+                      GError      **error)
+{
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  g_autoptr(GByteArray) head = g_byte_array_new ();
+  NetEncoder enc;
+
+  net_encoder_init (&enc, body);
+  if (self->created_at != 0)
+    net_encoder_put_int (&enc, NET_DB_BUNDLE_F_CREATED_AT, self->created_at);
+  if (self->origin != 0)
+    net_encoder_put_uint (&enc, NET_DB_BUNDLE_F_ORIGIN, self->origin);
+
+  for (guint i = 0; i < self->sections->len; i++)
+    {
+      NetDbSection *s = g_ptr_array_index (self->sections, i);
+      gsize data_len;
+      const guint8 *data = g_bytes_get_data (s->data, &data_len);
+      guint8 tmp[10];
+      gsize data_key_len, data_len_len;
+      NetEncoder sub;
+
+      /* The section is a nested message; its large data field is written
+       * straight into the body rather than copied through a buffer. */
+      g_byte_array_set_size (head, 0);
+      net_encoder_init (&sub, head);
+      net_encoder_put_string (&sub, NET_DB_SECTION_F_NAME, s->name);
+      net_encoder_put_uint (&sub, NET_DB_SECTION_F_APPLIED_SEQ, s->applied_seq);
+
+      data_key_len = net_leb128_put (tmp, (guint64) NET_DB_SECTION_F_DATA << 3 | NET_WIRE_BYTES);
+      data_len_len = net_leb128_put (tmp, data_len);
+
+      if ((guint64) body->len + head->len + data_key_len + data_len_len + data_len + 32 > G_MAXUINT)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_PAYLOAD_TOO_LARGE,
+                       "the %s snapshot is too large for a bundle", s->name);
+          return NULL;
+        }
+
+      put_varint (body, (guint64) NET_DB_BUNDLE_F_SECTION << 3 | NET_WIRE_BYTES);
+      put_varint (body, head->len + data_key_len + data_len_len + data_len);
+      g_byte_array_append (body, head->data, head->len);
+      put_varint (body, (guint64) NET_DB_SECTION_F_DATA << 3 | NET_WIRE_BYTES);
+      put_varint (body, data_len);
+      g_byte_array_append (body, data, data_len);
+    }
+
+  return _net_db_bundle_seal (body->data, body->len, error);
+}
+
+static gpointer
+invalid (GError     **error,
+         const char  *format,
+         ...) G_GNUC_PRINTF (2, 3);
+
+static gpointer
+invalid (GError     **error,
+         const char  *format,
+         ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID,
+               "not a valid netdb snapshot: %s", what);
+  return NULL;
+}
+
+static gboolean
+read_section (NetDbBundle     *self,
+              GBytes          *body,
+              const NetField  *outer,
+              GError         **error)
+{
+  g_autofree char *name = NULL;
+  const guint8 *data = NULL;
+  gsize data_len = 0;
+  gboolean has_data = FALSE;
+  guint64 seq = 0;
+  NetDecoder dec;
+  NetField f;
+  int r;
+
+  if (outer->wire != NET_WIRE_BYTES ||
+      !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
+    {
+      invalid (error, "malformed section");
+      return FALSE;
+    }
+
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      switch (f.field)
+        {
+        case NET_DB_SECTION_F_NAME:
+          g_clear_pointer (&name, g_free);
+          name = net_field_dup_utf8 (&f, NULL);
+          if (name == NULL)
+            {
+              invalid (error, "a section name is not UTF-8 text");
+              return FALSE;
+            }
+          break;
+
+        case NET_DB_SECTION_F_DATA:
+          if (f.wire != NET_WIRE_BYTES)
+            {
+              invalid (error, "malformed section data");
+              return FALSE;
+            }
+          data = f.bytes;
+          data_len = f.bytes_len;
+          has_data = TRUE;
+          break;
+
+        case NET_DB_SECTION_F_APPLIED_SEQ:
+          if (f.wire != NET_WIRE_VARINT)
+            {
+              invalid (error, "malformed section seq");
+              return FALSE;
+            }
+          seq = f.uint_value;
+          break;
+
+        default:
+          /* A field of a newer writer. */
+          break;
+        }
+    }
+
+  if (r < 0)
+    {
+      invalid (error, "malformed section");
+      return FALSE;
+    }
+  if (name == NULL || !has_data)
+    {
+      invalid (error, "a section lacks its %s", name == NULL ? "name" : "data");
+      return FALSE;
+    }
+  if (_net_db_bundle_find (self, name) != NULL)
+    {
+      invalid (error, "two “%s” sections", name);
+      return FALSE;
+    }
+
+  {
+    const guint8 *base = g_bytes_get_data (body, NULL);
+    g_autoptr(GBytes) slice = g_bytes_new_from_bytes (body, data - base, data_len);
+
+    _net_db_bundle_add (self, name, seq, slice);
+  }
+
+  return TRUE;
+}
+
+NetDbBundle *
+_net_db_bundle_read (GBytes  *bundle,
+                     GError **error)
+{
+  g_autoptr(NetDbBundle) self = NULL;
+  g_autoptr(GBytes) body = NULL;
+  const guint8 *data, *zdata;
+  guint8 *raw;
+  gsize len, done;
+  guint64 body_len, zlen, content_size;
+  guint32 version, flags;
+  NetDecoder dec;
+  NetField f;
+  int r;
+
+  g_return_val_if_fail (bundle != NULL, NULL);
+
+  data = g_bytes_get_data (bundle, &len);
+
+  if (len < NET_DB_BUNDLE_MAGIC_LEN || memcmp (data, NET_DB_BUNDLE_MAGIC, NET_DB_BUNDLE_MAGIC_LEN) != 0)
+    return invalid (error, "no snapshot magic (%" G_GSIZE_FORMAT " bytes)", len);
+  if (len < NET_DB_BUNDLE_HEADER_LEN + NET_DB_BUNDLE_TRAILER_LEN)
+    return invalid (error, "truncated at %" G_GSIZE_FORMAT " bytes", len);
+
+  version = get_u32_le (data + 8);
+  flags = get_u32_le (data + 12);
+  body_len = get_u64_le (data + 16);
+  zlen = get_u64_le (data + 24);
+
+  if (version != NET_DB_BUNDLE_VERSION)
+    return invalid (error, "format version %u; this netdb reads version %u",
+                    version, NET_DB_BUNDLE_VERSION);
+  if (zlen != len - NET_DB_BUNDLE_HEADER_LEN - NET_DB_BUNDLE_TRAILER_LEN)
+    return invalid (error, "%" G_GSIZE_FORMAT " bytes, but its header announces %" G_GUINT64_FORMAT,
+                    len, zlen <= G_MAXUINT64 - NET_DB_BUNDLE_HEADER_LEN - NET_DB_BUNDLE_TRAILER_LEN
+                         ? zlen + NET_DB_BUNDLE_HEADER_LEN + NET_DB_BUNDLE_TRAILER_LEN : G_MAXUINT64);
+  if (XXH3_64bits (data, len - NET_DB_BUNDLE_TRAILER_LEN) != get_u64_le (data + len - NET_DB_BUNDLE_TRAILER_LEN))
+    return invalid (error, "checksum mismatch");
+  if (flags != 0)
+    return invalid (error, "unknown flags 0x%x", flags);
+
+  /* The checksum only proves the writer meant it: bound the size anyway. */
+  zdata = data + NET_DB_BUNDLE_HEADER_LEN;
+  if (body_len == 0 || body_len > MAX_BODY_LEN || body_len / MAX_ZSTD_RATIO > zlen ||
+      (guint64) (gsize) body_len != body_len)
+    return invalid (error, "implausible body size %" G_GUINT64_FORMAT, body_len);
+  content_size = ZSTD_getFrameContentSize (zdata, zlen);
+  if (content_size != body_len)
+    return invalid (error, "the compressed body does not hold %" G_GUINT64_FORMAT " bytes", body_len);
+  if (ZSTD_findFrameCompressedSize (zdata, zlen) != zlen)
+    return invalid (error, "the compressed body is not one zstd frame");
+
+  raw = g_try_malloc (body_len);
+  if (raw == NULL)
+    return invalid (error, "cannot allocate %" G_GUINT64_FORMAT " bytes for its body", body_len);
+  done = ZSTD_decompress (raw, body_len, zdata, zlen);
+  if (ZSTD_isError (done) || done != body_len)
+    {
+      g_free (raw);
+      return invalid (error, "the compressed body is corrupt");
+    }
+  body = g_bytes_new_take (raw, body_len);
+
+  self = _net_db_bundle_new ();
+  if (!net_decoder_init (&dec, raw, body_len, NULL))
+    return invalid (error, "unknown body encoding %u", raw[0]);
+
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      switch (f.field)
+        {
+        case NET_DB_BUNDLE_F_CREATED_AT:
+          if (f.wire != NET_WIRE_SVARINT)
+            return invalid (error, "malformed creation time");
+          self->created_at = f.int_value;
+          break;
+
+        case NET_DB_BUNDLE_F_ORIGIN:
+          if (f.wire != NET_WIRE_VARINT)
+            return invalid (error, "malformed origin");
+          self->origin = f.uint_value;
+          break;
+
+        case NET_DB_BUNDLE_F_SECTION:
+          if (!read_section (self, body, &f, error))
+            return NULL;
+          break;
+
+        default:
+          /* A field of a newer writer. */
+          break;
+        }
+    }
+  if (r < 0)
+    return invalid (error, "malformed body");
+
+  return g_steal_pointer (&self);
+}
