@@ -24,4 +24,6 @@
 # include "net-memories-filter.h"
 # include "net-db-tasks.h"
 # include "net-db-memories.h"
+# include "net-db.h"
+# include "net-db-builder.h"
 #undef NETDB_INSIDE

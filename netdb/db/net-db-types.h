@@ -57,4 +57,19 @@ typedef enum
   NET_ORDER_BY_UPDATED_DESC,
 } NetOrderBy;
 
+/**
+ * NetDbModels:
+ * @NET_DB_MODELS_NONE: no model
+ * @NET_DB_MODELS_TASKS: the tasks model (#NetDbTasks)
+ * @NET_DB_MODELS_MEMORIES: the memories model (#NetDbMemories)
+ *
+ * The models a #NetDb opens.
+ */
+typedef enum /*< flags >*/
+{
+  NET_DB_MODELS_NONE = 0,
+  NET_DB_MODELS_TASKS = 1 << 0,
+  NET_DB_MODELS_MEMORIES = 1 << 1,
+} NetDbModels;
+
 G_END_DECLS

@@ -1,0 +1,290 @@
+/* net-db-builder.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "net-error.h"
+#include "net-db-builder.h"
+#include "net-db-private.h"
+
+/**
+ * SECTION:net-db-builder
+ * @title: NetDbBuilder
+ * @short_description: opens a #NetDb with options
+ *
+ * A #NetDbBuilder collects the options of a #NetDb, then opens it.  Each
+ * option returns the builder, so that calls chain:
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(NetDbBuilder) builder = net_db_builder_new ();
+ * g_autoptr(NetDb) db = NULL;
+ *
+ * net_db_builder_with_memories (net_db_builder_with_tasks (
+ *   net_db_builder_persistent_dir (builder, "/path/to/db")));
+ * db = net_db_builder_build (builder, &error);
+ * ]|
+ *
+ * |[<!-- language="Python" -->
+ * db = Net.DbBuilder().persistent_dir(path).with_tasks().build()
+ * ]|
+ *
+ * Without net_db_builder_persistent_dir() the database is held in memory.
+ * A builder can build several databases, one after the other.
+ */
+
+/**
+ * NetDbBuilder:
+ *
+ * The options of a #NetDb to open.
+ */
+
+struct _NetDbBuilder
+{
+  GObject          parent_instance;
+
+  char            *path;
+  guint64          origin;
+  NetDbModels      models;
+  NetRedexConfig  *config;
+  gboolean         read_only;
+};
+
+G_DEFINE_FINAL_TYPE (NetDbBuilder, net_db_builder, G_TYPE_OBJECT)
+
+static void
+net_db_builder_finalize (GObject *object)
+{
+  NetDbBuilder *self = (NetDbBuilder *) object;
+
+  g_clear_pointer (&self->path, g_free);
+  g_clear_object (&self->config);
+
+  G_OBJECT_CLASS (net_db_builder_parent_class)->finalize (object);
+}
+
+static void
+net_db_builder_class_init (NetDbBuilderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = net_db_builder_finalize;
+}
+
+static void
+net_db_builder_init (NetDbBuilder *self)
+{
+}
+
+/**
+ * net_db_builder_new:
+ *
+ * Creates a builder for a database held in memory, with no model, a
+ * random origin and the default fsync policy.
+ *
+ * Returns: (transfer full): a new #NetDbBuilder
+ */
+NetDbBuilder *
+net_db_builder_new (void)
+{
+  return g_object_new (NET_TYPE_DB_BUILDER, NULL);
+}
+
+/**
+ * net_db_builder_persistent_dir:
+ * @self: a #NetDbBuilder
+ * @path: (type filename): the database directory, created if needed
+ *
+ * Makes the database persistent, in @path.
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_persistent_dir (NetDbBuilder *self,
+                               const char   *path)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (path != NULL, self);
+
+  g_free (self->path);
+  self->path = g_strdup (path);
+  return self;
+}
+
+/**
+ * net_db_builder_origin:
+ * @self: a #NetDbBuilder
+ * @origin: the origin, or 0 for the default
+ *
+ * Sets the origin written into the events of the database's mutations,
+ * instead of the one a persistent database stored when it was created (or
+ * a random one).  A new persistent database stores @origin.
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_origin (NetDbBuilder *self,
+                       guint64       origin)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+
+  self->origin = origin;
+  return self;
+}
+
+/**
+ * net_db_builder_with_tasks:
+ * @self: a #NetDbBuilder
+ *
+ * Opens the tasks model (#NetDb:tasks).
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_with_tasks (NetDbBuilder *self)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+
+  self->models |= NET_DB_MODELS_TASKS;
+  return self;
+}
+
+/**
+ * net_db_builder_with_memories:
+ * @self: a #NetDbBuilder
+ *
+ * Opens the memories model (#NetDb:memories).
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_with_memories (NetDbBuilder *self)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+
+  self->models |= NET_DB_MODELS_MEMORIES;
+  return self;
+}
+
+/**
+ * net_db_builder_fsync_policy:
+ * @self: a #NetDbBuilder
+ * @policy: a #NetFsyncPolicy
+ * @n_or_ms: the event count for %NET_FSYNC_POLICY_EVERY_N or the interval
+ *   in milliseconds for %NET_FSYNC_POLICY_INTERVAL; ignored otherwise
+ *
+ * Sets when the logs of a persistent database make their appends durable
+ * (see net_redex_config_set_fsync_policy()).  Closing the database and
+ * writing a checkpoint always make them durable.
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_fsync_policy (NetDbBuilder   *self,
+                             NetFsyncPolicy  policy,
+                             guint           n_or_ms)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (policy <= NET_FSYNC_POLICY_ALWAYS, self);
+
+  if (self->config == NULL)
+    self->config = net_redex_config_new ();
+  net_redex_config_set_fsync_policy (self->config, policy, n_or_ms);
+  return self;
+}
+
+/**
+ * net_db_builder_read_only:
+ * @self: a #NetDbBuilder
+ *
+ * Opens the database read-only, as net_db_open_read_only() does.  It
+ * needs net_db_builder_persistent_dir().
+ *
+ * Returns: (transfer none): @self
+ */
+NetDbBuilder *
+net_db_builder_read_only (NetDbBuilder *self)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+
+  self->read_only = TRUE;
+  return self;
+}
+
+static NetDb *
+build (NetDbBuilder  *self,
+       GBytes        *snapshot,
+       GError       **error)
+{
+  NetDbOptions options = {
+    .path = self->path,
+    .models = self->models,
+    .origin = self->origin,
+    .config = self->config,
+    .read_only = self->read_only,
+    .snapshot = snapshot,
+  };
+
+  if (self->read_only && self->path == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a read-only database needs a directory (persistent_dir)");
+      return NULL;
+    }
+  if (self->read_only && snapshot != NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a read-only database cannot be opened from a snapshot");
+      return NULL;
+    }
+
+  return _net_db_open (&options, error);
+}
+
+/**
+ * net_db_builder_build:
+ * @self: a #NetDbBuilder
+ * @error: return location for a #GError
+ *
+ * Opens the database as net_db_new() or net_db_open_read_only() would,
+ * with the options of @self.
+ *
+ * Returns: (transfer full): a new #NetDb, or %NULL with @error set
+ *   (%NET_ERROR_INVALID_ARGUMENT for a read-only database without a
+ *   directory)
+ */
+NetDb *
+net_db_builder_build (NetDbBuilder  *self,
+                      GError       **error)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return build (self, NULL, error);
+}
+
+/**
+ * net_db_builder_build_from_snapshot:
+ * @self: a #NetDbBuilder
+ * @snapshot: a snapshot made by net_db_snapshot()
+ * @error: return location for a #GError
+ *
+ * Opens the database as net_db_open_from_snapshot() would, with the
+ * options of @self.
+ *
+ * Returns: (transfer full): a new #NetDb, or %NULL with @error set
+ *   (%NET_ERROR_SNAPSHOT_INVALID when @snapshot is corrupt, truncated or
+ *   not a snapshot; %NET_ERROR_INVALID_ARGUMENT for a read-only builder)
+ */
+NetDb *
+net_db_builder_build_from_snapshot (NetDbBuilder  *self,
+                                    GBytes        *snapshot,
+                                    GError       **error)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (snapshot != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return build (self, snapshot, error);
+}

@@ -1,0 +1,1072 @@
+/* net-db.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "net-error.h"
+#include "net-db-private.h"
+#include "net-db-memories-private.h"
+#include "net-db-snapshot-private.h"
+#include "net-db-tasks-private.h"
+#include "net-fold-private.h"
+#include "net-redex-segment-private.h"
+
+/**
+ * SECTION:net-db
+ * @title: NetDb
+ * @short_description: a database: its log and its models
+ *
+ * A #NetDb opens a database directory (or a database held in memory) and
+ * the models it was asked for: #NetDb:tasks and #NetDb:memories.  Queries
+ * and mutations go through the models; the database adds what concerns
+ * all of them at once:
+ *
+ * - net_db_snapshot() serializes every enabled model, each with the seq of
+ *   the last event it folded, into one compressed and checksummed blob,
+ *   and net_db_open_from_snapshot() opens a database from one.  The blob
+ *   is self-describing: a newer netdb reads an older blob, an older netdb
+ *   skips what it does not know, and a corrupt or truncated blob is
+ *   rejected with %NET_ERROR_SNAPSHOT_INVALID.
+ *
+ * - A persistent database writes such a snapshot into its directory (a
+ *   checkpoint) on net_db_checkpoint() and when it is closed, and opens
+ *   from the newest valid checkpoint plus the events logged after it, so
+ *   reopening a large database does not replay its whole history.
+ *
+ * - A persistent database remembers its #NetDb:origin, the identity
+ *   written into the events of its mutations.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(NetDb) db = net_db_new ("/path/to/db", NET_DB_MODELS_TASKS, &error);
+ *
+ * if (db == NULL)
+ *   g_error ("%s", error->message);
+ * net_db_tasks_create (net_db_get_tasks (db), 1, "Write the report", 0, &error);
+ * ]|
+ *
+ * Like its models, a #NetDb belongs to the thread-default main context of
+ * the thread that opened it.
+ */
+
+/**
+ * NetDb:
+ *
+ * A database: a directory of logs, or logs in memory, and the models
+ * folded from them.
+ */
+
+#define ORIGIN_FILE        "ORIGIN"
+#define CHECKPOINTS_DIR    "checkpoints"
+#define CHECKPOINT_SUFFIX  ".ckpt"
+#define CHECKPOINT_DIGITS  20
+#define CHECKPOINTS_KEPT   2
+
+typedef enum
+{
+  MODEL_TASKS,
+  MODEL_MEMORIES,
+  N_MODELS
+} ModelKind;
+
+static const char *const model_names[N_MODELS] = { "tasks", "memories" };
+static const NetDbModels model_flags[N_MODELS] = { NET_DB_MODELS_TASKS, NET_DB_MODELS_MEMORIES };
+
+struct _NetDb
+{
+  GObject          parent_instance;
+
+  char            *path;
+  char            *checkpoints_dir;
+  guint64          origin;
+  NetDbModels      models;
+  gboolean         read_only;
+  gboolean         closed;
+  gboolean         checkpoint_on_close;
+
+  NetRedex        *redex;
+  NetRedexConfig  *config;
+  NetDbTasks      *tasks;
+  NetDbMemories   *memories;
+
+  guint64          events_folded;
+
+  /* The newest checkpoint on disk: whether it holds exactly the current
+   * state of every open model (then close need not write another), and
+   * the sections of the models this db did not open, carried over into
+   * the next checkpoint so that they stay valid. */
+  gboolean         checkpoint_current;
+  guint64          checkpoint_seqs[N_MODELS];
+  NetDbBundle     *carried;
+};
+
+G_DEFINE_FINAL_TYPE (NetDb, net_db, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_ORIGIN,
+  PROP_TASKS,
+  PROP_MEMORIES,
+  PROP_READ_ONLY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+net_db_dispose (GObject *object)
+{
+  NetDb *self = (NetDb *) object;
+
+  /* Dropping the last reference closes the database, as GIO streams do. */
+  if (self->redex != NULL && !self->closed)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!net_db_close (self, &error))
+        g_warning ("closing database %s: %s",
+                   self->path ? self->path : "(in memory)", error->message);
+    }
+
+  g_clear_object (&self->tasks);
+  g_clear_object (&self->memories);
+  g_clear_object (&self->redex);
+  g_clear_object (&self->config);
+
+  G_OBJECT_CLASS (net_db_parent_class)->dispose (object);
+}
+
+static void
+net_db_finalize (GObject *object)
+{
+  NetDb *self = (NetDb *) object;
+
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->checkpoints_dir, g_free);
+  g_clear_pointer (&self->carried, _net_db_bundle_free);
+
+  G_OBJECT_CLASS (net_db_parent_class)->finalize (object);
+}
+
+static void
+net_db_get_property (GObject    *object,
+                     guint       prop_id,
+                     GValue     *value,
+                     GParamSpec *pspec)
+{
+  NetDb *self = NET_DB (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+
+    case PROP_ORIGIN:
+      g_value_set_uint64 (value, self->origin);
+      break;
+
+    case PROP_TASKS:
+      g_value_set_object (value, self->tasks);
+      break;
+
+    case PROP_MEMORIES:
+      g_value_set_object (value, self->memories);
+      break;
+
+    case PROP_READ_ONLY:
+      g_value_set_boolean (value, self->read_only);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_db_class_init (NetDbClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = net_db_dispose;
+  object_class->finalize = net_db_finalize;
+  object_class->get_property = net_db_get_property;
+
+  /**
+   * NetDb:path: (type filename)
+   *
+   * The database directory, or %NULL for a database held in memory.
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDb:origin:
+   *
+   * The origin written into the events of this database's mutations.  A
+   * persistent database keeps the one it was given, or generated, when it
+   * was created.
+   */
+  properties[PROP_ORIGIN] =
+    g_param_spec_uint64 ("origin", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDb:tasks:
+   *
+   * The tasks model, or %NULL when the database was opened without
+   * %NET_DB_MODELS_TASKS.
+   */
+  properties[PROP_TASKS] =
+    g_param_spec_object ("tasks", NULL, NULL, NET_TYPE_DB_TASKS,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDb:memories:
+   *
+   * The memories model, or %NULL when the database was opened without
+   * %NET_DB_MODELS_MEMORIES.
+   */
+  properties[PROP_MEMORIES] =
+    g_param_spec_object ("memories", NULL, NULL, NET_TYPE_DB_MEMORIES,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDb:read-only:
+   *
+   * Whether the database was opened read-only: it follows another
+   * process's writes and its mutations fail with %NET_ERROR_READ_ONLY.
+   */
+  properties[PROP_READ_ONLY] =
+    g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+net_db_init (NetDb *self)
+{
+  self->checkpoint_on_close = TRUE;
+}
+
+/* The origin ----------------------------------------------------------------- */
+
+static guint64
+random_origin (void)
+{
+  guint64 origin;
+
+  do
+    origin = (guint64) g_random_int () << 32 | g_random_int ();
+  while (origin == 0);
+
+  return origin;
+}
+
+/* The origin stored in the directory, 0 when there is none yet. */
+static gboolean
+read_origin (const char  *path,
+             guint64     *origin,
+             GError     **error)
+{
+  g_autofree char *file = g_build_filename (path, ORIGIN_FILE, NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  *origin = 0;
+
+  if (!g_file_get_contents (file, &contents, NULL, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot read %s: %s", file, local_error->message);
+      return FALSE;
+    }
+
+  g_strstrip (contents);
+  if (!g_ascii_string_to_unsigned (contents, 10, 1, G_MAXUINT64, origin, NULL))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "%s does not hold an origin (a decimal number from 1 to 2^64 - 1)", file);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+write_origin (const char  *path,
+              guint64      origin,
+              GError     **error)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", origin);
+  g_autoptr(GBytes) contents = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+
+  return _net_redex_write_file_atomic (path, ORIGIN_FILE, contents, error);
+}
+
+/* Checkpoints ------------------------------------------------------------------- */
+
+static char *
+checkpoint_name (guint64 generation)
+{
+  return g_strdup_printf ("%0*" G_GUINT64_FORMAT CHECKPOINT_SUFFIX, CHECKPOINT_DIGITS, generation);
+}
+
+static int
+compare_generations_desc (gconstpointer a,
+                          gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The generations of the checkpoints in @dir, newest first.  A writer
+ * also removes the temporary files an interrupted write left behind. */
+static GArray *
+list_checkpoints (const char *dir,
+                  gboolean    writable)
+{
+  GArray *gens = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+
+  if (d == NULL)
+    return gens;
+
+  while ((entry = g_dir_read_name (d)) != NULL)
+    {
+      gsize len = strlen (entry);
+      guint64 gen;
+
+      if (len == CHECKPOINT_DIGITS + strlen (CHECKPOINT_SUFFIX) &&
+          g_str_has_suffix (entry, CHECKPOINT_SUFFIX))
+        {
+          g_autofree char *digits = g_strndup (entry, CHECKPOINT_DIGITS);
+
+          if (g_ascii_string_to_unsigned (digits, 10, 1, G_MAXUINT64, &gen, NULL))
+            g_array_append_val (gens, gen);
+        }
+      else if (writable && g_str_has_suffix (entry, ".tmp"))
+        {
+          g_autofree char *file = g_build_filename (dir, entry, NULL);
+
+          g_unlink (file);
+        }
+    }
+
+  g_array_sort (gens, compare_generations_desc);
+  return gens;
+}
+
+/* The checkpoints of a directory being opened, read lazily, newest first:
+ * most opens only ever read the newest one. */
+typedef struct
+{
+  const char   *dir;
+  GArray       *gens;
+  GPtrArray    *bundles;  /* NetDbBundle* or NULL (invalid), as read so far */
+} Checkpoints;
+
+static void
+checkpoints_clear (Checkpoints *c)
+{
+  g_clear_pointer (&c->gens, g_array_unref);
+  g_clear_pointer (&c->bundles, g_ptr_array_unref);
+}
+
+static NetDbBundle *
+checkpoints_get (Checkpoints *c,
+                 guint        i)
+{
+  while (c->bundles->len <= i && c->bundles->len < c->gens->len)
+    {
+      guint64 gen = g_array_index (c->gens, guint64, c->bundles->len);
+      g_autofree char *name = checkpoint_name (gen);
+      g_autofree char *file = g_build_filename (c->dir, name, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GMappedFile) mapped = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      NetDbBundle *bundle = NULL;
+
+      mapped = g_mapped_file_new (file, FALSE, &error);
+      if (mapped != NULL)
+        {
+          bytes = g_mapped_file_get_bytes (mapped);
+          bundle = _net_db_bundle_read (bytes, &error);
+        }
+
+      if (bundle == NULL)
+        {
+          /* Another process's writer may have pruned it meanwhile. */
+          if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            g_warning ("skipping checkpoint %s: %s", file, error->message);
+        }
+      g_ptr_array_add (c->bundles, bundle);
+    }
+
+  return i < c->bundles->len ? g_ptr_array_index (c->bundles, i) : NULL;
+}
+
+static gboolean
+write_checkpoint (NetDb   *self,
+                  GError **error)
+{
+  g_autoptr(NetDbBundle) bundle = _net_db_bundle_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GArray) gens = NULL;
+  g_autofree char *name = NULL;
+  guint64 seqs[N_MODELS] = { 0 };
+  guint64 gen;
+
+  g_assert (self->path != NULL && !self->read_only);
+
+  bundle->created_at = g_get_real_time ();
+  bundle->origin = self->origin;
+
+  if (self->tasks != NULL)
+    {
+      g_autoptr(GBytes) data = net_db_tasks_snapshot (self->tasks, error);
+
+      if (data == NULL)
+        return FALSE;
+      seqs[MODEL_TASKS] = net_db_tasks_get_applied_seq (self->tasks);
+      _net_db_bundle_add (bundle, model_names[MODEL_TASKS], seqs[MODEL_TASKS], data);
+    }
+  if (self->memories != NULL)
+    {
+      g_autoptr(GBytes) data = net_db_memories_snapshot (self->memories, error);
+
+      if (data == NULL)
+        return FALSE;
+      seqs[MODEL_MEMORIES] = net_db_memories_get_applied_seq (self->memories);
+      _net_db_bundle_add (bundle, model_names[MODEL_MEMORIES], seqs[MODEL_MEMORIES], data);
+    }
+  if (self->carried != NULL)
+    for (guint i = 0; i < self->carried->sections->len; i++)
+      {
+        NetDbSection *s = g_ptr_array_index (self->carried->sections, i);
+
+        _net_db_bundle_add (bundle, s->name, s->applied_seq, s->data);
+      }
+
+  bytes = _net_db_bundle_write (bundle, error);
+  if (bytes == NULL)
+    return FALSE;
+
+  /* The checkpoint must never be ahead of the durable log: were the
+   * machine to crash, the log would lose events the checkpoint holds. */
+  if (!net_redex_sync (self->redex, error))
+    return FALSE;
+
+  if (g_mkdir_with_parents (self->checkpoints_dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
+                   self->checkpoints_dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  gens = list_checkpoints (self->checkpoints_dir, TRUE);
+  gen = gens->len > 0 ? g_array_index (gens, guint64, 0) + 1 : 1;
+  name = checkpoint_name (gen);
+
+  if (!_net_redex_write_file_atomic (self->checkpoints_dir, name, bytes, error))
+    return FALSE;
+
+  /* Keep the newest few: an older one is the fallback should the newest
+   * be damaged. */
+  for (guint i = CHECKPOINTS_KEPT - 1; i < gens->len; i++)
+    {
+      g_autofree char *old_name = checkpoint_name (g_array_index (gens, guint64, i));
+      g_autofree char *old = g_build_filename (self->checkpoints_dir, old_name, NULL);
+
+      if (g_unlink (old) != 0 && errno != ENOENT)
+        g_debug ("cannot remove old checkpoint %s: %s", old, g_strerror (errno));
+    }
+
+  memcpy (self->checkpoint_seqs, seqs, sizeof seqs);
+  self->checkpoint_current = TRUE;
+  return TRUE;
+}
+
+static gboolean
+checkpoint_is_current (NetDb *self)
+{
+  if (!self->checkpoint_current)
+    return FALSE;
+  if (self->tasks != NULL &&
+      net_db_tasks_get_applied_seq (self->tasks) != self->checkpoint_seqs[MODEL_TASKS])
+    return FALSE;
+  if (self->memories != NULL &&
+      net_db_memories_get_applied_seq (self->memories) != self->checkpoint_seqs[MODEL_MEMORIES])
+    return FALSE;
+  return TRUE;
+}
+
+/* Opening ------------------------------------------------------------------------ */
+
+static GObject *
+model_open (NetDb      *self,
+            ModelKind   kind,
+            GBytes     *snapshot,
+            GError    **error)
+{
+  if (kind == MODEL_TASKS)
+    return (GObject *) _net_db_tasks_open (self->redex, self->config, self->origin, snapshot, error);
+  else
+    return (GObject *) _net_db_memories_open (self->redex, self->config, self->origin, snapshot, error);
+}
+
+/* Opens a model of a persistent database from the newest checkpoint that
+ * holds it and fits its log, or from the whole log.  A checkpoint that
+ * does not fit (a log lost or truncated behind its back) is skipped with
+ * a warning: the log is the truth, the checkpoint only a shortcut. */
+static GObject *
+model_open_from_checkpoints (NetDb        *self,
+                             ModelKind     kind,
+                             Checkpoints  *c,
+                             gboolean     *from_newest,
+                             guint64      *checkpoint_seq,
+                             GError      **error)
+{
+  *from_newest = FALSE;
+  *checkpoint_seq = 0;
+
+  for (guint i = 0; i < c->gens->len; i++)
+    {
+      NetDbBundle *bundle = checkpoints_get (c, i);
+      g_autoptr(GError) local_error = NULL;
+      NetDbSection *section;
+      GObject *model;
+
+      if (bundle == NULL)
+        continue;
+      section = _net_db_bundle_find (bundle, model_names[kind]);
+      if (section == NULL)
+        continue;
+
+      model = model_open (self, kind, section->data, &local_error);
+      if (model != NULL)
+        {
+          *from_newest = (i == 0);
+          *checkpoint_seq = section->applied_seq;
+          return model;
+        }
+
+      {
+        g_autofree char *name = checkpoint_name (g_array_index (c->gens, guint64, i));
+
+        g_warning ("database %s: checkpoint %s does not fit the %s log (%s); not using it",
+                   self->path, name, model_names[kind], local_error->message);
+      }
+    }
+
+  return model_open (self, kind, NULL, error);
+}
+
+/* The sections of the newest valid checkpoint that belong to no model
+ * this db opens (another combination of models, or a newer netdb). */
+static NetDbBundle *
+carry_sections (NetDb       *self,
+                NetDbBundle *newest)
+{
+  g_autoptr(NetDbBundle) carried = _net_db_bundle_new ();
+
+  for (guint i = 0; i < newest->sections->len; i++)
+    {
+      NetDbSection *s = g_ptr_array_index (newest->sections, i);
+      gboolean open = FALSE;
+
+      for (guint k = 0; k < N_MODELS; k++)
+        if ((self->models & model_flags[k]) && g_str_equal (s->name, model_names[k]))
+          open = TRUE;
+      if (!open)
+        _net_db_bundle_add (carried, s->name, s->applied_seq, s->data);
+    }
+
+  return carried->sections->len > 0 ? g_steal_pointer (&carried) : NULL;
+}
+
+static gboolean
+set_origin (NetDb               *self,
+            const NetDbOptions  *options,
+            GError             **error)
+{
+  guint64 stored = 0;
+
+  if (self->path != NULL && !read_origin (self->path, &stored, error))
+    return FALSE;
+
+  if (options->origin != 0)
+    self->origin = options->origin;
+  else if (stored != 0)
+    self->origin = stored;
+  else
+    self->origin = random_origin ();
+
+  /* The first writer of a directory records its origin for the next. */
+  if (self->path != NULL && !self->read_only && stored == 0 &&
+      !write_origin (self->path, self->origin, error))
+    return FALSE;
+
+  return TRUE;
+}
+
+/* A failed open releases the directory lock now, not whenever the last
+ * reference goes, and writes no checkpoint. */
+static void
+abandon (NetDb *self)
+{
+  self->checkpoint_on_close = FALSE;
+  net_db_close (self, NULL);
+}
+
+NetDb *
+_net_db_open (const NetDbOptions  *options,
+              GError             **error)
+{
+  g_autoptr(NetDb) self = NULL;
+  g_autoptr(NetDbBundle) snapshot = NULL;
+  Checkpoints c = { 0 };
+  gboolean all_from_newest = TRUE;
+  guint64 events_before;
+  GObject *models[N_MODELS] = { NULL, NULL };
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (options != NULL, NULL);
+  g_return_val_if_fail (options->path != NULL || !options->read_only, NULL);
+  g_return_val_if_fail (options->snapshot == NULL || !options->read_only, NULL);
+
+  /* A bad snapshot fails before anything is created. */
+  if (options->snapshot != NULL)
+    {
+      snapshot = _net_db_bundle_read (options->snapshot, error);
+      if (snapshot == NULL)
+        return NULL;
+    }
+
+  self = g_object_new (NET_TYPE_DB, NULL);
+  self->models = options->models & (NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES);
+  self->read_only = options->read_only;
+  if (options->config != NULL)
+    self->config = net_redex_config_copy (options->config);
+
+  if (self->read_only)
+    self->redex = net_redex_new_read_only (options->path, error);
+  else
+    self->redex = net_redex_new (options->path, error);
+  if (self->redex == NULL)
+    return NULL;
+
+  /* The canonical form, as the redex keeps it. */
+  self->path = g_strdup (net_redex_get_path (self->redex));
+  if (self->path != NULL)
+    self->checkpoints_dir = g_build_filename (self->path, CHECKPOINTS_DIR, NULL);
+
+  if (!set_origin (self, options, error))
+    {
+      abandon (self);
+      return NULL;
+    }
+
+  if (snapshot == NULL && self->path != NULL)
+    {
+      c.dir = self->checkpoints_dir;
+      c.gens = list_checkpoints (self->checkpoints_dir, !self->read_only);
+      c.bundles = g_ptr_array_new_with_free_func ((GDestroyNotify) _net_db_bundle_free);
+    }
+
+  events_before = _net_fold_get_events_applied ();
+
+  for (guint k = 0; k < N_MODELS && ok; k++)
+    {
+      if (!(self->models & model_flags[k]))
+        continue;
+
+      if (snapshot != NULL)
+        {
+          NetDbSection *section = _net_db_bundle_find (snapshot, model_names[k]);
+
+          /* An enabled model absent from the snapshot starts empty. */
+          models[k] = model_open (self, k, section ? section->data : NULL, error);
+        }
+      else if (c.gens != NULL)
+        {
+          gboolean from_newest;
+
+          models[k] = model_open_from_checkpoints (self, k, &c, &from_newest,
+                                                   &self->checkpoint_seqs[k], error);
+          all_from_newest &= from_newest;
+        }
+      else
+        models[k] = model_open (self, k, NULL, error);
+
+      ok = models[k] != NULL;
+    }
+
+  self->events_folded = _net_fold_get_events_applied () - events_before;
+  self->tasks = (NetDbTasks *) models[MODEL_TASKS];
+  self->memories = (NetDbMemories *) models[MODEL_MEMORIES];
+
+  if (ok && c.gens != NULL && checkpoints_get (&c, 0) != NULL)
+    {
+      /* Close need not write a checkpoint when nothing changed since the
+       * newest one, provided that one was used for every model. */
+      self->checkpoint_current = all_from_newest;
+      self->carried = carry_sections (self, checkpoints_get (&c, 0));
+    }
+  checkpoints_clear (&c);
+
+  if (!ok)
+    {
+      abandon (self);
+      return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+/* Public API ------------------------------------------------------------------------ */
+
+/**
+ * net_db_new:
+ * @path: (nullable) (type filename): the database directory, created if
+ *   needed, or %NULL for a database held in memory
+ * @models: the models to open
+ * @error: return location for a #GError
+ *
+ * Opens a database for writing, taking the write lock of its directory,
+ * and opens @models on it.  A persistent database is opened from its
+ * newest valid checkpoint and the events logged after it.
+ *
+ * The database belongs to the thread-default main context of the caller.
+ * Use #NetDbBuilder for more options.
+ *
+ * Returns: (transfer full): a new #NetDb, or %NULL with @error set
+ *   (%NET_ERROR_LOCKED when another process writes the directory)
+ */
+NetDb *
+net_db_new (const char   *path,
+            NetDbModels   models,
+            GError      **error)
+{
+  NetDbOptions options = { .path = path, .models = models };
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_open (&options, error);
+}
+
+/**
+ * net_db_open_from_snapshot: (constructor)
+ * @snapshot: a snapshot made by net_db_snapshot()
+ * @path: (nullable) (type filename): the database directory, or %NULL for
+ *   a database held in memory
+ * @models: the models to open
+ * @error: return location for a #GError
+ *
+ * Opens a database whose models start from @snapshot rather than from
+ * their checkpoints.  A model of @models that @snapshot does not hold
+ * starts empty; a model that @snapshot holds but @models does not name is
+ * ignored.
+ *
+ * Each model continues from the seq its snapshot was taken at: on an
+ * empty log, the log continues after it; a log that holds it replays the
+ * events after it; a log that ends before it fails with
+ * %NET_ERROR_SNAPSHOT_MISMATCH.
+ *
+ * Returns: (transfer full): a new #NetDb, or %NULL with @error set
+ *   (%NET_ERROR_SNAPSHOT_INVALID when @snapshot is corrupt, truncated or
+ *   not a snapshot)
+ */
+NetDb *
+net_db_open_from_snapshot (GBytes       *snapshot,
+                           const char   *path,
+                           NetDbModels   models,
+                           GError      **error)
+{
+  NetDbOptions options = { .path = path, .models = models, .snapshot = snapshot };
+
+  g_return_val_if_fail (snapshot != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_open (&options, error);
+}
+
+/**
+ * net_db_open_read_only: (constructor)
+ * @path: (type filename): an existing database directory
+ * @models: the models to open
+ * @error: return location for a #GError
+ *
+ * Opens a database without taking its write lock, to read and follow what
+ * another process writes: the models fold that process's events as they
+ * are logged.  Mutations fail with %NET_ERROR_READ_ONLY.
+ *
+ * Returns: (transfer full): a new #NetDb, or %NULL with @error set
+ *   (%NET_ERROR_NOT_FOUND when the directory, or the log of one of
+ *   @models, does not exist)
+ */
+NetDb *
+net_db_open_read_only (const char   *path,
+                       NetDbModels   models,
+                       GError      **error)
+{
+  NetDbOptions options = { .path = path, .models = models, .read_only = TRUE };
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_open (&options, error);
+}
+
+/**
+ * net_db_get_path:
+ * @self: a #NetDb
+ *
+ * Gets the database directory.
+ *
+ * Returns: (nullable) (type filename): the directory, or %NULL for a
+ *   database held in memory
+ */
+const char *
+net_db_get_path (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * net_db_get_origin:
+ * @self: a #NetDb
+ *
+ * Gets the origin written into the events of this database's mutations.
+ *
+ * Returns: the origin, never 0
+ */
+guint64
+net_db_get_origin (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), 0);
+
+  return self->origin;
+}
+
+/**
+ * net_db_get_read_only:
+ * @self: a #NetDb
+ *
+ * Gets whether the database was opened read-only.
+ *
+ * Returns: %TRUE if read-only
+ */
+gboolean
+net_db_get_read_only (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+
+  return self->read_only;
+}
+
+/**
+ * net_db_get_tasks:
+ * @self: a #NetDb
+ *
+ * Gets the tasks model.
+ *
+ * Returns: (transfer none) (nullable): the tasks model, or %NULL when the
+ *   database was opened without %NET_DB_MODELS_TASKS
+ */
+NetDbTasks *
+net_db_get_tasks (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  return self->tasks;
+}
+
+/**
+ * net_db_get_memories:
+ * @self: a #NetDb
+ *
+ * Gets the memories model.
+ *
+ * Returns: (transfer none) (nullable): the memories model, or %NULL when
+ *   the database was opened without %NET_DB_MODELS_MEMORIES
+ */
+NetDbMemories *
+net_db_get_memories (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  return self->memories;
+}
+
+/**
+ * net_db_snapshot:
+ * @self: a #NetDb
+ * @error: return location for a #GError
+ *
+ * Serializes every enabled model, each as of its last applied seq, into
+ * one compressed and checksummed blob that net_db_open_from_snapshot()
+ * and net_db_builder_build_from_snapshot() open.  The format is described
+ * in `docs/snapshot-format.md`.
+ *
+ * A closed database still snapshots its last state.
+ *
+ * Returns: (transfer full): the snapshot, or %NULL with @error set
+ */
+GBytes *
+net_db_snapshot (NetDb   *self,
+                 GError **error)
+{
+  g_autoptr(NetDbBundle) bundle = _net_db_bundle_new ();
+
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bundle->created_at = g_get_real_time ();
+  bundle->origin = self->origin;
+
+  if (self->tasks != NULL)
+    {
+      g_autoptr(GBytes) data = net_db_tasks_snapshot (self->tasks, error);
+
+      if (data == NULL)
+        return NULL;
+      _net_db_bundle_add (bundle, model_names[MODEL_TASKS],
+                          net_db_tasks_get_applied_seq (self->tasks), data);
+    }
+  if (self->memories != NULL)
+    {
+      g_autoptr(GBytes) data = net_db_memories_snapshot (self->memories, error);
+
+      if (data == NULL)
+        return NULL;
+      _net_db_bundle_add (bundle, model_names[MODEL_MEMORIES],
+                          net_db_memories_get_applied_seq (self->memories), data);
+    }
+
+  return _net_db_bundle_write (bundle, error);
+}
+
+/**
+ * net_db_checkpoint:
+ * @self: a #NetDb
+ * @error: return location for a #GError
+ *
+ * Makes the log durable and writes a snapshot of every enabled model into
+ * the `checkpoints` folder of the database directory, so that the next
+ * open only folds the events logged after it.  Closing the database
+ * writes one too.  The newest two checkpoints are kept; nothing is
+ * written when the newest one already holds the current state.
+ *
+ * A database held in memory has nowhere to write: this does nothing.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set, %NET_ERROR_CLOSED
+ *   after net_db_close() and %NET_ERROR_READ_ONLY on a read-only database
+ */
+gboolean
+net_db_checkpoint (NetDb   *self,
+                   GError **error)
+{
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "database %s is closed",
+                   self->path ? self->path : "(in memory)");
+      return FALSE;
+    }
+  if (self->read_only)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                   "database %s is open read-only", self->path);
+      return FALSE;
+    }
+  if (self->path == NULL || checkpoint_is_current (self))
+    return TRUE;
+
+  return write_checkpoint (self, error);
+}
+
+/**
+ * net_db_close:
+ * @self: a #NetDb
+ * @error: return location for a #GError
+ *
+ * Writes a checkpoint (for a persistent, writable database), closes the
+ * models and the logs, making every logged event durable, and releases
+ * the directory lock.  Later mutations fail with %NET_ERROR_CLOSED;
+ * queries keep answering from the last state, and live models stop
+ * changing.  Closing twice is harmless.
+ *
+ * Everything is closed even when a step fails; the first failure is
+ * reported.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+net_db_close (NetDb   *self,
+              GError **error)
+{
+  g_autoptr(GError) first_error = NULL;
+
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed || self->redex == NULL)
+    return TRUE;
+  self->closed = TRUE;
+
+  if (self->path != NULL && !self->read_only && self->checkpoint_on_close &&
+      !checkpoint_is_current (self))
+    write_checkpoint (self, &first_error);
+
+  if (self->tasks != NULL)
+    net_db_tasks_close (self->tasks, first_error ? NULL : &first_error);
+  if (self->memories != NULL)
+    net_db_memories_close (self->memories, first_error ? NULL : &first_error);
+  net_redex_close (self->redex, first_error ? NULL : &first_error);
+
+  if (first_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&first_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+guint64
+_net_db_get_events_folded (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), 0);
+
+  return self->events_folded;
+}
+
+void
+_net_db_set_checkpoint_on_close (NetDb    *self,
+                                 gboolean  checkpoint_on_close)
+{
+  g_return_if_fail (NET_IS_DB (self));
+
+  self->checkpoint_on_close = !!checkpoint_on_close;
+}

@@ -1,0 +1,59 @@
+/* net-db.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(NETDB_INSIDE) && !defined(NETDB_COMPILATION)
+# error "Only <netdb/netdb.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "netdb-version-macros.h"
+#include "net-db-types.h"
+#include "net-db-tasks.h"
+#include "net-db-memories.h"
+
+G_BEGIN_DECLS
+
+#define NET_TYPE_DB (net_db_get_type ())
+
+NET_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (NetDb, net_db, NET, DB, GObject)
+
+NET_AVAILABLE_IN_ALL
+NetDb         *net_db_new                 (const char   *path,
+                                           NetDbModels   models,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+NetDb         *net_db_open_from_snapshot  (GBytes       *snapshot,
+                                           const char   *path,
+                                           NetDbModels   models,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+NetDb         *net_db_open_read_only      (const char   *path,
+                                           NetDbModels   models,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+const char    *net_db_get_path            (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+guint64        net_db_get_origin          (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_get_read_only       (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+NetDbTasks    *net_db_get_tasks           (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+NetDbMemories *net_db_get_memories        (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+GBytes        *net_db_snapshot            (NetDb        *self,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_checkpoint          (NetDb        *self,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_close               (NetDb        *self,
+                                           GError      **error);
+
+G_END_DECLS
