@@ -33,7 +33,8 @@ typedef struct
                        gsize               payload_len,
                        GError            **error);
   /* From a dispatch: events first_seq..last_seq were applied since the
-   * last delivery; emit what changed. */
+   * last delivery; emit what changed.  After _net_fold_force_delivery()
+   * the range may be empty (first_seq = last_seq + 1). */
   void     (*deliver) (gpointer            user_data,
                        guint64             first_seq,
                        guint64             last_seq);
@@ -51,6 +52,7 @@ guint64   _net_fold_get_events_applied (void);
 void      _net_fold_set_errors        (NetFold              *self,
                                        guint64               errors);
 gboolean  _net_fold_is_owner_thread   (NetFold              *self);
+void      _net_fold_force_delivery    (NetFold              *self);
 gboolean  _net_fold_prepare_restore   (NetRedexFile         *file,
                                        guint64               applied,
                                        GError              **error);

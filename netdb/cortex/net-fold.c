@@ -41,6 +41,7 @@ struct _NetFold
   gboolean            stopped;
   gboolean            dispatching;
   gboolean            free_pending;  /* freed from inside a delivery */
+  gboolean            force_delivery;  /* deliver even without new events */
 
   GList              *waiters;
 };
@@ -175,8 +176,14 @@ fold_deliver (NetFold *self)
     {
       guint64 first = self->delivered_seq + 1;
 
+      self->force_delivery = FALSE;
       self->delivered_seq = self->applied_seq;
       self->funcs->deliver (self->user_data, first, self->applied_seq);
+    }
+  else if (self->force_delivery)
+    {
+      self->force_delivery = FALSE;
+      self->funcs->deliver (self->user_data, self->applied_seq + 1, self->applied_seq);
     }
 
   if (!self->free_pending)
@@ -358,6 +365,16 @@ fold_schedule_delivery (NetFold *self)
 {
   if (g_source_get_ready_time (self->source) != 0)
     g_source_set_ready_time (self->source, 0);
+}
+
+/* The state changed without an event (a restore): the next dispatch
+ * delivers, with the empty range (applied + 1, applied) when no event
+ * came meanwhile. */
+void
+_net_fold_force_delivery (NetFold *self)
+{
+  self->force_delivery = TRUE;
+  fold_schedule_delivery (self);
 }
 
 /*

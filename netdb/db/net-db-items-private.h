@@ -134,6 +134,9 @@ void           _net_tasks_filter_get_window            (NetTasksFilter     *filt
 gboolean       _net_memories_filter_matches            (NetMemoriesFilter  *filter,
                                                         NetMemory          *memory);
 const char    *_net_memories_filter_get_folded_content (NetMemoriesFilter  *filter);
+/* TRUE when @filter constrains by exactly one index set (one tag, one
+ * source, or pinned) and nothing else: every member of that set matches. */
+gboolean       _net_memories_filter_is_single_index    (NetMemoriesFilter  *filter);
 gboolean       _net_memories_filter_same_selection     (NetMemoriesFilter  *a,
                                                         NetMemoriesFilter  *b);
 void           _net_memories_filter_get_window         (NetMemoriesFilter  *filter,

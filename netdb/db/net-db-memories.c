@@ -9,10 +9,12 @@
 
 #include "net-error.h"
 #include "net-enum-types.h"
+#include "net-btree-private.h"
 #include "net-codec-private.h"
 #include "net-db-items-private.h"
 #include "net-db-memories-private.h"
 #include "net-fold-private.h"
+#include "net-id-table-private.h"
 #include "net-redex-private.h"
 
 /**
@@ -87,22 +89,23 @@ enum {
 typedef struct
 {
   char      *key;       /* the tag or source; NULL for the pinned set */
-  GSequence *entries;   /* MemoryEntry*, by id */
+  NetBTree  *entries;   /* MemoryEntry*, by id */
   guint      len;
 } IdSet;
 
-/* Where an entry is in an IdSet; set is NULL when it is in none. */
+/* The IdSet an entry is in; set is NULL when it is in none. */
 typedef struct
 {
   IdSet         *set;
-  GSequenceIter *iter;
 } Member;
 
 typedef struct
 {
+  guint64        id;            /* first: the id table's key */
+  gint64         created;       /* the index keys, copied */
+  gint64         updated;
   NetDbMemories *owner;
   NetMemory     *memory;
-  GSequenceIter *iters[N_KEYS];
   Member         pinned;
   Member         source;
   Member        *tags;          /* one per tag the entry is indexed under */
@@ -128,8 +131,8 @@ struct _NetDbMemories
                                  * owner thread only */
   gboolean      closed;
 
-  GHashTable   *by_id;          /* guint64* → MemoryEntry* */
-  GSequence    *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
+  NetIdTable    by_id;          /* MemoryEntry by id */
+  NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
@@ -157,36 +160,26 @@ static guint signals[N_SIGNALS];
 
 /* Indexes ------------------------------------------------------------------ */
 
-static gint64
+static guint64
+entry_tiebreak (gconstpointer value)
+{
+  return ((const MemoryEntry *) value)->id;
+}
+
+static inline guint64
 entry_key (const MemoryEntry *e,
            guint              key)
 {
   switch (key)
     {
     case KEY_CREATED:
-      return net_memory_get_created_at (e->memory);
+      return _net_btree_key_from_int (e->created);
     case KEY_UPDATED:
-      return net_memory_get_updated_at (e->memory);
+      return _net_btree_key_from_int (e->updated);
+    case KEY_ID:
     default:
-      return 0;
+      return e->id;
     }
-}
-
-static int
-compare_entries (gconstpointer a,
-                 gconstpointer b,
-                 gpointer      data)
-{
-  const MemoryEntry *x = a, *y = b;
-  guint key = GPOINTER_TO_UINT (data);
-  gint64 kx = entry_key (x, key), ky = entry_key (y, key);
-  guint64 ix, iy;
-
-  if (kx != ky)
-    return kx < ky ? -1 : 1;
-  ix = net_memory_get_id (x->memory);
-  iy = net_memory_get_id (y->memory);
-  return ix < iy ? -1 : ix > iy;
 }
 
 static IdSet *
@@ -195,7 +188,7 @@ id_set_new (const char *key)
   IdSet *set = g_new0 (IdSet, 1);
 
   set->key = g_strdup (key);
-  set->entries = g_sequence_new (NULL);
+  set->entries = _net_btree_new (entry_tiebreak);
   return set;
 }
 
@@ -204,7 +197,7 @@ id_set_free (gpointer data)
 {
   IdSet *set = data;
 
-  g_sequence_free (set->entries);
+  _net_btree_free (set->entries);
   g_free (set->key);
   g_free (set);
 }
@@ -233,25 +226,26 @@ member_add (Member      *m,
   g_assert (m->set == NULL);
 
   m->set = set;
-  m->iter = g_sequence_insert_sorted (set->entries, e, compare_entries,
-                                      GUINT_TO_POINTER (KEY_ID));
+  _net_btree_insert (set->entries, e->id, e);
   set->len++;
 }
 
 /* Takes the entry out of its set; a set that empties is dropped from
  * @table (which owns it), so forgotten tags and sources cost nothing. */
 static void
-member_drop (Member     *m,
-             GHashTable *table)
+member_drop (Member      *m,
+             MemoryEntry *e,
+             GHashTable  *table)
 {
   IdSet *set = m->set;
+  gboolean removed;
 
   if (set == NULL)
     return;
 
-  g_sequence_remove (m->iter);
+  removed = _net_btree_remove (set->entries, e->id, e);
+  g_assert (removed);
   m->set = NULL;
-  m->iter = NULL;
   if (--set->len == 0 && table != NULL)
     g_hash_table_remove (table, set->key);
 }
@@ -268,15 +262,17 @@ entry_index_key (NetDbMemories *self,
                  MemoryEntry   *e,
                  guint          key)
 {
-  e->iters[key] = g_sequence_insert_sorted (self->index[key], e,
-                                            compare_entries, GUINT_TO_POINTER (key));
+  _net_btree_insert (self->index[key], entry_key (e, key), e);
 }
 
 static void
-entry_unindex_key (MemoryEntry *e,
-                   guint        key)
+entry_unindex_key (NetDbMemories *self,
+                   MemoryEntry   *e,
+                   guint          key)
 {
-  g_clear_pointer (&e->iters[key], g_sequence_remove);
+  gboolean removed = _net_btree_remove (self->index[key], entry_key (e, key), e);
+
+  g_assert (removed);
 }
 
 static void
@@ -299,7 +295,7 @@ entry_unindex_tags (NetDbMemories *self,
                     MemoryEntry   *e)
 {
   for (guint i = 0; i < e->n_tags; i++)
-    member_drop (&e->tags[i], self->by_tag);
+    member_drop (&e->tags[i], e, self->by_tag);
   g_clear_pointer (&e->tags, g_free);
   e->n_tags = 0;
 }
@@ -321,25 +317,50 @@ entry_index_pinned (NetDbMemories *self,
     member_add (&e->pinned, self->pinned, e);
 }
 
+/* Takes @e out of every index and the id table, and frees it. */
 static void
-entry_free (gpointer data)
+entry_delete (NetDbMemories *self,
+              MemoryEntry   *e)
 {
-  MemoryEntry *e = data;
-
   for (guint k = 0; k < N_KEYS; k++)
-    entry_unindex_key (e, k);
-  entry_unindex_tags (e->owner, e);
-  member_drop (&e->source, e->owner->by_source);
-  member_drop (&e->pinned, NULL);
+    entry_unindex_key (self, e, k);
+  entry_unindex_tags (self, e);
+  member_drop (&e->source, e, self->by_source);
+  member_drop (&e->pinned, e, NULL);
+  _net_id_table_remove (&self->by_id, e->id);
   g_object_unref (e->memory);
-  g_free (e);
+  g_slice_free (MemoryEntry, e);
 }
 
-static MemoryEntry *
+static inline MemoryEntry *
 lookup (NetDbMemories *self,
         guint64        id)
 {
-  return g_hash_table_lookup (self->by_id, &id);
+  return _net_id_table_lookup (&self->by_id, id);
+}
+
+/* Drops every entry, emptying the indexes. */
+static void
+clear_entries (NetDbMemories *self)
+{
+  for (guint i = 0; i <= self->by_id.mask; i++)
+    {
+      MemoryEntry *e = self->by_id.slots[i];
+
+      if (e == NULL)
+        continue;
+      g_object_unref (e->memory);
+      g_free (e->tags);
+      g_slice_free (MemoryEntry, e);
+    }
+  _net_id_table_clear (&self->by_id);
+  _net_id_table_init (&self->by_id);
+  for (guint k = 0; k < N_KEYS; k++)
+    _net_btree_clear (self->index[k]);
+  g_hash_table_remove_all (self->by_tag);
+  g_hash_table_remove_all (self->by_source);
+  _net_btree_clear (self->pinned->entries);
+  self->pinned->len = 0;
 }
 
 /* Applying events ----------------------------------------------------------- */
@@ -397,23 +418,25 @@ memory_changed (NetDbMemories      *self,
   gboolean tags_moved = !g_strv_equal (net_memory_get_tags (m), tags != NULL ? tags : no_tags);
   gboolean source_moved = strcmp (source_key (net_memory_get_source (m)), source_key (source)) != 0;
   gboolean pinned_moved = !pinned != !net_memory_get_pinned (m);
-  gboolean created_moved = created != net_memory_get_created_at (m);
-  gboolean updated_moved = updated != net_memory_get_updated_at (m);
+  gboolean created_moved = created != e->created;
+  gboolean updated_moved = updated != e->updated;
 
   /* Out of the indexes whose key changes, update, back in.  (@tags and
    * @source may be the memory's own: then they do not move.) */
   if (tags_moved)
     entry_unindex_tags (self, e);
   if (source_moved)
-    member_drop (&e->source, self->by_source);
+    member_drop (&e->source, e, self->by_source);
   if (pinned_moved)
-    member_drop (&e->pinned, NULL);
+    member_drop (&e->pinned, e, NULL);
   if (created_moved)
-    entry_unindex_key (e, KEY_CREATED);
+    entry_unindex_key (self, e, KEY_CREATED);
   if (updated_moved)
-    entry_unindex_key (e, KEY_UPDATED);
+    entry_unindex_key (self, e, KEY_UPDATED);
 
   _net_memory_update (m, content, tags, source, created, updated, pinned);
+  e->created = created;
+  e->updated = updated;
 
   if (tags_moved)
     entry_index_tags (self, e);
@@ -434,10 +457,11 @@ static void
 memory_insert (NetDbMemories *self,
                NetMemory     *memory)
 {
-  MemoryEntry *e = g_new0 (MemoryEntry, 1);
-  guint64 *key = g_new (guint64, 1);
+  MemoryEntry *e = g_slice_new0 (MemoryEntry);
 
-  *key = net_memory_get_id (memory);
+  e->id = net_memory_get_id (memory);
+  e->created = net_memory_get_created_at (memory);
+  e->updated = net_memory_get_updated_at (memory);
   e->owner = self;
   e->memory = memory;
   for (guint k = 0; k < N_KEYS; k++)
@@ -445,7 +469,7 @@ memory_insert (NetDbMemories *self,
   entry_index_tags (self, e);
   entry_index_source (self, e);
   entry_index_pinned (self, e);
-  g_hash_table_insert (self->by_id, key, e);
+  _net_id_table_insert (&self->by_id, e);
 }
 
 static gboolean
@@ -563,7 +587,7 @@ memories_apply (gpointer            user_data,
 
     case NET_DISPATCH_MEMORY_DELETED:
       if (e != NULL)
-        g_hash_table_remove (self->by_id, &id);
+        entry_delete (self, e);
       break;
 
     default:
@@ -602,7 +626,8 @@ memories_deliver (gpointer user_data,
     _net_memory_flush_notify (g_ptr_array_index (dirty, i));
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
-  g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
+  if (first_seq <= last_seq)
+    g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
   g_object_unref (self);
 }
 
@@ -630,10 +655,10 @@ net_db_memories_finalize (GObject *object)
 {
   NetDbMemories *self = (NetDbMemories *) object;
 
-  /* The entries first: they leave the other indexes as they go. */
-  g_clear_pointer (&self->by_id, g_hash_table_unref);
+  clear_entries (self);
+  _net_id_table_clear (&self->by_id);
   for (guint k = 0; k < N_KEYS; k++)
-    g_clear_pointer (&self->index[k], g_sequence_free);
+    g_clear_pointer (&self->index[k], _net_btree_free);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
   g_clear_pointer (&self->pinned, id_set_free);
@@ -727,9 +752,9 @@ static void
 net_db_memories_init (NetDbMemories *self)
 {
   g_mutex_init (&self->write_lock);
-  self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, entry_free);
+  _net_id_table_init (&self->by_id);
   for (guint k = 0; k < N_KEYS; k++)
-    self->index[k] = g_sequence_new (NULL);
+    self->index[k] = _net_btree_new (entry_tiebreak);
   /* The sets own their keys. */
   self->by_tag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
@@ -1072,39 +1097,25 @@ typedef gboolean (*VisitFunc) (NetMemory *memory, gpointer data);
  * sequence's order or reversed, until it returns FALSE.  Returns FALSE
  * when stopped. */
 static gboolean
-walk (GSequence         *seq,
+walk (NetBTree          *tree,
       gboolean           desc,
       NetMemoriesFilter *filter,
       VisitFunc          func,
       gpointer           data)
 {
-  GSequenceIter *it;
+  NetBTreeIter it;
+  gboolean ok;
 
-  if (g_sequence_is_empty (seq))
-    return TRUE;
-
-  it = desc ? g_sequence_iter_prev (g_sequence_get_end_iter (seq))
-            : g_sequence_get_begin_iter (seq);
-  for (;;)
+  for (ok = desc ? _net_btree_iter_last (tree, &it) : _net_btree_iter_first (tree, &it);
+       ok;
+       ok = desc ? _net_btree_iter_prev (&it) : _net_btree_iter_next (&it))
     {
-      MemoryEntry *e = g_sequence_get (it);
+      MemoryEntry *e = _net_btree_iter_get (&it)->value;
 
       if (_net_memories_filter_matches (filter, e->memory) && !func (e->memory, data))
         return FALSE;
-
-      if (desc)
-        {
-          if (g_sequence_iter_is_begin (it))
-            return TRUE;
-          it = g_sequence_iter_prev (it);
-        }
-      else
-        {
-          it = g_sequence_iter_next (it);
-          if (g_sequence_iter_is_end (it))
-            return TRUE;
-        }
     }
+  return TRUE;
 }
 
 /* Calls @func once on each memory of the union of @sets (the any-tags
@@ -1119,11 +1130,11 @@ walk_union (GPtrArray         *sets,
   for (guint i = 0; i < sets->len; i++)
     {
       IdSet *set = g_ptr_array_index (sets, i);
-      GSequenceIter *it = g_sequence_get_begin_iter (set->entries);
+      NetBTreeIter it;
 
-      for (; !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
+      for (gboolean ok = _net_btree_iter_first (set->entries, &it); ok; ok = _net_btree_iter_next (&it))
         {
-          MemoryEntry *e = g_sequence_get (it);
+          MemoryEntry *e = _net_btree_iter_get (&it)->value;
           gboolean seen = FALSE;
 
           for (guint j = 0; j < i && !seen; j++)
@@ -1167,7 +1178,7 @@ plan_make (NetDbMemories     *self,
   const char *tag, *source;
 
   memset (plan, 0, sizeof *plan);
-  plan->size = g_hash_table_size (self->by_id);
+  plan->size = _net_id_table_size (&self->by_id);
   if (filter == NULL)
     return;
 
@@ -1270,7 +1281,9 @@ visit (NetDbMemories     *self,
 
   if (plan.set != NULL && key == KEY_ID)
     {
-      walk (plan.set->entries, desc, filter, func, data);
+      /* The set may be all the filter asks for: then nothing to check. */
+      walk (plan.set->entries, desc, _net_memories_filter_is_single_index (filter) ? NULL : filter,
+            func, data);
       return;
     }
 
@@ -1284,7 +1297,7 @@ visit (NetDbMemories     *self,
   /* A short window in a large candidate set: the ordered index reaches it
    * after about window × n / size memories, sooner than sorting the set. */
   if (window > 0 &&
-      (guint64) window * g_hash_table_size (self->by_id) < (guint64) plan.size * plan.size)
+      (guint64) window * _net_id_table_size (&self->by_id) < (guint64) plan.size * plan.size)
     {
       walk (self->index[key], desc, filter, func, data);
       g_clear_pointer (&plan.sets, g_ptr_array_unref);
@@ -1427,7 +1440,7 @@ count_from_index (NetDbMemories     *self,
   const char *source = net_memories_filter_get_source (filter);
   gboolean pinned_set = net_memories_filter_get_pinned_set (filter);
   gboolean pinned = net_memories_filter_get_pinned (filter);
-  guint total = g_hash_table_size (self->by_id);
+  guint total = _net_id_table_size (&self->by_id);
   IdSet *set;
 
   if (tag != NULL)
@@ -1479,7 +1492,7 @@ net_db_memories_count (NetDbMemories     *self,
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), 0);
 
   if (filter == NULL)
-    return g_hash_table_size (self->by_id);
+    return _net_id_table_size (&self->by_id);
 
   if (count_from_index (self, filter, &n))
     return n;
@@ -1508,7 +1521,7 @@ net_db_memories_exists (NetDbMemories     *self,
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
 
   if (filter == NULL)
-    return g_hash_table_size (self->by_id) > 0;
+    return _net_id_table_size (&self->by_id) > 0;
 
   if (count_from_index (self, filter, &n))
     return n > 0;
@@ -1668,7 +1681,7 @@ net_db_memories_snapshot (NetDbMemories  *self,
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
   g_autoptr(GByteArray) item = g_byte_array_new ();
-  GSequenceIter *it;
+  NetBTreeIter it;
   NetEncoder enc;
 
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
@@ -1690,10 +1703,9 @@ net_db_memories_snapshot (NetDbMemories  *self,
       net_encoder_put_bytes (&enc, S_ORIGIN, item->data, item->len);
     }
 
-  it = g_sequence_get_begin_iter (self->index[KEY_ID]);
-  for (; !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it))
+  for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
     {
-      MemoryEntry *e = g_sequence_get (it);
+      MemoryEntry *e = _net_btree_iter_get (&it)->value;
       NetMemory *m = e->memory;
       const char * const *tags = net_memory_get_tags (m);
       NetEncoder sub;
@@ -1797,6 +1809,12 @@ decode_memory (const NetField  *outer,
  * holds the events after K, fails with %NET_ERROR_SNAPSHOT_MISMATCH. A
  * restore never makes the fold skip an event.
  *
+ * The state is queryable as soon as this returns.  The #NetMemory objects
+ * of ids the snapshot holds carry on and change in place; the others keep
+ * their last values.  Their notifies and #NetDbMemories:applied-seq follow
+ * from the next dispatch of the fold, with #NetDbMemories::changed when
+ * events after the snapshot were folded.
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -1805,6 +1823,7 @@ net_db_memories_restore (NetDbMemories  *self,
                          GError        **error)
 {
   g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) items = NULL;
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   guint64 applied = 0, fold_errors = 0;
   gboolean has_applied = FALSE;
@@ -1879,16 +1898,46 @@ net_db_memories_restore (NetDbMemories  *self,
   if (!_net_fold_prepare_restore (self->file, applied, error))
     return FALSE;
 
-  /* Swap the state in: a new fold from the snapshot's seq. */
+  /* Swap the state in: a new fold from the snapshot's seq.  The items
+   * of ids the snapshot holds carry on and change in place (whoever holds
+   * one sees it change); the others keep their last values. */
   g_clear_pointer (&self->fold, _net_fold_free);
-  g_hash_table_remove_all (self->by_id);
-  g_hash_table_remove_all (self->dirty);
+  items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  for (guint i = 0; i <= self->by_id.mask; i++)
+    {
+      MemoryEntry *e = self->by_id.slots[i];
+
+      if (e != NULL)
+        g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_object_ref (e->memory));
+    }
+  clear_entries (self);
   g_array_set_size (self->origins, 0);
   for (guint i = 0; i < origins->len; i++)
     note_origin (self, g_array_index (origins, OriginSeq, i).origin,
                  g_array_index (origins, OriginSeq, i).app_seq);
   for (guint i = 0; i < memories->len; i++)
-    memory_insert (self, g_object_ref (g_ptr_array_index (memories, i)));
+    {
+      NetMemory *m = g_ptr_array_index (memories, i);
+      guint64 id = net_memory_get_id (m);
+      MemoryEntry *e = lookup (self, id);
+      NetMemory *held;
+      gpointer key;
+
+      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
+        entry_delete (self, e);
+      if (g_hash_table_steal_extended (items, &id, &key, (gpointer *) &held))
+        {
+          g_free (key);
+          _net_memory_update (held, net_memory_get_content (m), net_memory_get_tags (m),
+                              net_memory_get_source (m), net_memory_get_created_at (m),
+                              net_memory_get_updated_at (m), net_memory_get_pinned (m));
+          if (_net_memory_has_pending_notify (held) && !g_hash_table_contains (self->dirty, held))
+            g_hash_table_add (self->dirty, g_object_ref (held));
+          memory_insert (self, held);
+        }
+      else
+        memory_insert (self, g_object_ref (m));
+    }
 
   self->fold = _net_fold_new (self->file, &memories_fold_funcs, self, applied);
   _net_fold_set_errors (self->fold, fold_errors);
@@ -1896,7 +1945,9 @@ net_db_memories_restore (NetDbMemories  *self,
   if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
     return FALSE;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
+  /* Items, applied-seq and ::changed are delivered from the next dispatch,
+   * as for any other change. */
+  _net_fold_force_delivery (self->fold);
   return TRUE;
 }
 

@@ -472,6 +472,26 @@ net_memories_filter_init (NetMemoriesFilter *self)
 }
 
 gboolean
+_net_memories_filter_is_single_index (NetMemoriesFilter *filter)
+{
+  guint n;
+
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
+
+  if (filter == NULL)
+    return FALSE;
+  if (filter->any_tags != NULL || filter->folded_content != NULL ||
+      (filter->pinned_set && !filter->pinned) ||
+      filter->created_after != 0 || filter->created_before != G_MAXINT64 ||
+      filter->updated_after != 0 || filter->updated_before != G_MAXINT64)
+    return FALSE;
+
+  n = (filter->tag != NULL) + (filter->source != NULL) + (filter->pinned_set && filter->pinned) +
+      (filter->all_tags != NULL ? g_strv_length (filter->all_tags) : 0);
+  return n == 1;
+}
+
+gboolean
 _net_memories_filter_matches (NetMemoriesFilter *filter,
                               NetMemory         *memory)
 {

@@ -1037,6 +1037,68 @@ test_memories_filter_pinned_set (void)
   g_assert_finalize_object (filter);
 }
 
+/* The models skip per-item checks when the filter is one index set. */
+static void
+test_memories_filter_single_index (void)
+{
+  const char *one[] = { "a", NULL }, *two[] = { "a", "b", NULL };
+  struct {
+    const char *props;
+    gboolean    single;
+  } cases[] = {
+    { "", FALSE },
+    { "tag", TRUE },
+    { "source", TRUE },
+    { "pinned", TRUE },
+    { "unpinned", FALSE },
+    { "all1", TRUE },
+    { "all2", FALSE },
+    { "any1", FALSE },
+    { "tag,source", FALSE },
+    { "tag,content", FALSE },
+    { "tag,created", FALSE },
+    { "tag,updated", FALSE },
+  };
+
+  g_assert_false (_net_memories_filter_is_single_index (NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(NetMemoriesFilter) f = net_memories_filter_new ();
+      g_auto(GStrv) props = g_strsplit (cases[i].props, ",", -1);
+
+      for (guint j = 0; props[j] != NULL; j++)
+        {
+          const char *p = props[j];
+
+          if (g_str_equal (p, "tag"))
+            net_memories_filter_set_tag (f, "a");
+          else if (g_str_equal (p, "source"))
+            net_memories_filter_set_source (f, "alice");
+          else if (g_str_equal (p, "pinned"))
+            net_memories_filter_set_pinned (f, TRUE);
+          else if (g_str_equal (p, "unpinned"))
+            net_memories_filter_set_pinned (f, FALSE);
+          else if (g_str_equal (p, "all1"))
+            net_memories_filter_set_all_tags (f, one);
+          else if (g_str_equal (p, "all2"))
+            net_memories_filter_set_all_tags (f, two);
+          else if (g_str_equal (p, "any1"))
+            net_memories_filter_set_any_tags (f, one);
+          else if (g_str_equal (p, "content"))
+            net_memories_filter_set_content_contains (f, "x");
+          else if (g_str_equal (p, "created"))
+            net_memories_filter_set_created_after (f, 5);
+          else if (g_str_equal (p, "updated"))
+            net_memories_filter_set_updated_before (f, 5);
+          else
+            g_assert_not_reached ();
+        }
+
+      g_assert_cmpint (_net_memories_filter_is_single_index (f), ==, cases[i].single);
+    }
+}
+
 static void
 test_memories_filter_construct_notify (void)
 {
@@ -1492,6 +1554,7 @@ main (int   argc,
 
   g_test_add_func ("/db/items/memories-filter/defaults", test_memories_filter_defaults);
   g_test_add_func ("/db/items/memories-filter/pinned-set", test_memories_filter_pinned_set);
+  g_test_add_func ("/db/items/memories-filter/single-index", test_memories_filter_single_index);
   g_test_add_func ("/db/items/memories-filter/construct-notify", test_memories_filter_construct_notify);
   g_test_add_func ("/db/items/memories-filter/match/fields", test_memories_filter_match_fields);
   g_test_add_func ("/db/items/memories-filter/match/tags", test_memories_filter_match_tags);
