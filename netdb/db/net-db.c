@@ -471,13 +471,19 @@ write_checkpoint (NetDb   *self,
   if (!net_redex_sync (self->redex, error))
     return FALSE;
 
-  if (g_mkdir_with_parents (self->checkpoints_dir, 0700) != 0)
+  if (!g_file_test (self->checkpoints_dir, G_FILE_TEST_IS_DIR))
     {
-      int saved_errno = errno;
+      if (g_mkdir (self->checkpoints_dir, 0700) != 0 && errno != EEXIST)
+        {
+          int saved_errno = errno;
 
-      g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
-                   self->checkpoints_dir, g_strerror (saved_errno));
-      return FALSE;
+          g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
+                       self->checkpoints_dir, g_strerror (saved_errno));
+          return FALSE;
+        }
+      /* The new folder's own entry must be durable too. */
+      if (!_net_redex_sync_dir (self->path, error))
+        return FALSE;
     }
 
   gens = list_checkpoints (self->checkpoints_dir, TRUE);
@@ -722,12 +728,18 @@ _net_db_open (const NetDbOptions  *options,
   self->tasks = (NetDbTasks *) models[MODEL_TASKS];
   self->memories = (NetDbMemories *) models[MODEL_MEMORIES];
 
-  if (ok && c.gens != NULL && checkpoints_get (&c, 0) != NULL)
+  if (ok && c.gens != NULL)
     {
       /* Close need not write a checkpoint when nothing changed since the
-       * newest one, provided that one was used for every model. */
-      self->checkpoint_current = all_from_newest;
-      self->carried = carry_sections (self, checkpoints_get (&c, 0));
+       * newest one, provided that one was valid and used for every model. */
+      self->checkpoint_current = all_from_newest && checkpoints_get (&c, 0) != NULL;
+
+      for (guint i = 0; i < c.gens->len && self->carried == NULL; i++)
+        if (checkpoints_get (&c, i) != NULL)
+          {
+            self->carried = carry_sections (self, checkpoints_get (&c, i));
+            break;
+          }
     }
   checkpoints_clear (&c);
 
