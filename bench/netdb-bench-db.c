@@ -1,0 +1,523 @@
+/* netdb-bench-db.c: whole-database snapshots, restores and checkpoints
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One persistent NetDb with the tasks model holds the population of the
+ * models benchmark: N tasks with ids 1..N titled "task-<id>", every third
+ * one (id % 3 == 0) completed.  The table shows
+ *
+ *   db/snapshot      net_db_snapshot(): its time and its size (the size per
+ *                    task is in the notes)
+ *   db/restore       net_db_open_from_snapshot() into memory, in tasks/s
+ *   db/checkpoint    net_db_checkpoint() after one more event
+ *   db/reopen        net_db_new() of the closed directory: from its
+ *                    checkpoint (column "netdb") and, side by side, by
+ *                    replaying the whole log (column "replay")
+ *
+ *   netdb-bench-db                       full run, N = 1 000 000
+ *   netdb-bench-db --quick --repeat 1    smoke run, N = 10 000
+ *   netdb-bench-db --json out.json       also write the figures; copy that file
+ *                                        to bench/previous-db.json to compare the
+ *                                        next run against it
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include <netdb/netdb.h>
+
+#include "bench-common.h"
+#include "net-db-private.h"
+
+#ifndef NETDB_BENCH_SRCDIR
+# define NETDB_BENCH_SRCDIR "."
+#endif
+
+#define T0         G_GINT64_CONSTANT (1700000000000000)
+#define N_FULL     1000000
+#define N_QUICK    10000
+
+static char *opt_dir;
+static char *opt_json;
+static char *opt_previous;
+static gint64 opt_n;
+
+static const GOptionEntry option_entries[] = {
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
+    "N = 10 000 (smoke test; figures are not meaningful)", NULL },
+  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
+    "Runs per measurement; the median is reported (default 3)", "N" },
+  { "tasks", 'n', 0, G_OPTION_ARG_INT64, &opt_n,
+    "Population size (default 1 000 000; 10 000 with --quick)", "N" },
+  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
+    "Where to create the database (a fresh sub-directory, removed at the end; "
+    "default $TMPDIR or /var/tmp)", "DIR" },
+  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
+    "Also write the figures to FILE (the format of bench/previous-db.json)", "FILE" },
+  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
+    "Figures to compare with (default: bench/previous-db.json in the source tree, if present)", "FILE" },
+  { NULL }
+};
+
+enum { IMPL_NETDB, IMPL_REPLAY, N_IMPL };
+
+static const char *const impl_names[N_IMPL] = { "netdb", "replay" };
+static const char *const ratio_names[N_IMPL - 1] = { "vs rply" };
+
+typedef struct
+{
+  guint64   n;
+  char     *dir;
+  char     *checkpoints;
+  char     *checkpoints_off;
+  NetDb    *db;         /* the writer, while the first rows run */
+  GBytes   *snapshot;   /* the last one taken */
+  guint64   renames;
+} Env;
+
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* "task-<i>" into @buf (32 bytes). */
+static const char *
+task_title (char *buf, guint64 i)
+{
+  g_snprintf (buf, 32, "task-%" G_GUINT64_FORMAT, i);
+  return buf;
+}
+
+static gboolean
+check (const char  *what,
+       guint64      got,
+       guint64      expected,
+       GError     **error)
+{
+  if (got != expected)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                   what, got, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_population (NetDb    *db,
+                  guint64   n,
+                  GError  **error)
+{
+  NetDbTasks *tasks = net_db_get_tasks (db);
+  g_autoptr(NetTasksFilter) pending = net_tasks_filter_new ();
+
+  net_tasks_filter_set_status (pending, NET_TASK_STATUS_PENDING);
+  return check ("tasks", net_db_tasks_count (tasks, NULL), n, error) &&
+         check ("pending tasks", net_db_tasks_count (tasks, pending), n - n / 3, error);
+}
+
+static gboolean
+populate (Env     *env,
+          GError **error)
+{
+  NetDbTasks *tasks;
+  char title[32];
+
+  env->db = net_db_new (env->dir, NET_DB_MODELS_TASKS, error);
+  if (env->db == NULL)
+    return FALSE;
+  tasks = net_db_get_tasks (env->db);
+
+  for (guint64 i = 1; i <= env->n; i++)
+    {
+      if (net_db_tasks_create (tasks, i, task_title (title, i), T0 + (gint64) i, error) == 0)
+        return FALSE;
+      if (i % 3 == 0 && net_db_tasks_complete (tasks, i, T0 + (gint64) (env->n + i), error) == 0)
+        return FALSE;
+    }
+  drain_main_context ();
+  return check_population (env->db, env->n, error);
+}
+
+/* Rows ------------------------------------------------------------------------- */
+
+static gboolean
+snapshot_run (gpointer   data,
+              double    *out,
+              GError   **error)
+{
+  Env *env = data;
+  gint64 t0 = now_ns ();
+  GBytes *bytes = net_db_snapshot (env->db, error);
+
+  if (bytes == NULL)
+    return FALSE;
+  out[0] = (double) (now_ns () - t0) / 1e6;
+  out[1] = (double) g_bytes_get_size (bytes);
+  g_clear_pointer (&env->snapshot, g_bytes_unref);
+  env->snapshot = bytes;
+  return TRUE;
+}
+
+static gboolean
+restore_run (gpointer   data,
+             double    *out,
+             GError   **error)
+{
+  Env *env = data;
+  g_autoptr(NetDb) copy = NULL;
+  gint64 t0 = now_ns (), elapsed;
+
+  copy = net_db_open_from_snapshot (env->snapshot, NULL, NET_DB_MODELS_TASKS, error);
+  if (copy == NULL)
+    return FALSE;
+  elapsed = now_ns () - t0;
+  out[0] = rate (env->n, elapsed);
+
+  if (!check_population (copy, env->n, error) ||
+      !check ("events folded by a restore", _net_db_get_events_folded (copy), 0, error))
+    return FALSE;
+  return net_db_close (copy, error);
+}
+
+static gboolean
+checkpoint_run (gpointer   data,
+                double    *out,
+                GError   **error)
+{
+  Env *env = data;
+  char title[32];
+  gint64 t0;
+
+  /* One more event, or the checkpoint would be current already. */
+  g_snprintf (title, sizeof title, "renamed-%" G_GUINT64_FORMAT, ++env->renames);
+  if (net_db_tasks_rename (net_db_get_tasks (env->db), 1, title, 0, error) == 0)
+    return FALSE;
+
+  t0 = now_ns ();
+  if (!net_db_checkpoint (env->db, error))
+    return FALSE;
+  out[0] = (double) (now_ns () - t0) / 1e6;
+  return TRUE;
+}
+
+static guint64
+total_events (Env *env)
+{
+  return env->n + env->n / 3 + env->renames;
+}
+
+static gboolean
+reopen_checkpoint_run (gpointer   data,
+                       double    *out,
+                       GError   **error)
+{
+  Env *env = data;
+  g_autoptr(NetDb) db = NULL;
+  gint64 t0 = now_ns (), elapsed;
+
+  db = net_db_new (env->dir, NET_DB_MODELS_TASKS, error);
+  if (db == NULL)
+    return FALSE;
+  elapsed = now_ns () - t0;
+  out[0] = (double) elapsed / 1e6;
+
+  if (!check_population (db, env->n, error) ||
+      !check ("events folded after the checkpoint", _net_db_get_events_folded (db), 0, error))
+    return FALSE;
+  return net_db_close (db, error);
+}
+
+static gboolean
+reopen_replay_run (gpointer   data,
+                   double    *out,
+                   GError   **error)
+{
+  Env *env = data;
+  g_autoptr(NetDb) db = NULL;
+  gint64 t0, elapsed;
+  gboolean ok;
+
+  /* The same directory without its checkpoints. */
+  if (g_rename (env->checkpoints, env->checkpoints_off) != 0)
+    return set_errno_error (error, errno, "cannot rename", env->checkpoints);
+
+  t0 = now_ns ();
+  db = net_db_new (env->dir, NET_DB_MODELS_TASKS, error);
+  elapsed = now_ns () - t0;
+  out[0] = (double) elapsed / 1e6;
+
+  ok = db != NULL &&
+       check_population (db, env->n, error) &&
+       check ("events folded without a checkpoint", _net_db_get_events_folded (db),
+              total_events (env), error);
+  if (db != NULL)
+    {
+      _net_db_set_checkpoint_on_close (db, FALSE);
+      if (ok)
+        ok = net_db_close (db, error);
+    }
+  g_clear_object (&db);
+
+  if (g_rename (env->checkpoints_off, env->checkpoints) != 0)
+    return set_errno_error (error, errno, "cannot rename", env->checkpoints_off);
+  return ok;
+}
+
+static void
+fail_rows (Row   **rows,
+           guint   n_rows,
+           GError *error)
+{
+  g_printerr ("%s: %s\n", bench.prog, error->message);
+  bench.n_errors++;
+  for (guint i = 0; i < n_rows; i++)
+    if (rows[i] != NULL)
+      for (guint k = 0; k < N_IMPL; k++)
+        rows[i]->failed[k] = TRUE;
+}
+
+static char *
+size_label (guint64 n)
+{
+  if (n >= 1000000 && n % 1000000 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "M", n / 1000000);
+  if (n >= 1000 && n % 1000 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "k", n / 1000);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+}
+
+static Row *
+make_row (const char *what,
+          const char *label,
+          Kind        kind,
+          gboolean    show_ns)
+{
+  g_autofree char *id = g_strdup_printf ("db/%s/%s-tasks", what, label);
+
+  return row_new (id, kind, show_ns);
+}
+
+static void
+run (Env *env)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *label = size_label (env->n);
+  Row *snapshot_rows[2] = {
+    make_row ("snapshot", label, KIND_MS, FALSE),
+    make_row ("snapshot-size", label, KIND_BYTES, FALSE),
+  };
+  Row *restore_row = make_row ("restore", label, KIND_RATE, TRUE);
+  Row *checkpoint_row = make_row ("checkpoint", label, KIND_MS, FALSE);
+  Row *reopen_row = make_row ("reopen", label, KIND_MS, FALSE);
+  Row *all[] = { snapshot_rows[0], snapshot_rows[1], restore_row, checkpoint_row, reopen_row };
+
+  if (env->db == NULL)
+    {
+      g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                     "the population could not be made");
+
+      fail_rows (all, G_N_ELEMENTS (all), no_db);
+      for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+        row_finish (all[i]);
+      return;
+    }
+
+  {
+    Job job = { snapshot_rows, 2, IMPL_NETDB, snapshot_run, env };
+
+    run_jobs (&job, 1);
+    row_finish (snapshot_rows[0]);
+    row_finish (snapshot_rows[1]);
+  }
+
+  if (env->snapshot != NULL)
+    {
+      Job job = { &restore_row, 1, IMPL_NETDB, restore_run, env };
+
+      run_jobs (&job, 1);
+    }
+  row_finish (restore_row);
+
+  {
+    Job job = { &checkpoint_row, 1, IMPL_NETDB, checkpoint_run, env };
+
+    run_jobs (&job, 1);
+    row_finish (checkpoint_row);
+  }
+
+  /* The writer closes (the close writes the last checkpoint), then the
+   * directory is reopened both ways, interleaved. */
+  if (!net_db_close (env->db, &error))
+    {
+      fail_rows (&reopen_row, 1, error);
+      row_finish (reopen_row);
+      return;
+    }
+  g_clear_object (&env->db);
+  drain_main_context ();
+
+  {
+    Job jobs[N_IMPL] = {
+      { &reopen_row, 1, IMPL_NETDB, reopen_checkpoint_run, env },
+      { &reopen_row, 1, IMPL_REPLAY, reopen_replay_run, env },
+    };
+
+    run_jobs (jobs, N_IMPL);
+    row_finish (reopen_row);
+  }
+
+  if (snapshot_rows[1] != NULL && !snapshot_rows[1]->failed[IMPL_NETDB])
+    {
+      g_autofree char *text = NULL;
+      double size = snapshot_rows[1]->v[IMPL_NETDB];
+
+      text = g_strdup_printf ("db/snapshot-size: %.0f bytes for %" G_GUINT64_FORMAT
+                              " tasks = %.2f bytes/task after compression (zstd level 1); "
+                              "db/snapshot is net_db_snapshot() alone.",
+                              size, env->n, size / (double) env->n);
+      note (text);
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) octx = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *date = NULL;
+  g_autofree char *cpu = NULL;
+  g_autofree char *kernel = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *default_previous = NULL;
+  struct utsname uts;
+  Env env = { 0 };
+
+  bench.prog = "netdb-bench-db";
+  bench.n_impl = N_IMPL;
+  bench.impl_names = impl_names;
+  bench.ratio_names = ratio_names;
+  bench.w_id = 30;
+  bench.repeat = 3;
+
+  octx = g_option_context_new ("- benchmark whole-database snapshots and checkpoints");
+  g_option_context_add_main_entries (octx, option_entries, NULL);
+  g_option_context_set_description (octx,
+    "Each cell is the median of --repeat runs. On the db/reopen row, 'netdb' opens from the "
+    "checkpoint and folds nothing, 'replay' folds the whole log; 'vs rply' says how many "
+    "times faster the checkpoint is.");
+  if (!g_option_context_parse (octx, &argc, &argv, &error))
+    {
+      g_printerr ("%s: %s\n", bench.prog, error->message);
+      return 2;
+    }
+  if (bench.repeat < 1 || opt_n < 0)
+    {
+      g_printerr ("%s: --repeat must be at least 1 and --tasks positive\n", bench.prog);
+      return 2;
+    }
+  env.n = opt_n > 0 ? (guint64) opt_n : bench.quick ? N_QUICK : N_FULL;
+
+  bench.rows = g_ptr_array_new_with_free_func (row_free);
+  bench.notes = g_string_new (NULL);
+
+  root = make_root (opt_dir, &error);
+  if (root == NULL)
+    {
+      g_printerr ("%s: %s\n", bench.prog, error->message);
+      return 1;
+    }
+  env.dir = g_build_filename (root, "db", NULL);
+  env.checkpoints = g_build_filename (env.dir, "checkpoints", NULL);
+  env.checkpoints_off = g_build_filename (env.dir, "checkpoints.off", NULL);
+
+  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-db.json", NULL);
+  load_previous (opt_previous, default_previous);
+
+  now = g_date_time_new_now_local ();
+  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
+  cpu = cpu_model ();
+  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
+                             : g_strdup ("unknown");
+
+  g_print ("%s: whole-database snapshots, restores and checkpoints\n", bench.prog);
+  g_print ("date:    %s\n", date);
+  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
+  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK size (smoke test, not figures)" : "",
+           bench.previous_path != NULL ? "; previous figures from " : "",
+           bench.previous_path != NULL ? bench.previous_path : "");
+  g_print ("db:      %s (fsync NEVER; a checkpoint and close still sync)\n", env.dir);
+
+  {
+    g_autofree char *label = size_label (env.n);
+    gint64 t0 = now_ns ();
+
+    g_print ("populate: %s tasks through the API ...", label);
+    fflush (stdout);
+    if (!populate (&env, &error))
+      {
+        g_printerr ("\n%s: %s\n", bench.prog, error->message);
+        g_clear_error (&error);
+        bench.n_errors++;
+        if (env.db != NULL)
+          net_db_close (env.db, NULL);
+        g_clear_object (&env.db);
+      }
+    g_print (" %.1f s\n", (double) (now_ns () - t0) / 1e9);
+  }
+  print_table_header ();
+
+  run (&env);
+
+  note ("population: N tasks, ids 1..N, title \"task-<id>\", created at T0 + id; every third "
+        "(id % 3 == 0) completed right after its creation (N + N/3 events in the log).");
+  note ("db/restore: net_db_open_from_snapshot() of that snapshot into a database in memory "
+        "(decompress, verify, rebuild the state and its indexes), in tasks per second.");
+  note ("db/checkpoint: net_db_checkpoint() after one rename: snapshot, log sync, atomic write "
+        "and fsync of <dir>/checkpoints/<generation>.ckpt.");
+  note ("db/reopen: net_db_new() of the closed directory until it returns (the state is "
+        "complete then). netdb: from the newest checkpoint, 0 events folded (checked); "
+        "replay: the checkpoints moved aside, all N + N/3 events folded (checked). The page "
+        "cache is warm for both.");
+  g_print ("\nnotes:\n%s", bench.notes->str);
+
+  if (opt_json != NULL)
+    {
+      if (!write_json (opt_json, date, cpu, kernel, &error))
+        {
+          g_printerr ("%s: %s\n", bench.prog, error->message);
+          g_clear_error (&error);
+          bench.n_errors++;
+        }
+      else
+        g_print ("\nwrote %s\n", opt_json);
+    }
+
+  if (bench.n_errors > 0)
+    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+
+  if (env.db != NULL)
+    net_db_close (env.db, NULL);
+  g_clear_object (&env.db);
+  g_clear_pointer (&env.snapshot, g_bytes_unref);
+  drain_main_context ();
+  rm_rf (root);
+  g_free (env.dir);
+  g_free (env.checkpoints);
+  g_free (env.checkpoints_off);
+  g_ptr_array_unref (bench.rows);
+  g_string_free (bench.notes, TRUE);
+  g_clear_pointer (&bench.previous, g_hash_table_unref);
+  g_free (bench.previous_path);
+  return bench.n_errors > 0 ? 1 : 0;
+}
