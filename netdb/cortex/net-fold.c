@@ -527,6 +527,11 @@ _net_fold_prepare_restore (NetRedexFile  *file,
   guint64 next = net_redex_file_get_next_seq (file);
   const char *name = net_redex_file_get_name (file);
 
+  /* An empty log continues after the snapshot; one that already does
+   * (restored before, nothing logged since) needs no change, which
+   * matters to a read-only log. */
+  if (first == next && next == applied + 1)
+    return TRUE;
   if (first == next && next <= applied + 1)
     return _net_redex_file_restart_at (file, applied + 1, error);
 

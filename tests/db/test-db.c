@@ -1152,6 +1152,38 @@ test_read_only (Fixture       *f,
   close_db (reader);
 }
 
+/* A db restored from a snapshot onto an empty log, with nothing logged
+ * since: a read-only open loads its checkpoint (the log needs no restart)
+ * instead of showing an empty state. */
+static void
+test_read_only_after_restore (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  NetDb *db, *reader;
+
+  db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  add_tasks (db, 1, 9);
+  snap = net_db_snapshot (db, &error);
+  g_assert_no_error (error);
+  before = dump_tasks (net_db_get_tasks (db));
+  close_db (db);
+
+  db = net_db_open_from_snapshot (snap, f->dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  close_db (db);
+
+  reader = net_db_open_read_only (f->dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  after = dump_tasks (net_db_get_tasks (reader));
+  g_assert_cmpstr (after, ==, before);
+  close_db (reader);
+}
+
 static void
 test_preconditions (void)
 {
@@ -1193,6 +1225,7 @@ main (int   argc,
   ADD ("close", test_close);
   ADD ("unref-closes", test_unref_closes);
   ADD ("read-only", test_read_only);
+  ADD ("read-only/after-restore", test_read_only_after_restore);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
 
 #undef ADD
