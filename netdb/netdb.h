@@ -22,6 +22,7 @@
 # include "net-memory.h"
 # include "net-tasks-filter.h"
 # include "net-memories-filter.h"
+# include "net-query-model.h"
 # include "net-db-tasks.h"
 # include "net-db-memories.h"
 # include "net-db.h"

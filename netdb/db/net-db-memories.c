@@ -15,6 +15,7 @@
 #include "net-db-memories-private.h"
 #include "net-fold-private.h"
 #include "net-id-table-private.h"
+#include "net-query-model-private.h"
 #include "net-redex-private.h"
 
 /**
@@ -138,6 +139,10 @@ struct _NetDbMemories
   IdSet        *pinned;
   GHashTable   *dirty;          /* NetMemory* (a ref) with pending notifies */
   GByteArray   *scratch;
+
+  NetWatchHub   watches;        /* the live queries */
+  GHashTable   *adopt;          /* during a restore: guint64* → NetMemory*
+                                 * that carry on when their id comes back */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbMemories, net_db_memories, G_TYPE_OBJECT)
@@ -328,6 +333,8 @@ entry_delete (NetDbMemories *self,
   member_drop (&e->source, e, self->by_source);
   member_drop (&e->pinned, e, NULL);
   _net_id_table_remove (&self->by_id, e->id);
+  if (_net_watch_hub_active (&self->watches))
+    _net_watch_hub_bury (&self->watches, e->id, e->memory);
   g_object_unref (e->memory);
   g_slice_free (MemoryEntry, e);
 }
@@ -451,6 +458,7 @@ memory_changed (NetDbMemories      *self,
 
   if (_net_memory_has_pending_notify (m) && !g_hash_table_contains (self->dirty, m))
     g_hash_table_add (self->dirty, g_object_ref (m));
+  _net_watch_hub_touch (&self->watches, e->id);
 }
 
 static void
@@ -458,8 +466,25 @@ memory_insert (NetDbMemories *self,
                NetMemory     *memory)
 {
   MemoryEntry *e = g_slice_new0 (MemoryEntry);
+  guint64 id = net_memory_get_id (memory);
+  NetMemory *held;
+  gpointer key;
 
-  e->id = net_memory_get_id (memory);
+  if (G_UNLIKELY (self->adopt != NULL) &&
+      g_hash_table_steal_extended (self->adopt, &id, &key, (gpointer *) &held))
+    {
+      /* An item of before the restore carries on, with these values. */
+      g_free (key);
+      _net_memory_update (held, net_memory_get_content (memory), net_memory_get_tags (memory),
+                          net_memory_get_source (memory), net_memory_get_created_at (memory),
+                          net_memory_get_updated_at (memory), net_memory_get_pinned (memory));
+      if (_net_memory_has_pending_notify (held) && !g_hash_table_contains (self->dirty, held))
+        g_hash_table_add (self->dirty, g_object_ref (held));
+      g_object_unref (memory);
+      memory = held;
+    }
+
+  e->id = id;
   e->created = net_memory_get_created_at (memory);
   e->updated = net_memory_get_updated_at (memory);
   e->owner = self;
@@ -470,6 +495,7 @@ memory_insert (NetDbMemories *self,
   entry_index_source (self, e);
   entry_index_pinned (self, e);
   _net_id_table_insert (&self->by_id, e);
+  _net_watch_hub_touch (&self->watches, e->id);
 }
 
 static gboolean
@@ -625,6 +651,8 @@ memories_deliver (gpointer user_data,
   for (guint i = 0; i < dirty->len; i++)
     _net_memory_flush_notify (g_ptr_array_index (dirty, i));
 
+  _net_watch_hub_deliver (&self->watches, last_seq);
+
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
   if (first_seq <= last_seq)
     g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
@@ -663,6 +691,7 @@ net_db_memories_finalize (GObject *object)
   g_clear_pointer (&self->by_source, g_hash_table_unref);
   g_clear_pointer (&self->pinned, id_set_free);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  _net_watch_hub_clear (&self->watches);
   g_clear_pointer (&self->origins, g_array_unref);
   g_clear_pointer (&self->scratch, g_byte_array_unref);
   g_mutex_clear (&self->write_lock);
@@ -763,6 +792,7 @@ net_db_memories_init (NetDbMemories *self)
   self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   self->scratch = g_byte_array_new ();
   self->next_app_seq = 1;
+  _net_watch_hub_init (&self->watches);
 }
 
 /**
@@ -1530,6 +1560,163 @@ net_db_memories_exists (NetDbMemories     *self,
   return found;
 }
 
+/* Live queries ----------------------------------------------------------------- */
+
+typedef struct
+{
+  NetMemoriesFilter *filter;   /* a copy: the caller's may change under us */
+  guint              key;
+  gboolean           desc;
+} Matcher;
+
+static gpointer
+watch_matcher_new (GObject  *source,
+                   GObject  *filter,
+                   gboolean *desc)
+{
+  Matcher *m = g_new0 (Matcher, 1);
+  NetOrderBy order;
+
+  m->filter = filter != NULL ? net_memories_filter_copy ((NetMemoriesFilter *) filter) : NULL;
+  _net_memories_filter_get_window (m->filter, &order, NULL, NULL);
+  m->key = order_key (order, &m->desc);
+  *desc = m->desc;
+  return m;
+}
+
+static void
+watch_matcher_free (gpointer data)
+{
+  Matcher *m = data;
+
+  g_clear_object (&m->filter);
+  g_free (m);
+}
+
+static inline guint64
+watch_key (const Matcher     *m,
+           const MemoryEntry *e)
+{
+  guint64 key = entry_key (e, m->key);
+
+  return m->desc ? ~key : key;
+}
+
+static gboolean
+watch_match (GObject  *source,
+             gpointer  matcher,
+             guint64   id,
+             guint64  *key)
+{
+  Matcher *m = matcher;
+  MemoryEntry *e = lookup ((NetDbMemories *) source, id);
+
+  if (e == NULL || !_net_memories_filter_matches (m->filter, e->memory))
+    return FALSE;
+  *key = watch_key (m, e);
+  return TRUE;
+}
+
+typedef struct
+{
+  NetDbMemories *self;
+  Matcher       *m;
+  void         (*func) (guint64, guint64, gpointer);
+  gpointer       data;
+} WatchVisit;
+
+static gboolean
+watch_visit_cb (NetMemory *memory,
+                gpointer   data)
+{
+  WatchVisit *v = data;
+  MemoryEntry *e = lookup (v->self, net_memory_get_id (memory));
+
+  v->func (e->id, watch_key (v->m, e), v->data);
+  return TRUE;
+}
+
+static void
+watch_foreach_match (GObject  *source,
+                     gpointer  matcher,
+                     void    (*func) (guint64, guint64, gpointer),
+                     gpointer  data)
+{
+  WatchVisit v = { (NetDbMemories *) source, matcher, func, data };
+
+  visit (v.self, v.m->filter, FALSE, 0, watch_visit_cb, &v);
+}
+
+static gpointer
+watch_get_item (GObject *source,
+                guint64  id)
+{
+  NetDbMemories *self = (NetDbMemories *) source;
+  MemoryEntry *e = lookup (self, id);
+  NetMemory *memory = e != NULL ? e->memory : _net_watch_hub_grave (&self->watches, id);
+
+  return memory != NULL ? g_object_ref (memory) : NULL;
+}
+
+static void
+watch_get_window (GObject *filter,
+                  guint   *offset,
+                  guint   *limit)
+{
+  _net_memories_filter_get_window ((NetMemoriesFilter *) filter, NULL, offset, limit);
+}
+
+static const NetQueryFuncs memories_query_funcs = {
+  .matcher_new = watch_matcher_new,
+  .matcher_free = watch_matcher_free,
+  .match = watch_match,
+  .foreach_match = watch_foreach_match,
+  .get_item = watch_get_item,
+  .get_window = watch_get_window,
+};
+
+/**
+ * net_db_memories_watch:
+ * @self: a #NetDbMemories
+ * @filter: (nullable): a #NetMemoriesFilter, or %NULL for every memory by id
+ *
+ * Makes a live query: a #GListModel of #NetMemory whose contents always
+ * equal net_db_memories_find_many() of @filter as of its
+ * #NetQueryModel:seq, updated from the fold's dispatch with minimal
+ * #GListModel::items-changed emissions.  Dropping the last reference to
+ * it disconnects it.
+ *
+ * Returns: (transfer full): a new #NetQueryModel
+ */
+NetQueryModel *
+net_db_memories_watch (NetDbMemories     *self,
+                       NetMemoriesFilter *filter)
+{
+  static NetQueryFuncs funcs;
+  static gsize funcs_ready;
+  NetQueryModel *model;
+
+  g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
+  g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
+
+  /* The types are only known at run time. */
+  if (g_once_init_enter (&funcs_ready))
+    {
+      funcs = memories_query_funcs;
+      funcs.item_type = NET_TYPE_MEMORY;
+      funcs.filter_type = NET_TYPE_MEMORIES_FILTER;
+      g_once_init_leave (&funcs_ready, 1);
+    }
+
+  model = _net_query_model_new (G_OBJECT (self), &funcs, (GObject *) filter,
+                                net_db_memories_get_applied_seq (self));
+  if (self->closed)
+    _net_query_model_detach (model);
+  else
+    _net_watch_hub_add (&self->watches, model);
+  return model;
+}
+
 /* Watermarks ---------------------------------------------------------------- */
 
 /**
@@ -1824,6 +2011,7 @@ net_db_memories_restore (NetDbMemories  *self,
 {
   g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) items = NULL;
+  gboolean ok;
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   guint64 applied = 0, fold_errors = 0;
   gboolean has_applied = FALSE;
@@ -1911,38 +2099,29 @@ net_db_memories_restore (NetDbMemories  *self,
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_object_ref (e->memory));
     }
   clear_entries (self);
+  _net_watch_hub_reset (&self->watches);
   g_array_set_size (self->origins, 0);
   for (guint i = 0; i < origins->len; i++)
     note_origin (self, g_array_index (origins, OriginSeq, i).origin,
                  g_array_index (origins, OriginSeq, i).app_seq);
+  /* Restored entries and those the log replays adopt the items. */
+  self->adopt = items;
   for (guint i = 0; i < memories->len; i++)
     {
       NetMemory *m = g_ptr_array_index (memories, i);
-      guint64 id = net_memory_get_id (m);
-      MemoryEntry *e = lookup (self, id);
-      NetMemory *held;
-      gpointer key;
+      MemoryEntry *e = lookup (self, net_memory_get_id (m));
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         entry_delete (self, e);
-      if (g_hash_table_steal_extended (items, &id, &key, (gpointer *) &held))
-        {
-          g_free (key);
-          _net_memory_update (held, net_memory_get_content (m), net_memory_get_tags (m),
-                              net_memory_get_source (m), net_memory_get_created_at (m),
-                              net_memory_get_updated_at (m), net_memory_get_pinned (m));
-          if (_net_memory_has_pending_notify (held) && !g_hash_table_contains (self->dirty, held))
-            g_hash_table_add (self->dirty, g_object_ref (held));
-          memory_insert (self, held);
-        }
-      else
-        memory_insert (self, g_object_ref (m));
+      memory_insert (self, g_object_ref (m));
     }
 
   self->fold = _net_fold_new (self->file, &memories_fold_funcs, self, applied);
   _net_fold_set_errors (self->fold, fold_errors);
 
-  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+  ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
+  self->adopt = NULL;
+  if (!ok)
     return FALSE;
 
   /* Items, applied-seq and ::changed are delivered from the next dispatch,
@@ -1975,6 +2154,7 @@ net_db_memories_close (NetDbMemories  *self,
 
   if (self->fold != NULL)
     _net_fold_stop (self->fold);
+  _net_watch_hub_detach_all (&self->watches);
 
   return net_redex_file_close (self->file, error);
 }

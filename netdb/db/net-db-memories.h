@@ -15,6 +15,7 @@
 #include "net-redex.h"
 #include "net-memory.h"
 #include "net-memories-filter.h"
+#include "net-query-model.h"
 
 G_BEGIN_DECLS
 
@@ -65,6 +66,9 @@ guint64        net_db_memories_delete             (NetDbMemories       *self,
 NET_AVAILABLE_IN_ALL
 NetMemory     *net_db_memories_get                (NetDbMemories       *self,
                                                    guint64              id);
+NET_AVAILABLE_IN_ALL
+NetQueryModel *net_db_memories_watch            (NetDbMemories        *self,
+                                                 NetMemoriesFilter    *filter);
 NET_AVAILABLE_IN_ALL
 GPtrArray     *net_db_memories_find_many          (NetDbMemories       *self,
                                                    NetMemoriesFilter   *filter);

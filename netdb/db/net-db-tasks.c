@@ -15,6 +15,7 @@
 #include "net-db-tasks-private.h"
 #include "net-fold-private.h"
 #include "net-id-table-private.h"
+#include "net-query-model-private.h"
 #include "net-redex-private.h"
 
 /**
@@ -104,6 +105,10 @@ struct _NetDbTasks
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
   GHashTable   *dirty;          /* NetTask* with pending notifies */
   GByteArray   *scratch;
+
+  NetWatchHub   watches;       /* the live queries */
+  GHashTable   *adopt;          /* during a restore: guint64* → NetTask*
+                                 * that carry on when their id comes back */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbTasks, net_db_tasks, G_TYPE_OBJECT)
@@ -300,6 +305,7 @@ task_changed (NetDbTasks    *self,
   for (guint k = 0; k < N_KEYS; k++)
     if (keys_moved[k])
       entry_index (self, e, k);
+  _net_watch_hub_touch (&self->watches, e->id);
 }
 
 /* Takes @title. */
@@ -319,9 +325,22 @@ task_insert (NetDbTasks    *self,
   e->created = created;
   e->updated = updated;
   e->task = NULL;
+  if (G_UNLIKELY (self->adopt != NULL))
+    {
+      gpointer key;
+
+      if (g_hash_table_steal_extended (self->adopt, &id, &key, (gpointer *) &e->task))
+        {
+          g_free (key);
+          _net_task_update (e->task, e->title, status, created, updated);
+          g_clear_pointer (&e->title, g_free);
+          mark_dirty (self, e->task);
+        }
+    }
   for (guint k = 0; k < N_KEYS; k++)
     entry_index (self, e, k);
   _net_id_table_insert (&self->by_id, e);
+  _net_watch_hub_touch (&self->watches, id);
   return e;
 }
 
@@ -332,6 +351,8 @@ task_delete (NetDbTasks *self,
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex (self, e, k);
   _net_id_table_remove (&self->by_id, e->id);
+  if (_net_watch_hub_active (&self->watches))
+    _net_watch_hub_bury (&self->watches, e->id, entry_item (e));
   entry_free (e);
 }
 
@@ -461,6 +482,8 @@ tasks_deliver (gpointer user_data,
   for (guint i = 0; i < dirty->len; i++)
     _net_task_flush_notify (g_ptr_array_index (dirty, i));
 
+  _net_watch_hub_deliver (&self->watches, last_seq);
+
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
   if (first_seq <= last_seq)
     g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
@@ -492,6 +515,7 @@ net_db_tasks_finalize (GObject *object)
   NetDbTasks *self = (NetDbTasks *) object;
 
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  _net_watch_hub_clear (&self->watches);
   clear_entries (self);
   _net_id_table_clear (&self->by_id);
   for (guint st = 0; st < 2; st++)
@@ -595,6 +619,7 @@ net_db_tasks_init (NetDbTasks *self)
   self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   self->scratch = g_byte_array_new ();
   self->next_app_seq = 1;
+  _net_watch_hub_init (&self->watches);
 }
 
 /**
@@ -1253,6 +1278,162 @@ net_db_tasks_exists (NetDbTasks     *self,
   return found;
 }
 
+/* Live queries ----------------------------------------------------------------- */
+
+typedef struct
+{
+  Query  q;
+  char  *folded_title;   /* a copy: the filter may change under us */
+} Matcher;
+
+static gpointer
+watch_matcher_new (GObject  *source,
+                   GObject  *filter,
+                   gboolean *desc)
+{
+  Matcher *m = g_new0 (Matcher, 1);
+
+  query_init (&m->q, (NetTasksFilter *) filter);
+  m->folded_title = g_strdup (m->q.folded_title);
+  m->q.folded_title = m->folded_title;
+  *desc = m->q.desc;
+  return m;
+}
+
+static void
+watch_matcher_free (gpointer data)
+{
+  Matcher *m = data;
+
+  g_free (m->folded_title);
+  g_free (m);
+}
+
+static inline guint64
+watch_key (const Query *q,
+           TaskEntry   *e)
+{
+  guint64 key = entry_key (e, q->key);
+
+  return q->desc ? ~key : key;
+}
+
+static gboolean
+watch_match (GObject  *source,
+             gpointer  matcher,
+             guint64   id,
+             guint64  *key)
+{
+  const Query *q = &((Matcher *) matcher)->q;
+  TaskEntry *e = lookup ((NetDbTasks *) source, id);
+
+  if (e == NULL || (q->status_set && e->status != q->status) || !query_matches (q, e))
+    return FALSE;
+  *key = watch_key (q, e);
+  return TRUE;
+}
+
+typedef struct
+{
+  const Query *q;
+  void       (*func) (guint64, guint64, gpointer);
+  gpointer     data;
+} WatchVisit;
+
+static gboolean
+watch_visit_cb (TaskEntry *e,
+                gpointer   data)
+{
+  WatchVisit *v = data;
+
+  v->func (e->id, watch_key (v->q, e), v->data);
+  return TRUE;
+}
+
+static void
+watch_foreach_match (GObject  *source,
+                     gpointer  matcher,
+                     void    (*func) (guint64, guint64, gpointer),
+                     gpointer  data)
+{
+  WatchVisit v = { &((Matcher *) matcher)->q, func, data };
+
+  visit ((NetDbTasks *) source, v.q, 0, watch_visit_cb, &v);
+}
+
+static gpointer
+watch_get_item (GObject *source,
+                guint64  id)
+{
+  NetDbTasks *self = (NetDbTasks *) source;
+  TaskEntry *e = lookup (self, id);
+  NetTask *task;
+
+  if (e != NULL)
+    return g_object_ref (entry_item (e));
+  task = _net_watch_hub_grave (&self->watches, id);
+  return task != NULL ? g_object_ref (task) : NULL;
+}
+
+static void
+watch_get_window (GObject *filter,
+                  guint   *offset,
+                  guint   *limit)
+{
+  _net_tasks_filter_get_window ((NetTasksFilter *) filter, NULL, offset, limit);
+}
+
+static const NetQueryFuncs tasks_query_funcs = {
+  .matcher_new = watch_matcher_new,
+  .matcher_free = watch_matcher_free,
+  .match = watch_match,
+  .foreach_match = watch_foreach_match,
+  .get_item = watch_get_item,
+  .get_window = watch_get_window,
+};
+
+/**
+ * net_db_tasks_watch:
+ * @self: a #NetDbTasks
+ * @filter: (nullable): a #NetTasksFilter, or %NULL for every task by id
+ *
+ * Makes a live query: a #GListModel of #NetTask whose contents always
+ * equal net_db_tasks_find_many() of @filter as of its #NetQueryModel:seq,
+ * updated from the fold's dispatch with minimal
+ * #GListModel::items-changed emissions.  Dropping the last reference to
+ * it disconnects it.
+ *
+ * Returns: (transfer full): a new #NetQueryModel
+ */
+NetQueryModel *
+net_db_tasks_watch (NetDbTasks     *self,
+                    NetTasksFilter *filter)
+{
+  static NetQueryFuncs funcs;
+  static gsize funcs_ready;
+  NetQueryModel *model;
+
+  g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
+  g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
+
+  /* The types are only known at run time. */
+  if (g_once_init_enter (&funcs_ready))
+    {
+      funcs = tasks_query_funcs;
+      funcs.item_type = NET_TYPE_TASK;
+      funcs.filter_type = NET_TYPE_TASKS_FILTER;
+      g_once_init_leave (&funcs_ready, 1);
+    }
+
+  model = _net_query_model_new (G_OBJECT (self), &funcs, (GObject *) filter,
+                                net_db_tasks_get_applied_seq (self));
+  if (self->closed)
+    _net_query_model_detach (model);
+  else
+    _net_watch_hub_add (&self->watches, model);
+  return model;
+}
+
 /* Watermarks ---------------------------------------------------------------- */
 
 /**
@@ -1540,6 +1721,7 @@ net_db_tasks_restore (NetDbTasks  *self,
 {
   g_autoptr(GArray) tasks = g_array_new (FALSE, FALSE, sizeof (TaskRecord));
   g_autoptr(GHashTable) items = NULL;
+  gboolean ok;
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   guint64 applied = 0, fold_errors = 0;
   gboolean has_applied = FALSE;
@@ -1628,35 +1810,30 @@ net_db_tasks_restore (NetDbTasks  *self,
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_steal_pointer (&e->task));
     }
   clear_entries (self);
+  _net_watch_hub_reset (&self->watches);
   g_array_set_size (self->origins, 0);
   for (guint i = 0; i < origins->len; i++)
     note_origin (self, g_array_index (origins, OriginSeq, i).origin,
                  g_array_index (origins, OriginSeq, i).app_seq);
+  /* Restored entries and those the log replays adopt the items. */
+  self->adopt = items;
   for (guint i = 0; i < tasks->len; i++)
     {
       TaskRecord *rec = &g_array_index (tasks, TaskRecord, i);
       TaskEntry *e = lookup (self, rec->id);
-      NetTask *task;
-      gpointer key;
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         task_delete (self, e);
-      e = task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
-                       rec->created, rec->updated);
-      if (g_hash_table_steal_extended (items, &rec->id, &key, (gpointer *) &task))
-        {
-          g_free (key);
-          e->task = task;
-          _net_task_update (task, e->title, e->status, e->created, e->updated);
-          g_clear_pointer (&e->title, g_free);
-          mark_dirty (self, task);
-        }
+      task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
+                   rec->created, rec->updated);
     }
 
   self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self, applied);
   _net_fold_set_errors (self->fold, fold_errors);
 
-  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+  ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
+  self->adopt = NULL;
+  if (!ok)
     return FALSE;
 
   /* Items, applied-seq and ::changed are delivered from the next dispatch,
@@ -1689,6 +1866,7 @@ net_db_tasks_close (NetDbTasks  *self,
 
   if (self->fold != NULL)
     _net_fold_stop (self->fold);
+  _net_watch_hub_detach_all (&self->watches);
 
   return net_redex_file_close (self->file, error);
 }

@@ -14,6 +14,7 @@
 #include "netdb-version-macros.h"
 #include "net-redex.h"
 #include "net-task.h"
+#include "net-query-model.h"
 #include "net-tasks-filter.h"
 
 G_BEGIN_DECLS
@@ -60,6 +61,9 @@ NetTask    *net_db_tasks_get                (NetDbTasks           *self,
                                              guint64               id);
 NET_AVAILABLE_IN_ALL
 GPtrArray  *net_db_tasks_find_many          (NetDbTasks           *self,
+                                             NetTasksFilter       *filter);
+NET_AVAILABLE_IN_ALL
+NetQueryModel *net_db_tasks_watch           (NetDbTasks           *self,
                                              NetTasksFilter       *filter);
 NET_AVAILABLE_IN_ALL
 NetTask    *net_db_tasks_find_first         (NetDbTasks           *self,

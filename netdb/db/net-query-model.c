@@ -1,0 +1,859 @@
+/* net-query-model.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "net-btree-private.h"
+#include "net-id-table-private.h"
+#include "net-query-model-private.h"
+
+/**
+ * SECTION:net-query-model
+ * @title: NetQueryModel
+ * @short_description: a live query as a #GListModel
+ *
+ * A #NetQueryModel is what net_db_tasks_watch() and
+ * net_db_memories_watch() return: a #GListModel whose items are always
+ * those find_many() gives for its #NetQueryModel:filter, as of
+ * #NetQueryModel:seq, in the filter's order and window.  Bind it to a
+ * #GtkListView directly.
+ *
+ * Changes arrive from the dispatch of the model's fold source on the
+ * owner context, never from inside a mutation call.  Each batch of
+ * events becomes the smallest #GListModel::items-changed emissions (one
+ * per contiguous range of changes, never an empty one), followed by
+ * notify::n-items.  An item whose fields change without moving only
+ * notifies on itself; a change of sort key is a removal plus an
+ * insertion.  Each event costs O(log n) for a model of n items.
+ *
+ * #NetQueryModel:filter may be replaced (or the filter object changed) at
+ * any time, as a search entry does: the model then emits one
+ * items-changed covering the range from the first to the last item that
+ * differs, as #GtkFilterListModel does.
+ *
+ * Dropping the last reference to the model disconnects it from its
+ * source; closing the database leaves it with its last contents.
+ */
+
+/**
+ * NetQueryModel:
+ *
+ * A live query over a tasks or memories model.
+ */
+
+typedef struct
+{
+  guint64 id;     /* first: the id table's key */
+  guint64 key;    /* the sort key, flipped for descending orders */
+} QEntry;
+
+struct _NetQueryModel
+{
+  GObject              parent_instance;
+
+  GObject             *source;
+  const NetQueryFuncs *funcs;
+  GObject             *filter;
+  gulong               filter_notify_id;
+  gpointer             matcher;
+  gboolean             desc;
+  guint                offset;
+  guint                limit;     /* 0: unlimited */
+
+  NetBTree            *tree;      /* every match, in order, unwindowed */
+  NetIdTable           by_id;     /* QEntry by id */
+  guint64              seq;
+  gboolean             detached;  /* its source closed */
+
+  /* While a change to a full window is told in two emissions, the item
+   * count between them is one off the window's. */
+  int                  adjust;
+
+  /* The emission being built: items-changed (pos, removed, added). */
+  gboolean             pending;
+  guint                p_pos;
+  guint                p_removed;
+  guint                p_added;
+};
+
+static void net_query_model_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NetQueryModel, net_query_model, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      net_query_model_list_model_init))
+
+enum {
+  PROP_0,
+  PROP_ITEM_TYPE,
+  PROP_N_ITEMS,
+  PROP_FILTER,
+  PROP_SEQ,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Entries ------------------------------------------------------------------ */
+
+static guint64
+tiebreak_asc (gconstpointer value)
+{
+  return ((const QEntry *) value)->id;
+}
+
+static guint64
+tiebreak_desc (gconstpointer value)
+{
+  return ~((const QEntry *) value)->id;
+}
+
+static inline guint64
+entry_tie (NetQueryModel *self,
+           guint64        id)
+{
+  return self->desc ? ~id : id;
+}
+
+static void
+entries_free (NetBTree   *tree,
+              NetIdTable *by_id)
+{
+  for (guint i = 0; i <= by_id->mask; i++)
+    if (by_id->slots[i] != NULL)
+      g_slice_free (QEntry, by_id->slots[i]);
+  _net_id_table_clear (by_id);
+  _net_btree_free (tree);
+}
+
+/* How many items are visible when the unwindowed list has @n. */
+static inline guint
+visible_count (NetQueryModel *self,
+               guint          n)
+{
+  guint v = n > self->offset ? n - self->offset : 0;
+
+  return self->limit > 0 ? MIN (v, self->limit) + self->adjust : v;
+}
+
+/* Emissions ----------------------------------------------------------------- */
+
+static void
+flush (NetQueryModel *self)
+{
+  if (!self->pending)
+    return;
+  self->pending = FALSE;
+  if (self->p_removed > 0 || self->p_added > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), self->p_pos, self->p_removed, self->p_added);
+}
+
+/*
+ * Before a change (pos, removed, added) is applied to the state: emits the
+ * pending one if the two cannot be told as one emission (so that every
+ * emission sees the state it describes).  After applying, merge() folds it
+ * into the pending emission.
+ */
+static gboolean
+mergeable (NetQueryModel *self,
+           guint          pos,
+           guint          removed)
+{
+  return self->pending &&
+         ((pos >= self->p_pos && pos <= self->p_pos + self->p_added) ||
+          pos + removed == self->p_pos);
+}
+
+static void
+begin (NetQueryModel *self,
+       guint          pos,
+       guint          removed)
+{
+  if (self->pending && !mergeable (self, pos, removed))
+    flush (self);
+}
+
+static void
+merge (NetQueryModel *self,
+       guint          pos,
+       guint          removed,
+       guint          added)
+{
+  if (!self->pending)
+    {
+      self->pending = TRUE;
+      self->p_pos = pos;
+      self->p_removed = removed;
+      self->p_added = added;
+    }
+  else if (pos >= self->p_pos && pos <= self->p_pos + self->p_added)
+    {
+      /* Inside or right after the added block: removals cancel additions
+       * first, then reach the items after the block. */
+      guint cancel = MIN (removed, self->p_pos + self->p_added - pos);
+
+      self->p_removed += removed - cancel;
+      self->p_added = self->p_added - cancel + added;
+    }
+  else
+    {
+      g_assert (pos + removed == self->p_pos);
+      self->p_pos = pos;
+      self->p_removed += removed;
+      self->p_added += added;
+    }
+}
+
+/*
+ * The visible change when the unwindowed list of @n items loses the item
+ * at @rank.  The window [offset, offset + limit) shifts when the item was
+ * before it, and the next item enters at its end when there is one: that
+ * is a second step (@refill), between which the model holds one item less
+ * than the window.  FALSE when nothing visible changes.
+ */
+static gboolean
+visible_remove (NetQueryModel *self,
+                guint          rank,
+                guint          n,
+                guint         *pos,
+                gboolean      *refill)
+{
+  guint m = visible_count (self, n);
+
+  if (m == 0 || (self->limit > 0 && rank >= self->offset + self->limit))
+    return FALSE;
+
+  *pos = rank >= self->offset ? rank - self->offset : 0;
+  *refill = self->limit > 0 && n > self->offset + self->limit;
+  return TRUE;
+}
+
+/* The same for an item inserted at @rank into a list of @n items: when
+ * the window was full, its last item leaves in a second step (@spill). */
+static gboolean
+visible_insert (NetQueryModel *self,
+                guint          rank,
+                guint          n,
+                guint         *pos,
+                gboolean      *spill)
+{
+  guint m = visible_count (self, n);
+
+  if (self->limit > 0 && rank >= self->offset + self->limit)
+    return FALSE;
+  if (rank < self->offset && n < self->offset)
+    return FALSE;   /* still nothing reaches the window */
+
+  *pos = rank >= self->offset ? rank - self->offset : 0;
+  *spill = self->limit > 0 && m == self->limit;
+  return TRUE;
+}
+
+/* Applies what @id is now (@has, @key) and records what is visible.
+ * @replaced: the id was deleted meanwhile, so its item is a new object. */
+static void
+apply_one (NetQueryModel *self,
+           guint64        id,
+           gboolean       has,
+           guint64        key,
+           gboolean       replaced)
+{
+  QEntry *q = _net_id_table_lookup (&self->by_id, id);
+  guint pos;
+  gboolean vis;
+
+  if (q == NULL && !has)
+    return;
+  if (q != NULL && has && q->key == key && !replaced)
+    return;   /* in place: the item notifies by itself */
+
+  if (q != NULL)
+    {
+      gint64 rank = _net_btree_position (self->tree, q->key, q);
+      gboolean refill = FALSE;
+
+      g_assert (rank >= 0);
+      vis = visible_remove (self, (guint) rank, _net_btree_size (self->tree), &pos, &refill);
+      if (vis)
+        begin (self, pos, 1);
+      _net_btree_remove (self->tree, q->key, q);
+      _net_id_table_remove (&self->by_id, id);
+      g_slice_free (QEntry, q);
+      if (vis)
+        {
+          self->adjust = refill ? -1 : 0;
+          merge (self, pos, 1, 0);
+          if (refill)
+            {
+              begin (self, self->limit - 1, 0);
+              self->adjust = 0;
+              merge (self, self->limit - 1, 0, 1);
+            }
+        }
+    }
+
+  if (has)
+    {
+      guint rank = _net_btree_lower_bound (self->tree, key, entry_tie (self, id));
+      gboolean spill = FALSE;
+
+      vis = visible_insert (self, rank, _net_btree_size (self->tree), &pos, &spill);
+      if (vis)
+        begin (self, pos, 0);
+      q = g_slice_new (QEntry);
+      q->id = id;
+      q->key = key;
+      _net_btree_insert (self->tree, key, q);
+      _net_id_table_insert (&self->by_id, q);
+      if (vis)
+        {
+          self->adjust = spill ? 1 : 0;
+          merge (self, pos, 0, 1);
+          if (spill)
+            {
+              begin (self, self->limit, 1);
+              self->adjust = 0;
+              merge (self, self->limit, 1, 0);
+            }
+        }
+    }
+}
+
+/* Filling ------------------------------------------------------------------- */
+
+typedef struct
+{
+  NetBTree   *tree;
+  NetIdTable *by_id;
+} Fill;
+
+static void
+fill_cb (guint64  id,
+         guint64  key,
+         gpointer data)
+{
+  Fill *fill = data;
+  QEntry *q = g_slice_new (QEntry);
+
+  q->id = id;
+  q->key = key;
+  _net_btree_insert (fill->tree, key, q);
+  _net_id_table_insert (fill->by_id, q);
+}
+
+/* The ids of the visible items, in order. */
+static GArray *
+visible_ids (NetQueryModel *self)
+{
+  guint n = visible_count (self, _net_btree_size (self->tree));
+  GArray *ids = g_array_sized_new (FALSE, FALSE, sizeof (guint64), n);
+  NetBTreeIter it;
+  gboolean ok;
+
+  ok = _net_btree_iter_nth (self->tree, self->offset, &it);
+  for (guint i = 0; i < n && ok; i++, ok = _net_btree_iter_next (&it))
+    g_array_append_val (ids, ((QEntry *) _net_btree_iter_get (&it)->value)->id);
+  return ids;
+}
+
+/*
+ * Rebuilds the contents from the source with the current filter, then
+ * emits one items-changed from the first to the last visible difference.
+ */
+static void
+refill (NetQueryModel *self,
+        gboolean       emit,
+        GHashTable    *deleted)
+{
+  g_autoptr(GArray) before = NULL;
+  g_autoptr(GArray) after = NULL;
+  guint n_before, prefix = 0, suffix = 0, limit;
+  NetBTree *old_tree = self->tree;
+  NetIdTable old_by_id = self->by_id;
+  Fill fill;
+
+  before = emit ? visible_ids (self) : NULL;
+  n_before = before != NULL ? before->len : 0;
+
+  g_clear_pointer (&self->matcher, self->funcs->matcher_free);
+  self->matcher = self->funcs->matcher_new (self->source, self->filter, &self->desc);
+  self->funcs->get_window (self->filter, &self->offset, &limit);
+  self->limit = limit;
+
+  self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
+  _net_id_table_init (&self->by_id);
+  fill.tree = self->tree;
+  fill.by_id = &self->by_id;
+  self->funcs->foreach_match (self->source, self->matcher, fill_cb, &fill);
+
+  if (old_tree != NULL)
+    entries_free (old_tree, &old_by_id);
+
+  if (!emit)
+    return;
+
+  after = visible_ids (self);
+  /* The same id is the same item, unless it was deleted meanwhile. */
+#define SAME(a, b) ((a) == (b) && (deleted == NULL || !g_hash_table_contains (deleted, &(a))))
+  while (prefix < n_before && prefix < after->len &&
+         SAME (g_array_index (before, guint64, prefix), g_array_index (after, guint64, prefix)))
+    prefix++;
+  while (suffix < n_before - prefix && suffix < after->len - prefix &&
+         SAME (g_array_index (before, guint64, n_before - 1 - suffix),
+               g_array_index (after, guint64, after->len - 1 - suffix)))
+    suffix++;
+#undef SAME
+
+  if (n_before - prefix - suffix > 0 || after->len - prefix - suffix > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), prefix,
+                                n_before - prefix - suffix, after->len - prefix - suffix);
+  if (n_before != after->len)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+}
+
+/* Private API --------------------------------------------------------------- */
+
+NetQueryModel *
+_net_query_model_new (GObject             *source,
+                      const NetQueryFuncs *funcs,
+                      GObject             *filter,
+                      guint64              seq)
+{
+  NetQueryModel *self;
+
+  g_return_val_if_fail (G_IS_OBJECT (source), NULL);
+  g_return_val_if_fail (funcs != NULL, NULL);
+
+  self = g_object_new (NET_TYPE_QUERY_MODEL, NULL);
+  self->source = g_object_ref (source);
+  self->funcs = funcs;
+  self->seq = seq;
+  net_query_model_set_filter (self, filter);
+  return self;
+}
+
+void
+_net_query_model_update (NetQueryModel *self,
+                         const guint64 *ids,
+                         guint          n_ids,
+                         GHashTable    *deleted,
+                         guint64        seq)
+{
+  NetIdTable seen;
+  guint n_before;
+
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+
+  if (self->detached)
+    return;
+
+  g_object_ref (self);
+  n_before = g_list_model_get_n_items (G_LIST_MODEL (self));
+
+  /* Each id once, in the order of its first change (the order appends
+   * came in, which lets them join into one range): its state now is all
+   * that matters.  The table's entries are the ids' own slots. */
+  _net_id_table_init (&seen);
+  for (guint i = 0; i < n_ids; i++)
+    {
+      guint64 key = 0;
+      gboolean has;
+
+      if (_net_id_table_lookup (&seen, ids[i]) != NULL)
+        continue;
+      _net_id_table_insert (&seen, (gpointer) &ids[i]);
+
+      has = self->funcs->match (self->source, self->matcher, ids[i], &key);
+      apply_one (self, ids[i], has, key,
+                 deleted != NULL && g_hash_table_contains (deleted, &ids[i]));
+    }
+  _net_id_table_clear (&seen);
+  flush (self);
+
+  if (g_list_model_get_n_items (G_LIST_MODEL (self)) != n_before)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+  if (seq != self->seq)
+    {
+      self->seq = seq;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEQ]);
+    }
+  g_object_unref (self);
+}
+
+void
+_net_query_model_reset (NetQueryModel *self,
+                        GHashTable    *deleted,
+                        guint64        seq)
+{
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+
+  if (self->detached)
+    return;
+
+  g_object_ref (self);
+  refill (self, TRUE, deleted);
+  if (seq != self->seq)
+    {
+      self->seq = seq;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEQ]);
+    }
+  g_object_unref (self);
+}
+
+void
+_net_query_model_detach (NetQueryModel *self)
+{
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+
+  /* The source stays referenced: get_item() and a new filter still read
+   * its last state. */
+  self->detached = TRUE;
+}
+
+/* Watch hubs ----------------------------------------------------------------- */
+
+void
+_net_watch_hub_init (NetWatchHub *hub)
+{
+  hub->watches = g_ptr_array_new ();
+  hub->touched = g_array_new (FALSE, FALSE, sizeof (guint64));
+  hub->graveyard = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  hub->reset = FALSE;
+}
+
+static void
+watch_gone (gpointer  data,
+            GObject  *where_the_object_was)
+{
+  NetWatchHub *hub = data;
+
+  g_ptr_array_remove_fast (hub->watches, where_the_object_was);
+}
+
+/* Queries hold a reference to the model that holds the hub: by the time
+ * it is cleared, none is left. */
+void
+_net_watch_hub_clear (NetWatchHub *hub)
+{
+  g_clear_pointer (&hub->watches, g_ptr_array_unref);
+  g_clear_pointer (&hub->touched, g_array_unref);
+  g_clear_pointer (&hub->graveyard, g_hash_table_unref);
+}
+
+void
+_net_watch_hub_add (NetWatchHub   *hub,
+                    NetQueryModel *model)
+{
+  g_ptr_array_add (hub->watches, model);
+  g_object_weak_ref (G_OBJECT (model), watch_gone, hub);
+}
+
+void
+_net_watch_hub_bury (NetWatchHub *hub,
+                     guint64      id,
+                     gpointer     item)
+{
+  g_hash_table_replace (hub->graveyard, g_memdup2 (&id, sizeof id), g_object_ref (item));
+  _net_watch_hub_touch (hub, id);
+}
+
+gpointer
+_net_watch_hub_grave (NetWatchHub *hub,
+                      guint64      id)
+{
+  return hub->graveyard != NULL ? g_hash_table_lookup (hub->graveyard, &id) : NULL;
+}
+
+void
+_net_watch_hub_reset (NetWatchHub *hub)
+{
+  hub->reset = TRUE;
+  g_array_set_size (hub->touched, 0);
+}
+
+void
+_net_watch_hub_deliver (NetWatchHub *hub,
+                        guint64      seq)
+{
+  g_autoptr(GPtrArray) watches = NULL;
+  g_autoptr(GArray) touched = NULL;
+  gboolean reset = hub->reset;
+
+  hub->reset = FALSE;
+  touched = g_steal_pointer (&hub->touched);
+  hub->touched = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  /* A query may be dropped, or another made, from a handler. */
+  watches = g_ptr_array_new_full (hub->watches->len, g_object_unref);
+  for (guint i = 0; i < hub->watches->len; i++)
+    g_ptr_array_add (watches, g_object_ref (g_ptr_array_index (hub->watches, i)));
+
+  for (guint i = 0; i < watches->len; i++)
+    {
+      NetQueryModel *w = g_ptr_array_index (watches, i);
+
+      if (reset)
+        _net_query_model_reset (w, hub->graveyard, seq);
+      else
+        _net_query_model_update (w, (const guint64 *) touched->data, touched->len,
+                                 hub->graveyard, seq);
+    }
+
+  if (hub->graveyard != NULL)
+    g_hash_table_remove_all (hub->graveyard);
+}
+
+void
+_net_watch_hub_detach_all (NetWatchHub *hub)
+{
+  for (guint i = 0; i < hub->watches->len; i++)
+    _net_query_model_detach (g_ptr_array_index (hub->watches, i));
+}
+
+/* GListModel ---------------------------------------------------------------- */
+
+static GType
+net_query_model_get_item_type (GListModel *list)
+{
+  return NET_QUERY_MODEL (list)->funcs->item_type;
+}
+
+static guint
+net_query_model_get_n_items (GListModel *list)
+{
+  NetQueryModel *self = NET_QUERY_MODEL (list);
+
+  return visible_count (self, _net_btree_size (self->tree));
+}
+
+static gpointer
+net_query_model_get_item (GListModel *list,
+                          guint       position)
+{
+  NetQueryModel *self = NET_QUERY_MODEL (list);
+  NetBTreeIter it;
+
+  if (position >= visible_count (self, _net_btree_size (self->tree)))
+    return NULL;
+  if (!_net_btree_iter_nth (self->tree, self->offset + position, &it))
+    return NULL;
+  return self->funcs->get_item (self->source, ((QEntry *) _net_btree_iter_get (&it)->value)->id);
+}
+
+static void
+net_query_model_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = net_query_model_get_item_type;
+  iface->get_n_items = net_query_model_get_n_items;
+  iface->get_item = net_query_model_get_item;
+}
+
+/* GObject -------------------------------------------------------------------- */
+
+static void
+net_query_model_dispose (GObject *object)
+{
+  NetQueryModel *self = (NetQueryModel *) object;
+
+  if (self->filter_notify_id != 0)
+    g_clear_signal_handler (&self->filter_notify_id, self->filter);
+  g_clear_object (&self->filter);
+
+  G_OBJECT_CLASS (net_query_model_parent_class)->dispose (object);
+}
+
+static void
+net_query_model_finalize (GObject *object)
+{
+  NetQueryModel *self = (NetQueryModel *) object;
+
+  if (self->matcher != NULL)
+    self->funcs->matcher_free (self->matcher);
+  if (self->tree != NULL)
+    entries_free (self->tree, &self->by_id);
+  g_clear_object (&self->source);
+
+  G_OBJECT_CLASS (net_query_model_parent_class)->finalize (object);
+}
+
+static void
+net_query_model_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  NetQueryModel *self = NET_QUERY_MODEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ITEM_TYPE:
+      g_value_set_gtype (value, self->funcs != NULL ? self->funcs->item_type : G_TYPE_OBJECT);
+      break;
+    case PROP_N_ITEMS:
+      g_value_set_uint (value, self->tree != NULL ? g_list_model_get_n_items (G_LIST_MODEL (self)) : 0);
+      break;
+    case PROP_FILTER:
+      g_value_set_object (value, self->filter);
+      break;
+    case PROP_SEQ:
+      g_value_set_uint64 (value, self->seq);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_query_model_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  NetQueryModel *self = NET_QUERY_MODEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_FILTER:
+      net_query_model_set_filter (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_query_model_class_init (NetQueryModelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = net_query_model_dispose;
+  object_class->finalize = net_query_model_finalize;
+  object_class->get_property = net_query_model_get_property;
+  object_class->set_property = net_query_model_set_property;
+
+  /**
+   * NetQueryModel:item-type:
+   *
+   * The type of the items: #NetTask or #NetMemory.
+   */
+  properties[PROP_ITEM_TYPE] =
+    g_param_spec_gtype ("item-type", NULL, NULL, G_TYPE_OBJECT,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:n-items:
+   *
+   * The number of items, notified after each items-changed that changes
+   * it.
+   */
+  properties[PROP_N_ITEMS] =
+    g_param_spec_uint ("n-items", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:filter:
+   *
+   * The #NetTasksFilter or #NetMemoriesFilter of the query, or %NULL for
+   * every item by id.  Setting it, or changing a property of the filter
+   * object, updates the model.
+   */
+  properties[PROP_FILTER] =
+    g_param_spec_object ("filter", NULL, NULL, G_TYPE_OBJECT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:seq:
+   *
+   * The seq of the last event the contents reflect.
+   */
+  properties[PROP_SEQ] =
+    g_param_spec_uint64 ("seq", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+net_query_model_init (NetQueryModel *self)
+{
+}
+
+/* Public API ------------------------------------------------------------------ */
+
+/**
+ * net_query_model_get_filter:
+ * @self: a #NetQueryModel
+ *
+ * Gets the filter of the query.
+ *
+ * Returns: (transfer none) (nullable): the filter, or %NULL for every item
+ */
+GObject *
+net_query_model_get_filter (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), NULL);
+
+  return self->filter;
+}
+
+static void
+on_filter_notify (GObject    *filter,
+                  GParamSpec *pspec,
+                  gpointer    user_data)
+{
+  NetQueryModel *self = user_data;
+
+  g_object_ref (self);
+  refill (self, TRUE, NULL);
+  g_object_unref (self);
+}
+
+/**
+ * net_query_model_set_filter:
+ * @self: a #NetQueryModel
+ * @filter: (nullable): a #NetTasksFilter for a tasks query, a
+ *   #NetMemoriesFilter for a memories query, or %NULL for every item
+ *
+ * Replaces the filter.  The model emits one items-changed covering the
+ * items that differ.  Later changes of the filter object's properties
+ * update the model too.
+ */
+void
+net_query_model_set_filter (NetQueryModel *self,
+                            GObject       *filter)
+{
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+  g_return_if_fail (self->funcs != NULL);
+  g_return_if_fail (filter == NULL || G_TYPE_CHECK_INSTANCE_TYPE (filter, self->funcs->filter_type));
+
+  if (filter != self->filter)
+    {
+      if (self->filter_notify_id != 0)
+        g_clear_signal_handler (&self->filter_notify_id, self->filter);
+      g_set_object (&self->filter, filter);
+      if (filter != NULL)
+        self->filter_notify_id = g_signal_connect (filter, "notify", G_CALLBACK (on_filter_notify), self);
+    }
+
+  g_object_ref (self);
+  refill (self, self->tree != NULL, NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILTER]);
+  g_object_unref (self);
+}
+
+/**
+ * net_query_model_get_seq:
+ * @self: a #NetQueryModel
+ *
+ * Gets the seq of the last event the contents reflect.
+ *
+ * Returns: the seq
+ */
+guint64
+net_query_model_get_seq (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), 0);
+
+  return self->seq;
+}

@@ -1,0 +1,715 @@
+/* test-query-model.c: live queries (NetQueryModel)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "netdb.h"
+
+/* Records every items-changed as "pos,removed,added;" and replays it onto
+ * a mirror array, which must always equal the model (GTK testsuite
+ * style). */
+typedef struct
+{
+  GListModel *model;
+  GString    *log;
+  GPtrArray  *mirror;
+  guint       n_items_notifies;
+} Recorder;
+
+static void
+on_items_changed (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  Recorder   *rec)
+{
+  g_assert_true (removed > 0 || added > 0);
+  g_assert_cmpuint (position + removed, <=, rec->mirror->len);
+  g_string_append_printf (rec->log, "%u,%u,%u;", position, removed, added);
+
+  g_ptr_array_remove_range (rec->mirror, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (rec->mirror, position + i, g_list_model_get_item (model, position + i));
+
+  /* The model is in the state the emission describes. */
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, rec->mirror->len);
+}
+
+static void
+on_n_items (GObject    *model,
+            GParamSpec *pspec,
+            Recorder   *rec)
+{
+  rec->n_items_notifies++;
+}
+
+static Recorder *
+recorder_new (GListModel *model)
+{
+  Recorder *rec = g_new0 (Recorder, 1);
+
+  rec->model = g_object_ref (model);
+  rec->log = g_string_new (NULL);
+  rec->mirror = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    g_ptr_array_add (rec->mirror, g_list_model_get_item (model, i));
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_items_changed), rec);
+  g_signal_connect (model, "notify::n-items", G_CALLBACK (on_n_items), rec);
+  return rec;
+}
+
+static void
+recorder_free (Recorder *rec)
+{
+  g_signal_handlers_disconnect_by_data (rec->model, rec);
+  g_object_unref (rec->model);
+  g_string_free (rec->log, TRUE);
+  g_ptr_array_unref (rec->mirror);
+  g_free (rec);
+}
+
+/* The changes since the last call, then forgets them. */
+static char *
+recorder_take (Recorder *rec)
+{
+  char *log = g_strdup (rec->log->str);
+
+  g_string_truncate (rec->log, 0);
+  return log;
+}
+
+static void
+assert_mirror (Recorder *rec)
+{
+  g_assert_cmpuint (rec->mirror->len, ==, g_list_model_get_n_items (rec->model));
+  for (guint i = 0; i < rec->mirror->len; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (rec->model, i);
+
+      g_assert_true (item == g_ptr_array_index (rec->mirror, i));
+    }
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+#define assert_log(rec, expected) G_STMT_START {          \
+    g_autofree char *got_ = recorder_take (rec);          \
+    g_assert_cmpstr (got_, ==, expected);                 \
+    assert_mirror (rec);                                  \
+  } G_STMT_END
+
+typedef struct
+{
+  NetRedex   *redex;
+  NetDbTasks *tasks;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->redex = net_redex_new (NULL, &error);
+  g_assert_no_error (error);
+  f->tasks = net_db_tasks_new (f->redex, NULL, 1, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  net_db_tasks_close (f->tasks, NULL);
+  g_clear_object (&f->tasks);
+  net_redex_close (f->redex, NULL);
+  g_clear_object (&f->redex);
+}
+
+static void
+create (Fixture    *f,
+        guint64     id,
+        const char *title,
+        gint64      ts)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, id, title, ts, &error), >, 0);
+  g_assert_no_error (error);
+}
+
+static NetTasksFilter *
+pending_filter (void)
+{
+  return g_object_new (NET_TYPE_TASKS_FILTER, "status", NET_TASK_STATUS_PENDING, NULL);
+}
+
+static void
+test_watch_basics (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) pending = pending_filter ();
+  g_autoptr(NetQueryModel) model = net_db_tasks_watch (f->tasks, pending);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetTask) two = NULL;
+  Recorder *rec = recorder_new (G_LIST_MODEL (model));
+  guint64 seq;
+  guint notifies = 0;
+
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (model)) == NET_TYPE_TASK);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+  g_assert_true (net_query_model_get_filter (model) == G_OBJECT (pending));
+
+  /* Into an empty model; nothing before the dispatch. */
+  create (f, 1, "one", 100);
+  g_assert_cmpstr (rec->log->str, ==, "");
+  drain ();
+  assert_log (rec, "0,0,1;");
+  g_assert_cmpuint (rec->n_items_notifies, ==, 1);
+
+  /* In the middle of a sorted model. */
+  create (f, 3, "three", 300);
+  drain ();
+  assert_log (rec, "1,0,1;");
+  create (f, 2, "two", 200);
+  drain ();
+  assert_log (rec, "1,0,1;");
+
+  /* A rename that keeps the position: only a notify on the item. */
+  two = net_db_tasks_get (f->tasks, 2);
+  g_signal_connect_swapped (two, "notify::title", G_CALLBACK (g_nullify_pointer), &notifies);
+  notifies = 1;
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 2, "deux", 400, &error), >, 0);
+  drain ();
+  assert_log (rec, "");
+  g_assert_cmpuint (notifies, ==, 0);
+  g_assert_cmpstr (net_task_get_title (two), ==, "deux");
+
+  /* Completing leaves the pending watch. */
+  seq = net_db_tasks_complete (f->tasks, 1, 500, &error);
+  g_assert_no_error (error);
+  drain ();
+  assert_log (rec, "0,1,0;");
+  g_assert_cmpuint (net_query_model_get_seq (model), ==, seq);
+
+  /* Delete. */
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 3, &error), >, 0);
+  drain ();
+  assert_log (rec, "1,1,0;");
+
+  /* Out of range. */
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (model), 1));
+
+  recorder_free (rec);
+}
+
+static void
+test_watch_move (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) filter = g_object_new (NET_TYPE_TASKS_FILTER,
+                                                   "order-by", NET_ORDER_BY_UPDATED_DESC, NULL);
+  g_autoptr(NetQueryModel) model = NULL;
+  g_autoptr(GError) error = NULL;
+  Recorder *rec;
+
+  for (guint i = 1; i <= 5; i++)
+    create (f, i, "t", 100 * i);
+  drain ();
+
+  model = net_db_tasks_watch (f->tasks, filter);
+  rec = recorder_new (G_LIST_MODEL (model));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 5);
+
+  /* Task 2 is at position 3 of [5,4,3,2,1]; renamed now, it goes first. */
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 2, "moved", 1000, &error), >, 0);
+  drain ();
+  assert_log (rec, "3,1,0;0,0,1;");
+
+  recorder_free (rec);
+}
+
+/* 64 changes in one dispatch: appended in order, they are one range. */
+static void
+test_watch_batch (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) model = net_db_tasks_watch (f->tasks, NULL);
+  Recorder *rec = recorder_new (G_LIST_MODEL (model));
+
+  create (f, 1000, "first", 1);
+  drain ();
+  assert_log (rec, "0,0,1;");
+
+  for (guint i = 0; i < 64; i++)
+    create (f, 2000 + i, "batch", 10 + i);
+  drain ();
+  assert_log (rec, "1,0,64;");
+  g_assert_cmpuint (rec->n_items_notifies, ==, 2);
+
+  /* Deleting them again, in order: one range too. */
+  for (guint i = 0; i < 64; i++)
+    net_db_tasks_delete (f->tasks, 2000 + i, NULL);
+  drain ();
+  assert_log (rec, "1,64,0;");
+
+  recorder_free (rec);
+}
+
+static void
+test_watch_filter_change (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) filter = g_object_new (NET_TYPE_TASKS_FILTER, "title-contains", "a", NULL);
+  g_autoptr(NetQueryModel) model = NULL;
+  Recorder *rec;
+
+  create (f, 1, "apple", 1);
+  create (f, 2, "banana", 2);
+  create (f, 3, "cherry", 3);
+  create (f, 4, "date", 4);
+  drain ();
+
+  model = net_db_tasks_watch (f->tasks, filter);
+  rec = recorder_new (G_LIST_MODEL (model));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);   /* 1, 2, 4 */
+
+  /* Narrowing: "an" keeps banana only: one range from the first to the
+   * last difference. */
+  net_tasks_filter_set_title_contains (filter, "an");
+  assert_log (rec, "0,3,1;");
+
+  /* A new filter object, as the property. */
+  {
+    g_autoptr(NetTasksFilter) all = net_tasks_filter_new ();
+
+    g_object_set (model, "filter", all, NULL);
+    assert_log (rec, "0,1,4;");
+  }
+
+  /* The same selection again: nothing. */
+  net_query_model_set_filter (model, NULL);
+  assert_log (rec, "");
+
+  recorder_free (rec);
+}
+
+static void
+test_watch_window (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) filter = g_object_new (NET_TYPE_TASKS_FILTER,
+                                                   "offset", 2, "limit", 3, NULL);
+  g_autoptr(NetQueryModel) model = NULL;
+  Recorder *rec;
+
+  model = net_db_tasks_watch (f->tasks, filter);
+  rec = recorder_new (G_LIST_MODEL (model));
+
+  /* Ids 10, 20: still nothing reaches the window. */
+  create (f, 10, "t", 1);
+  create (f, 20, "t", 1);
+  drain ();
+  assert_log (rec, "");
+
+  /* 30, 40, 50, 60: the window fills up with 30, 40, 50. */
+  for (guint i = 3; i <= 6; i++)
+    create (f, i * 10, "t", 1);
+  drain ();
+  assert_log (rec, "0,0,3;");
+
+  /* 5 goes before the window: 20 enters at the front, then 50 leaves at
+   * the end (between the two, the model holds 4 items). */
+  create (f, 5, "t", 1);
+  drain ();
+  assert_log (rec, "0,0,1;3,1,0;");
+
+  /* 25 lands inside [20, 30, 40]: then 40 leaves. */
+  create (f, 25, "t", 1);
+  drain ();
+  assert_log (rec, "1,0,1;3,1,0;");
+
+  /* Removing 25 again: 40 comes back at the end. */
+  net_db_tasks_delete (f->tasks, 25, NULL);
+  drain ();
+  assert_log (rec, "1,1,0;2,0,1;");
+
+  /* Inserted at the window's last place: one emission, (2, 1, 1). */
+  create (f, 35, "t", 1);
+  drain ();
+  assert_log (rec, "2,1,1;");
+
+  /* Past the window: nothing. */
+  create (f, 1000, "t", 1);
+  drain ();
+  assert_log (rec, "");
+
+  recorder_free (rec);
+}
+
+static void
+test_watch_unref (Fixture       *f,
+                  gconstpointer  data)
+{
+  NetQueryModel *model = net_db_tasks_watch (f->tasks, NULL);
+  GWeakRef weak;
+
+  g_weak_ref_init (&weak, model);
+  g_object_unref (model);
+  g_assert_null (g_weak_ref_get (&weak));
+  g_weak_ref_clear (&weak);
+
+  /* Mutations after that do not touch it. */
+  create (f, 1, "t", 1);
+  drain ();
+}
+
+static void
+test_watch_close_and_restore (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) model = net_db_tasks_watch (f->tasks, NULL);
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(GError) error = NULL;
+  Recorder *rec = recorder_new (G_LIST_MODEL (model));
+
+  create (f, 1, "a", 1);
+  create (f, 2, "b", 2);
+  drain ();
+  assert_log (rec, "0,0,2;");
+  snap = net_db_tasks_snapshot (f->tasks, &error);
+  g_assert_no_error (error);
+
+  create (f, 3, "c", 3);
+  net_db_tasks_delete (f->tasks, 1, NULL);
+  drain ();
+  assert_log (rec, "2,0,1;0,1,0;");
+
+  /* A restore on the same log replays the events after the snapshot:
+   * the same state, nothing to emit. */
+  g_assert_true (net_db_tasks_restore (f->tasks, snap, &error));
+  g_assert_no_error (error);
+  drain ();
+  assert_log (rec, "");
+
+  /* The snapshot of another history ({7, 8, 9} at seq 3), then the event
+   * after it here (seq 4 deletes 1, which it does not have): the model is
+   * recomputed as one range, from the next dispatch. */
+  {
+    g_autoptr(NetRedex) other_redex = net_redex_new (NULL, &error);
+    g_autoptr(NetDbTasks) other = net_db_tasks_new (other_redex, NULL, 2, &error);
+    g_autoptr(GBytes) other_snap = NULL;
+
+    for (guint i = 7; i <= 9; i++)
+      net_db_tasks_create (other, i, "o", i, &error);
+    other_snap = net_db_tasks_snapshot (other, &error);
+    g_assert_no_error (error);
+    net_db_tasks_close (other, NULL);
+    net_redex_close (other_redex, NULL);
+
+    g_assert_true (net_db_tasks_restore (f->tasks, other_snap, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (rec->log->str, ==, "");
+    drain ();
+    assert_log (rec, "0,2,3;");
+  }
+
+  /* Closed: the model keeps its contents. */
+  g_assert_true (net_db_tasks_close (f->tasks, &error));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
+  assert_mirror (rec);
+
+  recorder_free (rec);
+}
+
+/* Random mutations with several live models of random filters: after
+ * every dispatch each equals find_many() of its filter, and replaying its
+ * emissions reproduces it. */
+static void
+test_watch_random (Fixture       *f,
+                   gconstpointer  data)
+{
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  NetQueryModel *models[6];
+  Recorder *recs[6];
+  guint n_models = G_N_ELEMENTS (models);
+  guint rounds = g_test_slow () ? 400 : 120;
+  g_autoptr(GBytes) snap = NULL;
+
+  for (guint m = 0; m < n_models; m++)
+    {
+      g_autoptr(NetTasksFilter) filter = net_tasks_filter_new ();
+
+      if (m > 0)
+        {
+          if (g_rand_boolean (rand))
+            net_tasks_filter_set_status (filter, g_rand_int_range (rand, 0, 2));
+          net_tasks_filter_set_order_by (filter, g_rand_int_range (rand, 0, 6));
+          if (m % 2 == 0)
+            net_tasks_filter_set_limit (filter, g_rand_int_range (rand, 1, 20));
+          if (m % 3 == 0)
+            net_tasks_filter_set_offset (filter, g_rand_int_range (rand, 0, 10));
+          if (m == 5)
+            net_tasks_filter_set_title_contains (filter, "x");
+        }
+      models[m] = net_db_tasks_watch (f->tasks, filter);
+      recs[m] = recorder_new (G_LIST_MODEL (models[m]));
+    }
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      guint n_ops = g_rand_int_range (rand, 1, 40);
+
+      for (guint i = 0; i < n_ops; i++)
+        {
+          guint64 id = g_rand_int_range (rand, 1, 200);
+          gint64 ts = g_rand_int_range (rand, 1, 50);
+
+          switch (g_rand_int_range (rand, 0, 5))
+            {
+            case 0:
+            case 1:
+              net_db_tasks_create (f->tasks, id, g_rand_boolean (rand) ? "x" : "y", ts, NULL);
+              break;
+            case 2:
+              net_db_tasks_rename (f->tasks, id, g_rand_boolean (rand) ? "xx" : "yy", ts, NULL);
+              break;
+            case 3:
+              net_db_tasks_complete (f->tasks, id, ts, NULL);
+              break;
+            default:
+              net_db_tasks_delete (f->tasks, id, NULL);
+              break;
+            }
+        }
+
+      /* Now and then a restore (the log replays what followed it). */
+      if (round % 10 == 0)
+        {
+          g_clear_pointer (&snap, g_bytes_unref);
+          snap = net_db_tasks_snapshot (f->tasks, NULL);
+        }
+      else if (g_rand_int_range (rand, 0, 8) == 0)
+        {
+          g_autoptr(GError) error = NULL;
+
+          g_assert_true (net_db_tasks_restore (f->tasks, snap, &error));
+          g_assert_no_error (error);
+        }
+
+      /* Now and then a filter changes under a model. */
+      if (g_rand_int_range (rand, 0, 10) == 0)
+        {
+          guint m = g_rand_int_range (rand, 1, n_models);
+          NetTasksFilter *filter = (NetTasksFilter *) net_query_model_get_filter (models[m]);
+
+          net_tasks_filter_set_order_by (filter, g_rand_int_range (rand, 0, 6));
+        }
+
+      drain ();
+
+      for (guint m = 0; m < n_models; m++)
+        {
+          g_autoptr(GPtrArray) expected =
+            net_db_tasks_find_many (f->tasks, (NetTasksFilter *) net_query_model_get_filter (models[m]));
+          g_autofree char *log = recorder_take (recs[m]);
+
+          g_assert_cmpuint (expected->len, ==, g_list_model_get_n_items (G_LIST_MODEL (models[m])));
+          for (guint i = 0; i < expected->len; i++)
+            {
+              g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (models[m]), i);
+
+              g_assert_true (item == g_ptr_array_index (expected, i));
+            }
+          assert_mirror (recs[m]);
+          g_assert_cmpuint (net_query_model_get_seq (models[m]), ==,
+                            net_db_tasks_get_applied_seq (f->tasks));
+        }
+    }
+
+  for (guint m = 0; m < n_models; m++)
+    {
+      recorder_free (recs[m]);
+      g_object_unref (models[m]);
+    }
+  g_rand_free (rand);
+}
+
+static NetDbMemories *
+memories_new (NetRedex *redex)
+{
+  g_autoptr(GError) error = NULL;
+  NetDbMemories *memories = net_db_memories_new (redex, NULL, 1, &error);
+
+  g_assert_no_error (error);
+  return memories;
+}
+
+/* The tag watch. */
+static void
+test_watch_memories_tag (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(NetDbMemories) memories = memories_new (f->redex);
+  g_autoptr(NetMemoriesFilter) urgent = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "urgent", NULL);
+  g_autoptr(NetQueryModel) model = net_db_memories_watch (memories, urgent);
+  const char *none[] = { NULL }, *u[] = { "urgent", NULL }, *wu[] = { "work", "urgent", NULL };
+  Recorder *rec = recorder_new (G_LIST_MODEL (model));
+
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (model)) == NET_TYPE_MEMORY);
+
+  net_db_memories_store (memories, 1, "plain", none, NULL, 1, NULL);
+  drain ();
+  assert_log (rec, "");
+
+  net_db_memories_store (memories, 2, "on fire", u, NULL, 2, NULL);
+  drain ();
+  assert_log (rec, "0,0,1;");
+
+  net_db_memories_retag (memories, 1, wu, 3, NULL);
+  drain ();
+  assert_log (rec, "0,0,1;");
+
+  /* Pinning changes a field, not the position. */
+  net_db_memories_pin (memories, 2, 4, NULL);
+  drain ();
+  assert_log (rec, "");
+
+  net_db_memories_delete (memories, 1, NULL);
+  drain ();
+  assert_log (rec, "0,1,0;");
+
+  recorder_free (rec);
+  net_db_memories_close (memories, NULL);
+}
+
+static void
+test_watch_memories_random (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(NetDbMemories) memories = memories_new (f->redex);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  const char *tag_names[] = { "a", "b", "c" };
+  NetQueryModel *models[5];
+  Recorder *recs[5];
+  guint n_models = G_N_ELEMENTS (models);
+
+  for (guint m = 0; m < n_models; m++)
+    {
+      g_autoptr(NetMemoriesFilter) filter = net_memories_filter_new ();
+
+      if (m == 1)
+        net_memories_filter_set_tag (filter, "a");
+      if (m == 2)
+        net_memories_filter_set_pinned (filter, TRUE);
+      if (m == 3)
+        {
+          const char *any[] = { "b", "c", NULL };
+
+          net_memories_filter_set_any_tags (filter, any);
+          net_memories_filter_set_order_by (filter, NET_ORDER_BY_UPDATED_DESC);
+          net_memories_filter_set_limit (filter, 7);
+        }
+      if (m == 4)
+        {
+          net_memories_filter_set_source (filter, "s1");
+          net_memories_filter_set_order_by (filter, NET_ORDER_BY_CREATED_ASC);
+          net_memories_filter_set_offset (filter, 3);
+        }
+      models[m] = net_db_memories_watch (memories, filter);
+      recs[m] = recorder_new (G_LIST_MODEL (models[m]));
+    }
+
+  for (guint round = 0; round < 100; round++)
+    {
+      guint n_ops = g_rand_int_range (rand, 1, 30);
+
+      for (guint i = 0; i < n_ops; i++)
+        {
+          guint64 id = g_rand_int_range (rand, 1, 120);
+          gint64 ts = g_rand_int_range (rand, 1, 40);
+          const char *tags[3] = { NULL, NULL, NULL };
+
+          for (guint t = 0, k = 0; t < 3; t++)
+            if (g_rand_boolean (rand))
+              tags[k++] = tag_names[t];
+          if (tags[2] != NULL)
+            tags[2] = NULL;
+
+          switch (g_rand_int_range (rand, 0, 6))
+            {
+            case 0:
+            case 1:
+              net_db_memories_store (memories, id, "m", tags, g_rand_boolean (rand) ? "s1" : "s2", ts, NULL);
+              break;
+            case 2:
+              net_db_memories_retag (memories, id, tags, ts, NULL);
+              break;
+            case 3:
+              net_db_memories_pin (memories, id, ts, NULL);
+              break;
+            case 4:
+              net_db_memories_unpin (memories, id, ts, NULL);
+              break;
+            default:
+              net_db_memories_delete (memories, id, NULL);
+              break;
+            }
+        }
+      drain ();
+
+      for (guint m = 0; m < n_models; m++)
+        {
+          g_autoptr(GPtrArray) expected =
+            net_db_memories_find_many (memories, (NetMemoriesFilter *) net_query_model_get_filter (models[m]));
+          g_autofree char *log = recorder_take (recs[m]);
+
+          g_assert_cmpuint (expected->len, ==, g_list_model_get_n_items (G_LIST_MODEL (models[m])));
+          for (guint i = 0; i < expected->len; i++)
+            {
+              g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (models[m]), i);
+
+              g_assert_true (item == g_ptr_array_index (expected, i));
+            }
+          assert_mirror (recs[m]);
+        }
+    }
+
+  for (guint m = 0; m < n_models; m++)
+    {
+      recorder_free (recs[m]);
+      g_object_unref (models[m]);
+    }
+  g_rand_free (rand);
+  net_db_memories_close (memories, NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/db/query-model/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("basics", test_watch_basics);
+  ADD ("move", test_watch_move);
+  ADD ("batch", test_watch_batch);
+  ADD ("filter-change", test_watch_filter_change);
+  ADD ("window", test_watch_window);
+  ADD ("unref", test_watch_unref);
+  ADD ("close-and-restore", test_watch_close_and_restore);
+  ADD ("random", test_watch_random);
+  ADD ("memories-tag", test_watch_memories_tag);
+  ADD ("memories-random", test_watch_memories_random);
+
+  return g_test_run ();
+}
