@@ -15,6 +15,7 @@
 #include "net-db-memories-private.h"
 #include "net-fold-private.h"
 #include "net-id-table-private.h"
+#include "net-origins-private.h"
 #include "net-query-model-private.h"
 #include "net-redex-private.h"
 
@@ -59,13 +60,7 @@ enum {
   F_SOURCE = 5,
 };
 
-/* Snapshot fields. */
-enum {
-  S_APPLIED_SEQ = 1,
-  S_ORIGIN = 2,   /* bytes: origin, app_seq */
-  S_MEMORY = 3,   /* bytes: the M_ fields */
-  S_FOLD_ERRORS = 4,
-};
+/* Snapshot fields: see net-origins-private.h. */
 
 /* Fields of a memory record in a snapshot. */
 enum {
@@ -113,12 +108,6 @@ typedef struct
   guint          n_tags;
 } MemoryEntry;
 
-typedef struct
-{
-  guint64 origin;
-  guint64 app_seq;
-} OriginSeq;
-
 struct _NetDbMemories
 {
   GObject       parent_instance;
@@ -126,10 +115,7 @@ struct _NetDbMemories
   NetRedexFile *file;
   NetFold      *fold;
   guint64       origin;
-  GMutex        write_lock;     /* app_seq order = log order */
-  guint64       next_app_seq;   /* under write_lock */
-  GArray       *origins;        /* OriginSeq: the highest app_seq per origin;
-                                 * owner thread only */
+  NetOrigins    origins;        /* app_seqs, ours and folded */
   gboolean      closed;
 
   NetIdTable    by_id;          /* MemoryEntry by id */
@@ -372,42 +358,12 @@ clear_entries (NetDbMemories *self)
 
 /* Applying events ----------------------------------------------------------- */
 
-static void
-note_origin (NetDbMemories *self,
-             guint64        origin,
-             guint64        app_seq)
-{
-  /* Our own counter continues after whatever the log holds. */
-  if (origin == self->origin)
-    {
-      g_mutex_lock (&self->write_lock);
-      self->next_app_seq = MAX (self->next_app_seq, app_seq + 1);
-      g_mutex_unlock (&self->write_lock);
-    }
-
-  for (guint i = 0; i < self->origins->len; i++)
-    {
-      OriginSeq *o = &g_array_index (self->origins, OriginSeq, i);
-
-      if (o->origin == origin)
-        {
-          o->app_seq = MAX (o->app_seq, app_seq);
-          return;
-        }
-    }
-
-  g_array_append_vals (self->origins, &(OriginSeq) { origin, app_seq }, 1);
-}
-
 /* The highest app_seq folded for @origin (tests check it continues). */
 guint64
 _net_db_memories_get_origin_app_seq (NetDbMemories *self,
-                                     guint64        origin)
+                                     guint64       origin)
 {
-  for (guint i = 0; i < self->origins->len; i++)
-    if (g_array_index (self->origins, OriginSeq, i).origin == origin)
-      return g_array_index (self->origins, OriginSeq, i).app_seq;
-  return 0;
+  return _net_origins_get (&self->origins, origin);
 }
 
 static void
@@ -583,7 +539,7 @@ memories_apply (gpointer            user_data,
   g_ptr_array_add (tags, NULL);
   tagv = (const char * const *) tags->pdata;
 
-  note_origin (self, meta->origin, meta->app_seq);
+  _net_origins_note (&self->origins, meta->origin, meta->app_seq);
   e = lookup (self, id);
   m = e != NULL ? e->memory : NULL;
 
@@ -692,9 +648,8 @@ net_db_memories_finalize (GObject *object)
   g_clear_pointer (&self->pinned, id_set_free);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
-  g_clear_pointer (&self->origins, g_array_unref);
+  _net_origins_clear (&self->origins);
   g_clear_pointer (&self->scratch, g_byte_array_unref);
-  g_mutex_clear (&self->write_lock);
 
   G_OBJECT_CLASS (net_db_memories_parent_class)->finalize (object);
 }
@@ -780,7 +735,7 @@ net_db_memories_class_init (NetDbMemoriesClass *klass)
 static void
 net_db_memories_init (NetDbMemories *self)
 {
-  g_mutex_init (&self->write_lock);
+  _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
   for (guint k = 0; k < N_KEYS; k++)
     self->index[k] = _net_btree_new (entry_tiebreak);
@@ -789,9 +744,7 @@ net_db_memories_init (NetDbMemories *self)
   self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->pinned = id_set_new (NULL);
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
   self->scratch = g_byte_array_new ();
-  self->next_app_seq = 1;
   _net_watch_hub_init (&self->watches);
 }
 
@@ -840,6 +793,7 @@ _net_db_memories_open (NetRedex        *redex,
   self = g_object_new (NET_TYPE_DB_MEMORIES, NULL);
   self->file = g_steal_pointer (&file);
   self->origin = origin;
+  self->origins.own = origin;
   self->fold = _net_fold_new (self->file, &memories_fold_funcs, self,
                               net_redex_file_get_first_seq (self->file) - 1);
 
@@ -909,7 +863,7 @@ append_event (NetDbMemories       *self,
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
-  g_mutex_lock (&self->write_lock);
+  g_mutex_lock (&self->origins.lock);
 
   g_byte_array_set_size (self->scratch, 0);
   net_encoder_init (&enc, self->scratch);
@@ -925,14 +879,14 @@ append_event (NetDbMemories       *self,
 
   meta.dispatch = dispatch;
   meta.origin = self->origin;
-  meta.app_seq = self->next_app_seq;
+  meta.app_seq = self->origins.next_app_seq;
   event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
 
   seq = net_redex_file_append (self->file, event, error);
   if (seq != 0)
-    self->next_app_seq++;
+    self->origins.next_app_seq++;
 
-  g_mutex_unlock (&self->write_lock);
+  g_mutex_unlock (&self->origins.lock);
 
   if (seq == 0)
     return 0;
@@ -1667,6 +1621,8 @@ watch_get_window (GObject *filter,
 }
 
 static const NetQueryFuncs memories_query_funcs = {
+  .item_type = net_memory_get_type,
+  .filter_type = net_memories_filter_get_type,
   .matcher_new = watch_matcher_new,
   .matcher_free = watch_matcher_free,
   .match = watch_match,
@@ -1692,29 +1648,12 @@ NetQueryModel *
 net_db_memories_watch (NetDbMemories     *self,
                        NetMemoriesFilter *filter)
 {
-  static NetQueryFuncs funcs;
-  static gsize funcs_ready;
-  NetQueryModel *model;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  /* The types are only known at run time. */
-  if (g_once_init_enter (&funcs_ready))
-    {
-      funcs = memories_query_funcs;
-      funcs.item_type = NET_TYPE_MEMORY;
-      funcs.filter_type = NET_TYPE_MEMORIES_FILTER;
-      g_once_init_leave (&funcs_ready, 1);
-    }
-
-  model = _net_query_model_new (G_OBJECT (self), &funcs, (GObject *) filter,
-                                net_db_memories_get_applied_seq (self));
-  if (self->closed)
-    _net_query_model_detach (model);
-  else
-    _net_watch_hub_add (&self->watches, model);
-  return model;
+  return _net_watch_hub_watch (&self->watches, G_OBJECT (self), &memories_query_funcs,
+                               (GObject *) filter, net_db_memories_get_applied_seq (self),
+                               self->closed);
 }
 
 /* Watermarks ---------------------------------------------------------------- */
@@ -1875,20 +1814,8 @@ net_db_memories_snapshot (NetDbMemories  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   net_encoder_init (&enc, buf);
-  net_encoder_put_uint (&enc, S_APPLIED_SEQ, net_db_memories_get_applied_seq (self));
-  net_encoder_put_uint (&enc, S_FOLD_ERRORS, net_db_memories_get_fold_errors (self));
-
-  for (guint i = 0; i < self->origins->len; i++)
-    {
-      OriginSeq *o = &g_array_index (self->origins, OriginSeq, i);
-      NetEncoder sub;
-
-      g_byte_array_set_size (item, 0);
-      net_encoder_init (&sub, item);
-      net_encoder_put_uint (&sub, 1, o->origin);
-      net_encoder_put_uint (&sub, 2, o->app_seq);
-      net_encoder_put_bytes (&enc, S_ORIGIN, item->data, item->len);
-    }
+  _net_snapshot_write_head (&enc, net_db_memories_get_applied_seq (self),
+                            net_db_memories_get_fold_errors (self), &self->origins);
 
   for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
     {
@@ -1908,7 +1835,7 @@ net_db_memories_snapshot (NetDbMemories  *self,
         net_encoder_put_string (&sub, M_SOURCE, net_memory_get_source (m));
       net_encoder_put_int (&sub, M_UPDATED, net_memory_get_updated_at (m));
       net_encoder_put_uint (&sub, M_PINNED, net_memory_get_pinned (m));
-      net_encoder_put_bytes (&enc, S_MEMORY, item->data, item->len);
+      net_encoder_put_bytes (&enc, NET_SNAPSHOT_ITEM, item->data, item->len);
     }
 
   return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
@@ -1916,11 +1843,9 @@ net_db_memories_snapshot (NetDbMemories  *self,
 
 static gboolean
 snapshot_invalid (GError     **error,
-                  const char  *what)
+                  const char  *detail)
 {
-  g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID,
-               "not a valid memories snapshot: %s", what);
-  return FALSE;
+  return _net_snapshot_invalid (error, "memories", detail);
 }
 
 static gboolean
@@ -1984,6 +1909,19 @@ decode_memory (const NetField  *outer,
   return TRUE;
 }
 
+static gboolean
+read_memory_cb (const NetField  *field,
+                gpointer         user_data,
+                GError         **error)
+{
+  NetMemory *memory = NULL;
+
+  if (!decode_memory (field, &memory, error))
+    return FALSE;
+  g_ptr_array_add (user_data, memory);
+  return TRUE;
+}
+
 /**
  * net_db_memories_restore:
  * @self: a #NetDbMemories
@@ -2012,14 +1950,8 @@ net_db_memories_restore (NetDbMemories  *self,
   g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) items = NULL;
   gboolean ok;
-  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (OriginSeq));
+  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
   guint64 applied = 0, fold_errors = 0;
-  gboolean has_applied = FALSE;
-  NetDecoder dec;
-  NetField f;
-  gsize len;
-  const guint8 *data;
-  int r;
 
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
@@ -2031,56 +1963,9 @@ net_db_memories_restore (NetDbMemories  *self,
       return FALSE;
     }
 
-  data = g_bytes_get_data (snapshot, &len);
-  if (!net_decoder_init (&dec, data, len, NULL))
-    return snapshot_invalid (error, "unknown format version");
-
-  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
-    {
-      switch (f.field)
-        {
-        case S_APPLIED_SEQ:
-          applied = f.uint_value;
-          has_applied = f.wire == NET_WIRE_VARINT;
-          break;
-        case S_FOLD_ERRORS:
-          fold_errors = f.uint_value;
-          break;
-        case S_ORIGIN:
-          {
-            NetDecoder sub;
-            NetField g;
-            OriginSeq o = { 0 };
-
-            if (f.wire != NET_WIRE_BYTES || !net_decoder_init (&sub, f.bytes, f.bytes_len, NULL))
-              return snapshot_invalid (error, "bad origin record");
-            while ((r = net_decoder_next (&sub, &g, NULL)) > 0)
-              {
-                if (g.field == 1)
-                  o.origin = g.uint_value;
-                else if (g.field == 2)
-                  o.app_seq = g.uint_value;
-              }
-            if (r < 0)
-              return snapshot_invalid (error, "bad origin record");
-            g_array_append_val (origins, o);
-          }
-          break;
-        case S_MEMORY:
-          {
-            NetMemory *memory = NULL;
-
-            if (!decode_memory (&f, &memory, error))
-              return FALSE;
-            g_ptr_array_add (memories, memory);
-          }
-          break;
-        default:
-          break;
-        }
-    }
-  if (r < 0 || !has_applied)
-    return snapshot_invalid (error, "truncated or malformed");
+  if (!_net_snapshot_read (snapshot, "memories", read_memory_cb, memories, &applied, &fold_errors,
+                           origins, error))
+    return FALSE;
 
   /* The seq rules of DESIGN.md §4: never skip an event. */
   if (!_net_fold_prepare_restore (self->file, applied, error))
@@ -2100,10 +1985,7 @@ net_db_memories_restore (NetDbMemories  *self,
     }
   clear_entries (self);
   _net_watch_hub_reset (&self->watches);
-  g_array_set_size (self->origins, 0);
-  for (guint i = 0; i < origins->len; i++)
-    note_origin (self, g_array_index (origins, OriginSeq, i).origin,
-                 g_array_index (origins, OriginSeq, i).app_seq);
+  _net_origins_replace (&self->origins, origins);
   /* Restored entries and those the log replays adopt the items. */
   self->adopt = items;
   for (guint i = 0; i < memories->len; i++)

@@ -17,8 +17,8 @@ G_BEGIN_DECLS
  */
 typedef struct
 {
-  GType    item_type;
-  GType    filter_type;
+  GType    (*item_type)     (void);
+  GType    (*filter_type)   (void);
 
   /* Reads @filter once for many match() calls; NULL filter = everything,
    * by id.  Sets @desc for a descending order. */
@@ -112,5 +112,13 @@ void      _net_watch_hub_reset      (NetWatchHub   *hub);
 void      _net_watch_hub_deliver    (NetWatchHub   *hub,
                                      guint64        seq);
 void      _net_watch_hub_detach_all (NetWatchHub   *hub);
+/* A new query of @source (the model holding @hub), registered unless
+ * @closed. */
+NetQueryModel *_net_watch_hub_watch (NetWatchHub         *hub,
+                                     GObject             *source,
+                                     const NetQueryFuncs *funcs,
+                                     GObject             *filter,
+                                     guint64              seq,
+                                     gboolean             closed);
 
 G_END_DECLS

@@ -611,12 +611,29 @@ _net_watch_hub_detach_all (NetWatchHub *hub)
     _net_query_model_detach (g_ptr_array_index (hub->watches, i));
 }
 
+NetQueryModel *
+_net_watch_hub_watch (NetWatchHub         *hub,
+                      GObject             *source,
+                      const NetQueryFuncs *funcs,
+                      GObject             *filter,
+                      guint64              seq,
+                      gboolean             closed)
+{
+  NetQueryModel *model = _net_query_model_new (source, funcs, filter, seq);
+
+  if (closed)
+    _net_query_model_detach (model);
+  else
+    _net_watch_hub_add (hub, model);
+  return model;
+}
+
 /* GListModel ---------------------------------------------------------------- */
 
 static GType
 net_query_model_get_item_type (GListModel *list)
 {
-  return NET_QUERY_MODEL (list)->funcs->item_type;
+  return NET_QUERY_MODEL (list)->funcs->item_type ();
 }
 
 static guint
@@ -688,7 +705,7 @@ net_query_model_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_ITEM_TYPE:
-      g_value_set_gtype (value, self->funcs != NULL ? self->funcs->item_type : G_TYPE_OBJECT);
+      g_value_set_gtype (value, self->funcs != NULL ? self->funcs->item_type () : G_TYPE_OBJECT);
       break;
     case PROP_N_ITEMS:
       g_value_set_uint (value, self->tree != NULL ? g_list_model_get_n_items (G_LIST_MODEL (self)) : 0);
@@ -825,7 +842,7 @@ net_query_model_set_filter (NetQueryModel *self,
 {
   g_return_if_fail (NET_IS_QUERY_MODEL (self));
   g_return_if_fail (self->funcs != NULL);
-  g_return_if_fail (filter == NULL || G_TYPE_CHECK_INSTANCE_TYPE (filter, self->funcs->filter_type));
+  g_return_if_fail (filter == NULL || G_TYPE_CHECK_INSTANCE_TYPE (filter, self->funcs->filter_type ()));
 
   if (filter != self->filter)
     {
