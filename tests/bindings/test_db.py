@@ -419,6 +419,7 @@ def test_watch_rename_is_a_notify(db):
     titles = []
     item.connect("notify::title", lambda t, _p: titles.append(t.props.title))
     tasks.rename(1, "After", 200)
+    assert titles == [], "notify comes from the next dispatch"
     drain()
     assert titles == ["After"]
     assert recorder.changes == []
