@@ -25,6 +25,9 @@ typedef struct
 
 void     _net_id_table_init    (NetIdTable *table);
 void     _net_id_table_clear   (NetIdTable *table);
+/* Makes room for @n entries at once (before filling a table in bulk). */
+void     _net_id_table_reserve (NetIdTable *table,
+                                guint       n);
 /* Replaces an entry with the same id. */
 void     _net_id_table_insert  (NetIdTable *table,
                                 gpointer    entry);

@@ -45,11 +45,11 @@ place (NetIdTable *table,
 }
 
 static void
-grow (NetIdTable *table)
+rehash (NetIdTable *table,
+        guint       bits)
 {
   gpointer *old = table->slots;
   guint old_cap = table->mask + 1;
-  guint bits = 64 - table->shift + 1;
 
   g_assert (bits < 32);
   table_alloc (table, bits);
@@ -57,6 +57,25 @@ grow (NetIdTable *table)
     if (old[i] != NULL)
       place (table, old[i]);
   g_free (old);
+}
+
+static void
+grow (NetIdTable *table)
+{
+  rehash (table, 64 - table->shift + 1);
+}
+
+void
+_net_id_table_reserve (NetIdTable *table,
+                       guint       n)
+{
+  guint bits = 64 - table->shift;
+
+  /* At most 3/4 full once the @n are in. */
+  while (((guint64) table->size + n) * 4 > ((guint64) 1 << bits) * 3)
+    bits++;
+  if (bits != 64 - table->shift)
+    rehash (table, bits);
 }
 
 void

@@ -1984,6 +1984,7 @@ net_db_memories_restore (NetDbMemories  *self,
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_object_ref (e->memory));
     }
   clear_entries (self);
+  _net_id_table_reserve (&self->by_id, memories->len);
   _net_watch_hub_reset (&self->watches);
   _net_origins_replace (&self->origins, origins);
   /* Restored entries and those the log replays adopt the items. */

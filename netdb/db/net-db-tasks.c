@@ -1695,6 +1695,7 @@ net_db_tasks_restore (NetDbTasks  *self,
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_steal_pointer (&e->task));
     }
   clear_entries (self);
+  _net_id_table_reserve (&self->by_id, tasks->len);
   _net_watch_hub_reset (&self->watches);
   _net_origins_replace (&self->origins, origins);
   /* Restored entries and those the log replays adopt the items. */

@@ -383,6 +383,9 @@ refill (NetQueryModel *self,
 
   self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
   _net_id_table_init (&self->by_id);
+  /* As many matches as before is a fair guess for a new filter. */
+  if (old_tree != NULL)
+    _net_id_table_reserve (&self->by_id, old_by_id.size);
   fill.tree = self->tree;
   fill.by_id = &self->by_id;
   self->funcs->foreach_match (self->source, self->matcher, fill_cb, &fill);

@@ -226,6 +226,14 @@ test_id_table_random (void)
   g_assert_null (_net_id_table_lookup (&table, 1));
   g_assert_null (_net_id_table_remove (&table, 1));
 
+  /* Reserving keeps what is in and makes room for the rest at once. */
+  _net_id_table_insert (&table, &ids[0]);
+  _net_id_table_reserve (&table, n / 2);
+  g_assert_cmpuint ((table.mask + 1) * 3 / 4, >=, n / 2 + 1);
+  g_assert_true (_net_id_table_lookup (&table, ids[0]) == &ids[0]);
+  g_assert_null (_net_id_table_remove (&table, ids[1]));
+  g_assert_true (_net_id_table_remove (&table, ids[0]) == &ids[0]);
+
   for (guint round = 0; round < 300000; round++)
     {
       guint i = g_rand_int_range (rand, 0, n);
