@@ -825,3 +825,36 @@ write_json (const char *path, const char *date, const char *cpu, const char *ker
   g_string_free (s, TRUE);
   return ok;
 }
+
+/* Lets the models deliver what they folded (notifies, ::changed, live
+ * queries), as an application's main loop would. */
+void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+gboolean
+check_count (const char  *what,
+             guint64      got,
+             guint64      expected,
+             GError     **error)
+{
+  if (got != expected)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                   what, got, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+task_title (char    *buf,
+            guint64  i)
+{
+  g_snprintf (buf, 32, "task-%" G_GUINT64_FORMAT, i);
+  return buf;
+}

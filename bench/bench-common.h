@@ -166,4 +166,14 @@ gboolean  write_json         (const char   *path,
                               const char   *kernel,
                               GError      **error);
 
+/* Helpers of the model benchmarks. */
+void         drain_main_context (void);
+gboolean     check_count        (const char   *what,
+                                 guint64       got,
+                                 guint64       expected,
+                                 GError      **error);
+/* "task-<i>" into @buf (32 bytes). */
+const char  *task_title         (char         *buf,
+                                 guint64       i);
+
 G_END_DECLS

@@ -80,36 +80,6 @@ typedef struct
   guint64   renames;
 } Env;
 
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* "task-<i>" into @buf (32 bytes). */
-static const char *
-task_title (char *buf, guint64 i)
-{
-  g_snprintf (buf, 32, "task-%" G_GUINT64_FORMAT, i);
-  return buf;
-}
-
-static gboolean
-check (const char  *what,
-       guint64      got,
-       guint64      expected,
-       GError     **error)
-{
-  if (got != expected)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
-                   what, got, expected);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static gboolean
 check_population (NetDb    *db,
@@ -120,8 +90,8 @@ check_population (NetDb    *db,
   g_autoptr(NetTasksFilter) pending = net_tasks_filter_new ();
 
   net_tasks_filter_set_status (pending, NET_TASK_STATUS_PENDING);
-  return check ("tasks", net_db_tasks_count (tasks, NULL), n, error) &&
-         check ("pending tasks", net_db_tasks_count (tasks, pending), n - n / 3, error);
+  return check_count ("tasks", net_db_tasks_count (tasks, NULL), n, error) &&
+         check_count ("pending tasks", net_db_tasks_count (tasks, pending), n - n / 3, error);
 }
 
 static gboolean
@@ -183,7 +153,7 @@ restore_run (gpointer   data,
   out[0] = rate (env->n, elapsed);
 
   if (!check_population (copy, env->n, error) ||
-      !check ("events folded by a restore", _net_db_get_events_folded (copy), 0, error))
+      !check_count ("events folded by a restore", _net_db_get_events_folded (copy), 0, error))
     return FALSE;
   return net_db_close (copy, error);
 }
@@ -231,7 +201,7 @@ reopen_checkpoint_run (gpointer   data,
   out[0] = (double) elapsed / 1e6;
 
   if (!check_population (db, env->n, error) ||
-      !check ("events folded after the checkpoint", _net_db_get_events_folded (db), 0, error))
+      !check_count ("events folded after the checkpoint", _net_db_get_events_folded (db), 0, error))
     return FALSE;
   return net_db_close (db, error);
 }
@@ -257,7 +227,7 @@ reopen_replay_run (gpointer   data,
 
   ok = db != NULL &&
        check_population (db, env->n, error) &&
-       check ("events folded without a checkpoint", _net_db_get_events_folded (db),
+       check_count ("events folded without a checkpoint", _net_db_get_events_folded (db),
               total_events (env), error);
   if (db != NULL)
     {

@@ -204,15 +204,6 @@ heap_in_use (void)
 #endif
 }
 
-/* Lets the models deliver what they folded (notifies, ::changed), as an
- * application's main loop would. */
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
 /* ------------------------------------------------------------------ */
 /* netdb                                                               */
 
@@ -309,18 +300,6 @@ netdb_populate_memories (NetDbMemories *memories, guint64 n, GError **error)
 }
 #endif
 
-static gboolean
-check_count (const char *what, guint64 got, guint64 expected, GError **error)
-{
-  if (got != expected)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
-                   what, got, expected);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ------------------------------------------------------------------ */
 /* SQLite                                                              */

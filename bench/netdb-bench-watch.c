@@ -139,36 +139,6 @@ typedef struct
   double          latency_per_dispatch[N_IMPL];
 } Env;
 
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* "task-<i>" into @buf (32 bytes). */
-static const char *
-task_title (char *buf, guint64 i)
-{
-  g_snprintf (buf, 32, "task-%" G_GUINT64_FORMAT, i);
-  return buf;
-}
-
-static gboolean
-check (const char  *what,
-       guint64      got,
-       guint64      expected,
-       GError     **error)
-{
-  if (got != expected)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s: got %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
-                   what, got, expected);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static guint64
 gcd (guint64 a, guint64 b)
@@ -227,8 +197,8 @@ env_populate (Env      *env,
    * same state, and a rename notifies on a live item. */
   g_ptr_array_unref (net_db_tasks_find_many (env->tasks, NULL));
 
-  return check ("tasks", net_db_tasks_count (env->tasks, NULL), n, error) &&
-         check ("pending tasks", net_db_tasks_count (env->tasks, env->pending), n - n / 3, error);
+  return check_count ("tasks", net_db_tasks_count (env->tasks, NULL), n, error) &&
+         check_count ("pending tasks", net_db_tasks_count (env->tasks, env->pending), n - n / 3, error);
 }
 
 static void
@@ -540,7 +510,7 @@ undo (Env         *env,
         return FALSE;
     }
   drain_main_context ();
-  return check ("pending tasks after the run", net_db_tasks_count (env->tasks, env->pending),
+  return check_count ("pending tasks after the run", net_db_tasks_count (env->tasks, env->pending),
                 env->n - env->n / 3, error);
 }
 
@@ -583,8 +553,8 @@ change_run (gpointer   data,
       expected = job->kind == CHANGE_INSERT ? n_before + n_changes
                : job->kind == CHANGE_COMPLETE ? n_before - n_changes
                : n_before;
-      ok = check ("items after the changes", observer_n_items (&o), expected, error) &&
-           check ("pending tasks after the changes",
+      ok = check_count ("items after the changes", observer_n_items (&o), expected, error) &&
+           check_count ("pending tasks after the changes",
                   net_db_tasks_count (env->tasks, env->pending), expected, error);
     }
   env->emissions[job->kind][job->batch][job->impl] = o.emissions;
@@ -701,8 +671,8 @@ latency_run (gpointer   data,
     g_source_remove (guard);
 
   ok = w.error == NULL && !timed_out &&
-       check ("mutations delivered", latency.delivered, n, error) &&
-       check ("items after the run", observer_n_items (&o), n_before + n, error);
+       check_count ("mutations delivered", latency.delivered, n, error) &&
+       check_count ("items after the run", observer_n_items (&o), n_before + n, error);
   if (w.error != NULL)
     g_propagate_error (error, g_steal_pointer (&w.error));
   else if (timed_out && error != NULL && *error == NULL)
@@ -784,14 +754,14 @@ filter_run (gpointer   data,
       t0 = now_ns ();
       net_query_model_set_filter (fenv->watch, G_OBJECT (fenv->narrow));
       t1 = now_ns ();
-      if (!check ("items after narrowing", g_list_model_get_n_items (G_LIST_MODEL (fenv->watch)),
+      if (!check_count ("items after narrowing", g_list_model_get_n_items (G_LIST_MODEL (fenv->watch)),
                   fenv->n_narrow, error))
         return FALSE;
       net_query_model_set_filter (fenv->watch, G_OBJECT (wide));
       t2 = now_ns ();
-      if (!check ("items after widening", g_list_model_get_n_items (G_LIST_MODEL (fenv->watch)),
+      if (!check_count ("items after widening", g_list_model_get_n_items (G_LIST_MODEL (fenv->watch)),
                   fenv->n_wide, error) ||
-          !check ("items-changed emissions", fenv->emissions, 2, error))
+          !check_count ("items-changed emissions", fenv->emissions, 2, error))
         return FALSE;
     }
   else
@@ -802,11 +772,11 @@ filter_run (gpointer   data,
       t0 = now_ns ();
       requery (tasks, fenv->narrow, &fenv->result, &added);
       t1 = now_ns ();
-      if (!check ("items after narrowing", fenv->result->len, fenv->n_narrow, error))
+      if (!check_count ("items after narrowing", fenv->result->len, fenv->n_narrow, error))
         return FALSE;
       requery (tasks, wide, &fenv->result, &added);
       t2 = now_ns ();
-      if (!check ("items after widening", fenv->result->len, fenv->n_wide, error))
+      if (!check_count ("items after widening", fenv->result->len, fenv->n_wide, error))
         return FALSE;
     }
 
