@@ -31,63 +31,21 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include <netdb/netdb.h>
-
-#define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE   2
+#include "netdb-cli.h"
 
 /* How many events one read or append batch handles, to bound memory. */
 #define CLI_BATCH_EVENTS 1024
 #define CLI_BATCH_BYTES  (4 * 1024 * 1024)
 
-/* Usage errors exit with status 2 and a hint to --help. */
-#define CLI_USAGE_ERROR (cli_usage_error_quark ())
-static GQuark cli_usage_error_quark (void);
 G_DEFINE_QUARK (netdb-cli-usage-error-quark, cli_usage_error)
 
-typedef struct _CliCommand CliCommand;
-
-/* One run of a leaf command. */
-typedef struct
-{
-  const CliCommand  *command;
-  const char        *path;   /* "netdb log tail", for messages */
-  char             **args;   /* positional arguments */
-  guint              n_args;
-} CliInvocation;
-
-/* Returns the exit status; sets @error (and returns non-zero) on failure. */
-typedef int (*CliCommandFunc) (CliInvocation  *inv,
-                               GError        **error);
-
-struct _CliCommand
-{
-  const char          *name;
-  const char          *parameters;  /* positional arguments, for --help */
-  const char          *summary;
-  const char          *description; /* optional, shown after the options */
-  const CliCommand    *subcommands; /* NULL-terminated; NULL for a leaf */
-  const GOptionEntry  *options;     /* leaf only; may be NULL */
-  guint                min_args;
-  guint                max_args;    /* G_MAXUINT: unlimited */
-  CliCommandFunc       run;         /* leaf only */
-};
-
-typedef enum
-{
-  CLI_OPEN_WRITE,
-  CLI_OPEN_READ,
-} CliOpenMode;
-
 /* Global options, accepted at every level. */
-static char     *opt_db;
-static gboolean  opt_memory;
-static gboolean  opt_json;
+char            *opt_db;
+gboolean         opt_memory;
+gboolean         opt_json;
 static gboolean  opt_version;
 
-/* Flush after every result, so that a reader of a pipe sees each event as
- * soon as it happens (set while following). */
-static gboolean  cli_flush_each;
+gboolean         cli_flush_each;
 
 static const GOptionEntry global_entries[] = {
   { "db", 'd', 0, G_OPTION_ARG_FILENAME, &opt_db,
@@ -109,7 +67,7 @@ static const GOptionEntry version_entries[] = {
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static char *
+char *
 cli_get_db_dir (void)
 {
   if (opt_db != NULL)
@@ -118,7 +76,7 @@ cli_get_db_dir (void)
   return g_build_filename (g_get_user_data_dir (), "netdb", NULL);
 }
 
-static gboolean
+gboolean
 cli_ensure_dir (const char  *dir,
                 GError     **error)
 {
@@ -217,7 +175,7 @@ cli_open_existing_log (NetRedex    *redex,
   return net_redex_open_file (redex, name, NULL, error);
 }
 
-static void
+void
 cli_print_json (JsonNode *node)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -249,7 +207,7 @@ cli_format_timestamp (gint64 timestamp)
 
 /* A payload as one line of text: UTF-8 is printed as is, except that
  * control characters, backslashes and invalid bytes are escaped. */
-static char *
+char *
 cli_escape_payload (const guint8 *data,
                     gsize         len)
 {
@@ -348,7 +306,7 @@ cli_print_event (const char          *log_name,
     }
 }
 
-static guint64
+guint64
 cli_parse_seq (const char  *text,
                const char  *what,
                GError     **error)
@@ -959,6 +917,12 @@ static const CliCommand log_commands[] = {
 };
 
 static const CliCommand root_commands[] = {
+  { "tasks", "COMMAND", "Add, change, query and watch tasks",
+    NULL, cli_tasks_commands, NULL, 0, 0, NULL },
+  { "memories", "COMMAND", "Store, tag, pin, query and watch memories",
+    NULL, cli_memories_commands, NULL, 0, 0, NULL },
+  { "snapshot", "COMMAND", "Save a database to a file, or restore one from it",
+    NULL, cli_snapshot_commands, NULL, 0, 0, NULL },
   { "log", "COMMAND", "Inspect and write the raw event logs (RedEX)",
     NULL, log_commands, NULL, 0, 0, NULL },
   { NULL }
@@ -1163,6 +1127,7 @@ main (int   argc,
 
   g_clear_pointer (&opt_db, g_free);
   g_clear_pointer (&opt_tail_from, g_free);
+  cli_models_cleanup ();
 
   return status;
 }
