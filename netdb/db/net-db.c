@@ -36,7 +36,9 @@
  *   rejected with %NET_ERROR_SNAPSHOT_INVALID.
  *
  * - A persistent database writes such a snapshot into its directory (a
- *   checkpoint) on net_db_checkpoint() and when it is closed, and opens
+ *   checkpoint) on net_db_checkpoint(), when it is opened from a snapshot,
+ *   and when it is closed (unless the newest checkpoint is less than a
+ *   thousand events behind), and opens
  *   from the newest valid checkpoint plus the events logged after it, so
  *   reopening a large database does not replay its whole history.
  *
@@ -65,6 +67,11 @@
 
 #define ORIGIN_FILE        "ORIGIN"
 #define CHECKPOINTS_DIR    "checkpoints"
+/* Once a checkpoint exists, closing writes a new one only when it saves a
+ * reopen at least this many events of replay: folding a few events is
+ * cheaper than writing the whole state (a command-line tool closes after
+ * every mutation). */
+#define CHECKPOINT_MIN_EVENTS 1000
 #define CHECKPOINT_SUFFIX  ".ckpt"
 #define CHECKPOINT_DIGITS  20
 #define CHECKPOINTS_KEPT   2
@@ -103,6 +110,9 @@ struct _NetDb
    * the sections of the models this db did not open, carried over into
    * the next checkpoint so that they stay valid. */
   gboolean         checkpoint_current;
+  /* The newest checkpoint holds every model and its log holds what
+   * followed: a reopen does not need a new one to be correct. */
+  gboolean         have_checkpoint;
   guint64          checkpoint_seqs[N_MODELS];
   NetDbBundle     *carried;
 };
@@ -506,6 +516,7 @@ write_checkpoint (NetDb   *self,
 
   memcpy (self->checkpoint_seqs, seqs, sizeof seqs);
   self->checkpoint_current = TRUE;
+  self->have_checkpoint = TRUE;
   return TRUE;
 }
 
@@ -521,6 +532,22 @@ checkpoint_is_current (NetDb *self)
       net_db_memories_get_applied_seq (self->memories) != self->checkpoint_seqs[MODEL_MEMORIES])
     return FALSE;
   return TRUE;
+}
+
+/* How many events a reopen would fold after the newest checkpoint (all of
+ * them when there is none). */
+static guint64
+events_since_checkpoint (NetDb *self)
+{
+  guint64 n = 0;
+
+  if (self->tasks != NULL)
+    n += net_db_tasks_get_applied_seq (self->tasks) - MIN (self->checkpoint_seqs[MODEL_TASKS],
+                                                            net_db_tasks_get_applied_seq (self->tasks));
+  if (self->memories != NULL)
+    n += net_db_memories_get_applied_seq (self->memories) - MIN (self->checkpoint_seqs[MODEL_MEMORIES],
+                                                                  net_db_memories_get_applied_seq (self->memories));
+  return n;
 }
 
 /* Opening ------------------------------------------------------------------------ */
@@ -733,6 +760,7 @@ _net_db_open (const NetDbOptions  *options,
       /* Close need not write a checkpoint when nothing changed since the
        * newest one, provided that one was valid and used for every model. */
       self->checkpoint_current = all_from_newest && checkpoints_get (&c, 0) != NULL;
+      self->have_checkpoint = self->checkpoint_current;
 
       for (guint i = 0; i < c.gens->len && self->carried == NULL; i++)
         if (checkpoints_get (&c, i) != NULL)
@@ -742,6 +770,12 @@ _net_db_open (const NetDbOptions  *options,
           }
     }
   checkpoints_clear (&c);
+
+  /* Opened from a snapshot onto a directory: its log starts after the
+   * snapshot, so until a checkpoint holds the state, a crash would lose
+   * it. */
+  if (ok && snapshot != NULL && self->path != NULL)
+    ok = write_checkpoint (self, error);
 
   if (!ok)
     {
@@ -1023,9 +1057,10 @@ net_db_checkpoint (NetDb   *self,
  * @self: a #NetDb
  * @error: return location for a #GError
  *
- * Writes a checkpoint (for a persistent, writable database), closes the
- * models and the logs, making every logged event durable, and releases
- * the directory lock.  Later mutations fail with %NET_ERROR_CLOSED;
+ * Writes a checkpoint (for a persistent, writable database, unless the
+ * newest one is less than a thousand events behind),
+ * closes the models and the logs, making every logged event durable, and
+ * releases the directory lock.  Later mutations fail with %NET_ERROR_CLOSED;
  * queries keep answering from the last state, and live models stop
  * changing.  Closing twice is harmless.
  *
@@ -1048,7 +1083,8 @@ net_db_close (NetDb   *self,
   self->closed = TRUE;
 
   if (self->path != NULL && !self->read_only && self->checkpoint_on_close &&
-      !checkpoint_is_current (self))
+      !checkpoint_is_current (self) &&
+      (!self->have_checkpoint || events_since_checkpoint (self) >= CHECKPOINT_MIN_EVENTS))
     write_checkpoint (self, &first_error);
 
   if (self->tasks != NULL)

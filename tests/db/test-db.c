@@ -792,7 +792,15 @@ test_checkpoint_replays_only_after (Fixture       *f,
   g_assert_cmpstr (after, ==, before);
   g_assert_cmpuint (net_db_tasks_get_applied_seq (net_db_get_tasks (db)), ==, N + N / 3 + M);
 
-  /* Close writes a checkpoint: the next open folds nothing. */
+  /* M events behind: folding them beats writing the state, so close
+   * keeps the checkpoint and the next open folds the M again. */
+  close_db (db);
+  db = open_db (f->dir, NET_DB_MODELS_TASKS);
+  g_assert_cmpuint (_net_db_get_events_folded (db), ==, M);
+
+  /* An explicit checkpoint is always written: then nothing to fold. */
+  g_assert_true (net_db_checkpoint (db, &error));
+  g_assert_no_error (error);
   close_db (db);
   db = open_db (f->dir, NET_DB_MODELS_TASKS);
   g_assert_cmpuint (_net_db_get_events_folded (db), ==, 0);
@@ -803,11 +811,48 @@ test_checkpoint_replays_only_after (Fixture       *f,
   /* The new events continue the log. */
   g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 500, "new", 0, &error), ==,
                     N + N / 3 + M + 1);
+  g_assert_true (net_db_checkpoint (db, &error));
+  g_assert_no_error (error);
   close_db (db);
 
   /* Only the newest two are kept. */
   files = checkpoint_files (f->dir);
   g_assert_cmpuint (files->len, ==, 2);
+}
+
+/* Opened from a snapshot onto a directory, the log only starts after the
+ * snapshot: the state is checkpointed at once, so it survives a crash
+ * (here: a close that writes nothing). */
+static void
+test_checkpoint_after_snapshot_open (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  NetDb *db;
+
+  db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  add_tasks (db, 1, 12);
+  snap = net_db_snapshot (db, &error);
+  g_assert_no_error (error);
+  before = dump_tasks (net_db_get_tasks (db));
+  close_db (db);
+
+  db = net_db_open_from_snapshot (snap, f->dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  files = checkpoint_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 1);
+  _net_db_set_checkpoint_on_close (db, FALSE);
+  close_db (db);
+
+  db = open_db (f->dir, NET_DB_MODELS_TASKS);
+  after = dump_tasks (net_db_get_tasks (db));
+  g_assert_cmpstr (after, ==, before);
+  close_db (db);
 }
 
 static void
@@ -856,8 +901,10 @@ test_checkpoint_carries_other_models (Fixture       *f,
   memories_before = dump_memories (net_db_get_memories (db));
   close_db (db);
 
+  /* A checkpoint written by a tasks-only session keeps the memories. */
   db = open_db (f->dir, NET_DB_MODELS_TASKS);
   add_tasks (db, 11, 3);
+  g_assert_true (net_db_checkpoint (db, NULL));
   close_db (db);
 
   db = open_db (f->dir, NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES);
@@ -912,7 +959,9 @@ test_checkpoint_corrupt_newest (Fixture       *f,
       g_assert_no_error (error);
     }
   before = dump_tasks (net_db_get_tasks (db));
-  close_db (db);  /* the second, newest checkpoint */
+  g_assert_true (net_db_checkpoint (db, &error));   /* the second, newest one */
+  g_assert_no_error (error);
+  close_db (db);
 
   files = checkpoint_files (f->dir);
   g_assert_cmpuint (files->len, ==, 2);
@@ -925,7 +974,7 @@ test_checkpoint_corrupt_newest (Fixture       *f,
   g_assert_cmpuint (_net_db_get_events_folded (db), ==, M);
   after = dump_tasks (net_db_get_tasks (db));
   g_assert_cmpstr (after, ==, before);
-  close_db (db);  /* replaces the corrupt one as the newest */
+  close_db (db);  /* not from the newest: writes one, which replaces it */
 
   db = open_db (f->dir, NET_DB_MODELS_TASKS);
   g_assert_cmpuint (_net_db_get_events_folded (db), ==, 0);
@@ -1070,12 +1119,20 @@ test_unref_closes (Fixture       *f,
 {
   NetDb *db = open_db (f->dir, NET_DB_MODELS_TASKS);
 
-  add_tasks (db, 1, 4);
+  add_tasks (db, 1, 800);   /* 1066 events: worth a checkpoint */
   g_assert_finalize_object (db);
 
   db = open_db (f->dir, NET_DB_MODELS_TASKS);
   g_assert_cmpuint (_net_db_get_events_folded (db), ==, 0);
-  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (db), NULL), ==, 4);
+  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (db), NULL), ==, 800);
+
+  /* A few more events are cheaper to fold on the next open than a whole
+   * checkpoint is to write: closing skips it. */
+  add_tasks (db, 1000, 2);
+  close_db (db);
+  db = open_db (f->dir, NET_DB_MODELS_TASKS);
+  g_assert_cmpuint (_net_db_get_events_folded (db), ==, 2);
+  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (db), NULL), ==, 802);
   close_db (db);
 }
 
@@ -1219,6 +1276,7 @@ main (int   argc,
   ADD ("snapshot/unknown-fields", test_snapshot_unknown_fields);
   ADD ("checkpoint/replays-only-after", test_checkpoint_replays_only_after);
   ADD ("checkpoint/unchanged", test_checkpoint_unchanged);
+  ADD ("checkpoint/after-snapshot-open", test_checkpoint_after_snapshot_open);
   ADD ("checkpoint/carries-other-models", test_checkpoint_carries_other_models);
   ADD ("checkpoint/corrupt-newest", test_checkpoint_corrupt_newest);
   ADD ("checkpoint/beyond-log", test_checkpoint_beyond_log);
