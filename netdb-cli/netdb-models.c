@@ -895,12 +895,15 @@ cli_watch_run (const CliItemKind *kind,
       cli_watch_insert (&watch, end, item);
     }
 
+  /* The signals are ours before anything is printed: whoever reads the
+   * first line may stop us at once. */
+  sigint_id = g_unix_signal_add (SIGINT, cli_watch_signal_cb, &watch);
+  sigterm_id = g_unix_signal_add (SIGTERM, cli_watch_signal_cb, &watch);
+
   cli_watch_print_initial (&watch);
 
   changed_id = g_signal_connect (model, "items-changed",
                                  G_CALLBACK (cli_watch_items_changed_cb), &watch);
-  sigint_id = g_unix_signal_add (SIGINT, cli_watch_signal_cb, &watch);
-  sigterm_id = g_unix_signal_add (SIGTERM, cli_watch_signal_cb, &watch);
 
   g_main_loop_run (loop);
 

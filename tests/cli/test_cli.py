@@ -381,13 +381,21 @@ def test_locked_database(netdb, db):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     try:
+        # Wait for the holder to record its pid in LOCK (it does so once it
+        # has the lock), without competing for the lock meanwhile.
+        lock_file = os.path.join(db, "LOCK")
         deadline = time.monotonic() + HANG_TIMEOUT
         while True:
-            r = netdb.run("tasks", "add", "2", "while locked")
-            if r.returncode != 0:
-                break
+            assert holder.poll() is None, holder.communicate()
+            try:
+                with open(lock_file) as f:
+                    if f.read().strip() == str(holder.pid):
+                        break
+            except FileNotFoundError:
+                pass
             assert time.monotonic() < deadline, "the lock was never taken"
-            time.sleep(0.05)
+            time.sleep(0.02)
+        r = netdb.run("tasks", "add", "2", "while locked")
         assert r.returncode == 1, r
         assert r.stderr.startswith("netdb: "), r.stderr
         assert "lock" in r.stderr and os.path.realpath(db) in r.stderr, r.stderr
