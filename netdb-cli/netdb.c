@@ -32,6 +32,7 @@
 #include <json-glib/json-glib.h>
 
 #include "netdb-cli.h"
+#include "net-event-meta-private.h"
 
 /* How many events one read or append batch handles, to bound memory. */
 #define CLI_BATCH_EVENTS 1024
@@ -275,6 +276,17 @@ cli_print_event (const char          *log_name,
       json_builder_add_int_value (builder, net_redex_event_get_timestamp (event));
       json_builder_set_member_name (builder, "time");
       json_builder_add_string_value (builder, when);
+      json_builder_set_member_name (builder, "size");
+      json_builder_add_int_value (builder, (gint64) len);
+      {
+        g_autofree char *summary = net_event_describe (data, len);
+
+        if (summary != NULL)
+          {
+            json_builder_set_member_name (builder, "summary");
+            json_builder_add_string_value (builder, summary);
+          }
+      }
       if (g_utf8_validate_len ((const char *) data, len, NULL) &&
           memchr (data, '\0', len) == NULL)
         {
@@ -297,10 +309,12 @@ cli_print_event (const char          *log_name,
     }
   else
     {
-      g_autofree char *text = cli_escape_payload (data, len);
+      /* A model's event is decoded; any other payload printed as text. */
+      g_autofree char *summary = net_event_describe (data, len);
+      g_autofree char *text = summary == NULL ? cli_escape_payload (data, len) : NULL;
 
-      g_print ("%" G_GUINT64_FORMAT "  %s  %s\n",
-               net_redex_event_get_seq (event), when, text);
+      g_print ("%" G_GUINT64_FORMAT "  %s  %5" G_GSIZE_FORMAT " B  %s\n",
+               net_redex_event_get_seq (event), when, len, summary != NULL ? summary : text);
       if (cli_flush_each)
         fflush (stdout);
     }

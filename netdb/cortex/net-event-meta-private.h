@@ -53,4 +53,10 @@ gboolean  net_event_decode (const guint8        *data,
                             gsize               *payload_len,
                             GError             **error);
 
+/* One line for humans: "task.created id=1 title=\"x\" timestamp=…
+ * (origin 0x…, app_seq 3)", or NULL when @data is not a model event
+ * (an application's own log). */
+char     *net_event_describe (const guint8        *data,
+                              gsize                len);
+
 G_END_DECLS

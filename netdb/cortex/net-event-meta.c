@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "net-error.h"
+#include "net-codec-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-format-private.h"
 
@@ -90,4 +91,103 @@ net_event_decode (const guint8  *data,
   *payload_len = len - NET_EVENT_META_SIZE;
 
   return TRUE;
+}
+
+static const char *
+dispatch_name (guint8 dispatch)
+{
+  switch (dispatch)
+    {
+    case NET_DISPATCH_TASK_CREATED: return "task.created";
+    case NET_DISPATCH_TASK_RENAMED: return "task.renamed";
+    case NET_DISPATCH_TASK_COMPLETED: return "task.completed";
+    case NET_DISPATCH_TASK_DELETED: return "task.deleted";
+    case NET_DISPATCH_MEMORY_STORED: return "memory.stored";
+    case NET_DISPATCH_MEMORY_RETAGGED: return "memory.retagged";
+    case NET_DISPATCH_MEMORY_PINNED: return "memory.pinned";
+    case NET_DISPATCH_MEMORY_UNPINNED: return "memory.unpinned";
+    case NET_DISPATCH_MEMORY_DELETED: return "memory.deleted";
+    default: return NULL;
+    }
+}
+
+/* The names of docs/payload-format.md; unknown fields print by number. */
+static const char *
+field_name (guint8 dispatch,
+            guint  field)
+{
+  static const char * const task_fields[] = { NULL, "id", "title", "timestamp" };
+  static const char * const memory_fields[] = { NULL, "id", "content", "timestamp", "tag", "source" };
+
+  if (dispatch < NET_DISPATCH_MEMORY_STORED)
+    return field < G_N_ELEMENTS (task_fields) ? task_fields[field] : NULL;
+  return field < G_N_ELEMENTS (memory_fields) ? memory_fields[field] : NULL;
+}
+
+char *
+net_event_describe (const guint8 *data,
+                    gsize         len)
+{
+  g_autoptr(GString) out = NULL;
+  const guint8 *payload;
+  gsize payload_len;
+  NetEventMeta meta;
+  NetDecoder dec;
+  NetField f;
+  const char *name;
+  int r;
+
+  if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL))
+    return NULL;
+  name = dispatch_name (meta.dispatch);
+  if (name == NULL || !net_decoder_init (&dec, payload, payload_len, NULL))
+    return NULL;
+
+  out = g_string_new (name);
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      const char *fname = field_name (meta.dispatch, f.field);
+
+      if (fname != NULL)
+        g_string_append_printf (out, " %s=", fname);
+      else
+        g_string_append_printf (out, " %u=", f.field);
+
+      switch (f.wire)
+        {
+        case NET_WIRE_VARINT:
+          g_string_append_printf (out, "%" G_GUINT64_FORMAT, f.uint_value);
+          break;
+        case NET_WIRE_SVARINT:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, f.int_value);
+          break;
+        case NET_WIRE_BYTES:
+        default:
+          {
+            g_autofree char *text = g_strndup ((const char *) f.bytes, f.bytes_len);
+
+            if (f.bytes_len == strlen (text) && g_utf8_validate (text, -1, NULL))
+              {
+                char non_ascii[129] = { 0 };
+                g_autofree char *escaped = NULL;
+
+                /* Escape quotes and controls; keep UTF-8 readable. */
+                for (guint c = 0x80; c <= 0xff; c++)
+                  non_ascii[c - 0x80] = (char) c;
+                escaped = g_strescape (text, non_ascii);
+
+                g_string_append_printf (out, "\"%s\"", escaped);
+              }
+            else
+              g_string_append_printf (out, "<%" G_GSIZE_FORMAT " bytes>", f.bytes_len);
+          }
+          break;
+        }
+    }
+  if (r < 0)
+    return NULL;
+
+  g_string_append_printf (out, " (origin %016" G_GINT64_MODIFIER "x, app_seq %" G_GUINT64_FORMAT ")",
+                          meta.origin, meta.app_seq);
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -805,3 +805,20 @@ def test_log_list_and_tail(netdb):
     assert [(e["seq"], e["payload"]) for e in events] == \
         [(2, "two"), (3, "three"), (4, "four")]
     netdb.fails(1, "log", "tail", "nope")
+
+    # Plain payloads print as text, with their size.
+    lines = netdb.ok("log", "tail", "demo").splitlines()
+    assert re.fullmatch(r"1  \S+Z\s+3 B  one", lines[0]), lines[0]
+
+
+def test_log_tail_decodes_model_events(netdb):
+    netdb.ok("tasks", "add", "7", "Buy milk")
+    netdb.ok("tasks", "complete", "7")
+    lines = netdb.ok("log", "tail", "tasks").splitlines()
+    assert re.search(r'  task\.created id=7 title="Buy milk" timestamp=\d+ '
+                     r'\(origin [0-9a-f]{16}, app_seq 1\)$', lines[0]), lines[0]
+    assert re.search(r"  task\.completed id=7 timestamp=\d+ ", lines[1]), lines[1]
+    events = [json.loads(line) for line in
+              netdb.run("--json", "log", "tail", "tasks", check=0).stdout.splitlines()]
+    assert events[0]["summary"].startswith('task.created id=7 title="Buy milk"')
+    assert events[0]["size"] > 24

@@ -764,6 +764,49 @@ test_origins (Fixture       *f,
   net_db_tasks_close (other, NULL);
 }
 
+/* The one-line description `netdb log tail` prints of each event. */
+static void
+test_describe (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedexFile) file = net_redex_open_file (f->redex, "tasks", NULL, &error);
+  const char *expected[] = {
+    "task.created id=5 title=\"Caf\u00e9 \\\"menu\\\"\" timestamp=100 (origin 0000000000000007, app_seq 1)",
+    "task.completed id=5 timestamp=200 (origin 0000000000000007, app_seq 2)",
+    "task.deleted id=5 (origin 0000000000000007, app_seq 3)",
+  };
+
+  net_db_tasks_create (f->tasks, 5, "Café \"menu\"", 100, &error);
+  net_db_tasks_complete (f->tasks, 5, 200, &error);
+  net_db_tasks_delete (f->tasks, 5, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(NetRedexEvent) event = net_redex_file_read_one (file, i + 1, &error);
+      gsize len;
+      const guint8 *bytes = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+      g_autofree char *text = net_event_describe (bytes, len);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (text, ==, expected[i]);
+
+      /* Damaged, it is not described (the checksum fails). */
+      {
+        g_autofree guint8 *copy = g_memdup2 (bytes, len);
+        g_autofree char *none = NULL;
+
+        copy[len - 1] ^= 0x40;
+        none = net_event_describe (copy, len);
+        g_assert_null (none);
+      }
+    }
+
+  /* An application's own payload is not a model event. */
+  g_assert_null (net_event_describe ((const guint8 *) "plain text", 10));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -790,6 +833,7 @@ main (int   argc,
   ADD ("backlog", test_backlog);
   ADD ("restore-in-handler", test_restore_in_handler);
   ADD ("origins", test_origins);
+  ADD ("describe", test_describe);
   g_test_add ("/db/tasks/persistent/persistence", Fixture, GINT_TO_POINTER (1),
               fixture_setup, test_persistence, fixture_teardown);
 
