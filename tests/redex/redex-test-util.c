@@ -510,3 +510,12 @@ redex_test_allow_warnings (void)
    * default handler has already printed "Bail out!" by then. */
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 }
+
+gint64
+redex_test_deadline_usec (guint seconds)
+{
+  const char *env = g_getenv ("NETDB_TEST_TIME_FACTOR");
+  guint64 factor = env != NULL ? g_ascii_strtoull (env, NULL, 10) : 1;
+
+  return (gint64) seconds * (gint64) MAX (factor, 1) * G_USEC_PER_SEC;
+}

@@ -45,6 +45,9 @@ void           redex_test_spin                (guint           ms);
     g_source_remove (_wake);                                                     \
   } G_STMT_END
 gboolean       redex_test_wake_cb             (gpointer        data);
+/* @seconds of hang detection, times $NETDB_TEST_TIME_FACTOR (a slow
+ * build, such as the sanitizers', sets it), in microseconds. */
+gint64         redex_test_deadline_usec       (guint           seconds);
 
 /* Waits (iterating the thread-default context) for the next event of
  * @tail, failing the test after @timeout_ms. */

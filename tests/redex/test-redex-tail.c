@@ -811,7 +811,7 @@ test_concurrent (Fixture       *f,
 
   thread = g_thread_new ("appender", appender_thread, &a);
 
-  deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  deadline = g_get_monotonic_time () + redex_test_deadline_usec (120);
   wake = g_timeout_add (5, redex_test_wake_cb, NULL);
 
   /* Let the appender reach 30000 while the first consumers run. */
@@ -886,7 +886,7 @@ static gpointer
 worker_thread (gpointer data)
 {
   Worker *w = data;
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + redex_test_deadline_usec (30);
   GSource *wake;
 
   w->context = g_main_context_new ();
