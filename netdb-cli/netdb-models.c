@@ -321,7 +321,7 @@ cli_memories_filter (GError **error)
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
-/* How one kind of item is shown. */
+/* One kind of item: how it is shown, and how it is queried. */
 typedef struct
 {
   const char          *noun;      /* "task", for messages */
@@ -331,7 +331,87 @@ typedef struct
   void               (*row)     (GObject  *item,
                                  char    **cells);
   JsonNode          *(*to_json) (GObject  *item);
+
+  NetDbModels          model;
+  /* The filter of the command-line options; NULL with a usage error. */
+  GObject           *(*filter)    (GError  **error);
+  GObject           *(*get)       (NetDb    *db,
+                                   guint64   id);
+  GPtrArray         *(*find_many) (NetDb    *db,
+                                   GObject  *filter);
+  guint              (*count)     (NetDb    *db,
+                                   GObject  *filter);
+  NetQueryModel     *(*watch)     (NetDb    *db,
+                                   GObject  *filter);
 } CliItemKind;
+
+static GObject *
+cli_task_filter (GError **error)
+{
+  return (GObject *) cli_tasks_filter (error);
+}
+
+static GObject *
+cli_task_get (NetDb   *db,
+              guint64  id)
+{
+  return (GObject *) net_db_tasks_get (net_db_get_tasks (db), id);
+}
+
+static GPtrArray *
+cli_task_find_many (NetDb   *db,
+                    GObject *filter)
+{
+  return net_db_tasks_find_many (net_db_get_tasks (db), (NetTasksFilter *) filter);
+}
+
+static guint
+cli_task_count (NetDb   *db,
+                GObject *filter)
+{
+  return net_db_tasks_count (net_db_get_tasks (db), (NetTasksFilter *) filter);
+}
+
+static NetQueryModel *
+cli_task_watch (NetDb   *db,
+                GObject *filter)
+{
+  return net_db_tasks_watch (net_db_get_tasks (db), (NetTasksFilter *) filter);
+}
+
+static GObject *
+cli_memory_filter (GError **error)
+{
+  return (GObject *) cli_memories_filter (error);
+}
+
+static GObject *
+cli_memory_get (NetDb   *db,
+                guint64  id)
+{
+  return (GObject *) net_db_memories_get (net_db_get_memories (db), id);
+}
+
+static GPtrArray *
+cli_memory_find_many (NetDb   *db,
+                      GObject *filter)
+{
+  return net_db_memories_find_many (net_db_get_memories (db), (NetMemoriesFilter *) filter);
+}
+
+static guint
+cli_memory_count (NetDb   *db,
+                  GObject *filter)
+{
+  return net_db_memories_count (net_db_get_memories (db), (NetMemoriesFilter *) filter);
+}
+
+static NetQueryModel *
+cli_memory_watch (NetDb   *db,
+                  GObject *filter)
+{
+  return net_db_memories_watch (net_db_get_memories (db), (NetMemoriesFilter *) filter);
+}
 
 static char *
 cli_format_time (gint64 timestamp)
@@ -413,6 +493,8 @@ cli_task_to_json (GObject *item)
 
 static const CliItemKind task_kind = {
   "task", G_N_ELEMENTS (task_headers), task_headers, cli_task_row, cli_task_to_json,
+  NET_DB_MODELS_TASKS, cli_task_filter, cli_task_get, cli_task_find_many, cli_task_count,
+  cli_task_watch,
 };
 
 static const char * const memory_headers[] = {
@@ -467,6 +549,8 @@ cli_memory_to_json (GObject *item)
 
 static const CliItemKind memory_kind = {
   "memory", G_N_ELEMENTS (memory_headers), memory_headers, cli_memory_row, cli_memory_to_json,
+  NET_DB_MODELS_MEMORIES, cli_memory_filter, cli_memory_get, cli_memory_find_many,
+  cli_memory_count, cli_memory_watch,
 };
 
 static void
@@ -928,6 +1012,30 @@ cli_watch_run (const CliItemKind *kind,
 /* tasks                                                               */
 /* ------------------------------------------------------------------ */
 
+/* After a mutation (@seq 0: it failed, @error is set): closes the
+ * database, which makes the event durable, and says what was done. */
+static int
+cli_finish_mutation (NetDb              *db,
+                     const CliItemKind  *kind,
+                     guint64             id,
+                     const char         *done,
+                     guint64             seq,
+                     GError            **error)
+{
+  if (seq == 0)
+    {
+      net_db_close (db, NULL);
+      return CLI_EXIT_FAILURE;
+    }
+
+  if (!net_db_close (db, error))
+    return CLI_EXIT_FAILURE;
+
+  cli_print_mutation (kind, id, done, seq);
+
+  return EXIT_SUCCESS;
+}
+
 typedef enum
 {
   TASK_ADD,
@@ -988,19 +1096,7 @@ cli_tasks_mutate (CliInvocation    *inv,
       g_assert_not_reached ();
     }
 
-  if (seq == 0)
-    {
-      net_db_close (db, NULL);
-      return CLI_EXIT_FAILURE;
-    }
-
-  /* Closing makes the event durable. */
-  if (!net_db_close (db, error))
-    return CLI_EXIT_FAILURE;
-
-  cli_print_mutation (&task_kind, id, done, seq);
-
-  return EXIT_SUCCESS;
+  return cli_finish_mutation (db, &task_kind, id, done, seq, error);
 }
 
 static int
@@ -1031,69 +1127,71 @@ cmd_tasks_delete (CliInvocation  *inv,
   return cli_tasks_mutate (inv, TASK_DELETE, error);
 }
 
+/* get, list, count and watch, for either kind. */
 static int
-cmd_tasks_get (CliInvocation  *inv,
-               GError        **error)
+cli_kind_get (const CliItemKind  *kind,
+              CliInvocation      *inv,
+              GError            **error)
 {
   g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetTask) task = NULL;
+  g_autoptr(GObject) item = NULL;
   guint64 id;
 
   if (!cli_parse_id (inv->args[0], &id, error))
     return CLI_EXIT_USAGE;
 
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_TASKS, error)))
+  if (!(db = cli_open_db (CLI_OPEN_READ, kind->model, error)))
     return CLI_EXIT_FAILURE;
 
-  task = net_db_tasks_get (net_db_get_tasks (db), id);
+  item = kind->get (db, id);
   net_db_close (db, NULL);
-  if (task == NULL)
+  if (item == NULL)
     {
-      cli_set_missing (error, &task_kind, id);
+      cli_set_missing (error, kind, id);
       return CLI_EXIT_FAILURE;
     }
 
-  cli_print_item (&task_kind, G_OBJECT (task));
+  cli_print_item (kind, item);
 
   return EXIT_SUCCESS;
 }
 
 static int
-cmd_tasks_list (CliInvocation  *inv,
-                GError        **error)
+cli_kind_list (const CliItemKind  *kind,
+               GError            **error)
 {
   g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetTasksFilter) filter = NULL;
+  g_autoptr(GObject) filter = NULL;
   g_autoptr(GPtrArray) items = NULL;
 
-  if (!(filter = cli_tasks_filter (error)))
+  if (!(filter = kind->filter (error)))
     return CLI_EXIT_USAGE;
 
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_TASKS, error)))
+  if (!(db = cli_open_db (CLI_OPEN_READ, kind->model, error)))
     return CLI_EXIT_FAILURE;
 
-  items = net_db_tasks_find_many (net_db_get_tasks (db), filter);
+  items = kind->find_many (db, filter);
   net_db_close (db, NULL);
-  cli_print_items (&task_kind, items);
+  cli_print_items (kind, items);
 
   return EXIT_SUCCESS;
 }
 
 static int
-cmd_tasks_count (CliInvocation  *inv,
-                 GError        **error)
+cli_kind_count (const CliItemKind  *kind,
+                GError            **error)
 {
   g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetTasksFilter) filter = NULL;
+  g_autoptr(GObject) filter = NULL;
   guint count;
 
-  if (!(filter = cli_tasks_filter (error)))
+  if (!(filter = kind->filter (error)))
     return CLI_EXIT_USAGE;
 
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_TASKS, error)))
+  if (!(db = cli_open_db (CLI_OPEN_READ, kind->model, error)))
     return CLI_EXIT_FAILURE;
 
-  count = net_db_tasks_count (net_db_get_tasks (db), filter);
+  count = kind->count (db, filter);
   net_db_close (db, NULL);
   cli_print_count (count);
 
@@ -1101,27 +1199,55 @@ cmd_tasks_count (CliInvocation  *inv,
 }
 
 static int
-cmd_tasks_watch (CliInvocation  *inv,
-                 GError        **error)
+cli_kind_watch (const CliItemKind  *kind,
+                GError            **error)
 {
   g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetTasksFilter) filter = NULL;
+  g_autoptr(GObject) filter = NULL;
   g_autoptr(NetQueryModel) model = NULL;
 
-  if (!(filter = cli_tasks_filter (error)))
+  if (!(filter = kind->filter (error)))
     return CLI_EXIT_USAGE;
 
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_TASKS, error)))
+  if (!(db = cli_open_db (CLI_OPEN_READ, kind->model, error)))
     return CLI_EXIT_FAILURE;
 
-  model = net_db_tasks_watch (net_db_get_tasks (db), filter);
-  cli_watch_run (&task_kind, model);
+  model = kind->watch (db, filter);
+  cli_watch_run (kind, model);
   g_clear_object (&model);
 
   if (!net_db_close (db, error))
     return CLI_EXIT_FAILURE;
 
   return EXIT_SUCCESS;
+}
+
+static int
+cmd_tasks_get (CliInvocation  *inv,
+               GError        **error)
+{
+  return cli_kind_get (&task_kind, inv, error);
+}
+
+static int
+cmd_tasks_list (CliInvocation  *inv,
+                GError        **error)
+{
+  return cli_kind_list (&task_kind, error);
+}
+
+static int
+cmd_tasks_count (CliInvocation  *inv,
+                 GError        **error)
+{
+  return cli_kind_count (&task_kind, error);
+}
+
+static int
+cmd_tasks_watch (CliInvocation  *inv,
+                 GError        **error)
+{
+  return cli_kind_watch (&task_kind, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1194,18 +1320,7 @@ cli_memories_mutate (CliInvocation      *inv,
       g_assert_not_reached ();
     }
 
-  if (seq == 0)
-    {
-      net_db_close (db, NULL);
-      return CLI_EXIT_FAILURE;
-    }
-
-  if (!net_db_close (db, error))
-    return CLI_EXIT_FAILURE;
-
-  cli_print_mutation (&memory_kind, id, done, seq);
-
-  return EXIT_SUCCESS;
+  return cli_finish_mutation (db, &memory_kind, id, done, seq, error);
 }
 
 static int
@@ -1247,93 +1362,28 @@ static int
 cmd_memories_get (CliInvocation  *inv,
                   GError        **error)
 {
-  g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetMemory) memory = NULL;
-  guint64 id;
-
-  if (!cli_parse_id (inv->args[0], &id, error))
-    return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_MEMORIES, error)))
-    return CLI_EXIT_FAILURE;
-
-  memory = net_db_memories_get (net_db_get_memories (db), id);
-  net_db_close (db, NULL);
-  if (memory == NULL)
-    {
-      cli_set_missing (error, &memory_kind, id);
-      return CLI_EXIT_FAILURE;
-    }
-
-  cli_print_item (&memory_kind, G_OBJECT (memory));
-
-  return EXIT_SUCCESS;
+  return cli_kind_get (&memory_kind, inv, error);
 }
 
 static int
 cmd_memories_list (CliInvocation  *inv,
                    GError        **error)
 {
-  g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetMemoriesFilter) filter = NULL;
-  g_autoptr(GPtrArray) items = NULL;
-
-  if (!(filter = cli_memories_filter (error)))
-    return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_MEMORIES, error)))
-    return CLI_EXIT_FAILURE;
-
-  items = net_db_memories_find_many (net_db_get_memories (db), filter);
-  net_db_close (db, NULL);
-  cli_print_items (&memory_kind, items);
-
-  return EXIT_SUCCESS;
+  return cli_kind_list (&memory_kind, error);
 }
 
 static int
 cmd_memories_count (CliInvocation  *inv,
                     GError        **error)
 {
-  g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetMemoriesFilter) filter = NULL;
-  guint count;
-
-  if (!(filter = cli_memories_filter (error)))
-    return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_MEMORIES, error)))
-    return CLI_EXIT_FAILURE;
-
-  count = net_db_memories_count (net_db_get_memories (db), filter);
-  net_db_close (db, NULL);
-  cli_print_count (count);
-
-  return EXIT_SUCCESS;
+  return cli_kind_count (&memory_kind, error);
 }
 
 static int
 cmd_memories_watch (CliInvocation  *inv,
                     GError        **error)
 {
-  g_autoptr(NetDb) db = NULL;
-  g_autoptr(NetMemoriesFilter) filter = NULL;
-  g_autoptr(NetQueryModel) model = NULL;
-
-  if (!(filter = cli_memories_filter (error)))
-    return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_READ, NET_DB_MODELS_MEMORIES, error)))
-    return CLI_EXIT_FAILURE;
-
-  model = net_db_memories_watch (net_db_get_memories (db), filter);
-  cli_watch_run (&memory_kind, model);
-  g_clear_object (&model);
-
-  if (!net_db_close (db, error))
-    return CLI_EXIT_FAILURE;
-
-  return EXIT_SUCCESS;
+  return cli_kind_watch (&memory_kind, error);
 }
 
 /* ------------------------------------------------------------------ */
