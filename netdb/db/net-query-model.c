@@ -636,7 +636,10 @@ _net_watch_hub_watch (NetWatchHub         *hub,
 static GType
 net_query_model_get_item_type (GListModel *list)
 {
-  return NET_QUERY_MODEL (list)->funcs->item_type ();
+  NetQueryModel *self = NET_QUERY_MODEL (list);
+
+  /* A model made with g_object_new() rather than a watch() is empty. */
+  return self->funcs != NULL ? self->funcs->item_type () : G_TYPE_OBJECT;
 }
 
 static guint
@@ -644,7 +647,7 @@ net_query_model_get_n_items (GListModel *list)
 {
   NetQueryModel *self = NET_QUERY_MODEL (list);
 
-  return visible_count (self, _net_btree_size (self->tree));
+  return self->tree != NULL ? visible_count (self, _net_btree_size (self->tree)) : 0;
 }
 
 static gpointer
@@ -654,7 +657,7 @@ net_query_model_get_item (GListModel *list,
   NetQueryModel *self = NET_QUERY_MODEL (list);
   NetBTreeIter it;
 
-  if (position >= visible_count (self, _net_btree_size (self->tree)))
+  if (self->tree == NULL || position >= visible_count (self, _net_btree_size (self->tree)))
     return NULL;
   if (!_net_btree_iter_nth (self->tree, self->offset + position, &it))
     return NULL;

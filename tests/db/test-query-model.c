@@ -691,6 +691,19 @@ test_watch_memories_random (Fixture       *f,
   net_db_memories_close (memories, NULL);
 }
 
+/* Made with g_object_new() (as a binding may), not by a watch(): empty. */
+static void
+test_watch_bare (void)
+{
+  g_autoptr(NetQueryModel) model = g_object_new (NET_TYPE_QUERY_MODEL, NULL);
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (model), 0));
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (model)) == G_TYPE_OBJECT);
+  g_assert_cmpuint (net_query_model_get_seq (model), ==, 0);
+  g_assert_null (net_query_model_get_filter (model));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -710,6 +723,7 @@ main (int   argc,
   ADD ("random", test_watch_random);
   ADD ("memories-tag", test_watch_memories_tag);
   ADD ("memories-random", test_watch_memories_random);
+  g_test_add_func ("/db/query-model/bare", test_watch_bare);
 
   return g_test_run ();
 }
