@@ -27,4 +27,5 @@
 # include "net-db-memories.h"
 # include "net-db.h"
 # include "net-db-builder.h"
+# include "net-identity.h"
 #undef NETDB_INSIDE
