@@ -11,10 +11,10 @@
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Net from 'gi://Net?version=1.0';
-import System from 'system';
+import {
+    AssertionError, assert, assertEqual, assertNetError, checkNetError, runTests,
+} from './tap.js';
 
-const NET_ERROR_DOMAIN = 'net-error-quark';
-const TIMEOUT_SECONDS = 10;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -25,38 +25,6 @@ function bytes(text) {
 
 function text(event) {
     return decoder.decode(event.get_payload().toArray());
-}
-
-class AssertionError extends Error {}
-
-function assert(condition, message) {
-    if (!condition)
-        throw new AssertionError(message ?? 'assertion failed');
-}
-
-function assertEqual(actual, expected, what) {
-    const a = JSON.stringify(actual), e = JSON.stringify(expected);
-    if (a !== e)
-        throw new AssertionError(`${what}: expected ${e}, got ${a}`);
-}
-
-function assertNetError(fn, code, what) {
-    try {
-        fn();
-    } catch (e) {
-        checkNetError(e, code, what);
-        return e;
-    }
-    throw new AssertionError(`${what}: no error thrown`);
-}
-
-function checkNetError(e, code, what) {
-    if (!(e instanceof GLib.Error))
-        throw new AssertionError(`${what}: not a GLib.Error: ${e}`);
-    assertEqual(GLib.quark_to_string(e.domain), NET_ERROR_DOMAIN, `${what}: domain`);
-    assertEqual(e.code, code, `${what}: code`);
-    assert(e.matches(e.domain, code), `${what}: matches()`);
-    assert(e.message.length > 0, `${what}: message`);
 }
 
 // next_async()/next_finish() as a promise.
@@ -241,40 +209,4 @@ const tests = {
     },
 };
 
-function withTimeout(promise, what) {
-    return new Promise((resolve, reject) => {
-        const id = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, TIMEOUT_SECONDS, () => {
-            reject(new AssertionError(`timed out: ${what}`));
-            return GLib.SOURCE_REMOVE;
-        });
-        promise.then(resolve, reject).finally(() => GLib.source_remove(id));
-    });
-}
-
-async function runAll() {
-    const names = Object.keys(tests);
-    let failed = 0;
-    print(`1..${names.length}`);
-    for (const [i, name] of names.entries()) {
-        try {
-            await withTimeout(Promise.resolve().then(() => tests[name]()), name);
-            print(`ok ${i + 1} - ${name}`);
-        } catch (e) {
-            failed++;
-            print(`not ok ${i + 1} - ${name}`);
-            for (const line of `${e}\n${e.stack ?? ''}`.split('\n'))
-                print(`# ${line}`);
-        }
-    }
-    return failed;
-}
-
-const loop = new GLib.MainLoop(null, false);
-let status = 1;
-runAll().then(failed => {
-    status = failed > 0 ? 1 : 0;
-}).catch(e => {
-    printerr(`${e}\n${e.stack}`);
-}).finally(() => loop.quit());
-loop.run();
-System.exit(status);
+runTests(tests);
