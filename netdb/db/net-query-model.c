@@ -583,6 +583,15 @@ _net_watch_hub_deliver (NetWatchHub *hub,
   g_autoptr(GArray) touched = NULL;
   gboolean reset = hub->reset;
 
+  /* The common case of a model nobody watches: nothing was recorded. */
+  if (hub->watches->len == 0)
+    {
+      hub->reset = FALSE;
+      g_array_set_size (hub->touched, 0);
+      g_hash_table_remove_all (hub->graveyard);
+      return;
+    }
+
   hub->reset = FALSE;
   touched = g_steal_pointer (&hub->touched);
   hub->touched = g_array_new (FALSE, FALSE, sizeof (guint64));
