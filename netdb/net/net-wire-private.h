@@ -1,0 +1,192 @@
+/* net-wire-private.h: the datagrams of docs/net-protocol.md
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Pure functions over caller buffers, no sockets and no clocks, so they can
+ * be tested and fuzzed alone: the 16-byte header, the two handshake
+ * messages (a Noise IK handshake with the prologue, timestamp and indexes
+ * the protocol adds), sealing and opening data datagrams, and the
+ * 1024-entry replay window.  NetNode owns the state machine around them.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "net-noise-private.h"
+
+G_BEGIN_DECLS
+
+#define NET_WIRE_VERSION                1
+#define NET_WIRE_HEADER_LEN             16
+#define NET_WIRE_TAG_LEN                16
+#define NET_WIRE_DEFAULT_MAX_DATAGRAM   1400
+#define NET_WIRE_MIN_MAX_DATAGRAM       256
+#define NET_WIRE_MAX_MAX_DATAGRAM       65507
+/* header, sender index, e, encrypted s, encrypted u64 timestamp */
+#define NET_WIRE_INITIATION_LEN   (NET_WIRE_HEADER_LEN + 4 + NET_NOISE_IK_MESSAGE1_OVERHEAD + 8)
+/* header, e, encrypted u32 sender index */
+#define NET_WIRE_RESPONSE_LEN     (NET_WIRE_HEADER_LEN + NET_NOISE_IK_MESSAGE2_OVERHEAD + 4)
+#define NET_WIRE_DATA_OVERHEAD    (NET_WIRE_HEADER_LEN + NET_WIRE_TAG_LEN)
+#define NET_WIRE_REPLAY_WINDOW    1024
+/* Counters at or past this are never used (the key must be renewed). */
+#define NET_WIRE_REJECT_AFTER_MESSAGES (G_MAXUINT64 - (1 << 13))
+
+typedef enum
+{
+  NET_WIRE_HANDSHAKE_INITIATION = 1,
+  NET_WIRE_HANDSHAKE_RESPONSE = 2,
+  NET_WIRE_DATA = 3,
+} NetWireType;
+
+typedef struct
+{
+  NetWireType type;
+  guint32     receiver_index;
+  guint64     counter;
+} NetWireHeader;
+
+/* Why a received datagram was dropped; NetNode counts each reason. */
+typedef enum
+{
+  NET_WIRE_OK = 0,
+  NET_WIRE_DROP_MALFORMED,         /* magic, version, type or a length */
+  NET_WIRE_DROP_UNKNOWN_INDEX,     /* no session or handshake has it */
+  NET_WIRE_DROP_REPLAY,            /* counter seen or too old */
+  NET_WIRE_DROP_AUTH,              /* did not authenticate */
+  NET_WIRE_DROP_HANDSHAKE_REPLAY,  /* initiation timestamp not newer */
+  NET_WIRE_DROP_UNKNOWN_PEER,      /* static key not in the allow-list */
+  NET_WIRE_DROP_TOO_LARGE,         /* longer than the node's maximum */
+  NET_WIRE_N_DROP_REASONS
+} NetWireDrop;
+
+/* "malformed", "unknown-index", …: the counter suffix of @reason. */
+const char *_net_wire_drop_reason_name (NetWireDrop reason);
+
+/* --- Header -------------------------------------------------------------- */
+
+void         _net_wire_write_header    (guint8              *out,
+                                        const NetWireHeader *header);
+/*
+ * Checks the magic, the version, the type and that @len is exactly
+ * right for the type (NET_WIRE_INITIATION_LEN, NET_WIRE_RESPONSE_LEN, at
+ * least NET_WIRE_DATA_OVERHEAD for data) and at most @max_datagram.
+ * Returns NET_WIRE_OK and fills @header, or NET_WIRE_DROP_MALFORMED /
+ * NET_WIRE_DROP_TOO_LARGE.
+ */
+NetWireDrop  _net_wire_parse_header    (const guint8        *data,
+                                        gsize                len,
+                                        gsize                max_datagram,
+                                        NetWireHeader       *header);
+
+/* --- Replay window (RFC 6479 style) --------------------------------------- */
+
+typedef struct
+{
+  guint64 top;       /* greatest counter committed + 1; 0: none yet */
+  guint64 bits[NET_WIRE_REPLAY_WINDOW / 64];
+} NetWireReplayWindow;
+
+void         _net_wire_replay_init     (NetWireReplayWindow       *window);
+/* TRUE when @counter was not committed yet and is not older than the
+ * window; changes nothing. */
+gboolean     _net_wire_replay_check    (const NetWireReplayWindow *window,
+                                        guint64                    counter);
+/* Marks @counter as seen; call only after it authenticated. */
+void         _net_wire_replay_commit   (NetWireReplayWindow       *window,
+                                        guint64                    counter);
+
+/* --- Handshake ----------------------------------------------------------- */
+
+/*
+ * Initiator: starts a handshake with @remote_static (X25519, 32 bytes) and
+ * writes the initiation (NET_WIRE_INITIATION_LEN bytes) into @out.  The
+ * returned handshake waits for the response.  @ephemeral_for_test is
+ * NULL except in tests (a fixed ephemeral secret).
+ */
+NetNoiseHandshake *_net_wire_initiation_write (const guint8  *static_secret,
+                                               const guint8  *remote_static,
+                                               guint32        sender_index,
+                                               guint64        timestamp,
+                                               const guint8  *ephemeral_for_test,
+                                               guint8        *out,
+                                               GError       **error);
+/*
+ * Responder: reads an initiation of exactly NET_WIRE_INITIATION_LEN bytes
+ * (the header already parsed).  Returns the handshake (its remote static,
+ * the initiator's X25519 key, is then known: check the allow-list and the
+ * timestamp before answering), the initiator's sender index and timestamp.
+ * NULL with %NET_ERROR_PROTOCOL / %NET_ERROR_AUTH_FAILED otherwise.
+ */
+NetNoiseHandshake *_net_wire_initiation_read  (const guint8  *static_secret,
+                                               const guint8  *data,
+                                               gsize          len,
+                                               guint32       *sender_index,
+                                               guint64       *timestamp,
+                                               GError       **error);
+/* Responder: writes the response (NET_WIRE_RESPONSE_LEN bytes) to @out;
+ * the handshake is then finished (split it). */
+gboolean     _net_wire_response_write  (NetNoiseHandshake   *hs,
+                                        guint32              initiator_index,
+                                        guint32              responder_index,
+                                        const guint8        *ephemeral_for_test,
+                                        guint8              *out,
+                                        GError             **error);
+/* Initiator: reads a response of exactly NET_WIRE_RESPONSE_LEN bytes;
+ * the handshake is then finished.  Fills @responder_index. */
+gboolean     _net_wire_response_read   (NetNoiseHandshake   *hs,
+                                        const guint8        *data,
+                                        gsize                len,
+                                        guint32             *responder_index,
+                                        GError             **error);
+
+/* --- Transport ----------------------------------------------------------- */
+
+/* The keys of one session, from a finished handshake. */
+typedef struct
+{
+  guint8               send_key[NET_NOISE_KEYLEN];
+  guint8               recv_key[NET_NOISE_KEYLEN];
+  guint64              send_counter;   /* next counter to send */
+  NetWireReplayWindow  window;
+  guint32              local_index;    /* we receive with it */
+  guint32              remote_index;   /* we send with it */
+} NetWireKeys;
+
+/* Splits the finished @hs into @keys for its role, and frees nothing. */
+void         _net_wire_keys_init       (NetWireKeys         *keys,
+                                        NetNoiseHandshake   *hs,
+                                        guint32              local_index,
+                                        guint32              remote_index);
+/* Wipes the keys. */
+void         _net_wire_keys_clear      (NetWireKeys         *keys);
+
+/*
+ * Seals @plaintext (may be empty: a keepalive) into a data datagram of
+ * @plaintext_len + NET_WIRE_DATA_OVERHEAD bytes in @out, with the next
+ * counter.  FALSE with %NET_ERROR_INVALID_ARGUMENT when @out_size is too
+ * small, %NET_ERROR_FAILED when the counters are used up.
+ */
+gboolean     _net_wire_seal            (NetWireKeys         *keys,
+                                        const guint8        *plaintext,
+                                        gsize                plaintext_len,
+                                        guint8              *out,
+                                        gsize                out_size,
+                                        gsize               *out_len,
+                                        GError             **error);
+/*
+ * Opens a data datagram whose header was parsed into @header (its
+ * receiver index selected @keys): replay check, decryption with the header
+ * as associated data, then the window commit.  Writes the plaintext
+ * (len - NET_WIRE_DATA_OVERHEAD bytes) to @out.  Returns NET_WIRE_OK,
+ * NET_WIRE_DROP_REPLAY or NET_WIRE_DROP_AUTH; on a drop nothing changes.
+ */
+NetWireDrop  _net_wire_open            (NetWireKeys         *keys,
+                                        const NetWireHeader *header,
+                                        const guint8        *data,
+                                        gsize                len,
+                                        guint8              *out,
+                                        gsize                out_size,
+                                        gsize               *out_len);
+
+G_END_DECLS
