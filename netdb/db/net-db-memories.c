@@ -118,6 +118,11 @@ struct _NetDbMemories
   NetOrigins    origins;        /* app_seqs, ours and folded */
   gboolean      closed;
 
+  /* Following a leader: mutations go to @forward, or fail without one. */
+  gboolean          following;
+  NetDbForwardFunc  forward;
+  gpointer          forward_data;
+
   NetIdTable    by_id;          /* MemoryEntry by id */
   NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
   GHashTable   *by_tag;         /* tag → IdSet* */
@@ -454,26 +459,27 @@ memory_insert (NetDbMemories *self,
   _net_watch_hub_touch (&self->watches, e->id);
 }
 
+/* Decodes a memory event; FALSE with a %NET_ERROR_CORRUPT error when it is
+ * not a well-formed memory event.  @tags gets the tags, NULL-terminated. */
 static gboolean
-memories_apply (gpointer            user_data,
-                guint64             seq,
-                const NetEventMeta *meta,
-                const guint8       *payload,
-                gsize               payload_len,
-                GError            **error)
+memories_decode (guint64              seq,
+                 const NetEventMeta  *meta,
+                 const guint8        *payload,
+                 gsize                payload_len,
+                 guint64             *out_id,
+                 char               **out_content,
+                 GPtrArray           *tags,
+                 char               **out_source,
+                 gint64              *out_ts,
+                 GError             **error)
 {
-  NetDbMemories *self = user_data;
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *content = NULL;
   g_autofree char *source = NULL;
-  const char * const *tagv;
   NetDecoder dec;
   NetField field;
   guint64 id = 0;
   gboolean has_id = FALSE;
   gint64 ts = 0;
-  MemoryEntry *e;
-  NetMemory *m;
   char *text;
   int r;
 
@@ -537,6 +543,39 @@ memories_apply (gpointer            user_data,
     }
 
   g_ptr_array_add (tags, NULL);
+  *out_id = id;
+  *out_ts = ts;
+  *out_content = g_steal_pointer (&content);
+  *out_source = g_steal_pointer (&source);
+  return TRUE;
+
+bad_field:
+  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+               "memory event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
+  return FALSE;
+}
+
+static gboolean
+memories_apply (gpointer            user_data,
+                guint64             seq,
+                const NetEventMeta *meta,
+                const guint8       *payload,
+                gsize               payload_len,
+                GError            **error)
+{
+  NetDbMemories *self = user_data;
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *content = NULL;
+  g_autofree char *source = NULL;
+  const char * const *tagv;
+  guint64 id;
+  gint64 ts;
+  MemoryEntry *e;
+  NetMemory *m;
+
+  if (!memories_decode (seq, meta, payload, payload_len, &id, &content, tags, &source, &ts, error))
+    return FALSE;
+
   tagv = (const char * const *) tags->pdata;
 
   _net_origins_note (&self->origins, meta->origin, meta->app_seq);
@@ -577,11 +616,6 @@ memories_apply (gpointer            user_data,
     }
 
   return TRUE;
-
-bad_field:
-  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
-               "memory event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
-  return FALSE;
 }
 
 static void
@@ -860,6 +894,14 @@ append_event (NetDbMemories       *self,
         }
     }
 
+  if (self->following && self->forward == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                           "the memories model follows a leader: make changes on the leader, "
+                           "or follow it with write forwarding");
+      return 0;
+    }
+
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
@@ -879,6 +921,17 @@ append_event (NetDbMemories       *self,
 
   meta.dispatch = dispatch;
   meta.origin = self->origin;
+
+  if (self->following)
+    {
+      /* The forwarder assigns the app_seq when it first sends it. */
+      meta.app_seq = 0;
+      event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
+      g_mutex_unlock (&self->origins.lock);
+      self->forward (NET_DB_LOG_MEMORIES, event, self->forward_data);
+      return 0;
+    }
+
   meta.app_seq = self->origins.next_app_seq;
   event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
 
@@ -2040,4 +2093,142 @@ net_db_memories_close (NetDbMemories  *self,
   _net_watch_hub_detach_all (&self->watches);
 
   return net_redex_file_close (self->file, error);
+}
+
+/* Replication ----------------------------------------------------------------- */
+
+NetRedexFile *
+_net_db_memories_get_file (NetDbMemories *self)
+{
+  return self->file;
+}
+
+void
+_net_db_memories_set_following (NetDbMemories    *self,
+                                gboolean          following,
+                                NetDbForwardFunc  forward,
+                                gpointer          forward_data)
+{
+  self->following = !!following;
+  self->forward = following ? forward : NULL;
+  self->forward_data = following ? forward_data : NULL;
+}
+
+/* Checks that @event is a well-formed memory event of a foreign origin
+ * (the leader's own counter is its own business) with @app_seq. */
+static gboolean
+check_forwarded (NetDbMemories  *self,
+                 GBytes         *event,
+                 guint64         app_seq,
+                 NetEventMeta   *meta,
+                 GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *content = NULL;
+  g_autofree char *source = NULL;
+  const guint8 *payload;
+  gsize payload_len, len;
+  const guint8 *data = g_bytes_get_data (event, &len);
+  guint64 id;
+  gint64 ts;
+
+  if (!net_event_decode (data, len, meta, &payload, &payload_len, &local_error) ||
+      !memories_decode (0, meta, payload, payload_len, &id, &content, tags, &source, &ts,
+                        &local_error))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded memories event refused: %s", local_error->message);
+      return FALSE;
+    }
+  if (meta->app_seq == 0 || meta->app_seq != app_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded memories event refused: its app_seq %" G_GUINT64_FORMAT
+                   " is not the announced %" G_GUINT64_FORMAT, meta->app_seq, app_seq);
+      return FALSE;
+    }
+  if (meta->origin == 0 || meta->origin == self->origin)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded memories event refused: origin %" G_GUINT64_FORMAT
+                   " is not a follower's", meta->origin);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_net_db_memories_append_forwarded (NetDbMemories       *self,
+                                   GBytes              *event,
+                                   guint64              app_seq,
+                                   NetDbForwardStatus  *status,
+                                   guint64             *seq,
+                                   GError             **error)
+{
+  NetEventMeta meta;
+  guint64 last;
+
+  *seq = 0;
+
+  if (self->closed)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return FALSE;
+    }
+  if (net_redex_file_get_read_only (self->file) || self->following)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_NOT_LEADER,
+                           "the memories model does not lead: it cannot take forwarded events");
+      return FALSE;
+    }
+  if (!check_forwarded (self, event, app_seq, &meta, error))
+    return FALSE;
+
+  /* What the origins know must include every event of the log. */
+  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+    return FALSE;
+
+  g_mutex_lock (&self->origins.lock);
+  last = _net_origins_get (&self->origins, meta.origin);
+  if (app_seq <= last)
+    *status = NET_DB_FORWARD_DUPLICATE;
+  else if (app_seq != last + 1)
+    *status = NET_DB_FORWARD_OUT_OF_ORDER;
+  else
+    {
+      *status = NET_DB_FORWARD_APPENDED;
+      *seq = net_redex_file_append (self->file, event, error);
+    }
+  g_mutex_unlock (&self->origins.lock);
+
+  if (*status != NET_DB_FORWARD_APPENDED)
+    return TRUE;
+  if (*seq == 0)
+    return FALSE;
+
+  return _net_fold_apply_local (self->fold, *seq, event, error);
+}
+
+/*
+ * Replaces the log with an empty one that continues after @snapshot (or
+ * keeps it when it already holds the snapshot's seq and what follows),
+ * then restores the state from @snapshot.
+ */
+gboolean
+_net_db_memories_rebootstrap (NetDbMemories  *self,
+                              GBytes         *snapshot,
+                              guint64         applied_seq,
+                              GError        **error)
+{
+  guint64 first = net_redex_file_get_first_seq (self->file);
+  guint64 next = net_redex_file_get_next_seq (self->file);
+
+  if (next - 1 >= applied_seq && first <= applied_seq + 1)
+    return TRUE;   /* the log already continues the snapshot's history */
+
+  if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
+    return FALSE;
+
+  return net_db_memories_restore (self, snapshot, error);
 }

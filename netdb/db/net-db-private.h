@@ -7,6 +7,7 @@
 
 #include "net-db.h"
 #include "net-redex-config.h"
+#include "net-redex-file.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,77 @@ guint64  _net_db_get_events_folded        (NetDb               *self);
  * and writable). */
 void     _net_db_set_checkpoint_on_close  (NetDb               *self,
                                            gboolean             checkpoint_on_close);
+
+/* Replication (netdb/net/net-repl.c) ---------------------------------------- */
+
+/* A model's log, named by its index on the wire. */
+typedef enum
+{
+  NET_DB_LOG_TASKS = 0,
+  NET_DB_LOG_MEMORIES = 1,
+  NET_DB_N_LOGS
+} NetDbLog;
+
+/* What the leader did with a forwarded event. */
+typedef enum
+{
+  NET_DB_FORWARD_APPENDED = 0,     /* appended, with its seq */
+  NET_DB_FORWARD_DUPLICATE = 1,    /* the log already holds that app_seq */
+  NET_DB_FORWARD_OUT_OF_ORDER = 2, /* an earlier app_seq of that origin is missing */
+} NetDbForwardStatus;
+
+/*
+ * Receives a mutation of a following db with write forwarding: @event is
+ * encoded as the mutation would have been appended (dispatch, payload,
+ * the db's origin) but with app_seq 0; the forwarder assigns the app_seq
+ * when it first sends it.
+ */
+typedef void (*NetDbForwardFunc) (NetDbLog  log,
+                                  GBytes   *event,
+                                  gpointer  user_data);
+
+/* The log of model @log, NULL when the model is not enabled. */
+NetRedexFile *_net_db_get_log               (NetDb               *self,
+                                             NetDbLog             log);
+/* The highest app_seq of @origin that model @log folded. */
+guint64   _net_db_get_origin_app_seq        (NetDb               *self,
+                                             NetDbLog             log,
+                                             guint64              origin);
+/*
+ * Following a leader: local mutations fail with %NET_ERROR_READ_ONLY, or
+ * with @forward, are handed to it and return 0.  Notifies
+ * #NetDb:following on a change.
+ */
+void      _net_db_set_following             (NetDb               *self,
+                                             gboolean             following,
+                                             NetDbForwardFunc     forward,
+                                             gpointer             forward_data);
+/*
+ * Leader side of write forwarding: appends @event (an encoded event of a
+ * follower's origin, with @app_seq) to model @log iff @app_seq is exactly
+ * one more than the last the model holds of that origin, and folds it as
+ * a local append.  TRUE with @status (and @seq when appended); FALSE with
+ * a %NET_ERROR when the event is refused (malformed, another model's,
+ * the leader's own origin) or cannot be appended.
+ */
+gboolean  _net_db_append_forwarded          (NetDb               *self,
+                                             NetDbLog             log,
+                                             GBytes              *event,
+                                             guint64              app_seq,
+                                             NetDbForwardStatus  *status,
+                                             guint64             *seq,
+                                             GError             **error);
+/*
+ * Replaces the state and logs of a following db with @snapshot (a
+ * net_db_snapshot() bundle of its leader): each model whose log does not
+ * already hold the snapshot's seq gets an empty log continuing after it
+ * and the snapshot's state.  Live items and query models carry on.
+ */
+gboolean  _net_db_rebootstrap               (NetDb               *self,
+                                             GBytes              *snapshot,
+                                             GError             **error);
+/* Emits #NetDb::forward-failed. */
+void      _net_db_emit_forward_failed       (NetDb               *self,
+                                             const GError        *error);
 
 G_END_DECLS

@@ -6,6 +6,8 @@
 #pragma once
 
 #include "net-db-tasks.h"
+#include "net-db-private.h"
+#include "net-redex-file.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +19,21 @@ NetDbTasks *_net_db_tasks_open (NetRedex        *redex,
                                 guint64          origin,
                                 GBytes          *snapshot,
                                 GError         **error);
+
+NetRedexFile *_net_db_tasks_get_file          (NetDbTasks          *self);
+void          _net_db_tasks_set_following     (NetDbTasks          *self,
+                                               gboolean             following,
+                                               NetDbForwardFunc     forward,
+                                               gpointer             forward_data);
+gboolean      _net_db_tasks_append_forwarded  (NetDbTasks          *self,
+                                               GBytes              *event,
+                                               guint64              app_seq,
+                                               NetDbForwardStatus  *status,
+                                               guint64             *seq,
+                                               GError             **error);
+gboolean      _net_db_tasks_rebootstrap       (NetDbTasks          *self,
+                                               GBytes              *snapshot,
+                                               guint64              applied_seq,
+                                               GError             **error);
 
 G_END_DECLS

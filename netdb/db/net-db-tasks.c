@@ -87,6 +87,11 @@ struct _NetDbTasks
   NetOrigins    origins;        /* app_seqs, ours and folded */
   gboolean      closed;
 
+  /* Following a leader: mutations go to @forward, or fail without one. */
+  gboolean          following;
+  NetDbForwardFunc  forward;
+  gpointer          forward_data;
+
   NetIdTable    by_id;          /* TaskEntry by id */
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
   GHashTable   *dirty;          /* NetTask* with pending notifies */
@@ -312,22 +317,25 @@ task_delete (NetDbTasks *self,
   entry_free (e);
 }
 
+/* Decodes a task event; FALSE with a %NET_ERROR_CORRUPT error when it is
+ * not a well-formed task event.  @title may be NULL when the caller only
+ * checks. */
 static gboolean
-tasks_apply (gpointer            user_data,
-             guint64             seq,
-             const NetEventMeta *meta,
-             const guint8       *payload,
-             gsize               payload_len,
-             GError            **error)
+tasks_decode (guint64              seq,
+              const NetEventMeta  *meta,
+              const guint8        *payload,
+              gsize                payload_len,
+              guint64             *out_id,
+              char               **out_title,
+              gint64              *out_ts,
+              GError             **error)
 {
-  NetDbTasks *self = user_data;
   g_autofree char *title = NULL;
   NetDecoder dec;
   NetField field;
   guint64 id = 0;
   gboolean has_id = FALSE;
   gint64 ts = 0;
-  TaskEntry *e;
   int r;
 
   if (meta->dispatch < NET_DISPATCH_TASK_CREATED || meta->dispatch > NET_DISPATCH_TASK_DELETED)
@@ -378,6 +386,35 @@ tasks_apply (gpointer            user_data,
       return FALSE;
     }
 
+  *out_id = id;
+  *out_ts = ts;
+  if (out_title != NULL)
+    *out_title = g_steal_pointer (&title);
+  return TRUE;
+
+bad_field:
+  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+               "task event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
+  return FALSE;
+}
+
+static gboolean
+tasks_apply (gpointer            user_data,
+             guint64             seq,
+             const NetEventMeta *meta,
+             const guint8       *payload,
+             gsize               payload_len,
+             GError            **error)
+{
+  NetDbTasks *self = user_data;
+  g_autofree char *title = NULL;
+  guint64 id;
+  gint64 ts;
+  TaskEntry *e;
+
+  if (!tasks_decode (seq, meta, payload, payload_len, &id, &title, &ts, error))
+    return FALSE;
+
   _net_origins_note (&self->origins, meta->origin, meta->app_seq);
   e = lookup (self, id);
 
@@ -410,11 +447,6 @@ tasks_apply (gpointer            user_data,
     }
 
   return TRUE;
-
-bad_field:
-  g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
-               "task event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
-  return FALSE;
 }
 
 static void
@@ -667,6 +699,14 @@ append_event (NetDbTasks    *self,
       return 0;
     }
 
+  if (self->following && self->forward == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                           "the tasks model follows a leader: make changes on the leader, "
+                           "or follow it with write forwarding");
+      return 0;
+    }
+
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
@@ -682,6 +722,17 @@ append_event (NetDbTasks    *self,
 
   meta.dispatch = dispatch;
   meta.origin = self->origin;
+
+  if (self->following)
+    {
+      /* The forwarder assigns the app_seq when it first sends it. */
+      meta.app_seq = 0;
+      event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
+      g_mutex_unlock (&self->origins.lock);
+      self->forward (NET_DB_LOG_TASKS, event, self->forward_data);
+      return 0;
+    }
+
   meta.app_seq = self->origins.next_app_seq;
   event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
 
@@ -1752,4 +1803,139 @@ net_db_tasks_close (NetDbTasks  *self,
   _net_watch_hub_detach_all (&self->watches);
 
   return net_redex_file_close (self->file, error);
+}
+
+/* Replication ----------------------------------------------------------------- */
+
+NetRedexFile *
+_net_db_tasks_get_file (NetDbTasks *self)
+{
+  return self->file;
+}
+
+void
+_net_db_tasks_set_following (NetDbTasks       *self,
+                             gboolean          following,
+                             NetDbForwardFunc  forward,
+                             gpointer          forward_data)
+{
+  self->following = !!following;
+  self->forward = following ? forward : NULL;
+  self->forward_data = following ? forward_data : NULL;
+}
+
+/* Checks that @event is a well-formed task event of a foreign origin
+ * (the leader's own counter is its own business) with @app_seq. */
+static gboolean
+check_forwarded (NetDbTasks    *self,
+                 GBytes        *event,
+                 guint64        app_seq,
+                 NetEventMeta  *meta,
+                 GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *title = NULL;
+  const guint8 *payload;
+  gsize payload_len, len;
+  const guint8 *data = g_bytes_get_data (event, &len);
+  guint64 id;
+  gint64 ts;
+
+  if (!net_event_decode (data, len, meta, &payload, &payload_len, &local_error) ||
+      !tasks_decode (0, meta, payload, payload_len, &id, &title, &ts, &local_error))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded tasks event refused: %s", local_error->message);
+      return FALSE;
+    }
+  if (meta->app_seq == 0 || meta->app_seq != app_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded tasks event refused: its app_seq %" G_GUINT64_FORMAT
+                   " is not the announced %" G_GUINT64_FORMAT, meta->app_seq, app_seq);
+      return FALSE;
+    }
+  if (meta->origin == 0 || meta->origin == self->origin)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "forwarded tasks event refused: origin %" G_GUINT64_FORMAT
+                   " is not a follower's", meta->origin);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_net_db_tasks_append_forwarded (NetDbTasks          *self,
+                                GBytes              *event,
+                                guint64              app_seq,
+                                NetDbForwardStatus  *status,
+                                guint64             *seq,
+                                GError             **error)
+{
+  NetEventMeta meta;
+  guint64 last;
+
+  *seq = 0;
+
+  if (self->closed)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
+      return FALSE;
+    }
+  if (net_redex_file_get_read_only (self->file) || self->following)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_NOT_LEADER,
+                           "the tasks model does not lead: it cannot take forwarded events");
+      return FALSE;
+    }
+  if (!check_forwarded (self, event, app_seq, &meta, error))
+    return FALSE;
+
+  /* What the origins know must include every event of the log. */
+  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+    return FALSE;
+
+  g_mutex_lock (&self->origins.lock);
+  last = _net_origins_get (&self->origins, meta.origin);
+  if (app_seq <= last)
+    *status = NET_DB_FORWARD_DUPLICATE;
+  else if (app_seq != last + 1)
+    *status = NET_DB_FORWARD_OUT_OF_ORDER;
+  else
+    {
+      *status = NET_DB_FORWARD_APPENDED;
+      *seq = net_redex_file_append (self->file, event, error);
+    }
+  g_mutex_unlock (&self->origins.lock);
+
+  if (*status != NET_DB_FORWARD_APPENDED)
+    return TRUE;
+  if (*seq == 0)
+    return FALSE;
+
+  return _net_fold_apply_local (self->fold, *seq, event, error);
+}
+
+/*
+ * Replaces the log with an empty one that continues after @snapshot (or
+ * keeps it when it already holds the snapshot's seq and what follows),
+ * then restores the state from @snapshot.
+ */
+gboolean
+_net_db_tasks_rebootstrap (NetDbTasks  *self,
+                           GBytes      *snapshot,
+                           guint64      applied_seq,
+                           GError     **error)
+{
+  guint64 first = net_redex_file_get_first_seq (self->file);
+  guint64 next = net_redex_file_get_next_seq (self->file);
+
+  if (next - 1 >= applied_seq && first <= applied_seq + 1)
+    return TRUE;   /* the log already continues the snapshot's history */
+
+  if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
+    return FALSE;
+
+  return net_db_tasks_restore (self, snapshot, error);
 }

@@ -105,6 +105,8 @@ struct _NetDb
 
   guint64          events_folded;
 
+  gboolean         following;   /* a NetRepl follower drives it */
+
   /* The newest checkpoint on disk: whether it holds exactly the current
    * state of every open model (then close need not write another), and
    * the sections of the models this db did not open, carried over into
@@ -126,10 +128,17 @@ enum {
   PROP_TASKS,
   PROP_MEMORIES,
   PROP_READ_ONLY,
+  PROP_FOLLOWING,
   N_PROPS
 };
 
+enum {
+  FORWARD_FAILED,
+  N_SIGNALS
+};
+
 static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 static void
 net_db_dispose (GObject *object)
@@ -196,6 +205,10 @@ net_db_get_property (GObject    *object,
       g_value_set_boolean (value, self->read_only);
       break;
 
+    case PROP_FOLLOWING:
+      g_value_set_boolean (value, self->following);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -260,7 +273,36 @@ net_db_class_init (NetDbClass *klass)
     g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * NetDb:following:
+   *
+   * Whether the database follows a leader's logs over the network
+   * (net_node_follow_db()).  Its models then take the leader's events;
+   * local mutations fail with %NET_ERROR_READ_ONLY, or, with write
+   * forwarding, are sent to the leader and return 0 (they show up once
+   * replicated back).
+   */
+  properties[PROP_FOLLOWING] =
+    g_param_spec_boolean ("following", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NetDb::forward-failed:
+   * @self: the database
+   * @error: why the mutation did not reach the leader
+   *
+   * Emitted on the owner context when a mutation forwarded to the leader
+   * of a following database failed: the leader refused it (@error is the
+   * leader's, the mutation is dropped), or it was not acknowledged within
+   * the forward timeout (%NET_ERROR_TIMEOUT; the mutation stays queued and
+   * is sent again when the leader is back, and is applied at most once).
+   */
+  signals[FORWARD_FAILED] =
+    g_signal_new ("forward-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -930,6 +972,22 @@ net_db_get_read_only (NetDb *self)
 }
 
 /**
+ * net_db_get_following:
+ * @self: a #NetDb
+ *
+ * Gets whether the database follows a leader's logs; see #NetDb:following.
+ *
+ * Returns: %TRUE while following
+ */
+gboolean
+net_db_get_following (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+
+  return self->following;
+}
+
+/**
  * net_db_get_tasks:
  * @self: a #NetDb
  *
@@ -1117,4 +1175,173 @@ _net_db_set_checkpoint_on_close (NetDb    *self,
   g_return_if_fail (NET_IS_DB (self));
 
   self->checkpoint_on_close = !!checkpoint_on_close;
+}
+
+/* Replication ------------------------------------------------------------------- */
+
+NetRedexFile *
+_net_db_get_log (NetDb    *self,
+                 NetDbLog  log)
+{
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
+    return _net_db_tasks_get_file (self->tasks);
+  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
+    return _net_db_memories_get_file (self->memories);
+  return NULL;
+}
+
+guint64
+_net_db_get_origin_app_seq (NetDb    *self,
+                            NetDbLog  log,
+                            guint64   origin)
+{
+  g_return_val_if_fail (NET_IS_DB (self), 0);
+
+  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
+    return _net_db_tasks_get_origin_app_seq (self->tasks, origin);
+  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
+    return _net_db_memories_get_origin_app_seq (self->memories, origin);
+  return 0;
+}
+
+void
+_net_db_set_following (NetDb            *self,
+                       gboolean          following,
+                       NetDbForwardFunc  forward,
+                       gpointer          forward_data)
+{
+  g_return_if_fail (NET_IS_DB (self));
+
+  following = !!following;
+  if (self->tasks != NULL)
+    _net_db_tasks_set_following (self->tasks, following, forward, forward_data);
+  if (self->memories != NULL)
+    _net_db_memories_set_following (self->memories, following, forward, forward_data);
+
+  if (self->following != following)
+    {
+      self->following = following;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOWING]);
+    }
+}
+
+gboolean
+_net_db_append_forwarded (NetDb               *self,
+                          NetDbLog             log,
+                          GBytes              *event,
+                          guint64              app_seq,
+                          NetDbForwardStatus  *status,
+                          guint64             *seq,
+                          GError             **error)
+{
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (event != NULL && status != NULL && seq != NULL, FALSE);
+
+  *seq = 0;
+  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
+    return _net_db_tasks_append_forwarded (self->tasks, event, app_seq, status, seq, error);
+  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
+    return _net_db_memories_append_forwarded (self->memories, event, app_seq, status, seq, error);
+
+  g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+               "database %s has no log %u", self->path ? self->path : "(in memory)", log);
+  return FALSE;
+}
+
+gboolean
+_net_db_rebootstrap (NetDb    *self,
+                     GBytes   *snapshot,
+                     GError  **error)
+{
+  g_autoptr(NetDbBundle) bundle = NULL;
+  NetDbSection *sections[N_MODELS] = { NULL, NULL };
+
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (snapshot != NULL, FALSE);
+
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "database %s is closed",
+                   self->path ? self->path : "(in memory)");
+      return FALSE;
+    }
+  if (self->read_only)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                   "database %s is open read-only", self->path);
+      return FALSE;
+    }
+
+  bundle = _net_db_bundle_read (snapshot, error);
+  if (bundle == NULL)
+    return FALSE;
+
+  /* Check everything before touching anything. */
+  for (guint k = 0; k < N_MODELS; k++)
+    {
+      if (!(self->models & model_flags[k]))
+        continue;
+      sections[k] = _net_db_bundle_find (bundle, model_names[k]);
+      if (sections[k] == NULL)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                       "the leader's snapshot has no %s model", model_names[k]);
+          return FALSE;
+        }
+    }
+
+  /* The leader's snapshot becomes the newest checkpoint first: should we
+   * crash once a log was emptied, a reopen starts from it (and before
+   * that, it does not fit the old log and is skipped). */
+  if (self->path != NULL)
+    {
+      g_autoptr(GArray) gens = NULL;
+      g_autofree char *name = NULL;
+
+      if (!g_file_test (self->checkpoints_dir, G_FILE_TEST_IS_DIR))
+        {
+          if (g_mkdir (self->checkpoints_dir, 0700) != 0 && errno != EEXIST)
+            {
+              int saved_errno = errno;
+
+              g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
+                           self->checkpoints_dir, g_strerror (saved_errno));
+              return FALSE;
+            }
+          if (!_net_redex_sync_dir (self->path, error))
+            return FALSE;
+        }
+      gens = list_checkpoints (self->checkpoints_dir, TRUE);
+      name = checkpoint_name (gens->len > 0 ? g_array_index (gens, guint64, 0) + 1 : 1);
+      if (!_net_redex_write_file_atomic (self->checkpoints_dir, name, snapshot, error))
+        return FALSE;
+      self->checkpoint_current = FALSE;
+    }
+
+  if (self->tasks != NULL &&
+      !_net_db_tasks_rebootstrap (self->tasks, sections[MODEL_TASKS]->data,
+                                  sections[MODEL_TASKS]->applied_seq, error))
+    return FALSE;
+  if (self->memories != NULL &&
+      !_net_db_memories_rebootstrap (self->memories, sections[MODEL_MEMORIES]->data,
+                                     sections[MODEL_MEMORIES]->applied_seq, error))
+    return FALSE;
+
+  /* A checkpoint of what we now hold, with our own carried sections. */
+  if (self->path != NULL)
+    return write_checkpoint (self, error);
+
+  return TRUE;
+}
+
+void
+_net_db_emit_forward_failed (NetDb        *self,
+                             const GError *error)
+{
+  g_return_if_fail (NET_IS_DB (self));
+  g_return_if_fail (error != NULL);
+
+  g_signal_emit (self, signals[FORWARD_FAILED], 0, error);
 }

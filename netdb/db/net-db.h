@@ -43,6 +43,8 @@ guint64        net_db_get_origin          (NetDb        *self);
 NET_AVAILABLE_IN_ALL
 gboolean       net_db_get_read_only       (NetDb        *self);
 NET_AVAILABLE_IN_ALL
+gboolean       net_db_get_following       (NetDb        *self);
+NET_AVAILABLE_IN_ALL
 NetDbTasks    *net_db_get_tasks           (NetDb        *self);
 NET_AVAILABLE_IN_ALL
 NetDbMemories *net_db_get_memories        (NetDb        *self);

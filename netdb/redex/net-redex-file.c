@@ -1580,6 +1580,121 @@ out:
   return ok;
 }
 
+/*
+ * Drops every event of the log and restarts it at @next_seq, which must
+ * not be below its next seq (a seq is never handed out twice): a follower
+ * that re-bootstraps from a leader's snapshot replaces its log with the
+ * leader's history after the snapshot.
+ *
+ * On disk the new floor is persisted in META first, then the segments are
+ * unlinked and a fresh one is created; open removes segments wholly below
+ * the floor and continues above it, so a crash at any point leaves either
+ * an empty log at @next_seq or (before META) the old one.
+ */
+gboolean
+_net_redex_file_reset (NetRedexFile  *self,
+                       guint64        next_seq,
+                       GError       **error)
+{
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (next_seq >= 1, FALSE);
+
+  g_mutex_lock (&self->mutex);
+
+  if (!check_writable_locked (self, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
+
+  if (next_seq < self->next_seq)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH,
+                   "log “%s” cannot restart at seq %" G_GUINT64_FORMAT
+                   ": seqs up to %" G_GUINT64_FORMAT " were handed out",
+                   self->name, next_seq, self->next_seq - 1);
+      ok = FALSE;
+      goto out;
+    }
+
+  if (self->persistent)
+    {
+      guint64 old_next = self->next_seq;
+      NetRedexSegment *seg;
+
+      /* No seal or sync round may be running on the segments we drop. */
+      if (!wait_durable_locked (self, self->next_seq - 1, error))
+        {
+          ok = FALSE;
+          goto out;
+        }
+      while (self->syncing)
+        g_cond_wait (&self->sync_cond, &self->mutex);
+
+      self->next_seq = next_seq;
+      if (!write_meta_locked (self, next_seq, error))
+        {
+          self->next_seq = old_next;
+          ok = FALSE;
+          goto out;
+        }
+
+      for (guint i = 0; i < self->segments->len; i++)
+        {
+          NetRedexSegment *old = g_ptr_array_index (self->segments, i);
+
+          g_unlink (old->idx_path);
+          g_unlink (old->path);
+        }
+      g_ptr_array_set_size (self->segments, 0);
+      self->disk_bytes = 0;
+      self->unsynced = 0;
+
+      /* From here on the log is empty at @next_seq whatever happens: open
+       * makes the segment should this fail. */
+      self->first_seq = next_seq;
+      self->durable_seq = next_seq - 1;
+
+      seg = _net_redex_segment_create (self->dir, next_seq, error);
+      if (seg == NULL || !_net_redex_segment_sync (seg, error))
+        {
+          g_clear_pointer (&seg, _net_redex_segment_unref);
+          self->broken = TRUE;
+          ok = FALSE;
+          goto out;
+        }
+      g_ptr_array_add (self->segments, seg);
+      self->disk_bytes = seg->length;
+      self->writeback_from = seg->length;
+
+      if (!_net_redex_sync_dir (self->dir, error))
+        {
+          self->broken = TRUE;
+          ok = FALSE;
+          goto out;
+        }
+    }
+  else
+    {
+      g_ptr_array_set_size (self->events, 0);
+      self->events_head = 0;
+      self->events_base = next_seq;
+      self->mem_bytes = 0;
+      self->next_seq = next_seq;
+      self->first_seq = next_seq;
+      self->durable_seq = next_seq - 1;
+    }
+
+  /* Tails behind the new floor learn they lagged; folds re-read. */
+  wake_all_tails_locked (self);
+
+out:
+  g_mutex_unlock (&self->mutex);
+  return ok;
+}
+
 /* Following a writer in another process ---------------------------------- */
 
 static gboolean

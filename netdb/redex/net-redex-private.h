@@ -57,6 +57,9 @@ void          _net_redex_file_remove_watch  (NetRedexFile      *self,
 gboolean      _net_redex_file_restart_at    (NetRedexFile      *self,
                                              guint64            next_seq,
                                              GError           **error);
+gboolean      _net_redex_file_reset         (NetRedexFile      *self,
+                                             guint64            next_seq,
+                                             GError           **error);
 gboolean      _net_redex_file_arm_watch     (NetRedexFile      *self,
                                              GSource           *source,
                                              guint64            seen_seq);
