@@ -28,4 +28,5 @@
 # include "net-db.h"
 # include "net-db-builder.h"
 # include "net-identity.h"
+# include "net-node.h"
 #undef NETDB_INSIDE

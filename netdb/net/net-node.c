@@ -1,0 +1,2629 @@
+/* net-node.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include "net-error.h"
+#include "net-identity-private.h"
+#include "net-node-private.h"
+#include "net-repl-private.h"
+#include "net-wire-private.h"
+
+/**
+ * SECTION:net-node
+ * @title: NetNode
+ * @short_description: an encrypted UDP endpoint that replicates databases
+ *
+ * A #NetNode is one netdb node on the network: a UDP socket, the
+ * #NetIdentity that authenticates it, and an allow-list of peers, each
+ * named by its public key.  Nodes talk the protocol of
+ * `docs/net-protocol.md`: a Noise_IK_25519_ChaChaPoly_SHA256 handshake
+ * that authenticates both identities in one round trip, then
+ * ChaCha20-Poly1305 datagrams with a replay window.  Only peers in the
+ * allow-list are admitted; a peer added with an address is one this node
+ * connects to, a peer added without one may connect to this node, and its
+ * address is learnt from the datagrams that authenticate.
+ *
+ * A peer is up (#NetNode::peer-up) once a session with it is established
+ * and confirmed; the node keeps idle sessions alive with keepalives,
+ * renews their keys every two minutes, and reports a peer down
+ * (#NetNode::peer-down) when nothing authenticated arrived from it for the
+ * dead interval (5 seconds), after which it handshakes again if it knows
+ * the peer's address.
+ *
+ * On top of the sessions, a node replicates databases:
+ * net_node_serve_db() makes it the leader of a #NetDb's logs, and
+ * net_node_follow_db() makes a local #NetDb follow a leader peer.
+ *
+ * Everything happens on the thread-default #GMainContext of the thread
+ * that called net_node_new() (the owner context): the socket and the
+ * timers are sources attached to it once net_node_start() is called, and
+ * signals are emitted there.  A node never blocks: a datagram that the
+ * socket cannot take at once is dropped (and counted), and the protocol's
+ * timers send again.
+ *
+ * net_node_get_counter() and net_node_get_counters() report what the node
+ * did: datagrams and bytes sent and received, handshakes, keepalives, and
+ * every dropped datagram by the reason it was dropped.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(NetIdentity) identity = net_identity_load ("node.key", &error);
+ * g_autoptr(NetNode) node = net_node_new (identity, "0.0.0.0:7000", &error);
+ *
+ * net_node_add_peer (node, follower_public_key, NULL, &error);
+ * net_node_serve_db (node, db, &error);
+ * net_node_start (node, &error);
+ * ]|
+ */
+
+/**
+ * NetNode:
+ *
+ * An encrypted UDP endpoint with an allow-list of peers.
+ */
+
+#define RECV_BATCH          32
+#define SEND_BATCH          32
+#define MAX_RECV_PER_DISPATCH 256
+#define SOCKET_BUFFER_SIZE  (4 * 1024 * 1024)
+
+#define DEFAULT_KEEPALIVE_MS 1000
+#define DEFAULT_DEAD_MS      5000
+#define DEFAULT_RETRY_MS     1000
+
+/* docs/net-protocol.md, section 2 */
+#define REKEY_AFTER_US   (120 * G_USEC_PER_SEC)
+#define REJECT_AFTER_US  (180 * G_USEC_PER_SEC)
+#define REKEY_AFTER_MESSAGES (G_GUINT64_CONSTANT (1) << 60)
+/* How long a datagram held back by the lossy wrapper waits at most. */
+#define LOSSY_HOLD_US    (5 * 1000)
+
+typedef struct
+{
+  NetWireKeys keys;
+  gboolean    initiator;
+  gint64      started;    /* monotonic µs: our initiation, or theirs arrived */
+  gint64      confirmed;  /* when it authenticated a datagram; 0: pending */
+  gint64      last_recv;  /* the last datagram that authenticated on it */
+  gint64      demoted;    /* when it stopped being the current session */
+  gint64      expires;    /* pending or previous: dropped then */
+} Session;
+
+typedef struct _Peer Peer;
+
+struct _Peer
+{
+  guint              ref_count;
+  gboolean           removed;
+  guint8             ed25519[NET_IDENTITY_PUBLIC_KEY_SIZE];
+  guint8             x25519[NET_IDENTITY_X25519_SIZE];
+  char              *key_text;
+  GSocketAddress    *address;           /* NULL: not known yet */
+
+  /* Our handshake in flight, as initiator. */
+  NetNoiseHandshake *hs;
+  guint32            hs_index;
+  gint64             hs_started;
+  gint64             next_initiation;   /* 0: initiate as soon as needed */
+
+  Session           *current;           /* confirmed: we send on it */
+  Session           *previous;          /* receive only, until it expires */
+  Session           *pending;           /* responder: waits for confirmation */
+
+  guint64            last_timestamp;    /* greatest initiation timestamp accepted */
+  gint64             last_received;     /* last datagram that authenticated */
+  gint64             last_sent;         /* last data datagram sent */
+  gboolean           up;
+  gboolean           announced_up;      /* what peer-up/peer-down last said */
+};
+
+typedef struct
+{
+  guint64 datagrams_sent;
+  guint64 datagrams_received;
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint64 handshakes_initiated;
+  guint64 handshakes_completed;
+  guint64 keepalives_sent;
+  guint64 send_failed;
+  guint64 dropped_no_service;
+  guint64 dropped_malformed_message;
+  guint64 lossy_dropped;
+  guint64 lossy_duplicated;
+  guint64 lossy_reordered;
+  guint64 lossy_corrupted;
+  guint64 dropped[NET_WIRE_N_DROP_REASONS];
+} Counters;
+
+static const struct
+{
+  const char *name;
+  gsize       offset;
+} node_counters[] = {
+  { "datagrams-sent", G_STRUCT_OFFSET (Counters, datagrams_sent) },
+  { "datagrams-received", G_STRUCT_OFFSET (Counters, datagrams_received) },
+  { "bytes-sent", G_STRUCT_OFFSET (Counters, bytes_sent) },
+  { "bytes-received", G_STRUCT_OFFSET (Counters, bytes_received) },
+  { "handshakes-initiated", G_STRUCT_OFFSET (Counters, handshakes_initiated) },
+  { "handshakes-completed", G_STRUCT_OFFSET (Counters, handshakes_completed) },
+  { "keepalives-sent", G_STRUCT_OFFSET (Counters, keepalives_sent) },
+  { "send-failed", G_STRUCT_OFFSET (Counters, send_failed) },
+  { "dropped-no-service", G_STRUCT_OFFSET (Counters, dropped_no_service) },
+  { "dropped-malformed-message", G_STRUCT_OFFSET (Counters, dropped_malformed_message) },
+  { "lossy-dropped", G_STRUCT_OFFSET (Counters, lossy_dropped) },
+  { "lossy-duplicated", G_STRUCT_OFFSET (Counters, lossy_duplicated) },
+  { "lossy-reordered", G_STRUCT_OFFSET (Counters, lossy_reordered) },
+  { "lossy-corrupted", G_STRUCT_OFFSET (Counters, lossy_corrupted) },
+};
+
+static const struct
+{
+  const char *name;
+  gsize       offset;
+} repl_counters[] = {
+  { "repl-events-sent", G_STRUCT_OFFSET (NetReplCounters, events_sent) },
+  { "repl-events-appended", G_STRUCT_OFFSET (NetReplCounters, events_appended) },
+  { "repl-events-duplicate", G_STRUCT_OFFSET (NetReplCounters, events_duplicate) },
+  { "repl-pulls-sent", G_STRUCT_OFFSET (NetReplCounters, pulls_sent) },
+  { "repl-pulls-retried", G_STRUCT_OFFSET (NetReplCounters, pulls_retried) },
+  { "repl-announces-sent", G_STRUCT_OFFSET (NetReplCounters, announces_sent) },
+  { "repl-snapshots-sent", G_STRUCT_OFFSET (NetReplCounters, snapshots_sent) },
+  { "repl-snapshots-restored", G_STRUCT_OFFSET (NetReplCounters, snapshots_restored) },
+  { "repl-forwards-sent", G_STRUCT_OFFSET (NetReplCounters, forwards_sent) },
+  { "repl-forwards-acked", G_STRUCT_OFFSET (NetReplCounters, forwards_acked) },
+  { "repl-forwards-failed", G_STRUCT_OFFSET (NetReplCounters, forwards_failed) },
+  { "repl-messages-malformed", G_STRUCT_OFFSET (NetReplCounters, messages_malformed) },
+};
+
+struct _NetNode
+{
+  GObject          parent_instance;
+
+  /* node_from_link() finds the node from it. */
+  NetReplLink      link;
+
+  NetIdentity     *identity;
+  char            *listen_address;
+  GMainContext    *context;
+  GSocket         *socket;
+  GSocketFamily    family;
+  char            *local_address;
+  guint            max_datagram;
+  gboolean         running;
+
+  GSource         *socket_source;
+  GSource         *timer_source;
+  GSource         *flush_source;
+  guint            in_dispatch;
+
+  GPtrArray       *peers;      /* Peer, a reference each */
+  GHashTable      *indexes;    /* local index → Peer (borrowed) */
+  guint64          last_timestamp;
+
+  NetRepl         *leader;
+  NetRepl         *follower;
+
+  gint64           keepalive_us;
+  gint64           dead_us;
+  gint64           retry_us;
+  gint64           grace_us;   /* twice the dead interval: 10 s by default */
+
+  /* Receiving: RECV_BATCH slots of recv_slot bytes. */
+  guint8          *recv_data;
+  gsize            recv_slot;
+  GInputVector     recv_vecs[RECV_BATCH];
+  GInputMessage    recv_msgs[RECV_BATCH];
+  GSocketAddress  *recv_addrs[RECV_BATCH];
+  guint8          *plain;      /* NET_WIRE_MAX_MAX_DATAGRAM */
+
+  /* Sending: datagrams queued during a dispatch, SEND_BATCH slots. */
+  guint8          *send_data;
+  gsize            send_slot;
+  GOutputVector    send_vecs[SEND_BATCH];
+  GOutputMessage   send_msgs[SEND_BATCH];
+  GSocketAddress  *send_addrs[SEND_BATCH];
+  guint            n_send;
+  guint8          *scratch;    /* NET_WIRE_MAX_MAX_DATAGRAM */
+  guint8          *sealed;     /* NET_WIRE_MAX_MAX_DATAGRAM */
+
+  Counters         counters;
+
+  gboolean         lossy_on;
+  NetNodeLossy     lossy;
+  GRand           *lossy_rand;
+  guint8          *held;
+  gsize            held_len;
+  GSocketAddress  *held_address;
+  gint64           held_until;
+
+  NetNodeSendHook  send_hook;
+  gpointer         send_hook_data;
+  GDestroyNotify   send_hook_destroy;
+};
+
+static void net_node_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NetNode, net_node, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      net_node_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_IDENTITY,
+  PROP_LISTEN_ADDRESS,
+  PROP_LOCAL_ADDRESS,
+  PROP_RUNNING,
+  PROP_MAX_DATAGRAM,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  PEER_UP,
+  PEER_DOWN,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void node_flush (NetNode *self);
+static void node_reschedule (NetNode *self);
+static void node_after_work (NetNode *self);
+
+/* --- Addresses ----------------------------------------------------------- */
+
+static char *
+format_address (GSocketAddress *address)
+{
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (address);
+  GInetAddress *ia = g_inet_socket_address_get_address (isa);
+  g_autofree char *ip = g_inet_address_to_string (ia);
+  guint port = g_inet_socket_address_get_port (isa);
+
+  if (g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("[%s]:%u", ip, port);
+  return g_strdup_printf ("%s:%u", ip, port);
+}
+
+static gboolean
+address_equal (GSocketAddress *a,
+               GSocketAddress *b)
+{
+  GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS (a);
+  GInetSocketAddress *ib = G_INET_SOCKET_ADDRESS (b);
+
+  return g_inet_socket_address_get_port (ia) == g_inet_socket_address_get_port (ib) &&
+         g_inet_address_equal (g_inet_socket_address_get_address (ia),
+                               g_inet_socket_address_get_address (ib));
+}
+
+static gboolean
+set_address_error (GError     **error,
+                   const char  *what,
+                   const char  *text,
+                   const char  *why)
+{
+  g_autofree char *escaped = g_strescape (text, NULL);
+
+  g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+               "%s “%s” is not usable: %s (expected host:port, such as "
+               "127.0.0.1:7000, [::1]:7000 or example.org:7000)",
+               what, escaped, why);
+  return FALSE;
+}
+
+/*
+ * Parses "host:port" or "[ipv6]:port"; the host is an IP literal or a name
+ * resolved now (blocking).  With @family other than
+ * G_SOCKET_FAMILY_INVALID, a resolved name gives an address of that
+ * family, and a literal of another family is refused.
+ */
+static GSocketAddress *
+parse_address (const char     *text,
+               const char     *what,
+               gboolean        port_zero_ok,
+               GSocketFamily   family,
+               GError        **error)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) ia = NULL;
+  const char *port_text;
+  guint64 port = 0;
+  char *end = NULL;
+
+  if (text[0] == '[')
+    {
+      const char *close = strchr (text, ']');
+
+      if (close == NULL || close[1] != ':')
+        {
+          set_address_error (error, what, text, "no “]:port” after the IPv6 address");
+          return NULL;
+        }
+      host = g_strndup (text + 1, close - text - 1);
+      port_text = close + 2;
+    }
+  else
+    {
+      const char *colon = strrchr (text, ':');
+
+      if (colon == NULL)
+        {
+          set_address_error (error, what, text, "no port");
+          return NULL;
+        }
+      host = g_strndup (text, colon - text);
+      if (strchr (host, ':') != NULL)
+        {
+          set_address_error (error, what, text,
+                             "an IPv6 address must be written in brackets");
+          return NULL;
+        }
+      port_text = colon + 1;
+    }
+
+  if (host[0] == '\0')
+    {
+      set_address_error (error, what, text, "no host");
+      return NULL;
+    }
+
+  if (!g_ascii_isdigit (port_text[0]) ||
+      (port = g_ascii_strtoull (port_text, &end, 10), *end != '\0') ||
+      port > 65535)
+    {
+      set_address_error (error, what, text, "the port is not a number from 0 to 65535");
+      return NULL;
+    }
+  if (port == 0 && !port_zero_ok)
+    {
+      set_address_error (error, what, text, "port 0");
+      return NULL;
+    }
+
+  ia = g_inet_address_new_from_string (host);
+  if (ia == NULL)
+    {
+      g_autoptr(GResolver) resolver = g_resolver_get_default ();
+      g_autoptr(GError) local_error = NULL;
+      GList *list;
+
+      list = g_resolver_lookup_by_name (resolver, host, NULL, &local_error);
+      if (list == NULL)
+        {
+          g_autofree char *why = g_strdup_printf ("cannot resolve “%s”: %s",
+                                                  host, local_error->message);
+          set_address_error (error, what, text, why);
+          return NULL;
+        }
+      for (GList *l = list; l != NULL; l = l->next)
+        {
+          if (family == G_SOCKET_FAMILY_INVALID ||
+              g_inet_address_get_family (l->data) == family)
+            {
+              ia = g_object_ref (l->data);
+              break;
+            }
+        }
+      g_resolver_free_addresses (list);
+      if (ia == NULL)
+        {
+          set_address_error (error, what, text,
+                             family == G_SOCKET_FAMILY_IPV6 ?
+                             "it has no IPv6 address, and the node listens on IPv6" :
+                             "it has no IPv4 address, and the node listens on IPv4");
+          return NULL;
+        }
+    }
+  else if (family != G_SOCKET_FAMILY_INVALID &&
+           g_inet_address_get_family (ia) != family)
+    {
+      set_address_error (error, what, text,
+                         family == G_SOCKET_FAMILY_IPV6 ?
+                         "it is IPv4, and the node listens on IPv6" :
+                         "it is IPv6, and the node listens on IPv4");
+      return NULL;
+    }
+
+  return g_inet_socket_address_new (ia, (guint16) port);
+}
+
+/* --- Peers, sessions and indexes ----------------------------------------- */
+
+static Peer *
+peer_ref (Peer *peer)
+{
+  peer->ref_count++;
+  return peer;
+}
+
+static void
+peer_unref (Peer *peer)
+{
+  if (--peer->ref_count > 0)
+    return;
+
+  g_assert (peer->hs == NULL);
+  g_assert (peer->current == NULL && peer->previous == NULL && peer->pending == NULL);
+  g_clear_object (&peer->address);
+  g_free (peer->key_text);
+  g_free (peer);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Peer, peer_unref)
+
+static NetNode *
+node_from_link (NetReplLink *link)
+{
+  return (NetNode *) ((guint8 *) link - G_STRUCT_OFFSET (NetNode, link));
+}
+
+static guint32
+node_new_index (NetNode *self,
+                Peer    *peer)
+{
+  guint32 index;
+
+  do
+    index = randombytes_random ();
+  while (index == 0 || g_hash_table_contains (self->indexes, GUINT_TO_POINTER (index)));
+
+  g_hash_table_insert (self->indexes, GUINT_TO_POINTER (index), peer);
+  return index;
+}
+
+static void
+node_drop_index (NetNode *self,
+                 guint32  index)
+{
+  if (index != 0)
+    g_hash_table_remove (self->indexes, GUINT_TO_POINTER (index));
+}
+
+static void
+node_clear_session (NetNode  *self,
+                    Session **session)
+{
+  Session *s = g_steal_pointer (session);
+
+  if (s == NULL)
+    return;
+  node_drop_index (self, s->keys.local_index);
+  _net_wire_keys_clear (&s->keys);
+  g_free (s);
+}
+
+static void
+node_clear_handshake (NetNode *self,
+                      Peer    *peer)
+{
+  node_drop_index (self, peer->hs_index);
+  peer->hs_index = 0;
+  g_clear_pointer (&peer->hs, _net_noise_handshake_free);
+}
+
+static void
+peer_update_up (Peer *peer)
+{
+  peer->up = peer->current != NULL;
+}
+
+/* Forgets every session and handshake of @peer; it is down afterwards
+ * (announced later by node_announce()). */
+static void
+node_drop_sessions (NetNode *self,
+                    Peer    *peer,
+                    gboolean including_pending)
+{
+  node_clear_handshake (self, peer);
+  node_clear_session (self, &peer->current);
+  node_clear_session (self, &peer->previous);
+  if (including_pending)
+    node_clear_session (self, &peer->pending);
+  peer->next_initiation = 0;
+  peer_update_up (peer);
+}
+
+static Peer *
+node_find_peer (NetNode    *self,
+                const char *public_key)
+{
+  g_autoptr(GBytes) key = net_identity_public_key_from_string (public_key, NULL);
+
+  if (key == NULL)
+    return NULL;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (memcmp (peer->ed25519, g_bytes_get_data (key, NULL), sizeof peer->ed25519) == 0)
+        return peer;
+    }
+  return NULL;
+}
+
+static Peer *
+node_find_peer_by_x25519 (NetNode      *self,
+                          const guint8 *x25519)
+{
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (sodium_memcmp (peer->x25519, x25519, sizeof peer->x25519) == 0)
+        return peer;
+    }
+  return NULL;
+}
+
+/* Whether @session, one of two overlapping handshakes with @peer, is the
+ * one both sides keep: the one initiated by the smaller public key.  Both
+ * sides decide alike, so they end up sending on the same session. */
+static gboolean
+node_session_wins (NetNode *self,
+                   Peer    *peer,
+                   Session *session)
+{
+  int cmp = memcmp (_net_identity_get_ed25519_public (self->identity),
+                    peer->ed25519, sizeof peer->ed25519);
+
+  return session->initiator ? cmp < 0 : cmp > 0;
+}
+
+static void
+node_set_previous (NetNode *self,
+                   Peer    *peer,
+                   Session *session,
+                   gint64   now)
+{
+  if (peer->previous != session)
+    node_clear_session (self, &peer->previous);
+  peer->previous = session;
+  session->demoted = now;
+  session->expires = now + self->grace_us;
+}
+
+/*
+ * @session authenticated: it replaces the current session, which stays
+ * for receiving for the grace period.  When both sides initiated at once
+ * (@session's handshake started before the current one was confirmed),
+ * both sides keep the same one of the two.
+ */
+static void
+node_promote (NetNode *self,
+              Peer    *peer,
+              Session *session,
+              gint64   now)
+{
+  Session *current = peer->current;
+
+  session->confirmed = now;
+  session->last_recv = now;
+  self->counters.handshakes_completed++;
+
+  if (current != NULL &&
+      session->started < current->confirmed &&
+      !node_session_wins (self, peer, session))
+    {
+      node_set_previous (self, peer, session, now);
+    }
+  else
+    {
+      if (current != NULL)
+        node_set_previous (self, peer, current, now);
+      peer->current = session;
+    }
+
+  peer->last_received = now;
+  peer_update_up (peer);
+}
+
+/* --- Sending ------------------------------------------------------------- */
+
+static void
+node_ensure_send_buffers (NetNode *self)
+{
+  g_assert (self->n_send == 0);
+
+  if (self->send_slot == self->max_datagram)
+    return;
+
+  g_free (self->send_data);
+  self->send_slot = self->max_datagram;
+  self->send_data = g_malloc (SEND_BATCH * self->send_slot);
+}
+
+static void
+node_count_sent (NetNode *self,
+                 gsize    len)
+{
+  self->counters.datagrams_sent++;
+  self->counters.bytes_sent += len;
+}
+
+/* Sends the queued datagrams with as few system calls as possible.  A
+ * full socket buffer loses the rest (counted as send-failed): the
+ * protocol sends again, and a node never blocks. */
+static void
+node_flush (NetNode *self)
+{
+  guint i = 0;
+
+  while (i < self->n_send)
+    {
+      g_autoptr(GError) error = NULL;
+      gint n;
+
+      n = g_socket_send_messages (self->socket, self->send_msgs + i,
+                                  self->n_send - i, 0, NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ||
+              g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+            {
+              self->counters.send_failed += self->n_send - i;
+              break;
+            }
+          /* This destination failed (unreachable, …): skip it. */
+          g_debug ("NetNode %s: cannot send a datagram: %s",
+                   self->local_address, error->message);
+          self->counters.send_failed++;
+          i++;
+          continue;
+        }
+
+      for (gint k = 0; k < n; k++)
+        node_count_sent (self, self->send_vecs[i + k].size);
+      i += n;
+    }
+
+  for (guint k = 0; k < self->n_send; k++)
+    g_clear_object (&self->send_addrs[k]);
+  self->n_send = 0;
+
+  if (self->flush_source != NULL)
+    g_source_set_ready_time (self->flush_source, -1);
+}
+
+/* Queues one datagram as it goes on the wire (after the lossy wrapper). */
+static void
+node_queue_wire (NetNode        *self,
+                 GSocketAddress *address,
+                 const guint8   *data,
+                 gsize           len)
+{
+  guint8 *slot;
+
+  if (self->send_hook != NULL &&
+      !self->send_hook (self, address, data, len, self->send_hook_data))
+    return;
+
+  if (self->n_send == SEND_BATCH || (self->n_send > 0 && len > self->send_slot))
+    node_flush (self);
+  if (self->n_send == 0)
+    node_ensure_send_buffers (self);
+  if (len > self->send_slot)
+    {
+      /* Only raw test datagrams can be larger than max-datagram. */
+      self->counters.send_failed++;
+      return;
+    }
+
+  slot = self->send_data + self->n_send * self->send_slot;
+  memcpy (slot, data, len);
+  self->send_vecs[self->n_send].buffer = slot;
+  self->send_vecs[self->n_send].size = len;
+  self->send_addrs[self->n_send] = g_object_ref (address);
+  self->send_msgs[self->n_send] = (GOutputMessage) {
+    .address = address,
+    .vectors = &self->send_vecs[self->n_send],
+    .num_vectors = 1,
+  };
+  self->n_send++;
+
+  /* Outside of our own dispatch (a NetRepl timer sent a message): flush
+   * from the next main loop iteration, together with whatever else is
+   * sent until then. */
+  if (self->in_dispatch == 0 && self->flush_source != NULL)
+    g_source_set_ready_time (self->flush_source, 0);
+  else if (self->in_dispatch == 0)
+    node_flush (self);
+}
+
+static void
+node_release_held (NetNode *self)
+{
+  g_autoptr(GSocketAddress) address = g_steal_pointer (&self->held_address);
+  g_autofree guint8 *held = g_steal_pointer (&self->held);
+
+  if (held != NULL)
+    node_queue_wire (self, address, held, self->held_len);
+  self->held_until = 0;
+}
+
+/* Queues one datagram, through the lossy wrapper when it is on. */
+static void
+node_queue_datagram (NetNode        *self,
+                     GSocketAddress *address,
+                     const guint8   *data,
+                     gsize           len)
+{
+  guint32 roll;
+
+  if (!self->lossy_on)
+    {
+      node_queue_wire (self, address, data, len);
+      return;
+    }
+
+  roll = g_rand_int_range (self->lossy_rand, 0, 1000);
+  if (roll < self->lossy.drop_permille)
+    {
+      self->counters.lossy_dropped++;
+      return;
+    }
+
+  if ((guint32) g_rand_int_range (self->lossy_rand, 0, 1000) < self->lossy.corrupt_permille &&
+      len > 0)
+    {
+      guint bit = g_rand_int_range (self->lossy_rand, 0, (gint32) (len * 8));
+
+      memcpy (self->scratch, data, len);
+      self->scratch[bit / 8] ^= 1 << (bit % 8);
+      data = self->scratch;
+      self->counters.lossy_corrupted++;
+    }
+
+  if ((guint32) g_rand_int_range (self->lossy_rand, 0, 1000) < self->lossy.reorder_permille)
+    {
+      /* Hold it back: it goes after the next datagram, or soon. */
+      node_release_held (self);
+      self->held = g_memdup2 (data, len);
+      self->held_len = len;
+      self->held_address = g_object_ref (address);
+      self->held_until = g_get_monotonic_time () + LOSSY_HOLD_US;
+      self->counters.lossy_reordered++;
+      node_reschedule (self);
+      return;
+    }
+
+  node_queue_wire (self, address, data, len);
+  if ((guint32) g_rand_int_range (self->lossy_rand, 0, 1000) < self->lossy.duplicate_permille)
+    {
+      node_queue_wire (self, address, data, len);
+      self->counters.lossy_duplicated++;
+    }
+  node_release_held (self);
+}
+
+/* Seals @message (empty: a keepalive) on @peer's current session and
+ * queues it. */
+static gboolean
+node_send_data (NetNode      *self,
+                Peer         *peer,
+                const guint8 *message,
+                gsize         len)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 *out;
+  gsize out_len = 0;
+
+  if (peer->current == NULL || peer->address == NULL)
+    return FALSE;
+  if (len + NET_WIRE_DATA_OVERHEAD > self->max_datagram)
+    return FALSE;
+
+  /* Not into self->scratch: the lossy wrapper copies into that one. */
+  out = self->sealed;
+  if (!_net_wire_seal (&peer->current->keys, message, len,
+                       out, NET_WIRE_MAX_MAX_DATAGRAM, &out_len, &error))
+    {
+      /* The counters of this key are used up: drop the session. */
+      g_debug ("NetNode %s: cannot seal for %s: %s",
+               self->local_address, peer->key_text, error->message);
+      node_clear_session (self, &peer->current);
+      peer_update_up (peer);
+      return FALSE;
+    }
+
+  peer->last_sent = g_get_monotonic_time ();
+  node_queue_datagram (self, peer->address, out, out_len);
+  return TRUE;
+}
+
+static void
+node_send_keepalive (NetNode *self,
+                     Peer    *peer)
+{
+  /* Even when it cannot be sent: the timer must not fire again at once. */
+  peer->last_sent = g_get_monotonic_time ();
+  if (node_send_data (self, peer, NULL, 0))
+    self->counters.keepalives_sent++;
+}
+
+/* --- Handshakes ---------------------------------------------------------- */
+
+static gint64
+node_jittered_retry (NetNode *self)
+{
+  gint64 spread = self->retry_us / 5;
+
+  return self->retry_us - spread / 2 + randombytes_uniform ((guint32) MIN (spread, G_MAXUINT32) + 1);
+}
+
+/* Sends a fresh initiation to @peer (a fresh ephemeral, index and
+ * timestamp), forgetting any earlier attempt. */
+static void
+node_initiate (NetNode *self,
+               Peer    *peer,
+               gint64   now)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 out[NET_WIRE_INITIATION_LEN];
+  NetNoiseHandshake *hs;
+  guint32 index;
+  guint64 timestamp;
+
+  node_clear_handshake (self, peer);
+  peer->next_initiation = now + node_jittered_retry (self);
+
+  if (peer->address == NULL)
+    return;
+
+  index = node_new_index (self, peer);
+  timestamp = MAX ((guint64) g_get_real_time (), self->last_timestamp + 1);
+  self->last_timestamp = timestamp;
+
+  hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (self->identity),
+                                   peer->x25519, index, timestamp, NULL, out, &error);
+  if (hs == NULL)
+    {
+      g_warning ("NetNode %s: cannot write a handshake initiation for %s: %s",
+                 self->local_address, peer->key_text, error->message);
+      node_drop_index (self, index);
+      return;
+    }
+
+  peer->hs = hs;
+  peer->hs_index = index;
+  peer->hs_started = now;
+  self->counters.handshakes_initiated++;
+  node_queue_datagram (self, peer->address, out, sizeof out);
+}
+
+/* Whether we should be handshaking with @peer: it is not up, or the
+ * session we initiated is due for renewal. */
+static gboolean
+peer_needs_handshake (Peer   *peer,
+                      gint64  now)
+{
+  if (peer->address == NULL)
+    return FALSE;
+  if (peer->current == NULL)
+    return TRUE;
+  return peer->current->initiator &&
+         (now - peer->current->confirmed >= REKEY_AFTER_US ||
+          peer->current->keys.send_counter >= REKEY_AFTER_MESSAGES);
+}
+
+static void
+node_count_drop (NetNode     *self,
+                 NetWireDrop  reason)
+{
+  g_assert (reason > NET_WIRE_OK && reason < NET_WIRE_N_DROP_REASONS);
+  self->counters.dropped[reason]++;
+}
+
+static void
+node_handle_initiation (NetNode             *self,
+                        const NetWireHeader *header,
+                        const guint8        *data,
+                        gsize                len,
+                        GSocketAddress      *from)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNoiseHandshake) hs = NULL;
+  guint8 out[NET_WIRE_RESPONSE_LEN];
+  guint32 sender_index = 0;
+  guint64 timestamp = 0;
+  Session *session;
+  Peer *peer;
+  gint64 now;
+
+  if (header->receiver_index != 0 || header->counter != 0)
+    {
+      node_count_drop (self, NET_WIRE_DROP_MALFORMED);
+      return;
+    }
+
+  hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (self->identity),
+                                  data, len, &sender_index, &timestamp, &error);
+  if (hs == NULL)
+    {
+      node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
+                             NET_WIRE_DROP_AUTH : NET_WIRE_DROP_MALFORMED);
+      return;
+    }
+
+  peer = node_find_peer_by_x25519 (self, _net_noise_handshake_get_remote_static (hs));
+  if (peer == NULL)
+    {
+      node_count_drop (self, NET_WIRE_DROP_UNKNOWN_PEER);
+      return;
+    }
+
+  if (timestamp <= peer->last_timestamp)
+    {
+      node_count_drop (self, NET_WIRE_DROP_HANDSHAKE_REPLAY);
+      return;
+    }
+
+  session = g_new0 (Session, 1);
+  session->keys.local_index = node_new_index (self, peer);
+  if (!_net_wire_response_write (hs, sender_index, session->keys.local_index,
+                                 NULL, out, &error))
+    {
+      g_warning ("NetNode %s: cannot write a handshake response for %s: %s",
+                 self->local_address, peer->key_text, error->message);
+      node_clear_session (self, &session);
+      return;
+    }
+
+  peer->last_timestamp = timestamp;
+  now = g_get_monotonic_time ();
+  _net_wire_keys_init (&session->keys, hs, session->keys.local_index, sender_index);
+  session->initiator = FALSE;
+  session->started = now;
+  session->expires = now + self->grace_us;
+
+  node_clear_session (self, &peer->pending);
+  peer->pending = session;
+
+  /* The address is learnt only from the data datagram that confirms the
+   * session: an initiation proves nothing about where it came from. */
+  node_queue_datagram (self, from, out, sizeof out);
+}
+
+static void
+node_handle_response (NetNode             *self,
+                      const NetWireHeader *header,
+                      const guint8        *data,
+                      gsize                len,
+                      GSocketAddress      *from)
+{
+  g_autoptr(GError) error = NULL;
+  guint32 responder_index = 0;
+  Session *session;
+  Peer *peer;
+  gint64 now;
+
+  if (header->counter != 0)
+    {
+      node_count_drop (self, NET_WIRE_DROP_MALFORMED);
+      return;
+    }
+
+  peer = g_hash_table_lookup (self->indexes, GUINT_TO_POINTER (header->receiver_index));
+  if (peer == NULL || peer->hs == NULL || peer->hs_index != header->receiver_index)
+    {
+      node_count_drop (self, NET_WIRE_DROP_UNKNOWN_INDEX);
+      return;
+    }
+
+  if (!_net_wire_response_read (peer->hs, data, len, &responder_index, &error))
+    {
+      /* The handshake is unusable now; the next retry starts afresh. */
+      node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
+                             NET_WIRE_DROP_AUTH : NET_WIRE_DROP_MALFORMED);
+      node_clear_handshake (self, peer);
+      return;
+    }
+
+  now = g_get_monotonic_time ();
+  session = g_new0 (Session, 1);
+  _net_wire_keys_init (&session->keys, peer->hs, peer->hs_index, responder_index);
+  session->initiator = TRUE;
+  session->started = peer->hs_started;
+  /* The index now belongs to the session. */
+  peer->hs_index = 0;
+  g_clear_pointer (&peer->hs, _net_noise_handshake_free);
+  peer->next_initiation = 0;
+
+  g_set_object (&peer->address, from);
+  node_promote (self, peer, session, now);
+
+  /* Key confirmation for the responder. */
+  node_send_keepalive (self, peer);
+}
+
+static void
+node_dispatch_message (NetNode      *self,
+                       Peer         *peer,
+                       const guint8 *message,
+                       gsize         len)
+{
+  NetRepl *repl = message[0] < NET_REPL_TO_FOLLOWER ? self->leader : self->follower;
+  g_autoptr(Peer) hold = NULL;
+
+  if (repl == NULL)
+    {
+      self->counters.dropped_no_service++;
+      return;
+    }
+
+  hold = peer_ref (peer);
+  if (!_net_repl_receive (repl, peer, message, len))
+    self->counters.dropped_malformed_message++;
+}
+
+static void
+node_handle_data (NetNode             *self,
+                  const NetWireHeader *header,
+                  const guint8        *data,
+                  gsize                len,
+                  GSocketAddress      *from)
+{
+  Session *session = NULL;
+  NetWireDrop drop;
+  gsize plain_len = 0;
+  Peer *peer;
+  gint64 now;
+
+  peer = g_hash_table_lookup (self->indexes, GUINT_TO_POINTER (header->receiver_index));
+  if (peer != NULL)
+    {
+      if (peer->current != NULL && peer->current->keys.local_index == header->receiver_index)
+        session = peer->current;
+      else if (peer->previous != NULL && peer->previous->keys.local_index == header->receiver_index)
+        session = peer->previous;
+      else if (peer->pending != NULL && peer->pending->keys.local_index == header->receiver_index)
+        session = peer->pending;
+    }
+  if (session == NULL)
+    {
+      node_count_drop (self, NET_WIRE_DROP_UNKNOWN_INDEX);
+      return;
+    }
+
+  drop = _net_wire_open (&session->keys, header, data, len,
+                         self->plain, NET_WIRE_MAX_MAX_DATAGRAM, &plain_len);
+  if (drop != NET_WIRE_OK)
+    {
+      node_count_drop (self, drop);
+      return;
+    }
+
+  now = g_get_monotonic_time ();
+  session->last_recv = now;
+  peer->last_received = now;
+
+  /* Roaming: the peer is where its authenticated datagrams come from. */
+  if (peer->address == NULL || !address_equal (peer->address, from))
+    g_set_object (&peer->address, from);
+
+  if (session == peer->pending)
+    {
+      peer->pending = NULL;
+      session->expires = 0;
+      node_promote (self, peer, session, now);
+    }
+  else if (session == peer->previous)
+    {
+      Session *current = peer->current;
+
+      /* Still in use by the peer: keep it.  If the peer keeps sending
+       * on it and nothing on the current one, the two sides chose
+       * differently; the side with the greater key follows. */
+      session->expires = MAX (session->expires, now + self->grace_us);
+      if (current != NULL &&
+          current->last_recv <= session->demoted &&
+          now - session->demoted >= 2 * self->keepalive_us &&
+          memcmp (_net_identity_get_ed25519_public (self->identity),
+                  peer->ed25519, sizeof peer->ed25519) > 0)
+        {
+          peer->current = session;
+          session->expires = 0;
+          node_set_previous (self, peer, current, now);
+        }
+    }
+
+  if (plain_len > 0)
+    node_dispatch_message (self, peer, self->plain, plain_len);
+}
+
+static void
+node_handle_datagram (NetNode        *self,
+                      const guint8   *data,
+                      gsize           len,
+                      GSocketAddress *from)
+{
+  NetWireHeader header;
+  NetWireDrop drop;
+
+  self->counters.datagrams_received++;
+  self->counters.bytes_received += len;
+
+  if (from == NULL || !G_IS_INET_SOCKET_ADDRESS (from))
+    {
+      node_count_drop (self, NET_WIRE_DROP_MALFORMED);
+      return;
+    }
+
+  drop = _net_wire_parse_header (data, len, self->max_datagram, &header);
+  if (drop != NET_WIRE_OK)
+    {
+      node_count_drop (self, drop);
+      return;
+    }
+
+  switch (header.type)
+    {
+    case NET_WIRE_HANDSHAKE_INITIATION:
+      node_handle_initiation (self, &header, data, len, from);
+      break;
+
+    case NET_WIRE_HANDSHAKE_RESPONSE:
+      node_handle_response (self, &header, data, len, from);
+      break;
+
+    case NET_WIRE_DATA:
+      node_handle_data (self, &header, data, len, from);
+      break;
+
+    default:
+      node_count_drop (self, NET_WIRE_DROP_MALFORMED);
+      break;
+    }
+}
+
+/* --- Up and down --------------------------------------------------------- */
+
+/* Emits peer-up / peer-down (and tells the NetRepls) for every peer whose
+ * state changed since the last announcement.  Called after the work of a
+ * dispatch, never while it iterates peers or sessions: handlers may call
+ * back into the node. */
+static void
+node_announce (NetNode *self)
+{
+  g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_unref);
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (peer->up != peer->announced_up)
+        g_ptr_array_add (changed, peer_ref (peer));
+    }
+
+  for (guint i = 0; i < changed->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (changed, i);
+      g_autofree char *key_text = NULL;
+
+      if (peer->removed || peer->up == peer->announced_up)
+        continue;
+
+      peer->announced_up = peer->up;
+      key_text = g_strdup (peer->key_text);
+      if (peer->up)
+        {
+          g_debug ("NetNode %s: peer %s is up", self->local_address, key_text);
+          if (self->leader != NULL)
+            _net_repl_peer_up (self->leader, peer);
+          if (self->follower != NULL && !peer->removed)
+            _net_repl_peer_up (self->follower, peer);
+          if (!peer->removed)
+            g_signal_emit (self, signals[PEER_UP], 0, key_text);
+        }
+      else
+        {
+          g_debug ("NetNode %s: peer %s is down", self->local_address, key_text);
+          if (self->leader != NULL)
+            _net_repl_peer_down (self->leader, peer);
+          if (self->follower != NULL && !peer->removed)
+            _net_repl_peer_down (self->follower, peer);
+          if (!peer->removed)
+            g_signal_emit (self, signals[PEER_DOWN], 0, key_text);
+        }
+    }
+}
+
+/* --- Timers -------------------------------------------------------------- */
+
+static gint64
+peer_next_deadline (NetNode *self,
+                    Peer    *peer,
+                    gint64   now)
+{
+  gint64 next = G_MAXINT64;
+
+  if (peer_needs_handshake (peer, now))
+    next = MIN (next, peer->next_initiation);
+  else if (peer->hs != NULL)
+    next = MIN (next, peer->next_initiation);
+
+  if (peer->current != NULL)
+    {
+      next = MIN (next, peer->last_sent + self->keepalive_us);
+      next = MIN (next, peer->last_received + self->dead_us);
+      next = MIN (next, peer->current->confirmed + REJECT_AFTER_US);
+      if (peer->current->initiator && peer->address != NULL)
+        next = MIN (next, peer->current->confirmed + REKEY_AFTER_US);
+    }
+  if (peer->previous != NULL)
+    next = MIN (next, peer->previous->expires);
+  if (peer->pending != NULL)
+    next = MIN (next, peer->pending->expires);
+
+  return next;
+}
+
+static void
+node_reschedule (NetNode *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 next = G_MAXINT64;
+
+  if (self->timer_source == NULL)
+    return;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    next = MIN (next, peer_next_deadline (self, g_ptr_array_index (self->peers, i), now));
+  if (self->held != NULL)
+    next = MIN (next, self->held_until);
+
+  g_source_set_ready_time (self->timer_source, next == G_MAXINT64 ? -1 : MAX (next, 0));
+}
+
+static void
+node_tick_peer (NetNode *self,
+                Peer    *peer,
+                gint64   now)
+{
+  if (peer->pending != NULL && now >= peer->pending->expires)
+    node_clear_session (self, &peer->pending);
+  if (peer->previous != NULL && now >= peer->previous->expires)
+    node_clear_session (self, &peer->previous);
+
+  if (peer->current != NULL &&
+      (now - peer->last_received >= self->dead_us ||
+       now - peer->current->confirmed >= REJECT_AFTER_US))
+    {
+      g_debug ("NetNode %s: nothing from %s for %" G_GINT64_FORMAT " ms",
+               self->local_address, peer->key_text, (now - peer->last_received) / 1000);
+      node_drop_sessions (self, peer, FALSE);
+    }
+
+  if (peer_needs_handshake (peer, now))
+    {
+      if (peer->next_initiation == 0 || now >= peer->next_initiation)
+        node_initiate (self, peer, now);
+    }
+  else if (peer->hs != NULL && now >= peer->next_initiation)
+    {
+      node_clear_handshake (self, peer);
+      peer->next_initiation = 0;
+    }
+
+  if (peer->current != NULL && now - peer->last_sent >= self->keepalive_us)
+    node_send_keepalive (self, peer);
+}
+
+static void
+node_tick (NetNode *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < self->peers->len; i++)
+    node_tick_peer (self, g_ptr_array_index (self->peers, i), now);
+
+  if (self->held != NULL && now >= self->held_until)
+    node_release_held (self);
+}
+
+/* The end of every piece of work: tell about peers that went up or down,
+ * send what was queued, and set the timer to the next deadline. */
+static void
+node_after_work (NetNode *self)
+{
+  node_announce (self);
+  node_flush (self);
+  node_reschedule (self);
+}
+
+static gboolean
+timer_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = timer_source_dispatch,
+};
+
+static gboolean
+on_timer (gpointer user_data)
+{
+  g_autoptr(NetNode) self = g_object_ref (user_data);
+
+  self->in_dispatch++;
+  node_tick (self);
+  self->in_dispatch--;
+  node_after_work (self);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_flush (gpointer user_data)
+{
+  NetNode *self = user_data;
+
+  node_flush (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+node_ensure_recv_buffers (NetNode *self)
+{
+  /* One byte more than the largest accepted datagram shows a larger one
+   * as too large instead of truncating it silently. */
+  gsize slot = self->max_datagram + 1;
+
+  if (self->recv_slot == slot)
+    return;
+
+  g_free (self->recv_data);
+  self->recv_slot = slot;
+  self->recv_data = g_malloc (RECV_BATCH * slot);
+  for (guint i = 0; i < RECV_BATCH; i++)
+    {
+      self->recv_vecs[i].buffer = self->recv_data + i * slot;
+      self->recv_vecs[i].size = slot;
+      self->recv_msgs[i] = (GInputMessage) {
+        .address = &self->recv_addrs[i],
+        .vectors = &self->recv_vecs[i],
+        .num_vectors = 1,
+      };
+    }
+}
+
+static gboolean
+on_socket_ready (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  g_autoptr(NetNode) self = g_object_ref (user_data);
+  guint total = 0;
+
+  self->in_dispatch++;
+  node_ensure_recv_buffers (self);
+
+  while (self->running && total < MAX_RECV_PER_DISPATCH)
+    {
+      g_autoptr(GError) error = NULL;
+      gint n;
+
+      for (guint i = 0; i < RECV_BATCH; i++)
+        {
+          self->recv_msgs[i].bytes_received = 0;
+          self->recv_msgs[i].flags = 0;
+        }
+
+      n = g_socket_receive_messages (self->socket, self->recv_msgs, RECV_BATCH,
+                                     0, NULL, &error);
+      if (n < 0)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("NetNode %s: receive: %s", self->local_address, error->message);
+          break;
+        }
+
+      for (gint i = 0; i < n; i++)
+        {
+          if (self->running)
+            node_handle_datagram (self, self->recv_vecs[i].buffer,
+                                  self->recv_msgs[i].bytes_received,
+                                  self->recv_addrs[i]);
+          g_clear_object (&self->recv_addrs[i]);
+        }
+      total += n;
+
+      /* Fewer than asked for: the socket is drained. */
+      if (n < RECV_BATCH)
+        break;
+    }
+
+  self->in_dispatch--;
+  node_after_work (self);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- The link ------------------------------------------------------------ */
+
+static gboolean
+link_send (NetReplLink  *link,
+           gpointer      peer_handle,
+           const guint8 *message,
+           gsize         len)
+{
+  NetNode *self = node_from_link (link);
+  Peer *peer = peer_handle;
+
+  g_return_val_if_fail (len > 0, FALSE);
+
+  if (peer->removed || !self->running || !peer->up)
+    return FALSE;
+  if (len > self->link.max_message)
+    {
+      g_critical ("NetNode: a channel message of %" G_GSIZE_FORMAT " bytes is "
+                  "larger than the maximum of %" G_GSIZE_FORMAT,
+                  len, self->link.max_message);
+      return FALSE;
+    }
+
+  return node_send_data (self, peer, message, len);
+}
+
+static const guint8 *
+link_peer_public_key (NetReplLink *link,
+                      gpointer     peer_handle)
+{
+  Peer *peer = peer_handle;
+
+  return peer->ed25519;
+}
+
+static gboolean
+link_peer_is_up (NetReplLink *link,
+                 gpointer     peer_handle)
+{
+  Peer *peer = peer_handle;
+
+  return !peer->removed && peer->up;
+}
+
+/* --- GObject ------------------------------------------------------------- */
+
+static void
+net_node_dispose (GObject *object)
+{
+  NetNode *self = (NetNode *) object;
+
+  if (self->running)
+    net_node_stop (self);
+
+  g_clear_pointer (&self->follower, _net_repl_free);
+  g_clear_pointer (&self->leader, _net_repl_free);
+
+  if (self->peers != NULL)
+    {
+      for (guint i = 0; i < self->peers->len; i++)
+        {
+          Peer *peer = g_ptr_array_index (self->peers, i);
+
+          node_drop_sessions (self, peer, TRUE);
+          peer->removed = TRUE;
+        }
+      g_ptr_array_set_size (self->peers, 0);
+    }
+
+  _net_node_set_send_hook (self, NULL, NULL, NULL);
+  g_clear_object (&self->socket);
+
+  G_OBJECT_CLASS (net_node_parent_class)->dispose (object);
+}
+
+static void
+net_node_finalize (GObject *object)
+{
+  NetNode *self = (NetNode *) object;
+
+  g_clear_pointer (&self->peers, g_ptr_array_unref);
+  g_clear_pointer (&self->indexes, g_hash_table_unref);
+  g_clear_object (&self->identity);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->listen_address, g_free);
+  g_clear_pointer (&self->local_address, g_free);
+  g_clear_pointer (&self->recv_data, g_free);
+  g_clear_pointer (&self->send_data, g_free);
+  g_clear_pointer (&self->plain, g_free);
+  g_clear_pointer (&self->scratch, g_free);
+  g_clear_pointer (&self->sealed, g_free);
+  g_clear_pointer (&self->lossy_rand, g_rand_free);
+  g_clear_pointer (&self->held, g_free);
+  g_clear_object (&self->held_address);
+
+  G_OBJECT_CLASS (net_node_parent_class)->finalize (object);
+}
+
+static void
+net_node_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  NetNode *self = NET_NODE (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
+
+    case PROP_LISTEN_ADDRESS:
+      g_value_set_string (value, self->listen_address);
+      break;
+
+    case PROP_LOCAL_ADDRESS:
+      g_value_set_string (value, self->local_address);
+      break;
+
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+
+    case PROP_MAX_DATAGRAM:
+      g_value_set_uint (value, self->max_datagram);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_node_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  NetNode *self = NET_NODE (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDENTITY:
+      self->identity = g_value_dup_object (value);
+      break;
+
+    case PROP_LISTEN_ADDRESS:
+      self->listen_address = g_value_dup_string (value);
+      break;
+
+    case PROP_MAX_DATAGRAM:
+      net_node_set_max_datagram (self, g_value_get_uint (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+net_node_class_init (NetNodeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _net_identity_init_sodium ();
+
+  object_class->dispose = net_node_dispose;
+  object_class->finalize = net_node_finalize;
+  object_class->get_property = net_node_get_property;
+  object_class->set_property = net_node_set_property;
+
+  /**
+   * NetNode:identity:
+   *
+   * The identity that authenticates this node to its peers.
+   */
+  properties[PROP_IDENTITY] =
+    g_param_spec_object ("identity", NULL, NULL,
+                         NET_TYPE_IDENTITY,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NetNode:listen-address:
+   *
+   * The address the socket is bound to, as given to net_node_new():
+   * "host:port", with an IPv6 address in brackets ("[::1]:7000").  Port
+   * 0 picks a free port; #NetNode:local-address tells which.
+   */
+  properties[PROP_LISTEN_ADDRESS] =
+    g_param_spec_string ("listen-address", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NetNode:local-address:
+   *
+   * The address the socket is bound to, with the port it actually got:
+   * "127.0.0.1:40123" or "[::1]:40123".
+   */
+  properties[PROP_LOCAL_ADDRESS] =
+    g_param_spec_string ("local-address", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NetNode:running:
+   *
+   * Whether the node is started: it receives datagrams and keeps
+   * sessions with its peers.
+   */
+  properties[PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NetNode:max-datagram:
+   *
+   * The largest datagram the node sends or accepts, in bytes, from 256 to
+   * 65507; 1400 by default, which fits the usual path MTU.  Peers must
+   * agree on it.
+   */
+  properties[PROP_MAX_DATAGRAM] =
+    g_param_spec_uint ("max-datagram", NULL, NULL,
+                       NET_WIRE_MIN_MAX_DATAGRAM, NET_WIRE_MAX_MAX_DATAGRAM,
+                       NET_WIRE_DEFAULT_MAX_DATAGRAM,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NetNode::peer-up:
+   * @self: the #NetNode
+   * @public_key: the peer's public key, as text
+   *
+   * Emitted on the owner context when a session with a peer is
+   * established: both sides authenticated each other, and messages flow.
+   */
+  signals[PEER_UP] =
+    g_signal_new ("peer-up",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NetNode::peer-down:
+   * @self: the #NetNode
+   * @public_key: the peer's public key, as text
+   *
+   * Emitted on the owner context when a peer that was up is not any
+   * more: nothing authenticated came from it for the dead interval, the
+   * node was stopped, or the peer was removed.
+   */
+  signals[PEER_DOWN] =
+    g_signal_new ("peer-down",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+net_node_init (NetNode *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->max_datagram = NET_WIRE_DEFAULT_MAX_DATAGRAM;
+  self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_unref);
+  self->indexes = g_hash_table_new (NULL, NULL);
+  self->keepalive_us = DEFAULT_KEEPALIVE_MS * 1000;
+  self->dead_us = DEFAULT_DEAD_MS * 1000;
+  self->retry_us = DEFAULT_RETRY_MS * 1000;
+  self->grace_us = 2 * self->dead_us;
+  self->plain = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
+  self->scratch = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
+  self->sealed = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
+
+  self->link.send = link_send;
+  self->link.peer_public_key = link_peer_public_key;
+  self->link.peer_is_up = link_peer_is_up;
+  self->link.max_message = self->max_datagram - NET_WIRE_DATA_OVERHEAD;
+}
+
+static gboolean
+net_node_initable_init (GInitable     *initable,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  NetNode *self = NET_NODE (initable);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->socket != NULL)
+    return TRUE;
+
+  if (self->identity == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a NetNode needs an identity");
+      return FALSE;
+    }
+  if (self->listen_address == NULL)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a NetNode needs a listen address");
+      return FALSE;
+    }
+
+  address = parse_address (self->listen_address, "listen address", TRUE,
+                           G_SOCKET_FAMILY_INVALID, error);
+  if (address == NULL)
+    return FALSE;
+
+  self->family = g_socket_address_get_family (address);
+  self->socket = g_socket_new (self->family, G_SOCKET_TYPE_DATAGRAM,
+                               G_SOCKET_PROTOCOL_UDP, &local_error);
+  if (self->socket == NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot make a UDP socket for %s: %s",
+                   self->listen_address, local_error->message);
+      return FALSE;
+    }
+  g_socket_set_blocking (self->socket, FALSE);
+
+  /* Bursts of replication datagrams: room for a few thousand. */
+  g_socket_set_option (self->socket, SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER_SIZE, NULL);
+  g_socket_set_option (self->socket, SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER_SIZE, NULL);
+
+  if (!g_socket_bind (self->socket, address, FALSE, &local_error))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot listen on %s: %s",
+                   self->listen_address, local_error->message);
+      g_clear_object (&self->socket);
+      return FALSE;
+    }
+
+  local = g_socket_get_local_address (self->socket, &local_error);
+  if (local == NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot get the address of the socket on %s: %s",
+                   self->listen_address, local_error->message);
+      g_clear_object (&self->socket);
+      return FALSE;
+    }
+  self->local_address = format_address (local);
+
+  return TRUE;
+}
+
+static void
+net_node_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = net_node_initable_init;
+}
+
+/* --- Public API ---------------------------------------------------------- */
+
+/**
+ * net_node_new:
+ * @identity: the node's identity
+ * @listen_address: where to listen: "host:port", such as "0.0.0.0:7000",
+ *   "127.0.0.1:0" or "[::1]:7000"; port 0 picks a free port
+ * @error: return location for a #GError
+ *
+ * Makes a node and binds its UDP socket at once (a host name is resolved
+ * now, blocking).  The node does nothing on the network until
+ * net_node_start().  Its owner context is the thread-default
+ * #GMainContext of the calling thread.
+ *
+ * A malformed address fails with %NET_ERROR_INVALID_ARGUMENT, a socket
+ * that cannot be bound (the port is taken, the address is not local) with
+ * %NET_ERROR_IO.
+ *
+ * Returns: (transfer full): the new node, or %NULL with @error set
+ */
+NetNode *
+net_node_new (NetIdentity  *identity,
+              const char   *listen_address,
+              GError      **error)
+{
+  g_return_val_if_fail (NET_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (listen_address != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (NET_TYPE_NODE, NULL, error,
+                         "identity", identity,
+                         "listen-address", listen_address,
+                         NULL);
+}
+
+/**
+ * net_node_get_identity:
+ * @self: a #NetNode
+ *
+ * Gets the identity of the node.
+ *
+ * Returns: (transfer none): the identity
+ */
+NetIdentity *
+net_node_get_identity (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  return self->identity;
+}
+
+/**
+ * net_node_get_local_address:
+ * @self: a #NetNode
+ *
+ * Gets the address the node's socket is bound to, with its actual port:
+ * "127.0.0.1:40123", or "[::1]:40123" for IPv6.  Peers use it in
+ * net_node_add_peer().
+ *
+ * Returns: (transfer none) (nullable): the local address, or %NULL if the
+ *   node failed to initialise
+ */
+const char *
+net_node_get_local_address (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  return self->local_address;
+}
+
+/**
+ * net_node_get_running:
+ * @self: a #NetNode
+ *
+ * Gets whether the node is started.
+ *
+ * Returns: %TRUE between net_node_start() and net_node_stop()
+ */
+gboolean
+net_node_get_running (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+
+  return self->running;
+}
+
+/**
+ * net_node_get_max_datagram:
+ * @self: a #NetNode
+ *
+ * Gets the largest datagram the node sends or accepts.
+ *
+ * Returns: the #NetNode:max-datagram, in bytes
+ */
+guint
+net_node_get_max_datagram (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), 0);
+
+  return self->max_datagram;
+}
+
+/**
+ * net_node_set_max_datagram:
+ * @self: a #NetNode
+ * @max_datagram: the largest datagram in bytes, from 256 to 65507
+ *
+ * Sets the largest datagram the node sends or accepts.  Every node of a
+ * cluster should use the same value; set it before net_node_serve_db()
+ * and net_node_follow_db().
+ */
+void
+net_node_set_max_datagram (NetNode *self,
+                           guint    max_datagram)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+  g_return_if_fail (max_datagram >= NET_WIRE_MIN_MAX_DATAGRAM);
+  g_return_if_fail (max_datagram <= NET_WIRE_MAX_MAX_DATAGRAM);
+
+  if (self->max_datagram == max_datagram)
+    return;
+
+  if (self->socket != NULL)
+    node_flush (self);
+  self->max_datagram = max_datagram;
+  self->link.max_message = max_datagram - NET_WIRE_DATA_OVERHEAD;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DATAGRAM]);
+}
+
+/**
+ * net_node_add_peer:
+ * @self: a #NetNode
+ * @public_key: the peer's public key, as net_identity_get_public_key()
+ *   prints it (or 64 hex digits)
+ * @address: (nullable): the peer's address, "host:port", or %NULL
+ * @error: return location for a #GError
+ *
+ * Admits a peer: only peers added here may establish a session with this
+ * node.  With an @address, this node connects to the peer (a host name is
+ * resolved now, blocking); without one, it waits for the peer to connect,
+ * and learns its address then.  Adding a known peer again updates its
+ * address (when @address is not %NULL).
+ *
+ * A malformed key or address, the node's own key, or an address of
+ * another family than the node's socket fail with
+ * %NET_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: %TRUE if the peer was added
+ */
+gboolean
+net_node_add_peer (NetNode     *self,
+                   const char  *public_key,
+                   const char  *address,
+                   GError     **error)
+{
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GSocketAddress) peer_address = NULL;
+  Peer *peer;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (public_key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (self->socket != NULL, FALSE);
+
+  key = net_identity_public_key_from_string (public_key, error);
+  if (key == NULL)
+    return FALSE;
+
+  if (memcmp (g_bytes_get_data (key, NULL),
+              _net_identity_get_ed25519_public (self->identity),
+              NET_IDENTITY_PUBLIC_KEY_SIZE) == 0)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "%s is this node's own public key; a node cannot be its "
+                   "own peer", net_identity_get_public_key (self->identity));
+      return FALSE;
+    }
+
+  if (address != NULL)
+    {
+      peer_address = parse_address (address, "peer address", FALSE, self->family, error);
+      if (peer_address == NULL)
+        return FALSE;
+    }
+
+  peer = node_find_peer (self, public_key);
+  if (peer == NULL)
+    {
+      peer = g_new0 (Peer, 1);
+      peer->ref_count = 1;
+      memcpy (peer->ed25519, g_bytes_get_data (key, NULL), sizeof peer->ed25519);
+      /* net_identity_public_key_from_string() checked that it converts. */
+      if (!_net_identity_ed25519_to_x25519_public (peer->ed25519, peer->x25519))
+        g_assert_not_reached ();
+      peer->key_text = net_identity_public_key_to_string (key);
+      g_ptr_array_add (self->peers, peer);
+    }
+
+  if (peer_address != NULL)
+    {
+      g_set_object (&peer->address, peer_address);
+      if (self->running && peer->current == NULL)
+        {
+          self->in_dispatch++;
+          node_initiate (self, peer, g_get_monotonic_time ());
+          self->in_dispatch--;
+          node_after_work (self);
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * net_node_remove_peer:
+ * @self: a #NetNode
+ * @public_key: the peer's public key, as text
+ *
+ * Removes a peer from the allow-list and drops its sessions.  If it was
+ * up, #NetNode::peer-down is emitted.
+ *
+ * Returns: %TRUE if the peer was known
+ */
+gboolean
+net_node_remove_peer (NetNode    *self,
+                      const char *public_key)
+{
+  g_autoptr(Peer) peer = NULL;
+  Peer *found;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (public_key != NULL, FALSE);
+
+  found = node_find_peer (self, public_key);
+  if (found == NULL)
+    return FALSE;
+
+  peer = peer_ref (found);
+  node_drop_sessions (self, peer, TRUE);
+  g_ptr_array_remove (self->peers, peer);
+
+  /* peer-down first, while the peer still counts as known. */
+  if (peer->announced_up)
+    {
+      g_autofree char *key_text = g_strdup (peer->key_text);
+
+      peer->announced_up = FALSE;
+      if (self->leader != NULL)
+        _net_repl_peer_down (self->leader, peer);
+      if (self->follower != NULL)
+        _net_repl_peer_down (self->follower, peer);
+      g_signal_emit (self, signals[PEER_DOWN], 0, key_text);
+    }
+
+  peer->removed = TRUE;
+  if (self->leader != NULL)
+    _net_repl_peer_removed (self->leader, peer);
+  if (self->follower != NULL)
+    _net_repl_peer_removed (self->follower, peer);
+
+  node_flush (self);
+  node_reschedule (self);
+  return TRUE;
+}
+
+/**
+ * net_node_list_peers:
+ * @self: a #NetNode
+ *
+ * Lists the public keys of the peers in the allow-list, in the order they
+ * were added.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the public keys, as
+ *   text
+ */
+char **
+net_node_list_peers (NetNode *self)
+{
+  GStrvBuilder *builder;
+  char **keys;
+
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < self->peers->len; i++)
+    g_strv_builder_add (builder, ((Peer *) g_ptr_array_index (self->peers, i))->key_text);
+  keys = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return keys;
+}
+
+/**
+ * net_node_is_peer_up:
+ * @self: a #NetNode
+ * @public_key: the peer's public key, as text
+ *
+ * Gets whether a session with the peer is established.
+ *
+ * Returns: %TRUE if the peer is known and up
+ */
+gboolean
+net_node_is_peer_up (NetNode    *self,
+                     const char *public_key)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (public_key != NULL, FALSE);
+
+  peer = node_find_peer (self, public_key);
+  return peer != NULL && peer->up;
+}
+
+/**
+ * net_node_start:
+ * @self: a #NetNode
+ * @error: return location for a #GError
+ *
+ * Starts the node: it receives datagrams on its owner context, connects to
+ * the peers with an address and keeps sessions alive.  Starting a running
+ * node does nothing.
+ *
+ * Returns: %TRUE if the node runs
+ */
+gboolean
+net_node_start (NetNode  *self,
+                GError  **error)
+{
+  gint64 now;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (self->socket != NULL, FALSE);
+
+  if (self->running)
+    return TRUE;
+
+  self->socket_source = g_socket_create_source (self->socket, G_IO_IN, NULL);
+  g_source_set_callback (self->socket_source, G_SOURCE_FUNC (on_socket_ready), self, NULL);
+  g_source_set_static_name (self->socket_source, "NetNode socket");
+  g_source_attach (self->socket_source, self->context);
+
+  self->timer_source = g_source_new (&timer_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->timer_source, on_timer, self, NULL);
+  g_source_set_static_name (self->timer_source, "NetNode timers");
+  g_source_attach (self->timer_source, self->context);
+
+  self->flush_source = g_source_new (&timer_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->flush_source, on_flush, self, NULL);
+  g_source_set_static_name (self->flush_source, "NetNode flush");
+  g_source_attach (self->flush_source, self->context);
+
+  self->running = TRUE;
+
+  now = g_get_monotonic_time ();
+  self->in_dispatch++;
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (peer->address != NULL)
+        node_initiate (self, peer, now);
+    }
+  self->in_dispatch--;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  node_after_work (self);
+  return TRUE;
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+/**
+ * net_node_stop:
+ * @self: a #NetNode
+ *
+ * Stops the node: it detaches its sources from the owner context and
+ * drops every session, emitting #NetNode::peer-down for the peers that
+ * were up.  The socket stays bound, and net_node_start() starts again.
+ * Stopping a node that does not run does nothing.
+ */
+void
+net_node_stop (NetNode *self)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+
+  if (!self->running)
+    return;
+
+  node_flush (self);
+  g_clear_pointer (&self->held, g_free);
+  g_clear_object (&self->held_address);
+
+  destroy_source (&self->socket_source);
+  destroy_source (&self->timer_source);
+  destroy_source (&self->flush_source);
+  self->running = FALSE;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    node_drop_sessions (self, g_ptr_array_index (self->peers, i), TRUE);
+
+  node_announce (self);
+  /* A handler may have sent something (nothing can be up, but be safe). */
+  node_flush (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+/* Tells a new NetRepl about the peers that are up already. */
+static void
+node_repl_catch_up (NetNode *self,
+                    NetRepl *repl)
+{
+  g_autoptr(GPtrArray) up = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_unref);
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (peer->announced_up)
+        g_ptr_array_add (up, peer_ref (peer));
+    }
+  self->in_dispatch++;
+  for (guint i = 0; i < up->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (up, i);
+
+      if (!peer->removed && peer->announced_up)
+        _net_repl_peer_up (repl, peer);
+    }
+  self->in_dispatch--;
+  node_flush (self);
+}
+
+/**
+ * net_node_serve_db:
+ * @self: a #NetNode
+ * @db: an open, writable database
+ * @error: return location for a #GError
+ *
+ * Makes this node the replication leader of @db's logs: peers that follow
+ * it (net_node_follow_db() on their side) receive its events, and may
+ * forward writes to it.  A node serves at most one database; a second one
+ * fails with %NET_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: %TRUE if the database is served
+ */
+gboolean
+net_node_serve_db (NetNode  *self,
+                   NetDb    *db,
+                   GError  **error)
+{
+  NetRepl *repl;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (NET_IS_DB (db), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->leader != NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "node %s already serves a database; a node serves at "
+                   "most one", self->local_address);
+      return FALSE;
+    }
+
+  repl = _net_repl_new_leader (db, &self->link, self->context, error);
+  if (repl == NULL)
+    return FALSE;
+
+  self->leader = repl;
+  node_repl_catch_up (self, repl);
+  return TRUE;
+}
+
+/**
+ * net_node_follow_db:
+ * @self: a #NetNode
+ * @db: a persistent, writable database
+ * @leader_public_key: the public key of the peer that serves the
+ *   database
+ * @forward_writes: whether local mutations of @db are forwarded to the
+ *   leader (otherwise they fail with %NET_ERROR_READ_ONLY)
+ * @error: return location for a #GError
+ *
+ * Makes @db follow the database that the peer @leader_public_key serves:
+ * while the leader is up, its events are pulled and appended to @db's
+ * logs, and @db's models fold them as usual.  The leader must have been
+ * added with net_node_add_peer() (%NET_ERROR_NOT_FOUND otherwise).  A node
+ * follows at most one database (%NET_ERROR_INVALID_ARGUMENT for a second
+ * one, or for a @db that is in memory, read-only or closed).
+ *
+ * Returns: %TRUE if @db follows the leader
+ */
+gboolean
+net_node_follow_db (NetNode     *self,
+                    NetDb       *db,
+                    const char  *leader_public_key,
+                    gboolean     forward_writes,
+                    GError     **error)
+{
+  NetRepl *repl;
+  Peer *leader;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (NET_IS_DB (db), FALSE);
+  g_return_val_if_fail (leader_public_key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->follower != NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "node %s already follows a database; a node follows at "
+                   "most one", self->local_address);
+      return FALSE;
+    }
+
+  leader = node_find_peer (self, leader_public_key);
+  if (leader == NULL)
+    {
+      g_autofree char *escaped = g_strescape (leader_public_key, NULL);
+
+      g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                   "the leader “%s” is not a peer of node %s; add it with "
+                   "net_node_add_peer() first", escaped, self->local_address);
+      return FALSE;
+    }
+
+  repl = _net_repl_new_follower (db, &self->link, leader, forward_writes,
+                                 self->context, error);
+  if (repl == NULL)
+    return FALSE;
+
+  self->follower = repl;
+  node_repl_catch_up (self, repl);
+  return TRUE;
+}
+
+static const char *
+drop_counter_name (NetWireDrop reason,
+                   char       *buf,
+                   gsize       size)
+{
+  g_snprintf (buf, size, "dropped-%s", _net_wire_drop_reason_name (reason));
+  return buf;
+}
+
+static guint64
+node_repl_counter (NetNode *self,
+                   gsize    offset)
+{
+  guint64 total = 0;
+
+  if (self->leader != NULL)
+    total += G_STRUCT_MEMBER (guint64, _net_repl_get_counters (self->leader), offset);
+  if (self->follower != NULL)
+    total += G_STRUCT_MEMBER (guint64, _net_repl_get_counters (self->follower), offset);
+  return total;
+}
+
+/**
+ * net_node_get_counter:
+ * @self: a #NetNode
+ * @name: the counter's name, such as "datagrams-sent"
+ *
+ * Gets one counter of net_node_get_counters().
+ *
+ * Returns: the counter's value; 0 for an unknown name
+ */
+guint64
+net_node_get_counter (NetNode    *self,
+                      const char *name)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), 0);
+  g_return_val_if_fail (name != NULL, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (node_counters); i++)
+    if (strcmp (name, node_counters[i].name) == 0)
+      return G_STRUCT_MEMBER (guint64, &self->counters, node_counters[i].offset);
+
+  for (guint i = 0; i < G_N_ELEMENTS (repl_counters); i++)
+    if (strcmp (name, repl_counters[i].name) == 0)
+      return node_repl_counter (self, repl_counters[i].offset);
+
+  if (g_str_has_prefix (name, "dropped-"))
+    {
+      for (NetWireDrop r = NET_WIRE_OK + 1; r < NET_WIRE_N_DROP_REASONS; r++)
+        {
+          char buf[64];
+
+          if (strcmp (name, drop_counter_name (r, buf, sizeof buf)) == 0)
+            return self->counters.dropped[r];
+        }
+    }
+
+  return 0;
+}
+
+/**
+ * net_node_get_counters:
+ * @self: a #NetNode
+ *
+ * Gets every counter of the node, by name:
+ *
+ * - "datagrams-sent", "datagrams-received", "bytes-sent",
+ *   "bytes-received": what went through the socket;
+ * - "handshakes-initiated", "handshakes-completed" (sessions
+ *   established, in either role), "keepalives-sent";
+ * - "send-failed": datagrams the socket did not take (its buffer was
+ *   full, or the destination unreachable);
+ * - "dropped-malformed", "dropped-unknown-index", "dropped-replay",
+ *   "dropped-auth", "dropped-handshake-replay", "dropped-unknown-peer",
+ *   "dropped-too-large": received datagrams dropped, by reason;
+ * - "dropped-no-service" (a message for a database this node neither
+ *   serves nor follows), "dropped-malformed-message" (a replication
+ *   message that did not decode);
+ * - "repl-events-sent", "repl-events-appended" and the other counters
+ *   of replication, summed over the served and the followed database.
+ *
+ * Returns: (transfer floating): a #GVariant of type `a{st}`
+ */
+GVariant *
+net_node_get_counters (NetNode *self)
+{
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  for (guint i = 0; i < G_N_ELEMENTS (node_counters); i++)
+    g_variant_builder_add (&builder, "{st}", node_counters[i].name,
+                           G_STRUCT_MEMBER (guint64, &self->counters, node_counters[i].offset));
+  for (NetWireDrop r = NET_WIRE_OK + 1; r < NET_WIRE_N_DROP_REASONS; r++)
+    {
+      char buf[64];
+
+      g_variant_builder_add (&builder, "{st}", drop_counter_name (r, buf, sizeof buf),
+                             self->counters.dropped[r]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (repl_counters); i++)
+    g_variant_builder_add (&builder, "{st}", repl_counters[i].name,
+                           node_repl_counter (self, repl_counters[i].offset));
+
+  return g_variant_builder_end (&builder);
+}
+
+/* --- Test hooks ---------------------------------------------------------- */
+
+void
+_net_node_set_timing (NetNode *self,
+                      guint    keepalive_ms,
+                      guint    dead_ms,
+                      guint    handshake_retry_ms)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+
+  if (keepalive_ms != 0)
+    self->keepalive_us = (gint64) keepalive_ms * 1000;
+  if (dead_ms != 0)
+    {
+      self->dead_us = (gint64) dead_ms * 1000;
+      self->grace_us = 2 * self->dead_us;
+    }
+  if (handshake_retry_ms != 0)
+    self->retry_us = (gint64) handshake_retry_ms * 1000;
+  node_reschedule (self);
+}
+
+void
+_net_node_set_lossy (NetNode            *self,
+                     const NetNodeLossy *lossy)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+
+  g_clear_pointer (&self->lossy_rand, g_rand_free);
+  self->lossy_on = lossy != NULL;
+  if (lossy != NULL)
+    {
+      self->lossy = *lossy;
+      self->lossy_rand = g_rand_new_with_seed (lossy->seed);
+    }
+  else
+    {
+      if (self->socket != NULL)
+        {
+          node_release_held (self);
+          node_flush (self);
+        }
+    }
+}
+
+void
+_net_node_set_send_hook (NetNode         *self,
+                         NetNodeSendHook  hook,
+                         gpointer         user_data,
+                         GDestroyNotify   destroy)
+{
+  GDestroyNotify old_destroy = self->send_hook_destroy;
+  gpointer old_data = self->send_hook_data;
+
+  g_return_if_fail (NET_IS_NODE (self));
+
+  self->send_hook = hook;
+  self->send_hook_data = user_data;
+  self->send_hook_destroy = destroy;
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+}
+
+gboolean
+_net_node_send_raw (NetNode         *self,
+                    GSocketAddress  *address,
+                    const guint8    *data,
+                    gsize            len,
+                    GError         **error)
+{
+  gssize n;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (self->socket != NULL, FALSE);
+
+  n = g_socket_send_to (self->socket, address, (const char *) data, len, NULL, error);
+  return n >= 0;
+}
+
+gboolean
+_net_node_initiate_handshake (NetNode    *self,
+                              const char *public_key)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+
+  peer = node_find_peer (self, public_key);
+  if (peer == NULL || peer->address == NULL || !self->running)
+    return FALSE;
+
+  self->in_dispatch++;
+  node_initiate (self, peer, g_get_monotonic_time ());
+  self->in_dispatch--;
+  node_after_work (self);
+  return TRUE;
+}
+
+gboolean
+_net_node_send_message (NetNode      *self,
+                        const char   *public_key,
+                        const guint8 *message,
+                        gsize         len)
+{
+  gboolean sent;
+  Peer *peer;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+
+  peer = node_find_peer (self, public_key);
+  if (peer == NULL)
+    return FALSE;
+
+  sent = link_send (&self->link, peer, message, len);
+  node_flush (self);
+  return sent;
+}
+
+char *
+_net_node_dup_peer_address (NetNode    *self,
+                            const char *public_key)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  peer = node_find_peer (self, public_key);
+  if (peer == NULL || peer->address == NULL)
+    return NULL;
+  return format_address (peer->address);
+}
+
+NetRepl *
+_net_node_get_leader_repl (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  return self->leader;
+}
+
+NetRepl *
+_net_node_get_follower_repl (NetNode *self)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), NULL);
+
+  return self->follower;
+}
