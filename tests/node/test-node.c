@@ -1,0 +1,1133 @@
+/* test-node.c: NetNode: addresses, peers, handshakes between nodes in one
+ * process, liveness, and the datagrams a node must refuse
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Nodes talk over 127.0.0.1 (and [::1] when the host has IPv6) with
+ * shortened timers.  Tests wait for conditions with a generous deadline;
+ * they never assert how long something took.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "netdb.h"
+#include "net-identity-private.h"
+#include "net-node-private.h"
+#include "net-wire-private.h"
+
+#define KEEPALIVE_MS 50
+#define DEAD_MS      2000
+#define RETRY_MS     100
+
+static gint64
+deadline_usec (guint seconds)
+{
+  const char *env = g_getenv ("NETDB_TEST_TIME_FACTOR");
+  guint64 factor = env != NULL ? g_ascii_strtoull (env, NULL, 10) : 1;
+
+  return (gint64) seconds * (gint64) MAX (factor, 1) * G_USEC_PER_SEC;
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until @expr holds; fails the test after a
+ * generous deadline instead of hanging. */
+#define WAIT_FOR(expr)                                                        \
+  G_STMT_START {                                                              \
+    gint64 wait_deadline_ = g_get_monotonic_time () + deadline_usec (30);     \
+    guint wait_tick_ = g_timeout_add (10, tick_cb, NULL);                     \
+    while (!(expr))                                                           \
+      {                                                                       \
+        if (g_get_monotonic_time () > wait_deadline_)                         \
+          g_error ("timed out waiting for %s", #expr);                        \
+        g_main_context_iteration (NULL, TRUE);                                \
+      }                                                                       \
+    g_source_remove (wait_tick_);                                             \
+  } G_STMT_END
+
+typedef struct
+{
+  GBytes         *data;
+  GSocketAddress *to;
+} Captured;
+
+static void
+captured_free (Captured *c)
+{
+  g_bytes_unref (c->data);
+  g_object_unref (c->to);
+  g_free (c);
+}
+
+typedef struct
+{
+  NetIdentity *identity;
+  NetNode     *node;
+  const char  *key;          /* the identity's public key */
+  guint        ups;
+  guint        downs;
+  GPtrArray   *sent;         /* Captured, when capture is on */
+  gboolean     capture;
+  gboolean     swallow_data; /* the hook swallows data datagrams */
+  gboolean     swallow_all;
+} TestNode;
+
+static gboolean
+send_hook (NetNode        *node,
+           GSocketAddress *address,
+           const guint8   *data,
+           gsize           len,
+           gpointer        user_data)
+{
+  TestNode *t = user_data;
+
+  if (t->capture)
+    {
+      Captured *c = g_new0 (Captured, 1);
+
+      c->data = g_bytes_new (data, len);
+      c->to = g_object_ref (address);
+      g_ptr_array_add (t->sent, c);
+    }
+
+  if (t->swallow_all)
+    return FALSE;
+  if (t->swallow_data && len >= NET_WIRE_HEADER_LEN && data[3] == NET_WIRE_DATA)
+    return FALSE;
+  return TRUE;
+}
+
+static void
+on_peer_up (NetNode    *node,
+            const char *key,
+            TestNode   *t)
+{
+  g_assert_nonnull (key);
+  t->ups++;
+}
+
+static void
+on_peer_down (NetNode    *node,
+              const char *key,
+              TestNode   *t)
+{
+  g_assert_nonnull (key);
+  t->downs++;
+}
+
+static void
+test_node_init_with (TestNode    *t,
+                     NetIdentity *identity,
+                     const char  *address)
+{
+  g_autoptr(GError) error = NULL;
+
+  memset (t, 0, sizeof *t);
+  t->identity = g_object_ref (identity);
+  t->key = net_identity_get_public_key (identity);
+  t->node = net_node_new (identity, address, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (t->node);
+  t->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) captured_free);
+
+  _net_node_set_timing (t->node, KEEPALIVE_MS, DEAD_MS, RETRY_MS);
+  _net_node_set_send_hook (t->node, send_hook, t, NULL);
+  g_signal_connect (t->node, "peer-up", G_CALLBACK (on_peer_up), t);
+  g_signal_connect (t->node, "peer-down", G_CALLBACK (on_peer_down), t);
+}
+
+static void
+test_node_init (TestNode   *t,
+                const char *address)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+
+  test_node_init_with (t, identity, address);
+}
+
+static void
+test_node_clear (TestNode *t)
+{
+  g_signal_handlers_disconnect_by_data (t->node, t);
+  g_assert_finalize_object (g_steal_pointer (&t->node));
+  g_clear_object (&t->identity);
+  g_clear_pointer (&t->sent, g_ptr_array_unref);
+}
+
+static guint64
+counter (TestNode   *t,
+         const char *name)
+{
+  return net_node_get_counter (t->node, name);
+}
+
+static guint64
+total_dropped (TestNode *t)
+{
+  guint64 total = 0;
+
+  for (NetWireDrop r = NET_WIRE_OK + 1; r < NET_WIRE_N_DROP_REASONS; r++)
+    {
+      g_autofree char *name = g_strdup_printf ("dropped-%s", _net_wire_drop_reason_name (r));
+
+      total += counter (t, name);
+    }
+  return total;
+}
+
+static GSocketAddress *
+socket_address (const char *text)
+{
+  g_autoptr(GSocketConnectable) c = g_network_address_parse (text, 0, NULL);
+  g_autoptr(GSocketAddressEnumerator) e = NULL;
+  GSocketAddress *address;
+
+  g_assert_nonnull (c);
+  e = g_socket_connectable_enumerate (c);
+  address = g_socket_address_enumerator_next (e, NULL, NULL);
+  g_assert_nonnull (address);
+  return address;
+}
+
+/* Two identities with a < b by public key bytes, so that tests can rely on
+ * which side wins a tie. */
+static void
+ordered_identities (NetIdentity **a,
+                    NetIdentity **b)
+{
+  NetIdentity *x = net_identity_generate ();
+  NetIdentity *y = net_identity_generate ();
+
+  if (memcmp (_net_identity_get_ed25519_public (x),
+              _net_identity_get_ed25519_public (y), 32) > 0)
+    {
+      NetIdentity *t = x;
+      x = y;
+      y = t;
+    }
+  *a = x;
+  *b = y;
+}
+
+/* A knows B's address, B only admits A. */
+static void
+pair_init (TestNode   *a,
+           TestNode   *b,
+           const char *host)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetIdentity) ia = NULL;
+  g_autoptr(NetIdentity) ib = NULL;
+  g_autofree char *listen = g_strdup_printf ("%s:0", host);
+
+  ordered_identities (&ia, &ib);
+  test_node_init_with (a, ia, listen);
+  test_node_init_with (b, ib, listen);
+
+  net_node_add_peer (a->node, b->key, net_node_get_local_address (b->node), &error);
+  g_assert_no_error (error);
+  net_node_add_peer (b->node, a->key, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+pair_start_and_wait_up (TestNode *a,
+                        TestNode *b)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (net_node_start (b->node, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_node_start (a->node, &error));
+  g_assert_no_error (error);
+
+  WAIT_FOR (net_node_is_peer_up (a->node, b->key) &&
+            net_node_is_peer_up (b->node, a->key));
+}
+
+/* The last captured datagram of @type, or NULL. */
+static Captured *
+last_captured (TestNode *t,
+               guint8    type)
+{
+  for (guint i = t->sent->len; i > 0; i--)
+    {
+      Captured *c = g_ptr_array_index (t->sent, i - 1);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (c->data, &len);
+
+      if (len >= NET_WIRE_HEADER_LEN && data[3] == type)
+        return c;
+    }
+  return NULL;
+}
+
+static guint
+count_captured (TestNode *t,
+                guint8    type,
+                guint     from)
+{
+  guint n = 0;
+
+  for (guint i = from; i < t->sent->len; i++)
+    {
+      Captured *c = g_ptr_array_index (t->sent, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (c->data, &len);
+
+      if (len >= NET_WIRE_HEADER_LEN && data[3] == type)
+        n++;
+    }
+  return n;
+}
+
+static guint32
+get_u32 (const guint8 *p)
+{
+  return p[0] | (p[1] << 8) | (p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+/* --- Creation and peers --------------------------------------------------- */
+
+static void
+test_new_addresses (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  const char *bad[] = {
+    "", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x", "127.0.0.1:65536",
+    "::1:7000", "[::1]", "[::1]7000", ":7000", "127.0.0.1:-1",
+    "no-such-host.invalid:7000",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNode) node = NULL;
+  g_autoptr(NetNode) taken = NULL;
+  g_autoptr(NetIdentity) got = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *listen = NULL;
+  gboolean running = TRUE;
+  guint max = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(NetNode) n = net_node_new (identity, bad[i], &error);
+
+      g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+      g_assert_null (n);
+      g_test_message ("%s: %s", bad[i], error->message);
+      g_clear_error (&error);
+    }
+
+  node = net_node_new (identity, "127.0.0.1:0", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (net_node_get_local_address (node), "127.0.0.1:"));
+  g_assert_cmpstr (net_node_get_local_address (node), !=, "127.0.0.1:0");
+  g_assert_true (net_node_get_identity (node) == identity);
+  g_assert_false (net_node_get_running (node));
+  g_assert_cmpuint (net_node_get_max_datagram (node), ==, NET_WIRE_DEFAULT_MAX_DATAGRAM);
+
+  g_object_get (node,
+                "identity", &got,
+                "local-address", &address,
+                "listen-address", &listen,
+                "running", &running,
+                "max-datagram", &max,
+                NULL);
+  g_assert_true (got == identity);
+  g_assert_cmpstr (address, ==, net_node_get_local_address (node));
+  g_assert_cmpstr (listen, ==, "127.0.0.1:0");
+  g_assert_false (running);
+  g_assert_cmpuint (max, ==, 1400);
+
+  net_node_set_max_datagram (node, 512);
+  g_assert_cmpuint (net_node_get_max_datagram (node), ==, 512);
+
+  /* The same port twice: a bind failure. */
+  taken = net_node_new (identity, net_node_get_local_address (node), &error);
+  g_assert_error (error, NET_ERROR, NET_ERROR_IO);
+  g_assert_null (taken);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* A host name is resolved. */
+  g_clear_object (&taken);
+  taken = net_node_new (identity, "localhost:0", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (net_node_get_local_address (taken));
+}
+
+static void
+test_new_preconditions (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NetIdentity) identity = net_identity_generate ();
+      g_autoptr(NetNode) node = net_node_new (identity, "127.0.0.1:0", NULL);
+
+      net_node_set_max_datagram (node, 100);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*max_datagram*");
+}
+
+static void
+test_peers (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(NetIdentity) p1 = net_identity_generate ();
+  g_autoptr(NetIdentity) p2 = net_identity_generate ();
+  g_autoptr(GBytes) p2_bytes = NULL;
+  g_autofree char *p2_hex = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNode) node = net_node_new (identity, "127.0.0.1:0", &error);
+  g_autoptr(NetNode) node6 = NULL;
+  g_auto(GStrv) peers = NULL;
+  g_autofree char *addr = NULL;
+
+  g_assert_no_error (error);
+
+  peers = net_node_list_peers (node);
+  g_assert_cmpuint (g_strv_length (peers), ==, 0);
+  g_clear_pointer (&peers, g_strfreev);
+
+  g_assert_true (net_node_add_peer (node, net_identity_get_public_key (p1), "127.0.0.1:7000", &error));
+  g_assert_no_error (error);
+  addr = _net_node_dup_peer_address (node, net_identity_get_public_key (p1));
+  g_assert_cmpstr (addr, ==, "127.0.0.1:7000");
+
+  /* The same key in hex is the same peer. */
+  p2_bytes = g_bytes_new (_net_identity_get_ed25519_public (p2), 32);
+  p2_hex = g_strdup ("");
+  for (guint i = 0; i < 32; i++)
+    {
+      char *t = g_strdup_printf ("%s%02x", p2_hex, _net_identity_get_ed25519_public (p2)[i]);
+      g_free (p2_hex);
+      p2_hex = t;
+    }
+  g_assert_true (net_node_add_peer (node, p2_hex, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_node_add_peer (node, net_identity_get_public_key (p2), NULL, &error));
+  g_assert_no_error (error);
+
+  peers = net_node_list_peers (node);
+  g_assert_cmpuint (g_strv_length (peers), ==, 2);
+  g_assert_cmpstr (peers[0], ==, net_identity_get_public_key (p1));
+  g_assert_cmpstr (peers[1], ==, net_identity_get_public_key (p2));
+  g_clear_pointer (&peers, g_strfreev);
+
+  g_assert_false (net_node_is_peer_up (node, net_identity_get_public_key (p1)));
+  g_assert_false (net_node_is_peer_up (node, "nonsense"));
+
+  /* Bad keys and addresses. */
+  g_assert_false (net_node_add_peer (node, "nonsense", NULL, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (net_node_add_peer (node, net_identity_get_public_key (identity), NULL, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (net_node_add_peer (node, net_identity_get_public_key (p1), "127.0.0.1:0", &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (net_node_add_peer (node, net_identity_get_public_key (p1), "[::1]:7000", &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  g_assert_true (net_node_remove_peer (node, net_identity_get_public_key (p1)));
+  g_assert_false (net_node_remove_peer (node, net_identity_get_public_key (p1)));
+  peers = net_node_list_peers (node);
+  g_assert_cmpuint (g_strv_length (peers), ==, 1);
+  g_assert_cmpstr (peers[0], ==, net_identity_get_public_key (p2));
+
+  /* follow_db needs a known leader. */
+  {
+    g_autoptr(NetDb) db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (net_node_follow_db (node, db, net_identity_get_public_key (p1), FALSE, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_counters_list (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNode) node = net_node_new (identity, "127.0.0.1:0", &error);
+  g_autoptr(GVariant) counters = NULL;
+  const char *names[] = {
+    "datagrams-sent", "datagrams-received", "bytes-sent", "bytes-received",
+    "handshakes-initiated", "handshakes-completed", "keepalives-sent",
+    "send-failed", "dropped-malformed", "dropped-unknown-index",
+    "dropped-replay", "dropped-auth", "dropped-handshake-replay",
+    "dropped-unknown-peer", "dropped-too-large", "dropped-no-service",
+    "dropped-malformed-message", "repl-events-sent", "repl-events-appended",
+    "repl-messages-malformed",
+  };
+  guint64 value;
+
+  g_assert_no_error (error);
+  counters = g_variant_ref_sink (net_node_get_counters (node));
+  g_assert_true (g_variant_is_of_type (counters, G_VARIANT_TYPE ("a{st}")));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_assert_true (g_variant_lookup (counters, names[i], "t", &value));
+      g_assert_cmpuint (value, ==, 0);
+    }
+  g_assert_cmpuint (net_node_get_counter (node, "no-such-counter"), ==, 0);
+}
+
+/* --- Sessions ------------------------------------------------------------ */
+
+static void
+test_handshake (const char *host)
+{
+  TestNode a, b;
+  g_autofree char *learnt = NULL;
+
+  pair_init (&a, &b, host);
+  pair_start_and_wait_up (&a, &b);
+
+  /* peer-up once on each side. */
+  WAIT_FOR (a.ups == 1 && b.ups == 1);
+  g_assert_cmpuint (a.downs, ==, 0);
+  g_assert_cmpuint (b.downs, ==, 0);
+  g_assert_true (net_node_get_running (a.node));
+
+  /* B learnt A's address from the authenticated datagrams. */
+  learnt = _net_node_dup_peer_address (b.node, a.key);
+  g_assert_cmpstr (learnt, ==, net_node_get_local_address (a.node));
+
+  g_assert_cmpuint (counter (&a, "handshakes-initiated"), >=, 1);
+  g_assert_cmpuint (counter (&a, "handshakes-completed"), >=, 1);
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), >=, 1);
+  g_assert_cmpuint (counter (&a, "datagrams-sent"), >=, 2);
+  g_assert_cmpuint (counter (&b, "datagrams-received"), >=, 2);
+  g_assert_cmpuint (counter (&a, "bytes-sent"), >=, NET_WIRE_INITIATION_LEN);
+  g_assert_cmpuint (total_dropped (&a), ==, 0);
+  g_assert_cmpuint (total_dropped (&b), ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+static void
+test_handshake_ipv4 (void)
+{
+  test_handshake ("127.0.0.1");
+}
+
+static void
+test_handshake_ipv6 (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNode) probe = net_node_new (identity, "[::1]:0", &error);
+
+  if (probe == NULL)
+    {
+      g_test_skip_printf ("no IPv6 loopback: %s", error->message);
+      return;
+    }
+  g_assert_true (g_str_has_prefix (net_node_get_local_address (probe), "[::1]:"));
+  test_handshake ("[::1]");
+}
+
+/* Both sides know each other's address and initiate at once: they agree
+ * on one session and stay up across several grace periods. */
+static void
+test_handshake_both_initiate (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+
+  pair_init (&a, &b, "127.0.0.1");
+  net_node_add_peer (b.node, a.key, net_node_get_local_address (a.node), &error);
+  g_assert_no_error (error);
+  _net_node_set_timing (a.node, 20, 500, 0);
+  _net_node_set_timing (b.node, 20, 500, 0);
+
+  pair_start_and_wait_up (&a, &b);
+  /* Many keepalive intervals and grace periods (1 s each). */
+  WAIT_FOR (counter (&a, "keepalives-sent") >= 250 &&
+            counter (&b, "keepalives-sent") >= 250);
+
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+  g_assert_cmpuint (a.ups, ==, 1);
+  g_assert_cmpuint (b.ups, ==, 1);
+  g_assert_cmpuint (a.downs, ==, 0);
+  g_assert_cmpuint (b.downs, ==, 0);
+  g_assert_cmpuint (counter (&a, "dropped-unknown-index"), ==, 0);
+  g_assert_cmpuint (counter (&b, "dropped-unknown-index"), ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* An idle pair stays up on keepalives alone; stopping one side takes it
+ * down on the other after the dead interval; restarting brings it up. */
+static void
+test_down_and_up (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  guint64 ka;
+
+  pair_init (&a, &b, "127.0.0.1");
+  _net_node_set_timing (a.node, 20, 400, 50);
+  _net_node_set_timing (b.node, 20, 400, 50);
+  pair_start_and_wait_up (&a, &b);
+
+  /* Idle, up: keepalives flow both ways, nothing goes down. */
+  ka = counter (&a, "keepalives-sent");
+  WAIT_FOR (counter (&a, "keepalives-sent") >= ka + 50 &&
+            counter (&b, "keepalives-sent") >= 50);
+  g_assert_cmpuint (a.downs, ==, 0);
+  g_assert_cmpuint (b.downs, ==, 0);
+
+  /* Stopping B: peer-down on B at once, on A after the dead interval. */
+  net_node_stop (b.node);
+  g_assert_false (net_node_get_running (b.node));
+  g_assert_cmpuint (b.downs, ==, 1);
+  g_assert_false (net_node_is_peer_up (b.node, a.key));
+  WAIT_FOR (a.downs == 1);
+  g_assert_false (net_node_is_peer_up (a.node, b.key));
+
+  /* A keeps trying; B comes back. */
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+  WAIT_FOR (net_node_is_peer_up (a.node, b.key) &&
+            net_node_is_peer_up (b.node, a.key));
+  WAIT_FOR (a.ups == 2 && b.ups == 2);
+
+  /* And again, this time stopping A, the side that knows the address. */
+  net_node_stop (a.node);
+  WAIT_FOR (b.downs == 2);
+  g_assert_true (net_node_start (a.node, &error));
+  WAIT_FOR (a.ups == 3 && b.ups == 3);
+
+  /* Removing an up peer takes it down. */
+  g_assert_true (net_node_remove_peer (a.node, b.key));
+  g_assert_cmpuint (a.downs, ==, 3);
+  WAIT_FOR (b.downs == 3);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+static void
+test_three_nodes (void)
+{
+  TestNode n[3];
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 3; i++)
+    test_node_init (&n[i], "127.0.0.1:0");
+
+  /* 0 → 1, 0 → 2, 1 → 2; the others admit without an address. */
+  for (guint i = 0; i < 3; i++)
+    for (guint j = 0; j < 3; j++)
+      if (i < j)
+        {
+          net_node_add_peer (n[i].node, n[j].key, net_node_get_local_address (n[j].node), &error);
+          g_assert_no_error (error);
+          net_node_add_peer (n[j].node, n[i].key, NULL, &error);
+          g_assert_no_error (error);
+        }
+
+  for (guint i = 0; i < 3; i++)
+    {
+      net_node_start (n[i].node, &error);
+      g_assert_no_error (error);
+    }
+
+  WAIT_FOR (n[0].ups == 2 && n[1].ups == 2 && n[2].ups == 2);
+  for (guint i = 0; i < 3; i++)
+    for (guint j = 0; j < 3; j++)
+      if (i != j)
+        g_assert_true (net_node_is_peer_up (n[i].node, n[j].key));
+
+  /* The middle one leaves: the two others see it go, and stay up. */
+  net_node_stop (n[1].node);
+  WAIT_FOR (n[0].downs == 1 && n[2].downs == 1);
+  g_assert_true (net_node_is_peer_up (n[0].node, n[2].key));
+  g_assert_true (net_node_is_peer_up (n[2].node, n[0].key));
+
+  for (guint i = 0; i < 3; i++)
+    test_node_clear (&n[i]);
+}
+
+/* --- Channel messages ----------------------------------------------------- */
+
+static void
+test_message_no_service (void)
+{
+  TestNode a, b;
+  const guint8 subscribe[] = { NET_REPL_SUBSCRIBE, 1, 2, 3 };
+  const guint8 announce[] = { NET_REPL_ANNOUNCE, 0 };
+  g_autofree guint8 *big = NULL;
+  gsize max;
+
+  pair_init (&a, &b, "127.0.0.1");
+  pair_start_and_wait_up (&a, &b);
+
+  /* B neither serves nor follows a database. */
+  g_assert_true (_net_node_send_message (a.node, b.key, subscribe, sizeof subscribe));
+  WAIT_FOR (counter (&b, "dropped-no-service") == 1);
+  g_assert_true (_net_node_send_message (a.node, b.key, announce, sizeof announce));
+  WAIT_FOR (counter (&b, "dropped-no-service") == 2);
+
+  /* The largest message fits in one datagram; one more byte does not. */
+  max = net_node_get_max_datagram (a.node) - NET_WIRE_DATA_OVERHEAD;
+  big = g_malloc0 (max + 1);
+  big[0] = NET_REPL_PULL;
+  g_assert_true (_net_node_send_message (a.node, b.key, big, max));
+  WAIT_FOR (counter (&b, "dropped-no-service") == 3);
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_CRITICAL, "*larger than the maximum*");
+  g_assert_false (_net_node_send_message (a.node, b.key, big, max + 1));
+  g_test_assert_expected_messages ();
+
+  g_assert_cmpuint (total_dropped (&b), ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* --- Security ------------------------------------------------------------ */
+
+/* Up, with A capturing what it sends; returns a data datagram A sent. */
+static Captured *
+secure_pair_up (TestNode *a,
+                TestNode *b)
+{
+  pair_init (a, b, "127.0.0.1");
+  a->capture = TRUE;
+  pair_start_and_wait_up (a, b);
+  WAIT_FOR (last_captured (a, NET_WIRE_DATA) != NULL);
+  return last_captured (a, NET_WIRE_DATA);
+}
+
+static void
+send_raw (TestNode       *from,
+          GSocketAddress *to,
+          const guint8   *data,
+          gsize           len)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (_net_node_send_raw (from->node, to, data, len, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_replayed_data (void)
+{
+  TestNode a, b;
+  Captured *c = secure_pair_up (&a, &b);
+  guint64 completed = counter (&b, "handshakes-completed");
+  guint64 replays = counter (&b, "dropped-replay");
+  gsize len;
+  const guint8 *data = g_bytes_get_data (c->data, &len);
+
+  send_raw (&a, c->to, data, len);
+  WAIT_FOR (counter (&b, "dropped-replay") == replays + 1);
+
+  send_raw (&a, c->to, data, len);
+  WAIT_FOR (counter (&b, "dropped-replay") == replays + 2);
+
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed);
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+  g_assert_cmpuint (b.ups, ==, 1);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+static void
+test_flipped_bit (void)
+{
+  TestNode a, b;
+  Captured *c;
+  guint64 completed, auth, malformed, replay, received;
+  guint first;
+  gsize len;
+  g_autofree guint8 *data = NULL;
+  g_autofree guint8 *copy = NULL;
+
+  secure_pair_up (&a, &b);
+
+  /* A data datagram B never saw, so that its counter is fresh. */
+  a.swallow_data = TRUE;
+  first = a.sent->len;
+  WAIT_FOR (count_captured (&a, NET_WIRE_DATA, first) >= 1);
+  c = last_captured (&a, NET_WIRE_DATA);
+  data = g_memdup2 (g_bytes_get_data (c->data, &len), g_bytes_get_size (c->data));
+
+  completed = counter (&b, "handshakes-completed");
+  auth = counter (&b, "dropped-auth");
+  malformed = counter (&b, "dropped-malformed");
+  replay = counter (&b, "dropped-replay");
+
+  /* Any bit of the ciphertext or tag: it does not authenticate. */
+  for (gsize i = NET_WIRE_HEADER_LEN; i < len; i++)
+    {
+      copy = g_memdup2 (data, len);
+      copy[i] ^= 1 << (i % 8);
+      send_raw (&a, c->to, copy, len);
+      g_clear_pointer (&copy, g_free);
+    }
+  WAIT_FOR (counter (&b, "dropped-auth") == auth + (len - NET_WIRE_HEADER_LEN));
+
+  /* A bit of the counter: the header is authenticated too. */
+  copy = g_memdup2 (data, len);
+  copy[15] ^= 0x10;
+  send_raw (&a, c->to, copy, len);
+  g_clear_pointer (&copy, g_free);
+  WAIT_FOR (counter (&b, "dropped-auth") == auth + (len - NET_WIRE_HEADER_LEN) + 1);
+
+  /* The magic and the version: malformed. */
+  copy = g_memdup2 (data, len);
+  copy[0] ^= 1;
+  send_raw (&a, c->to, copy, len);
+  g_clear_pointer (&copy, g_free);
+  copy = g_memdup2 (data, len);
+  copy[2] ^= 4;
+  send_raw (&a, c->to, copy, len);
+  g_clear_pointer (&copy, g_free);
+  WAIT_FOR (counter (&b, "dropped-malformed") == malformed + 2);
+
+  /* Nothing of that was taken for a replay, nor changed a session. */
+  g_assert_cmpuint (counter (&b, "dropped-replay"), ==, replay);
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed);
+
+  /* The intact datagram still authenticates: the failures above were
+   * the flipped bits, and did not burn its counter. */
+  received = counter (&b, "datagrams-received");
+  send_raw (&a, c->to, data, len);
+  WAIT_FOR (counter (&b, "datagrams-received") == received + 1);
+  g_assert_cmpuint (counter (&b, "dropped-auth"), ==, auth + (len - NET_WIRE_HEADER_LEN) + 1);
+  g_assert_cmpuint (counter (&b, "dropped-replay"), ==, replay);
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+static void
+test_unknown_index_and_truncated (void)
+{
+  TestNode a, b;
+  Captured *c = secure_pair_up (&a, &b);
+  guint64 unknown = counter (&b, "dropped-unknown-index");
+  guint64 malformed = counter (&b, "dropped-malformed");
+  guint64 too_large = counter (&b, "dropped-too-large");
+  guint64 completed = counter (&b, "handshakes-completed");
+  gsize len;
+  g_autofree guint8 *data = g_memdup2 (g_bytes_get_data (c->data, &len), g_bytes_get_size (c->data));
+  g_autofree guint8 *big = NULL;
+  guint32 index = get_u32 (data + 4);
+
+  /* Another receiver index. */
+  index ^= 0x5a5a5a5a;
+  data[4] = index;
+  data[5] = index >> 8;
+  data[6] = index >> 16;
+  data[7] = index >> 24;
+  send_raw (&a, c->to, data, len);
+  WAIT_FOR (counter (&b, "dropped-unknown-index") == unknown + 1);
+
+  /* Truncated: shorter than a header, than a tag, a handshake cut short,
+   * and nothing at all. */
+  send_raw (&a, c->to, data, 10);
+  send_raw (&a, c->to, data, NET_WIRE_DATA_OVERHEAD - 1);
+  send_raw (&a, c->to, data, 0);
+  {
+    Captured *init = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+    g_assert_nonnull (init);
+    send_raw (&a, c->to, g_bytes_get_data (init->data, NULL), NET_WIRE_INITIATION_LEN - 1);
+  }
+  WAIT_FOR (counter (&b, "dropped-malformed") == malformed + 4);
+
+  /* Larger than max-datagram. */
+  big = g_malloc0 (NET_WIRE_DEFAULT_MAX_DATAGRAM + 1);
+  memcpy (big, g_bytes_get_data (c->data, NULL), NET_WIRE_HEADER_LEN);
+  send_raw (&a, c->to, big, NET_WIRE_DEFAULT_MAX_DATAGRAM + 1);
+  WAIT_FOR (counter (&b, "dropped-too-large") == too_large + 1);
+
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed);
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* A replayed initiation: refused, no response, no new session, and the
+ * existing session keeps working. */
+static void
+test_replayed_initiation (void)
+{
+  TestNode a, b;
+  Captured *init;
+  guint64 completed, replays, unknown_a, ka;
+  guint first;
+  gsize len;
+  const guint8 *data;
+
+  secure_pair_up (&a, &b);
+  b.capture = TRUE;
+  init = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+  g_assert_nonnull (init);
+  data = g_bytes_get_data (init->data, &len);
+  g_assert_cmpuint (len, ==, NET_WIRE_INITIATION_LEN);
+
+  completed = counter (&b, "handshakes-completed");
+  replays = counter (&b, "dropped-handshake-replay");
+  unknown_a = counter (&a, "dropped-unknown-index");
+  first = b.sent->len;
+
+  send_raw (&a, init->to, data, len);
+  WAIT_FOR (counter (&b, "dropped-handshake-replay") == replays + 1);
+
+  /* The session still works: keepalives keep flowing both ways. */
+  ka = counter (&a, "keepalives-sent");
+  WAIT_FOR (counter (&a, "keepalives-sent") >= ka + 10 &&
+            count_captured (&b, NET_WIRE_DATA, first) >= 10);
+
+  g_assert_cmpuint (count_captured (&b, NET_WIRE_HANDSHAKE_RESPONSE, first), ==, 0);
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed);
+  g_assert_cmpuint (counter (&a, "dropped-unknown-index"), ==, unknown_a);
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+  g_assert_cmpuint (a.ups, ==, 1);
+  g_assert_cmpuint (b.ups, ==, 1);
+  g_assert_cmpuint (a.downs + b.downs, ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* An identity that is not in the allow-list gets nothing back. */
+static void
+test_unknown_peer (void)
+{
+  TestNode b, c;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) c_address = NULL;
+
+  test_node_init (&b, "127.0.0.1:0");
+  test_node_init (&c, "127.0.0.1:0");
+  b.capture = TRUE;
+  c_address = socket_address (net_node_get_local_address (c.node));
+
+  net_node_add_peer (c.node, b.key, net_node_get_local_address (b.node), &error);
+  g_assert_no_error (error);
+  net_node_start (b.node, &error);
+  net_node_start (c.node, &error);
+  g_assert_no_error (error);
+
+  WAIT_FOR (counter (&b, "dropped-unknown-peer") >= 3);
+  g_assert_cmpuint (b.sent->len, ==, 0);
+  g_assert_cmpuint (counter (&b, "datagrams-sent"), ==, 0);
+  g_assert_cmpuint (counter (&c, "datagrams-received"), ==, 0);
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, 0);
+  g_assert_false (net_node_is_peer_up (c.node, b.key));
+  g_assert_cmpuint (b.ups + c.ups, ==, 0);
+
+  /* Once admitted, it connects. */
+  net_node_add_peer (b.node, c.key, NULL, &error);
+  g_assert_no_error (error);
+  WAIT_FOR (net_node_is_peer_up (c.node, b.key) && net_node_is_peer_up (b.node, c.key));
+  {
+    g_autofree char *learnt = _net_node_dup_peer_address (b.node, c.key);
+    g_autofree char *expected = NULL;
+
+    expected = g_strdup (net_node_get_local_address (c.node));
+    g_assert_cmpstr (learnt, ==, expected);
+  }
+
+  test_node_clear (&b);
+  test_node_clear (&c);
+}
+
+/* Key confirmation: the responder keeps sending on the old session until a
+ * datagram authenticates on the new one. */
+static void
+test_key_confirmation (void)
+{
+  TestNode a, b;
+  Captured *init;
+  guint32 new_index;
+  guint64 completed_b, completed_a;
+  guint first_a, first_b;
+
+  pair_init (&a, &b, "127.0.0.1");
+  _net_node_set_timing (a.node, 50, 5000, 5000);
+  _net_node_set_timing (b.node, 50, 5000, 5000);
+  pair_start_and_wait_up (&a, &b);
+  WAIT_FOR (a.ups == 1 && b.ups == 1);
+
+  a.capture = TRUE;
+  b.capture = TRUE;
+  a.swallow_data = TRUE;   /* B never hears A on the new session */
+  completed_a = counter (&a, "handshakes-completed");
+  completed_b = counter (&b, "handshakes-completed");
+  first_a = a.sent->len;
+
+  g_assert_true (_net_node_initiate_handshake (a.node, b.key));
+  init = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+  g_assert_nonnull (init);
+  new_index = get_u32 ((const guint8 *) g_bytes_get_data (init->data, NULL) + 16);
+
+  /* A completed the handshake (the response arrived)... */
+  WAIT_FOR (counter (&a, "handshakes-completed") == completed_a + 1);
+  first_b = b.sent->len;
+  /* ...and tried to confirm it, but that was lost. */
+  WAIT_FOR (count_captured (&a, NET_WIRE_DATA, first_a) >= 1);
+
+  /* B keeps sending on the old session, to A's old index. */
+  WAIT_FOR (count_captured (&b, NET_WIRE_DATA, first_b) >= 5);
+  for (guint i = first_b; i < b.sent->len; i++)
+    {
+      Captured *c = g_ptr_array_index (b.sent, i);
+      const guint8 *data = g_bytes_get_data (c->data, NULL);
+
+      if (data[3] == NET_WIRE_DATA)
+        g_assert_cmpuint (get_u32 (data + 4), !=, new_index);
+    }
+  g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed_b);
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+
+  /* A's datagrams get through again: B confirms and moves over. */
+  a.swallow_data = FALSE;
+  WAIT_FOR (counter (&b, "handshakes-completed") == completed_b + 1);
+  first_b = b.sent->len;
+  WAIT_FOR (count_captured (&b, NET_WIRE_DATA, first_b) >= 3);
+  {
+    Captured *c = last_captured (&b, NET_WIRE_DATA);
+    g_assert_cmpuint (get_u32 ((const guint8 *) g_bytes_get_data (c->data, NULL) + 4), ==, new_index);
+  }
+  g_assert_cmpuint (a.downs + b.downs, ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* --- A lossy network ------------------------------------------------------ */
+
+static void
+test_lossy (void)
+{
+  TestNode a, b;
+  NetNodeLossy lossy = {
+    .drop_permille = 100,
+    .duplicate_permille = 50,
+    .reorder_permille = 50,
+    .corrupt_permille = 10,
+    .seed = 42,
+  };
+
+  pair_init (&a, &b, "127.0.0.1");
+  _net_node_set_timing (a.node, 10, 3000, 50);
+  _net_node_set_timing (b.node, 10, 3000, 50);
+  _net_node_set_lossy (a.node, &lossy);
+  lossy.seed = 43;
+  _net_node_set_lossy (b.node, &lossy);
+
+  pair_start_and_wait_up (&a, &b);
+
+  /* Enough traffic for every kind of damage on both sides. */
+  WAIT_FOR (counter (&a, "lossy-corrupted") >= 2 && counter (&b, "lossy-corrupted") >= 2 &&
+            counter (&a, "lossy-duplicated") >= 2 && counter (&b, "lossy-duplicated") >= 2 &&
+            counter (&a, "lossy-reordered") >= 2 && counter (&b, "lossy-reordered") >= 2 &&
+            counter (&a, "lossy-dropped") >= 2 && counter (&b, "lossy-dropped") >= 2);
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+
+  /* Every corrupted and duplicated datagram was refused. */
+  _net_node_set_lossy (a.node, NULL);
+  _net_node_set_lossy (b.node, NULL);
+  WAIT_FOR (total_dropped (&b) >= counter (&a, "lossy-corrupted") &&
+            total_dropped (&a) >= counter (&b, "lossy-corrupted"));
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* Runs whatever is ready now; datagrams sent on the loopback are in the
+ * receiver's socket already, so this delivers them all. */
+static void
+drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* With every datagram from A corrupted, B drops every one of them. */
+static void
+test_corrupt_all (void)
+{
+  TestNode a, b;
+  NetNodeLossy lossy = { .corrupt_permille = 1000, .seed = 7 };
+  guint64 received, dropped;
+
+  pair_init (&a, &b, "127.0.0.1");
+  _net_node_set_timing (a.node, 10, 0, 0);
+  pair_start_and_wait_up (&a, &b);
+
+  /* Nothing of A's in flight, then only corrupted datagrams. */
+  a.swallow_all = TRUE;
+  drain ();
+  received = counter (&b, "datagrams-received");
+  dropped = total_dropped (&b);
+  _net_node_set_lossy (a.node, &lossy);
+  a.swallow_all = FALSE;
+
+  WAIT_FOR (counter (&a, "lossy-corrupted") >= 50 &&
+            counter (&b, "datagrams-received") - received >= 40);
+  a.swallow_all = TRUE;
+  drain ();
+  g_assert_cmpuint (total_dropped (&b) - dropped, ==,
+                    counter (&b, "datagrams-received") - received);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/node/new/addresses", test_new_addresses);
+  g_test_add_func ("/node/new/preconditions", test_new_preconditions);
+  g_test_add_func ("/node/peers", test_peers);
+  g_test_add_func ("/node/counters/list", test_counters_list);
+  g_test_add_func ("/node/handshake/ipv4", test_handshake_ipv4);
+  g_test_add_func ("/node/handshake/ipv6", test_handshake_ipv6);
+  g_test_add_func ("/node/handshake/both-initiate", test_handshake_both_initiate);
+  g_test_add_func ("/node/liveness/down-and-up", test_down_and_up);
+  g_test_add_func ("/node/liveness/three-nodes", test_three_nodes);
+  g_test_add_func ("/node/message/no-service", test_message_no_service);
+  g_test_add_func ("/node/security/replayed-data", test_replayed_data);
+  g_test_add_func ("/node/security/flipped-bit", test_flipped_bit);
+  g_test_add_func ("/node/security/unknown-index-and-truncated", test_unknown_index_and_truncated);
+  g_test_add_func ("/node/security/replayed-initiation", test_replayed_initiation);
+  g_test_add_func ("/node/security/unknown-peer", test_unknown_peer);
+  g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
+  g_test_add_func ("/node/lossy/pair-comes-up", test_lossy);
+  g_test_add_func ("/node/lossy/corrupt-all", test_corrupt_all);
+
+  return g_test_run ();
+}
