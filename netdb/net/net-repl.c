@@ -1,8 +1,2366 @@
 /* net-repl.c: log replication between a leader and its followers
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * docs/net-protocol.md, section 4.  A leader answers what its followers
+ * ask and tells them when its logs grow; a follower pulls what it lacks,
+ * appends it exactly at its next seq, and forwards its local mutations
+ * when asked to.  Every message is decoded with every length checked;
+ * what a peer can make us hold is bounded (reorder buffer, fragments,
+ * forward reassembly, snapshots).
  */
 
 #include "config.h"
 
+#include <string.h>
+
+#include <sodium.h>
+
+#include "net-error.h"
+#include "net-db-private.h"
+#include "net-event-meta-private.h"
+#include "net-redex-private.h"
 #include "net-repl-private.h"
+
+#define DEFAULT_HEARTBEAT_MS        1000
+#define DEFAULT_PULL_TIMEOUT_MS     500
+#define DEFAULT_FORWARD_TIMEOUT_MS  10000
+
+/* Follower: PULLs in flight and events per PULL. */
+#define PULL_WINDOW          8
+#define PULL_RANGE           512
+/* Out-of-order events kept until the gap before them is filled. */
+#define REORDER_MAX_EVENTS   (PULL_WINDOW * PULL_RANGE)
+#define REORDER_MAX_BYTES    (64 * 1024 * 1024)
+/* Events that do not fit in a message, reassembled at once per log. */
+#define FRAGMENTS_MAX        2
+/* An event is never larger than a log accepts. */
+#define EVENT_MAX_BYTES      NET_REDEX_DEFAULT_MAX_PAYLOAD
+/* Events appended with one write. */
+#define APPEND_BATCH         4096
+
+/* Leader: how much one PULL may make it read and send. */
+#define PULL_MAX_EVENTS      4096
+#define PULL_MAX_BYTES       (8 * 1024 * 1024)
+/* Snapshots kept per follower, and for how long after their last use. */
+#define SNAPSHOT_KEEP_US     (60 * G_TIME_SPAN_SECOND)
+#define SNAPSHOT_MAX_BYTES   ((guint64) 1 << 30)
+/* Bytes of snapshot one SNAPSHOT_REQUEST asks for, and requests in flight. */
+#define SNAPSHOT_REQUEST_LEN (64 * 1024)
+#define SNAPSHOT_WINDOW      4
+/* Forwarded events reassembled at once per follower. */
+#define FORWARD_PARTS_MAX    4
+
+/* Follower: FORWARDs in flight. */
+#define FORWARD_WINDOW       8
+/* Queued forwards a follower keeps (a mutation beyond fails at once). */
+#define FORWARD_QUEUE_MAX    65536
+
+/* Message sizes. */
+#define EVENTS_HEADER        (1 + 1 + 8 + 2)
+#define EVENTS_ENTRY_HEADER  (8 + 4)
+#define FRAGMENT_HEADER      (1 + 1 + 8 + 8 + 4 + 4)
+#define FORWARD_HEADER       (1 + 1 + 8 + 4 + 4)
+#define SNAPSHOT_PART_HEADER (1 + 4 + 8)
+#define ACK_HEADER           (1 + 1 + 8 + 1 + 8 + 4 + 2)
+#define MIN_MESSAGE          64
+
+/* Byte ranges received so far, kept merged and sorted. ------------------- */
+
+typedef struct
+{
+  guint64 start;
+  guint64 end;
+} Span;
+
+/* Adds [start, end); returns the bytes covered in all. */
+static guint64
+coverage_add (GArray  *spans,
+              guint64  start,
+              guint64  end)
+{
+  Span s = { start, end };
+  guint64 total = 0;
+  guint i = 0;
+
+  while (i < spans->len && g_array_index (spans, Span, i).end < s.start)
+    i++;
+  while (i < spans->len && g_array_index (spans, Span, i).start <= s.end)
+    {
+      Span *o = &g_array_index (spans, Span, i);
+
+      s.start = MIN (s.start, o->start);
+      s.end = MAX (s.end, o->end);
+      g_array_remove_index (spans, i);
+    }
+  g_array_insert_val (spans, i, s);
+
+  for (i = 0; i < spans->len; i++)
+    total += g_array_index (spans, Span, i).end - g_array_index (spans, Span, i).start;
+  return total;
+}
+
+/* The first byte at or after @from that is not covered. */
+static guint64
+coverage_next_gap (GArray  *spans,
+                   guint64  from)
+{
+  for (guint i = 0; i < spans->len; i++)
+    {
+      Span *o = &g_array_index (spans, Span, i);
+
+      if (o->start <= from && from < o->end)
+        from = o->end;
+    }
+  return from;
+}
+
+/* Reading and writing messages ------------------------------------------- */
+
+typedef struct
+{
+  const guint8 *p;
+  gsize         len;
+  gsize         off;
+  gboolean      ok;
+} Reader;
+
+static void
+reader_init (Reader       *r,
+             const guint8 *p,
+             gsize         len)
+{
+  r->p = p;
+  r->len = len;
+  r->off = 0;
+  r->ok = TRUE;
+}
+
+static const guint8 *
+r_take (Reader *r,
+        gsize   n)
+{
+  const guint8 *p;
+
+  if (!r->ok || r->len - r->off < n)
+    {
+      r->ok = FALSE;
+      return NULL;
+    }
+  p = r->p + r->off;
+  r->off += n;
+  return p;
+}
+
+static guint64
+r_uint (Reader *r,
+        guint   n)
+{
+  const guint8 *p = r_take (r, n);
+  guint64 v = 0;
+
+  if (p == NULL)
+    return 0;
+  for (guint i = 0; i < n; i++)
+    v |= (guint64) p[i] << (8 * i);
+  return v;
+}
+
+#define r_u8(r)  ((guint8) r_uint ((r), 1))
+#define r_u16(r) ((guint16) r_uint ((r), 2))
+#define r_u32(r) ((guint32) r_uint ((r), 4))
+#define r_u64(r) (r_uint ((r), 8))
+#define r_i64(r) ((gint64) r_uint ((r), 8))
+
+static gsize
+r_left (Reader *r)
+{
+  return r->ok ? r->len - r->off : 0;
+}
+
+/* Everything was read, and nothing is left over. */
+static gboolean
+r_done (Reader *r)
+{
+  return r->ok && r->off == r->len;
+}
+
+static void
+w_uint (GByteArray *b,
+        guint64     v,
+        guint       n)
+{
+  guint8 tmp[8];
+
+  for (guint i = 0; i < n; i++)
+    tmp[i] = (guint8) (v >> (8 * i));
+  g_byte_array_append (b, tmp, n);
+}
+
+#define w_u8(b, v)  w_uint ((b), (v), 1)
+#define w_u16(b, v) w_uint ((b), (v), 2)
+#define w_u32(b, v) w_uint ((b), (v), 4)
+#define w_u64(b, v) w_uint ((b), (v), 8)
+#define w_i64(b, v) w_uint ((b), (guint64) (v), 8)
+
+/* The first 8 bytes of BLAKE2b-256 over the timestamp then the payload. */
+static guint64
+event_hash (gint64  timestamp,
+            GBytes *payload)
+{
+  crypto_generichash_state st;
+  guint8 ts[8], out[32];
+  guint64 h = 0;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+
+  for (guint i = 0; i < 8; i++)
+    ts[i] = (guint8) ((guint64) timestamp >> (8 * i));
+  crypto_generichash_init (&st, NULL, 0, sizeof out);
+  crypto_generichash_update (&st, ts, sizeof ts);
+  crypto_generichash_update (&st, data, len);
+  crypto_generichash_final (&st, out, sizeof out);
+  for (guint i = 0; i < 8; i++)
+    h |= (guint64) out[i] << (8 * i);
+  return h;
+}
+
+/* State ------------------------------------------------------------------- */
+
+/* Leader: one forwarded event being reassembled. */
+typedef struct
+{
+  guint8      log;
+  guint64     app_seq;
+  guint32     total;
+  GByteArray *buf;
+  GArray     *spans;
+  gint64      touched;
+} ForwardParts;
+
+/* Leader: what it keeps of a peer that follows it. */
+typedef struct
+{
+  gpointer    peer;
+  gboolean    subscribed;
+  guint64     origin;
+  guint32     snapshot_id;
+  GBytes     *snapshot;
+  gint64      snapshot_used;
+  GPtrArray  *forwards;     /* ForwardParts */
+} Follower;
+
+/* Follower: one PULL in flight. */
+typedef struct
+{
+  guint64 from;
+  guint64 end;
+  gint64  sent_at;
+} PullRange;
+
+typedef struct
+{
+  gint64  timestamp;
+  GBytes *payload;
+} Pending;
+
+/* Follower: one event that did not fit in a message. */
+typedef struct
+{
+  guint64     seq;
+  gint64      timestamp;
+  guint32     total;
+  GByteArray *buf;
+  GArray     *spans;
+} Fragments;
+
+/* Follower: one log. */
+typedef struct
+{
+  NetRedexFile *file;
+  gboolean      announced;      /* the leader has it */
+  guint64       leader_first;
+  guint64       leader_next;
+  guint64       leader_app_seq; /* of our origin, as last announced */
+  guint64       last_hash;      /* of our last event, 0 when empty */
+  guint64       hash_seq;       /* the seq last_hash is of */
+  PullRange     pulls[PULL_WINDOW];
+  guint         n_pulls;
+  GHashTable   *pending;        /* seq (guint64*) → Pending* */
+  guint64       pending_bytes;
+  GPtrArray    *fragments;      /* Fragments* */
+  guint64       own_app_seq;    /* the last app_seq we assigned */
+} FollowLog;
+
+/* Follower: one queued local mutation. */
+typedef struct
+{
+  NetDbLog  log;
+  GBytes   *event;        /* with app_seq once assigned */
+  guint64   app_seq;      /* 0: not yet sent */
+  gint64    queued;       /* monotonic: the forward timeout runs from here */
+  gint64    last_sent;    /* 0: to be sent */
+  gboolean  reported;     /* forward-failed emitted for its timeout */
+} Forward;
+
+struct _NetRepl
+{
+  NetDb          *db;
+  NetReplLink    *link;
+  GMainContext   *context;
+  gboolean        leader;
+  NetReplCounters counters;
+
+  guint           heartbeat_ms;
+  guint           pull_timeout_ms;
+  guint           forward_timeout_ms;
+  GSource        *heartbeat_source;
+  GSource        *tick_source;
+
+  NetRedexFile   *logs[NET_DB_N_LOGS];
+
+  /* Leader. */
+  GHashTable     *followers;       /* peer → Follower* */
+  GSource        *watch_source;    /* woken by appends to the logs */
+  guint64         announced[NET_DB_N_LOGS];
+  guint32         last_snapshot_id;
+
+  /* Follower. */
+  gpointer        leader_peer;
+  gboolean        forward_writes;
+  gboolean        leader_up;
+  gboolean        session_announced;  /* an ANNOUNCE since peer-up */
+  gboolean        diverged;
+  FollowLog       follow[NET_DB_N_LOGS];
+  GSource        *synced_source;     /* sync then advertise, coalesced */
+  GSource        *pump_source;       /* send queued forwards */
+  GQueue          forwards;          /* Forward* */
+  gint64          last_resend;       /* after an out-of-order answer */
+
+  /* Follower: re-bootstrapping from a snapshot. */
+  gboolean        snapshotting;
+  guint32         snap_id;
+  gint64          snap_asked;        /* when id 0 was last asked for */
+  guint64         snap_total;
+  GByteArray     *snap_buf;
+  GArray         *snap_spans;
+  Span            snap_reqs[SNAPSHOT_WINDOW];
+  gint64          snap_req_sent[SNAPSHOT_WINDOW];
+};
+
+static gboolean
+send_message (NetRepl     *self,
+              gpointer     peer,
+              GByteArray  *msg)
+{
+  g_assert (msg->len <= self->link->max_message);
+  return self->link->send (self->link, peer, msg->data, msg->len);
+}
+
+static gboolean
+peer_is_up (NetRepl  *self,
+            gpointer  peer)
+{
+  return self->link->peer_is_up == NULL || self->link->peer_is_up (self->link, peer);
+}
+
+static gint64
+now_us (void)
+{
+  return g_get_monotonic_time ();
+}
+
+static GSource *
+attach_timer (NetRepl     *self,
+              guint        interval_ms,
+              GSourceFunc  func,
+              const char  *name)
+{
+  GSource *source = g_timeout_source_new (MAX (interval_ms, 1));
+
+  g_source_set_callback (source, func, self, NULL);
+  g_source_set_static_name (source, name);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+/* ========================================================================== */
+/* Leader                                                                     */
+/* ========================================================================== */
+
+static void
+forward_parts_free (gpointer data)
+{
+  ForwardParts *fp = data;
+
+  g_byte_array_unref (fp->buf);
+  g_array_unref (fp->spans);
+  g_free (fp);
+}
+
+static void
+follower_free (gpointer data)
+{
+  Follower *f = data;
+
+  g_clear_pointer (&f->snapshot, g_bytes_unref);
+  g_ptr_array_unref (f->forwards);
+  g_free (f);
+}
+
+static Follower *
+get_follower (NetRepl  *self,
+              gpointer  peer)
+{
+  Follower *f = g_hash_table_lookup (self->followers, peer);
+
+  if (f == NULL)
+    {
+      f = g_new0 (Follower, 1);
+      f->peer = peer;
+      f->forwards = g_ptr_array_new_with_free_func (forward_parts_free);
+      g_hash_table_insert (self->followers, peer, f);
+    }
+  return f;
+}
+
+static void
+leader_send_announce (NetRepl  *self,
+                      Follower *f)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  guint n = 0;
+
+  w_u8 (msg, NET_REPL_ANNOUNCE);
+  w_u8 (msg, 0);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      if (self->logs[log] == NULL)
+        continue;
+      w_u8 (msg, log);
+      w_u64 (msg, net_redex_file_get_first_seq (self->logs[log]));
+      w_u64 (msg, net_redex_file_get_next_seq (self->logs[log]));
+      w_u64 (msg, f->origin != 0 ? _net_db_get_origin_app_seq (self->db, log, f->origin) : 0);
+      n++;
+    }
+  msg->data[1] = n;
+
+  if (send_message (self, f->peer, msg))
+    self->counters.announces_sent++;
+}
+
+static void
+leader_announce_all (NetRepl *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->logs[log] != NULL)
+      self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+
+  g_hash_table_iter_init (&iter, self->followers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Follower *f = value;
+
+      if (f->subscribed && peer_is_up (self, f->peer))
+        leader_send_announce (self, f);
+    }
+}
+
+/* Appends woke us: one announcement for whatever was appended since the
+ * last one, then wait for the next append. */
+static gboolean
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  NetRepl *self = callback ? (NetRepl *) user_data : NULL;
+  gboolean more = FALSE;
+  gboolean grew = FALSE;
+
+  g_source_set_ready_time (source, -1);
+  if (self == NULL)
+    return G_SOURCE_CONTINUE;
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->logs[log] != NULL &&
+        net_redex_file_get_next_seq (self->logs[log]) != self->announced[log])
+      grew = TRUE;
+  if (grew)
+    leader_announce_all (self);
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->logs[log] != NULL &&
+        !_net_redex_file_arm_watch (self->logs[log], source, self->announced[log] - 1))
+      more = !_net_redex_file_is_closed (self->logs[log]) || more;
+  if (more)
+    g_source_set_ready_time (source, 0);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs watch_source_funcs = {
+  .dispatch = watch_dispatch,
+};
+
+static gboolean
+leader_watch_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+leader_send_diverged (NetRepl  *self,
+                      gpointer  peer,
+                      guint8    log,
+                      guint64   seq)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+
+  w_u8 (msg, NET_REPL_DIVERGED);
+  w_u8 (msg, log);
+  w_u64 (msg, seq);
+  send_message (self, peer, msg);
+}
+
+static gboolean
+leader_on_subscribe (NetRepl      *self,
+                     gpointer      peer,
+                     Reader       *r)
+{
+  guint64 origin = r_u64 (r);
+  guint n = r_u8 (r);
+  Follower *f;
+  struct { guint8 log; guint64 next; guint64 hash; } entries[256];
+
+  for (guint i = 0; i < n; i++)
+    {
+      entries[i].log = r_u8 (r);
+      entries[i].next = r_u64 (r);
+      entries[i].hash = r_u64 (r);
+    }
+  if (!r_done (r) || origin == 0)
+    return FALSE;
+
+  f = get_follower (self, peer);
+  f->subscribed = TRUE;
+  f->origin = origin;
+
+  for (guint i = 0; i < n; i++)
+    {
+      NetRedexFile *file = entries[i].log < NET_DB_N_LOGS ? self->logs[entries[i].log] : NULL;
+      guint64 seq = entries[i].next - 1;
+
+      if (file == NULL || entries[i].next <= 1)
+        continue;
+
+      if (seq >= net_redex_file_get_next_seq (file))
+        {
+          /* The follower holds events we never wrote. */
+          leader_send_diverged (self, peer, entries[i].log, net_redex_file_get_next_seq (file));
+          continue;
+        }
+      if (entries[i].hash != 0 && seq >= net_redex_file_get_first_seq (file))
+        {
+          g_autoptr(NetRedexEvent) event = net_redex_file_read_one (file, seq, NULL);
+
+          if (event != NULL &&
+              event_hash (net_redex_event_get_timestamp (event),
+                          net_redex_event_get_payload (event)) != entries[i].hash)
+            leader_send_diverged (self, peer, entries[i].log, seq);
+        }
+    }
+
+  leader_send_announce (self, f);
+  return TRUE;
+}
+
+static void
+leader_send_gone (NetRepl  *self,
+                  gpointer  peer,
+                  guint8    log,
+                  guint64   from_seq,
+                  guint64   first_seq)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+
+  w_u8 (msg, NET_REPL_GONE);
+  w_u8 (msg, log);
+  w_u64 (msg, from_seq);
+  w_u64 (msg, first_seq);
+  send_message (self, peer, msg);
+}
+
+/* Sends one event that does not fit in a message, in FRAGMENTs. */
+static gboolean
+leader_send_fragments (NetRepl       *self,
+                       gpointer       peer,
+                       guint8         log,
+                       NetRedexEvent *event)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  gsize len, chunk = self->link->max_message - FRAGMENT_HEADER;
+  const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+
+  for (gsize off = 0; off < len; off += chunk)
+    {
+      gsize n = MIN (chunk, len - off);
+
+      g_byte_array_set_size (msg, 0);
+      w_u8 (msg, NET_REPL_FRAGMENT);
+      w_u8 (msg, log);
+      w_u64 (msg, net_redex_event_get_seq (event));
+      w_i64 (msg, net_redex_event_get_timestamp (event));
+      w_u32 (msg, len);
+      w_u32 (msg, off);
+      g_byte_array_append (msg, data + off, n);
+      if (!send_message (self, peer, msg))
+        return FALSE;
+    }
+  self->counters.events_sent++;
+  return TRUE;
+}
+
+static gboolean
+leader_flush_events (NetRepl    *self,
+                     gpointer    peer,
+                     GByteArray *msg,
+                     guint       count)
+{
+  gboolean ok;
+
+  if (count == 0)
+    return TRUE;
+  msg->data[10] = count & 0xff;
+  msg->data[11] = count >> 8;
+  ok = send_message (self, peer, msg);
+  if (ok)
+    self->counters.events_sent += count;
+  return ok;
+}
+
+static gboolean
+leader_on_pull (NetRepl  *self,
+                gpointer  peer,
+                Reader   *r)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  g_autoptr(GPtrArray) events = NULL;
+  guint8 log = r_u8 (r);
+  guint64 from = r_u64 (r);
+  guint64 end = r_u64 (r);
+  NetRedexFile *file;
+  guint64 first, next, bytes = 0;
+  guint count = 0;
+
+  if (!r_done (r) || log >= NET_DB_N_LOGS || from == 0 || end <= from)
+    return FALSE;
+
+  file = self->logs[log];
+  if (file == NULL)
+    return TRUE;
+
+  first = net_redex_file_get_first_seq (file);
+  next = net_redex_file_get_next_seq (file);
+  if (from < first)
+    {
+      leader_send_gone (self, peer, log, from, first);
+      return TRUE;
+    }
+  end = MIN (end, next);
+  end = MIN (end, from + PULL_MAX_EVENTS);
+  if (from >= end)
+    return TRUE;
+
+  events = net_redex_file_read_range (file, from, end, NULL);
+  if (events == NULL)
+    return TRUE;   /* closed, or damaged: the follower asks again */
+  if (events->len > 0 && net_redex_event_get_seq (g_ptr_array_index (events, 0)) != from)
+    {
+      /* Evicted meanwhile. */
+      leader_send_gone (self, peer, log, from, net_redex_file_get_first_seq (file));
+      return TRUE;
+    }
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      NetRedexEvent *event = g_ptr_array_index (events, i);
+      gsize len = g_bytes_get_size (net_redex_event_get_payload (event));
+      gsize need = EVENTS_ENTRY_HEADER + len;
+
+      if (bytes >= PULL_MAX_BYTES)
+        break;
+      bytes += len;
+
+      if (EVENTS_HEADER + need > self->link->max_message)
+        {
+          if (!leader_flush_events (self, peer, msg, count) ||
+              !leader_send_fragments (self, peer, log, event))
+            return TRUE;
+          count = 0;
+          g_byte_array_set_size (msg, 0);
+          continue;
+        }
+
+      if (count > 0 && (msg->len + need > self->link->max_message || count == G_MAXUINT16))
+        {
+          if (!leader_flush_events (self, peer, msg, count))
+            return TRUE;
+          count = 0;
+          g_byte_array_set_size (msg, 0);
+        }
+
+      if (count == 0)
+        {
+          w_u8 (msg, NET_REPL_EVENTS);
+          w_u8 (msg, log);
+          w_u64 (msg, net_redex_event_get_seq (event));
+          w_u16 (msg, 0);
+        }
+      w_i64 (msg, net_redex_event_get_timestamp (event));
+      w_u32 (msg, len);
+      g_byte_array_append (msg, g_bytes_get_data (net_redex_event_get_payload (event), NULL), len);
+      count++;
+    }
+
+  leader_flush_events (self, peer, msg, count);
+  return TRUE;
+}
+
+static void
+leader_send_snapshot_info (NetRepl  *self,
+                           gpointer  peer,
+                           guint32   id,
+                           guint64   total)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+
+  w_u8 (msg, NET_REPL_SNAPSHOT_INFO);
+  w_u32 (msg, id);
+  w_u64 (msg, total);
+  send_message (self, peer, msg);
+}
+
+static gboolean
+leader_on_snapshot_request (NetRepl  *self,
+                            gpointer  peer,
+                            Reader   *r)
+{
+  guint32 id = r_u32 (r);
+  guint64 offset = r_u64 (r);
+  guint32 length = r_u32 (r);
+  Follower *f;
+  gsize total, chunk;
+  const guint8 *data;
+  g_autoptr(GByteArray) msg = NULL;
+
+  if (!r_done (r))
+    return FALSE;
+
+  f = get_follower (self, peer);
+
+  if (id == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      GBytes *snapshot = net_db_snapshot (self->db, &error);
+
+      if (snapshot == NULL)
+        {
+          g_warning ("cannot snapshot the database for a follower: %s", error->message);
+          return TRUE;
+        }
+      g_clear_pointer (&f->snapshot, g_bytes_unref);
+      f->snapshot = snapshot;
+      if (++self->last_snapshot_id == 0)
+        self->last_snapshot_id = 1;
+      f->snapshot_id = self->last_snapshot_id;
+      f->snapshot_used = now_us ();
+      self->counters.snapshots_sent++;
+      leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (snapshot));
+      return TRUE;
+    }
+
+  if (f->snapshot == NULL || f->snapshot_id != id)
+    {
+      /* Expired or never ours: a total of 0 tells the follower to ask
+       * for a new one. */
+      leader_send_snapshot_info (self, peer, id, 0);
+      return TRUE;
+    }
+
+  f->snapshot_used = now_us ();
+  data = g_bytes_get_data (f->snapshot, &total);
+  if (offset >= total)
+    return TRUE;
+  length = MIN ((guint64) length, MIN (total - offset, SNAPSHOT_REQUEST_LEN));
+  chunk = self->link->max_message - SNAPSHOT_PART_HEADER;
+  msg = g_byte_array_new ();
+  for (guint64 off = offset; off < offset + length; off += chunk)
+    {
+      gsize n = MIN (chunk, offset + length - off);
+
+      g_byte_array_set_size (msg, 0);
+      w_u8 (msg, NET_REPL_SNAPSHOT_PART);
+      w_u32 (msg, id);
+      w_u64 (msg, off);
+      g_byte_array_append (msg, data + off, n);
+      if (!send_message (self, peer, msg))
+        break;
+    }
+  return TRUE;
+}
+
+static void
+leader_send_ack (NetRepl      *self,
+                 gpointer      peer,
+                 guint8        log,
+                 guint64       app_seq,
+                 guint8        status,
+                 guint64       seq,
+                 const GError *error)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  const char *text = error ? error->message : "";
+  gsize len = strlen (text);
+
+  len = MIN (len, self->link->max_message - ACK_HEADER);
+  len = MIN (len, G_MAXUINT16);
+  w_u8 (msg, NET_REPL_FORWARD_ACK);
+  w_u8 (msg, log);
+  w_u64 (msg, app_seq);
+  w_u8 (msg, status);
+  w_u64 (msg, seq);
+  w_u32 (msg, error ? (guint32) error->code : 0);
+  w_u16 (msg, len);
+  g_byte_array_append (msg, (const guint8 *) text, len);
+  send_message (self, peer, msg);
+}
+
+static void
+leader_append_forward (NetRepl  *self,
+                       gpointer  peer,
+                       guint8    log,
+                       guint64   app_seq,
+                       GBytes   *event)
+{
+  g_autoptr(GError) error = NULL;
+  NetDbForwardStatus status;
+  guint64 seq = 0;
+
+  if (!_net_db_append_forwarded (self->db, log, event, app_seq, &status, &seq, &error))
+    {
+      if (error->domain != NET_ERROR)
+        {
+          g_autoptr(GError) e = g_error_new_literal (NET_ERROR, NET_ERROR_FAILED, error->message);
+
+          leader_send_ack (self, peer, log, app_seq, 3, 0, e);
+        }
+      else
+        leader_send_ack (self, peer, log, app_seq, 3, 0, error);
+      return;
+    }
+
+  leader_send_ack (self, peer, log, app_seq, status, seq, NULL);
+}
+
+static gboolean
+leader_on_forward (NetRepl  *self,
+                   gpointer  peer,
+                   Reader   *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 app_seq = r_u64 (r);
+  guint32 total = r_u32 (r);
+  guint32 offset = r_u32 (r);
+  gsize n = r_left (r);
+  const guint8 *bytes = r_take (r, n);
+  Follower *f;
+  ForwardParts *fp = NULL;
+
+  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || n == 0 ||
+      total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
+      offset > total || n > total - offset)
+    return FALSE;
+
+  if (self->logs[log] == NULL)
+    {
+      g_autoptr(GError) e = g_error_new (NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                                         "the leader has no log %u", log);
+
+      leader_send_ack (self, peer, log, app_seq, 3, 0, e);
+      return TRUE;
+    }
+
+  /* The common case: the whole event in one message. */
+  if (offset == 0 && n == total)
+    {
+      g_autoptr(GBytes) event = g_bytes_new (bytes, n);
+
+      leader_append_forward (self, peer, log, app_seq, event);
+      return TRUE;
+    }
+
+  f = get_follower (self, peer);
+  for (guint i = 0; i < f->forwards->len; i++)
+    {
+      ForwardParts *o = g_ptr_array_index (f->forwards, i);
+
+      if (o->log == log && o->app_seq == app_seq)
+        {
+          if (o->total != total)
+            return FALSE;
+          fp = o;
+          break;
+        }
+    }
+  if (fp == NULL)
+    {
+      /* Bounded: the oldest reassembly gives way. */
+      if (f->forwards->len >= FORWARD_PARTS_MAX)
+        {
+          guint oldest = 0;
+
+          for (guint i = 1; i < f->forwards->len; i++)
+            if (((ForwardParts *) g_ptr_array_index (f->forwards, i))->touched <
+                ((ForwardParts *) g_ptr_array_index (f->forwards, oldest))->touched)
+              oldest = i;
+          g_ptr_array_remove_index_fast (f->forwards, oldest);
+        }
+      fp = g_new0 (ForwardParts, 1);
+      fp->log = log;
+      fp->app_seq = app_seq;
+      fp->total = total;
+      fp->buf = g_byte_array_sized_new (total);
+      g_byte_array_set_size (fp->buf, total);
+      fp->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+      g_ptr_array_add (f->forwards, fp);
+    }
+
+  fp->touched = now_us ();
+  memcpy (fp->buf->data + offset, bytes, n);
+  if (coverage_add (fp->spans, offset, offset + n) == total)
+    {
+      g_autoptr(GBytes) event = g_bytes_new (fp->buf->data, total);
+
+      g_ptr_array_remove_fast (f->forwards, fp);
+      leader_append_forward (self, peer, log, app_seq, event);
+    }
+  return TRUE;
+}
+
+static gboolean
+leader_receive (NetRepl      *self,
+                gpointer      peer,
+                const guint8 *message,
+                gsize         len)
+{
+  Reader r;
+
+  reader_init (&r, message + 1, len - 1);
+
+  switch (message[0])
+    {
+    case NET_REPL_SUBSCRIBE:
+      return leader_on_subscribe (self, peer, &r);
+    case NET_REPL_PULL:
+      return leader_on_pull (self, peer, &r);
+    case NET_REPL_SNAPSHOT_REQUEST:
+      return leader_on_snapshot_request (self, peer, &r);
+    case NET_REPL_FORWARD:
+      return leader_on_forward (self, peer, &r);
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+leader_heartbeat_cb (gpointer data)
+{
+  NetRepl *self = data;
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = now_us ();
+
+  leader_announce_all (self);
+
+  /* Forget what followers no longer use. */
+  g_hash_table_iter_init (&iter, self->followers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Follower *f = value;
+
+      if (f->snapshot != NULL && now - f->snapshot_used > SNAPSHOT_KEEP_US)
+        g_clear_pointer (&f->snapshot, g_bytes_unref);
+      for (guint i = f->forwards->len; i > 0; i--)
+        if (now - ((ForwardParts *) g_ptr_array_index (f->forwards, i - 1))->touched >
+            (gint64) self->forward_timeout_ms * 1000)
+          g_ptr_array_remove_index_fast (f->forwards, i - 1);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* ========================================================================== */
+/* Follower                                                                   */
+/* ========================================================================== */
+
+static void
+pending_free (gpointer data)
+{
+  Pending *p = data;
+
+  g_bytes_unref (p->payload);
+  g_free (p);
+}
+
+static void
+fragments_free (gpointer data)
+{
+  Fragments *fr = data;
+
+  g_byte_array_unref (fr->buf);
+  g_array_unref (fr->spans);
+  g_free (fr);
+}
+
+static void
+forward_free (Forward *fw)
+{
+  g_bytes_unref (fw->event);
+  g_free (fw);
+}
+
+static void follower_fill_pulls (NetRepl *self, guint log);
+static void follower_pump (NetRepl *self);
+
+static void
+follower_send_subscribe (NetRepl *self)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  guint n = 0;
+
+  if (self->leader_peer == NULL || self->diverged)
+    return;
+
+  w_u8 (msg, NET_REPL_SUBSCRIBE);
+  w_u64 (msg, net_db_get_origin (self->db));
+  w_u8 (msg, 0);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      FollowLog *fl = &self->follow[log];
+
+      if (fl->file == NULL)
+        continue;
+      w_u8 (msg, log);
+      w_u64 (msg, net_redex_file_get_next_seq (fl->file));
+      w_u64 (msg, fl->hash_seq == net_redex_file_get_next_seq (fl->file) - 1 ? fl->last_hash : 0);
+      n++;
+    }
+  msg->data[9] = n;
+  send_message (self, self->leader_peer, msg);
+}
+
+/* The hash of our last event, for SUBSCRIBE. */
+static void
+follower_load_hash (NetRepl  *self,
+                    guint     log)
+{
+  FollowLog *fl = &self->follow[log];
+  guint64 next = net_redex_file_get_next_seq (fl->file);
+
+  fl->last_hash = 0;
+  fl->hash_seq = next - 1;
+  if (next > net_redex_file_get_first_seq (fl->file))
+    {
+      g_autoptr(NetRedexEvent) event = net_redex_file_read_one (fl->file, next - 1, NULL);
+
+      if (event != NULL)
+        fl->last_hash = event_hash (net_redex_event_get_timestamp (event),
+                                    net_redex_event_get_payload (event));
+    }
+}
+
+static gboolean
+synced_cb (gpointer data)
+{
+  NetRepl *self = data;
+
+  g_clear_pointer (&self->synced_source, g_source_unref);
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (self->follow[log].file != NULL && !net_redex_file_sync (self->follow[log].file, &error))
+        {
+          /* Not durable: do not advertise it; the next batch tries again. */
+          g_warning ("replication: cannot sync the %s log: %s",
+                     net_redex_file_get_name (self->follow[log].file), error->message);
+          return G_SOURCE_REMOVE;
+        }
+    }
+
+  if (self->leader_up)
+    follower_send_subscribe (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* After the contiguous events of a dispatch were appended: sync, then
+ * advertise, once for everything appended in this main-loop iteration. */
+static void
+follower_schedule_synced (NetRepl *self)
+{
+  if (self->synced_source != NULL)
+    return;
+  self->synced_source = g_idle_source_new ();
+  g_source_set_priority (self->synced_source, G_PRIORITY_DEFAULT_IDLE);
+  g_source_set_callback (self->synced_source, synced_cb, self, NULL);
+  g_source_set_static_name (self->synced_source, "[netdb] replication sync");
+  g_source_attach (self->synced_source, self->context);
+}
+
+static void
+follower_send_pull (NetRepl *self,
+                    guint    log,
+                    guint64  from,
+                    guint64  end)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+
+  w_u8 (msg, NET_REPL_PULL);
+  w_u8 (msg, log);
+  w_u64 (msg, from);
+  w_u64 (msg, end);
+  send_message (self, self->leader_peer, msg);
+  self->counters.pulls_sent++;
+}
+
+/* Keeps PULL_WINDOW ranges in flight up to the announced tail, and asks
+ * again for what a range still lacks after the pull timeout. */
+static void
+follower_fill_pulls (NetRepl *self,
+                     guint    log)
+{
+  FollowLog *fl = &self->follow[log];
+  guint64 next, top;
+  gint64 now = now_us ();
+  guint i;
+
+  if (fl->file == NULL || !fl->announced || !self->leader_up || self->snapshotting ||
+      self->diverged)
+    return;
+
+  next = net_redex_file_get_next_seq (fl->file);
+  top = next;
+
+  for (i = 0; i < fl->n_pulls;)
+    {
+      PullRange *p = &fl->pulls[i];
+
+      if (p->end <= next)
+        {
+          fl->pulls[i] = fl->pulls[--fl->n_pulls];
+          continue;
+        }
+      top = MAX (top, p->end);
+      if (now - p->sent_at >= (gint64) self->pull_timeout_ms * 1000)
+        {
+          guint64 from = MAX (p->from, next);
+          guint64 key;
+
+          for (key = from; key < p->end && g_hash_table_contains (fl->pending, &key); key++)
+            ;
+          if (key < p->end)
+            {
+              follower_send_pull (self, log, key, p->end);
+              self->counters.pulls_retried++;
+            }
+          p->from = key;
+          p->sent_at = now;
+        }
+      i++;
+    }
+
+  while (fl->n_pulls < PULL_WINDOW && top < fl->leader_next)
+    {
+      PullRange *p = &fl->pulls[fl->n_pulls++];
+
+      p->from = top;
+      p->end = MIN (top + PULL_RANGE, fl->leader_next);
+      p->sent_at = now;
+      follower_send_pull (self, log, p->from, p->end);
+      top = p->end;
+    }
+}
+
+/* Appends what the reorder buffer holds from the next seq on, in batches. */
+static void
+follower_drain (NetRepl *self,
+                guint    log)
+{
+  FollowLog *fl = &self->follow[log];
+  g_autoptr(GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gboolean appended = FALSE;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 next = net_redex_file_get_next_seq (fl->file);
+      guint64 seq = next;
+      Pending *p;
+
+      g_ptr_array_set_size (payloads, 0);
+      g_array_set_size (stamps, 0);
+      while (payloads->len < APPEND_BATCH &&
+             (p = g_hash_table_lookup (fl->pending, &seq)) != NULL)
+        {
+          g_ptr_array_add (payloads, g_bytes_ref (p->payload));
+          g_array_append_val (stamps, p->timestamp);
+          seq++;
+        }
+      if (payloads->len == 0)
+        break;
+
+      if (_net_redex_file_append_full (fl->file, (GBytes **) payloads->pdata,
+                                       (const gint64 *) (gpointer) stamps->data, payloads->len,
+                                       next, &error) == 0)
+        {
+          if (!g_error_matches (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH))
+            g_warning ("replication: cannot append to the %s log: %s",
+                       net_redex_file_get_name (fl->file), error->message);
+          break;
+        }
+
+      fl->last_hash = event_hash (g_array_index (stamps, gint64, stamps->len - 1),
+                                  g_ptr_array_index (payloads, payloads->len - 1));
+      fl->hash_seq = seq - 1;
+      for (guint64 s = next; s < seq; s++)
+        {
+          p = g_hash_table_lookup (fl->pending, &s);
+          fl->pending_bytes -= g_bytes_get_size (p->payload);
+          g_hash_table_remove (fl->pending, &s);
+        }
+      self->counters.events_appended += payloads->len;
+      appended = TRUE;
+    }
+
+  if (appended)
+    {
+      follower_schedule_synced (self);
+      follower_fill_pulls (self, log);
+    }
+}
+
+/* Keeps a received event until it can be appended; FALSE when it is a
+ * duplicate. */
+static gboolean
+follower_take_event (NetRepl *self,
+                     guint    log,
+                     guint64  seq,
+                     gint64   timestamp,
+                     GBytes  *payload)
+{
+  FollowLog *fl = &self->follow[log];
+  guint64 next = net_redex_file_get_next_seq (fl->file);
+  Pending *p;
+
+  if (seq < next || g_hash_table_contains (fl->pending, &seq))
+    {
+      self->counters.events_duplicate++;
+      return FALSE;
+    }
+  /* Bounded: what is too far ahead is asked for again later. */
+  if (seq - next >= REORDER_MAX_EVENTS ||
+      g_hash_table_size (fl->pending) >= REORDER_MAX_EVENTS ||
+      fl->pending_bytes + g_bytes_get_size (payload) > REORDER_MAX_BYTES)
+    return TRUE;
+
+  p = g_new (Pending, 1);
+  p->timestamp = timestamp;
+  p->payload = g_bytes_ref (payload);
+  fl->pending_bytes += g_bytes_get_size (payload);
+  g_hash_table_insert (fl->pending, g_memdup2 (&seq, sizeof seq), p);
+  return TRUE;
+}
+
+static gboolean
+follower_on_announce (NetRepl *self,
+                      Reader  *r)
+{
+  guint n = r_u8 (r);
+  struct { guint8 log; guint64 first, next, app_seq; } entries[256];
+
+  for (guint i = 0; i < n; i++)
+    {
+      entries[i].log = r_u8 (r);
+      entries[i].first = r_u64 (r);
+      entries[i].next = r_u64 (r);
+      entries[i].app_seq = r_u64 (r);
+    }
+  if (!r_done (r))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (entries[i].first == 0 || entries[i].next < entries[i].first)
+      return FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      FollowLog *fl;
+
+      if (entries[i].log >= NET_DB_N_LOGS || self->follow[entries[i].log].file == NULL)
+        continue;
+      fl = &self->follow[entries[i].log];
+      fl->announced = TRUE;
+      fl->leader_first = entries[i].first;
+      /* Announcements may arrive out of order: the tail only grows. */
+      fl->leader_next = MAX (fl->leader_next, entries[i].next);
+      fl->leader_app_seq = MAX (fl->leader_app_seq, entries[i].app_seq);
+    }
+
+  self->session_announced = TRUE;
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    follower_fill_pulls (self, log);
+  follower_pump (self);
+  return TRUE;
+}
+
+static gboolean
+follower_on_events (NetRepl *self,
+                    Reader  *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 first = r_u64 (r);
+  guint count = r_u16 (r);
+  g_autoptr(GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  if (!r->ok || log >= NET_DB_N_LOGS || first == 0 || count == 0 ||
+      first > G_MAXUINT64 - count)
+    return FALSE;
+
+  for (guint i = 0; i < count; i++)
+    {
+      gint64 ts = r_i64 (r);
+      guint32 len = r_u32 (r);
+      const guint8 *data = r_take (r, len);
+
+      if (data == NULL)
+        return FALSE;
+      g_array_append_val (stamps, ts);
+      g_ptr_array_add (payloads, g_bytes_new (data, len));
+    }
+  if (!r_done (r))
+    return FALSE;
+
+  if (self->follow[log].file == NULL || self->snapshotting || self->diverged)
+    return TRUE;
+
+  for (guint i = 0; i < count; i++)
+    follower_take_event (self, log, first + i, g_array_index (stamps, gint64, i),
+                         g_ptr_array_index (payloads, i));
+  follower_drain (self, log);
+  return TRUE;
+}
+
+static gboolean
+follower_on_fragment (NetRepl *self,
+                      Reader  *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 seq = r_u64 (r);
+  gint64 ts = r_i64 (r);
+  guint32 total = r_u32 (r);
+  guint32 offset = r_u32 (r);
+  gsize n = r_left (r);
+  const guint8 *bytes = r_take (r, n);
+  FollowLog *fl;
+  Fragments *fr = NULL;
+  guint64 next;
+
+  if (!r_done (r) || log >= NET_DB_N_LOGS || seq == 0 || n == 0 ||
+      total > EVENT_MAX_BYTES || offset > total || n > total - offset)
+    return FALSE;
+
+  fl = &self->follow[log];
+  if (fl->file == NULL || self->snapshotting || self->diverged)
+    return TRUE;
+
+  next = net_redex_file_get_next_seq (fl->file);
+  if (seq < next || g_hash_table_contains (fl->pending, &seq))
+    {
+      /* Counted once per event, at its first part. */
+      if (offset == 0)
+        self->counters.events_duplicate++;
+      return TRUE;
+    }
+  if (seq - next >= REORDER_MAX_EVENTS)
+    return TRUE;
+
+  for (guint i = 0; i < fl->fragments->len; i++)
+    {
+      Fragments *o = g_ptr_array_index (fl->fragments, i);
+
+      if (o->seq == seq)
+        {
+          if (o->total != total || o->timestamp != ts)
+            return FALSE;
+          fr = o;
+          break;
+        }
+    }
+  if (fr == NULL)
+    {
+      /* Bounded: the event furthest ahead gives way. */
+      if (fl->fragments->len >= FRAGMENTS_MAX)
+        {
+          guint far = 0;
+
+          for (guint i = 1; i < fl->fragments->len; i++)
+            if (((Fragments *) g_ptr_array_index (fl->fragments, i))->seq >
+                ((Fragments *) g_ptr_array_index (fl->fragments, far))->seq)
+              far = i;
+          if (((Fragments *) g_ptr_array_index (fl->fragments, far))->seq < seq)
+            return TRUE;
+          g_ptr_array_remove_index_fast (fl->fragments, far);
+        }
+      fr = g_new0 (Fragments, 1);
+      fr->seq = seq;
+      fr->timestamp = ts;
+      fr->total = total;
+      fr->buf = g_byte_array_sized_new (total);
+      g_byte_array_set_size (fr->buf, total);
+      fr->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+      g_ptr_array_add (fl->fragments, fr);
+    }
+
+  memcpy (fr->buf->data + offset, bytes, n);
+  if (coverage_add (fr->spans, offset, offset + n) == total)
+    {
+      g_autoptr(GBytes) payload = g_bytes_new (fr->buf->data, total);
+
+      g_ptr_array_remove_fast (fl->fragments, fr);
+      follower_take_event (self, log, seq, ts, payload);
+      follower_drain (self, log);
+    }
+  return TRUE;
+}
+
+/* Re-bootstrap ------------------------------------------------------------- */
+
+static void
+snapshot_reset (NetRepl *self)
+{
+  self->snap_id = 0;
+  self->snap_asked = 0;
+  self->snap_total = 0;
+  g_clear_pointer (&self->snap_buf, g_byte_array_unref);
+  g_clear_pointer (&self->snap_spans, g_array_unref);
+  memset (self->snap_reqs, 0, sizeof self->snap_reqs);
+  memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
+}
+
+static void
+follower_send_snapshot_request (NetRepl *self,
+                                guint32  id,
+                                guint64  offset,
+                                guint32  length)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+
+  w_u8 (msg, NET_REPL_SNAPSHOT_REQUEST);
+  w_u32 (msg, id);
+  w_u64 (msg, offset);
+  w_u32 (msg, length);
+  send_message (self, self->leader_peer, msg);
+}
+
+/* Keeps SNAPSHOT_WINDOW requests in flight for what is missing. */
+static void
+follower_snapshot_step (NetRepl *self)
+{
+  gint64 now = now_us ();
+  gint64 timeout = (gint64) self->pull_timeout_ms * 1000;
+  guint64 from = 0;
+
+  if (!self->snapshotting || !self->leader_up)
+    return;
+
+  if (self->snap_id == 0)
+    {
+      if (self->snap_asked == 0 || now - self->snap_asked >= timeout)
+        {
+          self->snap_asked = now;
+          follower_send_snapshot_request (self, 0, 0, 0);
+        }
+      return;
+    }
+
+  for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
+    {
+      Span *q = &self->snap_reqs[i];
+
+      /* Done when covered; timed out: asked again below. */
+      if (q->end > q->start && coverage_next_gap (self->snap_spans, q->start) >= q->end)
+        q->start = q->end = 0;
+      if (q->end > q->start && now - self->snap_req_sent[i] >= timeout)
+        {
+          guint64 gap = coverage_next_gap (self->snap_spans, q->start);
+
+          q->start = gap;
+          self->snap_req_sent[i] = now;
+          follower_send_snapshot_request (self, self->snap_id, q->start, q->end - q->start);
+        }
+      from = MAX (from, q->end);
+    }
+
+  for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
+    {
+      Span *q = &self->snap_reqs[i];
+
+      if (q->end > q->start)
+        continue;
+      from = coverage_next_gap (self->snap_spans, from);
+      if (from >= self->snap_total)
+        break;
+      q->start = from;
+      q->end = MIN (from + SNAPSHOT_REQUEST_LEN, self->snap_total);
+      self->snap_req_sent[i] = now;
+      follower_send_snapshot_request (self, self->snap_id, q->start, q->end - q->start);
+      from = q->end;
+    }
+}
+
+static void
+follower_clear_pulls (NetRepl *self)
+{
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      FollowLog *fl = &self->follow[log];
+
+      fl->n_pulls = 0;
+      if (fl->pending != NULL)
+        g_hash_table_remove_all (fl->pending);
+      fl->pending_bytes = 0;
+      if (fl->fragments != NULL)
+        g_ptr_array_set_size (fl->fragments, 0);
+    }
+}
+
+static void
+follower_start_snapshot (NetRepl *self)
+{
+  if (self->snapshotting)
+    return;
+  self->snapshotting = TRUE;
+  snapshot_reset (self);
+  follower_clear_pulls (self);
+  follower_snapshot_step (self);
+}
+
+static void
+follower_finish_snapshot (NetRepl *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snapshot = g_byte_array_free_to_bytes (g_steal_pointer (&self->snap_buf));
+
+  self->snapshotting = FALSE;
+  snapshot_reset (self);
+  follower_clear_pulls (self);
+
+  if (!_net_db_rebootstrap (self->db, snapshot, &error))
+    {
+      g_warning ("replication: cannot re-bootstrap from the leader's snapshot: %s",
+                 error->message);
+      return;
+    }
+
+  self->counters.snapshots_restored++;
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->follow[log].file != NULL)
+      follower_load_hash (self, log);
+
+  follower_send_subscribe (self);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    follower_fill_pulls (self, log);
+}
+
+static gboolean
+follower_on_gone (NetRepl *self,
+                  Reader  *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 from = r_u64 (r);
+  guint64 first = r_u64 (r);
+  FollowLog *fl;
+
+  if (!r_done (r) || log >= NET_DB_N_LOGS || from == 0 || first <= from)
+    return FALSE;
+
+  fl = &self->follow[log];
+  /* A late answer to a PULL of before the last re-bootstrap is stale. */
+  if (fl->file == NULL || self->diverged || net_redex_file_get_next_seq (fl->file) >= first)
+    return TRUE;
+
+  fl->leader_first = MAX (fl->leader_first, first);
+  follower_start_snapshot (self);
+  return TRUE;
+}
+
+static gboolean
+follower_on_diverged (NetRepl *self,
+                      Reader  *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 seq = r_u64 (r);
+
+  if (!r_done (r) || log >= NET_DB_N_LOGS)
+    return FALSE;
+  if (self->follow[log].file == NULL || self->diverged)
+    return TRUE;
+
+  /* Two histories are never mixed: stop. */
+  self->diverged = TRUE;
+  follower_clear_pulls (self);
+  g_warning ("replication: the %s log of database %s diverged from its leader at seq %"
+             G_GUINT64_FORMAT "; replication stopped",
+             net_redex_file_get_name (self->follow[log].file),
+             net_db_get_path (self->db), seq);
+  return TRUE;
+}
+
+static gboolean
+follower_on_snapshot_info (NetRepl *self,
+                           Reader  *r)
+{
+  guint32 id = r_u32 (r);
+  guint64 total = r_u64 (r);
+
+  if (!r_done (r) || id == 0)
+    return FALSE;
+  if (!self->snapshotting)
+    return TRUE;
+
+  if (total == 0)
+    {
+      /* The leader forgot it: ask for a new one. */
+      if (id == self->snap_id)
+        {
+          snapshot_reset (self);
+          follower_snapshot_step (self);
+        }
+      return TRUE;
+    }
+
+  if (self->snap_id != 0 || total > SNAPSHOT_MAX_BYTES)
+    return TRUE;   /* a late answer, or more than we take */
+
+  self->snap_id = id;
+  self->snap_total = total;
+  self->snap_buf = g_byte_array_sized_new (total);
+  g_byte_array_set_size (self->snap_buf, total);
+  self->snap_spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  follower_snapshot_step (self);
+  return TRUE;
+}
+
+static gboolean
+follower_on_snapshot_part (NetRepl *self,
+                           Reader  *r)
+{
+  guint32 id = r_u32 (r);
+  guint64 offset = r_u64 (r);
+  gsize n = r_left (r);
+  const guint8 *bytes = r_take (r, n);
+
+  if (!r_done (r) || id == 0 || n == 0)
+    return FALSE;
+  if (!self->snapshotting || id != self->snap_id)
+    return TRUE;
+  if (offset > self->snap_total || n > self->snap_total - offset)
+    return FALSE;
+
+  memcpy (self->snap_buf->data + offset, bytes, n);
+  if (coverage_add (self->snap_spans, offset, offset + n) == self->snap_total)
+    follower_finish_snapshot (self);
+  else
+    follower_snapshot_step (self);
+  return TRUE;
+}
+
+/* Forwarding --------------------------------------------------------------- */
+
+/* The queued event, encoded again with its app_seq. */
+static GBytes *
+encode_with_app_seq (GBytes  *event,
+                     guint64  app_seq)
+{
+  NetEventMeta meta;
+  const guint8 *payload;
+  gsize payload_len, len;
+  const guint8 *data = g_bytes_get_data (event, &len);
+
+  if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL))
+    g_assert_not_reached ();   /* we encoded it */
+  meta.app_seq = app_seq;
+  return net_event_encode (&meta, payload, payload_len);
+}
+
+static void
+follower_send_forward (NetRepl *self,
+                       Forward *fw)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  gsize len, chunk = self->link->max_message - FORWARD_HEADER;
+  const guint8 *data = g_bytes_get_data (fw->event, &len);
+
+  for (gsize off = 0; off < len; off += chunk)
+    {
+      gsize n = MIN (chunk, len - off);
+
+      g_byte_array_set_size (msg, 0);
+      w_u8 (msg, NET_REPL_FORWARD);
+      w_u8 (msg, fw->log);
+      w_u64 (msg, fw->app_seq);
+      w_u32 (msg, len);
+      w_u32 (msg, off);
+      g_byte_array_append (msg, data + off, n);
+      if (!send_message (self, self->leader_peer, msg))
+        break;
+    }
+  self->counters.forwards_sent++;
+}
+
+/* Sends the queued events in order, FORWARD_WINDOW at once: the first send
+ * of each assigns its app_seq, retransmits keep it. */
+static void
+follower_pump (NetRepl *self)
+{
+  gint64 now = now_us ();
+  gint64 retransmit = (gint64) self->pull_timeout_ms * 1000;
+  guint i = 0;
+
+  if (!self->leader_up || !self->session_announced || self->diverged)
+    return;
+
+  for (GList *l = self->forwards.head; l != NULL && i < FORWARD_WINDOW; l = l->next, i++)
+    {
+      Forward *fw = l->data;
+
+      if (fw->app_seq == 0)
+        {
+          FollowLog *fl = &self->follow[fw->log];
+          GBytes *encoded;
+
+          fl->own_app_seq = MAX (fl->own_app_seq,
+                                 _net_db_get_origin_app_seq (self->db, fw->log,
+                                                             net_db_get_origin (self->db)));
+          fw->app_seq = MAX (fl->own_app_seq, fl->leader_app_seq) + 1;
+          fl->own_app_seq = fw->app_seq;
+          encoded = encode_with_app_seq (fw->event, fw->app_seq);
+          g_bytes_unref (fw->event);
+          fw->event = encoded;
+        }
+      if (fw->last_sent != 0 && now - fw->last_sent < retransmit)
+        continue;
+      fw->last_sent = now;
+      follower_send_forward (self, fw);
+    }
+}
+
+static gboolean
+pump_cb (gpointer data)
+{
+  NetRepl *self = data;
+
+  g_clear_pointer (&self->pump_source, g_source_unref);
+  follower_pump (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+follower_schedule_pump (NetRepl *self)
+{
+  if (self->pump_source != NULL)
+    return;
+  self->pump_source = g_idle_source_new ();
+  g_source_set_callback (self->pump_source, pump_cb, self, NULL);
+  g_source_set_static_name (self->pump_source, "[netdb] replication forward");
+  g_source_attach (self->pump_source, self->context);
+}
+
+static void
+forward_cb (NetDbLog  log,
+            GBytes   *event,
+            gpointer  user_data)
+{
+  NetRepl *self = user_data;
+  Forward *fw;
+
+  if (self->forwards.length >= FORWARD_QUEUE_MAX)
+    {
+      g_autoptr(GError) error = g_error_new (NET_ERROR, NET_ERROR_FAILED,
+                                             "%u mutations already wait for the leader",
+                                             FORWARD_QUEUE_MAX);
+
+      self->counters.forwards_failed++;
+      _net_db_emit_forward_failed (self->db, error);
+      return;
+    }
+
+  fw = g_new0 (Forward, 1);
+  fw->log = log;
+  fw->event = g_bytes_ref (event);
+  fw->queued = now_us ();
+  g_queue_push_tail (&self->forwards, fw);
+  follower_schedule_pump (self);
+}
+
+static gboolean
+follower_on_forward_ack (NetRepl *self,
+                         Reader  *r)
+{
+  guint8 log = r_u8 (r);
+  guint64 app_seq = r_u64 (r);
+  guint8 status = r_u8 (r);
+  guint64 seq = r_u64 (r);
+  guint32 code = r_u32 (r);
+  guint16 len = r_u16 (r);
+  const guint8 *text = r_take (r, len);
+  Forward *fw = NULL;
+  GList *l;
+
+  (void) seq;
+  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || status > 3)
+    return FALSE;
+
+  for (l = self->forwards.head; l != NULL; l = l->next)
+    {
+      Forward *o = l->data;
+
+      if (o->log == log && o->app_seq == app_seq)
+        {
+          fw = o;
+          break;
+        }
+    }
+  if (fw == NULL)
+    return TRUE;   /* acknowledged before */
+
+  switch (status)
+    {
+    case 0:
+    case 1:
+      g_queue_delete_link (&self->forwards, l);
+      forward_free (fw);
+      self->counters.forwards_acked++;
+      follower_pump (self);
+      break;
+
+    case 2:
+      /* An earlier one got lost: send everything in flight again, from
+       * the oldest (once for the burst of answers this causes). */
+      if (now_us () - self->last_resend >= (gint64) self->pull_timeout_ms * 250)
+        {
+          self->last_resend = now_us ();
+          for (l = self->forwards.head; l != NULL; l = l->next)
+            ((Forward *) l->data)->last_sent = 0;
+          follower_pump (self);
+        }
+      break;
+
+    case 3:
+      {
+        g_autofree char *message = g_utf8_make_valid ((const char *) text, len);
+        g_autoptr(GError) error = NULL;
+        FollowLog *fl = &self->follow[log];
+
+        if (code == 0 || code > NET_ERROR_PROTOCOL)
+          code = NET_ERROR_FAILED;
+        error = g_error_new (NET_ERROR, code, "the leader refused a forwarded change: %s", message);
+
+        g_queue_delete_link (&self->forwards, l);
+        /* Its app_seq is free again: those after it of the same log are
+         * numbered anew (the leader appended none of them, they would
+         * have been out of order). */
+        fl->own_app_seq = app_seq - 1;
+        for (l = self->forwards.head; l != NULL; l = l->next)
+          {
+            Forward *o = l->data;
+
+            if (o->log == log && o->app_seq > app_seq)
+              {
+                o->app_seq = 0;
+                o->last_sent = 0;
+              }
+          }
+        forward_free (fw);
+        self->counters.forwards_failed++;
+        _net_db_emit_forward_failed (self->db, error);
+        follower_pump (self);
+      }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+  return TRUE;
+}
+
+static void
+follower_check_forward_timeouts (NetRepl *self)
+{
+  gint64 now = now_us ();
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+
+  for (GList *l = self->forwards.head; l != NULL; l = l->next)
+    {
+      Forward *fw = l->data;
+
+      if (!fw->reported && now - fw->queued >= (gint64) self->forward_timeout_ms * 1000)
+        {
+          fw->reported = TRUE;
+          self->counters.forwards_failed++;
+          g_ptr_array_add (errors,
+                           g_error_new (NET_ERROR, NET_ERROR_TIMEOUT,
+                                        "the leader did not acknowledge a forwarded change within %u ms; "
+                                        "it stays queued and is sent again",
+                                        self->forward_timeout_ms));
+        }
+    }
+
+  /* Emitted once the queue is no longer walked: a handler may mutate. */
+  for (guint i = 0; i < errors->len; i++)
+    _net_db_emit_forward_failed (self->db, g_ptr_array_index (errors, i));
+}
+
+static gboolean
+follower_receive (NetRepl      *self,
+                  gpointer      peer,
+                  const guint8 *message,
+                  gsize         len)
+{
+  Reader r;
+
+  reader_init (&r, message + 1, len - 1);
+
+  switch (message[0])
+    {
+    case NET_REPL_ANNOUNCE:
+    case NET_REPL_EVENTS:
+    case NET_REPL_FRAGMENT:
+    case NET_REPL_GONE:
+    case NET_REPL_DIVERGED:
+    case NET_REPL_SNAPSHOT_INFO:
+    case NET_REPL_SNAPSHOT_PART:
+    case NET_REPL_FORWARD_ACK:
+      break;
+    default:
+      return FALSE;
+    }
+
+  /* Only our leader speaks to us. */
+  if (peer != self->leader_peer)
+    return TRUE;
+
+  switch (message[0])
+    {
+    case NET_REPL_ANNOUNCE:
+      return follower_on_announce (self, &r);
+    case NET_REPL_EVENTS:
+      return follower_on_events (self, &r);
+    case NET_REPL_FRAGMENT:
+      return follower_on_fragment (self, &r);
+    case NET_REPL_GONE:
+      return follower_on_gone (self, &r);
+    case NET_REPL_DIVERGED:
+      return follower_on_diverged (self, &r);
+    case NET_REPL_SNAPSHOT_INFO:
+      return follower_on_snapshot_info (self, &r);
+    case NET_REPL_SNAPSHOT_PART:
+      return follower_on_snapshot_part (self, &r);
+    case NET_REPL_FORWARD_ACK:
+      return follower_on_forward_ack (self, &r);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+follower_heartbeat_cb (gpointer data)
+{
+  NetRepl *self = data;
+
+  if (self->leader_up)
+    follower_send_subscribe (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+follower_tick_cb (gpointer data)
+{
+  NetRepl *self = data;
+
+  if (self->leader_up)
+    {
+      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+        follower_fill_pulls (self, log);
+      follower_snapshot_step (self);
+      follower_pump (self);
+    }
+  follower_check_forward_timeouts (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ========================================================================== */
+/* Common                                                                     */
+/* ========================================================================== */
+
+static void
+start_timers (NetRepl *self)
+{
+  destroy_source (&self->heartbeat_source);
+  destroy_source (&self->tick_source);
+
+  if (self->leader)
+    self->heartbeat_source = attach_timer (self, self->heartbeat_ms, leader_heartbeat_cb,
+                                           "[netdb] replication heartbeat");
+  else
+    {
+      self->heartbeat_source = attach_timer (self, self->heartbeat_ms, follower_heartbeat_cb,
+                                             "[netdb] replication heartbeat");
+      self->tick_source = attach_timer (self, MAX (self->pull_timeout_ms / 4, 5), follower_tick_cb,
+                                        "[netdb] replication retries");
+    }
+}
+
+static NetRepl *
+repl_new (NetDb        *db,
+          NetReplLink  *link,
+          GMainContext *context,
+          gboolean      leader)
+{
+  NetRepl *self = g_new0 (NetRepl, 1);
+
+  self->db = g_object_ref (db);
+  self->link = link;
+  self->context = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  self->leader = leader;
+  self->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+  self->pull_timeout_ms = DEFAULT_PULL_TIMEOUT_MS;
+  self->forward_timeout_ms = DEFAULT_FORWARD_TIMEOUT_MS;
+  g_queue_init (&self->forwards);
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (db, log);
+
+      self->logs[log] = file ? g_object_ref (file) : NULL;
+    }
+
+  return self;
+}
+
+/* Whether @db can lead or follow: open, persistent when following,
+ * writable. */
+static gboolean
+check_db (NetDb       *db,
+          gboolean     follower,
+          GError     **error)
+{
+  const char *name = net_db_get_path (db) ? net_db_get_path (db) : "(in memory)";
+  gboolean any = FALSE;
+
+  if (follower && net_db_get_path (db) == NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "database %s is held in memory: a follower needs a directory", name);
+      return FALSE;
+    }
+  if (net_db_get_read_only (db))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "database %s is open read-only", name);
+      return FALSE;
+    }
+  if (net_db_get_following (db))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "database %s already follows a leader", name);
+      return FALSE;
+    }
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (db, log);
+
+      if (file == NULL)
+        continue;
+      any = TRUE;
+      if (_net_redex_file_is_closed (file))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "database %s is closed", name);
+          return FALSE;
+        }
+    }
+  if (!any)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "database %s has no model to replicate", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+NetRepl *
+_net_repl_new_leader (NetDb         *db,
+                      NetReplLink   *link,
+                      GMainContext  *context,
+                      GError       **error)
+{
+  NetRepl *self;
+
+  g_return_val_if_fail (NET_IS_DB (db), NULL);
+  g_return_val_if_fail (link != NULL && link->send != NULL, NULL);
+  g_return_val_if_fail (link->max_message >= MIN_MESSAGE, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_db (db, FALSE, error))
+    return NULL;
+
+  self = repl_new (db, link, context, TRUE);
+  self->followers = g_hash_table_new_full (NULL, NULL, NULL, follower_free);
+
+  self->watch_source = g_source_new (&watch_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->watch_source, leader_watch_cb, self, NULL);
+  g_source_set_static_name (self->watch_source, "[netdb] replication announce");
+  g_source_attach (self->watch_source, self->context);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->logs[log] != NULL)
+      {
+        self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+        _net_redex_file_add_watch (self->logs[log], self->watch_source);
+      }
+
+  start_timers (self);
+  return self;
+}
+
+NetRepl *
+_net_repl_new_follower (NetDb         *db,
+                        NetReplLink   *link,
+                        gpointer       leader,
+                        gboolean       forward_writes,
+                        GMainContext  *context,
+                        GError       **error)
+{
+  NetRepl *self;
+
+  g_return_val_if_fail (NET_IS_DB (db), NULL);
+  g_return_val_if_fail (link != NULL && link->send != NULL, NULL);
+  g_return_val_if_fail (link->max_message >= MIN_MESSAGE, NULL);
+  g_return_val_if_fail (leader != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_db (db, TRUE, error))
+    return NULL;
+
+  self = repl_new (db, link, context, FALSE);
+  self->leader_peer = leader;
+  self->forward_writes = !!forward_writes;
+
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      FollowLog *fl = &self->follow[log];
+
+      fl->file = self->logs[log];
+      if (fl->file == NULL)
+        continue;
+      fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, pending_free);
+      fl->fragments = g_ptr_array_new_with_free_func (fragments_free);
+      fl->own_app_seq = _net_db_get_origin_app_seq (db, log, net_db_get_origin (db));
+      follower_load_hash (self, log);
+    }
+
+  _net_db_set_following (db, TRUE, forward_writes ? forward_cb : NULL, self);
+
+  start_timers (self);
+
+  if (peer_is_up (self, leader))
+    _net_repl_peer_up (self, leader);
+
+  return self;
+}
+
+void
+_net_repl_free (NetRepl *self)
+{
+  if (self == NULL)
+    return;
+
+  destroy_source (&self->heartbeat_source);
+  destroy_source (&self->tick_source);
+  destroy_source (&self->synced_source);
+  destroy_source (&self->pump_source);
+
+  if (self->watch_source != NULL)
+    {
+      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+        if (self->logs[log] != NULL)
+          _net_redex_file_remove_watch (self->logs[log], self->watch_source);
+      destroy_source (&self->watch_source);
+    }
+
+  if (!self->leader)
+    {
+      Forward *fw;
+
+      _net_db_set_following (self->db, FALSE, NULL, NULL);
+
+      /* What never reached the leader is lost: say so. */
+      while ((fw = g_queue_pop_head (&self->forwards)) != NULL)
+        {
+          g_autoptr(GError) error = g_error_new_literal (NET_ERROR, NET_ERROR_CLOSED,
+                                                         "replication stopped before the leader "
+                                                         "acknowledged a forwarded change");
+
+          forward_free (fw);
+          self->counters.forwards_failed++;
+          _net_db_emit_forward_failed (self->db, error);
+        }
+
+      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+        {
+          g_clear_pointer (&self->follow[log].pending, g_hash_table_unref);
+          g_clear_pointer (&self->follow[log].fragments, g_ptr_array_unref);
+        }
+      snapshot_reset (self);
+    }
+
+  g_clear_pointer (&self->followers, g_hash_table_unref);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    g_clear_object (&self->logs[log]);
+  g_clear_object (&self->db);
+  g_main_context_unref (self->context);
+  g_free (self);
+}
+
+NetDb *
+_net_repl_get_db (NetRepl *self)
+{
+  return self->db;
+}
+
+gboolean
+_net_repl_is_leader (NetRepl *self)
+{
+  return self->leader;
+}
+
+void
+_net_repl_peer_up (NetRepl  *self,
+                   gpointer  peer)
+{
+  if (self->leader || peer != self->leader_peer)
+    return;
+
+  self->leader_up = TRUE;
+  self->session_announced = FALSE;
+  /* Everything in flight was lost with the old session. */
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    for (guint i = 0; i < self->follow[log].n_pulls; i++)
+      self->follow[log].pulls[i].sent_at = 0;
+  for (GList *l = self->forwards.head; l != NULL; l = l->next)
+    ((Forward *) l->data)->last_sent = 0;
+  self->snap_asked = 0;
+  memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
+
+  follower_send_subscribe (self);
+}
+
+void
+_net_repl_peer_down (NetRepl  *self,
+                     gpointer  peer)
+{
+  if (self->leader || peer != self->leader_peer)
+    return;
+
+  self->leader_up = FALSE;
+  self->session_announced = FALSE;
+}
+
+void
+_net_repl_peer_removed (NetRepl  *self,
+                        gpointer  peer)
+{
+  if (self->leader)
+    {
+      g_hash_table_remove (self->followers, peer);
+      return;
+    }
+  if (peer == self->leader_peer)
+    {
+      self->leader_up = FALSE;
+      self->session_announced = FALSE;
+      self->leader_peer = NULL;
+    }
+}
+
+gboolean
+_net_repl_receive (NetRepl      *self,
+                   gpointer      peer,
+                   const guint8 *message,
+                   gsize         len)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (message == NULL || len == 0 || len > self->link->max_message)
+    ok = FALSE;
+  else if (self->leader)
+    ok = leader_receive (self, peer, message, len);
+  else
+    ok = follower_receive (self, peer, message, len);
+
+  if (!ok)
+    {
+      self->counters.messages_malformed++;
+      g_debug ("replication: dropped a malformed message (kind 0x%02x, %" G_GSIZE_FORMAT " bytes)",
+               len > 0 && message != NULL ? message[0] : 0, len);
+    }
+  return ok;
+}
+
+const NetReplCounters *
+_net_repl_get_counters (NetRepl *self)
+{
+  return &self->counters;
+}
+
+void
+_net_repl_set_timing (NetRepl *self,
+                      guint    heartbeat_ms,
+                      guint    pull_timeout_ms,
+                      guint    forward_timeout_ms)
+{
+  if (heartbeat_ms != 0)
+    self->heartbeat_ms = heartbeat_ms;
+  if (pull_timeout_ms != 0)
+    self->pull_timeout_ms = pull_timeout_ms;
+  if (forward_timeout_ms != 0)
+    self->forward_timeout_ms = forward_timeout_ms;
+  start_timers (self);
+}
