@@ -1,0 +1,1459 @@
+/* test-repl.c: log replication over an in-memory link that loses,
+ * duplicates and reorders messages
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "netdb.h"
+#include "net-codec-private.h"
+#include "net-db-private.h"
+#include "net-event-meta-private.h"
+#include "net-redex-private.h"
+#include "net-repl-private.h"
+
+#define MAX_MESSAGE 1200
+#define N_NODES 3
+
+/* The fake network -------------------------------------------------------- */
+
+typedef struct _Cluster Cluster;
+
+typedef struct
+{
+  NetReplLink  link;     /* first: the link is the node */
+  Cluster     *cluster;
+  guint        index;
+  guint        gen;      /* bumped on restart: older messages are lost */
+  NetRepl     *repl;
+  NetDb       *db;
+  char        *dir;
+  guint8       key[32];
+} Node;
+
+/* Whether a message from @from to @to goes through. */
+typedef gboolean (*PassFunc) (Cluster      *c,
+                              guint         from,
+                              guint         to,
+                              const guint8 *msg,
+                              gsize         len);
+
+struct _Cluster
+{
+  Node      nodes[N_NODES];
+  char     *root;
+  GRand    *rand;
+  double    drop;
+  double    dup;
+  double    reorder;
+  gboolean  up;
+  PassFunc  pass;
+  guint     in_flight;
+  guint64   sent;
+};
+
+typedef struct
+{
+  Cluster *c;
+  guint    from;
+  guint    to;
+  guint    gen_from;
+  guint    gen_to;
+  GBytes  *bytes;
+} Msg;
+
+static void
+msg_free (gpointer data)
+{
+  Msg *m = data;
+
+  m->c->in_flight--;
+  g_bytes_unref (m->bytes);
+  g_free (m);
+}
+
+static gboolean
+deliver_cb (gpointer data)
+{
+  Msg *m = data;
+  Node *dst = &m->c->nodes[m->to];
+  gsize len;
+  const guint8 *p = g_bytes_get_data (m->bytes, &len);
+
+  if (dst->repl != NULL && dst->gen == m->gen_to && m->c->nodes[m->from].gen == m->gen_from)
+    _net_repl_receive (dst->repl, &m->c->nodes[m->from], p, len);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+enqueue (Cluster      *c,
+         guint         from,
+         guint         to,
+         const guint8 *message,
+         gsize         len)
+{
+  Msg *m = g_new0 (Msg, 1);
+  GSource *source;
+
+  m->c = c;
+  m->from = from;
+  m->to = to;
+  m->gen_from = c->nodes[from].gen;
+  m->gen_to = c->nodes[to].gen;
+  m->bytes = g_bytes_new (message, len);
+  c->in_flight++;
+
+  if (c->reorder > 0 && g_rand_double (c->rand) < c->reorder)
+    source = g_timeout_source_new (g_rand_int_range (c->rand, 1, 4));
+  else
+    source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, deliver_cb, m, msg_free);
+  g_source_attach (source, NULL);
+  g_source_unref (source);
+}
+
+static gboolean
+link_send (NetReplLink  *link,
+           gpointer      peer,
+           const guint8 *message,
+           gsize         len)
+{
+  Node *self = (Node *) link;
+  Node *dst = peer;
+  Cluster *c = self->cluster;
+
+  g_assert_cmpuint (len, >, 0);
+  g_assert_cmpuint (len, <=, MAX_MESSAGE);
+
+  c->sent++;
+  if (c->pass != NULL && !c->pass (c, self->index, dst->index, message, len))
+    return TRUE;
+  if (c->drop > 0 && g_rand_double (c->rand) < c->drop)
+    return TRUE;
+  enqueue (c, self->index, dst->index, message, len);
+  if (c->dup > 0 && g_rand_double (c->rand) < c->dup)
+    enqueue (c, self->index, dst->index, message, len);
+  return TRUE;
+}
+
+static const guint8 *
+link_peer_public_key (NetReplLink *link,
+                      gpointer     peer)
+{
+  return ((Node *) peer)->key;
+}
+
+static gboolean
+link_peer_is_up (NetReplLink *link,
+                 gpointer     peer)
+{
+  return ((Node *) link)->cluster->up;
+}
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir != NULL)
+    while ((entry = g_dir_read_name (dir)))
+      {
+        g_autofree char *child = g_build_filename (path, entry, NULL);
+
+        rm_rf (child);
+      }
+  g_remove (path);
+}
+
+static Cluster *
+cluster_new (void)
+{
+  Cluster *c = g_new0 (Cluster, 1);
+
+  c->root = g_dir_make_tmp ("netdb-repl-XXXXXX", NULL);
+  g_assert_nonnull (c->root);
+  c->rand = g_rand_new_with_seed (g_test_rand_int ());
+  c->up = TRUE;
+  for (guint i = 0; i < N_NODES; i++)
+    {
+      Node *n = &c->nodes[i];
+      g_autofree char *name = g_strdup_printf ("node%u", i);
+
+      n->link.send = link_send;
+      n->link.peer_public_key = link_peer_public_key;
+      n->link.peer_is_up = link_peer_is_up;
+      n->link.max_message = MAX_MESSAGE;
+      n->cluster = c;
+      n->index = i;
+      n->dir = g_build_filename (c->root, name, NULL);
+      memset (n->key, i + 1, sizeof n->key);
+    }
+  return c;
+}
+
+static void
+node_stop (Node *n)
+{
+  g_clear_pointer (&n->repl, _net_repl_free);
+  n->gen++;
+}
+
+static void
+node_close (Node *n)
+{
+  g_autoptr(GError) error = NULL;
+
+  node_stop (n);
+  if (n->db != NULL)
+    {
+      g_assert_true (net_db_close (n->db, &error));
+      g_assert_no_error (error);
+      g_assert_finalize_object (n->db);
+      n->db = NULL;
+    }
+}
+
+static void
+cluster_free (Cluster *c)
+{
+  for (guint i = 0; i < N_NODES; i++)
+    node_close (&c->nodes[i]);
+  while (c->in_flight > 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < N_NODES; i++)
+    g_free (c->nodes[i].dir);
+  rm_rf (c->root);
+  g_free (c->root);
+  g_rand_free (c->rand);
+  g_free (c);
+}
+
+static NetDb *
+open_db (const char     *dir,
+         NetRedexConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  NetDbOptions options = {
+    .path = dir,
+    .models = NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES,
+    .config = config,
+  };
+  NetDb *db = _net_db_open (&options, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (db);
+  return db;
+}
+
+static void
+start_leader (Cluster        *c,
+              NetRedexConfig *config)
+{
+  Node *n = &c->nodes[0];
+  g_autoptr(GError) error = NULL;
+
+  if (n->db == NULL)
+    n->db = open_db (n->dir, config);
+  n->repl = _net_repl_new_leader (n->db, &n->link, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (n->repl);
+  _net_repl_set_timing (n->repl, 100, 50, 0);
+}
+
+static void
+start_follower (Cluster  *c,
+                guint     i,
+                gboolean  forward,
+                guint     forward_timeout_ms)
+{
+  Node *n = &c->nodes[i];
+  g_autoptr(GError) error = NULL;
+
+  if (n->db == NULL)
+    n->db = open_db (n->dir, NULL);
+  n->repl = _net_repl_new_follower (n->db, &n->link, &c->nodes[0], forward, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (n->repl);
+  _net_repl_set_timing (n->repl, 100, 50, forward_timeout_ms);
+}
+
+/* Spinning ------------------------------------------------------------------- */
+
+static gboolean
+guard_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*CondFunc) (Cluster *c,
+                              gpointer data);
+
+/* Iterates until @cond holds; a guard fails the test rather than hang. */
+static void
+spin_until (Cluster    *c,
+            CondFunc    cond,
+            gpointer    data,
+            const char *what)
+{
+  gboolean expired = FALSE;
+  GSource *guard = g_timeout_source_new_seconds (g_test_slow () ? 900 : 120);
+
+  g_source_set_callback (guard, guard_cb, &expired, NULL);
+  g_source_attach (guard, NULL);
+  while (!cond (c, data) && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (guard);
+  g_source_unref (guard);
+  if (expired)
+    g_error ("gave up waiting for %s", what);
+}
+
+static guint64
+log_next (NetDb *db,
+          guint  log)
+{
+  return net_redex_file_get_next_seq (_net_db_get_log (db, log));
+}
+
+static guint64
+applied (NetDb *db,
+         guint  log)
+{
+  return log == 0 ? net_db_tasks_get_applied_seq (net_db_get_tasks (db))
+                  : net_db_memories_get_applied_seq (net_db_get_memories (db));
+}
+
+/* Follower @data (a node index) holds and folded what the leader holds. */
+static gboolean
+caught_up (Cluster  *c,
+           gpointer  data)
+{
+  NetDb *leader = c->nodes[0].db;
+  NetDb *follower = c->nodes[GPOINTER_TO_UINT (data)].db;
+
+  for (guint log = 0; log < 2; log++)
+    if (log_next (follower, log) != log_next (leader, log) ||
+        applied (follower, log) != log_next (leader, log) - 1)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+wait_caught_up (Cluster *c,
+                guint    i)
+{
+  spin_until (c, caught_up, GUINT_TO_POINTER (i), "a follower to catch up");
+}
+
+/* Writing ---------------------------------------------------------------------- */
+
+/* @n mixed task and memory events, ids from @base; every 500th memory is
+ * too big for one message. */
+static void
+write_events (NetDb *db,
+              guint  n,
+              guint  base)
+{
+  NetDbTasks *tasks = net_db_get_tasks (db);
+  NetDbMemories *memories = net_db_get_memories (db);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 id = base + i / 3;
+      g_autofree char *text = g_strdup_printf ("item %u of %u", base + i, base + n);
+      guint64 seq = 0;
+
+      switch (i % 7)
+        {
+        case 0:
+        case 3:
+          seq = net_db_tasks_create (tasks, id, text, 0, &error);
+          break;
+        case 1:
+          seq = net_db_tasks_rename (tasks, id, text, 0, &error);
+          break;
+        case 2:
+          seq = (i % 2) ? net_db_tasks_complete (tasks, id, 0, &error)
+                        : net_db_tasks_delete (tasks, id - 1, &error);
+          break;
+        case 4:
+        case 5:
+          {
+            g_autofree char *tag = g_strdup_printf ("t%u", i % 5);
+            g_autofree char *source = g_strdup_printf ("s%u", i % 3);
+            const char *tags[] = { tag, "all", NULL };
+            g_autofree char *content = (i % 500 == 4) ? g_strnfill (3000 + i % 97, 'x')
+                                                        : g_strdup (text);
+
+            seq = net_db_memories_store (memories, id, content, tags, source, 0, &error);
+          }
+          break;
+        case 6:
+          seq = (i % 4 == 0) ? net_db_memories_pin (memories, id, 0, &error)
+                             : (i % 4 == 1) ? net_db_memories_delete (memories, id - 2, &error)
+                                            : net_db_memories_unpin (memories, id, 0, &error);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      g_assert_no_error (error);
+      g_assert_cmpuint (seq, >, 0);
+    }
+}
+
+/* Comparing ------------------------------------------------------------------ */
+
+static void
+assert_logs_equal (NetDb   *a,
+                   NetDb   *b,
+                   guint64  from_tasks,
+                   guint64  from_memories)
+{
+  for (guint log = 0; log < 2; log++)
+    {
+      NetRedexFile *fa = _net_db_get_log (a, log);
+      NetRedexFile *fb = _net_db_get_log (b, log);
+      guint64 next = net_redex_file_get_next_seq (fa);
+      guint64 start = log == 0 ? from_tasks : from_memories;
+
+      g_assert_cmpuint (net_redex_file_get_next_seq (fb), ==, next);
+      start = MAX (start, net_redex_file_get_first_seq (fb));
+      for (guint64 s = start; s < next; s += 4096)
+        {
+          g_autoptr(GError) error = NULL;
+          guint64 end = MIN (s + 4096, next);
+          g_autoptr(GPtrArray) ea = net_redex_file_read_range (fa, s, end, &error);
+          g_autoptr(GPtrArray) eb = NULL;
+
+          g_assert_no_error (error);
+          eb = net_redex_file_read_range (fb, s, end, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (ea->len, ==, end - s);
+          g_assert_cmpuint (eb->len, ==, end - s);
+          for (guint i = 0; i < ea->len; i++)
+            {
+              NetRedexEvent *x = g_ptr_array_index (ea, i);
+              NetRedexEvent *y = g_ptr_array_index (eb, i);
+
+              g_assert_cmpuint (net_redex_event_get_seq (x), ==, net_redex_event_get_seq (y));
+              g_assert_cmpint (net_redex_event_get_timestamp (x), ==,
+                               net_redex_event_get_timestamp (y));
+              g_assert_true (g_bytes_equal (net_redex_event_get_payload (x),
+                                            net_redex_event_get_payload (y)));
+            }
+        }
+    }
+}
+
+static void
+assert_tasks_equal (GPtrArray *a,
+                    GPtrArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      NetTask *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
+
+      g_assert_cmpuint (net_task_get_id (x), ==, net_task_get_id (y));
+      g_assert_cmpstr (net_task_get_title (x), ==, net_task_get_title (y));
+      g_assert_cmpint (net_task_get_status (x), ==, net_task_get_status (y));
+      g_assert_cmpint (net_task_get_created_at (x), ==, net_task_get_created_at (y));
+      g_assert_cmpint (net_task_get_updated_at (x), ==, net_task_get_updated_at (y));
+    }
+}
+
+static void
+assert_memories_equal (GPtrArray *a,
+                       GPtrArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      NetMemory *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
+
+      g_assert_cmpuint (net_memory_get_id (x), ==, net_memory_get_id (y));
+      g_assert_cmpstr (net_memory_get_content (x), ==, net_memory_get_content (y));
+      g_assert_true (g_strv_equal ((const char * const *) net_memory_get_tags (x),
+                                   (const char * const *) net_memory_get_tags (y)));
+      g_assert_cmpstr (net_memory_get_source (x), ==, net_memory_get_source (y));
+      g_assert_cmpint (net_memory_get_created_at (x), ==, net_memory_get_created_at (y));
+      g_assert_cmpint (net_memory_get_updated_at (x), ==, net_memory_get_updated_at (y));
+      g_assert_cmpint (net_memory_get_pinned (x), ==, net_memory_get_pinned (y));
+    }
+}
+
+static void
+assert_state_equal (NetDb *a,
+                    NetDb *b)
+{
+  GObject *task_filters[] = {
+    NULL,
+    g_object_new (NET_TYPE_TASKS_FILTER, "status", NET_TASK_STATUS_PENDING, NULL),
+    g_object_new (NET_TYPE_TASKS_FILTER, "title-contains", "7", NULL),
+    g_object_new (NET_TYPE_TASKS_FILTER, "order-by", NET_ORDER_BY_UPDATED_DESC, "limit", 50, NULL),
+  };
+  GObject *memory_filters[] = {
+    NULL,
+    g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "t3", NULL),
+    g_object_new (NET_TYPE_MEMORIES_FILTER, "pinned", TRUE, NULL),
+    g_object_new (NET_TYPE_MEMORIES_FILTER, "source", "s1", "order-by", NET_ORDER_BY_CREATED_DESC, NULL),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (task_filters); i++)
+    {
+      g_autoptr(GPtrArray) x = net_db_tasks_find_many (net_db_get_tasks (a), (NetTasksFilter *) task_filters[i]);
+      g_autoptr(GPtrArray) y = net_db_tasks_find_many (net_db_get_tasks (b), (NetTasksFilter *) task_filters[i]);
+
+      assert_tasks_equal (x, y);
+      g_clear_object (&task_filters[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (memory_filters); i++)
+    {
+      g_autoptr(GPtrArray) x = net_db_memories_find_many (net_db_get_memories (a), (NetMemoriesFilter *) memory_filters[i]);
+      g_autoptr(GPtrArray) y = net_db_memories_find_many (net_db_get_memories (b), (NetMemoriesFilter *) memory_filters[i]);
+
+      assert_memories_equal (x, y);
+      g_clear_object (&memory_filters[i]);
+    }
+}
+
+static guint
+n_events (void)
+{
+  return g_test_slow () ? 100000 : 20000;
+}
+
+/* Tests ------------------------------------------------------------------------ */
+
+/* Two followers, one from before the writes and one from after; the
+ * leader writes half before either exists and half while they pull. */
+static void
+test_basic (void)
+{
+  Cluster *c = cluster_new ();
+  guint n = n_events ();
+  guint64 total;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, n / 2, 1);
+  start_follower (c, 1, FALSE, 0);
+  start_follower (c, 2, FALSE, 0);
+  write_events (c->nodes[0].db, n - n / 2, 1000000);
+
+  wait_caught_up (c, 1);
+  wait_caught_up (c, 2);
+
+  total = log_next (c->nodes[0].db, 0) - 1 + log_next (c->nodes[0].db, 1) - 1;
+  g_assert_cmpuint (total, ==, n);
+  for (guint i = 1; i < N_NODES; i++)
+    {
+      const NetReplCounters *k = _net_repl_get_counters (c->nodes[i].repl);
+
+      g_assert_cmpuint (k->events_appended, ==, total);
+      g_assert_cmpuint (k->messages_malformed, ==, 0);
+      assert_logs_equal (c->nodes[0].db, c->nodes[i].db, 1, 1);
+      assert_state_equal (c->nodes[0].db, c->nodes[i].db);
+    }
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[0].repl)->announces_sent, >, 0);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[0].repl)->messages_malformed, ==, 0);
+
+  cluster_free (c);
+}
+
+/* Losses, duplicates and reordering: the followers still end with the
+ * leader's log, each event appended once and in order. */
+static void
+test_lossy (void)
+{
+  Cluster *c = cluster_new ();
+  guint n = n_events ();
+  guint64 total;
+
+  c->drop = 0.10;
+  c->dup = 0.05;
+  c->reorder = 0.2;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, n / 2, 1);
+  start_follower (c, 1, FALSE, 0);
+  start_follower (c, 2, FALSE, 0);
+  write_events (c->nodes[0].db, n - n / 2, 1000000);
+
+  wait_caught_up (c, 1);
+  wait_caught_up (c, 2);
+
+  total = log_next (c->nodes[0].db, 0) - 1 + log_next (c->nodes[0].db, 1) - 1;
+  for (guint i = 1; i < N_NODES; i++)
+    {
+      const NetReplCounters *k = _net_repl_get_counters (c->nodes[i].repl);
+
+      /* Appended exactly once each: duplicates were seen and ignored. */
+      g_assert_cmpuint (k->events_appended, ==, total);
+      g_assert_cmpuint (k->events_duplicate, >, 0);
+      g_assert_cmpuint (k->pulls_retried, >, 0);
+      assert_logs_equal (c->nodes[0].db, c->nodes[i].db, 1, 1);
+      assert_state_equal (c->nodes[0].db, c->nodes[i].db);
+    }
+
+  cluster_free (c);
+}
+
+static gboolean
+partly_caught_up (Cluster  *c,
+                  gpointer  data)
+{
+  NetDb *db = c->nodes[1].db;
+
+  return log_next (db, 0) + log_next (db, 1) > GPOINTER_TO_SIZE (data);
+}
+
+/* A follower closed and reopened mid catch-up resumes from its own tail. */
+static void
+test_restart (void)
+{
+  Cluster *c = cluster_new ();
+  guint n = n_events ();
+  guint64 tail, total;
+
+  c->drop = 0.05;
+  c->reorder = 0.1;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, n, 1);
+  total = log_next (c->nodes[0].db, 0) - 1 + log_next (c->nodes[0].db, 1) - 1;
+  start_follower (c, 1, FALSE, 0);
+  spin_until (c, partly_caught_up, GSIZE_TO_POINTER (total / 3), "part of the log");
+  node_close (&c->nodes[1]);
+
+  start_follower (c, 1, FALSE, 0);
+  tail = log_next (c->nodes[1].db, 0) - 1 + log_next (c->nodes[1].db, 1) - 1;
+  g_assert_cmpuint (tail, >, total / 3 - 2);
+  g_assert_cmpuint (tail, <, total);
+  wait_caught_up (c, 1);
+
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->events_appended, ==, total - tail);
+  assert_logs_equal (c->nodes[0].db, c->nodes[1].db, 1, 1);
+  assert_state_equal (c->nodes[0].db, c->nodes[1].db);
+
+  cluster_free (c);
+}
+
+typedef struct
+{
+  guint added;
+  guint removed;
+} Changes;
+
+static void
+items_changed_cb (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  Changes    *changes)
+{
+  changes->added += added;
+  changes->removed += removed;
+}
+
+/* The live model of follower 2 shows every task. */
+static gboolean
+live_matches (Cluster  *c,
+              gpointer  data)
+{
+  return g_list_model_get_n_items (data) ==
+         net_db_tasks_count (net_db_get_tasks (c->nodes[2].db), NULL);
+}
+
+/* A leader that no longer holds the start of its logs: an empty follower
+ * (and one with an old tail) re-bootstraps from a snapshot, then goes on
+ * pulling. */
+static void
+test_rebootstrap (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  guint n = n_events ();
+  g_autoptr(NetQueryModel) live = NULL;
+  g_autoptr(NetTask) survivor = NULL;
+  g_autoptr(NetTask) survivor_after = NULL;
+  Changes changes = { 0, 0 };
+  g_autoptr(GError) error = NULL;
+
+  c->drop = 0.05;
+  c->dup = 0.02;
+  c->reorder = 0.1;
+
+  net_redex_config_set_segment_size (config, 64 * 1024);
+  net_redex_config_set_retention_max_events (config, 2000);
+
+  start_leader (c, config);
+  /* Follower 2 has the start of the log, then stops. */
+  write_events (c->nodes[0].db, 300, 1);
+  start_follower (c, 2, FALSE, 0);
+  wait_caught_up (c, 2);
+  survivor = net_db_tasks_get (net_db_get_tasks (c->nodes[2].db), 1);
+  g_assert_nonnull (survivor);
+  live = net_db_tasks_watch (net_db_get_tasks (c->nodes[2].db), NULL);
+  g_signal_connect (live, "items-changed", G_CALLBACK (items_changed_cb), &changes);
+  node_stop (&c->nodes[2]);
+
+  write_events (c->nodes[0].db, n, 1000000);
+  /* Task 1 lives on, renamed, so the survivor must change in place. */
+  g_assert_cmpuint (net_db_tasks_rename (net_db_get_tasks (c->nodes[0].db), 1, "renamed", 0, &error), >, 0);
+  g_assert_no_error (error);
+  for (guint log = 0; log < 2; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (c->nodes[0].db, log);
+
+      g_assert_true (net_redex_file_sync (file, &error));
+      g_assert_true (net_redex_file_sweep_retention (file, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (net_redex_file_get_first_seq (file), >, 1000);
+    }
+
+  start_follower (c, 1, FALSE, 0);
+  start_follower (c, 2, FALSE, 0);
+  wait_caught_up (c, 1);
+  wait_caught_up (c, 2);
+
+  for (guint i = 1; i < N_NODES; i++)
+    {
+      NetDb *db = c->nodes[i].db;
+
+      g_assert_cmpuint (_net_repl_get_counters (c->nodes[i].repl)->snapshots_restored, ==, 1);
+      for (guint log = 0; log < 2; log++)
+        g_assert_cmpuint (net_redex_file_get_first_seq (_net_db_get_log (db, log)), >, 1);
+      assert_state_equal (c->nodes[0].db, db);
+    }
+  /* Identical from where the follower's log restarted. */
+  assert_logs_equal (c->nodes[0].db, c->nodes[1].db, 1, 1);
+  assert_logs_equal (c->nodes[0].db, c->nodes[2].db, 1, 1);
+
+  /* Live items and models carried on. */
+  survivor_after = net_db_tasks_get (net_db_get_tasks (c->nodes[2].db), 1);
+  g_assert_true (survivor_after == survivor);
+  g_assert_cmpstr (net_task_get_title (survivor), ==, "renamed");
+  /* The model catches up from the next dispatch of the fold. */
+  spin_until (c, live_matches, live, "the live model");
+  g_assert_cmpuint (changes.added, >, 0);
+
+  /* And replication goes on after the snapshot. */
+  write_events (c->nodes[0].db, 500, 5000000);
+  wait_caught_up (c, 1);
+  wait_caught_up (c, 2);
+  assert_state_equal (c->nodes[0].db, c->nodes[1].db);
+  assert_state_equal (c->nodes[0].db, c->nodes[2].db);
+  spin_until (c, live_matches, live, "the live model");
+
+  g_clear_object (&live);
+  g_clear_object (&survivor);
+  g_clear_object (&survivor_after);
+  /* The follower reopens from what the re-bootstrap left on disk. */
+  node_close (&c->nodes[1]);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  assert_state_equal (c->nodes[0].db, c->nodes[1].db);
+
+  cluster_free (c);
+}
+
+static void
+notify_cb (GObject    *object,
+           GParamSpec *pspec,
+           guint      *count)
+{
+  (*count)++;
+}
+
+/* Without forwarding a follower refuses local mutations. */
+static void
+test_read_only (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetDb *db;
+  guint notified = 0;
+  const char *tags[] = { "a", NULL };
+
+  start_leader (c, NULL);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "notify::following", G_CALLBACK (notify_cb), &notified);
+  g_assert_false (net_db_get_following (db));
+  start_follower (c, 1, FALSE, 0);
+  g_assert_true (net_db_get_following (db));
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "x", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_assert_nonnull (strstr (error->message, "follows a leader"));
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_complete (net_db_get_tasks (db), 1, 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_memories_store (net_db_get_memories (db), 1, "x", tags, NULL, 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_memories_pin (net_db_get_memories (db), 1, 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  g_assert_cmpuint (log_next (db, 0), ==, 1);
+
+  /* Validation still comes first. */
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "\xff", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A second follower on the same db, an in-memory follower: refused. */
+  g_assert_null (_net_repl_new_follower (db, &c->nodes[1].link, &c->nodes[0], FALSE, NULL, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  {
+    g_autoptr(NetDb) mem = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+
+    g_assert_no_error (error);
+    g_assert_null (_net_repl_new_follower (mem, &c->nodes[1].link, &c->nodes[0], FALSE, NULL, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+
+  /* Stopping leaves the following mode. */
+  node_stop (&c->nodes[1]);
+  g_assert_false (net_db_get_following (db));
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "x", 0, &error), ==, 1);
+  g_assert_no_error (error);
+
+  cluster_free (c);
+}
+
+typedef struct
+{
+  guint   count;
+  GError *last;
+} Failures;
+
+static void
+forward_failed_cb (NetDb    *db,
+                   GError   *error,
+                   Failures *f)
+{
+  f->count++;
+  g_clear_error (&f->last);
+  f->last = g_error_copy (error);
+}
+
+static void
+failures_clear (Failures *f)
+{
+  g_clear_error (&f->last);
+}
+
+typedef struct
+{
+  guint  node;
+  guint  id;
+} HasTask;
+
+static gboolean
+has_task (Cluster  *c,
+          gpointer  data)
+{
+  HasTask *h = data;
+  g_autoptr(NetTask) t = net_db_tasks_get (net_db_get_tasks (c->nodes[h->node].db), h->id);
+
+  return t != NULL;
+}
+
+static void
+wait_task (Cluster *c,
+           guint    node,
+           guint    id)
+{
+  HasTask h = { node, id };
+
+  spin_until (c, has_task, &h, "a forwarded task");
+}
+
+/* The events of @origin in the tasks log of @db, as (app_seq, id) in
+ * log order. */
+static GArray *
+origin_events (NetDb   *db,
+               guint64  origin)
+{
+  NetRedexFile *file = _net_db_get_log (db, 0);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  events = net_redex_file_read_range (file, net_redex_file_get_first_seq (file),
+                                      net_redex_file_get_next_seq (file), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      GBytes *payload = net_redex_event_get_payload (g_ptr_array_index (events, i));
+      NetEventMeta meta;
+      const guint8 *body;
+      gsize body_len, len;
+      const guint8 *data = g_bytes_get_data (payload, &len);
+
+      g_assert_true (net_event_decode (data, len, &meta, &body, &body_len, NULL));
+      if (meta.origin == origin)
+        g_array_append_val (out, meta.app_seq);
+    }
+  return out;
+}
+
+static gboolean
+all_acked (Cluster  *c,
+           gpointer  data)
+{
+  return _net_repl_get_counters (c->nodes[1].repl)->forwards_acked >= GPOINTER_TO_UINT (data);
+}
+
+static gboolean
+leader_has_memory_9000 (Cluster  *c,
+                        gpointer  data)
+{
+  g_autoptr(NetMemory) m = net_db_memories_get (net_db_get_memories (c->nodes[0].db), 9000);
+
+  return m != NULL;
+}
+
+/* With forwarding, a follower's mutations reach the leader in order and
+ * come back. */
+static void
+test_forward (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  Failures failures = { 0 };
+  NetDb *db;
+  guint64 origin;
+  const char *tags[] = { "fw", NULL };
+  g_autofree char *big = g_strnfill (5000, 'y');
+
+  c->drop = 0.1;
+  c->dup = 0.05;
+  c->reorder = 0.2;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 200, 1);
+  start_follower (c, 1, TRUE, 0);
+  db = c->nodes[1].db;
+  origin = net_db_get_origin (db);
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  wait_caught_up (c, 1);
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("forwarded %u", i);
+
+      g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 9000 + i, title, 0, &error), ==, 0);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (net_db_memories_store (net_db_get_memories (db), 9000, big,
+                                           tags, NULL, 0, &error), ==, 0);
+  g_assert_no_error (error);
+  /* Invalid input is refused before anything is queued. */
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "\xff", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* Not applied locally until it comes back. */
+  g_assert_null (net_db_tasks_get (net_db_get_tasks (db), 9000));
+
+  wait_task (c, 0, 9099);
+  spin_until (c, leader_has_memory_9000, NULL, "the forwarded memory");
+  wait_caught_up (c, 1);
+
+  app_seqs = origin_events (c->nodes[0].db, origin);
+  g_assert_cmpuint (app_seqs->len, ==, 100);
+  for (guint i = 0; i < app_seqs->len; i++)
+    g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr(NetTask) t = net_db_tasks_get (net_db_get_tasks (db), 9000 + i);
+      g_autofree char *title = g_strdup_printf ("forwarded %u", i);
+
+      g_assert_nonnull (t);
+      g_assert_cmpstr (net_task_get_title (t), ==, title);
+    }
+  {
+    g_autoptr(NetMemory) m = net_db_memories_get (net_db_get_memories (db), 9000);
+
+    g_assert_nonnull (m);
+    g_assert_cmpuint (strlen (net_memory_get_content (m)), ==, 5000);
+  }
+  assert_logs_equal (c->nodes[0].db, db, 1, 1);
+  g_assert_cmpuint (failures.count, ==, 0);
+  /* Acknowledgements lost on the way are had on a retransmission. */
+  spin_until (c, all_acked, GUINT_TO_POINTER (101), "the acknowledgements");
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_acked, ==, 101);
+  g_assert_cmpuint (failures.count, ==, 0);
+
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
+static gboolean
+failed_once (Cluster  *c,
+             gpointer  data)
+{
+  return ((Failures *) data)->count > 0;
+}
+
+/* An unreachable leader: forward-failed after the timeout, then the
+ * event is delivered once when the leader is back. */
+static void
+test_forward_timeout (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  Failures failures = { 0 };
+  NetDb *db;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  start_follower (c, 1, TRUE, 300);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  wait_caught_up (c, 1);
+
+  c->drop = 1.0;
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 7777, "late", 0, &error), ==, 0);
+  g_assert_no_error (error);
+  spin_until (c, failed_once, &failures, "forward-failed");
+  g_assert_cmpuint (failures.count, ==, 1);
+  g_assert_error (failures.last, NET_ERROR, NET_ERROR_TIMEOUT);
+  g_assert_null (net_db_tasks_get (net_db_get_tasks (c->nodes[0].db), 7777));
+
+  c->drop = 0;
+  wait_task (c, 0, 7777);
+  wait_task (c, 1, 7777);
+  wait_caught_up (c, 1);
+
+  app_seqs = origin_events (c->nodes[0].db, net_db_get_origin (db));
+  g_assert_cmpuint (app_seqs->len, ==, 1);
+  g_assert_cmpuint (failures.count, ==, 1);
+
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
+/* Events from the leader to follower 1 do not go through: forwarded
+ * events are appended at the leader but never come back. */
+static gboolean
+no_events_to_1 (Cluster      *c,
+                guint         from,
+                guint         to,
+                const guint8 *msg,
+                gsize         len)
+{
+  return !(to == 1 && (msg[0] == NET_REPL_EVENTS || msg[0] == NET_REPL_FRAGMENT));
+}
+
+typedef struct
+{
+  guint64 origin;
+  guint   n;
+} OriginCount;
+
+static gboolean
+leader_has_n (Cluster  *c,
+              gpointer  data)
+{
+  OriginCount *oc = data;
+  g_autoptr(GArray) a = origin_events (c->nodes[0].db, oc->origin);
+
+  return a->len >= oc->n;
+}
+
+/* A follower restarted with its queue lost, before its forwarded events
+ * came back: its next events continue after what the leader holds, they
+ * are not taken for duplicates. */
+static void
+test_forward_restart (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  OriginCount oc;
+  NetDb *db;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  start_follower (c, 1, TRUE, 0);
+  wait_caught_up (c, 1);
+
+  c->pass = no_events_to_1;
+  db = c->nodes[1].db;
+  oc.origin = net_db_get_origin (db);
+  oc.n = 5;
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 100 + i, "first", 0, &error), ==, 0);
+      g_assert_no_error (error);
+    }
+  spin_until (c, leader_has_n, &oc, "the first forwarded events");
+  g_assert_null (net_db_tasks_get (net_db_get_tasks (db), 100));
+
+  /* Restart: the queue is gone, the log never got the events back. */
+  node_close (&c->nodes[1]);
+  c->pass = NULL;
+  start_follower (c, 1, TRUE, 0);
+  db = c->nodes[1].db;
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 200, "second", 0, &error), ==, 0);
+  g_assert_no_error (error);
+
+  wait_task (c, 0, 200);
+  wait_task (c, 1, 200);
+  app_seqs = origin_events (c->nodes[0].db, oc.origin);
+  g_assert_cmpuint (app_seqs->len, ==, 6);
+  for (guint i = 0; i < 6; i++)
+    g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
+
+  cluster_free (c);
+}
+
+/* The leader refuses what is not a valid event of the model. */
+static void
+test_forward_refused (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetDb *leader;
+  NetDbForwardStatus status;
+  guint64 seq;
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  NetEncoder enc;
+  const guint8 *payload;
+  gsize payload_len;
+  NetEventMeta meta = { NET_DISPATCH_TASK_DELETED, 0, 42, 1 };
+  g_autoptr(GBytes) good = NULL;
+  g_autoptr(GBytes) wrong_model = NULL;
+  g_autoptr(GBytes) own = NULL;
+  g_autoptr(GBytes) bad = NULL;
+
+  start_leader (c, NULL);
+  leader = c->nodes[0].db;
+
+  net_encoder_init (&enc, body);
+  net_encoder_put_uint (&enc, 1, 5);   /* the id */
+  payload = body->data;
+  payload_len = body->len;
+  good = net_event_encode (&meta, payload, payload_len);
+  meta.dispatch = NET_DISPATCH_MEMORY_DELETED;
+  wrong_model = net_event_encode (&meta, payload, payload_len);
+  meta.dispatch = NET_DISPATCH_TASK_DELETED;
+  meta.origin = net_db_get_origin (leader);
+  own = net_event_encode (&meta, payload, payload_len);
+  bad = g_bytes_new ("\x01\x02\x03", 3);
+
+  g_assert_false (_net_db_append_forwarded (leader, 0, wrong_model, 1, &status, &seq, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (_net_db_append_forwarded (leader, 0, own, 1, &status, &seq, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (_net_db_append_forwarded (leader, 0, bad, 1, &status, &seq, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (_net_db_append_forwarded (leader, 0, good, 2, &status, &seq, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (log_next (leader, 0), ==, 1);
+
+  g_assert_true (_net_db_append_forwarded (leader, 0, good, 1, &status, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, NET_DB_FORWARD_APPENDED);
+  g_assert_cmpuint (seq, ==, 1);
+  g_assert_true (_net_db_append_forwarded (leader, 0, good, 1, &status, &seq, &error));
+  g_assert_cmpint (status, ==, NET_DB_FORWARD_DUPLICATE);
+  meta.origin = 42;
+  meta.app_seq = 3;
+  g_clear_pointer (&good, g_bytes_unref);
+  good = net_event_encode (&meta, payload, payload_len);
+  g_assert_true (_net_db_append_forwarded (leader, 0, good, 3, &status, &seq, &error));
+  g_assert_cmpint (status, ==, NET_DB_FORWARD_OUT_OF_ORDER);
+  g_assert_cmpuint (log_next (leader, 0), ==, 2);
+  g_assert_cmpuint (_net_db_get_origin_app_seq (leader, 0, 42), ==, 1);
+
+  cluster_free (c);
+}
+
+/* Malformed messages ------------------------------------------------------- */
+
+static GByteArray *
+msg_new (guint8 kind)
+{
+  GByteArray *b = g_byte_array_new ();
+
+  g_byte_array_append (b, &kind, 1);
+  return b;
+}
+
+static void
+put (GByteArray *b,
+     guint64     v,
+     guint       n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 byte = v >> (8 * i);
+
+      g_byte_array_append (b, &byte, 1);
+    }
+}
+
+/* Every truncation shorter than @fixed bytes is malformed, and so is one
+ * more byte when @exact. */
+static void
+check_truncations (NetRepl    *repl,
+                   gpointer    peer,
+                   GByteArray *msg,
+                   gsize       fixed,
+                   gboolean    exact)
+{
+  const NetReplCounters *k = _net_repl_get_counters (repl);
+
+  for (gsize len = 1; len < MIN (fixed, msg->len); len++)
+    {
+      guint64 before = k->messages_malformed;
+      g_autofree guint8 *copy = g_memdup2 (msg->data, len);
+
+      g_assert_false (_net_repl_receive (repl, peer, copy, len));
+      g_assert_cmpuint (k->messages_malformed, ==, before + 1);
+    }
+  if (exact)
+    {
+      g_autoptr(GByteArray) longer = g_byte_array_new ();
+
+      g_byte_array_append (longer, msg->data, msg->len);
+      g_byte_array_append (longer, (const guint8 *) "", 1);
+      g_assert_false (_net_repl_receive (repl, peer, longer->data, longer->len));
+    }
+}
+
+static void
+test_malformed (void)
+{
+  Cluster *c = cluster_new ();
+  NetRepl *leader, *follower;
+  gpointer from_follower, from_leader;
+  const NetReplCounters *k;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 20, 1);
+  start_follower (c, 1, TRUE, 0);
+  wait_caught_up (c, 1);
+  leader = c->nodes[0].repl;
+  follower = c->nodes[1].repl;
+  from_follower = &c->nodes[2];   /* a peer the leader does not know yet */
+  from_leader = &c->nodes[0];
+
+  /* To the leader. */
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_SUBSCRIBE);
+
+    put (m, 99, 8); put (m, 2, 1);
+    put (m, 0, 1); put (m, 5, 8); put (m, 1234, 8);
+    put (m, 1, 1); put (m, 5, 8); put (m, 0, 8);
+    check_truncations (leader, from_follower, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (leader, from_follower, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_PULL);
+
+    put (m, 0, 1); put (m, 1, 8); put (m, 3, 8);
+    check_truncations (leader, from_follower, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (leader, from_follower, m->data, m->len));
+    m->data[1] = 7;   /* no such log */
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+    m->data[1] = 0;
+    m->data[10] = 0;  /* end before start */
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_SNAPSHOT_REQUEST);
+
+    put (m, 12345, 4); put (m, 0, 8); put (m, 100, 4);
+    check_truncations (leader, from_follower, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (leader, from_follower, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_FORWARD);
+
+    put (m, 0, 1); put (m, 1, 8); put (m, 100, 4); put (m, 0, 4);
+    g_byte_array_append (m, (const guint8 *) "0123456789", 10);
+    check_truncations (leader, from_follower, m, 1 + 1 + 8 + 4 + 4 + 1, FALSE);
+    /* A part past the announced total. */
+    m->data[10] = 5;
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+  }
+
+  /* To the follower. */
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_ANNOUNCE);
+
+    put (m, 1, 1); put (m, 0, 1); put (m, 1, 8); put (m, 1, 8); put (m, 0, 8);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_EVENTS);
+
+    put (m, 0, 1); put (m, 1, 8); put (m, 2, 2);
+    put (m, 5, 8); put (m, 3, 4); g_byte_array_append (m, (const guint8 *) "abc", 3);
+    put (m, 6, 8); put (m, 2, 4); g_byte_array_append (m, (const guint8 *) "de", 2);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    /* Events it holds: a valid message, duplicates counted. */
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+    /* A length beyond the message. */
+    m->data[1 + 1 + 8 + 2 + 8] = 200;
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_FRAGMENT);
+
+    put (m, 0, 1); put (m, 1, 8); put (m, 7, 8); put (m, 100, 4); put (m, 0, 4);
+    g_byte_array_append (m, (const guint8 *) "0123456789", 10);
+    check_truncations (follower, from_leader, m, 1 + 1 + 8 + 8 + 4 + 4 + 1, FALSE);
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_GONE);
+
+    put (m, 0, 1); put (m, 1, 8); put (m, 1, 8);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    /* leader_first <= from_seq makes no sense. */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_DIVERGED);
+
+    put (m, 0, 1); put (m, 1, 8);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_SNAPSHOT_INFO);
+
+    put (m, 3, 4); put (m, 10, 8);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_SNAPSHOT_PART);
+
+    put (m, 3, 4); put (m, 0, 8); g_byte_array_append (m, (const guint8 *) "xyz", 3);
+    check_truncations (follower, from_leader, m, 1 + 4 + 8 + 1, FALSE);
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_FORWARD_ACK);
+
+    put (m, 0, 1); put (m, 77, 8); put (m, 3, 1); put (m, 0, 8); put (m, 1, 4);
+    put (m, 3, 2); g_byte_array_append (m, (const guint8 *) "bad", 3);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[10] = 9;   /* no such status */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
+
+  /* Unknown kinds, kinds for the other role, nothing at all. */
+  {
+    const guint8 kinds[] = { 0x00, 0x05, 0x1f, 0x20, 0x29, 0xff };
+
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      {
+        g_assert_false (_net_repl_receive (leader, from_follower, &kinds[i], 1));
+        g_assert_false (_net_repl_receive (follower, from_leader, &kinds[i], 1));
+      }
+    g_assert_false (_net_repl_receive (leader, from_follower, kinds, 0));
+    g_assert_false (_net_repl_receive (leader, from_follower, (const guint8 *) "\x21", 1));
+    g_assert_false (_net_repl_receive (follower, from_leader, (const guint8 *) "\x02", 1));
+  }
+
+  /* Random bytes behind every kind: no crash, whatever the verdict. */
+  for (guint i = 0; i < 20000; i++)
+    {
+      guint8 buf[64];
+      gsize len = g_test_rand_int_range (1, sizeof buf);
+
+      for (gsize j = 0; j < len; j++)
+        buf[j] = g_test_rand_int_range (0, 256);
+      buf[0] = (i % 2) ? g_test_rand_int_range (1, 5) : g_test_rand_int_range (0x21, 0x29);
+      /* Skip what a well-formed random message would legitimately act on:
+       * a new snapshot each time, a follower told it diverged or lags. */
+      if (buf[0] == NET_REPL_SNAPSHOT_REQUEST || buf[0] == NET_REPL_DIVERGED ||
+          buf[0] == NET_REPL_GONE)
+        continue;
+      _net_repl_receive ((i % 2) ? leader : follower, (i % 2) ? from_follower : from_leader,
+                         buf, len);
+    }
+
+  k = _net_repl_get_counters (leader);
+  g_assert_cmpuint (k->messages_malformed, >, 0);
+
+  /* Still working afterwards. */
+  write_events (c->nodes[0].db, 20, 1000);
+  wait_caught_up (c, 1);
+  assert_logs_equal (c->nodes[0].db, c->nodes[1].db, 1, 1);
+
+  cluster_free (c);
+}
+
+/* The DIVERGED check: a follower whose last event differs from the
+ * leader's at that seq stops. */
+static void
+test_diverged (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+
+  /* Both write on their own: two histories. */
+  c->nodes[0].db = open_db (c->nodes[0].dir, NULL);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  write_events (c->nodes[0].db, 30, 1);
+  write_events (c->nodes[1].db, 10, 1);
+
+  start_leader (c, NULL);
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*diverged from its leader*");
+  start_follower (c, 1, FALSE, 0);
+  for (guint i = 0; i < 200 && c->in_flight > 0; i++)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_assert_expected_messages ();
+  /* Nothing of the leader's was mixed in. */
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->events_appended, ==, 0);
+
+  cluster_free (c);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/repl/basic", test_basic);
+  g_test_add_func ("/repl/lossy", test_lossy);
+  g_test_add_func ("/repl/restart", test_restart);
+  g_test_add_func ("/repl/rebootstrap", test_rebootstrap);
+  g_test_add_func ("/repl/read-only", test_read_only);
+  g_test_add_func ("/repl/forward", test_forward);
+  g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
+  g_test_add_func ("/repl/forward-restart", test_forward_restart);
+  g_test_add_func ("/repl/forward-refused", test_forward_refused);
+  g_test_add_func ("/repl/malformed", test_malformed);
+  g_test_add_func ("/repl/diverged", test_diverged);
+
+  return g_test_run ();
+}
