@@ -12,9 +12,12 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "netdb.h"
 #include "net-identity-private.h"
 #include "net-node-private.h"
+#include "net-repl-private.h"
 #include "net-wire-private.h"
 
 #define KEEPALIVE_MS 50
@@ -1023,6 +1026,161 @@ test_key_confirmation (void)
   test_node_clear (&b);
 }
 
+/* --- Replication over the node ----------------------------------------- */
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+
+  if (dir != NULL)
+    {
+      const char *name;
+
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          rm_rf (child);
+        }
+    }
+  g_remove (path);
+}
+
+static gboolean
+has_task (NetDb      *db,
+          guint64     id,
+          const char *title)
+{
+  g_autoptr(NetTask) task = net_db_tasks_get (net_db_get_tasks (db), id);
+
+  return task != NULL && g_strcmp0 (net_task_get_title (task), title) == 0;
+}
+
+static void
+close_db (NetDb *db)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (net_db_close (db, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (db);
+}
+
+/* B serves a database, A follows it: events flow through the sessions
+ * (with a lossy network when @lossy), the replication counters show in
+ * the node's, and malformed or unserved messages are counted. */
+static void
+test_repl (gconstpointer data)
+{
+  gboolean lossy = GPOINTER_TO_INT (data);
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("netdb-node-XXXXXX", &error);
+  g_autofree char *follower_dir = NULL;
+  g_autofree char *last_title = NULL;
+  g_autoptr(NetDb) other = NULL;
+  g_autoptr(GVariant) counters = NULL;
+  NetDb *leader_db;
+  NetDb *follower_db;
+  const guint8 truncated_pull[] = { NET_REPL_PULL, 0 };
+  const guint8 to_follower[] = { NET_REPL_ANNOUNCE, 0 };
+  guint64 value = 0;
+  guint n = lossy ? 300 : 100;
+
+  g_assert_no_error (error);
+  follower_dir = g_build_filename (dir, "follower", NULL);
+
+  pair_init (&a, &b, "127.0.0.1");
+  leader_db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  follower_db = net_db_new (follower_dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (net_node_serve_db (b.node, leader_db, &error));
+  g_assert_no_error (error);
+  other = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  g_assert_false (net_node_serve_db (b.node, other, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (net_node_follow_db (a.node, follower_db, b.key, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (net_node_follow_db (a.node, other, b.key, FALSE, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_nonnull (_net_node_get_leader_repl (b.node));
+  g_assert_nonnull (_net_node_get_follower_repl (a.node));
+  _net_repl_set_timing (_net_node_get_leader_repl (b.node), 100, 100, 0);
+  _net_repl_set_timing (_net_node_get_follower_repl (a.node), 100, 100, 0);
+
+  if (lossy)
+    {
+      NetNodeLossy l = { 100, 50, 50, 10, 1 };
+
+      _net_node_set_lossy (a.node, &l);
+      l.seed = 2;
+      _net_node_set_lossy (b.node, &l);
+      _net_node_set_timing (a.node, 0, 5000, 0);
+      _net_node_set_timing (b.node, 0, 5000, 0);
+    }
+
+  /* Half before the nodes start, half while they run. */
+  for (guint i = 1; i <= n / 2; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("task %u", i);
+
+      net_db_tasks_create (net_db_get_tasks (leader_db), i, title, 0, &error);
+      g_assert_no_error (error);
+    }
+  pair_start_and_wait_up (&a, &b);
+  for (guint i = n / 2 + 1; i <= n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("task %u", i);
+
+      net_db_tasks_create (net_db_get_tasks (leader_db), i, title, 0, &error);
+      g_assert_no_error (error);
+    }
+
+  last_title = g_strdup_printf ("task %u", n);
+  WAIT_FOR (has_task (follower_db, n, last_title));
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("task %u", i);
+
+      g_assert_true (has_task (follower_db, i, title));
+    }
+
+  g_assert_cmpuint (counter (&b, "repl-events-sent"), >=, n);
+  g_assert_cmpuint (counter (&a, "repl-events-appended"), ==, n);
+  counters = g_variant_ref_sink (net_node_get_counters (a.node));
+  g_assert_true (g_variant_lookup (counters, "repl-events-appended", "t", &value));
+  g_assert_cmpuint (value, ==, n);
+
+  if (lossy)
+    {
+      _net_node_set_lossy (a.node, NULL);
+      _net_node_set_lossy (b.node, NULL);
+    }
+
+  /* A PULL cut short: the leader refuses it. */
+  value = counter (&b, "dropped-malformed-message");
+  g_assert_true (_net_node_send_message (a.node, b.key, truncated_pull, sizeof truncated_pull));
+  WAIT_FOR (counter (&b, "dropped-malformed-message") == value + 1);
+
+  /* B follows nothing. */
+  value = counter (&b, "dropped-no-service");
+  g_assert_true (_net_node_send_message (a.node, b.key, to_follower, sizeof to_follower));
+  WAIT_FOR (counter (&b, "dropped-no-service") == value + 1);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+  close_db (follower_db);
+  close_db (leader_db);
+  rm_rf (dir);
+}
+
 /* --- A lossy network ------------------------------------------------------ */
 
 static void
@@ -1126,6 +1284,8 @@ main (int   argc,
   g_test_add_func ("/node/security/replayed-initiation", test_replayed_initiation);
   g_test_add_func ("/node/security/unknown-peer", test_unknown_peer);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
+  g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
+  g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
   g_test_add_func ("/node/lossy/pair-comes-up", test_lossy);
   g_test_add_func ("/node/lossy/corrupt-all", test_corrupt_all);
 
