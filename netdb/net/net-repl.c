@@ -246,6 +246,7 @@ typedef struct
   guint64     origin;
   guint32     snapshot_id;
   GBytes     *snapshot;
+  guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
   GPtrArray  *forwards;     /* ForwardParts */
 } Follower;
@@ -434,9 +435,34 @@ get_follower (NetRepl  *self,
   return f;
 }
 
+/*
+ * The seq after the last durable event of @log: a follower never gets an
+ * event that a crash could still take back (DESIGN.md §2), so what is not
+ * durable yet is synced first (a group commit; nothing to do when it is).
+ */
+static guint64
+leader_tail (NetRepl *self,
+             guint    log)
+{
+  NetRedexFile *file = self->logs[log];
+  guint64 next = net_redex_file_get_next_seq (file);
+
+  if (net_redex_file_get_durable_seq (file) + 1 < next)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!net_redex_file_sync (file, &error))
+        g_warning ("replication: cannot sync the %s log: %s",
+                   net_redex_file_get_name (file), error->message);
+    }
+
+  return MIN (next, net_redex_file_get_durable_seq (file) + 1);
+}
+
 static void
-leader_send_announce (NetRepl  *self,
-                      Follower *f)
+leader_send_announce (NetRepl       *self,
+                      Follower      *f,
+                      const guint64 *tails)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint n = 0;
@@ -449,7 +475,7 @@ leader_send_announce (NetRepl  *self,
         continue;
       w_u8 (msg, log);
       w_u64 (msg, net_redex_file_get_first_seq (self->logs[log]));
-      w_u64 (msg, net_redex_file_get_next_seq (self->logs[log]));
+      w_u64 (msg, tails[log]);
       w_u64 (msg, f->origin != 0 ? _net_db_get_origin_app_seq (self->db, log, f->origin) : 0);
       n++;
     }
@@ -464,10 +490,14 @@ leader_announce_all (NetRepl *self)
 {
   GHashTableIter iter;
   gpointer value;
+  guint64 tails[NET_DB_N_LOGS] = { 0 };
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     if (self->logs[log] != NULL)
-      self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+      {
+        self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+        tails[log] = leader_tail (self, log);
+      }
 
   g_hash_table_iter_init (&iter, self->followers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -475,7 +505,7 @@ leader_announce_all (NetRepl *self)
       Follower *f = value;
 
       if (f->subscribed && peer_is_up (self, f->peer))
-        leader_send_announce (self, f);
+        leader_send_announce (self, f, tails);
     }
 }
 
@@ -583,7 +613,14 @@ leader_on_subscribe (NetRepl      *self,
         }
     }
 
-  leader_send_announce (self, f);
+  {
+    guint64 tails[NET_DB_N_LOGS] = { 0 };
+
+    for (guint log = 0; log < NET_DB_N_LOGS; log++)
+      if (self->logs[log] != NULL)
+        tails[log] = leader_tail (self, log);
+    leader_send_announce (self, f, tails);
+  }
   return TRUE;
 }
 
@@ -673,7 +710,7 @@ leader_on_pull (NetRepl  *self,
     return TRUE;
 
   first = net_redex_file_get_first_seq (file);
-  next = net_redex_file_get_next_seq (file);
+  next = leader_tail (self, log);
   if (from < first)
     {
       leader_send_gone (self, peer, log, from, first);
@@ -774,7 +811,22 @@ leader_on_snapshot_request (NetRepl  *self,
   if (id == 0)
     {
       g_autoptr(GError) error = NULL;
-      GBytes *snapshot = net_db_snapshot (self->db, &error);
+      guint64 seqs[NET_DB_N_LOGS] = { 0 };
+      GBytes *snapshot;
+
+      /* A repeated request (the answer got lost) while nothing changed
+       * gets the snapshot already made. */
+      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+        if (self->logs[log] != NULL)
+          seqs[log] = net_redex_file_get_next_seq (self->logs[log]);
+      if (f->snapshot != NULL && memcmp (seqs, f->snapshot_seqs, sizeof seqs) == 0)
+        {
+          f->snapshot_used = now_us ();
+          leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (f->snapshot));
+          return TRUE;
+        }
+
+      snapshot = net_db_snapshot (self->db, &error);
 
       if (snapshot == NULL)
         {
@@ -787,6 +839,7 @@ leader_on_snapshot_request (NetRepl  *self,
         self->last_snapshot_id = 1;
       f->snapshot_id = self->last_snapshot_id;
       f->snapshot_used = now_us ();
+      memcpy (f->snapshot_seqs, seqs, sizeof seqs);
       self->counters.snapshots_sent++;
       leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (snapshot));
       return TRUE;
@@ -1500,7 +1553,8 @@ follower_snapshot_step (NetRepl *self)
 
   if (self->snap_id == 0)
     {
-      if (self->snap_asked == 0 || now - self->snap_asked >= timeout)
+      /* Making a snapshot takes the leader a while: ask again slowly. */
+      if (self->snap_asked == 0 || now - self->snap_asked >= (gint64) self->heartbeat_ms * 1000)
         {
           self->snap_asked = now;
           follower_send_snapshot_request (self, 0, 0, 0);
@@ -2278,10 +2332,15 @@ _net_repl_peer_up (NetRepl  *self,
 
   self->leader_up = TRUE;
   self->session_announced = FALSE;
-  /* Everything in flight was lost with the old session. */
+  /* Everything in flight was lost with the old session, and the leader
+   * may have restarted: its tail is what it announces from now on. */
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    for (guint i = 0; i < self->follow[log].n_pulls; i++)
-      self->follow[log].pulls[i].sent_at = 0;
+    {
+      self->follow[log].announced = FALSE;
+      self->follow[log].leader_next = 0;
+      for (guint i = 0; i < self->follow[log].n_pulls; i++)
+        self->follow[log].pulls[i].sent_at = 0;
+    }
   for (GList *l = self->forwards.head; l != NULL; l = l->next)
     ((Forward *) l->data)->last_sent = 0;
   self->snap_asked = 0;
