@@ -24,13 +24,29 @@
 #define DEAD_MS      2000
 #define RETRY_MS     100
 
-static gint64
-deadline_usec (guint seconds)
+/* $NETDB_TEST_TIME_FACTOR: how much slower than usual the build runs
+ * (sanitizers, valgrind). */
+static guint
+time_factor (void)
 {
   const char *env = g_getenv ("NETDB_TEST_TIME_FACTOR");
   guint64 factor = env != NULL ? g_ascii_strtoull (env, NULL, 10) : 1;
 
-  return (gint64) seconds * (gint64) MAX (factor, 1) * G_USEC_PER_SEC;
+  return (guint) CLAMP (factor, 1, 1000);
+}
+
+static gint64
+deadline_usec (guint seconds)
+{
+  return (gint64) seconds * time_factor () * G_USEC_PER_SEC;
+}
+
+/* A dead interval: tests that assert a pair stays up must not see a
+ * slow machine's stall as a dead peer. */
+static guint
+dead_ms (guint ms)
+{
+  return ms * time_factor ();
 }
 
 static gboolean
@@ -139,7 +155,7 @@ test_node_init_with (TestNode    *t,
   g_assert_nonnull (t->node);
   t->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) captured_free);
 
-  _net_node_set_timing (t->node, KEEPALIVE_MS, DEAD_MS, RETRY_MS);
+  _net_node_set_timing (t->node, KEEPALIVE_MS, dead_ms (DEAD_MS), RETRY_MS);
   _net_node_set_send_hook (t->node, send_hook, t, NULL);
   g_signal_connect (t->node, "peer-up", G_CALLBACK (on_peer_up), t);
   g_signal_connect (t->node, "peer-down", G_CALLBACK (on_peer_down), t);
@@ -557,11 +573,11 @@ test_handshake_both_initiate (void)
   pair_init (&a, &b, "127.0.0.1");
   net_node_add_peer (b.node, a.key, net_node_get_local_address (a.node), &error);
   g_assert_no_error (error);
-  _net_node_set_timing (a.node, 20, 500, 0);
-  _net_node_set_timing (b.node, 20, 500, 0);
+  _net_node_set_timing (a.node, 20, dead_ms (1000), 0);
+  _net_node_set_timing (b.node, 20, dead_ms (1000), 0);
 
   pair_start_and_wait_up (&a, &b);
-  /* Many keepalive intervals and grace periods (1 s each). */
+  /* Many keepalive intervals and grace periods (2 s each). */
   WAIT_FOR (counter (&a, "keepalives-sent") >= 250 &&
             counter (&b, "keepalives-sent") >= 250);
 
@@ -588,8 +604,8 @@ test_down_and_up (void)
   guint64 ka;
 
   pair_init (&a, &b, "127.0.0.1");
-  _net_node_set_timing (a.node, 20, 400, 50);
-  _net_node_set_timing (b.node, 20, 400, 50);
+  _net_node_set_timing (a.node, 20, dead_ms (1000), 50);
+  _net_node_set_timing (b.node, 20, dead_ms (1000), 50);
   pair_start_and_wait_up (&a, &b);
 
   /* Idle, up: keepalives flow both ways, nothing goes down. */
@@ -975,8 +991,8 @@ test_key_confirmation (void)
   guint first_a, first_b;
 
   pair_init (&a, &b, "127.0.0.1");
-  _net_node_set_timing (a.node, 50, 5000, 5000);
-  _net_node_set_timing (b.node, 50, 5000, 5000);
+  _net_node_set_timing (a.node, 50, dead_ms (5000), 5000);
+  _net_node_set_timing (b.node, 50, dead_ms (5000), 5000);
   pair_start_and_wait_up (&a, &b);
   WAIT_FOR (a.ups == 1 && b.ups == 1);
 
@@ -1122,8 +1138,8 @@ test_repl (gconstpointer data)
       _net_node_set_lossy (a.node, &l);
       l.seed = 2;
       _net_node_set_lossy (b.node, &l);
-      _net_node_set_timing (a.node, 0, 5000, 0);
-      _net_node_set_timing (b.node, 0, 5000, 0);
+      _net_node_set_timing (a.node, 0, dead_ms (5000), 0);
+      _net_node_set_timing (b.node, 0, dead_ms (5000), 0);
     }
 
   /* Half before the nodes start, half while they run. */
@@ -1196,8 +1212,8 @@ test_lossy (void)
   };
 
   pair_init (&a, &b, "127.0.0.1");
-  _net_node_set_timing (a.node, 10, 3000, 50);
-  _net_node_set_timing (b.node, 10, 3000, 50);
+  _net_node_set_timing (a.node, 10, dead_ms (3000), 50);
+  _net_node_set_timing (b.node, 10, dead_ms (3000), 50);
   _net_node_set_lossy (a.node, &lossy);
   lossy.seed = 43;
   _net_node_set_lossy (b.node, &lossy);
