@@ -79,4 +79,9 @@ extern const CliCommand cli_snapshot_commands[];
 
 void      cli_models_cleanup (void);
 
+/* netdb-node.c: node commands */
+extern const CliCommand cli_node_commands[];
+
+void      cli_node_cleanup   (void);
+
 G_END_DECLS

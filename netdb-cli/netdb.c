@@ -939,6 +939,8 @@ static const CliCommand root_commands[] = {
     NULL, cli_snapshot_commands, NULL, 0, 0, NULL },
   { "log", "COMMAND", "Inspect and write the raw event logs (RedEX)",
     NULL, log_commands, NULL, 0, 0, NULL },
+  { "node", "COMMAND", "Replicate a database between nodes: keys, serve, follow",
+    NULL, cli_node_commands, NULL, 0, 0, NULL },
   { NULL }
 };
 
@@ -1142,6 +1144,7 @@ main (int   argc,
   g_clear_pointer (&opt_db, g_free);
   g_clear_pointer (&opt_tail_from, g_free);
   cli_models_cleanup ();
+  cli_node_cleanup ();
 
   return status;
 }

@@ -1,0 +1,639 @@
+/* netdb-node.c: `netdb node …`
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * `keygen` and `id` manage the node's identity (an Ed25519 key file,
+ * default $XDG_CONFIG_HOME/netdb/identity); `serve` makes the database the
+ * replication leader of its logs for the peers given with --allow, and
+ * `follow` makes a persistent database a follower of one leader.  Both run
+ * until SIGINT or SIGTERM, holding the database's write lock; meanwhile the
+ * reading commands (get, list, count, watch) of other `netdb` processes
+ * open it read-only and see every replicated event as it is appended.
+ *
+ * Output of serve and follow: one “listening on ADDR as KEY” line on
+ * stdout once the node runs (a JSON object with --json), the node's
+ * counters on stdout on SIGUSR1 and at exit, and peer and replication
+ * events as `netdb: …` lines on stderr.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include "netdb-cli.h"
+
+#define CLI_NODE_MODELS (NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES)
+
+/* The leader's well-known port; followers pick any free one, of the
+ * leader address's family (a node's socket has one). */
+#define CLI_NODE_DEFAULT_SERVE_LISTEN  "0.0.0.0:7420"
+#define CLI_NODE_DEFAULT_FOLLOW_LISTEN "0.0.0.0:0"
+#define CLI_NODE_DEFAULT_FOLLOW_LISTEN6 "[::]:0"
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+static char      *opt_identity;
+static gboolean   opt_force;
+static char      *opt_listen;
+static char     **opt_allow;
+static gboolean   opt_forward_writes;
+
+#define IDENTITY_ENTRY \
+  { "identity", 'i', 0, G_OPTION_ARG_FILENAME, &opt_identity, \
+    "The node's key file (default: $XDG_CONFIG_HOME/netdb/identity)", "FILE" }
+
+static const GOptionEntry node_id_entries[] = {
+  IDENTITY_ENTRY,
+  { NULL }
+};
+
+static const GOptionEntry node_keygen_entries[] = {
+  IDENTITY_ENTRY,
+  { "force", 0, 0, G_OPTION_ARG_NONE, &opt_force,
+    "Replace an existing key file (its identity is lost)", NULL },
+  { NULL }
+};
+
+static const GOptionEntry node_serve_entries[] = {
+  IDENTITY_ENTRY,
+  { "listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
+    "The UDP address to listen on (default: " CLI_NODE_DEFAULT_SERVE_LISTEN
+    "; port 0 picks a free one)", "HOST:PORT" },
+  { "allow", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow,
+    "Admit the peer with this public key (repeatable)", "KEY" },
+  { NULL }
+};
+
+static const GOptionEntry node_follow_entries[] = {
+  IDENTITY_ENTRY,
+  { "listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
+    "The UDP address to listen on (default: " CLI_NODE_DEFAULT_FOLLOW_LISTEN
+    ", or " CLI_NODE_DEFAULT_FOLLOW_LISTEN6 " for an [IPv6]:PORT ADDR)", "HOST:PORT" },
+  { "forward-writes", 'w', 0, G_OPTION_ARG_NONE, &opt_forward_writes,
+    "Forward this node's mutations to the leader instead of refusing them", NULL },
+  { NULL }
+};
+
+void
+cli_node_cleanup (void)
+{
+  g_clear_pointer (&opt_identity, g_free);
+  g_clear_pointer (&opt_listen, g_free);
+  g_clear_pointer (&opt_allow, g_strfreev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Identity                                                            */
+/* ------------------------------------------------------------------ */
+
+static char *
+cli_identity_path (void)
+{
+  if (opt_identity != NULL)
+    return g_strdup (opt_identity);
+
+  return g_build_filename (g_get_user_config_dir (), "netdb", "identity", NULL);
+}
+
+static NetIdentity *
+cli_load_identity (GError **error)
+{
+  g_autofree char *path = cli_identity_path ();
+  g_autoptr(GError) local_error = NULL;
+  NetIdentity *identity;
+
+  identity = net_identity_load (path, &local_error);
+  if (identity == NULL)
+    {
+      if (g_error_matches (local_error, NET_ERROR, NET_ERROR_NOT_FOUND))
+        g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                     "%s; create one with “netdb node keygen%s%s”",
+                     local_error->message,
+                     opt_identity != NULL ? " --identity " : "",
+                     opt_identity != NULL ? opt_identity : "");
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  return identity;
+}
+
+/* A public key from the command line, checked before anything is opened. */
+static gboolean
+cli_check_public_key (const char  *text,
+                      const char  *what,
+                      GError     **error)
+{
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  key = net_identity_public_key_from_string (text, &local_error);
+  if (key == NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "%s “%s”: %s", what, text, local_error->message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char *
+cli_format_origin (guint64 origin)
+{
+  return g_strdup_printf ("%016" G_GINT64_MODIFIER "x", origin);
+}
+
+static void
+cli_print_identity (NetIdentity *identity,
+                    const char  *path)
+{
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *origin = cli_format_origin (net_identity_get_origin (identity));
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "public_key");
+      json_builder_add_string_value (builder, net_identity_get_public_key (identity));
+      json_builder_set_member_name (builder, "origin");
+      json_builder_add_string_value (builder, origin);
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, path);
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      cli_print_json (root);
+    }
+  else
+    g_print ("%s\n", net_identity_get_public_key (identity));
+}
+
+/* After a rename into @dir, so that the new name survives a crash. */
+static gboolean
+cli_sync_dir (const char  *dir,
+              GError     **error)
+{
+  int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  int saved_errno;
+
+  if (fd >= 0 && fsync (fd) == 0)
+    {
+      close (fd);
+      return TRUE;
+    }
+
+  saved_errno = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, NET_ERROR, NET_ERROR_IO,
+               "cannot sync %s: %s", dir, g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Saves @identity over an existing key file: a crash leaves the old
+ * file or the new one, never none. */
+static gboolean
+cli_replace_identity (NetIdentity  *identity,
+                      const char   *path,
+                      GError      **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *tmp = g_strdup_printf ("%s.new-%08x", path, g_random_int ());
+
+  if (!net_identity_save (identity, tmp, error))
+    return FALSE;
+
+  if (g_rename (tmp, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (tmp);
+      g_set_error (error, NET_ERROR, NET_ERROR_IO,
+                   "cannot replace %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  return cli_sync_dir (dir, error);
+}
+
+static int
+cmd_node_keygen (CliInvocation  *inv,
+                 GError        **error)
+{
+  g_autofree char *path = cli_identity_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(NetIdentity) identity = NULL;
+  GStatBuf st;
+  gboolean exists = g_lstat (path, &st) == 0;
+
+  if (exists && !opt_force)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_FAILED,
+                   "%s already exists (public key: run “netdb node id%s%s”); "
+                   "pass --force to replace it, which loses that identity",
+                   path,
+                   opt_identity != NULL ? " --identity " : "",
+                   opt_identity != NULL ? opt_identity : "");
+      return CLI_EXIT_FAILURE;
+    }
+
+  /* The key is a secret: a new directory for it is private too. */
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
+                   dir, g_strerror (saved_errno));
+      return CLI_EXIT_FAILURE;
+    }
+
+  identity = net_identity_generate ();
+
+  if (exists)
+    {
+      if (!cli_replace_identity (identity, path, error))
+        return CLI_EXIT_FAILURE;
+    }
+  else if (!net_identity_save (identity, path, error))
+    {
+      return CLI_EXIT_FAILURE;
+    }
+
+  cli_print_identity (identity, path);
+
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_node_id (CliInvocation  *inv,
+             GError        **error)
+{
+  g_autofree char *path = cli_identity_path ();
+  g_autoptr(NetIdentity) identity = NULL;
+
+  if (!(identity = cli_load_identity (error)))
+    return CLI_EXIT_FAILURE;
+
+  cli_print_identity (identity, path);
+
+  return EXIT_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* serve and follow                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct
+{
+  GMainLoop *loop;
+  NetNode   *node;
+  NetDb     *db;
+  GError    *error;   /* what ended the run, if not a signal */
+} CliNode;
+
+static void
+cli_node_print_counters (CliNode *run)
+{
+  g_autoptr(GVariant) counters = net_node_get_counters (run->node);
+
+  /* a{st}, floating */
+  g_variant_take_ref (counters);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "counters");
+      json_builder_add_value (builder, json_gvariant_serialize (counters));
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      cli_print_json (root);
+    }
+  else
+    {
+      GVariantIter iter;
+      const char *name;
+      guint64 value;
+      int width = 0;
+
+      /* NAME VALUE lines, the values aligned. */
+      g_variant_iter_init (&iter, counters);
+      while (g_variant_iter_next (&iter, "{&st}", &name, &value))
+        width = MAX (width, (int) strlen (name));
+
+      g_variant_iter_init (&iter, counters);
+      while (g_variant_iter_next (&iter, "{&st}", &name, &value))
+        g_print ("%-*s  %" G_GUINT64_FORMAT "\n", width, name, value);
+    }
+
+  fflush (stdout);
+}
+
+static void
+cli_node_print_listening (CliNode    *run,
+                          const char *leader_key,
+                          const char *leader_address)
+{
+  const char *address = net_node_get_local_address (run->node);
+  const char *key = net_identity_get_public_key (net_node_get_identity (run->node));
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "listening");
+      json_builder_add_string_value (builder, address);
+      json_builder_set_member_name (builder, "public_key");
+      json_builder_add_string_value (builder, key);
+      if (leader_key != NULL)
+        {
+          json_builder_set_member_name (builder, "leader");
+          json_builder_add_string_value (builder, leader_key);
+          json_builder_set_member_name (builder, "leader_address");
+          json_builder_add_string_value (builder, leader_address);
+        }
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      cli_print_json (root);
+    }
+  else
+    g_print ("listening on %s as %s\n", address, key);
+
+  fflush (stdout);
+}
+
+static void
+cli_node_peer_up_cb (NetNode    *node,
+                     const char *public_key,
+                     gpointer    user_data)
+{
+  g_printerr ("netdb: peer up: %s\n", public_key);
+}
+
+static void
+cli_node_peer_down_cb (NetNode    *node,
+                       const char *public_key,
+                       gpointer    user_data)
+{
+  g_printerr ("netdb: peer down: %s\n", public_key);
+}
+
+static void
+cli_node_forward_failed_cb (NetDb        *db,
+                            const GError *error,
+                            gpointer      user_data)
+{
+  g_printerr ("netdb: forward failed: %s\n",
+              error != NULL ? error->message : "unknown error");
+}
+
+static gboolean
+cli_node_quit_cb (gpointer user_data)
+{
+  CliNode *run = user_data;
+
+  g_main_loop_quit (run->loop);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+cli_node_counters_cb (gpointer user_data)
+{
+  cli_node_print_counters (user_data);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Opens the database of the global options for writing: a node appends
+ * (as a leader, forwarded events; as a follower, replicated ones). */
+static NetDb *
+cli_node_open_db (GError **error)
+{
+  g_autofree char *dir = NULL;
+
+  if (opt_memory)
+    return net_db_new (NULL, CLI_NODE_MODELS, error);
+
+  dir = cli_get_db_dir ();
+  if (!cli_ensure_dir (dir, error))
+    return NULL;
+
+  return net_db_new (dir, CLI_NODE_MODELS, error);
+}
+
+/* Says where the started node listens, runs it until SIGINT or SIGTERM,
+ * printing the counters on SIGUSR1 and at the end, then stops it and
+ * closes the database. */
+static int
+cli_node_run (CliNode     *run,
+              const char  *leader_key,
+              const char  *leader_address,
+              GError     **error)
+{
+  guint ids[3];
+  gulong up_id;
+  gulong down_id;
+  gboolean closed;
+
+  up_id = g_signal_connect (run->node, "peer-up", G_CALLBACK (cli_node_peer_up_cb), run);
+  down_id = g_signal_connect (run->node, "peer-down", G_CALLBACK (cli_node_peer_down_cb), run);
+
+  ids[0] = g_unix_signal_add (SIGINT, cli_node_quit_cb, run);
+  ids[1] = g_unix_signal_add (SIGTERM, cli_node_quit_cb, run);
+  ids[2] = g_unix_signal_add (SIGUSR1, cli_node_counters_cb, run);
+
+  /* The signals are ours before anything is printed: whoever reads the
+   * first line may signal us at once. */
+  cli_flush_each = TRUE;
+  cli_node_print_listening (run, leader_key, leader_address);
+
+  g_main_loop_run (run->loop);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    g_source_remove (ids[i]);
+
+  net_node_stop (run->node);
+  g_signal_handler_disconnect (run->node, up_id);
+  g_signal_handler_disconnect (run->node, down_id);
+  cli_node_print_counters (run);
+
+  /* Closing syncs what was replicated, and writes a checkpoint. */
+  closed = net_db_close (run->db, error);
+
+  if (run->error != NULL)
+    {
+      g_clear_error (error);
+      g_propagate_error (error, g_steal_pointer (&run->error));
+      return CLI_EXIT_FAILURE;
+    }
+
+  return closed ? EXIT_SUCCESS : CLI_EXIT_FAILURE;
+}
+
+static int
+cmd_node_serve (CliInvocation  *inv,
+                GError        **error)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(NetIdentity) identity = NULL;
+  g_autoptr(NetDb) db = NULL;
+  g_autoptr(NetNode) node = NULL;
+  CliNode run = { 0 };
+  const char *listen = opt_listen != NULL ? opt_listen : CLI_NODE_DEFAULT_SERVE_LISTEN;
+
+  for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
+    if (!cli_check_public_key (opt_allow[i], "--allow", error))
+      return CLI_EXIT_FAILURE;
+
+  if (!(identity = cli_load_identity (error)))
+    return CLI_EXIT_FAILURE;
+
+  if (!(node = net_node_new (identity, listen, error)))
+    return CLI_EXIT_FAILURE;
+
+  for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
+    if (!net_node_add_peer (node, opt_allow[i], NULL, error))
+      {
+        g_prefix_error (error, "--allow %s: ", opt_allow[i]);
+        return CLI_EXIT_FAILURE;
+      }
+
+  if (!(db = cli_node_open_db (error)))
+    return CLI_EXIT_FAILURE;
+
+  if (!net_node_serve_db (node, db, error) || !net_node_start (node, error))
+    {
+      net_db_close (db, NULL);
+      return CLI_EXIT_FAILURE;
+    }
+
+  if (opt_allow == NULL || opt_allow[0] == NULL)
+    g_printerr ("netdb: no --allow KEY given: no follower can connect\n");
+
+  run.loop = loop;
+  run.node = node;
+  run.db = db;
+
+  return cli_node_run (&run, NULL, NULL, error);
+}
+
+static int
+cmd_node_follow (CliInvocation  *inv,
+                 GError        **error)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(NetIdentity) identity = NULL;
+  g_autoptr(NetDb) db = NULL;
+  g_autoptr(NetNode) node = NULL;
+  CliNode run = { 0 };
+  const char *leader_address = inv->args[0];
+  const char *leader_key = inv->args[1];
+  const char *listen = opt_listen;
+  gulong failed_id;
+  int status;
+
+  /* A follower resumes from its own logs after a restart. */
+  if (opt_memory)
+    {
+      g_set_error_literal (error, CLI_USAGE_ERROR, 0,
+                           "node follow needs a persistent database (--db DIR "
+                           "or the default), not --memory");
+      return CLI_EXIT_USAGE;
+    }
+
+  if (!cli_check_public_key (leader_key, "Leader key", error))
+    return CLI_EXIT_FAILURE;
+
+  if (listen == NULL)
+    listen = leader_address[0] == '[' ? CLI_NODE_DEFAULT_FOLLOW_LISTEN6
+                                      : CLI_NODE_DEFAULT_FOLLOW_LISTEN;
+
+  if (!(identity = cli_load_identity (error)))
+    return CLI_EXIT_FAILURE;
+
+  if (!(node = net_node_new (identity, listen, error)))
+    return CLI_EXIT_FAILURE;
+
+  if (!net_node_add_peer (node, leader_key, leader_address, error))
+    return CLI_EXIT_FAILURE;
+
+  if (!(db = cli_node_open_db (error)))
+    return CLI_EXIT_FAILURE;
+
+  failed_id = g_signal_connect (db, "forward-failed",
+                                G_CALLBACK (cli_node_forward_failed_cb), &run);
+
+  if (!net_node_follow_db (node, db, leader_key, opt_forward_writes, error) ||
+      !net_node_start (node, error))
+    {
+      g_signal_handler_disconnect (db, failed_id);
+      net_db_close (db, NULL);
+      return CLI_EXIT_FAILURE;
+    }
+
+  run.loop = loop;
+  run.node = node;
+  run.db = db;
+
+  status = cli_node_run (&run, leader_key, leader_address, error);
+  g_signal_handler_disconnect (db, failed_id);
+
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command table                                                       */
+/* ------------------------------------------------------------------ */
+
+#define NODE_RUN_DESCRIPTION \
+  "Prints “listening on ADDR as KEY” (with --json, {\"listening\", \"public_key\"})\n" \
+  "once the node runs, then runs until SIGINT or SIGTERM (exit status 0).\n" \
+  "Peers going up and down are reported on standard error; the node's\n" \
+  "counters are printed on SIGUSR1 and at exit (with --json, one\n" \
+  "{\"counters\": {…}} object).  The database stays locked for writing while\n" \
+  "the node runs; get, list, count and watch still work on it, read-only."
+
+const CliCommand cli_node_commands[] = {
+  { "keygen", NULL, "Create the node's identity key file and print its public key",
+    "The key file is written with mode 0600; an existing one is only\n"
+    "replaced with --force.  With --json, prints {\"public_key\", \"origin\",\n"
+    "\"path\"}.",
+    NULL, node_keygen_entries, 0, 0, cmd_node_keygen },
+  { "id", NULL, "Print the node's public key",
+    "This is the KEY that peers pass to --allow and to node follow.  With\n"
+    "--json, prints {\"public_key\", \"origin\", \"path\"}, the origin as 16\n"
+    "hex digits.  A key file readable by others is refused.",
+    NULL, node_id_entries, 0, 0, cmd_node_id },
+  { "serve", NULL, "Serve the database to followers (the replication leader)",
+    "Only peers whose public key is given with --allow may connect.\n"
+    NODE_RUN_DESCRIPTION,
+    NULL, node_serve_entries, 0, 0, cmd_node_serve },
+  { "follow", "ADDR KEY", "Replicate the database of the leader at ADDR with public key KEY",
+    "The database (--db DIR or the default; not --memory) becomes a copy of\n"
+    "the leader's: the follower pulls every event it lacks, resumes from its\n"
+    "own logs after a restart of either side, and refuses local mutations\n"
+    "unless --forward-writes is given, in which case they are sent to the\n"
+    "leader (a failure is reported as “netdb: forward failed: …”).  The\n"
+    "leader must list this node's key (see node id) with --allow.\n"
+    NODE_RUN_DESCRIPTION,
+    NULL, node_follow_entries, 2, 2, cmd_node_follow },
+  { NULL }
+};
