@@ -21,7 +21,10 @@ _netdb()
         --order|-o)
             COMPREPLY=($(compgen -W "id -id created -created updated -updated" -- "$cur"))
             return ;;
-        --limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source)
+        --identity|-i)
+            _filedir
+            return ;;
+        --limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--listen|-l|--allow|-a)
             return ;;
     esac
 
@@ -29,7 +32,7 @@ _netdb()
     local i group="" command="" nargs=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --db|-d|--status|--order|-o|--limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source)
+            --db|-d|--status|--order|-o|--limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--identity|-i|--listen|-l|--allow|-a)
                 ((i++)) ;;
             -*) ;;
             *)
@@ -48,7 +51,7 @@ _netdb()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$global_opts --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "tasks memories snapshot log" -- "$cur"))
+            COMPREPLY=($(compgen -W "tasks memories snapshot log node" -- "$cur"))
         fi
         return
     fi
@@ -60,6 +63,7 @@ _netdb()
             memories) commands="store retag pin unpin delete get list count watch" ;;
             snapshot) commands="save restore" ;;
             log) commands="list append tail verify" ;;
+            node) commands="keygen id serve follow" ;;
         esac
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
@@ -77,6 +81,10 @@ _netdb()
         memories/store) opts+=" --tag --source" ;;
         memories/retag) opts+=" --tag" ;;
         log/tail) opts+=" --from --follow" ;;
+        node/keygen) opts+=" --identity --force" ;;
+        node/id) opts+=" --identity" ;;
+        node/serve) opts+=" --identity --listen --allow" ;;
+        node/follow) opts+=" --identity --listen --forward-writes" ;;
         snapshot/save|snapshot/restore)
             if [[ $cur != -* ]]; then
                 _filedir
