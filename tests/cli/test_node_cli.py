@@ -1,0 +1,602 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# `netdb node`: identity files, and replication between `netdb node serve`
+# and `netdb node follow` running as separate processes on 127.0.0.1,
+# checked only through the command line (and tests/cli/cli-helper.c for a
+# large leader database and a follower that forwards writes).
+#
+#   NETDB_CLI=build/netdb-cli/netdb \
+#   NETDB_CLI_HELPER=build/tests/cli/netdb-cli-helper \
+#   /usr/bin/python3 -m pytest tests/cli/test_node_cli.py
+#
+# Nothing here measures time: every wait polls until a condition holds,
+# bounded by a generous timeout that only turns a hang into a failure.
+
+import json
+import os
+import queue
+import re
+import signal
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+NETDB = os.environ.get("NETDB_CLI")
+HELPER = os.environ.get("NETDB_CLI_HELPER")
+if not NETDB:
+    pytest.skip("NETDB_CLI (the path of the built netdb) is not set",
+                allow_module_level=True)
+
+TIME_FACTOR = float(os.environ.get("NETDB_CLI_TIME_FACTOR", "1"))
+# Bounds a single command or a wait that should be short.
+HANG_TIMEOUT = 30 * TIME_FACTOR
+# Bounds a replication that should converge (100 000 events included).
+CONVERGE_TIMEOUT = 300 * TIME_FACTOR
+
+LISTENING = re.compile(r"listening on (127\.0\.0\.1:(\d+)) as (\S+)")
+KEY = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
+# --- helpers --------------------------------------------------------------------
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ)
+    e["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
+    e["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
+    e["LC_ALL"] = "C.UTF-8"
+    e.pop("G_DEBUG", None)
+    return e
+
+
+def run(env, *args, check=None):
+    argv = [NETDB] + list(args)
+    r = subprocess.run(argv, env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=HANG_TIMEOUT)
+    if check is not None:
+        assert r.returncode == check, (argv, r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def ok(env, *args):
+    return run(env, *args, check=0).stdout
+
+
+def fails(env, status, *args):
+    r = run(env, *args, check=status)
+    assert r.stderr.startswith("netdb: "), r.stderr
+    assert r.stdout == "", r.stdout
+    return r.stderr
+
+
+def jsonof(env, *args):
+    return json.loads(ok(env, "--json", *args))
+
+
+def keygen(env, path):
+    key = ok(env, "node", "keygen", "--identity", str(path)).strip()
+    assert KEY.fullmatch(key), key
+    return key
+
+
+def helper(env, *args, timeout=CONVERGE_TIMEOUT):
+    if not HELPER:
+        pytest.skip("NETDB_CLI_HELPER is not set")
+    r = subprocess.run([HELPER] + [str(a) for a in args], env=env,
+                       capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+    assert r.returncode == 0, (args, r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+class Lines:
+    """A stream of a running process, line by line, with timeouts."""
+
+    def __init__(self, stream):
+        self.queue = queue.Queue()
+        self.seen = []
+        self.thread = threading.Thread(target=self._read, args=(stream,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)
+
+    def next(self, timeout):
+        try:
+            line = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no output within {timeout} s; saw {self.seen}")
+        assert line is not None, f"the process ended its output; saw {self.seen}"
+        self.seen.append(line)
+        return line
+
+    def until(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"nothing matched within {timeout} s; saw {self.seen}")
+            line = self.next(left)
+            if predicate(line):
+                return line
+
+    def rest(self):
+        self.thread.join(HANG_TIMEOUT)
+        while True:
+            line = self.queue.get_nowait()
+            if line is None:
+                return self.seen
+            self.seen.append(line)
+
+
+class Node:
+    """A running `netdb node serve|follow`."""
+
+    def __init__(self, env, *args):
+        self.argv = [NETDB] + list(args)
+        self.proc = subprocess.Popen(self.argv, env=env,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.out = Lines(self.proc.stdout)
+        self.err = Lines(self.proc.stderr)
+        self.first = None
+
+    def listening(self):
+        """The address and key of the first line."""
+        try:
+            self.first = self.out.next(HANG_TIMEOUT)
+        except BaseException:
+            self.kill()
+            raise
+        m = LISTENING.fullmatch(self.first)
+        assert m, (self.first, self.err.rest())
+        return m.group(1), m.group(3)
+
+    def alive(self):
+        assert self.proc.poll() is None, \
+            (self.argv, self.proc.returncode, self.out.rest(), self.err.rest())
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops it with @sig; returns (status, stdout lines, stderr lines)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            status = self.proc.wait(HANG_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"{self.argv} did not exit after signal {sig}")
+        return status, self.out.rest(), self.err.rest()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(HANG_TIMEOUT)
+
+
+@pytest.fixture
+def nodes():
+    """Every node started by a test is killed at its end."""
+    started = []
+
+    def start(env, *args):
+        node = Node(env, *args)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.kill()
+
+
+def wait_until(what, probe, timeout=CONVERGE_TIMEOUT, alive=()):
+    """Polls @probe () → (done, state) until done; fails with the last state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for node in alive:
+            node.alive()
+        done, state = probe()
+        if done:
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s; last: {state}")
+        time.sleep(0.1)
+
+
+def tasks_of(env, db):
+    return jsonof(env, "--db", db, "tasks", "list")
+
+
+def memories_of(env, db):
+    return jsonof(env, "--db", db, "memories", "list")
+
+
+def count_of(env, db):
+    return jsonof(env, "--db", db, "tasks", "count")["count"]
+
+
+def count_reaches(env, db, done):
+    """A probe: whether done (count) holds for the tasks of @db."""
+    def probe():
+        count = count_of(env, db)
+        return done(count), count
+    return probe
+
+
+def log_tails(env, db):
+    return {log["name"]: log["next_seq"]
+            for log in jsonof(env, "--db", db, "log", "list")}
+
+
+def converged(env, a, b):
+    def probe():
+        ta, tb = tasks_of(env, a), tasks_of(env, b)
+        return ta == tb, (len(ta), len(tb))
+    return probe
+
+
+def counters_of(lines):
+    """The counters printed as text: NAME VALUE lines."""
+    counters = {}
+    for line in lines:
+        m = re.fullmatch(r"(\S+)\s+(\d+)", line)
+        if m:
+            counters[m.group(1)] = int(m.group(2))
+    return counters
+
+
+# --- help and usage ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [["node"], ["node", "keygen"], ["node", "id"],
+                                  ["node", "serve"], ["node", "follow"]],
+                         ids=" ".join)
+def test_help(env, path):
+    out = ok(env, *path, "--help")
+    assert out.startswith("Usage:")
+    if len(path) > 1:
+        assert "--identity" in out and "XDG_CONFIG_HOME" in out
+
+
+def test_help_lists_node(env):
+    out = ok(env, "--help")
+    assert re.search(r"^\s+node\s+\S", out, re.M), out
+    out = ok(env, "node", "--help")
+    for command in ("keygen", "id", "serve", "follow"):
+        assert re.search(rf"^\s+{command}\s+\S", out, re.M), out
+
+
+@pytest.mark.parametrize("args", [
+    ["node"],
+    ["node", "bogus"],
+    ["node", "keygen", "--bogus"],
+    ["node", "keygen", "extra"],
+    ["node", "id", "extra"],
+    ["node", "serve", "extra"],
+    ["node", "serve", "--listen"],
+    ["node", "follow"],
+    ["node", "follow", "127.0.0.1:7420"],
+    ["node", "follow", "127.0.0.1:7420", "KEY", "extra"],
+    ["--memory", "node", "follow", "127.0.0.1:7420",
+     "A" * 43 + "="],
+], ids=" ".join)
+def test_usage_errors_exit_2(env, args):
+    r = run(env, *args, check=2)
+    assert r.stderr.startswith("netdb: "), r.stderr
+    assert "--help" in r.stderr
+
+
+# --- identity ---------------------------------------------------------------------
+
+
+def test_keygen_and_id(env, tmp_path):
+    path = tmp_path / "keys" / "a"
+    key = keygen(env, path)
+    st = os.stat(path)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert ok(env, "node", "id", "--identity", str(path)) == key + "\n"
+
+    info = jsonof(env, "node", "id", "--identity", str(path))
+    assert info["public_key"] == key
+    assert re.fullmatch(r"[0-9a-f]{16}", info["origin"]), info
+    assert info["path"] == str(path)
+    # keygen --json says the same.
+    other = tmp_path / "keys" / "b"
+    made = jsonof(env, "node", "keygen", "--identity", str(other))
+    assert made == jsonof(env, "node", "id", "--identity", str(other))
+    assert made["public_key"] != key and made["origin"] != info["origin"]
+
+
+def test_keygen_refuses_to_overwrite(env, tmp_path):
+    path = tmp_path / "identity"
+    key = keygen(env, path)
+    before = path.read_bytes()
+    err = fails(env, 1, "node", "keygen", "--identity", str(path))
+    assert str(path) in err and "--force" in err, err
+    assert path.read_bytes() == before
+
+    new = ok(env, "node", "keygen", "--identity", str(path), "--force").strip()
+    assert KEY.fullmatch(new) and new != key
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ok(env, "node", "id", "--identity", str(path)).strip() == new
+    # Nothing is left next to it.
+    assert os.listdir(tmp_path) == ["identity"]
+
+
+def test_default_identity_in_xdg_config_home(env, tmp_path):
+    key = ok(env, "node", "keygen").strip()
+    path = tmp_path / "xdg-config" / "netdb" / "identity"
+    assert path.exists()
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert ok(env, "node", "id").strip() == key
+
+
+def test_missing_identity(env, tmp_path):
+    err = fails(env, 1, "node", "id")
+    assert "netdb node keygen" in err, err
+    err = fails(env, 1, "--memory", "node", "serve", "--listen", "127.0.0.1:0")
+    assert "netdb node keygen" in err, err
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_refuses_a_key_file_others_can_read(env, tmp_path, mode):
+    path = tmp_path / "identity"
+    keygen(env, path)
+    os.chmod(path, mode)
+    err = fails(env, 1, "node", "id", "--identity", str(path))
+    assert str(path) in err and "chmod 600" in err, err
+    err = fails(env, 1, "--memory", "node", "serve", "--identity", str(path),
+                "--listen", "127.0.0.1:0")
+    assert "chmod 600" in err, err
+
+
+def test_refuses_a_damaged_key_file(env, tmp_path):
+    path = tmp_path / "identity"
+    keygen(env, path)
+    data = bytearray(path.read_bytes())
+    data[30] ^= 1
+    path.write_bytes(bytes(data))
+    fails(env, 1, "node", "id", "--identity", str(path))
+
+
+@pytest.mark.parametrize("bad", ["not-a-key", "A" * 44, "", "Zm9v"])
+def test_bad_public_keys_exit_1(env, tmp_path, bad):
+    path = tmp_path / "identity"
+    keygen(env, path)
+    err = fails(env, 1, "--memory", "node", "serve", "--identity", str(path),
+                "--listen", "127.0.0.1:0", "--allow", bad)
+    assert "--allow" in err, err
+    fails(env, 1, "--db", str(tmp_path / "db"), "node", "follow",
+          "--identity", str(path), "127.0.0.1:7420", bad)
+
+
+def test_bad_listen_address_exits_1(env, tmp_path):
+    path = tmp_path / "identity"
+    keygen(env, path)
+    fails(env, 1, "--memory", "node", "serve", "--identity", str(path),
+          "--listen", "not an address")
+
+
+# --- serve ------------------------------------------------------------------------
+
+
+def test_serve_prints_where_and_stops_on_signals(env, tmp_path, nodes):
+    path = tmp_path / "identity"
+    key = keygen(env, path)
+    db = str(tmp_path / "db")
+    ok(env, "--db", db, "tasks", "add", "1", "served")
+    node = nodes(env, "--db", db, "node", "serve", "--identity", str(path),
+                 "--listen", "127.0.0.1:0", "--allow", keygen(env, tmp_path / "b"))
+    address, served_key = node.listening()
+    assert served_key == key
+    assert int(address.split(":")[1]) != 0
+
+    # Reading commands work next to it; writing ones say it is locked.
+    assert jsonof(env, "--db", db, "tasks", "get", "1")["title"] == "served"
+    err = fails(env, 1, "--db", db, "tasks", "add", "2", "refused")
+    assert "locked" in err, err
+
+    node.proc.send_signal(signal.SIGUSR1)
+    line = node.out.next(HANG_TIMEOUT)
+    assert re.fullmatch(r"\S+\s+\d+", line), line
+
+    status, out, err = node.stop(signal.SIGINT)
+    assert status == 0, (out, err)
+    assert counters_of(out[1:]), out
+    assert not any(line.startswith("netdb: ") and "peer" not in line
+                   for line in err), err
+
+    # The lock is released: the database can be written again.
+    ok(env, "--db", db, "tasks", "add", "2", "after")
+
+
+def test_serve_json(env, tmp_path, nodes):
+    path = tmp_path / "identity"
+    key = keygen(env, path)
+    node = nodes(env, "--json", "--memory", "node", "serve", "--identity",
+                 str(path), "--listen", "127.0.0.1:0")
+    first = json.loads(node.out.next(HANG_TIMEOUT))
+    assert first["public_key"] == key
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", first["listening"]), first
+
+    node.proc.send_signal(signal.SIGUSR1)
+    counters = json.loads(node.out.next(HANG_TIMEOUT))["counters"]
+    assert counters and all(isinstance(v, int) for v in counters.values())
+
+    status, out, err = node.stop()
+    assert status == 0, (out, err)
+    assert "counters" in json.loads(out[-1])
+    # Without --allow nobody can connect; it says so.
+    assert any("--allow" in line for line in err), err
+
+
+def test_follow_refuses_a_locked_database(env, tmp_path, nodes):
+    path = tmp_path / "identity"
+    keygen(env, path)
+    other = tmp_path / "other"
+    keygen(env, other)
+    db = str(tmp_path / "db")
+    leader = nodes(env, "--db", db, "node", "serve", "--identity", str(path),
+                   "--listen", "127.0.0.1:0")
+    address, key = leader.listening()
+    err = fails(env, 1, "--db", db, "node", "follow", "--identity", str(other),
+                "--listen", "127.0.0.1:0", address, key)
+    assert "locked" in err, err
+    assert leader.stop()[0] == 0
+
+
+# --- replication ------------------------------------------------------------------
+
+
+@pytest.fixture
+def pair(env, tmp_path):
+    """Identities of a leader (a) and a follower (b), and their db paths."""
+    class Pair:
+        pass
+    p = Pair()
+    p.id_a, p.id_b = str(tmp_path / "id-a"), str(tmp_path / "id-b")
+    p.key_a, p.key_b = keygen(env, p.id_a), keygen(env, p.id_b)
+    p.a, p.b = str(tmp_path / "a"), str(tmp_path / "b")
+    return p
+
+
+def serve(nodes, env, p, *extra, listen="127.0.0.1:0"):
+    node = nodes(env, "--db", p.a, "node", "serve", "--identity", p.id_a,
+                 "--listen", listen, "--allow", p.key_b, *extra)
+    address, key = node.listening()
+    assert key == p.key_a
+    return node, address
+
+
+def follow(nodes, env, p, address, *extra):
+    node = nodes(env, "--db", p.b, "node", "follow", "--identity", p.id_b,
+                 "--listen", "127.0.0.1:0", address, p.key_a, *extra)
+    _, key = node.listening()
+    assert key == p.key_b
+    return node
+
+
+def test_follower_replicates_and_watch_follows_it(env, pair, nodes):
+    p = pair
+    for i in range(1, 21):
+        ok(env, "--db", p.a, "tasks", "add", str(i), f"task {i}")
+    ok(env, "--db", p.a, "tasks", "complete", "3")
+    ok(env, "--db", p.a, "tasks", "delete", "4")
+    ok(env, "--db", p.a, "memories", "store", "1", "a memory", "--tag", "x")
+    ok(env, "--db", p.a, "memories", "pin", "1")
+
+    leader, address = serve(nodes, env, p)
+    follower = follow(nodes, env, p, address)
+
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    assert memories_of(env, p.b) == memories_of(env, p.a)
+    assert log_tails(env, p.b) == log_tails(env, p.a)
+    leader.err.until(lambda l: l == f"netdb: peer up: {p.key_b}", HANG_TIMEOUT)
+    follower.err.until(lambda l: l == f"netdb: peer up: {p.key_a}", HANG_TIMEOUT)
+
+    # The follower's database is locked for writing while it runs.
+    err = fails(env, 1, "--db", p.b, "tasks", "add", "99", "local")
+    assert "locked" in err, err
+
+    # `tasks watch` on the follower shows what is replicated to it.
+    watch = nodes(env, "--db", p.b, "--json", "tasks", "watch")
+    first = json.loads(watch.out.next(HANG_TIMEOUT))
+    assert first["items"] == tasks_of(env, p.a)
+
+    # New leader events, written while the node runs, by a follower that
+    # forwards writes (the leader's own db is locked).
+    id_c = str(os.path.join(os.path.dirname(p.a), "id-c"))
+    key_c = keygen(env, id_c)
+    leader.stop()
+    leader, _ = serve(nodes, env, p, "--allow", key_c,
+                      listen=address)
+    helper(env, "forward", os.path.join(os.path.dirname(p.a), "c"), id_c,
+           address, p.key_a, 1001, 25)
+
+    added = set()
+    while added != set(range(1001, 1026)):
+        change = json.loads(watch.out.next(CONVERGE_TIMEOUT))
+        assert change["change"] == "added", change
+        added.add(change["item"]["id"])
+        assert change["item"]["title"] == f"forwarded {change['item']['id']}"
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    assert count_of(env, p.a) == 19 + 25
+    assert watch.stop()[0] == 0
+
+    status, out, err = follower.stop()
+    assert status == 0, (out, err)
+    counters = counters_of(out[1:])
+    assert counters and any(v > 0 for v in counters.values()), out
+    assert tasks_of(env, p.b) == tasks_of(env, p.a)
+    assert leader.stop()[0] == 0
+
+
+def test_follow_json(env, pair, nodes):
+    p = pair
+    ok(env, "--db", p.a, "tasks", "add", "1", "one")
+    leader, address = serve(nodes, env, p)
+    follower = nodes(env, "--json", "--db", p.b, "node", "follow",
+                     "--identity", p.id_b, "--listen", "127.0.0.1:0",
+                     address, p.key_a, "--forward-writes")
+    first = json.loads(follower.out.next(HANG_TIMEOUT))
+    assert first["public_key"] == p.key_b
+    assert first["leader"] == p.key_a and first["leader_address"] == address
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    status, out, err = follower.stop()
+    assert status == 0, (out, err)
+    counters = json.loads(out[-1])["counters"]
+    assert any(v > 0 for v in counters.values()), counters
+    assert leader.stop()[0] == 0
+
+
+def test_kill_and_restart_during_catch_up(env, pair, nodes):
+    """A follower killed with SIGKILL while it catches up on 100 000 events
+    resumes and converges; so it does when the leader is killed and
+    restarted."""
+    p = pair
+    n = 100_000
+    assert int(helper(env, "fill", p.a, 1, n)) == n
+    leader, address = serve(nodes, env, p)
+
+    follower = follow(nodes, env, p, address)
+    got = wait_until("the follower starts catching up",
+                     count_reaches(env, p.b, lambda c: c > 0),
+                     alive=(leader, follower))
+    follower.kill()
+    # What it had is intact, whatever the kill interrupted.
+    after_kill = count_of(env, p.b)
+    assert got <= after_kill <= n
+    print(f"killed the follower at {after_kill} of {n} tasks")
+
+    follower = follow(nodes, env, p, address)
+    wait_until("the follower catches up after its restart",
+               count_reaches(env, p.b, lambda c: c == n),
+               alive=(leader, follower))
+
+    # The leader dies; events are added while it is down; it comes back on
+    # the same address, and the running follower resumes.
+    leader.kill()
+    for i in range(n + 1, n + 6):
+        ok(env, "--db", p.a, "tasks", "add", str(i), f"after {i}")
+    ok(env, "--db", p.a, "tasks", "delete", "1")
+    leader, _ = serve(nodes, env, p, listen=address)
+    wait_until("the follower resumes after the leader's restart",
+               count_reaches(env, p.b, lambda c: c == n + 4),
+               alive=(leader, follower))
+
+    assert follower.stop()[0] == 0
+    assert leader.stop()[0] == 0
+    assert log_tails(env, p.b) == log_tails(env, p.a)
+    assert tasks_of(env, p.b) == tasks_of(env, p.a)
+    ok(env, "--db", p.b, "log", "verify")
