@@ -120,6 +120,7 @@ struct _NetDbMemories
 
   /* Following a leader: mutations go to @forward, or fail without one. */
   gboolean          following;
+  gboolean          restoring;      /* a re-bootstrap restores while following */
   NetDbForwardFunc  forward;
   gpointer          forward_data;
 
@@ -1993,7 +1994,8 @@ read_memory_cb (const NetField  *field,
  * from the next dispatch of the fold, with #NetDbMemories::changed when
  * events after the snapshot were folded.
  *
- * Returns: %TRUE on success
+ * Returns: %TRUE on success; %FALSE with @error set, %NET_ERROR_READ_ONLY
+ *   while the database follows a leader (#NetDb:following)
  */
 gboolean
 net_db_memories_restore (NetDbMemories  *self,
@@ -2013,6 +2015,12 @@ net_db_memories_restore (NetDbMemories  *self,
   if (self->closed)
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
+      return FALSE;
+    }
+  if (self->following && !self->restoring)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                           "the memories model follows a leader: its state comes from the leader");
       return FALSE;
     }
 
@@ -2223,6 +2231,7 @@ _net_db_memories_rebootstrap (NetDbMemories  *self,
 {
   guint64 first = net_redex_file_get_first_seq (self->file);
   guint64 next = net_redex_file_get_next_seq (self->file);
+  gboolean ok;
 
   if (next - 1 >= applied_seq && first <= applied_seq + 1)
     return TRUE;   /* the log already continues the snapshot's history */
@@ -2230,5 +2239,8 @@ _net_db_memories_rebootstrap (NetDbMemories  *self,
   if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
     return FALSE;
 
-  return net_db_memories_restore (self, snapshot, error);
+  self->restoring = TRUE;
+  ok = net_db_memories_restore (self, snapshot, error);
+  self->restoring = FALSE;
+  return ok;
 }

@@ -89,6 +89,7 @@ struct _NetDbTasks
 
   /* Following a leader: mutations go to @forward, or fail without one. */
   gboolean          following;
+  gboolean          restoring;      /* a re-bootstrap restores while following */
   NetDbForwardFunc  forward;
   gpointer          forward_data;
 
@@ -1701,7 +1702,8 @@ read_task_cb (const NetField  *field,
  * from the next dispatch of the fold, with #NetDbTasks::changed when
  * events after the snapshot were folded.
  *
- * Returns: %TRUE on success
+ * Returns: %TRUE on success; %FALSE with @error set, %NET_ERROR_READ_ONLY
+ *   while the database follows a leader (#NetDb:following)
  */
 gboolean
 net_db_tasks_restore (NetDbTasks  *self,
@@ -1721,6 +1723,12 @@ net_db_tasks_restore (NetDbTasks  *self,
   if (self->closed)
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
+      return FALSE;
+    }
+  if (self->following && !self->restoring)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
+                           "the tasks model follows a leader: its state comes from the leader");
       return FALSE;
     }
 
@@ -1930,6 +1938,7 @@ _net_db_tasks_rebootstrap (NetDbTasks  *self,
 {
   guint64 first = net_redex_file_get_first_seq (self->file);
   guint64 next = net_redex_file_get_next_seq (self->file);
+  gboolean ok;
 
   if (next - 1 >= applied_seq && first <= applied_seq + 1)
     return TRUE;   /* the log already continues the snapshot's history */
@@ -1937,5 +1946,8 @@ _net_db_tasks_rebootstrap (NetDbTasks  *self,
   if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
     return FALSE;
 
-  return net_db_tasks_restore (self, snapshot, error);
+  self->restoring = TRUE;
+  ok = net_db_tasks_restore (self, snapshot, error);
+  self->restoring = FALSE;
+  return ok;
 }

@@ -807,6 +807,24 @@ test_read_only (void)
   g_clear_error (&error);
   g_assert_cmpuint (log_next (db, 0), ==, 1);
 
+  /* Its state comes from the leader only. */
+  {
+    g_autoptr(GBytes) snap = net_db_tasks_snapshot (net_db_get_tasks (db), &error);
+
+    g_assert_no_error (error);
+    g_assert_false (net_db_tasks_restore (net_db_get_tasks (db), snap, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr(GBytes) snap = net_db_memories_snapshot (net_db_get_memories (db), &error);
+
+    g_assert_no_error (error);
+    g_assert_false (net_db_memories_restore (net_db_get_memories (db), snap, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+    g_clear_error (&error);
+  }
+
   /* Validation still comes first. */
   g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "\xff", 0, &error), ==, 0);
   g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
