@@ -451,7 +451,9 @@ leader_tail (NetRepl *self,
     {
       g_autoptr(GError) error = NULL;
 
-      if (!net_redex_file_sync (file, &error))
+      /* A closed db (its owner is shutting down) is no news. */
+      if (!net_redex_file_sync (file, &error) &&
+          !g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
         g_warning ("replication: cannot sync the %s log: %s",
                    net_redex_file_get_name (file), error->message);
     }
@@ -1159,6 +1161,8 @@ synced_cb (gpointer data)
       if (self->follow[log].file != NULL && !net_redex_file_sync (self->follow[log].file, &error))
         {
           /* Not durable: do not advertise it; the next batch tries again. */
+          if (g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+            return G_SOURCE_REMOVE;
           g_warning ("replication: cannot sync the %s log: %s",
                      net_redex_file_get_name (self->follow[log].file), error->message);
           return G_SOURCE_REMOVE;
@@ -1291,7 +1295,8 @@ follower_drain (NetRepl *self,
                                        (const gint64 *) (gpointer) stamps->data, payloads->len,
                                        next, &error) == 0)
         {
-          if (!g_error_matches (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH))
+          if (!g_error_matches (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH) &&
+              !g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
             g_warning ("replication: cannot append to the %s log: %s",
                        net_redex_file_get_name (fl->file), error->message);
           break;
@@ -1636,6 +1641,8 @@ follower_finish_snapshot (NetRepl *self)
 
   if (!_net_db_rebootstrap (self->db, snapshot, &error))
     {
+      if (g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+        return;
       g_warning ("replication: cannot re-bootstrap from the leader's snapshot: %s",
                  error->message);
       return;
