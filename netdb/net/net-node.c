@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <sodium.h>
 
@@ -196,6 +197,7 @@ struct _NetNode
   GMainContext    *context;
   GSocket         *socket;
   GSocketFamily    family;
+  gboolean         dual_stack;   /* bound to [::]: reaches IPv4 too */
   char            *local_address;
   guint            max_datagram;
   gboolean         running;
@@ -322,17 +324,29 @@ set_address_error (GError     **error,
   return FALSE;
 }
 
+/* ::ffff:a.b.c.d, how a dual-stack IPv6 socket reaches an IPv4 host. */
+static GInetAddress *
+map_ipv4 (GInetAddress *ipv4)
+{
+  guint8 bytes[16] = { [10] = 0xff, [11] = 0xff };
+
+  memcpy (bytes + 12, g_inet_address_to_bytes (ipv4), 4);
+  return g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+}
+
 /*
  * Parses "host:port" or "[ipv6]:port"; the host is an IP literal or a name
  * resolved now (blocking).  With @family other than
  * G_SOCKET_FAMILY_INVALID, a resolved name gives an address of that
- * family, and a literal of another family is refused.
+ * family, and a literal of another family is refused; except that with
+ * @dual_stack an IPv4 address is mapped into IPv6.
  */
 static GSocketAddress *
 parse_address (const char     *text,
                const char     *what,
                gboolean        port_zero_ok,
                GSocketFamily   family,
+               gboolean        dual_stack,
                GError        **error)
 {
   g_autofree char *host = NULL;
@@ -415,6 +429,11 @@ parse_address (const char     *text,
               break;
             }
         }
+      for (GList *l = list; ia == NULL && dual_stack && l != NULL; l = l->next)
+        {
+          if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
+            ia = map_ipv4 (l->data);
+        }
       g_resolver_free_addresses (list);
       if (ia == NULL)
         {
@@ -424,6 +443,14 @@ parse_address (const char     *text,
                              "it has no IPv4 address, and the node listens on IPv4");
           return NULL;
         }
+    }
+  else if (dual_stack && family == G_SOCKET_FAMILY_IPV6 &&
+           g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV4)
+    {
+      GInetAddress *mapped = map_ipv4 (ia);
+
+      g_object_unref (ia);
+      ia = mapped;
     }
   else if (family != G_SOCKET_FAMILY_INVALID &&
            g_inet_address_get_family (ia) != family)
@@ -1777,7 +1804,7 @@ net_node_initable_init (GInitable     *initable,
     }
 
   address = parse_address (self->listen_address, "listen address", TRUE,
-                           G_SOCKET_FAMILY_INVALID, error);
+                           G_SOCKET_FAMILY_INVALID, FALSE, error);
   if (address == NULL)
     return FALSE;
 
@@ -1796,6 +1823,11 @@ net_node_initable_init (GInitable     *initable,
   /* Bursts of replication datagrams: room for a few thousand. */
   g_socket_set_option (self->socket, SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER_SIZE, NULL);
   g_socket_set_option (self->socket, SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER_SIZE, NULL);
+
+  /* [::] takes IPv4 as well, whatever the system's default. */
+  if (self->family == G_SOCKET_FAMILY_IPV6 &&
+      g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address))))
+    self->dual_stack = g_socket_set_option (self->socket, IPPROTO_IPV6, IPV6_V6ONLY, 0, NULL);
 
   if (!g_socket_bind (self->socket, address, FALSE, &local_error))
     {
@@ -1971,7 +2003,8 @@ net_node_set_max_datagram (NetNode *self,
  *
  * A malformed key or address, the node's own key, or an address of
  * another family than the node's socket fail with
- * %NET_ERROR_INVALID_ARGUMENT.
+ * %NET_ERROR_INVALID_ARGUMENT; a node that listens on "[::]" reaches
+ * IPv4 addresses too.
  *
  * Returns: %TRUE if the peer was added
  */
@@ -2006,7 +2039,8 @@ net_node_add_peer (NetNode     *self,
 
   if (address != NULL)
     {
-      peer_address = parse_address (address, "peer address", FALSE, self->family, error);
+      peer_address = parse_address (address, "peer address", FALSE,
+                                    self->family, self->dual_stack, error);
       if (peer_address == NULL)
         return FALSE;
     }
