@@ -562,6 +562,44 @@ test_handshake_ipv6 (void)
   test_handshake ("[::1]");
 }
 
+/* A node on [::] reaches an IPv4 peer (as ::ffff:127.0.0.1). */
+static void
+test_handshake_dual_stack (void)
+{
+  TestNode a, b;
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetNode) probe = net_node_new (identity, "[::]:0", &error);
+  g_autofree char *address = NULL;
+  g_autofree char *learnt = NULL;
+
+  if (probe == NULL)
+    {
+      g_test_skip_printf ("no IPv6: %s", error->message);
+      return;
+    }
+  g_clear_object (&probe);
+
+  test_node_init (&a, "[::]:0");
+  test_node_init (&b, "127.0.0.1:0");
+  g_assert_true (g_str_has_prefix (net_node_get_local_address (a.node), "[::]:"));
+
+  net_node_add_peer (a.node, b.key, net_node_get_local_address (b.node), &error);
+  g_assert_no_error (error);
+  address = _net_node_dup_peer_address (a.node, b.key);
+  g_assert_cmpstr (address + strlen ("[::ffff:127.0.0.1]"), ==,
+                   net_node_get_local_address (b.node) + strlen ("127.0.0.1"));
+  net_node_add_peer (b.node, a.key, NULL, &error);
+  g_assert_no_error (error);
+
+  pair_start_and_wait_up (&a, &b);
+  learnt = _net_node_dup_peer_address (b.node, a.key);
+  g_assert_true (g_str_has_prefix (learnt, "127.0.0.1:"));
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* Both sides know each other's address and initiate at once: they agree
  * on one session and stay up across several grace periods. */
 static void
@@ -1290,6 +1328,7 @@ main (int   argc,
   g_test_add_func ("/node/counters/list", test_counters_list);
   g_test_add_func ("/node/handshake/ipv4", test_handshake_ipv4);
   g_test_add_func ("/node/handshake/ipv6", test_handshake_ipv6);
+  g_test_add_func ("/node/handshake/dual-stack", test_handshake_dual_stack);
   g_test_add_func ("/node/handshake/both-initiate", test_handshake_both_initiate);
   g_test_add_func ("/node/liveness/down-and-up", test_down_and_up);
   g_test_add_func ("/node/liveness/three-nodes", test_three_nodes);
