@@ -84,6 +84,8 @@ captured_free (Captured *c)
   g_free (c);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Captured, captured_free)
+
 typedef struct
 {
   NetIdentity *identity;
@@ -1080,6 +1082,76 @@ test_key_confirmation (void)
   test_node_clear (&b);
 }
 
+/* Sends @c from @from again, then tells whether @to dropped a datagram
+ * for an unknown index since @before. */
+static gboolean
+resend_until_unknown (TestNode *from,
+                      TestNode *to,
+                      Captured *c,
+                      guint64   before)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (_net_node_send_raw (from->node, c->to, g_bytes_get_data (c->data, NULL),
+                                     g_bytes_get_size (c->data), &error));
+  return counter (to, "dropped-unknown-index") > before;
+}
+
+/* A new handshake while up (a rekey): both sides move to the new session
+ * without going down, and the old one is dropped after the grace period. */
+static void
+test_rekey (void)
+{
+  TestNode a, b;
+  Captured *old, *init;
+  guint64 completed_b, unknown, replays;
+  guint32 new_index;
+  guint first_b;
+  g_autoptr(Captured) keep = NULL;
+
+  pair_init (&a, &b, "127.0.0.1");
+  _net_node_set_timing (a.node, 0, dead_ms (500), 0);
+  _net_node_set_timing (b.node, 0, dead_ms (500), 0);
+  a.capture = TRUE;
+  b.capture = TRUE;
+  pair_start_and_wait_up (&a, &b);
+  WAIT_FOR (last_captured (&a, NET_WIRE_DATA) != NULL);
+  old = last_captured (&a, NET_WIRE_DATA);
+  keep = g_new0 (Captured, 1);
+  keep->data = g_bytes_ref (old->data);
+  keep->to = g_object_ref (old->to);
+
+  completed_b = counter (&b, "handshakes-completed");
+  g_assert_true (_net_node_initiate_handshake (a.node, b.key));
+  init = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+  new_index = get_u32 ((const guint8 *) g_bytes_get_data (init->data, NULL) + 16);
+
+  WAIT_FOR (counter (&b, "handshakes-completed") == completed_b + 1);
+  first_b = b.sent->len;
+  WAIT_FOR (count_captured (&b, NET_WIRE_DATA, first_b) >= 2);
+  init = last_captured (&b, NET_WIRE_DATA);
+  g_assert_cmpuint (get_u32 ((const guint8 *) g_bytes_get_data (init->data, NULL) + 4), ==, new_index);
+
+  /* The old session is still there for stragglers (a replay is one)... */
+  replays = counter (&b, "dropped-replay");
+  unknown = counter (&b, "dropped-unknown-index");
+  send_raw (&a, keep->to, g_bytes_get_data (keep->data, NULL), g_bytes_get_size (keep->data));
+  WAIT_FOR (counter (&b, "dropped-replay") == replays + 1);
+  g_assert_cmpuint (counter (&b, "dropped-unknown-index"), ==, unknown);
+
+  /* ...until the grace period ends. */
+  WAIT_FOR (resend_until_unknown (&a, &b, keep, unknown));
+
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+  g_assert_cmpuint (a.ups, ==, 1);
+  g_assert_cmpuint (b.ups, ==, 1);
+  g_assert_cmpuint (a.downs + b.downs, ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* --- Replication over the node ----------------------------------------- */
 
 static void
@@ -1331,6 +1403,7 @@ main (int   argc,
   g_test_add_func ("/node/handshake/dual-stack", test_handshake_dual_stack);
   g_test_add_func ("/node/handshake/both-initiate", test_handshake_both_initiate);
   g_test_add_func ("/node/liveness/down-and-up", test_down_and_up);
+  g_test_add_func ("/node/session/rekey", test_rekey);
   g_test_add_func ("/node/liveness/three-nodes", test_three_nodes);
   g_test_add_func ("/node/message/no-service", test_message_no_service);
   g_test_add_func ("/node/security/replayed-data", test_replayed_data);
