@@ -391,6 +391,8 @@ fmt_value (Kind kind, double v, gboolean show_ns)
       return g_strdup_printf ("%.0fms", v);
     case KIND_BYTES:
       return g_strdup_printf ("%.0fB", v);
+    case KIND_MBPS:
+      return g_strdup_printf (v < 100 ? "%.1fMB/s" : "%.0fMB/s", v);
     }
   return g_strdup ("?");
 }
@@ -401,7 +403,7 @@ better_factor (Kind kind, double netdb, double base)
 {
   if (isnan (netdb) || isnan (base) || netdb <= 0 || base <= 0)
     return NAN;
-  return kind == KIND_RATE ? netdb / base : base / netdb;
+  return kind == KIND_RATE || kind == KIND_MBPS ? netdb / base : base / netdb;
 }
 
 static double

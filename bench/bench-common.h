@@ -32,6 +32,7 @@ typedef enum
   KIND_NS,     /* nanoseconds, lower is better */
   KIND_MS,     /* milliseconds, lower is better */
   KIND_BYTES,  /* bytes, lower is better */
+  KIND_MBPS,   /* megabytes (10^6) per second, higher is better */
 } Kind;
 
 typedef enum
