@@ -2484,7 +2484,10 @@ net_node_get_counter (NetNode    *self,
  *   serves nor follows), "dropped-malformed-message" (a replication
  *   message that did not decode);
  * - "repl-events-sent", "repl-events-appended" and the other counters
- *   of replication, summed over the served and the followed database.
+ *   of replication, summed over the served and the followed database;
+ * - "lossy-dropped", "lossy-duplicated", "lossy-reordered",
+ *   "lossy-corrupted": the damage done by the test suite's simulated
+ *   network, always 0 otherwise.
  *
  * Returns: (transfer floating): a #GVariant of type `a{st}`
  */
