@@ -727,6 +727,61 @@ test_three_nodes (void)
     test_node_clear (&n[i]);
 }
 
+static void
+remove_on_up (NetNode    *node,
+              const char *key,
+              gpointer    user_data)
+{
+  guint *calls = user_data;
+
+  (*calls)++;
+  g_assert_true (net_node_remove_peer (node, key));
+  g_assert_false (net_node_is_peer_up (node, key));
+}
+
+static void
+stop_on_up (NetNode    *node,
+            const char *key,
+            gpointer    user_data)
+{
+  guint *calls = user_data;
+
+  (*calls)++;
+  net_node_stop (node);
+}
+
+/* Handlers may call back into the node: remove the peer, stop the node. */
+static void
+test_reentrancy (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  guint removed = 0, stopped = 0;
+
+  pair_init (&a, &b, "127.0.0.1");
+  g_signal_connect (a.node, "peer-up", G_CALLBACK (remove_on_up), &removed);
+  g_signal_connect (b.node, "peer-up", G_CALLBACK (stop_on_up), &stopped);
+
+  net_node_start (b.node, &error);
+  net_node_start (a.node, &error);
+  g_assert_no_error (error);
+  WAIT_FOR (removed == 1 && stopped == 1);
+
+  /* A forgot B, with a peer-down; B stopped, with one too. */
+  WAIT_FOR (a.downs == 1 && b.downs == 1);
+  g_assert_false (net_node_get_running (b.node));
+  g_assert_true (net_node_get_running (a.node));
+  {
+    g_auto(GStrv) peers = net_node_list_peers (a.node);
+    g_assert_cmpuint (g_strv_length (peers), ==, 0);
+  }
+
+  g_signal_handlers_disconnect_by_func (a.node, remove_on_up, &removed);
+  g_signal_handlers_disconnect_by_func (b.node, stop_on_up, &stopped);
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* --- Channel messages ----------------------------------------------------- */
 
 static void
@@ -1404,6 +1459,7 @@ main (int   argc,
   g_test_add_func ("/node/handshake/both-initiate", test_handshake_both_initiate);
   g_test_add_func ("/node/liveness/down-and-up", test_down_and_up);
   g_test_add_func ("/node/session/rekey", test_rekey);
+  g_test_add_func ("/node/session/reentrancy", test_reentrancy);
   g_test_add_func ("/node/liveness/three-nodes", test_three_nodes);
   g_test_add_func ("/node/message/no-service", test_message_no_service);
   g_test_add_func ("/node/security/replayed-data", test_replayed_data);
