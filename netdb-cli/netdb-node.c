@@ -39,6 +39,10 @@
 #define CLI_NODE_DEFAULT_FOLLOW_LISTEN "0.0.0.0:0"
 #define CLI_NODE_DEFAULT_FOLLOW_LISTEN6 "[::]:0"
 
+/* How long a locked database is retried before giving up (1 s). */
+#define CLI_NODE_LOCK_ATTEMPTS 20
+#define CLI_NODE_LOCK_RETRY_MS 50
+
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
 /* ------------------------------------------------------------------ */
@@ -436,7 +440,25 @@ cli_node_open_db (GError **error)
   if (!cli_ensure_dir (dir, error))
     return NULL;
 
-  return net_db_new (dir, CLI_NODE_MODELS, error);
+  /* A reading command that finds no database creates an empty one, which
+   * holds the lock for a moment: wait that out, not a real writer. */
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      NetDb *db = net_db_new (dir, CLI_NODE_MODELS, &local_error);
+
+      if (db != NULL)
+        return db;
+
+      if (!g_error_matches (local_error, NET_ERROR, NET_ERROR_LOCKED) ||
+          attempt >= CLI_NODE_LOCK_ATTEMPTS)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+
+      g_usleep (CLI_NODE_LOCK_RETRY_MS * 1000);
+    }
 }
 
 /* Says where the started node listens, runs it until SIGINT or SIGTERM,
