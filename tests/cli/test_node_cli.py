@@ -564,10 +564,12 @@ def test_follow_json(env, pair, nodes):
 def test_kill_and_restart_during_catch_up(env, pair, nodes):
     """A follower killed with SIGKILL while it catches up on 100 000 events
     resumes and converges; so it does when the leader is killed and
-    restarted."""
+    restarted.  A watch on the follower's database sees it all."""
     p = pair
     n = 100_000
     assert int(helper(env, "fill", p.a, 1, n)) == n
+    watch = nodes(env, "--db", p.b, "--json", "tasks", "watch")
+    rows = json.loads(watch.out.next(HANG_TIMEOUT))["items"]
     leader, address = serve(nodes, env, p)
 
     follower = follow(nodes, env, p, address)
@@ -596,10 +598,15 @@ def test_kill_and_restart_during_catch_up(env, pair, nodes):
                count_reaches(env, p.b, lambda c: c == n + 4),
                alive=(leader, follower))
 
+    expected = tasks_of(env, p.a)
+    while rows != expected:
+        replay(rows, json.loads(watch.out.next(CONVERGE_TIMEOUT)))
+    assert watch.stop()[0] == 0
+
     assert follower.stop()[0] == 0
     assert leader.stop()[0] == 0
     assert log_tails(env, p.b) == log_tails(env, p.a)
-    assert tasks_of(env, p.b) == tasks_of(env, p.a)
+    assert tasks_of(env, p.b) == expected
     ok(env, "--db", p.b, "log", "verify")
 
 
