@@ -157,7 +157,7 @@ test_node_init_with (TestNode    *t,
   g_assert_nonnull (t->node);
   t->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) captured_free);
 
-  _net_node_set_timing (t->node, KEEPALIVE_MS, dead_ms (DEAD_MS), RETRY_MS);
+  _net_node_set_timing (t->node, KEEPALIVE_MS, dead_ms (DEAD_MS), RETRY_MS * time_factor ());
   _net_node_set_send_hook (t->node, send_hook, t, NULL);
   g_signal_connect (t->node, "peer-up", G_CALLBACK (on_peer_up), t);
   g_signal_connect (t->node, "peer-down", G_CALLBACK (on_peer_down), t);
@@ -535,8 +535,10 @@ test_handshake (const char *host)
   g_assert_cmpuint (counter (&a, "datagrams-sent"), >=, 2);
   g_assert_cmpuint (counter (&b, "datagrams-received"), >=, 2);
   g_assert_cmpuint (counter (&a, "bytes-sent"), >=, NET_WIRE_INITIATION_LEN);
-  g_assert_cmpuint (total_dropped (&a), ==, 0);
-  g_assert_cmpuint (total_dropped (&b), ==, 0);
+  /* Nothing was refused; only a response to an attempt that was retried
+   * already (on a slow machine) may have come too late. */
+  g_assert_cmpuint (total_dropped (&a) - counter (&a, "dropped-unknown-index"), ==, 0);
+  g_assert_cmpuint (total_dropped (&b) - counter (&b, "dropped-unknown-index"), ==, 0);
 
   test_node_clear (&a);
   test_node_clear (&b);
@@ -812,7 +814,7 @@ test_message_no_service (void)
   g_assert_false (_net_node_send_message (a.node, b.key, big, max + 1));
   g_test_assert_expected_messages ();
 
-  g_assert_cmpuint (total_dropped (&b), ==, 0);
+  g_assert_cmpuint (total_dropped (&b) - counter (&b, "dropped-unknown-index"), ==, 0);
 
   test_node_clear (&a);
   test_node_clear (&b);
