@@ -43,6 +43,9 @@
 #define CLI_NODE_LOCK_ATTEMPTS 20
 #define CLI_NODE_LOCK_RETRY_MS 50
 
+/* When a follower that has not reached its leader says what to check. */
+#define CLI_NODE_HINT_S 10
+
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
 /* ------------------------------------------------------------------ */
@@ -147,7 +150,7 @@ cli_check_public_key (const char  *text,
   if (key == NULL)
     {
       g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "%s “%s”: %s", what, text, local_error->message);
+                   "%s: %s", what, local_error->message);
       return FALSE;
     }
 
@@ -302,10 +305,12 @@ cmd_node_id (CliInvocation  *inv,
 
 typedef struct
 {
-  GMainLoop *loop;
-  NetNode   *node;
-  NetDb     *db;
-  GError    *error;   /* what ended the run, if not a signal */
+  GMainLoop  *loop;
+  NetNode    *node;
+  NetDb      *db;
+  const char *leader_key;      /* follow only */
+  const char *leader_address;
+  guint       hint_id;
 } CliNode;
 
 static void
@@ -349,9 +354,7 @@ cli_node_print_counters (CliNode *run)
 }
 
 static void
-cli_node_print_listening (CliNode    *run,
-                          const char *leader_key,
-                          const char *leader_address)
+cli_node_print_listening (CliNode *run)
 {
   const char *address = net_node_get_local_address (run->node);
   const char *key = net_identity_get_public_key (net_node_get_identity (run->node));
@@ -366,12 +369,12 @@ cli_node_print_listening (CliNode    *run,
       json_builder_add_string_value (builder, address);
       json_builder_set_member_name (builder, "public_key");
       json_builder_add_string_value (builder, key);
-      if (leader_key != NULL)
+      if (run->leader_key != NULL)
         {
           json_builder_set_member_name (builder, "leader");
-          json_builder_add_string_value (builder, leader_key);
+          json_builder_add_string_value (builder, run->leader_key);
           json_builder_set_member_name (builder, "leader_address");
-          json_builder_add_string_value (builder, leader_address);
+          json_builder_add_string_value (builder, run->leader_address);
         }
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
@@ -416,6 +419,22 @@ cli_node_quit_cb (gpointer user_data)
   g_main_loop_quit (run->loop);
 
   return G_SOURCE_CONTINUE;
+}
+
+/* A follower that never reached its leader says what to check, once. */
+static gboolean
+cli_node_hint_cb (gpointer user_data)
+{
+  CliNode *run = user_data;
+
+  run->hint_id = 0;
+  if (!net_node_is_peer_up (run->node, run->leader_key))
+    g_printerr ("netdb: no session with the leader at %s yet: is it running, "
+                "and does it allow this node (--allow %s)?\n",
+                run->leader_address,
+                net_identity_get_public_key (net_node_get_identity (run->node)));
+
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -465,15 +484,12 @@ cli_node_open_db (GError **error)
  * printing the counters on SIGUSR1 and at the end, then stops it and
  * closes the database. */
 static int
-cli_node_run (CliNode     *run,
-              const char  *leader_key,
-              const char  *leader_address,
-              GError     **error)
+cli_node_run (CliNode  *run,
+              GError  **error)
 {
   guint ids[3];
   gulong up_id;
   gulong down_id;
-  gboolean closed;
 
   up_id = g_signal_connect (run->node, "peer-up", G_CALLBACK (cli_node_peer_up_cb), run);
   down_id = g_signal_connect (run->node, "peer-down", G_CALLBACK (cli_node_peer_down_cb), run);
@@ -485,12 +501,17 @@ cli_node_run (CliNode     *run,
   /* The signals are ours before anything is printed: whoever reads the
    * first line may signal us at once. */
   cli_flush_each = TRUE;
-  cli_node_print_listening (run, leader_key, leader_address);
+  cli_node_print_listening (run);
+
+  if (run->leader_key != NULL)
+    run->hint_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, CLI_NODE_HINT_S,
+                                          cli_node_hint_cb, run, NULL);
 
   g_main_loop_run (run->loop);
 
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
+  g_clear_handle_id (&run->hint_id, g_source_remove);
 
   net_node_stop (run->node);
   g_signal_handler_disconnect (run->node, up_id);
@@ -498,16 +519,10 @@ cli_node_run (CliNode     *run,
   cli_node_print_counters (run);
 
   /* Closing syncs what was replicated, and writes a checkpoint. */
-  closed = net_db_close (run->db, error);
+  if (!net_db_close (run->db, error))
+    return CLI_EXIT_FAILURE;
 
-  if (run->error != NULL)
-    {
-      g_clear_error (error);
-      g_propagate_error (error, g_steal_pointer (&run->error));
-      return CLI_EXIT_FAILURE;
-    }
-
-  return closed ? EXIT_SUCCESS : CLI_EXIT_FAILURE;
+  return EXIT_SUCCESS;
 }
 
 static int
@@ -554,7 +569,7 @@ cmd_node_serve (CliInvocation  *inv,
   run.node = node;
   run.db = db;
 
-  return cli_node_run (&run, NULL, NULL, error);
+  return cli_node_run (&run, error);
 }
 
 static int
@@ -581,7 +596,7 @@ cmd_node_follow (CliInvocation  *inv,
       return CLI_EXIT_USAGE;
     }
 
-  if (!cli_check_public_key (leader_key, "Leader key", error))
+  if (!cli_check_public_key (leader_key, "leader KEY", error))
     return CLI_EXIT_FAILURE;
 
   if (listen == NULL)
@@ -614,8 +629,10 @@ cmd_node_follow (CliInvocation  *inv,
   run.loop = loop;
   run.node = node;
   run.db = db;
+  run.leader_key = leader_key;
+  run.leader_address = leader_address;
 
-  status = cli_node_run (&run, leader_key, leader_address, error);
+  status = cli_node_run (&run, error);
   g_signal_handler_disconnect (db, failed_id);
 
   return status;
@@ -654,7 +671,8 @@ const CliCommand cli_node_commands[] = {
     "own logs after a restart of either side, and refuses local mutations\n"
     "unless --forward-writes is given, in which case they are sent to the\n"
     "leader (a failure is reported as “netdb: forward failed: …”).  The\n"
-    "leader must list this node's key (see node id) with --allow.\n"
+    "leader must list this node's key (see node id) with --allow; a hint\n"
+    "says so when the leader has not answered after 10 s.\n"
     NODE_RUN_DESCRIPTION,
     NULL, node_follow_entries, 2, 2, cmd_node_follow },
   { NULL }
