@@ -735,3 +735,28 @@ def test_follow_over_ipv6(env, pair, nodes):
                alive=(leader, follower))
     assert follower.stop()[0] == 0
     assert leader.stop()[0] == 0
+
+
+def test_follower_not_allowed_by_the_leader(env, pair, nodes):
+    """The leader drops a follower it does not allow, and counts it; the
+    follower, never answered, says what to check."""
+    p = pair
+    stranger = keygen(env, os.path.join(os.path.dirname(p.a), "id-s"))
+    leader = nodes(env, "--json", "--db", p.a, "node", "serve",
+                   "--identity", p.id_a, "--listen", "127.0.0.1:0",
+                   "--allow", stranger)
+    address = json.loads(leader.out.next(HANG_TIMEOUT))["listening"]
+    follower = follow(nodes, env, p, address)
+    # The hint comes after 10 s.
+    line = follower.err.until(lambda l: "no session with the leader" in l,
+                              max(HANG_TIMEOUT, 60))
+    assert line.startswith("netdb: ") and address in line, line
+    assert f"--allow {p.key_b}" in line, line
+
+    status, out, err = leader.stop()
+    assert status == 0, (out, err)
+    assert json.loads(out[-1])["counters"]["dropped-unknown-peer"] > 0
+    assert not any("peer up" in l for l in err), err
+    status, out, err = follower.stop()
+    assert status == 0, (out, err)
+    assert count_of(env, p.b) == 0
