@@ -931,6 +931,10 @@ origin_events (NetDb   *db,
 }
 
 static gboolean
+failures_reach (Cluster  *c,
+                gpointer  data);
+
+static gboolean
 all_acked (Cluster  *c,
            gpointer  data)
 {
@@ -1020,6 +1024,15 @@ test_forward (void)
 
   failures_clear (&failures);
   cluster_free (c);
+}
+
+static gboolean
+failures_reach (Cluster  *c,
+                gpointer  data)
+{
+  Failures *f = g_object_get_data (G_OBJECT (c->nodes[1].db), "failures");
+
+  return f != NULL && f->count >= GPOINTER_TO_UINT (data);
 }
 
 static gboolean
@@ -1140,6 +1153,45 @@ test_forward_restart (void)
   for (guint i = 0; i < 6; i++)
     g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
 
+  cluster_free (c);
+}
+
+/* A leader without a memories log refuses a forwarded memory: the
+ * follower reports the leader's error and drops it; tasks go on. */
+static void
+test_forward_refused_remote (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetDbOptions options = { .path = c->nodes[0].dir, .models = NET_DB_MODELS_TASKS };
+  Failures failures = { 0 };
+  const char *tags[] = { NULL };
+  NetDb *db;
+
+  c->nodes[0].db = _net_db_open (&options, &error);
+  g_assert_no_error (error);
+  start_leader (c, NULL);
+  start_follower (c, 1, TRUE, 0);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  g_object_set_data (G_OBJECT (db), "failures", &failures);
+
+  g_assert_cmpuint (net_db_memories_store (net_db_get_memories (db), 1, "m", tags, NULL, 0, &error), ==, 0);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "t1", 0, &error), ==, 0);
+  g_assert_cmpuint (net_db_memories_store (net_db_get_memories (db), 2, "m", tags, NULL, 0, &error), ==, 0);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 2, "t2", 0, &error), ==, 0);
+  g_assert_no_error (error);
+
+  spin_until (c, all_acked, GUINT_TO_POINTER (2), "the tasks");
+  spin_until (c, failures_reach, GUINT_TO_POINTER (2), "both refusals");
+  g_assert_error (failures.last, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (failures.last->message, "no log 1"));
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_failed, ==, 2);
+  wait_task (c, 1, 2);
+  g_assert_cmpuint (log_next (c->nodes[0].db, 0), ==, 3);
+  g_assert_null (net_db_memories_get (net_db_get_memories (db), 1));
+
+  failures_clear (&failures);
   cluster_free (c);
 }
 
@@ -1470,6 +1522,7 @@ main (int   argc,
   g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
   g_test_add_func ("/repl/forward-restart", test_forward_restart);
   g_test_add_func ("/repl/forward-refused", test_forward_refused);
+  g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
   g_test_add_func ("/repl/malformed", test_malformed);
   g_test_add_func ("/repl/diverged", test_diverged);
 
