@@ -1147,12 +1147,11 @@ follower_load_hash (NetRepl  *self,
     }
 }
 
-static gboolean
-synced_cb (gpointer data)
+/* Advertises our tails (SUBSCRIBE), once they are durable. */
+static void
+follower_advertise (NetRepl *self)
 {
-  NetRepl *self = data;
-
-  g_clear_pointer (&self->synced_source, g_source_unref);
+  destroy_source (&self->synced_source);
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     {
@@ -1161,16 +1160,25 @@ synced_cb (gpointer data)
       if (self->follow[log].file != NULL && !net_redex_file_sync (self->follow[log].file, &error))
         {
           /* Not durable: do not advertise it; the next batch tries again. */
-          if (g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
-            return G_SOURCE_REMOVE;
-          g_warning ("replication: cannot sync the %s log: %s",
-                     net_redex_file_get_name (self->follow[log].file), error->message);
-          return G_SOURCE_REMOVE;
+          if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+            g_warning ("replication: cannot sync the %s log: %s",
+                       net_redex_file_get_name (self->follow[log].file), error->message);
+          return;
         }
     }
 
   if (self->leader_up)
     follower_send_subscribe (self);
+}
+
+static gboolean
+synced_cb (gpointer data)
+{
+  NetRepl *self = data;
+
+  /* Dispatching: the source goes away when we return. */
+  g_clear_pointer (&self->synced_source, g_source_unref);
+  follower_advertise (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -2065,7 +2073,7 @@ follower_heartbeat_cb (gpointer data)
   NetRepl *self = data;
 
   if (self->leader_up)
-    follower_send_subscribe (self);
+    follower_advertise (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -2353,7 +2361,7 @@ _net_repl_peer_up (NetRepl  *self,
   self->snap_asked = 0;
   memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
 
-  follower_send_subscribe (self);
+  follower_advertise (self);
 }
 
 void

@@ -1081,6 +1081,48 @@ test_forward_timeout (void)
   cluster_free (c);
 }
 
+/* The leader goes down and comes back: what was queued meanwhile is
+ * reported after the timeout and delivered once when it is back. */
+static void
+test_forward_peer_down (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  Failures failures = { 0 };
+  NetDb *db;
+
+  start_leader (c, NULL);
+  start_follower (c, 1, TRUE, 300);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 1, "before", 0, &error), ==, 0);
+  wait_task (c, 1, 1);
+
+  c->up = FALSE;
+  _net_repl_peer_down (c->nodes[1].repl, &c->nodes[0]);
+  for (guint i = 2; i <= 4; i++)
+    g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), i, "while down", 0, &error), ==, 0);
+  g_assert_no_error (error);
+  spin_until (c, failed_once, &failures, "forward-failed");
+  g_assert_error (failures.last, NET_ERROR, NET_ERROR_TIMEOUT);
+
+  c->up = TRUE;
+  _net_repl_peer_up (c->nodes[1].repl, &c->nodes[0]);
+  wait_task (c, 1, 4);
+  wait_caught_up (c, 1);
+  /* At most once each. */
+  g_assert_cmpuint (failures.count, <=, 3);
+
+  app_seqs = origin_events (c->nodes[0].db, net_db_get_origin (db));
+  g_assert_cmpuint (app_seqs->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
+
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
 /* Events from the leader to follower 1 do not go through: forwarded
  * events are appended at the leader but never come back. */
 static gboolean
@@ -1520,6 +1562,7 @@ main (int   argc,
   g_test_add_func ("/repl/read-only", test_read_only);
   g_test_add_func ("/repl/forward", test_forward);
   g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
+  g_test_add_func ("/repl/forward-peer-down", test_forward_peer_down);
   g_test_add_func ("/repl/forward-restart", test_forward_restart);
   g_test_add_func ("/repl/forward-refused", test_forward_refused);
   g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
