@@ -1549,6 +1549,93 @@ test_diverged (void)
   cluster_free (c);
 }
 
+static guint
+count_segments (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+  guint n = 0;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, entry, NULL);
+
+      if (g_str_has_suffix (entry, ".seg"))
+        n++;
+      else if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        n += count_segments (child);
+    }
+  return n;
+}
+
+/* _net_redex_file_reset: empties a log durably and restarts it at a seq
+ * never below its next one. */
+static void
+test_redex_reset (void)
+{
+  g_autofree char *root = g_dir_make_tmp ("netdb-reset-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) payload = g_bytes_new_static ("event", 5);
+
+  for (guint persistent = 0; persistent < 2; persistent++)
+    {
+      g_autofree char *dir = g_build_filename (root, persistent ? "disk" : "mem", NULL);
+      g_autoptr(NetRedex) redex = net_redex_new (persistent ? dir : NULL, &error);
+      g_autoptr(NetRedexFile) file = NULL;
+      g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+      g_autoptr(GPtrArray) events = NULL;
+
+      g_assert_no_error (error);
+      /* Small segments: the reset drops several. */
+      net_redex_config_set_segment_size (config, 4096);
+      file = net_redex_open_file (redex, "log", config, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < 500; i++)
+        g_assert_cmpuint (net_redex_file_append (file, payload, &error), ==, i + 1);
+      g_assert_true (net_redex_file_sync (file, &error));
+
+      g_assert_false (_net_redex_file_reset (file, 400, &error));
+      g_assert_error (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH);
+      g_clear_error (&error);
+      g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, 501);
+
+      g_assert_true (_net_redex_file_reset (file, 1000, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (net_redex_file_get_first_seq (file), ==, 1000);
+      g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, 1000);
+      g_assert_cmpuint (net_redex_file_get_length (file), ==, 0);
+      g_assert_null (net_redex_file_read_one (file, 10, &error));
+      g_clear_error (&error);
+      g_assert_cmpuint (net_redex_file_append (file, payload, &error), ==, 1000);
+      g_assert_no_error (error);
+
+      if (persistent)
+        {
+          /* What is on disk agrees after a reopen. */
+          g_assert_true (net_redex_file_close (file, &error));
+          g_clear_object (&file);
+          g_assert_true (net_redex_close (redex, &error));
+          g_clear_object (&redex);
+          redex = net_redex_new (dir, &error);
+          g_assert_no_error (error);
+          file = net_redex_open_file (redex, "log", NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (net_redex_file_get_first_seq (file), ==, 1000);
+          g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, 1001);
+        }
+      events = net_redex_file_read_range (file, 1, 2000, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (events->len, ==, 1);
+      g_assert_cmpuint (net_redex_event_get_seq (g_ptr_array_index (events, 0)), ==, 1000);
+      g_assert_true (net_redex_file_close (file, &error));
+    }
+
+  /* Only the new segment is left of the log's files. */
+  g_assert_cmpuint (count_segments (root), ==, 1);
+
+  rm_rf (root);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1568,6 +1655,7 @@ main (int   argc,
   g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
   g_test_add_func ("/repl/malformed", test_malformed);
   g_test_add_func ("/repl/diverged", test_diverged);
+  g_test_add_func ("/repl/redex-reset", test_redex_reset);
 
   return g_test_run ();
 }
