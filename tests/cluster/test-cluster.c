@@ -97,12 +97,14 @@ typedef struct
   NetNode      *node;
   NetDb        *db;
   guint16       port;
+  NetRedexConfig *config;          /* nullable: the logs' configuration */
 
   /* Follower-side checks, connected to the db's models. */
   guint64       opened_at[2];      /* applied-seq per log when the db opened */
   guint64       last_changed[2];   /* last seq of the last ::changed per log, 0: none yet */
   guint64       last_applied[2];   /* applied-seq at its last notify */
   guint         n_order_errors;
+  guint64       snapshots_seen[2]; /* re-bootstraps that explained a jump, per log */
   guint         n_changed;
   guint         n_forward_failed;
   GString      *forward_errors;
@@ -114,6 +116,7 @@ typedef struct
   Member         m[3];
   guint          n;
   gboolean       lossy;
+  gboolean       retention;   /* the leader drops old segments */
   NetNodeLossy   lossy_config;
   guint          tick;
 } Cluster;
@@ -153,6 +156,7 @@ cluster_teardown (Cluster       *c,
 
       member_stop (m);
       g_clear_object (&m->identity);
+      g_clear_object (&m->config);
       g_string_free (m->forward_errors, TRUE);
       g_free (m->dir);
     }
@@ -169,10 +173,16 @@ member_public_key (Member *m)
 }
 
 static NetDb *
-open_db (const char *dir)
+open_db (const char     *dir,
+         NetRedexConfig *config)
 {
   g_autoptr(GError) error = NULL;
-  NetDb *db = net_db_new (dir, NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES, &error);
+  NetDbOptions options = {
+    .path = dir,
+    .models = NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES,
+    .config = config,
+  };
+  NetDb *db = _net_db_open (&options, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (db);
@@ -201,6 +211,18 @@ on_changed (GObject *model,
   guint log = NET_IS_DB_TASKS (model) ? LOG_TASKS : LOG_MEMORIES;
 
   m->n_changed++;
+  /* A re-bootstrap from a snapshot restarts the log further on: one jump
+   * forward per log and snapshot restored. */
+  {
+    guint64 restored = m->node != NULL ? net_node_get_counter (m->node, "repl-snapshots-restored") : 0;
+    guint64 base = m->last_changed[log] != 0 ? m->last_changed[log] : m->opened_at[log];
+
+    if (first_seq > base + 1 && restored > m->snapshots_seen[log])
+      {
+        m->snapshots_seen[log] = restored;
+        m->last_changed[log] = first_seq - 1;
+      }
+  }
   if (last_seq < first_seq ||
       (m->last_changed[log] == 0 && first_seq > m->opened_at[log] + 1) ||
       (m->last_changed[log] != 0 && first_seq != m->last_changed[log] + 1))
@@ -244,7 +266,7 @@ static void
 member_open (Member *m)
 {
   g_assert_null (m->db);
-  m->db = open_db (m->dir);
+  m->db = open_db (m->dir, m->config);
   /* A reopened db continues from its own tail. */
   for (guint log = 0; log < N_LOGS; log++)
     {
@@ -291,6 +313,7 @@ member_make_node (Cluster *c,
   g_autoptr(GError) error = NULL;
 
   g_assert_null (m->node);
+  m->snapshots_seen[0] = m->snapshots_seen[1] = 0;
   if (try_make_node (c, m, port, &error))
     return;
   g_assert_cmpuint (port, !=, 0);
@@ -432,19 +455,21 @@ static gboolean
 peers_up (Cluster *c)
 {
   for (guint i = 1; i < c->n; i++)
-    if (!net_node_is_peer_up (c->m[i].node, member_public_key (&c->m[0])) ||
+    if (c->m[i].node == NULL)
+      continue;
+    else if (!net_node_is_peer_up (c->m[i].node, member_public_key (&c->m[0])) ||
         !net_node_is_peer_up (c->m[0].node, member_public_key (&c->m[i])))
       return FALSE;
   return TRUE;
 }
 
-/* Every follower has folded exactly what the leader holds. */
+/* Every running follower has folded exactly what the leader holds. */
 static gboolean
 converged (Cluster *c)
 {
   for (guint i = 1; i < c->n; i++)
     for (guint log = 0; log < N_LOGS; log++)
-      if (applied_seq (c->m[i].db, log) != applied_seq (c->m[0].db, log))
+      if (c->m[i].db != NULL && applied_seq (c->m[i].db, log) != applied_seq (c->m[0].db, log))
         return FALSE;
   return TRUE;
 }
@@ -475,7 +500,9 @@ typedef struct
   guint64  next_memory_id;
   guint64  step;
   guint64  last_seq[N_LOGS];
+  guint64  n_log[N_LOGS];     /* events written per log */
   guint    n_written;
+  gboolean shared;            /* followers forward into the same logs */
 } Workload;
 
 static Workload *
@@ -650,8 +677,12 @@ workload_step (Workload *w)
     }
 
   g_assert_no_error (error);
-  g_assert_cmpuint (seq, ==, w->last_seq[log] + 1);
+  /* Gapless, unless forwarded events of a follower come in between. */
+  if (!w->shared)
+    g_assert_cmpuint (seq, ==, w->last_seq[log] + 1);
+  g_assert_cmpuint (seq, >, w->last_seq[log]);
   w->last_seq[log] = seq;
+  w->n_log[log]++;
   w->n_written++;
 }
 
@@ -832,27 +863,34 @@ assert_same_queries (NetDb *leader,
 }
 
 /* The logs of the two databases are equal event for event: seq, timestamp
- * and payload.  Fills in the next seq of each log. */
+ * and payload (from where both hold events, when @with_retention; else
+ * both must hold everything).  Fills in the next seq of each log. */
 static void
-assert_same_logs (NetDb   *a,
-                  NetDb   *b,
-                  guint64 *next_seq)
+assert_same_logs (NetDb    *a,
+                  NetDb    *b,
+                  gboolean  with_retention,
+                  guint64  *next_seq)
 {
   for (guint log = 0; log < N_LOGS; log++)
     {
       NetRedexFile *fa = _net_db_get_log (a, (NetDbLog) log);
       NetRedexFile *fb = _net_db_get_log (b, (NetDbLog) log);
-      guint64 next;
+      guint64 next, from;
 
       g_assert_nonnull (fa);
       g_assert_nonnull (fb);
       next = net_redex_file_get_next_seq (fa);
       g_assert_cmpuint (net_redex_file_get_next_seq (fb), ==, next);
-      g_assert_cmpuint (net_redex_file_get_first_seq (fa), <=, 1);
-      g_assert_cmpuint (net_redex_file_get_first_seq (fb), <=, 1);
+      if (!with_retention)
+        {
+          g_assert_cmpuint (net_redex_file_get_first_seq (fa), <=, 1);
+          g_assert_cmpuint (net_redex_file_get_first_seq (fb), <=, 1);
+        }
       next_seq[log] = next;
+      from = MAX (net_redex_file_get_first_seq (fa), net_redex_file_get_first_seq (fb));
+      from = MAX (from, 1);
 
-      for (guint64 start = 1; start < next; start += 4096)
+      for (guint64 start = from; start < next; start += 4096)
         {
           g_autoptr(GError) error = NULL;
           guint64 end = MIN (start + 4096, next);
@@ -891,7 +929,10 @@ assert_cluster_equal (Cluster *c)
       Member *m = &c->m[i];
       guint64 next[N_LOGS];
 
-      assert_same_logs (leader->db, m->db, next);
+      if (m->db == NULL)
+        continue;
+
+      assert_same_logs (leader->db, m->db, c->retention, next);
       for (guint log = 0; log < N_LOGS; log++)
         {
           g_assert_cmpuint (applied_seq (m->db, log), ==, next[log] - 1);
@@ -904,12 +945,14 @@ assert_cluster_equal (Cluster *c)
     }
 }
 
-/* The last seq ::changed announced since the open. */
+/* The last seq the fold delivered (notify::applied-seq comes from every
+ * delivery; ::changed only from those with events, not from a
+ * re-bootstrap's). */
 static guint64
 delivered_seq (Member *m,
                guint   log)
 {
-  return m->last_changed[log] != 0 ? m->last_changed[log] : m->opened_at[log];
+  return m->last_applied[log];
 }
 
 /* Waits until the followers have folded everything the leader wrote; the
@@ -919,7 +962,7 @@ wait_converged (Cluster *c)
 {
   WAIT_UNTIL (c, converged (c), WAIT_SECONDS);
   for (guint i = 1; i < c->n; i++)
-    for (guint log = 0; log < N_LOGS; log++)
+    for (guint log = 0; log < N_LOGS && c->m[i].db != NULL; log++)
       WAIT_UNTIL (c, delivered_seq (&c->m[i], log) == applied_seq (c->m[0].db, log), WAIT_SECONDS);
 }
 
@@ -1384,6 +1427,156 @@ test_follower_live_queries (Cluster       *c,
   workload_free (w);
 }
 
+/* A leader that no longer holds the start of its logs: an empty follower,
+ * and one whose tail the leader dropped, re-bootstrap from a snapshot,
+ * then go on pulling, and resume from their own tail after a restart. */
+static void
+test_rebootstrap (Cluster       *c,
+                  gconstpointer  data)
+{
+  Member *leader = &c->m[0];
+  Member *f1 = &c->m[1];
+  Member *f2 = &c->m[2];
+  Workload *w;
+  guint n = MAX (n_events, 10000);
+
+  c->n = 3;
+  c->retention = TRUE;
+  leader->config = net_redex_config_new ();
+  net_redex_config_set_segment_size (leader->config, 64 * 1024);
+  net_redex_config_set_retention_max_events (leader->config, 2000);
+
+  leader_start (c, 0);
+  w = workload_new (leader->db, g_test_rand_int ());
+  /* Follower 2 holds the start of the logs, then goes away. */
+  workload_run (w, 500, FALSE);
+  follower_start (c, 2, FALSE);
+  wait_converged (c);
+  assert_cluster_equal (c);
+  member_stop (f2);
+
+  workload_run (w, n, FALSE);
+  for (guint log = 0; log < N_LOGS; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (leader->db, (NetDbLog) log);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (net_redex_file_sync (file, &error));
+      g_assert_no_error (error);
+      g_assert_true (net_redex_file_sweep_retention (file, NULL, &error));
+      g_assert_no_error (error);
+      g_test_message ("leader %s log: %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT, log_names[log],
+                      net_redex_file_get_first_seq (file), net_redex_file_get_next_seq (file) - 1);
+      g_assert_cmpuint (net_redex_file_get_first_seq (file), >, 500);
+    }
+
+  follower_start (c, 1, FALSE);
+  follower_start (c, 2, FALSE);
+  wait_converged (c);
+  assert_cluster_equal (c);
+  for (guint i = 1; i < c->n; i++)
+    {
+      g_assert_cmpuint (counter (&c->m[i], "repl-snapshots-restored"), ==, 1);
+      for (guint log = 0; log < N_LOGS; log++)
+        g_assert_cmpuint (net_redex_file_get_first_seq (_net_db_get_log (c->m[i].db, (NetDbLog) log)), >, 1);
+    }
+
+  /* Replication goes on after the snapshot, live. */
+  workload_run (w, n / 10, TRUE);
+  wait_converged (c);
+  assert_cluster_equal (c);
+
+  /* A restart resumes from what the re-bootstrap left on disk: no second
+   * snapshot. */
+  member_stop (f1);
+  workload_run (w, 300, TRUE);
+  follower_start (c, 1, FALSE);
+  workload_run (w, 300, TRUE);
+  wait_converged (c);
+  assert_cluster_equal (c);
+  g_assert_cmpuint (counter (f1, "repl-snapshots-restored"), ==, 0);
+
+  workload_free (w);
+}
+
+/* Write forwarding over the lossy network, while the leader writes too:
+ * every forwarded mutation lands exactly once, in the follower's order. */
+static void
+test_forward_lossy (Cluster       *c,
+                    gconstpointer  data)
+{
+  Member *leader = &c->m[0];
+  Member *f = &c->m[1];
+  NetDbTasks *ftasks;
+  Workload *w;
+  const guint n_forwards = 300;
+  const guint64 base_id = 10000000;
+
+  c->n = 2;
+  c->lossy = TRUE;
+  c->lossy_config = (NetNodeLossy) {
+    .drop_permille = 100,
+    .duplicate_permille = 50,
+    .reorder_permille = 50,
+    .corrupt_permille = 10,
+    .seed = g_test_rand_int (),
+  };
+  leader_start (c, 0);
+  follower_start (c, 1, TRUE);
+  WAIT_UNTIL (c, peers_up (c), WAIT_SECONDS);
+  ftasks = net_db_get_tasks (f->db);
+
+  w = workload_new (leader->db, g_test_rand_int ());
+  w->shared = TRUE;
+  for (guint i = 0; i < n_forwards; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *title = g_strdup_printf ("f-%u", i);
+      guint64 id = base_id + i / 3;
+
+      /* Each id: a create, then two renames that must land after it. */
+      if (i % 3 == 0)
+        g_assert_cmpuint (net_db_tasks_create (ftasks, id, title, T0 + i, &error), ==, 0);
+      else
+        g_assert_cmpuint (net_db_tasks_rename (ftasks, id, title, T0 + i, &error), ==, 0);
+      g_assert_no_error (error);
+      workload_step (w);
+      if (i % 20 == 19)
+        spin_ready ();
+    }
+
+  WAIT_UNTIL (c, applied_seq (leader->db, LOG_TASKS) >= w->n_log[LOG_TASKS] + n_forwards, WAIT_SECONDS);
+  WAIT_UNTIL (c, counter (f, "repl-forwards-acked") >= n_forwards, WAIT_SECONDS);
+  /* Late duplicates (the lossy wrapper holds some datagrams back) must
+   * not land either. */
+  {
+    gint64 until = g_get_monotonic_time () + 500 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      spin_once ();
+  }
+  g_assert_cmpuint (applied_seq (leader->db, LOG_TASKS), ==, w->n_log[LOG_TASKS] + n_forwards);
+  g_assert_cmpuint (applied_seq (leader->db, LOG_MEMORIES), ==, w->n_log[LOG_MEMORIES]);
+  for (guint k = 0; k < n_forwards / 3; k++)
+    {
+      g_autofree char *title = g_strdup_printf ("f-%u", 3 * k + 2);
+
+      g_assert_true (task_has_title (leader->db, base_id + k, title));
+    }
+
+  wait_converged (c);
+  assert_cluster_equal (c);
+  for (guint k = 0; k < n_forwards / 3; k++)
+    {
+      g_autofree char *title = g_strdup_printf ("f-%u", 3 * k + 2);
+
+      g_assert_true (task_has_title (f->db, base_id + k, title));
+    }
+  g_test_message ("forward-failed on the follower: %u", f->n_forward_failed);
+
+  workload_free (w);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1407,6 +1600,8 @@ main (int    argc,
   ADD ("/cluster/follower/read-only", test_follower_read_only);
   ADD ("/cluster/follower/live-queries", test_follower_live_queries);
   ADD ("/cluster/forward/basic-and-leader-down", test_forward);
+  ADD ("/cluster/forward/lossy", test_forward_lossy);
+  ADD ("/cluster/restart/rebootstrap", test_rebootstrap);
 
 #undef ADD
 
