@@ -372,6 +372,8 @@ typedef struct
   gint64         t_start;
   gint64         t_done;
   Flag           done;
+  gboolean       replay_after;  /* time a reopen of the follower's log */
+  double         replay_rate;
 
   /* Lag (leader appends, follower folds). */
   gint64        *append_us;     /* by seq, written before the append */
@@ -577,6 +579,9 @@ follower_stop (gpointer   data,
   if (r->follower_db != NULL)
     {
       g_signal_handlers_disconnect_by_data (net_db_get_tasks (r->follower_db), r);
+      /* Left without a checkpoint, a reopen folds the whole log again. */
+      if (r->replay_after)
+        _net_db_set_checkpoint_on_close (r->follower_db, FALSE);
       ok = net_db_close (r->follower_db, error);
     }
   g_clear_object (&r->follower_db);
@@ -604,6 +609,29 @@ follower_begin (Repl     *r,
          worker_call (r->fw, follower_start, r, error);
 }
 
+/* Main thread: the follower's whole log folded again by a plain open, in
+ * events/s: what the fold alone costs a follower. */
+static gboolean
+replay_follower_log (Repl     *r,
+                     GError  **error)
+{
+  g_autoptr(NetDb) db = NULL;
+  gint64 t0 = now_ns ();
+  guint64 folded;
+
+  db = net_db_new (r->follower_dir, NET_DB_MODELS_TASKS, error);
+  if (db == NULL)
+    return FALSE;
+  r->replay_rate = rate (_net_db_get_events_folded (db), now_ns () - t0);
+  folded = _net_db_get_events_folded (db);
+  _net_db_set_checkpoint_on_close (db, FALSE);
+  if (!net_db_close (db, error))
+    return FALSE;
+  g_clear_object (&db);
+  drain_main_context ();
+  return check_count ("events folded by the replay", folded, r->target, error);
+}
+
 static gboolean
 follower_end (Repl     *r,
               GError  **error)
@@ -616,6 +644,8 @@ follower_end (Repl     *r,
 
   if (r->leader_node != NULL)
     worker_call (r->lw, leader_forget, r, NULL);
+  if (ok && r->replay_after && !replay_follower_log (r, error))
+    ok = FALSE;
   rm_rf (r->follower_dir);
   return ok;
 }
@@ -683,7 +713,8 @@ repl_prepare (guint     size,
   return r;
 }
 
-/* out[0] events/s, out[1] MB/s, out[2] ms until the last event is folded. */
+/* out[0] events/s, out[1] MB/s, out[2] ms until the last event is folded,
+ * out[3] events/s of a plain reopen folding the follower's log. */
 static gboolean
 catch_up_run (gpointer   data,
               double    *out,
@@ -693,6 +724,7 @@ catch_up_run (gpointer   data,
   gint64 elapsed;
   gboolean ok;
 
+  r->replay_after = TRUE;
   if (!follower_begin (r, r->n, error))
     {
       follower_end (r, NULL);
@@ -708,6 +740,7 @@ catch_up_run (gpointer   data,
   out[0] = (double) r->n * G_USEC_PER_SEC / (double) elapsed;
   out[1] = out[0] * r->size / 1e6;
   out[2] = (double) elapsed / 1e3;
+  out[3] = r->replay_rate;
   return TRUE;
 }
 
@@ -1312,17 +1345,19 @@ run_throughput (guint    size,
                 Row    **catch_up_row)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *label = size == 64 ? g_strdup ("64B") : g_strdup_printf ("%uB", size);
-  g_autofree char *id_rate = g_strdup_printf ("net/repl/%s", size == 1024 ? "1KiB" : label);
-  g_autofree char *id_mb = g_strdup_printf ("%s-MB", id_rate);
+  const char *label = size == 1024 ? "1KiB" : "64B";
+  g_autofree char *id_rate = g_strdup_printf ("net/repl/%s", label);
+  g_autofree char *id_mb = g_strdup_printf ("net/repl/%s-MB", label);
+  g_autofree char *id_replay = g_strdup_printf ("net/fold-only/%s", label);
   Row *rows[2] = {
     row_new (id_rate, KIND_RATE, TRUE),
     row_new (id_mb, KIND_MBPS, FALSE),
   };
-  Row *repl_rows[3] = { rows[0], rows[1], catch_up_row != NULL ? *catch_up_row : NULL };
+  Row *replay_row = row_new (id_replay, KIND_RATE, TRUE);
+  Row *repl_rows[4] = { rows[0], rows[1], catch_up_row != NULL ? *catch_up_row : NULL, replay_row };
   Repl *r = NULL;
 
-  if (!any_row (repl_rows, 3))
+  if (!any_row (repl_rows, 4))
     return;
   if (size == 64)
     row_set_target (rows[0], TARGET_MIN, 500000);
@@ -1332,14 +1367,14 @@ run_throughput (guint    size,
   r = repl_prepare (size, n, &error);
   {
     Job jobs[] = {
-      { repl_rows, 3, IMPL_NETDB, catch_up_run, r },
+      { repl_rows, 4, IMPL_NETDB, catch_up_run, r },
       { rows, 2, IMPL_UDP, udp_rate_run, GSIZE_TO_POINTER (size) },
       { rows, 2, IMPL_CRYPTO, aead_run, GSIZE_TO_POINTER (size) },
     };
 
     if (r == NULL)
       {
-        fail_rows (repl_rows, 3, IMPL_NETDB, error);
+        fail_rows (repl_rows, 4, IMPL_NETDB, error);
         run_jobs (jobs + 1, 2);
       }
     else
@@ -1347,6 +1382,7 @@ run_throughput (guint    size,
   }
   row_finish (rows[0]);
   row_finish (rows[1]);
+  row_finish (replay_row);
   repl_free (r);
 }
 
@@ -1491,6 +1527,10 @@ main (int    argc,
         "of 64); crypto = crypto_aead_chacha20poly1305_ietf_encrypt of that size. Replication "
         "packs several small events into one datagram, so it may exceed the udp column.");
   note ("net/catch-up: the wall time of the 64-byte net/repl run.");
+  note ("net/fold-only: after each net/repl run, the follower's db is closed without a "
+        "checkpoint and reopened: net_db_new() folds the whole log it received, in events/s. "
+        "The follower's fold runs on its owner thread, as does its share of replication, so "
+        "net/repl cannot exceed this.");
   note ("net/lag: the leader thread appends 64-byte task creations at 10 000/s (a 1 ms timer, "
         "catching up with the schedule); each event's lag is g_get_monotonic_time() at the "
         "follower's NetDbTasks::changed that folds it minus the time just before its append. "
