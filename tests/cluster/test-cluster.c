@@ -1263,14 +1263,16 @@ test_forward (Cluster       *c,
       WAIT_UNTIL (c, task_has_title (f->db, 100 + i, title), WAIT_SECONDS);
       g_assert_true (task_has_title (leader->db, 100 + i, title));
     }
-  /* Give duplicates a chance to show up before counting. */
-  for (guint i = 0; i < 3; i++)
-    {
-      gint64 until = g_get_monotonic_time () + (gint64) (DEAD_MS + 500) * 1000;
+  /* Every forward acknowledged (30 of them) means none is resent any
+   * more; what is still on the way gets a moment to arrive before the
+   * count. */
+  WAIT_UNTIL (c, counter (f, "repl-forwards-acked") >= 30, WAIT_SECONDS);
+  {
+    gint64 until = g_get_monotonic_time () + (gint64) PULL_TIMEOUT_MS * 3 * 1000;
 
-      while (g_get_monotonic_time () < until)
-        spin_once ();
-    }
+    while (g_get_monotonic_time () < until)
+      spin_once ();
+  }
   g_assert_cmpuint (leader_log_length (leader, LOG_TASKS), ==, base + 5);
   wait_converged (c);
   assert_cluster_equal (c);
