@@ -664,6 +664,24 @@ items_changed_cb (GListModel *model,
   changes->removed += removed;
 }
 
+static void
+applied_notify_cb (GObject    *model,
+                   GParamSpec *pspec,
+                   guint64    *seq)
+{
+  g_object_get (model, "applied-seq", seq, NULL);
+}
+
+/* Follower 1 notified the leader's applied seqs. */
+static gboolean
+notified_all (Cluster  *c,
+              gpointer  data)
+{
+  guint64 *notified = data;
+
+  return notified[0] == applied (c->nodes[0].db, 0) && notified[1] == applied (c->nodes[0].db, 1);
+}
+
 /* The live model of follower 2 shows every task. */
 static gboolean
 live_matches (Cluster  *c,
@@ -687,6 +705,7 @@ test_rebootstrap (void)
   g_autoptr(NetTask) survivor_after = NULL;
   Changes changes = { 0, 0 };
   g_autoptr(GError) error = NULL;
+  guint64 notified[2] = { 0, 0 };
 
   c->drop = 0.05;
   c->dup = 0.02;
@@ -720,10 +739,17 @@ test_rebootstrap (void)
       g_assert_cmpuint (net_redex_file_get_first_seq (file), >, 1000);
     }
 
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  g_signal_connect (net_db_get_tasks (c->nodes[1].db), "notify::applied-seq",
+                    G_CALLBACK (applied_notify_cb), &notified[0]);
+  g_signal_connect (net_db_get_memories (c->nodes[1].db), "notify::applied-seq",
+                    G_CALLBACK (applied_notify_cb), &notified[1]);
   start_follower (c, 1, FALSE, 0);
   start_follower (c, 2, FALSE, 0);
   wait_caught_up (c, 1);
   wait_caught_up (c, 2);
+  /* The new state is announced, also when it is the snapshot's alone. */
+  spin_until (c, notified_all, notified, "notify::applied-seq");
 
   for (guint i = 1; i < N_NODES; i++)
     {
