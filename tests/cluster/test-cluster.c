@@ -1130,7 +1130,7 @@ test_follower_restart (Cluster       *c,
         g_autofree char *address = member_address (leader);
         g_autoptr(GError) error = NULL;
 
-        g_assert_true (net_node_remove_peer (f->node, member_public_key (leader)));
+        /* Adding a known peer again updates its address. */
         g_assert_true (net_node_add_peer (f->node, member_public_key (leader), address, &error));
         g_assert_no_error (error);
       }
@@ -1250,7 +1250,7 @@ test_forward (Cluster       *c,
       {
         g_autofree char *address = member_address (leader);
 
-        g_assert_true (net_node_remove_peer (f->node, member_public_key (leader)));
+        /* Adding a known peer again updates its address. */
         g_assert_true (net_node_add_peer (f->node, member_public_key (leader), address, &error));
         g_assert_no_error (error);
       }
