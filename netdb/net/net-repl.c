@@ -327,7 +327,9 @@ struct _NetRepl
   guint32         last_snapshot_id;
 
   /* Follower. */
-  gpointer        leader_peer;
+  gpointer        leader_peer;       /* NULL once the link removed it */
+  guint8          leader_key[32];    /* to know it again when re-added */
+  gboolean        have_leader_key;
   gboolean        forward_writes;
   gboolean        leader_up;
   gboolean        session_announced;  /* an ANNOUNCE since peer-up */
@@ -363,6 +365,28 @@ peer_is_up (NetRepl  *self,
             gpointer  peer)
 {
   return self->link->peer_is_up == NULL || self->link->peer_is_up (self->link, peer);
+}
+
+/* Whether @peer is our leader: the one we were given, or, once the link
+ * removed that one, a peer it made again for the same key. */
+static gboolean
+is_leader_peer (NetRepl  *self,
+                gpointer  peer)
+{
+  const guint8 *key;
+
+  if (peer == self->leader_peer)
+    return peer != NULL;
+  if (self->leader_peer != NULL || !self->have_leader_key ||
+      self->link->peer_public_key == NULL)
+    return FALSE;
+
+  key = self->link->peer_public_key (self->link, peer);
+  if (key == NULL || memcmp (key, self->leader_key, sizeof self->leader_key) != 0)
+    return FALSE;
+
+  self->leader_peer = peer;
+  return TRUE;
 }
 
 static gint64
@@ -2041,7 +2065,7 @@ follower_receive (NetRepl      *self,
     }
 
   /* Only our leader speaks to us. */
-  if (peer != self->leader_peer)
+  if (!is_leader_peer (self, peer))
     return TRUE;
 
   switch (message[0])
@@ -2248,6 +2272,16 @@ _net_repl_new_follower (NetDb         *db,
 
   self = repl_new (db, link, context, FALSE);
   self->leader_peer = leader;
+  if (link->peer_public_key != NULL)
+    {
+      const guint8 *key = link->peer_public_key (link, leader);
+
+      if (key != NULL)
+        {
+          memcpy (self->leader_key, key, sizeof self->leader_key);
+          self->have_leader_key = TRUE;
+        }
+    }
   self->forward_writes = !!forward_writes;
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
@@ -2342,7 +2376,7 @@ void
 _net_repl_peer_up (NetRepl  *self,
                    gpointer  peer)
 {
-  if (self->leader || peer != self->leader_peer)
+  if (self->leader || !is_leader_peer (self, peer))
     return;
 
   self->leader_up = TRUE;

@@ -1549,6 +1549,39 @@ test_malformed (void)
   cluster_free (c);
 }
 
+/* The link removes the leader's peer and makes a new one for the same
+ * key (the leader moved): the follower takes it for its leader. */
+static void
+test_leader_readded (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  Node *moved = &c->nodes[2];
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 300, 1);
+  start_follower (c, 1, FALSE, 0);
+  wait_caught_up (c, 1);
+
+  /* The leader's db now answers as node 2, with node 0's key. */
+  node_stop (&c->nodes[0]);
+  _net_repl_peer_removed (c->nodes[1].repl, &c->nodes[0]);
+  memcpy (moved->key, c->nodes[0].key, sizeof moved->key);
+  moved->repl = _net_repl_new_leader (c->nodes[0].db, &moved->link, NULL, &error);
+  g_assert_no_error (error);
+  _net_repl_set_timing (moved->repl, 100, 50, 0);
+
+  /* A stranger's peer is not taken for the leader. */
+  _net_repl_peer_up (c->nodes[1].repl, &c->nodes[1]);
+  write_events (c->nodes[0].db, 300, 1000);
+  _net_repl_peer_up (c->nodes[1].repl, moved);
+  wait_caught_up (c, 1);
+  assert_logs_equal (c->nodes[0].db, c->nodes[1].db, 1, 1);
+
+  node_stop (moved);   /* it holds node 0's db */
+  cluster_free (c);
+}
+
 /* The DIVERGED check: a follower whose last event differs from the
  * leader's at that seq stops. */
 static void
@@ -1681,6 +1714,7 @@ main (int   argc,
   g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
   g_test_add_func ("/repl/malformed", test_malformed);
   g_test_add_func ("/repl/diverged", test_diverged);
+  g_test_add_func ("/repl/leader-readded", test_leader_readded);
   g_test_add_func ("/repl/redex-reset", test_redex_reset);
 
   return g_test_run ();
