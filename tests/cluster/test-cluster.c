@@ -1011,13 +1011,26 @@ run_replicate (Cluster  *c,
 
   if (lossy)
     {
-      guint64 corrupted = 0;
+      static const char *const faults[] = {
+        "lossy-dropped", "lossy-duplicated", "lossy-reordered", "lossy-corrupted",
+      };
+      guint64 caught = 0;
 
-      /* The corrupted datagrams were caught by the receivers. */
+      /* The network really was that bad... */
+      for (guint k = 0; k < G_N_ELEMENTS (faults); k++)
+        {
+          guint64 sum = 0;
+
+          for (guint i = 0; i < c->n; i++)
+            sum += counter (&c->m[i], faults[k]);
+          g_test_message ("%s on all nodes: %" G_GUINT64_FORMAT, faults[k], sum);
+          g_assert_cmpuint (sum, >, 0);
+        }
+      /* ...and the corrupted datagrams were caught by the receivers. */
       for (guint i = 0; i < c->n; i++)
-        corrupted += counter (&c->m[i], "dropped-auth") + counter (&c->m[i], "dropped-malformed");
-      g_test_message ("dropped-auth + dropped-malformed on all nodes: %" G_GUINT64_FORMAT, corrupted);
-      g_assert_cmpuint (corrupted, >, 0);
+        caught += counter (&c->m[i], "dropped-auth") + counter (&c->m[i], "dropped-malformed");
+      g_test_message ("dropped-auth + dropped-malformed on all nodes: %" G_GUINT64_FORMAT, caught);
+      g_assert_cmpuint (caught, >, 0);
     }
 
   workload_free (w);
