@@ -1653,18 +1653,6 @@ static void
 test_leader_moves_readd (Cluster       *c,
                          gconstpointer  data)
 {
-  /* Known bug: net_node_remove_peer() of the followed leader makes
-   * _net_repl_peer_removed() clear the follower's leader_peer, and the
-   * Peer that net_node_add_peer() then creates for the same key is never
-   * attached to the follower (_net_repl_peer_up() ignores any peer but
-   * leader_peer), so the follower never subscribes again although the
-   * peer is up.  NETDB_TEST_KNOWN_BUGS=1 runs it (it then times out). */
-  if (g_getenv ("NETDB_TEST_KNOWN_BUGS") == NULL)
-    {
-      g_test_incomplete ("re-adding the followed leader's peer does not resume following "
-                         "(net-node.c/net-repl.c: leader_peer stays NULL)");
-      return;
-    }
   run_leader_moves (c, TRUE);
 }
 
