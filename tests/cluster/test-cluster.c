@@ -1485,6 +1485,19 @@ test_rebootstrap (Cluster       *c,
       g_assert_cmpuint (net_redex_file_get_first_seq (file), >, 500);
     }
 
+  /* Follower 1 is killed in the middle of its first snapshot transfer
+   * (the leader sends only a few datagrams, then nothing). */
+  {
+    guint budget = 20;
+
+    _net_node_set_send_hook (leader->node, budget_hook, &budget, NULL);
+    follower_start (c, 1, FALSE);
+    WAIT_UNTIL (c, budget == 0, WAIT_SECONDS);
+    g_assert_cmpuint (counter (f1, "repl-snapshots-restored"), ==, 0);
+    member_stop (f1);
+    _net_node_set_send_hook (leader->node, NULL, NULL, NULL);
+  }
+
   follower_start (c, 1, FALSE);
   follower_start (c, 2, FALSE);
   wait_converged (c);
