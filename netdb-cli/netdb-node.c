@@ -311,6 +311,7 @@ typedef struct
   const char *leader_key;      /* follow only */
   const char *leader_address;
   guint       hint_id;
+  GError     *failure;         /* follow-failed: exit 1 with it */
 } CliNode;
 
 static void
@@ -411,6 +412,20 @@ cli_node_forward_failed_cb (NetDb        *db,
               error != NULL ? error->message : "unknown error");
 }
 
+/* The follower's log diverged from the leader's: nothing more will be
+ * replicated, so stop and say why. */
+static void
+cli_node_follow_failed_cb (NetNode      *node,
+                           const GError *error,
+                           gpointer      user_data)
+{
+  CliNode *run = user_data;
+
+  if (run->failure == NULL)
+    run->failure = g_error_copy (error);
+  g_main_loop_quit (run->loop);
+}
+
 static gboolean
 cli_node_quit_cb (gpointer user_data)
 {
@@ -490,9 +505,12 @@ cli_node_run (CliNode  *run,
   guint ids[3];
   gulong up_id;
   gulong down_id;
+  gulong failed_id;
 
   up_id = g_signal_connect (run->node, "peer-up", G_CALLBACK (cli_node_peer_up_cb), run);
   down_id = g_signal_connect (run->node, "peer-down", G_CALLBACK (cli_node_peer_down_cb), run);
+  failed_id = g_signal_connect (run->node, "follow-failed",
+                                G_CALLBACK (cli_node_follow_failed_cb), run);
 
   ids[0] = g_unix_signal_add (SIGINT, cli_node_quit_cb, run);
   ids[1] = g_unix_signal_add (SIGTERM, cli_node_quit_cb, run);
@@ -516,9 +534,16 @@ cli_node_run (CliNode  *run,
   net_node_stop (run->node);
   g_signal_handler_disconnect (run->node, up_id);
   g_signal_handler_disconnect (run->node, down_id);
+  g_signal_handler_disconnect (run->node, failed_id);
   cli_node_print_counters (run);
 
   /* Closing syncs what was replicated, and writes a checkpoint. */
+  if (run->failure != NULL)
+    {
+      net_db_close (run->db, NULL);
+      g_propagate_error (error, g_steal_pointer (&run->failure));
+      return CLI_EXIT_FAILURE;
+    }
   if (!net_db_close (run->db, error))
     return CLI_EXIT_FAILURE;
 

@@ -213,6 +213,7 @@ struct _NetNode
 
   NetRepl         *leader;
   NetRepl         *follower;
+  GError          *follow_error;   /* to emit as follow-failed */
 
   gint64           keepalive_us;
   gint64           dead_us;
@@ -273,6 +274,7 @@ static GParamSpec *properties[N_PROPS];
 enum {
   PEER_UP,
   PEER_DOWN,
+  FOLLOW_FAILED,
   N_SIGNALS
 };
 
@@ -1365,6 +1367,12 @@ static void
 node_after_work (NetNode *self)
 {
   node_announce (self);
+  if (self->follow_error != NULL)
+    {
+      g_autoptr(GError) error = g_steal_pointer (&self->follow_error);
+
+      g_signal_emit (self, signals[FOLLOW_FAILED], 0, error);
+    }
   node_flush (self);
   node_reschedule (self);
 }
@@ -1507,6 +1515,18 @@ link_send (NetReplLink  *link,
   return node_send_data (self, peer, message, len);
 }
 
+/* Emitted from node_after_work(), once the received batch is handled:
+ * a handler may stop the node. */
+static void
+link_follow_failed (NetReplLink  *link,
+                    const GError *error)
+{
+  NetNode *self = node_from_link (link);
+
+  if (self->follow_error == NULL)
+    self->follow_error = g_error_copy (error);
+}
+
 static const guint8 *
 link_peer_public_key (NetReplLink *link,
                       gpointer     peer_handle)
@@ -1575,6 +1595,7 @@ net_node_finalize (GObject *object)
   g_clear_pointer (&self->lossy_rand, g_rand_free);
   g_clear_pointer (&self->held, g_free);
   g_clear_object (&self->held_address);
+  g_clear_error (&self->follow_error);
 
   G_OBJECT_CLASS (net_node_parent_class)->finalize (object);
 }
@@ -1754,6 +1775,24 @@ net_node_class_init (NetNodeClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NetNode::follow-failed:
+   * @self: the #NetNode
+   * @error: what went wrong
+   *
+   * Emitted on the owner context, once, when the database given to
+   * net_node_follow_db() stops following its leader for good: its log
+   * holds events the leader does not (the two diverged), so no event of
+   * the leader is appended any more.  @error is a %NET_ERROR_SEQ_MISMATCH
+   * that names the log and the seq.
+   */
+  signals[FOLLOW_FAILED] =
+    g_signal_new ("follow-failed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -1774,6 +1813,7 @@ net_node_init (NetNode *self)
   self->link.send = link_send;
   self->link.peer_public_key = link_peer_public_key;
   self->link.peer_is_up = link_peer_is_up;
+  self->link.follow_failed = link_follow_failed;
   self->link.max_message = self->max_datagram - NET_WIRE_DATA_OVERHEAD;
 }
 

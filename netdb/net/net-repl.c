@@ -1718,6 +1718,7 @@ follower_on_diverged (NetRepl *self,
 {
   guint8 log = r_u8 (r);
   guint64 seq = r_u64 (r);
+  g_autoptr(GError) error = NULL;
 
   if (!r_done (r) || log >= NET_DB_N_LOGS)
     return FALSE;
@@ -1727,10 +1728,15 @@ follower_on_diverged (NetRepl *self,
   /* Two histories are never mixed: stop. */
   self->diverged = TRUE;
   follower_clear_pulls (self);
-  g_warning ("replication: the %s log of database %s diverged from its leader at seq %"
-             G_GUINT64_FORMAT "; replication stopped",
-             net_redex_file_get_name (self->follow[log].file),
-             net_db_get_path (self->db), seq);
+  error = g_error_new (NET_ERROR, NET_ERROR_SEQ_MISMATCH,
+                       "the %s log of database %s diverged from its leader at seq %"
+                       G_GUINT64_FORMAT "; replication stopped",
+                       net_redex_file_get_name (self->follow[log].file),
+                       net_db_get_path (self->db), seq);
+  if (self->link->follow_failed != NULL)
+    self->link->follow_failed (self->link, error);
+  else
+    g_warning ("replication: %s", error->message);
   return TRUE;
 }
 

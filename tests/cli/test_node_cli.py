@@ -760,3 +760,29 @@ def test_follower_not_allowed_by_the_leader(env, pair, nodes):
     status, out, err = follower.stop()
     assert status == 0, (out, err)
     assert count_of(env, p.b) == 0
+
+
+def test_follow_exits_1_when_the_logs_diverged(env, pair, nodes):
+    """A follower whose database holds events its leader never wrote stops
+    with `netdb: …` and exit status 1 instead of mixing two histories."""
+    p = pair
+    for i in range(1, 4):
+        ok(env, "--db", p.a, "tasks", "add", str(i), f"leader {i}")
+    for i in range(1, 6):
+        ok(env, "--db", p.b, "tasks", "add", str(i), f"follower {i}")
+
+    leader, address = serve(nodes, env, p)
+    follower = follow(nodes, env, p, address)
+    try:
+        status = follower.proc.wait(CONVERGE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the follower kept running after its log diverged")
+    _, out, err = follower.stop()
+    assert status == 1, (out, err)
+    failed = [l for l in err if "diverged" in l]
+    assert failed and failed[0].startswith("netdb: "), err
+    assert "tasks" in failed[0] and "seq" in failed[0], failed
+    # Nothing of the leader's was mixed in.
+    assert [t["title"] for t in tasks_of(env, p.b)] == \
+        [f"follower {i}" for i in range(1, 6)]
+    assert leader.stop()[0] == 0

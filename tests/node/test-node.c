@@ -1364,6 +1364,83 @@ test_repl (gconstpointer data)
   rm_rf (dir);
 }
 
+/* A follower whose log holds events its leader never wrote stops, and
+ * says so once with follow-failed. */
+static void
+on_follow_failed (NetNode      *node,
+                  const GError *error,
+                  gpointer      user_data)
+{
+  GPtrArray *errors = user_data;
+
+  g_assert_nonnull (error);
+  g_ptr_array_add (errors, g_error_copy (error));
+}
+
+static void
+test_repl_diverged (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("netdb-node-XXXXXX", &error);
+  g_autofree char *follower_dir = NULL;
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  NetDb *leader_db;
+  NetDb *follower_db;
+  GError *failed;
+  gint64 until;
+
+  g_assert_no_error (error);
+  follower_dir = g_build_filename (dir, "follower", NULL);
+
+  pair_init (&a, &b, "127.0.0.1");
+  leader_db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  follower_db = net_db_new (follower_dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+
+  /* Two histories: the follower wrote on its own, more than the leader. */
+  for (guint i = 1; i <= 3; i++)
+    {
+      net_db_tasks_create (net_db_get_tasks (leader_db), i, "leader", 0, &error);
+      g_assert_no_error (error);
+    }
+  for (guint i = 1; i <= 5; i++)
+    {
+      net_db_tasks_create (net_db_get_tasks (follower_db), i, "follower", 0, &error);
+      g_assert_no_error (error);
+    }
+
+  g_assert_true (net_node_serve_db (b.node, leader_db, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_node_follow_db (a.node, follower_db, b.key, FALSE, &error));
+  g_assert_no_error (error);
+  _net_repl_set_timing (_net_node_get_leader_repl (b.node), 50, 50, 0);
+  _net_repl_set_timing (_net_node_get_follower_repl (a.node), 50, 50, 0);
+  g_signal_connect (a.node, "follow-failed", G_CALLBACK (on_follow_failed), errors);
+
+  pair_start_and_wait_up (&a, &b);
+  WAIT_FOR (errors->len > 0);
+
+  /* Once, whatever the heartbeats after it. */
+  until = g_get_monotonic_time () + 300 * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (errors->len, ==, 1);
+  failed = g_ptr_array_index (errors, 0);
+  g_assert_error (failed, NET_ERROR, NET_ERROR_SEQ_MISMATCH);
+  g_assert_nonnull (strstr (failed->message, "tasks"));
+  g_assert_nonnull (strstr (failed->message, "seq 4"));
+  g_assert_cmpuint (counter (&a, "repl-events-appended"), ==, 0);
+
+  g_signal_handlers_disconnect_by_data (a.node, errors);
+  test_node_clear (&a);
+  test_node_clear (&b);
+  close_db (follower_db);
+  close_db (leader_db);
+  rm_rf (dir);
+}
+
 /* --- A lossy network ------------------------------------------------------ */
 
 static void
@@ -1472,6 +1549,7 @@ main (int   argc,
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
   g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
   g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
+  g_test_add_func ("/node/repl/diverged", test_repl_diverged);
   g_test_add_func ("/node/lossy/pair-comes-up", test_lossy);
   g_test_add_func ("/node/lossy/corrupt-all", test_corrupt_all);
 
