@@ -108,6 +108,7 @@ struct _NetRedexFile
 
   GPtrArray       *tails;
   GPtrArray       *watches;     /* RedexWatch: GSources woken on changes */
+  guint64          restarts;    /* resets made, or (read-only) seen */
 
   /* Following another process's writes. */
   GFileMonitor    *monitor;
@@ -1574,6 +1575,7 @@ _net_redex_file_restart_at (NetRedexFile  *self,
 
   self->first_seq = next_seq;
   self->durable_seq = next_seq - 1;
+  self->restarts++;
 
 out:
   g_mutex_unlock (&self->mutex);
@@ -1688,6 +1690,7 @@ _net_redex_file_reset (NetRedexFile  *self,
     }
 
   /* Tails behind the new floor learn they lagged; folds re-read. */
+  self->restarts++;
   wake_all_tails_locked (self);
 
 out:
@@ -1695,7 +1698,36 @@ out:
   return ok;
 }
 
+/*
+ * How many times the log restarted: it was reset or restarted further on
+ * (_net_redex_file_reset(), _net_redex_file_restart_at()), or, read-only,
+ * it no longer continued what this reader held (the writer reset it, or
+ * evicted events the reader had not reached).  A fold compares it with
+ * what it saw: its events may belong to a history the log dropped.
+ */
+guint64
+_net_redex_file_get_restarts (NetRedexFile *self)
+{
+  guint64 restarts;
+
+  g_mutex_lock (&self->mutex);
+  restarts = self->restarts;
+  g_mutex_unlock (&self->mutex);
+
+  return restarts;
+}
+
 /* Following a writer in another process ---------------------------------- */
+
+/* Whether the writer unlinked @seg: it dropped the whole log (a reset),
+ * or evicted a segment this reader had not finished. */
+static gboolean
+segment_unlinked (NetRedexSegment *seg)
+{
+  struct stat st;
+
+  return fstat (seg->fd, &st) == 0 && st.st_nlink == 0;
+}
 
 static gboolean
 follow_refresh_locked (NetRedexFile *self)
@@ -1705,28 +1737,49 @@ follow_refresh_locked (NetRedexFile *self)
   guint64 old_first = self->first_seq;
   NetRedexMeta meta = { 1, 1, NULL };
   gboolean found = FALSE;
+  gboolean restarted = FALSE;
 
   if (self->closed)
     return FALSE;
 
-  if (read_meta (self, &meta, &found, NULL) && found && meta.first_seq > self->first_seq)
-    self->first_seq = MIN (meta.first_seq, self->next_seq);
+  if (!read_meta (self, &meta, &found, NULL))
+    found = FALSE;
+
+  /* The log no longer continues what we hold: the writer reset it past
+   * our tail (META's floor is beyond it), or dropped the segment we
+   * follow (a reset at our very tail leaves nothing else to see).  The
+   * old segments stay readable through their fds, so forget them and
+   * load the log afresh. */
+  if ((found && meta.first_seq > self->next_seq) ||
+      (self->segments->len > 0 && segment_unlinked (active_segment (self))))
+    {
+      g_ptr_array_set_size (self->segments, 0);
+      self->disk_bytes = 0;
+      self->first_seq = found ? meta.first_seq : 1;
+      self->next_seq = found ? MAX (meta.first_seq, meta.next_seq_floor) : 1;
+      self->restarts++;
+      restarted = TRUE;
+    }
+  else if (found && meta.first_seq > self->first_seq)
+    self->first_seq = meta.first_seq;
 
   if (self->segments->len == 0)
     {
       if (!load_segments_locked (self, self->first_seq, &error))
         {
           g_ptr_array_set_size (self->segments, 0);
+          self->disk_bytes = 0;
           g_debug ("log “%s”: %s", self->name, error->message);
-          return FALSE;
+          g_clear_error (&error);
         }
-      if (self->segments->len == 0)
-        return FALSE;
-      self->first_seq = MAX (self->first_seq,
-                             ((NetRedexSegment *) g_ptr_array_index (self->segments, 0))->base_seq);
+      if (self->segments->len > 0)
+        self->first_seq = MAX (self->first_seq,
+                               ((NetRedexSegment *) g_ptr_array_index (self->segments, 0))->base_seq);
     }
 
-  for (;;)
+  /* Between a reset's unlinks and its new segment there is none: the
+   * next change brings it. */
+  for (; self->segments->len > 0;)
     {
       NetRedexSegment *active = active_segment (self);
       g_autofree char *next_name = NULL;
@@ -1742,6 +1795,11 @@ follow_refresh_locked (NetRedexFile *self)
       next = active->base_seq + active->count;
       if (next > self->next_seq)
         self->next_seq = next;
+
+      /* An empty segment (a reset's, or one just rolled to) is followed
+       * by none: the file named after its next seq is itself. */
+      if (active->count == 0)
+        break;
 
       next_name = net_redex_segment_file_name (next, ".seg");
       next_path = g_build_filename (self->dir, next_name, NULL);
@@ -1760,6 +1818,8 @@ follow_refresh_locked (NetRedexFile *self)
       g_ptr_array_add (self->segments, seg);
     }
 
+  self->first_seq = MIN (self->first_seq, self->next_seq);
+
   /* Forget segments the writer evicted. */
   while (self->segments->len > 1 &&
          ((NetRedexSegment *) g_ptr_array_index (self->segments, 1))->base_seq <= self->first_seq)
@@ -1767,10 +1827,10 @@ follow_refresh_locked (NetRedexFile *self)
 
   self->durable_seq = self->next_seq - 1;
 
-  if (self->next_seq != old_next || self->first_seq != old_first)
+  if (restarted || self->next_seq != old_next || self->first_seq != old_first)
     {
       notify_tails_locked (self);
-      if (self->first_seq != old_first)
+      if (restarted || self->first_seq != old_first)
         wake_all_tails_locked (self);
       return TRUE;
     }

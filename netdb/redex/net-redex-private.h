@@ -60,6 +60,7 @@ gboolean      _net_redex_file_restart_at    (NetRedexFile      *self,
 gboolean      _net_redex_file_reset         (NetRedexFile      *self,
                                              guint64            next_seq,
                                              GError           **error);
+guint64       _net_redex_file_get_restarts  (NetRedexFile      *self);
 gboolean      _net_redex_file_arm_watch     (NetRedexFile      *self,
                                              GSource           *source,
                                              guint64            seen_seq);

@@ -20,6 +20,7 @@
 
 #include "redex-test-util.h"
 #include "net-redex-format-private.h"
+#include "net-redex-private.h"
 
 #define LOG_NAME "shared/log"
 #define SEG_SIZE 4096
@@ -688,6 +689,167 @@ test_same_process (void)
   redex_test_rm_rf (tmp);
 }
 
+/* Reads every event of @rfile and checks each against the payload the
+ * writer appended as that seq. */
+static void
+assert_holds (NetRedexFile *rfile,
+              guint64       first,
+              guint64       next)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_assert_cmpuint (net_redex_file_get_first_seq (rfile), ==, first);
+  g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, next);
+  events = net_redex_file_read_range (rfile, 1, G_MAXUINT64, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, next - first);
+  for (guint i = 0; i < events->len; i++)
+    {
+      g_autoptr(GBytes) p = redex_test_payload (first + i, len_for (first + i));
+
+      redex_test_assert_event (g_ptr_array_index (events, i), first + i, p);
+    }
+}
+
+static gboolean
+watch_cb (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/*
+ * The writer drops its whole log and restarts it further on (a follower
+ * re-bootstrapped from its leader's snapshot): a reader opened before
+ * notices, forgets the unlinked segments, holds the new log and follows
+ * it, and says so to its tails (those behind the new floor lag) and
+ * watches.
+ */
+static void
+test_reset (void)
+{
+  g_autofree char *tmp = redex_test_make_tmpdir ();
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) writer = NULL;
+  g_autoptr(NetRedex) reader = NULL;
+  g_autoptr(NetRedexFile) wfile = NULL;
+  g_autoptr(NetRedexFile) rfile = NULL;
+  g_autoptr(NetRedexTail) live = NULL;
+  g_autoptr(NetRedexTail) after = NULL;
+  g_autoptr(NetRedexEvent) event = NULL;
+  g_autoptr(GSource) watch = NULL;
+  g_autofree char *log_dir = NULL;
+  guint wakes = 0;
+
+  net_redex_config_set_segment_size (config, SEG_SIZE);
+  writer = net_redex_new (tmp, &error);
+  g_assert_no_error (error);
+  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100; i++)
+    append_one (wfile);
+  log_dir = redex_test_find_log_dir (tmp, LOG_NAME);
+  {
+    g_autoptr(GArray) segs = redex_test_list_bases (log_dir, ".seg");
+
+    g_assert_cmpuint (segs->len, >, 2);
+  }
+
+  reader = net_redex_new_read_only (tmp, &error);
+  g_assert_no_error (error);
+  rfile = net_redex_open_file (reader, LOG_NAME, NULL, &error);
+  g_assert_no_error (error);
+  assert_holds (rfile, 1, 101);
+  g_assert_cmpuint (_net_redex_file_get_restarts (rfile), ==, 0);
+  live = net_redex_file_tail (rfile, 101);
+  redex_test_tail_assert_pending (live, 50);
+
+  watch = g_timeout_source_new_seconds (3600);
+  g_source_set_callback (watch, watch_cb, &wakes, NULL);
+  g_source_attach (watch, NULL);
+  _net_redex_file_add_watch (rfile, watch);
+
+  g_assert_true (_net_redex_file_reset (wfile, 500, &error));
+  g_assert_no_error (error);
+  REDEX_TEST_SPIN_UNTIL (net_redex_file_get_first_seq (rfile) == 500, 10000);
+  assert_holds (rfile, 500, 500);
+  g_assert_cmpuint (_net_redex_file_get_restarts (rfile), ==, 1);
+  REDEX_TEST_SPIN_UNTIL (wakes > 0, 10000);
+  event = net_redex_file_read_one (rfile, 50, &error);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_assert_null (event);
+  g_clear_error (&error);
+  /* The tail waited for 101, which will never come. */
+  event = redex_test_tail_next (live, 10000, &error);
+  g_assert_error (error, NET_ERROR, NET_ERROR_LAGGED);
+  g_assert_null (event);
+  g_clear_error (&error);
+
+  /* It follows the restarted log, across segments named after the new
+   * seqs. */
+  after = net_redex_file_tail (rfile, 500);
+  for (guint i = 0; i < 150; i++)
+    append_one (wfile);
+  for (guint64 s = 500; s < 650; s++)
+    {
+      g_autoptr(NetRedexEvent) e = redex_test_tail_next (after, 10000, &error);
+      g_autoptr(GBytes) p = redex_test_payload (s, len_for (s));
+
+      g_assert_no_error (error);
+      redex_test_assert_event (e, s, p);
+    }
+  REDEX_TEST_SPIN_UNTIL (net_redex_file_get_next_seq (rfile) == 650, 10000);
+  assert_holds (rfile, 500, 650);
+  g_assert_cmpuint (_net_redex_file_get_restarts (rfile), ==, 1);
+
+  /* A reset right at the reader's tail leaves no gap to notice: the
+   * unlinked active segment tells. */
+  wakes = 0;
+  g_assert_true (_net_redex_file_arm_watch (rfile, watch, 649));
+  g_assert_true (_net_redex_file_reset (wfile, 650, &error));
+  g_assert_no_error (error);
+  REDEX_TEST_SPIN_UNTIL (net_redex_file_get_first_seq (rfile) == 650, 10000);
+  assert_holds (rfile, 650, 650);
+  g_assert_cmpuint (_net_redex_file_get_restarts (rfile), ==, 2);
+  REDEX_TEST_SPIN_UNTIL (wakes > 0, 10000);
+  for (guint i = 0; i < 5; i++)
+    append_one (wfile);
+  REDEX_TEST_SPIN_UNTIL (net_redex_file_get_next_seq (rfile) == 655, 10000);
+  assert_holds (rfile, 650, 655);
+  for (guint64 s = 650; s < 655; s++)
+    {
+      g_autoptr(NetRedexEvent) e = redex_test_tail_next (after, 10000, &error);
+      g_autoptr(GBytes) p = redex_test_payload (s, len_for (s));
+
+      g_assert_no_error (error);
+      redex_test_assert_event (e, s, p);
+    }
+
+  /* Nothing the reader did touched the directory; a reopen agrees. */
+  g_assert_true (net_redex_close (writer, &error));
+  g_assert_no_error (error);
+  g_clear_object (&wfile);
+  g_clear_object (&writer);
+  writer = net_redex_new (tmp, &error);
+  g_assert_no_error (error);
+  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_first_seq (wfile), ==, 650);
+  g_assert_cmpuint (net_redex_file_get_next_seq (wfile), ==, 655);
+
+  _net_redex_file_remove_watch (rfile, watch);
+  g_source_destroy (watch);
+  g_assert_true (net_redex_close (reader, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_redex_close (writer, &error));
+  g_assert_no_error (error);
+  g_clear_object (&live);
+  g_clear_object (&after);
+  redex_test_rm_rf (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -702,6 +864,7 @@ main (int   argc,
   g_test_add_func ("/redex/readonly/same-process", test_same_process);
   g_test_add_func ("/redex/readonly/other-process", test_other_process);
   g_test_add_func ("/redex/readonly/locked-other-process", test_locked_other_process);
+  g_test_add_func ("/redex/readonly/reset", test_reset);
 
   return g_test_run ();
 }
