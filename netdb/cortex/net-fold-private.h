@@ -22,6 +22,15 @@ G_BEGIN_DECLS
 
 typedef struct _NetFold NetFold;
 
+/* What a model did when its log restarted under it. */
+typedef enum
+{
+  NET_FOLD_RESTART_IGNORED,   /* nothing: fold on, counting what was lost */
+  NET_FOLD_RESTART_RESTORED,  /* restored a state the log continues
+                               * (and called _net_fold_restart()) */
+  NET_FOLD_RESTART_LATER,     /* nothing to restore from yet: ask again */
+} NetFoldRestart;
+
 typedef struct
 {
   /* Applies one event; FALSE with @error when it cannot be decoded: the
@@ -38,6 +47,11 @@ typedef struct
   void     (*deliver) (gpointer            user_data,
                        guint64             first_seq,
                        guint64             last_seq);
+  /* Optional, from a dispatch: the log no longer continues the events
+   * folded so far (it restarted past the applied seq, or was reset: the
+   * events folded may belong to a history it dropped).  A read-only
+   * model restores the state its writer restarted the log from. */
+  NetFoldRestart (*restart) (gpointer      user_data);
 } NetFoldFuncs;
 
 NetFold  *_net_fold_new               (NetRedexFile         *file,
@@ -49,10 +63,11 @@ void      _net_fold_stop              (NetFold              *self);
 guint64   _net_fold_get_applied_seq   (NetFold              *self);
 guint64   _net_fold_get_errors        (NetFold              *self);
 guint64   _net_fold_get_events_applied (void);
-void      _net_fold_set_errors        (NetFold              *self,
-                                       guint64               errors);
 gboolean  _net_fold_is_owner_thread   (NetFold              *self);
 void      _net_fold_force_delivery    (NetFold              *self);
+void      _net_fold_restart           (NetFold              *self,
+                                       guint64               applied_seq,
+                                       guint64               errors);
 gboolean  _net_fold_prepare_restore   (NetRedexFile         *file,
                                        guint64               applied,
                                        GError              **error);

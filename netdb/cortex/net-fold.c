@@ -13,6 +13,12 @@
  * a backlog of a million events never freezes a UI for long. */
 #define FOLD_BATCH_EVENTS   1024
 #define FOLD_DISPATCH_USEC  (8 * G_TIME_SPAN_MILLISECOND)
+/* A log that restarted under a model with nothing to restore from yet
+ * (its writer makes that state visible before it restarts the log, so
+ * this is defensive): ask again this often, for this long, then fold on
+ * as if the events in between had been evicted. */
+#define FOLD_RESTART_RETRY_USEC  (100 * G_TIME_SPAN_MILLISECOND)
+#define FOLD_RESTART_PATIENCE    (5 * G_TIME_SPAN_SECOND)
 
 typedef struct
 {
@@ -42,6 +48,8 @@ struct _NetFold
   gboolean            dispatching;
   gboolean            free_pending;  /* freed from inside a delivery */
   gboolean            force_delivery;  /* deliver even without new events */
+  guint64             restarts_seen;   /* of the log, when last in step */
+  gint64              restart_since;   /* waiting for a state since, or 0 */
 
   GList              *waiters;
 };
@@ -121,10 +129,16 @@ fold_step (NetFold *self,
       return 0;
     }
 
-  if (events->len == 0)
-    return 0;
-
-  first = net_redex_event_get_seq (g_ptr_array_index (events, 0));
+  if (events->len > 0)
+    first = net_redex_event_get_seq (g_ptr_array_index (events, 0));
+  else
+    {
+      /* Nothing yet, or a log that restarted past us and holds nothing
+       * yet: the events up to its floor are gone all the same. */
+      first = MIN (net_redex_file_get_first_seq (self->file), end);
+      if (first <= start)
+        return 0;
+    }
   if (first != start)
     {
       /* Retention evicted events this fold never saw.  They are gone for
@@ -145,7 +159,7 @@ fold_step (NetFold *self,
       fold_apply_event (self, net_redex_event_get_seq (event), data, len);
     }
 
-  return events->len;
+  return (first - start) + events->len;
 }
 
 static void
@@ -192,6 +206,57 @@ fold_deliver (NetFold *self)
 
 static void fold_free_now (NetFold *self);
 
+/*
+ * Whether the fold may go on reading the log.  When the log restarted
+ * under it (it was reset, or no longer holds the events after the
+ * applied seq), the model may restore a state the log continues; FALSE
+ * while it has none yet, for a while.
+ */
+static gboolean
+fold_check_restart (NetFold *self)
+{
+  guint64 restarts = _net_redex_file_get_restarts (self->file);
+  guint64 first = net_redex_file_get_first_seq (self->file);
+  NetFoldRestart what = NET_FOLD_RESTART_IGNORED;
+  gboolean was_dispatching = self->dispatching;
+  gint64 now;
+
+  if (restarts == self->restarts_seen && first <= self->applied_seq + 1)
+    return TRUE;
+
+  if (self->funcs->restart != NULL)
+    {
+      self->dispatching = TRUE;
+      what = self->funcs->restart (self->user_data);
+      self->dispatching = was_dispatching;
+      if (self->free_pending || self->stopped)
+        return FALSE;
+    }
+
+  if (what == NET_FOLD_RESTART_LATER)
+    {
+      now = g_get_monotonic_time ();
+      if (self->restart_since == 0)
+        {
+          self->restart_since = now;
+          g_debug ("log “%s” restarted at event %" G_GUINT64_FORMAT
+                   " under a fold at event %" G_GUINT64_FORMAT ": waiting for a state to restore",
+                   net_redex_file_get_name (self->file), first, self->applied_seq);
+        }
+      if (now - self->restart_since < FOLD_RESTART_PATIENCE)
+        return FALSE;
+      g_warning ("log “%s” restarted at event %" G_GUINT64_FORMAT
+                 " and no state continues it; folding on from event %" G_GUINT64_FORMAT,
+                 net_redex_file_get_name (self->file), first, self->applied_seq);
+    }
+
+  /* Restored (_net_fold_restart() caught up with the log), or folding on:
+   * a gap left is counted as evicted by fold_step(). */
+  self->restarts_seen = restarts;
+  self->restart_since = 0;
+  return TRUE;
+}
+
 static gboolean
 fold_source_dispatch (GSource     *source,
                       GSourceFunc  callback,
@@ -200,6 +265,7 @@ fold_source_dispatch (GSource     *source,
   NetFold *self = ((FoldSource *) source)->fold;
   gint64 deadline = g_get_monotonic_time () + FOLD_DISPATCH_USEC;
   gboolean more = FALSE;
+  gboolean waiting = FALSE;
 
   g_source_set_ready_time (source, -1);
 
@@ -208,9 +274,15 @@ fold_source_dispatch (GSource     *source,
 
   for (;;)
     {
-      guint64 next = net_redex_file_get_next_seq (self->file);
+      guint64 next;
       guint n;
 
+      if (!fold_check_restart (self))
+        {
+          waiting = TRUE;
+          break;
+        }
+      next = net_redex_file_get_next_seq (self->file);
       if (self->applied_seq + 1 >= next)
         break;
       if (g_get_monotonic_time () >= deadline)
@@ -222,6 +294,14 @@ fold_source_dispatch (GSource     *source,
       if (n == 0)
         break;
     }
+
+  if (self->free_pending)
+    {
+      fold_free_now (self);
+      return G_SOURCE_REMOVE;
+    }
+  if (self->stopped)
+    return G_SOURCE_CONTINUE;
 
   /* Delivery calls user code, which may mutate (that only appends; a
    * later dispatch folds it) or even drop the model and free us. */
@@ -238,7 +318,13 @@ fold_source_dispatch (GSource     *source,
   if (self->stopped)
     return G_SOURCE_CONTINUE;
 
-  if (more || !_net_redex_file_arm_watch (self->file, source, self->applied_seq))
+  if (waiting)
+    {
+      /* Again after a while, or as soon as the log changes. */
+      g_source_set_ready_time (source, g_get_monotonic_time () + FOLD_RESTART_RETRY_USEC);
+      _net_redex_file_arm_watch (self->file, source, self->applied_seq);
+    }
+  else if (more || !_net_redex_file_arm_watch (self->file, source, self->applied_seq))
     {
       if (!_net_redex_file_is_closed (self->file))
         g_source_set_ready_time (source, 0);
@@ -266,6 +352,7 @@ _net_fold_new (NetRedexFile       *file,
   self->owner = g_thread_self ();
   self->applied_seq = applied_seq;
   self->delivered_seq = applied_seq;
+  self->restarts_seen = _net_redex_file_get_restarts (file);
 
   self->source = g_source_new (&fold_source_funcs, sizeof (FoldSource));
   ((FoldSource *) self->source)->fold = self;
@@ -346,14 +433,6 @@ _net_fold_get_errors (NetFold *self)
   return self->errors;
 }
 
-/* A restored state carries the errors of the fold that built it. */
-void
-_net_fold_set_errors (NetFold *self,
-                      guint64  errors)
-{
-  self->errors = errors;
-}
-
 gboolean
 _net_fold_is_owner_thread (NetFold *self)
 {
@@ -375,6 +454,26 @@ _net_fold_force_delivery (NetFold *self)
 {
   self->force_delivery = TRUE;
   fold_schedule_delivery (self);
+}
+
+/*
+ * The model replaced its state with one whose last event is @applied_seq
+ * and that carries the @errors of the fold that built it (a restore):
+ * fold on from there, in step with the log as it is now.  Waiters carry
+ * on; the caller catches up and forces the delivery.
+ */
+void
+_net_fold_restart (NetFold *self,
+                   guint64  applied_seq,
+                   guint64  errors)
+{
+  g_assert (_net_fold_is_owner_thread (self));
+
+  self->restarts_seen = _net_redex_file_get_restarts (self->file);
+  self->restart_since = 0;
+  self->applied_seq = applied_seq;
+  self->delivered_seq = applied_seq;
+  self->errors = errors;
 }
 
 /*

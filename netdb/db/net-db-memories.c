@@ -124,6 +124,11 @@ struct _NetDbMemories
   NetDbForwardFunc  forward;
   gpointer          forward_data;
 
+  /* Read-only: what restores a state when the writer restarts the log. */
+  gboolean        (*restart_func) (gpointer model,
+                                   gpointer user_data);
+  gpointer          restart_data;
+
   NetIdTable    by_id;          /* MemoryEntry by id */
   NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
   GHashTable   *by_tag;         /* tag → IdSet* */
@@ -650,9 +655,21 @@ memories_deliver (gpointer user_data,
   g_object_unref (self);
 }
 
+static NetFoldRestart
+memories_restart (gpointer user_data)
+{
+  NetDbMemories *self = user_data;
+
+  if (self->restart_func == NULL)
+    return NET_FOLD_RESTART_IGNORED;
+  return self->restart_func (self, self->restart_data) ? NET_FOLD_RESTART_RESTORED
+                                                        : NET_FOLD_RESTART_LATER;
+}
+
 static const NetFoldFuncs memories_fold_funcs = {
   .apply = memories_apply,
   .deliver = memories_deliver,
+  .restart = memories_restart,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -2032,10 +2049,10 @@ net_db_memories_restore (NetDbMemories  *self,
   if (!_net_fold_prepare_restore (self->file, applied, error))
     return FALSE;
 
-  /* Swap the state in: a new fold from the snapshot's seq.  The items
-   * of ids the snapshot holds carry on and change in place (whoever holds
-   * one sees it change); the others keep their last values. */
-  g_clear_pointer (&self->fold, _net_fold_free);
+  /* Swap the state in; the fold goes on from the snapshot's seq (its
+   * waiters carry on).  The items of ids the snapshot holds carry on and
+   * change in place (whoever holds one sees it change); the others keep
+   * their last values. */
   items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   for (guint i = 0; i <= self->by_id.mask; i++)
     {
@@ -2060,8 +2077,7 @@ net_db_memories_restore (NetDbMemories  *self,
       memory_insert (self, g_object_ref (m));
     }
 
-  self->fold = _net_fold_new (self->file, &memories_fold_funcs, self, applied);
-  _net_fold_set_errors (self->fold, fold_errors);
+  _net_fold_restart (self->fold, applied, fold_errors);
 
   ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
   self->adopt = NULL;
@@ -2109,6 +2125,16 @@ NetRedexFile *
 _net_db_memories_get_file (NetDbMemories *self)
 {
   return self->file;
+}
+
+void
+_net_db_memories_set_restart_func (NetDbMemories *self,
+                                   gboolean (*func) (gpointer model,
+                                                     gpointer user_data),
+                                   gpointer  user_data)
+{
+  self->restart_func = func;
+  self->restart_data = user_data;
 }
 
 void

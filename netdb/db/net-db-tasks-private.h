@@ -20,6 +20,17 @@ NetDbTasks *_net_db_tasks_open (NetRedex        *redex,
                                 GBytes          *snapshot,
                                 GError         **error);
 
+/*
+ * A read-only model whose log restarted under it (its writer reset the
+ * log): @func restores a state the log continues and returns TRUE, or
+ * finds none yet and returns FALSE (it is asked again).  Without one the
+ * model folds on, counting the events it lost.
+ */
+void _net_db_tasks_set_restart_func (NetDbTasks *self,
+                                     gboolean (*func) (gpointer model,
+                                                       gpointer user_data),
+                                     gpointer  user_data);
+
 NetRedexFile *_net_db_tasks_get_file          (NetDbTasks          *self);
 void          _net_db_tasks_set_following     (NetDbTasks          *self,
                                                gboolean             following,

@@ -93,6 +93,11 @@ struct _NetDbTasks
   NetDbForwardFunc  forward;
   gpointer          forward_data;
 
+  /* Read-only: what restores a state when the writer restarts the log. */
+  gboolean        (*restart_func) (gpointer model,
+                                   gpointer user_data);
+  gpointer          restart_data;
+
   NetIdTable    by_id;          /* TaskEntry by id */
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
   GHashTable   *dirty;          /* NetTask* with pending notifies */
@@ -479,9 +484,21 @@ tasks_deliver (gpointer user_data,
   g_object_unref (self);
 }
 
+static NetFoldRestart
+tasks_restart (gpointer user_data)
+{
+  NetDbTasks *self = user_data;
+
+  if (self->restart_func == NULL)
+    return NET_FOLD_RESTART_IGNORED;
+  return self->restart_func (self, self->restart_data) ? NET_FOLD_RESTART_RESTORED
+                                                        : NET_FOLD_RESTART_LATER;
+}
+
 static const NetFoldFuncs tasks_fold_funcs = {
   .apply = tasks_apply,
   .deliver = tasks_deliver,
+  .restart = tasks_restart,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -1741,10 +1758,9 @@ net_db_tasks_restore (NetDbTasks  *self,
   if (!_net_fold_prepare_restore (self->file, applied, error))
     return FALSE;
 
-  /* Swap the state in: a new fold from the snapshot's seq.  The items
-   * that exist carry on (whoever holds one sees it change); the others
-   * keep their last values. */
-  g_clear_pointer (&self->fold, _net_fold_free);
+  /* Swap the state in; the fold goes on from the snapshot's seq (its
+   * waiters carry on).  The items that exist carry on (whoever holds one
+   * sees it change); the others keep their last values. */
   items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   for (guint i = 0; i <= self->by_id.mask; i++)
     {
@@ -1770,8 +1786,7 @@ net_db_tasks_restore (NetDbTasks  *self,
                    rec->created, rec->updated);
     }
 
-  self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self, applied);
-  _net_fold_set_errors (self->fold, fold_errors);
+  _net_fold_restart (self->fold, applied, fold_errors);
 
   ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
   self->adopt = NULL;
@@ -1819,6 +1834,16 @@ NetRedexFile *
 _net_db_tasks_get_file (NetDbTasks *self)
 {
   return self->file;
+}
+
+void
+_net_db_tasks_set_restart_func (NetDbTasks *self,
+                                gboolean (*func) (gpointer model,
+                                                  gpointer user_data),
+                                gpointer  user_data)
+{
+  self->restart_func = func;
+  self->restart_data = user_data;
 }
 
 void

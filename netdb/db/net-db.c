@@ -117,7 +117,18 @@ struct _NetDb
   gboolean         have_checkpoint;
   guint64          checkpoint_seqs[N_MODELS];
   NetDbBundle     *carried;
+
+  /* Read-only: what the checkpoints seen so far hold (generation →
+   * CheckpointSeqs), so that waiting for one to fit a restarted log does
+   * not decode them over and over. */
+  GHashTable      *checkpoints_seen;
 };
+
+typedef struct
+{
+  gboolean  has[N_MODELS];      /* holds that model, and it restores */
+  guint64   applied[N_MODELS];
+} CheckpointSeqs;
 
 G_DEFINE_FINAL_TYPE (NetDb, net_db, G_TYPE_OBJECT)
 
@@ -155,6 +166,10 @@ net_db_dispose (GObject *object)
                    self->path ? self->path : "(in memory)", error->message);
     }
 
+  if (self->tasks != NULL)
+    _net_db_tasks_set_restart_func (self->tasks, NULL, NULL);
+  if (self->memories != NULL)
+    _net_db_memories_set_restart_func (self->memories, NULL, NULL);
   g_clear_object (&self->tasks);
   g_clear_object (&self->memories);
   g_clear_object (&self->redex);
@@ -171,6 +186,7 @@ net_db_finalize (GObject *object)
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->checkpoints_dir, g_free);
   g_clear_pointer (&self->carried, _net_db_bundle_free);
+  g_clear_pointer (&self->checkpoints_seen, g_hash_table_unref);
 
   G_OBJECT_CLASS (net_db_parent_class)->finalize (object);
 }
@@ -439,35 +455,42 @@ checkpoints_clear (Checkpoints *c)
   g_clear_pointer (&c->bundles, g_ptr_array_unref);
 }
 
+/* Checkpoint @gen of @dir, or NULL (with a warning when it is damaged). */
+static NetDbBundle *
+read_checkpoint (const char *dir,
+                 guint64     gen)
+{
+  g_autofree char *name = checkpoint_name (gen);
+  g_autofree char *file = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  NetDbBundle *bundle = NULL;
+
+  mapped = g_mapped_file_new (file, FALSE, &error);
+  if (mapped != NULL)
+    {
+      bytes = g_mapped_file_get_bytes (mapped);
+      bundle = _net_db_bundle_read (bytes, &error);
+    }
+
+  if (bundle == NULL)
+    {
+      /* Another process's writer may have pruned it meanwhile. */
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("skipping checkpoint %s: %s", file, error->message);
+    }
+
+  return bundle;
+}
+
 static NetDbBundle *
 checkpoints_get (Checkpoints *c,
                  guint        i)
 {
   while (c->bundles->len <= i && c->bundles->len < c->gens->len)
-    {
-      guint64 gen = g_array_index (c->gens, guint64, c->bundles->len);
-      g_autofree char *name = checkpoint_name (gen);
-      g_autofree char *file = g_build_filename (c->dir, name, NULL);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GMappedFile) mapped = NULL;
-      g_autoptr(GBytes) bytes = NULL;
-      NetDbBundle *bundle = NULL;
-
-      mapped = g_mapped_file_new (file, FALSE, &error);
-      if (mapped != NULL)
-        {
-          bytes = g_mapped_file_get_bytes (mapped);
-          bundle = _net_db_bundle_read (bytes, &error);
-        }
-
-      if (bundle == NULL)
-        {
-          /* Another process's writer may have pruned it meanwhile. */
-          if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            g_warning ("skipping checkpoint %s: %s", file, error->message);
-        }
-      g_ptr_array_add (c->bundles, bundle);
-    }
+    g_ptr_array_add (c->bundles,
+                     read_checkpoint (c->dir, g_array_index (c->gens, guint64, c->bundles->len)));
 
   return i < c->bundles->len ? g_ptr_array_index (c->bundles, i) : NULL;
 }
@@ -701,6 +724,124 @@ set_origin (NetDb               *self,
   return TRUE;
 }
 
+/* Following a writer that restarts its logs ------------------------------------ */
+
+static NetRedexFile *
+model_log (NetDb     *self,
+           ModelKind  kind)
+{
+  return kind == MODEL_TASKS ? _net_db_tasks_get_file (self->tasks)
+                             : _net_db_memories_get_file (self->memories);
+}
+
+static gboolean
+model_restore (NetDb      *self,
+               ModelKind   kind,
+               GBytes     *data,
+               GError    **error)
+{
+  if (kind == MODEL_TASKS)
+    return net_db_tasks_restore (self->tasks, data, error);
+  else
+    return net_db_memories_restore (self->memories, data, error);
+}
+
+/*
+ * The writer of a read-only db reset the log of model @kind (a follower
+ * re-bootstrapped from its leader's snapshot): the events this db folded
+ * belong to a history the log dropped.  The writer made the state it
+ * restarted from the newest checkpoint before it reset the log, so
+ * restore the model from the newest checkpoint the log continues (its
+ * seq is at most the log's last and the log holds what follows it).
+ * FALSE when there is none yet: the fold asks again.
+ */
+static gboolean
+restore_from_checkpoint (NetDb     *self,
+                         ModelKind  kind)
+{
+  NetRedexFile *file = model_log (self, kind);
+  guint64 first = net_redex_file_get_first_seq (file);
+  guint64 next = net_redex_file_get_next_seq (file);
+  g_autoptr(GArray) gens = list_checkpoints (self->checkpoints_dir, FALSE);
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+
+  if (self->checkpoints_seen == NULL)
+    self->checkpoints_seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
+  for (guint i = 0; i < gens->len; i++)
+    {
+      guint64 gen = g_array_index (gens, guint64, i);
+      CheckpointSeqs *seqs = g_hash_table_lookup (self->checkpoints_seen, &gen);
+      g_autoptr(NetDbBundle) bundle = NULL;
+      g_autoptr(GError) error = NULL;
+      NetDbSection *section;
+
+      g_hash_table_add (listed, g_memdup2 (&gen, sizeof gen));
+
+      if (seqs == NULL)
+        {
+          seqs = g_new0 (CheckpointSeqs, 1);
+          bundle = read_checkpoint (self->checkpoints_dir, gen);
+          for (guint k = 0; bundle != NULL && k < N_MODELS; k++)
+            {
+              section = _net_db_bundle_find (bundle, model_names[k]);
+              seqs->has[k] = section != NULL;
+              seqs->applied[k] = section ? section->applied_seq : 0;
+            }
+          /* Unreadable (pruned meanwhile, or damaged): it holds
+           * nothing. */
+          g_hash_table_insert (self->checkpoints_seen, g_memdup2 (&gen, sizeof gen), seqs);
+        }
+
+      if (!seqs->has[kind] ||
+          seqs->applied[kind] + 1 < first || seqs->applied[kind] + 1 > next)
+        continue;
+
+      if (bundle == NULL)
+        bundle = read_checkpoint (self->checkpoints_dir, gen);
+      section = bundle ? _net_db_bundle_find (bundle, model_names[kind]) : NULL;
+      if (section != NULL && model_restore (self, kind, section->data, &error))
+        {
+          g_autofree char *name = checkpoint_name (gen);
+
+          g_debug ("database %s: the %s log restarted at event %" G_GUINT64_FORMAT
+                   "; restored checkpoint %s (event %" G_GUINT64_FORMAT ")",
+                   self->path, model_names[kind], first, name, section->applied_seq);
+          return TRUE;
+        }
+      if (error != NULL)
+        {
+          g_autofree char *name = checkpoint_name (gen);
+
+          g_warning ("database %s: checkpoint %s does not restore the %s model (%s); not using it",
+                     self->path, name, model_names[kind], error->message);
+        }
+      seqs->has[kind] = FALSE;
+    }
+
+  /* Forget those the writer pruned. */
+  g_hash_table_iter_init (&iter, self->checkpoints_seen);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (listed, key))
+      g_hash_table_iter_remove (&iter);
+
+  return FALSE;
+}
+
+static gboolean
+on_model_restarted (gpointer model,
+                    gpointer user_data)
+{
+  NetDb *self = user_data;
+
+  if (self->closed)
+    return FALSE;
+
+  return restore_from_checkpoint (self, model == (gpointer) self->tasks ? MODEL_TASKS : MODEL_MEMORIES);
+}
+
 /* A failed open releases the directory lock now, not whenever the last
  * reference goes, and writes no checkpoint. */
 static void
@@ -812,6 +953,16 @@ _net_db_open (const NetDbOptions  *options,
           }
     }
   checkpoints_clear (&c);
+
+  /* Following a writer: when it resets a log, restore that model from the
+   * checkpoint it restarted from. */
+  if (ok && self->read_only)
+    {
+      if (self->tasks != NULL)
+        _net_db_tasks_set_restart_func (self->tasks, on_model_restarted, self);
+      if (self->memories != NULL)
+        _net_db_memories_set_restart_func (self->memories, on_model_restarted, self);
+    }
 
   /* Opened from a snapshot onto a directory: its log starts after the
    * snapshot, so until a checkpoint holds the state, a crash would lose

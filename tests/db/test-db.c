@@ -14,6 +14,7 @@
 #include "net-codec-private.h"
 #include "net-db-private.h"
 #include "net-db-snapshot-private.h"
+#include "net-redex-private.h"
 
 /* Helpers ------------------------------------------------------------------- */
 
@@ -1241,6 +1242,192 @@ test_read_only_after_restore (Fixture       *f,
   close_db (reader);
 }
 
+/* A read-only db following a writer that re-bootstraps ------------------------------ */
+
+static char *
+dump_task_list (GListModel *list)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(NetTask) t = g_list_model_get_item (list, i);
+
+      g_string_append_printf (s, "%" G_GUINT64_FORMAT ":%s:%d:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ";",
+                              net_task_get_id (t), net_task_get_title (t),
+                              (int) net_task_get_status (t),
+                              net_task_get_created_at (t), net_task_get_updated_at (t));
+    }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+wake_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until @cond holds, failing the test after
+ * 20 s instead of hanging. */
+#define SPIN_UNTIL(cond)                                                        \
+  G_STMT_START {                                                                \
+    gint64 _deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;           \
+    guint _wake = g_timeout_add (5, wake_cb, NULL);                             \
+    while (!(cond))                                                             \
+      {                                                                         \
+        if (g_get_monotonic_time () > _deadline)                                \
+          g_error ("%s:%d: timed out waiting for: %s", __FILE__, __LINE__, #cond); \
+        g_main_context_iteration (NULL, TRUE);                                  \
+      }                                                                         \
+    g_source_remove (_wake);                                                    \
+  } G_STMT_END
+
+static void
+spin_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+  guint wake = g_timeout_add (5, wake_cb, NULL);
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake);
+}
+
+/* The reader shows what the writer holds: queries, the live model and
+ * the applied seqs. */
+static gboolean
+reader_matches (NetDb      *reader,
+                NetDb      *writer,
+                GListModel *live)
+{
+  g_autofree char *wt = dump_tasks (net_db_get_tasks (writer));
+  g_autofree char *rt = dump_tasks (net_db_get_tasks (reader));
+  g_autofree char *wm = dump_memories (net_db_get_memories (writer));
+  g_autofree char *rm = dump_memories (net_db_get_memories (reader));
+  g_autofree char *lt = dump_task_list (live);
+
+  return g_str_equal (wt, rt) && g_str_equal (wt, lt) && g_str_equal (wm, rm) &&
+         net_db_tasks_get_applied_seq (net_db_get_tasks (reader)) ==
+           net_db_tasks_get_applied_seq (net_db_get_tasks (writer)) &&
+         net_db_memories_get_applied_seq (net_db_get_memories (reader)) ==
+           net_db_memories_get_applied_seq (net_db_get_memories (writer));
+}
+
+static void
+count_changes_cb (GListModel *list,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  guint      *changes)
+{
+  (*changes)++;
+}
+
+/*
+ * A read-only db opened on a writer that is then re-bootstrapped from
+ * another db's snapshot (a follower whose leader no longer holds the start
+ * of its logs): the writer resets the logs past the reader's tail.  The
+ * reader restores the state the writer restarted from (its newest
+ * checkpoint), live items and models carry on, and it goes on following,
+ * also when it notices the reset before it can see that checkpoint.
+ */
+static void
+test_read_only_across_rebootstrap (Fixture       *f,
+                                   gconstpointer  data)
+{
+  const NetDbModels both = NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(NetQueryModel) live = NULL;
+  g_autoptr(NetTask) survivor = NULL;
+  g_autofree char *hidden = g_build_filename (f->dir, "checkpoints.hidden", NULL);
+  g_autofree char *checkpoints = g_build_filename (f->dir, "checkpoints", NULL);
+  g_autofree char *before = NULL;
+  NetDb *leader, *writer, *reader;
+  guint changes = 0;
+  guint64 seq;
+
+  /* Another history, further on, with task 1 under another title. */
+  leader = open_db (NULL, both);
+  add_tasks (leader, 1, 40);
+  add_memories (leader, 1, 20);
+  g_assert_cmpuint (net_db_tasks_rename (net_db_get_tasks (leader), 1, "the leader's", 9999, &error), >, 0);
+  g_assert_no_error (error);
+  snap = snapshot_db (leader);
+
+  writer = open_db (f->dir, both);
+  add_tasks (writer, 1, 10);
+  add_memories (writer, 1, 3);
+  reader = net_db_open_read_only (f->dir, both, &error);
+  g_assert_no_error (error);
+  live = net_db_tasks_watch (net_db_get_tasks (reader), NULL);
+  g_signal_connect (live, "items-changed", G_CALLBACK (count_changes_cb), &changes);
+  survivor = net_db_tasks_get (net_db_get_tasks (reader), 1);
+  g_assert_nonnull (survivor);
+  g_assert_cmpstr (net_task_get_title (survivor), ==, "task-1");
+  SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
+  before = dump_tasks (net_db_get_tasks (reader));
+
+  /* The reader notices the reset first, with no checkpoint in sight: it
+   * keeps what it has and waits. */
+  g_assert_true (_net_db_rebootstrap (writer, snap, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (checkpoints, hidden), ==, 0);
+  SPIN_UNTIL (_net_redex_file_get_restarts (_net_db_get_log (reader, NET_DB_LOG_TASKS)) > 0 &&
+              _net_redex_file_get_restarts (_net_db_get_log (reader, NET_DB_LOG_MEMORIES)) > 0);
+  g_assert_cmpuint (net_redex_file_get_first_seq (_net_db_get_log (reader, NET_DB_LOG_TASKS)), ==,
+                    net_db_tasks_get_applied_seq (net_db_get_tasks (leader)) + 1);
+  spin_for (300);
+  {
+    g_autofree char *now = dump_tasks (net_db_get_tasks (reader));
+
+    g_assert_cmpstr (now, ==, before);
+  }
+
+  /* Then it restores what the writer restarted from. */
+  changes = 0;
+  g_assert_cmpint (g_rename (hidden, checkpoints), ==, 0);
+  SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
+  g_assert_cmpuint (changes, >, 0);
+  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (reader), NULL), ==, 40);
+  g_assert_cmpuint (net_db_tasks_get_fold_errors (net_db_get_tasks (reader)), ==, 0);
+  {
+    g_autoptr(NetTask) again = net_db_tasks_get (net_db_get_tasks (reader), 1);
+
+    g_assert_true (again == survivor);
+    g_assert_cmpstr (net_task_get_title (survivor), ==, "the leader's");
+  }
+
+  /* And follows what the writer logs after it. */
+  add_tasks (writer, 100, 5);
+  add_memories (writer, 100, 2);
+  seq = net_db_tasks_rename (net_db_get_tasks (writer), 1, "renamed again", 10000, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_tasks_wait_for_seq (net_db_get_tasks (reader), seq, 10000, &error));
+  g_assert_no_error (error);
+  SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
+  g_assert_cmpstr (net_task_get_title (survivor), ==, "renamed again");
+  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (reader), NULL), ==, 45);
+
+  /* A second re-bootstrap, with no checkpoint to hide. */
+  g_clear_pointer (&snap, g_bytes_unref);
+  add_tasks (leader, 200, 30);
+  snap = snapshot_db (leader);
+  g_assert_true (_net_db_rebootstrap (writer, snap, &error));
+  g_assert_no_error (error);
+  SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
+  g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (reader), NULL), ==, 70);
+  add_tasks (writer, 300, 2);
+  SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
+
+  g_signal_handlers_disconnect_by_func (live, count_changes_cb, &changes);
+  g_clear_object (&live);
+  g_clear_object (&survivor);
+  close_db (reader);
+  close_db (writer);
+  close_db (leader);
+}
+
 static void
 test_preconditions (void)
 {
@@ -1284,6 +1471,7 @@ main (int   argc,
   ADD ("unref-closes", test_unref_closes);
   ADD ("read-only", test_read_only);
   ADD ("read-only/after-restore", test_read_only_after_restore);
+  ADD ("read-only/across-rebootstrap", test_read_only_across_rebootstrap);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
 
 #undef ADD
