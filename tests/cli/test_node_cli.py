@@ -694,10 +694,6 @@ def test_follower_bootstraps_from_a_snapshot(env, pair, nodes, tmp_path):
     ok(env, "--db", p.b, "log", "verify")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a read-only reader does not notice that the writer reset its logs "
-    "to a snapshot (follow_refresh_locked looks for the segment after its "
-    "old tail, and the reader's fold would need the new checkpoint)"))
 def test_watch_across_a_snapshot_bootstrap(env, pair, nodes, tmp_path):
     p = pair
     restored_leader(env, p, tmp_path, 200)
