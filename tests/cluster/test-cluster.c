@@ -1669,6 +1669,81 @@ test_leader_moves_readd (Cluster       *c,
   run_leader_moves (c, TRUE);
 }
 
+static void
+on_follow_failed (NetNode  *node,
+                  GError   *error,
+                  GError  **out)
+{
+  g_assert_null (*out);
+  *out = g_error_copy (error);
+}
+
+/* The leader comes back with another history (its directory was lost and
+ * it started over): the follower must refuse to mix the two, say so once
+ * with follow-failed, and keep its own log as it was. */
+static void
+test_diverged_leader (Cluster       *c,
+                      gconstpointer  data)
+{
+  Member *leader = &c->m[0];
+  Member *f = &c->m[1];
+  g_autoptr(GError) failed = NULL;
+  guint64 tail[N_LOGS], appended;
+  guint16 old_port;
+  Workload *w;
+
+  c->n = 2;
+  leader_start (c, 0);
+  follower_start (c, 1, FALSE);
+  g_signal_connect (f->node, "follow-failed", G_CALLBACK (on_follow_failed), &failed);
+  w = workload_new (leader->db, g_test_rand_int ());
+  workload_run (w, 300, TRUE);
+  wait_converged (c);
+  workload_free (w);
+  for (guint log = 0; log < N_LOGS; log++)
+    tail[log] = applied_seq (f->db, log);
+  appended = counter (f, "repl-events-appended");
+
+  /* Same identity and port, a new directory with more, other events. */
+  old_port = leader->port;
+  member_stop (leader);
+  rm_rf (leader->dir);
+  member_open (leader);
+  w = workload_new (leader->db, g_test_rand_int ());
+  workload_run (w, 600, FALSE);
+  for (guint log = 0; log < N_LOGS; log++)
+    g_assert_cmpuint (applied_seq (leader->db, log), >, tail[log]);
+  leader_start (c, old_port);
+  if (leader->port != old_port)
+    {
+      g_autofree char *address = member_address (leader);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (net_node_add_peer (f->node, member_public_key (leader), address, &error));
+      g_assert_no_error (error);
+    }
+
+  WAIT_UNTIL (c, failed != NULL, WAIT_SECONDS);
+  g_test_message ("follow-failed: %s", failed->message);
+  g_assert_error (failed, NET_ERROR, NET_ERROR_SEQ_MISMATCH);
+
+  /* Nothing of the new history got in, then or later. */
+  workload_run (w, 100, TRUE);
+  {
+    gint64 until = g_get_monotonic_time () + (gint64) HEARTBEAT_MS * 3 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      spin_once ();
+  }
+  for (guint log = 0; log < N_LOGS; log++)
+    g_assert_cmpuint (applied_seq (f->db, log), ==, tail[log]);
+  g_assert_cmpuint (counter (f, "repl-events-appended"), ==, appended);
+  g_assert_cmpuint (f->n_order_errors, ==, 0);
+
+  g_signal_handlers_disconnect_by_data (f->node, &failed);
+  workload_free (w);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1694,6 +1769,7 @@ main (int    argc,
   ADD ("/cluster/forward/basic-and-leader-down", test_forward);
   ADD ("/cluster/forward/lossy", test_forward_lossy);
   ADD ("/cluster/restart/rebootstrap", test_rebootstrap);
+  ADD ("/cluster/restart/diverged-leader", test_diverged_leader);
   ADD ("/cluster/restart/leader-moves/add-again", test_leader_moves_update);
   ADD ("/cluster/restart/leader-moves/remove-and-add", test_leader_moves_readd);
 
