@@ -275,6 +275,22 @@ typedef struct
   GArray     *spans;
 } Fragments;
 
+/* One sync of a log, on a worker thread: the main loop never waits for
+ * the disk.  At most one is in flight per log; what is appended while it
+ * runs waits for the next one (a group commit). */
+typedef struct
+{
+  NetRepl      *repl;       /* NULL once the repl is freed; owner thread only */
+  NetRedexFile *file;
+  GMainContext *context;
+  guint         log;
+  guint64       upto;       /* durable up to at least this seq once it is done */
+  guint64       hash;       /* follower: of the event at upto, 0 if unknown */
+  guint64       restarts;   /* of the file when it started */
+  gboolean      ok;
+  GError       *error;
+} SyncJob;
+
 /* Follower: one log. */
 typedef struct
 {
@@ -291,6 +307,9 @@ typedef struct
   guint64       pending_bytes;
   GPtrArray    *fragments;      /* Fragments* */
   guint64       own_app_seq;    /* the last app_seq we assigned */
+  guint64       synced_upto;    /* the last sync made this durable… */
+  guint64       synced_hash;    /* …and this is its hash (0: unknown) */
+  guint64       synced_restarts;
 } FollowLog;
 
 /* Follower: one queued local mutation. */
@@ -319,11 +338,13 @@ struct _NetRepl
   GSource        *tick_source;
 
   NetRedexFile   *logs[NET_DB_N_LOGS];
+  SyncJob        *syncing[NET_DB_N_LOGS];  /* the sync in flight, or NULL */
 
   /* Leader. */
   GHashTable     *followers;       /* peer → Follower* */
   GSource        *watch_source;    /* woken by appends to the logs */
   guint64         announced[NET_DB_N_LOGS];
+  guint64         announced_tail[NET_DB_N_LOGS];  /* durable, last announced */
   guint32         last_snapshot_id;
 
   /* Follower. */
@@ -333,9 +354,10 @@ struct _NetRepl
   gboolean        forward_writes;
   gboolean        leader_up;
   gboolean        session_announced;  /* an ANNOUNCE since peer-up */
+  gboolean        checked;           /* a SUBSCRIBE since peer-up had our
+                                      * whole tails: the leader checked them */
   gboolean        diverged;
   FollowLog       follow[NET_DB_N_LOGS];
-  GSource        *synced_source;     /* sync then advertise, coalesced */
   GSource        *pump_source;       /* send queued forwards */
   GQueue          forwards;          /* Forward* */
   gint64          last_resend;       /* after an out-of-order answer */
@@ -419,6 +441,118 @@ destroy_source (GSource **source)
     }
 }
 
+/* Syncing ------------------------------------------------------------------ */
+
+static void sync_done (NetRepl *self, SyncJob *job);
+
+static void
+sync_job_clear (SyncJob *job)
+{
+  g_object_unref (job->file);
+  g_main_context_unref (job->context);
+  g_clear_error (&job->error);
+}
+
+static void
+sync_job_unref (SyncJob *job)
+{
+  g_atomic_rc_box_release_full (job, (GDestroyNotify) sync_job_clear);
+}
+
+static gboolean
+sync_job_done_cb (gpointer data)
+{
+  SyncJob *job = data;
+  NetRepl *self = job->repl;
+
+  if (self != NULL)
+    {
+      g_assert (self->syncing[job->log] == job);
+      self->syncing[job->log] = NULL;
+      job->repl = NULL;
+      sync_done (self, job);
+      sync_job_unref (job);   /* the repl's reference */
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_job_run (gpointer data,
+              gpointer user_data)
+{
+  SyncJob *job = data;
+  GSource *source;
+
+  job->ok = net_redex_file_sync (job->file, &job->error);
+
+  /* Back to the owner's context; the source holds the worker's reference. */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, sync_job_done_cb, job, (GDestroyNotify) sync_job_unref);
+  g_source_set_static_name (source, "[netdb] replication synced");
+  g_source_attach (source, job->context);
+  g_source_unref (source);
+}
+
+static GThreadPool *
+sync_pool (void)
+{
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&pool))
+    {
+      GThreadPool *p = g_thread_pool_new (sync_job_run, NULL, 8, FALSE, NULL);
+
+      g_once_init_leave (&pool, p);
+    }
+  return pool;
+}
+
+/* Starts a sync of @log unless one runs already (sync_done starts the next
+ * one then).  @hash is of the event at the log's last seq, 0 if unknown. */
+static void
+sync_start (NetRepl *self,
+            guint    log,
+            guint64  hash)
+{
+  NetRedexFile *file = self->logs[log];
+  SyncJob *job;
+
+  if (self->syncing[log] != NULL || _net_redex_file_is_closed (file))
+    return;
+
+  job = g_atomic_rc_box_new0 (SyncJob);
+  job->repl = self;
+  job->file = g_object_ref (file);
+  job->context = g_main_context_ref (self->context);
+  job->log = log;
+  job->upto = net_redex_file_get_next_seq (file) - 1;
+  job->hash = hash;
+  job->restarts = _net_redex_file_get_restarts (file);
+  self->syncing[log] = job;
+  g_thread_pool_push (sync_pool (), g_atomic_rc_box_acquire (job), NULL);
+}
+
+/* Whether what @log holds is durable, all of it. */
+static gboolean
+log_is_durable (NetRedexFile *file)
+{
+  return net_redex_file_get_durable_seq (file) + 1 >= net_redex_file_get_next_seq (file);
+}
+
+static void
+sync_forget_all (NetRepl *self)
+{
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->syncing[log] != NULL)
+      {
+        SyncJob *job = g_steal_pointer (&self->syncing[log]);
+
+        job->repl = NULL;
+        sync_job_unref (job);
+      }
+}
+
 /* ========================================================================== */
 /* Leader                                                                     */
 /* ========================================================================== */
@@ -461,8 +595,9 @@ get_follower (NetRepl  *self,
 
 /*
  * The seq after the last durable event of @log: a follower never gets an
- * event that a crash could still take back (DESIGN.md §2), so what is not
- * durable yet is synced first (a group commit; nothing to do when it is).
+ * event that a crash could still take back (DESIGN.md §2).  What is not
+ * durable yet is synced on a worker (a group commit); the leader announces
+ * it when that sync is done.
  */
 static guint64
 leader_tail (NetRepl *self,
@@ -472,15 +607,7 @@ leader_tail (NetRepl *self,
   guint64 next = net_redex_file_get_next_seq (file);
 
   if (net_redex_file_get_durable_seq (file) + 1 < next)
-    {
-      g_autoptr(GError) error = NULL;
-
-      /* A closed db (its owner is shutting down) is no news. */
-      if (!net_redex_file_sync (file, &error) &&
-          !g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
-        g_warning ("replication: cannot sync the %s log: %s",
-                   net_redex_file_get_name (file), error->message);
-    }
+    sync_start (self, log, 0);
 
   return MIN (next, net_redex_file_get_durable_seq (file) + 1);
 }
@@ -511,19 +638,28 @@ leader_send_announce (NetRepl       *self,
     self->counters.announces_sent++;
 }
 
+/* Announces the durable tails to every subscribed follower: when one
+ * grew, or always (@force, the heartbeat). */
 static void
-leader_announce_all (NetRepl *self)
+leader_announce_all (NetRepl  *self,
+                     gboolean  force)
 {
   GHashTableIter iter;
   gpointer value;
   guint64 tails[NET_DB_N_LOGS] = { 0 };
+  gboolean grew = FALSE;
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     if (self->logs[log] != NULL)
       {
         self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
         tails[log] = leader_tail (self, log);
+        if (tails[log] != self->announced_tail[log])
+          grew = TRUE;
+        self->announced_tail[log] = tails[log];
       }
+  if (!grew && !force)
+    return;
 
   g_hash_table_iter_init (&iter, self->followers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -555,7 +691,7 @@ watch_dispatch (GSource     *source,
         net_redex_file_get_next_seq (self->logs[log]) != self->announced[log])
       grew = TRUE;
   if (grew)
-    leader_announce_all (self);
+    leader_announce_all (self, FALSE);
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     if (self->logs[log] != NULL &&
@@ -1072,7 +1208,7 @@ leader_heartbeat_cb (gpointer data)
   gpointer value;
   gint64 now = now_us ();
 
-  leader_announce_all (self);
+  leader_announce_all (self, TRUE);
 
   /* Forget what followers no longer use. */
   g_hash_table_iter_init (&iter, self->followers);
@@ -1129,6 +1265,7 @@ follower_send_subscribe (NetRepl *self)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint n = 0;
+  gboolean whole = TRUE;
 
   if (self->leader_peer == NULL || self->diverged)
     return;
@@ -1139,16 +1276,35 @@ follower_send_subscribe (NetRepl *self)
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     {
       FollowLog *fl = &self->follow[log];
+      guint64 next, hash = 0;
 
       if (fl->file == NULL)
         continue;
+      /* Only what is durable: all of it, or what the last sync covered. */
+      next = net_redex_file_get_next_seq (fl->file);
+      if (log_is_durable (fl->file))
+        hash = fl->hash_seq == next - 1 ? fl->last_hash : 0;
+      else if (fl->synced_upto + 1 < next &&
+               fl->synced_upto <= net_redex_file_get_durable_seq (fl->file) &&
+               fl->synced_restarts == _net_redex_file_get_restarts (fl->file))
+        {
+          next = fl->synced_upto + 1;
+          hash = fl->synced_hash;
+        }
+      else
+        next = net_redex_file_get_durable_seq (fl->file) + 1;
+      if (next != net_redex_file_get_next_seq (fl->file))
+        whole = FALSE;
       w_u8 (msg, log);
-      w_u64 (msg, net_redex_file_get_next_seq (fl->file));
-      w_u64 (msg, fl->hash_seq == net_redex_file_get_next_seq (fl->file) - 1 ? fl->last_hash : 0);
+      w_u64 (msg, next);
+      w_u64 (msg, hash);
       n++;
     }
   msg->data[9] = n;
-  send_message (self, self->leader_peer, msg);
+  /* The leader answers DIVERGED before its ANNOUNCE: once it saw our whole
+   * tails, what it announces may be pulled. */
+  if (send_message (self, self->leader_peer, msg) && whole)
+    self->checked = TRUE;
 }
 
 /* The hash of our last event, for SUBSCRIBE. */
@@ -1171,53 +1327,53 @@ follower_load_hash (NetRepl  *self,
     }
 }
 
-/* Advertises our tails (SUBSCRIBE), once they are durable. */
+/* Syncs what was appended and not synced yet, on a worker: the fold goes
+ * on meanwhile, and the new tail is advertised once it is durable. */
+static void
+follower_sync (NetRepl *self)
+{
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      FollowLog *fl = &self->follow[log];
+
+      if (fl->file != NULL && !log_is_durable (fl->file))
+        sync_start (self, log,
+                    fl->hash_seq == net_redex_file_get_next_seq (fl->file) - 1 ? fl->last_hash : 0);
+    }
+}
+
+/* Advertises our durable tails (SUBSCRIBE), and syncs what is not. */
 static void
 follower_advertise (NetRepl *self)
 {
-  destroy_source (&self->synced_source);
-
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (self->follow[log].file != NULL && !net_redex_file_sync (self->follow[log].file, &error))
-        {
-          /* Not durable: do not advertise it; the next batch tries again. */
-          if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
-            g_warning ("replication: cannot sync the %s log: %s",
-                       net_redex_file_get_name (self->follow[log].file), error->message);
-          return;
-        }
-    }
-
+  follower_sync (self);
   if (self->leader_up)
     follower_send_subscribe (self);
 }
 
-static gboolean
-synced_cb (gpointer data)
-{
-  NetRepl *self = data;
-
-  /* Dispatching: the source goes away when we return. */
-  g_clear_pointer (&self->synced_source, g_source_unref);
-  follower_advertise (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* After the contiguous events of a dispatch were appended: sync, then
- * advertise, once for everything appended in this main-loop iteration. */
 static void
-follower_schedule_synced (NetRepl *self)
+follower_sync_done (NetRepl *self,
+                    SyncJob *job)
 {
-  if (self->synced_source != NULL)
-    return;
-  self->synced_source = g_idle_source_new ();
-  g_source_set_priority (self->synced_source, G_PRIORITY_DEFAULT_IDLE);
-  g_source_set_callback (self->synced_source, synced_cb, self, NULL);
-  g_source_set_static_name (self->synced_source, "[netdb] replication sync");
-  g_source_attach (self->synced_source, self->context);
+  FollowLog *fl = &self->follow[job->log];
+
+  if (!job->ok)
+    {
+      /* Not durable: not advertised; the next append or heartbeat tries
+       * again.  A closed db (its owner is shutting down) is no news. */
+      if (!g_error_matches (job->error, NET_ERROR, NET_ERROR_CLOSED))
+        g_warning ("replication: cannot sync the %s log: %s",
+                   net_redex_file_get_name (job->file), job->error->message);
+      return;
+    }
+
+  fl->synced_upto = job->upto;
+  fl->synced_hash = job->hash;
+  fl->synced_restarts = job->restarts;
+  /* Appended meanwhile: the next sync takes all of it. */
+  follower_sync (self);
+  if (self->leader_up)
+    follower_send_subscribe (self);
 }
 
 static void
@@ -1248,7 +1404,7 @@ follower_fill_pulls (NetRepl *self,
   guint i;
 
   if (fl->file == NULL || !fl->announced || !self->leader_up || self->snapshotting ||
-      self->diverged)
+      self->diverged || !self->checked)
     return;
 
   next = net_redex_file_get_next_seq (fl->file);
@@ -1349,7 +1505,7 @@ follower_drain (NetRepl *self,
 
   if (appended)
     {
-      follower_schedule_synced (self);
+      follower_sync (self);
       follower_fill_pulls (self, log);
     }
 }
@@ -2128,6 +2284,32 @@ follower_tick_cb (gpointer data)
 /* ========================================================================== */
 
 static void
+leader_sync_done (NetRepl *self,
+                  SyncJob *job)
+{
+  if (!job->ok)
+    {
+      /* A closed db (its owner is shutting down) is no news. */
+      if (!g_error_matches (job->error, NET_ERROR, NET_ERROR_CLOSED))
+        g_warning ("replication: cannot sync the %s log: %s",
+                   net_redex_file_get_name (job->file), job->error->message);
+      return;
+    }
+  /* New durable events: announce them (and sync what came meanwhile). */
+  leader_announce_all (self, FALSE);
+}
+
+static void
+sync_done (NetRepl *self,
+           SyncJob *job)
+{
+  if (self->leader)
+    leader_sync_done (self, job);
+  else
+    follower_sync_done (self, job);
+}
+
+static void
 start_timers (NetRepl *self)
 {
   destroy_source (&self->heartbeat_source);
@@ -2321,8 +2503,8 @@ _net_repl_free (NetRepl *self)
 
   destroy_source (&self->heartbeat_source);
   destroy_source (&self->tick_source);
-  destroy_source (&self->synced_source);
   destroy_source (&self->pump_source);
+  sync_forget_all (self);
 
   if (self->watch_source != NULL)
     {
@@ -2387,6 +2569,7 @@ _net_repl_peer_up (NetRepl  *self,
 
   self->leader_up = TRUE;
   self->session_announced = FALSE;
+  self->checked = FALSE;
   /* Everything in flight was lost with the old session, and the leader
    * may have restarted: its tail is what it announces from now on. */
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
