@@ -1483,6 +1483,10 @@ on_socket_ready (GSocket      *socket,
         break;
     }
 
+  /* The follower appends what this batch brought with one write. */
+  if (self->follower != NULL)
+    _net_repl_receive_done (self->follower);
+
   self->in_dispatch--;
   node_after_work (self);
 

@@ -129,6 +129,10 @@ gboolean  _net_repl_receive        (NetRepl        *repl,
                                     const guint8   *message,
                                     gsize           len);
 
+/* The link delivered a batch of messages (one receive of datagrams): a
+ * follower appends what the batch brought in order with one write. */
+void      _net_repl_receive_done   (NetRepl        *repl);
+
 const NetReplCounters *_net_repl_get_counters (NetRepl *repl);
 
 /* Tests: shorter timers (milliseconds; 0 keeps a value). */

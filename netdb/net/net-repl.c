@@ -26,9 +26,13 @@
 #define DEFAULT_PULL_TIMEOUT_MS     500
 #define DEFAULT_FORWARD_TIMEOUT_MS  10000
 
-/* Follower: PULLs in flight and events per PULL. */
+/* Follower: PULLs in flight and at most how many events per PULL; the
+ * ranges are shorter for larger events, so that what is in flight stays
+ * within PULL_WINDOW_BYTES (and the socket buffers: a datagram lost to a
+ * full buffer costs a pull timeout). */
 #define PULL_WINDOW          8
 #define PULL_RANGE           512
+#define PULL_WINDOW_BYTES    (1024 * 1024)
 /* Out-of-order events kept until the gap before them is filled. */
 #define REORDER_MAX_EVENTS   (PULL_WINDOW * PULL_RANGE)
 #define REORDER_MAX_BYTES    (64 * 1024 * 1024)
@@ -310,6 +314,9 @@ typedef struct
   guint64       synced_upto;    /* the last sync made this durable… */
   guint64       synced_hash;    /* …and this is its hash (0: unknown) */
   guint64       synced_restarts;
+  guint64       avg_event;      /* bytes on the wire per event, averaged */
+  GPtrArray    *batch;          /* GBytes*: received in order, to append */
+  GArray       *batch_stamps;   /* their timestamps */
 } FollowLog;
 
 /* Follower: one queued local mutation. */
@@ -359,6 +366,7 @@ struct _NetRepl
   gboolean        diverged;
   FollowLog       follow[NET_DB_N_LOGS];
   GSource        *pump_source;       /* send queued forwards */
+  GSource        *flush_source;      /* append the batch received in order */
   GQueue          forwards;          /* Forward* */
   gint64          last_resend;       /* after an out-of-order answer */
 
@@ -1258,6 +1266,15 @@ forward_free (Forward *fw)
 }
 
 static void follower_fill_pulls (NetRepl *self, guint log);
+
+/* The seq the next event received in order has: after the log's tail and
+ * what waits in the batch to be appended. */
+static guint64
+follower_expect (FollowLog *fl)
+{
+  return net_redex_file_get_next_seq (fl->file) + fl->batch->len;
+}
+
 static void follower_pump (NetRepl *self);
 
 static void
@@ -1399,7 +1416,7 @@ follower_fill_pulls (NetRepl *self,
                      guint    log)
 {
   FollowLog *fl = &self->follow[log];
-  guint64 next, top;
+  guint64 next, top, range;
   gint64 now = now_us ();
   guint i;
 
@@ -1407,7 +1424,7 @@ follower_fill_pulls (NetRepl *self,
       self->diverged || !self->checked)
     return;
 
-  next = net_redex_file_get_next_seq (fl->file);
+  next = follower_expect (fl);
   top = next;
 
   for (i = 0; i < fl->n_pulls;)
@@ -1438,75 +1455,108 @@ follower_fill_pulls (NetRepl *self,
       i++;
     }
 
+  range = PULL_WINDOW_BYTES / PULL_WINDOW / MAX (fl->avg_event, 1);
+  range = CLAMP (range, 1, PULL_RANGE);
   while (fl->n_pulls < PULL_WINDOW && top < fl->leader_next)
     {
       PullRange *p = &fl->pulls[fl->n_pulls++];
 
       p->from = top;
-      p->end = MIN (top + PULL_RANGE, fl->leader_next);
+      p->end = MIN (top + range, fl->leader_next);
       p->sent_at = now;
       follower_send_pull (self, log, p->from, p->end);
       top = p->end;
     }
 }
 
-/* Appends what the reorder buffer holds from the next seq on, in batches. */
+/* Appends the batch of events received in order with one write, then
+ * syncs (on a worker) and asks for more. */
+static void
+follower_flush (NetRepl *self,
+                guint    log)
+{
+  FollowLog *fl = &self->follow[log];
+  g_autoptr(GError) error = NULL;
+  guint64 next;
+  guint n;
+
+  if (fl->file == NULL || fl->batch->len == 0)
+    return;
+
+  n = fl->batch->len;
+  next = net_redex_file_get_next_seq (fl->file);
+  if (_net_redex_file_append_full (fl->file, (GBytes **) fl->batch->pdata,
+                                   (const gint64 *) (gpointer) fl->batch_stamps->data, n,
+                                   next, &error) == 0)
+    {
+      if (!g_error_matches (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH) &&
+          !g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+        g_warning ("replication: cannot append to the %s log: %s",
+                   net_redex_file_get_name (fl->file), error->message);
+      /* Pulled again. */
+      g_ptr_array_set_size (fl->batch, 0);
+      g_array_set_size (fl->batch_stamps, 0);
+      return;
+    }
+
+  fl->last_hash = event_hash (g_array_index (fl->batch_stamps, gint64, n - 1),
+                              g_ptr_array_index (fl->batch, n - 1));
+  fl->hash_seq = next + n - 1;
+  g_ptr_array_set_size (fl->batch, 0);
+  g_array_set_size (fl->batch_stamps, 0);
+  self->counters.events_appended += n;
+
+  follower_sync (self);
+  follower_fill_pulls (self, log);
+}
+
+static void
+follower_flush_all (NetRepl *self)
+{
+  if (self->flush_source != NULL)
+    g_source_set_ready_time (self->flush_source, -1);
+  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    if (self->follow[log].file != NULL)
+      follower_flush (self, log);
+}
+
+/* One event received in order: into the batch (taking its payload). */
+static void
+follower_batch_add (NetRepl *self,
+                    guint    log,
+                    gint64   timestamp,
+                    GBytes  *payload)
+{
+  FollowLog *fl = &self->follow[log];
+
+  g_ptr_array_add (fl->batch, payload);
+  g_array_append_val (fl->batch_stamps, timestamp);
+  if (fl->batch->len >= APPEND_BATCH)
+    follower_flush (self, log);
+  else if (self->flush_source != NULL)
+    /* Appended at the end of the link's batch (_net_repl_receive_done),
+     * or in the next main loop iteration at the latest. */
+    g_source_set_ready_time (self->flush_source, 0);
+}
+
+/* Moves what the reorder buffer holds from the next expected seq on into
+ * the batch. */
 static void
 follower_drain (NetRepl *self,
                 guint    log)
 {
   FollowLog *fl = &self->follow[log];
-  g_autoptr(GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr(GArray) stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
-  gboolean appended = FALSE;
 
-  for (;;)
+  while (g_hash_table_size (fl->pending) > 0)
     {
-      g_autoptr(GError) error = NULL;
-      guint64 next = net_redex_file_get_next_seq (fl->file);
-      guint64 seq = next;
-      Pending *p;
+      guint64 seq = follower_expect (fl);
+      Pending *p = g_hash_table_lookup (fl->pending, &seq);
 
-      g_ptr_array_set_size (payloads, 0);
-      g_array_set_size (stamps, 0);
-      while (payloads->len < APPEND_BATCH &&
-             (p = g_hash_table_lookup (fl->pending, &seq)) != NULL)
-        {
-          g_ptr_array_add (payloads, g_bytes_ref (p->payload));
-          g_array_append_val (stamps, p->timestamp);
-          seq++;
-        }
-      if (payloads->len == 0)
+      if (p == NULL)
         break;
-
-      if (_net_redex_file_append_full (fl->file, (GBytes **) payloads->pdata,
-                                       (const gint64 *) (gpointer) stamps->data, payloads->len,
-                                       next, &error) == 0)
-        {
-          if (!g_error_matches (error, NET_ERROR, NET_ERROR_SEQ_MISMATCH) &&
-              !g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
-            g_warning ("replication: cannot append to the %s log: %s",
-                       net_redex_file_get_name (fl->file), error->message);
-          break;
-        }
-
-      fl->last_hash = event_hash (g_array_index (stamps, gint64, stamps->len - 1),
-                                  g_ptr_array_index (payloads, payloads->len - 1));
-      fl->hash_seq = seq - 1;
-      for (guint64 s = next; s < seq; s++)
-        {
-          p = g_hash_table_lookup (fl->pending, &s);
-          fl->pending_bytes -= g_bytes_get_size (p->payload);
-          g_hash_table_remove (fl->pending, &s);
-        }
-      self->counters.events_appended += payloads->len;
-      appended = TRUE;
-    }
-
-  if (appended)
-    {
-      follower_sync (self);
-      follower_fill_pulls (self, log);
+      fl->pending_bytes -= g_bytes_get_size (p->payload);
+      follower_batch_add (self, log, p->timestamp, g_bytes_ref (p->payload));
+      g_hash_table_remove (fl->pending, &seq);
     }
 }
 
@@ -1520,13 +1570,19 @@ follower_take_event (NetRepl *self,
                      GBytes  *payload)
 {
   FollowLog *fl = &self->follow[log];
-  guint64 next = net_redex_file_get_next_seq (fl->file);
+  guint64 next = follower_expect (fl);
   Pending *p;
 
   if (seq < next || g_hash_table_contains (fl->pending, &seq))
     {
       self->counters.events_duplicate++;
       return FALSE;
+    }
+  if (seq == next)
+    {
+      follower_batch_add (self, log, timestamp, g_bytes_ref (payload));
+      follower_drain (self, log);
+      return TRUE;
     }
   /* Bounded: what is too far ahead is asked for again later. */
   if (seq - next >= REORDER_MAX_EVENTS ||
@@ -1585,39 +1641,64 @@ follower_on_announce (NetRepl *self,
 
 static gboolean
 follower_on_events (NetRepl *self,
-                    Reader  *r)
+                    Reader  *r,
+                    gsize    msg_len)
 {
   guint8 log = r_u8 (r);
   guint64 first = r_u64 (r);
   guint count = r_u16 (r);
-  g_autoptr(GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr(GArray) stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  FollowLog *fl;
+  Reader entries;
+  guint64 expect;
 
   if (!r->ok || log >= NET_DB_N_LOGS || first == 0 || count == 0 ||
       first > G_MAXUINT64 - count)
     return FALSE;
 
+  /* Every length checked before anything is taken. */
+  entries = *r;
   for (guint i = 0; i < count; i++)
     {
-      gint64 ts = r_i64 (r);
-      guint32 len = r_u32 (r);
-      const guint8 *data = r_take (r, len);
-
-      if (data == NULL)
+      r_i64 (r);
+      if (r_take (r, r_u32 (r)) == NULL)
         return FALSE;
-      g_array_append_val (stamps, ts);
-      g_ptr_array_add (payloads, g_bytes_new (data, len));
     }
   if (!r_done (r))
     return FALSE;
 
-  if (self->follow[log].file == NULL || self->snapshotting || self->diverged)
+  fl = &self->follow[log];
+  if (fl->file == NULL || self->snapshotting || self->diverged)
     return TRUE;
 
+  fl->avg_event = fl->avg_event - fl->avg_event / 8 + (msg_len - EVENTS_HEADER) / count / 8;
+
+  expect = follower_expect (fl);
   for (guint i = 0; i < count; i++)
-    follower_take_event (self, log, first + i, g_array_index (stamps, gint64, i),
-                         g_ptr_array_index (payloads, i));
-  follower_drain (self, log);
+    {
+      guint64 seq = first + i;
+      gint64 ts = r_i64 (&entries);
+      guint32 len = r_u32 (&entries);
+      const guint8 *data = r_take (&entries, len);
+
+      if (seq < expect)
+        {
+          self->counters.events_duplicate++;
+          continue;
+        }
+      if (seq == expect && g_hash_table_size (fl->pending) == 0)
+        {
+          /* The common case: in order, nothing waits. */
+          follower_batch_add (self, log, ts, g_bytes_new (data, len));
+          expect = follower_expect (fl);
+          continue;
+        }
+      {
+        g_autoptr(GBytes) payload = g_bytes_new (data, len);
+
+        follower_take_event (self, log, seq, ts, payload);
+        expect = follower_expect (fl);
+      }
+    }
   return TRUE;
 }
 
@@ -1644,7 +1725,7 @@ follower_on_fragment (NetRepl *self,
   if (fl->file == NULL || self->snapshotting || self->diverged)
     return TRUE;
 
-  next = net_redex_file_get_next_seq (fl->file);
+  next = follower_expect (fl);
   if (seq < next || g_hash_table_contains (fl->pending, &seq))
     {
       /* Counted once per event, at its first part. */
@@ -1697,9 +1778,10 @@ follower_on_fragment (NetRepl *self,
     {
       g_autoptr(GBytes) payload = g_bytes_new (fr->buf->data, total);
 
+      fl->avg_event = fl->avg_event - fl->avg_event / 8 + (total + FRAGMENT_HEADER) / 8;
+
       g_ptr_array_remove_fast (fl->fragments, fr);
       follower_take_event (self, log, seq, ts, payload);
-      follower_drain (self, log);
     }
   return TRUE;
 }
@@ -1803,6 +1885,11 @@ follower_clear_pulls (NetRepl *self)
       fl->pending_bytes = 0;
       if (fl->fragments != NULL)
         g_ptr_array_set_size (fl->fragments, 0);
+      if (fl->batch != NULL)
+        {
+          g_ptr_array_set_size (fl->batch, 0);
+          g_array_set_size (fl->batch_stamps, 0);
+        }
     }
 }
 
@@ -2235,7 +2322,7 @@ follower_receive (NetRepl      *self,
     case NET_REPL_ANNOUNCE:
       return follower_on_announce (self, &r);
     case NET_REPL_EVENTS:
-      return follower_on_events (self, &r);
+      return follower_on_events (self, &r, len);
     case NET_REPL_FRAGMENT:
       return follower_on_fragment (self, &r);
     case NET_REPL_GONE:
@@ -2325,6 +2412,26 @@ start_timers (NetRepl *self)
       self->tick_source = attach_timer (self, MAX (self->pull_timeout_ms / 4, 5), follower_tick_cb,
                                         "[netdb] replication retries");
     }
+}
+
+static gboolean
+flush_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs flush_source_funcs = {
+  .dispatch = flush_dispatch,
+};
+
+static gboolean
+flush_cb (gpointer data)
+{
+  follower_flush_all (data);
+  return G_SOURCE_CONTINUE;
 }
 
 static NetRepl *
@@ -2482,8 +2589,16 @@ _net_repl_new_follower (NetDb         *db,
       fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, pending_free);
       fl->fragments = g_ptr_array_new_with_free_func (fragments_free);
       fl->own_app_seq = _net_db_get_origin_app_seq (db, log, net_db_get_origin (db));
+      fl->avg_event = 128;
+      fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      fl->batch_stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
       follower_load_hash (self, log);
     }
+
+  self->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->flush_source, flush_cb, self, NULL);
+  g_source_set_static_name (self->flush_source, "[netdb] replication append");
+  g_source_attach (self->flush_source, self->context);
 
   _net_db_set_following (db, TRUE, forward_writes ? forward_cb : NULL, self);
 
@@ -2504,6 +2619,7 @@ _net_repl_free (NetRepl *self)
   destroy_source (&self->heartbeat_source);
   destroy_source (&self->tick_source);
   destroy_source (&self->pump_source);
+  destroy_source (&self->flush_source);
   sync_forget_all (self);
 
   if (self->watch_source != NULL)
@@ -2536,6 +2652,8 @@ _net_repl_free (NetRepl *self)
         {
           g_clear_pointer (&self->follow[log].pending, g_hash_table_unref);
           g_clear_pointer (&self->follow[log].fragments, g_ptr_array_unref);
+          g_clear_pointer (&self->follow[log].batch, g_ptr_array_unref);
+          g_clear_pointer (&self->follow[log].batch_stamps, g_array_unref);
         }
       snapshot_reset (self);
     }
@@ -2639,6 +2757,15 @@ _net_repl_receive (NetRepl      *self,
                len > 0 && message != NULL ? message[0] : 0, len);
     }
   return ok;
+}
+
+void
+_net_repl_receive_done (NetRepl *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!self->leader)
+    follower_flush_all (self);
 }
 
 const NetReplCounters *
