@@ -43,6 +43,8 @@
 /* Events appended with one write. */
 #define APPEND_BATCH         4096
 
+/* Leader: how many new events it pushes to a follower that has the rest. */
+#define PUSH_MAX_EVENTS      256
 /* Leader: how much one PULL may make it read and send. */
 #define PULL_MAX_EVENTS      4096
 #define PULL_MAX_BYTES       (8 * 1024 * 1024)
@@ -253,6 +255,7 @@ typedef struct
   guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
   GPtrArray  *forwards;     /* ForwardParts */
+  guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
 } Follower;
 
 /* Follower: one PULL in flight. */
@@ -361,8 +364,10 @@ struct _NetRepl
   gboolean        forward_writes;
   gboolean        leader_up;
   gboolean        session_announced;  /* an ANNOUNCE since peer-up */
-  gboolean        checked;           /* a SUBSCRIBE since peer-up had our
-                                      * whole tails: the leader checked them */
+  gboolean        check_sent;        /* a SUBSCRIBE since peer-up had our
+                                      * whole tails… */
+  gboolean        checked;           /* …and an ANNOUNCE came after it: the
+                                      * leader checked them */
   gboolean        diverged;
   FollowLog       follow[NET_DB_N_LOGS];
   GSource        *pump_source;       /* send queued forwards */
@@ -620,6 +625,9 @@ leader_tail (NetRepl *self,
   return MIN (next, net_redex_file_get_durable_seq (file) + 1);
 }
 
+static guint64 leader_send_range (NetRepl *self, gpointer peer, guint8 log,
+                                  guint64 from, guint64 end);
+
 static void
 leader_send_announce (NetRepl       *self,
                       Follower      *f,
@@ -647,7 +655,9 @@ leader_send_announce (NetRepl       *self,
 }
 
 /* Announces the durable tails to every subscribed follower: when one
- * grew, or always (@force, the heartbeat). */
+ * grew, or always (@force, the heartbeat).  A follower that was sent
+ * everything up to the previous tail gets the new events at once, before
+ * the announcement, instead of pulling them a round trip later. */
 static void
 leader_announce_all (NetRepl  *self,
                      gboolean  force)
@@ -655,12 +665,14 @@ leader_announce_all (NetRepl  *self,
   GHashTableIter iter;
   gpointer value;
   guint64 tails[NET_DB_N_LOGS] = { 0 };
+  guint64 old[NET_DB_N_LOGS] = { 0 };
   gboolean grew = FALSE;
 
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     if (self->logs[log] != NULL)
       {
         self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+        old[log] = self->announced_tail[log];
         tails[log] = leader_tail (self, log);
         if (tails[log] != self->announced_tail[log])
           grew = TRUE;
@@ -674,8 +686,17 @@ leader_announce_all (NetRepl  *self,
     {
       Follower *f = value;
 
-      if (f->subscribed && peer_is_up (self, f->peer))
-        leader_send_announce (self, f, tails);
+      if (!f->subscribed || !peer_is_up (self, f->peer))
+        continue;
+      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+        if (tails[log] > old[log] && old[log] > 0 && f->pulled[log] >= old[log] &&
+            f->pulled[log] < tails[log] && tails[log] - f->pulled[log] <= PUSH_MAX_EVENTS)
+          {
+            guint64 sent = leader_send_range (self, f->peer, log, f->pulled[log], tails[log]);
+
+            f->pulled[log] = MAX (f->pulled[log], sent);
+          }
+      leader_send_announce (self, f, tails);
     }
 }
 
@@ -763,12 +784,17 @@ leader_on_subscribe (NetRepl      *self,
       NetRedexFile *file = entries[i].log < NET_DB_N_LOGS ? self->logs[entries[i].log] : NULL;
       guint64 seq = entries[i].next - 1;
 
-      if (file == NULL || entries[i].next <= 1)
+      if (file == NULL)
+        continue;
+      /* What it holds durably: no need to push it again. */
+      f->pulled[entries[i].log] = MAX (f->pulled[entries[i].log], entries[i].next);
+      if (entries[i].next <= 1)
         continue;
 
       if (seq >= net_redex_file_get_next_seq (file))
         {
           /* The follower holds events we never wrote. */
+          f->pulled[entries[i].log] = 0;
           leader_send_diverged (self, peer, entries[i].log, net_redex_file_get_next_seq (file));
           continue;
         }
@@ -779,7 +805,10 @@ leader_on_subscribe (NetRepl      *self,
           if (event != NULL &&
               event_hash (net_redex_event_get_timestamp (event),
                           net_redex_event_get_payload (event)) != entries[i].hash)
-            leader_send_diverged (self, peer, entries[i].log, seq);
+            {
+              f->pulled[entries[i].log] = 0;
+              leader_send_diverged (self, peer, entries[i].log, seq);
+            }
         }
     }
 
@@ -863,42 +892,59 @@ leader_on_pull (NetRepl  *self,
                 gpointer  peer,
                 Reader   *r)
 {
-  g_autoptr(GByteArray) msg = g_byte_array_new ();
-  g_autoptr(GPtrArray) events = NULL;
   guint8 log = r_u8 (r);
   guint64 from = r_u64 (r);
   guint64 end = r_u64 (r);
-  NetRedexFile *file;
-  guint64 first, next, bytes = 0;
-  guint count = 0;
+  Follower *f;
 
   if (!r_done (r) || log >= NET_DB_N_LOGS || from == 0 || end <= from)
     return FALSE;
 
-  file = self->logs[log];
-  if (file == NULL)
+  if (self->logs[log] == NULL)
     return TRUE;
+
+  f = get_follower (self, peer);
+  end = leader_send_range (self, peer, log, from, end);
+  f->pulled[log] = MAX (f->pulled[log], end);
+  return TRUE;
+}
+
+/* Sends the durable events of [@from, @end) of @log, at most
+ * PULL_MAX_EVENTS of them; returns the seq after the last one sent, 0 when
+ * none was. */
+static guint64
+leader_send_range (NetRepl  *self,
+                   gpointer  peer,
+                   guint8    log,
+                   guint64   from,
+                   guint64   end)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  g_autoptr(GPtrArray) events = NULL;
+  NetRedexFile *file = self->logs[log];
+  guint64 first, next, bytes = 0;
+  guint count = 0, sent = 0;
 
   first = net_redex_file_get_first_seq (file);
   next = leader_tail (self, log);
   if (from < first)
     {
       leader_send_gone (self, peer, log, from, first);
-      return TRUE;
+      return 0;
     }
   end = MIN (end, next);
   end = MIN (end, from + PULL_MAX_EVENTS);
   if (from >= end)
-    return TRUE;
+    return 0;
 
   events = net_redex_file_read_range (file, from, end, NULL);
   if (events == NULL)
-    return TRUE;   /* closed, or damaged: the follower asks again */
+    return 0;   /* closed, or damaged: the follower asks again */
   if (events->len > 0 && net_redex_event_get_seq (g_ptr_array_index (events, 0)) != from)
     {
       /* Evicted meanwhile. */
       leader_send_gone (self, peer, log, from, net_redex_file_get_first_seq (file));
-      return TRUE;
+      return 0;
     }
 
   for (guint i = 0; i < events->len; i++)
@@ -915,7 +961,8 @@ leader_on_pull (NetRepl  *self,
         {
           if (!leader_flush_events (self, peer, msg, count) ||
               !leader_send_fragments (self, peer, log, event))
-            return TRUE;
+            return 0;
+          sent++;
           count = 0;
           g_byte_array_set_size (msg, 0);
           continue;
@@ -924,7 +971,7 @@ leader_on_pull (NetRepl  *self,
       if (count > 0 && (msg->len + need > self->link->max_message || count == G_MAXUINT16))
         {
           if (!leader_flush_events (self, peer, msg, count))
-            return TRUE;
+            return 0;
           count = 0;
           g_byte_array_set_size (msg, 0);
         }
@@ -936,14 +983,16 @@ leader_on_pull (NetRepl  *self,
           w_u64 (msg, net_redex_event_get_seq (event));
           w_u16 (msg, 0);
         }
+      sent++;
       w_i64 (msg, net_redex_event_get_timestamp (event));
       w_u32 (msg, len);
       g_byte_array_append (msg, g_bytes_get_data (net_redex_event_get_payload (event), NULL), len);
       count++;
     }
 
-  leader_flush_events (self, peer, msg, count);
-  return TRUE;
+  if (!leader_flush_events (self, peer, msg, count))
+    return 0;
+  return from + sent;
 }
 
 static void
@@ -1321,7 +1370,7 @@ follower_send_subscribe (NetRepl *self)
   /* The leader answers DIVERGED before its ANNOUNCE: once it saw our whole
    * tails, what it announces may be pulled. */
   if (send_message (self, self->leader_peer, msg) && whole)
-    self->checked = TRUE;
+    self->check_sent = TRUE;
 }
 
 /* The hash of our last event, for SUBSCRIBE. */
@@ -1633,6 +1682,8 @@ follower_on_announce (NetRepl *self,
     }
 
   self->session_announced = TRUE;
+  if (self->check_sent)
+    self->checked = TRUE;
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     follower_fill_pulls (self, log);
   follower_pump (self);
@@ -1667,7 +1718,8 @@ follower_on_events (NetRepl *self,
     return FALSE;
 
   fl = &self->follow[log];
-  if (fl->file == NULL || self->snapshotting || self->diverged)
+  /* Pushed events before the leader checked our tail wait for a pull. */
+  if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
     return TRUE;
 
   fl->avg_event = fl->avg_event - fl->avg_event / 8 + (msg_len - EVENTS_HEADER) / count / 8;
@@ -1722,7 +1774,7 @@ follower_on_fragment (NetRepl *self,
     return FALSE;
 
   fl = &self->follow[log];
-  if (fl->file == NULL || self->snapshotting || self->diverged)
+  if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
     return TRUE;
 
   next = follower_expect (fl);
@@ -2539,6 +2591,8 @@ _net_repl_new_leader (NetDb         *db,
     if (self->logs[log] != NULL)
       {
         self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
+        self->announced_tail[log] = MIN (self->announced[log],
+                                         net_redex_file_get_durable_seq (self->logs[log]) + 1);
         _net_redex_file_add_watch (self->logs[log], self->watch_source);
       }
 
@@ -2687,6 +2741,7 @@ _net_repl_peer_up (NetRepl  *self,
 
   self->leader_up = TRUE;
   self->session_announced = FALSE;
+  self->check_sent = FALSE;
   self->checked = FALSE;
   /* Everything in flight was lost with the old session, and the leader
    * may have restarted: its tail is what it announces from now on. */
