@@ -2674,6 +2674,12 @@ _net_repl_free (NetRepl *self)
   destroy_source (&self->tick_source);
   destroy_source (&self->pump_source);
   destroy_source (&self->flush_source);
+  /* What was received in order is kept (and advertised after a restart). */
+  if (!self->leader)
+    {
+      self->leader_up = FALSE;   /* no more pulls */
+      follower_flush_all (self);
+    }
   sync_forget_all (self);
 
   if (self->watch_source != NULL)
