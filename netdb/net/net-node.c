@@ -2031,6 +2031,20 @@ net_node_set_max_datagram (NetNode *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DATAGRAM]);
 }
 
+/* A node made with g_object_new() but never g_initable_init()ed (as
+ * PyGObject and gjs do with Net.Node(...)) has no socket. */
+static gboolean
+node_check_initialized (NetNode  *self,
+                        GError  **error)
+{
+  if (self->socket != NULL)
+    return TRUE;
+  g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "the node is not initialised: create it with "
+                       "net_node_new(), or call g_initable_init() on it");
+  return FALSE;
+}
+
 /**
  * net_node_add_peer:
  * @self: a #NetNode
@@ -2065,7 +2079,9 @@ net_node_add_peer (NetNode     *self,
   g_return_val_if_fail (NET_IS_NODE (self), FALSE);
   g_return_val_if_fail (public_key != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->socket != NULL, FALSE);
+
+  if (!node_check_initialized (self, error))
+    return FALSE;
 
   key = net_identity_public_key_from_string (public_key, error);
   if (key == NULL)
@@ -2104,14 +2120,19 @@ net_node_add_peer (NetNode     *self,
 
   if (peer_address != NULL)
     {
+      gboolean moved = peer->address != NULL && !address_equal (peer->address, peer_address);
+
       g_set_object (&peer->address, peer_address);
+      self->in_dispatch++;
+      /* A peer that moved starts over at its new address: datagrams of
+       * the old sessions still on their way would otherwise
+       * authenticate and take the old address back. */
+      if (moved)
+        node_drop_sessions (self, peer, TRUE);
       if (self->running && peer->current == NULL)
-        {
-          self->in_dispatch++;
-          node_initiate (self, peer, g_get_monotonic_time ());
-          self->in_dispatch--;
-          node_after_work (self);
-        }
+        node_initiate (self, peer, g_get_monotonic_time ());
+      self->in_dispatch--;
+      node_after_work (self);
     }
 
   return TRUE;
@@ -2236,7 +2257,9 @@ net_node_start (NetNode  *self,
 
   g_return_val_if_fail (NET_IS_NODE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->socket != NULL, FALSE);
+
+  if (!node_check_initialized (self, error))
+    return FALSE;
 
   if (self->running)
     return TRUE;
@@ -2533,7 +2556,7 @@ net_node_get_counter (NetNode    *self,
  *   "lossy-corrupted": the damage done by the test suite's simulated
  *   network, always 0 otherwise.
  *
- * Returns: (transfer floating): a #GVariant of type `a{st}`
+ * Returns: (transfer full): a #GVariant of type `a{st}`
  */
 GVariant *
 net_node_get_counters (NetNode *self)
@@ -2557,7 +2580,8 @@ net_node_get_counters (NetNode *self)
     g_variant_builder_add (&builder, "{st}", repl_counters[i].name,
                            node_repl_counter (self, repl_counters[i].offset));
 
-  return g_variant_builder_end (&builder);
+  /* Not floating: a binding (Vala) would otherwise never sink it. */
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
 /* --- Test hooks ---------------------------------------------------------- */

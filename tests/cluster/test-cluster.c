@@ -1659,19 +1659,9 @@ static void
 test_leader_moves_update (Cluster       *c,
                           gconstpointer  data)
 {
-  /* Known bug (net-node.c, roaming): datagrams the old leader sent just
-   * before it stopped may still sit in the follower's socket when
-   * net_node_add_peer() sets the new address; they authenticate on the
-   * old session, and the roaming rule ("the peer is where its
-   * authenticated datagrams come from") puts the old address back.  The
-   * follower then handshakes with the dead port forever.  Seen about once
-   * in four runs on a loaded machine.  NETDB_TEST_KNOWN_BUGS=1 runs it. */
-  if (g_getenv ("NETDB_TEST_KNOWN_BUGS") == NULL)
-    {
-      g_test_incomplete ("a new address given to net_node_add_peer() can be undone by roaming "
-                         "on late datagrams of the old session (net-node.c)");
-      return;
-    }
+  /* net_node_add_peer() with the new address drops the old sessions, so
+   * late datagrams of the old leader cannot take the old address back by
+   * roaming. */
   run_leader_moves (c, FALSE);
 }
 
