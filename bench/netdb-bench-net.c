@@ -539,7 +539,7 @@ static void
 print_counters (const char *who,
                 NetNode    *node)
 {
-  g_autoptr(GVariant) v = g_variant_ref_sink (net_node_get_counters (node));
+  g_autoptr(GVariant) v = net_node_get_counters (node);
   GVariantIter iter;
   const char *name;
   guint64 value;

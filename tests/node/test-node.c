@@ -400,6 +400,27 @@ test_new_preconditions (void)
 }
 
 static void
+test_new_uninitialized (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(NetIdentity) peer = net_identity_generate ();
+  g_autoptr(GError) error = NULL;
+  /* What PyGObject and gjs do with Net.Node(...): no g_initable_init(). */
+  g_autoptr(NetNode) node = g_object_new (NET_TYPE_NODE,
+                                          "identity", identity,
+                                          "listen-address", "127.0.0.1:0",
+                                          NULL);
+
+  g_assert_false (net_node_start (node, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (net_node_get_running (node));
+
+  g_assert_false (net_node_add_peer (node, net_identity_get_public_key (peer), NULL, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+}
+
+static void
 test_peers (void)
 {
   g_autoptr(NetIdentity) identity = net_identity_generate ();
@@ -498,7 +519,7 @@ test_counters_list (void)
   guint64 value;
 
   g_assert_no_error (error);
-  counters = g_variant_ref_sink (net_node_get_counters (node));
+  counters = net_node_get_counters (node);
   g_assert_true (g_variant_is_of_type (counters, G_VARIANT_TYPE ("a{st}")));
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
@@ -1337,7 +1358,7 @@ test_repl (gconstpointer data)
 
   g_assert_cmpuint (counter (&b, "repl-events-sent"), >=, n);
   g_assert_cmpuint (counter (&a, "repl-events-appended"), ==, n);
-  counters = g_variant_ref_sink (net_node_get_counters (a.node));
+  counters = net_node_get_counters (a.node);
   g_assert_true (g_variant_lookup (counters, "repl-events-appended", "t", &value));
   g_assert_cmpuint (value, ==, n);
 
@@ -1530,6 +1551,7 @@ main (int   argc,
 
   g_test_add_func ("/node/new/addresses", test_new_addresses);
   g_test_add_func ("/node/new/preconditions", test_new_preconditions);
+  g_test_add_func ("/node/new/uninitialized", test_new_uninitialized);
   g_test_add_func ("/node/peers", test_peers);
   g_test_add_func ("/node/counters/list", test_counters_list);
   g_test_add_func ("/node/handshake/ipv4", test_handshake_ipv4);
