@@ -121,6 +121,111 @@ coverage_next_gap (GArray  *spans,
   return from;
 }
 
+/* Something sent in parts that arrive in any order, some twice, some
+ * never: an event too large for one message (FRAGMENTs, FORWARDs) or a
+ * snapshot.  @log, @id and @tag say what it is: the follower keys a
+ * fragmented event by its seq and timestamp, the leader a forwarded one
+ * by its app_seq. */
+typedef struct
+{
+  guint8      log;
+  guint64     id;
+  guint64     tag;
+  gint64      touched;    /* monotonic: when a part last arrived */
+  guint64     total;
+  GByteArray *buf;
+  GArray     *spans;      /* Span: the bytes received so far */
+} Parts;
+
+static Parts *
+parts_new (guint8   log,
+           guint64  id,
+           guint64  tag,
+           guint64  total)
+{
+  Parts *pa = g_new0 (Parts, 1);
+
+  pa->log = log;
+  pa->id = id;
+  pa->tag = tag;
+  pa->total = total;
+  pa->buf = g_byte_array_sized_new (total);
+  g_byte_array_set_size (pa->buf, total);
+  pa->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  return pa;
+}
+
+static void
+parts_free (gpointer data)
+{
+  Parts *pa = data;
+
+  g_byte_array_unref (pa->buf);
+  g_array_unref (pa->spans);
+  g_free (pa);
+}
+
+/* Copies in @n bytes at @offset (within the total: the caller checked);
+ * TRUE once every byte arrived. */
+static gboolean
+parts_add (Parts        *pa,
+           guint64       offset,
+           const guint8 *bytes,
+           gsize         n)
+{
+  g_assert (offset <= pa->total && n <= pa->total - offset);
+
+  memcpy (pa->buf->data + offset, bytes, n);
+  return coverage_add (pa->spans, offset, offset + n) == pa->total;
+}
+
+/* The first byte at or after @from that did not arrive. */
+static guint64
+parts_next_gap (Parts   *pa,
+                guint64  from)
+{
+  return coverage_next_gap (pa->spans, from);
+}
+
+/* The whole, once parts_add() said so; frees @pa. */
+static GBytes *
+parts_free_to_bytes (Parts *pa)
+{
+  GBytes *bytes = g_byte_array_free_to_bytes (g_steal_pointer (&pa->buf));
+
+  g_array_unref (pa->spans);
+  g_free (pa);
+  return bytes;
+}
+
+/* Takes @pa out of @all, which no longer frees it. */
+static Parts *
+parts_take (GPtrArray *all,
+            Parts     *pa)
+{
+  guint i;
+
+  if (!g_ptr_array_find (all, pa, &i))
+    g_assert_not_reached ();
+  return g_ptr_array_steal_index_fast (all, i);
+}
+
+/* The one of @all for @id of @log, or NULL. */
+static Parts *
+parts_find (GPtrArray *all,
+            guint8     log,
+            guint64    id)
+{
+  for (guint i = 0; i < all->len; i++)
+    {
+      Parts *pa = g_ptr_array_index (all, i);
+
+      if (pa->log == log && pa->id == id)
+        return pa;
+    }
+  return NULL;
+}
+
 /* Reading and writing messages ------------------------------------------- */
 
 typedef struct
@@ -233,17 +338,6 @@ event_hash (gint64  timestamp,
 
 /* State ------------------------------------------------------------------- */
 
-/* Leader: one forwarded event being reassembled. */
-typedef struct
-{
-  guint8      log;
-  guint64     app_seq;
-  guint32     total;
-  GByteArray *buf;
-  GArray     *spans;
-  gint64      touched;
-} ForwardParts;
-
 /* Leader: what it keeps of a peer that follows it. */
 typedef struct
 {
@@ -254,7 +348,7 @@ typedef struct
   GBytes     *snapshot;
   guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
-  GPtrArray  *forwards;     /* ForwardParts */
+  GPtrArray  *forwards;     /* Parts: forwarded events, by app_seq */
   guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
 } Follower;
 
@@ -271,16 +365,6 @@ typedef struct
   gint64  timestamp;
   GBytes *payload;
 } Pending;
-
-/* Follower: one event that did not fit in a message. */
-typedef struct
-{
-  guint64     seq;
-  gint64      timestamp;
-  guint32     total;
-  GByteArray *buf;
-  GArray     *spans;
-} Fragments;
 
 /* One sync of a log, on a worker thread: the main loop never waits for
  * the disk.  At most one is in flight per log; what is appended while it
@@ -312,7 +396,8 @@ typedef struct
   guint         n_pulls;
   GHashTable   *pending;        /* seq (guint64*) → Pending* */
   guint64       pending_bytes;
-  GPtrArray    *fragments;      /* Fragments* */
+  GPtrArray    *fragments;      /* Parts: events by seq, tagged with
+                                 * their timestamps */
   guint64       own_app_seq;    /* the last app_seq we assigned */
   guint64       synced_upto;    /* the last sync made this durable… */
   guint64       synced_hash;    /* …and this is its hash (0: unknown) */
@@ -380,8 +465,7 @@ struct _NetRepl
   guint32         snap_id;
   gint64          snap_asked;        /* when id 0 was last asked for */
   guint64         snap_total;
-  GByteArray     *snap_buf;
-  GArray         *snap_spans;
+  Parts          *snap;              /* once its total is known */
   Span            snap_reqs[SNAPSHOT_WINDOW];
   gint64          snap_req_sent[SNAPSHOT_WINDOW];
 };
@@ -571,16 +655,6 @@ sync_forget_all (NetRepl *self)
 /* ========================================================================== */
 
 static void
-forward_parts_free (gpointer data)
-{
-  ForwardParts *fp = data;
-
-  g_byte_array_unref (fp->buf);
-  g_array_unref (fp->spans);
-  g_free (fp);
-}
-
-static void
 follower_free (gpointer data)
 {
   Follower *f = data;
@@ -600,7 +674,7 @@ get_follower (NetRepl  *self,
     {
       f = g_new0 (Follower, 1);
       f->peer = peer;
-      f->forwards = g_ptr_array_new_with_free_func (forward_parts_free);
+      f->forwards = g_ptr_array_new_with_free_func (parts_free);
       g_hash_table_insert (self->followers, peer, f);
     }
   return f;
@@ -1159,7 +1233,7 @@ leader_on_forward (NetRepl  *self,
   gsize n = r_left (r);
   const guint8 *bytes = r_take (r, n);
   Follower *f;
-  ForwardParts *fp = NULL;
+  Parts *fp;
 
   if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || n == 0 ||
       total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
@@ -1185,18 +1259,9 @@ leader_on_forward (NetRepl  *self,
     }
 
   f = get_follower (self, peer);
-  for (guint i = 0; i < f->forwards->len; i++)
-    {
-      ForwardParts *o = g_ptr_array_index (f->forwards, i);
-
-      if (o->log == log && o->app_seq == app_seq)
-        {
-          if (o->total != total)
-            return FALSE;
-          fp = o;
-          break;
-        }
-    }
+  fp = parts_find (f->forwards, log, app_seq);
+  if (fp != NULL && fp->total != total)
+    return FALSE;
   if (fp == NULL)
     {
       /* Bounded: the oldest reassembly gives way. */
@@ -1205,28 +1270,20 @@ leader_on_forward (NetRepl  *self,
           guint oldest = 0;
 
           for (guint i = 1; i < f->forwards->len; i++)
-            if (((ForwardParts *) g_ptr_array_index (f->forwards, i))->touched <
-                ((ForwardParts *) g_ptr_array_index (f->forwards, oldest))->touched)
+            if (((Parts *) g_ptr_array_index (f->forwards, i))->touched <
+                ((Parts *) g_ptr_array_index (f->forwards, oldest))->touched)
               oldest = i;
           g_ptr_array_remove_index_fast (f->forwards, oldest);
         }
-      fp = g_new0 (ForwardParts, 1);
-      fp->log = log;
-      fp->app_seq = app_seq;
-      fp->total = total;
-      fp->buf = g_byte_array_sized_new (total);
-      g_byte_array_set_size (fp->buf, total);
-      fp->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+      fp = parts_new (log, app_seq, 0, total);
       g_ptr_array_add (f->forwards, fp);
     }
 
   fp->touched = now_us ();
-  memcpy (fp->buf->data + offset, bytes, n);
-  if (coverage_add (fp->spans, offset, offset + n) == total)
+  if (parts_add (fp, offset, bytes, n))
     {
-      g_autoptr(GBytes) event = g_bytes_new (fp->buf->data, total);
+      g_autoptr(GBytes) event = parts_free_to_bytes (parts_take (f->forwards, fp));
 
-      g_ptr_array_remove_fast (f->forwards, fp);
       leader_append_forward (self, peer, log, app_seq, event);
     }
   return TRUE;
@@ -1276,7 +1333,7 @@ leader_heartbeat_cb (gpointer data)
       if (f->snapshot != NULL && now - f->snapshot_used > SNAPSHOT_KEEP_US)
         g_clear_pointer (&f->snapshot, g_bytes_unref);
       for (guint i = f->forwards->len; i > 0; i--)
-        if (now - ((ForwardParts *) g_ptr_array_index (f->forwards, i - 1))->touched >
+        if (now - ((Parts *) g_ptr_array_index (f->forwards, i - 1))->touched >
             (gint64) self->forward_timeout_ms * 1000)
           g_ptr_array_remove_index_fast (f->forwards, i - 1);
     }
@@ -1295,16 +1352,6 @@ pending_free (gpointer data)
 
   g_bytes_unref (p->payload);
   g_free (p);
-}
-
-static void
-fragments_free (gpointer data)
-{
-  Fragments *fr = data;
-
-  g_byte_array_unref (fr->buf);
-  g_array_unref (fr->spans);
-  g_free (fr);
 }
 
 static void
@@ -1766,7 +1813,7 @@ follower_on_fragment (NetRepl *self,
   gsize n = r_left (r);
   const guint8 *bytes = r_take (r, n);
   FollowLog *fl;
-  Fragments *fr = NULL;
+  Parts *fr;
   guint64 next;
 
   if (!r_done (r) || log >= NET_DB_N_LOGS || seq == 0 || n == 0 ||
@@ -1788,18 +1835,9 @@ follower_on_fragment (NetRepl *self,
   if (seq - next >= REORDER_MAX_EVENTS)
     return TRUE;
 
-  for (guint i = 0; i < fl->fragments->len; i++)
-    {
-      Fragments *o = g_ptr_array_index (fl->fragments, i);
-
-      if (o->seq == seq)
-        {
-          if (o->total != total || o->timestamp != ts)
-            return FALSE;
-          fr = o;
-          break;
-        }
-    }
+  fr = parts_find (fl->fragments, log, seq);
+  if (fr != NULL && (fr->total != total || fr->tag != (guint64) ts))
+    return FALSE;
   if (fr == NULL)
     {
       /* Bounded: the event furthest ahead gives way. */
@@ -1808,31 +1846,22 @@ follower_on_fragment (NetRepl *self,
           guint far = 0;
 
           for (guint i = 1; i < fl->fragments->len; i++)
-            if (((Fragments *) g_ptr_array_index (fl->fragments, i))->seq >
-                ((Fragments *) g_ptr_array_index (fl->fragments, far))->seq)
+            if (((Parts *) g_ptr_array_index (fl->fragments, i))->id >
+                ((Parts *) g_ptr_array_index (fl->fragments, far))->id)
               far = i;
-          if (((Fragments *) g_ptr_array_index (fl->fragments, far))->seq < seq)
+          if (((Parts *) g_ptr_array_index (fl->fragments, far))->id < seq)
             return TRUE;
           g_ptr_array_remove_index_fast (fl->fragments, far);
         }
-      fr = g_new0 (Fragments, 1);
-      fr->seq = seq;
-      fr->timestamp = ts;
-      fr->total = total;
-      fr->buf = g_byte_array_sized_new (total);
-      g_byte_array_set_size (fr->buf, total);
-      fr->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+      fr = parts_new (log, seq, (guint64) ts, total);
       g_ptr_array_add (fl->fragments, fr);
     }
 
-  memcpy (fr->buf->data + offset, bytes, n);
-  if (coverage_add (fr->spans, offset, offset + n) == total)
+  if (parts_add (fr, offset, bytes, n))
     {
-      g_autoptr(GBytes) payload = g_bytes_new (fr->buf->data, total);
+      g_autoptr(GBytes) payload = parts_free_to_bytes (parts_take (fl->fragments, fr));
 
       fl->avg_event = fl->avg_event - fl->avg_event / 8 + (total + FRAGMENT_HEADER) / 8;
-
-      g_ptr_array_remove_fast (fl->fragments, fr);
       follower_take_event (self, log, seq, ts, payload);
     }
   return TRUE;
@@ -1846,8 +1875,7 @@ snapshot_reset (NetRepl *self)
   self->snap_id = 0;
   self->snap_asked = 0;
   self->snap_total = 0;
-  g_clear_pointer (&self->snap_buf, g_byte_array_unref);
-  g_clear_pointer (&self->snap_spans, g_array_unref);
+  g_clear_pointer (&self->snap, parts_free);
   memset (self->snap_reqs, 0, sizeof self->snap_reqs);
   memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
 }
@@ -1894,11 +1922,11 @@ follower_snapshot_step (NetRepl *self)
       Span *q = &self->snap_reqs[i];
 
       /* Done when covered; timed out: asked again below. */
-      if (q->end > q->start && coverage_next_gap (self->snap_spans, q->start) >= q->end)
+      if (q->end > q->start && parts_next_gap (self->snap, q->start) >= q->end)
         q->start = q->end = 0;
       if (q->end > q->start && now - self->snap_req_sent[i] >= timeout)
         {
-          guint64 gap = coverage_next_gap (self->snap_spans, q->start);
+          guint64 gap = parts_next_gap (self->snap, q->start);
 
           q->start = gap;
           self->snap_req_sent[i] = now;
@@ -1913,7 +1941,7 @@ follower_snapshot_step (NetRepl *self)
 
       if (q->end > q->start)
         continue;
-      from = coverage_next_gap (self->snap_spans, from);
+      from = parts_next_gap (self->snap, from);
       if (from >= self->snap_total)
         break;
       q->start = from;
@@ -1960,7 +1988,7 @@ static void
 follower_finish_snapshot (NetRepl *self)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) snapshot = g_byte_array_free_to_bytes (g_steal_pointer (&self->snap_buf));
+  g_autoptr(GBytes) snapshot = parts_free_to_bytes (g_steal_pointer (&self->snap));
 
   self->snapshotting = FALSE;
   snapshot_reset (self);
@@ -2063,9 +2091,7 @@ follower_on_snapshot_info (NetRepl *self,
 
   self->snap_id = id;
   self->snap_total = total;
-  self->snap_buf = g_byte_array_sized_new (total);
-  g_byte_array_set_size (self->snap_buf, total);
-  self->snap_spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  self->snap = parts_new (0, id, 0, total);
   follower_snapshot_step (self);
   return TRUE;
 }
@@ -2086,8 +2112,7 @@ follower_on_snapshot_part (NetRepl *self,
   if (offset > self->snap_total || n > self->snap_total - offset)
     return FALSE;
 
-  memcpy (self->snap_buf->data + offset, bytes, n);
-  if (coverage_add (self->snap_spans, offset, offset + n) == self->snap_total)
+  if (parts_add (self->snap, offset, bytes, n))
     follower_finish_snapshot (self);
   else
     follower_snapshot_step (self);
@@ -2641,7 +2666,7 @@ _net_repl_new_follower (NetDb         *db,
       if (fl->file == NULL)
         continue;
       fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, pending_free);
-      fl->fragments = g_ptr_array_new_with_free_func (fragments_free);
+      fl->fragments = g_ptr_array_new_with_free_func (parts_free);
       fl->own_app_seq = _net_db_get_origin_app_seq (db, log, net_db_get_origin (db));
       fl->avg_event = 128;
       fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
