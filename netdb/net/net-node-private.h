@@ -20,6 +20,12 @@ void      _net_node_set_timing         (NetNode        *self,
                                         guint           dead_ms,
                                         guint           handshake_retry_ms);
 
+/* Tests: how long after its confirmation a session this node initiated is
+ * renewed (milliseconds, below the 180 s after which a session is
+ * rejected).  The default is 120000. */
+void      _net_node_set_rekey_interval (NetNode        *self,
+                                        guint           rekey_ms);
+
 /* A lossy network between the node and its socket, applied to every
  * datagram the node sends (not to _net_node_send_raw()): each datagram is
  * dropped, sent twice, held back (and sent after the next one, or after a

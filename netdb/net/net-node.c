@@ -219,6 +219,7 @@ struct _NetNode
   gint64           dead_us;
   gint64           retry_us;
   gint64           grace_us;   /* twice the dead interval: 10 s by default */
+  gint64           rekey_us;   /* REKEY_AFTER_US, shorter in tests */
 
   /* Receiving: RECV_BATCH slots of recv_slot bytes. */
   guint8          *recv_data;
@@ -934,15 +935,16 @@ node_initiate (NetNode *self,
 /* Whether we should be handshaking with @peer: it is not up, or the
  * session we initiated is due for renewal. */
 static gboolean
-peer_needs_handshake (Peer   *peer,
-                      gint64  now)
+peer_needs_handshake (NetNode *self,
+                      Peer    *peer,
+                      gint64   now)
 {
   if (peer->address == NULL)
     return FALSE;
   if (peer->current == NULL)
     return TRUE;
   return peer->current->initiator &&
-         (now - peer->current->confirmed >= REKEY_AFTER_US ||
+         (now - peer->current->confirmed >= self->rekey_us ||
           peer->current->keys.send_counter >= REKEY_AFTER_MESSAGES);
 }
 
@@ -1277,7 +1279,7 @@ peer_next_deadline (NetNode *self,
 {
   gint64 next = G_MAXINT64;
 
-  if (peer_needs_handshake (peer, now))
+  if (peer_needs_handshake (self, peer, now))
     next = MIN (next, peer->next_initiation);
   else if (peer->hs != NULL)
     next = MIN (next, peer->next_initiation);
@@ -1288,7 +1290,7 @@ peer_next_deadline (NetNode *self,
       next = MIN (next, peer->last_received + self->dead_us);
       next = MIN (next, peer->current->confirmed + REJECT_AFTER_US);
       if (peer->current->initiator && peer->address != NULL)
-        next = MIN (next, peer->current->confirmed + REKEY_AFTER_US);
+        next = MIN (next, peer->current->confirmed + self->rekey_us);
     }
   if (peer->previous != NULL)
     next = MIN (next, peer->previous->expires);
@@ -1334,7 +1336,7 @@ node_tick_peer (NetNode *self,
       node_drop_sessions (self, peer, FALSE);
     }
 
-  if (peer_needs_handshake (peer, now))
+  if (peer_needs_handshake (self, peer, now))
     {
       if (peer->next_initiation == 0 || now >= peer->next_initiation)
         node_initiate (self, peer, now);
@@ -1810,6 +1812,7 @@ net_node_init (NetNode *self)
   self->dead_us = DEFAULT_DEAD_MS * 1000;
   self->retry_us = DEFAULT_RETRY_MS * 1000;
   self->grace_us = 2 * self->dead_us;
+  self->rekey_us = REKEY_AFTER_US;
   self->plain = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
   self->scratch = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
   self->sealed = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
@@ -2603,6 +2606,18 @@ _net_node_set_timing (NetNode *self,
     }
   if (handshake_retry_ms != 0)
     self->retry_us = (gint64) handshake_retry_ms * 1000;
+  node_reschedule (self);
+}
+
+void
+_net_node_set_rekey_interval (NetNode *self,
+                              guint    rekey_ms)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+  /* A session is rejected after REJECT_AFTER_US: renew it before that. */
+  g_return_if_fail (rekey_ms > 0 && (gint64) rekey_ms * 1000 < REJECT_AFTER_US);
+
+  self->rekey_us = (gint64) rekey_ms * 1000;
   node_reschedule (self);
 }
 

@@ -1230,6 +1230,155 @@ test_rekey (void)
   test_node_clear (&b);
 }
 
+/* Channel messages both ways, one each way per tick, counted as sent.
+ * Neither node serves or follows a db, so each one that arrives counts
+ * as "dropped-no-service" at the other end.  B's datagrams are held back
+ * until the next tick, in order, as a network with latency would: some
+ * are in flight whenever A moves to a new session. */
+typedef struct
+{
+  TestNode  *a;
+  TestNode  *b;
+  guint64    sent_a;   /* A to B */
+  guint64    sent_b;   /* B to A */
+  GPtrArray *held;     /* Captured: B's, not sent yet */
+} Traffic;
+
+static gboolean
+delay_hook (NetNode        *node,
+            GSocketAddress *address,
+            const guint8   *data,
+            gsize           len,
+            gpointer        user_data)
+{
+  Traffic *t = user_data;
+  Captured *c;
+
+  if (!send_hook (node, address, data, len, t->b))
+    return FALSE;
+
+  c = g_new0 (Captured, 1);
+  c->data = g_bytes_new (data, len);
+  c->to = g_object_ref (address);
+  g_ptr_array_add (t->held, c);
+  return FALSE;
+}
+
+static void
+traffic_release (Traffic *t)
+{
+  for (guint i = 0; i < t->held->len; i++)
+    {
+      Captured *c = g_ptr_array_index (t->held, i);
+
+      send_raw (t->b, c->to, g_bytes_get_data (c->data, NULL), g_bytes_get_size (c->data));
+    }
+  g_ptr_array_set_size (t->held, 0);
+}
+
+static gboolean
+traffic_cb (gpointer user_data)
+{
+  Traffic *t = user_data;
+  const guint8 message[] = { NET_REPL_ANNOUNCE, 0 };
+
+  traffic_release (t);
+
+  /* An up peer takes every message: the pair never goes down. */
+  g_assert_true (_net_node_send_message (t->a->node, t->b->key, message, sizeof message));
+  t->sent_a++;
+  g_assert_true (_net_node_send_message (t->b->node, t->a->key, message, sizeof message));
+  t->sent_b++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The receiver indexes of the data datagrams @t sent since @from. */
+static guint
+count_receiver_indexes (TestNode *t,
+                        guint     from)
+{
+  g_autoptr(GHashTable) indexes = g_hash_table_new (NULL, NULL);
+
+  for (guint i = from; i < t->sent->len; i++)
+    {
+      Captured *c = g_ptr_array_index (t->sent, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (c->data, &len);
+
+      if (len >= NET_WIRE_HEADER_LEN && data[3] == NET_WIRE_DATA)
+        g_hash_table_add (indexes, GUINT_TO_POINTER (get_u32 (data + 4)));
+    }
+  return g_hash_table_size (indexes);
+}
+
+#define REKEY_MS     200
+#define N_REKEYS     5
+
+/* The rekey timer: the initiator of a session renews it once it is
+ * REKEY_MS old, again and again, while messages keep flowing both ways;
+ * every message arrives and the peers never go down. */
+static void
+test_rekey_timer (void)
+{
+  TestNode a, b;
+  Traffic traffic = { &a, &b, 0, 0, NULL };
+  guint64 completed_a, completed_b, initiated_a, initiated_b;
+  guint first_a, first_b, source;
+
+  pair_init (&a, &b, "127.0.0.1");
+  pair_start_and_wait_up (&a, &b);
+  WAIT_FOR (a.ups == 1 && b.ups == 1);
+
+  completed_a = counter (&a, "handshakes-completed");
+  completed_b = counter (&b, "handshakes-completed");
+  initiated_a = counter (&a, "handshakes-initiated");
+  initiated_b = counter (&b, "handshakes-initiated");
+  a.capture = TRUE;
+  b.capture = TRUE;
+  first_a = a.sent->len;
+  first_b = b.sent->len;
+
+  traffic.held = g_ptr_array_new_with_free_func ((GDestroyNotify) captured_free);
+  _net_node_set_send_hook (b.node, delay_hook, &traffic, NULL);
+  _net_node_set_rekey_interval (a.node, REKEY_MS);
+  _net_node_set_rekey_interval (b.node, REKEY_MS);
+  source = g_timeout_add (5, traffic_cb, &traffic);
+
+  /* Each rekey is a handshake A starts on its own and both complete. */
+  WAIT_FOR (counter (&a, "handshakes-completed") >= completed_a + N_REKEYS + 1 &&
+            counter (&b, "handshakes-completed") >= completed_b + N_REKEYS + 1);
+  g_source_remove (source);
+  _net_node_set_send_hook (b.node, send_hook, &b, NULL);
+  traffic_release (&traffic);
+
+  /* Only the initiator of the session renews it. */
+  g_assert_cmpuint (counter (&a, "handshakes-initiated"), >=, initiated_a + N_REKEYS);
+  g_assert_cmpuint (counter (&b, "handshakes-initiated"), ==, initiated_b);
+
+  /* Every message sent arrives, whichever session it was sent on. */
+  WAIT_FOR (counter (&b, "dropped-no-service") >= traffic.sent_a &&
+            counter (&a, "dropped-no-service") >= traffic.sent_b);
+  g_assert_cmpuint (counter (&b, "dropped-no-service"), ==, traffic.sent_a);
+  g_assert_cmpuint (counter (&a, "dropped-no-service"), ==, traffic.sent_b);
+  g_assert_cmpuint (traffic.sent_a, >, 0);
+
+  /* Both sides moved to each new session: A sends to B's index of it
+   * (at least the key confirmation), B to A's (the traffic of the
+   * REKEY_MS before the next one; the last one may not have any yet). */
+  g_assert_cmpuint (count_receiver_indexes (&a, first_a), >=, N_REKEYS + 1);
+  g_assert_cmpuint (count_receiver_indexes (&b, first_b), >=, N_REKEYS);
+
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+  g_assert_cmpuint (a.ups, ==, 1);
+  g_assert_cmpuint (b.ups, ==, 1);
+  g_assert_cmpuint (a.downs + b.downs, ==, 0);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+  g_ptr_array_unref (traffic.held);
+}
+
 /* --- Replication over the node ----------------------------------------- */
 
 static void
@@ -1560,6 +1709,7 @@ main (int   argc,
   g_test_add_func ("/node/handshake/both-initiate", test_handshake_both_initiate);
   g_test_add_func ("/node/liveness/down-and-up", test_down_and_up);
   g_test_add_func ("/node/session/rekey", test_rekey);
+  g_test_add_func ("/node/session/rekey-timer", test_rekey_timer);
   g_test_add_func ("/node/session/reentrancy", test_reentrancy);
   g_test_add_func ("/node/liveness/three-nodes", test_three_nodes);
   g_test_add_func ("/node/message/no-service", test_message_no_service);
