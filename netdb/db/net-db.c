@@ -1262,6 +1262,43 @@ net_db_checkpoint (NetDb   *self,
 }
 
 /**
+ * net_db_sync:
+ * @self: a #NetDb
+ * @error: return location for a #GError
+ *
+ * Makes every event logged so far durable: it survives a crash of the
+ * process or of the machine from now on, whatever the fsync policy.  It
+ * blocks until the disk confirms (typically a few milliseconds), so call
+ * it after a batch of mutations rather than after each one.
+ *
+ * A database held in memory, opened read-only or closed has nothing left
+ * to sync: this returns %TRUE at once.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set when the disk failed
+ *   (the database then refuses further mutations)
+ */
+gboolean
+net_db_sync (NetDb   *self,
+             GError **error)
+{
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed || self->read_only || self->path == NULL)
+    return TRUE;
+
+  for (NetDbLog log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (self, log);
+
+      if (file != NULL && !net_redex_file_sync (file, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
  * net_db_close:
  * @self: a #NetDb
  * @error: return location for a #GError

@@ -55,6 +55,9 @@ NET_AVAILABLE_IN_ALL
 gboolean       net_db_checkpoint          (NetDb        *self,
                                            GError      **error);
 NET_AVAILABLE_IN_ALL
+gboolean       net_db_sync                (NetDb        *self,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
 gboolean       net_db_close               (NetDb        *self,
                                            GError      **error);
 
