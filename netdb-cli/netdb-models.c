@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 
 #include "netdb-cli.h"
+#include "netdb-control.h"
 
 #define CLI_MAX_COLUMNS 8
 
@@ -684,7 +685,8 @@ cli_print_count (guint count)
     g_print ("%u\n", count);
 }
 
-/* A mutation's result: its seq. */
+/* A mutation's result: its seq; 0 when a follower forwarded it to its
+ * leader (it gets a seq there). */
 static void
 cli_print_mutation (const CliItemKind *kind,
                     guint64            id,
@@ -698,14 +700,25 @@ cli_print_mutation (const CliItemKind *kind,
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "seq");
-      json_builder_add_int_value (builder, (gint64) seq);
+      if (seq != 0)
+        json_builder_add_int_value (builder, (gint64) seq);
+      else
+        json_builder_add_null_value (builder);
+      if (seq == 0)
+        {
+          json_builder_set_member_name (builder, "forwarded");
+          json_builder_add_boolean_value (builder, TRUE);
+        }
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       cli_print_json (root);
     }
-  else
+  else if (seq != 0)
     g_print ("%s %" G_GUINT64_FORMAT " %s (seq %" G_GUINT64_FORMAT ")\n",
              kind->noun, id, done, seq);
+  else
+    g_print ("%s %" G_GUINT64_FORMAT " %s (forwarded to the leader)\n",
+             kind->noun, id, done);
 }
 
 static void
@@ -1036,95 +1049,89 @@ cli_finish_mutation (NetDb              *db,
   return EXIT_SUCCESS;
 }
 
-typedef enum
-{
-  TASK_ADD,
-  TASK_RENAME,
-  TASK_COMPLETE,
-  TASK_DELETE,
-} CliTaskMutation;
-
+/* A mutation of the database of the global options: applied here, or,
+ * when a running `netdb node` holds the database, sent to it. */
 static int
-cli_tasks_mutate (CliInvocation    *inv,
-                  CliTaskMutation   what,
-                  GError          **error)
+cli_mutate (const CliItemKind  *kind,
+            CliMutation        *mutation,
+            GError            **error)
 {
   g_autoptr(NetDb) db = NULL;
-  NetDbTasks *tasks;
-  guint64 id;
+  g_autoptr(GError) open_error = NULL;
+  g_autofree char *dir = NULL;
   guint64 seq = 0;
-  const char *done = NULL;
 
-  if (!cli_parse_id (inv->args[0], &id, error))
-    return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_WRITE, NET_DB_MODELS_TASKS, error)))
-    return CLI_EXIT_FAILURE;
-  tasks = net_db_get_tasks (db);
-
-  if (what != TASK_ADD)
+  if (!(db = cli_open_db (CLI_OPEN_WRITE, cli_mutation_model (mutation), &open_error)))
     {
-      g_autoptr(NetTask) task = net_db_tasks_get (tasks, id);
-
-      if (task == NULL)
+      if (!g_error_matches (open_error, NET_ERROR, NET_ERROR_LOCKED))
         {
-          cli_set_missing (error, &task_kind, id);
-          net_db_close (db, NULL);
+          g_propagate_error (error, g_steal_pointer (&open_error));
           return CLI_EXIT_FAILURE;
+        }
+
+      dir = cli_get_db_dir ();
+      switch (cli_control_send (dir, mutation, &seq, error))
+        {
+        case CLI_CONTROL_NO_NODE:
+          /* Held by something other than a node: nothing to do. */
+          g_propagate_error (error, g_steal_pointer (&open_error));
+          return CLI_EXIT_FAILURE;
+        case CLI_CONTROL_FAILED:
+          return CLI_EXIT_FAILURE;
+        case CLI_CONTROL_APPLIED:
+          cli_print_mutation (kind, mutation->id, cli_mutation_done (mutation), seq);
+          return EXIT_SUCCESS;
+        default:
+          g_assert_not_reached ();
         }
     }
 
-  switch (what)
-    {
-    case TASK_ADD:
-      seq = net_db_tasks_create (tasks, id, inv->args[1], 0, error);
-      done = "added";
-      break;
-    case TASK_RENAME:
-      seq = net_db_tasks_rename (tasks, id, inv->args[1], 0, error);
-      done = "renamed";
-      break;
-    case TASK_COMPLETE:
-      seq = net_db_tasks_complete (tasks, id, 0, error);
-      done = "completed";
-      break;
-    case TASK_DELETE:
-      seq = net_db_tasks_delete (tasks, id, error);
-      done = "deleted";
-      break;
-    default:
-      g_assert_not_reached ();
-    }
+  seq = cli_mutation_apply (mutation, db, error);
 
-  return cli_finish_mutation (db, &task_kind, id, done, seq, error);
+  return cli_finish_mutation (db, kind, mutation->id, cli_mutation_done (mutation), seq, error);
+}
+
+static int
+cli_tasks_mutate (CliInvocation    *inv,
+                  CliMutationOp     op,
+                  GError          **error)
+{
+  g_auto(CliMutation) mutation = { .op = op };
+
+  if (!cli_parse_id (inv->args[0], &mutation.id, error))
+    return CLI_EXIT_USAGE;
+  if (op == CLI_MUTATION_TASK_ADD || op == CLI_MUTATION_TASK_RENAME)
+    mutation.text = g_strdup (inv->args[1]);
+
+  return cli_mutate (&task_kind, &mutation, error);
 }
 
 static int
 cmd_tasks_add (CliInvocation  *inv,
                GError        **error)
 {
-  return cli_tasks_mutate (inv, TASK_ADD, error);
+  return cli_tasks_mutate (inv, CLI_MUTATION_TASK_ADD, error);
 }
 
 static int
 cmd_tasks_rename (CliInvocation  *inv,
                   GError        **error)
 {
-  return cli_tasks_mutate (inv, TASK_RENAME, error);
+  return cli_tasks_mutate (inv, CLI_MUTATION_TASK_RENAME, error);
 }
 
 static int
 cmd_tasks_complete (CliInvocation  *inv,
                     GError        **error)
 {
-  return cli_tasks_mutate (inv, TASK_COMPLETE, error);
+  return cli_tasks_mutate (inv, CLI_MUTATION_TASK_COMPLETE, error);
 }
 
 static int
 cmd_tasks_delete (CliInvocation  *inv,
                   GError        **error)
 {
-  return cli_tasks_mutate (inv, TASK_DELETE, error);
+  return cli_tasks_mutate (inv, CLI_MUTATION_TASK_DELETE, error);
 }
 
 /* get, list, count and watch, for either kind. */
@@ -1254,108 +1261,59 @@ cmd_tasks_watch (CliInvocation  *inv,
 /* memories                                                            */
 /* ------------------------------------------------------------------ */
 
-typedef enum
-{
-  MEMORY_STORE,
-  MEMORY_RETAG,
-  MEMORY_PIN,
-  MEMORY_UNPIN,
-  MEMORY_DELETE,
-} CliMemoryMutation;
-
 static int
-cli_memories_mutate (CliInvocation      *inv,
-                     CliMemoryMutation   what,
-                     GError            **error)
+cli_memories_mutate (CliInvocation  *inv,
+                     CliMutationOp   op,
+                     GError        **error)
 {
-  g_autoptr(NetDb) db = NULL;
-  NetDbMemories *memories;
-  const char * const *tags = (const char * const *) opt_tags;
-  guint64 id;
-  guint64 seq = 0;
-  const char *done = NULL;
+  g_auto(CliMutation) mutation = { .op = op };
 
-  if (!cli_parse_id (inv->args[0], &id, error))
+  if (!cli_parse_id (inv->args[0], &mutation.id, error))
     return CLI_EXIT_USAGE;
-
-  if (!(db = cli_open_db (CLI_OPEN_WRITE, NET_DB_MODELS_MEMORIES, error)))
-    return CLI_EXIT_FAILURE;
-  memories = net_db_get_memories (db);
-
-  if (what != MEMORY_STORE)
+  if (op == CLI_MUTATION_MEMORY_STORE)
     {
-      g_autoptr(NetMemory) memory = net_db_memories_get (memories, id);
-
-      if (memory == NULL)
-        {
-          cli_set_missing (error, &memory_kind, id);
-          net_db_close (db, NULL);
-          return CLI_EXIT_FAILURE;
-        }
+      mutation.text = g_strdup (inv->args[1]);
+      mutation.source = g_strdup (opt_source);
     }
+  if (op == CLI_MUTATION_MEMORY_STORE || op == CLI_MUTATION_MEMORY_RETAG)
+    mutation.tags = g_strdupv (opt_tags);
 
-  switch (what)
-    {
-    case MEMORY_STORE:
-      seq = net_db_memories_store (memories, id, inv->args[1], tags, opt_source, 0, error);
-      done = "stored";
-      break;
-    case MEMORY_RETAG:
-      seq = net_db_memories_retag (memories, id, tags, 0, error);
-      done = "retagged";
-      break;
-    case MEMORY_PIN:
-      seq = net_db_memories_pin (memories, id, 0, error);
-      done = "pinned";
-      break;
-    case MEMORY_UNPIN:
-      seq = net_db_memories_unpin (memories, id, 0, error);
-      done = "unpinned";
-      break;
-    case MEMORY_DELETE:
-      seq = net_db_memories_delete (memories, id, error);
-      done = "deleted";
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  return cli_finish_mutation (db, &memory_kind, id, done, seq, error);
+  return cli_mutate (&memory_kind, &mutation, error);
 }
 
 static int
 cmd_memories_store (CliInvocation  *inv,
                     GError        **error)
 {
-  return cli_memories_mutate (inv, MEMORY_STORE, error);
+  return cli_memories_mutate (inv, CLI_MUTATION_MEMORY_STORE, error);
 }
 
 static int
 cmd_memories_retag (CliInvocation  *inv,
                     GError        **error)
 {
-  return cli_memories_mutate (inv, MEMORY_RETAG, error);
+  return cli_memories_mutate (inv, CLI_MUTATION_MEMORY_RETAG, error);
 }
 
 static int
 cmd_memories_pin (CliInvocation  *inv,
                   GError        **error)
 {
-  return cli_memories_mutate (inv, MEMORY_PIN, error);
+  return cli_memories_mutate (inv, CLI_MUTATION_MEMORY_PIN, error);
 }
 
 static int
 cmd_memories_unpin (CliInvocation  *inv,
                     GError        **error)
 {
-  return cli_memories_mutate (inv, MEMORY_UNPIN, error);
+  return cli_memories_mutate (inv, CLI_MUTATION_MEMORY_UNPIN, error);
 }
 
 static int
 cmd_memories_delete (CliInvocation  *inv,
                      GError        **error)
 {
-  return cli_memories_mutate (inv, MEMORY_DELETE, error);
+  return cli_memories_mutate (inv, CLI_MUTATION_MEMORY_DELETE, error);
 }
 
 static int

@@ -30,6 +30,7 @@
 #include <glib/gstdio.h>
 
 #include "netdb-cli.h"
+#include "netdb-control.h"
 
 #define CLI_NODE_MODELS (NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES)
 
@@ -312,6 +313,7 @@ typedef struct
   const char *leader_address;
   guint       hint_id;
   GError     *failure;         /* follow-failed: exit 1 with it */
+  CliControl *control;         /* other commands' mutations */
 } CliNode;
 
 static void
@@ -516,6 +518,18 @@ cli_node_run (CliNode  *run,
   ids[1] = g_unix_signal_add (SIGTERM, cli_node_quit_cb, run);
   ids[2] = g_unix_signal_add (SIGUSR1, cli_node_counters_cb, run);
 
+  /* Other `netdb` commands cannot open the database the node holds: they
+   * send their mutations here.  Ready before anything is printed. */
+  if (net_db_get_path (run->db) != NULL)
+    {
+      g_autoptr(GError) control_error = NULL;
+
+      run->control = cli_control_new (net_db_get_path (run->db), run->db, &control_error);
+      if (run->control == NULL)
+        g_printerr ("netdb: other netdb commands cannot write through this node: %s\n",
+                    control_error->message);
+    }
+
   /* The signals are ours before anything is printed: whoever reads the
    * first line may signal us at once. */
   cli_flush_each = TRUE;
@@ -530,6 +544,7 @@ cli_node_run (CliNode  *run,
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
   g_clear_handle_id (&run->hint_id, g_source_remove);
+  g_clear_pointer (&run->control, cli_control_free);
 
   net_node_stop (run->node);
   g_signal_handler_disconnect (run->node, up_id);
@@ -673,7 +688,9 @@ cmd_node_follow (CliInvocation  *inv,
   "Peers going up and down are reported on standard error; the node's\n" \
   "counters are printed on SIGUSR1 and at exit (with --json, one\n" \
   "{\"counters\": {…}} object).  The database stays locked for writing while\n" \
-  "the node runs; get, list, count and watch still work on it, read-only."
+  "the node runs; get, list, count and watch still work on it, read-only,\n" \
+  "and the commands that change it send their change to the node (through\n" \
+  "DIR/node.sock), which applies it, or as a follower forwards it or refuses it."
 
 const CliCommand cli_node_commands[] = {
   { "keygen", NULL, "Create the node's identity key file and print its public key",

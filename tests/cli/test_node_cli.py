@@ -402,10 +402,10 @@ def test_serve_prints_where_and_stops_on_signals(env, tmp_path, nodes):
     assert served_key == key
     assert int(address.split(":")[1]) != 0
 
-    # Reading commands work next to it; writing ones say it is locked.
+    # Reading commands work next to it; writing ones go through it.
     assert jsonof(env, "--db", db, "tasks", "get", "1")["title"] == "served"
-    err = fails(env, 1, "--db", db, "tasks", "add", "2", "refused")
-    assert "locked" in err, err
+    assert ok(env, "--db", db, "tasks", "add", "2", "through the node") == \
+        "task 2 added (seq 2)\n"
 
     node.proc.send_signal(signal.SIGUSR1)
     line = node.out.next(HANG_TIMEOUT)
@@ -417,8 +417,8 @@ def test_serve_prints_where_and_stops_on_signals(env, tmp_path, nodes):
     assert not any(line.startswith("netdb: ") and "peer" not in line
                    for line in err), err
 
-    # The lock is released: the database can be written again.
-    ok(env, "--db", db, "tasks", "add", "2", "after")
+    # The lock is released: the database can be written directly again.
+    assert ok(env, "--db", db, "tasks", "add", "3", "after") == "task 3 added (seq 3)\n"
 
 
 def test_serve_json(env, tmp_path, nodes):
@@ -506,17 +506,18 @@ def test_follower_replicates_and_watch_follows_it(env, pair, nodes):
     leader.err.until(lambda l: l == f"netdb: peer up: {p.key_b}", HANG_TIMEOUT)
     follower.err.until(lambda l: l == f"netdb: peer up: {p.key_a}", HANG_TIMEOUT)
 
-    # The follower's database is locked for writing while it runs.
+    # The follower's database is locked for writing while it runs; a
+    # mutation sent to the node is refused, as it does not forward.
     err = fails(env, 1, "--db", p.b, "tasks", "add", "99", "local")
-    assert "locked" in err, err
+    assert "follows a leader" in err, err
 
     # `tasks watch` on the follower shows what is replicated to it.
     watch = nodes(env, "--db", p.b, "--json", "tasks", "watch")
     first = json.loads(watch.out.next(HANG_TIMEOUT))
     assert first["items"] == tasks_of(env, p.a)
 
-    # New leader events, written while the node runs, by a follower that
-    # forwards writes (the leader's own db is locked).
+    # New leader events, written while the node runs, by a second follower
+    # in another process that forwards writes through the library.
     id_c = str(os.path.join(os.path.dirname(p.a), "id-c"))
     key_c = keygen(env, id_c)
     leader.stop()
@@ -783,4 +784,134 @@ def test_follow_exits_1_when_the_logs_diverged(env, pair, nodes):
     # Nothing of the leader's was mixed in.
     assert [t["title"] for t in tasks_of(env, p.b)] == \
         [f"follower {i}" for i in range(1, 6)]
+    assert leader.stop()[0] == 0
+
+
+def test_commands_write_through_a_running_node(env, pair, nodes):
+    """While a node holds a database, the other commands' mutations go to
+    it through DIR/node.sock: a leader applies and replicates them, a
+    follower with --forward-writes forwards them to its leader."""
+    p = pair
+    ok(env, "--db", p.a, "tasks", "add", "1", "before")
+    leader, address = serve(nodes, env, p)
+    sock = os.path.join(p.a, "node.sock")
+    assert stat.S_ISSOCK(os.lstat(sock).st_mode)
+    assert stat.S_IMODE(os.lstat(sock).st_mode) == 0o600
+
+    # On the leader: the same output as without a node, durable at once.
+    assert ok(env, "--db", p.a, "tasks", "add", "2", "through the leader") == \
+        "task 2 added (seq 2)\n"
+    assert jsonof(env, "--db", p.a, "tasks", "complete", "1") == {"seq": 3}
+    assert jsonof(env, "--db", p.a, "memories", "store", "7", "a memory",
+                  "--tag", "x", "--tag", "y", "--source", "cli") == {"seq": 1}
+    assert jsonof(env, "--db", p.a, "memories", "pin", "7") == {"seq": 2}
+    # Its errors are the same too, and change nothing.
+    err = fails(env, 1, "--db", p.a, "tasks", "rename", "9", "missing")
+    assert "no task with id 9" in err, err
+    err = fails(env, 1, "--db", p.a, "memories", "unpin", "8")
+    assert "no memory with id 8" in err, err
+    assert log_tails(env, p.a) == {"tasks": 4, "memories": 3}
+    assert [(t["id"], t["title"], t["status"]) for t in tasks_of(env, p.a)] == \
+        [(1, "before", "completed"), (2, "through the leader", "pending")]
+    [memory] = memories_of(env, p.a)
+    assert (memory["id"], memory["tags"], memory["source"], memory["pinned"]) == \
+        (7, ["x", "y"], "cli", True)
+
+    # On a follower that forwards: queued for the leader, then replicated.
+    follower = follow(nodes, env, p, address, "--forward-writes")
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    assert ok(env, "--db", p.b, "tasks", "add", "3", "through the follower") == \
+        "task 3 added (forwarded to the leader)\n"
+    assert jsonof(env, "--db", p.b, "memories", "retag", "7", "--tag", "z") == \
+        {"seq": None, "forwarded": True}
+    wait_until("the forwarded events reach the leader",
+               lambda: (count_of(env, p.a) == 3, count_of(env, p.a)),
+               alive=(leader, follower))
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    assert [m["tags"] for m in memories_of(env, p.a)] == [["z"]]
+    assert memories_of(env, p.b) == memories_of(env, p.a)
+
+    # A node that stops takes its socket along; one killed leaves it
+    # behind, which neither the commands nor the next node mind.
+    assert follower.stop()[0] == 0
+    assert not os.path.exists(os.path.join(p.b, "node.sock"))
+    leader.kill()
+    assert os.path.exists(sock)
+    assert ok(env, "--db", p.a, "tasks", "add", "4", "no node") == \
+        "task 4 added (seq 5)\n"
+    leader, _ = serve(nodes, env, p, listen=address)
+    assert ok(env, "--db", p.a, "tasks", "delete", "4") == "task 4 deleted (seq 6)\n"
+    assert leader.stop()[0] == 0
+    assert not os.path.exists(sock)
+
+
+def control_exchange(path, data):
+    """Sends @data to a node's control socket; its answer, parsed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(HANG_TIMEOUT)
+        s.connect(path)
+        s.sendall(data)
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = s.recv(4096)
+            assert chunk, ("closed without an answer", data[:80], answer)
+            answer += chunk
+    return json.loads(answer)
+
+
+@pytest.mark.parametrize("request_", [
+    b"not json\n",
+    b"[1, 2]\n",
+    b'{"op": "task.add", "id": 1}\n',
+    b'{"op": "task.add", "id": -3, "text": "x"}\n',
+    b'{"op": "task.add", "id": "1", "text": "x"}\n',
+    b'{"op": "task.explode", "id": 1}\n',
+    b'{"op": "memory.store", "id": 1, "text": "x", "tags": [1]}\n',
+    b'{"op": "memory.store", "id": 1, "text": "x", "source": 5}\n',
+], ids=lambda r: r.decode().strip()[:40])
+def test_control_socket_refuses_malformed_requests(env, pair, nodes, request_):
+    p = pair
+    leader, _ = serve(nodes, env, p)
+    answer = control_exchange(os.path.join(p.a, "node.sock"), request_)
+    assert set(answer) == {"error"}, answer
+    assert answer["error"]["message"], answer
+    # Nothing was applied, and the node still serves.
+    assert log_tails(env, p.a) == {"tasks": 1, "memories": 1}
+    assert ok(env, "--db", p.a, "tasks", "add", "1", "fine") == "task 1 added (seq 1)\n"
+    assert leader.stop()[0] == 0
+
+
+def test_control_socket_survives_rude_clients(env, pair, nodes):
+    """Clients that hang up early or send too much do not hurt the node."""
+    p = pair
+    leader, _ = serve(nodes, env, p)
+    path = os.path.join(p.a, "node.sock")
+    for data in (b"", b'{"op": "task.add", "id": 1, "te'):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.sendall(data)
+    # The node answers once the line is too long, and hangs up on the rest.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(HANG_TIMEOUT)
+        s.connect(path)
+
+        def send_too_much():
+            try:
+                s.sendall(b'{"op": "task.add", "id": 1, "text": "'
+                          + b"x" * (5 * 1024 * 1024) + b'"}\n')
+            except OSError:
+                pass
+        sender = threading.Thread(target=send_too_much, daemon=True)
+        sender.start()
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = s.recv(4096)
+            assert chunk, answer
+            answer += chunk
+        sender.join(HANG_TIMEOUT)
+    assert "larger" in json.loads(answer)["error"]["message"], answer
+    assert ok(env, "--db", p.a, "tasks", "add", "1", "fine") == "task 1 added (seq 1)\n"
+    leader.alive()
     assert leader.stop()[0] == 0
