@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <glib/gstdio.h>
 
@@ -515,6 +517,31 @@ note (const char *text)
   g_string_append_printf (bench.notes, " - %s\n", text);
 }
 
+void
+fail_rows (Row          **rows,
+           guint          n_rows,
+           guint          impl,
+           const GError  *error)
+{
+  g_printerr ("%s: %s\n", bench.prog, error->message);
+  bench.n_errors++;
+  for (guint i = 0; i < n_rows; i++)
+    if (rows[i] != NULL)
+      for (guint k = 0; k < bench.n_impl; k++)
+        if (impl == BENCH_ALL_IMPL || impl == k)
+          rows[i]->failed[k] = TRUE;
+}
+
+char *
+size_label (guint64 n)
+{
+  if (n >= 1000000 && n % 1000000 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "M", n / 1000000);
+  if (n >= 1000 && n % 1000 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "k", n / 1000);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+}
+
 /* ------------------------------------------------------------------ */
 /* Previous figures: a tiny JSON reader for our own output            */
 
@@ -672,7 +699,9 @@ json_value (JsonCursor *c, const char *path, GHashTable *out, guint depth)
   }
 }
 
-void
+/* @explicit_path, or @default_path when it is NULL (a missing default is
+ * fine). */
+static void
 load_previous (const char *explicit_path,
                const char *default_path)
 {
@@ -727,7 +756,7 @@ load_previous (const char *explicit_path,
 /* ------------------------------------------------------------------ */
 /* Machine description, JSON output                                   */
 
-char *
+static char *
 cpu_model (void)
 {
   char *contents = NULL;
@@ -780,22 +809,21 @@ json_put_number (GString *s, double v)
     g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
 }
 
-gboolean
-write_json (const char *path, const char *date, const char *cpu, const char *kernel,
-            GError **error)
+static gboolean
+write_json (const char *path, GError **error)
 {
   static const char *const units[] = { "events/s", "ns", "ms", "bytes" };
   GString *s = g_string_new ("{\n  \"format\": 1,\n  \"date\": ");
   gboolean ok;
   guint i, k;
 
-  json_put_string (s, date);
+  json_put_string (s, bench.date);
   g_string_append (s, ",\n  \"machine\": { \"nproc\": ");
   g_string_append_printf (s, "%u", g_get_num_processors ());
   g_string_append (s, ", \"kernel\": ");
-  json_put_string (s, kernel);
+  json_put_string (s, bench.kernel);
   g_string_append (s, ", \"cpu\": ");
-  json_put_string (s, cpu);
+  json_put_string (s, bench.cpu);
   g_string_append (s, ", \"sqlite\": ");
   json_put_string (s, sqlite3_libversion ());
   g_string_append_printf (s, " },\n  \"repeat\": %d,\n  \"quick\": %s,\n  \"results\": {",
@@ -826,6 +854,141 @@ write_json (const char *path, const char *date, const char *cpu, const char *ker
   ok = g_file_set_contents (path, s->str, (gssize) s->len, error);
   g_string_free (s, TRUE);
   return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* The life of a program                                              */
+
+void
+bench_init (const char         *prog,
+            guint               n_impl,
+            const char *const  *impl_names,
+            const char *const  *ratio_names,
+            int                 w_id,
+            gint                repeat)
+{
+  g_assert (n_impl >= 1 && n_impl <= BENCH_MAX_IMPL);
+
+  bench.prog = prog;
+  bench.n_impl = n_impl;
+  bench.impl_names = impl_names;
+  bench.ratio_names = ratio_names;
+  bench.w_id = w_id;
+  bench.repeat = repeat;
+}
+
+gboolean
+bench_parse_options (const GOptionEntry   *entries,
+                     const char           *parameter_string,
+                     const char           *description,
+                     int                  *argc,
+                     char               ***argv)
+{
+  g_autoptr(GOptionContext) octx = g_option_context_new (parameter_string);
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_set_description (octx, description);
+  if (!g_option_context_parse (octx, argc, argv, &error))
+    {
+      g_printerr ("%s: %s\n", bench.prog, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bench_start (const char *previous_name)
+{
+  g_autofree char *default_previous = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  struct utsname uts;
+
+  bench.rows = g_ptr_array_new_with_free_func (row_free);
+  bench.notes = g_string_new (NULL);
+  if (bench.only_arg != NULL)
+    bench.only = g_strsplit (bench.only_arg, ",", -1);
+
+  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, previous_name, NULL);
+  load_previous (bench.previous_arg, default_previous);
+
+  now = g_date_time_new_now_local ();
+  bench.date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
+  bench.cpu = cpu_model ();
+  bench.kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
+                                   : g_strdup ("unknown");
+}
+
+void
+bench_print_intro (const char *title_format,
+                   ...)
+{
+  g_autofree char *title = NULL;
+  va_list args;
+
+  va_start (args, title_format);
+  title = g_strdup_vprintf (title_format, args);
+  va_end (args);
+
+  g_print ("%s: %s\n", bench.prog, title);
+  g_print ("date:    %s\n", bench.date);
+  g_print ("machine: %s, %u CPUs, %s\n", bench.cpu, g_get_num_processors (), bench.kernel);
+}
+
+void
+bench_print_runs (const char *quick_what)
+{
+  g_print ("runs:    median of %d", bench.repeat);
+  if (bench.quick)
+    g_print (", QUICK %s (smoke test, not figures)", quick_what);
+  if (bench.previous_path != NULL)
+    g_print ("; previous figures from %s", bench.previous_path);
+  g_print ("\n");
+}
+
+gboolean
+bench_have_rows (void)
+{
+  if (bench.rows->len > 0)
+    return TRUE;
+  g_print ("(no workload matches --only %s)\n", bench.only_arg);
+  return FALSE;
+}
+
+int
+bench_finish (void)
+{
+  int status;
+
+  g_print ("\nnotes:\n%s", bench.notes->str);
+
+  if (bench.json_path != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!write_json (bench.json_path, &error))
+        {
+          g_printerr ("%s: %s\n", bench.prog, error->message);
+          bench.n_errors++;
+        }
+      else
+        g_print ("\nwrote %s\n", bench.json_path);
+    }
+
+  if (bench.n_errors > 0)
+    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+  status = bench.n_errors > 0 ? 1 : 0;
+
+  g_clear_pointer (&bench.rows, g_ptr_array_unref);
+  if (bench.notes != NULL)
+    g_string_free (g_steal_pointer (&bench.notes), TRUE);
+  g_clear_pointer (&bench.only, g_strfreev);
+  g_clear_pointer (&bench.previous, g_hash_table_unref);
+  g_clear_pointer (&bench.previous_path, g_free);
+  g_clear_pointer (&bench.date, g_free);
+  g_clear_pointer (&bench.cpu, g_free);
+  g_clear_pointer (&bench.kernel, g_free);
+  return status;
 }
 
 /* Lets the models deliver what they folded (notifies, ::changed, live

@@ -73,21 +73,92 @@ typedef struct
   const char *const  *ratio_names;   /* n_impl - 1 headers: "vs sql", ... */
   int                 w_id;          /* width of the workload column */
 
-  /* Options. */
+  /* Options (BENCH_OPTION_*). */
   gboolean            quick;
   gboolean            no_baselines;  /* measure column 0 only */
   gint                repeat;
+  char               *dir;           /* --dir, or NULL */
+  char               *only_arg;      /* --only, patterns separated by commas */
+  char               *json_path;     /* --json, or NULL */
+  char               *previous_arg;  /* --previous, or NULL */
 
-  /* State. */
+  /* State, from bench_start() to bench_finish(). */
   GPtrArray          *rows;          /* Row*, in print order */
   GHashTable         *previous;      /* "id\tfield" -> double*, or NULL */
   char               *previous_path;
   guint               n_errors;
-  char              **only;
+  char              **only;          /* from --only; a program may fill it itself */
   GString            *notes;
+  char               *date;          /* of the run, local time */
+  char               *cpu;           /* the machine, for the header and the JSON */
+  char               *kernel;
 } BenchState;
 
 extern BenchState bench;
+
+/* The options every benchmark has, for its GOptionEntry table; their
+ * values land in `bench`.  @help and @what are string literals. */
+#define BENCH_OPTION_QUICK(help) \
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick, help, NULL }
+#define BENCH_OPTION_REPEAT(default_repeat) \
+  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat, \
+    "Runs per measurement; the median is reported (default " #default_repeat ")", "N" }
+#define BENCH_OPTION_DIR(what) \
+  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &bench.dir, \
+    "Where to create " what " (a fresh sub-directory, removed at the end; " \
+    "default $TMPDIR or /var/tmp)", "DIR" }
+#define BENCH_OPTION_ONLY \
+  { "only", 'o', 0, G_OPTION_ARG_STRING, &bench.only_arg, \
+    "Only the workloads whose id contains PATTERN, or matches it if it has * or ?; " \
+    "several patterns may be separated by commas", "PATTERN" }
+#define BENCH_OPTION_NO_BASELINES(help) \
+  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines, help, NULL }
+/* --json and --previous; @previous_name is the file of the source tree's
+ * bench/ folder that holds the figures to compare with. */
+#define BENCH_OPTIONS_FIGURES(previous_name) \
+  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &bench.json_path, \
+    "Also write the figures to FILE (the format of bench/" previous_name ")", "FILE" }, \
+  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &bench.previous_arg, \
+    "Figures to compare with (default: bench/" previous_name " in the source tree, " \
+    "if present)", "FILE" }
+
+/* The life of a benchmark program:
+ *
+ *   bench_init()             the description part of `bench`, the default --repeat
+ *   bench_parse_options()    FALSE: exit status 2
+ *   (its own checks of the options, its scratch directory)
+ *   bench_start()            rows, notes, --only, previous figures, machine
+ *   bench_print_intro(), bench_print_runs(), (its own header lines),
+ *   print_table_header()
+ *   (its measurements: row_new(), run_jobs(), row_finish(), note())
+ *   bench_finish()           notes, --json, the error count; the exit status
+ */
+void      bench_init          (const char         *prog,
+                               guint               n_impl,
+                               const char *const  *impl_names,
+                               const char *const  *ratio_names,
+                               int                 w_id,
+                               gint                repeat);
+/* Parses the command line; says why and returns FALSE when it cannot. */
+gboolean  bench_parse_options (const GOptionEntry *entries,
+                               const char         *parameter_string,
+                               const char         *description,
+                               int                *argc,
+                               char             ***argv);
+/* @previous_name: the default of --previous, in the source tree's bench/. */
+void      bench_start         (const char         *previous_name);
+/* "<prog>: <title>", then the date and the machine. */
+void      bench_print_intro   (const char         *title_format,
+                               ...) G_GNUC_PRINTF (1, 2);
+/* "runs:" the --repeat count, whether --quick shrank the @quick_what,
+ * where the previous figures come from. */
+void      bench_print_runs    (const char         *quick_what);
+/* When no row was made, says that --only left every workload out and
+ * returns FALSE. */
+gboolean  bench_have_rows     (void);
+/* Prints the notes, writes --json, reports the errors and frees the state
+ * bench_start() made.  Returns the exit status: 1 if anything failed. */
+int       bench_finish        (void);
 
 static inline gint64
 now_ns (void)
@@ -157,15 +228,15 @@ void      print_table_header (void);
 void      row_finish         (Row          *row);
 void      note               (const char   *text);
 
-/* @path, or @default_path when it is NULL (a missing default is fine). */
-void      load_previous      (const char   *path,
-                              const char   *default_path);
-char     *cpu_model          (void);
-gboolean  write_json         (const char   *path,
-                              const char   *date,
-                              const char   *cpu,
-                              const char   *kernel,
-                              GError      **error);
+/* Reports @error and marks column @impl of each of @rows failed (every
+ * column when @impl is BENCH_ALL_IMPL); NULL rows are skipped. */
+#define BENCH_ALL_IMPL G_MAXUINT
+void      fail_rows          (Row         **rows,
+                              guint         n_rows,
+                              guint         impl,
+                              const GError *error);
+/* "10k", "1M", "1500": for workload ids. */
+char     *size_label         (guint64       n);
 
 /* Helpers of the model benchmarks. */
 void         drain_main_context (void);

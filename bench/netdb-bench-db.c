@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -42,25 +41,15 @@
 #define N_FULL     1000000
 #define N_QUICK    10000
 
-static char *opt_dir;
-static char *opt_json;
-static char *opt_previous;
 static gint64 opt_n;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
-    "N = 10 000 (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
-    "Runs per measurement; the median is reported (default 3)", "N" },
+  BENCH_OPTION_QUICK ("N = 10 000 (smoke test; figures are not meaningful)"),
+  BENCH_OPTION_REPEAT (3),
   { "tasks", 'n', 0, G_OPTION_ARG_INT64, &opt_n,
     "Population size (default 1 000 000; 10 000 with --quick)", "N" },
-  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
-    "Where to create the database (a fresh sub-directory, removed at the end; "
-    "default $TMPDIR or /var/tmp)", "DIR" },
-  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
-    "Also write the figures to FILE (the format of bench/previous-db.json)", "FILE" },
-  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
-    "Figures to compare with (default: bench/previous-db.json in the source tree, if present)", "FILE" },
+  BENCH_OPTION_DIR ("the database"),
+  BENCH_OPTIONS_FIGURES ("previous-db.json"),
   { NULL }
 };
 
@@ -242,29 +231,6 @@ reopen_replay_run (gpointer   data,
   return ok;
 }
 
-static void
-fail_rows (Row   **rows,
-           guint   n_rows,
-           GError *error)
-{
-  g_printerr ("%s: %s\n", bench.prog, error->message);
-  bench.n_errors++;
-  for (guint i = 0; i < n_rows; i++)
-    if (rows[i] != NULL)
-      for (guint k = 0; k < N_IMPL; k++)
-        rows[i]->failed[k] = TRUE;
-}
-
-static char *
-size_label (guint64 n)
-{
-  if (n >= 1000000 && n % 1000000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "M", n / 1000000);
-  if (n >= 1000 && n % 1000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "k", n / 1000);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
-}
-
 static Row *
 make_row (const char *what,
           const char *label,
@@ -295,7 +261,7 @@ run (Env *env)
       g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
                                                      "the population could not be made");
 
-      fail_rows (all, G_N_ELEMENTS (all), no_db);
+      fail_rows (all, G_N_ELEMENTS (all), BENCH_ALL_IMPL, no_db);
       for (guint i = 0; i < G_N_ELEMENTS (all); i++)
         row_finish (all[i]);
       return;
@@ -328,7 +294,7 @@ run (Env *env)
    * directory is reopened both ways, interleaved. */
   if (!net_db_close (env->db, &error))
     {
-      fail_rows (&reopen_row, 1, error);
+      fail_rows (&reopen_row, 1, BENCH_ALL_IMPL, error);
       row_finish (reopen_row);
       return;
     }
@@ -362,35 +328,19 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GOptionContext) octx = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *date = NULL;
-  g_autofree char *cpu = NULL;
-  g_autofree char *kernel = NULL;
   g_autofree char *root = NULL;
-  g_autofree char *default_previous = NULL;
-  struct utsname uts;
   Env env = { 0 };
+  int status;
 
-  bench.prog = "netdb-bench-db";
-  bench.n_impl = N_IMPL;
-  bench.impl_names = impl_names;
-  bench.ratio_names = ratio_names;
-  bench.w_id = 30;
-  bench.repeat = 3;
-
-  octx = g_option_context_new ("- benchmark whole-database snapshots and checkpoints");
-  g_option_context_add_main_entries (octx, option_entries, NULL);
-  g_option_context_set_description (octx,
-    "Each cell is the median of --repeat runs. On the db/reopen row, 'netdb' opens from the "
-    "checkpoint and folds nothing, 'replay' folds the whole log; 'vs rply' says how many "
-    "times faster the checkpoint is.");
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    {
-      g_printerr ("%s: %s\n", bench.prog, error->message);
-      return 2;
-    }
+  bench_init ("netdb-bench-db", N_IMPL, impl_names, ratio_names, 30, 3);
+  if (!bench_parse_options (option_entries,
+                            "- benchmark whole-database snapshots and checkpoints",
+                            "Each cell is the median of --repeat runs. On the db/reopen row, 'netdb' "
+                            "opens from the checkpoint and folds nothing, 'replay' folds the whole log; "
+                            "'vs rply' says how many times faster the checkpoint is.",
+                            &argc, &argv))
+    return 2;
   if (bench.repeat < 1 || opt_n < 0)
     {
       g_printerr ("%s: --repeat must be at least 1 and --tasks positive\n", bench.prog);
@@ -398,10 +348,7 @@ main (int    argc,
     }
   env.n = opt_n > 0 ? (guint64) opt_n : bench.quick ? N_QUICK : N_FULL;
 
-  bench.rows = g_ptr_array_new_with_free_func (row_free);
-  bench.notes = g_string_new (NULL);
-
-  root = make_root (opt_dir, &error);
+  root = make_root (bench.dir, &error);
   if (root == NULL)
     {
       g_printerr ("%s: %s\n", bench.prog, error->message);
@@ -411,21 +358,9 @@ main (int    argc,
   env.checkpoints = g_build_filename (env.dir, "checkpoints", NULL);
   env.checkpoints_off = g_build_filename (env.dir, "checkpoints.off", NULL);
 
-  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-db.json", NULL);
-  load_previous (opt_previous, default_previous);
-
-  now = g_date_time_new_now_local ();
-  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
-  cpu = cpu_model ();
-  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
-                             : g_strdup ("unknown");
-
-  g_print ("%s: whole-database snapshots, restores and checkpoints\n", bench.prog);
-  g_print ("date:    %s\n", date);
-  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
-  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK size (smoke test, not figures)" : "",
-           bench.previous_path != NULL ? "; previous figures from " : "",
-           bench.previous_path != NULL ? bench.previous_path : "");
+  bench_start ("previous-db.json");
+  bench_print_intro ("whole-database snapshots, restores and checkpoints");
+  bench_print_runs ("size");
   g_print ("db:      %s (fsync NEVER; a checkpoint and close still sync)\n", env.dir);
 
   {
@@ -459,22 +394,7 @@ main (int    argc,
         "complete then). netdb: from the newest checkpoint, 0 events folded (checked); "
         "replay: the checkpoints moved aside, all N + N/3 events folded (checked). The page "
         "cache is warm for both.");
-  g_print ("\nnotes:\n%s", bench.notes->str);
-
-  if (opt_json != NULL)
-    {
-      if (!write_json (opt_json, date, cpu, kernel, &error))
-        {
-          g_printerr ("%s: %s\n", bench.prog, error->message);
-          g_clear_error (&error);
-          bench.n_errors++;
-        }
-      else
-        g_print ("\nwrote %s\n", opt_json);
-    }
-
-  if (bench.n_errors > 0)
-    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+  status = bench_finish ();
 
   if (env.db != NULL)
     net_db_close (env.db, NULL);
@@ -485,9 +405,5 @@ main (int    argc,
   g_free (env.dir);
   g_free (env.checkpoints);
   g_free (env.checkpoints_off);
-  g_ptr_array_unref (bench.rows);
-  g_string_free (bench.notes, TRUE);
-  g_clear_pointer (&bench.previous, g_hash_table_unref);
-  g_free (bench.previous_path);
-  return bench.n_errors > 0 ? 1 : 0;
+  return status;
 }

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -59,32 +58,18 @@
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
 
-static char *opt_dir;
-static char *opt_only;
-static char *opt_json;
-static char *opt_previous;
 static char *opt_sizes;
 static char *opt_memory_probe;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
-    "N = 1 000 and 10 000 only, short runs (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
-    "Runs per measurement; the median is reported (default 3)", "N" },
+  BENCH_OPTION_QUICK ("N = 1 000 and 10 000 only, short runs (smoke test; figures are not meaningful)"),
+  BENCH_OPTION_REPEAT (3),
   { "sizes", 's', 0, G_OPTION_ARG_STRING, &opt_sizes,
     "Population sizes, separated by commas (default 1000,10000,1000000; 1000,10000 with --quick)", "N,..." },
-  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
-    "Where to create the on-disk log of the memory workload (a fresh sub-directory, "
-    "removed at the end; default $TMPDIR or /var/tmp)", "DIR" },
-  { "only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
-    "Only the workloads whose id contains PATTERN, or matches it if it has * or ?; "
-    "several patterns may be separated by commas", "PATTERN" },
-  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
-    "Also write the figures to FILE (the format of bench/previous-models.json)", "FILE" },
-  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
-    "Figures to compare with (default: bench/previous-models.json in the source tree, if present)", "FILE" },
-  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
-    "Measure netdb only (for profiling)", NULL },
+  BENCH_OPTION_DIR ("the on-disk log of the memory workload"),
+  BENCH_OPTION_ONLY,
+  BENCH_OPTIONS_FIGURES ("previous-models.json"),
+  BENCH_OPTION_NO_BASELINES ("Measure netdb only (for profiling)"),
   /* Internal: the memory workload runs in a fresh process. */
   { "memory-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_probe,
     "Print the heap bytes per task of IMPL:N and exit", "IMPL:N" },
@@ -166,18 +151,6 @@ mean_title_len (guint64 n)
       width++;
     }
   return n > 0 ? (double) total / (double) n : 0;
-}
-
-static const char *
-size_label (guint64 n, char buf[32])
-{
-  if (n >= 1000000 && n % 1000000 == 0)
-    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT "M", n / 1000000);
-  else if (n >= 1000 && n % 1000 == 0)
-    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT "k", n / 1000);
-  else
-    g_snprintf (buf, 32, "%" G_GUINT64_FORMAT, n);
-  return buf;
 }
 
 /* Heap bytes in use: every malloc arena plus mmap'd blocks (GLib 2.74's
@@ -1230,13 +1203,12 @@ workload_size (guint64 n)
   QueryEnv env;
   GError *error = NULL;
   gboolean have_memories = FALSE;
-  char label[32];
+  g_autofree char *label = size_label (n);
 
 #ifdef NETDB_BENCH_HAVE_MEMORIES
   have_memories = TRUE;
 #endif
 
-  size_label (n, label);
   for (guint r = 0; r < N_SIZE_ROWS; r++)
     {
       char *id = g_strdup_printf ("%s/%s", size_row_names[r], label);
@@ -1426,8 +1398,8 @@ workload_fold (void)
   guint64 n_events = bench.quick ? FOLD_EVENTS_QUICK : FOLD_EVENTS;
   FoldParams p = { n_events / 4 * 3, NULL };
   GError *error = NULL;
-  char label[32];
-  char *id = g_strdup_printf ("tasks/fold/%s-events", size_label (task_events (p.n_tasks), label));
+  g_autofree char *label = size_label (task_events (p.n_tasks));
+  char *id = g_strdup_printf ("tasks/fold/%s-events", label);
   Row *row = row_new (id, KIND_RATE, TRUE);
 
   g_free (id);
@@ -1537,35 +1509,19 @@ parse_sizes (const char *text, guint *n_sizes)
 int
 main (int argc, char **argv)
 {
-  GOptionContext *octx;
   GError *error = NULL;
-  GDateTime *now;
-  struct utsname uts;
-  char *date, *cpu, *kernel, *default_previous;
   guint64 *sizes;
   guint n_sizes = 0;
+  int status;
 
-  bench.prog = "netdb-bench-models";
-  bench.n_impl = N_IMPL;
-  bench.impl_names = impl_names;
-  bench.ratio_names = ratio_names;
-  bench.w_id = 44;
-  bench.repeat = 3;
-
-  octx = g_option_context_new ("- benchmark the tasks and memories models against SQLite");
-  g_option_context_add_main_entries (octx, option_entries, NULL);
-  g_option_context_set_description (octx,
-    "Each cell is the median of --repeat runs. 'vs sql' says how many times netdb is "
-    "better than SQLite (above 1: netdb is faster, or smaller). Copy a --json output to "
-    "bench/previous-models.json to see the change on the next run.");
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    {
-      g_printerr ("%s: %s\n", bench.prog, error->message);
-      g_error_free (error);
-      g_option_context_free (octx);
-      return 2;
-    }
-  g_option_context_free (octx);
+  bench_init ("netdb-bench-models", N_IMPL, impl_names, ratio_names, 44, 3);
+  if (!bench_parse_options (option_entries,
+                            "- benchmark the tasks and memories models against SQLite",
+                            "Each cell is the median of --repeat runs. 'vs sql' says how many times "
+                            "netdb is better than SQLite (above 1: netdb is faster, or smaller). Copy a "
+                            "--json output to bench/previous-models.json to see the change on the next run.",
+                            &argc, &argv))
+    return 2;
   if (bench.repeat < 1)
     {
       g_printerr ("%s: --repeat must be at least 1\n", bench.prog);
@@ -1585,21 +1541,17 @@ main (int argc, char **argv)
       sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
     g_printerr ("%s: cannot configure SQLite; using its defaults\n", bench.prog);
 
-  bench.rows = g_ptr_array_new_with_free_func (row_free);
-  bench.notes = g_string_new (NULL);
   if (opt_memory_probe != NULL)
     {
       int rc;
 
-      root = g_strdup (opt_dir != NULL ? opt_dir : g_get_tmp_dir ());
+      root = g_strdup (bench.dir != NULL ? bench.dir : g_get_tmp_dir ());
       rc = memory_probe_main (opt_memory_probe);
       g_free (root);
       g_free (sizes);
       return rc;
     }
-  if (opt_only != NULL)
-    bench.only = g_strsplit (opt_only, ",", -1);
-  root = make_root (opt_dir, &error);
+  root = make_root (bench.dir, &error);
   if (root == NULL)
     {
       g_printerr ("%s: %s\n", bench.prog, error->message);
@@ -1607,23 +1559,10 @@ main (int argc, char **argv)
       g_free (sizes);
       return 1;
     }
-  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-models.json", NULL);
-  load_previous (opt_previous, default_previous);
-  g_free (default_previous);
 
-  now = g_date_time_new_now_local ();
-  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
-  g_date_time_unref (now);
-  cpu = cpu_model ();
-  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
-                             : g_strdup ("unknown");
-
-  g_print ("%s: the tasks and memories models vs SQLite %s\n", bench.prog, sqlite3_libversion ());
-  g_print ("date:    %s\n", date);
-  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
-  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK sizes (smoke test, not figures)" : "",
-           bench.previous_path != NULL ? "; previous figures from " : "",
-           bench.previous_path != NULL ? bench.previous_path : "");
+  bench_start ("previous-models.json");
+  bench_print_intro ("the tasks and memories models vs SQLite %s", sqlite3_libversion ());
+  bench_print_runs ("sizes");
 #ifndef NETDB_BENCH_HAVE_MEMORIES
   g_print ("models:  tasks only (this tree has no NetDbMemories; the memories/* workloads are skipped)\n");
 #endif
@@ -1635,37 +1574,12 @@ main (int argc, char **argv)
     workload_size (sizes[i]);
   workload_fold ();
 
-  if (bench.rows->len == 0)
-    g_print ("(no workload matches --only %s)\n", opt_only);
-  else
+  if (bench_have_rows ())
     add_notes ();
-  g_print ("\nnotes:\n%s", bench.notes->str);
-
-  if (opt_json != NULL)
-    {
-      if (!write_json (opt_json, date, cpu, kernel, &error))
-        {
-          g_printerr ("%s: %s\n", bench.prog, error->message);
-          g_clear_error (&error);
-          bench.n_errors++;
-        }
-      else
-        g_print ("\nwrote %s\n", opt_json);
-    }
-
-  if (bench.n_errors > 0)
-    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+  status = bench_finish ();
 
   rm_rf (root);
   g_free (root);
-  g_free (date);
-  g_free (cpu);
-  g_free (kernel);
   g_free (sizes);
-  g_ptr_array_unref (bench.rows);
-  g_string_free (bench.notes, TRUE);
-  g_strfreev (bench.only);
-  g_clear_pointer (&bench.previous, g_hash_table_unref);
-  g_free (bench.previous_path);
-  return bench.n_errors > 0 ? 1 : 0;
+  return status;
 }

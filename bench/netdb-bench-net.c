@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -72,19 +71,14 @@
 #define LAG_RATE       10000     /* events per second */
 #define WAIT_SECONDS   600
 
-static char *opt_dir;
-static char *opt_json;
-static char *opt_previous;
 static gint64 opt_events;
 static gint opt_handshakes = 50;
 static double opt_lag_seconds = 3.0;
 static gboolean opt_verbose;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
-    "Tiny sizes (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
-    "Runs per measurement; the median is reported (default 3)", "N" },
+  BENCH_OPTION_QUICK ("Tiny sizes (smoke test; figures are not meaningful)"),
+  BENCH_OPTION_REPEAT (3),
   { "events", 'n', 0, G_OPTION_ARG_INT64, &opt_events,
     "Events the leader is preloaded with for the 64-byte rows (default 1 000 000; "
     "the 1 KiB rows use a fifth)", "N" },
@@ -92,19 +86,13 @@ static const GOptionEntry option_entries[] = {
     "Node handshakes per net/handshake sample (default 50)", "N" },
   { "lag-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_lag_seconds,
     "How long the leader appends for net/lag (default 3)", "S" },
-  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
-    "Measure the netdb column only (no plain UDP, no AEAD)", NULL },
+  BENCH_OPTION_NO_BASELINES ("Measure the netdb column only (no plain UDP, no AEAD)"),
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
     "Print the nodes' counters after each replication run", NULL },
-  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
-    "Where to create the databases (a fresh sub-directory, removed at the end; "
-    "default $TMPDIR or /var/tmp)", "DIR" },
+  BENCH_OPTION_DIR ("the databases"),
   { "only", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &bench.only,
     "Only the rows whose id contains TEXT (or matches a glob); repeatable", "TEXT" },
-  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
-    "Also write the figures to FILE (the format of bench/previous-net.json)", "FILE" },
-  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
-    "Figures to compare with (default: bench/previous-net.json in the source tree, if present)", "FILE" },
+  BENCH_OPTIONS_FIGURES ("previous-net.json"),
   { NULL }
 };
 
@@ -1299,29 +1287,6 @@ aead_run (gpointer   data,
 /* The table ------------------------------------------------------------------------- */
 
 static void
-fail_rows (Row   **rows,
-           guint   n_rows,
-           guint   impl,
-           GError *error)
-{
-  g_printerr ("%s: %s\n", bench.prog, error->message);
-  bench.n_errors++;
-  for (guint i = 0; i < n_rows; i++)
-    if (rows[i] != NULL)
-      rows[i]->failed[impl] = TRUE;
-}
-
-static char *
-size_label (guint64 n)
-{
-  if (n >= 1000000 && n % 1000000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "M", n / 1000000);
-  if (n >= 1000 && n % 1000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "k", n / 1000);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
-}
-
-static void
 run_handshake (void)
 {
   HandshakeEnv env = { net_identity_generate (), net_identity_generate () };
@@ -1424,37 +1389,21 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GOptionContext) octx = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *date = NULL;
-  g_autofree char *cpu = NULL;
-  g_autofree char *kernel = NULL;
-  g_autofree char *default_previous = NULL;
   g_autofree char *n_label = NULL;
-  struct utsname uts;
   guint64 n;
   Row *catch_up_row;
+  int status;
 
-  bench.prog = "netdb-bench-net";
-  bench.n_impl = N_IMPL;
-  bench.impl_names = impl_names;
-  bench.ratio_names = ratio_names;
-  bench.w_id = 24;
-  bench.repeat = 3;
-
-  octx = g_option_context_new ("- benchmark the transport and replication on loopback");
-  g_option_context_add_main_entries (octx, option_entries, NULL);
-  g_option_context_set_description (octx,
-    "Each cell is the median of --repeat runs. 'udp' is two plain sockets (sendmmsg/"
-    "recvmmsg) in two threads, or a ping-pong; 'crypto' is ChaCha20-Poly1305-IETF alone, "
-    "or the _net_wire handshake CPU time. A ratio below 1 is the fraction of that floor "
-    "netdb reaches.");
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    {
-      g_printerr ("%s: %s\n", bench.prog, error->message);
-      return 2;
-    }
+  bench_init ("netdb-bench-net", N_IMPL, impl_names, ratio_names, 24, 3);
+  if (!bench_parse_options (option_entries,
+                            "- benchmark the transport and replication on loopback",
+                            "Each cell is the median of --repeat runs. 'udp' is two plain sockets "
+                            "(sendmmsg/recvmmsg) in two threads, or a ping-pong; 'crypto' is "
+                            "ChaCha20-Poly1305-IETF alone, or the _net_wire handshake CPU time. A ratio "
+                            "below 1 is the fraction of that floor netdb reaches.",
+                            &argc, &argv))
+    return 2;
   if (bench.repeat < 1 || opt_events < 0 || opt_handshakes < 1 || opt_lag_seconds <= 0)
     {
       g_printerr ("%s: --repeat, --handshakes and --lag-seconds must be positive\n", bench.prog);
@@ -1474,31 +1423,16 @@ main (int    argc,
       return 1;
     }
 
-  bench.rows = g_ptr_array_new_with_free_func (row_free);
-  bench.notes = g_string_new (NULL);
-
-  root = make_root (opt_dir, &error);
+  root = make_root (bench.dir, &error);
   if (root == NULL)
     {
       g_printerr ("%s: %s\n", bench.prog, error->message);
       return 1;
     }
 
-  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-net.json", NULL);
-  load_previous (opt_previous, default_previous);
-
-  now = g_date_time_new_now_local ();
-  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
-  cpu = cpu_model ();
-  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
-                             : g_strdup ("unknown");
-
-  g_print ("%s: handshakes, replication throughput, catch-up and lag on loopback\n", bench.prog);
-  g_print ("date:    %s\n", date);
-  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
-  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK size (smoke test, not figures)" : "",
-           bench.previous_path != NULL ? "; previous figures from " : "",
-           bench.previous_path != NULL ? bench.previous_path : "");
+  bench_start ("previous-net.json");
+  bench_print_intro ("handshakes, replication throughput, catch-up and lag on loopback");
+  bench_print_runs ("size");
   g_print ("dbs:     %s (fsync NEVER on the leader; the follower syncs as replication says)\n", root);
 
   print_table_header ();
@@ -1535,28 +1469,9 @@ main (int    argc,
         "catching up with the schedule); each event's lag is g_get_monotonic_time() at the "
         "follower's NetDbTasks::changed that folds it minus the time just before its append. "
         "udp = half the round trip.");
-  g_print ("\nnotes:\n%s", bench.notes->str);
-
-  if (opt_json != NULL)
-    {
-      if (!write_json (opt_json, date, cpu, kernel, &error))
-        {
-          g_printerr ("%s: %s\n", bench.prog, error->message);
-          g_clear_error (&error);
-          bench.n_errors++;
-        }
-      else
-        g_print ("\nwrote %s\n", opt_json);
-    }
-
-  if (bench.n_errors > 0)
-    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+  status = bench_finish ();
 
   rm_rf (root);
   g_free (root);
-  g_ptr_array_unref (bench.rows);
-  g_string_free (bench.notes, TRUE);
-  g_clear_pointer (&bench.previous, g_hash_table_unref);
-  g_free (bench.previous_path);
-  return bench.n_errors > 0 ? 1 : 0;
+  return status;
 }

@@ -41,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include <glib.h>
 
@@ -65,33 +64,22 @@
 #define TARGET_P99_NS     1e6
 #define TARGET_FILTER_MS  50.0
 
-static char *opt_only;
-static char *opt_json;
-static char *opt_previous;
 static gint64 opt_n;
 static gint64 opt_filter_n;
 static double opt_seconds;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
-    "N = 10 000 and fewer changes (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
-    "Runs per measurement; the median is reported (default 3)", "N" },
+  BENCH_OPTION_QUICK ("N = 10 000 and fewer changes (smoke test; figures are not meaningful)"),
+  BENCH_OPTION_REPEAT (3),
   { "tasks", 'n', 0, G_OPTION_ARG_INT64, &opt_n,
     "Population of the change and latency workloads (default 1 000 000; 10 000 with --quick)", "N" },
   { "filter-tasks", 0, 0, G_OPTION_ARG_INT64, &opt_filter_n,
     "Population of the filter workload, 2/3 of it pending (default 150 000; 15 000 with --quick)", "N" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Length of one latency run at 2 000 mutations/s (default 2; 0.5 with --quick)", "S" },
-  { "only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
-    "Only the workloads whose id contains PATTERN, or matches it if it has * or ?; "
-    "several patterns may be separated by commas", "PATTERN" },
-  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
-    "Also write the figures to FILE (the format of bench/previous-watch.json)", "FILE" },
-  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
-    "Figures to compare with (default: bench/previous-watch.json in the source tree, if present)", "FILE" },
-  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
-    "Measure netdb only (for profiling)", NULL },
+  BENCH_OPTION_ONLY,
+  BENCH_OPTIONS_FIGURES ("previous-watch.json"),
+  BENCH_OPTION_NO_BASELINES ("Measure netdb only (for profiling)"),
   { NULL }
 };
 
@@ -796,29 +784,6 @@ filter_env_clear (FilterEnv *fenv)
 
 /* Rows ------------------------------------------------------------------------- */
 
-static char *
-size_label (guint64 n)
-{
-  if (n >= 1000000 && n % 1000000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "M", n / 1000000);
-  if (n >= 1000 && n % 1000 == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT "k", n / 1000);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
-}
-
-static void
-fail_rows (Row         **rows,
-           guint         n_rows,
-           const GError *error)
-{
-  g_printerr ("%s: %s\n", bench.prog, error->message);
-  bench.n_errors++;
-  for (guint i = 0; i < n_rows; i++)
-    if (rows[i] != NULL)
-      for (guint k = 0; k < N_IMPL; k++)
-        rows[i]->failed[k] = TRUE;
-}
-
 typedef struct
 {
   Row *change[N_CHANGES][N_BATCHES];
@@ -1028,38 +993,21 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GOptionContext) octx = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *date = NULL;
-  g_autofree char *cpu = NULL;
-  g_autofree char *kernel = NULL;
-  g_autofree char *default_previous = NULL;
-  struct utsname uts;
   Env env = { 0 };
   Env filter_db = { 0 };
   FilterEnv fenv = { &filter_db };
   Rows rows;
   guint64 n, n_filter;
+  int status;
 
-  bench.prog = "netdb-bench-watch";
-  bench.n_impl = N_IMPL;
-  bench.impl_names = impl_names;
-  bench.ratio_names = ratio_names;
-  bench.w_id = 34;
-  bench.repeat = 3;
-
-  octx = g_option_context_new ("- benchmark live queries against re-running them");
-  g_option_context_add_main_entries (octx, option_entries, NULL);
-  g_option_context_set_description (octx,
-    "Each cell is the median of --repeat runs. 'requery' re-runs find_many() and diffs the "
-    "whole result on each change, as the reference implementation does; 'vs rq' says how "
-    "many times faster netdb is.");
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    {
-      g_printerr ("%s: %s\n", bench.prog, error->message);
-      return 2;
-    }
+  bench_init ("netdb-bench-watch", N_IMPL, impl_names, ratio_names, 34, 3);
+  if (!bench_parse_options (option_entries,
+                            "- benchmark live queries against re-running them",
+                            "Each cell is the median of --repeat runs. 'requery' re-runs find_many() "
+                            "and diffs the whole result on each change, as the reference implementation "
+                            "does; 'vs rq' says how many times faster netdb is.",
+                            &argc, &argv))
+    return 2;
   if (bench.repeat < 1 || opt_n < 0 || opt_filter_n < 0 || opt_seconds < 0 ||
       (opt_n > 0 && opt_n < 3) || (opt_filter_n > 0 && opt_filter_n < 3))
     {
@@ -1070,26 +1018,9 @@ main (int    argc,
   n = opt_n > 0 ? (guint64) opt_n : bench.quick ? N_QUICK : N_FULL;
   n_filter = opt_filter_n > 0 ? (guint64) opt_filter_n : bench.quick ? N_FILTER_QUICK : N_FILTER_FULL;
 
-  bench.rows = g_ptr_array_new_with_free_func (row_free);
-  bench.notes = g_string_new (NULL);
-  if (opt_only != NULL)
-    bench.only = g_strsplit (opt_only, ",", -1);
-
-  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous-watch.json", NULL);
-  load_previous (opt_previous, default_previous);
-
-  now = g_date_time_new_now_local ();
-  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
-  cpu = cpu_model ();
-  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
-                             : g_strdup ("unknown");
-
-  g_print ("%s: live queries (NetQueryModel) vs re-running the query\n", bench.prog);
-  g_print ("date:    %s\n", date);
-  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
-  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK size (smoke test, not figures)" : "",
-           bench.previous_path != NULL ? "; previous figures from " : "",
-           bench.previous_path != NULL ? bench.previous_path : "");
+  bench_start ("previous-watch.json");
+  bench_print_intro ("live queries (NetQueryModel) vs re-running the query");
+  bench_print_runs ("size");
   g_print ("db:      in memory (net_db_new (NULL, ...))\n");
 
   make_rows (&rows, n, n_filter - n_filter / 3);
@@ -1113,7 +1044,7 @@ main (int    argc,
           g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
                                                          "the population could not be made");
 
-          fail_rows (&rows.change[0][0], N_CHANGES * N_BATCHES, no_db);
+          fail_rows (&rows.change[0][0], N_CHANGES * N_BATCHES, BENCH_ALL_IMPL, no_db);
           for (guint k = 0; k < N_CHANGES; k++)
             for (guint b = 0; b < N_BATCHES; b++)
               row_finish (rows.change[k][b]);
@@ -1128,7 +1059,7 @@ main (int    argc,
           g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
                                                          "the population could not be made");
 
-          fail_rows (rows.latency, 2, no_db);
+          fail_rows (rows.latency, 2, BENCH_ALL_IMPL, no_db);
           row_finish (rows.latency[0]);
           row_finish (rows.latency[1]);
         }
@@ -1142,39 +1073,17 @@ main (int    argc,
           g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
                                                          "the population could not be made");
 
-          fail_rows (rows.filter, 2, no_db);
+          fail_rows (rows.filter, 2, BENCH_ALL_IMPL, no_db);
           row_finish (rows.filter[0]);
           row_finish (rows.filter[1]);
         }
     }
 
-  if (bench.rows->len == 0)
-    g_print ("(no workload matches --only %s)\n", opt_only);
-  else
+  if (bench_have_rows ())
     add_notes (&env, &fenv, &rows);
-  g_print ("\nnotes:\n%s", bench.notes->str);
-
-  if (opt_json != NULL)
-    {
-      if (!write_json (opt_json, date, cpu, kernel, &error))
-        {
-          g_printerr ("%s: %s\n", bench.prog, error->message);
-          g_clear_error (&error);
-          bench.n_errors++;
-        }
-      else
-        g_print ("\nwrote %s\n", opt_json);
-    }
-
-  if (bench.n_errors > 0)
-    g_printerr ("%s: %u error(s)\n", bench.prog, bench.n_errors);
+  status = bench_finish ();
 
   filter_env_clear (&fenv);
   env_clear (&env);
-  g_ptr_array_unref (bench.rows);
-  g_string_free (bench.notes, TRUE);
-  g_strfreev (bench.only);
-  g_clear_pointer (&bench.previous, g_hash_table_unref);
-  g_free (bench.previous_path);
-  return bench.n_errors > 0 ? 1 : 0;
+  return status;
 }

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,29 +46,15 @@
 /* ------------------------------------------------------------------ */
 /* Options and global state                                            */
 
-static char *opt_dir;
-static char *opt_only;
-static char *opt_json;
-static char *opt_previous;
 static double opt_open_gib = -1.0;
 
 static const GOptionEntry option_entries[] = {
-  { "quick", 'q', 0, G_OPTION_ARG_NONE, &bench.quick,
-    "Small sizes and short runs (smoke test; figures are not meaningful)", NULL },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &bench.repeat,
-    "Runs per measurement; the median is reported (default 5)", "N" },
-  { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
-    "Where to create the on-disk files (a fresh sub-directory, removed at the end; "
-    "default $TMPDIR or /var/tmp)", "DIR" },
-  { "only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
-    "Only the workloads whose id contains PATTERN, or matches it if it has * or ?; "
-    "several patterns may be separated by commas", "PATTERN" },
-  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
-    "Also write the figures to FILE (the format of bench/previous.json)", "FILE" },
-  { "previous", 'p', 0, G_OPTION_ARG_FILENAME, &opt_previous,
-    "Figures to compare with (default: bench/previous.json in the source tree, if present)", "FILE" },
-  { "no-baselines", 0, 0, G_OPTION_ARG_NONE, &bench.no_baselines,
-    "Measure netdb only (for profiling)", NULL },
+  BENCH_OPTION_QUICK ("Small sizes and short runs (smoke test; figures are not meaningful)"),
+  BENCH_OPTION_REPEAT (5),
+  BENCH_OPTION_DIR ("the on-disk files"),
+  BENCH_OPTION_ONLY,
+  BENCH_OPTIONS_FIGURES ("previous.json"),
+  BENCH_OPTION_NO_BASELINES ("Measure netdb only (for profiling)"),
   { "open-gib", 0, 0, G_OPTION_ARG_DOUBLE, &opt_open_gib,
     "GiB of sealed data for the open-time workload (default 1; 1/64 with --quick)", "N" },
   { NULL }
@@ -2069,15 +2054,15 @@ workload_open (void)
   GError *error = NULL;
   double gib = opt_open_gib >= 0 ? opt_open_gib : bench.quick ? 1.0 / 64 : 1.0;
   guint64 segment_size = bench.quick && opt_open_gib < 0 ? 1 << 20 : 64 << 20;
-  char *size_label;
+  char *gib_label;
   char *id;
 
-  size_label = gib >= 1 ? g_strdup_printf ("%gGiB", gib) : g_strdup_printf ("%gMiB", gib * 1024);
-  id = g_strdup_printf ("open/disk/%s", size_label);
+  gib_label = gib >= 1 ? g_strdup_printf ("%gGiB", gib) : g_strdup_printf ("%gMiB", gib * 1024);
+  id = g_strdup_printf ("open/disk/%s", gib_label);
   rows[0] = row_new (id, KIND_MS, FALSE);
   g_free (id);
-  id = g_strdup_printf ("open/disk/%s/close", size_label);
-  g_free (size_label);
+  id = g_strdup_printf ("open/disk/%s/close", gib_label);
+  g_free (gib_label);
   rows[1] = row_new (id, KIND_MS, FALSE);
   g_free (id);
   if (!any_row (rows, 2))
@@ -2145,74 +2130,40 @@ fs_type (const char *path)
 int
 main (int argc, char **argv)
 {
-  GOptionContext *octx;
   GError *error = NULL;
-  GDateTime *now;
-  struct utsname uts;
-  char *date, *cpu, *kernel;
-  char *default_previous;
+  int status;
 
-  bench.prog = "netdb-bench";
-  bench.n_impl = N_IMPL;
-  bench.impl_names = impl_names;
-  bench.ratio_names = ratio_names;
-  bench.w_id = 37;
-  bench.repeat = 5;
-
-  octx = g_option_context_new ("- benchmark the RedEX log against SQLite and raw system calls");
-  g_option_context_add_main_entries (octx, option_entries, NULL);
-  g_option_context_set_description (octx,
-    "Each cell is the median of --repeat runs. 'vs sql' and 'vs raw' say how many times "
-    "netdb is better than that baseline (above 1: netdb is faster). Copy a --json output to "
-    "bench/previous.json to see the change on the next run.");
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    {
-      g_printerr ("netdb-bench: %s\n", error->message);
-      g_error_free (error);
-      g_option_context_free (octx);
-      return 2;
-    }
-  g_option_context_free (octx);
+  bench_init ("netdb-bench", N_IMPL, impl_names, ratio_names, 37, 5);
+  if (!bench_parse_options (option_entries,
+                            "- benchmark the RedEX log against SQLite and raw system calls",
+                            "Each cell is the median of --repeat runs. 'vs sql' and 'vs raw' say how many "
+                            "times netdb is better than that baseline (above 1: netdb is faster). Copy a "
+                            "--json output to bench/previous.json to see the change on the next run.",
+                            &argc, &argv))
+    return 2;
   if (bench.repeat < 1)
     {
-      g_printerr ("netdb-bench: --repeat must be at least 1\n");
+      g_printerr ("%s: --repeat must be at least 1\n", bench.prog);
       return 2;
     }
   if (opt_open_gib > 1024)
     {
-      g_printerr ("netdb-bench: --open-gib is at most 1024\n");
+      g_printerr ("%s: --open-gib is at most 1024\n", bench.prog);
       return 2;
     }
 
-  bench.rows = g_ptr_array_new_with_free_func (row_free);
-  bench.notes = g_string_new (NULL);
-  if (opt_only != NULL)
-    bench.only = g_strsplit (opt_only, ",", -1);
-  B.root = make_root (opt_dir, &error);
+  B.root = make_root (bench.dir, &error);
   if (B.root == NULL)
     {
-      g_printerr ("netdb-bench: %s\n", error->message);
+      g_printerr ("%s: %s\n", bench.prog, error->message);
       g_error_free (error);
       return 1;
     }
-  default_previous = g_build_filename (NETDB_BENCH_SRCDIR, "previous.json", NULL);
-  load_previous (opt_previous, default_previous);
-  g_free (default_previous);
 
-  now = g_date_time_new_now_local ();
-  date = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %z");
-  g_date_time_unref (now);
-  cpu = cpu_model ();
-  kernel = uname (&uts) == 0 ? g_strdup_printf ("%s %s %s", uts.sysname, uts.release, uts.machine)
-                             : g_strdup ("unknown");
-
-  g_print ("netdb-bench: RedEX log vs SQLite %s vs raw system calls\n", sqlite3_libversion ());
-  g_print ("date:    %s\n", date);
-  g_print ("machine: %s, %u CPUs, %s\n", cpu, g_get_num_processors (), kernel);
+  bench_start ("previous.json");
+  bench_print_intro ("RedEX log vs SQLite %s vs raw system calls", sqlite3_libversion ());
   g_print ("files:   %s (%s)\n", B.root, fs_type (B.root));
-  g_print ("runs:    median of %d%s%s%s\n", bench.repeat, bench.quick ? ", QUICK sizes (smoke test, not figures)" : "",
-           bench.previous_path != NULL ? "; previous figures from " : "",
-           bench.previous_path != NULL ? bench.previous_path : "");
+  bench_print_runs ("sizes");
   g_print ("columns: vs sql / vs raw = how many times netdb is better than that baseline "
            "(>1: netdb faster); rates as events/s, with ns per event where useful\n");
   print_table_header ();
@@ -2224,34 +2175,10 @@ main (int argc, char **argv)
   workload_tail ();
   workload_open ();
 
-  if (bench.rows->len == 0)
-    g_print ("(no workload matches --only %s)\n", opt_only);
-  g_print ("\nnotes:\n%s", bench.notes->str);
-
-  if (opt_json != NULL)
-    {
-      if (!write_json (opt_json, date, cpu, kernel, &error))
-        {
-          g_printerr ("netdb-bench: %s\n", error->message);
-          g_clear_error (&error);
-          bench.n_errors++;
-        }
-      else
-        g_print ("\nwrote %s\n", opt_json);
-    }
-
-  if (bench.n_errors > 0)
-    g_printerr ("netdb-bench: %u error(s)\n", bench.n_errors);
+  bench_have_rows ();
+  status = bench_finish ();
 
   rm_rf (B.root);
   g_free (B.root);
-  g_free (date);
-  g_free (cpu);
-  g_free (kernel);
-  g_ptr_array_unref (bench.rows);
-  g_string_free (bench.notes, TRUE);
-  g_strfreev (bench.only);
-  g_clear_pointer (&bench.previous, g_hash_table_unref);
-  g_free (bench.previous_path);
-  return bench.n_errors > 0 ? 1 : 0;
+  return status;
 }
