@@ -812,7 +812,8 @@ json_put_number (GString *s, double v)
 static gboolean
 write_json (const char *path, GError **error)
 {
-  static const char *const units[] = { "events/s", "ns", "ms", "bytes" };
+  /* Indexed by Kind. */
+  static const char *const units[] = { "events/s", "ns", "ms", "bytes", "MB/s" };
   GString *s = g_string_new ("{\n  \"format\": 1,\n  \"date\": ");
   gboolean ok;
   guint i, k;
@@ -836,6 +837,7 @@ write_json (const char *path, GError **error)
       g_string_append (s, i > 0 ? ",\n    " : "\n    ");
       json_put_string (s, row->id);
       g_string_append (s, ": { \"unit\": ");
+      g_assert (row->kind < G_N_ELEMENTS (units));
       json_put_string (s, units[row->kind]);
       for (k = 0; k < bench.n_impl; k++)
         {
