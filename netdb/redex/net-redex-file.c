@@ -1864,22 +1864,26 @@ on_follow_poll (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* @monitor: FALSE polls only (tests). */
 static void
-start_following (NetRedexFile *self)
+start_following (NetRedexFile *self,
+                 gboolean      monitor,
+                 guint         poll_ms)
 {
   g_autoptr(GFile) dir = g_file_new_for_path (self->dir);
   g_autoptr(GError) error = NULL;
 
-  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
+  if (monitor)
+    self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
   if (self->monitor != NULL)
     {
       g_file_monitor_set_rate_limit (self->monitor, 10);
       g_signal_connect (self->monitor, "changed", G_CALLBACK (on_dir_changed), self);
     }
-  else
+  else if (monitor)
     g_debug ("cannot monitor %s, polling: %s", self->dir, error->message);
 
-  self->poll_source = g_timeout_source_new (FOLLOW_POLL_MS);
+  self->poll_source = g_timeout_source_new (poll_ms);
   g_source_set_static_name (self->poll_source, "[netdb] follow log");
   g_source_set_callback (self->poll_source, on_follow_poll, self, NULL);
   g_source_attach (self->poll_source, g_main_context_get_thread_default ());
@@ -1899,6 +1903,30 @@ stop_following (NetRedexFile *self)
       g_source_destroy (self->poll_source);
       g_clear_pointer (&self->poll_source, g_source_unref);
     }
+}
+
+/*
+ * _net_redex_file_follow_by_polling:
+ * @interval_ms: how often to look, > 0
+ *
+ * Tests: a read-only log stops watching its directory with a file monitor
+ * and follows its writer by polling alone, every @interval_ms, as it does
+ * on a file system without inotify.  Call it on the thread that opened
+ * the log.
+ */
+void
+_net_redex_file_follow_by_polling (NetRedexFile *self,
+                                   guint         interval_ms)
+{
+  g_return_if_fail (NET_IS_REDEX_FILE (self));
+  g_return_if_fail (self->persistent && self->read_only);
+  g_return_if_fail (interval_ms > 0);
+
+  if (_net_redex_file_is_closed (self))
+    return;
+
+  stop_following (self);
+  start_following (self, FALSE, interval_ms);
 }
 
 /* GObject --------------------------------------------------------------- */
@@ -2039,7 +2067,7 @@ _net_redex_file_new (NetRedex        *redex,
         }
 
       if (read_only)
-        start_following (self);
+        start_following (self, TRUE, FOLLOW_POLL_MS);
     }
 
   /* A persistent log keeps its directory locked while it lives.  An

@@ -61,6 +61,8 @@ gboolean      _net_redex_file_reset         (NetRedexFile      *self,
                                              guint64            next_seq,
                                              GError           **error);
 guint64       _net_redex_file_get_restarts  (NetRedexFile      *self);
+void          _net_redex_file_follow_by_polling (NetRedexFile  *self,
+                                                 guint          interval_ms);
 gboolean      _net_redex_file_arm_watch     (NetRedexFile      *self,
                                              GSource           *source,
                                              guint64            seen_seq);

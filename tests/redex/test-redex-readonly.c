@@ -712,6 +712,80 @@ assert_holds (NetRedexFile *rfile,
     }
 }
 
+/* On a file system without inotify a reader follows its writer by polling
+ * alone: with the file monitor off, nothing arrives until a poll looks. */
+static void
+test_polling (void)
+{
+  g_autofree char *tmp = redex_test_make_tmpdir ();
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) writer = NULL;
+  g_autoptr(NetRedex) reader = NULL;
+  g_autoptr(NetRedexFile) wfile = NULL;
+  g_autoptr(NetRedexFile) rfile = NULL;
+  g_autoptr(NetRedexTail) tail = NULL;
+  guint64 s = 11;
+
+  net_redex_config_set_segment_size (config, SEG_SIZE);
+  writer = net_redex_new (tmp, &error);
+  g_assert_no_error (error);
+  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    append_one (wfile);
+
+  reader = net_redex_new_read_only (tmp, &error);
+  g_assert_no_error (error);
+  rfile = net_redex_open_file (reader, LOG_NAME, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, 11);
+  tail = net_redex_file_tail (rfile, 11);
+
+  /* An hour between polls: the reader does not notice the append. */
+  _net_redex_file_follow_by_polling (rfile, 3600 * 1000);
+  append_one (wfile);
+  redex_test_tail_assert_pending (tail, 300);
+  g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, 11);
+
+  /* Polling often, it follows appends one by one and in batches, across
+   * the segments the writer rolls to, and wakes its tail. */
+  _net_redex_file_follow_by_polling (rfile, 20);
+  for (guint round = 0; round < 4; round++)
+    {
+      guint n = round % 2 == 0 ? 1 : 80;
+
+      if (round > 0)
+        for (guint i = 0; i < n; i++)
+          append_one (wfile);
+      for (guint64 next = net_redex_file_get_next_seq (wfile); s < next; s++)
+        {
+          g_autoptr(NetRedexEvent) e = redex_test_tail_next (tail, 10000, &error);
+          g_autoptr(GBytes) p = redex_test_payload (s, len_for (s));
+
+          g_assert_no_error (error);
+          redex_test_assert_event (e, s, p);
+        }
+    }
+  g_assert_cmpuint (s, ==, 173);
+  REDEX_TEST_SPIN_UNTIL (net_redex_file_get_next_seq (rfile) == 173, 10000);
+  assert_holds (rfile, 1, 173);
+  {
+    g_autoptr(GArray) segs = NULL;
+    g_autofree char *log_dir = redex_test_find_log_dir (tmp, LOG_NAME);
+
+    segs = redex_test_list_bases (log_dir, ".seg");
+    g_assert_cmpuint (segs->len, >, 2);
+  }
+
+  g_assert_true (net_redex_close (writer, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_redex_close (reader, &error));
+  g_assert_no_error (error);
+  g_clear_object (&tail);
+  redex_test_rm_rf (tmp);
+}
+
 static gboolean
 watch_cb (gpointer data)
 {
@@ -865,6 +939,7 @@ main (int   argc,
   g_test_add_func ("/redex/readonly/other-process", test_other_process);
   g_test_add_func ("/redex/readonly/locked-other-process", test_locked_other_process);
   g_test_add_func ("/redex/readonly/reset", test_reset);
+  g_test_add_func ("/redex/readonly/polling", test_polling);
 
   return g_test_run ();
 }
