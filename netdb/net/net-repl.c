@@ -56,6 +56,12 @@
 #define SNAPSHOT_WINDOW      4
 /* Forwarded events reassembled at once per follower. */
 #define FORWARD_PARTS_MAX    4
+/* Leader: the forwarded events it remembers per follower (to tell a
+ * retransmission from another event with the same app_seq), and how far
+ * back from its tail it looks for one it forgot. */
+#define FORWARD_RECENT       64
+#define FORWARD_SEARCH_MAX   65536
+#define FORWARD_SEARCH_CHUNK 256
 
 /* Follower: FORWARDs in flight. */
 #define FORWARD_WINDOW       8
@@ -66,10 +72,20 @@
 #define EVENTS_HEADER        (1 + 1 + 8 + 2)
 #define EVENTS_ENTRY_HEADER  (8 + 4)
 #define FRAGMENT_HEADER      (1 + 1 + 8 + 8 + 4 + 4)
-#define FORWARD_HEADER       (1 + 1 + 8 + 4 + 4)
+#define FORWARD_HEADER       (1 + 1 + 8 + 8 + 8 + 4 + 4)
 #define SNAPSHOT_PART_HEADER (1 + 4 + 8)
-#define ACK_HEADER           (1 + 1 + 8 + 1 + 8 + 4 + 2)
+#define ACK_HEADER           (1 + 1 + 8 + 8 + 1 + 8 + 4 + 2)
 #define MIN_MESSAGE          64
+
+/* FORWARD_ACK statuses. */
+enum
+{
+  ACK_APPENDED     = NET_DB_FORWARD_APPENDED,
+  ACK_DUPLICATE    = NET_DB_FORWARD_DUPLICATE,
+  ACK_OUT_OF_ORDER = NET_DB_FORWARD_OUT_OF_ORDER,
+  ACK_REFUSED      = 3,
+  ACK_CONFLICT     = 4,
+};
 
 /* Byte ranges received so far, kept merged and sorted. ------------------- */
 
@@ -336,7 +352,32 @@ event_hash (gint64  timestamp,
   return h;
 }
 
+/* A forwarded event's digest: the first 8 bytes of BLAKE2b-256 over its
+ * encoding (which holds its origin and app_seq), never 0. */
+static guint64
+forward_digest (const guint8 *data,
+                gsize         len)
+{
+  guint8 out[32];
+  guint64 h = 0;
+
+  crypto_generichash (out, sizeof out, data, len, NULL, 0);
+  for (guint i = 0; i < 8; i++)
+    h |= (guint64) out[i] << (8 * i);
+  return h != 0 ? h : 1;
+}
+
 /* State ------------------------------------------------------------------- */
+
+/* Leader: a forwarded event it holds. */
+typedef struct
+{
+  guint8  log;
+  guint64 origin;
+  guint64 app_seq;
+  guint64 seq;
+  guint64 digest;
+} Recent;
 
 /* Leader: what it keeps of a peer that follows it. */
 typedef struct
@@ -348,7 +389,10 @@ typedef struct
   GBytes     *snapshot;
   guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
-  GPtrArray  *forwards;     /* Parts: forwarded events, by app_seq */
+  GPtrArray  *forwards;     /* Parts: forwarded events, by app_seq,
+                             * tagged with their digests */
+  Recent      recent[FORWARD_RECENT];  /* a ring of what it forwarded */
+  guint       n_recent;
   guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
 } Follower;
 
@@ -399,6 +443,9 @@ typedef struct
   GPtrArray    *fragments;      /* Parts: events by seq, tagged with
                                  * their timestamps */
   guint64       own_app_seq;    /* the last app_seq we assigned */
+  gboolean      conflicted;     /* a FORWARD was in conflict: number
+                                 * anew once the earlier ones are
+                                 * answered */
   guint64       synced_upto;    /* the last sync made this durable… */
   guint64       synced_hash;    /* …and this is its hash (0: unknown) */
   guint64       synced_restarts;
@@ -413,6 +460,8 @@ typedef struct
   NetDbLog  log;
   GBytes   *event;        /* with app_seq once assigned */
   guint64   app_seq;      /* 0: not yet sent */
+  guint64   digest;       /* of event, once app_seq is assigned */
+  guint64   prev;         /* the digest of ours it follows, or 0 */
   gint64    queued;       /* monotonic: the forward timeout runs from here */
   gint64    last_sent;    /* 0: to be sent */
   gboolean  reported;     /* forward-failed emitted for its timeout */
@@ -1173,6 +1222,7 @@ leader_send_ack (NetRepl      *self,
                  gpointer      peer,
                  guint8        log,
                  guint64       app_seq,
+                 guint64       digest,
                  guint8        status,
                  guint64       seq,
                  const GError *error)
@@ -1186,6 +1236,7 @@ leader_send_ack (NetRepl      *self,
   w_u8 (msg, NET_REPL_FORWARD_ACK);
   w_u8 (msg, log);
   w_u64 (msg, app_seq);
+  w_u64 (msg, digest);
   w_u8 (msg, status);
   w_u64 (msg, seq);
   w_u32 (msg, error ? (guint32) error->code : 0);
@@ -1195,15 +1246,139 @@ leader_send_ack (NetRepl      *self,
 }
 
 static void
+leader_remember_forward (Follower *f,
+                         guint8    log,
+                         guint64   origin,
+                         guint64   app_seq,
+                         guint64   seq,
+                         guint64   digest)
+{
+  Recent *r = &f->recent[f->n_recent++ % FORWARD_RECENT];
+
+  r->log = log;
+  r->origin = origin;
+  r->app_seq = app_seq;
+  r->seq = seq;
+  r->digest = digest;
+}
+
+/*
+ * The event of @origin with @app_seq that @log holds: its seq and digest.
+ * What this follower forwarded lately is remembered; anything else (the
+ * leader restarted, another connection forwarded it) is looked for from
+ * the tail back, at most FORWARD_SEARCH_MAX events.  FALSE when it is not
+ * found there: evicted, or too old to be confused with anything in
+ * flight.
+ */
+static gboolean
+leader_find_forwarded (NetRepl  *self,
+                       Follower *f,
+                       guint8    log,
+                       guint64   origin,
+                       guint64   app_seq,
+                       guint64  *seq,
+                       guint64  *digest)
+{
+  NetRedexFile *file = self->logs[log];
+  guint64 first = net_redex_file_get_first_seq (file);
+  guint64 end = net_redex_file_get_next_seq (file);
+  guint64 floor = end > FORWARD_SEARCH_MAX ? MAX (first, end - FORWARD_SEARCH_MAX) : first;
+
+  for (guint i = 0; i < MIN (f->n_recent, FORWARD_RECENT); i++)
+    {
+      Recent *r = &f->recent[i];
+
+      if (r->log == log && r->origin == origin && r->app_seq == app_seq)
+        {
+          *seq = r->seq;
+          *digest = r->digest;
+          return TRUE;
+        }
+    }
+
+  while (end > floor)
+    {
+      guint64 start = end - MIN (end - floor, FORWARD_SEARCH_CHUNK);
+      g_autoptr(GPtrArray) events = net_redex_file_read_range (file, start, end, NULL);
+
+      if (events == NULL)
+        return FALSE;
+      for (guint i = events->len; i > 0; i--)
+        {
+          NetRedexEvent *event = g_ptr_array_index (events, i - 1);
+          NetEventMeta meta;
+          const guint8 *payload;
+          gsize payload_len, len;
+          const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+
+          if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL) ||
+              meta.origin != origin)
+            continue;
+          /* The app_seqs of an origin rise along the log. */
+          if (meta.app_seq < app_seq)
+            return FALSE;
+          if (meta.app_seq == app_seq)
+            {
+              *seq = net_redex_event_get_seq (event);
+              *digest = forward_digest (data, len);
+              leader_remember_forward (f, log, origin, app_seq, *seq, *digest);
+              return TRUE;
+            }
+        }
+      end = start;
+    }
+  return FALSE;
+}
+
+/*
+ * Appends a forwarded event unless it conflicts with what the leader
+ * holds of its origin: another event at its app_seq (a FORWARD of an
+ * earlier run of the follower that arrived late took it), or, when the
+ * follower says which of its events it follows (@prev), another event at
+ * app_seq - 1.  A retransmission of an event the leader holds is a
+ * duplicate.
+ */
+static void
 leader_append_forward (NetRepl  *self,
                        gpointer  peer,
                        guint8    log,
                        guint64   app_seq,
+                       guint64   digest,
+                       guint64   prev,
                        GBytes   *event)
 {
   g_autoptr(GError) error = NULL;
+  Follower *f = get_follower (self, peer);
   NetDbForwardStatus status;
-  guint64 seq = 0;
+  NetEventMeta meta;
+  const guint8 *payload;
+  gsize payload_len, len;
+  const guint8 *data = g_bytes_get_data (event, &len);
+  guint64 seq = 0, held_seq, held_digest;
+
+  /* What does not decode is refused below, with the reason. */
+  if (net_event_decode (data, len, &meta, &payload, &payload_len, NULL) &&
+      meta.app_seq == app_seq)
+    {
+      guint64 last = _net_db_get_origin_app_seq (self->db, log, meta.origin);
+
+      /* Only what the leader holds is looked for: a new origin's first
+       * event costs no search. */
+      if (app_seq <= last &&
+          leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest) &&
+          held_digest == digest)
+        {
+          leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, held_seq, NULL);
+          return;
+        }
+      if (prev != 0 && app_seq > 1 &&
+          leader_find_forwarded (self, f, log, meta.origin, app_seq - 1, &held_seq, &held_digest) &&
+          held_digest != prev)
+        {
+          leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT, last, NULL);
+          return;
+        }
+    }
 
   if (!_net_db_append_forwarded (self->db, log, event, app_seq, &status, &seq, &error))
     {
@@ -1211,14 +1386,34 @@ leader_append_forward (NetRepl  *self,
         {
           g_autoptr(GError) e = g_error_new_literal (NET_ERROR, NET_ERROR_FAILED, error->message);
 
-          leader_send_ack (self, peer, log, app_seq, 3, 0, e);
+          leader_send_ack (self, peer, log, app_seq, digest, ACK_REFUSED, 0, e);
         }
       else
-        leader_send_ack (self, peer, log, app_seq, 3, 0, error);
+        leader_send_ack (self, peer, log, app_seq, digest, ACK_REFUSED, 0, error);
       return;
     }
 
-  leader_send_ack (self, peer, log, app_seq, status, seq, NULL);
+  switch (status)
+    {
+    case NET_DB_FORWARD_APPENDED:
+      leader_remember_forward (f, log, meta.origin, app_seq, seq, digest);
+      leader_send_ack (self, peer, log, app_seq, digest, ACK_APPENDED, seq, NULL);
+      break;
+    case NET_DB_FORWARD_DUPLICATE:
+      /* Not the event held at that app_seq (that one was answered
+       * above): another one is there. */
+      if (leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest))
+        leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT,
+                         _net_db_get_origin_app_seq (self->db, log, meta.origin), NULL);
+      else
+        leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, 0, NULL);
+      break;
+    case NET_DB_FORWARD_OUT_OF_ORDER:
+      leader_send_ack (self, peer, log, app_seq, digest, ACK_OUT_OF_ORDER, 0, NULL);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 static gboolean
@@ -1228,6 +1423,8 @@ leader_on_forward (NetRepl  *self,
 {
   guint8 log = r_u8 (r);
   guint64 app_seq = r_u64 (r);
+  guint64 digest = r_u64 (r);
+  guint64 prev = r_u64 (r);
   guint32 total = r_u32 (r);
   guint32 offset = r_u32 (r);
   gsize n = r_left (r);
@@ -1235,7 +1432,7 @@ leader_on_forward (NetRepl  *self,
   Follower *f;
   Parts *fp;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || n == 0 ||
+  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 || n == 0 ||
       total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
       offset > total || n > total - offset)
     return FALSE;
@@ -1245,21 +1442,31 @@ leader_on_forward (NetRepl  *self,
       g_autoptr(GError) e = g_error_new (NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                                          "the leader has no log %u", log);
 
-      leader_send_ack (self, peer, log, app_seq, 3, 0, e);
+      leader_send_ack (self, peer, log, app_seq, digest, ACK_REFUSED, 0, e);
       return TRUE;
     }
 
   /* The common case: the whole event in one message. */
   if (offset == 0 && n == total)
     {
-      g_autoptr(GBytes) event = g_bytes_new (bytes, n);
+      g_autoptr(GBytes) event = NULL;
 
-      leader_append_forward (self, peer, log, app_seq, event);
+      if (forward_digest (bytes, n) != digest)
+        return FALSE;
+      event = g_bytes_new (bytes, n);
+      leader_append_forward (self, peer, log, app_seq, digest, prev, event);
       return TRUE;
     }
 
   f = get_follower (self, peer);
   fp = parts_find (f->forwards, log, app_seq);
+  if (fp != NULL && fp->tag != digest)
+    {
+      /* Another event with that app_seq: the latest to arrive wins (the
+       * other is sent again if its sender still wants it). */
+      g_ptr_array_remove_fast (f->forwards, fp);
+      fp = NULL;
+    }
   if (fp != NULL && fp->total != total)
     return FALSE;
   if (fp == NULL)
@@ -1275,7 +1482,7 @@ leader_on_forward (NetRepl  *self,
               oldest = i;
           g_ptr_array_remove_index_fast (f->forwards, oldest);
         }
-      fp = parts_new (log, app_seq, 0, total);
+      fp = parts_new (log, app_seq, digest, total);
       g_ptr_array_add (f->forwards, fp);
     }
 
@@ -1283,8 +1490,13 @@ leader_on_forward (NetRepl  *self,
   if (parts_add (fp, offset, bytes, n))
     {
       g_autoptr(GBytes) event = parts_free_to_bytes (parts_take (f->forwards, fp));
+      gsize len;
+      const guint8 *data = g_bytes_get_data (event, &len);
 
-      leader_append_forward (self, peer, log, app_seq, event);
+      /* Parts of another event under the same digest: not what was sent. */
+      if (forward_digest (data, len) != digest)
+        return FALSE;
+      leader_append_forward (self, peer, log, app_seq, digest, prev, event);
     }
   return TRUE;
 }
@@ -2153,6 +2365,8 @@ follower_send_forward (NetRepl *self,
       w_u8 (msg, NET_REPL_FORWARD);
       w_u8 (msg, fw->log);
       w_u64 (msg, fw->app_seq);
+      w_u64 (msg, fw->digest);
+      w_u64 (msg, fw->prev);
       w_u32 (msg, len);
       w_u32 (msg, off);
       g_byte_array_append (msg, data + off, n);
@@ -2162,6 +2376,23 @@ follower_send_forward (NetRepl *self,
   self->counters.forwards_sent++;
 }
 
+/* The digest of our queued event that has app_seq @app_seq in @log, or 0:
+ * an event follows it only while the leader may not have it yet. */
+static guint64
+follower_queued_digest (NetRepl  *self,
+                        NetDbLog  log,
+                        guint64   app_seq)
+{
+  for (GList *l = self->forwards.head; l != NULL; l = l->next)
+    {
+      Forward *o = l->data;
+
+      if (o->log == log && o->app_seq == app_seq && app_seq != 0)
+        return o->digest;
+    }
+  return 0;
+}
+
 /* Sends the queued events in order, FORWARD_WINDOW at once: the first send
  * of each assigns its app_seq, retransmits keep it. */
 static void
@@ -2169,6 +2400,7 @@ follower_pump (NetRepl *self)
 {
   gint64 now = now_us ();
   gint64 retransmit = (gint64) self->pull_timeout_ms * 1000;
+  gboolean in_flight[NET_DB_N_LOGS] = { FALSE };
   guint i = 0;
 
   if (!self->leader_up || !self->session_announced || self->diverged)
@@ -2183,6 +2415,12 @@ follower_pump (NetRepl *self)
           FollowLog *fl = &self->follow[fw->log];
           GBytes *encoded;
 
+          /* After a conflict, an earlier event still unanswered may be in
+           * conflict too: it must get the lower new app_seq. */
+          if (fl->conflicted && in_flight[fw->log])
+            continue;
+          fl->conflicted = FALSE;
+
           fl->own_app_seq = MAX (fl->own_app_seq,
                                  _net_db_get_origin_app_seq (self->db, fw->log,
                                                              net_db_get_origin (self->db)));
@@ -2191,7 +2429,11 @@ follower_pump (NetRepl *self)
           encoded = encode_with_app_seq (fw->event, fw->app_seq);
           g_bytes_unref (fw->event);
           fw->event = encoded;
+          fw->digest = forward_digest (g_bytes_get_data (encoded, NULL),
+                                       g_bytes_get_size (encoded));
+          fw->prev = follower_queued_digest (self, fw->log, fw->app_seq - 1);
         }
+      in_flight[fw->log] = TRUE;
       if (fw->last_sent != 0 && now - fw->last_sent < retransmit)
         continue;
       fw->last_sent = now;
@@ -2247,12 +2489,36 @@ forward_cb (NetDbLog  log,
   follower_schedule_pump (self);
 }
 
+/* The queued events of @log from @app_seq on are numbered again when next
+ * sent: the leader appended none of them (each was refused, in conflict
+ * or out of order, as what it follows was not appended). */
+static void
+follower_renumber (NetRepl  *self,
+                   NetDbLog  log,
+                   guint64   app_seq)
+{
+  self->follow[log].own_app_seq = app_seq - 1;
+  for (GList *l = self->forwards.head; l != NULL; l = l->next)
+    {
+      Forward *o = l->data;
+
+      if (o->log == log && o->app_seq >= app_seq)
+        {
+          o->app_seq = 0;
+          o->digest = 0;
+          o->prev = 0;
+          o->last_sent = 0;
+        }
+    }
+}
+
 static gboolean
 follower_on_forward_ack (NetRepl *self,
                          Reader  *r)
 {
   guint8 log = r_u8 (r);
   guint64 app_seq = r_u64 (r);
+  guint64 digest = r_u64 (r);
   guint8 status = r_u8 (r);
   guint64 seq = r_u64 (r);
   guint32 code = r_u32 (r);
@@ -2261,34 +2527,36 @@ follower_on_forward_ack (NetRepl *self,
   Forward *fw = NULL;
   GList *l;
 
-  (void) seq;
-  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || status > 3)
+  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 ||
+      status > ACK_CONFLICT)
     return FALSE;
 
+  /* The answer about that very event: another one with its app_seq (one
+   * an earlier run of ours sent) is not it. */
   for (l = self->forwards.head; l != NULL; l = l->next)
     {
       Forward *o = l->data;
 
-      if (o->log == log && o->app_seq == app_seq)
+      if (o->log == log && o->app_seq == app_seq && o->digest == digest)
         {
           fw = o;
           break;
         }
     }
   if (fw == NULL)
-    return TRUE;   /* acknowledged before */
+    return TRUE;   /* acknowledged before, or not ours */
 
   switch (status)
     {
-    case 0:
-    case 1:
+    case ACK_APPENDED:
+    case ACK_DUPLICATE:
       g_queue_delete_link (&self->forwards, l);
       forward_free (fw);
       self->counters.forwards_acked++;
       follower_pump (self);
       break;
 
-    case 2:
+    case ACK_OUT_OF_ORDER:
       /* An earlier one got lost: send everything in flight again, from
        * the oldest (once for the burst of answers this causes). */
       if (now_us () - self->last_resend >= (gint64) self->pull_timeout_ms * 250)
@@ -2300,36 +2568,34 @@ follower_on_forward_ack (NetRepl *self,
         }
       break;
 
-    case 3:
+    case ACK_REFUSED:
       {
         g_autofree char *message = g_utf8_make_valid ((const char *) text, len);
         g_autoptr(GError) error = NULL;
-        FollowLog *fl = &self->follow[log];
 
         if (code == 0 || code > NET_ERROR_PROTOCOL)
           code = NET_ERROR_FAILED;
         error = g_error_new (NET_ERROR, code, "the leader refused a forwarded change: %s", message);
 
         g_queue_delete_link (&self->forwards, l);
-        /* Its app_seq is free again: those after it of the same log are
-         * numbered anew (the leader appended none of them, they would
-         * have been out of order). */
-        fl->own_app_seq = app_seq - 1;
-        for (l = self->forwards.head; l != NULL; l = l->next)
-          {
-            Forward *o = l->data;
-
-            if (o->log == log && o->app_seq > app_seq)
-              {
-                o->app_seq = 0;
-                o->last_sent = 0;
-              }
-          }
+        /* Its app_seq is free again. */
+        follower_renumber (self, log, app_seq);
         forward_free (fw);
         self->counters.forwards_failed++;
         _net_db_emit_forward_failed (self->db, error);
         follower_pump (self);
       }
+      break;
+
+    case ACK_CONFLICT:
+      /* The leader holds another event of ours at that app_seq, or
+       * before it: one an earlier run of ours forwarded and that arrived
+       * late.  Not lost, not applied twice: sent again after what the
+       * leader holds (@seq is its last app_seq of our origin). */
+      self->follow[log].leader_app_seq = MAX (self->follow[log].leader_app_seq, seq);
+      self->follow[log].conflicted = TRUE;
+      follower_renumber (self, log, app_seq);
+      follower_pump (self);
       break;
 
     default:

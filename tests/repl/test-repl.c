@@ -57,6 +57,8 @@ struct _Cluster
   PassFunc  pass;
   guint     in_flight;
   guint64   sent;
+  GPtrArray *held;      /* GBytes: FORWARDs held back by hold_forwards */
+  guint     conflicts;  /* FORWARD_ACKs with status 4 */
 };
 
 typedef struct
@@ -246,6 +248,7 @@ cluster_free (Cluster *c)
       g_free (c->nodes[i].dir);
       g_clear_error (&c->nodes[i].follow_error);
     }
+  g_clear_pointer (&c->held, g_ptr_array_unref);
   rm_rf (c->root);
   g_free (c->root);
   g_rand_free (c->rand);
@@ -1241,6 +1244,177 @@ test_forward_restart (void)
   cluster_free (c);
 }
 
+/* FORWARDs from follower 1 are held back (once each, not their
+ * retransmissions); everything else goes through. */
+static gboolean
+hold_forwards (Cluster      *c,
+               guint         from,
+               guint         to,
+               const guint8 *msg,
+               gsize         len)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (from != 1 || msg[0] != NET_REPL_FORWARD)
+    return TRUE;
+  bytes = g_bytes_new (msg, len);
+  for (guint i = 0; i < c->held->len; i++)
+    if (g_bytes_equal (g_ptr_array_index (c->held, i), bytes))
+      return FALSE;
+  g_ptr_array_add (c->held, g_steal_pointer (&bytes));
+  return FALSE;
+}
+
+/* Everything goes through; conflicts are counted. */
+static gboolean
+count_conflicts (Cluster      *c,
+                 guint         from,
+                 guint         to,
+                 const guint8 *msg,
+                 gsize         len)
+{
+  /* kind, log, app_seq, digest, then the status */
+  if (msg[0] == NET_REPL_FORWARD_ACK && len > 18 && msg[18] == 4)
+    c->conflicts++;
+  return TRUE;
+}
+
+static gboolean
+held_reach (Cluster  *c,
+            gpointer  data)
+{
+  return c->held->len >= GPOINTER_TO_UINT (data);
+}
+
+static guint64
+held_app_seq (Cluster *c,
+              guint    i)
+{
+  const guint8 *m = g_bytes_get_data (g_ptr_array_index (c->held, i), NULL);
+  guint64 v = 0;
+
+  for (guint k = 0; k < 8; k++)
+    v |= (guint64) m[2 + k] << (8 * k);
+  return v;
+}
+
+/* A follower's FORWARDs are still on the way when it restarts: its new
+ * events get the same app_seqs.  @n_early stale ones reach the leader
+ * first and take those app_seqs; the new ones are in conflict, not
+ * duplicates: they are numbered again, appended after them in their
+ * order, and nothing is reported failed.  A stale one that arrives after
+ * the new ones took its app_seq is not appended (its sender is gone). */
+static void
+forward_stale (guint n_early)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(NetTask) fresh = NULL;
+  Failures failures = { 0 };
+  guint64 origin;
+  NetDb *db;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  start_follower (c, 1, TRUE, 0);
+  wait_caught_up (c, 1);
+
+  /* Run 1 forwards two events that do not arrive before it stops. */
+  c->held = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  c->pass = hold_forwards;
+  db = c->nodes[1].db;
+  origin = net_db_get_origin (db);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 100, "stale 1", 0, &error), ==, 0);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 101, "stale 2", 0, &error), ==, 0);
+  g_assert_no_error (error);
+  spin_until (c, held_reach, GUINT_TO_POINTER (2), "the first FORWARDs");
+  node_close (&c->nodes[1]);
+  for (guint i = 0; i < 2; i++)
+    g_ptr_array_add (stale, g_bytes_ref (g_ptr_array_index (c->held, i)));
+  g_ptr_array_set_size (c->held, 0);
+
+  /* Run 2 knows nothing of them, nor does the leader yet. */
+  start_follower (c, 1, TRUE, 0);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 200, "fresh", 0, &error), ==, 0);
+  g_assert_cmpuint (net_db_tasks_rename (net_db_get_tasks (db), 200, "renamed", 0, &error), ==, 0);
+  g_assert_no_error (error);
+  spin_until (c, held_reach, GUINT_TO_POINTER (2), "the second FORWARDs");
+  /* The same app_seqs as the stale ones: the race this is about. */
+  g_assert_cmpuint (held_app_seq (c, 0), ==, 1);
+  g_assert_cmpuint (held_app_seq (c, 1), ==, 2);
+  {
+    gsize len;
+    const guint8 *m = g_bytes_get_data (g_ptr_array_index (stale, 0), &len);
+
+    g_assert_cmpuint (m[2], ==, 1);
+  }
+
+  /* The stale ones arrive first; then everything flows again. */
+  c->pass = count_conflicts;
+  for (guint i = 0; i < n_early; i++)
+    {
+      gsize len;
+      const guint8 *m = g_bytes_get_data (g_ptr_array_index (stale, i), &len);
+
+      g_assert_true (_net_repl_receive (c->nodes[0].repl, &c->nodes[1], m, len));
+    }
+  spin_until (c, all_acked, GUINT_TO_POINTER (2), "the acknowledgements");
+  for (guint i = n_early; i < stale->len; i++)
+    {
+      gsize len;
+      const guint8 *m = g_bytes_get_data (g_ptr_array_index (stale, i), &len);
+
+      g_assert_true (_net_repl_receive (c->nodes[0].repl, &c->nodes[1], m, len));
+    }
+  wait_caught_up (c, 1);
+
+  /* Nothing lost, nothing twice, in order. */
+  g_assert_cmpuint (failures.count, ==, 0);
+  app_seqs = origin_events (c->nodes[0].db, origin);
+  g_assert_cmpuint (app_seqs->len, ==, n_early + 2);
+  for (guint i = 0; i < app_seqs->len; i++)
+    g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
+  for (guint n = 0; n < 2; n++)
+    {
+      NetDbTasks *tasks = net_db_get_tasks (c->nodes[n].db);
+      g_autoptr(NetTask) s1 = net_db_tasks_get (tasks, 100);
+      g_autoptr(NetTask) s2 = net_db_tasks_get (tasks, 101);
+
+      g_assert_nonnull (s1);
+      if (n_early > 1)
+        g_assert_nonnull (s2);
+      else
+        g_assert_null (s2);
+      g_clear_object (&fresh);
+      fresh = net_db_tasks_get (tasks, 200);
+      g_assert_nonnull (fresh);
+      g_assert_cmpstr (net_task_get_title (fresh), ==, "renamed");
+    }
+  assert_logs_equal (c->nodes[0].db, db, 1, 1);
+  g_assert_cmpuint (c->conflicts, >, 0);
+
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
+static void
+test_forward_stale (void)
+{
+  forward_stale (2);
+}
+
+/* Only the first stale one is early: the second new one, which follows
+ * the first new one, must not take the app_seq after the stale one. */
+static void
+test_forward_stale_chain (void)
+{
+  forward_stale (1);
+}
+
 /* A leader without a memories log refuses a forwarded memory: the
  * follower reports the leader's error and drops it; tasks go on. */
 static void
@@ -1448,11 +1622,15 @@ test_malformed (void)
   {
     g_autoptr(GByteArray) m = msg_new (NET_REPL_FORWARD);
 
-    put (m, 0, 1); put (m, 1, 8); put (m, 100, 4); put (m, 0, 4);
+    put (m, 0, 1); put (m, 1, 8); put (m, 0x1234, 8); put (m, 0, 8); put (m, 100, 4); put (m, 0, 4);
     g_byte_array_append (m, (const guint8 *) "0123456789", 10);
-    check_truncations (leader, from_follower, m, 1 + 1 + 8 + 4 + 4 + 1, FALSE);
+    check_truncations (leader, from_follower, m, 1 + 1 + 8 + 8 + 8 + 4 + 4 + 1, FALSE);
     /* A part past the announced total. */
-    m->data[10] = 5;
+    m->data[26] = 5;
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+    m->data[26] = 100;
+    /* No digest. */
+    m->data[10] = 0; m->data[11] = 0;
     g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
   }
 
@@ -1515,11 +1693,16 @@ test_malformed (void)
   {
     g_autoptr(GByteArray) m = msg_new (NET_REPL_FORWARD_ACK);
 
-    put (m, 0, 1); put (m, 77, 8); put (m, 3, 1); put (m, 0, 8); put (m, 1, 4);
+    put (m, 0, 1); put (m, 77, 8); put (m, 0x1234, 8); put (m, 3, 1); put (m, 0, 8); put (m, 1, 4);
     put (m, 3, 2); g_byte_array_append (m, (const guint8 *) "bad", 3);
     check_truncations (follower, from_leader, m, m->len, TRUE);
     g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
-    m->data[10] = 9;   /* no such status */
+    m->data[18] = 4;   /* a conflict: valid */
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[18] = 5;   /* no such status */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[18] = 3;
+    m->data[10] = 0; m->data[11] = 0;   /* no digest */
     g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
   }
 
@@ -1741,6 +1924,8 @@ main (int   argc,
   g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
   g_test_add_func ("/repl/forward-peer-down", test_forward_peer_down);
   g_test_add_func ("/repl/forward-restart", test_forward_restart);
+  g_test_add_func ("/repl/forward-stale", test_forward_stale);
+  g_test_add_func ("/repl/forward-stale-chain", test_forward_stale_chain);
   g_test_add_func ("/repl/forward-refused", test_forward_refused);
   g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
   g_test_add_func ("/repl/malformed", test_malformed);
