@@ -61,6 +61,7 @@ NetFold  *_net_fold_new               (NetRedexFile         *file,
 void      _net_fold_free              (NetFold              *self);
 void      _net_fold_stop              (NetFold              *self);
 guint64   _net_fold_get_applied_seq   (NetFold              *self);
+gboolean  _net_fold_is_stopped        (NetFold              *self);
 guint64   _net_fold_get_errors        (NetFold              *self);
 guint64   _net_fold_get_events_applied (void);
 gboolean  _net_fold_is_owner_thread   (NetFold              *self);

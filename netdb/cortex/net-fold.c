@@ -419,6 +419,13 @@ _net_fold_get_applied_seq (NetFold *self)
   return self->applied_seq;
 }
 
+/* Whether _net_fold_stop() was called: the model was closed. */
+gboolean
+_net_fold_is_stopped (NetFold *self)
+{
+  return self->stopped;
+}
+
 /* How many events (decoded or counted as errors) the folds of the calling
  * thread have applied so far; compare two readings. */
 guint64

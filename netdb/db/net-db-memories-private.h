@@ -7,6 +7,7 @@
 
 #include "net-db-memories.h"
 #include "net-db-private.h"
+#include "net-follow-private.h"
 #include "net-redex-file.h"
 
 G_BEGIN_DECLS
@@ -20,31 +21,8 @@ NetDbMemories *_net_db_memories_open (NetRedex        *redex,
                                       GBytes          *snapshot,
                                       GError         **error);
 
-/*
- * A read-only model whose log restarted under it (its writer reset the
- * log): @func restores a state the log continues and returns TRUE, or
- * finds none yet and returns FALSE (it is asked again).  Without one the
- * model folds on, counting the events it lost.
- */
-void _net_db_memories_set_restart_func (NetDbMemories *self,
-                                        gboolean (*func) (gpointer model,
-                                                          gpointer user_data),
-                                        gpointer  user_data);
-
-NetRedexFile *_net_db_memories_get_file          (NetDbMemories       *self);
-void          _net_db_memories_set_following     (NetDbMemories       *self,
-                                                  gboolean             following,
-                                                  NetDbForwardFunc     forward,
-                                                  gpointer             forward_data);
-gboolean      _net_db_memories_append_forwarded  (NetDbMemories       *self,
-                                                  GBytes              *event,
-                                                  guint64              app_seq,
-                                                  NetDbForwardStatus  *status,
-                                                  guint64             *seq,
-                                                  GError             **error);
-gboolean      _net_db_memories_rebootstrap       (NetDbMemories       *self,
-                                                  GBytes              *snapshot,
-                                                  guint64              applied_seq,
-                                                  GError             **error);
+/* What replication does with the model (read-only restarts, following,
+ * write forwarding, re-bootstrap): see net-follow-private.h. */
+NetFollow *_net_db_memories_get_follow (NetDbMemories *self);
 
 G_END_DECLS

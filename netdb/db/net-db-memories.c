@@ -14,6 +14,7 @@
 #include "net-db-items-private.h"
 #include "net-db-memories-private.h"
 #include "net-fold-private.h"
+#include "net-follow-private.h"
 #include "net-id-table-private.h"
 #include "net-origins-private.h"
 #include "net-query-model-private.h"
@@ -118,16 +119,7 @@ struct _NetDbMemories
   NetOrigins    origins;        /* app_seqs, ours and folded */
   gboolean      closed;
 
-  /* Following a leader: mutations go to @forward, or fail without one. */
-  gboolean          following;
-  gboolean          restoring;      /* a re-bootstrap restores while following */
-  NetDbForwardFunc  forward;
-  gpointer          forward_data;
-
-  /* Read-only: what restores a state when the writer restarts the log. */
-  gboolean        (*restart_func) (gpointer model,
-                                   gpointer user_data);
-  gpointer          restart_data;
+  NetFollow     follow;         /* appends, forwarding, re-bootstrap */
 
   NetIdTable    by_id;          /* MemoryEntry by id */
   NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
@@ -135,7 +127,6 @@ struct _NetDbMemories
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
   GHashTable   *dirty;          /* NetMemory* (a ref) with pending notifies */
-  GByteArray   *scratch;
 
   NetWatchHub   watches;        /* the live queries */
   GHashTable   *adopt;          /* during a restore: guint64* → NetMemory*
@@ -660,16 +651,41 @@ memories_restart (gpointer user_data)
 {
   NetDbMemories *self = user_data;
 
-  if (self->restart_func == NULL)
-    return NET_FOLD_RESTART_IGNORED;
-  return self->restart_func (self, self->restart_data) ? NET_FOLD_RESTART_RESTORED
-                                                        : NET_FOLD_RESTART_LATER;
+  return _net_follow_restart (&self->follow);
 }
 
 static const NetFoldFuncs memories_fold_funcs = {
   .apply = memories_apply,
   .deliver = memories_deliver,
   .restart = memories_restart,
+};
+
+static gboolean
+memories_check (const NetEventMeta  *meta,
+                const guint8        *payload,
+                gsize                payload_len,
+                GError             **error)
+{
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *content = NULL;
+  g_autofree char *source = NULL;
+  guint64 id;
+  gint64 ts;
+
+  return memories_decode (0, meta, payload, payload_len, &id, &content, tags, &source, &ts, error);
+}
+
+static gboolean
+memories_restore (gpointer   model,
+                  GBytes    *snapshot,
+                  GError   **error)
+{
+  return net_db_memories_restore (model, snapshot, error);
+}
+
+static const NetFollowFuncs memories_follow_funcs = {
+  .check = memories_check,
+  .restore = memories_restore,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -679,6 +695,7 @@ net_db_memories_dispose (GObject *object)
 {
   NetDbMemories *self = (NetDbMemories *) object;
 
+  _net_follow_clear (&self->follow);
   if (self->fold != NULL)
     g_clear_pointer (&self->fold, _net_fold_free);
   g_clear_object (&self->file);
@@ -701,7 +718,6 @@ net_db_memories_finalize (GObject *object)
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
   _net_origins_clear (&self->origins);
-  g_clear_pointer (&self->scratch, g_byte_array_unref);
 
   G_OBJECT_CLASS (net_db_memories_parent_class)->finalize (object);
 }
@@ -796,7 +812,6 @@ net_db_memories_init (NetDbMemories *self)
   self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->pinned = id_set_new (NULL);
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->scratch = g_byte_array_new ();
   _net_watch_hub_init (&self->watches);
 }
 
@@ -848,6 +863,8 @@ _net_db_memories_open (NetRedex        *redex,
   self->origins.own = origin;
   self->fold = _net_fold_new (self->file, &memories_fold_funcs, self,
                               net_redex_file_get_first_seq (self->file) - 1);
+  _net_follow_init (&self->follow, &memories_follow_funcs, self, "memories", NET_DB_LOG_MEMORIES,
+                    self->file, self->fold, &self->origins);
 
   if (snapshot != NULL)
     {
@@ -885,10 +902,7 @@ append_event (NetDbMemories       *self,
               gint64               timestamp,
               GError             **error)
 {
-  g_autoptr(GBytes) event = NULL;
-  NetEventMeta meta = { 0 };
   NetEncoder enc;
-  guint64 seq;
 
   if (self->closed)
     {
@@ -912,21 +926,13 @@ append_event (NetDbMemories       *self,
         }
     }
 
-  if (self->following && self->forward == NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
-                           "the memories model follows a leader: make changes on the leader, "
-                           "or follow it with write forwarding");
-      return 0;
-    }
+  if (!_net_follow_check_mutation (&self->follow, error))
+    return 0;
 
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
-  g_mutex_lock (&self->origins.lock);
-
-  g_byte_array_set_size (self->scratch, 0);
-  net_encoder_init (&enc, self->scratch);
+  net_encoder_init (&enc, _net_follow_begin_append (&self->follow));
   net_encoder_put_uint (&enc, F_ID, id);
   if (content != NULL)
     net_encoder_put_string (&enc, F_CONTENT, content);
@@ -937,35 +943,7 @@ append_event (NetDbMemories       *self,
   if (dispatch != NET_DISPATCH_MEMORY_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  meta.dispatch = dispatch;
-  meta.origin = self->origin;
-
-  if (self->following)
-    {
-      /* The forwarder assigns the app_seq when it first sends it. */
-      meta.app_seq = 0;
-      event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
-      g_mutex_unlock (&self->origins.lock);
-      self->forward (NET_DB_LOG_MEMORIES, event, self->forward_data);
-      return 0;
-    }
-
-  meta.app_seq = self->origins.next_app_seq;
-  event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
-
-  seq = net_redex_file_append (self->file, event, error);
-  if (seq != 0)
-    self->origins.next_app_seq++;
-
-  g_mutex_unlock (&self->origins.lock);
-
-  if (seq == 0)
-    return 0;
-
-  if (!_net_fold_apply_local (self->fold, seq, event, error))
-    return 0;
-
-  return seq;
+  return _net_follow_end_append (&self->follow, dispatch, error);
 }
 
 /**
@@ -2034,12 +2012,8 @@ net_db_memories_restore (NetDbMemories  *self,
       g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
       return FALSE;
     }
-  if (self->following && !self->restoring)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
-                           "the memories model follows a leader: its state comes from the leader");
-      return FALSE;
-    }
+  if (!_net_follow_check_restore (&self->follow, error))
+    return FALSE;
 
   if (!_net_snapshot_read (snapshot, "memories", read_memory_cb, memories, &applied, &fold_errors,
                            origins, error))
@@ -2121,152 +2095,8 @@ net_db_memories_close (NetDbMemories  *self,
 
 /* Replication ----------------------------------------------------------------- */
 
-NetRedexFile *
-_net_db_memories_get_file (NetDbMemories *self)
+NetFollow *
+_net_db_memories_get_follow (NetDbMemories *self)
 {
-  return self->file;
-}
-
-void
-_net_db_memories_set_restart_func (NetDbMemories *self,
-                                   gboolean (*func) (gpointer model,
-                                                     gpointer user_data),
-                                   gpointer  user_data)
-{
-  self->restart_func = func;
-  self->restart_data = user_data;
-}
-
-void
-_net_db_memories_set_following (NetDbMemories    *self,
-                                gboolean          following,
-                                NetDbForwardFunc  forward,
-                                gpointer          forward_data)
-{
-  self->following = !!following;
-  self->forward = following ? forward : NULL;
-  self->forward_data = following ? forward_data : NULL;
-}
-
-/* Checks that @event is a well-formed memory event of a foreign origin
- * (the leader's own counter is its own business) with @app_seq. */
-static gboolean
-check_forwarded (NetDbMemories  *self,
-                 GBytes         *event,
-                 guint64         app_seq,
-                 NetEventMeta   *meta,
-                 GError        **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *content = NULL;
-  g_autofree char *source = NULL;
-  const guint8 *payload;
-  gsize payload_len, len;
-  const guint8 *data = g_bytes_get_data (event, &len);
-  guint64 id;
-  gint64 ts;
-
-  if (!net_event_decode (data, len, meta, &payload, &payload_len, &local_error) ||
-      !memories_decode (0, meta, payload, payload_len, &id, &content, tags, &source, &ts,
-                        &local_error))
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded memories event refused: %s", local_error->message);
-      return FALSE;
-    }
-  if (meta->app_seq == 0 || meta->app_seq != app_seq)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded memories event refused: its app_seq %" G_GUINT64_FORMAT
-                   " is not the announced %" G_GUINT64_FORMAT, meta->app_seq, app_seq);
-      return FALSE;
-    }
-  if (meta->origin == 0 || meta->origin == self->origin)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded memories event refused: origin %" G_GUINT64_FORMAT
-                   " is not a follower's", meta->origin);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-_net_db_memories_append_forwarded (NetDbMemories       *self,
-                                   GBytes              *event,
-                                   guint64              app_seq,
-                                   NetDbForwardStatus  *status,
-                                   guint64             *seq,
-                                   GError             **error)
-{
-  NetEventMeta meta;
-  guint64 last;
-
-  *seq = 0;
-
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
-      return FALSE;
-    }
-  if (net_redex_file_get_read_only (self->file) || self->following)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_NOT_LEADER,
-                           "the memories model does not lead: it cannot take forwarded events");
-      return FALSE;
-    }
-  if (!check_forwarded (self, event, app_seq, &meta, error))
-    return FALSE;
-
-  /* What the origins know must include every event of the log. */
-  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
-    return FALSE;
-
-  g_mutex_lock (&self->origins.lock);
-  last = _net_origins_get (&self->origins, meta.origin);
-  if (app_seq <= last)
-    *status = NET_DB_FORWARD_DUPLICATE;
-  else if (app_seq != last + 1)
-    *status = NET_DB_FORWARD_OUT_OF_ORDER;
-  else
-    {
-      *status = NET_DB_FORWARD_APPENDED;
-      *seq = net_redex_file_append (self->file, event, error);
-    }
-  g_mutex_unlock (&self->origins.lock);
-
-  if (*status != NET_DB_FORWARD_APPENDED)
-    return TRUE;
-  if (*seq == 0)
-    return FALSE;
-
-  return _net_fold_apply_local (self->fold, *seq, event, error);
-}
-
-/*
- * Replaces the log with an empty one that continues after @snapshot (or
- * keeps it when it already holds the snapshot's seq and what follows),
- * then restores the state from @snapshot.
- */
-gboolean
-_net_db_memories_rebootstrap (NetDbMemories  *self,
-                              GBytes         *snapshot,
-                              guint64         applied_seq,
-                              GError        **error)
-{
-  guint64 first = net_redex_file_get_first_seq (self->file);
-  guint64 next = net_redex_file_get_next_seq (self->file);
-  gboolean ok;
-
-  if (next - 1 >= applied_seq && first <= applied_seq + 1)
-    return TRUE;   /* the log already continues the snapshot's history */
-
-  if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
-    return FALSE;
-
-  self->restoring = TRUE;
-  ok = net_db_memories_restore (self, snapshot, error);
-  self->restoring = FALSE;
-  return ok;
+  return &self->follow;
 }

@@ -14,6 +14,7 @@
 #include "net-db-items-private.h"
 #include "net-db-tasks-private.h"
 #include "net-fold-private.h"
+#include "net-follow-private.h"
 #include "net-id-table-private.h"
 #include "net-origins-private.h"
 #include "net-query-model-private.h"
@@ -87,21 +88,11 @@ struct _NetDbTasks
   NetOrigins    origins;        /* app_seqs, ours and folded */
   gboolean      closed;
 
-  /* Following a leader: mutations go to @forward, or fail without one. */
-  gboolean          following;
-  gboolean          restoring;      /* a re-bootstrap restores while following */
-  NetDbForwardFunc  forward;
-  gpointer          forward_data;
-
-  /* Read-only: what restores a state when the writer restarts the log. */
-  gboolean        (*restart_func) (gpointer model,
-                                   gpointer user_data);
-  gpointer          restart_data;
+  NetFollow     follow;         /* appends, forwarding, re-bootstrap */
 
   NetIdTable    by_id;          /* TaskEntry by id */
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
   GHashTable   *dirty;          /* NetTask* with pending notifies */
-  GByteArray   *scratch;
 
   NetWatchHub   watches;       /* the live queries */
   GHashTable   *adopt;          /* during a restore: guint64* → NetTask*
@@ -489,16 +480,38 @@ tasks_restart (gpointer user_data)
 {
   NetDbTasks *self = user_data;
 
-  if (self->restart_func == NULL)
-    return NET_FOLD_RESTART_IGNORED;
-  return self->restart_func (self, self->restart_data) ? NET_FOLD_RESTART_RESTORED
-                                                        : NET_FOLD_RESTART_LATER;
+  return _net_follow_restart (&self->follow);
 }
 
 static const NetFoldFuncs tasks_fold_funcs = {
   .apply = tasks_apply,
   .deliver = tasks_deliver,
   .restart = tasks_restart,
+};
+
+static gboolean
+tasks_check (const NetEventMeta  *meta,
+             const guint8        *payload,
+             gsize                payload_len,
+             GError             **error)
+{
+  guint64 id;
+  gint64 ts;
+
+  return tasks_decode (0, meta, payload, payload_len, &id, NULL, &ts, error);
+}
+
+static gboolean
+tasks_restore (gpointer   model,
+               GBytes    *snapshot,
+               GError   **error)
+{
+  return net_db_tasks_restore (model, snapshot, error);
+}
+
+static const NetFollowFuncs tasks_follow_funcs = {
+  .check = tasks_check,
+  .restore = tasks_restore,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -508,6 +521,7 @@ net_db_tasks_dispose (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
 
+  _net_follow_clear (&self->follow);
   if (self->fold != NULL)
     g_clear_pointer (&self->fold, _net_fold_free);
   g_clear_object (&self->file);
@@ -528,7 +542,6 @@ net_db_tasks_finalize (GObject *object)
     for (guint k = 0; k < N_KEYS; k++)
       g_clear_pointer (&self->index[st][k], _net_btree_free);
   _net_origins_clear (&self->origins);
-  g_clear_pointer (&self->scratch, g_byte_array_unref);
 
   G_OBJECT_CLASS (net_db_tasks_parent_class)->finalize (object);
 }
@@ -621,7 +634,6 @@ net_db_tasks_init (NetDbTasks *self)
       self->index[st][k] = _net_btree_new (entry_tiebreak);
   /* Holds its items: one may be deleted before its notify is flushed. */
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->scratch = g_byte_array_new ();
   _net_watch_hub_init (&self->watches);
 }
 
@@ -673,6 +685,8 @@ _net_db_tasks_open (NetRedex        *redex,
   self->origins.own = origin;
   self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self,
                               net_redex_file_get_first_seq (self->file) - 1);
+  _net_follow_init (&self->follow, &tasks_follow_funcs, self, "tasks", NET_DB_LOG_TASKS,
+                    self->file, self->fold, &self->origins);
 
   if (snapshot != NULL)
     {
@@ -695,10 +709,7 @@ append_event (NetDbTasks    *self,
               gint64         timestamp,
               GError       **error)
 {
-  g_autoptr(GBytes) event = NULL;
-  NetEventMeta meta = { 0 };
   NetEncoder enc;
-  guint64 seq;
 
   if (self->closed)
     {
@@ -717,56 +728,20 @@ append_event (NetDbTasks    *self,
       return 0;
     }
 
-  if (self->following && self->forward == NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
-                           "the tasks model follows a leader: make changes on the leader, "
-                           "or follow it with write forwarding");
-      return 0;
-    }
+  if (!_net_follow_check_mutation (&self->follow, error))
+    return 0;
 
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
-  g_mutex_lock (&self->origins.lock);
-
-  g_byte_array_set_size (self->scratch, 0);
-  net_encoder_init (&enc, self->scratch);
+  net_encoder_init (&enc, _net_follow_begin_append (&self->follow));
   net_encoder_put_uint (&enc, F_ID, id);
   if (title != NULL)
     net_encoder_put_string (&enc, F_TITLE, title);
   if (dispatch != NET_DISPATCH_TASK_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  meta.dispatch = dispatch;
-  meta.origin = self->origin;
-
-  if (self->following)
-    {
-      /* The forwarder assigns the app_seq when it first sends it. */
-      meta.app_seq = 0;
-      event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
-      g_mutex_unlock (&self->origins.lock);
-      self->forward (NET_DB_LOG_TASKS, event, self->forward_data);
-      return 0;
-    }
-
-  meta.app_seq = self->origins.next_app_seq;
-  event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
-
-  seq = net_redex_file_append (self->file, event, error);
-  if (seq != 0)
-    self->origins.next_app_seq++;
-
-  g_mutex_unlock (&self->origins.lock);
-
-  if (seq == 0)
-    return 0;
-
-  if (!_net_fold_apply_local (self->fold, seq, event, error))
-    return 0;
-
-  return seq;
+  return _net_follow_end_append (&self->follow, dispatch, error);
 }
 
 /**
@@ -1742,12 +1717,8 @@ net_db_tasks_restore (NetDbTasks  *self,
       g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
       return FALSE;
     }
-  if (self->following && !self->restoring)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY,
-                           "the tasks model follows a leader: its state comes from the leader");
-      return FALSE;
-    }
+  if (!_net_follow_check_restore (&self->follow, error))
+    return FALSE;
 
   g_array_set_clear_func (tasks, task_record_clear);
   if (!_net_snapshot_read (snapshot, "tasks", read_task_cb, tasks, &applied, &fold_errors,
@@ -1830,149 +1801,8 @@ net_db_tasks_close (NetDbTasks  *self,
 
 /* Replication ----------------------------------------------------------------- */
 
-NetRedexFile *
-_net_db_tasks_get_file (NetDbTasks *self)
+NetFollow *
+_net_db_tasks_get_follow (NetDbTasks *self)
 {
-  return self->file;
-}
-
-void
-_net_db_tasks_set_restart_func (NetDbTasks *self,
-                                gboolean (*func) (gpointer model,
-                                                  gpointer user_data),
-                                gpointer  user_data)
-{
-  self->restart_func = func;
-  self->restart_data = user_data;
-}
-
-void
-_net_db_tasks_set_following (NetDbTasks       *self,
-                             gboolean          following,
-                             NetDbForwardFunc  forward,
-                             gpointer          forward_data)
-{
-  self->following = !!following;
-  self->forward = following ? forward : NULL;
-  self->forward_data = following ? forward_data : NULL;
-}
-
-/* Checks that @event is a well-formed task event of a foreign origin
- * (the leader's own counter is its own business) with @app_seq. */
-static gboolean
-check_forwarded (NetDbTasks    *self,
-                 GBytes        *event,
-                 guint64        app_seq,
-                 NetEventMeta  *meta,
-                 GError       **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *title = NULL;
-  const guint8 *payload;
-  gsize payload_len, len;
-  const guint8 *data = g_bytes_get_data (event, &len);
-  guint64 id;
-  gint64 ts;
-
-  if (!net_event_decode (data, len, meta, &payload, &payload_len, &local_error) ||
-      !tasks_decode (0, meta, payload, payload_len, &id, &title, &ts, &local_error))
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded tasks event refused: %s", local_error->message);
-      return FALSE;
-    }
-  if (meta->app_seq == 0 || meta->app_seq != app_seq)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded tasks event refused: its app_seq %" G_GUINT64_FORMAT
-                   " is not the announced %" G_GUINT64_FORMAT, meta->app_seq, app_seq);
-      return FALSE;
-    }
-  if (meta->origin == 0 || meta->origin == self->origin)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "forwarded tasks event refused: origin %" G_GUINT64_FORMAT
-                   " is not a follower's", meta->origin);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-_net_db_tasks_append_forwarded (NetDbTasks          *self,
-                                GBytes              *event,
-                                guint64              app_seq,
-                                NetDbForwardStatus  *status,
-                                guint64             *seq,
-                                GError             **error)
-{
-  NetEventMeta meta;
-  guint64 last;
-
-  *seq = 0;
-
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
-      return FALSE;
-    }
-  if (net_redex_file_get_read_only (self->file) || self->following)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_NOT_LEADER,
-                           "the tasks model does not lead: it cannot take forwarded events");
-      return FALSE;
-    }
-  if (!check_forwarded (self, event, app_seq, &meta, error))
-    return FALSE;
-
-  /* What the origins know must include every event of the log. */
-  if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
-    return FALSE;
-
-  g_mutex_lock (&self->origins.lock);
-  last = _net_origins_get (&self->origins, meta.origin);
-  if (app_seq <= last)
-    *status = NET_DB_FORWARD_DUPLICATE;
-  else if (app_seq != last + 1)
-    *status = NET_DB_FORWARD_OUT_OF_ORDER;
-  else
-    {
-      *status = NET_DB_FORWARD_APPENDED;
-      *seq = net_redex_file_append (self->file, event, error);
-    }
-  g_mutex_unlock (&self->origins.lock);
-
-  if (*status != NET_DB_FORWARD_APPENDED)
-    return TRUE;
-  if (*seq == 0)
-    return FALSE;
-
-  return _net_fold_apply_local (self->fold, *seq, event, error);
-}
-
-/*
- * Replaces the log with an empty one that continues after @snapshot (or
- * keeps it when it already holds the snapshot's seq and what follows),
- * then restores the state from @snapshot.
- */
-gboolean
-_net_db_tasks_rebootstrap (NetDbTasks  *self,
-                           GBytes      *snapshot,
-                           guint64      applied_seq,
-                           GError     **error)
-{
-  guint64 first = net_redex_file_get_first_seq (self->file);
-  guint64 next = net_redex_file_get_next_seq (self->file);
-  gboolean ok;
-
-  if (next - 1 >= applied_seq && first <= applied_seq + 1)
-    return TRUE;   /* the log already continues the snapshot's history */
-
-  if (!_net_redex_file_reset (self->file, applied_seq + 1, error))
-    return FALSE;
-
-  self->restoring = TRUE;
-  ok = net_db_tasks_restore (self, snapshot, error);
-  self->restoring = FALSE;
-  return ok;
+  return &self->follow;
 }

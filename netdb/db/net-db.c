@@ -106,6 +106,8 @@ struct _NetDb
   guint64          events_folded;
 
   gboolean         following;   /* a NetRepl follower drives it */
+  NetDbForwardFunc forward;     /* its write forwarding, or NULL */
+  gpointer         forward_data;
 
   /* The newest checkpoint on disk: whether it holds exactly the current
    * state of every open model (then close need not write another), and
@@ -151,6 +153,30 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/* What replication does with model @kind, NULL when it is not enabled. */
+static NetFollow *
+model_follow (NetDb     *self,
+              ModelKind  kind)
+{
+  if (kind == MODEL_TASKS)
+    return self->tasks != NULL ? _net_db_tasks_get_follow (self->tasks) : NULL;
+  return self->memories != NULL ? _net_db_memories_get_follow (self->memories) : NULL;
+}
+
+/* The same for a log as replication numbers it (from the wire). */
+static NetFollow *
+log_follow (NetDb    *self,
+            NetDbLog  log)
+{
+  G_STATIC_ASSERT ((int) NET_DB_LOG_TASKS == (int) MODEL_TASKS);
+  G_STATIC_ASSERT ((int) NET_DB_LOG_MEMORIES == (int) MODEL_MEMORIES);
+  G_STATIC_ASSERT ((int) NET_DB_FORWARD_APPENDED == (int) NET_FOLLOW_APPENDED);
+  G_STATIC_ASSERT ((int) NET_DB_FORWARD_DUPLICATE == (int) NET_FOLLOW_DUPLICATE);
+  G_STATIC_ASSERT ((int) NET_DB_FORWARD_OUT_OF_ORDER == (int) NET_FOLLOW_OUT_OF_ORDER);
+
+  return (guint) log < NET_DB_N_LOGS ? model_follow (self, (ModelKind) log) : NULL;
+}
+
 static void
 net_db_dispose (GObject *object)
 {
@@ -166,10 +192,9 @@ net_db_dispose (GObject *object)
                    self->path ? self->path : "(in memory)", error->message);
     }
 
-  if (self->tasks != NULL)
-    _net_db_tasks_set_restart_func (self->tasks, NULL, NULL);
-  if (self->memories != NULL)
-    _net_db_memories_set_restart_func (self->memories, NULL, NULL);
+  for (guint k = 0; k < N_MODELS; k++)
+    if (model_follow (self, k) != NULL)
+      _net_follow_set_restart_func (model_follow (self, k), NULL, NULL);
   g_clear_object (&self->tasks);
   g_clear_object (&self->memories);
   g_clear_object (&self->redex);
@@ -730,8 +755,7 @@ static NetRedexFile *
 model_log (NetDb     *self,
            ModelKind  kind)
 {
-  return kind == MODEL_TASKS ? _net_db_tasks_get_file (self->tasks)
-                             : _net_db_memories_get_file (self->memories);
+  return model_follow (self, kind)->file;
 }
 
 static gboolean
@@ -958,10 +982,9 @@ _net_db_open (const NetDbOptions  *options,
    * checkpoint it restarted from. */
   if (ok && self->read_only)
     {
-      if (self->tasks != NULL)
-        _net_db_tasks_set_restart_func (self->tasks, on_model_restarted, self);
-      if (self->memories != NULL)
-        _net_db_memories_set_restart_func (self->memories, on_model_restarted, self);
+      for (guint k = 0; k < N_MODELS; k++)
+        if (model_follow (self, k) != NULL)
+          _net_follow_set_restart_func (model_follow (self, k), on_model_restarted, self);
     }
 
   /* Opened from a snapshot onto a directory: its log starts after the
@@ -1371,13 +1394,12 @@ NetRedexFile *
 _net_db_get_log (NetDb    *self,
                  NetDbLog  log)
 {
+  NetFollow *follow;
+
   g_return_val_if_fail (NET_IS_DB (self), NULL);
 
-  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
-    return _net_db_tasks_get_file (self->tasks);
-  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
-    return _net_db_memories_get_file (self->memories);
-  return NULL;
+  follow = log_follow (self, log);
+  return follow != NULL ? follow->file : NULL;
 }
 
 guint64
@@ -1385,13 +1407,23 @@ _net_db_get_origin_app_seq (NetDb    *self,
                             NetDbLog  log,
                             guint64   origin)
 {
+  NetFollow *follow;
+
   g_return_val_if_fail (NET_IS_DB (self), 0);
 
-  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
-    return _net_db_tasks_get_origin_app_seq (self->tasks, origin);
-  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
-    return _net_db_memories_get_origin_app_seq (self->memories, origin);
-  return 0;
+  follow = log_follow (self, log);
+  return follow != NULL ? _net_origins_get (follow->origins, origin) : 0;
+}
+
+/* The models hand their mutations over with the log they were given. */
+static void
+forward_cb (guint     log,
+            GBytes   *event,
+            gpointer  user_data)
+{
+  NetDb *self = user_data;
+
+  self->forward ((NetDbLog) log, event, self->forward_data);
 }
 
 void
@@ -1403,10 +1435,12 @@ _net_db_set_following (NetDb            *self,
   g_return_if_fail (NET_IS_DB (self));
 
   following = !!following;
-  if (self->tasks != NULL)
-    _net_db_tasks_set_following (self->tasks, following, forward, forward_data);
-  if (self->memories != NULL)
-    _net_db_memories_set_following (self->memories, following, forward, forward_data);
+  self->forward = following ? forward : NULL;
+  self->forward_data = following ? forward_data : NULL;
+  for (guint k = 0; k < N_MODELS; k++)
+    if (model_follow (self, k) != NULL)
+      _net_follow_set_following (model_follow (self, k), following,
+                                 self->forward != NULL ? forward_cb : NULL, self);
 
   if (self->following != following)
     {
@@ -1424,14 +1458,22 @@ _net_db_append_forwarded (NetDb               *self,
                           guint64             *seq,
                           GError             **error)
 {
+  NetFollow *follow;
+
   g_return_val_if_fail (NET_IS_DB (self), FALSE);
   g_return_val_if_fail (event != NULL && status != NULL && seq != NULL, FALSE);
 
   *seq = 0;
-  if (log == NET_DB_LOG_TASKS && self->tasks != NULL)
-    return _net_db_tasks_append_forwarded (self->tasks, event, app_seq, status, seq, error);
-  if (log == NET_DB_LOG_MEMORIES && self->memories != NULL)
-    return _net_db_memories_append_forwarded (self->memories, event, app_seq, status, seq, error);
+  follow = log_follow (self, log);
+  if (follow != NULL)
+    {
+      NetFollowStatus follow_status = NET_FOLLOW_APPENDED;
+      gboolean ok;
+
+      ok = _net_follow_append_forwarded (follow, event, app_seq, &follow_status, seq, error);
+      *status = (NetDbForwardStatus) follow_status;
+      return ok;
+    }
 
   g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                "database %s has no log %u", self->path ? self->path : "(in memory)", log);
@@ -1508,14 +1550,11 @@ _net_db_rebootstrap (NetDb    *self,
       self->checkpoint_current = FALSE;
     }
 
-  if (self->tasks != NULL &&
-      !_net_db_tasks_rebootstrap (self->tasks, sections[MODEL_TASKS]->data,
-                                  sections[MODEL_TASKS]->applied_seq, error))
-    return FALSE;
-  if (self->memories != NULL &&
-      !_net_db_memories_rebootstrap (self->memories, sections[MODEL_MEMORIES]->data,
-                                     sections[MODEL_MEMORIES]->applied_seq, error))
-    return FALSE;
+  for (guint k = 0; k < N_MODELS; k++)
+    if (model_follow (self, k) != NULL &&
+        !_net_follow_rebootstrap (model_follow (self, k), sections[k]->data,
+                                  sections[k]->applied_seq, error))
+      return FALSE;
 
   /* A checkpoint of what we now hold, with our own carried sections. */
   if (self->path != NULL)
