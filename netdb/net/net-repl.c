@@ -65,6 +65,10 @@
 
 /* Follower: FORWARDs in flight. */
 #define FORWARD_WINDOW       8
+/* Follower: while the leader says nothing, a FORWARD is sent again after
+ * the pull timeout, twice that, … up to 2^FORWARD_BACKOFF_MAX times it,
+ * but at least four times per forward timeout. */
+#define FORWARD_BACKOFF_MAX  4
 /* Queued forwards a follower keeps (a mutation beyond fails at once). */
 #define FORWARD_QUEUE_MAX    65536
 
@@ -462,7 +466,7 @@ typedef struct
   guint64   app_seq;      /* 0: not yet sent */
   guint64   digest;       /* of event, once app_seq is assigned */
   guint64   prev;         /* the digest of ours it follows, or 0 */
-  gint64    queued;       /* monotonic: the forward timeout runs from here */
+  gint64    queued;       /* monotonic: when the mutation was made */
   gint64    last_sent;    /* 0: to be sent */
   gboolean  reported;     /* forward-failed emitted for its timeout */
 } Forward;
@@ -508,6 +512,10 @@ struct _NetRepl
   GSource        *flush_source;      /* append the batch received in order */
   GQueue          forwards;          /* Forward* */
   gint64          last_resend;       /* after an out-of-order answer */
+  gint64          leader_heard;      /* monotonic: the last message of the
+                                      * leader, or its session coming up */
+  guint           forward_backoff;   /* retransmissions unanswered in a row */
+  gint64          last_tick;
 
   /* Follower: re-bootstrapping from a snapshot. */
   gboolean        snapshotting;
@@ -2399,8 +2407,11 @@ static void
 follower_pump (NetRepl *self)
 {
   gint64 now = now_us ();
-  gint64 retransmit = (gint64) self->pull_timeout_ms * 1000;
+  gint64 base = (gint64) self->pull_timeout_ms * 1000;
+  gint64 retransmit = MIN (base << self->forward_backoff,
+                           MAX (base, (gint64) self->forward_timeout_ms * 1000 / 4));
   gboolean in_flight[NET_DB_N_LOGS] = { FALSE };
+  gboolean silent = FALSE;
   guint i = 0;
 
   if (!self->leader_up || !self->session_announced || self->diverged)
@@ -2436,9 +2447,15 @@ follower_pump (NetRepl *self)
       in_flight[fw->log] = TRUE;
       if (fw->last_sent != 0 && now - fw->last_sent < retransmit)
         continue;
+      /* A retransmission with nothing heard since the last send: back
+       * off (hearing the leader again resets it). */
+      if (fw->last_sent != 0 && self->leader_heard < fw->last_sent)
+        silent = TRUE;
       fw->last_sent = now;
       follower_send_forward (self, fw);
     }
+  if (silent && self->forward_backoff < FORWARD_BACKOFF_MAX)
+    self->forward_backoff++;
 }
 
 static gboolean
@@ -2604,24 +2621,30 @@ follower_on_forward_ack (NetRepl *self,
   return TRUE;
 }
 
+/* A queued event is reported once when the leader could not be reached
+ * for the forward timeout while it waited: nothing came from the leader
+ * since it was made and for that long.  An event that waits behind
+ * others, or whose FORWARDs or answers get lost while the leader is heard
+ * from, is no failure: it is sent again until it is answered. */
 static void
 follower_check_forward_timeouts (NetRepl *self)
 {
   gint64 now = now_us ();
+  gint64 timeout = (gint64) self->forward_timeout_ms * 1000;
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
 
   for (GList *l = self->forwards.head; l != NULL; l = l->next)
     {
       Forward *fw = l->data;
 
-      if (!fw->reported && now - fw->queued >= (gint64) self->forward_timeout_ms * 1000)
+      if (!fw->reported && now - MAX (fw->queued, self->leader_heard) >= timeout)
         {
           fw->reported = TRUE;
           self->counters.forwards_failed++;
           g_ptr_array_add (errors,
                            g_error_new (NET_ERROR, NET_ERROR_TIMEOUT,
-                                        "the leader did not acknowledge a forwarded change within %u ms; "
-                                        "it stays queued and is sent again",
+                                        "the leader could not be reached for %u ms; "
+                                        "a forwarded change stays queued and is sent again",
                                         self->forward_timeout_ms));
         }
     }
@@ -2659,6 +2682,8 @@ follower_receive (NetRepl      *self,
   /* Only our leader speaks to us. */
   if (!is_leader_peer (self, peer))
     return TRUE;
+  self->leader_heard = now_us ();
+  self->forward_backoff = 0;
 
   switch (message[0])
     {
@@ -2697,6 +2722,8 @@ static gboolean
 follower_tick_cb (gpointer data)
 {
   NetRepl *self = data;
+  gint64 now = now_us ();
+  gboolean stalled;
 
   if (self->leader_up)
     {
@@ -2705,7 +2732,13 @@ follower_tick_cb (gpointer data)
       follower_snapshot_step (self);
       follower_pump (self);
     }
-  follower_check_forward_timeouts (self);
+  /* After a main loop that did not run for a while, what the leader sent
+   * meanwhile may still wait to be received: judge at the next tick. */
+  stalled = self->last_tick != 0 &&
+            now - self->last_tick > (gint64) self->forward_timeout_ms * 1000 / 2;
+  self->last_tick = now;
+  if (!stalled)
+    follower_check_forward_timeouts (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -3037,6 +3070,8 @@ _net_repl_peer_up (NetRepl  *self,
     return;
 
   self->leader_up = TRUE;
+  self->leader_heard = now_us ();
+  self->forward_backoff = 0;
   self->session_announced = FALSE;
   self->check_sent = FALSE;
   self->checked = FALSE;

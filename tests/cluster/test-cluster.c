@@ -1600,7 +1600,10 @@ test_forward_lossy (Cluster       *c,
 
       g_assert_true (task_has_title (f->db, base_id + k, title));
     }
-  g_test_message ("forward-failed on the follower: %u", f->n_forward_failed);
+  /* The leader was reachable all along: no forward timed out, however
+   * long a mutation waited behind the others or how many of its
+   * datagrams were lost. */
+  g_assert_cmpuint (f->n_forward_failed, ==, 0);
 
   workload_free (w);
 }

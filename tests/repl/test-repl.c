@@ -1127,6 +1127,66 @@ test_forward_timeout (void)
   cluster_free (c);
 }
 
+/* A link that loses 30% of the messages both ways, with a leader that is
+ * alive: many mutations queued at once wait long, and their FORWARDs and
+ * answers get lost, yet none is reported failed (the leader is heard
+ * from all along), and each lands once, in order. */
+static void
+test_forward_lossy (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) app_seqs = NULL;
+  Failures failures = { 0 };
+  const guint n = 300;
+  NetDb *db;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  start_follower (c, 1, TRUE, 1000);
+  db = c->nodes[1].db;
+  g_signal_connect (db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  wait_caught_up (c, 1);
+
+  c->drop = 0.3;
+  c->dup = 0.05;
+  c->reorder = 0.1;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("lossy %u", i);
+      guint64 id = 5000 + i / 3;
+
+      /* A create, then two renames that must land after it. */
+      if (i % 3 == 0)
+        g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), id, title, 0, &error), ==, 0);
+      else
+        g_assert_cmpuint (net_db_tasks_rename (net_db_get_tasks (db), id, title, 0, &error), ==, 0);
+      g_assert_no_error (error);
+    }
+  spin_until (c, all_acked, GUINT_TO_POINTER (n), "the acknowledgements");
+  c->drop = 0;
+  wait_caught_up (c, 1);
+
+  g_assert_cmpuint (failures.count, ==, 0);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_failed, ==, 0);
+  app_seqs = origin_events (c->nodes[0].db, net_db_get_origin (db));
+  g_assert_cmpuint (app_seqs->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpuint (g_array_index (app_seqs, guint64, i), ==, i + 1);
+  for (guint k = 0; k < n / 3; k++)
+    {
+      g_autoptr(NetTask) t = net_db_tasks_get (net_db_get_tasks (db), 5000 + k);
+      g_autofree char *title = g_strdup_printf ("lossy %u", 3 * k + 2);
+
+      g_assert_nonnull (t);
+      g_assert_cmpstr (net_task_get_title (t), ==, title);
+    }
+  assert_logs_equal (c->nodes[0].db, db, 1, 1);
+
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
 /* The leader goes down and comes back: what was queued meanwhile is
  * reported after the timeout and delivered once when it is back. */
 static void
@@ -1923,6 +1983,7 @@ main (int   argc,
   g_test_add_func ("/repl/forward", test_forward);
   g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
   g_test_add_func ("/repl/forward-peer-down", test_forward_peer_down);
+  g_test_add_func ("/repl/forward-lossy", test_forward_lossy);
   g_test_add_func ("/repl/forward-restart", test_forward_restart);
   g_test_add_func ("/repl/forward-stale", test_forward_stale);
   g_test_add_func ("/repl/forward-stale-chain", test_forward_stale_chain);
