@@ -61,6 +61,7 @@ NetFold  *_net_fold_new               (NetRedexFile         *file,
 void      _net_fold_free              (NetFold              *self);
 void      _net_fold_stop              (NetFold              *self);
 guint64   _net_fold_get_applied_seq   (NetFold              *self);
+guint64   _net_fold_get_delivered_seq (NetFold              *self);
 gboolean  _net_fold_is_stopped        (NetFold              *self);
 guint64   _net_fold_get_errors        (NetFold              *self);
 guint64   _net_fold_get_events_applied (void);
@@ -69,6 +70,8 @@ void      _net_fold_force_delivery    (NetFold              *self);
 void      _net_fold_restart           (NetFold              *self,
                                        guint64               applied_seq,
                                        guint64               errors);
+void      _net_fold_deliver_since     (NetFold              *self,
+                                       guint64               seq);
 gboolean  _net_fold_prepare_restore   (NetRedexFile         *file,
                                        guint64               applied,
                                        GError              **error);

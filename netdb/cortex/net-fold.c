@@ -419,6 +419,13 @@ _net_fold_get_applied_seq (NetFold *self)
   return self->applied_seq;
 }
 
+/* The last seq delivered to the model (and its waiters). */
+guint64
+_net_fold_get_delivered_seq (NetFold *self)
+{
+  return self->delivered_seq;
+}
+
 /* Whether _net_fold_stop() was called: the model was closed. */
 gboolean
 _net_fold_is_stopped (NetFold *self)
@@ -460,6 +467,24 @@ void
 _net_fold_force_delivery (NetFold *self)
 {
   self->force_delivery = TRUE;
+  fold_schedule_delivery (self);
+}
+
+/*
+ * After a restore that moved the state on along the history delivered so
+ * far (a follower's re-bootstrap from its leader's snapshot): the next
+ * delivery reports the events after @seq, the delivered seq before the
+ * restore, as changed rather than none.  A state that did not move past
+ * @seq reports none, as after any restore.
+ */
+void
+_net_fold_deliver_since (NetFold *self,
+                         guint64  seq)
+{
+  g_assert (_net_fold_is_owner_thread (self));
+
+  if (seq < self->delivered_seq)
+    self->delivered_seq = seq;
   fold_schedule_delivery (self);
 }
 

@@ -145,7 +145,8 @@ gboolean        _net_follow_append_forwarded  (NetFollow             *self,
  * Follower side: replaces the log with an empty one that continues after
  * @snapshot, whose last event is @applied_seq (or keeps it when it
  * already holds that seq and what follows), then restores the model from
- * @snapshot.
+ * @snapshot.  The next delivery reports the events the state moved on by
+ * as changed, as if they had been folded.
  */
 gboolean        _net_follow_rebootstrap       (NetFollow             *self,
                                                GBytes                *snapshot,

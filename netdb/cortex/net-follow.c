@@ -250,6 +250,7 @@ _net_follow_rebootstrap (NetFollow  *self,
 {
   guint64 first = net_redex_file_get_first_seq (self->file);
   guint64 next = net_redex_file_get_next_seq (self->file);
+  guint64 delivered = _net_fold_get_delivered_seq (self->fold);
   gboolean ok;
 
   if (next - 1 >= applied_seq && first <= applied_seq + 1)
@@ -261,5 +262,12 @@ _net_follow_rebootstrap (NetFollow  *self,
   self->restoring = TRUE;
   ok = self->funcs->restore (self->model, snapshot, error);
   self->restoring = FALSE;
-  return ok;
+  if (!ok)
+    return FALSE;
+
+  /* Unlike a restore the application asked for, this one comes from the
+   * network: whoever follows ::changed learns of it as of the events the
+   * leader's snapshot took the state past. */
+  _net_fold_deliver_since (self->fold, delivered);
+  return TRUE;
 }

@@ -95,7 +95,9 @@ gboolean  _net_db_append_forwarded          (NetDb               *self,
  * Replaces the state and logs of a following db with @snapshot (a
  * net_db_snapshot() bundle of its leader): each model whose log does not
  * already hold the snapshot's seq gets an empty log continuing after it
- * and the snapshot's state.  Live items and query models carry on.
+ * and the snapshot's state.  Live items and query models carry on, and
+ * from the next dispatch they and the models notify as after a restore;
+ * ::changed also reports the events the state moved on by.
  */
 gboolean  _net_db_rebootstrap               (NetDb               *self,
                                              GBytes              *snapshot,

@@ -1428,6 +1428,211 @@ test_read_only_across_rebootstrap (Fixture       *f,
   close_db (leader);
 }
 
+/* A follower re-bootstrapped from its leader's snapshot ---------------------------- */
+
+static char *
+dump_memory_list (GListModel *list)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(NetMemory) m = g_list_model_get_item (list, i);
+      g_autofree char *tags = g_strjoinv (",", (char **) net_memory_get_tags (m));
+
+      g_string_append_printf (s, "%" G_GUINT64_FORMAT ":%s:%s:%s:%d:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ";",
+                              net_memory_get_id (m), net_memory_get_content (m), tags,
+                              net_memory_get_source (m), net_memory_get_pinned (m),
+                              net_memory_get_created_at (m), net_memory_get_updated_at (m));
+    }
+  return g_string_free (s, FALSE);
+}
+
+static char *
+dump_task_array (GPtrArray *items)
+{
+  g_autoptr(GListStore) store = g_list_store_new (NET_TYPE_TASK);
+
+  for (guint i = 0; i < items->len; i++)
+    g_list_store_append (store, g_ptr_array_index (items, i));
+  return dump_task_list (G_LIST_MODEL (store));
+}
+
+static char *
+dump_memory_array (GPtrArray *items)
+{
+  g_autoptr(GListStore) store = g_list_store_new (NET_TYPE_MEMORY);
+
+  for (guint i = 0; i < items->len; i++)
+    g_list_store_append (store, g_ptr_array_index (items, i));
+  return dump_memory_list (G_LIST_MODEL (store));
+}
+
+/* What one model emitted. */
+typedef struct
+{
+  guint    changed;       /* ::changed emissions */
+  guint64  first_seq;     /* of the first one */
+  guint64  last_seq;      /* of the last one */
+  guint    applied;       /* notify::applied-seq */
+} Emitted;
+
+static void
+record_changed_cb (GObject  *model,
+                   guint64   first_seq,
+                   guint64   last_seq,
+                   Emitted  *e)
+{
+  if (e->changed++ == 0)
+    e->first_seq = first_seq;
+  e->last_seq = last_seq;
+}
+
+static void
+record_applied_cb (GObject    *model,
+                   GParamSpec *pspec,
+                   Emitted    *e)
+{
+  e->applied++;
+}
+
+/*
+ * A follower re-bootstrapped from a leader's snapshot (another history,
+ * further on): the live items and models follow the replaced state as
+ * after a restore, applied-seq is notified, and since this restore comes
+ * from the network and not from the application, ::changed reports the
+ * events the snapshot moved each model past, from the last delivered one
+ * (events folded but not delivered yet are part of it).
+ */
+static void
+test_rebootstrap_notifies (Fixture       *f,
+                           gconstpointer  data)
+{
+  const NetDbModels both = NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  g_autoptr(NetTasksFilter) pending = NULL;
+  g_autoptr(NetMemoriesFilter) alpha = NULL;
+  GListModel *task_lists[2], *memory_lists[2];
+  guint task_changes[2] = { 0, 0 }, memory_changes[2] = { 0, 0 };
+  Emitted tasks_emitted = { 0, }, memories_emitted = { 0, };
+  NetDbTasks *tasks;
+  NetDbMemories *memories;
+  guint64 tasks_before, memories_before;
+  guint64 tasks_leader, memories_leader;
+  NetDb *leader, *db;
+
+  /* The leader's history is another, and further on. */
+  leader = open_db (NULL, both);
+  add_tasks (leader, 5, 40);
+  add_memories (leader, 3, 20);
+  snap = snapshot_db (leader);
+  tasks_leader = net_db_tasks_get_applied_seq (net_db_get_tasks (leader));
+  memories_leader = net_db_memories_get_applied_seq (net_db_get_memories (leader));
+
+  db = open_db (f->dir, both);
+  add_tasks (db, 1, 10);
+  add_memories (db, 1, 6);
+  tasks = net_db_get_tasks (db);
+  memories = net_db_get_memories (db);
+
+  pending = g_object_new (NET_TYPE_TASKS_FILTER, "status", NET_TASK_STATUS_PENDING,
+                          "order-by", NET_ORDER_BY_UPDATED_DESC, "limit", 7, NULL);
+  alpha = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "alpha", NULL);
+  task_lists[0] = G_LIST_MODEL (net_db_tasks_watch (tasks, NULL));
+  task_lists[1] = G_LIST_MODEL (net_db_tasks_watch (tasks, pending));
+  memory_lists[0] = G_LIST_MODEL (net_db_memories_watch (memories, NULL));
+  memory_lists[1] = G_LIST_MODEL (net_db_memories_watch (memories, alpha));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_signal_connect (task_lists[i], "items-changed", G_CALLBACK (count_changes_cb), &task_changes[i]);
+      g_signal_connect (memory_lists[i], "items-changed", G_CALLBACK (count_changes_cb), &memory_changes[i]);
+    }
+  /* What the mutations above still deliver comes first. */
+  tasks_before = net_db_tasks_get_applied_seq (tasks);
+  memories_before = net_db_memories_get_applied_seq (memories);
+  g_assert_true (net_db_tasks_wait_for_seq (tasks, tasks_before, 10000, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_db_memories_wait_for_seq (memories, memories_before, 10000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (tasks_before, <, tasks_leader);
+  g_assert_cmpuint (memories_before, <, memories_leader);
+  /* Folded, not delivered yet. */
+  add_tasks (db, 11, 2);
+  add_memories (db, 7, 1);
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (tasks), >, tasks_before);
+  g_assert_cmpuint (net_db_memories_get_applied_seq (memories), >, memories_before);
+  _net_db_set_following (db, TRUE, NULL, NULL);
+  memset (task_changes, 0, sizeof task_changes);
+  memset (memory_changes, 0, sizeof memory_changes);
+  g_signal_connect (tasks, "changed", G_CALLBACK (record_changed_cb), &tasks_emitted);
+  g_signal_connect (memories, "changed", G_CALLBACK (record_changed_cb), &memories_emitted);
+  g_signal_connect (tasks, "notify::applied-seq", G_CALLBACK (record_applied_cb), &tasks_emitted);
+  g_signal_connect (memories, "notify::applied-seq", G_CALLBACK (record_applied_cb), &memories_emitted);
+
+  g_assert_true (_net_db_rebootstrap (db, snap, &error));
+  g_assert_no_error (error);
+
+  /* The state is there at once; the notifications come from the next
+   * dispatch, each model's in one delivery. */
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (tasks), ==, tasks_leader);
+  g_assert_cmpuint (net_db_memories_get_applied_seq (memories), ==, memories_leader);
+  g_assert_cmpuint (tasks_emitted.changed + memories_emitted.changed, ==, 0);
+  SPIN_UNTIL (tasks_emitted.applied > 0 && memories_emitted.applied > 0);
+  spin_for (50);
+
+  g_assert_cmpuint (tasks_emitted.applied, ==, 1);
+  g_assert_cmpuint (tasks_emitted.changed, ==, 1);
+  g_assert_cmpuint (tasks_emitted.first_seq, ==, tasks_before + 1);
+  g_assert_cmpuint (tasks_emitted.last_seq, ==, tasks_leader);
+  g_assert_cmpuint (memories_emitted.applied, ==, 1);
+  g_assert_cmpuint (memories_emitted.changed, ==, 1);
+  g_assert_cmpuint (memories_emitted.first_seq, ==, memories_before + 1);
+  g_assert_cmpuint (memories_emitted.last_seq, ==, memories_leader);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpuint (task_changes[i], >, 0);
+      g_assert_cmpuint (memory_changes[i], >, 0);
+    }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GPtrArray) t = net_db_tasks_find_many (tasks, i == 0 ? NULL : pending);
+      g_autoptr(GPtrArray) m = net_db_memories_find_many (memories, i == 0 ? NULL : alpha);
+      g_autofree char *want_t = dump_task_array (t);
+      g_autofree char *have_t = dump_task_list (task_lists[i]);
+      g_autofree char *want_m = dump_memory_array (m);
+      g_autofree char *have_m = dump_memory_list (memory_lists[i]);
+
+      g_assert_cmpstr (have_t, ==, want_t);
+      g_assert_cmpstr (have_m, ==, want_m);
+      g_assert_cmpstr (have_t, !=, "");
+      g_assert_cmpstr (have_m, !=, "");
+    }
+  {
+    g_autofree char *want_t = dump_tasks (net_db_get_tasks (leader));
+    g_autofree char *have_t = dump_tasks (tasks);
+    g_autofree char *want_m = dump_memories (net_db_get_memories (leader));
+    g_autofree char *have_m = dump_memories (memories);
+
+    g_assert_cmpstr (have_t, ==, want_t);
+    g_assert_cmpstr (have_m, ==, want_m);
+  }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_signal_handlers_disconnect_by_func (task_lists[i], count_changes_cb, &task_changes[i]);
+      g_signal_handlers_disconnect_by_func (memory_lists[i], count_changes_cb, &memory_changes[i]);
+      g_clear_object (&task_lists[i]);
+      g_clear_object (&memory_lists[i]);
+    }
+  g_signal_handlers_disconnect_by_data (tasks, &tasks_emitted);
+  g_signal_handlers_disconnect_by_data (memories, &memories_emitted);
+  _net_db_set_following (db, FALSE, NULL, NULL);
+  close_db (db);
+  close_db (leader);
+}
+
 static void
 test_preconditions (void)
 {
@@ -1472,6 +1677,7 @@ main (int   argc,
   ADD ("read-only", test_read_only);
   ADD ("read-only/after-restore", test_read_only_after_restore);
   ADD ("read-only/across-rebootstrap", test_read_only_across_rebootstrap);
+  ADD ("rebootstrap/notifies", test_rebootstrap_notifies);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
 
 #undef ADD
