@@ -1791,7 +1791,8 @@ net_node_class_init (NetNodeClass *klass)
    * net_node_follow_db() stops following its leader for good: its log
    * holds events the leader does not (the two diverged), so no event of
    * the leader is appended any more.  @error is a %NET_ERROR_SEQ_MISMATCH
-   * that names the log and the seq.
+   * that names the log and the seq; or a %NET_ERROR_PROTOCOL when the
+   * leader keeps announcing events it does not send.
    */
   signals[FOLLOW_FAILED] =
     g_signal_new ("follow-failed",

@@ -60,10 +60,11 @@ struct _NetReplLink
   gboolean      (*peer_is_up)      (NetReplLink   *link,
                                     gpointer       peer);
   gsize          max_message;
-  /* Optional: a follower stopped for good (its log diverged from the
-   * leader's, %NET_ERROR_SEQ_MISMATCH).  Called once, from a dispatch of
-   * the link (inside _net_repl_receive()); without it NetRepl logs a
-   * warning. */
+  /* Optional: a follower stopped for good: its log diverged from the
+   * leader's (%NET_ERROR_SEQ_MISMATCH), or the leader keeps announcing
+   * events it does not send (%NET_ERROR_PROTOCOL).  Called once, from a
+   * dispatch of the link (inside _net_repl_receive()); without it
+   * NetRepl logs a warning. */
   void          (*follow_failed)   (NetReplLink   *link,
                                     const GError  *error);
 };

@@ -33,6 +33,12 @@
 #define PULL_WINDOW          8
 #define PULL_RANGE           512
 #define PULL_WINDOW_BYTES    (1024 * 1024)
+/* A leader that announces events it does not send: after this many
+ * re-requests in a row, a pull timeout apart and each after an ANNOUNCE
+ * that claimed more than we hold, with nothing of that log received, the
+ * follower stops.  Losses do not get there: 0.51^32 with 30% of the
+ * messages lost each way. */
+#define PULL_EMPTY_MAX       32
 /* Out-of-order events kept until the gap before them is filled. */
 #define REORDER_MAX_EVENTS   (PULL_WINDOW * PULL_RANGE)
 #define REORDER_MAX_BYTES    (64 * 1024 * 1024)
@@ -454,6 +460,11 @@ typedef struct
   guint64       synced_hash;    /* …and this is its hash (0: unknown) */
   guint64       synced_restarts;
   guint64       avg_event;      /* bytes on the wire per event, averaged */
+  gboolean      received;       /* EVENTS, FRAGMENT or GONE since the last
+                                 * round of re-requests… */
+  gboolean      claimed;        /* …an ANNOUNCE beyond what we hold */
+  guint         empty_rounds;   /* rounds in a row with neither */
+  gint64        round_at;
   GPtrArray    *batch;          /* GBytes*: received in order, to append */
   GArray       *batch_stamps;   /* their timestamps */
 } FollowLog;
@@ -1734,6 +1745,7 @@ follower_fill_pulls (NetRepl *self,
   FollowLog *fl = &self->follow[log];
   guint64 next, top, range;
   gint64 now = now_us ();
+  gboolean retried = FALSE;
   guint i;
 
   if (fl->file == NULL || !fl->announced || !self->leader_up || self->snapshotting ||
@@ -1764,11 +1776,25 @@ follower_fill_pulls (NetRepl *self,
             {
               follower_send_pull (self, log, key, p->end);
               self->counters.pulls_retried++;
+              retried = TRUE;
             }
           p->from = key;
           p->sent_at = now;
         }
       i++;
+    }
+
+  /* A round of re-requests: did the leader send anything of this log
+   * since the last one, while it claims more than we hold? */
+  if (retried && now - fl->round_at >= (gint64) self->pull_timeout_ms * 1000)
+    {
+      fl->round_at = now;
+      if (fl->received)
+        fl->empty_rounds = 0;
+      else if (fl->claimed)
+        fl->empty_rounds++;
+      fl->received = FALSE;
+      fl->claimed = FALSE;
     }
 
   range = PULL_WINDOW_BYTES / PULL_WINDOW / MAX (fl->avg_event, 1);
@@ -1914,6 +1940,22 @@ follower_take_event (NetRepl *self,
   return TRUE;
 }
 
+static void follower_clear_pulls (NetRepl *self);
+
+/* Stops following for good (nothing of the leader is appended any more)
+ * and says why.  Called from a dispatch of the link, as the link wants. */
+static void
+follower_stop (NetRepl      *self,
+               const GError *error)
+{
+  self->diverged = TRUE;
+  follower_clear_pulls (self);
+  if (self->link->follow_failed != NULL)
+    self->link->follow_failed (self->link, error);
+  else
+    g_warning ("replication: %s", error->message);
+}
+
 static gboolean
 follower_on_announce (NetRepl *self,
                       Reader  *r)
@@ -1941,6 +1983,8 @@ follower_on_announce (NetRepl *self,
       if (entries[i].log >= NET_DB_N_LOGS || self->follow[entries[i].log].file == NULL)
         continue;
       fl = &self->follow[entries[i].log];
+      if (entries[i].next > follower_expect (fl))
+        fl->claimed = TRUE;
       fl->announced = TRUE;
       fl->leader_first = entries[i].first;
       /* Announcements may arrive out of order: the tail only grows. */
@@ -1952,7 +1996,26 @@ follower_on_announce (NetRepl *self,
   if (self->check_sent)
     self->checked = TRUE;
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    follower_fill_pulls (self, log);
+    {
+      FollowLog *fl = &self->follow[log];
+
+      follower_fill_pulls (self, log);
+      /* It keeps announcing what it does not send: nothing can be
+       * appended from it any more, say so rather than ask for ever. */
+      if (fl->file != NULL && !self->diverged && fl->empty_rounds >= PULL_EMPTY_MAX)
+        {
+          g_autoptr(GError) error =
+            g_error_new (NET_ERROR, NET_ERROR_PROTOCOL,
+                         "the leader of database %s announces its %s log up to seq %"
+                         G_GUINT64_FORMAT " but sent nothing from seq %" G_GUINT64_FORMAT
+                         " when asked %u times; replication stopped",
+                         net_db_get_path (self->db), net_redex_file_get_name (fl->file),
+                         fl->leader_next - 1, follower_expect (fl), fl->empty_rounds);
+
+          follower_stop (self, error);
+          return TRUE;
+        }
+    }
   follower_pump (self);
   return TRUE;
 }
@@ -1985,6 +2048,7 @@ follower_on_events (NetRepl *self,
     return FALSE;
 
   fl = &self->follow[log];
+  fl->received = TRUE;
   /* Pushed events before the leader checked our tail wait for a pull. */
   if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
     return TRUE;
@@ -2041,6 +2105,7 @@ follower_on_fragment (NetRepl *self,
     return FALSE;
 
   fl = &self->follow[log];
+  fl->received = TRUE;
   if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
     return TRUE;
 
@@ -2246,6 +2311,7 @@ follower_on_gone (NetRepl *self,
     return FALSE;
 
   fl = &self->follow[log];
+  fl->received = TRUE;
   /* A late answer to a PULL of before the last re-bootstrap is stale. */
   if (fl->file == NULL || self->diverged || net_redex_file_get_next_seq (fl->file) >= first)
     return TRUE;
@@ -2269,17 +2335,12 @@ follower_on_diverged (NetRepl *self,
     return TRUE;
 
   /* Two histories are never mixed: stop. */
-  self->diverged = TRUE;
-  follower_clear_pulls (self);
   error = g_error_new (NET_ERROR, NET_ERROR_SEQ_MISMATCH,
                        "the %s log of database %s diverged from its leader at seq %"
                        G_GUINT64_FORMAT "; replication stopped",
                        net_redex_file_get_name (self->follow[log].file),
                        net_db_get_path (self->db), seq);
-  if (self->link->follow_failed != NULL)
-    self->link->follow_failed (self->link, error);
-  else
-    g_warning ("replication: %s", error->message);
+  follower_stop (self, error);
   return TRUE;
 }
 
@@ -3081,6 +3142,9 @@ _net_repl_peer_up (NetRepl  *self,
     {
       self->follow[log].announced = FALSE;
       self->follow[log].leader_next = 0;
+      self->follow[log].empty_rounds = 0;
+      self->follow[log].received = FALSE;
+      self->follow[log].claimed = FALSE;
       for (guint i = 0; i < self->follow[log].n_pulls; i++)
         self->follow[log].pulls[i].sent_at = 0;
     }

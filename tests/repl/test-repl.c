@@ -620,6 +620,8 @@ test_lossy (void)
       g_assert_cmpuint (k->events_appended, ==, total);
       g_assert_cmpuint (k->events_duplicate, >, 0);
       g_assert_cmpuint (k->pulls_retried, >, 0);
+      /* Losses are not taken for a leader that does not send. */
+      g_assert_cmpuint (c->nodes[i].follow_failed, ==, 0);
       assert_logs_equal (c->nodes[0].db, c->nodes[i].db, 1, 1);
       assert_state_equal (c->nodes[0].db, c->nodes[i].db);
     }
@@ -1842,6 +1844,85 @@ test_leader_readded (void)
   cluster_free (c);
 }
 
+/* The leader's ANNOUNCEs to follower 1 claim 5 more tasks than it has. */
+static gboolean
+inflate_announces (Cluster      *c,
+                   guint         from,
+                   guint         to,
+                   const guint8 *msg,
+                   gsize         len)
+{
+  g_autofree guint8 *copy = NULL;
+
+  if (from != 0 || to != 1 || msg[0] != NET_REPL_ANNOUNCE)
+    return TRUE;
+  copy = g_memdup2 (msg, len);
+  /* kind, n, then n × {log, first_seq, next_seq, app_seq} */
+  for (gsize off = 2; off + 25 <= len; off += 25)
+    if (copy[off] == 0)
+      {
+        guint64 next = 0;
+
+        for (guint k = 0; k < 8; k++)
+          next |= (guint64) copy[off + 9 + k] << (8 * k);
+        next += 5;
+        for (guint k = 0; k < 8; k++)
+          copy[off + 9 + k] = next >> (8 * k);
+      }
+  enqueue (c, from, to, copy, len);
+  return FALSE;
+}
+
+static gboolean
+follow_failed_once (Cluster  *c,
+                    gpointer  data)
+{
+  return c->nodes[GPOINTER_TO_UINT (data)].follow_failed > 0;
+}
+
+static gboolean
+announces_reach (Cluster  *c,
+                 gpointer  data)
+{
+  return _net_repl_get_counters (c->nodes[0].repl)->announces_sent >= GPOINTER_TO_SIZE (data);
+}
+
+/* A leader that announces a tail it does not send: the follower takes
+ * what there is, then stops with follow-failed instead of asking again
+ * for ever. */
+static void
+test_bogus_announce (void)
+{
+  Cluster *c = cluster_new ();
+  const NetReplCounters *k;
+  guint64 pulls;
+  gsize announces;
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 300, 1);
+  c->pass = inflate_announces;
+  start_follower (c, 1, FALSE, 0);
+  spin_until (c, follow_failed_once, GUINT_TO_POINTER (1), "follow-failed");
+
+  g_assert_error (c->nodes[1].follow_error, NET_ERROR, NET_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (c->nodes[1].follow_error->message, "sent nothing from seq"));
+  g_assert_nonnull (strstr (c->nodes[1].follow_error->message, "tasks"));
+  /* Everything the leader has was taken. */
+  g_assert_cmpuint (log_next (c->nodes[1].db, 0), ==, log_next (c->nodes[0].db, 0));
+  g_assert_cmpuint (log_next (c->nodes[1].db, 1), ==, log_next (c->nodes[0].db, 1));
+
+  /* Stopped: no more PULLs, however many ANNOUNCEs come, and reported
+   * once. */
+  k = _net_repl_get_counters (c->nodes[1].repl);
+  pulls = k->pulls_sent + k->pulls_retried;
+  announces = _net_repl_get_counters (c->nodes[0].repl)->announces_sent;
+  spin_until (c, announces_reach, GSIZE_TO_POINTER (announces + 5), "more announcements");
+  g_assert_cmpuint (k->pulls_sent + k->pulls_retried, ==, pulls);
+  g_assert_cmpuint (c->nodes[1].follow_failed, ==, 1);
+
+  cluster_free (c);
+}
+
 /* The DIVERGED check: a follower whose last event differs from the
  * leader's at that seq stops. */
 static void
@@ -1991,6 +2072,7 @@ main (int   argc,
   g_test_add_func ("/repl/forward-refused-remote", test_forward_refused_remote);
   g_test_add_func ("/repl/malformed", test_malformed);
   g_test_add_func ("/repl/diverged", test_diverged);
+  g_test_add_func ("/repl/bogus-announce", test_bogus_announce);
   g_test_add_func ("/repl/leader-readded", test_leader_readded);
   g_test_add_func ("/repl/redex-reset", test_redex_reset);
 
