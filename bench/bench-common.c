@@ -532,6 +532,16 @@ fail_rows (Row          **rows,
           rows[i]->failed[k] = TRUE;
 }
 
+void
+fail_and_finish_rows (Row          **rows,
+                      guint          n_rows,
+                      const GError  *error)
+{
+  fail_rows (rows, n_rows, BENCH_ALL_IMPL, error);
+  for (guint i = 0; i < n_rows; i++)
+    row_finish (rows[i]);
+}
+
 char *
 size_label (guint64 n)
 {

@@ -235,6 +235,11 @@ void      fail_rows          (Row         **rows,
                               guint         n_rows,
                               guint         impl,
                               const GError *error);
+/* A workload that cannot run at all: fail_rows() on every column, then
+ * row_finish() of each of @rows. */
+void      fail_and_finish_rows (Row         **rows,
+                                guint         n_rows,
+                                const GError *error);
 /* "10k", "1M", "1500": for workload ids. */
 char     *size_label         (guint64       n);
 

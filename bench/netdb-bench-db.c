@@ -261,9 +261,7 @@ run (Env *env)
       g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
                                                      "the population could not be made");
 
-      fail_rows (all, G_N_ELEMENTS (all), BENCH_ALL_IMPL, no_db);
-      for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-        row_finish (all[i]);
+      fail_and_finish_rows (all, G_N_ELEMENTS (all), no_db);
       return;
     }
 
@@ -294,8 +292,7 @@ run (Env *env)
    * directory is reopened both ways, interleaved. */
   if (!net_db_close (env->db, &error))
     {
-      fail_rows (&reopen_row, 1, BENCH_ALL_IMPL, error);
-      row_finish (reopen_row);
+      fail_and_finish_rows (&reopen_row, 1, error);
       return;
     }
   g_clear_object (&env->db);

@@ -998,6 +998,8 @@ main (int    argc,
   FilterEnv fenv = { &filter_db };
   Rows rows;
   guint64 n, n_filter;
+  g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                 "the population could not be made");
   int status;
 
   bench_init ("netdb-bench-watch", N_IMPL, impl_names, ratio_names, 34, 3);
@@ -1035,48 +1037,27 @@ main (int    argc,
     }
   print_table_header ();
 
+  /* &rows.change[0][0] walks change[k][b] k-major: the order run_changes() prints. */
   if (any_row (&rows.change[0][0], N_CHANGES * N_BATCHES))
     {
       if (env.db != NULL)
         run_changes (&env, &rows);
       else
-        {
-          g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
-                                                         "the population could not be made");
-
-          fail_rows (&rows.change[0][0], N_CHANGES * N_BATCHES, BENCH_ALL_IMPL, no_db);
-          for (guint k = 0; k < N_CHANGES; k++)
-            for (guint b = 0; b < N_BATCHES; b++)
-              row_finish (rows.change[k][b]);
-        }
+        fail_and_finish_rows (&rows.change[0][0], N_CHANGES * N_BATCHES, no_db);
     }
   if (any_row (rows.latency, 2))
     {
       if (env.db != NULL)
         run_latency (&env, &rows);
       else
-        {
-          g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
-                                                         "the population could not be made");
-
-          fail_rows (rows.latency, 2, BENCH_ALL_IMPL, no_db);
-          row_finish (rows.latency[0]);
-          row_finish (rows.latency[1]);
-        }
+        fail_and_finish_rows (rows.latency, 2, no_db);
     }
   if (any_row (rows.filter, 2))
     {
       if (filter_db.db != NULL)
         run_filter (&fenv, &rows);
       else
-        {
-          g_autoptr(GError) no_db = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
-                                                         "the population could not be made");
-
-          fail_rows (rows.filter, 2, BENCH_ALL_IMPL, no_db);
-          row_finish (rows.filter[0]);
-          row_finish (rows.filter[1]);
-        }
+        fail_and_finish_rows (rows.filter, 2, no_db);
     }
 
   if (bench_have_rows ())
