@@ -309,8 +309,9 @@ net_memories_filter_class_init (NetMemoriesFilterClass *klass)
   /**
    * NetMemoriesFilter:source:
    *
-   * Only memories with exactly this source match; %NULL does not
-   * constrain.  A memory stored without a source has the source "".
+   * Only memories with exactly this source match; "" selects the memories
+   * stored without one (whose #NetMemory:source is %NULL), and %NULL does
+   * not constrain.
    */
   properties[PROP_SOURCE] =
     g_param_spec_string ("source", NULL, NULL,
