@@ -5,9 +5,8 @@
  * Rows of results, runs interleaved over --repeat and reduced to their
  * median, the printed table (workload | netdb | baselines | how many times
  * netdb is better than each baseline | target | the previous figure), the
- * previous figures, the JSON output, and small SQLite helpers.  Each
- * program fills in the description part of `bench` before printing
- * anything.
+ * previous figures, the JSON output, the options, header and epilogue
+ * every program has (see bench_init() below), and small SQLite helpers.
  */
 
 #pragma once
