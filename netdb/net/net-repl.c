@@ -1381,8 +1381,8 @@ leader_append_forward (NetRepl  *self,
     {
       guint64 last = _net_db_get_origin_app_seq (self->db, log, meta.origin);
 
-      /* Only what the leader holds is looked for: a new origin's first
-       * event costs no search. */
+      /* Only what the leader holds is looked for: an event that comes
+       * before its predecessor, or an origin's first, costs no search. */
       if (app_seq <= last &&
           leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest) &&
           held_digest == digest)
@@ -1390,7 +1390,7 @@ leader_append_forward (NetRepl  *self,
           leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, held_seq, NULL);
           return;
         }
-      if (prev != 0 && app_seq > 1 &&
+      if (prev != 0 && app_seq > 1 && app_seq - 1 <= last &&
           leader_find_forwarded (self, f, log, meta.origin, app_seq - 1, &held_seq, &held_digest) &&
           held_digest != prev)
         {
