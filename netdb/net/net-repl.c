@@ -151,7 +151,7 @@ coverage_next_gap (GArray  *spans,
  * never: an event too large for one message (FRAGMENTs, FORWARDs) or a
  * snapshot.  @log, @id and @tag say what it is: the follower keys a
  * fragmented event by its seq and timestamp, the leader a forwarded one
- * by its app_seq. */
+ * by its app_seq and digest. */
 typedef struct
 {
   guint8      log;
@@ -464,7 +464,7 @@ typedef struct
                                  * round of re-requests… */
   gboolean      claimed;        /* …an ANNOUNCE beyond what we hold */
   guint         empty_rounds;   /* rounds in a row with neither */
-  gint64        round_at;
+  gint64        round_at;       /* monotonic: the last round */
   GPtrArray    *batch;          /* GBytes*: received in order, to append */
   GArray       *batch_stamps;   /* their timestamps */
 } FollowLog;
@@ -1301,7 +1301,7 @@ leader_find_forwarded (NetRepl  *self,
   NetRedexFile *file = self->logs[log];
   guint64 first = net_redex_file_get_first_seq (file);
   guint64 end = net_redex_file_get_next_seq (file);
-  guint64 floor = end > FORWARD_SEARCH_MAX ? MAX (first, end - FORWARD_SEARCH_MAX) : first;
+  guint64 lowest = end > FORWARD_SEARCH_MAX ? MAX (first, end - FORWARD_SEARCH_MAX) : first;
 
   for (guint i = 0; i < MIN (f->n_recent, FORWARD_RECENT); i++)
     {
@@ -1315,9 +1315,9 @@ leader_find_forwarded (NetRepl  *self,
         }
     }
 
-  while (end > floor)
+  while (end > lowest)
     {
-      guint64 start = end - MIN (end - floor, FORWARD_SEARCH_CHUNK);
+      guint64 start = end - MIN (end - lowest, FORWARD_SEARCH_CHUNK);
       g_autoptr(GPtrArray) events = net_redex_file_read_range (file, start, end, NULL);
 
       if (events == NULL)
@@ -1369,7 +1369,7 @@ leader_append_forward (NetRepl  *self,
   g_autoptr(GError) error = NULL;
   Follower *f = get_follower (self, peer);
   NetDbForwardStatus status;
-  NetEventMeta meta;
+  NetEventMeta meta = { 0 };
   const guint8 *payload;
   gsize payload_len, len;
   const guint8 *data = g_bytes_get_data (event, &len);
@@ -1419,13 +1419,15 @@ leader_append_forward (NetRepl  *self,
       leader_send_ack (self, peer, log, app_seq, digest, ACK_APPENDED, seq, NULL);
       break;
     case NET_DB_FORWARD_DUPLICATE:
-      /* Not the event held at that app_seq (that one was answered
-       * above): another one is there. */
-      if (leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest))
+      /* Usually answered above; here when the state had not folded the
+       * event yet. */
+      if (!leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest))
+        leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, 0, NULL);
+      else if (held_digest == digest)
+        leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, held_seq, NULL);
+      else
         leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT,
                          _net_db_get_origin_app_seq (self->db, log, meta.origin), NULL);
-      else
-        leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, 0, NULL);
       break;
     case NET_DB_FORWARD_OUT_OF_ORDER:
       leader_send_ack (self, peer, log, app_seq, digest, ACK_OUT_OF_ORDER, 0, NULL);
