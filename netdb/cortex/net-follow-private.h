@@ -113,7 +113,8 @@ guint64         _net_follow_end_append        (NetFollow             *self,
 gboolean        _net_follow_check_restore     (NetFollow             *self,
                                                GError               **error);
 
-/* For the model's NetFoldFuncs.restart. */
+/* For the model's NetFoldFuncs.restart: a state restored there is
+ * delivered as a re-bootstrap's is. */
 NetFoldRestart  _net_follow_restart           (NetFollow             *self);
 void            _net_follow_set_restart_func  (NetFollow             *self,
                                                NetFollowRestartFunc   func,

@@ -123,10 +123,18 @@ _net_follow_check_restore (NetFollow  *self,
 NetFoldRestart
 _net_follow_restart (NetFollow *self)
 {
+  guint64 delivered = _net_fold_get_delivered_seq (self->fold);
+
   if (self->restart_func == NULL)
     return NET_FOLD_RESTART_IGNORED;
-  return self->restart_func (self->model, self->restart_data) ? NET_FOLD_RESTART_RESTORED
-                                                               : NET_FOLD_RESTART_LATER;
+  if (!self->restart_func (self->model, self->restart_data))
+    return NET_FOLD_RESTART_LATER;
+
+  /* The writer re-bootstrapped: as there, ::changed reports the events
+   * the restored state moved on by. */
+  if (self->fold != NULL)
+    _net_fold_deliver_since (self->fold, delivered);
+  return NET_FOLD_RESTART_RESTORED;
 }
 
 void

@@ -794,12 +794,12 @@ net_db_memories_class_init (NetDbMemoriesClass *klass)
    * Emitted on the owner context after a batch of events was folded and
    * the items notified their changes.
    *
-   * When a database that follows a leader (#NetDb:following) replaces
-   * its state with the leader's snapshot, because the leader no longer
-   * holds the events it needs, the batch is the events the snapshot
-   * moved the state on by, from the last seq delivered before.  A
-   * restore the application makes itself only reports the events folded
-   * after the snapshot.
+   * When the state is replaced from outside (a database that follows a
+   * leader, #NetDb:following, re-bootstraps from the leader's snapshot,
+   * or a read-only database restores the checkpoint its writer restarted
+   * the log from), the batch is the events the new state moved on by,
+   * from the last seq delivered before.  A restore the application makes
+   * itself only reports the events folded after the snapshot.
    */
   signals[CHANGED] =
     g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,

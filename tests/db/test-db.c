@@ -1323,13 +1323,43 @@ count_changes_cb (GListModel *list,
   (*changes)++;
 }
 
+/* What one model emitted. */
+typedef struct
+{
+  guint    changed;       /* ::changed emissions */
+  guint64  first_seq;     /* of the first one */
+  guint64  last_seq;      /* of the last one */
+  guint    applied;       /* notify::applied-seq */
+} Emitted;
+
+static void
+record_changed_cb (GObject  *model,
+                   guint64   first_seq,
+                   guint64   last_seq,
+                   Emitted  *e)
+{
+  if (e->changed++ == 0)
+    e->first_seq = first_seq;
+  e->last_seq = last_seq;
+}
+
+static void
+record_applied_cb (GObject    *model,
+                   GParamSpec *pspec,
+                   Emitted    *e)
+{
+  e->applied++;
+}
+
 /*
  * A read-only db opened on a writer that is then re-bootstrapped from
  * another db's snapshot (a follower whose leader no longer holds the start
  * of its logs): the writer resets the logs past the reader's tail.  The
  * reader restores the state the writer restarted from (its newest
- * checkpoint), live items and models carry on, and it goes on following,
- * also when it notices the reset before it can see that checkpoint.
+ * checkpoint), live items and models carry on, ::changed reports the
+ * events the restored state moved on by (as on the writer), and it goes
+ * on following, also when it notices the reset before it can see that
+ * checkpoint.
  */
 static void
 test_read_only_across_rebootstrap (Fixture       *f,
@@ -1344,8 +1374,9 @@ test_read_only_across_rebootstrap (Fixture       *f,
   g_autofree char *checkpoints = g_build_filename (f->dir, "checkpoints", NULL);
   g_autofree char *before = NULL;
   NetDb *leader, *writer, *reader;
+  Emitted emitted = { 0, };
   guint changes = 0;
-  guint64 seq;
+  guint64 seq, reader_before;
 
   /* Another history, further on, with task 1 under another title. */
   leader = open_db (NULL, both);
@@ -1367,6 +1398,7 @@ test_read_only_across_rebootstrap (Fixture       *f,
   g_assert_cmpstr (net_task_get_title (survivor), ==, "task-1");
   SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
   before = dump_tasks (net_db_get_tasks (reader));
+  reader_before = net_db_tasks_get_applied_seq (net_db_get_tasks (reader));
 
   /* The reader notices the reset first, with no checkpoint in sight: it
    * keeps what it has and waits. */
@@ -1386,9 +1418,14 @@ test_read_only_across_rebootstrap (Fixture       *f,
 
   /* Then it restores what the writer restarted from. */
   changes = 0;
+  g_signal_connect (net_db_get_tasks (reader), "changed", G_CALLBACK (record_changed_cb), &emitted);
   g_assert_cmpint (g_rename (hidden, checkpoints), ==, 0);
   SPIN_UNTIL (reader_matches (reader, writer, G_LIST_MODEL (live)));
   g_assert_cmpuint (changes, >, 0);
+  g_assert_cmpuint (emitted.changed, ==, 1);
+  g_assert_cmpuint (emitted.first_seq, ==, reader_before + 1);
+  g_assert_cmpuint (emitted.last_seq, ==, net_db_tasks_get_applied_seq (net_db_get_tasks (leader)));
+  g_signal_handlers_disconnect_by_data (net_db_get_tasks (reader), &emitted);
   g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (reader), NULL), ==, 40);
   g_assert_cmpuint (net_db_tasks_get_fold_errors (net_db_get_tasks (reader)), ==, 0);
   {
@@ -1466,34 +1503,6 @@ dump_memory_array (GPtrArray *items)
   for (guint i = 0; i < items->len; i++)
     g_list_store_append (store, g_ptr_array_index (items, i));
   return dump_memory_list (G_LIST_MODEL (store));
-}
-
-/* What one model emitted. */
-typedef struct
-{
-  guint    changed;       /* ::changed emissions */
-  guint64  first_seq;     /* of the first one */
-  guint64  last_seq;      /* of the last one */
-  guint    applied;       /* notify::applied-seq */
-} Emitted;
-
-static void
-record_changed_cb (GObject  *model,
-                   guint64   first_seq,
-                   guint64   last_seq,
-                   Emitted  *e)
-{
-  if (e->changed++ == 0)
-    e->first_seq = first_seq;
-  e->last_seq = last_seq;
-}
-
-static void
-record_applied_cb (GObject    *model,
-                   GParamSpec *pspec,
-                   Emitted    *e)
-{
-  e->applied++;
 }
 
 /*
