@@ -403,8 +403,21 @@ typedef struct
                              * tagged with their digests */
   Recent      recent[FORWARD_RECENT];  /* a ring of what it forwarded */
   guint       n_recent;
+  GArray     *durable_acks; /* DurableAck: answers waiting for a sync */
   guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
 } Follower;
+
+/* Leader: the answer to a forwarded event, sent once the event is
+ * durable: an acknowledged event must survive a crash of the leader, or
+ * the follower's later events would follow one the leader lost. */
+typedef struct
+{
+  guint8  log;
+  guint8  status;
+  guint64 app_seq;
+  guint64 digest;
+  guint64 seq;
+} DurableAck;
 
 /* Follower: one PULL in flight. */
 typedef struct
@@ -729,6 +742,7 @@ follower_free (gpointer data)
 
   g_clear_pointer (&f->snapshot, g_bytes_unref);
   g_ptr_array_unref (f->forwards);
+  g_array_unref (f->durable_acks);
   g_free (f);
 }
 
@@ -743,6 +757,7 @@ get_follower (NetRepl  *self,
       f = g_new0 (Follower, 1);
       f->peer = peer;
       f->forwards = g_ptr_array_new_with_free_func (parts_free);
+      f->durable_acks = g_array_new (FALSE, FALSE, sizeof (DurableAck));
       g_hash_table_insert (self->followers, peer, f);
     }
   return f;
@@ -1264,6 +1279,57 @@ leader_send_ack (NetRepl      *self,
   send_message (self, peer, msg);
 }
 
+/* Answers that the event at @seq of @log is held: at once when it is
+ * durable, else when the sync that leader_tail() starts is done (see
+ * leader_send_durable_acks()). */
+static void
+leader_ack_when_durable (NetRepl  *self,
+                         Follower *f,
+                         guint8    log,
+                         guint64   app_seq,
+                         guint64   digest,
+                         guint8    status,
+                         guint64   seq)
+{
+  DurableAck ack = { log, status, app_seq, digest, seq };
+
+  if (seq <= net_redex_file_get_durable_seq (self->logs[log]))
+    {
+      leader_send_ack (self, f->peer, log, app_seq, digest, status, seq, NULL);
+      return;
+    }
+
+  g_array_append_val (f->durable_acks, ack);
+  sync_start (self, log, 0);
+}
+
+static void
+leader_send_durable_acks (NetRepl *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->followers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Follower *f = value;
+
+      for (guint i = 0; i < f->durable_acks->len; )
+        {
+          DurableAck *ack = &g_array_index (f->durable_acks, DurableAck, i);
+
+          if (ack->seq > net_redex_file_get_durable_seq (self->logs[ack->log]))
+            {
+              i++;
+              continue;
+            }
+          leader_send_ack (self, f->peer, ack->log, ack->app_seq, ack->digest,
+                           ack->status, ack->seq, NULL);
+          g_array_remove_index (f->durable_acks, i);
+        }
+    }
+}
+
 static void
 leader_remember_forward (Follower *f,
                          guint8    log,
@@ -1387,7 +1453,7 @@ leader_append_forward (NetRepl  *self,
           leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest) &&
           held_digest == digest)
         {
-          leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, held_seq, NULL);
+          leader_ack_when_durable (self, f, log, app_seq, digest, ACK_DUPLICATE, held_seq);
           return;
         }
       if (prev != 0 && app_seq > 1 && app_seq - 1 <= last &&
@@ -1416,7 +1482,7 @@ leader_append_forward (NetRepl  *self,
     {
     case NET_DB_FORWARD_APPENDED:
       leader_remember_forward (f, log, meta.origin, app_seq, seq, digest);
-      leader_send_ack (self, peer, log, app_seq, digest, ACK_APPENDED, seq, NULL);
+      leader_ack_when_durable (self, f, log, app_seq, digest, ACK_APPENDED, seq);
       break;
     case NET_DB_FORWARD_DUPLICATE:
       /* Usually answered above; here when the state had not folded the
@@ -1424,7 +1490,7 @@ leader_append_forward (NetRepl  *self,
       if (!leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest))
         leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, 0, NULL);
       else if (held_digest == digest)
-        leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, held_seq, NULL);
+        leader_ack_when_durable (self, f, log, app_seq, digest, ACK_DUPLICATE, held_seq);
       else
         leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT,
                          _net_db_get_origin_app_seq (self->db, log, meta.origin), NULL);
@@ -2821,7 +2887,9 @@ leader_sync_done (NetRepl *self,
                    net_redex_file_get_name (job->file), job->error->message);
       return;
     }
-  /* New durable events: announce them (and sync what came meanwhile). */
+  /* New durable events: answer their forwarders, announce them (and sync
+   * what came meanwhile). */
+  leader_send_durable_acks (self);
   leader_announce_all (self, FALSE);
 }
 

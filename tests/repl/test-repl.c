@@ -59,6 +59,7 @@ struct _Cluster
   guint64   sent;
   GPtrArray *held;      /* GBytes: FORWARDs held back by hold_forwards */
   guint     conflicts;  /* FORWARD_ACKs with status 4 */
+  guint     acks_held;  /* FORWARD_ACKs with a seq the leader held durably */
 };
 
 typedef struct
@@ -1074,6 +1075,65 @@ test_forward (void)
   cluster_free (c);
 }
 
+/* Every FORWARD_ACK that says the leader holds an event (appended, or a
+ * duplicate) is sent once the leader's log has it durably. */
+static gboolean
+check_ack_durable (Cluster      *c,
+                   guint         from,
+                   guint         to,
+                   const guint8 *msg,
+                   gsize         len)
+{
+  guint64 seq;
+
+  /* kind, log, app_seq, digest, status, then the seq */
+  if (from != 0 || msg[0] != NET_REPL_FORWARD_ACK || len < 27 || msg[18] > 1)
+    return TRUE;
+  memcpy (&seq, msg + 19, sizeof seq);
+  seq = GUINT64_FROM_LE (seq);
+  if (seq == 0)
+    return TRUE;
+  g_assert_cmpuint (net_redex_file_get_durable_seq (_net_db_get_log (c->nodes[0].db, msg[1])),
+                    >=, seq);
+  c->acks_held++;
+  return TRUE;
+}
+
+/* The leader acknowledges a forwarded event only once it would survive a
+ * crash of the leader (its fsync policy is NEVER here). */
+static void
+test_forward_durable (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetDb *db;
+
+  c->pass = check_ack_durable;
+  c->dup = 0.1;
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  start_follower (c, 1, TRUE, 0);
+  db = c->nodes[1].db;
+  wait_caught_up (c, 1);
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), 7000 + i, "durable", 0, &error), ==, 0);
+      g_assert_no_error (error);
+      /* Some now, some in a batch: several wait for one sync. */
+      if (i % 50 == 0)
+        spin_until (c, all_acked, GUINT_TO_POINTER (i + 1), "the acknowledgements");
+    }
+
+  spin_until (c, all_acked, GUINT_TO_POINTER (200), "the acknowledgements");
+  g_assert_cmpuint (c->acks_held, >=, 200);
+  wait_task (c, 0, 7199);
+  wait_caught_up (c, 1);
+  assert_logs_equal (c->nodes[0].db, db, 1, 1);
+
+  cluster_free (c);
+}
+
 static gboolean
 failures_reach (Cluster  *c,
                 gpointer  data)
@@ -2062,6 +2122,7 @@ main (int   argc,
   g_test_add_func ("/repl/rebootstrap", test_rebootstrap);
   g_test_add_func ("/repl/read-only", test_read_only);
   g_test_add_func ("/repl/forward", test_forward);
+  g_test_add_func ("/repl/forward-durable", test_forward_durable);
   g_test_add_func ("/repl/forward-timeout", test_forward_timeout);
   g_test_add_func ("/repl/forward-peer-down", test_forward_peer_down);
   g_test_add_func ("/repl/forward-lossy", test_forward_lossy);
