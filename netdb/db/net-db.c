@@ -336,9 +336,12 @@ net_db_class_init (NetDbClass *klass)
    *
    * Emitted on the owner context when a mutation forwarded to the leader
    * of a following database failed: the leader refused it (@error is the
-   * leader's, the mutation is dropped), or it was not acknowledged within
-   * the forward timeout (%NET_ERROR_TIMEOUT; the mutation stays queued and
-   * is sent again when the leader is back, and is applied at most once).
+   * leader's, the mutation is dropped), or the leader could not be
+   * reached for the forward timeout (10 s) since the mutation was made:
+   * nothing at all came from it meanwhile (%NET_ERROR_TIMEOUT, once per
+   * mutation; the mutation stays queued and is sent again when the leader
+   * is back, and is applied at most once).  A slow or lossy link that
+   * still delivers does not cause it.
    */
   signals[FORWARD_FAILED] =
     g_signal_new ("forward-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
