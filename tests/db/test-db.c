@@ -1064,6 +1064,49 @@ test_checkpoint_beyond_log (Fixture       *f,
 
 /* Close, read-only ------------------------------------------------------------------- */
 
+/* net_db_sync() makes every logged event durable, whatever the fsync
+ * policy (NEVER, the default, here). */
+static void
+test_sync (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDb) reader = NULL;
+  g_autoptr(NetDb) memory = NULL;
+  const char *tags[] = { "t", NULL };
+  NetDb *db = open_db (f->dir, NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES);
+
+  add_tasks (db, 1, 30);
+  g_assert_cmpuint (net_db_memories_store (net_db_get_memories (db), 1, "m", tags, NULL, 0, &error), >, 0);
+  g_assert_no_error (error);
+
+  g_assert_true (net_db_sync (db, &error));
+  g_assert_no_error (error);
+  for (NetDbLog log = 0; log < NET_DB_N_LOGS; log++)
+    {
+      NetRedexFile *file = _net_db_get_log (db, log);
+
+      g_assert_cmpuint (net_redex_file_get_next_seq (file), >, 1);
+      g_assert_cmpuint (net_redex_file_get_durable_seq (file), ==,
+                        net_redex_file_get_next_seq (file) - 1);
+    }
+
+  /* Nothing to make durable: in memory, read-only, closed. */
+  memory = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  add_tasks (memory, 1, 3);
+  g_assert_true (net_db_sync (memory, &error));
+  g_assert_no_error (error);
+  reader = net_db_open_read_only (f->dir, NET_DB_MODELS_TASKS, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_sync (reader, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_db_close (db, &error));
+  g_assert_true (net_db_sync (db, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (db);
+}
+
 static void
 test_close (Fixture       *f,
             gconstpointer  data)
@@ -1681,6 +1724,7 @@ main (int   argc,
   ADD ("checkpoint/carries-other-models", test_checkpoint_carries_other_models);
   ADD ("checkpoint/corrupt-newest", test_checkpoint_corrupt_newest);
   ADD ("checkpoint/beyond-log", test_checkpoint_beyond_log);
+  ADD ("sync", test_sync);
   ADD ("close", test_close);
   ADD ("unref-closes", test_unref_closes);
   ADD ("read-only", test_read_only);
