@@ -622,12 +622,46 @@ test_locked_other_process (void)
   redex_test_rm_rf (tmp);
 }
 
+/* A writer of LOG_NAME in @dir holding @n events (segments of SEG_SIZE). */
+static NetRedexFile *
+open_writer (const char  *dir,
+             guint        n,
+             NetRedex   **out_writer)
+{
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  NetRedexFile *wfile;
+
+  net_redex_config_set_segment_size (config, SEG_SIZE);
+  *out_writer = net_redex_new (dir, &error);
+  g_assert_no_error (error);
+  wfile = net_redex_open_file (*out_writer, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    append_one (wfile);
+  return wfile;
+}
+
+/* A read-only reader of LOG_NAME in @dir. */
+static NetRedexFile *
+open_reader (const char  *dir,
+             NetRedex   **out_reader)
+{
+  g_autoptr(GError) error = NULL;
+  NetRedexFile *rfile;
+
+  *out_reader = net_redex_new_read_only (dir, &error);
+  g_assert_no_error (error);
+  rfile = net_redex_open_file (*out_reader, LOG_NAME, NULL, &error);
+  g_assert_no_error (error);
+  return rfile;
+}
+
 /* In the same process: the monitor runs in this thread's context. */
 static void
 test_same_process (void)
 {
   g_autofree char *tmp = redex_test_make_tmpdir ();
-  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(NetRedex) writer = NULL;
   g_autoptr(NetRedex) reader = NULL;
@@ -635,18 +669,9 @@ test_same_process (void)
   g_autoptr(NetRedexFile) rfile = NULL;
   g_autoptr(NetRedexTail) tail = NULL;
 
-  net_redex_config_set_segment_size (config, SEG_SIZE);
-  writer = net_redex_new (tmp, &error);
-  g_assert_no_error (error);
-  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < 10; i++)
-    append_one (wfile);
+  wfile = open_writer (tmp, 10, &writer);
 
-  reader = net_redex_new_read_only (tmp, &error);
-  g_assert_no_error (error);
-  rfile = net_redex_open_file (reader, LOG_NAME, NULL, &error);
-  g_assert_no_error (error);
+  rfile = open_reader (tmp, &reader);
   g_assert_true (net_redex_file_get_read_only (rfile));
   g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, 11);
   for (guint64 s = 1; s <= 10; s++)
@@ -718,7 +743,6 @@ static void
 test_polling (void)
 {
   g_autofree char *tmp = redex_test_make_tmpdir ();
-  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(NetRedex) writer = NULL;
   g_autoptr(NetRedex) reader = NULL;
@@ -727,18 +751,9 @@ test_polling (void)
   g_autoptr(NetRedexTail) tail = NULL;
   guint64 s = 11;
 
-  net_redex_config_set_segment_size (config, SEG_SIZE);
-  writer = net_redex_new (tmp, &error);
-  g_assert_no_error (error);
-  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < 10; i++)
-    append_one (wfile);
+  wfile = open_writer (tmp, 10, &writer);
 
-  reader = net_redex_new_read_only (tmp, &error);
-  g_assert_no_error (error);
-  rfile = net_redex_open_file (reader, LOG_NAME, NULL, &error);
-  g_assert_no_error (error);
+  rfile = open_reader (tmp, &reader);
   g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, 11);
   tail = net_redex_file_tail (rfile, 11);
 
@@ -817,13 +832,9 @@ test_reset (void)
   g_autofree char *log_dir = NULL;
   guint wakes = 0;
 
+  /* The reopen at the end uses the same segment size. */
   net_redex_config_set_segment_size (config, SEG_SIZE);
-  writer = net_redex_new (tmp, &error);
-  g_assert_no_error (error);
-  wfile = net_redex_open_file (writer, LOG_NAME, config, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < 100; i++)
-    append_one (wfile);
+  wfile = open_writer (tmp, 100, &writer);
   log_dir = redex_test_find_log_dir (tmp, LOG_NAME);
   {
     g_autoptr(GArray) segs = redex_test_list_bases (log_dir, ".seg");
@@ -831,10 +842,7 @@ test_reset (void)
     g_assert_cmpuint (segs->len, >, 2);
   }
 
-  reader = net_redex_new_read_only (tmp, &error);
-  g_assert_no_error (error);
-  rfile = net_redex_open_file (reader, LOG_NAME, NULL, &error);
-  g_assert_no_error (error);
+  rfile = open_reader (tmp, &reader);
   assert_holds (rfile, 1, 101);
   g_assert_cmpuint (_net_redex_file_get_restarts (rfile), ==, 0);
   live = net_redex_file_tail (rfile, 101);
