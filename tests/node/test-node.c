@@ -181,6 +181,19 @@ test_node_clear (TestNode *t)
   g_clear_pointer (&t->sent, g_ptr_array_unref);
 }
 
+/* @a and @b are up with each other, and have been since their first
+ * handshake: one peer-up each, no peer-down. */
+static void
+assert_up_all_along (TestNode *a,
+                     TestNode *b)
+{
+  g_assert_true (net_node_is_peer_up (a->node, b->key));
+  g_assert_true (net_node_is_peer_up (b->node, a->key));
+  g_assert_cmpuint (a->ups, ==, 1);
+  g_assert_cmpuint (b->ups, ==, 1);
+  g_assert_cmpuint (a->downs + b->downs, ==, 0);
+}
+
 static guint64
 counter (TestNode   *t,
          const char *name)
@@ -1044,12 +1057,7 @@ test_replayed_initiation (void)
   g_assert_cmpuint (count_captured (&b, NET_WIRE_HANDSHAKE_RESPONSE, first), ==, 0);
   g_assert_cmpuint (counter (&b, "handshakes-completed"), ==, completed);
   g_assert_cmpuint (counter (&a, "dropped-unknown-index"), ==, unknown_a);
-  g_assert_true (net_node_is_peer_up (a.node, b.key));
-  g_assert_true (net_node_is_peer_up (b.node, a.key));
-  g_assert_cmpuint (a.ups, ==, 1);
-  g_assert_cmpuint (b.ups, ==, 1);
-  g_assert_cmpuint (a.downs + b.downs, ==, 0);
-
+  assert_up_all_along (&a, &b);
   test_node_clear (&a);
   test_node_clear (&b);
 }
@@ -1220,12 +1228,7 @@ test_rekey (void)
   /* ...until the grace period ends. */
   WAIT_FOR (resend_until_unknown (&a, &b, keep, unknown));
 
-  g_assert_true (net_node_is_peer_up (a.node, b.key));
-  g_assert_true (net_node_is_peer_up (b.node, a.key));
-  g_assert_cmpuint (a.ups, ==, 1);
-  g_assert_cmpuint (b.ups, ==, 1);
-  g_assert_cmpuint (a.downs + b.downs, ==, 0);
-
+  assert_up_all_along (&a, &b);
   test_node_clear (&a);
   test_node_clear (&b);
 }
@@ -1368,12 +1371,7 @@ test_rekey_timer (void)
   g_assert_cmpuint (count_receiver_indexes (&a, first_a), >=, N_REKEYS + 1);
   g_assert_cmpuint (count_receiver_indexes (&b, first_b), >=, N_REKEYS);
 
-  g_assert_true (net_node_is_peer_up (a.node, b.key));
-  g_assert_true (net_node_is_peer_up (b.node, a.key));
-  g_assert_cmpuint (a.ups, ==, 1);
-  g_assert_cmpuint (b.ups, ==, 1);
-  g_assert_cmpuint (a.downs + b.downs, ==, 0);
-
+  assert_up_all_along (&a, &b);
   test_node_clear (&a);
   test_node_clear (&b);
   g_ptr_array_unref (traffic.held);
