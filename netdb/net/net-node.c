@@ -1034,6 +1034,7 @@ node_handle_response (NetNode             *self,
                       GSocketAddress      *from)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(NetNoiseHandshake) attempt = NULL;
   guint32 responder_index = 0;
   Session *session;
   Peer *peer;
@@ -1052,18 +1053,21 @@ node_handle_response (NetNode             *self,
       return;
     }
 
-  if (!_net_wire_response_read (peer->hs, data, len, &responder_index, &error))
+  /* The response is read on a copy: the initiator's index travels in
+   * clear, so anyone who sees the initiation can answer it with junk.  A
+   * response that fails leaves the handshake waiting for the genuine one
+   * until its own retry timer replaces it. */
+  attempt = _net_noise_handshake_copy (peer->hs);
+  if (!_net_wire_response_read (attempt, data, len, &responder_index, &error))
     {
-      /* The handshake is unusable now; the next retry starts afresh. */
       node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
                              NET_WIRE_DROP_AUTH : NET_WIRE_DROP_MALFORMED);
-      node_clear_handshake (self, peer);
       return;
     }
 
   now = g_get_monotonic_time ();
   session = g_new0 (Session, 1);
-  _net_wire_keys_init (&session->keys, peer->hs, peer->hs_index, responder_index);
+  _net_wire_keys_init (&session->keys, attempt, peer->hs_index, responder_index);
   session->initiator = TRUE;
   session->started = peer->hs_started;
   /* The index now belongs to the session. */

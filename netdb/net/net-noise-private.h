@@ -122,6 +122,9 @@ NetNoiseHandshake *_net_noise_handshake_new  (NetNoiseRole    role,
                                               const guint8   *static_secret,
                                               const guint8   *remote_static);
 void     _net_noise_handshake_free           (NetNoiseHandshake *hs);
+/* An independent copy, secrets included: read a message that may be a
+ * forgery on the copy, so a failure leaves the original usable. */
+NetNoiseHandshake *_net_noise_handshake_copy (const NetNoiseHandshake *hs);
 
 /* Uses @secret (32 bytes) instead of a random ephemeral: only for test
  * vectors.  Call before the message that sends e. */

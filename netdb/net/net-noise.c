@@ -495,6 +495,15 @@ _net_noise_handshake_free (NetNoiseHandshake *hs)
   g_free (hs);
 }
 
+NetNoiseHandshake *
+_net_noise_handshake_copy (const NetNoiseHandshake *hs)
+{
+  g_return_val_if_fail (hs != NULL, NULL);
+
+  /* Plain data: the copy owns its own secrets and is wiped on free. */
+  return g_memdup2 (hs, sizeof *hs);
+}
+
 void
 _net_noise_handshake_set_ephemeral_for_test (NetNoiseHandshake *hs,
                                              const guint8      *secret)

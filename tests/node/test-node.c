@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <sodium.h>
 
 #include "netdb.h"
 #include "net-identity-private.h"
@@ -97,7 +98,41 @@ typedef struct
   gboolean     capture;
   gboolean     swallow_data; /* the hook swallows data datagrams */
   gboolean     swallow_all;
+  GSocket     *forger;       /* answers each initiation with junk first */
+  guint        forged;
 } TestNode;
+
+/* A hostile injector who sees the initiation on the wire: before it even
+ * leaves, a junk response with its (clear) sender index reaches the
+ * initiator from another socket. */
+static void
+forge_response (TestNode     *t,
+                const guint8 *initiation)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) to = NULL;
+  guint8 junk[NET_WIRE_RESPONSE_LEN];
+  NetWireHeader header = { NET_WIRE_HANDSHAKE_RESPONSE, 0, 0 };
+  GSocketConnectable *c;
+  g_autoptr(GSocketAddressEnumerator) e = NULL;
+
+  header.receiver_index = initiation[16] | (initiation[17] << 8) |
+                          (initiation[18] << 16) | ((guint32) initiation[19] << 24);
+  randombytes_buf (junk, sizeof junk);
+  _net_wire_write_header (junk, &header);
+
+  c = g_network_address_parse (net_node_get_local_address (t->node), 0, &error);
+  g_assert_no_error (error);
+  e = g_socket_connectable_enumerate (c);
+  to = g_socket_address_enumerator_next (e, NULL, &error);
+  g_assert_no_error (error);
+  g_object_unref (c);
+
+  g_assert_cmpint (g_socket_send_to (t->forger, to, (const char *) junk, sizeof junk,
+                                     NULL, &error), ==, sizeof junk);
+  g_assert_no_error (error);
+  t->forged++;
+}
 
 static gboolean
 send_hook (NetNode        *node,
@@ -116,6 +151,10 @@ send_hook (NetNode        *node,
       c->to = g_object_ref (address);
       g_ptr_array_add (t->sent, c);
     }
+
+  if (t->forger != NULL && len == NET_WIRE_INITIATION_LEN &&
+      data[3] == NET_WIRE_HANDSHAKE_INITIATION)
+    forge_response (t, data);
 
   if (t->swallow_all)
     return FALSE;
@@ -179,6 +218,7 @@ test_node_clear (TestNode *t)
   g_assert_finalize_object (g_steal_pointer (&t->node));
   g_clear_object (&t->identity);
   g_clear_pointer (&t->sent, g_ptr_array_unref);
+  g_clear_object (&t->forger);
 }
 
 /* @a and @b are up with each other, and have been since their first
@@ -1062,6 +1102,53 @@ test_replayed_initiation (void)
   test_node_clear (&b);
 }
 
+/* Finding 1 of issue 12: an injector answers every initiation with a junk
+ * response before the genuine one arrives.  The junk is refused and the
+ * handshake it targeted still completes with the genuine response: the
+ * pair comes up within the first few attempts, not never. */
+static void
+test_forged_response (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) any = socket_address ("127.0.0.1:0");
+  gint64 deadline;
+
+  pair_init (&a, &b, "127.0.0.1");
+  a.forger = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                           G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (a.forger, any, TRUE, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_true (net_node_start (a.node, &error));
+  g_assert_no_error (error);
+
+  /* Generous: a handshake takes one round trip and the retry is 100 ms;
+   * before the fix no handshake ever completed. */
+  deadline = g_get_monotonic_time () + deadline_usec (5);
+  while (!(net_node_is_peer_up (a.node, b.key) && net_node_is_peer_up (b.node, a.key)))
+    {
+      guint tick = g_timeout_add (10, tick_cb, NULL);
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the pair did not come up under forged responses "
+                 "(%u forged, %" G_GUINT64_FORMAT " refused, %" G_GUINT64_FORMAT
+                 " responses dropped as unknown-index)", a.forged,
+                 counter (&a, "dropped-auth"), counter (&a, "dropped-unknown-index"));
+      g_main_context_iteration (NULL, TRUE);
+      g_source_remove (tick);
+    }
+
+  g_assert_cmpuint (a.forged, >=, 1);
+  WAIT_FOR (counter (&a, "dropped-auth") >= 1);
+  g_assert_cmpuint (counter (&a, "handshakes-completed"), >=, 1);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* An identity that is not in the allow-list gets nothing back. */
 static void
 test_unknown_peer (void)
@@ -1716,6 +1803,7 @@ main (int   argc,
   g_test_add_func ("/node/security/unknown-index-and-truncated", test_unknown_index_and_truncated);
   g_test_add_func ("/node/security/replayed-initiation", test_replayed_initiation);
   g_test_add_func ("/node/security/unknown-peer", test_unknown_peer);
+  g_test_add_func ("/node/security/forged-response", test_forged_response);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
   g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
   g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
