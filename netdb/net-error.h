@@ -48,6 +48,8 @@ G_BEGIN_DECLS
  * @NET_ERROR_TIMEOUT: a wait timed out
  * @NET_ERROR_AUTH_FAILED: a peer failed authentication
  * @NET_ERROR_PROTOCOL: a peer violated the protocol
+ * @NET_ERROR_EXISTS: the target already exists (a database directory that
+ *   holds another history than the snapshot restored into it).  Since: 0.2
  *
  * Error codes in the %NET_ERROR domain.
  */
@@ -70,6 +72,7 @@ typedef enum
   NET_ERROR_TIMEOUT,
   NET_ERROR_AUTH_FAILED,
   NET_ERROR_PROTOCOL,
+  NET_ERROR_EXISTS,
 } NetError;
 
 NET_AVAILABLE_IN_ALL

@@ -275,7 +275,8 @@ net_db_builder_build (NetDbBuilder  *self,
  *
  * Returns: (transfer full): a new #NetDb, or %NULL with @error set
  *   (%NET_ERROR_SNAPSHOT_INVALID when @snapshot is corrupt, truncated or
- *   not a snapshot; %NET_ERROR_INVALID_ARGUMENT for a read-only builder)
+ *   not a snapshot; %NET_ERROR_EXISTS when the directory holds another
+ *   history; %NET_ERROR_INVALID_ARGUMENT for a read-only builder)
  */
 NetDb *
 net_db_builder_build_from_snapshot (NetDbBuilder  *self,

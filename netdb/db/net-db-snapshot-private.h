@@ -34,6 +34,7 @@ enum
   NET_DB_SECTION_F_NAME = 1,
   NET_DB_SECTION_F_DATA = 2,
   NET_DB_SECTION_F_APPLIED_SEQ = 3,
+  NET_DB_SECTION_F_EVENT_DIGEST = 4,
 };
 
 typedef struct
@@ -41,6 +42,10 @@ typedef struct
   char    *name;
   guint64  applied_seq;  /* as the writer recorded it; 0 when absent */
   GBytes  *data;         /* the model's own snapshot */
+  /* Which history the section belongs to: the digest of the event at
+   * applied_seq in the writer's log (see _net_db_event_digest()). */
+  gboolean has_event_digest;
+  guint64  event_digest;
 } NetDbSection;
 
 typedef struct
@@ -52,7 +57,7 @@ typedef struct
 
 NetDbBundle   *_net_db_bundle_new        (void);
 void           _net_db_bundle_free       (NetDbBundle   *self);
-void           _net_db_bundle_add        (NetDbBundle   *self,
+NetDbSection  *_net_db_bundle_add        (NetDbBundle   *self,
                                           const char    *name,
                                           guint64        applied_seq,
                                           GBytes        *data);
@@ -62,6 +67,10 @@ GBytes        *_net_db_bundle_write      (NetDbBundle   *self,
                                           GError       **error);
 NetDbBundle   *_net_db_bundle_read       (GBytes        *bundle,
                                           GError       **error);
+
+/* The digest of one logged event, as sections record it. */
+guint64        _net_db_event_digest      (gint64         timestamp,
+                                          GBytes        *payload);
 
 /* Frames an already encoded body: header, zstd, checksum. */
 GBytes        *_net_db_bundle_seal       (const guint8  *body,

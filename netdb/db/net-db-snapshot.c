@@ -57,7 +57,7 @@ _net_db_bundle_free (NetDbBundle *self)
   g_free (self);
 }
 
-void
+NetDbSection *
 _net_db_bundle_add (NetDbBundle *self,
                     const char  *name,
                     guint64      applied_seq,
@@ -69,6 +69,20 @@ _net_db_bundle_add (NetDbBundle *self,
   s->applied_seq = applied_seq;
   s->data = g_bytes_ref (data);
   g_ptr_array_add (self->sections, s);
+  return s;
+}
+
+/* XXH3-64 of the event's payload, seeded with its timestamp: two logs
+ * that hold the same event at a seq share a history up to it, for all a
+ * restore needs to know. */
+guint64
+_net_db_event_digest (gint64  timestamp,
+                      GBytes *payload)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+
+  return XXH3_64bits_withSeed (data, len, (XXH64_hash_t) timestamp);
 }
 
 NetDbSection *
@@ -223,6 +237,8 @@ _net_db_bundle_write (NetDbBundle  *self,
       net_encoder_init (&sub, head);
       net_encoder_put_string (&sub, NET_DB_SECTION_F_NAME, s->name);
       net_encoder_put_uint (&sub, NET_DB_SECTION_F_APPLIED_SEQ, s->applied_seq);
+      if (s->has_event_digest)
+        net_encoder_put_uint (&sub, NET_DB_SECTION_F_EVENT_DIGEST, s->event_digest);
 
       data_key_len = net_leb128_put (tmp, (guint64) NET_DB_SECTION_F_DATA << 3 | NET_WIRE_BYTES);
       data_len_len = net_leb128_put (tmp, data_len);
@@ -278,6 +294,8 @@ read_section (NetDbBundle     *self,
   gsize data_len = 0;
   gboolean has_data = FALSE;
   guint64 seq = 0;
+  gboolean has_digest = FALSE;
+  guint64 digest = 0;
   NetDecoder dec;
   NetField f;
   int r;
@@ -323,6 +341,16 @@ read_section (NetDbBundle     *self,
           seq = f.uint_value;
           break;
 
+        case NET_DB_SECTION_F_EVENT_DIGEST:
+          if (f.wire != NET_WIRE_VARINT)
+            {
+              invalid (error, "malformed section digest");
+              return FALSE;
+            }
+          digest = f.uint_value;
+          has_digest = TRUE;
+          break;
+
         default:
           /* A field of a newer writer. */
           break;
@@ -349,7 +377,10 @@ read_section (NetDbBundle     *self,
     const guint8 *base = g_bytes_get_data (body, NULL);
     g_autoptr(GBytes) slice = g_bytes_new_from_bytes (body, data - base, data_len);
 
-    _net_db_bundle_add (self, name, seq, slice);
+    NetDbSection *s = _net_db_bundle_add (self, name, seq, slice);
+
+    s->has_event_digest = has_digest;
+    s->event_digest = digest;
   }
 
   return TRUE;

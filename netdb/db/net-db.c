@@ -120,6 +120,13 @@ struct _NetDb
   guint64          checkpoint_seqs[N_MODELS];
   NetDbBundle     *carried;
 
+  /* The digest of the event at known_seq[k] of model k's history, from
+   * the snapshot or checkpoint it was opened from: the log may not hold
+   * that event (a log that continues after a snapshot). */
+  gboolean         has_known_digest[N_MODELS];
+  guint64          known_seq[N_MODELS];
+  guint64          known_digest[N_MODELS];
+
   /* Read-only: what the checkpoints seen so far hold (generation →
    * CheckpointSeqs), so that waiting for one to fit a restarted log does
    * not decode them over and over. */
@@ -175,6 +182,13 @@ log_follow (NetDb    *self,
   G_STATIC_ASSERT ((int) NET_DB_FORWARD_OUT_OF_ORDER == (int) NET_FOLLOW_OUT_OF_ORDER);
 
   return (guint) log < NET_DB_N_LOGS ? model_follow (self, (ModelKind) log) : NULL;
+}
+
+static NetRedexFile *
+model_log (NetDb     *self,
+           ModelKind  kind)
+{
+  return model_follow (self, kind)->file;
 }
 
 static void
@@ -523,6 +537,91 @@ checkpoints_get (Checkpoints *c,
   return i < c->bundles->len ? g_ptr_array_index (c->bundles, i) : NULL;
 }
 
+/* The digest of the event at @seq of @file, which names the history a
+ * section was taken from; FALSE when the log no longer holds it. */
+static gboolean
+log_event_digest (NetRedexFile *file,
+                  guint64       seq,
+                  guint64      *digest)
+{
+  g_autoptr(NetRedexEvent) event = NULL;
+
+  if (seq == 0 || file == NULL)
+    return FALSE;
+  event = net_redex_file_read_one (file, seq, NULL);
+  if (event == NULL)
+    return FALSE;
+  *digest = _net_db_event_digest (net_redex_event_get_timestamp (event),
+                                  net_redex_event_get_payload (event));
+  return TRUE;
+}
+
+static void
+remember_digest (NetDb        *self,
+                 ModelKind     kind,
+                 NetDbSection *section)
+{
+  self->has_known_digest[kind] = section != NULL && section->has_event_digest;
+  self->known_seq[kind] = section != NULL ? section->applied_seq : 0;
+  self->known_digest[kind] = section != NULL ? section->event_digest : 0;
+}
+
+/* The digest of the event at @seq of model @kind's history: from its
+ * log, or from the snapshot or checkpoint the model was opened from. */
+static gboolean
+model_event_digest (NetDb     *self,
+                    ModelKind  kind,
+                    guint64    seq,
+                    guint64   *digest)
+{
+  if (log_event_digest (model_log (self, kind), seq, digest))
+    return TRUE;
+  if (self->has_known_digest[kind] && self->known_seq[kind] == seq)
+    {
+      *digest = self->known_digest[kind];
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Adds a section for every open model, each with its applied seq (also
+ * stored in @seqs when not %NULL) and the digest of the event there. */
+static gboolean
+bundle_add_models (NetDb        *self,
+                   NetDbBundle  *bundle,
+                   guint64      *seqs,
+                   GError      **error)
+{
+  for (guint k = 0; k < N_MODELS; k++)
+    {
+      g_autoptr(GBytes) data = NULL;
+      NetDbSection *section;
+      guint64 seq;
+
+      if (k == MODEL_TASKS && self->tasks != NULL)
+        {
+          data = net_db_tasks_snapshot (self->tasks, error);
+          seq = net_db_tasks_get_applied_seq (self->tasks);
+        }
+      else if (k == MODEL_MEMORIES && self->memories != NULL)
+        {
+          data = net_db_memories_snapshot (self->memories, error);
+          seq = net_db_memories_get_applied_seq (self->memories);
+        }
+      else
+        continue;
+
+      if (data == NULL)
+        return FALSE;
+      if (seqs != NULL)
+        seqs[k] = seq;
+      section = _net_db_bundle_add (bundle, model_names[k], seq, data);
+      section->has_event_digest = model_event_digest (self, k, seq, &section->event_digest);
+    }
+
+  return TRUE;
+}
+
 static gboolean
 write_checkpoint (NetDb   *self,
                   GError **error)
@@ -539,24 +638,8 @@ write_checkpoint (NetDb   *self,
   bundle->created_at = g_get_real_time ();
   bundle->origin = self->origin;
 
-  if (self->tasks != NULL)
-    {
-      g_autoptr(GBytes) data = net_db_tasks_snapshot (self->tasks, error);
-
-      if (data == NULL)
-        return FALSE;
-      seqs[MODEL_TASKS] = net_db_tasks_get_applied_seq (self->tasks);
-      _net_db_bundle_add (bundle, model_names[MODEL_TASKS], seqs[MODEL_TASKS], data);
-    }
-  if (self->memories != NULL)
-    {
-      g_autoptr(GBytes) data = net_db_memories_snapshot (self->memories, error);
-
-      if (data == NULL)
-        return FALSE;
-      seqs[MODEL_MEMORIES] = net_db_memories_get_applied_seq (self->memories);
-      _net_db_bundle_add (bundle, model_names[MODEL_MEMORIES], seqs[MODEL_MEMORIES], data);
-    }
+  if (!bundle_add_models (self, bundle, seqs, error))
+    return FALSE;
   if (self->carried != NULL)
     for (guint i = 0; i < self->carried->sections->len; i++)
       {
@@ -690,6 +773,7 @@ model_open_from_checkpoints (NetDb        *self,
         {
           *from_newest = (i == 0);
           *checkpoint_seq = section->applied_seq;
+          remember_digest (self, kind, section);
           return model;
         }
 
@@ -753,13 +837,6 @@ set_origin (NetDb               *self,
 }
 
 /* Following a writer that restarts its logs ------------------------------------ */
-
-static NetRedexFile *
-model_log (NetDb     *self,
-           ModelKind  kind)
-{
-  return model_follow (self, kind)->file;
-}
 
 static gboolean
 model_restore (NetDb      *self,
@@ -869,6 +946,89 @@ on_model_restarted (gpointer model,
   return restore_from_checkpoint (self, model == (gpointer) self->tasks ? MODEL_TASKS : MODEL_MEMORIES);
 }
 
+/*
+ * Restoring @snapshot into a directory that already holds events must not
+ * merge two histories: each enabled model's log must be empty, or hold at
+ * the snapshot's seq the very event the snapshot was taken after (the
+ * database's own snapshot restored into its own directory).  A log that
+ * ends before that seq is left to the restore, which reports
+ * NET_ERROR_SNAPSHOT_MISMATCH.  Runs before anything is written.
+ */
+static gboolean
+dir_event_digest (NetDb         *self,
+                  ModelKind      kind,
+                  NetRedexFile  *file,
+                  guint64        seq,
+                  guint64       *digest)
+{
+  g_autoptr(GArray) gens = NULL;
+
+  if (log_event_digest (file, seq, digest))
+    return TRUE;
+
+  /* A log that continues after a snapshot does not hold the event the
+   * snapshot was taken at; its checkpoints name it. */
+  gens = list_checkpoints (self->checkpoints_dir, FALSE);
+  for (guint i = 0; i < gens->len; i++)
+    {
+      g_autoptr(NetDbBundle) bundle = read_checkpoint (self->checkpoints_dir,
+                                                       g_array_index (gens, guint64, i));
+      NetDbSection *section = bundle ? _net_db_bundle_find (bundle, model_names[kind]) : NULL;
+
+      if (section != NULL && section->applied_seq == seq && section->has_event_digest)
+        {
+          *digest = section->event_digest;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+check_same_history (NetDb        *self,
+                    NetDbBundle  *snapshot,
+                    GError      **error)
+{
+  g_auto(GStrv) logs = net_redex_list_files (self->redex, error);
+
+  if (logs == NULL)
+    return FALSE;
+
+  for (guint k = 0; k < N_MODELS; k++)
+    {
+      g_autoptr(NetRedexFile) file = NULL;
+      NetDbSection *section;
+      guint64 next, digest;
+
+      if (!(self->models & model_flags[k]) || !g_strv_contains ((const char * const *) logs, model_names[k]))
+        continue;
+
+      file = net_redex_open_file (self->redex, model_names[k], self->config, error);
+      if (file == NULL)
+        return FALSE;
+      next = net_redex_file_get_next_seq (file);
+      if (next <= 1)
+        continue;
+
+      section = _net_db_bundle_find (snapshot, model_names[k]);
+      if (section != NULL && section->applied_seq >= next)
+        continue;
+      if (section != NULL && section->has_event_digest &&
+          dir_event_digest (self, k, file, section->applied_seq, &digest) &&
+          digest == section->event_digest)
+        continue;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_EXISTS,
+                   "database %s already holds %" G_GUINT64_FORMAT " %s event%s that are not "
+                   "the history of this snapshot; restore it into a new or empty directory",
+                   self->path, next - 1, model_names[k], next == 2 ? "" : "s");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* A failed open releases the directory lock now, not whenever the last
  * reference goes, and writes no checkpoint. */
 static void
@@ -920,6 +1080,12 @@ _net_db_open (const NetDbOptions  *options,
   if (self->path != NULL)
     self->checkpoints_dir = g_build_filename (self->path, CHECKPOINTS_DIR, NULL);
 
+  if (snapshot != NULL && self->path != NULL && !check_same_history (self, snapshot, error))
+    {
+      abandon (self);
+      return NULL;
+    }
+
   if (!set_origin (self, options, error))
     {
       abandon (self);
@@ -946,6 +1112,7 @@ _net_db_open (const NetDbOptions  *options,
 
           /* An enabled model absent from the snapshot starts empty. */
           models[k] = model_open (self, k, section ? section->data : NULL, error);
+          remember_digest (self, k, section);
         }
       else if (c.gens != NULL)
         {
@@ -1054,9 +1221,16 @@ net_db_new (const char   *path,
  * events after it; a log that ends before it fails with
  * %NET_ERROR_SNAPSHOT_MISMATCH.
  *
+ * Two histories are never merged: when @path already holds a database
+ * whose logs hold events, each of them must be the history @snapshot was
+ * taken from (the log holds, at the snapshot's seq, the event the
+ * snapshot recorded there), as when a database's own snapshot is restored
+ * into its own directory.  Otherwise the open fails with
+ * %NET_ERROR_EXISTS and leaves the directory untouched.
+ *
  * Returns: (transfer full): a new #NetDb, or %NULL with @error set
  *   (%NET_ERROR_SNAPSHOT_INVALID when @snapshot is corrupt, truncated or
- *   not a snapshot)
+ *   not a snapshot; %NET_ERROR_EXISTS when @path holds another history)
  */
 NetDb *
 net_db_open_from_snapshot (GBytes       *snapshot,
@@ -1224,24 +1398,8 @@ net_db_snapshot (NetDb   *self,
   bundle->created_at = g_get_real_time ();
   bundle->origin = self->origin;
 
-  if (self->tasks != NULL)
-    {
-      g_autoptr(GBytes) data = net_db_tasks_snapshot (self->tasks, error);
-
-      if (data == NULL)
-        return NULL;
-      _net_db_bundle_add (bundle, model_names[MODEL_TASKS],
-                          net_db_tasks_get_applied_seq (self->tasks), data);
-    }
-  if (self->memories != NULL)
-    {
-      g_autoptr(GBytes) data = net_db_memories_snapshot (self->memories, error);
-
-      if (data == NULL)
-        return NULL;
-      _net_db_bundle_add (bundle, model_names[MODEL_MEMORIES],
-                          net_db_memories_get_applied_seq (self->memories), data);
-    }
+  if (!bundle_add_models (self, bundle, NULL, error))
+    return NULL;
 
   return _net_db_bundle_write (bundle, error);
 }
@@ -1332,9 +1490,19 @@ net_db_sync (NetDb   *self,
  * Writes a checkpoint (for a persistent, writable database, unless the
  * newest one is less than a thousand events behind),
  * closes the models and the logs, making every logged event durable, and
- * releases the directory lock.  Later mutations fail with %NET_ERROR_CLOSED;
- * queries keep answering from the last state, and live models stop
- * changing.  Closing twice is harmless.
+ * releases the directory lock.  Closing twice is harmless.
+ *
+ * What still works after close, on the last state: get(), find_many(),
+ * find_first(), count(), exists() and watch() of the models (a new live
+ * model is closed from the start); the items, which keep their last
+ * values; live models, which keep their contents, take a new filter
+ * (selecting from the last state) and have #NetQueryModel:closed set
+ * (notified once); net_db_snapshot(); the applied-seq, fold-errors and
+ * origin properties; and wait_for_seq() (sync or async) for a seq the
+ * state already holds, which succeeds (a later seq fails with
+ * %NET_ERROR_CLOSED); net_db_sync(), which has nothing left to do.
+ * Mutations, restores and net_db_checkpoint() fail with
+ * %NET_ERROR_CLOSED.
  *
  * Everything is closed even when a step fails; the first failure is
  * reported.
@@ -1554,10 +1722,14 @@ _net_db_rebootstrap (NetDb    *self,
     }
 
   for (guint k = 0; k < N_MODELS; k++)
-    if (model_follow (self, k) != NULL &&
-        !_net_follow_rebootstrap (model_follow (self, k), sections[k]->data,
-                                  sections[k]->applied_seq, error))
-      return FALSE;
+    {
+      if (model_follow (self, k) == NULL)
+        continue;
+      if (!_net_follow_rebootstrap (model_follow (self, k), sections[k]->data,
+                                    sections[k]->applied_seq, error))
+        return FALSE;
+      remember_digest (self, k, sections[k]);
+    }
 
   /* A checkpoint of what we now hold, with our own carried sections. */
   if (self->path != NULL)
