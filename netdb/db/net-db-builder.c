@@ -49,6 +49,7 @@ struct _NetDbBuilder
   NetDbModels      models;
   NetRedexConfig  *config;
   gboolean         read_only;
+  guint64          max_snapshot_size;
 };
 
 G_DEFINE_FINAL_TYPE (NetDbBuilder, net_db_builder, G_TYPE_OBJECT)
@@ -212,6 +213,38 @@ net_db_builder_read_only (NetDbBuilder *self)
   return self;
 }
 
+/**
+ * net_db_builder_max_snapshot_size:
+ * @self: a #NetDbBuilder
+ * @size: the largest decompressed snapshot to accept, in bytes, or 0 for
+ *   the default limits
+ *
+ * Sets how large a snapshot net_db_builder_build_from_snapshot() accepts
+ * once decompressed.  By default a snapshot of up to 64 MiB is accepted
+ * whatever it compresses to, and a larger one (up to 16 GiB) only when it
+ * compresses no better than 1024 : 1, since a few kilobytes of zstd can
+ * claim gigabytes (a decompression bomb).  Real snapshots compress far
+ * less; an application that opens snapshots beyond those limits says how
+ * large they may be here, and @size then is the only limit.
+ *
+ * Whatever the limit, memory follows what the snapshot really holds: a
+ * snapshot is decompressed in steps, not into a buffer of the size its
+ * header claims.
+ *
+ * Returns: (transfer none): @self
+ *
+ * Since: 0.2
+ */
+NetDbBuilder *
+net_db_builder_max_snapshot_size (NetDbBuilder *self,
+                                  guint64       size)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+
+  self->max_snapshot_size = size;
+  return self;
+}
+
 static NetDb *
 build (NetDbBuilder  *self,
        GBytes        *snapshot,
@@ -221,6 +254,7 @@ build (NetDbBuilder  *self,
     .path = self->path,
     .models = self->models,
     .origin = self->origin,
+    .max_snapshot_size = self->max_snapshot_size,
     .config = self->config,
     .read_only = self->read_only,
     .snapshot = snapshot,

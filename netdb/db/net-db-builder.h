@@ -41,6 +41,9 @@ NetDbBuilder *net_db_builder_fsync_policy         (NetDbBuilder    *self,
 NET_AVAILABLE_IN_ALL
 NetDbBuilder *net_db_builder_read_only            (NetDbBuilder    *self);
 NET_AVAILABLE_IN_ALL
+NetDbBuilder *net_db_builder_max_snapshot_size    (NetDbBuilder    *self,
+                                                   guint64          size);
+NET_AVAILABLE_IN_ALL
 NetDb        *net_db_builder_build                (NetDbBuilder    *self,
                                                    GError         **error);
 NET_AVAILABLE_IN_ALL

@@ -20,6 +20,7 @@ typedef struct
   NetRedexConfig  *config;      /* nullable */
   gboolean         read_only;
   GBytes          *snapshot;    /* nullable: a bundle to restore */
+  guint64          max_snapshot_size;  /* 0: the default limits */
 } NetDbOptions;
 
 NetDb   *_net_db_open                     (const NetDbOptions  *options,

@@ -67,6 +67,11 @@ GBytes        *_net_db_bundle_write      (NetDbBundle   *self,
                                           GError       **error);
 NetDbBundle   *_net_db_bundle_read       (GBytes        *bundle,
                                           GError       **error);
+/* @max_body_len: the largest decompressed body accepted, or 0 for the
+ * default limits (see net-db-snapshot.c). */
+NetDbBundle   *_net_db_bundle_read_full  (GBytes        *bundle,
+                                          guint64        max_body_len,
+                                          GError       **error);
 
 /* The digest of one logged event, as sections record it. */
 guint64        _net_db_event_digest      (gint64         timestamp,

@@ -19,12 +19,18 @@
 #include "net-codec-private.h"
 #include "net-db-snapshot-private.h"
 
-/* zstd never expands more than this (a 4-byte RLE block yields 128 KiB),
- * so a body that claims more than zlen * 32768 bytes is forged.  The
- * absolute cap keeps a forged-but-consistent header from asking for more
- * than a snapshot could reasonably hold. */
-#define MAX_ZSTD_RATIO  32768
-#define MAX_BODY_LEN    (G_GUINT64_CONSTANT (1) << 36)  /* 64 GiB */
+/* A decompression bomb costs what it expands to: a 33 KB frame of zeros
+ * is a valid 1 GiB body.  Bodies up to FREE_BODY_LEN are accepted at any
+ * ratio; a larger one must compress no better than MAX_ZSTD_RATIO : 1,
+ * which no real snapshot comes near (they compress about 3–20 : 1).  An
+ * application that opens larger or stranger snapshots raises the limit
+ * (net_db_builder_max_snapshot_size()).  The body is decompressed in
+ * steps, so memory follows what the frame really yields, not what its
+ * header claims. */
+#define FREE_BODY_LEN   (G_GUINT64_CONSTANT (64) << 20)
+#define MAX_ZSTD_RATIO  1024
+#define DEFAULT_MAX_BODY_LEN (G_GUINT64_CONSTANT (16) << 30)
+#define FIRST_OUT_CHUNK (G_GUINT64_CONSTANT (1) << 20)
 /* Level 1 is both faster and, on model snapshots, as small as 3. */
 #define ZSTD_LEVEL      1
 #define MT_MIN_BODY     (4 << 20)
@@ -386,15 +392,85 @@ read_section (NetDbBundle     *self,
   return TRUE;
 }
 
+/* Decompresses exactly @body_len bytes from the one frame in @zdata,
+ * growing the output as the frame yields it. */
+static guint8 *
+decompress_stream (const guint8  *zdata,
+                   gsize          zlen,
+                   gsize          body_len,
+                   GError       **error)
+{
+  ZSTD_DStream *dstream = ZSTD_createDStream ();
+  ZSTD_inBuffer in = { zdata, zlen, 0 };
+  ZSTD_outBuffer out = { NULL, 0, 0 };
+  guint8 *raw = NULL;
+  gsize capacity = MIN (body_len, FIRST_OUT_CHUNK);
+  gsize r = 1;
+
+  if (dstream == NULL)
+    return invalid (error, "cannot set up decompression");
+
+  raw = g_try_malloc (capacity);
+  if (raw == NULL)
+    {
+      ZSTD_freeDStream (dstream);
+      return invalid (error, "cannot allocate %" G_GSIZE_FORMAT " bytes for its body", capacity);
+    }
+  out.dst = raw;
+  out.size = capacity;
+
+  while (r != 0)
+    {
+      if (out.pos == out.size)
+        {
+          guint8 *grown;
+
+          if (capacity == body_len)
+            break;  /* the frame yields more than it declares */
+          capacity = capacity > body_len / 2 ? body_len : capacity * 2;
+          grown = g_try_realloc (raw, capacity);
+          if (grown == NULL)
+            {
+              g_free (raw);
+              ZSTD_freeDStream (dstream);
+              return invalid (error, "cannot allocate %" G_GSIZE_FORMAT " bytes for its body", capacity);
+            }
+          raw = grown;
+          out.dst = raw;
+          out.size = capacity;
+        }
+
+      r = ZSTD_decompressStream (dstream, &out, &in);
+      if (ZSTD_isError (r) || (r != 0 && in.pos == in.size && out.pos < out.size))
+        break;
+    }
+
+  ZSTD_freeDStream (dstream);
+  if (r != 0 || out.pos != body_len || in.pos != in.size)
+    {
+      g_free (raw);
+      return invalid (error, "the compressed body is corrupt");
+    }
+  return raw;
+}
+
 NetDbBundle *
 _net_db_bundle_read (GBytes  *bundle,
                      GError **error)
+{
+  return _net_db_bundle_read_full (bundle, 0, error);
+}
+
+NetDbBundle *
+_net_db_bundle_read_full (GBytes   *bundle,
+                          guint64   max_body_len,
+                          GError  **error)
 {
   g_autoptr(NetDbBundle) self = NULL;
   g_autoptr(GBytes) body = NULL;
   const guint8 *data, *zdata;
   guint8 *raw;
-  gsize len, done;
+  gsize len;
   guint64 body_len, zlen, content_size;
   guint32 version, flags;
   NetDecoder dec;
@@ -429,24 +505,23 @@ _net_db_bundle_read (GBytes  *bundle,
 
   /* The checksum only proves the writer meant it: bound the size anyway. */
   zdata = data + NET_DB_BUNDLE_HEADER_LEN;
-  if (body_len == 0 || body_len > MAX_BODY_LEN || body_len / MAX_ZSTD_RATIO > zlen ||
-      (guint64) (gsize) body_len != body_len)
+  if (body_len == 0 || (guint64) (gsize) body_len != body_len)
     return invalid (error, "implausible body size %" G_GUINT64_FORMAT, body_len);
+  if (max_body_len != 0 ? body_len > max_body_len
+                        : body_len > DEFAULT_MAX_BODY_LEN ||
+                          (body_len > FREE_BODY_LEN && body_len / MAX_ZSTD_RATIO > zlen))
+    return invalid (error, "its body of %" G_GUINT64_FORMAT " bytes (from %" G_GUINT64_FORMAT
+                    " compressed) is more than this database accepts; raise the limit with "
+                    "net_db_builder_max_snapshot_size() if it is genuine", body_len, zlen);
   content_size = ZSTD_getFrameContentSize (zdata, zlen);
   if (content_size != body_len)
     return invalid (error, "the compressed body does not hold %" G_GUINT64_FORMAT " bytes", body_len);
   if (ZSTD_findFrameCompressedSize (zdata, zlen) != zlen)
     return invalid (error, "the compressed body is not one zstd frame");
 
-  raw = g_try_malloc (body_len);
+  raw = decompress_stream (zdata, zlen, body_len, error);
   if (raw == NULL)
-    return invalid (error, "cannot allocate %" G_GUINT64_FORMAT " bytes for its body", body_len);
-  done = ZSTD_decompress (raw, body_len, zdata, zlen);
-  if (ZSTD_isError (done) || done != body_len)
-    {
-      g_free (raw);
-      return invalid (error, "the compressed body is corrupt");
-    }
+    return NULL;
   body = g_bytes_new_take (raw, body_len);
 
   self = _net_db_bundle_new ();

@@ -513,7 +513,8 @@ read_checkpoint (const char *dir,
   if (mapped != NULL)
     {
       bytes = g_mapped_file_get_bytes (mapped);
-      bundle = _net_db_bundle_read (bytes, &error);
+      /* Our own file: only the real content bounds it. */
+      bundle = _net_db_bundle_read_full (bytes, G_MAXUINT64, &error);
     }
 
   if (bundle == NULL)
@@ -1057,7 +1058,7 @@ _net_db_open (const NetDbOptions  *options,
   /* A bad snapshot fails before anything is created. */
   if (options->snapshot != NULL)
     {
-      snapshot = _net_db_bundle_read (options->snapshot, error);
+      snapshot = _net_db_bundle_read_full (options->snapshot, options->max_snapshot_size, error);
       if (snapshot == NULL)
         return NULL;
     }
