@@ -78,6 +78,8 @@ gboolean  _net_fold_prepare_restore   (NetRedexFile         *file,
 gboolean  _net_fold_catch_up          (NetFold              *self,
                                        guint64               seq,
                                        GError              **error);
+gboolean  _net_fold_current_for_check (NetFold              *self,
+                                       GError              **error);
 gboolean  _net_fold_apply_local       (NetFold              *self,
                                        guint64               seq,
                                        GBytes               *event,

@@ -30,6 +30,8 @@ typedef struct
 {
   guint64  seq;
   GTask   *task;
+  NetFold *fold;
+  GSource *cancel_source;   /* on the fold's context, or NULL */
 } SeqWaiter;
 
 struct _NetFold
@@ -162,6 +164,25 @@ fold_step (NetFold *self,
   return (first - start) + events->len;
 }
 
+/* Returns @w's task (TRUE, or @error, which it takes) and frees @w, which
+ * the caller took off the list. */
+static void
+waiter_finish (SeqWaiter *w,
+               GError    *error)
+{
+  if (w->cancel_source != NULL)
+    {
+      g_source_destroy (w->cancel_source);
+      g_source_unref (w->cancel_source);
+    }
+  if (error != NULL)
+    g_task_return_error (w->task, error);
+  else
+    g_task_return_boolean (w->task, TRUE);
+  g_object_unref (w->task);
+  g_free (w);
+}
+
 static void
 fold_complete_waiters (NetFold *self)
 {
@@ -175,9 +196,7 @@ fold_complete_waiters (NetFold *self)
       if (w->seq <= self->delivered_seq)
         {
           self->waiters = g_list_delete_link (self->waiters, l);
-          g_task_return_boolean (w->task, TRUE);
-          g_object_unref (w->task);
-          g_free (w);
+          waiter_finish (w, NULL);
         }
       l = next;
     }
@@ -378,6 +397,8 @@ _net_fold_stop (NetFold *self)
 
   _net_redex_file_remove_watch (self->file, self->source);
 
+  /* A waiter for an event the state already holds succeeds (what was
+   * applied stays readable after close); the others can never be. */
   error = g_error_new (NET_ERROR, NET_ERROR_CLOSED, "log “%s” is closed",
                        net_redex_file_get_name (self->file));
   while (self->waiters != NULL)
@@ -385,9 +406,7 @@ _net_fold_stop (NetFold *self)
       SeqWaiter *w = self->waiters->data;
 
       self->waiters = g_list_delete_link (self->waiters, self->waiters);
-      g_task_return_error (w->task, g_error_copy (error));
-      g_object_unref (w->task);
-      g_free (w);
+      waiter_finish (w, w->seq <= self->applied_seq ? NULL : g_error_copy (error));
     }
 }
 
@@ -535,6 +554,27 @@ _net_fold_catch_up (NetFold  *self,
 }
 
 /*
+ * Before a mutation checks the state (does the id exist?): on the owner
+ * thread, folds what the log already holds beyond the state, so the check
+ * sees every event appended so far (other threads' too).  FALSE (and
+ * nothing to check against) off the owner thread.
+ */
+gboolean
+_net_fold_current_for_check (NetFold  *self,
+                             GError  **error)
+{
+  guint64 last;
+
+  if (!_net_fold_is_owner_thread (self))
+    return FALSE;
+
+  last = net_redex_file_get_next_seq (self->file) - 1;
+  if (self->applied_seq < last && !self->stopped)
+    return _net_fold_catch_up (self, last, error);
+  return TRUE;
+}
+
+/*
  * The fast path of read-your-writes: the event just appended as @seq is
  * the next one to fold, and we have its bytes already.
  */
@@ -560,6 +600,20 @@ _net_fold_apply_local (NetFold  *self,
   return TRUE;
 }
 
+static gboolean
+wait_cancelled_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  SeqWaiter *w = data;
+  NetFold *self = w->fold;
+  GError *error = NULL;
+
+  self->waiters = g_list_remove (self->waiters, w);
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  waiter_finish (w, error);
+  return G_SOURCE_REMOVE;
+}
+
 void
 _net_fold_wait_async (NetFold             *self,
                       gpointer             source_object,
@@ -575,17 +629,34 @@ _net_fold_wait_async (NetFold             *self,
   task = g_task_new (source_object, cancellable, callback, user_data);
   g_task_set_source_tag (task, source_tag);
 
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
   if (self->stopped)
     {
-      g_task_return_new_error (task, NET_ERROR, NET_ERROR_CLOSED,
-                               "log “%s” is closed", net_redex_file_get_name (self->file));
+      /* What the state holds stays readable after close. */
+      if (seq <= self->applied_seq)
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_new_error (task, NET_ERROR, NET_ERROR_CLOSED,
+                                 "log “%s” is closed", net_redex_file_get_name (self->file));
       return;
     }
 
   w = g_new0 (SeqWaiter, 1);
   w->seq = seq;
+  w->fold = self;
   w->task = g_steal_pointer (&task);
   self->waiters = g_list_prepend (self->waiters, w);
+
+  /* A cancellation (from any thread) answers from the fold's context. */
+  if (cancellable != NULL)
+    {
+      w->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (w->cancel_source, "[netdb] wait_for_seq cancelled");
+      g_source_set_callback (w->cancel_source, G_SOURCE_FUNC (wait_cancelled_cb), w, NULL);
+      g_source_attach (w->cancel_source, self->context);
+    }
 
   /* Completed from a dispatch, never from here. */
   g_source_set_ready_time (self->source, 0);
@@ -609,6 +680,9 @@ _net_fold_wait (NetFold  *self,
 
   if (self->delivered_seq >= seq)
     return TRUE;
+  /* What the state holds stays readable after close. */
+  if (self->stopped && self->applied_seq >= seq)
+    return TRUE;
 
   if (!g_main_context_acquire (self->context))
     {
@@ -629,7 +703,7 @@ _net_fold_wait (NetFold  *self,
   g_source_destroy (timeout);
   g_main_context_release (self->context);
 
-  if (self->delivered_seq >= seq)
+  if (self->delivered_seq >= seq || (self->stopped && self->applied_seq >= seq))
     return TRUE;
 
   if (self->stopped)

@@ -66,6 +66,15 @@ _net_db_order_compare (NetOrderBy order,
  * repaired first. */
 char          *_net_db_fold_text                       (const char         *text);
 
+/* Tags match case-insensitively, folded like search text.  The key of
+ * @tag: @tag itself when it is its own key (ASCII without upper case),
+ * else a new folded string, also stored in *@owned (else *@owned = NULL). */
+const char    *_net_memory_tag_key                     (const char         *tag,
+                                                        char              **owned);
+/* Whether @tag folds to @key (a key from _net_memory_tag_key()). */
+gboolean       _net_memory_tag_has_key                 (const char         *tag,
+                                                        const char         *key);
+
 /* Items are live: the model changes them in place with _update(), which
  * records the properties that changed but emits nothing; the fold calls
  * _flush_notify() later, from a fresh dispatch of its source, which emits

@@ -120,6 +120,8 @@ struct _NetDbMemories
   gboolean      closed;
 
   NetFollow     follow;         /* appends, forwarding, re-bootstrap */
+  GHashTable   *forwarded;      /* guint64* ids this follower forwarded a
+                                 * store of, not folded yet (or NULL) */
 
   NetIdTable    by_id;          /* MemoryEntry by id */
   NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
@@ -276,11 +278,33 @@ entry_index_tags (NetDbMemories *self,
 
   g_assert (e->tags == NULL);
 
-  /* Tags are unique per memory, so each set gets the entry once. */
+  /* The index is keyed by the folded tag (tags match case-insensitively),
+   * so "Work" and "work" on one memory are one membership: a tag whose
+   * key an earlier tag had keeps an empty Member. */
   e->n_tags = g_strv_length ((char **) tags);
   e->tags = g_new0 (Member, e->n_tags);
   for (guint i = 0; i < e->n_tags; i++)
-    member_add (&e->tags[i], id_set_lookup (self->by_tag, tags[i], TRUE), e);
+    {
+      g_autofree char *owned = NULL;
+      const char *key = _net_memory_tag_key (tags[i], &owned);
+      IdSet *set = id_set_lookup (self->by_tag, key, TRUE);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < i && !seen; j++)
+        seen = e->tags[j].set == set;
+      if (!seen)
+        member_add (&e->tags[i], set, e);
+    }
+}
+
+/* The index set of the memories with @tag (matched case-insensitively). */
+static IdSet *
+tag_set_lookup (NetDbMemories *self,
+                const char    *tag)
+{
+  g_autofree char *owned = NULL;
+
+  return id_set_lookup (self->by_tag, _net_memory_tag_key (tag, &owned), FALSE);
 }
 
 static void
@@ -716,6 +740,7 @@ net_db_memories_finalize (GObject *object)
   g_clear_pointer (&self->by_source, g_hash_table_unref);
   g_clear_pointer (&self->pinned, id_set_free);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->forwarded, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
   _net_origins_clear (&self->origins);
 
@@ -899,6 +924,42 @@ check_utf8 (const char  *text,
   return FALSE;
 }
 
+/* A forwarding follower applies its own mutations only when the leader's
+ * event comes back: until then, an id it forwarded a create of exists for
+ * its next mutations (a create then a rename is the common case).  Whether
+ * @id exists for a mutation, @in_state saying whether the state holds it
+ * (from then on the state answers alone). */
+static gboolean
+forwarded_holds (NetDbMemories *self,
+                 gboolean       in_state,
+                 guint64        id)
+{
+  if (self->forwarded == NULL)
+    return in_state;
+  if (in_state)
+    {
+      g_hash_table_remove (self->forwarded, &id);
+      return TRUE;
+    }
+  return g_hash_table_contains (self->forwarded, &id);
+}
+
+static void
+forwarded_note (NetDbMemories *self,
+                gboolean       created,
+                gboolean       deleted,
+                guint64        id)
+{
+  if (created)
+    {
+      if (self->forwarded == NULL)
+        self->forwarded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      g_hash_table_add (self->forwarded, g_memdup2 (&id, sizeof id));
+    }
+  else if (deleted && self->forwarded != NULL)
+    g_hash_table_remove (self->forwarded, &id);
+}
+
 static guint64
 append_event (NetDbMemories       *self,
               NetDispatch          dispatch,
@@ -910,6 +971,8 @@ append_event (NetDbMemories       *self,
               GError             **error)
 {
   NetEncoder enc;
+  gboolean following;
+  guint64 seq;
 
   if (self->closed)
     {
@@ -919,6 +982,12 @@ append_event (NetDbMemories       *self,
   if (net_redex_file_get_read_only (self->file))
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY, "the memories model is read-only");
+      return 0;
+    }
+  if (id == 0)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "0 is not a memory id (ids are 1 or more)");
       return 0;
     }
   if (!check_utf8 (content, "content", error) || !check_utf8 (source, "source", error))
@@ -931,10 +1000,39 @@ append_event (NetDbMemories       *self,
                        "tag %u of the memory is not valid UTF-8", i + 1);
           return 0;
         }
+      if (tags[i][0] == '\0')
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "tag %u of the memory is empty", i + 1);
+          return 0;
+        }
     }
 
   if (!_net_follow_check_mutation (&self->follow, error))
     return 0;
+
+  /* A change of a memory the state does not hold is refused where the
+   * state is current for this db's writes: on the owner thread, once it
+   * folded what the log holds (a forwarding follower checks its own state
+   * too).  The fold still takes such an event from another origin as a
+   * no-op. */
+  if (dispatch != NET_DISPATCH_MEMORY_STORED && self->fold != NULL)
+    {
+      GError *local_error = NULL;
+
+      if (_net_fold_current_for_check (self->fold, &local_error) &&
+          !forwarded_holds (self, lookup (self, id) != NULL, id))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                       "no memory with id %" G_GUINT64_FORMAT, id);
+          return 0;
+        }
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return 0;
+        }
+    }
 
   if (timestamp == 0)
     timestamp = g_get_real_time ();
@@ -950,16 +1048,22 @@ append_event (NetDbMemories       *self,
   if (dispatch != NET_DISPATCH_MEMORY_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  return _net_follow_end_append (&self->follow, dispatch, error);
+  following = self->follow.following;
+  seq = _net_follow_end_append (&self->follow, dispatch, error);
+  if (following && seq == 0)
+    forwarded_note (self, dispatch == NET_DISPATCH_MEMORY_STORED, dispatch == NET_DISPATCH_MEMORY_DELETED, id);
+  return seq;
 }
 
 /**
  * net_db_memories_store:
  * @self: a #NetDbMemories
- * @id: the memory id, chosen by the caller
+ * @id: the memory id, chosen by the caller (1 or more; 0 is
+ *   %NET_ERROR_INVALID_ARGUMENT)
  * @content: the text (UTF-8)
- * @tags: (array zero-terminated=1) (nullable): the tags (UTF-8), or %NULL
- *   for none; a repeated tag is kept once
+ * @tags: (array zero-terminated=1) (nullable): the tags (UTF-8, not
+ *   empty: "" is %NET_ERROR_INVALID_ARGUMENT), or %NULL for none; a
+ *   repeated tag is kept once
  * @source: (nullable): where the memory comes from (UTF-8), or %NULL
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
@@ -992,13 +1096,15 @@ net_db_memories_store (NetDbMemories       *self,
  * net_db_memories_retag:
  * @self: a #NetDbMemories
  * @id: the memory id
- * @tags: (array zero-terminated=1) (nullable): the new tags (UTF-8), or
- *   %NULL for none
+ * @tags: (array zero-terminated=1) (nullable): the new tags (UTF-8, not
+ *   empty), or %NULL for none
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
  *
- * Replaces the tags of a memory and moves its updated-at; an unknown id
- * changes nothing (the event is still logged).
+ * Replaces the tags of a memory and moves its updated-at.  An id the
+ * state does not hold is %NET_ERROR_NOT_FOUND and logs nothing (checked
+ * on the owner thread, where the state is current for the db's own
+ * writes).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -1023,7 +1129,8 @@ net_db_memories_retag (NetDbMemories       *self,
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
  *
- * Pins a memory and moves its updated-at.  An unknown id changes nothing.
+ * Pins a memory and moves its updated-at.  An id the state does not hold
+ * is %NET_ERROR_NOT_FOUND and logs nothing (checked on the owner thread).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -1047,8 +1154,9 @@ net_db_memories_pin (NetDbMemories  *self,
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
  *
- * Unpins a memory and moves its updated-at.  An unknown id changes
- * nothing.
+ * Unpins a memory and moves its updated-at.  An id the state does not
+ * hold is %NET_ERROR_NOT_FOUND and logs nothing (checked on the owner
+ * thread).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -1071,8 +1179,9 @@ net_db_memories_unpin (NetDbMemories  *self,
  * @id: the memory id
  * @error: return location for a #GError
  *
- * Deletes a memory. Its #NetMemory object keeps its last values. An
- * unknown id changes nothing.
+ * Deletes a memory. Its #NetMemory object keeps its last values.  An id
+ * the state does not hold is %NET_ERROR_NOT_FOUND and logs nothing
+ * (checked on the owner thread).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -1224,10 +1333,10 @@ plan_make (NetDbMemories     *self,
 
   /* A tag or source that no memory has is absent from the index. */
   if ((tag = net_memories_filter_get_tag (filter)) != NULL)
-    plan_consider (plan, id_set_lookup (self->by_tag, tag, FALSE));
+    plan_consider (plan, tag_set_lookup (self, tag));
   if ((tags = net_memories_filter_get_all_tags (filter)) != NULL)
     for (guint i = 0; tags[i] != NULL; i++)
-      plan_consider (plan, id_set_lookup (self->by_tag, tags[i], FALSE));
+      plan_consider (plan, tag_set_lookup (self, tags[i]));
   if ((source = net_memories_filter_get_source (filter)) != NULL)
     plan_consider (plan, id_set_lookup (self->by_source, source, FALSE));
   if (net_memories_filter_get_pinned_set (filter) && net_memories_filter_get_pinned (filter))
@@ -1240,7 +1349,7 @@ plan_make (NetDbMemories     *self,
 
       for (guint i = 0; tags[i] != NULL; i++)
         {
-          IdSet *set = id_set_lookup (self->by_tag, tags[i], FALSE);
+          IdSet *set = tag_set_lookup (self, tags[i]);
 
           if (set != NULL && !g_ptr_array_find (sets, set, NULL))
             {
@@ -1495,7 +1604,7 @@ count_from_index (NetDbMemories     *self,
 
   if (tag != NULL)
     {
-      set = id_set_lookup (self->by_tag, tag, FALSE);
+      set = tag_set_lookup (self, tag);
       *n = set != NULL ? set->len : 0;
     }
   else if (source != NULL)
@@ -1771,7 +1880,10 @@ net_db_memories_get_origin (NetDbMemories *self)
  * @user_data: data for @callback
  *
  * Waits until the event @seq (appended by any thread or process) is
- * folded and its changes delivered.
+ * folded and its changes delivered.  Cancelling @cancellable answers
+ * %G_IO_ERROR_CANCELLED at once (also when it is already cancelled).
+ * After close, a seq the state already holds succeeds and a later one
+ * fails with %NET_ERROR_CLOSED.
  */
 void
 net_db_memories_wait_for_seq_async (NetDbMemories       *self,
@@ -1824,8 +1936,9 @@ net_db_memories_wait_for_seq_finish (NetDbMemories  *self,
  * Iterates the owner main context until the event @seq is folded and
  * delivered. Call it on the owner thread.
  *
- * Returns: %TRUE once folded; %FALSE with %NET_ERROR_TIMEOUT after
- *   @timeout_ms, or another error
+ * Returns: %TRUE once folded (after close: when the state already
+ *   holds @seq); %FALSE with %NET_ERROR_TIMEOUT after @timeout_ms,
+ *   %NET_ERROR_CLOSED, or another error
  */
 gboolean
 net_db_memories_wait_for_seq (NetDbMemories  *self,

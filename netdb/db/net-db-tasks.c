@@ -89,6 +89,8 @@ struct _NetDbTasks
   gboolean      closed;
 
   NetFollow     follow;         /* appends, forwarding, re-bootstrap */
+  GHashTable   *forwarded;      /* guint64* ids this follower forwarded a
+                                 * create of, not folded yet (or NULL) */
 
   NetIdTable    by_id;          /* TaskEntry by id */
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
@@ -535,6 +537,7 @@ net_db_tasks_finalize (GObject *object)
   NetDbTasks *self = (NetDbTasks *) object;
 
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->forwarded, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
   clear_entries (self);
   _net_id_table_clear (&self->by_id);
@@ -708,6 +711,42 @@ _net_db_tasks_open (NetRedex        *redex,
 
 /* Mutations ----------------------------------------------------------------- */
 
+/* A forwarding follower applies its own mutations only when the leader's
+ * event comes back: until then, an id it forwarded a create of exists for
+ * its next mutations (a create then a rename is the common case).  Whether
+ * @id exists for a mutation, @in_state saying whether the state holds it
+ * (from then on the state answers alone). */
+static gboolean
+forwarded_holds (NetDbTasks *self,
+                 gboolean    in_state,
+                 guint64     id)
+{
+  if (self->forwarded == NULL)
+    return in_state;
+  if (in_state)
+    {
+      g_hash_table_remove (self->forwarded, &id);
+      return TRUE;
+    }
+  return g_hash_table_contains (self->forwarded, &id);
+}
+
+static void
+forwarded_note (NetDbTasks *self,
+                gboolean    created,
+                gboolean    deleted,
+                guint64     id)
+{
+  if (created)
+    {
+      if (self->forwarded == NULL)
+        self->forwarded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      g_hash_table_add (self->forwarded, g_memdup2 (&id, sizeof id));
+    }
+  else if (deleted && self->forwarded != NULL)
+    g_hash_table_remove (self->forwarded, &id);
+}
+
 static guint64
 append_event (NetDbTasks    *self,
               NetDispatch    dispatch,
@@ -717,6 +756,8 @@ append_event (NetDbTasks    *self,
               GError       **error)
 {
   NetEncoder enc;
+  gboolean following;
+  guint64 seq;
 
   if (self->closed)
     {
@@ -726,6 +767,12 @@ append_event (NetDbTasks    *self,
   if (net_redex_file_get_read_only (self->file))
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY, "the tasks model is read-only");
+      return 0;
+    }
+  if (id == 0)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "0 is not a task id (ids are 1 or more)");
       return 0;
     }
   if (title != NULL && !g_utf8_validate (title, -1, NULL))
@@ -738,6 +785,29 @@ append_event (NetDbTasks    *self,
   if (!_net_follow_check_mutation (&self->follow, error))
     return 0;
 
+  /* A change of a task the state does not hold is refused where the
+   * state is current for this db's writes: on the owner thread, once it
+   * folded what the log holds (a forwarding follower checks its own state
+   * too).  The fold still takes such an event from another origin as a
+   * no-op. */
+  if (dispatch != NET_DISPATCH_TASK_CREATED && self->fold != NULL)
+    {
+      GError *local_error = NULL;
+
+      if (_net_fold_current_for_check (self->fold, &local_error) &&
+          !forwarded_holds (self, lookup (self, id) != NULL, id))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                       "no task with id %" G_GUINT64_FORMAT, id);
+          return 0;
+        }
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return 0;
+        }
+    }
+
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
@@ -748,13 +818,18 @@ append_event (NetDbTasks    *self,
   if (dispatch != NET_DISPATCH_TASK_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  return _net_follow_end_append (&self->follow, dispatch, error);
+  following = self->follow.following;
+  seq = _net_follow_end_append (&self->follow, dispatch, error);
+  if (following && seq == 0)
+    forwarded_note (self, dispatch == NET_DISPATCH_TASK_CREATED, dispatch == NET_DISPATCH_TASK_DELETED, id);
+  return seq;
 }
 
 /**
  * net_db_tasks_create:
  * @self: a #NetDbTasks
- * @id: the task id, chosen by the caller
+ * @id: the task id, chosen by the caller (1 or more; 0 is
+ *   %NET_ERROR_INVALID_ARGUMENT)
  * @title: the title (UTF-8)
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
@@ -786,8 +861,9 @@ net_db_tasks_create (NetDbTasks  *self,
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
  *
- * Renames a task; an unknown id changes nothing (the event is still
- * logged).
+ * Renames a task.  An id the state does not hold is
+ * %NET_ERROR_NOT_FOUND and logs nothing (checked on the owner thread,
+ * where the state is current for the db's own writes).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -812,8 +888,9 @@ net_db_tasks_rename (NetDbTasks  *self,
  * @timestamp: microseconds since the Unix epoch, or 0 for now
  * @error: return location for a #GError
  *
- * Marks a task completed; completing it again only moves updated-at. An
- * unknown id changes nothing.
+ * Marks a task completed; completing it again only moves updated-at.  An
+ * id the state does not hold is %NET_ERROR_NOT_FOUND and logs nothing
+ * (checked on the owner thread).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -835,8 +912,9 @@ net_db_tasks_complete (NetDbTasks  *self,
  * @id: the task id
  * @error: return location for a #GError
  *
- * Deletes a task. Its #NetTask object keeps its last values. An unknown
- * id changes nothing.
+ * Deletes a task. Its #NetTask object keeps its last values.  An id the
+ * state does not hold is %NET_ERROR_NOT_FOUND and logs nothing (checked
+ * on the owner thread).
  *
  * Returns: the seq of the event, or 0 with @error set
  */
@@ -1483,7 +1561,10 @@ net_db_tasks_get_origin (NetDbTasks *self)
  * @user_data: data for @callback
  *
  * Waits until the event @seq (appended by any thread or process) is
- * folded and its changes delivered.
+ * folded and its changes delivered.  Cancelling @cancellable answers
+ * %G_IO_ERROR_CANCELLED at once (also when it is already cancelled).
+ * After close, a seq the state already holds succeeds and a later one
+ * fails with %NET_ERROR_CLOSED.
  */
 void
 net_db_tasks_wait_for_seq_async (NetDbTasks          *self,
@@ -1536,8 +1617,9 @@ net_db_tasks_wait_for_seq_finish (NetDbTasks    *self,
  * Iterates the owner main context until the event @seq is folded and
  * delivered. Call it on the owner thread.
  *
- * Returns: %TRUE once folded; %FALSE with %NET_ERROR_TIMEOUT after
- *   @timeout_ms, or another error
+ * Returns: %TRUE once folded (after close: when the state already
+ *   holds @seq); %FALSE with %NET_ERROR_TIMEOUT after @timeout_ms,
+ *   %NET_ERROR_CLOSED, or another error
  */
 gboolean
 net_db_tasks_wait_for_seq (NetDbTasks  *self,

@@ -333,7 +333,8 @@ net_memories_filter_class_init (NetMemoriesFilterClass *klass)
   /**
    * NetMemoriesFilter:tag:
    *
-   * Only memories with this tag match; %NULL does not constrain.
+   * Only memories with this tag match; %NULL does not constrain.  Tags
+   * match case-insensitively, like search text (net_memory_has_tag()).
    */
   properties[PROP_TAG] =
     g_param_spec_string ("tag", NULL, NULL,
@@ -343,8 +344,8 @@ net_memories_filter_class_init (NetMemoriesFilterClass *klass)
   /**
    * NetMemoriesFilter:any-tags:
    *
-   * Only memories with at least one of these tags match; %NULL or empty
-   * does not constrain.
+   * Only memories with at least one of these tags match (case-insensitively);
+   * %NULL or empty does not constrain.
    */
   properties[PROP_ANY_TAGS] =
     g_param_spec_boxed ("any-tags", NULL, NULL,
@@ -354,8 +355,8 @@ net_memories_filter_class_init (NetMemoriesFilterClass *klass)
   /**
    * NetMemoriesFilter:all-tags:
    *
-   * Only memories with every one of these tags match; %NULL or empty does
-   * not constrain.
+   * Only memories with every one of these tags match (case-insensitively);
+   * %NULL or empty does not constrain.
    */
   properties[PROP_ALL_TAGS] =
     g_param_spec_boxed ("all-tags", NULL, NULL,

@@ -432,8 +432,11 @@ net_memory_get_tags (NetMemory *self)
  * @self: a #NetMemory
  * @tag: a tag
  *
- * Checks whether @tag is one of the tags of the memory.  Tags are compared
- * exactly (bytewise).
+ * Checks whether @tag is one of the tags of the memory.  Tags match as
+ * search text does: case-insensitively and Unicode-aware ("Work" matches
+ * "work", "ÉTÉ" matches "été"); the memory keeps each tag as it was
+ * written.  Tag filters (#NetMemoriesFilter:tag, :any-tags, :all-tags)
+ * match the same way.
  *
  * Returns: %TRUE if the memory has @tag
  */
@@ -441,10 +444,59 @@ gboolean
 net_memory_has_tag (NetMemory  *self,
                     const char *tag)
 {
+  g_autofree char *owned = NULL;
+  const char *key;
+
   g_return_val_if_fail (NET_IS_MEMORY (self), FALSE);
   g_return_val_if_fail (tag != NULL, FALSE);
 
-  return g_strv_contains ((const char * const *) self->tags, tag);
+  key = _net_memory_tag_key (tag, &owned);
+  for (guint i = 0; self->tags[i] != NULL; i++)
+    if (_net_memory_tag_has_key (self->tags[i], key))
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+_net_memory_tag_key (const char  *tag,
+                     char       **owned)
+{
+  const char *p;
+
+  for (p = tag; *p != '\0'; p++)
+    if ((guchar) *p >= 0x80 || g_ascii_isupper (*p))
+      break;
+  if (*p == '\0')
+    {
+      *owned = NULL;
+      return tag;
+    }
+  return *owned = _net_db_fold_text (tag);
+}
+
+gboolean
+_net_memory_tag_has_key (const char *tag,
+                         const char *key)
+{
+  g_autofree char *folded = NULL;
+  const char *p;
+
+  /* Plain ASCII folds to lower case (_net_db_fold_text()): no copy. */
+  for (p = tag; *p != '\0'; p++)
+    if ((guchar) *p >= 0x80)
+      break;
+  if (*p == '\0')
+    {
+      const char *q = key;
+
+      for (p = tag; *p != '\0'; p++, q++)
+        if (g_ascii_tolower (*p) != *q)
+          return FALSE;
+      return *q == '\0';
+    }
+
+  folded = _net_db_fold_text (tag);
+  return strcmp (folded, key) == 0;
 }
 
 /**

@@ -90,6 +90,7 @@ enum {
   PROP_N_ITEMS,
   PROP_FILTER,
   PROP_SEQ,
+  PROP_CLOSED,
   N_PROPS
 };
 
@@ -511,7 +512,10 @@ _net_query_model_detach (NetQueryModel *self)
 
   /* The source stays referenced: get_item() and a new filter still read
    * its last state. */
+  if (self->detached)
+    return;
   self->detached = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
 }
 
 /* Watch hubs ----------------------------------------------------------------- */
@@ -731,6 +735,9 @@ net_query_model_get_property (GObject    *object,
     case PROP_SEQ:
       g_value_set_uint64 (value, self->seq);
       break;
+    case PROP_CLOSED:
+      g_value_set_boolean (value, self->detached);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -802,6 +809,20 @@ net_query_model_class_init (NetQueryModelClass *klass)
   properties[PROP_SEQ] =
     g_param_spec_uint64 ("seq", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:closed:
+   *
+   * Whether the model stopped following its source because the database
+   * (or the model's tasks or memories) was closed: it keeps its last
+   * contents, and a new #NetQueryModel:filter still selects from the last
+   * state, but no later event changes it.  Notified once, when it
+   * becomes %TRUE, so a UI can bind it (to show a "closed" state, or make
+   * a view insensitive).
+   */
+  properties[PROP_CLOSED] =
+    g_param_spec_boolean ("closed", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -888,4 +909,21 @@ net_query_model_get_seq (NetQueryModel *self)
   g_return_val_if_fail (NET_IS_QUERY_MODEL (self), 0);
 
   return self->seq;
+}
+
+/**
+ * net_query_model_get_closed:
+ * @self: a #NetQueryModel
+ *
+ * Gets #NetQueryModel:closed: whether the model stopped following its
+ * source because the database was closed.
+ *
+ * Returns: %TRUE once the model no longer changes
+ */
+gboolean
+net_query_model_get_closed (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), FALSE);
+
+  return self->detached;
 }

@@ -27,5 +27,7 @@ void      net_query_model_set_filter (NetQueryModel *self,
                                       GObject       *filter);
 NET_AVAILABLE_IN_ALL
 guint64   net_query_model_get_seq    (NetQueryModel *self);
+NET_AVAILABLE_IN_ALL
+gboolean  net_query_model_get_closed (NetQueryModel *self);
 
 G_END_DECLS

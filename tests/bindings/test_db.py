@@ -214,9 +214,12 @@ def test_tasks_crud(db):
     assert tasks.delete(2) == 5
     assert tasks.get(2) is None
     assert tasks.count() == 1
-    # Unknown ids change nothing, but the event is logged.
-    assert tasks.complete(99, 5000) == 6
+    # An unknown id is NOT_FOUND and logs nothing (issue 14, item 3).
+    with pytest.raises(GLib.Error) as excinfo:
+        tasks.complete(99, 5000)
+    assert excinfo.value.matches(Net.error_quark(), Net.Error.NOT_FOUND)
     assert tasks.count() == 1
+    assert tasks.create(3, "next", 0) == 6
 
 
 def test_memories_crud(db):

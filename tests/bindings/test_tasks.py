@@ -14,8 +14,9 @@ import gi
 import pytest
 
 gi.require_version("GLib", "2.0")
+gi.require_version("Gio", "2.0")
 gi.require_version("Net", "1.0")
-from gi.repository import GLib, Net  # noqa: E402
+from gi.repository import Gio, GLib, Net  # noqa: E402
 
 NET_ERROR_DOMAIN = "net-error-quark"
 TIMEOUT_SECONDS = 10
@@ -142,14 +143,44 @@ def test_create_rename_complete_delete(tasks):
     assert tasks.props.fold_errors == 0
 
 
-def test_unknown_ids_change_nothing(tasks):
+def test_unknown_ids_are_not_found(tasks):
     tasks.create(1, "one", 100)
-    # Each is still logged: the seqs go on.
-    assert tasks.rename(99, "x", 0) == 2
-    assert tasks.complete(99, 0) == 3
-    assert tasks.delete(99) == 4
+    # The db that makes the call knows the id is missing: NOT_FOUND, and
+    # nothing is logged (issue 14, item 3).
+    for call in (
+        lambda: tasks.rename(99, "x", 0),
+        lambda: tasks.complete(99, 0),
+        lambda: tasks.delete(99),
+    ):
+        with pytest.raises(GLib.Error) as excinfo:
+            call()
+        assert_net_error(excinfo, Net.Error.NOT_FOUND)
+        assert "99" in excinfo.value.message
+    assert tasks.props.applied_seq == 1
     assert ids(tasks.find_many(None)) == [1]
     assert tasks.get(99) is None
+
+    # A deleted id is missing too; the next event continues the log.
+    assert tasks.delete(1) == 2
+    with pytest.raises(GLib.Error) as excinfo:
+        tasks.complete(1, 0)
+    assert_net_error(excinfo, Net.Error.NOT_FOUND)
+    assert tasks.create(1, "again", 0) == 3
+    assert tasks.rename(1, "renamed", 0) == 4
+
+
+def test_id_zero_is_invalid(tasks):
+    for call in (
+        lambda: tasks.create(0, "zero", 0),
+        lambda: tasks.rename(0, "x", 0),
+        lambda: tasks.complete(0, 0),
+        lambda: tasks.delete(0),
+    ):
+        with pytest.raises(GLib.Error) as excinfo:
+            call()
+        assert_net_error(excinfo, Net.Error.INVALID_ARGUMENT)
+    assert tasks.props.applied_seq == 0
+    assert tasks.count(None) == 0
 
 
 def test_create_replaces(tasks):
@@ -467,6 +498,110 @@ def test_wait_for_seq_async_closed(tasks):
     assert isinstance(outcome[0], GLib.Error)
     assert outcome[0].domain == NET_ERROR_DOMAIN
     assert outcome[0].code == Net.Error.CLOSED
+
+
+def wait_outcome(tasks, seq, cancellable, before_run=None):
+    """Runs wait_for_seq_async(seq) to its end: True or the GLib.Error."""
+    loop = GLib.MainLoop()
+    outcome = []
+
+    def on_done(source, result):
+        try:
+            outcome.append(source.wait_for_seq_finish(result))
+        except GLib.Error as e:
+            outcome.append(e)
+        loop.quit()
+
+    tasks.wait_for_seq_async(seq, cancellable, on_done)
+    if before_run is not None:
+        before_run()
+    if not outcome:
+        run_loop(loop, "wait_for_seq_async")
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def assert_cancelled(outcome):
+    assert isinstance(outcome, GLib.Error), outcome
+    assert outcome.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED), outcome
+
+
+def test_wait_for_seq_async_already_cancelled(tasks):
+    # Issue 14, item 2: an already-cancelled cancellable answers CANCELLED
+    # promptly, not at close.
+    cancellable = Gio.Cancellable()
+    cancellable.cancel()
+    assert_cancelled(wait_outcome(tasks, 5, cancellable))
+    # The model goes on as before.
+    tasks.create(1, "one", 0)
+    assert wait_outcome(tasks, 1, None) is True
+
+
+def test_wait_for_seq_async_cancelled_while_waiting(tasks):
+    cancellable = Gio.Cancellable()
+
+    def cancel_soon():
+        GLib.timeout_add(20, lambda: cancellable.cancel() or GLib.SOURCE_REMOVE)
+
+    assert_cancelled(wait_outcome(tasks, 5, cancellable, cancel_soon))
+
+    # Cancelling from another thread answers from the loop too.
+    cancellable = Gio.Cancellable()
+    thread = threading.Thread(target=cancellable.cancel)
+    assert_cancelled(wait_outcome(tasks, 5, cancellable, thread.start))
+    thread.join()
+
+    # A wait that completed is not disturbed by a later cancel.
+    cancellable = Gio.Cancellable()
+    tasks.create(1, "one", 0)
+    assert wait_outcome(tasks, 1, cancellable) is True
+    cancellable.cancel()
+    drain()
+
+
+def test_wait_for_seq_after_close(model):
+    # Issue 14, item 4: a seq the state holds stays waitable after close.
+    tasks = model.tasks
+    tasks.create(1, "one", 0)
+    tasks.create(2, "two", 0)
+    tasks.close()
+    assert tasks.wait_for_seq(2, 100)
+    assert tasks.wait_for_seq(1, 100)
+    assert wait_outcome(tasks, 2, None) is True
+    with pytest.raises(GLib.Error) as excinfo:
+        tasks.wait_for_seq(3, 100)
+    assert_net_error(excinfo, Net.Error.CLOSED)
+    outcome = wait_outcome(tasks, 3, None)
+    assert isinstance(outcome, GLib.Error)
+    assert outcome.matches(Net.error_quark(), Net.Error.CLOSED)
+
+
+def test_pending_wait_for_applied_seq_succeeds_at_close(model):
+    tasks = model.tasks
+
+    def create_then_close():
+        tasks.create(1, "one", 0)  # applied at once, delivered later
+        tasks.close()
+
+    assert wait_outcome(tasks, 1, None, create_then_close) is True
+
+
+def test_live_model_says_closed(model):
+    tasks = model.tasks
+    tasks.create(1, "one", 0)
+    drain()
+    live = tasks.watch(None)
+    assert live.props.closed is False
+    notified = []
+    live.connect("notify::closed", lambda obj, pspec: notified.append(obj.props.closed))
+    tasks.close()
+    assert notified == [True]
+    assert live.props.closed is True
+    assert live.get_closed() is True
+    # It keeps its last contents.
+    assert [t.props.id for t in live] == [1]
+    # A model watched after close is closed from the start.
+    assert tasks.watch(None).props.closed is True
 
 
 def test_writes_from_a_thread(tasks):

@@ -711,7 +711,7 @@ def test_watch_keeps_up_with_a_fast_writer(netdb, db):
         pytest.skip("the Net typelib is not on GI_TYPELIB_PATH")
     n = 5000
     last_seq = 1 + n + n // 2  # after the "before" task
-    netdb.ok("tasks", "add", "0", "before")
+    netdb.ok("tasks", "add", "1000000", "before")  # ids are >= 1
     proc, lines = start_watch(netdb, "--json", "tasks", "watch")
     try:
         rows = json.loads(lines.next(HANG_TIMEOUT))["items"]

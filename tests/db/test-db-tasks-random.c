@@ -79,7 +79,7 @@ typedef struct
 
 typedef struct
 {
-  guint creates, replaces, renames, completes, deletes, unknown, now_ts;
+  guint creates, replaces, renames, completes, deletes, unknown, invalid_id, now_ts;
   guint invalid_utf8, foreign, malformed, drains, queries;
   guint snapshots, restores_ok, restores_mismatch, restores_invalid;
   guint moves, reopens, held;
@@ -961,6 +961,26 @@ step_mutation (Ctx *ctx)
       break;
     }
   after = g_get_real_time ();
+
+  /* Id 0 is refused; so is a change of an id the state does not hold (it
+   * folds what the log holds first, foreign events too): nothing is
+   * logged. */
+  if (id == 0)
+    {
+      g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+      g_assert_cmpuint (seq, ==, 0);
+      ctx->stats.invalid_id++;
+      return;
+    }
+  if (dispatch != NET_DISPATCH_TASK_CREATED && ref_lookup (ctx, id) == NULL)
+    {
+      g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+      g_assert_cmpuint (seq, ==, 0);
+      g_assert_cmpuint (net_db_tasks_get_applied_seq (ctx->tasks), ==, ctx->last_seq);
+      ctx->lagging = FALSE;
+      ctx->stats.unknown++;
+      return;
+    }
   g_assert_no_error (error);
 
   /* Seqs rise by one, with no gap; read-your-writes folds it (and any
@@ -1027,8 +1047,7 @@ step_mutation (Ctx *ctx)
       ctx->stats.deletes++;
       break;
     }
-  if (!existed && dispatch != NET_DISPATCH_TASK_CREATED)
-    ctx->stats.unknown++;
+  g_assert_true (existed || dispatch == NET_DISPATCH_TASK_CREATED);
 }
 
 typedef struct
@@ -1377,12 +1396,12 @@ run (gconstpointer data)
   check_state (ctx, ctx->tasks, 20, FALSE);
 
   g_test_message ("%u steps, %u tasks at the end: %u creates, %u replaces, %u renames, "
-                  "%u completes, %u deletes (%u of unknown ids), %u stamped now, "
+                  "%u completes, %u deletes, %u refused for unknown ids, %u for id 0, %u stamped now, "
                   "%u invalid UTF-8, %u foreign events, %u malformed, %u drains, %u queries, "
                   "%u snapshots, restores %u ok / %u mismatch / %u invalid, %u moves, "
                   "%u reopens, %u objects held",
                   steps, g_hash_table_size (ctx->ref), s->creates, s->replaces, s->renames,
-                  s->completes, s->deletes, s->unknown, s->now_ts, s->invalid_utf8,
+                  s->completes, s->deletes, s->unknown, s->invalid_id, s->now_ts, s->invalid_utf8,
                   s->foreign, s->malformed, s->drains, s->queries, s->snapshots,
                   s->restores_ok, s->restores_mismatch, s->restores_invalid, s->moves,
                   s->reopens, s->held);

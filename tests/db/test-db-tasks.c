@@ -385,15 +385,35 @@ test_unknown_ids (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
-  net_db_tasks_create (f->tasks, 1, "one", 100, &error);
-  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 99, "x", 0, &error), ==, 2);
-  g_assert_cmpuint (net_db_tasks_complete (f->tasks, 99, 0, &error), ==, 3);
-  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 99, &error), ==, 4);
-  g_assert_no_error (error);
+  /* Issue 14: a change of an id the state does not hold is NOT_FOUND on
+   * the db that makes it, and logs nothing; id 0 is invalid. */
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 1, "one", 100, &error), ==, 1);
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, 99, "x", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_complete (f->tasks, 99, 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 99, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 0, "zero", 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_db_tasks_complete (f->tasks, 0, 0, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
   assert_ids (f->tasks, NULL, "1");
   g_assert_null (net_db_tasks_get (f->tasks, 99));
+
+  /* The next event continues the log: nothing was appended. */
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 1, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_db_tasks_delete (f->tasks, 1, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   drain ();
-  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 4);
+  g_assert_cmpuint (net_db_tasks_get_applied_seq (f->tasks), ==, 2);
   g_assert_cmpuint (net_db_tasks_get_fold_errors (f->tasks), ==, 0);
 }
 

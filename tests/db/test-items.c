@@ -382,7 +382,10 @@ test_memory_basic (void)
   g_assert_cmpint (net_memory_get_updated_at (memory), ==, 200);
   g_assert_true (net_memory_get_pinned (memory));
   g_assert_true (net_memory_has_tag (memory, "home"));
-  g_assert_false (net_memory_has_tag (memory, "Home"));
+  /* Tags match as search text does: case-insensitively (issue 14). */
+  g_assert_true (net_memory_has_tag (memory, "Home"));
+  g_assert_true (net_memory_has_tag (memory, "HOME"));
+  g_assert_false (net_memory_has_tag (memory, "hom"));
   g_assert_false (net_memory_has_tag (memory, ""));
 
   g_object_get (memory,
@@ -1272,7 +1275,10 @@ test_memories_filter_match_tags (void)
   g_assert_true (_net_memories_filter_matches (filter, work));
   g_assert_false (_net_memories_filter_matches (filter, home));
   g_assert_false (_net_memories_filter_matches (filter, none));
+  /* Tags match case-insensitively, as search text does (issue 14). */
   net_memories_filter_set_tag (filter, "URGENT");
+  g_assert_true (_net_memories_filter_matches (filter, work));
+  net_memories_filter_set_tag (filter, "urgen");
   g_assert_false (_net_memories_filter_matches (filter, work));
   net_memories_filter_set_tag (filter, NULL);
   g_assert_true (_net_memories_filter_matches (filter, none));
