@@ -61,15 +61,16 @@ def main():
 
     def search():
         print("searching for 'MILK'")
-        # Setting a new filter updates the model with a minimal diff.
-        search_filter = Net.TasksFilter(status=Net.TaskStatus.PENDING,
-                                        title_contains="MILK")
-        pending.props.filter = search_filter
+        # Setting a new filter updates the model with a minimal diff.  A
+        # method call, not `pending.props.filter = ...`: assigning a
+        # temporary object to an object property makes PyGObject warn about
+        # a borrowed reference.
+        pending.set_filter(Net.TasksFilter(status=Net.TaskStatus.PENDING,
+                                           title_contains="MILK"))
 
     def clear_search():
         print("clearing the search")
-        pending_filter = Net.TasksFilter(status=Net.TaskStatus.PENDING)
-        pending.props.filter = pending_filter
+        pending.set_filter(Net.TasksFilter(status=Net.TaskStatus.PENDING))
 
     # (action, number of pending tasks the watch must then show)
     steps = [(add_tasks, 4), (complete_one, 3), (search, 2), (clear_search, 3)]
