@@ -16,12 +16,23 @@
  * Every integer is little-endian.  Checksums are XXH3-64.
  *
  * Segment header (32 bytes): magic "NRDXSEG1", u32 version, u32 header size,
- * u64 base seq, u64 checksum of the first 24 bytes.
+ * u64 base seq, u64 checksum of the first 24 bytes.  Version 2 segments may
+ * hold batch marks (below); version 1 segments (written before batches were
+ * marked) hold only "REC1" records and are still read.  A writer that opens
+ * a version 1 active segment rewrites its header as version 2 before it
+ * appends, so that an older netdb refuses the log instead of misreading it.
  *
  * Record (32-byte header, then the payload): u32 marker, u32 payload length,
  * u64 seq, i64 timestamp (µs since the epoch), u64 checksum.  The checksum is
  * XXH3-64 of the payload seeded with XXH3-64 of the first 24 header bytes,
- * so it covers header and payload.
+ * so it covers header and payload (the marker too).
+ *
+ * Batches: the marker is "REC1" for a record that ends its batch (a single
+ * append is a batch of one) and "REC+" for every other record of a batch,
+ * so a batch is a run of "REC+" records closed by one "REC1" record, always
+ * within one segment.  Recovery and readers that follow a writer treat a
+ * run of "REC+" records that no "REC1" closes as a torn tail: the whole
+ * batch is dropped, never a prefix of it.
  *
  * Index (72-byte header, then u64 offsets): magic "NRDXIDX1", u32 version,
  * u32 reserved, u64 base seq, u64 count, u64 segment length, i64 min
@@ -42,18 +53,22 @@ G_BEGIN_DECLS
 #define NET_REDEX_IDX_MAGIC        "NRDXIDX1"
 #define NET_REDEX_META_MAGIC       "NRDXMETA"
 #define NET_REDEX_FORMAT_VERSION   1
+#define NET_REDEX_SEG_VERSION      2 /* batch marks */
+#define NET_REDEX_SEG_VERSION_MIN  1
 #define NET_REDEX_SEG_HEADER_SIZE  32
 #define NET_REDEX_REC_HEADER_SIZE  32
 #define NET_REDEX_IDX_HEADER_SIZE  72
 #define NET_REDEX_META_FIXED_SIZE  32
-#define NET_REDEX_REC_MARKER       0x31434552u /* "REC1" */
+#define NET_REDEX_REC_MARKER       0x31434552u /* "REC1": ends its batch */
+#define NET_REDEX_REC_MARKER_MORE  0x2B434552u /* "REC+": its batch goes on */
 #define NET_REDEX_MAX_PAYLOAD_HARD (G_MAXUINT32 - NET_REDEX_REC_HEADER_SIZE)
 
 typedef struct
 {
-  guint32 payload_len;
-  guint64 seq;
-  gint64  timestamp;
+  guint32  payload_len;
+  guint64  seq;
+  gint64   timestamp;
+  gboolean more;      /* "REC+": more records of its batch follow */
 } NetRedexRecordHeader;
 
 typedef enum
@@ -110,11 +125,18 @@ void                 net_redex_segment_header_encode (guint8                 out
 gboolean             net_redex_segment_header_decode (const guint8          *data,
                                                       gsize                  len,
                                                       guint64               *base_seq);
+guint32              net_redex_segment_header_version (const guint8         *data);
 void                 net_redex_record_encode_header  (guint8                 out[NET_REDEX_REC_HEADER_SIZE],
                                                       guint64                seq,
                                                       gint64                 timestamp,
                                                       const guint8          *payload,
                                                       guint32                payload_len);
+void                 net_redex_record_encode_header_full (guint8             out[NET_REDEX_REC_HEADER_SIZE],
+                                                      guint64                seq,
+                                                      gint64                 timestamp,
+                                                      const guint8          *payload,
+                                                      guint32                payload_len,
+                                                      gboolean               more);
 NetRedexRecordStatus net_redex_record_decode         (const guint8          *data,
                                                       gsize                  len,
                                                       guint64                expected_seq,

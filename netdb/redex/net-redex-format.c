@@ -18,7 +18,7 @@ net_redex_segment_header_encode (guint8  out[NET_REDEX_SEG_HEADER_SIZE],
                                  guint64 base_seq)
 {
   memcpy (out, NET_REDEX_SEG_MAGIC, 8);
-  net_redex_write_u32 (out + 8, NET_REDEX_FORMAT_VERSION);
+  net_redex_write_u32 (out + 8, NET_REDEX_SEG_VERSION);
   net_redex_write_u32 (out + 12, NET_REDEX_SEG_HEADER_SIZE);
   net_redex_write_u64 (out + 16, base_seq);
   net_redex_write_u64 (out + 24, XXH3_64bits (out, 24));
@@ -33,13 +33,21 @@ net_redex_segment_header_decode (const guint8 *data,
     return FALSE;
   if (memcmp (data, NET_REDEX_SEG_MAGIC, 8) != 0)
     return FALSE;
-  if (net_redex_read_u32 (data + 8) != NET_REDEX_FORMAT_VERSION ||
+  if (net_redex_read_u32 (data + 8) < NET_REDEX_SEG_VERSION_MIN ||
+      net_redex_read_u32 (data + 8) > NET_REDEX_SEG_VERSION ||
       net_redex_read_u32 (data + 12) != NET_REDEX_SEG_HEADER_SIZE)
     return FALSE;
   if (net_redex_read_u64 (data + 24) != XXH3_64bits (data, 24))
     return FALSE;
   *base_seq = net_redex_read_u64 (data + 16);
   return *base_seq != 0;
+}
+
+/* Of a header that net_redex_segment_header_decode() accepted. */
+guint32
+net_redex_segment_header_version (const guint8 *data)
+{
+  return net_redex_read_u32 (data + 8);
 }
 
 static inline guint64
@@ -57,7 +65,19 @@ net_redex_record_encode_header (guint8        out[NET_REDEX_REC_HEADER_SIZE],
                                 const guint8 *payload,
                                 guint32       payload_len)
 {
-  net_redex_write_u32 (out, NET_REDEX_REC_MARKER);
+  net_redex_record_encode_header_full (out, seq, timestamp, payload, payload_len, FALSE);
+}
+
+/* @more: the record is not the last of its batch. */
+void
+net_redex_record_encode_header_full (guint8        out[NET_REDEX_REC_HEADER_SIZE],
+                                     guint64       seq,
+                                     gint64        timestamp,
+                                     const guint8 *payload,
+                                     guint32       payload_len,
+                                     gboolean      more)
+{
+  net_redex_write_u32 (out, more ? NET_REDEX_REC_MARKER_MORE : NET_REDEX_REC_MARKER);
   net_redex_write_u32 (out + 4, payload_len);
   net_redex_write_u64 (out + 8, seq);
   net_redex_write_u64 (out + 16, (guint64) timestamp);
@@ -75,12 +95,14 @@ net_redex_record_decode (const guint8         *data,
                          NetRedexRecordHeader *header)
 {
   guint32 payload_len;
+  guint32 marker;
   guint64 seq;
 
   if (len < NET_REDEX_REC_HEADER_SIZE)
     return NET_REDEX_RECORD_INCOMPLETE;
 
-  if (net_redex_read_u32 (data) != NET_REDEX_REC_MARKER)
+  marker = net_redex_read_u32 (data);
+  if (marker != NET_REDEX_REC_MARKER && marker != NET_REDEX_REC_MARKER_MORE)
     return NET_REDEX_RECORD_BAD;
 
   payload_len = net_redex_read_u32 (data + 4);
@@ -101,6 +123,7 @@ net_redex_record_decode (const guint8         *data,
   header->payload_len = payload_len;
   header->seq = seq;
   header->timestamp = (gint64) net_redex_read_u64 (data + 16);
+  header->more = marker == NET_REDEX_REC_MARKER_MORE;
 
   return NET_REDEX_RECORD_OK;
 }
@@ -119,9 +142,8 @@ net_redex_record_resync (const guint8 *data,
                          guint64       max_seq,
                          guint64      *found_seq)
 {
-  guint8 needle[4];
-
-  net_redex_write_u32 (needle, NET_REDEX_REC_MARKER);
+  /* "REC", the part both markers share. */
+  guint8 needle[3] = { 'R', 'E', 'C' };
 
   for (gsize p = from + 1; p + NET_REDEX_REC_HEADER_SIZE <= len; p++)
     {

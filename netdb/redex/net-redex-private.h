@@ -41,6 +41,10 @@ NetRedexFile *_net_redex_file_new           (NetRedex          *redex,
                                              NetRedexConfig    *config,
                                              GError           **error);
 gboolean      _net_redex_file_is_closed     (NetRedexFile      *self);
+gboolean      _net_redex_file_verify_full   (NetRedexFile      *self,
+                                             GPtrArray         *problems,
+                                             GPtrArray         *incomplete,
+                                             GError           **error);
 GPtrArray    *_net_redex_file_tail_fetch    (NetRedexFile      *self,
                                              NetRedexTail      *tail,
                                              guint              max_events,

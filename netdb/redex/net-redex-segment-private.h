@@ -61,7 +61,8 @@ gboolean         _net_redex_segment_seal           (NetRedexSegment  *self,
 gboolean         _net_redex_segment_sync           (NetRedexSegment  *self,
                                                     GError          **error);
 void             _net_redex_segment_verify         (NetRedexSegment  *self,
-                                                    GPtrArray        *problems);
+                                                    GPtrArray        *problems,
+                                                    GPtrArray        *incomplete);
 GBytes          *_net_redex_segment_pread          (NetRedexSegment  *self,
                                                     guint64           offset,
                                                     gsize             len,

@@ -223,6 +223,11 @@ _net_redex_segment_pread (NetRedexSegment  *self,
  * damaged slot when a valid record with a later seq follows it; otherwise
  * it is where the valid data ends (a torn tail, or a record still being
  * written when another process is the writer).
+ *
+ * A batch counts only once its last record is there: when the data ends
+ * inside a batch, everything from the batch's first record on is left out,
+ * so recovery truncates it whole and a follower sees it only once the
+ * writer has written all of it.
  */
 static void
 segment_scan (NetRedexSegment *self,
@@ -232,6 +237,13 @@ segment_scan (NetRedexSegment *self,
 {
   guint64 next_seq = self->base_seq + self->count;
   gsize p = 0;
+  /* Where the last complete batch ended. */
+  guint64 done_count = self->count;
+  guint64 done_length = self->length;
+  gint64 done_min_ts = self->min_ts;
+  gint64 done_max_ts = self->max_ts;
+  guint done_bad = self->n_bad;
+  gboolean in_batch = FALSE;
 
   while (p < len)
     {
@@ -252,6 +264,15 @@ segment_scan (NetRedexSegment *self,
           next_seq++;
           p += NET_REDEX_REC_HEADER_SIZE + header.payload_len;
           self->length = base_offset + p;
+          in_batch = header.more;
+          if (!in_batch)
+            {
+              done_count = self->count;
+              done_length = self->length;
+              done_min_ts = self->min_ts;
+              done_max_ts = self->max_ts;
+              done_bad = self->n_bad;
+            }
           continue;
         }
 
@@ -273,6 +294,18 @@ segment_scan (NetRedexSegment *self,
       next_seq = found_seq;
       p = r;
       self->length = base_offset + p;
+    }
+
+  if (in_batch)
+    {
+      g_debug ("%s: leaving out an incomplete batch of %" G_GUINT64_FORMAT " records at offset %" G_GUINT64_FORMAT,
+               self->path, self->count - done_count, done_length);
+      g_array_set_size (self->offsets, self->offsets->len - (self->count - done_count));
+      self->count = done_count;
+      self->length = done_length;
+      self->min_ts = done_min_ts;
+      self->max_ts = done_max_ts;
+      self->n_bad = done_bad;
     }
 }
 
@@ -444,6 +477,30 @@ _net_redex_segment_create (const char  *dir,
 }
 
 /*
+ * Appends may write batch marks, which a version 1 segment cannot hold: its
+ * header becomes version 2 first (one sector, synced before any append).
+ */
+static gboolean
+segment_upgrade_header (NetRedexSegment  *self,
+                        GError          **error)
+{
+  guint8 header[NET_REDEX_SEG_HEADER_SIZE];
+  gsize n_read = 0;
+
+  if (!pread_all (self->fd, header, sizeof header, 0, &n_read))
+    return set_errno_error (error, errno, "cannot read", self->path);
+  if (n_read != sizeof header ||
+      net_redex_segment_header_version (header) == NET_REDEX_SEG_VERSION)
+    return TRUE;
+
+  net_redex_segment_header_encode (header, self->base_seq);
+  if (!pwrite_all (self->fd, header, sizeof header, 0) || fdatasync (self->fd) != 0)
+    return set_errno_error (error, errno, "cannot upgrade the header of", self->path);
+
+  return TRUE;
+}
+
+/*
  * Opens an existing segment.  A sealed one uses its index file when that
  * is valid, so opening does not read its data; otherwise (and for the
  * active segment) the data is scanned.  A writer truncates a torn tail of
@@ -499,6 +556,9 @@ _net_redex_segment_open (const char  *dir,
 
   if (g_file_test (self->idx_path, G_FILE_TEST_EXISTS))
     g_unlink (self->idx_path);
+
+  if ((guint64) st.st_size >= NET_REDEX_SEG_HEADER_SIZE && !segment_upgrade_header (self, error))
+    return NULL;
 
   if ((guint64) st.st_size < NET_REDEX_SEG_HEADER_SIZE)
     {
@@ -650,10 +710,30 @@ _net_redex_segment_seal (NetRedexSegment  *self,
   return self->n_bad > 0 || segment_write_index (self, error);
 }
 
-/* Reads the whole segment and reports every damaged record. */
+static char *
+incomplete_batch_note (const char *name,
+                       gsize       offset,
+                       guint64     first,
+                       guint64     last,
+                       gsize       n_bytes)
+{
+  return g_strdup_printf ("%s at offset %" G_GSIZE_FORMAT ": the last batch is incomplete (seqs %"
+                          G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " without its last record, %"
+                          G_GSIZE_FORMAT " bytes; the next writer truncates it)",
+                          name, offset, first, last, n_bytes);
+}
+
+/*
+ * Reads the whole segment and reports every damaged record in @problems.
+ * What a crash leaves at the end of the active segment (a torn last record,
+ * or a batch without its last record) is no damage: the next writer
+ * truncates it.  When this reader did not truncate it itself (it is not
+ * the writer), it goes to @incomplete instead.
+ */
 void
 _net_redex_segment_verify (NetRedexSegment *self,
-                           GPtrArray       *problems)
+                           GPtrArray       *problems,
+                           GPtrArray       *incomplete)
 {
   g_autofree guint8 *data = NULL;
   g_autofree char *name = g_path_get_basename (self->path);
@@ -662,6 +742,8 @@ _net_redex_segment_verify (NetRedexSegment *self,
   guint64 next_seq;
   gsize len = 0;
   gsize p;
+  gsize batch_start = 0;
+  guint64 batch_first = 0;
 
   if (fstat (self->fd, &st) != 0 ||
       (data = read_whole (self->fd, 0, st.st_size, &len)) == NULL)
@@ -703,6 +785,13 @@ _net_redex_segment_verify (NetRedexSegment *self,
                                               " at offset %" G_GUINT64_FORMAT ", the record is at %" G_GSIZE_FORMAT,
                                               name, next_seq,
                                               _net_redex_segment_get_offset (self, next_seq - self->base_seq), p));
+          if (header.more && batch_first == 0)
+            {
+              batch_start = p;
+              batch_first = next_seq;
+            }
+          else if (!header.more)
+            batch_first = 0;
           p += NET_REDEX_REC_HEADER_SIZE + header.payload_len;
           next_seq++;
           continue;
@@ -711,13 +800,24 @@ _net_redex_segment_verify (NetRedexSegment *self,
       r = net_redex_record_resync (data, len, p, next_seq + 1, next_seq + RESYNC_MAX_SEQS, &found_seq);
       if (r == 0)
         {
-          if (self->sealed || self->read_only == FALSE)
+          gboolean crash_tail = !self->sealed && self->read_only;
+
+          if (batch_first != 0 && crash_tail)
+            g_ptr_array_add (incomplete,
+                             incomplete_batch_note (name, batch_start, batch_first, next_seq - 1, len - batch_start));
+          else if (crash_tail)
+            g_ptr_array_add (incomplete,
+                             g_strdup_printf ("%s at offset %" G_GSIZE_FORMAT ": the last record is incomplete (%"
+                                              G_GSIZE_FORMAT " bytes; the next writer truncates it)",
+                                              name, p, len - p));
+          else
             g_ptr_array_add (problems,
                              g_strdup_printf ("%s: record seq %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
                                               " is %s; %" G_GSIZE_FORMAT " bytes to the end of the file are unreadable",
                                               name, next_seq, p,
                                               status == NET_REDEX_RECORD_INCOMPLETE ? "incomplete" : "damaged (checksum mismatch)",
                                               len - p));
+          batch_first = 0;
           break;
         }
 
@@ -728,5 +828,18 @@ _net_redex_segment_verify (NetRedexSegment *self,
                                           name, s, p));
       next_seq = found_seq;
       p = r;
+    }
+
+  /* Every record is whole but the batch's last one was never written. */
+  if (batch_first != 0)
+    {
+      if (!self->sealed && self->read_only)
+        g_ptr_array_add (incomplete,
+                         incomplete_batch_note (name, batch_start, batch_first, next_seq - 1, len - batch_start));
+      else
+        g_ptr_array_add (problems,
+                         g_strdup_printf ("%s: the batch that starts with seq %" G_GUINT64_FORMAT
+                                          " at offset %" G_GSIZE_FORMAT " has no last record",
+                                          name, batch_first, batch_start));
     }
 }

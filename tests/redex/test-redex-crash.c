@@ -10,7 +10,12 @@
  * reported event is there byte-exact, that the log holds only well-formed
  * events in writing order, and that no seq is ever handed out twice.
  *
- * Cycles per variant: 5 by default; with -m slow, $NETDB_SLOW_CYCLES
+ * The "big-batches" variant appends only batches of 64 payloads of 8–24
+ * KiB (about 1 MiB, one pwritev() the kernel may stop between pages) and
+ * checks that every batch is in the log whole or not at all.
+ *
+ * Cycles per variant: 5 by default (30 for big-batches, whose point is to
+ * land kills inside a large write); with -m slow, $NETDB_SLOW_CYCLES
  * (default 100).
  */
 
@@ -36,7 +41,10 @@ typedef struct
   guint           threads;
   guint64         segment_size;
   guint64         max_events;
+  gboolean        big_batches;
 } Variant;
+
+#define BIG_BATCH 64
 
 static const Variant variants[] = {
   { "never",          NET_FSYNC_POLICY_NEVER,    0, 1, 256 * 1024, 50000 },
@@ -45,6 +53,7 @@ static const Variant variants[] = {
   { "always",         NET_FSYNC_POLICY_ALWAYS,   0, 1, 256 * 1024, 50000 },
   { "always-threads", NET_FSYNC_POLICY_ALWAYS,   0, 4, 256 * 1024, 50000 },
   { "retention",      NET_FSYNC_POLICY_NEVER,    0, 1,  16 * 1024,  3000 },
+  { "big-batches",    NET_FSYNC_POLICY_NEVER,    0, 1, 4 * 1024 * 1024, 2048, TRUE },
 };
 
 static NetRedexConfig *
@@ -62,12 +71,18 @@ variant_config (const Variant *v)
 #define TAG_CYCLE(tag)        ((guint) ((tag) >> 40))
 #define TAG_THREAD(tag)       ((guint) (((tag) >> 32) & 0xff))
 #define TAG_N(tag)            ((guint32) (tag))
+/* In TAG_N: the event is one of a big batch, BIG_BATCH events a batch. */
+#define TAG_BIG               (G_GUINT64_CONSTANT (1) << 31)
+#define TAG_BIG_BATCH(tag)    ((TAG_N (tag) & ~(guint32) TAG_BIG) / BIG_BATCH)
+#define TAG_BIG_INDEX(tag)    ((TAG_N (tag) & ~(guint32) TAG_BIG) % BIG_BATCH)
 
 static gsize
 len_for_tag (guint64 tag)
 {
   guint64 h = tag * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
 
+  if (tag & TAG_BIG)
+    return 8 * 1024 + (h >> 20) % (16 * 1024 + 1);
   /* Mostly small, now and then a few KiB, so that writes can tear. */
   if ((h >> 60) == 0)
     return 12 + (h >> 20) % 6000;
@@ -156,6 +171,35 @@ writer_loop (gpointer data)
     {
       g_autoptr(GError) error = NULL;
       guint r = g_rand_int_range (rand, 0, 100);
+
+      if (w->variant->big_batches)
+        {
+          /* About 1 MiB in one pwritev(); a sync now and then. */
+          GBytes *batch[BIG_BATCH];
+          guint64 first;
+
+          for (guint i = 0; i < BIG_BATCH; i++)
+            batch[i] = redex_test_payload (TAG (w->cycle, w->thread, TAG_BIG | (n + i)),
+                                           len_for_tag (TAG (w->cycle, w->thread, TAG_BIG | (n + i))));
+          first = net_redex_file_append_batch (w->file, batch, BIG_BATCH, &error);
+          if (first == 0)
+            writer_fail ("append_batch", error);
+          for (guint i = 0; i < BIG_BATCH; i++)
+            {
+              Pending p = { first + i, TAG (w->cycle, w->thread, TAG_BIG | (n + i)) };
+
+              g_array_append_val (w->pending, p);
+              g_bytes_unref (batch[i]);
+            }
+          n += BIG_BATCH;
+          if (r < 10)
+            {
+              if (!net_redex_file_sync (w->file, &error))
+                writer_fail ("sync", error);
+              writer_report_upto (w, G_MAXUINT64);
+            }
+          continue;
+        }
 
       if (r < 15)
         {
@@ -372,6 +416,8 @@ verify_dir (Campaign *c,
   guint64 last_tag_per_thread[8] = { 0, };
   gboolean seen_thread[8] = { 0, };
   guint last_cycle = 0;
+  guint64 batch_tag = 0;   /* the first event of the big batch being read */
+  guint batch_seen = 0;
 
   redex = read_only ? net_redex_new_read_only (c->dir, &error) : net_redex_new (c->dir, &error);
   g_assert_no_error (error);
@@ -449,7 +495,30 @@ verify_dir (Campaign *c,
         g_assert_cmpuint (TAG_N (tag), >, TAG_N (last_tag_per_thread[t]));
       seen_thread[t] = TRUE;
       last_tag_per_thread[t] = tag;
+
+      /* A batch is whole or absent: the events of one follow each other,
+       * from its first to its last. */
+      if (c->variant->big_batches)
+        {
+          g_assert_true (tag & TAG_BIG);
+          if (batch_seen > 0 && (TAG_CYCLE (tag) != TAG_CYCLE (batch_tag) ||
+                                 TAG_BIG_BATCH (tag) != TAG_BIG_BATCH (batch_tag)))
+            g_error ("cycle %u (%s): only %u of the %u events of a batch (cycle %u) are in the log, "
+                     "the next event (seq %" G_GUINT64_FORMAT ") is of another batch",
+                     cycle, read_only ? "read-only" : "writer", batch_seen, BIG_BATCH,
+                     TAG_CYCLE (batch_tag), first + i);
+          if (TAG_BIG_INDEX (tag) != batch_seen)
+            g_error ("cycle %u (%s): seq %" G_GUINT64_FORMAT " is event %u of its batch, expected %u",
+                     cycle, read_only ? "read-only" : "writer", first + i,
+                     (guint) TAG_BIG_INDEX (tag), batch_seen);
+          if (batch_seen == 0)
+            batch_tag = tag;
+          batch_seen = (batch_seen + 1) % BIG_BATCH;
+        }
     }
+  if (batch_seen != 0)
+    g_error ("cycle %u (%s): only %u of the %u events of the last batch (cycle %u) are in the log",
+             cycle, read_only ? "read-only" : "writer", batch_seen, BIG_BATCH, TAG_CYCLE (batch_tag));
 
   {
     g_auto(GStrv) problems = net_redex_file_verify (file, &error);
@@ -464,12 +533,12 @@ verify_dir (Campaign *c,
 }
 
 static guint
-n_cycles (void)
+n_cycles (const Variant *v)
 {
   const char *env = g_getenv ("NETDB_SLOW_CYCLES");
 
   if (!g_test_slow ())
-    return 5;
+    return v->big_batches ? 30 : 5;
   if (env != NULL && atoi (env) > 0)
     return atoi (env);
   return 100;
@@ -482,7 +551,7 @@ test_crash (gconstpointer data)
   g_autofree char *tmp = redex_test_make_tmpdir ();
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   Campaign c = { 0, };
-  guint cycles = n_cycles ();
+  guint cycles = n_cycles (v);
 
   c.variant = v;
   c.dir = g_build_filename (tmp, "db", NULL);
