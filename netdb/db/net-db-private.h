@@ -6,6 +6,7 @@
 #pragma once
 
 #include "net-db.h"
+#include "net-db-snapshot-private.h"
 #include "net-redex-config.h"
 #include "net-redex-file.h"
 
@@ -25,6 +26,43 @@ typedef struct
 
 NetDb   *_net_db_open                     (const NetDbOptions  *options,
                                            GError             **error);
+/* The work of the async forms (net-db-async.c) ------------------------------ */
+
+typedef struct _NetDbCheckpointJob NetDbCheckpointJob;
+typedef struct _NetDbIo NetDbIo;
+
+/* The db's files as a worker thread sees them (any thread). */
+NetDbIo  *_net_db_get_io                            (NetDb               *self);
+NetDbIo  *_net_db_io_ref                            (NetDbIo             *io);
+void      _net_db_io_unref                          (NetDbIo             *io);
+gboolean  _net_db_io_sync                           (NetDbIo             *io,
+                                                     GError             **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetDbIo, _net_db_io_unref)
+
+/* Owner thread: encodes the state of every model. */
+NetDbCheckpointJob *_net_db_checkpoint_job_new      (NetDb               *self,
+                                                     GError             **error);
+/* Any thread. */
+gboolean  _net_db_checkpoint_job_compress           (NetDbCheckpointJob  *job,
+                                                     GError             **error);
+gboolean  _net_db_checkpoint_job_write              (NetDbCheckpointJob  *job,
+                                                     GError             **error);
+/* Owner thread, after a successful write. */
+void      _net_db_checkpoint_job_commit             (NetDb               *self,
+                                                     NetDbCheckpointJob  *job);
+void      _net_db_checkpoint_job_free               (NetDbCheckpointJob  *job);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetDbCheckpointJob, _net_db_checkpoint_job_free)
+
+gboolean  _net_db_close_needs_checkpoint            (NetDb               *self);
+gboolean  _net_db_close_logs                        (NetDb               *self,
+                                                     GError             **error);
+/* Owner thread: the sections of a snapshot, not yet compressed. */
+NetDbBundle *_net_db_snapshot_bundle                (NetDb               *self,
+                                                     GError             **error);
+gboolean  _net_db_is_closed                         (NetDb               *self);
+void      _net_db_set_closing                       (NetDb               *self);
+gboolean  _net_db_checkpoint_wanted                 (NetDb               *self);
+
 /* Events the open folded from the logs (those after the checkpoint or
  * snapshot it restored, or all of them). */
 guint64  _net_db_get_events_folded        (NetDb               *self);

@@ -86,6 +86,55 @@ typedef enum
 static const char *const model_names[N_MODELS] = { "tasks", "memories" };
 static const NetDbModels model_flags[N_MODELS] = { NET_DB_MODELS_TASKS, NET_DB_MODELS_MEMORIES };
 
+/*
+ * The files of a db as worker threads see them: a checkpoint or a sync
+ * on a worker runs under the mutex, and closing takes it too, so a
+ * worker never writes into a directory the db has released.
+ */
+struct _NetDbIo
+{
+  gatomicrefcount  ref;
+  GMutex           mutex;
+  gboolean         closed;     /* the db closed its logs */
+  NetRedex        *redex;
+  char            *path;
+  char            *checkpoints_dir;
+};
+
+NetDbIo *
+_net_db_io_ref (NetDbIo *io)
+{
+  g_atomic_ref_count_inc (&io->ref);
+  return io;
+}
+
+void
+_net_db_io_unref (NetDbIo *io)
+{
+  if (!g_atomic_ref_count_dec (&io->ref))
+    return;
+  g_mutex_clear (&io->mutex);
+  g_clear_object (&io->redex);
+  g_free (io->path);
+  g_free (io->checkpoints_dir);
+  g_free (io);
+}
+
+static NetDbIo *
+net_db_io_new (NetRedex   *redex,
+               const char *path,
+               const char *checkpoints_dir)
+{
+  NetDbIo *io = g_new0 (NetDbIo, 1);
+
+  g_atomic_ref_count_init (&io->ref);
+  g_mutex_init (&io->mutex);
+  io->redex = g_object_ref (redex);
+  io->path = g_strdup (path);
+  io->checkpoints_dir = g_strdup (checkpoints_dir);
+  return io;
+}
+
 struct _NetDb
 {
   GObject          parent_instance;
@@ -120,6 +169,10 @@ struct _NetDb
   guint64          checkpoint_seqs[N_MODELS];
   NetDbBundle     *carried;
 
+  /* What the async forms' workers touch, so that they never hold (and
+   * so never finalize) the db itself. */
+  NetDbIo         *io;
+
   /* The digest of the event at known_seq[k] of model k's history, from
    * the snapshot or checkpoint it was opened from: the log may not hold
    * that event (a log that continues after a snapshot). */
@@ -140,6 +193,12 @@ typedef struct
 } CheckpointSeqs;
 
 G_DEFINE_FINAL_TYPE (NetDb, net_db, G_TYPE_OBJECT)
+
+NetDbIo *
+_net_db_get_io (NetDb *self)
+{
+  return self->io;
+}
 
 enum {
   PROP_0,
@@ -226,6 +285,7 @@ net_db_finalize (GObject *object)
   g_clear_pointer (&self->checkpoints_dir, g_free);
   g_clear_pointer (&self->carried, _net_db_bundle_free);
   g_clear_pointer (&self->checkpoints_seen, g_hash_table_unref);
+  g_clear_pointer (&self->io, _net_db_io_unref);
 
   G_OBJECT_CLASS (net_db_parent_class)->finalize (object);
 }
@@ -623,61 +683,116 @@ bundle_add_models (NetDb        *self,
   return TRUE;
 }
 
-static gboolean
-write_checkpoint (NetDb   *self,
-                  GError **error)
+/*
+ * A checkpoint is written in three steps, so that the async forms do the
+ * costly middle one on a worker thread: the state is encoded on the
+ * owner thread (the models are not thread-safe); it is compressed, the
+ * log made durable and the file written on any thread, under io_mutex;
+ * and the db learns of the new checkpoint on the owner thread again.
+ */
+struct _NetDbCheckpointJob
 {
-  g_autoptr(NetDbBundle) bundle = _net_db_bundle_new ();
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GArray) gens = NULL;
-  g_autofree char *name = NULL;
-  guint64 seqs[N_MODELS] = { 0 };
-  guint64 gen;
+  NetDbIo      *io;
+  NetDbBundle  *bundle;
+  GBytes       *bytes;
+  guint64       seqs[N_MODELS];
+};
+
+void
+_net_db_checkpoint_job_free (NetDbCheckpointJob *job)
+{
+  if (job == NULL)
+    return;
+  g_clear_pointer (&job->io, _net_db_io_unref);
+  g_clear_pointer (&job->bundle, _net_db_bundle_free);
+  g_clear_pointer (&job->bytes, g_bytes_unref);
+  g_free (job);
+}
+
+NetDbCheckpointJob *
+_net_db_checkpoint_job_new (NetDb   *self,
+                            GError **error)
+{
+  g_autoptr(NetDbCheckpointJob) job = g_new0 (NetDbCheckpointJob, 1);
 
   g_assert (self->path != NULL && !self->read_only);
 
-  bundle->created_at = g_get_real_time ();
-  bundle->origin = self->origin;
+  job->io = _net_db_io_ref (self->io);
+  job->bundle = _net_db_bundle_new ();
+  job->bundle->created_at = g_get_real_time ();
+  job->bundle->origin = self->origin;
 
-  if (!bundle_add_models (self, bundle, seqs, error))
-    return FALSE;
+  if (!bundle_add_models (self, job->bundle, job->seqs, error))
+    return NULL;
   if (self->carried != NULL)
     for (guint i = 0; i < self->carried->sections->len; i++)
       {
         NetDbSection *s = g_ptr_array_index (self->carried->sections, i);
+        NetDbSection *copy = _net_db_bundle_add (job->bundle, s->name, s->applied_seq, s->data);
 
-        _net_db_bundle_add (bundle, s->name, s->applied_seq, s->data);
+        copy->has_event_digest = s->has_event_digest;
+        copy->event_digest = s->event_digest;
       }
 
-  bytes = _net_db_bundle_write (bundle, error);
-  if (bytes == NULL)
+  return g_steal_pointer (&job);
+}
+
+/* Any thread. */
+gboolean
+_net_db_checkpoint_job_compress (NetDbCheckpointJob  *job,
+                                 GError             **error)
+{
+  if (job->bytes == NULL)
+    job->bytes = _net_db_bundle_write (job->bundle, error);
+  return job->bytes != NULL;
+}
+
+/* Any thread: makes the log durable and writes the file. */
+gboolean
+_net_db_checkpoint_job_write (NetDbCheckpointJob  *job,
+                              GError             **error)
+{
+  NetDbIo *io = job->io;
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GArray) gens = NULL;
+  g_autofree char *name = NULL;
+  guint64 gen;
+
+  if (!_net_db_checkpoint_job_compress (job, error))
     return FALSE;
+
+  locker = g_mutex_locker_new (&io->mutex);
+  if (io->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "database %s is closed", io->path);
+      return FALSE;
+    }
 
   /* The checkpoint must never be ahead of the durable log: were the
    * machine to crash, the log would lose events the checkpoint holds. */
-  if (!net_redex_sync (self->redex, error))
+  if (!net_redex_sync (io->redex, error))
     return FALSE;
 
-  if (!g_file_test (self->checkpoints_dir, G_FILE_TEST_IS_DIR))
+  if (!g_file_test (io->checkpoints_dir, G_FILE_TEST_IS_DIR))
     {
-      if (g_mkdir (self->checkpoints_dir, 0700) != 0 && errno != EEXIST)
+      if (g_mkdir (io->checkpoints_dir, 0700) != 0 && errno != EEXIST)
         {
           int saved_errno = errno;
 
           g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot create %s: %s",
-                       self->checkpoints_dir, g_strerror (saved_errno));
+                       io->checkpoints_dir, g_strerror (saved_errno));
           return FALSE;
         }
       /* The new folder's own entry must be durable too. */
-      if (!_net_redex_sync_dir (self->path, error))
+      if (!_net_redex_sync_dir (io->path, error))
         return FALSE;
     }
 
-  gens = list_checkpoints (self->checkpoints_dir, TRUE);
+  gens = list_checkpoints (io->checkpoints_dir, TRUE);
   gen = gens->len > 0 ? g_array_index (gens, guint64, 0) + 1 : 1;
   name = checkpoint_name (gen);
 
-  if (!_net_redex_write_file_atomic (self->checkpoints_dir, name, bytes, error))
+  if (!_net_redex_write_file_atomic (io->checkpoints_dir, name, job->bytes, error))
     return FALSE;
 
   /* Keep the newest few: an older one is the fallback should the newest
@@ -685,15 +800,35 @@ write_checkpoint (NetDb   *self,
   for (guint i = CHECKPOINTS_KEPT - 1; i < gens->len; i++)
     {
       g_autofree char *old_name = checkpoint_name (g_array_index (gens, guint64, i));
-      g_autofree char *old = g_build_filename (self->checkpoints_dir, old_name, NULL);
+      g_autofree char *old = g_build_filename (io->checkpoints_dir, old_name, NULL);
 
       if (g_unlink (old) != 0 && errno != ENOENT)
         g_debug ("cannot remove old checkpoint %s: %s", old, g_strerror (errno));
     }
 
-  memcpy (self->checkpoint_seqs, seqs, sizeof seqs);
+  return TRUE;
+}
+
+/* Owner thread, after a successful write. */
+void
+_net_db_checkpoint_job_commit (NetDb              *self,
+                               NetDbCheckpointJob *job)
+{
+
+  memcpy (self->checkpoint_seqs, job->seqs, sizeof job->seqs);
   self->checkpoint_current = TRUE;
   self->have_checkpoint = TRUE;
+}
+
+static gboolean
+write_checkpoint (NetDb   *self,
+                  GError **error)
+{
+  g_autoptr(NetDbCheckpointJob) job = _net_db_checkpoint_job_new (self, error);
+
+  if (job == NULL || !_net_db_checkpoint_job_write (job, error))
+    return FALSE;
+  _net_db_checkpoint_job_commit (self, job);
   return TRUE;
 }
 
@@ -1080,6 +1215,7 @@ _net_db_open (const NetDbOptions  *options,
   self->path = g_strdup (net_redex_get_path (self->redex));
   if (self->path != NULL)
     self->checkpoints_dir = g_build_filename (self->path, CHECKPOINTS_DIR, NULL);
+  self->io = net_db_io_new (self->redex, self->path, self->checkpoints_dir);
 
   if (snapshot != NULL && self->path != NULL && !check_same_history (self, snapshot, error))
     {
@@ -1391,18 +1527,48 @@ GBytes *
 net_db_snapshot (NetDb   *self,
                  GError **error)
 {
-  g_autoptr(NetDbBundle) bundle = _net_db_bundle_new ();
+  g_autoptr(NetDbBundle) bundle = NULL;
 
   g_return_val_if_fail (NET_IS_DB (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bundle = _net_db_snapshot_bundle (self, error);
+  if (bundle == NULL)
+    return NULL;
+
+  return _net_db_bundle_write (bundle, error);
+}
+
+NetDbBundle *
+_net_db_snapshot_bundle (NetDb   *self,
+                         GError **error)
+{
+  g_autoptr(NetDbBundle) bundle = _net_db_bundle_new ();
 
   bundle->created_at = g_get_real_time ();
   bundle->origin = self->origin;
 
   if (!bundle_add_models (self, bundle, NULL, error))
     return NULL;
+  return g_steal_pointer (&bundle);
+}
 
-  return _net_db_bundle_write (bundle, error);
+gboolean
+_net_db_is_closed (NetDb *self)
+{
+  return self->closed;
+}
+
+void
+_net_db_set_closing (NetDb *self)
+{
+  self->closed = TRUE;
+}
+
+gboolean
+_net_db_checkpoint_wanted (NetDb *self)
+{
+  return !checkpoint_is_current (self);
 }
 
 /**
@@ -1472,15 +1638,7 @@ net_db_sync (NetDb   *self,
   if (self->closed || self->read_only || self->path == NULL)
     return TRUE;
 
-  for (NetDbLog log = 0; log < NET_DB_N_LOGS; log++)
-    {
-      NetRedexFile *file = _net_db_get_log (self, log);
-
-      if (file != NULL && !net_redex_file_sync (file, error))
-        return FALSE;
-    }
-
-  return TRUE;
+  return _net_db_io_sync (self->io, error);
 }
 
 /**
@@ -1519,17 +1677,55 @@ net_db_close (NetDb   *self,
   g_return_val_if_fail (NET_IS_DB (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->closed || self->redex == NULL)
+  if (self->redex == NULL || self->io == NULL || self->io->closed)
     return TRUE;
+  /* Closing already (net_db_close_async()): finish it now. */
+  if (self->closed)
+    return _net_db_close_logs (self, error);
   self->closed = TRUE;
 
-  if (self->path != NULL && !self->read_only && self->checkpoint_on_close &&
-      !checkpoint_is_current (self) &&
-      (!self->have_checkpoint || events_since_checkpoint (self) >= CHECKPOINT_MIN_EVENTS))
+  if (_net_db_close_needs_checkpoint (self))
     write_checkpoint (self, &first_error);
 
+  _net_db_close_logs (self, first_error ? NULL : &first_error);
+
+  if (first_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&first_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Whether closing writes a checkpoint. */
+gboolean
+_net_db_close_needs_checkpoint (NetDb *self)
+{
+  return self->path != NULL && !self->read_only && self->checkpoint_on_close &&
+         !checkpoint_is_current (self) &&
+         (!self->have_checkpoint || events_since_checkpoint (self) >= CHECKPOINT_MIN_EVENTS);
+}
+
+/* The end of a close: the models stop, the logs become durable and the
+ * lock is released.  Waits for a worker writing a checkpoint or syncing. */
+gboolean
+_net_db_close_logs (NetDb   *self,
+                    GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GError) first_error = NULL;
+
+  self->closed = TRUE;
+
+  /* The models close their logs: not under a worker's feet. */
+  if (self->io != NULL)
+    {
+      locker = g_mutex_locker_new (&self->io->mutex);
+      self->io->closed = TRUE;
+    }
   if (self->tasks != NULL)
-    net_db_tasks_close (self->tasks, first_error ? NULL : &first_error);
+    net_db_tasks_close (self->tasks, &first_error);
   if (self->memories != NULL)
     net_db_memories_close (self->memories, first_error ? NULL : &first_error);
   net_redex_close (self->redex, first_error ? NULL : &first_error);
@@ -1539,8 +1735,19 @@ net_db_close (NetDb   *self,
       g_propagate_error (error, g_steal_pointer (&first_error));
       return FALSE;
     }
-
   return TRUE;
+}
+
+/* Any thread: the body of net_db_sync(). */
+gboolean
+_net_db_io_sync (NetDbIo  *io,
+                 GError  **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&io->mutex);
+
+  if (io->closed)
+    return TRUE;
+  return net_redex_sync (io->redex, error);
 }
 
 guint64

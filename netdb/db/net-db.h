@@ -61,4 +61,45 @@ NET_AVAILABLE_IN_ALL
 gboolean       net_db_close               (NetDb        *self,
                                            GError      **error);
 
+NET_AVAILABLE_IN_ALL
+void           net_db_snapshot_async      (NetDb               *self,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+GBytes        *net_db_snapshot_finish     (NetDb               *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+NET_AVAILABLE_IN_ALL
+void           net_db_checkpoint_async    (NetDb               *self,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_checkpoint_finish   (NetDb               *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+NET_AVAILABLE_IN_ALL
+void           net_db_sync_async          (NetDb               *self,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_sync_finish         (NetDb               *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+NET_AVAILABLE_IN_ALL
+void           net_db_close_async         (NetDb               *self,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+gboolean       net_db_close_finish        (NetDb               *self,
+                                           GAsyncResult        *result,
+                                           GError             **error);
+
 G_END_DECLS
