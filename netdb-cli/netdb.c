@@ -12,7 +12,8 @@
  *
  * Exit status: 0 on success, 1 on a runtime failure (reported as
  * `netdb: <message>` on stderr) or when `log verify` finds problems, 2 on a
- * usage error.
+ * usage error, 3 when `log verify` finds no damage but a log ends with an
+ * incomplete write (a torn last record or batch the next writer truncates).
  */
 
 #include "config.h"
@@ -33,6 +34,7 @@
 
 #include "netdb-cli.h"
 #include "net-event-meta-private.h"
+#include "net-redex-private.h"
 
 /* How many events one read or append batch handles, to bound memory. */
 #define CLI_BATCH_EVENTS 1024
@@ -806,6 +808,9 @@ cmd_log_tail (CliInvocation  *inv,
 /* log verify                                                          */
 /* ------------------------------------------------------------------ */
 
+/* `log verify`: no damage, but a log ends with an incomplete write. */
+#define CLI_EXIT_INCOMPLETE 3
+
 static int
 cmd_log_verify (CliInvocation  *inv,
                 GError        **error)
@@ -813,6 +818,7 @@ cmd_log_verify (CliInvocation  *inv,
   g_autoptr(NetRedex) redex = NULL;
   g_auto(GStrv) names = NULL;
   guint n_problems = 0;
+  guint n_incomplete = 0;
   guint n_logs = 0;
 
   if (!(redex = cli_open_redex (CLI_OPEN_READ, error)))
@@ -840,23 +846,26 @@ cmd_log_verify (CliInvocation  *inv,
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
       g_autoptr(NetRedexFile) file = NULL;
-      g_auto(GStrv) problems = NULL;
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) incomplete = g_ptr_array_new_with_free_func (g_free);
       g_autoptr(GError) local_error = NULL;
       guint n;
 
       if (!(file = net_redex_open_file (redex, names[i], NULL, error)))
         return CLI_EXIT_FAILURE;
 
-      problems = net_redex_file_verify (file, &local_error);
-      if (local_error != NULL)
+      /* What a crash left at the end of the log (read-only, we do not
+       * truncate it) is reported apart from damage. */
+      if (!_net_redex_file_verify_full (file, problems, incomplete, &local_error))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                       "%s: ", names[i]);
           return CLI_EXIT_FAILURE;
         }
 
-      n = problems != NULL ? g_strv_length (problems) : 0;
+      n = problems->len;
       n_problems += n;
+      n_incomplete += incomplete->len;
       n_logs++;
 
       if (opt_json)
@@ -868,25 +877,32 @@ cmd_log_verify (CliInvocation  *inv,
           json_builder_set_member_name (builder, "log");
           json_builder_add_string_value (builder, names[i]);
           json_builder_set_member_name (builder, "ok");
-          json_builder_add_boolean_value (builder, n == 0);
+          json_builder_add_boolean_value (builder, n == 0 && incomplete->len == 0);
           json_builder_set_member_name (builder, "problems");
           json_builder_begin_array (builder);
           for (guint j = 0; j < n; j++)
-            json_builder_add_string_value (builder, problems[j]);
+            json_builder_add_string_value (builder, g_ptr_array_index (problems, j));
+          json_builder_end_array (builder);
+          json_builder_set_member_name (builder, "incomplete");
+          json_builder_begin_array (builder);
+          for (guint j = 0; j < incomplete->len; j++)
+            json_builder_add_string_value (builder, g_ptr_array_index (incomplete, j));
           json_builder_end_array (builder);
           json_builder_end_object (builder);
 
           root = json_builder_get_root (builder);
           cli_print_json (root);
         }
-      else if (n == 0)
+      else if (n == 0 && incomplete->len == 0)
         {
           g_print ("%s: ok\n", names[i]);
         }
       else
         {
           for (guint j = 0; j < n; j++)
-            g_print ("%s: %s\n", names[i], problems[j]);
+            g_print ("%s: %s\n", names[i], (char *) g_ptr_array_index (problems, j));
+          for (guint j = 0; j < incomplete->len; j++)
+            g_print ("%s: %s\n", names[i], (char *) g_ptr_array_index (incomplete, j));
         }
     }
 
@@ -899,10 +915,16 @@ cmd_log_verify (CliInvocation  *inv,
         g_printerr ("netdb: %u problem%s found in %u log%s\n",
                     n_problems, n_problems == 1 ? "" : "s",
                     n_logs, n_logs == 1 ? "" : "s");
+      else if (n_incomplete > 0)
+        g_printerr ("netdb: %u log%s end%s with an incomplete write (a crash or a writer at work)\n",
+                    n_incomplete, n_incomplete == 1 ? "" : "s", n_incomplete == 1 ? "s" : "");
       fflush (stdout);
     }
 
-  return n_problems > 0 ? CLI_EXIT_FAILURE : EXIT_SUCCESS;
+  /* Damage wins over an incomplete end. */
+  if (n_problems > 0)
+    return CLI_EXIT_FAILURE;
+  return n_incomplete > 0 ? CLI_EXIT_INCOMPLETE : EXIT_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -925,6 +947,9 @@ static const CliCommand log_commands[] = {
     NULL, log_tail_entries, 1, 1, cmd_log_tail },
   { "verify", "[NAME]", "Check the checksums and structure of one or all logs",
     "Prints every problem found and exits with status 1 if there is any.\n"
+    "A log that ends with an incomplete write (a torn last record or batch,\n"
+    "which the next writer truncates) is reported too, with status 3 when\n"
+    "nothing is damaged.\n"
     "The database is opened read-only, so nothing is repaired.",
     NULL, NULL, 0, 1, cmd_log_verify },
   { NULL }
