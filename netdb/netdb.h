@@ -18,6 +18,7 @@
 # include "net-redex-file.h"
 # include "net-redex.h"
 # include "net-db-types.h"
+# include "net-filter-base.h"
 # include "net-task.h"
 # include "net-memory.h"
 # include "net-tasks-filter.h"

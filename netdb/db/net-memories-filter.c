@@ -9,6 +9,7 @@
 
 #include "net-db-items-private.h"
 #include "net-enum-types.h"
+#include "net-filter-base-private.h"
 
 /**
  * SECTION:net-memories-filter
@@ -28,14 +29,16 @@
  *
  * The tag constraints combine: a memory must have #NetMemoriesFilter:tag,
  * at least one of #NetMemoriesFilter:any-tags and every one of
- * #NetMemoriesFilter:all-tags.  Tags are compared exactly; an empty or
- * %NULL list does not constrain.
+ * #NetMemoriesFilter:all-tags.  Tags match case-insensitively, as search
+ * text does (net_memory_has_tag()); an empty or %NULL list does not
+ * constrain.
  *
  * Setting #NetMemoriesFilter:pinned also sets
  * #NetMemoriesFilter:pinned-set; net_memories_filter_unset_pinned() clears
  * it again.
  *
- * The time bounds are inclusive.  A lower bound of 0 and an upper bound of
+ * The order, window and time bounds are those of #NetFilterBase, its
+ * parent: inclusive, and a lower bound of 0 and an upper bound of
  * %G_MAXINT64 (the defaults) do not constrain.
  *
  * A filter emits #GObject::notify for every property that really changes,
@@ -48,28 +51,23 @@
  * The selection, order and window of a memories query.
  */
 
+/* The order, window, time bounds and search text (content-contains) are
+ * the base's (NetFilterBase). */
 struct _NetMemoriesFilter
 {
-  GObject      parent_instance;
+  NetFilterBase  parent_instance;
 
-  char        *source;
-  char        *content_contains;
-  char        *folded_content;   /* NULL when it does not constrain */
-  char        *tag;
-  char       **any_tags;         /* NULL when empty */
-  char       **all_tags;         /* NULL when empty */
-  gint64       created_after;
-  gint64       created_before;
-  gint64       updated_after;
-  gint64       updated_before;
-  NetOrderBy   order_by;
-  guint        limit;
-  guint        offset;
-  guint        pinned : 1;
-  guint        pinned_set : 1;
+  char          *source;
+  char          *tag;
+  char         **any_tags;         /* NULL when empty */
+  char         **all_tags;         /* NULL when empty */
+  guint          pinned : 1;
+  guint          pinned_set : 1;
 };
 
-G_DEFINE_FINAL_TYPE (NetMemoriesFilter, net_memories_filter, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (NetMemoriesFilter, net_memories_filter, NET_TYPE_FILTER_BASE)
+
+#define BASE(f) ((NetFilterBase *) (f))
 
 enum {
   PROP_0,
@@ -80,40 +78,10 @@ enum {
   PROP_ALL_TAGS,
   PROP_PINNED,
   PROP_PINNED_SET,
-  PROP_CREATED_AFTER,
-  PROP_CREATED_BEFORE,
-  PROP_UPDATED_AFTER,
-  PROP_UPDATED_BEFORE,
-  PROP_ORDER_BY,
-  PROP_LIMIT,
-  PROP_OFFSET,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static void
-set_time_bound (NetMemoriesFilter *self,
-                gint64            *field,
-                gint64             value,
-                guint              prop_id)
-{
-  if (*field != value)
-    {
-      *field = value;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
-    }
-}
-
-static inline gboolean
-in_bounds (gint64 value,
-           gint64 after,
-           gint64 before)
-{
-  /* 0 is "no lower bound", so items stamped before the epoch still match
-   * an unbounded filter. */
-  return (after == 0 || value >= after) && value <= before;
-}
 
 /* NULL equals NULL; the lists are stored NULL when empty. */
 static gboolean
@@ -167,8 +135,6 @@ net_memories_filter_finalize (GObject *object)
   NetMemoriesFilter *self = (NetMemoriesFilter *) object;
 
   g_clear_pointer (&self->source, g_free);
-  g_clear_pointer (&self->content_contains, g_free);
-  g_clear_pointer (&self->folded_content, g_free);
   g_clear_pointer (&self->tag, g_free);
   g_clear_pointer (&self->any_tags, g_strfreev);
   g_clear_pointer (&self->all_tags, g_strfreev);
@@ -190,7 +156,7 @@ net_memories_filter_get_property (GObject    *object,
       g_value_set_string (value, self->source);
       break;
     case PROP_CONTENT_CONTAINS:
-      g_value_set_string (value, self->content_contains);
+      g_value_set_string (value, _net_filter_base_get_search (BASE (self)));
       break;
     case PROP_TAG:
       g_value_set_string (value, self->tag);
@@ -206,27 +172,6 @@ net_memories_filter_get_property (GObject    *object,
       break;
     case PROP_PINNED_SET:
       g_value_set_boolean (value, self->pinned_set);
-      break;
-    case PROP_CREATED_AFTER:
-      g_value_set_int64 (value, self->created_after);
-      break;
-    case PROP_CREATED_BEFORE:
-      g_value_set_int64 (value, self->created_before);
-      break;
-    case PROP_UPDATED_AFTER:
-      g_value_set_int64 (value, self->updated_after);
-      break;
-    case PROP_UPDATED_BEFORE:
-      g_value_set_int64 (value, self->updated_before);
-      break;
-    case PROP_ORDER_BY:
-      g_value_set_enum (value, self->order_by);
-      break;
-    case PROP_LIMIT:
-      g_value_set_uint (value, self->limit);
-      break;
-    case PROP_OFFSET:
-      g_value_set_uint (value, self->offset);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -266,27 +211,6 @@ net_memories_filter_set_property (GObject      *object,
         net_memories_filter_set_pinned (self, self->pinned);
       else
         net_memories_filter_unset_pinned (self);
-      break;
-    case PROP_CREATED_AFTER:
-      net_memories_filter_set_created_after (self, g_value_get_int64 (value));
-      break;
-    case PROP_CREATED_BEFORE:
-      net_memories_filter_set_created_before (self, g_value_get_int64 (value));
-      break;
-    case PROP_UPDATED_AFTER:
-      net_memories_filter_set_updated_after (self, g_value_get_int64 (value));
-      break;
-    case PROP_UPDATED_BEFORE:
-      net_memories_filter_set_updated_before (self, g_value_get_int64 (value));
-      break;
-    case PROP_ORDER_BY:
-      net_memories_filter_set_order_by (self, g_value_get_enum (value));
-      break;
-    case PROP_LIMIT:
-      net_memories_filter_set_limit (self, g_value_get_uint (value));
-      break;
-    case PROP_OFFSET:
-      net_memories_filter_set_offset (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -385,92 +309,12 @@ net_memories_filter_class_init (NetMemoriesFilterClass *klass)
                           FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  /**
-   * NetMemoriesFilter:created-after:
-   *
-   * Only memories first stored at or after this time (µs since the Unix
-   * epoch) match; 0 does not constrain.
-   */
-  properties[PROP_CREATED_AFTER] =
-    g_param_spec_int64 ("created-after", NULL, NULL,
-                        G_MININT64, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:created-before:
-   *
-   * Only memories first stored at or before this time (µs since the Unix
-   * epoch) match; %G_MAXINT64 does not constrain.
-   */
-  properties[PROP_CREATED_BEFORE] =
-    g_param_spec_int64 ("created-before", NULL, NULL,
-                        G_MININT64, G_MAXINT64, G_MAXINT64,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:updated-after:
-   *
-   * Only memories last changed at or after this time (µs since the Unix
-   * epoch) match; 0 does not constrain.
-   */
-  properties[PROP_UPDATED_AFTER] =
-    g_param_spec_int64 ("updated-after", NULL, NULL,
-                        G_MININT64, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:updated-before:
-   *
-   * Only memories last changed at or before this time (µs since the Unix
-   * epoch) match; %G_MAXINT64 does not constrain.
-   */
-  properties[PROP_UPDATED_BEFORE] =
-    g_param_spec_int64 ("updated-before", NULL, NULL,
-                        G_MININT64, G_MAXINT64, G_MAXINT64,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:order-by:
-   *
-   * The order of the result.
-   */
-  properties[PROP_ORDER_BY] =
-    g_param_spec_enum ("order-by", NULL, NULL,
-                       NET_TYPE_ORDER_BY, NET_ORDER_BY_ID_ASC,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:limit:
-   *
-   * The largest number of memories returned; 0 means no limit.
-   */
-  properties[PROP_LIMIT] =
-    g_param_spec_uint ("limit", NULL, NULL,
-                       0, G_MAXUINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetMemoriesFilter:offset:
-   *
-   * How many of the ordered matches are skipped before the first one
-   * returned.
-   */
-  properties[PROP_OFFSET] =
-    g_param_spec_uint ("offset", NULL, NULL,
-                       0, G_MAXUINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 net_memories_filter_init (NetMemoriesFilter *self)
 {
-  self->created_after = 0;
-  self->created_before = G_MAXINT64;
-  self->updated_after = 0;
-  self->updated_before = G_MAXINT64;
-  self->order_by = NET_ORDER_BY_ID_ASC;
 }
 
 gboolean
@@ -482,10 +326,9 @@ _net_memories_filter_is_single_index (NetMemoriesFilter *filter)
 
   if (filter == NULL)
     return FALSE;
-  if (filter->any_tags != NULL || filter->folded_content != NULL ||
+  if (filter->any_tags != NULL || _net_filter_base_get_folded_search (BASE (filter)) != NULL ||
       (filter->pinned_set && !filter->pinned) ||
-      filter->created_after != 0 || filter->created_before != G_MAXINT64 ||
-      filter->updated_after != 0 || filter->updated_before != G_MAXINT64)
+      !_net_filter_base_time_unbounded (BASE (filter)))
     return FALSE;
 
   n = (filter->tag != NULL) + (filter->source != NULL) + (filter->pinned_set && filter->pinned) +
@@ -497,6 +340,8 @@ gboolean
 _net_memories_filter_matches (NetMemoriesFilter *filter,
                               NetMemory         *memory)
 {
+  const char *folded;
+
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
   g_return_val_if_fail (NET_IS_MEMORY (memory), FALSE);
 
@@ -505,9 +350,8 @@ _net_memories_filter_matches (NetMemoriesFilter *filter,
 
   if (filter->pinned_set && !net_memory_get_pinned (memory) != !filter->pinned)
     return FALSE;
-  if (!in_bounds (net_memory_get_created_at (memory), filter->created_after, filter->created_before))
-    return FALSE;
-  if (!in_bounds (net_memory_get_updated_at (memory), filter->updated_after, filter->updated_before))
+  if (!_net_filter_base_in_time (BASE (filter), net_memory_get_created_at (memory),
+                                 net_memory_get_updated_at (memory)))
     return FALSE;
   if (filter->source != NULL)
     {
@@ -535,8 +379,8 @@ _net_memories_filter_matches (NetMemoriesFilter *filter,
       if (!any)
         return FALSE;
     }
-  if (filter->folded_content != NULL &&
-      strstr (_net_memory_get_folded_content (memory), filter->folded_content) == NULL)
+  folded = _net_filter_base_get_folded_search (BASE (filter));
+  if (folded != NULL && strstr (_net_memory_get_folded_content (memory), folded) == NULL)
     return FALSE;
 
   return TRUE;
@@ -547,7 +391,7 @@ _net_memories_filter_get_folded_content (NetMemoriesFilter *filter)
 {
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  return filter != NULL ? filter->folded_content : NULL;
+  return _net_filter_base_get_folded_search (BASE (filter));
 }
 
 gboolean
@@ -573,14 +417,10 @@ _net_memories_filter_same_selection (NetMemoriesFilter *a,
   return a->pinned_set == b->pinned_set &&
          (!a->pinned_set || a->pinned == b->pinned) &&
          g_strcmp0 (a->source, b->source) == 0 &&
-         g_strcmp0 (a->folded_content, b->folded_content) == 0 &&
          g_strcmp0 (a->tag, b->tag) == 0 &&
          tags_equal (a->any_tags, b->any_tags) &&
          tags_equal (a->all_tags, b->all_tags) &&
-         a->created_after == b->created_after &&
-         a->created_before == b->created_before &&
-         a->updated_after == b->updated_after &&
-         a->updated_before == b->updated_before;
+         _net_filter_base_same_selection (BASE (a), BASE (b));
 }
 
 void
@@ -591,12 +431,7 @@ _net_memories_filter_get_window (NetMemoriesFilter *filter,
 {
   g_return_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter));
 
-  if (order_by != NULL)
-    *order_by = filter != NULL ? filter->order_by : NET_ORDER_BY_ID_ASC;
-  if (offset != NULL)
-    *offset = filter != NULL ? filter->offset : 0;
-  if (limit != NULL)
-    *limit = filter != NULL ? filter->limit : 0;
+  _net_filter_base_get_window (BASE (filter), order_by, offset, limit);
 }
 
 /**
@@ -629,21 +464,13 @@ net_memories_filter_copy (NetMemoriesFilter *self)
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), NULL);
 
   copy = net_memories_filter_new ();
+  _net_filter_base_copy_into (BASE (self), BASE (copy));
   copy->source = g_strdup (self->source);
-  copy->content_contains = g_strdup (self->content_contains);
-  copy->folded_content = g_strdup (self->folded_content);
   copy->tag = g_strdup (self->tag);
   copy->any_tags = g_strdupv (self->any_tags);
   copy->all_tags = g_strdupv (self->all_tags);
-  copy->created_after = self->created_after;
-  copy->created_before = self->created_before;
-  copy->updated_after = self->updated_after;
-  copy->updated_before = self->updated_before;
   copy->pinned = self->pinned;
   copy->pinned_set = self->pinned_set;
-  copy->order_by = self->order_by;
-  copy->limit = self->limit;
-  copy->offset = self->offset;
 
   return copy;
 }
@@ -669,11 +496,7 @@ net_memories_filter_equal (NetMemoriesFilter *self,
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (other), FALSE);
 
   return _net_memories_filter_same_selection (self, other) &&
-         g_strcmp0 (self->folded_content != NULL ? self->content_contains : NULL,
-                    other->folded_content != NULL ? other->content_contains : NULL) == 0 &&
-         self->order_by == other->order_by &&
-         self->limit == other->limit &&
-         self->offset == other->offset;
+         _net_filter_base_same_window (BASE (self), BASE (other));
 }
 
 /**
@@ -722,7 +545,7 @@ net_memories_filter_get_content_contains (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), NULL);
 
-  return self->content_contains;
+  return _net_filter_base_get_search (BASE (self));
 }
 
 /**
@@ -740,16 +563,8 @@ net_memories_filter_set_content_contains (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  if (g_strcmp0 (self->content_contains, needle) == 0)
-    return;
-
-  g_free (self->content_contains);
-  self->content_contains = g_strdup (needle);
-  g_clear_pointer (&self->folded_content, g_free);
-  if (needle != NULL && needle[0] != '\0')
-    self->folded_content = _net_db_fold_text (needle);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT_CONTAINS]);
+  if (_net_filter_base_set_search (BASE (self), needle))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT_CONTAINS]);
 }
 
 /**
@@ -946,7 +761,7 @@ net_memories_filter_get_created_after (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), 0);
 
-  return self->created_after;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_CREATED_AFTER);
 }
 
 /**
@@ -963,7 +778,7 @@ net_memories_filter_set_created_after (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  set_time_bound (self, &self->created_after, created_after, PROP_CREATED_AFTER);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_CREATED_AFTER, created_after);
 }
 
 /**
@@ -979,7 +794,7 @@ net_memories_filter_get_created_before (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), G_MAXINT64);
 
-  return self->created_before;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_CREATED_BEFORE);
 }
 
 /**
@@ -997,7 +812,7 @@ net_memories_filter_set_created_before (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  set_time_bound (self, &self->created_before, created_before, PROP_CREATED_BEFORE);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_CREATED_BEFORE, created_before);
 }
 
 /**
@@ -1013,7 +828,7 @@ net_memories_filter_get_updated_after (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), 0);
 
-  return self->updated_after;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_UPDATED_AFTER);
 }
 
 /**
@@ -1030,7 +845,7 @@ net_memories_filter_set_updated_after (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  set_time_bound (self, &self->updated_after, updated_after, PROP_UPDATED_AFTER);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_UPDATED_AFTER, updated_after);
 }
 
 /**
@@ -1046,7 +861,7 @@ net_memories_filter_get_updated_before (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), G_MAXINT64);
 
-  return self->updated_before;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_UPDATED_BEFORE);
 }
 
 /**
@@ -1064,7 +879,7 @@ net_memories_filter_set_updated_before (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  set_time_bound (self, &self->updated_before, updated_before, PROP_UPDATED_BEFORE);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_UPDATED_BEFORE, updated_before);
 }
 
 /**
@@ -1080,7 +895,7 @@ net_memories_filter_get_order_by (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), NET_ORDER_BY_ID_ASC);
 
-  return self->order_by;
+  return _net_filter_base_get_order_by (BASE (self));
 }
 
 /**
@@ -1097,11 +912,7 @@ net_memories_filter_set_order_by (NetMemoriesFilter *self,
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
   g_return_if_fail (order_by <= NET_ORDER_BY_UPDATED_DESC);
 
-  if (self->order_by != order_by)
-    {
-      self->order_by = order_by;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ORDER_BY]);
-    }
+  _net_filter_base_set_order_by (BASE (self), order_by);
 }
 
 /**
@@ -1117,7 +928,7 @@ net_memories_filter_get_limit (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), 0);
 
-  return self->limit;
+  return _net_filter_base_get_limit (BASE (self));
 }
 
 /**
@@ -1134,11 +945,7 @@ net_memories_filter_set_limit (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  if (self->limit != limit)
-    {
-      self->limit = limit;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIMIT]);
-    }
+  _net_filter_base_set_limit (BASE (self), limit);
 }
 
 /**
@@ -1154,7 +961,7 @@ net_memories_filter_get_offset (NetMemoriesFilter *self)
 {
   g_return_val_if_fail (NET_IS_MEMORIES_FILTER (self), 0);
 
-  return self->offset;
+  return _net_filter_base_get_offset (BASE (self));
 }
 
 /**
@@ -1171,9 +978,5 @@ net_memories_filter_set_offset (NetMemoriesFilter *self,
 {
   g_return_if_fail (NET_IS_MEMORIES_FILTER (self));
 
-  if (self->offset != offset)
-    {
-      self->offset = offset;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OFFSET]);
-    }
+  _net_filter_base_set_offset (BASE (self), offset);
 }

@@ -13,13 +13,14 @@
 
 #include "netdb-version-macros.h"
 #include "net-db-types.h"
+#include "net-filter-base.h"
 
 G_BEGIN_DECLS
 
 #define NET_TYPE_MEMORIES_FILTER (net_memories_filter_get_type ())
 
 NET_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (NetMemoriesFilter, net_memories_filter, NET, MEMORIES_FILTER, GObject)
+G_DECLARE_FINAL_TYPE (NetMemoriesFilter, net_memories_filter, NET, MEMORIES_FILTER, NetFilterBase)
 
 NET_AVAILABLE_IN_ALL
 NetMemoriesFilter  *net_memories_filter_new                  (void);

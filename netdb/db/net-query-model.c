@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "net-btree-private.h"
+#include "net-filter-base.h"
 #include "net-id-table-private.h"
 #include "net-query-model-private.h"
 
@@ -795,10 +796,12 @@ net_query_model_class_init (NetQueryModelClass *klass)
    *
    * The #NetTasksFilter or #NetMemoriesFilter of the query, or %NULL for
    * every item by id.  Setting it, or changing a property of the filter
-   * object, updates the model.
+   * object, updates the model.  Its type is #NetFilterBase, the parent of
+   * every filter, so bindings refuse other objects up front; a filter of
+   * the other model's type is refused with a critical.
    */
   properties[PROP_FILTER] =
-    g_param_spec_object ("filter", NULL, NULL, G_TYPE_OBJECT,
+    g_param_spec_object ("filter", NULL, NULL, NET_TYPE_FILTER_BASE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -840,7 +843,8 @@ net_query_model_init (NetQueryModel *self)
  *
  * Gets the filter of the query.
  *
- * Returns: (transfer none) (nullable): the filter, or %NULL for every item
+ * Returns: (transfer none) (nullable) (type NetFilterBase): the filter, or
+ *   %NULL for every item
  */
 GObject *
 net_query_model_get_filter (NetQueryModel *self)
@@ -865,8 +869,9 @@ on_filter_notify (GObject    *filter,
 /**
  * net_query_model_set_filter:
  * @self: a #NetQueryModel
- * @filter: (nullable): a #NetTasksFilter for a tasks query, a
- *   #NetMemoriesFilter for a memories query, or %NULL for every item
+ * @filter: (nullable) (type NetFilterBase): a #NetTasksFilter for a tasks
+ *   query, a #NetMemoriesFilter for a memories query, or %NULL for every
+ *   item
  *
  * Replaces the filter.  The model emits one items-changed covering the
  * items that differ.  Later changes of the filter object's properties

@@ -9,6 +9,7 @@
 
 #include "net-db-items-private.h"
 #include "net-enum-types.h"
+#include "net-filter-base-private.h"
 
 /**
  * SECTION:net-tasks-filter
@@ -29,7 +30,8 @@
  * GtkTextTag does for its attributes; net_tasks_filter_unset_status()
  * clears it again.
  *
- * The time bounds are inclusive.  A lower bound of 0 and an upper bound of
+ * The order, window and time bounds are those of #NetFilterBase, its
+ * parent: inclusive, and a lower bound of 0 and an upper bound of
  * %G_MAXINT64 (the defaults) do not constrain.
  *
  * A filter emits #GObject::notify for every property that really changes,
@@ -42,33 +44,27 @@
  * The selection, order and window of a tasks query.
  */
 
+/* The order, window, time bounds and search text (title-contains) are
+ * the base's (NetFilterBase). */
 struct _NetTasksFilter
 {
-  GObject        parent_instance;
+  NetFilterBase  parent_instance;
 
-  char          *title_contains;
-  char          *folded_title;     /* NULL when it does not constrain */
-  gint64         created_after;
-  gint64         created_before;
-  gint64         updated_after;
-  gint64         updated_before;
   NetTaskStatus  status;
-  NetOrderBy     order_by;
-  guint          limit;
-  guint          offset;
   guint          status_set : 1;
 };
 
-G_DEFINE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, NET_TYPE_FILTER_BASE)
+
+#define BASE(f) ((NetFilterBase *) (f))
 
 /* Whether @self selects by status alone (or not at all), so that a
  * counter answers; no allocation, for count() on a hot path. */
 gboolean
 _net_tasks_filter_is_status_only (NetTasksFilter *self)
 {
-  return self->folded_title == NULL &&
-         self->created_after == 0 && self->created_before == G_MAXINT64 &&
-         self->updated_after == 0 && self->updated_before == G_MAXINT64;
+  return _net_filter_base_get_folded_search (BASE (self)) == NULL &&
+         _net_filter_base_time_unbounded (BASE (self));
 }
 
 enum {
@@ -76,51 +72,10 @@ enum {
   PROP_STATUS,
   PROP_STATUS_SET,
   PROP_TITLE_CONTAINS,
-  PROP_CREATED_AFTER,
-  PROP_CREATED_BEFORE,
-  PROP_UPDATED_AFTER,
-  PROP_UPDATED_BEFORE,
-  PROP_ORDER_BY,
-  PROP_LIMIT,
-  PROP_OFFSET,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static void
-set_time_bound (NetTasksFilter *self,
-                gint64         *field,
-                gint64          value,
-                guint           prop_id)
-{
-  if (*field != value)
-    {
-      *field = value;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
-    }
-}
-
-static inline gboolean
-in_bounds (gint64 value,
-           gint64 after,
-           gint64 before)
-{
-  /* 0 is "no lower bound", so items stamped before the epoch still match
-   * an unbounded filter. */
-  return (after == 0 || value >= after) && value <= before;
-}
-
-static void
-net_tasks_filter_finalize (GObject *object)
-{
-  NetTasksFilter *self = (NetTasksFilter *) object;
-
-  g_clear_pointer (&self->title_contains, g_free);
-  g_clear_pointer (&self->folded_title, g_free);
-
-  G_OBJECT_CLASS (net_tasks_filter_parent_class)->finalize (object);
-}
 
 static void
 net_tasks_filter_get_property (GObject    *object,
@@ -139,28 +94,7 @@ net_tasks_filter_get_property (GObject    *object,
       g_value_set_boolean (value, self->status_set);
       break;
     case PROP_TITLE_CONTAINS:
-      g_value_set_string (value, self->title_contains);
-      break;
-    case PROP_CREATED_AFTER:
-      g_value_set_int64 (value, self->created_after);
-      break;
-    case PROP_CREATED_BEFORE:
-      g_value_set_int64 (value, self->created_before);
-      break;
-    case PROP_UPDATED_AFTER:
-      g_value_set_int64 (value, self->updated_after);
-      break;
-    case PROP_UPDATED_BEFORE:
-      g_value_set_int64 (value, self->updated_before);
-      break;
-    case PROP_ORDER_BY:
-      g_value_set_enum (value, self->order_by);
-      break;
-    case PROP_LIMIT:
-      g_value_set_uint (value, self->limit);
-      break;
-    case PROP_OFFSET:
-      g_value_set_uint (value, self->offset);
+      g_value_set_string (value, _net_filter_base_get_search (BASE (self)));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -189,27 +123,6 @@ net_tasks_filter_set_property (GObject      *object,
     case PROP_TITLE_CONTAINS:
       net_tasks_filter_set_title_contains (self, g_value_get_string (value));
       break;
-    case PROP_CREATED_AFTER:
-      net_tasks_filter_set_created_after (self, g_value_get_int64 (value));
-      break;
-    case PROP_CREATED_BEFORE:
-      net_tasks_filter_set_created_before (self, g_value_get_int64 (value));
-      break;
-    case PROP_UPDATED_AFTER:
-      net_tasks_filter_set_updated_after (self, g_value_get_int64 (value));
-      break;
-    case PROP_UPDATED_BEFORE:
-      net_tasks_filter_set_updated_before (self, g_value_get_int64 (value));
-      break;
-    case PROP_ORDER_BY:
-      net_tasks_filter_set_order_by (self, g_value_get_enum (value));
-      break;
-    case PROP_LIMIT:
-      net_tasks_filter_set_limit (self, g_value_get_uint (value));
-      break;
-    case PROP_OFFSET:
-      net_tasks_filter_set_offset (self, g_value_get_uint (value));
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -220,7 +133,6 @@ net_tasks_filter_class_init (NetTasksFilterClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->finalize = net_tasks_filter_finalize;
   object_class->get_property = net_tasks_filter_get_property;
   object_class->set_property = net_tasks_filter_set_property;
 
@@ -261,81 +173,6 @@ net_tasks_filter_class_init (NetTasksFilterClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  /**
-   * NetTasksFilter:created-after:
-   *
-   * Only tasks created at or after this time (µs since the Unix epoch)
-   * match; 0 does not constrain.
-   */
-  properties[PROP_CREATED_AFTER] =
-    g_param_spec_int64 ("created-after", NULL, NULL,
-                        G_MININT64, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:created-before:
-   *
-   * Only tasks created at or before this time (µs since the Unix epoch)
-   * match; %G_MAXINT64 does not constrain.
-   */
-  properties[PROP_CREATED_BEFORE] =
-    g_param_spec_int64 ("created-before", NULL, NULL,
-                        G_MININT64, G_MAXINT64, G_MAXINT64,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:updated-after:
-   *
-   * Only tasks last changed at or after this time (µs since the Unix
-   * epoch) match; 0 does not constrain.
-   */
-  properties[PROP_UPDATED_AFTER] =
-    g_param_spec_int64 ("updated-after", NULL, NULL,
-                        G_MININT64, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:updated-before:
-   *
-   * Only tasks last changed at or before this time (µs since the Unix
-   * epoch) match; %G_MAXINT64 does not constrain.
-   */
-  properties[PROP_UPDATED_BEFORE] =
-    g_param_spec_int64 ("updated-before", NULL, NULL,
-                        G_MININT64, G_MAXINT64, G_MAXINT64,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:order-by:
-   *
-   * The order of the result.
-   */
-  properties[PROP_ORDER_BY] =
-    g_param_spec_enum ("order-by", NULL, NULL,
-                       NET_TYPE_ORDER_BY, NET_ORDER_BY_ID_ASC,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:limit:
-   *
-   * The largest number of tasks returned; 0 means no limit.
-   */
-  properties[PROP_LIMIT] =
-    g_param_spec_uint ("limit", NULL, NULL,
-                       0, G_MAXUINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * NetTasksFilter:offset:
-   *
-   * How many of the ordered matches are skipped before the first one
-   * returned.
-   */
-  properties[PROP_OFFSET] =
-    g_param_spec_uint ("offset", NULL, NULL,
-                       0, G_MAXUINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -343,17 +180,14 @@ static void
 net_tasks_filter_init (NetTasksFilter *self)
 {
   self->status = NET_TASK_STATUS_PENDING;
-  self->created_after = 0;
-  self->created_before = G_MAXINT64;
-  self->updated_after = 0;
-  self->updated_before = G_MAXINT64;
-  self->order_by = NET_ORDER_BY_ID_ASC;
 }
 
 gboolean
 _net_tasks_filter_matches (NetTasksFilter *filter,
                            NetTask        *task)
 {
+  const char *folded;
+
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), FALSE);
   g_return_val_if_fail (NET_IS_TASK (task), FALSE);
 
@@ -362,12 +196,10 @@ _net_tasks_filter_matches (NetTasksFilter *filter,
 
   if (filter->status_set && net_task_get_status (task) != filter->status)
     return FALSE;
-  if (!in_bounds (net_task_get_created_at (task), filter->created_after, filter->created_before))
+  if (!_net_filter_base_in_time (BASE (filter), net_task_get_created_at (task), net_task_get_updated_at (task)))
     return FALSE;
-  if (!in_bounds (net_task_get_updated_at (task), filter->updated_after, filter->updated_before))
-    return FALSE;
-  if (filter->folded_title != NULL &&
-      strstr (_net_task_get_folded_title (task), filter->folded_title) == NULL)
+  folded = _net_filter_base_get_folded_search (BASE (filter));
+  if (folded != NULL && strstr (_net_task_get_folded_title (task), folded) == NULL)
     return FALSE;
 
   return TRUE;
@@ -378,7 +210,7 @@ _net_tasks_filter_get_folded_title (NetTasksFilter *filter)
 {
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  return filter != NULL ? filter->folded_title : NULL;
+  return _net_filter_base_get_folded_search (BASE (filter));
 }
 
 gboolean
@@ -403,11 +235,7 @@ _net_tasks_filter_same_selection (NetTasksFilter *a,
 
   return a->status_set == b->status_set &&
          (!a->status_set || a->status == b->status) &&
-         g_strcmp0 (a->folded_title, b->folded_title) == 0 &&
-         a->created_after == b->created_after &&
-         a->created_before == b->created_before &&
-         a->updated_after == b->updated_after &&
-         a->updated_before == b->updated_before;
+         _net_filter_base_same_selection (BASE (a), BASE (b));
 }
 
 void
@@ -418,12 +246,7 @@ _net_tasks_filter_get_window (NetTasksFilter *filter,
 {
   g_return_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter));
 
-  if (order_by != NULL)
-    *order_by = filter != NULL ? filter->order_by : NET_ORDER_BY_ID_ASC;
-  if (offset != NULL)
-    *offset = filter != NULL ? filter->offset : 0;
-  if (limit != NULL)
-    *limit = filter != NULL ? filter->limit : 0;
+  _net_filter_base_get_window (BASE (filter), order_by, offset, limit);
 }
 
 /**
@@ -456,17 +279,9 @@ net_tasks_filter_copy (NetTasksFilter *self)
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), NULL);
 
   copy = net_tasks_filter_new ();
-  copy->title_contains = g_strdup (self->title_contains);
-  copy->folded_title = g_strdup (self->folded_title);
-  copy->created_after = self->created_after;
-  copy->created_before = self->created_before;
-  copy->updated_after = self->updated_after;
-  copy->updated_before = self->updated_before;
+  _net_filter_base_copy_into (BASE (self), BASE (copy));
   copy->status = self->status;
   copy->status_set = self->status_set;
-  copy->order_by = self->order_by;
-  copy->limit = self->limit;
-  copy->offset = self->offset;
 
   return copy;
 }
@@ -490,14 +305,8 @@ net_tasks_filter_equal (NetTasksFilter *self,
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), FALSE);
   g_return_val_if_fail (NET_IS_TASKS_FILTER (other), FALSE);
 
-  /* The folded needle decides the selection; the raw text is compared
-   * too, so that "Report" and "report" are different filters. */
   return _net_tasks_filter_same_selection (self, other) &&
-         g_strcmp0 (self->folded_title != NULL ? self->title_contains : NULL,
-                    other->folded_title != NULL ? other->title_contains : NULL) == 0 &&
-         self->order_by == other->order_by &&
-         self->limit == other->limit &&
-         self->offset == other->offset;
+         _net_filter_base_same_window (BASE (self), BASE (other));
 }
 
 /**
@@ -593,7 +402,7 @@ net_tasks_filter_get_title_contains (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), NULL);
 
-  return self->title_contains;
+  return _net_filter_base_get_search (BASE (self));
 }
 
 /**
@@ -611,16 +420,8 @@ net_tasks_filter_set_title_contains (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  if (g_strcmp0 (self->title_contains, needle) == 0)
-    return;
-
-  g_free (self->title_contains);
-  self->title_contains = g_strdup (needle);
-  g_clear_pointer (&self->folded_title, g_free);
-  if (needle != NULL && needle[0] != '\0')
-    self->folded_title = _net_db_fold_text (needle);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE_CONTAINS]);
+  if (_net_filter_base_set_search (BASE (self), needle))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE_CONTAINS]);
 }
 
 /**
@@ -636,7 +437,7 @@ net_tasks_filter_get_created_after (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), 0);
 
-  return self->created_after;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_CREATED_AFTER);
 }
 
 /**
@@ -652,7 +453,7 @@ net_tasks_filter_set_created_after (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  set_time_bound (self, &self->created_after, created_after, PROP_CREATED_AFTER);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_CREATED_AFTER, created_after);
 }
 
 /**
@@ -668,7 +469,7 @@ net_tasks_filter_get_created_before (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), G_MAXINT64);
 
-  return self->created_before;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_CREATED_BEFORE);
 }
 
 /**
@@ -685,7 +486,7 @@ net_tasks_filter_set_created_before (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  set_time_bound (self, &self->created_before, created_before, PROP_CREATED_BEFORE);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_CREATED_BEFORE, created_before);
 }
 
 /**
@@ -701,7 +502,7 @@ net_tasks_filter_get_updated_after (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), 0);
 
-  return self->updated_after;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_UPDATED_AFTER);
 }
 
 /**
@@ -718,7 +519,7 @@ net_tasks_filter_set_updated_after (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  set_time_bound (self, &self->updated_after, updated_after, PROP_UPDATED_AFTER);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_UPDATED_AFTER, updated_after);
 }
 
 /**
@@ -734,7 +535,7 @@ net_tasks_filter_get_updated_before (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), G_MAXINT64);
 
-  return self->updated_before;
+  return _net_filter_base_get_time_bound (BASE (self), NET_FILTER_UPDATED_BEFORE);
 }
 
 /**
@@ -752,7 +553,7 @@ net_tasks_filter_set_updated_before (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  set_time_bound (self, &self->updated_before, updated_before, PROP_UPDATED_BEFORE);
+  _net_filter_base_set_time_bound (BASE (self), NET_FILTER_UPDATED_BEFORE, updated_before);
 }
 
 /**
@@ -768,7 +569,7 @@ net_tasks_filter_get_order_by (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), NET_ORDER_BY_ID_ASC);
 
-  return self->order_by;
+  return _net_filter_base_get_order_by (BASE (self));
 }
 
 /**
@@ -785,11 +586,7 @@ net_tasks_filter_set_order_by (NetTasksFilter *self,
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
   g_return_if_fail (order_by <= NET_ORDER_BY_UPDATED_DESC);
 
-  if (self->order_by != order_by)
-    {
-      self->order_by = order_by;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ORDER_BY]);
-    }
+  _net_filter_base_set_order_by (BASE (self), order_by);
 }
 
 /**
@@ -805,7 +602,7 @@ net_tasks_filter_get_limit (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), 0);
 
-  return self->limit;
+  return _net_filter_base_get_limit (BASE (self));
 }
 
 /**
@@ -822,11 +619,7 @@ net_tasks_filter_set_limit (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  if (self->limit != limit)
-    {
-      self->limit = limit;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIMIT]);
-    }
+  _net_filter_base_set_limit (BASE (self), limit);
 }
 
 /**
@@ -842,7 +635,7 @@ net_tasks_filter_get_offset (NetTasksFilter *self)
 {
   g_return_val_if_fail (NET_IS_TASKS_FILTER (self), 0);
 
-  return self->offset;
+  return _net_filter_base_get_offset (BASE (self));
 }
 
 /**
@@ -859,9 +652,5 @@ net_tasks_filter_set_offset (NetTasksFilter *self,
 {
   g_return_if_fail (NET_IS_TASKS_FILTER (self));
 
-  if (self->offset != offset)
-    {
-      self->offset = offset;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OFFSET]);
-    }
+  _net_filter_base_set_offset (BASE (self), offset);
 }

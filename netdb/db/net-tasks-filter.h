@@ -13,13 +13,14 @@
 
 #include "netdb-version-macros.h"
 #include "net-db-types.h"
+#include "net-filter-base.h"
 
 G_BEGIN_DECLS
 
 #define NET_TYPE_TASKS_FILTER (net_tasks_filter_get_type ())
 
 NET_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, NET, TASKS_FILTER, GObject)
+G_DECLARE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, NET, TASKS_FILTER, NetFilterBase)
 
 NET_AVAILABLE_IN_ALL
 NetTasksFilter *net_tasks_filter_new                (void);

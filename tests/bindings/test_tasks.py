@@ -632,3 +632,36 @@ def test_writes_from_a_thread(tasks):
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-v"]))
+
+
+def test_filters_share_one_base(tasks):
+    # Issue 15: one base for order-by, limit, offset, the time bounds and
+    # the search text; NetQueryModel:filter has that type (issue 14, item
+    # 11: a wrong object is refused up front).
+    tf = Net.TasksFilter(title_contains="a", limit=2, offset=1,
+                         order_by=Net.OrderBy.ID_DESC, created_after=5)
+    mf = Net.MemoriesFilter(content_contains="b", limit=3)
+    assert isinstance(tf, Net.FilterBase)
+    assert isinstance(mf, Net.FilterBase)
+    assert (tf.props.limit, tf.props.offset, tf.props.order_by) == (2, 1, Net.OrderBy.ID_DESC)
+    assert tf.get_limit() == 2 and tf.get_created_after() == 5
+    assert mf.get_limit() == 3 and mf.props.content_contains == "b"
+    assert tf.copy().equal(tf)
+
+    pspec = Net.QueryModel.find_property("filter")
+    assert pspec.value_type == Net.FilterBase.__gtype__
+
+    for i in range(1, 5):
+        tasks.create(i, "a%d" % i, 10 * i)
+    live = tasks.watch(tf)
+    assert ids(live) == [3, 2]
+    redex = Net.Redex.new(None)
+    with pytest.raises(TypeError):
+        live.set_filter(redex)
+    assert live.props.filter is tf
+    assert live.get_filter() is tf
+    notified = []
+    tf.connect("notify", lambda obj, pspec: notified.append(pspec.name))
+    tf.props.limit = 3
+    assert notified == ["limit"]
+    assert ids(live) == [3, 2, 1]
