@@ -248,6 +248,26 @@ cli_escape_payload (const guint8 *data,
   return g_string_free (out, FALSE);
 }
 
+/* Human output shows at most this many characters of an event: a 2 MB
+ * title would fill the terminal.  --json prints events whole. */
+#define CLI_EVENT_TEXT_MAX 200
+
+/* Takes @text; returns it cut to CLI_EVENT_TEXT_MAX characters (on a
+ * character boundary), saying how much was left out. */
+static char *
+cli_truncate_for_display (char *text)
+{
+  const char *cut;
+  g_autofree char *owned = text;
+
+  if (g_utf8_strlen (text, -1) <= CLI_EVENT_TEXT_MAX)
+    return g_steal_pointer (&owned);
+
+  cut = g_utf8_offset_to_pointer (text, CLI_EVENT_TEXT_MAX);
+  return g_strdup_printf ("%.*s… (%" G_GSIZE_FORMAT " more bytes; --json prints it whole)",
+                          (int) (cut - text), text, strlen (cut));
+}
+
 static void
 cli_print_event (const char          *log_name,
                  const NetRedexEvent *event)
@@ -313,10 +333,11 @@ cli_print_event (const char          *log_name,
     {
       /* A model's event is decoded; any other payload printed as text. */
       g_autofree char *summary = net_event_describe (data, len);
-      g_autofree char *text = summary == NULL ? cli_escape_payload (data, len) : NULL;
+      g_autofree char *text = cli_truncate_for_display (summary != NULL ? g_steal_pointer (&summary)
+                                                                         : cli_escape_payload (data, len));
 
       g_print ("%" G_GUINT64_FORMAT "  %s  %5" G_GSIZE_FORMAT " B  %s\n",
-               net_redex_event_get_seq (event), when, len, summary != NULL ? summary : text);
+               net_redex_event_get_seq (event), when, len, text);
       if (cli_flush_each)
         fflush (stdout);
     }

@@ -813,6 +813,21 @@ def test_log_list_and_tail(netdb):
     assert re.fullmatch(r"1  \S+Z\s+3 B  one", lines[0]), lines[0]
 
 
+def test_log_tail_shortens_long_events_but_json_keeps_them(netdb):
+    """A 2 MB payload is one short line for a person; --json keeps it."""
+    big = "é" * (1024 * 1024)
+    netdb.ok("log", "append", "demo", stdin=big + "\n")
+    line = netdb.ok("log", "tail", "demo").rstrip("\n")
+    assert "\n" not in line
+    assert len(line) < 400, len(line)
+    assert line.endswith("more bytes; --json prints it whole)"), line[-80:]
+    assert "é" * 200 + "…" in line
+    events = [json.loads(text) for text in
+              netdb.run("--json", "log", "tail", "demo", check=0).stdout.splitlines()]
+    assert events[0]["payload"] == big
+    assert events[0]["size"] == 2 * 1024 * 1024
+
+
 def test_log_tail_decodes_model_events(netdb):
     netdb.ok("tasks", "add", "7", "Buy milk")
     netdb.ok("tasks", "complete", "7")
