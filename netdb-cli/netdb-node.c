@@ -4,7 +4,8 @@
  *
  * `keygen` and `id` manage the node's identity (an Ed25519 key file,
  * default $XDG_CONFIG_HOME/netdb/identity); `serve` makes the database the
- * replication leader of its logs for the peers given with --allow, and
+ * replication leader of its logs for the peers given with --allow (readers)
+ * and --allow-writer (writers, which may forward mutations), and
  * `follow` makes a persistent database a follower of one leader.  Both run
  * until SIGINT or SIGTERM, holding the database's write lock; meanwhile the
  * reading commands (get, list, count, watch) of other `netdb` processes
@@ -55,6 +56,7 @@ static char      *opt_identity;
 static gboolean   opt_force;
 static char      *opt_listen;
 static char     **opt_allow;
+static char     **opt_allow_writer;
 static gboolean   opt_forward_writes;
 
 #define IDENTITY_ENTRY \
@@ -79,7 +81,10 @@ static const GOptionEntry node_serve_entries[] = {
     "The UDP address to listen on (default: " CLI_NODE_DEFAULT_SERVE_LISTEN
     "; port 0 picks a free one)", "HOST:PORT" },
   { "allow", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow,
-    "Admit the peer with this public key (repeatable)", "KEY" },
+    "Admit the peer with this public key as a reader: it may follow (repeatable)", "KEY" },
+  { "allow-writer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow_writer,
+    "Admit the peer with this public key as a writer: it may also forward writes "
+    "(repeatable)", "KEY" },
   { NULL }
 };
 
@@ -99,6 +104,7 @@ cli_node_cleanup (void)
   g_clear_pointer (&opt_identity, g_free);
   g_clear_pointer (&opt_listen, g_free);
   g_clear_pointer (&opt_allow, g_strfreev);
+  g_clear_pointer (&opt_allow_writer, g_strfreev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -579,6 +585,9 @@ cmd_node_serve (CliInvocation  *inv,
   for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
     if (!cli_check_public_key (opt_allow[i], "--allow", error))
       return CLI_EXIT_FAILURE;
+  for (guint i = 0; opt_allow_writer != NULL && opt_allow_writer[i] != NULL; i++)
+    if (!cli_check_public_key (opt_allow_writer[i], "--allow-writer", error))
+      return CLI_EXIT_FAILURE;
 
   if (!(identity = cli_load_identity (error)))
     return CLI_EXIT_FAILURE;
@@ -587,9 +596,16 @@ cmd_node_serve (CliInvocation  *inv,
     return CLI_EXIT_FAILURE;
 
   for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
-    if (!net_node_add_peer (node, opt_allow[i], NULL, error))
+    if (!net_node_add_peer_with_role (node, opt_allow[i], NULL, NET_PEER_ROLE_READER, error))
       {
         g_prefix_error (error, "--allow %s: ", opt_allow[i]);
+        return CLI_EXIT_FAILURE;
+      }
+  /* After the readers: a key given both ways is a writer. */
+  for (guint i = 0; opt_allow_writer != NULL && opt_allow_writer[i] != NULL; i++)
+    if (!net_node_add_peer_with_role (node, opt_allow_writer[i], NULL, NET_PEER_ROLE_WRITER, error))
+      {
+        g_prefix_error (error, "--allow-writer %s: ", opt_allow_writer[i]);
         return CLI_EXIT_FAILURE;
       }
 
@@ -602,7 +618,8 @@ cmd_node_serve (CliInvocation  *inv,
       return CLI_EXIT_FAILURE;
     }
 
-  if (opt_allow == NULL || opt_allow[0] == NULL)
+  if ((opt_allow == NULL || opt_allow[0] == NULL) &&
+      (opt_allow_writer == NULL || opt_allow_writer[0] == NULL))
     g_printerr ("netdb: no --allow KEY given: no follower can connect\n");
 
   run.loop = loop;
@@ -704,7 +721,10 @@ const CliCommand cli_node_commands[] = {
     "hex digits.  A key file readable by others is refused.",
     NULL, node_id_entries, 0, 0, cmd_node_id },
   { "serve", NULL, "Serve the database to followers (the replication leader)",
-    "Only peers whose public key is given with --allow may connect.\n"
+    "Only peers whose public key is given with --allow (readers: they may\n"
+    "follow) or --allow-writer (writers: they may also forward writes, each\n"
+    "under its own origin) may connect; a refused forward is reported by the\n"
+    "follower as “netdb: forward failed: …”.\n"
     NODE_RUN_DESCRIPTION,
     NULL, node_serve_entries, 0, 0, cmd_node_serve },
   { "follow", "ADDR KEY", "Replicate the database of the leader at ADDR with public key KEY",
@@ -713,7 +733,8 @@ const CliCommand cli_node_commands[] = {
     "own logs after a restart of either side, and refuses local mutations\n"
     "unless --forward-writes is given, in which case they are sent to the\n"
     "leader (a failure is reported as “netdb: forward failed: …”).  The\n"
-    "leader must list this node's key (see node id) with --allow; a hint\n"
+    "leader must list this node's key (see node id) with --allow, or with\n"
+    "--allow-writer when this node forwards writes; a hint\n"
     "says so when the leader has not answered after 10 s.\n"
     NODE_RUN_DESCRIPTION,
     NULL, node_follow_entries, 2, 2, cmd_node_follow },

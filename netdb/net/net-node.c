@@ -108,6 +108,8 @@ struct _Peer
   guint8             x25519[NET_IDENTITY_X25519_SIZE];
   char              *key_text;
   GSocketAddress    *address;           /* NULL: not known yet */
+  NetPeerRole        role;
+  guint64            origin;            /* derived from ed25519 */
 
   /* Our handshake in flight, as initiator. */
   NetNoiseHandshake *hs;
@@ -182,6 +184,7 @@ static const struct
   { "repl-forwards-sent", G_STRUCT_OFFSET (NetReplCounters, forwards_sent) },
   { "repl-forwards-acked", G_STRUCT_OFFSET (NetReplCounters, forwards_acked) },
   { "repl-forwards-failed", G_STRUCT_OFFSET (NetReplCounters, forwards_failed) },
+  { "repl-forwards-refused", G_STRUCT_OFFSET (NetReplCounters, forwards_refused) },
   { "repl-messages-malformed", G_STRUCT_OFFSET (NetReplCounters, messages_malformed) },
 };
 
@@ -282,6 +285,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void node_flush (NetNode *self);
+static gboolean node_add_peer (NetNode *self, const char *public_key, const char *address,
+                               NetPeerRole role, gboolean set_role, GError **error);
 static void node_reschedule (NetNode *self);
 static void node_after_work (NetNode *self);
 
@@ -1547,6 +1552,17 @@ link_peer_public_key (NetReplLink *link,
 }
 
 static gboolean
+link_peer_may_forward (NetReplLink *link,
+                       gpointer     peer_handle,
+                       guint64     *origin)
+{
+  Peer *peer = peer_handle;
+
+  *origin = peer->origin;
+  return peer->role == NET_PEER_ROLE_WRITER;
+}
+
+static gboolean
 link_peer_is_up (NetReplLink *link,
                  gpointer     peer_handle)
 {
@@ -1825,6 +1841,7 @@ net_node_init (NetNode *self)
   self->link.send = link_send;
   self->link.peer_public_key = link_peer_public_key;
   self->link.peer_is_up = link_peer_is_up;
+  self->link.peer_may_forward = link_peer_may_forward;
   self->link.follow_failed = link_follow_failed;
   self->link.max_message = self->max_datagram - NET_WIRE_DATA_OVERHEAD;
 }
@@ -1848,6 +1865,8 @@ net_node_initable_init (GInitable     *initable,
                            "a NetNode needs an identity");
       return FALSE;
     }
+  /* What we forward as a follower carries the origin of our key. */
+  self->link.local_origin = net_identity_get_origin (self->identity);
   if (self->listen_address == NULL)
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
@@ -2072,6 +2091,10 @@ node_check_initialized (NetNode  *self,
  * %NET_ERROR_INVALID_ARGUMENT; a node that listens on "[::]" reaches
  * IPv4 addresses too.
  *
+ * A new peer is admitted as a reader (%NET_PEER_ROLE_READER): it may
+ * follow, and its forwarded writes are refused; a known peer keeps its
+ * role.  Use net_node_add_peer_with_role() to admit a writer.
+ *
  * Returns: %TRUE if the peer was added
  */
 gboolean
@@ -2080,13 +2103,59 @@ net_node_add_peer (NetNode     *self,
                    const char  *address,
                    GError     **error)
 {
-  g_autoptr(GBytes) key = NULL;
-  g_autoptr(GSocketAddress) peer_address = NULL;
-  Peer *peer;
-
   g_return_val_if_fail (NET_IS_NODE (self), FALSE);
   g_return_val_if_fail (public_key != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return node_add_peer (self, public_key, address, NET_PEER_ROLE_READER, FALSE, error);
+}
+
+/**
+ * net_node_add_peer_with_role:
+ * @self: a #NetNode
+ * @public_key: the peer's Ed25519 public key, as net_identity_get_public_key()
+ *   prints it (or 64 hex digits)
+ * @address: (nullable): the peer's address, "host:port", or %NULL
+ * @role: what the peer may do
+ * @error: return location for a #GError
+ *
+ * Admits a peer as net_node_add_peer() does, with @role: a
+ * %NET_PEER_ROLE_WRITER may forward writes to the database this node
+ * serves, each carrying the peer's own origin (the one
+ * net_identity_get_origin() gives for its key); a %NET_PEER_ROLE_READER
+ * may only follow.  A forward the role does not allow, or of another
+ * origin, is refused: the follower reports it through #NetDb::forward-failed
+ * and this node counts it as "repl-forwards-refused".  Adding a known peer
+ * again sets its role.
+ *
+ * Returns: %TRUE if the peer was added
+ */
+gboolean
+net_node_add_peer_with_role (NetNode     *self,
+                             const char  *public_key,
+                             const char  *address,
+                             NetPeerRole  role,
+                             GError     **error)
+{
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (public_key != NULL, FALSE);
+  g_return_val_if_fail (role == NET_PEER_ROLE_READER || role == NET_PEER_ROLE_WRITER, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return node_add_peer (self, public_key, address, role, TRUE, error);
+}
+
+static gboolean
+node_add_peer (NetNode     *self,
+               const char  *public_key,
+               const char  *address,
+               NetPeerRole  role,
+               gboolean     set_role,
+               GError     **error)
+{
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GSocketAddress) peer_address = NULL;
+  Peer *peer;
 
   if (!node_check_initialized (self, error))
     return FALSE;
@@ -2123,8 +2192,12 @@ net_node_add_peer (NetNode     *self,
       if (!_net_identity_ed25519_to_x25519_public (peer->ed25519, peer->x25519))
         g_assert_not_reached ();
       peer->key_text = net_identity_public_key_to_string (key);
+      peer->origin = _net_identity_origin_for_public (peer->ed25519);
+      peer->role = NET_PEER_ROLE_READER;
       g_ptr_array_add (self->peers, peer);
     }
+  if (set_role)
+    peer->role = role;
 
   if (peer_address != NULL)
     {

@@ -17,6 +17,21 @@
 
 G_BEGIN_DECLS
 
+/**
+ * NetPeerRole:
+ * @NET_PEER_ROLE_READER: the peer may follow the databases this node
+ *   serves, but its forwarded writes are refused
+ * @NET_PEER_ROLE_WRITER: the peer may also forward writes, under its own
+ *   origin (the one derived from its public key)
+ *
+ * What a peer admitted by net_node_add_peer_with_role() may do.
+ */
+typedef enum
+{
+  NET_PEER_ROLE_READER,
+  NET_PEER_ROLE_WRITER,
+} NetPeerRole;
+
 #define NET_TYPE_NODE (net_node_get_type ())
 
 NET_AVAILABLE_IN_ALL
@@ -41,6 +56,12 @@ NET_AVAILABLE_IN_ALL
 gboolean      net_node_add_peer           (NetNode      *self,
                                            const char   *public_key,
                                            const char   *address,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+gboolean      net_node_add_peer_with_role (NetNode      *self,
+                                           const char   *public_key,
+                                           const char   *address,
+                                           NetPeerRole   role,
                                            GError      **error);
 NET_AVAILABLE_IN_ALL
 gboolean      net_node_remove_peer        (NetNode      *self,

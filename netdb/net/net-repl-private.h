@@ -60,6 +60,15 @@ struct _NetReplLink
   gboolean      (*peer_is_up)      (NetReplLink   *link,
                                     gpointer       peer);
   gsize          max_message;
+  /* Optional: whether the leader appends events that @peer forwards, and
+   * the one origin they must carry.  Without it every peer may forward
+   * events of any origin (tests' in-memory links). */
+  gboolean      (*peer_may_forward) (NetReplLink  *link,
+                                     gpointer      peer,
+                                     guint64      *origin);
+  /* The origin a follower's forwarded events carry (NetNode: its
+   * identity's); 0: the database's own origin. */
+  guint64        local_origin;
   /* Optional: a follower stopped for good: its log diverged from the
    * leader's (%NET_ERROR_SEQ_MISMATCH), or the leader keeps announcing
    * events it does not send (%NET_ERROR_PROTOCOL).  Called once, from a
@@ -85,6 +94,7 @@ typedef struct
   guint64 forwards_sent;
   guint64 forwards_acked;
   guint64 forwards_failed;
+  guint64 forwards_refused;     /* leader: not the peer's role or origin */
   guint64 messages_malformed;   /* channel messages that did not decode */
 } NetReplCounters;
 

@@ -551,6 +551,14 @@ struct _NetRepl
   gint64          snap_req_sent[SNAPSHOT_WINDOW];
 };
 
+/* Follower: the origin of what it forwards. */
+static guint64
+follower_origin (NetRepl *self)
+{
+  return self->link->local_origin != 0 ? self->link->local_origin
+                                       : net_db_get_origin (self->db);
+}
+
 static gboolean
 send_message (NetRepl     *self,
               gpointer     peer,
@@ -1330,6 +1338,23 @@ leader_send_durable_acks (NetRepl *self)
     }
 }
 
+/* Whether @peer may forward, and (@origin not %NULL) the origin its
+ * events must carry: 0 when any will do. */
+static gboolean
+leader_peer_may_forward (NetRepl  *self,
+                         gpointer  peer,
+                         guint64  *origin)
+{
+  guint64 o = 0;
+  gboolean may = TRUE;
+
+  if (self->link->peer_may_forward != NULL)
+    may = self->link->peer_may_forward (self->link, peer, &o);
+  if (origin != NULL)
+    *origin = o;
+  return may;
+}
+
 static void
 leader_remember_forward (Follower *f,
                          guint8    log,
@@ -1439,7 +1464,22 @@ leader_append_forward (NetRepl  *self,
   const guint8 *payload;
   gsize payload_len, len;
   const guint8 *data = g_bytes_get_data (event, &len);
-  guint64 seq = 0, held_seq, held_digest;
+  guint64 seq = 0, held_seq, held_digest, origin = 0;
+
+  /* A peer writes under its own origin only: another one's would let it
+   * take over that origin's numbering, or pass for the leader. */
+  if (net_event_decode (data, len, &meta, &payload, &payload_len, NULL) &&
+      leader_peer_may_forward (self, peer, &origin) && origin != 0 && meta.origin != origin)
+    {
+      g_autoptr(GError) e = g_error_new (NET_ERROR, NET_ERROR_AUTH_FAILED,
+                                         "a forwarded event of origin %016" G_GINT64_MODIFIER
+                                         "x is not this node's own (%016" G_GINT64_MODIFIER "x)",
+                                         meta.origin, origin);
+
+      self->counters.forwards_refused++;
+      leader_send_ack (self, peer, log, app_seq, digest, ACK_REFUSED, 0, e);
+      return;
+    }
 
   /* What does not decode is refused below, with the reason. */
   if (net_event_decode (data, len, &meta, &payload, &payload_len, NULL) &&
@@ -1523,6 +1563,18 @@ leader_on_forward (NetRepl  *self,
       total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
       offset > total || n > total - offset)
     return FALSE;
+
+  if (!leader_peer_may_forward (self, peer, NULL))
+    {
+      g_autoptr(GError) e = g_error_new_literal (NET_ERROR, NET_ERROR_READ_ONLY,
+                                                 "the leader admits this node as a reader: "
+                                                 "it may follow but not write (admit it as a "
+                                                 "writer, netdb node serve --allow-writer KEY)");
+
+      self->counters.forwards_refused++;
+      leader_send_ack (self, peer, log, app_seq, digest, ACK_REFUSED, 0, e);
+      return TRUE;
+    }
 
   if (self->logs[log] == NULL)
     {
@@ -1683,7 +1735,7 @@ follower_send_subscribe (NetRepl *self)
     return;
 
   w_u8 (msg, NET_REPL_SUBSCRIBE);
-  w_u64 (msg, net_db_get_origin (self->db));
+  w_u64 (msg, follower_origin (self));
   w_u8 (msg, 0);
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     {
@@ -2470,9 +2522,10 @@ follower_on_snapshot_part (NetRepl *self,
 
 /* Forwarding --------------------------------------------------------------- */
 
-/* The queued event, encoded again with its app_seq. */
+/* The queued event, encoded again with its app_seq, under @origin. */
 static GBytes *
 encode_with_app_seq (GBytes  *event,
+                     guint64  origin,
                      guint64  app_seq)
 {
   NetEventMeta meta;
@@ -2482,6 +2535,7 @@ encode_with_app_seq (GBytes  *event,
 
   if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL))
     g_assert_not_reached ();   /* we encoded it */
+  meta.origin = origin;
   meta.app_seq = app_seq;
   return net_event_encode (&meta, payload, payload_len);
 }
@@ -2563,10 +2617,10 @@ follower_pump (NetRepl *self)
 
           fl->own_app_seq = MAX (fl->own_app_seq,
                                  _net_db_get_origin_app_seq (self->db, fw->log,
-                                                             net_db_get_origin (self->db)));
+                                                             follower_origin (self)));
           fw->app_seq = MAX (fl->own_app_seq, fl->leader_app_seq) + 1;
           fl->own_app_seq = fw->app_seq;
-          encoded = encode_with_app_seq (fw->event, fw->app_seq);
+          encoded = encode_with_app_seq (fw->event, follower_origin (self), fw->app_seq);
           g_bytes_unref (fw->event);
           fw->event = encoded;
           fw->digest = forward_digest (g_bytes_get_data (encoded, NULL),
@@ -3097,7 +3151,7 @@ _net_repl_new_follower (NetDb         *db,
         continue;
       fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, pending_free);
       fl->fragments = g_ptr_array_new_with_free_func (parts_free);
-      fl->own_app_seq = _net_db_get_origin_app_seq (db, log, net_db_get_origin (db));
+      fl->own_app_seq = _net_db_get_origin_app_seq (db, log, follower_origin (self));
       fl->avg_event = 128;
       fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       fl->batch_stamps = g_array_new (FALSE, FALSE, sizeof (gint64));

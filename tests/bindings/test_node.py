@@ -85,7 +85,7 @@ class Cluster:
     """A leader node serving a db in its own directory, and a follower node
     whose db (another directory) follows it."""
 
-    def __init__(self, tmp_path, forward_writes=False):
+    def __init__(self, tmp_path, forward_writes=False, writer=None):
         self.leader_id = Net.Identity.generate()
         self.follower_id = Net.Identity.generate()
         self.leader_key = self.leader_id.get_public_key()
@@ -103,7 +103,14 @@ class Cluster:
 
         # The leader only admits the follower (no address: it waits to be
         # contacted); the follower knows where the leader is.
-        assert self.leader.add_peer(self.follower_key, None)
+        # A follower that forwards writes must be admitted as a writer.
+        if writer is None:
+            writer = forward_writes
+        if writer:
+            assert self.leader.add_peer_with_role(self.follower_key, None,
+                                                  Net.PeerRole.WRITER)
+        else:
+            assert self.leader.add_peer(self.follower_key, None)
         assert self.follower.add_peer(self.leader_key,
                                       self.leader.props.local_address)
         assert self.leader.serve_db(self.leader_db)
@@ -399,5 +406,24 @@ def test_forward_writes(tmp_path):
                       "the forward replicated back")
         assert follower_tasks.get(7).props.title == "from the follower"
         assert not failed
+    finally:
+        c.close()
+
+
+def test_forward_of_a_reader_is_refused(tmp_path):
+    """A follower admitted by plain add_peer is a reader: what it forwards
+    is refused, and its forward-failed says why."""
+    c = Cluster(tmp_path, forward_writes=True, writer=False)
+    try:
+        failed = []
+        c.follower_db.connect("forward-failed", lambda db, error: failed.append(error))
+        c.start()
+
+        assert c.follower_db.get_tasks().create(7, "not allowed", 0) == 0
+        iterate_until(lambda: failed, "forward-failed")
+        assert failed[0].matches(Net.Error.quark(), Net.Error.READ_ONLY), failed[0]
+        assert "reader" in failed[0].message
+        assert c.leader_db.get_tasks().count(None) == 0
+        assert c.leader.get_counter("repl-forwards-refused") >= 1
     finally:
         c.close()

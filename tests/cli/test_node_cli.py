@@ -471,9 +471,11 @@ def pair(env, tmp_path):
     return p
 
 
-def serve(nodes, env, p, *extra, listen="127.0.0.1:0"):
+def serve(nodes, env, p, *extra, listen="127.0.0.1:0", writer=False):
+    """The leader admits b: as a writer when it is to forward writes."""
     node = nodes(env, "--db", p.a, "node", "serve", "--identity", p.id_a,
-                 "--listen", listen, "--allow", p.key_b, *extra)
+                 "--listen", listen,
+                 "--allow-writer" if writer else "--allow", p.key_b, *extra)
     address, key = node.listening()
     assert key == p.key_a
     return node, address
@@ -521,7 +523,7 @@ def test_follower_replicates_and_watch_follows_it(env, pair, nodes):
     id_c = str(os.path.join(os.path.dirname(p.a), "id-c"))
     key_c = keygen(env, id_c)
     leader.stop()
-    leader, _ = serve(nodes, env, p, "--allow", key_c,
+    leader, _ = serve(nodes, env, p, "--allow-writer", key_c,
                       listen=address)
     helper(env, "forward", os.path.join(os.path.dirname(p.a), "c"), id_c,
            address, p.key_a, 1001, 25)
@@ -795,7 +797,7 @@ def test_commands_write_through_a_running_node(env, pair, nodes):
     follower with --forward-writes forwards them to its leader."""
     p = pair
     ok(env, "--db", p.a, "tasks", "add", "1", "before")
-    leader, address = serve(nodes, env, p)
+    leader, address = serve(nodes, env, p, writer=True)
     sock = os.path.join(p.a, "node.sock")
     assert stat.S_ISSOCK(os.lstat(sock).st_mode)
     assert stat.S_IMODE(os.lstat(sock).st_mode) == 0o600

@@ -22,7 +22,11 @@
 #include <glib/gstdio.h>
 
 #include "netdb.h"
+#include <sodium.h>
+
+#include "net-codec-private.h"
 #include "net-db-private.h"
+#include "net-event-meta-private.h"
 #include "net-node-private.h"
 
 #define T0                 G_GINT64_CONSTANT (1700000000000000)
@@ -98,6 +102,7 @@ typedef struct
   NetDb        *db;
   guint16       port;
   NetRedexConfig *config;          /* nullable: the logs' configuration */
+  NetPeerRole   role;              /* what the leader admits it as */
 
   /* Follower-side checks, connected to the db's models. */
   guint64       opened_at[2];      /* applied-seq per log when the db opened */
@@ -352,7 +357,8 @@ leader_start (Cluster *c,
   member_make_node (c, leader, port);
   for (guint i = 1; i < c->n; i++)
     {
-      g_assert_true (net_node_add_peer (leader->node, member_public_key (&c->m[i]), NULL, &error));
+      g_assert_true (net_node_add_peer_with_role (leader->node, member_public_key (&c->m[i]),
+                                                  NULL, c->m[i].role, &error));
       g_assert_no_error (error);
     }
   g_assert_true (net_node_serve_db (leader->node, leader->db, &error));
@@ -622,8 +628,17 @@ workload_step (Workload *w)
         }
       else
         {
-          /* Unknown ids change nothing, but are still logged. */
+          /* An unknown id: the writer refuses it and logs nothing
+           * (issue 14, item 3; before that it was logged as a no-op). */
           seq = net_db_tasks_complete (tasks, w->next_task_id + 1000000, ts, &error);
+          if (g_error_matches (error, NET_ERROR, NET_ERROR_NOT_FOUND))
+            {
+              /* Still one mutation per step: another one. */
+              g_assert_cmpuint (seq, ==, 0);
+              g_clear_error (&error);
+              workload_step (w);
+              return;
+            }
         }
     }
   else
@@ -1196,6 +1211,8 @@ test_forward (Cluster       *c,
   guint64 base;
 
   c->n = 2;
+  /* Forwarding needs the writer role. */
+  f->role = NET_PEER_ROLE_WRITER;
   leader_start (c, 0);
   /* Something of the leader's own first. */
   g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (leader->db), 1000, "leader's", T0, &error), ==, 1);
@@ -1289,6 +1306,105 @@ test_forward (Cluster       *c,
   g_assert_cmpuint (leader_log_length (leader, LOG_TASKS), ==, base + 5);
   wait_converged (c);
   assert_cluster_equal (c);
+}
+
+/* Issue 12, finding 2: a peer admitted as a reader may follow, but what
+ * it forwards is refused, reported by its forward-failed and counted. */
+static void
+test_forward_reader_refused (Cluster       *c,
+                             gconstpointer  data)
+{
+  Member *leader = &c->m[0];
+  Member *f = &c->m[1];
+  g_autoptr(GError) error = NULL;
+
+  c->n = 2;
+  leader_start (c, 0);        /* f is a reader: the default role */
+  follower_start (c, 1, TRUE);
+  WAIT_UNTIL (c, peers_up (c), WAIT_SECONDS);
+
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (f->db), 1, "sneaked", T0, &error), ==, 0);
+  g_assert_no_error (error);
+  WAIT_UNTIL (c, f->n_forward_failed > 0, WAIT_SECONDS);
+  g_test_message ("forward-failed: %s", f->forward_errors->str);
+  g_assert_nonnull (strstr (f->forward_errors->str, "reader"));
+  g_assert_cmpuint (counter (leader, "repl-forwards-refused"), >=, 1);
+  g_assert_cmpuint (leader_log_length (leader, LOG_TASKS), ==, 0);
+  g_assert_false (task_exists (leader->db, 1));
+
+  /* Replication still works: the leader's own writes reach it. */
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (leader->db), 2, "leader's", T0 + 1, &error), ==, 1);
+  g_assert_no_error (error);
+  WAIT_UNTIL (c, task_exists (f->db, 2), WAIT_SECONDS);
+  g_assert_false (task_exists (f->db, 1));
+}
+
+/* Issue 12, finding 2: a writer's forwarded events must carry its own
+ * origin (the one derived from its key); one that makes up another is
+ * refused and counted, and nothing is appended. */
+static void
+test_forward_wrong_origin (Cluster       *c,
+                           gconstpointer  data)
+{
+  Member *leader = &c->m[0];
+  Member *f = &c->m[1];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  g_autoptr(GBytes) event = NULL;
+  guint64 own = net_identity_get_origin (f->identity);
+  NetEventMeta meta = { NET_DISPATCH_TASK_DELETED, 0, 0, 1 };
+  NetEncoder enc;
+  guint8 hash[32];
+  guint64 digest = 0;
+  gsize len;
+  const guint8 *bytes;
+
+  c->n = 2;
+  f->role = NET_PEER_ROLE_WRITER;
+  leader_start (c, 0);
+  follower_start (c, 1, TRUE);
+  WAIT_UNTIL (c, peers_up (c), WAIT_SECONDS);
+
+  /* A made-up origin: anything but the follower's own. */
+  meta.origin = own ^ 0x5a5a5a5a5a5a5a5a;
+  net_encoder_init (&enc, body);
+  net_encoder_put_uint (&enc, 1, 5);
+  event = net_event_encode (&meta, body->data, body->len);
+  bytes = g_bytes_get_data (event, &len);
+  crypto_generichash (hash, sizeof hash, bytes, len, NULL, 0);
+  for (guint i = 0; i < 8; i++)
+    digest |= (guint64) hash[i] << (8 * i);
+
+  /* FORWARD: kind, log, app_seq, digest, prev, total, offset, bytes. */
+  {
+    guint8 head[1 + 1 + 8 + 8 + 8 + 4 + 4];
+    guint64 fields[] = { 1, digest, 0 };
+    guint8 *p = head;
+
+    *p++ = NET_REPL_FORWARD;
+    *p++ = LOG_TASKS;
+    for (guint k = 0; k < G_N_ELEMENTS (fields); k++)
+      for (guint i = 0; i < 8; i++)
+        *p++ = (guint8) (fields[k] >> (8 * i));
+    for (guint i = 0; i < 4; i++)
+      *p++ = (guint8) (len >> (8 * i));
+    for (guint i = 0; i < 4; i++)
+      *p++ = 0;
+    g_byte_array_append (msg, head, sizeof head);
+    g_byte_array_append (msg, bytes, len);
+  }
+  g_assert_true (_net_node_send_message (f->node, member_public_key (leader), msg->data, msg->len));
+  WAIT_UNTIL (c, counter (leader, "repl-forwards-refused") >= 1, WAIT_SECONDS);
+  g_assert_cmpuint (leader_log_length (leader, LOG_TASKS), ==, 0);
+  g_assert_cmpuint (_net_db_get_origin_app_seq (leader->db, NET_DB_LOG_TASKS, meta.origin), ==, 0);
+
+  /* Its own origin is what a genuine forward carries, and it lands. */
+  g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (f->db), 7, "mine", T0, &error), ==, 0);
+  g_assert_no_error (error);
+  WAIT_UNTIL (c, task_has_title (leader->db, 7, "mine"), WAIT_SECONDS);
+  g_assert_cmpuint (_net_db_get_origin_app_seq (leader->db, NET_DB_LOG_TASKS, own), ==, 1);
+  g_assert_cmpuint (f->n_forward_failed, ==, 0);
 }
 
 /* A follower without forwarding refuses local mutations. */
@@ -1549,6 +1665,7 @@ test_forward_lossy (Cluster       *c,
     .corrupt_permille = 10,
     .seed = g_test_rand_int (),
   };
+  f->role = NET_PEER_ROLE_WRITER;
   leader_start (c, 0);
   follower_start (c, 1, TRUE);
   WAIT_UNTIL (c, peers_up (c), WAIT_SECONDS);
@@ -1774,6 +1891,8 @@ main (int    argc,
   ADD ("/cluster/follower/live-queries", test_follower_live_queries);
   ADD ("/cluster/forward/basic-and-leader-down", test_forward);
   ADD ("/cluster/forward/lossy", test_forward_lossy);
+  ADD ("/cluster/forward/reader-refused", test_forward_reader_refused);
+  ADD ("/cluster/forward/wrong-origin-refused", test_forward_wrong_origin);
   ADD ("/cluster/restart/rebootstrap", test_rebootstrap);
   ADD ("/cluster/restart/diverged-leader", test_diverged_leader);
   ADD ("/cluster/restart/leader-moves/add-again", test_leader_moves_update);
