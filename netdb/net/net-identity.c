@@ -17,6 +17,7 @@
 
 #include "net-error.h"
 #include "net-identity-private.h"
+#include "net-redex-io-private.h"
 
 /**
  * SECTION:net-identity
@@ -585,7 +586,9 @@ net_identity_save (NetIdentity  *self,
       return FALSE;
     }
 
-  return sync_dir (dir, error);
+  /* The key file's entry, and its folder's (often just created), must
+   * survive a power cut. */
+  return sync_dir (dir, error) && _net_fsync_parent_dir (dir, error);
 }
 
 /* Decodes exactly B64_LEN characters of standard base64 at @text into 32

@@ -18,6 +18,7 @@
 
 #include "net-error.h"
 #include "net-redex-private.h"
+#include "net-redex-io-private.h"
 #include "net-redex-segment-private.h"
 
 /**
@@ -478,7 +479,7 @@ pwritev_all (int           fd,
 {
   while (iovcnt > 0)
     {
-      ssize_t r = pwritev (fd, iov, iovcnt, offset);
+      ssize_t r = net_io_pwritev (fd, iov, iovcnt, offset);
 
       if (r < 0)
         {
@@ -613,7 +614,7 @@ disk_append_locked (NetRedexFile  *self,
     {
       int saved_errno = errno;
 
-      if (ftruncate (active->fd, offset) != 0)
+      if (net_io_ftruncate (active->fd, offset) != 0)
         self->broken = TRUE;
 
       g_set_error (error, NET_ERROR, NET_ERROR_IO,
@@ -1201,8 +1202,8 @@ disk_sweep_locked (NetRedexFile  *self,
     {
       NetRedexSegment *seg = g_ptr_array_index (self->segments, n_drop);
 
-      g_unlink (seg->idx_path);
-      g_unlink (seg->path);
+      net_io_unlink (seg->idx_path);
+      net_io_unlink (seg->path);
       self->disk_bytes -= seg->length;
       n_drop++;
     }
@@ -1263,7 +1264,7 @@ list_segment_bases (NetRedexFile  *self,
           g_autofree char *path = g_build_filename (self->dir, entry, NULL);
 
           /* Left by a crash in the middle of an atomic replace. */
-          g_unlink (path);
+          net_io_unlink (path);
         }
     }
 
@@ -1327,8 +1328,8 @@ load_segments_locked (NetRedexFile  *self,
           g_autofree char *seg_path = g_build_filename (self->dir, seg, NULL);
           g_autofree char *idx_path = g_build_filename (self->dir, idx, NULL);
 
-          g_unlink (idx_path);
-          g_unlink (seg_path);
+          net_io_unlink (idx_path);
+          net_io_unlink (seg_path);
         }
       first++;
     }
@@ -1404,14 +1405,10 @@ open_disk (NetRedexFile  *self,
           return FALSE;
         }
     }
-  else if (g_mkdir_with_parents (self->dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, NET_ERROR, NET_ERROR_IO,
-                   "cannot create %s: %s", self->dir, g_strerror (saved_errno));
-      return FALSE;
-    }
+  /* The log's entry in logs/ must be durable before any of its events
+   * is acknowledged as durable. */
+  else if (!_net_redex_ensure_dir_durable (self->dir, error))
+    return FALSE;
 
   if (!read_meta (self, &meta, &found, error))
     return FALSE;
@@ -1464,7 +1461,7 @@ open_disk (NetRedexFile  *self,
         {
           NetRedexSegment *empty = active_segment (self);
 
-          g_unlink (empty->path);
+          net_io_unlink (empty->path);
           self->disk_bytes -= empty->length;
           g_ptr_array_remove_index (self->segments, self->segments->len - 1);
         }
@@ -1554,8 +1551,8 @@ _net_redex_file_restart_at (NetRedexFile  *self,
         {
           NetRedexSegment *empty = active_segment (self);
 
-          g_unlink (empty->idx_path);
-          g_unlink (empty->path);
+          net_io_unlink (empty->idx_path);
+          net_io_unlink (empty->path);
           self->disk_bytes -= empty->length;
           g_ptr_array_remove_index (self->segments, self->segments->len - 1);
         }
@@ -1651,8 +1648,8 @@ _net_redex_file_reset (NetRedexFile  *self,
         {
           NetRedexSegment *old = g_ptr_array_index (self->segments, i);
 
-          g_unlink (old->idx_path);
-          g_unlink (old->path);
+          net_io_unlink (old->idx_path);
+          net_io_unlink (old->path);
         }
       g_ptr_array_set_size (self->segments, 0);
       self->disk_bytes = 0;

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "net-error.h"
+#include "net-redex-io-private.h"
 #include "net-redex-segment-private.h"
 
 /* How far past a damaged record recovery looks for the seq that follows. */
@@ -37,7 +38,7 @@ _net_redex_segment_unref (NetRedexSegment *self)
   if (self->map != NULL)
     munmap (self->map, self->map_len);
   if (self->fd >= 0)
-    close (self->fd);
+    net_io_close (self->fd);
   g_clear_pointer (&self->offsets, g_array_unref);
   g_free (self->path);
   g_free (self->idx_path);
@@ -114,7 +115,7 @@ pwrite_all (int           fd,
 
   while (done < len)
     {
-      ssize_t r = pwrite (fd, buf + done, len - done, offset + done);
+      ssize_t r = net_io_pwrite (fd, buf + done, len - done, offset + done);
 
       if (r < 0)
         {
@@ -132,20 +133,20 @@ gboolean
 _net_redex_sync_dir (const char  *dir,
                      GError     **error)
 {
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = net_io_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
   if (fd < 0)
     return set_errno_error (error, errno, "cannot open directory", dir);
 
-  if (fsync (fd) != 0 && errno != EINVAL)
+  if (net_io_fsync (fd) != 0 && errno != EINVAL)
     {
       int saved_errno = errno;
 
-      close (fd);
+      net_io_close (fd);
       return set_errno_error (error, saved_errno, "cannot sync directory", dir);
     }
 
-  close (fd);
+  net_io_close (fd);
   return TRUE;
 }
 
@@ -161,25 +162,25 @@ _net_redex_write_file_atomic (const char  *dir,
   const guint8 *data = g_bytes_get_data (contents, &len);
   int fd;
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  fd = net_io_open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return set_errno_error (error, errno, "cannot create", tmp);
 
-  if (!pwrite_all (fd, data, len, 0) || fdatasync (fd) != 0)
+  if (!pwrite_all (fd, data, len, 0) || net_io_fdatasync (fd) != 0)
     {
       int saved_errno = errno;
 
-      close (fd);
-      g_unlink (tmp);
+      net_io_close (fd);
+      net_io_unlink (tmp);
       return set_errno_error (error, saved_errno, "cannot write", tmp);
     }
-  close (fd);
+  net_io_close (fd);
 
-  if (g_rename (tmp, path) != 0)
+  if (net_io_rename (tmp, path) != 0)
     {
       int saved_errno = errno;
 
-      g_unlink (tmp);
+      net_io_unlink (tmp);
       return set_errno_error (error, saved_errno, "cannot rename to", path);
     }
 
@@ -454,7 +455,7 @@ _net_redex_segment_create (const char  *dir,
   g_autoptr(NetRedexSegment) self = segment_new (dir, base_seq);
   guint8 header[NET_REDEX_SEG_HEADER_SIZE];
 
-  self->fd = open (self->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  self->fd = net_io_open (self->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (self->fd < 0)
     {
       set_errno_error (error, errno, "cannot create", self->path);
@@ -466,7 +467,7 @@ _net_redex_segment_create (const char  *dir,
   if (!pwrite_all (self->fd, header, sizeof header, 0))
     {
       set_errno_error (error, errno, "cannot write", self->path);
-      g_unlink (self->path);
+      net_io_unlink (self->path);
       return NULL;
     }
 
@@ -494,7 +495,7 @@ segment_upgrade_header (NetRedexSegment  *self,
     return TRUE;
 
   net_redex_segment_header_encode (header, self->base_seq);
-  if (!pwrite_all (self->fd, header, sizeof header, 0) || fdatasync (self->fd) != 0)
+  if (!pwrite_all (self->fd, header, sizeof header, 0) || net_io_fdatasync (self->fd) != 0)
     return set_errno_error (error, errno, "cannot upgrade the header of", self->path);
 
   return TRUE;
@@ -519,7 +520,7 @@ _net_redex_segment_open (const char  *dir,
   self->sealed = sealed;
   self->read_only = read_only;
 
-  self->fd = open (self->path, (sealed || read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  self->fd = net_io_open (self->path, (sealed || read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
   if (self->fd < 0)
     {
       set_errno_error (error, errno, "cannot open", self->path);
@@ -555,7 +556,7 @@ _net_redex_segment_open (const char  *dir,
     }
 
   if (g_file_test (self->idx_path, G_FILE_TEST_EXISTS))
-    g_unlink (self->idx_path);
+    net_io_unlink (self->idx_path);
 
   if ((guint64) st.st_size >= NET_REDEX_SEG_HEADER_SIZE && !segment_upgrade_header (self, error))
     return NULL;
@@ -565,9 +566,9 @@ _net_redex_segment_open (const char  *dir,
       guint8 header[NET_REDEX_SEG_HEADER_SIZE];
 
       net_redex_segment_header_encode (header, base_seq);
-      if (ftruncate (self->fd, 0) != 0 ||
+      if (net_io_ftruncate (self->fd, 0) != 0 ||
           !pwrite_all (self->fd, header, sizeof header, 0) ||
-          fdatasync (self->fd) != 0)
+          net_io_fdatasync (self->fd) != 0)
         {
           set_errno_error (error, errno, "cannot repair", self->path);
           return NULL;
@@ -577,7 +578,7 @@ _net_redex_segment_open (const char  *dir,
     {
       g_debug ("%s: dropping a torn tail of %" G_GUINT64_FORMAT " bytes at offset %" G_GUINT64_FORMAT,
                self->path, (guint64) st.st_size - self->length, self->length);
-      if (ftruncate (self->fd, self->length) != 0)
+      if (net_io_ftruncate (self->fd, self->length) != 0)
         {
           set_errno_error (error, errno, "cannot truncate the torn tail of", self->path);
           return NULL;
@@ -585,7 +586,7 @@ _net_redex_segment_open (const char  *dir,
     }
 
   /* What survived the crash is durable from now on. */
-  if (fdatasync (self->fd) != 0)
+  if (net_io_fdatasync (self->fd) != 0)
     {
       set_errno_error (error, errno, "cannot sync", self->path);
       return NULL;
@@ -694,7 +695,7 @@ gboolean
 _net_redex_segment_sync (NetRedexSegment  *self,
                          GError          **error)
 {
-  if (fdatasync (self->fd) != 0)
+  if (net_io_fdatasync (self->fd) != 0)
     return set_errno_error (error, errno, "cannot sync", self->path);
   return TRUE;
 }

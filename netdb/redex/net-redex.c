@@ -16,6 +16,7 @@
 #include "net-error.h"
 #include "net-redex-private.h"
 #include "net-redex-format-private.h"
+#include "net-redex-io-private.h"
 
 /**
  * SECTION:net-redex
@@ -83,7 +84,7 @@ net_redex_finalize (GObject *object)
   if (self->path != NULL)
     net_redex_close (self, NULL);
   else if (self->lock_fd >= 0)
-    close (self->lock_fd);
+    net_io_close (self->lock_fd);
 
   g_clear_pointer (&self->mem_files, g_ptr_array_unref);
   g_clear_pointer (&self->files, g_hash_table_unref);
@@ -161,7 +162,7 @@ take_lock (NetRedex  *self,
   g_autofree char *pid = NULL;
   int fd;
 
-  fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  fd = net_io_open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       int saved_errno = errno;
@@ -177,7 +178,7 @@ take_lock (NetRedex  *self,
       char buf[32] = { 0 };
       ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
 
-      close (fd);
+      net_io_close (fd);
       if (saved_errno == EWOULDBLOCK)
         {
           g_strstrip (buf);
@@ -196,7 +197,7 @@ take_lock (NetRedex  *self,
 
   /* The pid only helps the message above; the lock is the flock. */
   pid = g_strdup_printf ("%d\n", (int) getpid ());
-  if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, strlen (pid), 0) < 0)
+  if (net_io_ftruncate (fd, 0) != 0 || net_io_pwrite (fd, pid, strlen (pid), 0) < 0)
     g_debug ("cannot record the pid in %s", lock_path);
 
   self->lock_fd = fd;
@@ -236,15 +237,11 @@ redex_new (const char  *path,
       return g_steal_pointer (&self);
     }
 
-  if (g_mkdir_with_parents (self->path, 0700) != 0 ||
-      g_mkdir_with_parents (self->logs_dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, NET_ERROR, NET_ERROR_IO,
-                   "cannot create database directory %s: %s", self->path, g_strerror (saved_errno));
-      return NULL;
-    }
+  /* Every directory entry on the way is durable before the first durable
+   * append: a power cut must not lose the database's or logs/'s entry. */
+  if (!_net_redex_ensure_dir_durable (self->path, error) ||
+      !_net_redex_ensure_dir_durable (self->logs_dir, error))
+    return NULL;
 
   if (!take_lock (self, error))
     return NULL;
@@ -670,7 +667,7 @@ net_redex_close (NetRedex  *self,
 
   if (self->lock_fd >= 0)
     {
-      close (self->lock_fd);
+      net_io_close (self->lock_fd);
       self->lock_fd = -1;
     }
 
