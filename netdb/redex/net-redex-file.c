@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "net-error.h"
+#include "net-owner-private.h"
 #include "net-redex-private.h"
 #include "net-redex-io-private.h"
 #include "net-redex-segment-private.h"
@@ -60,13 +61,14 @@ typedef struct
 {
   guint64  seq;
   GTask   *task;
+  GSource *cancel_source;   /* in the task's context, or NULL */
 } DurableWaiter;
 
 struct _NetRedexFile
 {
   GObject          parent_instance;
 
-  NetRedex        *redex;     /* keeps the directory lock while we live */
+  NetRedex        *redex;     /* keeps the directory lock while open */
   char            *name;
   char            *dir;       /* NULL in memory */
   NetRedexLimits   limits;
@@ -105,6 +107,7 @@ struct _NetRedexFile
   GPtrArray       *unsealed;   /* rolled, not yet synced and indexed */
   gboolean         dir_dirty;   /* a segment was created since the last sync */
   GError          *sync_error;  /* sticky: a failed fsync */
+  gboolean         sync_held;   /* tests: the worker starts no round */
   guint64          writeback_from;
 
   GPtrArray       *tails;
@@ -250,6 +253,18 @@ wake_all_tails_locked (NetRedexFile *self)
 /* Durability ------------------------------------------------------------ */
 
 static void
+durable_waiter_free (DurableWaiter *w)
+{
+  if (w->cancel_source != NULL)
+    {
+      g_source_destroy (w->cancel_source);
+      g_source_unref (w->cancel_source);
+    }
+  g_object_unref (w->task);
+  g_free (w);
+}
+
+static void
 complete_waiters (GPtrArray    *done,
                   const GError *error)
 {
@@ -264,9 +279,46 @@ complete_waiters (GPtrArray    *done,
         g_task_return_error (w->task, g_error_copy (error));
       else
         g_task_return_boolean (w->task, TRUE);
-      g_object_unref (w->task);
-      g_free (w);
+      durable_waiter_free (w);
     }
+}
+
+/*
+ * A durable-append waiter was cancelled: in the task's context, so that
+ * the source may go away here.  Whoever takes the waiter off the queue
+ * (this, or the worker once the event is durable) completes the task.
+ */
+static gboolean
+append_durable_cancelled_cb (GCancellable *cancellable,
+                             gpointer      user_data)
+{
+  GTask *task = user_data;
+  NetRedexFile *self = g_task_get_source_object (task);
+  DurableWaiter *found = NULL;
+
+  g_mutex_lock (&self->mutex);
+  for (GList *l = self->durable_waiters.head; l != NULL; l = l->next)
+    {
+      DurableWaiter *w = l->data;
+
+      if (w->task == task)
+        {
+          found = w;
+          g_queue_delete_link (&self->durable_waiters, l);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (found != NULL)
+    {
+      g_task_return_new_error (found->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "waiting for log “%s” to be durable was cancelled; the event stays appended",
+                               self->name);
+      durable_waiter_free (found);
+    }
+
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -393,7 +445,7 @@ sync_worker (gpointer data)
           collect_waiters_locked (self, &done, TRUE);
           g_cond_broadcast (&self->sync_cond);
         }
-      else if (sync_work_pending_locked (self))
+      else if (sync_work_pending_locked (self) && !self->sync_held)
         {
           /* Let appenders that are about to wait join this round. */
           g_mutex_unlock (&self->mutex);
@@ -1865,29 +1917,45 @@ on_follow_poll (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* On the owner thread: the monitor reports in the thread-default context
+ * of the thread that creates it. */
+static void
+start_monitor (gpointer data,
+               gpointer unused)
+{
+  NetRedexFile *self = data;
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->poll_source == NULL || g_source_is_destroyed (self->poll_source))
+    return;  /* stopped meanwhile */
+
+  dir = g_file_new_for_path (self->dir);
+  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
+  if (self->monitor != NULL)
+    {
+      g_file_monitor_set_rate_limit (self->monitor, 10);
+      g_signal_connect (self->monitor, "changed", G_CALLBACK (on_dir_changed), self);
+    }
+  else
+    g_debug ("cannot monitor %s, polling: %s", self->dir, error->message);
+}
+
 /* @monitor: FALSE polls only (tests). */
 static void
 start_following (NetRedexFile *self,
                  gboolean      monitor,
                  guint         poll_ms)
 {
-  g_autoptr(GFile) dir = g_file_new_for_path (self->dir);
-  g_autoptr(GError) error = NULL;
-
-  if (monitor)
-    self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
-  if (self->monitor != NULL)
-    {
-      g_file_monitor_set_rate_limit (self->monitor, 10);
-      g_signal_connect (self->monitor, "changed", G_CALLBACK (on_dir_changed), self);
-    }
-  else if (monitor)
-    g_debug ("cannot monitor %s, polling: %s", self->dir, error->message);
+  g_autoptr(GMainContext) context = _net_owner_context_ref ();
 
   self->poll_source = g_timeout_source_new (poll_ms);
   g_source_set_static_name (self->poll_source, "[netdb] follow log");
   g_source_set_callback (self->poll_source, on_follow_poll, self, NULL);
-  g_source_attach (self->poll_source, g_main_context_get_thread_default ());
+  _net_owner_attach (self->poll_source, context);
+
+  if (monitor)
+    _net_owner_defer (start_monitor, g_object_ref (self), g_object_unref);
 }
 
 static void
@@ -2393,8 +2461,12 @@ net_redex_file_append_durable (NetRedexFile  *self,
  * Appends one event at once (later appends get later sequence numbers)
  * and calls @callback in the thread-default main context of the caller
  * once it is on stable storage. Concurrent waiters share fsyncs, done by a
- * background thread. Cancelling only stops the wait: the event stays
- * appended.
+ * background thread.
+ *
+ * With @cancellable already cancelled, nothing is appended and @callback
+ * gets %G_IO_ERROR_CANCELLED. Cancelling later stops the wait at once
+ * (%G_IO_ERROR_CANCELLED): the event stays appended and becomes durable
+ * with the next sync.
  */
 void
 net_redex_file_append_durable_async (NetRedexFile        *self,
@@ -2418,6 +2490,10 @@ net_redex_file_append_durable_async (NetRedexFile        *self,
   seq = g_new (guint64, 1);
   g_task_set_task_data (task, seq, g_free);
 
+  /* Cancelled already: nothing is appended. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
   *seq = _net_redex_file_append_full (self, &payload, NULL, 1, 0, &error);
   if (*seq == 0)
     {
@@ -2438,6 +2514,16 @@ net_redex_file_append_durable_async (NetRedexFile        *self,
 
       w->seq = *seq;
       w->task = g_steal_pointer (&task);
+      w->cancel_source = NULL;
+      if (cancellable != NULL)
+        {
+          w->cancel_source = g_cancellable_source_new (cancellable);
+          g_source_set_static_name (w->cancel_source, "[netdb] durable append cancelled");
+          g_source_set_priority (w->cancel_source, G_PRIORITY_DEFAULT);
+          g_source_set_callback (w->cancel_source, G_SOURCE_FUNC (append_durable_cancelled_cb),
+                                 g_object_ref (w->task), g_object_unref);
+          g_source_attach (w->cancel_source, g_task_get_context (w->task));
+        }
       g_queue_push_tail (&self->durable_waiters, w);
       if (*seq > self->durable_requested)
         self->durable_requested = *seq;
@@ -2692,6 +2778,18 @@ net_redex_file_verify (NetRedexFile  *self,
  * being the writer, did not truncate: a torn last record or a batch without
  * its last record.  That is no damage, but `netdb log verify` says so.
  */
+/* For tests: while held, the sync worker starts no round, so durable
+ * waiters stay waiting. */
+void
+_net_redex_file_hold_sync (NetRedexFile *self,
+                           gboolean      hold)
+{
+  g_mutex_lock (&self->mutex);
+  self->sync_held = hold;
+  g_cond_broadcast (&self->worker_cond);
+  g_mutex_unlock (&self->mutex);
+}
+
 gboolean
 _net_redex_file_verify_full (NetRedexFile  *self,
                              GPtrArray     *problems,
@@ -2741,6 +2839,7 @@ net_redex_file_close (NetRedexFile  *self,
 {
   g_autoptr(GPtrArray) failed = NULL;
   g_autoptr(GError) closed_error = NULL;
+  NetRedex *redex = NULL;
   GThread *worker;
   gboolean ok = TRUE;
 
@@ -2776,7 +2875,13 @@ net_redex_file_close (NetRedexFile  *self,
   g_mutex_lock (&self->mutex);
   if (self->segments != NULL)
     g_ptr_array_set_size (self->segments, 0);
+  /* A closed log must not keep the directory locked: whoever still holds
+   * this object holds nothing on disk. */
+  if (self->persistent)
+    redex = g_steal_pointer (&self->redex);
   g_mutex_unlock (&self->mutex);
+
+  g_clear_object (&redex);
 
   return ok;
 }

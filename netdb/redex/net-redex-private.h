@@ -41,6 +41,8 @@ NetRedexFile *_net_redex_file_new           (NetRedex          *redex,
                                              NetRedexConfig    *config,
                                              GError           **error);
 gboolean      _net_redex_file_is_closed     (NetRedexFile      *self);
+void          _net_redex_file_hold_sync     (NetRedexFile      *self,
+                                             gboolean           hold);
 gboolean      _net_redex_file_verify_full   (NetRedexFile      *self,
                                              GPtrArray         *problems,
                                              GPtrArray         *incomplete,

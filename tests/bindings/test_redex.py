@@ -8,6 +8,8 @@
 #   GI_TYPELIB_PATH=build/netdb LD_LIBRARY_PATH=build/netdb \
 #     /usr/bin/python3 -m pytest tests/bindings/test_redex.py
 
+import gc
+
 import gi
 import pytest
 
@@ -180,6 +182,25 @@ def test_second_writer_is_locked(dir_redex):
         Net.Redex.new(path)
     assert_net_error(excinfo, Net.Error.LOCKED)
     assert path in excinfo.value.message
+
+
+def test_closed_file_keeps_no_lock(tmp_path):
+    # Closing every log and dropping the Redex releases the directory lock,
+    # even while a variable still holds a closed log (issue 14, item 5).
+    path = str(tmp_path / "db")
+    redex = Net.Redex.new(path)
+    log = redex.open_file("demo", None)
+    log.append(payload("one"))
+    log.close()
+    del redex
+    gc.collect()
+
+    second = Net.Redex.new(path)
+    assert second.open_file("demo", None).get_next_seq() == 2
+    with pytest.raises(GLib.Error) as excinfo:
+        log.append(payload("two"))
+    assert_net_error(excinfo, Net.Error.CLOSED)
+    second.close()
 
 
 def test_read_only(dir_redex):

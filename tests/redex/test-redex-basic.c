@@ -910,6 +910,52 @@ test_locked (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* Closing every log and dropping the NetRedex releases the lock, even
+ * while a closed log object is still referenced (issue 14, item 5). */
+static void
+test_closed_file_keeps_no_lock (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedexFile) a = open_file (f, "a", NULL);
+  g_autoptr(NetRedexFile) b = open_file (f, "b", NULL);
+  g_autoptr(GBytes) p = redex_test_payload (1, 20);
+  g_autoptr(NetRedex) second = NULL;
+  g_autoptr(NetRedexFile) again = NULL;
+
+  g_assert_cmpuint (net_redex_file_append (a, p, &error), ==, 1);
+  g_assert_no_error (error);
+
+  /* Closing one log while the other is open keeps the lock. */
+  g_assert_true (net_redex_file_close (a, &error));
+  g_assert_no_error (error);
+  g_clear_object (&f->redex);
+  second = net_redex_new (f->dir, &error);
+  g_assert_null (second);
+  g_assert_error (error, NET_ERROR, NET_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  /* The last one closed: both objects still held, the lock is free. */
+  g_assert_true (net_redex_file_close (b, &error));
+  g_assert_no_error (error);
+  second = net_redex_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (second);
+
+  /* The closed objects stay closed and harmless. */
+  g_assert_cmpuint (net_redex_file_append (a, p, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+  g_clear_error (&error);
+
+  again = net_redex_open_file (second, "a", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_next_seq (again), ==, 2);
+  g_clear_object (&a);
+  g_clear_object (&b);
+  g_assert_true (net_redex_close (second, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_read_only_append (Fixture       *f,
                        gconstpointer  data)
@@ -1706,6 +1752,7 @@ main (int   argc,
   ADD_BOTH ("random-retention", test_random_retention);
   ADD_PERSISTENT ("permissions", test_permissions);
   ADD_PERSISTENT ("locked", test_locked);
+  ADD_PERSISTENT ("closed-file-keeps-no-lock", test_closed_file_keeps_no_lock);
   ADD_PERSISTENT ("read-only-append", test_read_only_append);
   g_test_add ("/redex/basic/memory/log-outlives-handle", Fixture, GINT_TO_POINTER (FALSE),
               fixture_setup, test_memory_log_outlives_handle, fixture_teardown);
