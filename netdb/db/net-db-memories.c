@@ -19,6 +19,7 @@
 #include "net-origins-private.h"
 #include "net-query-model-private.h"
 #include "net-redex-private.h"
+#include "net-table-private.h"
 
 /**
  * SECTION:net-db-memories
@@ -113,24 +114,15 @@ struct _NetDbMemories
 {
   GObject       parent_instance;
 
-  NetRedexFile *file;
-  NetFold      *fold;
-  guint64       origin;
-  NetOrigins    origins;        /* app_seqs, ours and folded */
-  gboolean      closed;
+  /* The log, fold, replication, entries by id (MemoryEntry), notifies,
+   * live queries, waits and close: the engine's. */
+  NetTable      table;
 
-  NetFollow     follow;         /* appends, forwarding, re-bootstrap */
-  GHashTable   *forwarded;      /* guint64* ids this follower forwarded a
-                                 * store of, not folded yet (or NULL) */
-
-  NetIdTable    by_id;          /* MemoryEntry by id */
   NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
-  GHashTable   *dirty;          /* NetMemory* (a ref) with pending notifies */
 
-  NetWatchHub   watches;        /* the live queries */
   GHashTable   *adopt;          /* during a restore: guint64* → NetMemory*
                                  * that carry on when their id comes back */
 };
@@ -344,9 +336,9 @@ entry_delete (NetDbMemories *self,
   entry_unindex_tags (self, e);
   member_drop (&e->source, e, self->by_source);
   member_drop (&e->pinned, e, NULL);
-  _net_id_table_remove (&self->by_id, e->id);
-  if (_net_watch_hub_active (&self->watches))
-    _net_watch_hub_bury (&self->watches, e->id, e->memory);
+  _net_id_table_remove (&self->table.by_id, e->id);
+  if (_net_watch_hub_active (&self->table.watches))
+    _net_watch_hub_bury (&self->table.watches, e->id, e->memory);
   g_object_unref (e->memory);
   g_slice_free (MemoryEntry, e);
 }
@@ -355,16 +347,16 @@ static inline MemoryEntry *
 lookup (NetDbMemories *self,
         guint64        id)
 {
-  return _net_id_table_lookup (&self->by_id, id);
+  return _net_id_table_lookup (&self->table.by_id, id);
 }
 
 /* Drops every entry, emptying the indexes. */
 static void
 clear_entries (NetDbMemories *self)
 {
-  for (guint i = 0; i <= self->by_id.mask; i++)
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
-      MemoryEntry *e = self->by_id.slots[i];
+      MemoryEntry *e = self->table.by_id.slots[i];
 
       if (e == NULL)
         continue;
@@ -372,8 +364,8 @@ clear_entries (NetDbMemories *self)
       g_free (e->tags);
       g_slice_free (MemoryEntry, e);
     }
-  _net_id_table_clear (&self->by_id);
-  _net_id_table_init (&self->by_id);
+  _net_id_table_clear (&self->table.by_id);
+  _net_id_table_init (&self->table.by_id);
   for (guint k = 0; k < N_KEYS; k++)
     _net_btree_clear (self->index[k]);
   g_hash_table_remove_all (self->by_tag);
@@ -389,7 +381,7 @@ guint64
 _net_db_memories_get_origin_app_seq (NetDbMemories *self,
                                      guint64       origin)
 {
-  return _net_origins_get (&self->origins, origin);
+  return _net_origins_get (&self->table.origins, origin);
 }
 
 static void
@@ -438,9 +430,8 @@ memory_changed (NetDbMemories      *self,
   if (updated_moved)
     entry_index_key (self, e, KEY_UPDATED);
 
-  if (_net_memory_has_pending_notify (m) && !g_hash_table_contains (self->dirty, m))
-    g_hash_table_add (self->dirty, g_object_ref (m));
-  _net_watch_hub_touch (&self->watches, e->id);
+  _net_table_mark_dirty (&self->table, m);
+  _net_watch_hub_touch (&self->table.watches, e->id);
 }
 
 static void
@@ -460,8 +451,7 @@ memory_insert (NetDbMemories *self,
       _net_memory_update (held, net_memory_get_content (memory), net_memory_get_tags (memory),
                           net_memory_get_source (memory), net_memory_get_created_at (memory),
                           net_memory_get_updated_at (memory), net_memory_get_pinned (memory));
-      if (_net_memory_has_pending_notify (held) && !g_hash_table_contains (self->dirty, held))
-        g_hash_table_add (self->dirty, g_object_ref (held));
+      _net_table_mark_dirty (&self->table, held);
       g_object_unref (memory);
       memory = held;
     }
@@ -476,8 +466,8 @@ memory_insert (NetDbMemories *self,
   entry_index_tags (self, e);
   entry_index_source (self, e);
   entry_index_pinned (self, e);
-  _net_id_table_insert (&self->by_id, e);
-  _net_watch_hub_touch (&self->watches, e->id);
+  _net_id_table_insert (&self->table.by_id, e);
+  _net_watch_hub_touch (&self->table.watches, e->id);
 }
 
 /* Decodes a memory event; FALSE with a %NET_ERROR_CORRUPT error when it is
@@ -577,14 +567,14 @@ bad_field:
 }
 
 static gboolean
-memories_apply (gpointer            user_data,
+memories_apply (gpointer            model,
                 guint64             seq,
                 const NetEventMeta *meta,
                 const guint8       *payload,
                 gsize               payload_len,
                 GError            **error)
 {
-  NetDbMemories *self = user_data;
+  NetDbMemories *self = model;
   g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *content = NULL;
   g_autofree char *source = NULL;
@@ -599,7 +589,6 @@ memories_apply (gpointer            user_data,
 
   tagv = (const char * const *) tags->pdata;
 
-  _net_origins_note (&self->origins, meta->origin, meta->app_seq);
   e = lookup (self, id);
   m = e != NULL ? e->memory : NULL;
 
@@ -639,51 +628,6 @@ memories_apply (gpointer            user_data,
   return TRUE;
 }
 
-static void
-memories_deliver (gpointer user_data,
-                  guint64  first_seq,
-                  guint64  last_seq)
-{
-  NetDbMemories *self = user_data;
-  g_autoptr(GPtrArray) dirty = NULL;
-  GHashTableIter iter;
-  gpointer key;
-
-  /* Steal the set first: a notify handler may mutate again. */
-  dirty = g_ptr_array_new_full (g_hash_table_size (self->dirty), g_object_unref);
-  g_hash_table_iter_init (&iter, self->dirty);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      g_ptr_array_add (dirty, key);
-      g_hash_table_iter_steal (&iter);
-    }
-
-  g_object_ref (self);
-  for (guint i = 0; i < dirty->len; i++)
-    _net_memory_flush_notify (g_ptr_array_index (dirty, i));
-
-  _net_watch_hub_deliver (&self->watches, last_seq);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
-  if (first_seq <= last_seq)
-    g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
-  g_object_unref (self);
-}
-
-static NetFoldRestart
-memories_restart (gpointer user_data)
-{
-  NetDbMemories *self = user_data;
-
-  return _net_follow_restart (&self->follow);
-}
-
-static const NetFoldFuncs memories_fold_funcs = {
-  .apply = memories_apply,
-  .deliver = memories_deliver,
-  .restart = memories_restart,
-};
-
 static gboolean
 memories_check (const NetEventMeta  *meta,
                 const guint8        *payload,
@@ -707,9 +651,28 @@ memories_restore (gpointer   model,
   return net_db_memories_restore (model, snapshot, error);
 }
 
-static const NetFollowFuncs memories_follow_funcs = {
-  .check = memories_check,
-  .restore = memories_restore,
+static gboolean
+memory_has_pending_notify (gpointer item)
+{
+  return _net_memory_has_pending_notify (item);
+}
+
+static void
+memory_flush_notify (gpointer item)
+{
+  _net_memory_flush_notify (item);
+}
+
+static const NetTableSchema memories_schema = {
+  .what = MEMORIES_LOG_NAME,
+  .noun = "memory",
+  .log = NET_DB_LOG_MEMORIES,
+  .create_dispatch = NET_DISPATCH_MEMORY_STORED,
+  .delete_dispatch = NET_DISPATCH_MEMORY_DELETED,
+  .apply = memories_apply,
+  .follow = { .check = memories_check, .restore = memories_restore },
+  .has_pending_notify = memory_has_pending_notify,
+  .flush_notify = memory_flush_notify,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -719,10 +682,7 @@ net_db_memories_dispose (GObject *object)
 {
   NetDbMemories *self = (NetDbMemories *) object;
 
-  _net_follow_clear (&self->follow);
-  if (self->fold != NULL)
-    g_clear_pointer (&self->fold, _net_fold_free);
-  g_clear_object (&self->file);
+  _net_table_dispose (&self->table);
 
   G_OBJECT_CLASS (net_db_memories_parent_class)->dispose (object);
 }
@@ -733,16 +693,12 @@ net_db_memories_finalize (GObject *object)
   NetDbMemories *self = (NetDbMemories *) object;
 
   clear_entries (self);
-  _net_id_table_clear (&self->by_id);
   for (guint k = 0; k < N_KEYS; k++)
     g_clear_pointer (&self->index[k], _net_btree_free);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
   g_clear_pointer (&self->pinned, id_set_free);
-  g_clear_pointer (&self->dirty, g_hash_table_unref);
-  g_clear_pointer (&self->forwarded, g_hash_table_unref);
-  _net_watch_hub_clear (&self->watches);
-  _net_origins_clear (&self->origins);
+  _net_table_finalize (&self->table);
 
   G_OBJECT_CLASS (net_db_memories_parent_class)->finalize (object);
 }
@@ -764,7 +720,7 @@ net_db_memories_get_property (GObject    *object,
       g_value_set_uint64 (value, net_db_memories_get_fold_errors (self));
       break;
     case PROP_ORIGIN:
-      g_value_set_uint64 (value, self->origin);
+      g_value_set_uint64 (value, self->table.origin);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -835,16 +791,14 @@ net_db_memories_class_init (NetDbMemoriesClass *klass)
 static void
 net_db_memories_init (NetDbMemories *self)
 {
-  _net_origins_init (&self->origins);
-  _net_id_table_init (&self->by_id);
+  _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
+                   properties[PROP_APPLIED_SEQ], signals[CHANGED]);
   for (guint k = 0; k < N_KEYS; k++)
     self->index[k] = _net_btree_new (entry_tiebreak);
   /* The sets own their keys. */
   self->by_tag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->pinned = id_set_new (NULL);
-  self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  _net_watch_hub_init (&self->watches);
 }
 
 /**
@@ -882,28 +836,17 @@ _net_db_memories_open (NetRedex        *redex,
                        GBytes          *snapshot,
                        GError         **error)
 {
-  g_autoptr(NetDbMemories) self = NULL;
-  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(NetDbMemories) self = g_object_new (NET_TYPE_DB_MEMORIES, NULL);
 
-  file = net_redex_open_file (redex, MEMORIES_LOG_NAME, config, error);
-  if (file == NULL)
+  if (!_net_table_open (&self->table, redex, config, origin, error))
     return NULL;
-
-  self = g_object_new (NET_TYPE_DB_MEMORIES, NULL);
-  self->file = g_steal_pointer (&file);
-  self->origin = origin;
-  self->origins.own = origin;
-  self->fold = _net_fold_new (self->file, &memories_fold_funcs, self,
-                              net_redex_file_get_first_seq (self->file) - 1);
-  _net_follow_init (&self->follow, &memories_follow_funcs, self, "memories", NET_DB_LOG_MEMORIES,
-                    self->file, self->fold, &self->origins);
 
   if (snapshot != NULL)
     {
       if (!net_db_memories_restore (self, snapshot, error))
         return NULL;
     }
-  else if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+  else if (!_net_table_catch_up (&self->table, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -924,42 +867,6 @@ check_utf8 (const char  *text,
   return FALSE;
 }
 
-/* A forwarding follower applies its own mutations only when the leader's
- * event comes back: until then, an id it forwarded a create of exists for
- * its next mutations (a create then a rename is the common case).  Whether
- * @id exists for a mutation, @in_state saying whether the state holds it
- * (from then on the state answers alone). */
-static gboolean
-forwarded_holds (NetDbMemories *self,
-                 gboolean       in_state,
-                 guint64        id)
-{
-  if (self->forwarded == NULL)
-    return in_state;
-  if (in_state)
-    {
-      g_hash_table_remove (self->forwarded, &id);
-      return TRUE;
-    }
-  return g_hash_table_contains (self->forwarded, &id);
-}
-
-static void
-forwarded_note (NetDbMemories *self,
-                gboolean       created,
-                gboolean       deleted,
-                guint64        id)
-{
-  if (created)
-    {
-      if (self->forwarded == NULL)
-        self->forwarded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-      g_hash_table_add (self->forwarded, g_memdup2 (&id, sizeof id));
-    }
-  else if (deleted && self->forwarded != NULL)
-    g_hash_table_remove (self->forwarded, &id);
-}
-
 static guint64
 append_event (NetDbMemories       *self,
               NetDispatch          dispatch,
@@ -971,25 +878,10 @@ append_event (NetDbMemories       *self,
               GError             **error)
 {
   NetEncoder enc;
-  gboolean following;
-  guint64 seq;
+  GByteArray *buf;
 
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
-      return 0;
-    }
-  if (net_redex_file_get_read_only (self->file))
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY, "the memories model is read-only");
-      return 0;
-    }
-  if (id == 0)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                           "0 is not a memory id (ids are 1 or more)");
-      return 0;
-    }
+  if (!_net_table_check_mutation (&self->table, id, error))
+    return 0;
   if (!check_utf8 (content, "content", error) || !check_utf8 (source, "source", error))
     return 0;
   for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
@@ -1008,36 +900,13 @@ append_event (NetDbMemories       *self,
         }
     }
 
-  if (!_net_follow_check_mutation (&self->follow, error))
-    return 0;
-
-  /* A change of a memory the state does not hold is refused where the
-   * state is current for this db's writes: on the owner thread, once it
-   * folded what the log holds (a forwarding follower checks its own state
-   * too).  The fold still takes such an event from another origin as a
-   * no-op. */
-  if (dispatch != NET_DISPATCH_MEMORY_STORED && self->fold != NULL)
-    {
-      GError *local_error = NULL;
-
-      if (_net_fold_current_for_check (self->fold, &local_error) &&
-          !forwarded_holds (self, lookup (self, id) != NULL, id))
-        {
-          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
-                       "no memory with id %" G_GUINT64_FORMAT, id);
-          return 0;
-        }
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return 0;
-        }
-    }
-
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
-  net_encoder_init (&enc, _net_follow_begin_append (&self->follow));
+  buf = _net_table_begin_append (&self->table, dispatch, id, error);
+  if (buf == NULL)
+    return 0;
+  net_encoder_init (&enc, buf);
   net_encoder_put_uint (&enc, F_ID, id);
   if (content != NULL)
     net_encoder_put_string (&enc, F_CONTENT, content);
@@ -1048,11 +917,7 @@ append_event (NetDbMemories       *self,
   if (dispatch != NET_DISPATCH_MEMORY_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  following = self->follow.following;
-  seq = _net_follow_end_append (&self->follow, dispatch, error);
-  if (following && seq == 0)
-    forwarded_note (self, dispatch == NET_DISPATCH_MEMORY_STORED, dispatch == NET_DISPATCH_MEMORY_DELETED, id);
-  return seq;
+  return _net_table_end_append (&self->table, dispatch, id, error);
 }
 
 /**
@@ -1327,7 +1192,7 @@ plan_make (NetDbMemories     *self,
   const char *tag, *source;
 
   memset (plan, 0, sizeof *plan);
-  plan->size = _net_id_table_size (&self->by_id);
+  plan->size = _net_id_table_size (&self->table.by_id);
   if (filter == NULL)
     return;
 
@@ -1446,7 +1311,7 @@ visit (NetDbMemories     *self,
   /* A short window in a large candidate set: the ordered index reaches it
    * after about window × n / size memories, sooner than sorting the set. */
   if (window > 0 &&
-      (guint64) window * _net_id_table_size (&self->by_id) < (guint64) plan.size * plan.size)
+      (guint64) window * _net_id_table_size (&self->table.by_id) < (guint64) plan.size * plan.size)
     {
       walk (self->index[key], desc, filter, func, data);
       g_clear_pointer (&plan.sets, g_ptr_array_unref);
@@ -1589,7 +1454,7 @@ count_from_index (NetDbMemories     *self,
   const char *source = net_memories_filter_get_source (filter);
   gboolean pinned_set = net_memories_filter_get_pinned_set (filter);
   gboolean pinned = net_memories_filter_get_pinned (filter);
-  guint total = _net_id_table_size (&self->by_id);
+  guint total = _net_id_table_size (&self->table.by_id);
   IdSet *set;
 
   if (tag != NULL)
@@ -1641,7 +1506,7 @@ net_db_memories_count (NetDbMemories     *self,
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), 0);
 
   if (filter == NULL)
-    return _net_id_table_size (&self->by_id);
+    return _net_id_table_size (&self->table.by_id);
 
   if (count_from_index (self, filter, &n))
     return n;
@@ -1670,7 +1535,7 @@ net_db_memories_exists (NetDbMemories     *self,
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
 
   if (filter == NULL)
-    return _net_id_table_size (&self->by_id) > 0;
+    return _net_id_table_size (&self->table.by_id) > 0;
 
   if (count_from_index (self, filter, &n))
     return n > 0;
@@ -1772,7 +1637,7 @@ watch_get_item (GObject *source,
 {
   NetDbMemories *self = (NetDbMemories *) source;
   MemoryEntry *e = lookup (self, id);
-  NetMemory *memory = e != NULL ? e->memory : _net_watch_hub_grave (&self->watches, id);
+  NetMemory *memory = e != NULL ? e->memory : _net_watch_hub_grave (&self->table.watches, id);
 
   return memory != NULL ? g_object_ref (memory) : NULL;
 }
@@ -1816,9 +1681,9 @@ net_db_memories_watch (NetDbMemories     *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  return _net_watch_hub_watch (&self->watches, G_OBJECT (self), &memories_query_funcs,
+  return _net_watch_hub_watch (&self->table.watches, G_OBJECT (self), &memories_query_funcs,
                                (GObject *) filter, net_db_memories_get_applied_seq (self),
-                               self->closed);
+                               self->table.closed);
 }
 
 /* Watermarks ---------------------------------------------------------------- */
@@ -1836,7 +1701,7 @@ net_db_memories_get_applied_seq (NetDbMemories *self)
 {
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
 
-  return self->fold ? _net_fold_get_applied_seq (self->fold) : 0;
+  return _net_table_get_applied_seq (&self->table);
 }
 
 /**
@@ -1852,7 +1717,7 @@ net_db_memories_get_fold_errors (NetDbMemories *self)
 {
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
 
-  return self->fold ? _net_fold_get_errors (self->fold) : 0;
+  return _net_table_get_fold_errors (&self->table);
 }
 
 /**
@@ -1868,7 +1733,7 @@ net_db_memories_get_origin (NetDbMemories *self)
 {
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
 
-  return self->origin;
+  return self->table.origin;
 }
 
 /**
@@ -1894,15 +1759,8 @@ net_db_memories_wait_for_seq_async (NetDbMemories       *self,
 {
   g_return_if_fail (NET_IS_DB_MEMORIES (self));
 
-  if (self->fold == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, net_db_memories_wait_for_seq_async,
-                               NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
-      return;
-    }
-
-  _net_fold_wait_async (self->fold, self, seq, cancellable, callback, user_data,
-                        net_db_memories_wait_for_seq_async);
+  _net_table_wait_for_seq_async (&self->table, seq, cancellable, callback, user_data,
+                                 net_db_memories_wait_for_seq_async);
 }
 
 /**
@@ -1949,13 +1807,7 @@ net_db_memories_wait_for_seq (NetDbMemories  *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->fold == NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
-      return FALSE;
-    }
-
-  return _net_fold_wait (self->fold, seq, timeout_ms, error);
+  return _net_table_wait_for_seq (&self->table, seq, timeout_ms, error);
 }
 
 /* Snapshots ------------------------------------------------------------------ */
@@ -1984,7 +1836,7 @@ net_db_memories_snapshot (NetDbMemories  *self,
 
   net_encoder_init (&enc, buf);
   _net_snapshot_write_head (&enc, net_db_memories_get_applied_seq (self),
-                            net_db_memories_get_fold_errors (self), &self->origins);
+                            net_db_memories_get_fold_errors (self), &self->table.origins);
 
   for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
     {
@@ -2119,46 +1971,30 @@ net_db_memories_restore (NetDbMemories  *self,
 {
   g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) items = NULL;
+  guint64 applied, fold_errors;
   gboolean ok;
-  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
-  guint64 applied = 0, fold_errors = 0;
 
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the memories model is closed");
-      return FALSE;
-    }
-  if (!_net_follow_check_restore (&self->follow, error))
+  if (!_net_table_restore_begin (&self->table, snapshot, read_memory_cb, memories, &applied,
+                                 &fold_errors, error))
     return FALSE;
 
-  if (!_net_snapshot_read (snapshot, "memories", read_memory_cb, memories, &applied, &fold_errors,
-                           origins, error))
-    return FALSE;
-
-  /* The seq rules of DESIGN.md §4: never skip an event. */
-  if (!_net_fold_prepare_restore (self->file, applied, error))
-    return FALSE;
-
-  /* Swap the state in; the fold goes on from the snapshot's seq (its
-   * waiters carry on).  The items of ids the snapshot holds carry on and
+  /* Swap the state in.  The items of ids the snapshot holds carry on and
    * change in place (whoever holds one sees it change); the others keep
    * their last values. */
   items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
-  for (guint i = 0; i <= self->by_id.mask; i++)
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
-      MemoryEntry *e = self->by_id.slots[i];
+      MemoryEntry *e = self->table.by_id.slots[i];
 
       if (e != NULL)
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_object_ref (e->memory));
     }
   clear_entries (self);
-  _net_id_table_reserve (&self->by_id, memories->len);
-  _net_watch_hub_reset (&self->watches);
-  _net_origins_replace (&self->origins, origins);
+  _net_id_table_reserve (&self->table.by_id, memories->len);
   /* Restored entries and those the log replays adopt the items. */
   self->adopt = items;
   for (guint i = 0; i < memories->len; i++)
@@ -2171,17 +2007,9 @@ net_db_memories_restore (NetDbMemories  *self,
       memory_insert (self, g_object_ref (m));
     }
 
-  _net_fold_restart (self->fold, applied, fold_errors);
-
-  ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
+  ok = _net_table_restore_end (&self->table, applied, fold_errors, error);
   self->adopt = NULL;
-  if (!ok)
-    return FALSE;
-
-  /* Items, applied-seq and ::changed are delivered from the next dispatch,
-   * as for any other change. */
-  _net_fold_force_delivery (self->fold);
-  return TRUE;
+  return ok;
 }
 
 /**
@@ -2202,15 +2030,7 @@ net_db_memories_close (NetDbMemories  *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->closed)
-    return TRUE;
-  self->closed = TRUE;
-
-  if (self->fold != NULL)
-    _net_fold_stop (self->fold);
-  _net_watch_hub_detach_all (&self->watches);
-
-  return net_redex_file_close (self->file, error);
+  return _net_table_close (&self->table, error);
 }
 
 /* Replication ----------------------------------------------------------------- */
@@ -2218,5 +2038,5 @@ net_db_memories_close (NetDbMemories  *self,
 NetFollow *
 _net_db_memories_get_follow (NetDbMemories *self)
 {
-  return &self->follow;
+  return &self->table.follow;
 }

@@ -19,6 +19,7 @@
 #include "net-origins-private.h"
 #include "net-query-model-private.h"
 #include "net-redex-private.h"
+#include "net-table-private.h"
 
 /**
  * SECTION:net-db-tasks
@@ -82,21 +83,11 @@ struct _NetDbTasks
 {
   GObject       parent_instance;
 
-  NetRedexFile *file;
-  NetFold      *fold;
-  guint64       origin;
-  NetOrigins    origins;        /* app_seqs, ours and folded */
-  gboolean      closed;
+  /* The log, fold, replication, entries by id (TaskEntry), notifies,
+   * live queries, waits and close: the engine's. */
+  NetTable      table;
 
-  NetFollow     follow;         /* appends, forwarding, re-bootstrap */
-  GHashTable   *forwarded;      /* guint64* ids this follower forwarded a
-                                 * create of, not folded yet (or NULL) */
-
-  NetIdTable    by_id;          /* TaskEntry by id */
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
-  GHashTable   *dirty;          /* NetTask* with pending notifies */
-
-  NetWatchHub   watches;       /* the live queries */
   GHashTable   *adopt;          /* during a restore: guint64* → NetTask*
                                  * that carry on when their id comes back */
 };
@@ -191,18 +182,18 @@ static inline TaskEntry *
 lookup (NetDbTasks *self,
         guint64     id)
 {
-  return _net_id_table_lookup (&self->by_id, id);
+  return _net_id_table_lookup (&self->table.by_id, id);
 }
 
 /* Frees every entry; the indexes are emptied too. */
 static void
 clear_entries (NetDbTasks *self)
 {
-  for (guint i = 0; i <= self->by_id.mask; i++)
-    if (self->by_id.slots[i] != NULL)
-      entry_free (self->by_id.slots[i]);
-  _net_id_table_clear (&self->by_id);
-  _net_id_table_init (&self->by_id);
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    if (self->table.by_id.slots[i] != NULL)
+      entry_free (self->table.by_id.slots[i]);
+  _net_id_table_clear (&self->table.by_id);
+  _net_id_table_init (&self->table.by_id);
   for (guint st = 0; st < 2; st++)
     for (guint k = 0; k < N_KEYS; k++)
       _net_btree_clear (self->index[st][k]);
@@ -215,15 +206,14 @@ guint64
 _net_db_tasks_get_origin_app_seq (NetDbTasks *self,
                                   guint64    origin)
 {
-  return _net_origins_get (&self->origins, origin);
+  return _net_origins_get (&self->table.origins, origin);
 }
 
 static void
 mark_dirty (NetDbTasks *self,
             NetTask    *task)
 {
-  if (_net_task_has_pending_notify (task) && !g_hash_table_contains (self->dirty, task))
-    g_hash_table_add (self->dirty, g_object_ref (task));
+  _net_table_mark_dirty (&self->table, task);
 }
 
 /* @title: the new title, or NULL to keep it. */
@@ -265,7 +255,7 @@ task_changed (NetDbTasks    *self,
   for (guint k = 0; k < N_KEYS; k++)
     if (keys_moved[k])
       entry_index (self, e, k);
-  _net_watch_hub_touch (&self->watches, e->id);
+  _net_watch_hub_touch (&self->table.watches, e->id);
 }
 
 /* Takes @title. */
@@ -299,8 +289,8 @@ task_insert (NetDbTasks    *self,
     }
   for (guint k = 0; k < N_KEYS; k++)
     entry_index (self, e, k);
-  _net_id_table_insert (&self->by_id, e);
-  _net_watch_hub_touch (&self->watches, id);
+  _net_id_table_insert (&self->table.by_id, e);
+  _net_watch_hub_touch (&self->table.watches, id);
   return e;
 }
 
@@ -310,9 +300,9 @@ task_delete (NetDbTasks *self,
 {
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex (self, e, k);
-  _net_id_table_remove (&self->by_id, e->id);
-  if (_net_watch_hub_active (&self->watches))
-    _net_watch_hub_bury (&self->watches, e->id, entry_item (e));
+  _net_id_table_remove (&self->table.by_id, e->id);
+  if (_net_watch_hub_active (&self->table.watches))
+    _net_watch_hub_bury (&self->table.watches, e->id, entry_item (e));
   entry_free (e);
 }
 
@@ -398,14 +388,14 @@ bad_field:
 }
 
 static gboolean
-tasks_apply (gpointer            user_data,
+tasks_apply (gpointer            model,
              guint64             seq,
              const NetEventMeta *meta,
              const guint8       *payload,
              gsize               payload_len,
              GError            **error)
 {
-  NetDbTasks *self = user_data;
+  NetDbTasks *self = model;
   g_autofree char *title = NULL;
   guint64 id;
   gint64 ts;
@@ -414,7 +404,6 @@ tasks_apply (gpointer            user_data,
   if (!tasks_decode (seq, meta, payload, payload_len, &id, &title, &ts, error))
     return FALSE;
 
-  _net_origins_note (&self->origins, meta->origin, meta->app_seq);
   e = lookup (self, id);
 
   switch (meta->dispatch)
@@ -448,49 +437,6 @@ tasks_apply (gpointer            user_data,
   return TRUE;
 }
 
-static void
-tasks_deliver (gpointer user_data,
-               guint64  first_seq,
-               guint64  last_seq)
-{
-  NetDbTasks *self = user_data;
-  g_autoptr(GPtrArray) dirty = NULL;
-  GHashTableIter iter;
-  gpointer key;
-
-  /* Steal the set first: a notify handler may mutate again. */
-  dirty = g_ptr_array_new_full (g_hash_table_size (self->dirty), g_object_unref);
-  g_hash_table_iter_init (&iter, self->dirty);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (dirty, g_object_ref (key));
-  g_hash_table_remove_all (self->dirty);
-
-  g_object_ref (self);
-  for (guint i = 0; i < dirty->len; i++)
-    _net_task_flush_notify (g_ptr_array_index (dirty, i));
-
-  _net_watch_hub_deliver (&self->watches, last_seq);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLIED_SEQ]);
-  if (first_seq <= last_seq)
-    g_signal_emit (self, signals[CHANGED], 0, first_seq, last_seq);
-  g_object_unref (self);
-}
-
-static NetFoldRestart
-tasks_restart (gpointer user_data)
-{
-  NetDbTasks *self = user_data;
-
-  return _net_follow_restart (&self->follow);
-}
-
-static const NetFoldFuncs tasks_fold_funcs = {
-  .apply = tasks_apply,
-  .deliver = tasks_deliver,
-  .restart = tasks_restart,
-};
-
 static gboolean
 tasks_check (const NetEventMeta  *meta,
              const guint8        *payload,
@@ -511,9 +457,28 @@ tasks_restore (gpointer   model,
   return net_db_tasks_restore (model, snapshot, error);
 }
 
-static const NetFollowFuncs tasks_follow_funcs = {
-  .check = tasks_check,
-  .restore = tasks_restore,
+static gboolean
+task_has_pending_notify (gpointer item)
+{
+  return _net_task_has_pending_notify (item);
+}
+
+static void
+task_flush_notify (gpointer item)
+{
+  _net_task_flush_notify (item);
+}
+
+static const NetTableSchema tasks_schema = {
+  .what = TASKS_LOG_NAME,
+  .noun = "task",
+  .log = NET_DB_LOG_TASKS,
+  .create_dispatch = NET_DISPATCH_TASK_CREATED,
+  .delete_dispatch = NET_DISPATCH_TASK_DELETED,
+  .apply = tasks_apply,
+  .follow = { .check = tasks_check, .restore = tasks_restore },
+  .has_pending_notify = task_has_pending_notify,
+  .flush_notify = task_flush_notify,
 };
 
 /* GObject -------------------------------------------------------------------- */
@@ -523,10 +488,7 @@ net_db_tasks_dispose (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
 
-  _net_follow_clear (&self->follow);
-  if (self->fold != NULL)
-    g_clear_pointer (&self->fold, _net_fold_free);
-  g_clear_object (&self->file);
+  _net_table_dispose (&self->table);
 
   G_OBJECT_CLASS (net_db_tasks_parent_class)->dispose (object);
 }
@@ -536,15 +498,11 @@ net_db_tasks_finalize (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
 
-  g_clear_pointer (&self->dirty, g_hash_table_unref);
-  g_clear_pointer (&self->forwarded, g_hash_table_unref);
-  _net_watch_hub_clear (&self->watches);
   clear_entries (self);
-  _net_id_table_clear (&self->by_id);
   for (guint st = 0; st < 2; st++)
     for (guint k = 0; k < N_KEYS; k++)
       g_clear_pointer (&self->index[st][k], _net_btree_free);
-  _net_origins_clear (&self->origins);
+  _net_table_finalize (&self->table);
 
   G_OBJECT_CLASS (net_db_tasks_parent_class)->finalize (object);
 }
@@ -566,7 +524,7 @@ net_db_tasks_get_property (GObject    *object,
       g_value_set_uint64 (value, net_db_tasks_get_fold_errors (self));
       break;
     case PROP_ORIGIN:
-      g_value_set_uint64 (value, self->origin);
+      g_value_set_uint64 (value, self->table.origin);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -637,14 +595,11 @@ net_db_tasks_class_init (NetDbTasksClass *klass)
 static void
 net_db_tasks_init (NetDbTasks *self)
 {
-  _net_origins_init (&self->origins);
-  _net_id_table_init (&self->by_id);
+  _net_table_init (&self->table, &tasks_schema, G_OBJECT (self),
+                   properties[PROP_APPLIED_SEQ], signals[CHANGED]);
   for (guint st = 0; st < 2; st++)
     for (guint k = 0; k < N_KEYS; k++)
       self->index[st][k] = _net_btree_new (entry_tiebreak);
-  /* Holds its items: one may be deleted before its notify is flushed. */
-  self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  _net_watch_hub_init (&self->watches);
 }
 
 /**
@@ -682,70 +637,23 @@ _net_db_tasks_open (NetRedex        *redex,
                     GBytes          *snapshot,
                     GError         **error)
 {
-  g_autoptr(NetDbTasks) self = NULL;
-  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(NetDbTasks) self = g_object_new (NET_TYPE_DB_TASKS, NULL);
 
-  file = net_redex_open_file (redex, TASKS_LOG_NAME, config, error);
-  if (file == NULL)
+  if (!_net_table_open (&self->table, redex, config, origin, error))
     return NULL;
-
-  self = g_object_new (NET_TYPE_DB_TASKS, NULL);
-  self->file = g_steal_pointer (&file);
-  self->origin = origin;
-  self->origins.own = origin;
-  self->fold = _net_fold_new (self->file, &tasks_fold_funcs, self,
-                              net_redex_file_get_first_seq (self->file) - 1);
-  _net_follow_init (&self->follow, &tasks_follow_funcs, self, "tasks", NET_DB_LOG_TASKS,
-                    self->file, self->fold, &self->origins);
 
   if (snapshot != NULL)
     {
       if (!net_db_tasks_restore (self, snapshot, error))
         return NULL;
     }
-  else if (!_net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error))
+  else if (!_net_table_catch_up (&self->table, error))
     return NULL;
 
   return g_steal_pointer (&self);
 }
 
 /* Mutations ----------------------------------------------------------------- */
-
-/* A forwarding follower applies its own mutations only when the leader's
- * event comes back: until then, an id it forwarded a create of exists for
- * its next mutations (a create then a rename is the common case).  Whether
- * @id exists for a mutation, @in_state saying whether the state holds it
- * (from then on the state answers alone). */
-static gboolean
-forwarded_holds (NetDbTasks *self,
-                 gboolean    in_state,
-                 guint64     id)
-{
-  if (self->forwarded == NULL)
-    return in_state;
-  if (in_state)
-    {
-      g_hash_table_remove (self->forwarded, &id);
-      return TRUE;
-    }
-  return g_hash_table_contains (self->forwarded, &id);
-}
-
-static void
-forwarded_note (NetDbTasks *self,
-                gboolean    created,
-                gboolean    deleted,
-                guint64     id)
-{
-  if (created)
-    {
-      if (self->forwarded == NULL)
-        self->forwarded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-      g_hash_table_add (self->forwarded, g_memdup2 (&id, sizeof id));
-    }
-  else if (deleted && self->forwarded != NULL)
-    g_hash_table_remove (self->forwarded, &id);
-}
 
 static guint64
 append_event (NetDbTasks    *self,
@@ -756,25 +664,10 @@ append_event (NetDbTasks    *self,
               GError       **error)
 {
   NetEncoder enc;
-  gboolean following;
-  guint64 seq;
+  GByteArray *buf;
 
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
-      return 0;
-    }
-  if (net_redex_file_get_read_only (self->file))
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_READ_ONLY, "the tasks model is read-only");
-      return 0;
-    }
-  if (id == 0)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                           "0 is not a task id (ids are 1 or more)");
-      return 0;
-    }
+  if (!_net_table_check_mutation (&self->table, id, error))
+    return 0;
   if (title != NULL && !g_utf8_validate (title, -1, NULL))
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
@@ -782,47 +675,20 @@ append_event (NetDbTasks    *self,
       return 0;
     }
 
-  if (!_net_follow_check_mutation (&self->follow, error))
-    return 0;
-
-  /* A change of a task the state does not hold is refused where the
-   * state is current for this db's writes: on the owner thread, once it
-   * folded what the log holds (a forwarding follower checks its own state
-   * too).  The fold still takes such an event from another origin as a
-   * no-op. */
-  if (dispatch != NET_DISPATCH_TASK_CREATED && self->fold != NULL)
-    {
-      GError *local_error = NULL;
-
-      if (_net_fold_current_for_check (self->fold, &local_error) &&
-          !forwarded_holds (self, lookup (self, id) != NULL, id))
-        {
-          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
-                       "no task with id %" G_GUINT64_FORMAT, id);
-          return 0;
-        }
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return 0;
-        }
-    }
-
   if (timestamp == 0)
     timestamp = g_get_real_time ();
 
-  net_encoder_init (&enc, _net_follow_begin_append (&self->follow));
+  buf = _net_table_begin_append (&self->table, dispatch, id, error);
+  if (buf == NULL)
+    return 0;
+  net_encoder_init (&enc, buf);
   net_encoder_put_uint (&enc, F_ID, id);
   if (title != NULL)
     net_encoder_put_string (&enc, F_TITLE, title);
   if (dispatch != NET_DISPATCH_TASK_DELETED)
     net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
 
-  following = self->follow.following;
-  seq = _net_follow_end_append (&self->follow, dispatch, error);
-  if (following && seq == 0)
-    forwarded_note (self, dispatch == NET_DISPATCH_TASK_CREATED, dispatch == NET_DISPATCH_TASK_DELETED, id);
-  return seq;
+  return _net_table_end_append (&self->table, dispatch, id, error);
 }
 
 /**
@@ -1222,7 +1088,7 @@ query_count_fast (NetDbTasks  *self,
   if (q->status_set)
     *count = _net_btree_size (self->index[q->status][KEY_ID]);
   else
-    *count = _net_id_table_size (&self->by_id);
+    *count = _net_id_table_size (&self->table.by_id);
   return TRUE;
 }
 
@@ -1454,7 +1320,7 @@ watch_get_item (GObject *source,
 
   if (e != NULL)
     return g_object_ref (entry_item (e));
-  task = _net_watch_hub_grave (&self->watches, id);
+  task = _net_watch_hub_grave (&self->table.watches, id);
   return task != NULL ? g_object_ref (task) : NULL;
 }
 
@@ -1497,9 +1363,9 @@ net_db_tasks_watch (NetDbTasks     *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  return _net_watch_hub_watch (&self->watches, G_OBJECT (self), &tasks_query_funcs,
+  return _net_watch_hub_watch (&self->table.watches, G_OBJECT (self), &tasks_query_funcs,
                                (GObject *) filter, net_db_tasks_get_applied_seq (self),
-                               self->closed);
+                               self->table.closed);
 }
 
 /* Watermarks ---------------------------------------------------------------- */
@@ -1517,7 +1383,7 @@ net_db_tasks_get_applied_seq (NetDbTasks *self)
 {
   g_return_val_if_fail (NET_IS_DB_TASKS (self), 0);
 
-  return self->fold ? _net_fold_get_applied_seq (self->fold) : 0;
+  return _net_table_get_applied_seq (&self->table);
 }
 
 /**
@@ -1533,7 +1399,7 @@ net_db_tasks_get_fold_errors (NetDbTasks *self)
 {
   g_return_val_if_fail (NET_IS_DB_TASKS (self), 0);
 
-  return self->fold ? _net_fold_get_errors (self->fold) : 0;
+  return _net_table_get_fold_errors (&self->table);
 }
 
 /**
@@ -1549,7 +1415,7 @@ net_db_tasks_get_origin (NetDbTasks *self)
 {
   g_return_val_if_fail (NET_IS_DB_TASKS (self), 0);
 
-  return self->origin;
+  return self->table.origin;
 }
 
 /**
@@ -1575,15 +1441,8 @@ net_db_tasks_wait_for_seq_async (NetDbTasks          *self,
 {
   g_return_if_fail (NET_IS_DB_TASKS (self));
 
-  if (self->fold == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, net_db_tasks_wait_for_seq_async,
-                               NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
-      return;
-    }
-
-  _net_fold_wait_async (self->fold, self, seq, cancellable, callback, user_data,
-                        net_db_tasks_wait_for_seq_async);
+  _net_table_wait_for_seq_async (&self->table, seq, cancellable, callback, user_data,
+                                 net_db_tasks_wait_for_seq_async);
 }
 
 /**
@@ -1630,13 +1489,7 @@ net_db_tasks_wait_for_seq (NetDbTasks  *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->fold == NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
-      return FALSE;
-    }
-
-  return _net_fold_wait (self->fold, seq, timeout_ms, error);
+  return _net_table_wait_for_seq (&self->table, seq, timeout_ms, error);
 }
 
 /* Snapshots ------------------------------------------------------------------ */
@@ -1664,7 +1517,7 @@ net_db_tasks_snapshot (NetDbTasks  *self,
 
   net_encoder_init (&enc, buf);
   _net_snapshot_write_head (&enc, net_db_tasks_get_applied_seq (self),
-                            net_db_tasks_get_fold_errors (self), &self->origins);
+                            net_db_tasks_get_fold_errors (self), &self->table.origins);
 
   for (guint st = 0; st < 2; st++)
     {
@@ -1793,46 +1646,30 @@ net_db_tasks_restore (NetDbTasks  *self,
 {
   g_autoptr(GArray) tasks = g_array_new (FALSE, FALSE, sizeof (TaskRecord));
   g_autoptr(GHashTable) items = NULL;
+  guint64 applied, fold_errors;
   gboolean ok;
-  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
-  guint64 applied = 0, fold_errors = 0;
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->closed)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_CLOSED, "the tasks model is closed");
-      return FALSE;
-    }
-  if (!_net_follow_check_restore (&self->follow, error))
-    return FALSE;
-
   g_array_set_clear_func (tasks, task_record_clear);
-  if (!_net_snapshot_read (snapshot, "tasks", read_task_cb, tasks, &applied, &fold_errors,
-                           origins, error))
+  if (!_net_table_restore_begin (&self->table, snapshot, read_task_cb, tasks, &applied, &fold_errors,
+                                 error))
     return FALSE;
 
-  /* The seq rules of DESIGN.md §4: never skip an event. */
-  if (!_net_fold_prepare_restore (self->file, applied, error))
-    return FALSE;
-
-  /* Swap the state in; the fold goes on from the snapshot's seq (its
-   * waiters carry on).  The items that exist carry on (whoever holds one
+  /* Swap the state in.  The items that exist carry on (whoever holds one
    * sees it change); the others keep their last values. */
   items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
-  for (guint i = 0; i <= self->by_id.mask; i++)
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
-      TaskEntry *e = self->by_id.slots[i];
+      TaskEntry *e = self->table.by_id.slots[i];
 
       if (e != NULL && e->task != NULL)
         g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_steal_pointer (&e->task));
     }
   clear_entries (self);
-  _net_id_table_reserve (&self->by_id, tasks->len);
-  _net_watch_hub_reset (&self->watches);
-  _net_origins_replace (&self->origins, origins);
+  _net_id_table_reserve (&self->table.by_id, tasks->len);
   /* Restored entries and those the log replays adopt the items. */
   self->adopt = items;
   for (guint i = 0; i < tasks->len; i++)
@@ -1846,17 +1683,9 @@ net_db_tasks_restore (NetDbTasks  *self,
                    rec->created, rec->updated);
     }
 
-  _net_fold_restart (self->fold, applied, fold_errors);
-
-  ok = _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
+  ok = _net_table_restore_end (&self->table, applied, fold_errors, error);
   self->adopt = NULL;
-  if (!ok)
-    return FALSE;
-
-  /* Items, applied-seq and ::changed are delivered from the next dispatch,
-   * as for any other change. */
-  _net_fold_force_delivery (self->fold);
-  return TRUE;
+  return ok;
 }
 
 /**
@@ -1877,15 +1706,7 @@ net_db_tasks_close (NetDbTasks  *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->closed)
-    return TRUE;
-  self->closed = TRUE;
-
-  if (self->fold != NULL)
-    _net_fold_stop (self->fold);
-  _net_watch_hub_detach_all (&self->watches);
-
-  return net_redex_file_close (self->file, error);
+  return _net_table_close (&self->table, error);
 }
 
 /* Replication ----------------------------------------------------------------- */
@@ -1893,5 +1714,5 @@ net_db_tasks_close (NetDbTasks  *self,
 NetFollow *
 _net_db_tasks_get_follow (NetDbTasks *self)
 {
-  return &self->follow;
+  return &self->table.follow;
 }

@@ -1,0 +1,167 @@
+/* net-table-private.h: what every model of a database does the same way
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A model (NetDbTasks, NetDbMemories, and the collections of DESIGN.md
+ * §11 next) is a GObject holding a NetTable and a NetTableSchema.  The
+ * table owns what does not depend on the model's fields: its log, fold and
+ * replication (NetFollow), the per-origin app_seqs, the id table of the
+ * model's entries, the items with pending notifies and their deferred
+ * flush, delivery to the live queries and the model's ::changed signal and
+ * applied-seq notify, the write path of a mutation (closed, read-only, id
+ * 0, an id the state does not hold, write forwarding), wait_for_seq, close
+ * and the frame of a snapshot restore.  The schema is what the model has
+ * of its own: how to decode and apply one of its events, and its items'
+ * notifies.
+ *
+ * The model keeps its entries in the table's id table (each entry starts
+ * with its guint64 id) and its own indexes; a later step moves the
+ * indexes, the query planner and the snapshot item codec here too.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "net-event-meta-private.h"
+#include "net-fold-private.h"
+#include "net-follow-private.h"
+#include "net-id-table-private.h"
+#include "net-origins-private.h"
+#include "net-query-model-private.h"
+#include "net-redex.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char  *what;              /* "tasks": the log and the model */
+  const char  *noun;              /* "task": one item, in messages */
+  guint        log;               /* NetDbLog, for replication */
+  guint8       create_dispatch;   /* the event that makes an id exist */
+  guint8       delete_dispatch;   /* the event that removes one */
+
+  /* Decodes and applies one event (NetFoldFuncs.apply); FALSE with a
+   * %NET_ERROR_CORRUPT error when it is not a well-formed event of the
+   * model.  The table then notes its origin's app_seq. */
+  gboolean   (*apply)            (gpointer             model,
+                                  guint64              seq,
+                                  const NetEventMeta  *meta,
+                                  const guint8        *payload,
+                                  gsize                payload_len,
+                                  GError             **error);
+  /* Whether an event is well-formed, and the model's restore. */
+  NetFollowFuncs follow;
+  /* The items' deferred notifies. */
+  gboolean   (*has_pending_notify) (gpointer           item);
+  void       (*flush_notify)     (gpointer             item);
+} NetTableSchema;
+
+typedef struct
+{
+  const NetTableSchema *schema;
+  GObject              *model;       /* holds the table */
+  GParamSpec           *applied_pspec;  /* the model's applied-seq */
+  guint                 changed_signal; /* the model's ::changed */
+
+  NetRedexFile         *file;
+  NetFold              *fold;
+  guint64               origin;
+  NetOrigins            origins;     /* app_seqs, ours and folded */
+  gboolean              closed;
+  NetFollow             follow;      /* appends, forwarding, re-bootstrap */
+  GHashTable           *forwarded;   /* guint64* ids this follower forwarded
+                                      * a create of, not folded yet */
+
+  NetIdTable            by_id;       /* the model's entries, by id */
+  GHashTable           *dirty;       /* items (a ref) with pending notifies */
+  NetWatchHub           watches;     /* the live queries */
+} NetTable;
+
+/* From the model's init and finalize (after it freed its entries). */
+void          _net_table_init          (NetTable              *self,
+                                        const NetTableSchema  *schema,
+                                        GObject               *model,
+                                        GParamSpec            *applied_pspec,
+                                        guint                  changed_signal);
+void          _net_table_dispose       (NetTable              *self);
+void          _net_table_finalize      (NetTable              *self);
+
+/* Opens the model's log of @redex and its fold; folds nothing yet. */
+gboolean      _net_table_open          (NetTable              *self,
+                                        NetRedex              *redex,
+                                        NetRedexConfig        *config,
+                                        guint64                origin,
+                                        GError               **error);
+/* Folds what the log holds. */
+gboolean      _net_table_catch_up      (NetTable              *self,
+                                        GError               **error);
+
+static inline gpointer
+_net_table_lookup (NetTable *self,
+                   guint64   id)
+{
+  return _net_id_table_lookup (&self->by_id, id);
+}
+
+/* The write path of a mutation of @id by a @dispatch event:
+ * _net_table_check_mutation() refuses it on a closed or read-only model
+ * and for id 0; the model then checks its fields;
+ * _net_table_begin_append() refuses it while following without
+ * forwarding, or for an id the state does not hold (unless @dispatch
+ * creates it), and gives the buffer to encode the payload in (NULL with
+ * @error); _net_table_end_append() appends and applies it, or forwards
+ * it, and returns its seq (0 when forwarded). */
+gboolean      _net_table_check_mutation (NetTable             *self,
+                                         guint64               id,
+                                         GError              **error);
+GByteArray   *_net_table_begin_append  (NetTable              *self,
+                                        guint8                 dispatch,
+                                        guint64                id,
+                                        GError               **error);
+guint64       _net_table_end_append    (NetTable              *self,
+                                        guint8                 dispatch,
+                                        guint64                id,
+                                        GError               **error);
+
+/* @item changed in place (its _update() recorded notifies): flush them
+ * from the next delivery. */
+void          _net_table_mark_dirty    (NetTable              *self,
+                                        gpointer               item);
+
+guint64       _net_table_get_applied_seq (NetTable            *self);
+guint64       _net_table_get_fold_errors (NetTable            *self);
+
+void          _net_table_wait_for_seq_async  (NetTable             *self,
+                                              guint64               seq,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data,
+                                              gpointer              source_tag);
+gboolean      _net_table_wait_for_seq        (NetTable             *self,
+                                              guint64               seq,
+                                              guint                 timeout_ms,
+                                              GError              **error);
+gboolean      _net_table_close         (NetTable              *self,
+                                        GError               **error);
+
+/*
+ * A restore: _net_table_restore_begin() refuses it when closed or
+ * following, reads @snapshot (calling @item_func for each item record),
+ * checks the log fits it and replaces the origins; the model then swaps
+ * its entries in (resetting the live queries); _net_table_restore_end()
+ * folds the log after the snapshot and has the next dispatch deliver.
+ */
+gboolean      _net_table_restore_begin (NetTable              *self,
+                                        GBytes                *snapshot,
+                                        NetSnapshotItemFunc    item_func,
+                                        gpointer               item_data,
+                                        guint64               *applied,
+                                        guint64               *fold_errors,
+                                        GError               **error);
+gboolean      _net_table_restore_end   (NetTable              *self,
+                                        guint64                applied,
+                                        guint64                fold_errors,
+                                        GError               **error);
+
+G_END_DECLS

@@ -1,0 +1,368 @@
+/* net-table.c: what every model of a database does the same way
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "net-error.h"
+#include "net-table-private.h"
+
+/* The fold -------------------------------------------------------------------- */
+
+static gboolean
+table_apply (gpointer            user_data,
+             guint64             seq,
+             const NetEventMeta *meta,
+             const guint8       *payload,
+             gsize               payload_len,
+             GError            **error)
+{
+  NetTable *self = user_data;
+
+  if (!self->schema->apply (self->model, seq, meta, payload, payload_len, error))
+    return FALSE;
+  _net_origins_note (&self->origins, meta->origin, meta->app_seq);
+  return TRUE;
+}
+
+static void
+table_deliver (gpointer user_data,
+               guint64  first_seq,
+               guint64  last_seq)
+{
+  NetTable *self = user_data;
+  g_autoptr(GPtrArray) dirty = NULL;
+  GObject *model = self->model;
+  GHashTableIter iter;
+  gpointer key;
+
+  /* Steal the set first: a notify handler may mutate again. */
+  dirty = g_ptr_array_new_full (g_hash_table_size (self->dirty), g_object_unref);
+  g_hash_table_iter_init (&iter, self->dirty);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_ptr_array_add (dirty, key);
+      g_hash_table_iter_steal (&iter);
+    }
+
+  g_object_ref (model);
+  for (guint i = 0; i < dirty->len; i++)
+    self->schema->flush_notify (g_ptr_array_index (dirty, i));
+
+  _net_watch_hub_deliver (&self->watches, last_seq);
+
+  g_object_notify_by_pspec (model, self->applied_pspec);
+  if (first_seq <= last_seq)
+    g_signal_emit (model, self->changed_signal, 0, first_seq, last_seq);
+  g_object_unref (model);
+}
+
+static NetFoldRestart
+table_restart (gpointer user_data)
+{
+  NetTable *self = user_data;
+
+  return _net_follow_restart (&self->follow);
+}
+
+static const NetFoldFuncs table_fold_funcs = {
+  .apply = table_apply,
+  .deliver = table_deliver,
+  .restart = table_restart,
+};
+
+/* Life ------------------------------------------------------------------------ */
+
+void
+_net_table_init (NetTable             *self,
+                 const NetTableSchema *schema,
+                 GObject              *model,
+                 GParamSpec           *applied_pspec,
+                 guint                 changed_signal)
+{
+  self->schema = schema;
+  self->model = model;
+  self->applied_pspec = applied_pspec;
+  self->changed_signal = changed_signal;
+  _net_origins_init (&self->origins);
+  _net_id_table_init (&self->by_id);
+  /* Holds its items: one may be deleted before its notify is flushed. */
+  self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  _net_watch_hub_init (&self->watches);
+}
+
+void
+_net_table_dispose (NetTable *self)
+{
+  if (self->file != NULL)
+    _net_follow_clear (&self->follow);
+  if (self->fold != NULL)
+    g_clear_pointer (&self->fold, _net_fold_free);
+  g_clear_object (&self->file);
+}
+
+void
+_net_table_finalize (NetTable *self)
+{
+  g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->forwarded, g_hash_table_unref);
+  _net_watch_hub_clear (&self->watches);
+  _net_id_table_clear (&self->by_id);
+  _net_origins_clear (&self->origins);
+}
+
+gboolean
+_net_table_open (NetTable        *self,
+                 NetRedex        *redex,
+                 NetRedexConfig  *config,
+                 guint64          origin,
+                 GError         **error)
+{
+  self->file = net_redex_open_file (redex, self->schema->what, config, error);
+  if (self->file == NULL)
+    return FALSE;
+
+  self->origin = origin;
+  self->origins.own = origin;
+  self->fold = _net_fold_new (self->file, &table_fold_funcs, self,
+                              net_redex_file_get_first_seq (self->file) - 1);
+
+  _net_follow_init (&self->follow, &self->schema->follow, self->model, self->schema->what,
+                    self->schema->log, self->file, self->fold, &self->origins);
+  return TRUE;
+}
+
+gboolean
+_net_table_catch_up (NetTable  *self,
+                     GError   **error)
+{
+  return _net_fold_catch_up (self->fold, net_redex_file_get_next_seq (self->file) - 1, error);
+}
+
+/* Mutations ------------------------------------------------------------------- */
+
+gboolean
+_net_table_check_mutation (NetTable  *self,
+                           guint64    id,
+                           GError   **error)
+{
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "the %s model is closed", self->schema->what);
+      return FALSE;
+    }
+  if (net_redex_file_get_read_only (self->file))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_READ_ONLY, "the %s model is read-only", self->schema->what);
+      return FALSE;
+    }
+  if (id == 0)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "0 is not a %s id (ids are 1 or more)", self->schema->noun);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A forwarding follower applies its own mutations only when the leader's
+ * event comes back: until then, an id it forwarded a create of exists for
+ * its next mutations (a create then a rename is the common case).  Whether
+ * @id exists for a mutation, @in_state saying whether the state holds it
+ * (from then on the state answers alone). */
+static gboolean
+forwarded_holds (NetTable *self,
+                 gboolean  in_state,
+                 guint64   id)
+{
+  if (self->forwarded == NULL)
+    return in_state;
+  if (in_state)
+    {
+      g_hash_table_remove (self->forwarded, &id);
+      return TRUE;
+    }
+  return g_hash_table_contains (self->forwarded, &id);
+}
+
+GByteArray *
+_net_table_begin_append (NetTable  *self,
+                         guint8     dispatch,
+                         guint64    id,
+                         GError   **error)
+{
+  if (!_net_follow_check_mutation (&self->follow, error))
+    return NULL;
+
+  /* A change of an item the state does not hold is refused where the
+   * state is current for this db's writes: on the owner thread, once it
+   * folded what the log holds (a forwarding follower checks its own state
+   * too).  The fold still takes such an event from another origin as a
+   * no-op. */
+  if (dispatch != self->schema->create_dispatch)
+    {
+      GError *local_error = NULL;
+
+      if (_net_fold_current_for_check (self->fold, &local_error) &&
+          !forwarded_holds (self, _net_table_lookup (self, id) != NULL, id))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
+                       "no %s with id %" G_GUINT64_FORMAT, self->schema->noun, id);
+          return NULL;
+        }
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return NULL;
+        }
+    }
+
+  return _net_follow_begin_append (&self->follow);
+}
+
+guint64
+_net_table_end_append (NetTable  *self,
+                       guint8     dispatch,
+                       guint64    id,
+                       GError   **error)
+{
+  gboolean following = self->follow.following;
+  guint64 seq;
+
+  seq = _net_follow_end_append (&self->follow, dispatch, error);
+  if (following && seq == 0)
+    {
+      if (dispatch == self->schema->create_dispatch)
+        {
+          if (self->forwarded == NULL)
+            self->forwarded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+          g_hash_table_add (self->forwarded, g_memdup2 (&id, sizeof id));
+        }
+      else if (dispatch == self->schema->delete_dispatch && self->forwarded != NULL)
+        g_hash_table_remove (self->forwarded, &id);
+    }
+  return seq;
+}
+
+void
+_net_table_mark_dirty (NetTable *self,
+                       gpointer  item)
+{
+  if (self->schema->has_pending_notify (item) && !g_hash_table_contains (self->dirty, item))
+    g_hash_table_add (self->dirty, g_object_ref (item));
+}
+
+/* State ------------------------------------------------------------------------- */
+
+guint64
+_net_table_get_applied_seq (NetTable *self)
+{
+  return self->fold != NULL ? _net_fold_get_applied_seq (self->fold) : 0;
+}
+
+guint64
+_net_table_get_fold_errors (NetTable *self)
+{
+  return self->fold != NULL ? _net_fold_get_errors (self->fold) : 0;
+}
+
+void
+_net_table_wait_for_seq_async (NetTable            *self,
+                               guint64              seq,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data,
+                               gpointer             source_tag)
+{
+  if (self->fold == NULL)
+    {
+      g_task_report_new_error (self->model, callback, user_data, source_tag,
+                               NET_ERROR, NET_ERROR_CLOSED, "the %s model is closed", self->schema->what);
+      return;
+    }
+
+  _net_fold_wait_async (self->fold, self->model, seq, cancellable, callback, user_data, source_tag);
+}
+
+gboolean
+_net_table_wait_for_seq (NetTable  *self,
+                         guint64    seq,
+                         guint      timeout_ms,
+                         GError   **error)
+{
+  if (self->fold == NULL)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "the %s model is closed", self->schema->what);
+      return FALSE;
+    }
+
+  return _net_fold_wait (self->fold, seq, timeout_ms, error);
+}
+
+gboolean
+_net_table_close (NetTable  *self,
+                  GError   **error)
+{
+  if (self->closed)
+    return TRUE;
+  self->closed = TRUE;
+
+  if (self->fold != NULL)
+    _net_fold_stop (self->fold);
+  _net_watch_hub_detach_all (&self->watches);
+
+  return net_redex_file_close (self->file, error);
+}
+
+/* Restores --------------------------------------------------------------------- */
+
+gboolean
+_net_table_restore_begin (NetTable             *self,
+                          GBytes               *snapshot,
+                          NetSnapshotItemFunc   item_func,
+                          gpointer              item_data,
+                          guint64              *applied,
+                          guint64              *fold_errors,
+                          GError              **error)
+{
+  g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
+
+  if (self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "the %s model is closed", self->schema->what);
+      return FALSE;
+    }
+  if (!_net_follow_check_restore (&self->follow, error))
+    return FALSE;
+
+  *applied = *fold_errors = 0;
+  if (!_net_snapshot_read (snapshot, self->schema->what, item_func, item_data, applied, fold_errors,
+                           origins, error))
+    return FALSE;
+
+  /* The seq rules of DESIGN.md §4: never skip an event. */
+  if (!_net_fold_prepare_restore (self->file, *applied, error))
+    return FALSE;
+
+  _net_watch_hub_reset (&self->watches);
+  _net_origins_replace (&self->origins, origins);
+  return TRUE;
+}
+
+gboolean
+_net_table_restore_end (NetTable  *self,
+                        guint64    applied,
+                        guint64    fold_errors,
+                        GError   **error)
+{
+  /* The fold goes on from the snapshot's seq (its waiters carry on). */
+  _net_fold_restart (self->fold, applied, fold_errors);
+  if (!_net_table_catch_up (self, error))
+    return FALSE;
+
+  /* Items, applied-seq and ::changed are delivered from the next dispatch,
+   * as for any other change. */
+  _net_fold_force_delivery (self->fold);
+  return TRUE;
+}
