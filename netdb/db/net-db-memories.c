@@ -663,6 +663,18 @@ memory_flush_notify (gpointer item)
   _net_memory_flush_notify (item);
 }
 
+static gboolean memories_count_fast  (gpointer           model,
+                                      NetFilterBase     *filter,
+                                      guint             *n);
+static void     memories_visit       (gpointer           model,
+                                      NetFilterBase     *filter,
+                                      gboolean           ordered,
+                                      guint              skip,
+                                      guint              window,
+                                      NetTableVisitFunc  func,
+                                      gpointer           data);
+static gpointer memories_entry_item  (gpointer           thing);
+
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
   .noun = "memory",
@@ -671,6 +683,9 @@ static const NetTableSchema memories_schema = {
   .delete_dispatch = NET_DISPATCH_MEMORY_DELETED,
   .apply = memories_apply,
   .follow = { .check = memories_check, .restore = memories_restore },
+  .count_fast = memories_count_fast,
+  .visit = memories_visit,
+  .entry_item = memories_entry_item,
   .has_pending_notify = memory_has_pending_notify,
   .flush_notify = memory_flush_notify,
 };
@@ -1105,7 +1120,7 @@ order_key (NetOrderBy order,
     }
 }
 
-typedef gboolean (*VisitFunc) (NetMemory *memory, gpointer data);
+typedef NetTableVisitFunc VisitFunc;   /* called with a NetMemory* */
 
 /* Calls @func on the memories of @seq that @filter matches, in the
  * sequence's order or reversed, until it returns FALSE.  Returns FALSE
@@ -1235,8 +1250,8 @@ plan_make (NetDbMemories     *self,
 }
 
 static gboolean
-push_cb (NetMemory *memory,
-         gpointer   data)
+push_cb (gpointer memory,
+         gpointer data)
 {
   g_ptr_array_add (data, memory);
   return TRUE;
@@ -1331,41 +1346,6 @@ visit (NetDbMemories     *self,
       break;
 }
 
-typedef struct
-{
-  GPtrArray *result;
-  guint      offset;
-  guint      limit;
-  guint      skipped;
-} Collect;
-
-static gboolean
-collect_cb (NetMemory *memory,
-            gpointer   data)
-{
-  Collect *c = data;
-
-  if (c->skipped < c->offset)
-    {
-      c->skipped++;
-      return TRUE;
-    }
-  g_ptr_array_add (c->result, g_object_ref (memory));
-  return c->limit == 0 || c->result->len < c->limit;
-}
-
-static void
-collect (NetDbMemories     *self,
-         NetMemoriesFilter *filter,
-         Collect           *c)
-{
-  guint window = 0;
-
-  if (c->limit > 0)
-    window = c->offset > G_MAXUINT - c->limit ? G_MAXUINT : c->offset + c->limit;
-  visit (self, filter, TRUE, window, collect_cb, c);
-}
-
 /**
  * net_db_memories_find_many:
  * @self: a #NetDbMemories
@@ -1383,16 +1363,10 @@ GPtrArray *
 net_db_memories_find_many (NetDbMemories     *self,
                            NetMemoriesFilter *filter)
 {
-  Collect c = { 0 };
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  c.result = g_ptr_array_new_with_free_func (g_object_unref);
-  _net_memories_filter_get_window (filter, NULL, &c.offset, &c.limit);
-  collect (self, filter, &c);
-
-  return c.result;
+  return _net_table_find_many (&self->table, (NetFilterBase *) filter);
 }
 
 /**
@@ -1409,37 +1383,10 @@ NetMemory *
 net_db_memories_find_first (NetDbMemories     *self,
                             NetMemoriesFilter *filter)
 {
-  Collect c = { 0 };
-  NetMemory *memory = NULL;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  c.result = g_ptr_array_new_with_free_func (g_object_unref);
-  _net_memories_filter_get_window (filter, NULL, &c.offset, NULL);
-  c.limit = 1;
-  collect (self, filter, &c);
-  if (c.result->len > 0)
-    memory = g_object_ref (g_ptr_array_index (c.result, 0));
-  g_ptr_array_unref (c.result);
-
-  return memory;
-}
-
-static gboolean
-count_cb (NetMemory *memory,
-          gpointer   data)
-{
-  (*(guint *) data)++;
-  return TRUE;
-}
-
-static gboolean
-exists_cb (NetMemory *memory,
-           gpointer   data)
-{
-  *(gboolean *) data = TRUE;
-  return FALSE;
+  return _net_table_find_first (&self->table, (NetFilterBase *) filter);
 }
 
 /* When @filter selects by at most one of tag, source and pinned state,
@@ -1485,6 +1432,64 @@ count_from_index (NetDbMemories     *self,
   return TRUE;
 }
 
+/* The schema's side of the queries (NetTableSchema). */
+static gboolean
+memories_count_fast (gpointer       model,
+                     NetFilterBase *filter,
+                     guint         *n)
+{
+  if (filter == NULL)
+    {
+      *n = _net_id_table_size (&((NetDbMemories *) model)->table.by_id);
+      return TRUE;
+    }
+  return count_from_index (model, (NetMemoriesFilter *) filter, n);
+}
+
+typedef struct
+{
+  guint              skip;
+  NetTableVisitFunc  func;
+  gpointer           data;
+} Skip;
+
+static gboolean
+skip_cb (gpointer memory,
+         gpointer data)
+{
+  Skip *k = data;
+
+  if (k->skip > 0)
+    {
+      k->skip--;
+      return TRUE;
+    }
+  return k->func (memory, k->data);
+}
+
+static void
+memories_visit (gpointer           model,
+                NetFilterBase     *filter,
+                gboolean           ordered,
+                guint              skip,
+                guint              window,
+                NetTableVisitFunc  func,
+                gpointer           data)
+{
+  Skip k = { skip, func, data };
+
+  if (skip > 0)
+    visit (model, (NetMemoriesFilter *) filter, ordered, window, skip_cb, &k);
+  else
+    visit (model, (NetMemoriesFilter *) filter, ordered, window, func, data);
+}
+
+static gpointer
+memories_entry_item (gpointer thing)
+{
+  return thing;
+}
+
 /**
  * net_db_memories_count:
  * @self: a #NetDbMemories
@@ -1500,19 +1505,10 @@ guint
 net_db_memories_count (NetDbMemories     *self,
                        NetMemoriesFilter *filter)
 {
-  guint n = 0;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), 0);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), 0);
 
-  if (filter == NULL)
-    return _net_id_table_size (&self->table.by_id);
-
-  if (count_from_index (self, filter, &n))
-    return n;
-
-  visit (self, filter, FALSE, 0, count_cb, &n);
-  return n;
+  return _net_table_count (&self->table, (NetFilterBase *) filter);
 }
 
 /**
@@ -1528,20 +1524,10 @@ gboolean
 net_db_memories_exists (NetDbMemories     *self,
                         NetMemoriesFilter *filter)
 {
-  gboolean found = FALSE;
-  guint n;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
 
-  if (filter == NULL)
-    return _net_id_table_size (&self->table.by_id) > 0;
-
-  if (count_from_index (self, filter, &n))
-    return n > 0;
-
-  visit (self, filter, FALSE, 0, exists_cb, &found);
-  return found;
+  return _net_table_exists (&self->table, (NetFilterBase *) filter);
 }
 
 /* Live queries ----------------------------------------------------------------- */
@@ -1610,8 +1596,8 @@ typedef struct
 } WatchVisit;
 
 static gboolean
-watch_visit_cb (NetMemory *memory,
-                gpointer   data)
+watch_visit_cb (gpointer memory,
+                gpointer data)
 {
   WatchVisit *v = data;
   MemoryEntry *e = lookup (v->self, net_memory_get_id (memory));

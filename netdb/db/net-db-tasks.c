@@ -469,6 +469,18 @@ task_flush_notify (gpointer item)
   _net_task_flush_notify (item);
 }
 
+static gboolean tasks_count_fast (gpointer           model,
+                                  NetFilterBase     *filter,
+                                  guint             *n);
+static void     tasks_visit      (gpointer           model,
+                                  NetFilterBase     *filter,
+                                  gboolean           ordered,
+                                  guint              skip,
+                                  guint              window,
+                                  NetTableVisitFunc  func,
+                                  gpointer           data);
+static gpointer tasks_entry_item (gpointer           thing);
+
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
   .noun = "task",
@@ -477,6 +489,9 @@ static const NetTableSchema tasks_schema = {
   .delete_dispatch = NET_DISPATCH_TASK_DELETED,
   .apply = tasks_apply,
   .follow = { .check = tasks_check, .restore = tasks_restore },
+  .count_fast = tasks_count_fast,
+  .visit = tasks_visit,
+  .entry_item = tasks_entry_item,
   .has_pending_notify = task_has_pending_notify,
   .flush_notify = task_flush_notify,
 };
@@ -977,8 +992,7 @@ query_seek (const Query  *q,
   return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
 }
 
-typedef gboolean (*VisitFunc) (TaskEntry *e,
-                               gpointer   data);
+typedef NetTableVisitFunc VisitFunc;   /* called with a TaskEntry* */
 
 /*
  * Visits the tasks of @q in its order, without sorting: each status keeps
@@ -1061,22 +1075,6 @@ visit (NetDbTasks  *self,
     }
 }
 
-typedef struct
-{
-  GPtrArray *result;
-  guint      limit;
-} Collect;
-
-static gboolean
-collect_cb (TaskEntry *e,
-            gpointer   data)
-{
-  Collect *c = data;
-
-  g_ptr_array_add (c->result, g_object_ref (entry_item (e)));
-  return c->limit == 0 || c->result->len < c->limit;
-}
-
 /* How many tasks @q selects when that is known without visiting them. */
 static gboolean
 query_count_fast (NetDbTasks  *self,
@@ -1090,6 +1088,40 @@ query_count_fast (NetDbTasks  *self,
   else
     *count = _net_id_table_size (&self->table.by_id);
   return TRUE;
+}
+
+/* The schema's side of the queries (NetTableSchema). */
+static gboolean
+tasks_count_fast (gpointer       model,
+                  NetFilterBase *filter,
+                  guint         *n)
+{
+  Query q;
+
+  query_init (&q, (NetTasksFilter *) filter);
+  return query_count_fast (model, &q, n);
+}
+
+static void
+tasks_visit (gpointer           model,
+             NetFilterBase     *filter,
+             gboolean           ordered,
+             guint              skip,
+             guint              window,
+             NetTableVisitFunc  func,
+             gpointer           data)
+{
+  Query q;
+
+  /* Always in order: the indexes keep every order, at no extra cost. */
+  query_init (&q, (NetTasksFilter *) filter);
+  visit (model, &q, skip, func, data);
+}
+
+static gpointer
+tasks_entry_item (gpointer thing)
+{
+  return entry_item (thing);
 }
 
 /**
@@ -1107,24 +1139,10 @@ GPtrArray *
 net_db_tasks_find_many (NetDbTasks     *self,
                         NetTasksFilter *filter)
 {
-  Collect c = { 0 };
-  guint expect = 0;
-  Query q;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  query_init (&q, filter);
-  if (query_count_fast (self, &q, &expect))
-    expect = expect > q.offset ? expect - q.offset : 0;
-  if (q.limit != 0)
-    expect = MIN (expect, q.limit);
-
-  c.result = g_ptr_array_new_full (expect, g_object_unref);
-  c.limit = q.limit;
-  visit (self, &q, q.offset, collect_cb, &c);
-
-  return c.result;
+  return _net_table_find_many (&self->table, (NetFilterBase *) filter);
 }
 
 /**
@@ -1140,38 +1158,10 @@ NetTask *
 net_db_tasks_find_first (NetDbTasks     *self,
                          NetTasksFilter *filter)
 {
-  Collect c = { 0 };
-  NetTask *task = NULL;
-  Query q;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  query_init (&q, filter);
-  c.result = g_ptr_array_new_with_free_func (g_object_unref);
-  c.limit = 1;
-  visit (self, &q, q.offset, collect_cb, &c);
-  if (c.result->len > 0)
-    task = g_object_ref (g_ptr_array_index (c.result, 0));
-  g_ptr_array_unref (c.result);
-
-  return task;
-}
-
-static gboolean
-count_cb (TaskEntry *e,
-          gpointer   data)
-{
-  (*(guint *) data)++;
-  return TRUE;
-}
-
-static gboolean
-exists_cb (TaskEntry *e,
-           gpointer   data)
-{
-  *(gboolean *) data = TRUE;
-  return FALSE;
+  return _net_table_find_first (&self->table, (NetFilterBase *) filter);
 }
 
 /**
@@ -1188,16 +1178,10 @@ guint
 net_db_tasks_count (NetDbTasks     *self,
                     NetTasksFilter *filter)
 {
-  guint n = 0;
-  Query q;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), 0);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), 0);
 
-  query_init (&q, filter);
-  if (!query_count_fast (self, &q, &n))
-    visit (self, &q, 0, count_cb, &n);
-  return n;
+  return _net_table_count (&self->table, (NetFilterBase *) filter);
 }
 
 /**
@@ -1213,18 +1197,10 @@ gboolean
 net_db_tasks_exists (NetDbTasks     *self,
                      NetTasksFilter *filter)
 {
-  gboolean found = FALSE;
-  guint n;
-  Query q;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), FALSE);
 
-  query_init (&q, filter);
-  if (query_count_fast (self, &q, &n))
-    return n > 0;
-  visit (self, &q, 0, exists_cb, &found);
-  return found;
+  return _net_table_exists (&self->table, (NetFilterBase *) filter);
 }
 
 /* Live queries ----------------------------------------------------------------- */
@@ -1290,10 +1266,11 @@ typedef struct
 } WatchVisit;
 
 static gboolean
-watch_visit_cb (TaskEntry *e,
-                gpointer   data)
+watch_visit_cb (gpointer thing,
+                gpointer data)
 {
   WatchVisit *v = data;
+  TaskEntry *e = thing;
 
   v->func (e->id, watch_key (v->q, e), v->data);
   return TRUE;

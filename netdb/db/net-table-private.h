@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "net-event-meta-private.h"
+#include "net-filter-base-private.h"
 #include "net-fold-private.h"
 #include "net-follow-private.h"
 #include "net-id-table-private.h"
@@ -32,6 +33,12 @@
 #include "net-redex.h"
 
 G_BEGIN_DECLS
+
+/* Called by a schema's visit for each selected item: @thing is what the
+ * schema visits (its entry, or its item), which its entry_item() turns
+ * into the item.  FALSE stops the visit. */
+typedef gboolean (*NetTableVisitFunc) (gpointer  thing,
+                                       gpointer  data);
 
 typedef struct
 {
@@ -52,6 +59,25 @@ typedef struct
                                   GError             **error);
   /* Whether an event is well-formed, and the model's restore. */
   NetFollowFuncs follow;
+  /* Queries (@filter may be NULL: everything by id).  count_fast: the
+   * number of items @filter selects when an index answers without a
+   * visit (else FALSE).  visit: calls @func on each selected item, in the
+   * filter's order when @ordered, skipping the first @skip of them (only
+   * when @ordered), until @func returns FALSE; @window (offset + limit, 0
+   * for all) says how many the caller needs at most.  entry_item: the item
+   * (transfer none) of what visit passes. */
+  gboolean   (*count_fast)       (gpointer             model,
+                                  NetFilterBase       *filter,
+                                  guint               *n);
+  void       (*visit)            (gpointer             model,
+                                  NetFilterBase       *filter,
+                                  gboolean             ordered,
+                                  guint                skip,
+                                  guint                window,
+                                  NetTableVisitFunc    func,
+                                  gpointer             data);
+  gpointer   (*entry_item)       (gpointer             thing);
+
   /* The items' deferred notifies. */
   gboolean   (*has_pending_notify) (gpointer           item);
   void       (*flush_notify)     (gpointer             item);
@@ -144,6 +170,18 @@ gboolean      _net_table_wait_for_seq        (NetTable             *self,
                                               GError              **error);
 gboolean      _net_table_close         (NetTable              *self,
                                         GError               **error);
+
+/* The queries of every model, with one meaning: find_many() returns the
+ * items in the filter's order and window (a new array holding a reference
+ * to each); count() and exists() ignore the window. */
+GPtrArray    *_net_table_find_many     (NetTable              *self,
+                                        NetFilterBase         *filter);
+gpointer      _net_table_find_first    (NetTable              *self,
+                                        NetFilterBase         *filter);
+guint         _net_table_count         (NetTable              *self,
+                                        NetFilterBase         *filter);
+gboolean      _net_table_exists        (NetTable              *self,
+                                        NetFilterBase         *filter);
 
 /*
  * A restore: _net_table_restore_begin() refuses it when closed or

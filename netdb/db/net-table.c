@@ -315,6 +315,117 @@ _net_table_close (NetTable  *self,
   return net_redex_file_close (self->file, error);
 }
 
+/* Queries ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  NetTable  *table;
+  GPtrArray *result;
+  guint      limit;    /* 0: all */
+} Collect;
+
+static gboolean
+collect_cb (gpointer thing,
+            gpointer data)
+{
+  Collect *c = data;
+
+  g_ptr_array_add (c->result, g_object_ref (c->table->schema->entry_item (thing)));
+  return c->limit == 0 || c->result->len < c->limit;
+}
+
+static void
+collect (NetTable      *self,
+         NetFilterBase *filter,
+         guint          offset,
+         Collect       *c)
+{
+  guint window = 0;
+
+  if (c->limit > 0)
+    window = offset > G_MAXUINT - c->limit ? G_MAXUINT : offset + c->limit;
+  self->schema->visit (self->model, filter, TRUE, offset, window, collect_cb, c);
+}
+
+GPtrArray *
+_net_table_find_many (NetTable      *self,
+                      NetFilterBase *filter)
+{
+  Collect c = { self, NULL, 0 };
+  guint offset, expect = 0;
+
+  _net_filter_base_get_window (filter, NULL, &offset, &c.limit);
+  if (self->schema->count_fast (self->model, filter, &expect))
+    expect = expect > offset ? expect - offset : 0;
+  if (c.limit != 0)
+    expect = MIN (expect, c.limit);
+
+  c.result = g_ptr_array_new_full (expect, g_object_unref);
+  collect (self, filter, offset, &c);
+  return c.result;
+}
+
+gpointer
+_net_table_find_first (NetTable      *self,
+                       NetFilterBase *filter)
+{
+  Collect c = { self, NULL, 1 };
+  gpointer item = NULL;
+  guint offset;
+
+  _net_filter_base_get_window (filter, NULL, &offset, NULL);
+  c.result = g_ptr_array_new_with_free_func (g_object_unref);
+  collect (self, filter, offset, &c);
+  if (c.result->len > 0)
+    item = g_object_ref (g_ptr_array_index (c.result, 0));
+  g_ptr_array_unref (c.result);
+  return item;
+}
+
+static gboolean
+count_cb (gpointer thing,
+          gpointer data)
+{
+  (*(guint *) data)++;
+  return TRUE;
+}
+
+static gboolean
+exists_cb (gpointer thing,
+           gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return FALSE;
+}
+
+guint
+_net_table_count (NetTable      *self,
+                  NetFilterBase *filter)
+{
+  guint n = 0;
+
+  if (filter == NULL)
+    return _net_id_table_size (&self->by_id);
+  if (!self->schema->count_fast (self->model, filter, &n))
+    self->schema->visit (self->model, filter, FALSE, 0, 0, count_cb, &n);
+  return n;
+}
+
+gboolean
+_net_table_exists (NetTable      *self,
+                   NetFilterBase *filter)
+{
+  gboolean found = FALSE;
+  guint n;
+
+  if (filter == NULL)
+    return _net_id_table_size (&self->by_id) > 0;
+  if (self->schema->count_fast (self->model, filter, &n))
+    return n > 0;
+  self->schema->visit (self->model, filter, FALSE, 0, 0, exists_cb, &found);
+  return found;
+}
+
 /* Restores --------------------------------------------------------------------- */
 
 gboolean
