@@ -933,6 +933,8 @@ typedef struct
 {
   NetIdentity *a;
   NetIdentity *b;
+  guint8       mac1_a[NET_WIRE_MAC1_KEY_LEN];
+  guint8       mac1_b[NET_WIRE_MAC1_KEY_LEN];
 } HandshakeEnv;
 
 static gboolean
@@ -981,7 +983,8 @@ wire_handshake_run (gpointer   data,
       guint32 sender = 0, responder = 0;
       guint64 ts = 0;
 
-      hi = _net_wire_initiation_write (a_secret, b_public, 7 + i, T0 + i, NULL, m1, error);
+      hi = _net_wire_initiation_write (a_secret, b_public, _net_identity_get_ed25519_public (env->a),
+                                       7 + i, T0 + i, NULL, m1, error);
       if (hi == NULL)
         return FALSE;
       if (_net_wire_parse_header (m1, sizeof m1, NET_WIRE_DEFAULT_MAX_DATAGRAM, &header) != NET_WIRE_OK)
@@ -990,7 +993,7 @@ wire_handshake_run (gpointer   data,
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "initiation header");
           return FALSE;
         }
-      hr = _net_wire_initiation_read (b_secret, m1, sizeof m1, &sender, &ts, error);
+      hr = _net_wire_initiation_read (b_secret, env->mac1_b, m1, sizeof m1, &sender, &ts, NULL, error);
       if (hr == NULL)
         {
           _net_noise_handshake_free (hi);
@@ -998,7 +1001,7 @@ wire_handshake_run (gpointer   data,
         }
       if (!_net_wire_response_write (hr, sender, 9 + i, NULL, m2, error) ||
           _net_wire_parse_header (m2, sizeof m2, NET_WIRE_DEFAULT_MAX_DATAGRAM, &header) != NET_WIRE_OK ||
-          !_net_wire_response_read (hi, m2, sizeof m2, &responder, error))
+          !_net_wire_response_read (hi, env->mac1_a, m2, sizeof m2, &responder, error))
         {
           _net_noise_handshake_free (hi);
           _net_noise_handshake_free (hr);
@@ -1297,6 +1300,8 @@ run_handshake (void)
     { &row, 1, IMPL_CRYPTO, wire_handshake_run, &env },
   };
 
+  _net_wire_mac1_key (_net_identity_get_x25519_public (env.a), env.mac1_a);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (env.b), env.mac1_b);
   row_set_target (row, TARGET_MAX, 2.0);
   run_jobs (jobs, G_N_ELEMENTS (jobs));
   row_finish (row);

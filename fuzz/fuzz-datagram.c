@@ -48,6 +48,7 @@ static guint8 eph_a[32], eph_b[32];
 static guint8 initiation[NET_WIRE_INITIATION_LEN];
 static guint8 response[NET_WIRE_RESPONSE_LEN];
 static NetWireKeys keys_a, keys_b;
+static guint8 mac1_a[NET_WIRE_MAC1_KEY_LEN], mac1_b[NET_WIRE_MAC1_KEY_LEN];
 
 static NetIdentity *
 identity_from_byte (guint8 b)
@@ -65,6 +66,7 @@ start_initiation (guint8 *out)
 
   hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (ident_a),
                                    _net_identity_get_x25519_public (ident_b),
+                                   _net_identity_get_ed25519_public (ident_a),
                                    INITIATOR_INDEX, TIMESTAMP, eph_a, out, NULL);
   g_assert (hs != NULL);
   return hs;
@@ -80,15 +82,17 @@ setup (void)
   _net_identity_init_sodium ();
   ident_a = identity_from_byte (1);
   ident_b = identity_from_byte (2);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ident_a), mac1_a);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ident_b), mac1_b);
   memset (eph_a, 0x3a, sizeof eph_a);
   memset (eph_b, 0x5b, sizeof eph_b);
 
   ini = start_initiation (initiation);
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b),
-                                   initiation, sizeof initiation, &si, NULL, NULL);
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
+                                   initiation, sizeof initiation, &si, NULL, NULL, NULL);
   g_assert (res != NULL);
   g_assert (_net_wire_response_write (res, si, RESPONDER_INDEX, eph_b, response, NULL));
-  g_assert (_net_wire_response_read (ini, response, sizeof response, &ri, NULL));
+  g_assert (_net_wire_response_read (ini, mac1_a, response, sizeof response, &ri, NULL));
   _net_wire_keys_init (&keys_a, ini, INITIATOR_INDEX, ri);
   _net_wire_keys_init (&keys_b, res, RESPONDER_INDEX, si);
 
@@ -110,8 +114,8 @@ receive_initiation (const guint8 *data,
   guint64 ts = 0;
   NetWireKeys keys;
 
-  hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b),
-                                  data, len, &si, &ts, &error);
+  hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
+                                  data, len, &si, &ts, NULL, &error);
   if (hs == NULL)
     {
       g_assert (error != NULL && error->domain == NET_ERROR);
@@ -141,7 +145,7 @@ receive_response (const guint8 *data,
 
   hs = start_initiation (again);
   g_assert (memcmp (again, initiation, sizeof again) == 0);
-  if (!_net_wire_response_read (hs, data, len, &ri, &error))
+  if (!_net_wire_response_read (hs, mac1_a, data, len, &ri, &error))
     {
       g_assert (error != NULL && error->domain == NET_ERROR);
       g_assert (error->code == NET_ERROR_PROTOCOL || error->code == NET_ERROR_AUTH_FAILED);

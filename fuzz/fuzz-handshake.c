@@ -57,6 +57,7 @@ static guint8 eph_a[32], eph_b[32];
 static guint8 initiation[NET_WIRE_INITIATION_LEN];
 static guint8 response[NET_WIRE_RESPONSE_LEN];
 static NetWireKeys keys_a, keys_b;
+static guint8 mac1_a[NET_WIRE_MAC1_KEY_LEN], mac1_b[NET_WIRE_MAC1_KEY_LEN];
 
 static NetIdentity *
 identity_from_byte (guint8 b)
@@ -75,6 +76,7 @@ start_initiation (void)
 
   hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (ident_a),
                                    _net_identity_get_x25519_public (ident_b),
+                                   _net_identity_get_ed25519_public (ident_a),
                                    INITIATOR_INDEX, TIMESTAMP, eph_a, out, NULL);
   g_assert (hs != NULL);
   g_assert (memcmp (out, initiation, sizeof out) == 0);
@@ -91,18 +93,21 @@ setup (void)
   _net_identity_init_sodium ();
   ident_a = identity_from_byte (1);
   ident_b = identity_from_byte (2);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ident_a), mac1_a);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ident_b), mac1_b);
   memset (eph_a, 0x3a, sizeof eph_a);
   memset (eph_b, 0x5b, sizeof eph_b);
 
   ini = _net_wire_initiation_write (_net_identity_get_x25519_secret (ident_a),
                                     _net_identity_get_x25519_public (ident_b),
+                                    _net_identity_get_ed25519_public (ident_a),
                                     INITIATOR_INDEX, TIMESTAMP, eph_a, initiation, NULL);
   g_assert (ini != NULL);
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b),
-                                   initiation, sizeof initiation, &si, NULL, NULL);
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
+                                   initiation, sizeof initiation, &si, NULL, NULL, NULL);
   g_assert (res != NULL);
   g_assert (_net_wire_response_write (res, si, RESPONDER_INDEX, eph_b, response, NULL));
-  g_assert (_net_wire_response_read (ini, response, sizeof response, &ri, NULL));
+  g_assert (_net_wire_response_read (ini, mac1_a, response, sizeof response, &ri, NULL));
   _net_wire_keys_init (&keys_a, ini, INITIATOR_INDEX, ri);
   _net_wire_keys_init (&keys_b, res, RESPONDER_INDEX, si);
 }
@@ -151,8 +156,8 @@ respond (const guint8 *msg,
   guint64 ts = 0;
   NetWireKeys ka, kb;
 
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b),
-                                   msg, len, &si, &ts, &error);
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
+                                   msg, len, &si, &ts, NULL, &error);
   g_assert ((res != NULL) == real);
   if (res == NULL)
     {
@@ -166,7 +171,7 @@ respond (const guint8 *msg,
   g_assert (memcmp (out, response, sizeof out) == 0);
 
   ini = start_initiation ();
-  g_assert (_net_wire_response_read (ini, out, sizeof out, &ri, NULL));
+  g_assert (_net_wire_response_read (ini, mac1_a, out, sizeof out, &ri, NULL));
   _net_wire_keys_init (&ka, ini, INITIATOR_INDEX, ri);
   _net_wire_keys_init (&kb, res, RESPONDER_INDEX, si);
   g_assert (memcmp (&ka, &keys_a, sizeof ka) == 0);
@@ -182,14 +187,12 @@ initiate (const guint8 *msg,
 {
   g_autoptr(NetNoiseHandshake) ini = start_initiation ();
   g_autoptr(GError) error = NULL;
-  /* The receiver index (bytes 4 to 7) only routes the response. */
-  gboolean real = len == sizeof response &&
-                  memcmp (msg, response, 4) == 0 &&
-                  memcmp (msg + 8, response + 8, len - 8) == 0;
+  /* mac1 covers the receiver index too: only the response itself. */
+  gboolean real = len == sizeof response && memcmp (msg, response, len) == 0;
   guint32 ri = 0;
   NetWireKeys ka;
 
-  if (!_net_wire_response_read (ini, msg, len, &ri, &error))
+  if (!_net_wire_response_read (ini, mac1_a, msg, len, &ri, &error))
     {
       g_assert (!real);
       check_error (error);
@@ -260,14 +263,15 @@ handshake_with_fields (const guint8 *data,
 
   ini = _net_wire_initiation_write (_net_identity_get_x25519_secret (ident_a),
                                     _net_identity_get_x25519_public (ident_b),
+                                    _net_identity_get_ed25519_public (ident_a),
                                     sender_index, timestamp, in + 16, m1, &error);
   g_assert (ini != NULL);
   g_assert (_net_wire_parse_header (m1, sizeof m1, NET_WIRE_MIN_MAX_DATAGRAM,
                                     &header) == NET_WIRE_OK);
   g_assert (header.type == NET_WIRE_HANDSHAKE_INITIATION);
 
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b),
-                                   m1, sizeof m1, &si, &ts, &error);
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
+                                   m1, sizeof m1, &si, &ts, NULL, &error);
   g_assert (res != NULL);
   g_assert (si == sender_index && ts == timestamp);
 
@@ -276,7 +280,7 @@ handshake_with_fields (const guint8 *data,
                                     &header) == NET_WIRE_OK);
   g_assert (header.type == NET_WIRE_HANDSHAKE_RESPONSE);
   g_assert (header.receiver_index == sender_index);
-  g_assert (_net_wire_response_read (ini, m2, sizeof m2, &ri, &error));
+  g_assert (_net_wire_response_read (ini, mac1_a, m2, sizeof m2, &ri, &error));
   g_assert (ri == responder_index);
 
   _net_wire_keys_init (&ka, ini, sender_index, ri);

@@ -86,6 +86,14 @@
 #define REKEY_AFTER_MESSAGES (G_GUINT64_CONSTANT (1) << 60)
 /* How long a datagram held back by the lossy wrapper waits at most. */
 #define LOSSY_HOLD_US    (5 * 1000)
+/* The ephemeral keys of the last initiations that authenticated: an exact
+ * replay of one is dropped before any Diffie-Hellman.  Older replays are
+ * still refused by their timestamp, at the cost of the DH. */
+#define RECENT_EPHEMERALS 4096
+/* A refused key is reported at most once a minute, for at most this many
+ * keys at a time (an attacker has as many keys as it likes). */
+#define REFUSED_REPORT_US (60 * G_USEC_PER_SEC)
+#define REFUSED_KEYS_MAX  256
 
 typedef struct
 {
@@ -136,6 +144,7 @@ typedef struct
   guint64 bytes_received;
   guint64 handshakes_initiated;
   guint64 handshakes_completed;
+  guint64 handshakes_read;
   guint64 keepalives_sent;
   guint64 send_failed;
   guint64 dropped_no_service;
@@ -158,6 +167,7 @@ static const struct
   { "bytes-received", G_STRUCT_OFFSET (Counters, bytes_received) },
   { "handshakes-initiated", G_STRUCT_OFFSET (Counters, handshakes_initiated) },
   { "handshakes-completed", G_STRUCT_OFFSET (Counters, handshakes_completed) },
+  { "handshakes-read", G_STRUCT_OFFSET (Counters, handshakes_read) },
   { "keepalives-sent", G_STRUCT_OFFSET (Counters, keepalives_sent) },
   { "send-failed", G_STRUCT_OFFSET (Counters, send_failed) },
   { "dropped-no-service", G_STRUCT_OFFSET (Counters, dropped_no_service) },
@@ -213,6 +223,16 @@ struct _NetNode
   GPtrArray       *peers;      /* Peer, a reference each */
   GHashTable      *indexes;    /* local index → Peer (borrowed) */
   guint64          last_timestamp;
+  guint8           mac1_key[NET_WIRE_MAC1_KEY_LEN];  /* of our own key */
+
+  /* Replays: the ephemerals of recent authenticated initiations. */
+  GHashTable      *ephemerals;     /* GBytes (32) → itself */
+  GBytes         **ephemeral_ring; /* RECENT_EPHEMERALS, oldest overwritten */
+  guint            ephemeral_next;
+
+  /* Refused keys: key text → gint64 monotonic time of the last report. */
+  GHashTable      *refused_reported;
+  GPtrArray       *refused_pending;  /* RefusedReport, emitted after work */
 
   NetRepl         *leader;
   NetRepl         *follower;
@@ -279,8 +299,23 @@ enum {
   PEER_UP,
   PEER_DOWN,
   FOLLOW_FAILED,
+  PEER_REFUSED,
   N_SIGNALS
 };
+
+typedef struct
+{
+  char *key_text;
+  char *address;
+} RefusedReport;
+
+static void
+refused_report_free (RefusedReport *r)
+{
+  g_free (r->key_text);
+  g_free (r->address);
+  g_free (r);
+}
 
 static guint signals[N_SIGNALS];
 
@@ -921,7 +956,9 @@ node_initiate (NetNode *self,
   self->last_timestamp = timestamp;
 
   hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (self->identity),
-                                   peer->x25519, index, timestamp, NULL, out, &error);
+                                   peer->x25519,
+                                   _net_identity_get_ed25519_public (self->identity),
+                                   index, timestamp, NULL, out, &error);
   if (hs == NULL)
     {
       g_warning ("NetNode %s: cannot write a handshake initiation for %s: %s",
@@ -961,6 +998,73 @@ node_count_drop (NetNode     *self,
   self->counters.dropped[reason]++;
 }
 
+/* Whether @ephemeral began an initiation that authenticated lately. */
+static gboolean
+node_ephemeral_seen (NetNode      *self,
+                     const guint8 *ephemeral)
+{
+  g_autoptr(GBytes) key = g_bytes_new_static (ephemeral, NET_NOISE_DHLEN);
+
+  return g_hash_table_contains (self->ephemerals, key);
+}
+
+static void
+node_remember_ephemeral (NetNode      *self,
+                         const guint8 *ephemeral)
+{
+  GBytes *key = g_bytes_new (ephemeral, NET_NOISE_DHLEN);
+  GBytes **slot = &self->ephemeral_ring[self->ephemeral_next];
+
+  if (g_hash_table_contains (self->ephemerals, key))
+    {
+      g_bytes_unref (key);
+      return;
+    }
+  if (*slot != NULL)
+    g_hash_table_remove (self->ephemerals, *slot);
+  *slot = key;
+  g_hash_table_add (self->ephemerals, g_bytes_ref (key));
+  self->ephemeral_next = (self->ephemeral_next + 1) % RECENT_EPHEMERALS;
+}
+
+/* A key not in the allow-list completed message 1: report it, once a
+ * minute per key (after this piece of work, as NetNode::peer-refused). */
+static void
+node_report_refused (NetNode        *self,
+                     const guint8   *ed25519,
+                     GSocketAddress *from)
+{
+  g_autoptr(GBytes) key = g_bytes_new (ed25519, NET_IDENTITY_PUBLIC_KEY_SIZE);
+  g_autofree char *text = net_identity_public_key_to_string (key);
+  gint64 now = g_get_monotonic_time ();
+  gpointer last;
+  RefusedReport *r;
+
+  if (g_hash_table_lookup_extended (self->refused_reported, text, NULL, &last) &&
+      now - *(gint64 *) last < REFUSED_REPORT_US)
+    return;
+
+  /* Bounded: forget the reports older than the interval, or all of them. */
+  if (g_hash_table_size (self->refused_reported) >= REFUSED_KEYS_MAX)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->refused_reported);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (now - *(gint64 *) value >= REFUSED_REPORT_US)
+          g_hash_table_iter_remove (&iter);
+      if (g_hash_table_size (self->refused_reported) >= REFUSED_KEYS_MAX)
+        return;
+    }
+  g_hash_table_replace (self->refused_reported, g_strdup (text), g_memdup2 (&now, sizeof now));
+
+  r = g_new0 (RefusedReport, 1);
+  r->key_text = g_steal_pointer (&text);
+  r->address = format_address (from);
+  g_ptr_array_add (self->refused_pending, r);
+}
+
 static void
 node_handle_initiation (NetNode             *self,
                         const NetWireHeader *header,
@@ -971,6 +1075,8 @@ node_handle_initiation (NetNode             *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(NetNoiseHandshake) hs = NULL;
   guint8 out[NET_WIRE_RESPONSE_LEN];
+  guint8 ed25519[NET_IDENTITY_PUBLIC_KEY_SIZE];
+  const guint8 *ephemeral = data + NET_WIRE_INITIATION_EPHEMERAL_OFFSET;
   guint32 sender_index = 0;
   guint64 timestamp = 0;
   Session *session;
@@ -983,8 +1089,24 @@ node_handle_initiation (NetNode             *self,
       return;
     }
 
+  /* The cheap checks first: whoever does not know our public key, or
+   * replays an initiation that authenticated lately, costs a hash or a
+   * lookup, never a Diffie-Hellman. */
+  if (!_net_wire_check_mac1 (self->mac1_key, data, len))
+    {
+      node_count_drop (self, NET_WIRE_DROP_MAC);
+      return;
+    }
+  if (node_ephemeral_seen (self, ephemeral))
+    {
+      node_count_drop (self, NET_WIRE_DROP_HANDSHAKE_REPLAY);
+      return;
+    }
+
+  self->counters.handshakes_read++;
   hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (self->identity),
-                                  data, len, &sender_index, &timestamp, &error);
+                                  self->mac1_key, data, len, &sender_index, &timestamp,
+                                  ed25519, &error);
   if (hs == NULL)
     {
       node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
@@ -996,8 +1118,13 @@ node_handle_initiation (NetNode             *self,
   if (peer == NULL)
     {
       node_count_drop (self, NET_WIRE_DROP_UNKNOWN_PEER);
+      node_report_refused (self, ed25519, from);
       return;
     }
+
+  /* It authenticated: a replay of it is refused before any DH from now
+   * on (whether it is accepted below or is itself a late replay). */
+  node_remember_ephemeral (self, ephemeral);
 
   if (timestamp <= peer->last_timestamp)
     {
@@ -1062,8 +1189,15 @@ node_handle_response (NetNode             *self,
    * clear, so anyone who sees the initiation can answer it with junk.  A
    * response that fails leaves the handshake waiting for the genuine one
    * until its own retry timer replaces it. */
+  if (!_net_wire_check_mac1 (self->mac1_key, data, len))
+    {
+      node_count_drop (self, NET_WIRE_DROP_MAC);
+      return;
+    }
+
+  self->counters.handshakes_read++;
   attempt = _net_noise_handshake_copy (peer->hs);
-  if (!_net_wire_response_read (attempt, data, len, &responder_index, &error))
+  if (!_net_wire_response_read (attempt, self->mac1_key, data, len, &responder_index, &error))
     {
       node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
                              NET_WIRE_DROP_AUTH : NET_WIRE_DROP_MALFORMED);
@@ -1377,6 +1511,20 @@ node_tick (NetNode *self)
 static void
 node_after_work (NetNode *self)
 {
+  if (self->refused_pending->len > 0)
+    {
+      g_autoptr(GPtrArray) reports = g_steal_pointer (&self->refused_pending);
+
+      self->refused_pending = g_ptr_array_new_with_free_func ((GDestroyNotify) refused_report_free);
+      g_object_ref (self);
+      for (guint i = 0; i < reports->len; i++)
+        {
+          RefusedReport *r = g_ptr_array_index (reports, i);
+
+          g_signal_emit (self, signals[PEER_REFUSED], 0, r->key_text, r->address);
+        }
+      g_object_unref (self);
+    }
   node_announce (self);
   if (self->follow_error != NULL)
     {
@@ -1609,6 +1757,13 @@ net_node_finalize (GObject *object)
 
   g_clear_pointer (&self->peers, g_ptr_array_unref);
   g_clear_pointer (&self->indexes, g_hash_table_unref);
+  g_clear_pointer (&self->ephemerals, g_hash_table_unref);
+  if (self->ephemeral_ring != NULL)
+    for (guint i = 0; i < RECENT_EPHEMERALS; i++)
+      g_clear_pointer (&self->ephemeral_ring[i], g_bytes_unref);
+  g_clear_pointer (&self->ephemeral_ring, g_free);
+  g_clear_pointer (&self->refused_reported, g_hash_table_unref);
+  g_clear_pointer (&self->refused_pending, g_ptr_array_unref);
   g_clear_object (&self->identity);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->listen_address, g_free);
@@ -1820,6 +1975,25 @@ net_node_class_init (NetNodeClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * NetNode::peer-refused:
+   * @self: the #NetNode
+   * @public_key: the public key of the node that was refused, as text
+   * @address: where its handshake came from, "host:port"
+   *
+   * Emitted on the owner context when a node whose key is not in the
+   * allow-list completed a handshake initiation (so the key is its own):
+   * it gets no answer.  Admit it with net_node_add_peer() if it should
+   * connect.  Emitted at most once a minute per key; the refusals are
+   * counted as "dropped-unknown-peer" all the same.
+   */
+  signals[PEER_REFUSED] =
+    g_signal_new ("peer-refused",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -1837,6 +2011,12 @@ net_node_init (NetNode *self)
   self->plain = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
   self->scratch = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
   self->sealed = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
+
+  self->ephemerals = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                            (GDestroyNotify) g_bytes_unref, NULL);
+  self->ephemeral_ring = g_new0 (GBytes *, RECENT_EPHEMERALS);
+  self->refused_reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->refused_pending = g_ptr_array_new_with_free_func ((GDestroyNotify) refused_report_free);
 
   self->link.send = link_send;
   self->link.peer_public_key = link_peer_public_key;
@@ -1865,6 +2045,7 @@ net_node_initable_init (GInitable     *initable,
                            "a NetNode needs an identity");
       return FALSE;
     }
+  _net_wire_mac1_key (_net_identity_get_x25519_public (self->identity), self->mac1_key);
   /* What we forward as a follower carries the origin of our key. */
   self->link.local_origin = net_identity_get_origin (self->identity);
   if (self->listen_address == NULL)

@@ -17,16 +17,26 @@
 
 G_BEGIN_DECLS
 
-#define NET_WIRE_VERSION                1
+/* Version 2: the initiation carries the initiator's Ed25519 key, and both
+ * handshake messages end in a mac1 (docs/net-protocol.md, section 2). */
+#define NET_WIRE_VERSION                2
 #define NET_WIRE_HEADER_LEN             16
 #define NET_WIRE_TAG_LEN                16
+#define NET_WIRE_MAC_LEN                16
+#define NET_WIRE_MAC1_KEY_LEN           32
 #define NET_WIRE_DEFAULT_MAX_DATAGRAM   1400
 #define NET_WIRE_MIN_MAX_DATAGRAM       256
 #define NET_WIRE_MAX_MAX_DATAGRAM       65507
-/* header, sender index, e, encrypted s, encrypted u64 timestamp */
-#define NET_WIRE_INITIATION_LEN   (NET_WIRE_HEADER_LEN + 4 + NET_NOISE_IK_MESSAGE1_OVERHEAD + 8)
-/* header, e, encrypted u32 sender index */
-#define NET_WIRE_RESPONSE_LEN     (NET_WIRE_HEADER_LEN + NET_NOISE_IK_MESSAGE2_OVERHEAD + 4)
+/* The initiation's payload: u64 timestamp, the initiator's Ed25519 key */
+#define NET_WIRE_INITIATION_PAYLOAD_LEN (8 + 32)
+/* header, sender index, e, encrypted s, encrypted payload, mac1 */
+#define NET_WIRE_INITIATION_LEN   (NET_WIRE_HEADER_LEN + 4 + NET_NOISE_IK_MESSAGE1_OVERHEAD + \
+                                   NET_WIRE_INITIATION_PAYLOAD_LEN + NET_WIRE_MAC_LEN)
+/* Where the initiation's ephemeral key is, in clear. */
+#define NET_WIRE_INITIATION_EPHEMERAL_OFFSET (NET_WIRE_HEADER_LEN + 4)
+/* header, e, encrypted u32 sender index, mac1 */
+#define NET_WIRE_RESPONSE_LEN     (NET_WIRE_HEADER_LEN + NET_NOISE_IK_MESSAGE2_OVERHEAD + 4 + \
+                                   NET_WIRE_MAC_LEN)
 #define NET_WIRE_DATA_OVERHEAD    (NET_WIRE_HEADER_LEN + NET_WIRE_TAG_LEN)
 #define NET_WIRE_REPLAY_WINDOW    1024
 /* Counters at or past this are never used (the key must be renewed). */
@@ -57,6 +67,7 @@ typedef enum
   NET_WIRE_DROP_HANDSHAKE_REPLAY,  /* initiation timestamp not newer */
   NET_WIRE_DROP_UNKNOWN_PEER,      /* static key not in the allow-list */
   NET_WIRE_DROP_TOO_LARGE,         /* longer than the node's maximum */
+  NET_WIRE_DROP_MAC,               /* a handshake whose mac1 is wrong */
   NET_WIRE_N_DROP_REASONS
 } NetWireDrop;
 
@@ -96,16 +107,34 @@ gboolean     _net_wire_replay_check    (const NetWireReplayWindow *window,
 void         _net_wire_replay_commit   (NetWireReplayWindow       *window,
                                         guint64                    counter);
 
-/* --- Handshake ----------------------------------------------------------- */
+/* --- Handshake ---------------------------------------------------------- */
+
+/*
+ * mac1, as WireGuard's: the last NET_WIRE_MAC_LEN bytes of each handshake
+ * message are a keyed BLAKE2b-128 of everything before them, keyed with
+ * BLAKE2b-256 ("mac1----" || the receiver's X25519 public key).  A
+ * receiver checks it before any Diffie-Hellman: a datagram from someone
+ * who does not know its key costs one hash.
+ */
+void         _net_wire_mac1_key        (const guint8        *x25519_public,
+                                        guint8              *key);
+/* Whether the mac1 of the handshake message @data (its whole length)
+ * verifies under @mac1_key (of the receiver's own public key). */
+gboolean     _net_wire_check_mac1      (const guint8        *mac1_key,
+                                        const guint8        *data,
+                                        gsize                len);
 
 /*
  * Initiator: starts a handshake with @remote_static (X25519, 32 bytes) and
- * writes the initiation (NET_WIRE_INITIATION_LEN bytes) into @out.  The
- * returned handshake waits for the response.  @ephemeral_for_test is
- * NULL except in tests (a fixed ephemeral secret).
+ * writes the initiation (NET_WIRE_INITIATION_LEN bytes) into @out; its
+ * payload carries @ed25519_public, the initiator's identity, so that a
+ * responder can name a key it refuses.  The returned handshake waits for
+ * the response.  @ephemeral_for_test is NULL except in tests (a fixed
+ * ephemeral secret).
  */
 NetNoiseHandshake *_net_wire_initiation_write (const guint8  *static_secret,
                                                const guint8  *remote_static,
+                                               const guint8  *ed25519_public,
                                                guint32        sender_index,
                                                guint64        timestamp,
                                                const guint8  *ephemeral_for_test,
@@ -113,28 +142,37 @@ NetNoiseHandshake *_net_wire_initiation_write (const guint8  *static_secret,
                                                GError       **error);
 /*
  * Responder: reads an initiation of exactly NET_WIRE_INITIATION_LEN bytes
- * (the header already parsed).  Returns the handshake (its remote static,
- * the initiator's X25519 key, is then known: check the allow-list and the
- * timestamp before answering), the initiator's sender index and timestamp.
- * NULL with %NET_ERROR_PROTOCOL / %NET_ERROR_AUTH_FAILED otherwise.
+ * (the header already parsed) whose mac1 verifies under @mac1_key (the
+ * key of the responder's own public key).  Returns the handshake (its
+ * remote static, the initiator's X25519 key, is then known: check the
+ * allow-list and the timestamp before answering), the initiator's sender
+ * index, timestamp and Ed25519 key (@ed25519_public, 32 bytes, may be
+ * NULL; it converts to the remote static, or the read fails).  NULL with
+ * %NET_ERROR_PROTOCOL / %NET_ERROR_AUTH_FAILED otherwise.
  */
 NetNoiseHandshake *_net_wire_initiation_read  (const guint8  *static_secret,
+                                               const guint8  *mac1_key,
                                                const guint8  *data,
                                                gsize          len,
                                                guint32       *sender_index,
                                                guint64       *timestamp,
+                                               guint8        *ed25519_public,
                                                GError       **error);
-/* Responder: writes the response (NET_WIRE_RESPONSE_LEN bytes) to @out;
- * the handshake is then finished (split it). */
+/* Responder: writes the response (NET_WIRE_RESPONSE_LEN bytes) to @out,
+ * its mac1 keyed with the initiator's key; the handshake is then finished
+ * (split it). */
 gboolean     _net_wire_response_write  (NetNoiseHandshake   *hs,
                                         guint32              initiator_index,
                                         guint32              responder_index,
                                         const guint8        *ephemeral_for_test,
                                         guint8              *out,
                                         GError             **error);
-/* Initiator: reads a response of exactly NET_WIRE_RESPONSE_LEN bytes;
- * the handshake is then finished.  Fills @responder_index. */
+/* Initiator: reads a response of exactly NET_WIRE_RESPONSE_LEN bytes whose
+ * mac1 verifies under @mac1_key (of the initiator's own public key); the
+ * handshake is then finished.  Fills @responder_index.  A failure leaves
+ * @hs unusable: read a copy when the response may be forged. */
 gboolean     _net_wire_response_read   (NetNoiseHandshake   *hs,
+                                        const guint8        *mac1_key,
                                         const guint8        *data,
                                         gsize                len,
                                         guint32             *responder_index,

@@ -19,8 +19,8 @@
 #include "net-error.h"
 #include "net-wire-private.h"
 
-G_STATIC_ASSERT (NET_WIRE_INITIATION_LEN == 124);
-G_STATIC_ASSERT (NET_WIRE_RESPONSE_LEN == 68);
+G_STATIC_ASSERT (NET_WIRE_INITIATION_LEN == 172);
+G_STATIC_ASSERT (NET_WIRE_RESPONSE_LEN == 84);
 G_STATIC_ASSERT (NET_WIRE_REPLAY_WINDOW % 64 == 0);
 G_STATIC_ASSERT (crypto_aead_chacha20poly1305_ietf_ABYTES == NET_WIRE_TAG_LEN);
 G_STATIC_ASSERT (crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12);
@@ -43,6 +43,7 @@ static const char * const drop_reason_names[NET_WIRE_N_DROP_REASONS] = {
   [NET_WIRE_DROP_HANDSHAKE_REPLAY] = "handshake-replay",
   [NET_WIRE_DROP_UNKNOWN_PEER] = "unknown-peer",
   [NET_WIRE_DROP_TOO_LARGE] = "too-large",
+  [NET_WIRE_DROP_MAC] = "mac",
 };
 
 const char *
@@ -248,11 +249,58 @@ _net_wire_replay_commit (NetWireReplayWindow *window,
     window->bits[i / 64] |= G_GUINT64_CONSTANT (1) << (i % 64);
 }
 
-/* --- Handshake ----------------------------------------------------------- */
+/* --- Handshake ---------------------------------------------------------- */
+
+#define MAC1_LABEL "mac1----"
+
+void
+_net_wire_mac1_key (const guint8 *x25519_public,
+                    guint8       *key)
+{
+  crypto_generichash_state st;
+
+  g_return_if_fail (x25519_public != NULL);
+  g_return_if_fail (key != NULL);
+
+  crypto_generichash_init (&st, NULL, 0, NET_WIRE_MAC1_KEY_LEN);
+  crypto_generichash_update (&st, (const guint8 *) MAC1_LABEL, strlen (MAC1_LABEL));
+  crypto_generichash_update (&st, x25519_public, NET_NOISE_DHLEN);
+  crypto_generichash_final (&st, key, NET_WIRE_MAC1_KEY_LEN);
+}
+
+static void
+wire_put_mac1 (const guint8 *receiver_x25519,
+               guint8       *data,
+               gsize         len)
+{
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+
+  _net_wire_mac1_key (receiver_x25519, key);
+  crypto_generichash (data + len - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                      data, len - NET_WIRE_MAC_LEN, key, sizeof key);
+}
+
+gboolean
+_net_wire_check_mac1 (const guint8 *mac1_key,
+                      const guint8 *data,
+                      gsize         len)
+{
+  guint8 mac[NET_WIRE_MAC_LEN];
+
+  g_return_val_if_fail (mac1_key != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (len < NET_WIRE_HEADER_LEN + NET_WIRE_MAC_LEN)
+    return FALSE;
+  crypto_generichash (mac, sizeof mac, data, len - NET_WIRE_MAC_LEN,
+                      mac1_key, NET_WIRE_MAC1_KEY_LEN);
+  return sodium_memcmp (mac, data + len - NET_WIRE_MAC_LEN, sizeof mac) == 0;
+}
 
 NetNoiseHandshake *
 _net_wire_initiation_write (const guint8  *static_secret,
                             const guint8  *remote_static,
+                            const guint8  *ed25519_public,
                             guint32        sender_index,
                             guint64        timestamp,
                             const guint8  *ephemeral_for_test,
@@ -261,11 +309,12 @@ _net_wire_initiation_write (const guint8  *static_secret,
 {
   g_autoptr(NetNoiseHandshake) hs = NULL;
   NetWireHeader header = { NET_WIRE_HANDSHAKE_INITIATION, 0, 0 };
-  guint8 payload[8];
+  guint8 payload[NET_WIRE_INITIATION_PAYLOAD_LEN];
   gsize n = 0;
 
   g_return_val_if_fail (static_secret != NULL, NULL);
   g_return_val_if_fail (remote_static != NULL, NULL);
+  g_return_val_if_fail (ed25519_public != NULL, NULL);
   g_return_val_if_fail (sender_index != 0, NULL);
   g_return_val_if_fail (out != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -279,30 +328,36 @@ _net_wire_initiation_write (const guint8  *static_secret,
     _net_noise_handshake_set_ephemeral_for_test (hs, ephemeral_for_test);
 
   put_u64 (payload, timestamp);
+  memcpy (payload + 8, ed25519_public, 32);
   if (!_net_noise_handshake_write_message (hs, payload, sizeof payload,
                                            out + PROLOGUE_LEN,
-                                           NET_WIRE_INITIATION_LEN - PROLOGUE_LEN,
+                                           NET_WIRE_INITIATION_LEN - PROLOGUE_LEN - NET_WIRE_MAC_LEN,
                                            &n, error))
     return NULL;
-  g_assert (n == NET_WIRE_INITIATION_LEN - PROLOGUE_LEN);
+  g_assert (n == NET_WIRE_INITIATION_LEN - PROLOGUE_LEN - NET_WIRE_MAC_LEN);
+  wire_put_mac1 (remote_static, out, NET_WIRE_INITIATION_LEN);
 
   return g_steal_pointer (&hs);
 }
 
 NetNoiseHandshake *
 _net_wire_initiation_read (const guint8  *static_secret,
+                           const guint8  *mac1_key,
                            const guint8  *data,
                            gsize          len,
                            guint32       *sender_index,
                            guint64       *timestamp,
+                           guint8        *ed25519_public,
                            GError       **error)
 {
   g_autoptr(NetNoiseHandshake) hs = NULL;
-  guint8 payload[8];
+  guint8 payload[NET_WIRE_INITIATION_PAYLOAD_LEN];
+  guint8 converted[NET_NOISE_DHLEN];
   gsize payload_len = 0;
   guint32 index;
 
   g_return_val_if_fail (static_secret != NULL, NULL);
+  g_return_val_if_fail (mac1_key != NULL, NULL);
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -324,20 +379,41 @@ _net_wire_initiation_read (const guint8  *static_secret,
       return NULL;
     }
 
+  /* Before any Diffie-Hellman. */
+  if (!_net_wire_check_mac1 (mac1_key, data, len))
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_AUTH_FAILED,
+                           "handshake initiation with a wrong mac1");
+      return NULL;
+    }
+
   hs = _net_noise_handshake_new (NET_NOISE_ROLE_RESPONDER, data, PROLOGUE_LEN,
                                  static_secret, NULL);
   if (!_net_noise_handshake_read_message (hs, data + PROLOGUE_LEN,
-                                          len - PROLOGUE_LEN,
+                                          len - PROLOGUE_LEN - NET_WIRE_MAC_LEN,
                                           payload, sizeof payload,
                                           &payload_len, error))
     return NULL;
   /* The length was exact, so the payload is too. */
   g_assert (payload_len == sizeof payload);
 
+  /* The Ed25519 key must be the identity the handshake authenticated. */
+  if (crypto_sign_ed25519_pk_to_curve25519 (converted, payload + 8) != 0 ||
+      sodium_memcmp (converted, _net_noise_handshake_get_remote_static (hs),
+                     sizeof converted) != 0)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_AUTH_FAILED,
+                           "handshake initiation whose Ed25519 key is not "
+                           "its static key");
+      return NULL;
+    }
+
   if (sender_index != NULL)
     *sender_index = index;
   if (timestamp != NULL)
     *timestamp = get_u64 (payload);
+  if (ed25519_public != NULL)
+    memcpy (ed25519_public, payload + 8, 32);
 
   return g_steal_pointer (&hs);
 }
@@ -356,6 +432,7 @@ _net_wire_response_write (NetNoiseHandshake  *hs,
 
   g_return_val_if_fail (hs != NULL, FALSE);
   g_return_val_if_fail (_net_noise_handshake_get_role (hs) == NET_NOISE_ROLE_RESPONDER, FALSE);
+  g_return_val_if_fail (_net_noise_handshake_get_remote_static (hs) != NULL, FALSE);
   g_return_val_if_fail (responder_index != 0, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -368,16 +445,18 @@ _net_wire_response_write (NetNoiseHandshake  *hs,
   put_u32 (payload, responder_index);
   if (!_net_noise_handshake_write_message (hs, payload, sizeof payload,
                                            out + NET_WIRE_HEADER_LEN,
-                                           NET_WIRE_RESPONSE_LEN - NET_WIRE_HEADER_LEN,
+                                           NET_WIRE_RESPONSE_LEN - NET_WIRE_HEADER_LEN - NET_WIRE_MAC_LEN,
                                            &n, error))
     return FALSE;
-  g_assert (n == NET_WIRE_RESPONSE_LEN - NET_WIRE_HEADER_LEN);
+  g_assert (n == NET_WIRE_RESPONSE_LEN - NET_WIRE_HEADER_LEN - NET_WIRE_MAC_LEN);
+  wire_put_mac1 (_net_noise_handshake_get_remote_static (hs), out, NET_WIRE_RESPONSE_LEN);
 
   return TRUE;
 }
 
 gboolean
 _net_wire_response_read (NetNoiseHandshake  *hs,
+                         const guint8       *mac1_key,
                          const guint8       *data,
                          gsize               len,
                          guint32            *responder_index,
@@ -389,6 +468,7 @@ _net_wire_response_read (NetNoiseHandshake  *hs,
 
   g_return_val_if_fail (hs != NULL, FALSE);
   g_return_val_if_fail (_net_noise_handshake_get_role (hs) == NET_NOISE_ROLE_INITIATOR, FALSE);
+  g_return_val_if_fail (mac1_key != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -411,9 +491,15 @@ _net_wire_response_read (NetNoiseHandshake  *hs,
                            "handshake response with a malformed header");
       return FALSE;
     }
+  if (!_net_wire_check_mac1 (mac1_key, data, len))
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_AUTH_FAILED,
+                           "handshake response with a wrong mac1");
+      return FALSE;
+    }
 
   if (!_net_noise_handshake_read_message (hs, data + NET_WIRE_HEADER_LEN,
-                                          len - NET_WIRE_HEADER_LEN,
+                                          len - NET_WIRE_HEADER_LEN - NET_WIRE_MAC_LEN,
                                           payload, sizeof payload,
                                           &payload_len, error))
     return FALSE;

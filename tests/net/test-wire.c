@@ -41,6 +41,18 @@ fixed_bytes (guint8 *out,
     out[i] = (guint8) (b + i * 7);
 }
 
+/* The mac1 key of messages to @id (a few live at once). */
+static const guint8 *
+mac1_of (NetIdentity *id)
+{
+  static guint8 keys[4][NET_WIRE_MAC1_KEY_LEN];
+  static guint next;
+  guint8 *key = keys[next++ % G_N_ELEMENTS (keys)];
+
+  _net_wire_mac1_key (_net_identity_get_x25519_public (id), key);
+  return key;
+}
+
 typedef struct
 {
   NetIdentity *a;  /* the initiator */
@@ -84,6 +96,7 @@ write_initiation (Peers  *p,
 
   hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (p->a),
                                    _net_identity_get_x25519_public (p->b),
+                                   _net_identity_get_ed25519_public (p->a),
                                    INITIATOR_INDEX, TIMESTAMP, p->eph_a,
                                    out, &error);
   g_assert_no_error (error);
@@ -101,6 +114,7 @@ handshake (Peers *p)
   NetWireHeader header;
   guint32 sender_index = 0, responder_index = 0;
   guint64 timestamp = 0;
+  guint8 ed25519[32] = { 0 };
 
   ini = write_initiation (p, p->initiation);
   g_assert_cmpint (_net_wire_parse_header (p->initiation, sizeof p->initiation,
@@ -108,11 +122,12 @@ handshake (Peers *p)
                    ==, NET_WIRE_OK);
   g_assert_cmpint (header.type, ==, NET_WIRE_HANDSHAKE_INITIATION);
 
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
                                    p->initiation, sizeof p->initiation,
-                                   &sender_index, &timestamp, &error);
+                                   &sender_index, &timestamp, ed25519, &error);
   g_assert_no_error (error);
   g_assert_nonnull (res);
+  g_assert_cmpmem (ed25519, 32, _net_identity_get_ed25519_public (p->a), 32);
   g_assert_cmpuint (sender_index, ==, INITIATOR_INDEX);
   g_assert_cmpuint (timestamp, ==, TIMESTAMP);
   g_assert_cmpmem (_net_noise_handshake_get_remote_static (res), 32,
@@ -128,7 +143,7 @@ handshake (Peers *p)
   g_assert_cmpint (header.type, ==, NET_WIRE_HANDSHAKE_RESPONSE);
   g_assert_cmpuint (header.receiver_index, ==, INITIATOR_INDEX);
 
-  g_assert_true (_net_wire_response_read (ini, p->response, sizeof p->response,
+  g_assert_true (_net_wire_response_read (ini, mac1_of (p->a), p->response, sizeof p->response,
                                           &responder_index, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (responder_index, ==, RESPONDER_INDEX);
@@ -198,7 +213,7 @@ test_header_round_trip (void)
     { NET_WIRE_DATA, G_MAXUINT32, NET_WIRE_REJECT_AFTER_MESSAGES - 1 },
   };
   const guint8 expected[NET_WIRE_HEADER_LEN] = {
-    'N', 'd', 1, 3, 0x04, 0x03, 0x02, 0x01,
+    'N', 'd', 2, 3, 0x04, 0x03, 0x02, 0x01,
     0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
   };
 
@@ -549,10 +564,10 @@ test_handshake (Peers         *p,
   g_assert_cmpuint (p->keys_a.window.top, ==, 0);
 
   /* The fixed layout of the initiation. */
-  g_assert_cmpmem (p->initiation, 4, "Nd\1\1", 4);
+  g_assert_cmpmem (p->initiation, 4, "Nd\2\1", 4);
   g_assert_cmpmem (p->initiation + 4, 12, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
   g_assert_cmpmem (p->initiation + 16, 4, "\x78\x56\x34\x12", 4);
-  g_assert_cmpmem (p->response, 16, "Nd\1\2\x78\x56\x34\x12\0\0\0\0\0\0\0\0", 16);
+  g_assert_cmpmem (p->response, 16, "Nd\2\2\x78\x56\x34\x12\0\0\0\0\0\0\0\0", 16);
 
   /* Deterministic with a fixed ephemeral, random without one. */
   hs = write_initiation (p, again);
@@ -560,13 +575,31 @@ test_handshake (Peers         *p,
   g_clear_pointer (&hs, _net_noise_handshake_free);
   hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (p->a),
                                    _net_identity_get_x25519_public (p->b),
+                                   _net_identity_get_ed25519_public (p->a),
                                    INITIATOR_INDEX, TIMESTAMP, NULL, again, NULL);
   g_assert_nonnull (hs);
   g_assert_true (memcmp (again + 20, p->initiation + 20, 32) != 0);
 }
 
+/* The expected mac1 of @len bytes of @msg (the last 16 are it) to @to,
+ * from libsodium directly: BLAKE2b-128 keyed with BLAKE2b-256 ("mac1----"
+ * || the receiver's X25519 key). */
+static void
+expected_mac1 (NetIdentity *to,
+               guint8      *msg,
+               gsize        len)
+{
+  guint8 label_key[8 + 32], key[32];
+
+  memcpy (label_key, "mac1----", 8);
+  memcpy (label_key + 8, _net_identity_get_x25519_public (to), 32);
+  crypto_generichash (key, sizeof key, label_key, sizeof label_key, NULL, 0);
+  crypto_generichash (msg + len - 16, 16, msg, len - 16, key, sizeof key);
+}
+
 /* The initiation and response are the Noise messages over the protocol's
- * prologue and payloads, byte for byte: built here from net-noise alone. */
+ * prologue and payloads, byte for byte, each followed by its mac1: built
+ * here from net-noise and libsodium alone. */
 static void
 test_handshake_layout (Peers         *p,
                        gconstpointer  data)
@@ -575,34 +608,40 @@ test_handshake_layout (Peers         *p,
   g_autoptr(NetNoiseHandshake) res = NULL;
   g_autoptr(GError) error = NULL;
   guint8 expected[NET_WIRE_INITIATION_LEN + NET_WIRE_RESPONSE_LEN];
-  const guint8 ts[8] = { 0x00, 0x20, 0x0b, 0x50, 0x76, 0x44, 0x06, 0x00 };
+  guint8 payload[8 + 32] = { 0x00, 0x20, 0x0b, 0x50, 0x76, 0x44, 0x06, 0x00 };
   const guint8 index[4] = { 0xfe, 0xca, 0xad, 0x0b };
   gsize n = 0;
 
   G_STATIC_ASSERT (TIMESTAMP == G_GUINT64_CONSTANT (0x00064476500b2000));
+  G_STATIC_ASSERT (NET_WIRE_INITIATION_LEN == 20 + 32 + 48 + 40 + 16 + 16);
+  G_STATIC_ASSERT (NET_WIRE_RESPONSE_LEN == 16 + 32 + 4 + 16 + 16);
+  memcpy (payload + 8, _net_identity_get_ed25519_public (p->a), 32);
   handshake (p);
 
-  memcpy (expected, "Nd\1\1\0\0\0\0\0\0\0\0\0\0\0\0\x78\x56\x34\x12", 20);
+  memcpy (expected, "Nd\2\1\0\0\0\0\0\0\0\0\0\0\0\0\x78\x56\x34\x12", 20);
   ini = _net_noise_handshake_new (NET_NOISE_ROLE_INITIATOR, expected, 20,
                                   _net_identity_get_x25519_secret (p->a),
                                   _net_identity_get_x25519_public (p->b));
   _net_noise_handshake_set_ephemeral_for_test (ini, p->eph_a);
-  g_assert_true (_net_noise_handshake_write_message (ini, ts, sizeof ts, expected + 20,
-                                                     NET_WIRE_INITIATION_LEN - 20, &n, &error));
+  g_assert_true (_net_noise_handshake_write_message (ini, payload, sizeof payload, expected + 20,
+                                                     NET_WIRE_INITIATION_LEN - 20 - 16, &n, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n, ==, NET_WIRE_INITIATION_LEN - 20);
+  g_assert_cmpuint (n, ==, NET_WIRE_INITIATION_LEN - 20 - 16);
+  expected_mac1 (p->b, expected, NET_WIRE_INITIATION_LEN);
   g_assert_cmpmem (expected, NET_WIRE_INITIATION_LEN, p->initiation, NET_WIRE_INITIATION_LEN);
 
   res = _net_noise_handshake_new (NET_NOISE_ROLE_RESPONDER, expected, 20,
                                   _net_identity_get_x25519_secret (p->b), NULL);
-  g_assert_true (_net_noise_handshake_read_message (res, expected + 20, NET_WIRE_INITIATION_LEN - 20,
-                                                    expected + NET_WIRE_INITIATION_LEN, 8, &n, &error));
+  g_assert_true (_net_noise_handshake_read_message (res, expected + 20, NET_WIRE_INITIATION_LEN - 20 - 16,
+                                                    expected + NET_WIRE_INITIATION_LEN,
+                                                    sizeof payload, &n, &error));
   g_assert_no_error (error);
-  memcpy (expected, "Nd\1\2\x78\x56\x34\x12\0\0\0\0\0\0\0\0", 16);
+  memcpy (expected, "Nd\2\2\x78\x56\x34\x12\0\0\0\0\0\0\0\0", 16);
   _net_noise_handshake_set_ephemeral_for_test (res, p->eph_b);
   g_assert_true (_net_noise_handshake_write_message (res, index, sizeof index, expected + 16,
-                                                     NET_WIRE_RESPONSE_LEN - 16, &n, &error));
+                                                     NET_WIRE_RESPONSE_LEN - 16 - 16, &n, &error));
   g_assert_no_error (error);
+  expected_mac1 (p->a, expected, NET_WIRE_RESPONSE_LEN);
   g_assert_cmpmem (expected, NET_WIRE_RESPONSE_LEN, p->response, NET_WIRE_RESPONSE_LEN);
 }
 
@@ -621,16 +660,17 @@ test_handshake_random (Peers         *p,
 
   ini = _net_wire_initiation_write (_net_identity_get_x25519_secret (p->a),
                                     _net_identity_get_x25519_public (p->b),
+                                    _net_identity_get_ed25519_public (p->a),
                                     7, 8, NULL, p->initiation, &error);
   g_assert_no_error (error);
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
-                                   p->initiation, sizeof p->initiation, &si, &ts, &error);
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
+                                   p->initiation, sizeof p->initiation, &si, &ts, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (si, ==, 7);
   g_assert_cmpuint (ts, ==, 8);
   g_assert_true (_net_wire_response_write (res, si, 9, NULL, p->response, &error));
   g_assert_no_error (error);
-  g_assert_true (_net_wire_response_read (ini, p->response, sizeof p->response, &ri, &error));
+  g_assert_true (_net_wire_response_read (ini, mac1_of (p->a), p->response, sizeof p->response, &ri, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (ri, ==, 9);
   _net_wire_keys_init (&p->keys_a, ini, 7, ri);
@@ -667,8 +707,8 @@ test_handshake_tamper_initiation (Peers         *p,
 
       memcpy (msg, p->initiation, sizeof msg);
       msg[bit / 8] ^= 1 << (bit % 8);
-      res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
-                                       msg, sizeof msg, &si, &ts, &error);
+      res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
+                                       msg, sizeof msg, &si, &ts, NULL, &error);
       g_assert_null (res);
       g_assert_error (error, NET_ERROR, NET_ERROR_AUTH_FAILED);
       g_assert_cmpuint (si, ==, 0);
@@ -684,8 +724,8 @@ test_handshake_tamper_initiation (Peers         *p,
       if (len == NET_WIRE_INITIATION_LEN)
         continue;
       memcpy (msg, p->initiation, NET_WIRE_INITIATION_LEN);
-      g_assert_null (_net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
-                                                msg, len, NULL, NULL, &error));
+      g_assert_null (_net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
+                                                msg, len, NULL, NULL, NULL, &error));
       g_assert_error (error, NET_ERROR, NET_ERROR_PROTOCOL);
     }
   {
@@ -694,8 +734,8 @@ test_handshake_tamper_initiation (Peers         *p,
 
     memcpy (msg, p->initiation, sizeof msg);
     memset (msg + 16, 0, 4);
-    g_assert_null (_net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
-                                              msg, sizeof msg, NULL, NULL, &error));
+    g_assert_null (_net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
+                                              msg, sizeof msg, NULL, NULL, NULL, &error));
     g_assert_error (error, NET_ERROR, NET_ERROR_PROTOCOL);
   }
 
@@ -704,9 +744,9 @@ test_handshake_tamper_initiation (Peers         *p,
     g_autoptr(NetNoiseHandshake) res = NULL;
     g_autoptr(GError) error = NULL;
 
-    res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
+    res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
                                      p->initiation, sizeof p->initiation,
-                                     NULL, NULL, &error);
+                                     NULL, NULL, NULL, &error);
     g_assert_no_error (error);
     g_assert_nonnull (res);
   }
@@ -740,7 +780,7 @@ test_handshake_tamper_response (Peers         *p,
           g_assert_true (drop == NET_WIRE_DROP_MALFORMED ||
                          header.type != NET_WIRE_HANDSHAKE_RESPONSE);
           /* response_read checks the same on its own. */
-          g_assert_false (_net_wire_response_read (ini, msg, sizeof msg, &ri, &error));
+          g_assert_false (_net_wire_response_read (ini, mac1_of (p->a), msg, sizeof msg, &ri, &error));
           g_assert_error (error, NET_ERROR, NET_ERROR_PROTOCOL);
         }
       else if (bit / 8 < 8)
@@ -752,7 +792,7 @@ test_handshake_tamper_response (Peers         *p,
       else
         {
           g_assert_cmpint (drop, ==, NET_WIRE_OK);
-          g_assert_false (_net_wire_response_read (ini, msg, sizeof msg, &ri, &error));
+          g_assert_false (_net_wire_response_read (ini, mac1_of (p->a), msg, sizeof msg, &ri, &error));
           g_assert_error (error, NET_ERROR, NET_ERROR_AUTH_FAILED);
         }
       g_assert_cmpuint (ri, ==, 0);
@@ -772,10 +812,10 @@ test_handshake_tamper_response (Peers         *p,
 
         if (len == NET_WIRE_RESPONSE_LEN)
           continue;
-        g_assert_false (_net_wire_response_read (ini, msg, len, &ri, &error));
+        g_assert_false (_net_wire_response_read (ini, mac1_of (p->a), msg, len, &ri, &error));
         g_assert_error (error, NET_ERROR, NET_ERROR_PROTOCOL);
       }
-    g_assert_true (_net_wire_response_read (ini, p->response, sizeof p->response, &ri, NULL));
+    g_assert_true (_net_wire_response_read (ini, mac1_of (p->a), p->response, sizeof p->response, &ri, NULL));
     g_assert_cmpuint (ri, ==, RESPONDER_INDEX);
   }
 }
@@ -796,26 +836,27 @@ test_handshake_wrong_responder (Peers         *p,
   /* a believes c is at b's address. */
   ini = _net_wire_initiation_write (_net_identity_get_x25519_secret (p->a),
                                     _net_identity_get_x25519_public (c),
+                                    _net_identity_get_ed25519_public (p->a),
                                     INITIATOR_INDEX, TIMESTAMP, NULL,
                                     p->initiation, &error);
   g_assert_no_error (error);
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b),
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (p->b), mac1_of (p->b),
                                    p->initiation, sizeof p->initiation,
-                                   &si, NULL, &error);
+                                   &si, NULL, NULL, &error);
   g_assert_null (res);
   g_assert_error (error, NET_ERROR, NET_ERROR_AUTH_FAILED);
   g_clear_error (&error);
 
   /* c itself reads it, but a response made by b for another initiation
    * does not authenticate for a. */
-  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (c),
+  res = _net_wire_initiation_read (_net_identity_get_x25519_secret (c), mac1_of (c),
                                    p->initiation, sizeof p->initiation,
-                                   &si, NULL, &error);
+                                   &si, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (res);
   g_clear_pointer (&res, _net_noise_handshake_free);
   handshake (p);
-  g_assert_false (_net_wire_response_read (ini, p->response, sizeof p->response,
+  g_assert_false (_net_wire_response_read (ini, mac1_of (p->a), p->response, sizeof p->response,
                                            &ri, &error));
   g_assert_error (error, NET_ERROR, NET_ERROR_AUTH_FAILED);
 }
@@ -892,7 +933,7 @@ test_data_layout (void)
   g_assert_true (_net_wire_seal (&keys, (const guint8 *) "hello", 5, dgram, sizeof dgram,
                                  &len, NULL));
   g_assert_cmpuint (len, ==, sizeof dgram);
-  g_assert_cmpmem (dgram, 16, "Nd\1\3\xd4\xc3\xb2\xa1\x08\x07\x06\x05\x04\x03\x02\x01", 16);
+  g_assert_cmpmem (dgram, 16, "Nd\2\3\xd4\xc3\xb2\xa1\x08\x07\x06\x05\x04\x03\x02\x01", 16);
   g_assert_cmpint (crypto_aead_chacha20poly1305_ietf_decrypt (plain, &mlen, NULL,
                                                               dgram + 16, len - 16,
                                                               dgram, 16, nonce,

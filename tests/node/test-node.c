@@ -99,6 +99,9 @@ typedef struct
   gboolean     swallow_data; /* the hook swallows data datagrams */
   gboolean     swallow_all;
   GSocket     *forger;       /* answers each initiation with junk first */
+  guint        refused;      /* peer-refused */
+  char        *refused_key;
+  char        *refused_address;
   guint        forged;
 } TestNode;
 
@@ -112,6 +115,7 @@ forge_response (TestNode     *t,
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) to = NULL;
   guint8 junk[NET_WIRE_RESPONSE_LEN];
+  guint8 mac1_key[NET_WIRE_MAC1_KEY_LEN];
   NetWireHeader header = { NET_WIRE_HANDSHAKE_RESPONSE, 0, 0 };
   GSocketConnectable *c;
   g_autoptr(GSocketAddressEnumerator) e = NULL;
@@ -120,6 +124,11 @@ forge_response (TestNode     *t,
                           (initiation[18] << 16) | ((guint32) initiation[19] << 24);
   randombytes_buf (junk, sizeof junk);
   _net_wire_write_header (junk, &header);
+  /* The initiator's key is public: the junk gets past mac1 and costs the
+   * initiator a failed Noise read. */
+  _net_wire_mac1_key (_net_identity_get_x25519_public (t->identity), mac1_key);
+  crypto_generichash (junk + sizeof junk - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                      junk, sizeof junk - NET_WIRE_MAC_LEN, mac1_key, sizeof mac1_key);
 
   c = g_network_address_parse (net_node_get_local_address (t->node), 0, &error);
   g_assert_no_error (error);
@@ -182,6 +191,19 @@ on_peer_down (NetNode    *node,
 }
 
 static void
+on_peer_refused (NetNode    *node,
+                 const char *key,
+                 const char *address,
+                 TestNode   *t)
+{
+  t->refused++;
+  g_free (t->refused_key);
+  t->refused_key = g_strdup (key);
+  g_free (t->refused_address);
+  t->refused_address = g_strdup (address);
+}
+
+static void
 test_node_init_with (TestNode    *t,
                      NetIdentity *identity,
                      const char  *address)
@@ -200,6 +222,7 @@ test_node_init_with (TestNode    *t,
   _net_node_set_send_hook (t->node, send_hook, t, NULL);
   g_signal_connect (t->node, "peer-up", G_CALLBACK (on_peer_up), t);
   g_signal_connect (t->node, "peer-down", G_CALLBACK (on_peer_down), t);
+  g_signal_connect (t->node, "peer-refused", G_CALLBACK (on_peer_refused), t);
 }
 
 static void
@@ -219,6 +242,8 @@ test_node_clear (TestNode *t)
   g_clear_object (&t->identity);
   g_clear_pointer (&t->sent, g_ptr_array_unref);
   g_clear_object (&t->forger);
+  g_clear_pointer (&t->refused_key, g_free);
+  g_clear_pointer (&t->refused_address, g_free);
 }
 
 /* @a and @b are up with each other, and have been since their first
@@ -1102,6 +1127,59 @@ test_replayed_initiation (void)
   test_node_clear (&b);
 }
 
+/* Issue 12, finding 4: a flood of replays of an initiation that was
+ * accepted, and of initiations whose mac1 is wrong (their sender does not
+ * know the responder's key), costs no Diffie-Hellman: both are dropped by
+ * a lookup or a hash, and the session they target stays up. */
+static void
+test_handshake_flood_before_dh (void)
+{
+  TestNode a, b;
+  Captured *init;
+  guint64 reads, replays, macs;
+  gsize len;
+  const guint8 *data;
+  guint8 junk[NET_WIRE_INITIATION_LEN];
+  NetWireHeader header = { NET_WIRE_HANDSHAKE_INITIATION, 0, 0 };
+  const guint n = 2000;
+
+  secure_pair_up (&a, &b);
+  init = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+  g_assert_nonnull (init);
+  data = g_bytes_get_data (init->data, &len);
+  g_assert_cmpuint (len, ==, NET_WIRE_INITIATION_LEN);
+
+  reads = counter (&b, "handshakes-read");
+  replays = counter (&b, "dropped-handshake-replay");
+  macs = counter (&b, "dropped-mac");
+
+  randombytes_buf (junk, sizeof junk);
+  _net_wire_write_header (junk, &header);
+  for (guint i = 0; i < n; i++)
+    {
+      send_raw (&a, init->to, data, len);
+      junk[20] = (guint8) i;   /* another ephemeral each time */
+      send_raw (&a, init->to, junk, sizeof junk);
+      if (i % 64 == 0)
+        g_main_context_iteration (NULL, FALSE);
+    }
+  WAIT_FOR (counter (&b, "dropped-handshake-replay") + counter (&b, "dropped-mac") >=
+            replays + macs + 2 * n - 2 * n / 100);
+
+  /* A few datagrams may be lost on a loaded machine; none cost a DH. */
+  g_test_message ("%" G_GUINT64_FORMAT " replays and %" G_GUINT64_FORMAT " bad mac1 dropped",
+                  counter (&b, "dropped-handshake-replay") - replays,
+                  counter (&b, "dropped-mac") - macs);
+  g_assert_cmpuint (counter (&b, "dropped-handshake-replay"), >, replays + n / 2);
+  g_assert_cmpuint (counter (&b, "dropped-mac"), >, macs + n / 2);
+  g_assert_cmpuint (counter (&b, "handshakes-read"), ==, reads);
+  g_assert_cmpuint (counter (&b, "dropped-auth"), ==, 0);
+  assert_up_all_along (&a, &b);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* Finding 1 of issue 12: an injector answers every initiation with a junk
  * response before the genuine one arrives.  The junk is refused and the
  * handshake it targeted still completes with the genuine response: the
@@ -1169,6 +1247,10 @@ test_unknown_peer (void)
   g_assert_no_error (error);
 
   WAIT_FOR (counter (&b, "dropped-unknown-peer") >= 3);
+  /* Reported once (a minute), with the key and where it came from. */
+  g_assert_cmpuint (b.refused, ==, 1);
+  g_assert_cmpstr (b.refused_key, ==, c.key);
+  g_assert_cmpstr (b.refused_address, ==, net_node_get_local_address (c.node));
   g_assert_cmpuint (b.sent->len, ==, 0);
   g_assert_cmpuint (counter (&b, "datagrams-sent"), ==, 0);
   g_assert_cmpuint (counter (&c, "datagrams-received"), ==, 0);
@@ -1804,6 +1886,7 @@ main (int   argc,
   g_test_add_func ("/node/security/replayed-initiation", test_replayed_initiation);
   g_test_add_func ("/node/security/unknown-peer", test_unknown_peer);
   g_test_add_func ("/node/security/forged-response", test_forged_response);
+  g_test_add_func ("/node/security/handshake-flood-before-dh", test_handshake_flood_before_dh);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
   g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
   g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
