@@ -57,6 +57,7 @@ static gboolean   opt_force;
 static char      *opt_listen;
 static char     **opt_allow;
 static char     **opt_allow_writer;
+static char      *opt_allow_file;
 static gboolean   opt_forward_writes;
 
 #define IDENTITY_ENTRY \
@@ -85,6 +86,9 @@ static const GOptionEntry node_serve_entries[] = {
   { "allow-writer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow_writer,
     "Admit the peer with this public key as a writer: it may also forward writes "
     "(repeatable)", "KEY" },
+  { "allow-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_allow_file,
+    "Also admit the peers listed in FILE, one “KEY”, “reader KEY” or “writer KEY” a line; "
+    "re-read on SIGHUP", "FILE" },
   { NULL }
 };
 
@@ -105,6 +109,7 @@ cli_node_cleanup (void)
   g_clear_pointer (&opt_listen, g_free);
   g_clear_pointer (&opt_allow, g_strfreev);
   g_clear_pointer (&opt_allow_writer, g_strfreev);
+  g_clear_pointer (&opt_allow_file, g_free);
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,7 +325,165 @@ typedef struct
   guint       hint_id;
   GError     *failure;         /* follow-failed: exit 1 with it */
   CliControl *control;         /* other commands' mutations */
+  GHashTable *fixed_keys;      /* serve: canonical key → role + 1, from
+                                * --allow and --allow-writer */
+  GHashTable *file_keys;       /* serve: the same, from --allow-file */
 } CliNode;
+
+/* Allow lists ------------------------------------------------------------ */
+
+/* @text as net_node_list_peers() names it, or NULL. */
+static char *
+cli_canonical_key (const char  *text,
+                   GError     **error)
+{
+  g_autoptr(GBytes) key = net_identity_public_key_from_string (text, error);
+
+  return key != NULL ? net_identity_public_key_to_string (key) : NULL;
+}
+
+/* Reads an allow file: one peer a line, “KEY” or “reader KEY” (a reader)
+ * or “writer KEY”; blank lines and lines starting with # are skipped.
+ * Returns canonical key → role + 1, or NULL with a message naming the
+ * line. */
+static GHashTable *
+cli_read_allow_file (const char  *path,
+                     GError     **error)
+{
+  g_autoptr(GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return NULL;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_auto(GStrv) words = NULL;
+      char *line = g_strstrip (lines[i]);
+      NetPeerRole role = NET_PEER_ROLE_READER;
+      const char *key_text;
+      char *key;
+      guint n;
+
+      if (*line == '\0' || *line == '#')
+        continue;
+      words = g_strsplit_set (line, " \t", -1);
+      /* Runs of blanks make empty words: drop them. */
+      n = 0;
+      for (guint k = 0; words[k] != NULL; k++)
+        if (*words[k] != '\0')
+          words[n++] = words[k];
+        else
+          g_free (words[k]);
+      words[n] = NULL;
+
+      if (n == 1)
+        key_text = words[0];
+      else if (n == 2 && (g_str_equal (words[0], "reader") || g_str_equal (words[0], "writer")))
+        {
+          role = g_str_equal (words[0], "writer") ? NET_PEER_ROLE_WRITER : NET_PEER_ROLE_READER;
+          key_text = words[1];
+        }
+      else
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "%s:%u: expected “KEY”, “reader KEY” or “writer KEY”", path, i + 1);
+          return NULL;
+        }
+
+      key = cli_canonical_key (key_text, &local_error);
+      if (key == NULL)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "%s:%u: %s", path, i + 1, local_error->message);
+          return NULL;
+        }
+      g_hash_table_replace (keys, key, GINT_TO_POINTER (role + 1));
+    }
+
+  return g_steal_pointer (&keys);
+}
+
+/* Admits the peers of --allow-file (their role as the file says; a key
+ * also given with --allow-writer stays a writer) and removes those that
+ * left it, unless the command line names them. */
+static gboolean
+cli_node_load_allow_file (CliNode  *run,
+                          GError  **error)
+{
+  g_autoptr(GHashTable) keys = cli_read_allow_file (opt_allow_file, error);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (keys == NULL)
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, keys);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      NetPeerRole role = GPOINTER_TO_INT (value) - 1;
+      gpointer fixed = g_hash_table_lookup (run->fixed_keys, key);
+
+      if (fixed != NULL)
+        role = MAX (role, (NetPeerRole) (GPOINTER_TO_INT (fixed) - 1));
+      if (!net_node_add_peer_with_role (run->node, key, NULL, role, error))
+        return FALSE;
+    }
+
+  if (run->file_keys != NULL)
+    {
+      g_hash_table_iter_init (&iter, run->file_keys);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          gpointer fixed;
+
+          if (g_hash_table_contains (keys, key))
+            continue;
+          fixed = g_hash_table_lookup (run->fixed_keys, key);
+          if (fixed != NULL)
+            net_node_add_peer_with_role (run->node, key, NULL, GPOINTER_TO_INT (fixed) - 1, NULL);
+          else
+            net_node_remove_peer (run->node, key);
+        }
+    }
+
+  g_clear_pointer (&run->file_keys, g_hash_table_unref);
+  run->file_keys = g_steal_pointer (&keys);
+  return TRUE;
+}
+
+/* SIGHUP: the allow file again, so that a new follower needs no restart. */
+static gboolean
+cli_node_reload_cb (gpointer user_data)
+{
+  CliNode *run = user_data;
+  g_autoptr(GError) error = NULL;
+  guint writers = 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (opt_allow_file == NULL)
+    {
+      g_printerr ("netdb: SIGHUP: no --allow-file to re-read\n");
+      return G_SOURCE_CONTINUE;
+    }
+  if (!cli_node_load_allow_file (run, &error))
+    {
+      g_printerr ("netdb: allow list not reloaded (the previous one stays): %s\n",
+                  error->message);
+      return G_SOURCE_CONTINUE;
+    }
+
+  g_hash_table_iter_init (&iter, run->file_keys);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    writers += GPOINTER_TO_INT (value) - 1 == NET_PEER_ROLE_WRITER;
+  g_printerr ("netdb: allow list reloaded from %s: %u readers, %u writers\n",
+              opt_allow_file, g_hash_table_size (run->file_keys) - writers, writers);
+  return G_SOURCE_CONTINUE;
+}
 
 static void
 cli_node_print_counters (CliNode *run)
@@ -411,6 +574,19 @@ cli_node_peer_down_cb (NetNode    *node,
   g_printerr ("netdb: peer down: %s\n", public_key);
 }
 
+/* The leader refused a node: say who, and how to admit it. */
+static void
+cli_node_peer_refused_cb (NetNode    *node,
+                          const char *public_key,
+                          const char *address,
+                          gpointer    user_data)
+{
+  g_printerr ("netdb: refused a handshake from %s at %s: its key is not allowed; "
+              "to admit it, restart with --allow %s (or --allow-writer %s), or add it "
+              "to the --allow-file and send SIGHUP\n",
+              public_key, address, public_key, public_key);
+}
+
 static void
 cli_node_forward_failed_cb (NetDb        *db,
                             const GError *error,
@@ -452,10 +628,16 @@ cli_node_hint_cb (gpointer user_data)
 
   run->hint_id = 0;
   if (!net_node_is_peer_up (run->node, run->leader_key))
-    g_printerr ("netdb: no session with the leader at %s yet: is it running, "
-                "and does it allow this node (--allow %s)?\n",
-                run->leader_address,
-                net_identity_get_public_key (net_node_get_identity (run->node)));
+    {
+      const char *key = net_identity_get_public_key (net_node_get_identity (run->node));
+
+      g_printerr ("netdb: the leader at %s is not answering this node's handshake "
+                  "(%" G_GUINT64_FORMAT " sent): is it running there, and does it admit "
+                  "this node's key (netdb node serve --allow %s, or --allow-writer %s to "
+                  "forward writes; a leader with --allow-file re-reads it on SIGHUP)?\n",
+                  run->leader_address,
+                  net_node_get_counter (run->node, "handshakes-initiated"), key, key);
+    }
 
   return G_SOURCE_REMOVE;
 }
@@ -510,8 +692,9 @@ static int
 cli_node_run (CliNode  *run,
               GError  **error)
 {
-  guint ids[3];
+  guint ids[4];
   gulong up_id;
+  gulong refused_id;
   gulong down_id;
   gulong failed_id;
 
@@ -519,10 +702,13 @@ cli_node_run (CliNode  *run,
   down_id = g_signal_connect (run->node, "peer-down", G_CALLBACK (cli_node_peer_down_cb), run);
   failed_id = g_signal_connect (run->node, "follow-failed",
                                 G_CALLBACK (cli_node_follow_failed_cb), run);
+  refused_id = g_signal_connect (run->node, "peer-refused",
+                                 G_CALLBACK (cli_node_peer_refused_cb), run);
 
   ids[0] = g_unix_signal_add (SIGINT, cli_node_quit_cb, run);
   ids[1] = g_unix_signal_add (SIGTERM, cli_node_quit_cb, run);
   ids[2] = g_unix_signal_add (SIGUSR1, cli_node_counters_cb, run);
+  ids[3] = g_unix_signal_add (SIGHUP, cli_node_reload_cb, run);
 
   /* Other `netdb` commands cannot open the database the node holds: they
    * send their mutations here.  Ready before anything is printed. */
@@ -556,6 +742,7 @@ cli_node_run (CliNode  *run,
   g_signal_handler_disconnect (run->node, up_id);
   g_signal_handler_disconnect (run->node, down_id);
   g_signal_handler_disconnect (run->node, failed_id);
+  g_signal_handler_disconnect (run->node, refused_id);
   cli_node_print_counters (run);
 
   /* Closing syncs what was replicated, and writes a checkpoint. */
@@ -579,7 +766,9 @@ cmd_node_serve (CliInvocation  *inv,
   g_autoptr(NetIdentity) identity = NULL;
   g_autoptr(NetDb) db = NULL;
   g_autoptr(NetNode) node = NULL;
+  g_autoptr(GHashTable) fixed_keys = NULL;
   CliNode run = { 0 };
+  int status;
   const char *listen = opt_listen != NULL ? opt_listen : CLI_NODE_DEFAULT_SERVE_LISTEN;
 
   for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
@@ -595,6 +784,16 @@ cmd_node_serve (CliInvocation  *inv,
   if (!(node = net_node_new (identity, listen, error)))
     return CLI_EXIT_FAILURE;
 
+  fixed_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  run.fixed_keys = fixed_keys;
+  run.node = node;
+  for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
+    g_hash_table_insert (run.fixed_keys, cli_canonical_key (opt_allow[i], NULL),
+                         GINT_TO_POINTER (NET_PEER_ROLE_READER + 1));
+  for (guint i = 0; opt_allow_writer != NULL && opt_allow_writer[i] != NULL; i++)
+    g_hash_table_replace (run.fixed_keys, cli_canonical_key (opt_allow_writer[i], NULL),
+                          GINT_TO_POINTER (NET_PEER_ROLE_WRITER + 1));
+
   for (guint i = 0; opt_allow != NULL && opt_allow[i] != NULL; i++)
     if (!net_node_add_peer_with_role (node, opt_allow[i], NULL, NET_PEER_ROLE_READER, error))
       {
@@ -609,24 +808,38 @@ cmd_node_serve (CliInvocation  *inv,
         return CLI_EXIT_FAILURE;
       }
 
+  if (opt_allow_file != NULL && !cli_node_load_allow_file (&run, error))
+    {
+      g_clear_pointer (&run.file_keys, g_hash_table_unref);
+      g_prefix_error (error, "--allow-file: ");
+      return CLI_EXIT_FAILURE;
+    }
+
   if (!(db = cli_node_open_db (error)))
-    return CLI_EXIT_FAILURE;
+    {
+      g_clear_pointer (&run.file_keys, g_hash_table_unref);
+      return CLI_EXIT_FAILURE;
+    }
 
   if (!net_node_serve_db (node, db, error) || !net_node_start (node, error))
     {
+      g_clear_pointer (&run.file_keys, g_hash_table_unref);
       net_db_close (db, NULL);
       return CLI_EXIT_FAILURE;
     }
 
   if ((opt_allow == NULL || opt_allow[0] == NULL) &&
-      (opt_allow_writer == NULL || opt_allow_writer[0] == NULL))
+      (opt_allow_writer == NULL || opt_allow_writer[0] == NULL) &&
+      opt_allow_file == NULL)
     g_printerr ("netdb: no --allow KEY given: no follower can connect\n");
 
   run.loop = loop;
   run.node = node;
   run.db = db;
 
-  return cli_node_run (&run, error);
+  status = cli_node_run (&run, error);
+  g_clear_pointer (&run.file_keys, g_hash_table_unref);
+  return status;
 }
 
 static int
@@ -724,7 +937,11 @@ const CliCommand cli_node_commands[] = {
     "Only peers whose public key is given with --allow (readers: they may\n"
     "follow) or --allow-writer (writers: they may also forward writes, each\n"
     "under its own origin) may connect; a refused forward is reported by the\n"
-    "follower as “netdb: forward failed: …”.\n"
+    "follower as “netdb: forward failed: …”.  --allow-file FILE lists more\n"
+    "peers, one “KEY”, “reader KEY” or “writer KEY” a line (# starts a\n"
+    "comment), and is re-read on SIGHUP: a new follower needs no restart.\n"
+    "A node whose key is not admitted is reported once a minute as “netdb:\n"
+    "refused a handshake from KEY at ADDR: …”.\n"
     NODE_RUN_DESCRIPTION,
     NULL, node_serve_entries, 0, 0, cmd_node_serve },
   { "follow", "ADDR KEY", "Replicate the database of the leader at ADDR with public key KEY",
@@ -734,8 +951,9 @@ const CliCommand cli_node_commands[] = {
     "unless --forward-writes is given, in which case they are sent to the\n"
     "leader (a failure is reported as “netdb: forward failed: …”).  The\n"
     "leader must list this node's key (see node id) with --allow, or with\n"
-    "--allow-writer when this node forwards writes; a hint\n"
-    "says so when the leader has not answered after 10 s.\n"
+    "--allow-writer when this node forwards writes; when the leader has not\n"
+    "answered after 10 s, a line says the leader is not answering this\n"
+    "node's handshake and what to check.\n"
     NODE_RUN_DESCRIPTION,
     NULL, node_follow_entries, 2, 2, cmd_node_follow },
   { NULL }

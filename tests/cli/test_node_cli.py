@@ -750,19 +750,79 @@ def test_follower_not_allowed_by_the_leader(env, pair, nodes):
                    "--allow", stranger)
     address = json.loads(leader.out.next(HANG_TIMEOUT))["listening"]
     follower = follow(nodes, env, p, address)
+    # The leader says whom it refused and how to admit it (issue 14, 10).
+    line = leader.err.until(lambda l: "refused a handshake" in l, HANG_TIMEOUT)
+    assert line.startswith(f"netdb: refused a handshake from {p.key_b} at 127.0.0.1:"), line
+    assert f"--allow {p.key_b}" in line and "SIGHUP" in line, line
     # The hint comes after 10 s.
-    line = follower.err.until(lambda l: "no session with the leader" in l,
+    line = follower.err.until(lambda l: "not answering" in l,
                               max(HANG_TIMEOUT, 60))
-    assert line.startswith("netdb: ") and address in line, line
+    assert line.startswith("netdb: the leader at ") and address in line, line
+    assert "not answering this node's handshake" in line, line
     assert f"--allow {p.key_b}" in line, line
 
     status, out, err = leader.stop()
     assert status == 0, (out, err)
     assert json.loads(out[-1])["counters"]["dropped-unknown-peer"] > 0
     assert not any("peer up" in l for l in err), err
+    # Once a minute per key, not once per attempt.
+    assert len([l for l in err if "refused a handshake" in l]) == 1, err
     status, out, err = follower.stop()
     assert status == 0, (out, err)
     assert count_of(env, p.b) == 0
+
+
+def test_allow_file_is_reread_on_sighup(env, pair, nodes, tmp_path):
+    """`serve --allow-file` admits the peers it lists with their roles and
+    re-reads it on SIGHUP: a follower refused at first comes up without a
+    restart; as a reader its forwarded writes are refused, as a writer
+    they land (issue 14, item 10; issue 12, finding 2)."""
+    p = pair
+    allow = tmp_path / "allow"
+    allow.write_text("# nobody yet\n")
+    ok(env, "--db", p.a, "tasks", "add", "1", "on the leader")
+    leader = nodes(env, "--db", p.a, "node", "serve", "--identity", p.id_a,
+                   "--listen", "127.0.0.1:0", "--allow-file", str(allow))
+    address, _ = leader.listening()
+    follower = follow(nodes, env, p, address, "--forward-writes")
+    leader.err.until(lambda l: f"refused a handshake from {p.key_b}" in l, HANG_TIMEOUT)
+
+    # A reader: it follows, but what it forwards is refused.
+    allow.write_text(f"# followers\nreader {p.key_b}\n")
+    leader.proc.send_signal(signal.SIGHUP)
+    line = leader.err.until(lambda l: "allow list" in l, HANG_TIMEOUT)
+    assert line == f"netdb: allow list reloaded from {allow}: 1 readers, 0 writers", line
+    wait_until("the follower converges", converged(env, p.a, p.b),
+               alive=(leader, follower))
+    ok(env, "--db", p.b, "tasks", "add", "2", "from a reader")
+    line = follower.err.until(lambda l: "forward failed" in l, HANG_TIMEOUT)
+    assert "reader" in line and "--allow-writer" in line, line
+    assert count_of(env, p.a) == 1
+
+    # A malformed file keeps the list as it was.
+    allow.write_text("writer not-a-key\n")
+    leader.proc.send_signal(signal.SIGHUP)
+    line = leader.err.until(lambda l: "allow list" in l, HANG_TIMEOUT)
+    assert line.startswith("netdb: allow list not reloaded"), line
+    assert f"{allow}:1:" in line, line
+
+    # A writer: its forwards land.
+    allow.write_text(f"writer   {p.key_b}  \n")
+    leader.proc.send_signal(signal.SIGHUP)
+    line = leader.err.until(lambda l: "allow list" in l, HANG_TIMEOUT)
+    assert line.endswith(": 0 readers, 1 writers"), line
+    ok(env, "--db", p.b, "tasks", "add", "3", "from a writer")
+    wait_until("the forward reaches the leader",
+               lambda: (count_of(env, p.a) == 2, count_of(env, p.a)),
+               alive=(leader, follower))
+    assert [t["id"] for t in tasks_of(env, p.a)] == [1, 3]
+
+    # Out of the file: it is dropped.
+    allow.write_text("")
+    leader.proc.send_signal(signal.SIGHUP)
+    leader.err.until(lambda l: f"peer down: {p.key_b}" in l, HANG_TIMEOUT)
+    assert follower.stop()[0] == 0
+    assert leader.stop()[0] == 0
 
 
 def test_follow_exits_1_when_the_logs_diverged(env, pair, nodes):
