@@ -1414,14 +1414,49 @@ check_items (NetDbMemories *memories,
     }
 }
 
+/* The live queries of the random walk: each equals the oracle's answer
+ * for its filter once delivered (issue 15: the oracle covers the live
+ * queries too). */
+#define N_LIVE 4
+
+static void
+check_live (NetQueryModel **live,
+            GHashTable     *ref)
+{
+  for (guint m = 0; m < N_LIVE; m++)
+    {
+      GListModel *list = G_LIST_MODEL (live[m]);
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(NetMemoriesFilter) all = net_memories_filter_new ();
+      NetMemoriesFilter *filter = (NetMemoriesFilter *) net_query_model_get_filter (live[m]);
+      g_autofree char *got = NULL;
+      g_autofree char *want = NULL;
+      guint n_matches;
+
+      for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+        g_ptr_array_add (items, g_list_model_get_item (list, i));
+      got = ids (items);
+      want = ref_query (ref, filter != NULL ? filter : all, &n_matches);
+      g_assert_cmpstr (got, ==, want);
+    }
+}
+
 static void
 test_random (Fixture       *f,
              gconstpointer  data)
 {
+  NetQueryModel *live[N_LIVE];
   g_autoptr(GHashTable) ref = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, ref_memory_free);
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autoptr(GError) error = NULL;
   guint n_ops = g_test_slow () ? 20000 : 3000;
+
+  for (guint m = 0; m < N_LIVE; m++)
+    {
+      g_autoptr(NetMemoriesFilter) filter = random_filter (rand);
+
+      live[m] = net_db_memories_watch (f->memories, m == 0 ? NULL : filter);
+    }
 
   for (guint op = 0; op < n_ops; op++)
     {
@@ -1500,12 +1535,25 @@ test_random (Fixture       *f,
       g_assert_no_error (error);
 
       if (op % 500 == 0)
-        drain ();
+        {
+          drain ();
+          check_live (live, ref);
+          /* Search as you type: a live query gets a new filter. */
+          {
+            g_autoptr(NetMemoriesFilter) filter = random_filter (rand);
+
+            net_query_model_set_filter (live[1 + op / 500 % (N_LIVE - 1)], G_OBJECT (filter));
+            check_live (live, ref);
+          }
+        }
     }
 
   drain ();
   check_items (f->memories, ref);
   check_against_ref (f->memories, ref, rand, 500);
+  check_live (live, ref);
+  for (guint m = 0; m < N_LIVE; m++)
+    g_object_unref (live[m]);
 
   /* A snapshot folds back to the same state, in a fresh model too. */
   {
