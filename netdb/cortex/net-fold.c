@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "net-error.h"
+#include "net-owner-private.h"
 #include "net-fold-private.h"
 #include "net-redex-private.h"
 
@@ -367,8 +368,9 @@ _net_fold_new (NetRedexFile       *file,
   self->file = g_object_ref (file);
   self->funcs = funcs;
   self->user_data = user_data;
-  self->context = g_main_context_ref_thread_default ();
-  self->owner = g_thread_self ();
+  /* The caller's, or those of the async open that builds the model. */
+  self->context = _net_owner_context_ref ();
+  self->owner = _net_owner_thread ();
   self->applied_seq = applied_seq;
   self->delivered_seq = applied_seq;
   self->restarts_seen = _net_redex_file_get_restarts (file);
@@ -377,7 +379,7 @@ _net_fold_new (NetRedexFile       *file,
   ((FoldSource *) self->source)->fold = self;
   g_source_set_static_name (self->source, "[netdb] fold");
   g_source_set_priority (self->source, G_PRIORITY_DEFAULT);
-  g_source_attach (self->source, self->context);
+  _net_owner_attach (self->source, self->context);
 
   _net_redex_file_add_watch (file, self->source);
   /* Whatever is already in the log gets folded on the first dispatch. */
@@ -469,7 +471,8 @@ _net_fold_get_errors (NetFold *self)
 gboolean
 _net_fold_is_owner_thread (NetFold *self)
 {
-  return g_thread_self () == self->owner;
+  /* An async open builds the model on a worker on behalf of its owner. */
+  return _net_owner_thread () == self->owner;
 }
 
 static void

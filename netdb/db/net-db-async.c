@@ -22,6 +22,7 @@
 #include "net-error.h"
 #include "net-db.h"
 #include "net-db-private.h"
+#include "net-owner-private.h"
 
 /*
  * The costly part runs as an inner GTask without a source object: a
@@ -522,4 +523,309 @@ net_db_close_finish (NetDb         *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == net_db_close_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Open (GAsyncInitable) ------------------------------------------------------------ */
+
+typedef struct
+{
+  NetDb          *db;        /* released on the owner context, never here */
+  GMainContext   *context;   /* the caller's: the db's owner context */
+  GThread        *thread;
+  NetOwnerScope  *scope;     /* what the open deferred to the owner */
+} OpenJob;
+
+static void
+open_job_free (OpenJob *job)
+{
+  g_assert (job->db == NULL);
+  g_clear_pointer (&job->scope, _net_owner_scope_free);
+  g_main_context_unref (job->context);
+  g_thread_unref (job->thread);
+  g_free (job);
+}
+
+static gboolean
+net_db_unref_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The worker's reference goes back to the owner context: the last one
+ * must never be dropped, and the db finalized, on the worker. */
+static void
+open_job_release_db (OpenJob *job)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_static_name (source, "[netdb] release the opened db");
+  g_source_set_callback (source, net_db_unref_cb, g_steal_pointer (&job->db), NULL);
+  g_source_attach (source, job->context);
+}
+
+/* Tests: runs on the worker before it opens. */
+static GFunc open_thread_hook;
+static gpointer open_thread_hook_data;
+
+void
+_net_db_set_open_thread_hook (GFunc    hook,
+                              gpointer data)
+{
+  open_thread_hook = hook;
+  open_thread_hook_data = data;
+}
+
+static void
+net_db_open_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  OpenJob *job = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  if (open_thread_hook != NULL)
+    open_thread_hook (open_thread_hook_data, job->db);
+
+  job->scope = _net_owner_scope_begin (job->context, job->thread);
+  ok = _net_db_open_into (job->db, _net_db_get_options (job->db), &error);
+  _net_owner_scope_end (job->scope);
+
+  if (!g_task_set_return_on_cancel (task, FALSE))
+    {
+      /* The caller was told it was cancelled: leave nothing open (the
+       * sources the open deferred were never attached). */
+      if (ok)
+        net_db_close (job->db, NULL);
+      _net_db_init_end (job->db, FALSE);
+      g_clear_error (&error);
+      open_job_release_db (job);
+      return;
+    }
+
+  _net_db_init_end (job->db, ok);
+  open_job_release_db (job);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+net_db_opened_cb (GObject      *source_object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) outer = user_data;
+  OpenJob *job = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (outer, error);
+      return;
+    }
+
+  /* Now the db is the owner's: its sources start dispatching here. */
+  _net_owner_scope_finish (g_steal_pointer (&job->scope));
+  g_task_return_boolean (outer, TRUE);
+}
+
+static void
+net_db_init_async (GAsyncInitable      *initable,
+                   int                  io_priority,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  NetDb *self = NET_DB (initable);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  OpenJob *job;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, net_db_init_async);
+  g_task_set_priority (task, io_priority);
+
+  if (!_net_db_init_begin (self, &error))
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  job = g_new0 (OpenJob, 1);
+  job->db = g_object_ref (self);
+  job->context = g_main_context_ref_thread_default ();
+  job->thread = g_thread_ref (g_thread_self ());
+
+  net_db_run_in_worker (task, job, (GDestroyNotify) open_job_free,
+                        net_db_open_thread, net_db_opened_cb, TRUE);
+}
+
+static gboolean
+net_db_init_finish (GAsyncInitable  *initable,
+                    GAsyncResult    *result,
+                    GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+_net_db_async_initable_iface_init (GAsyncInitableIface *iface)
+{
+  iface->init_async = net_db_init_async;
+  iface->init_finish = net_db_init_finish;
+}
+
+void
+_net_db_open_async (const NetDbOptions  *options,
+                    int                  io_priority,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(NetDb) self = g_object_new (NET_TYPE_DB, NULL);
+
+  _net_db_set_options (self, options);
+  g_async_initable_init_async (G_ASYNC_INITABLE (self), io_priority, cancellable, callback, user_data);
+}
+
+NetDb *
+_net_db_open_finish (GAsyncResult  *result,
+                     GError       **error)
+{
+  g_autoptr(GObject) source = g_async_result_get_source_object (result);
+  GObject *db;
+
+  g_return_val_if_fail (NET_IS_DB (source), NULL);
+
+  db = g_async_initable_new_finish (G_ASYNC_INITABLE (source), result, error);
+  return db != NULL ? NET_DB (db) : NULL;
+}
+
+/**
+ * net_db_new_async:
+ * @path: (nullable) (type filename): the database directory, created if
+ *   needed, or %NULL for a database held in memory
+ * @models: the models to open
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the database is open
+ * @user_data: data for @callback
+ *
+ * Opens a database as net_db_new() does, without blocking the main loop:
+ * reading the checkpoint and building the models' state happen on a
+ * worker thread, and the database belongs to the thread-default main
+ * context of the caller, where @callback runs.  The events logged after
+ * the checkpoint are then folded from that main loop in bounded steps, as
+ * always.  A cancelled open answers %G_IO_ERROR_CANCELLED at once and
+ * leaves the directory unlocked.  Call net_db_new_finish() from
+ * @callback.
+ *
+ * #NetDb implements #GAsyncInitable: g_async_initable_new_async() with the
+ * #NetDb:path and #NetDb:models properties does the same.
+ *
+ * Since: 0.2
+ */
+void
+net_db_new_async (const char          *path,
+                  NetDbModels          models,
+                  int                  io_priority,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  NetDbOptions options = { .path = path, .models = models };
+
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  _net_db_open_async (&options, io_priority, cancellable, callback, user_data);
+}
+
+/**
+ * net_db_new_finish:
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes net_db_new_async() (or net_db_open_from_snapshot_async()).
+ *
+ * Returns: (transfer full): the open database, or %NULL with @error set
+ *   (as net_db_new(): %NET_ERROR_LOCKED when another process writes the
+ *   directory; or %G_IO_ERROR_CANCELLED)
+ *
+ * Since: 0.2
+ */
+NetDb *
+net_db_new_finish (GAsyncResult  *result,
+                   GError       **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_open_finish (result, error);
+}
+
+/**
+ * net_db_open_from_snapshot_async:
+ * @snapshot: a snapshot made by net_db_snapshot()
+ * @path: (nullable) (type filename): the database directory, or %NULL for
+ *   a database held in memory
+ * @models: the models to open
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the database is open
+ * @user_data: data for @callback
+ *
+ * Opens a database from @snapshot as net_db_open_from_snapshot() does,
+ * decompressing and restoring it on a worker thread.  Call
+ * net_db_open_from_snapshot_finish() from @callback.
+ *
+ * Since: 0.2
+ */
+void
+net_db_open_from_snapshot_async (GBytes              *snapshot,
+                                 const char          *path,
+                                 NetDbModels          models,
+                                 int                  io_priority,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  NetDbOptions options = { .path = path, .models = models, .snapshot = snapshot };
+
+  g_return_if_fail (snapshot != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  _net_db_open_async (&options, io_priority, cancellable, callback, user_data);
+}
+
+/**
+ * net_db_open_from_snapshot_finish:
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes net_db_open_from_snapshot_async().
+ *
+ * Returns: (transfer full): the open database, or %NULL with @error set
+ *   (as net_db_open_from_snapshot(), or %G_IO_ERROR_CANCELLED)
+ *
+ * Since: 0.2
+ */
+NetDb *
+net_db_open_from_snapshot_finish (GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _net_db_open_finish (result, error);
 }

@@ -323,3 +323,151 @@ net_db_builder_build_from_snapshot (NetDbBuilder  *self,
 
   return build (self, snapshot, error);
 }
+
+static void
+build_opened_cb (GObject      *source_object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  NetDb *db = _net_db_open_finish (result, &error);
+
+  if (db == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, db, g_object_unref);
+}
+
+static void
+build_async (NetDbBuilder        *self,
+             GBytes              *snapshot,
+             int                  io_priority,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
+{
+  NetDbOptions options = {
+    .path = self->path,
+    .models = self->models,
+    .origin = self->origin,
+    .max_snapshot_size = self->max_snapshot_size,
+    .config = self->config,
+    .read_only = self->read_only,
+    .snapshot = snapshot,
+  };
+
+  /* The callback's source object is the builder, as GIO does it. */
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, build_async);
+  g_task_set_priority (task, io_priority);
+
+  /* Invalid options are reported by the finish function. */
+  _net_db_open_async (&options, io_priority, cancellable, build_opened_cb, task);
+}
+
+/**
+ * net_db_builder_build_async:
+ * @self: a #NetDbBuilder
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the database is open
+ * @user_data: data for @callback
+ *
+ * Opens the database as net_db_builder_build() does, without blocking the
+ * main loop (see net_db_new_async()).  The options are taken at this
+ * call: changing the builder afterwards does not change this open.  Call
+ * net_db_builder_build_finish() from @callback.
+ *
+ * Since: 0.2
+ */
+void
+net_db_builder_build_async (NetDbBuilder        *self,
+                            int                  io_priority,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (NET_IS_DB_BUILDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  build_async (self, NULL, io_priority, cancellable, callback, user_data);
+}
+
+/**
+ * net_db_builder_build_finish:
+ * @self: a #NetDbBuilder
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes net_db_builder_build_async() or
+ * net_db_builder_build_from_snapshot_async().
+ *
+ * Returns: (transfer full): the open database, or %NULL with @error set
+ *   (as net_db_builder_build(), or %G_IO_ERROR_CANCELLED)
+ *
+ * Since: 0.2
+ */
+NetDb *
+net_db_builder_build_finish (NetDbBuilder  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * net_db_builder_build_from_snapshot_async:
+ * @self: a #NetDbBuilder
+ * @snapshot: a snapshot made by net_db_snapshot()
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the database is open
+ * @user_data: data for @callback
+ *
+ * Opens the database as net_db_builder_build_from_snapshot() does,
+ * without blocking the main loop.  Call
+ * net_db_builder_build_from_snapshot_finish() from @callback.
+ *
+ * Since: 0.2
+ */
+void
+net_db_builder_build_from_snapshot_async (NetDbBuilder        *self,
+                                          GBytes              *snapshot,
+                                          int                  io_priority,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_return_if_fail (NET_IS_DB_BUILDER (self));
+  g_return_if_fail (snapshot != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  build_async (self, snapshot, io_priority, cancellable, callback, user_data);
+}
+
+/**
+ * net_db_builder_build_from_snapshot_finish:
+ * @self: a #NetDbBuilder
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes net_db_builder_build_from_snapshot_async().
+ *
+ * Returns: (transfer full): the open database, or %NULL with @error set
+ *   (as net_db_builder_build_from_snapshot(), or %G_IO_ERROR_CANCELLED)
+ *
+ * Since: 0.2
+ */
+NetDb *
+net_db_builder_build_from_snapshot_finish (NetDbBuilder  *self,
+                                           GAsyncResult  *result,
+                                           GError       **error)
+{
+  return net_db_builder_build_finish (self, result, error);
+}

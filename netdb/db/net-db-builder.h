@@ -50,5 +50,26 @@ NET_AVAILABLE_IN_ALL
 NetDb        *net_db_builder_build_from_snapshot  (NetDbBuilder    *self,
                                                    GBytes          *snapshot,
                                                    GError         **error);
+NET_AVAILABLE_IN_ALL
+void          net_db_builder_build_async          (NetDbBuilder        *self,
+                                                   int                  io_priority,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+NetDb        *net_db_builder_build_finish         (NetDbBuilder        *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+NET_AVAILABLE_IN_ALL
+void          net_db_builder_build_from_snapshot_async  (NetDbBuilder        *self,
+                                                         GBytes              *snapshot,
+                                                         int                  io_priority,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+NetDb        *net_db_builder_build_from_snapshot_finish (NetDbBuilder        *self,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
 
 G_END_DECLS

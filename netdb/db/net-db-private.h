@@ -26,6 +26,29 @@ typedef struct
 
 NetDb   *_net_db_open                     (const NetDbOptions  *options,
                                            GError             **error);
+gboolean _net_db_open_into                (NetDb               *self,
+                                           const NetDbOptions  *options,
+                                           GError             **error);
+void     _net_db_set_options              (NetDb               *self,
+                                           const NetDbOptions  *options);
+const NetDbOptions *_net_db_get_options   (NetDb               *self);
+gboolean _net_db_init_begin               (NetDb               *self,
+                                           GError             **error);
+void     _net_db_init_end                 (NetDb               *self,
+                                           gboolean             ok);
+gboolean _net_db_init_was_ok              (NetDb               *self);
+/* net-db-async.c */
+void     _net_db_async_initable_iface_init (GAsyncInitableIface *iface);
+void     _net_db_open_async               (const NetDbOptions  *options,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NetDb   *_net_db_open_finish              (GAsyncResult        *result,
+                                           GError             **error);
+/* Tests: @hook runs on the worker of an async open before it opens. */
+void     _net_db_set_open_thread_hook     (GFunc                hook,
+                                           gpointer             data);
 /* The work of the async forms (net-db-async.c) ------------------------------ */
 
 typedef struct _NetDbCheckpointJob NetDbCheckpointJob;

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "net-error.h"
+#include "net-enum-types.h"
 #include "net-db-private.h"
 #include "net-db-memories-private.h"
 #include "net-db-snapshot-private.h"
@@ -173,6 +174,15 @@ struct _NetDb
    * so never finalize) the db itself. */
   NetDbIo         *io;
 
+  /* What GInitable / GAsyncInitable open (the construct properties, or
+   * _net_db_set_options()), with the storage its pointers refer to. */
+  NetDbOptions     options;
+  char            *options_path;
+  NetRedexConfig  *options_config;
+  GBytes          *options_snapshot;
+  gboolean         init_done;
+  gboolean         init_ok;
+
   /* The digest of the event at known_seq[k] of model k's history, from
    * the snapshot or checkpoint it was opened from: the log may not hold
    * that event (a log that continues after a snapshot). */
@@ -192,7 +202,11 @@ typedef struct
   guint64   applied[N_MODELS];
 } CheckpointSeqs;
 
-G_DEFINE_FINAL_TYPE (NetDb, net_db, G_TYPE_OBJECT)
+static void net_db_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NetDb, net_db, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, net_db_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE, _net_db_async_initable_iface_init))
 
 NetDbIo *
 _net_db_get_io (NetDb *self)
@@ -203,6 +217,7 @@ _net_db_get_io (NetDb *self)
 enum {
   PROP_0,
   PROP_PATH,
+  PROP_MODELS,
   PROP_ORIGIN,
   PROP_TASKS,
   PROP_MEMORIES,
@@ -286,6 +301,9 @@ net_db_finalize (GObject *object)
   g_clear_pointer (&self->carried, _net_db_bundle_free);
   g_clear_pointer (&self->checkpoints_seen, g_hash_table_unref);
   g_clear_pointer (&self->io, _net_db_io_unref);
+  g_clear_pointer (&self->options_path, g_free);
+  g_clear_object (&self->options_config);
+  g_clear_pointer (&self->options_snapshot, g_bytes_unref);
 
   G_OBJECT_CLASS (net_db_parent_class)->finalize (object);
 }
@@ -301,7 +319,11 @@ net_db_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_PATH:
-      g_value_set_string (value, self->path);
+      g_value_set_string (value, self->init_done ? self->path : self->options_path);
+      break;
+
+    case PROP_MODELS:
+      g_value_set_flags (value, self->init_done ? self->models : self->options.models);
       break;
 
     case PROP_ORIGIN:
@@ -330,6 +352,31 @@ net_db_get_property (GObject    *object,
 }
 
 static void
+net_db_set_property (GObject      *object,
+                     guint         prop_id,
+                     const GValue *value,
+                     GParamSpec   *pspec)
+{
+  NetDb *self = NET_DB (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_free (self->options_path);
+      self->options_path = g_value_dup_string (value);
+      self->options.path = self->options_path;
+      break;
+
+    case PROP_MODELS:
+      self->options.models = g_value_get_flags (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 net_db_class_init (NetDbClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -337,15 +384,30 @@ net_db_class_init (NetDbClass *klass)
   object_class->dispose = net_db_dispose;
   object_class->finalize = net_db_finalize;
   object_class->get_property = net_db_get_property;
+  object_class->set_property = net_db_set_property;
 
   /**
    * NetDb:path: (type filename)
    *
-   * The database directory, or %NULL for a database held in memory.
+   * The database directory, or %NULL for a database held in memory.  Set
+   * it when constructing a database to open with g_initable_new() or
+   * g_async_initable_new_async(); once open, it reads as the canonical
+   * path.
    */
   properties[PROP_PATH] =
     g_param_spec_string ("path", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetDb:models:
+   *
+   * The models the database opens (construct-only, like #NetDb:path).
+   *
+   * Since: 0.2
+   */
+  properties[PROP_MODELS] =
+    g_param_spec_flags ("models", NULL, NULL, NET_TYPE_DB_MODELS, 0,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NetDb:origin:
@@ -1174,11 +1236,16 @@ abandon (NetDb *self)
   net_db_close (self, NULL);
 }
 
-NetDb *
-_net_db_open (const NetDbOptions  *options,
-              GError             **error)
+/*
+ * Opens @self as @options say.  On any thread: an async open runs it on
+ * a worker, inside a NetOwnerScope that names the caller's context and
+ * thread as the owner.  A failure leaves @self closed.
+ */
+gboolean
+_net_db_open_into (NetDb               *self,
+                   const NetDbOptions  *options,
+                   GError             **error)
 {
-  g_autoptr(NetDb) self = NULL;
   g_autoptr(NetDbBundle) snapshot = NULL;
   Checkpoints c = { 0 };
   gboolean all_from_newest = TRUE;
@@ -1186,19 +1253,14 @@ _net_db_open (const NetDbOptions  *options,
   GObject *models[N_MODELS] = { NULL, NULL };
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (options != NULL, NULL);
-  g_return_val_if_fail (options->path != NULL || !options->read_only, NULL);
-  g_return_val_if_fail (options->snapshot == NULL || !options->read_only, NULL);
-
   /* A bad snapshot fails before anything is created. */
   if (options->snapshot != NULL)
     {
       snapshot = _net_db_bundle_read_full (options->snapshot, options->max_snapshot_size, error);
       if (snapshot == NULL)
-        return NULL;
+        return FALSE;
     }
 
-  self = g_object_new (NET_TYPE_DB, NULL);
   self->models = options->models & (NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES);
   self->read_only = options->read_only;
   if (options->config != NULL)
@@ -1209,7 +1271,7 @@ _net_db_open (const NetDbOptions  *options,
   else
     self->redex = net_redex_new (options->path, error);
   if (self->redex == NULL)
-    return NULL;
+    return FALSE;
 
   /* The canonical form, as the redex keeps it. */
   self->path = g_strdup (net_redex_get_path (self->redex));
@@ -1220,13 +1282,13 @@ _net_db_open (const NetDbOptions  *options,
   if (snapshot != NULL && self->path != NULL && !check_same_history (self, snapshot, error))
     {
       abandon (self);
-      return NULL;
+      return FALSE;
     }
 
   if (!set_origin (self, options, error))
     {
       abandon (self);
-      return NULL;
+      return FALSE;
     }
 
   if (snapshot == NULL && self->path != NULL)
@@ -1303,9 +1365,117 @@ _net_db_open (const NetDbOptions  *options,
   if (!ok)
     {
       abandon (self);
-      return NULL;
+      return FALSE;
     }
 
+  return TRUE;
+}
+
+/* Copies @options into @self, for g_initable_init() or
+ * g_async_initable_init_async() to open. */
+void
+_net_db_set_options (NetDb              *self,
+                     const NetDbOptions *options)
+{
+  g_return_if_fail (!self->init_done);
+
+  self->options = *options;
+  g_free (self->options_path);
+  self->options_path = g_strdup (options->path);
+  self->options.path = self->options_path;
+  g_set_object (&self->options_config, options->config);
+  self->options.config = self->options_config;
+  g_clear_pointer (&self->options_snapshot, g_bytes_unref);
+  self->options_snapshot = options->snapshot ? g_bytes_ref (options->snapshot) : NULL;
+  self->options.snapshot = self->options_snapshot;
+}
+
+const NetDbOptions *
+_net_db_get_options (NetDb *self)
+{
+  return &self->options;
+}
+
+/* GInitable / GAsyncInitable: whether the open may start (only once), and
+ * its outcome. */
+gboolean
+_net_db_init_begin (NetDb   *self,
+                    GError **error)
+{
+  if (self->init_done)
+    {
+      if (!self->init_ok)
+        g_set_error (error, NET_ERROR, NET_ERROR_FAILED,
+                     "this database failed to open; create a new one");
+      return FALSE;
+    }
+  if (self->options.path == NULL && self->options.read_only)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a read-only database needs a directory");
+      return FALSE;
+    }
+  if (self->options.snapshot != NULL && self->options.read_only)
+    {
+      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "a read-only database cannot be opened from a snapshot");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+_net_db_init_end (NetDb    *self,
+                  gboolean  ok)
+{
+  self->init_done = TRUE;
+  self->init_ok = ok;
+}
+
+gboolean
+_net_db_init_was_ok (NetDb *self)
+{
+  return self->init_done && self->init_ok;
+}
+
+static gboolean
+net_db_initable_init (GInitable     *initable,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  NetDb *self = NET_DB (initable);
+  gboolean ok;
+
+  if (!_net_db_init_begin (self, error))
+    return self->init_done && self->init_ok;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  ok = _net_db_open_into (self, &self->options, error);
+  _net_db_init_end (self, ok);
+  return ok;
+}
+
+static void
+net_db_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = net_db_initable_init;
+}
+
+NetDb *
+_net_db_open (const NetDbOptions  *options,
+              GError             **error)
+{
+  g_autoptr(NetDb) self = NULL;
+
+  g_return_val_if_fail (options != NULL, NULL);
+  g_return_val_if_fail (options->path != NULL || !options->read_only, NULL);
+  g_return_val_if_fail (options->snapshot == NULL || !options->read_only, NULL);
+
+  self = g_object_new (NET_TYPE_DB, NULL);
+  _net_db_set_options (self, options);
+  if (!g_initable_init (G_INITABLE (self), NULL, error))
+    return NULL;
   return g_steal_pointer (&self);
 }
 

@@ -33,6 +33,27 @@ NetDb         *net_db_open_from_snapshot  (GBytes       *snapshot,
                                            NetDbModels   models,
                                            GError      **error);
 NET_AVAILABLE_IN_ALL
+void           net_db_new_async           (const char          *path,
+                                           NetDbModels          models,
+                                           int                  io_priority,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+NetDb         *net_db_new_finish          (GAsyncResult        *result,
+                                           GError             **error);
+NET_AVAILABLE_IN_ALL
+void           net_db_open_from_snapshot_async  (GBytes              *snapshot,
+                                                 const char          *path,
+                                                 NetDbModels          models,
+                                                 int                  io_priority,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+NetDb         *net_db_open_from_snapshot_finish (GAsyncResult        *result,
+                                                 GError             **error);
+NET_AVAILABLE_IN_ALL
 NetDb         *net_db_open_read_only      (const char   *path,
                                            NetDbModels   models,
                                            GError      **error);
