@@ -674,6 +674,11 @@ static void     memories_visit       (gpointer           model,
                                       NetTableVisitFunc  func,
                                       gpointer           data);
 static gpointer memories_entry_item  (gpointer           thing);
+static void     memories_foreach_snapshot_entry (gpointer           model,
+                                                 NetTableEntryFunc  func,
+                                                 gpointer           data);
+static void     memories_encode_entry (gpointer           entry,
+                                       NetEncoder        *enc);
 
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
@@ -686,6 +691,8 @@ static const NetTableSchema memories_schema = {
   .count_fast = memories_count_fast,
   .visit = memories_visit,
   .entry_item = memories_entry_item,
+  .foreach_snapshot_entry = memories_foreach_snapshot_entry,
+  .encode_entry = memories_encode_entry,
   .has_pending_notify = memory_has_pending_notify,
   .flush_notify = memory_flush_notify,
 };
@@ -1798,6 +1805,37 @@ net_db_memories_wait_for_seq (NetDbMemories  *self,
 
 /* Snapshots ------------------------------------------------------------------ */
 
+/* The schema's side of snapshots: the memories by id. */
+static void
+memories_foreach_snapshot_entry (gpointer           model,
+                                 NetTableEntryFunc  func,
+                                 gpointer           data)
+{
+  NetDbMemories *self = model;
+  NetBTreeIter it;
+
+  for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
+    func (_net_btree_iter_get (&it)->value, data);
+}
+
+static void
+memories_encode_entry (gpointer    entry,
+                       NetEncoder *enc)
+{
+  NetMemory *m = ((MemoryEntry *) entry)->memory;
+  const char * const *tags = net_memory_get_tags (m);
+
+  net_encoder_put_uint (enc, M_ID, net_memory_get_id (m));
+  net_encoder_put_string (enc, M_CONTENT, net_memory_get_content (m));
+  net_encoder_put_int (enc, M_CREATED, net_memory_get_created_at (m));
+  for (guint i = 0; tags[i] != NULL; i++)
+    net_encoder_put_string (enc, M_TAG, tags[i]);
+  if (net_memory_get_source (m) != NULL)
+    net_encoder_put_string (enc, M_SOURCE, net_memory_get_source (m));
+  net_encoder_put_int (enc, M_UPDATED, net_memory_get_updated_at (m));
+  net_encoder_put_uint (enc, M_PINNED, net_memory_get_pinned (m));
+}
+
 /**
  * net_db_memories_snapshot:
  * @self: a #NetDbMemories
@@ -1812,40 +1850,10 @@ GBytes *
 net_db_memories_snapshot (NetDbMemories  *self,
                           GError        **error)
 {
-  g_autoptr(GByteArray) buf = g_byte_array_new ();
-  g_autoptr(GByteArray) item = g_byte_array_new ();
-  NetBTreeIter it;
-  NetEncoder enc;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  net_encoder_init (&enc, buf);
-  _net_snapshot_write_head (&enc, net_db_memories_get_applied_seq (self),
-                            net_db_memories_get_fold_errors (self), &self->table.origins);
-
-  for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
-    {
-      MemoryEntry *e = _net_btree_iter_get (&it)->value;
-      NetMemory *m = e->memory;
-      const char * const *tags = net_memory_get_tags (m);
-      NetEncoder sub;
-
-      g_byte_array_set_size (item, 0);
-      net_encoder_init (&sub, item);
-      net_encoder_put_uint (&sub, M_ID, net_memory_get_id (m));
-      net_encoder_put_string (&sub, M_CONTENT, net_memory_get_content (m));
-      net_encoder_put_int (&sub, M_CREATED, net_memory_get_created_at (m));
-      for (guint i = 0; tags[i] != NULL; i++)
-        net_encoder_put_string (&sub, M_TAG, tags[i]);
-      if (net_memory_get_source (m) != NULL)
-        net_encoder_put_string (&sub, M_SOURCE, net_memory_get_source (m));
-      net_encoder_put_int (&sub, M_UPDATED, net_memory_get_updated_at (m));
-      net_encoder_put_uint (&sub, M_PINNED, net_memory_get_pinned (m));
-      net_encoder_put_bytes (&enc, NET_SNAPSHOT_ITEM, item->data, item->len);
-    }
-
-  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+  return _net_table_snapshot (&self->table);
 }
 
 static gboolean

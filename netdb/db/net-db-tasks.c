@@ -480,6 +480,11 @@ static void     tasks_visit      (gpointer           model,
                                   NetTableVisitFunc  func,
                                   gpointer           data);
 static gpointer tasks_entry_item (gpointer           thing);
+static void     tasks_foreach_snapshot_entry (gpointer           model,
+                                              NetTableEntryFunc  func,
+                                              gpointer           data);
+static void     tasks_encode_entry (gpointer           entry,
+                                    NetEncoder        *enc);
 
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
@@ -492,6 +497,8 @@ static const NetTableSchema tasks_schema = {
   .count_fast = tasks_count_fast,
   .visit = tasks_visit,
   .entry_item = tasks_entry_item,
+  .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
+  .encode_entry = tasks_encode_entry,
   .has_pending_notify = task_has_pending_notify,
   .flush_notify = task_flush_notify,
 };
@@ -1471,6 +1478,38 @@ net_db_tasks_wait_for_seq (NetDbTasks  *self,
 
 /* Snapshots ------------------------------------------------------------------ */
 
+/* The schema's side of snapshots: pending tasks by id, then completed
+ * ones (the order of the format). */
+static void
+tasks_foreach_snapshot_entry (gpointer           model,
+                              NetTableEntryFunc  func,
+                              gpointer           data)
+{
+  NetDbTasks *self = model;
+
+  for (guint st = 0; st < 2; st++)
+    {
+      NetBTreeIter it;
+
+      for (gboolean ok = _net_btree_iter_first (self->index[st][KEY_ID], &it); ok;
+           ok = _net_btree_iter_next (&it))
+        func (_net_btree_iter_get (&it)->value, data);
+    }
+}
+
+static void
+tasks_encode_entry (gpointer    entry,
+                    NetEncoder *enc)
+{
+  TaskEntry *e = entry;
+
+  net_encoder_put_uint (enc, 1, e->id);
+  net_encoder_put_string (enc, 2, entry_title (e));
+  net_encoder_put_uint (enc, 3, e->status);
+  net_encoder_put_int (enc, 4, e->created);
+  net_encoder_put_int (enc, 5, e->updated);
+}
+
 /**
  * net_db_tasks_snapshot:
  * @self: a #NetDbTasks
@@ -1485,39 +1524,10 @@ GBytes *
 net_db_tasks_snapshot (NetDbTasks  *self,
                        GError     **error)
 {
-  g_autoptr(GByteArray) buf = g_byte_array_new ();
-  g_autoptr(GByteArray) item = g_byte_array_new ();
-  NetEncoder enc;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  net_encoder_init (&enc, buf);
-  _net_snapshot_write_head (&enc, net_db_tasks_get_applied_seq (self),
-                            net_db_tasks_get_fold_errors (self), &self->table.origins);
-
-  for (guint st = 0; st < 2; st++)
-    {
-      NetBTreeIter it;
-
-      for (gboolean ok = _net_btree_iter_first (self->index[st][KEY_ID], &it); ok;
-           ok = _net_btree_iter_next (&it))
-        {
-          TaskEntry *e = _net_btree_iter_get (&it)->value;
-          NetEncoder sub;
-
-          g_byte_array_set_size (item, 0);
-          net_encoder_init (&sub, item);
-          net_encoder_put_uint (&sub, 1, e->id);
-          net_encoder_put_string (&sub, 2, entry_title (e));
-          net_encoder_put_uint (&sub, 3, e->status);
-          net_encoder_put_int (&sub, 4, e->created);
-          net_encoder_put_int (&sub, 5, e->updated);
-          net_encoder_put_bytes (&enc, NET_SNAPSHOT_ITEM, item->data, item->len);
-        }
-    }
-
-  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+  return _net_table_snapshot (&self->table);
 }
 
 static gboolean

@@ -23,6 +23,7 @@
 
 #include <gio/gio.h>
 
+#include "net-codec-private.h"
 #include "net-event-meta-private.h"
 #include "net-filter-base-private.h"
 #include "net-fold-private.h"
@@ -38,6 +39,9 @@ G_BEGIN_DECLS
  * schema visits (its entry, or its item), which its entry_item() turns
  * into the item.  FALSE stops the visit. */
 typedef gboolean (*NetTableVisitFunc) (gpointer  thing,
+                                       gpointer  data);
+
+typedef void     (*NetTableEntryFunc) (gpointer  entry,
                                        gpointer  data);
 
 typedef struct
@@ -77,6 +81,14 @@ typedef struct
                                   NetTableVisitFunc    func,
                                   gpointer             data);
   gpointer   (*entry_item)       (gpointer             thing);
+
+  /* Snapshots: calls @func on each entry, in the order the snapshot
+   * keeps them; encodes one entry as its item record. */
+  void       (*foreach_snapshot_entry) (gpointer        model,
+                                        NetTableEntryFunc func,
+                                        gpointer        data);
+  void       (*encode_entry)     (gpointer             entry,
+                                  NetEncoder          *enc);
 
   /* The items' deferred notifies. */
   gboolean   (*has_pending_notify) (gpointer           item);
@@ -182,6 +194,10 @@ guint         _net_table_count         (NetTable              *self,
                                         NetFilterBase         *filter);
 gboolean      _net_table_exists        (NetTable              *self,
                                         NetFilterBase         *filter);
+
+/* The snapshot of the state as of the applied seq: its head (applied seq,
+ * fold errors, origins), then one item record per entry. */
+GBytes       *_net_table_snapshot      (NetTable              *self);
 
 /*
  * A restore: _net_table_restore_begin() refuses it when closed or

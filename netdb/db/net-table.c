@@ -426,6 +426,42 @@ _net_table_exists (NetTable      *self,
   return found;
 }
 
+/* Snapshots -------------------------------------------------------------------- */
+
+typedef struct
+{
+  NetTable   *table;
+  NetEncoder  enc;
+  GByteArray *item;
+} SnapshotWriter;
+
+static void
+write_entry_cb (gpointer entry,
+                gpointer data)
+{
+  SnapshotWriter *w = data;
+  NetEncoder sub;
+
+  g_byte_array_set_size (w->item, 0);
+  net_encoder_init (&sub, w->item);
+  w->table->schema->encode_entry (entry, &sub);
+  net_encoder_put_bytes (&w->enc, NET_SNAPSHOT_ITEM, w->item->data, w->item->len);
+}
+
+GBytes *
+_net_table_snapshot (NetTable *self)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GByteArray) item = g_byte_array_new ();
+  SnapshotWriter w = { self, { 0 }, item };
+
+  net_encoder_init (&w.enc, buf);
+  _net_snapshot_write_head (&w.enc, _net_table_get_applied_seq (self),
+                            _net_table_get_fold_errors (self), &self->origins);
+  self->schema->foreach_snapshot_entry (self->model, write_entry_cb, &w);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+}
+
 /* Restores --------------------------------------------------------------------- */
 
 gboolean
