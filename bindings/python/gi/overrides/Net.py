@@ -228,16 +228,30 @@ DbMemories = override(DbMemories)
 __all__.append('DbMemories')
 
 
+# Every model of a database, once: its name (the NetDb property), its item
+# type and its filter type.  Everything below that handles "a model" goes
+# through this list rather than one branch per model.
+_MODELS = (
+    ('tasks', Net.Task, TasksFilter),
+    ('memories', Net.Memory, MemoriesFilter),
+)
+
+
+def _filter_type_of(item_type):
+    """The filter type of the model whose items are @item_type."""
+    for _name, model_item_type, filter_type in _MODELS:
+        if item_type == model_item_type.__gtype__:
+            return filter_type
+    raise TypeError('no netdb model has items of type %s' % item_type.name)
+
+
 class QueryModel(Net.QueryModel):
     """Net.QueryModel whose set_filter() also takes keywords:
     model.set_filter(title_contains="rep") replaces the filter with a new
     one of the right type."""
 
     def set_filter(self, *args, **kwargs):
-        if self.props.item_type == Net.Task.__gtype__:
-            filter_type = TasksFilter
-        else:
-            filter_type = MemoriesFilter
+        filter_type = _filter_type_of(self.props.item_type)
         Net.QueryModel.set_filter(
             self, _make_filter(filter_type, args, kwargs, 'set_filter'))
 
@@ -249,21 +263,22 @@ __all__.append('QueryModel')
 # --- the database --------------------------------------------------------------
 
 
+def _model_attribute(name):
+    def get(self):
+        return self.get_property(name)
+    get.__doc__ = ('The %s model, or None when the database does not enable '
+                   'it.' % name)
+    return property(get)
+
+
 class Db(Net.Db):
-    """Net.Db with db.tasks and db.memories attributes (None when the model
-    is not enabled) and the context manager protocol: the database is
-    closed when the with block ends."""
+    """Net.Db with an attribute per model (db.tasks, db.memories: None when
+    the model is not enabled) and the context manager protocol: the
+    database is closed when the with block ends."""
 
-    @property
-    def tasks(self):
-        """The tasks model (a Net.DbTasks), or None when not enabled."""
-        return self.get_tasks()
-
-    @property
-    def memories(self):
-        """The memories model (a Net.DbMemories), or None when not
-        enabled."""
-        return self.get_memories()
+    for _name, _item_type, _filter_type in _MODELS:
+        locals()[_name] = _model_attribute(_name)
+    del _name, _item_type, _filter_type
 
     def __enter__(self):
         return self
