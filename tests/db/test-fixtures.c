@@ -10,6 +10,11 @@
  *                 both logs after it (an open reads the checkpoint and
  *                 replays the tail)
  *   snapshot.bin  net_db_snapshot() of the same state
+ *   tasks.snap, memories.snap
+ *                 net_db_tasks_snapshot() and net_db_memories_snapshot() of
+ *                 it: the models' own format, which must not change by a
+ *                 byte (the blob above is not stable: it holds the origin
+ *                 of the db that wrote it)
  *   expected.txt  dump_db() of that state
  *
  * Every way of opening them (read-write, read-only, replaying the whole log
@@ -196,6 +201,18 @@ generate (const char *dir)
   snap = net_db_snapshot (db, &error);
   g_assert_no_error (error);
   g_assert_true (g_file_set_contents (snap_path, g_bytes_get_data (snap, NULL), g_bytes_get_size (snap), &error));
+  {
+    g_autoptr(GBytes) tasks_snap = net_db_tasks_snapshot (net_db_get_tasks (db), &error);
+    g_autoptr(GBytes) memories_snap = net_db_memories_snapshot (net_db_get_memories (db), &error);
+    g_autofree char *tasks_path = g_build_filename (dir, "tasks.snap", NULL);
+    g_autofree char *memories_path = g_build_filename (dir, "memories.snap", NULL);
+
+    g_assert_no_error (error);
+    g_assert_true (g_file_set_contents (tasks_path, g_bytes_get_data (tasks_snap, NULL),
+                                        g_bytes_get_size (tasks_snap), &error));
+    g_assert_true (g_file_set_contents (memories_path, g_bytes_get_data (memories_snap, NULL),
+                                        g_bytes_get_size (memories_snap), &error));
+  }
   dump = dump_db (db);
   g_assert_true (g_file_set_contents (expected_path, dump, -1, &error));
   g_assert_true (net_db_close (db, &error));
@@ -352,6 +369,51 @@ test_replay_without_checkpoint (void)
   remove_copy (dir);
 }
 
+static GBytes *
+read_fixture (const char *name)
+{
+  g_autofree char *path = fixture_path (name);
+  char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_bytes_new_take (contents, len);
+}
+
+/* The models write the same snapshot bytes as the code that wrote the
+ * fixture, and restore those bytes to the same state. */
+static void
+test_model_snapshots (void)
+{
+  g_autofree char *dir = copy_fixture_db (NULL);
+  g_autoptr(GBytes) tasks_want = read_fixture ("tasks.snap");
+  g_autoptr(GBytes) memories_want = read_fixture ("memories.snap");
+  g_autoptr(GBytes) tasks_got = NULL;
+  g_autoptr(GBytes) memories_got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDb) db = net_db_open_read_only (dir, BOTH, &error);
+  g_autoptr(NetDb) fresh = NULL;
+
+  g_assert_no_error (error);
+  tasks_got = net_db_tasks_snapshot (net_db_get_tasks (db), &error);
+  g_assert_no_error (error);
+  memories_got = net_db_memories_snapshot (net_db_get_memories (db), &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (tasks_got, tasks_want));
+  g_assert_true (g_bytes_equal (memories_got, memories_want));
+
+  fresh = net_db_new (NULL, BOTH, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_tasks_restore (net_db_get_tasks (fresh), tasks_want, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_db_memories_restore (net_db_get_memories (fresh), memories_want, &error));
+  g_assert_no_error (error);
+  assert_reads_expected (fresh);
+
+  g_assert_true (net_db_close (db, &error));
+  remove_copy (dir);
+}
+
 static void
 test_snapshot (void)
 {
@@ -391,6 +453,7 @@ main (int   argc,
   g_test_add_func ("/fixtures/v1/open-read-only", test_open_read_only);
   g_test_add_func ("/fixtures/v1/replay-without-checkpoint", test_replay_without_checkpoint);
   g_test_add_func ("/fixtures/v1/snapshot", test_snapshot);
+  g_test_add_func ("/fixtures/v1/model-snapshots", test_model_snapshots);
 
   return g_test_run ();
 }
