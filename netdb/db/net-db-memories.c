@@ -122,9 +122,6 @@ struct _NetDbMemories
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
-
-  GHashTable   *adopt;          /* during a restore: guint64* → NetMemory*
-                                 * that carry on when their id comes back */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbMemories, net_db_memories, G_TYPE_OBJECT)
@@ -440,14 +437,11 @@ memory_insert (NetDbMemories *self,
 {
   MemoryEntry *e = g_slice_new0 (MemoryEntry);
   guint64 id = net_memory_get_id (memory);
-  NetMemory *held;
-  gpointer key;
+  NetMemory *held = _net_table_adopt_item (&self->table, id);
 
-  if (G_UNLIKELY (self->adopt != NULL) &&
-      g_hash_table_steal_extended (self->adopt, &id, &key, (gpointer *) &held))
+  if (G_UNLIKELY (held != NULL))
     {
       /* An item of before the restore carries on, with these values. */
-      g_free (key);
       _net_memory_update (held, net_memory_get_content (memory), net_memory_get_tags (memory),
                           net_memory_get_source (memory), net_memory_get_created_at (memory),
                           net_memory_get_updated_at (memory), net_memory_get_pinned (memory));
@@ -679,6 +673,12 @@ static void     memories_foreach_snapshot_entry (gpointer           model,
                                                  gpointer           data);
 static void     memories_encode_entry (gpointer           entry,
                                        NetEncoder        *enc);
+static gboolean memories_decode_record (const NetField    *field,
+                                        gpointer           record,
+                                        GError           **error);
+static void     memory_record_clear   (gpointer           record);
+static void     memories_replace_entries (gpointer        model,
+                                          GArray         *records);
 
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
@@ -693,6 +693,10 @@ static const NetTableSchema memories_schema = {
   .entry_item = memories_entry_item,
   .foreach_snapshot_entry = memories_foreach_snapshot_entry,
   .encode_entry = memories_encode_entry,
+  .record_size = sizeof (NetMemory *),
+  .decode_record = memories_decode_record,
+  .record_clear = memory_record_clear,
+  .replace_entries = memories_replace_entries,
   .has_pending_notify = memory_has_pending_notify,
   .flush_notify = memory_flush_notify,
 };
@@ -1925,16 +1929,45 @@ decode_memory (const NetField  *outer,
 }
 
 static gboolean
-read_memory_cb (const NetField  *field,
-                gpointer         user_data,
-                GError         **error)
+memories_decode_record (const NetField  *field,
+                        gpointer         record,
+                        GError         **error)
 {
-  NetMemory *memory = NULL;
+  return decode_memory (field, record, error);
+}
 
-  if (!decode_memory (field, &memory, error))
-    return FALSE;
-  g_ptr_array_add (user_data, memory);
-  return TRUE;
+static void
+memory_record_clear (gpointer record)
+{
+  g_clear_object ((NetMemory **) record);
+}
+
+/* The schema's side of a restore: the items of ids the snapshot holds
+ * carry on and change in place. */
+static void
+memories_replace_entries (gpointer  model,
+                          GArray   *records)
+{
+  NetDbMemories *self = model;
+
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    {
+      MemoryEntry *e = self->table.by_id.slots[i];
+
+      if (e != NULL)
+        _net_table_keep_item (&self->table, e->id, g_object_ref (e->memory));
+    }
+  clear_entries (self);
+  _net_id_table_reserve (&self->table.by_id, records->len);
+  for (guint i = 0; i < records->len; i++)
+    {
+      NetMemory *m = g_array_index (records, NetMemory *, i);
+      MemoryEntry *e = lookup (self, net_memory_get_id (m));
+
+      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
+        entry_delete (self, e);
+      memory_insert (self, g_object_ref (m));
+    }
 }
 
 /**
@@ -1963,47 +1996,11 @@ net_db_memories_restore (NetDbMemories  *self,
                          GBytes         *snapshot,
                          GError        **error)
 {
-  g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GHashTable) items = NULL;
-  guint64 applied, fold_errors;
-  gboolean ok;
-
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_net_table_restore_begin (&self->table, snapshot, read_memory_cb, memories, &applied,
-                                 &fold_errors, error))
-    return FALSE;
-
-  /* Swap the state in.  The items of ids the snapshot holds carry on and
-   * change in place (whoever holds one sees it change); the others keep
-   * their last values. */
-  items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      MemoryEntry *e = self->table.by_id.slots[i];
-
-      if (e != NULL)
-        g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_object_ref (e->memory));
-    }
-  clear_entries (self);
-  _net_id_table_reserve (&self->table.by_id, memories->len);
-  /* Restored entries and those the log replays adopt the items. */
-  self->adopt = items;
-  for (guint i = 0; i < memories->len; i++)
-    {
-      NetMemory *m = g_ptr_array_index (memories, i);
-      MemoryEntry *e = lookup (self, net_memory_get_id (m));
-
-      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
-        entry_delete (self, e);
-      memory_insert (self, g_object_ref (m));
-    }
-
-  ok = _net_table_restore_end (&self->table, applied, fold_errors, error);
-  self->adopt = NULL;
-  return ok;
+  return _net_table_restore (&self->table, snapshot, error);
 }
 
 /**

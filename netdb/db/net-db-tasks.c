@@ -79,6 +79,16 @@ typedef struct
   guint8    status;
 } TaskEntry;
 
+/* A task as a snapshot holds it (a restore's record). */
+typedef struct
+{
+  guint64        id;
+  char          *title;
+  NetTaskStatus  status;
+  gint64         created;
+  gint64         updated;
+} TaskRecord;
+
 struct _NetDbTasks
 {
   GObject       parent_instance;
@@ -88,8 +98,6 @@ struct _NetDbTasks
   NetTable      table;
 
   NetBTree     *index[2][N_KEYS];  /* per status, per order */
-  GHashTable   *adopt;          /* during a restore: guint64* → NetTask*
-                                 * that carry on when their id comes back */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbTasks, net_db_tasks, G_TYPE_OBJECT)
@@ -275,17 +283,12 @@ task_insert (NetDbTasks    *self,
   e->created = created;
   e->updated = updated;
   e->task = NULL;
-  if (G_UNLIKELY (self->adopt != NULL))
+  e->task = _net_table_adopt_item (&self->table, id);
+  if (G_UNLIKELY (e->task != NULL))
     {
-      gpointer key;
-
-      if (g_hash_table_steal_extended (self->adopt, &id, &key, (gpointer *) &e->task))
-        {
-          g_free (key);
-          _net_task_update (e->task, e->title, status, created, updated);
-          g_clear_pointer (&e->title, g_free);
-          mark_dirty (self, e->task);
-        }
+      _net_task_update (e->task, e->title, status, created, updated);
+      g_clear_pointer (&e->title, g_free);
+      mark_dirty (self, e->task);
     }
   for (guint k = 0; k < N_KEYS; k++)
     entry_index (self, e, k);
@@ -485,6 +488,12 @@ static void     tasks_foreach_snapshot_entry (gpointer           model,
                                               gpointer           data);
 static void     tasks_encode_entry (gpointer           entry,
                                     NetEncoder        *enc);
+static gboolean tasks_decode_record (const NetField    *field,
+                                     gpointer           record,
+                                     GError           **error);
+static void     task_record_clear  (gpointer           data);
+static void     tasks_replace_entries (gpointer        model,
+                                       GArray         *records);
 
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
@@ -499,6 +508,10 @@ static const NetTableSchema tasks_schema = {
   .entry_item = tasks_entry_item,
   .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
   .encode_entry = tasks_encode_entry,
+  .record_size = sizeof (TaskRecord),
+  .decode_record = tasks_decode_record,
+  .record_clear = task_record_clear,
+  .replace_entries = tasks_replace_entries,
   .has_pending_notify = task_has_pending_notify,
   .flush_notify = task_flush_notify,
 };
@@ -1537,15 +1550,6 @@ snapshot_invalid (GError     **error,
   return _net_snapshot_invalid (error, "tasks", detail);
 }
 
-typedef struct
-{
-  guint64        id;
-  char          *title;
-  NetTaskStatus  status;
-  gint64         created;
-  gint64         updated;
-} TaskRecord;
-
 static void
 task_record_clear (gpointer data)
 {
@@ -1593,16 +1597,39 @@ decode_task (const NetField  *outer,
 }
 
 static gboolean
-read_task_cb (const NetField  *field,
-              gpointer         user_data,
-              GError         **error)
+tasks_decode_record (const NetField  *field,
+                     gpointer         record,
+                     GError         **error)
 {
-  TaskRecord rec;
+  return decode_task (field, record, error);
+}
 
-  if (!decode_task (field, &rec, error))
-    return FALSE;
-  g_array_append_val ((GArray *) user_data, rec);
-  return TRUE;
+/* The schema's side of a restore: the items that exist carry on. */
+static void
+tasks_replace_entries (gpointer  model,
+                       GArray   *records)
+{
+  NetDbTasks *self = model;
+
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    {
+      TaskEntry *e = self->table.by_id.slots[i];
+
+      if (e != NULL && e->task != NULL)
+        _net_table_keep_item (&self->table, e->id, g_steal_pointer (&e->task));
+    }
+  clear_entries (self);
+  _net_id_table_reserve (&self->table.by_id, records->len);
+  for (guint i = 0; i < records->len; i++)
+    {
+      TaskRecord *rec = &g_array_index (records, TaskRecord, i);
+      TaskEntry *e = lookup (self, rec->id);
+
+      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
+        task_delete (self, e);
+      task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
+                   rec->created, rec->updated);
+    }
 }
 
 /**
@@ -1631,48 +1658,11 @@ net_db_tasks_restore (NetDbTasks  *self,
                       GBytes      *snapshot,
                       GError     **error)
 {
-  g_autoptr(GArray) tasks = g_array_new (FALSE, FALSE, sizeof (TaskRecord));
-  g_autoptr(GHashTable) items = NULL;
-  guint64 applied, fold_errors;
-  gboolean ok;
-
   g_return_val_if_fail (NET_IS_DB_TASKS (self), FALSE);
   g_return_val_if_fail (snapshot != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_array_set_clear_func (tasks, task_record_clear);
-  if (!_net_table_restore_begin (&self->table, snapshot, read_task_cb, tasks, &applied, &fold_errors,
-                                 error))
-    return FALSE;
-
-  /* Swap the state in.  The items that exist carry on (whoever holds one
-   * sees it change); the others keep their last values. */
-  items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      TaskEntry *e = self->table.by_id.slots[i];
-
-      if (e != NULL && e->task != NULL)
-        g_hash_table_insert (items, g_memdup2 (&e->id, sizeof e->id), g_steal_pointer (&e->task));
-    }
-  clear_entries (self);
-  _net_id_table_reserve (&self->table.by_id, tasks->len);
-  /* Restored entries and those the log replays adopt the items. */
-  self->adopt = items;
-  for (guint i = 0; i < tasks->len; i++)
-    {
-      TaskRecord *rec = &g_array_index (tasks, TaskRecord, i);
-      TaskEntry *e = lookup (self, rec->id);
-
-      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
-        task_delete (self, e);
-      task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
-                   rec->created, rec->updated);
-    }
-
-  ok = _net_table_restore_end (&self->table, applied, fold_errors, error);
-  self->adopt = NULL;
-  return ok;
+  return _net_table_restore (&self->table, snapshot, error);
 }
 
 /**

@@ -90,6 +90,19 @@ typedef struct
   void       (*encode_entry)     (gpointer             entry,
                                   NetEncoder          *enc);
 
+  /* Restores: one item record decodes into a record of record_size
+   * bytes (cleared with record_clear); replace_entries() drops every
+   * entry, after handing the items that exist to _net_table_keep_item(),
+   * and inserts one entry per record (an insert takes the item of its id
+   * back with _net_table_adopt_item()). */
+  gsize        record_size;
+  gboolean   (*decode_record)    (const NetField      *field,
+                                  gpointer             record,
+                                  GError             **error);
+  void       (*record_clear)     (gpointer             record);
+  void       (*replace_entries)  (gpointer             model,
+                                  GArray              *records);
+
   /* The items' deferred notifies. */
   gboolean   (*has_pending_notify) (gpointer           item);
   void       (*flush_notify)     (gpointer             item);
@@ -112,6 +125,9 @@ typedef struct
                                       * a create of, not folded yet */
 
   NetIdTable            by_id;       /* the model's entries, by id */
+  GHashTable           *adopt;       /* during a restore: guint64* → the
+                                      * items that carry on when their id
+                                      * comes back */
   GHashTable           *dirty;       /* items (a ref) with pending notifies */
   NetWatchHub           watches;     /* the live queries */
 } NetTable;
@@ -200,22 +216,33 @@ gboolean      _net_table_exists        (NetTable              *self,
 GBytes       *_net_table_snapshot      (NetTable              *self);
 
 /*
- * A restore: _net_table_restore_begin() refuses it when closed or
- * following, reads @snapshot (calling @item_func for each item record),
- * checks the log fits it and replaces the origins; the model then swaps
- * its entries in (resetting the live queries); _net_table_restore_end()
- * folds the log after the snapshot and has the next dispatch deliver.
+ * A restore (net_db_tasks_restore()): refused when closed or following;
+ * reads @snapshot, checks the log fits it, replaces the origins and the
+ * entries (the schema's replace_entries), folds the log after it and has
+ * the next dispatch deliver.  The items of ids the snapshot (or the log
+ * after it) holds carry on; the others keep their last values.
  */
-gboolean      _net_table_restore_begin (NetTable              *self,
+gboolean      _net_table_restore       (NetTable              *self,
                                         GBytes                *snapshot,
-                                        NetSnapshotItemFunc    item_func,
-                                        gpointer               item_data,
-                                        guint64               *applied,
-                                        guint64               *fold_errors,
                                         GError               **error);
-gboolean      _net_table_restore_end   (NetTable              *self,
-                                        guint64                applied,
-                                        guint64                fold_errors,
-                                        GError               **error);
+/* From replace_entries: @item (transfer full) carries on if @id comes
+ * back. */
+void          _net_table_keep_item     (NetTable              *self,
+                                        guint64                id,
+                                        gpointer               item);
+/* From an insert: the item of @id that carries on (transfer full), or
+ * NULL. */
+static inline gpointer
+_net_table_adopt_item (NetTable *self,
+                       guint64   id)
+{
+  gpointer key, item;
+
+  if (G_LIKELY (self->adopt == NULL) ||
+      !g_hash_table_steal_extended (self->adopt, &id, &key, &item))
+    return NULL;
+  g_free (key);
+  return item;
+}
 
 G_END_DECLS

@@ -464,16 +464,49 @@ _net_table_snapshot (NetTable *self)
 
 /* Restores --------------------------------------------------------------------- */
 
+typedef struct
+{
+  NetTable *table;
+  GArray   *records;
+} RecordReader;
+
+static gboolean
+read_record_cb (const NetField  *field,
+                gpointer         user_data,
+                GError         **error)
+{
+  RecordReader *r = user_data;
+  gsize n = r->records->len;
+
+  g_array_set_size (r->records, n + 1);
+  if (!r->table->schema->decode_record (field, r->records->data + n * r->table->schema->record_size,
+                                        error))
+    {
+      /* Not a record: nothing to clear. */
+      g_array_set_size (r->records, n);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+_net_table_keep_item (NetTable *self,
+                      guint64   id,
+                      gpointer  item)
+{
+  g_hash_table_insert (self->adopt, g_memdup2 (&id, sizeof id), item);
+}
+
 gboolean
-_net_table_restore_begin (NetTable             *self,
-                          GBytes               *snapshot,
-                          NetSnapshotItemFunc   item_func,
-                          gpointer              item_data,
-                          guint64              *applied,
-                          guint64              *fold_errors,
-                          GError              **error)
+_net_table_restore (NetTable  *self,
+                    GBytes    *snapshot,
+                    GError   **error)
 {
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
+  g_autoptr(GArray) records = g_array_new (FALSE, TRUE, self->schema->record_size);
+  RecordReader reader = { self, records };
+  guint64 applied = 0, fold_errors = 0;
+  gboolean ok;
 
   if (self->closed)
     {
@@ -483,29 +516,28 @@ _net_table_restore_begin (NetTable             *self,
   if (!_net_follow_check_restore (&self->follow, error))
     return FALSE;
 
-  *applied = *fold_errors = 0;
-  if (!_net_snapshot_read (snapshot, self->schema->what, item_func, item_data, applied, fold_errors,
-                           origins, error))
+  g_array_set_clear_func (records, self->schema->record_clear);
+  if (!_net_snapshot_read (snapshot, self->schema->what, read_record_cb, &reader, &applied,
+                           &fold_errors, origins, error))
     return FALSE;
 
   /* The seq rules of DESIGN.md §4: never skip an event. */
-  if (!_net_fold_prepare_restore (self->file, *applied, error))
+  if (!_net_fold_prepare_restore (self->file, applied, error))
     return FALSE;
 
+  /* Swap the state in.  The items that exist carry on (whoever holds one
+   * sees it change), adopted by the restored entries and those the log
+   * replays; the others keep their last values. */
   _net_watch_hub_reset (&self->watches);
   _net_origins_replace (&self->origins, origins);
-  return TRUE;
-}
+  self->adopt = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  self->schema->replace_entries (self->model, records);
 
-gboolean
-_net_table_restore_end (NetTable  *self,
-                        guint64    applied,
-                        guint64    fold_errors,
-                        GError   **error)
-{
   /* The fold goes on from the snapshot's seq (its waiters carry on). */
   _net_fold_restart (self->fold, applied, fold_errors);
-  if (!_net_table_catch_up (self, error))
+  ok = _net_table_catch_up (self, error);
+  g_clear_pointer (&self->adopt, g_hash_table_unref);
+  if (!ok)
     return FALSE;
 
   /* Items, applied-seq and ::changed are delivered from the next dispatch,
