@@ -680,6 +680,12 @@ static void     memory_record_clear   (gpointer           record);
 static void     memories_replace_entries (gpointer        model,
                                           GArray         *records);
 
+static gpointer
+memories_item_of_entry (gpointer entry)
+{
+  return ((MemoryEntry *) entry)->memory;
+}
+
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
   .noun = "memory",
@@ -691,6 +697,7 @@ static const NetTableSchema memories_schema = {
   .count_fast = memories_count_fast,
   .visit = memories_visit,
   .entry_item = memories_entry_item,
+  .item_of_entry = memories_item_of_entry,
   .foreach_snapshot_entry = memories_foreach_snapshot_entry,
   .encode_entry = memories_encode_entry,
   .record_size = sizeof (NetMemory *),
@@ -1628,25 +1635,6 @@ watch_foreach_match (GObject  *source,
   visit (v.self, v.m->filter, FALSE, 0, watch_visit_cb, &v);
 }
 
-static gpointer
-watch_get_item (GObject *source,
-                guint64  id)
-{
-  NetDbMemories *self = (NetDbMemories *) source;
-  MemoryEntry *e = lookup (self, id);
-  NetMemory *memory = e != NULL ? e->memory : _net_watch_hub_grave (&self->table.watches, id);
-
-  return memory != NULL ? g_object_ref (memory) : NULL;
-}
-
-static void
-watch_get_window (GObject *filter,
-                  guint   *offset,
-                  guint   *limit)
-{
-  _net_memories_filter_get_window ((NetMemoriesFilter *) filter, NULL, offset, limit);
-}
-
 static const NetQueryFuncs memories_query_funcs = {
   .item_type = net_memory_get_type,
   .filter_type = net_memories_filter_get_type,
@@ -1654,8 +1642,8 @@ static const NetQueryFuncs memories_query_funcs = {
   .matcher_free = watch_matcher_free,
   .match = watch_match,
   .foreach_match = watch_foreach_match,
-  .get_item = watch_get_item,
-  .get_window = watch_get_window,
+  .get_item = _net_table_watch_get_item,
+  .get_window = _net_table_watch_get_window,
 };
 
 /**
@@ -1678,9 +1666,7 @@ net_db_memories_watch (NetDbMemories     *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), NULL);
 
-  return _net_watch_hub_watch (&self->table.watches, G_OBJECT (self), &memories_query_funcs,
-                               (GObject *) filter, net_db_memories_get_applied_seq (self),
-                               self->table.closed);
+  return _net_table_watch (&self->table, &memories_query_funcs, (NetFilterBase *) filter);
 }
 
 /* Watermarks ---------------------------------------------------------------- */

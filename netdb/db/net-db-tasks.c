@@ -495,6 +495,12 @@ static void     task_record_clear  (gpointer           data);
 static void     tasks_replace_entries (gpointer        model,
                                        GArray         *records);
 
+static gpointer
+tasks_item_of_entry (gpointer entry)
+{
+  return entry_item (entry);
+}
+
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
   .noun = "task",
@@ -506,6 +512,7 @@ static const NetTableSchema tasks_schema = {
   .count_fast = tasks_count_fast,
   .visit = tasks_visit,
   .entry_item = tasks_entry_item,
+  .item_of_entry = tasks_item_of_entry,
   .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
   .encode_entry = tasks_encode_entry,
   .record_size = sizeof (TaskRecord),
@@ -1307,28 +1314,6 @@ watch_foreach_match (GObject  *source,
   visit ((NetDbTasks *) source, v.q, 0, watch_visit_cb, &v);
 }
 
-static gpointer
-watch_get_item (GObject *source,
-                guint64  id)
-{
-  NetDbTasks *self = (NetDbTasks *) source;
-  TaskEntry *e = lookup (self, id);
-  NetTask *task;
-
-  if (e != NULL)
-    return g_object_ref (entry_item (e));
-  task = _net_watch_hub_grave (&self->table.watches, id);
-  return task != NULL ? g_object_ref (task) : NULL;
-}
-
-static void
-watch_get_window (GObject *filter,
-                  guint   *offset,
-                  guint   *limit)
-{
-  _net_tasks_filter_get_window ((NetTasksFilter *) filter, NULL, offset, limit);
-}
-
 static const NetQueryFuncs tasks_query_funcs = {
   .item_type = net_task_get_type,
   .filter_type = net_tasks_filter_get_type,
@@ -1336,8 +1321,8 @@ static const NetQueryFuncs tasks_query_funcs = {
   .matcher_free = watch_matcher_free,
   .match = watch_match,
   .foreach_match = watch_foreach_match,
-  .get_item = watch_get_item,
-  .get_window = watch_get_window,
+  .get_item = _net_table_watch_get_item,
+  .get_window = _net_table_watch_get_window,
 };
 
 /**
@@ -1360,9 +1345,7 @@ net_db_tasks_watch (NetDbTasks     *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
   g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), NULL);
 
-  return _net_watch_hub_watch (&self->table.watches, G_OBJECT (self), &tasks_query_funcs,
-                               (GObject *) filter, net_db_tasks_get_applied_seq (self),
-                               self->table.closed);
+  return _net_table_watch (&self->table, &tasks_query_funcs, (NetFilterBase *) filter);
 }
 
 /* Watermarks ---------------------------------------------------------------- */

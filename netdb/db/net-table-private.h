@@ -81,6 +81,8 @@ typedef struct
                                   NetTableVisitFunc    func,
                                   gpointer             data);
   gpointer   (*entry_item)       (gpointer             thing);
+  /* The item (transfer none) of an entry of the id table. */
+  gpointer   (*item_of_entry)    (gpointer             entry);
 
   /* Snapshots: calls @func on each entry, in the order the snapshot
    * keeps them; encodes one entry as its item record. */
@@ -210,6 +212,18 @@ guint         _net_table_count         (NetTable              *self,
                                         NetFilterBase         *filter);
 gboolean      _net_table_exists        (NetTable              *self,
                                         NetFilterBase         *filter);
+
+/* A live query of the model (net_db_tasks_watch()): @funcs are the
+ * model's matcher (matcher_new, matcher_free, match, foreach_match, item
+ * and filter types); get_item and get_window may be the table's. */
+NetQueryModel *_net_table_watch        (NetTable              *self,
+                                        const NetQueryFuncs   *funcs,
+                                        NetFilterBase         *filter);
+gpointer      _net_table_watch_get_item   (GObject            *source,
+                                           guint64             id);
+void          _net_table_watch_get_window (GObject            *filter,
+                                           guint              *offset,
+                                           guint              *limit);
 
 /* The snapshot of the state as of the applied seq: its head (applied seq,
  * fold errors, origins), then one item record per entry. */

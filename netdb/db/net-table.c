@@ -8,6 +8,17 @@
 #include "net-error.h"
 #include "net-table-private.h"
 
+/* The table of a model, for the live queries' callbacks. */
+static GQuark
+table_quark (void)
+{
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("net-table");
+  return quark;
+}
+
 /* The fold -------------------------------------------------------------------- */
 
 static gboolean
@@ -85,6 +96,7 @@ _net_table_init (NetTable             *self,
   self->model = model;
   self->applied_pspec = applied_pspec;
   self->changed_signal = changed_signal;
+  g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
   /* Holds its items: one may be deleted before its notify is flushed. */
@@ -424,6 +436,39 @@ _net_table_exists (NetTable      *self,
     return n > 0;
   self->schema->visit (self->model, filter, FALSE, 0, 0, exists_cb, &found);
   return found;
+}
+
+/* Live queries ----------------------------------------------------------------- */
+
+NetQueryModel *
+_net_table_watch (NetTable            *self,
+                  const NetQueryFuncs *funcs,
+                  NetFilterBase       *filter)
+{
+  return _net_watch_hub_watch (&self->watches, self->model, funcs, (GObject *) filter,
+                               _net_table_get_applied_seq (self), self->closed);
+}
+
+/* NetQueryFuncs.get_item: a live item, or one deleted since the last
+ * delivery. */
+gpointer
+_net_table_watch_get_item (GObject *source,
+                           guint64  id)
+{
+  NetTable *self = g_object_get_qdata (source, table_quark ());
+  gpointer entry = _net_table_lookup (self, id);
+  gpointer item;
+
+  item = entry != NULL ? self->schema->item_of_entry (entry) : _net_watch_hub_grave (&self->watches, id);
+  return item != NULL ? g_object_ref (item) : NULL;
+}
+
+void
+_net_table_watch_get_window (GObject *filter,
+                             guint   *offset,
+                             guint   *limit)
+{
+  _net_filter_base_get_window ((NetFilterBase *) filter, NULL, offset, limit);
 }
 
 /* Snapshots -------------------------------------------------------------------- */
