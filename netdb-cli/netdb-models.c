@@ -326,6 +326,7 @@ cli_memories_filter (GError **error)
 typedef struct
 {
   const char          *noun;      /* "task", for messages */
+  const char          *plural;    /* "tasks": also the model's name */
   guint                n_columns;
   const char * const  *headers;   /* also the labels of `get` */
   /* Fills n_columns newly allocated cells. */
@@ -493,7 +494,7 @@ cli_task_to_json (GObject *item)
 }
 
 static const CliItemKind task_kind = {
-  "task", G_N_ELEMENTS (task_headers), task_headers, cli_task_row, cli_task_to_json,
+  "task", "tasks", G_N_ELEMENTS (task_headers), task_headers, cli_task_row, cli_task_to_json,
   NET_DB_MODELS_TASKS, cli_task_filter, cli_task_get, cli_task_find_many, cli_task_count,
   cli_task_watch,
 };
@@ -549,10 +550,14 @@ cli_memory_to_json (GObject *item)
 }
 
 static const CliItemKind memory_kind = {
-  "memory", G_N_ELEMENTS (memory_headers), memory_headers, cli_memory_row, cli_memory_to_json,
+  "memory", "memories", G_N_ELEMENTS (memory_headers), memory_headers, cli_memory_row, cli_memory_to_json,
   NET_DB_MODELS_MEMORIES, cli_memory_filter, cli_memory_get, cli_memory_find_many,
   cli_memory_count, cli_memory_watch,
 };
+
+/* Every model, once: what handles "each model of the database" loops over
+ * this list. */
+static const CliItemKind * const cli_kinds[] = { &task_kind, &memory_kind };
 
 static void
 cli_row_free (char     **cells,
@@ -1436,8 +1441,7 @@ cmd_snapshot_restore (CliInvocation  *inv,
   const char *file = inv->args[0];
   gboolean existed = FALSE;
   gsize size = 0;
-  guint n_tasks;
-  guint n_memories;
+  guint counts[G_N_ELEMENTS (cli_kinds)];
 
   if (!g_file_get_contents (file, &data, &size, error))
     return CLI_EXIT_FAILURE;
@@ -1460,8 +1464,8 @@ cmd_snapshot_restore (CliInvocation  *inv,
       return CLI_EXIT_FAILURE;
     }
 
-  n_tasks = net_db_tasks_count (net_db_get_tasks (db), NULL);
-  n_memories = net_db_memories_count (net_db_get_memories (db), NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (cli_kinds); k++)
+    counts[k] = cli_kinds[k]->count (db, NULL);
 
   if (!net_db_close (db, error))
     return CLI_EXIT_FAILURE;
@@ -1473,19 +1477,26 @@ cmd_snapshot_restore (CliInvocation  *inv,
 
       json_builder_begin_object (builder);
       cli_json_add_string_or_null (builder, "path", dir);
-      json_builder_set_member_name (builder, "tasks");
-      json_builder_add_int_value (builder, n_tasks);
-      json_builder_set_member_name (builder, "memories");
-      json_builder_add_int_value (builder, n_memories);
+      for (guint k = 0; k < G_N_ELEMENTS (cli_kinds); k++)
+        {
+          json_builder_set_member_name (builder, cli_kinds[k]->plural);
+          json_builder_add_int_value (builder, counts[k]);
+        }
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       cli_print_json (root);
     }
   else
-    g_print ("restored %u task%s and %u memor%s into %s\n",
-             n_tasks, n_tasks == 1 ? "" : "s",
-             n_memories, n_memories == 1 ? "y" : "ies",
-             dir != NULL ? dir : "an in-memory database");
+    {
+      g_autoptr(GString) what = g_string_new (NULL);
+
+      /* "2 tasks and 1 memory" */
+      for (guint k = 0; k < G_N_ELEMENTS (cli_kinds); k++)
+        g_string_append_printf (what, "%s%u %s",
+                                k == 0 ? "" : k + 1 == G_N_ELEMENTS (cli_kinds) ? " and " : ", ",
+                                counts[k], counts[k] == 1 ? cli_kinds[k]->noun : cli_kinds[k]->plural);
+      g_print ("restored %s into %s\n", what->str, dir != NULL ? dir : "an in-memory database");
+    }
 
   return EXIT_SUCCESS;
 }
