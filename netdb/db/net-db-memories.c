@@ -75,11 +75,12 @@ enum {
   M_PINNED = 7,
 };
 
+/* The orders the engine keeps (one partition). */
 enum {
-  KEY_ID,
-  KEY_CREATED,
-  KEY_UPDATED,
-  N_KEYS
+  KEY_ID = NET_TABLE_KEY_ID,
+  KEY_CREATED = NET_TABLE_KEY_CREATED,
+  KEY_UPDATED = NET_TABLE_KEY_UPDATED,
+  N_KEYS = NET_TABLE_N_KEYS
 };
 
 /* The members of one tag, one source, or the pinned memories, ordered by
@@ -118,7 +119,6 @@ struct _NetDbMemories
    * live queries, waits and close: the engine's. */
   NetTable      table;
 
-  NetBTree     *index[N_KEYS];  /* MemoryEntry*, by (key, id) */
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
@@ -144,26 +144,16 @@ static guint signals[N_SIGNALS];
 
 /* Indexes ------------------------------------------------------------------ */
 
-static guint64
-entry_tiebreak (gconstpointer value)
-{
-  return ((const MemoryEntry *) value)->id;
-}
+/* The engine's entry header comes first. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (MemoryEntry, id) == G_STRUCT_OFFSET (NetTableEntry, id));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (MemoryEntry, created) == G_STRUCT_OFFSET (NetTableEntry, created));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (MemoryEntry, updated) == G_STRUCT_OFFSET (NetTableEntry, updated));
 
 static inline guint64
 entry_key (const MemoryEntry *e,
            guint              key)
 {
-  switch (key)
-    {
-    case KEY_CREATED:
-      return _net_btree_key_from_int (e->created);
-    case KEY_UPDATED:
-      return _net_btree_key_from_int (e->updated);
-    case KEY_ID:
-    default:
-      return e->id;
-    }
+  return _net_table_entry_key (e, key);
 }
 
 static IdSet *
@@ -172,7 +162,7 @@ id_set_new (const char *key)
   IdSet *set = g_new0 (IdSet, 1);
 
   set->key = g_strdup (key);
-  set->entries = _net_btree_new (entry_tiebreak);
+  set->entries = _net_btree_new (_net_table_entry_tiebreak);
   return set;
 }
 
@@ -246,7 +236,7 @@ entry_index_key (NetDbMemories *self,
                  MemoryEntry   *e,
                  guint          key)
 {
-  _net_btree_insert (self->index[key], entry_key (e, key), e);
+  _net_table_index_key (&self->table, e, key);
 }
 
 static void
@@ -254,9 +244,7 @@ entry_unindex_key (NetDbMemories *self,
                    MemoryEntry   *e,
                    guint          key)
 {
-  gboolean removed = _net_btree_remove (self->index[key], entry_key (e, key), e);
-
-  g_assert (removed);
+  _net_table_unindex_key (&self->table, e, key);
 }
 
 static void
@@ -363,8 +351,7 @@ clear_entries (NetDbMemories *self)
     }
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
-  for (guint k = 0; k < N_KEYS; k++)
-    _net_btree_clear (self->index[k]);
+  _net_table_clear_indexes (&self->table);
   g_hash_table_remove_all (self->by_tag);
   g_hash_table_remove_all (self->by_source);
   _net_btree_clear (self->pinned->entries);
@@ -692,6 +679,7 @@ static const NetTableSchema memories_schema = {
   .log = NET_DB_LOG_MEMORIES,
   .create_dispatch = NET_DISPATCH_MEMORY_STORED,
   .delete_dispatch = NET_DISPATCH_MEMORY_DELETED,
+  .n_partitions = 1,
   .apply = memories_apply,
   .follow = { .check = memories_check, .restore = memories_restore },
   .count_fast = memories_count_fast,
@@ -726,8 +714,6 @@ net_db_memories_finalize (GObject *object)
   NetDbMemories *self = (NetDbMemories *) object;
 
   clear_entries (self);
-  for (guint k = 0; k < N_KEYS; k++)
-    g_clear_pointer (&self->index[k], _net_btree_free);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
   g_clear_pointer (&self->pinned, id_set_free);
@@ -826,8 +812,6 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  for (guint k = 0; k < N_KEYS; k++)
-    self->index[k] = _net_btree_new (entry_tiebreak);
   /* The sets own their keys. */
   self->by_tag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
   self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
@@ -1322,7 +1306,7 @@ visit (NetDbMemories     *self,
 
   if (plan.set == NULL && plan.sets == NULL)
     {
-      walk (self->index[key], desc, filter, func, data);
+      walk (self->table.order[0][key], desc, filter, func, data);
       return;
     }
 
@@ -1346,7 +1330,7 @@ visit (NetDbMemories     *self,
   if (window > 0 &&
       (guint64) window * _net_id_table_size (&self->table.by_id) < (guint64) plan.size * plan.size)
     {
-      walk (self->index[key], desc, filter, func, data);
+      walk (self->table.order[0][key], desc, filter, func, data);
       g_clear_pointer (&plan.sets, g_ptr_array_unref);
       return;
     }
@@ -1804,7 +1788,7 @@ memories_foreach_snapshot_entry (gpointer           model,
   NetDbMemories *self = model;
   NetBTreeIter it;
 
-  for (gboolean ok = _net_btree_iter_first (self->index[KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
+  for (gboolean ok = _net_btree_iter_first (self->table.order[0][KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
     func (_net_btree_iter_get (&it)->value, data);
 }
 

@@ -57,11 +57,12 @@ enum {
 
 /* Snapshot fields: see net-origins-private.h. */
 
+/* The orders the engine keeps, per status (its partitions). */
 enum {
-  KEY_ID,
-  KEY_CREATED,
-  KEY_UPDATED,
-  N_KEYS
+  KEY_ID = NET_TABLE_KEY_ID,
+  KEY_CREATED = NET_TABLE_KEY_CREATED,
+  KEY_UPDATED = NET_TABLE_KEY_UPDATED,
+  N_KEYS = NET_TABLE_N_KEYS
 };
 
 /*
@@ -96,8 +97,6 @@ struct _NetDbTasks
   /* The log, fold, replication, entries by id (TaskEntry), notifies,
    * live queries, waits and close: the engine's. */
   NetTable      table;
-
-  NetBTree     *index[2][N_KEYS];  /* per status, per order */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbTasks, net_db_tasks, G_TYPE_OBJECT)
@@ -120,26 +119,23 @@ static guint signals[N_SIGNALS];
 
 /* Entries and indexes ---------------------------------------------------------- */
 
-static guint64
-entry_tiebreak (gconstpointer value)
-{
-  return ((const TaskEntry *) value)->id;
-}
+/* The engine's entry header comes first. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, id) == G_STRUCT_OFFSET (NetTableEntry, id));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, created) == G_STRUCT_OFFSET (NetTableEntry, created));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, updated) == G_STRUCT_OFFSET (NetTableEntry, updated));
 
 static inline guint64
 entry_key (const TaskEntry *e,
            guint            key)
 {
-  switch (key)
-    {
-    case KEY_CREATED:
-      return _net_btree_key_from_int (e->created);
-    case KEY_UPDATED:
-      return _net_btree_key_from_int (e->updated);
-    case KEY_ID:
-    default:
-      return e->id;
-    }
+  return _net_table_entry_key (e, key);
+}
+
+/* The partition of a task in the engine's ordered indexes: its status. */
+static guint
+task_partition (gconstpointer entry)
+{
+  return ((const TaskEntry *) entry)->status;
 }
 
 static inline const char *
@@ -165,7 +161,7 @@ entry_index (NetDbTasks *self,
              TaskEntry  *e,
              guint       key)
 {
-  _net_btree_insert (self->index[e->status][key], entry_key (e, key), e);
+  _net_table_index_key (&self->table, e, key);
 }
 
 static void
@@ -173,9 +169,7 @@ entry_unindex (NetDbTasks *self,
                TaskEntry  *e,
                guint       key)
 {
-  gboolean removed = _net_btree_remove (self->index[e->status][key], entry_key (e, key), e);
-
-  g_assert (removed);
+  _net_table_unindex_key (&self->table, e, key);
 }
 
 static void
@@ -202,9 +196,7 @@ clear_entries (NetDbTasks *self)
       entry_free (self->table.by_id.slots[i]);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
-  for (guint st = 0; st < 2; st++)
-    for (guint k = 0; k < N_KEYS; k++)
-      _net_btree_clear (self->index[st][k]);
+  _net_table_clear_indexes (&self->table);
 }
 
 /* Applying events ----------------------------------------------------------- */
@@ -507,6 +499,8 @@ static const NetTableSchema tasks_schema = {
   .log = NET_DB_LOG_TASKS,
   .create_dispatch = NET_DISPATCH_TASK_CREATED,
   .delete_dispatch = NET_DISPATCH_TASK_DELETED,
+  .n_partitions = 2,
+  .partition_of = task_partition,
   .apply = tasks_apply,
   .follow = { .check = tasks_check, .restore = tasks_restore },
   .count_fast = tasks_count_fast,
@@ -541,9 +535,6 @@ net_db_tasks_finalize (GObject *object)
   NetDbTasks *self = (NetDbTasks *) object;
 
   clear_entries (self);
-  for (guint st = 0; st < 2; st++)
-    for (guint k = 0; k < N_KEYS; k++)
-      g_clear_pointer (&self->index[st][k], _net_btree_free);
   _net_table_finalize (&self->table);
 
   G_OBJECT_CLASS (net_db_tasks_parent_class)->finalize (object);
@@ -639,9 +630,6 @@ net_db_tasks_init (NetDbTasks *self)
 {
   _net_table_init (&self->table, &tasks_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  for (guint st = 0; st < 2; st++)
-    for (guint k = 0; k < N_KEYS; k++)
-      self->index[st][k] = _net_btree_new (entry_tiebreak);
 }
 
 /**
@@ -1041,13 +1029,13 @@ visit (NetDbTasks  *self,
     {
       if (q->status_set && q->status != st)
         continue;
-      live[st] = query_seek (q, self->index[st][q->key], &it[st]);
+      live[st] = query_seek (q, self->table.order[st][q->key], &it[st]);
     }
 
   /* One stream and nothing to check: jump over the offset. */
   if (skip > 0 && q->status_set && q->only_status && live[q->status])
     {
-      NetBTree *tree = self->index[q->status][q->key];
+      NetBTree *tree = self->table.order[q->status][q->key];
       guint pos;
 
       g_assert (q->key == KEY_ID || (q->created_after == 0 && q->updated_after == 0));
@@ -1111,7 +1099,7 @@ query_count_fast (NetDbTasks  *self,
   if (!q->only_status)
     return FALSE;
   if (q->status_set)
-    *count = _net_btree_size (self->index[q->status][KEY_ID]);
+    *count = _net_btree_size (self->table.order[q->status][KEY_ID]);
   else
     *count = _net_id_table_size (&self->table.by_id);
   return TRUE;
@@ -1487,7 +1475,7 @@ tasks_foreach_snapshot_entry (gpointer           model,
     {
       NetBTreeIter it;
 
-      for (gboolean ok = _net_btree_iter_first (self->index[st][KEY_ID], &it); ok;
+      for (gboolean ok = _net_btree_iter_first (self->table.order[st][KEY_ID], &it); ok;
            ok = _net_btree_iter_next (&it))
         func (_net_btree_iter_get (&it)->value, data);
     }

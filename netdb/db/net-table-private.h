@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "net-codec-private.h"
+#include "net-btree-private.h"
 #include "net-event-meta-private.h"
 #include "net-filter-base-private.h"
 #include "net-fold-private.h"
@@ -34,6 +35,26 @@
 #include "net-redex.h"
 
 G_BEGIN_DECLS
+
+/* Every model's entry starts with these: the id first (the id table's
+ * key), then the two times every model orders by. */
+typedef struct
+{
+  guint64  id;
+  gint64   created;
+  gint64   updated;
+} NetTableEntry;
+
+/* The orders the table keeps every entry in, within its partition. */
+enum
+{
+  NET_TABLE_KEY_ID,
+  NET_TABLE_KEY_CREATED,
+  NET_TABLE_KEY_UPDATED,
+  NET_TABLE_N_KEYS
+};
+
+#define NET_TABLE_MAX_PARTITIONS 2
 
 /* Called by a schema's visit for each selected item: @thing is what the
  * schema visits (its entry, or its item), which its entry_item() turns
@@ -51,6 +72,13 @@ typedef struct
   guint        log;               /* NetDbLog, for replication */
   guint8       create_dispatch;   /* the event that makes an id exist */
   guint8       delete_dispatch;   /* the event that removes one */
+
+  /* The ordered indexes are kept per partition (the tasks' status), so a
+   * query of one partition walks only its entries: n_partitions (1 to
+   * NET_TABLE_MAX_PARTITIONS), and the partition of an entry now (NULL:
+   * one partition). */
+  guint        n_partitions;
+  guint      (*partition_of)     (gconstpointer        entry);
 
   /* Decodes and applies one event (NetFoldFuncs.apply); FALSE with a
    * %NET_ERROR_CORRUPT error when it is not a well-formed event of the
@@ -127,6 +155,8 @@ typedef struct
                                       * a create of, not folded yet */
 
   NetIdTable            by_id;       /* the model's entries, by id */
+  /* Every entry by (key, id), per partition: NetTableEntry* values. */
+  NetBTree             *order[NET_TABLE_MAX_PARTITIONS][NET_TABLE_N_KEYS];
   GHashTable           *adopt;       /* during a restore: guint64* → the
                                       * items that carry on when their id
                                       * comes back */
@@ -159,6 +189,49 @@ _net_table_lookup (NetTable *self,
 {
   return _net_id_table_lookup (&self->by_id, id);
 }
+
+/* The sort key of @entry in the order @key (the btrees' u64 keys). */
+static inline guint64
+_net_table_entry_key (gconstpointer entry,
+                      guint         key)
+{
+  const NetTableEntry *e = entry;
+
+  switch (key)
+    {
+    case NET_TABLE_KEY_CREATED:
+      return _net_btree_key_from_int (e->created);
+    case NET_TABLE_KEY_UPDATED:
+      return _net_btree_key_from_int (e->updated);
+    case NET_TABLE_KEY_ID:
+    default:
+      return e->id;
+    }
+}
+
+/* The btrees' tiebreak of entries: their id. */
+guint64       _net_table_entry_tiebreak (gconstpointer        entry);
+
+/* The ordered index of @partition by @key. */
+static inline NetBTree *
+_net_table_order (NetTable *self,
+                  guint     partition,
+                  guint     key)
+{
+  return self->order[partition][key];
+}
+
+/* Puts @entry in (takes it out of) the order @key of its partition now:
+ * take it out before a change of its partition or key, put it back
+ * after. */
+void          _net_table_index_key     (NetTable              *self,
+                                        gpointer               entry,
+                                        guint                  key);
+void          _net_table_unindex_key   (NetTable              *self,
+                                        gpointer               entry,
+                                        guint                  key);
+/* Empties every ordered index (the entries are the model's to free). */
+void          _net_table_clear_indexes (NetTable              *self);
 
 /* The write path of a mutation of @id by a @dispatch event:
  * _net_table_check_mutation() refuses it on a closed or read-only model

@@ -99,6 +99,10 @@ _net_table_init (NetTable             *self,
   g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
+  g_assert (schema->n_partitions >= 1 && schema->n_partitions <= NET_TABLE_MAX_PARTITIONS);
+  for (guint p = 0; p < schema->n_partitions; p++)
+    for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+      self->order[p][k] = _net_btree_new (_net_table_entry_tiebreak);
   /* Holds its items: one may be deleted before its notify is flushed. */
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   _net_watch_hub_init (&self->watches);
@@ -121,7 +125,52 @@ _net_table_finalize (NetTable *self)
   g_clear_pointer (&self->forwarded, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
   _net_id_table_clear (&self->by_id);
+  for (guint p = 0; p < NET_TABLE_MAX_PARTITIONS; p++)
+    for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+      g_clear_pointer (&self->order[p][k], _net_btree_free);
   _net_origins_clear (&self->origins);
+}
+
+/* Ordered indexes ---------------------------------------------------------------- */
+
+guint64
+_net_table_entry_tiebreak (gconstpointer entry)
+{
+  return ((const NetTableEntry *) entry)->id;
+}
+
+static inline guint
+partition_of (NetTable      *self,
+              gconstpointer  entry)
+{
+  return self->schema->partition_of != NULL ? self->schema->partition_of (entry) : 0;
+}
+
+void
+_net_table_index_key (NetTable *self,
+                      gpointer  entry,
+                      guint     key)
+{
+  _net_btree_insert (self->order[partition_of (self, entry)][key], _net_table_entry_key (entry, key), entry);
+}
+
+void
+_net_table_unindex_key (NetTable *self,
+                        gpointer  entry,
+                        guint     key)
+{
+  gboolean removed = _net_btree_remove (self->order[partition_of (self, entry)][key],
+                                        _net_table_entry_key (entry, key), entry);
+
+  g_assert (removed);
+}
+
+void
+_net_table_clear_indexes (NetTable *self)
+{
+  for (guint p = 0; p < self->schema->n_partitions; p++)
+    for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+      _net_btree_clear (self->order[p][k]);
 }
 
 gboolean
