@@ -848,78 +848,7 @@ net_db_tasks_get (NetDbTasks *self,
   return e ? g_object_ref (entry_item (e)) : NULL;
 }
 
-/* What a filter asks, read once per query rather than per candidate. */
-typedef struct
-{
-  gboolean       status_set;
-  NetTaskStatus  status;
-  gboolean       only_status;   /* nothing else to check per candidate */
-  gint64         created_after;
-  gint64         created_before;
-  gint64         updated_after;
-  gint64         updated_before;
-  const char    *folded_title;
-  NetOrderBy     order;
-  guint          key;
-  gboolean       desc;
-  guint          offset;
-  guint          limit;
-} Query;
-
-static void
-query_init (Query          *q,
-            NetTasksFilter *filter)
-{
-  _net_tasks_filter_get_window (filter, &q->order, &q->offset, &q->limit);
-  q->desc = q->order == NET_ORDER_BY_ID_DESC || q->order == NET_ORDER_BY_CREATED_DESC ||
-            q->order == NET_ORDER_BY_UPDATED_DESC;
-  switch (q->order)
-    {
-    case NET_ORDER_BY_CREATED_ASC:
-    case NET_ORDER_BY_CREATED_DESC:
-      q->key = KEY_CREATED;
-      break;
-    case NET_ORDER_BY_UPDATED_ASC:
-    case NET_ORDER_BY_UPDATED_DESC:
-      q->key = KEY_UPDATED;
-      break;
-    case NET_ORDER_BY_ID_ASC:
-    case NET_ORDER_BY_ID_DESC:
-    default:
-      q->key = KEY_ID;
-      break;
-    }
-
-  if (filter == NULL)
-    {
-      q->status_set = FALSE;
-      q->status = NET_TASK_STATUS_PENDING;
-      q->only_status = TRUE;
-      q->created_after = q->updated_after = 0;
-      q->created_before = q->updated_before = G_MAXINT64;
-      q->folded_title = NULL;
-      return;
-    }
-
-  q->status_set = net_tasks_filter_get_status_set (filter);
-  q->status = net_tasks_filter_get_status (filter);
-  q->only_status = _net_tasks_filter_is_status_only (filter);
-  q->created_after = net_tasks_filter_get_created_after (filter);
-  q->created_before = net_tasks_filter_get_created_before (filter);
-  q->updated_after = net_tasks_filter_get_updated_after (filter);
-  q->updated_before = net_tasks_filter_get_updated_before (filter);
-  q->folded_title = _net_tasks_filter_get_folded_title (filter);
-}
-
-static inline gboolean
-in_bounds (gint64 value,
-           gint64 after,
-           gint64 before)
-{
-  /* The filters' rule: 0 is "no lower bound". */
-  return (after == 0 || value >= after) && value <= before;
-}
-
+/* Does the title of @e contain @needle (folded)? */
 static gboolean
 title_contains (TaskEntry  *e,
                 const char *needle)
@@ -951,158 +880,35 @@ title_contains (TaskEntry  *e,
   return strstr (folded, needle) != NULL;
 }
 
-static inline gboolean
-query_matches (const Query *q,
-               TaskEntry   *e)
-{
-  if (q->only_status)
-    return TRUE;   /* the status is the index's */
-  return in_bounds (e->created, q->created_after, q->created_before) &&
-         in_bounds (e->updated, q->updated_after, q->updated_before) &&
-         (q->folded_title == NULL || title_contains (e, q->folded_title));
-}
-
-/* Is @e past the end of the range its order key is bounded to? */
-static inline gboolean
-query_past_end (const Query *q,
-                TaskEntry   *e)
-{
-  gint64 v, after, before;
-
-  if (q->key == KEY_CREATED)
-    v = e->created, after = q->created_after, before = q->created_before;
-  else if (q->key == KEY_UPDATED)
-    v = e->updated, after = q->updated_after, before = q->updated_before;
-  else
-    return FALSE;
-
-  return q->desc ? (after != 0 && v < after) : v > before;
-}
-
-/* Where a stream of @tree starts: the first item inside the bounds of the
- * order key, from the end for descending orders. */
 static gboolean
-query_seek (const Query  *q,
-            NetBTree     *tree,
-            NetBTreeIter *it)
+title_matches (gconstpointer entry,
+               gconstpointer needle)
 {
-  gint64 after = 0, before = G_MAXINT64;
-  guint pos;
-
-  if (q->key == KEY_CREATED)
-    after = q->created_after, before = q->created_before;
-  else if (q->key == KEY_UPDATED)
-    after = q->updated_after, before = q->updated_before;
-
-  if (!q->desc)
-    {
-      if (after == 0)
-        return _net_btree_iter_first (tree, it);
-      return _net_btree_iter_nth (tree, _net_btree_lower_bound (tree, _net_btree_key_from_int (after), 0), it);
-    }
-
-  if (before == G_MAXINT64)
-    return _net_btree_iter_last (tree, it);
-  pos = _net_btree_lower_bound (tree, _net_btree_key_from_int (before + 1), 0);
-  return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
+  return title_contains ((TaskEntry *) entry, needle);
 }
 
-typedef NetTableVisitFunc VisitFunc;   /* called with a TaskEntry* */
-
-/*
- * Visits the tasks of @q in its order, without sorting: each status keeps
- * its tasks in every order, "any status" merges the two streams, and a
- * bounded order key starts and stops at its bounds.  @skip leading matches
- * are passed over (in O(log n) when nothing has to be checked).
- */
+/* What a tasks filter asks, as the engine's walk of its ordered indexes:
+ * the status is the partition, the title the one check of the tasks' own;
+ * @folded_title (NULL: the filter's) is the needle to use. */
 static void
-visit (NetDbTasks  *self,
-       const Query *q,
-       guint        skip,
-       VisitFunc    func,
-       gpointer     data)
+query_init (NetDbTasks     *self,
+            NetTableWalk   *w,
+            NetTasksFilter *filter,
+            const char     *folded_title)
 {
-  NetBTreeIter it[2];
-  gboolean live[2] = { FALSE, FALSE };
-
-  for (guint st = 0; st < 2; st++)
+  _net_table_walk_init (&self->table, w, (NetFilterBase *) filter);
+  if (filter == NULL)
+    return;
+  if (net_tasks_filter_get_status_set (filter))
+    w->partitions = 1u << net_tasks_filter_get_status (filter);
+  if (folded_title == NULL)
+    folded_title = _net_tasks_filter_get_folded_title (filter);
+  if (folded_title != NULL)
     {
-      if (q->status_set && q->status != st)
-        continue;
-      live[st] = query_seek (q, self->table.order[st][q->key], &it[st]);
+      w->nothing_else = FALSE;
+      w->matches = title_matches;
+      w->match_data = folded_title;
     }
-
-  /* One stream and nothing to check: jump over the offset. */
-  if (skip > 0 && q->status_set && q->only_status && live[q->status])
-    {
-      NetBTree *tree = self->table.order[q->status][q->key];
-      guint pos;
-
-      g_assert (q->key == KEY_ID || (q->created_after == 0 && q->updated_after == 0));
-      if (skip >= _net_btree_size (tree))
-        return;
-      pos = q->desc ? _net_btree_size (tree) - 1 - skip : skip;
-      live[q->status] = _net_btree_iter_nth (tree, pos, &it[q->status]);
-      skip = 0;
-    }
-
-  for (;;)
-    {
-      TaskEntry *e;
-      guint pick;
-
-      if (!live[0] && !live[1])
-        break;
-      if (!live[0])
-        pick = 1;
-      else if (!live[1])
-        pick = 0;
-      else
-        {
-          const NetBTreeItem *a = _net_btree_iter_get (&it[0]);
-          const NetBTreeItem *b = _net_btree_iter_get (&it[1]);
-          gboolean first;
-
-          if (a->key != b->key)
-            first = a->key < b->key;
-          else
-            first = ((TaskEntry *) a->value)->id < ((TaskEntry *) b->value)->id;
-          pick = first != q->desc ? 0 : 1;
-        }
-
-      e = _net_btree_iter_get (&it[pick])->value;
-      if (query_past_end (q, e))
-        {
-          live[pick] = FALSE;
-          continue;
-        }
-      live[pick] = q->desc ? _net_btree_iter_prev (&it[pick]) : _net_btree_iter_next (&it[pick]);
-
-      if (!query_matches (q, e))
-        continue;
-      if (skip > 0)
-        {
-          skip--;
-          continue;
-        }
-      if (!func (e, data))
-        break;
-    }
-}
-
-/* How many tasks @q selects when that is known without visiting them. */
-static gboolean
-query_count_fast (NetDbTasks  *self,
-                  const Query *q,
-                  guint       *count)
-{
-  if (!q->only_status)
-    return FALSE;
-  if (q->status_set)
-    *count = _net_btree_size (self->table.order[q->status][KEY_ID]);
-  else
-    *count = _net_id_table_size (&self->table.by_id);
-  return TRUE;
 }
 
 /* The schema's side of the queries (NetTableSchema). */
@@ -1111,10 +917,10 @@ tasks_count_fast (gpointer       model,
                   NetFilterBase *filter,
                   guint         *n)
 {
-  Query q;
+  NetTableWalk w;
 
-  query_init (&q, (NetTasksFilter *) filter);
-  return query_count_fast (model, &q, n);
+  query_init (model, &w, (NetTasksFilter *) filter, NULL);
+  return _net_table_walk_count_fast (&((NetDbTasks *) model)->table, &w, n);
 }
 
 static void
@@ -1126,11 +932,11 @@ tasks_visit (gpointer           model,
              NetTableVisitFunc  func,
              gpointer           data)
 {
-  Query q;
+  NetTableWalk w;
 
   /* Always in order: the indexes keep every order, at no extra cost. */
-  query_init (&q, (NetTasksFilter *) filter);
-  visit (model, &q, skip, func, data);
+  query_init (model, &w, (NetTasksFilter *) filter, NULL);
+  _net_table_walk (&((NetDbTasks *) model)->table, &w, skip, func, data);
 }
 
 static gpointer
@@ -1222,8 +1028,9 @@ net_db_tasks_exists (NetDbTasks     *self,
 
 typedef struct
 {
-  Query  q;
-  char  *folded_title;   /* a copy: the filter may change under us */
+  NetDbTasks   *self;
+  NetTableWalk  w;
+  char         *folded_title;   /* a copy: the filter may change under us */
 } Matcher;
 
 static gpointer
@@ -1233,10 +1040,10 @@ watch_matcher_new (GObject  *source,
 {
   Matcher *m = g_new0 (Matcher, 1);
 
-  query_init (&m->q, (NetTasksFilter *) filter);
-  m->folded_title = g_strdup (m->q.folded_title);
-  m->q.folded_title = m->folded_title;
-  *desc = m->q.desc;
+  m->self = (NetDbTasks *) source;
+  m->folded_title = g_strdup (_net_tasks_filter_get_folded_title ((NetTasksFilter *) filter));
+  query_init (m->self, &m->w, (NetTasksFilter *) filter, m->folded_title);
+  *desc = m->w.desc;
   return m;
 }
 
@@ -1249,35 +1056,26 @@ watch_matcher_free (gpointer data)
   g_free (m);
 }
 
-static inline guint64
-watch_key (const Query *q,
-           TaskEntry   *e)
-{
-  guint64 key = entry_key (e, q->key);
-
-  return q->desc ? ~key : key;
-}
-
 static gboolean
 watch_match (GObject  *source,
              gpointer  matcher,
              guint64   id,
              guint64  *key)
 {
-  const Query *q = &((Matcher *) matcher)->q;
+  Matcher *m = matcher;
   TaskEntry *e = lookup ((NetDbTasks *) source, id);
 
-  if (e == NULL || (q->status_set && e->status != q->status) || !query_matches (q, e))
+  if (e == NULL || !_net_table_walk_matches (&m->self->table, &m->w, e))
     return FALSE;
-  *key = watch_key (q, e);
+  *key = _net_table_walk_key (&m->w, e);
   return TRUE;
 }
 
 typedef struct
 {
-  const Query *q;
-  void       (*func) (guint64, guint64, gpointer);
-  gpointer     data;
+  const NetTableWalk *w;
+  void              (*func) (guint64, guint64, gpointer);
+  gpointer            data;
 } WatchVisit;
 
 static gboolean
@@ -1287,7 +1085,7 @@ watch_visit_cb (gpointer thing,
   WatchVisit *v = data;
   TaskEntry *e = thing;
 
-  v->func (e->id, watch_key (v->q, e), v->data);
+  v->func (e->id, _net_table_walk_key (v->w, e), v->data);
   return TRUE;
 }
 
@@ -1297,9 +1095,10 @@ watch_foreach_match (GObject  *source,
                      void    (*func) (guint64, guint64, gpointer),
                      gpointer  data)
 {
-  WatchVisit v = { &((Matcher *) matcher)->q, func, data };
+  Matcher *m = matcher;
+  WatchVisit v = { &m->w, func, data };
 
-  visit ((NetDbTasks *) source, v.q, 0, watch_visit_cb, &v);
+  _net_table_walk (&m->self->table, &m->w, 0, watch_visit_cb, &v);
 }
 
 static const NetQueryFuncs tasks_query_funcs = {

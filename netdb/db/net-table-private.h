@@ -274,6 +274,60 @@ gboolean      _net_table_wait_for_seq        (NetTable             *self,
 gboolean      _net_table_close         (NetTable              *self,
                                         GError               **error);
 
+/*
+ * The engine's planner for what the ordered indexes answer: a walk of the
+ * partitions in @partitions (a bit mask), merged in the order @key
+ * (descending when @desc), starting and stopping at the time bounds of
+ * that key, that passes the entries within every time bound and accepted
+ * by @matches (the schema's check of its own fields; NULL accepts all).
+ * _net_table_walk_init() reads the order and time bounds of a filter and
+ * selects every partition; @nothing_else says that no entry needs a check
+ * (only the partitions select), so skipping and counting take O(log n).
+ */
+typedef struct
+{
+  guint      partitions;
+  guint      key;
+  gboolean   desc;
+  gint64     created_after;
+  gint64     created_before;
+  gint64     updated_after;
+  gint64     updated_before;
+  gboolean   nothing_else;
+  gboolean (*matches)   (gconstpointer  entry,
+                         gconstpointer  data);
+  gconstpointer match_data;
+} NetTableWalk;
+
+void          _net_table_walk_init     (NetTable              *self,
+                                        NetTableWalk          *walk,
+                                        NetFilterBase         *filter);
+/* Whether @entry is one @walk passes (its partition included). */
+gboolean      _net_table_walk_matches  (NetTable              *self,
+                                        const NetTableWalk    *walk,
+                                        gconstpointer          entry);
+/* Calls @func on the entries @walk passes, in its order, after skipping
+ * @skip of them, until @func returns FALSE. */
+void          _net_table_walk          (NetTable              *self,
+                                        const NetTableWalk    *walk,
+                                        guint                  skip,
+                                        NetTableVisitFunc      func,
+                                        gpointer               data);
+/* How many entries @walk passes, when known without walking. */
+gboolean      _net_table_walk_count_fast (NetTable            *self,
+                                          const NetTableWalk  *walk,
+                                          guint               *n);
+/* The sort key of @entry in @walk's order, flipped for a descending one
+ * (what a live query sorts by). */
+static inline guint64
+_net_table_walk_key (const NetTableWalk *walk,
+                     gconstpointer       entry)
+{
+  guint64 key = _net_table_entry_key (entry, walk->key);
+
+  return walk->desc ? ~key : key;
+}
+
 /* The queries of every model, with one meaning: find_many() returns the
  * items in the filter's order and window (a new array holding a reference
  * to each); count() and exists() ignore the window. */

@@ -376,6 +376,222 @@ _net_table_close (NetTable  *self,
   return net_redex_file_close (self->file, error);
 }
 
+/* The planner of the ordered indexes --------------------------------------------- */
+
+void
+_net_table_walk_init (NetTable      *self,
+                      NetTableWalk  *walk,
+                      NetFilterBase *filter)
+{
+  NetOrderBy order;
+
+  _net_filter_base_get_window (filter, &order, NULL, NULL);
+  walk->desc = order == NET_ORDER_BY_ID_DESC || order == NET_ORDER_BY_CREATED_DESC ||
+               order == NET_ORDER_BY_UPDATED_DESC;
+  switch (order)
+    {
+    case NET_ORDER_BY_CREATED_ASC:
+    case NET_ORDER_BY_CREATED_DESC:
+      walk->key = NET_TABLE_KEY_CREATED;
+      break;
+    case NET_ORDER_BY_UPDATED_ASC:
+    case NET_ORDER_BY_UPDATED_DESC:
+      walk->key = NET_TABLE_KEY_UPDATED;
+      break;
+    case NET_ORDER_BY_ID_ASC:
+    case NET_ORDER_BY_ID_DESC:
+    default:
+      walk->key = NET_TABLE_KEY_ID;
+      break;
+    }
+  _net_filter_base_get_time_bounds (filter, &walk->created_after, &walk->created_before,
+                                    &walk->updated_after, &walk->updated_before);
+  walk->partitions = (1u << self->schema->n_partitions) - 1;
+  walk->nothing_else = _net_filter_base_time_unbounded (filter);
+  walk->matches = NULL;
+  walk->match_data = NULL;
+}
+
+static inline gboolean
+in_bounds (gint64 value,
+           gint64 after,
+           gint64 before)
+{
+  /* The filters' rule: 0 is "no lower bound". */
+  return (after == 0 || value >= after) && value <= before;
+}
+
+/* The per-entry check, the partition aside. */
+static inline gboolean
+walk_check (const NetTableWalk *w,
+            gconstpointer       entry)
+{
+  const NetTableEntry *e = entry;
+
+  if (w->nothing_else)
+    return TRUE;
+  return in_bounds (e->created, w->created_after, w->created_before) &&
+         in_bounds (e->updated, w->updated_after, w->updated_before) &&
+         (w->matches == NULL || w->matches (entry, w->match_data));
+}
+
+gboolean
+_net_table_walk_matches (NetTable           *self,
+                         const NetTableWalk *walk,
+                         gconstpointer       entry)
+{
+  return (walk->partitions & (1u << partition_of (self, entry))) != 0 && walk_check (walk, entry);
+}
+
+/* Is @e past the end of the range its order key is bounded to? */
+static inline gboolean
+walk_past_end (const NetTableWalk  *w,
+               const NetTableEntry *e)
+{
+  gint64 v, after, before;
+
+  if (w->key == NET_TABLE_KEY_CREATED)
+    v = e->created, after = w->created_after, before = w->created_before;
+  else if (w->key == NET_TABLE_KEY_UPDATED)
+    v = e->updated, after = w->updated_after, before = w->updated_before;
+  else
+    return FALSE;
+
+  return w->desc ? (after != 0 && v < after) : v > before;
+}
+
+/* Where a stream of @tree starts: the first entry inside the bounds of the
+ * order key, from the end for descending orders. */
+static gboolean
+walk_seek (const NetTableWalk *w,
+           NetBTree           *tree,
+           NetBTreeIter       *it)
+{
+  gint64 after = 0, before = G_MAXINT64;
+  guint pos;
+
+  if (w->key == NET_TABLE_KEY_CREATED)
+    after = w->created_after, before = w->created_before;
+  else if (w->key == NET_TABLE_KEY_UPDATED)
+    after = w->updated_after, before = w->updated_before;
+
+  if (!w->desc)
+    {
+      if (after == 0)
+        return _net_btree_iter_first (tree, it);
+      return _net_btree_iter_nth (tree, _net_btree_lower_bound (tree, _net_btree_key_from_int (after), 0), it);
+    }
+
+  if (before == G_MAXINT64)
+    return _net_btree_iter_last (tree, it);
+  pos = _net_btree_lower_bound (tree, _net_btree_key_from_int (before + 1), 0);
+  return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
+}
+
+/*
+ * Visits the entries of @w in its order, without sorting: each partition
+ * keeps its entries in every order, several partitions merge their
+ * streams, and a bounded order key starts and stops at its bounds.  @skip
+ * leading matches are passed over (in O(log n) when one partition and
+ * nothing else selects).
+ */
+void
+_net_table_walk (NetTable           *self,
+                 const NetTableWalk *w,
+                 guint               skip,
+                 NetTableVisitFunc   func,
+                 gpointer            data)
+{
+  NetBTreeIter it[NET_TABLE_MAX_PARTITIONS];
+  gboolean live[NET_TABLE_MAX_PARTITIONS] = { FALSE, };
+  guint n = self->schema->n_partitions;
+  guint n_live = 0, only = 0;
+
+  for (guint p = 0; p < n; p++)
+    {
+      if ((w->partitions & (1u << p)) == 0)
+        continue;
+      live[p] = walk_seek (w, self->order[p][w->key], &it[p]);
+      n_live++;
+      only = p;
+    }
+
+  /* One stream and nothing to check: jump over the skipped entries. */
+  if (skip > 0 && n_live == 1 && w->nothing_else && live[only])
+    {
+      NetBTree *tree = self->order[only][w->key];
+      guint size = _net_btree_size (tree);
+
+      if (skip >= size)
+        return;
+      live[only] = _net_btree_iter_nth (tree, w->desc ? size - 1 - skip : skip, &it[only]);
+      skip = 0;
+    }
+
+  for (;;)
+    {
+      const NetTableEntry *e = NULL;
+      guint pick = 0;
+
+      /* The next entry in order among the live streams (ties by id). */
+      for (guint p = 0; p < n; p++)
+        {
+          const NetBTreeItem *item;
+
+          if (!live[p])
+            continue;
+          item = _net_btree_iter_get (&it[p]);
+          if (e != NULL)
+            {
+              const NetBTreeItem *best = _net_btree_iter_get (&it[pick]);
+              gboolean before;
+
+              if (item->key != best->key)
+                before = item->key < best->key;
+              else
+                before = ((const NetTableEntry *) item->value)->id < e->id;
+              if (before == w->desc)
+                continue;
+            }
+          e = item->value;
+          pick = p;
+        }
+      if (e == NULL)
+        break;
+
+      if (walk_past_end (w, e))
+        {
+          live[pick] = FALSE;
+          continue;
+        }
+      live[pick] = w->desc ? _net_btree_iter_prev (&it[pick]) : _net_btree_iter_next (&it[pick]);
+
+      if (!walk_check (w, e))
+        continue;
+      if (skip > 0)
+        {
+          skip--;
+          continue;
+        }
+      if (!func ((gpointer) e, data))
+        break;
+    }
+}
+
+gboolean
+_net_table_walk_count_fast (NetTable           *self,
+                            const NetTableWalk *walk,
+                            guint              *n)
+{
+  if (!walk->nothing_else)
+    return FALSE;
+  *n = 0;
+  for (guint p = 0; p < self->schema->n_partitions; p++)
+    if (walk->partitions & (1u << p))
+      *n += _net_btree_size (self->order[p][NET_TABLE_KEY_ID]);
+  return TRUE;
+}
+
 /* Queries ----------------------------------------------------------------------- */
 
 typedef struct
