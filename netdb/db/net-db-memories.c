@@ -1122,7 +1122,7 @@ order_key (NetOrderBy order,
     }
 }
 
-typedef NetTableVisitFunc VisitFunc;   /* called with a NetMemory* */
+typedef NetTableVisitFunc VisitFunc;   /* called with a MemoryEntry* */
 
 /* Calls @func on the memories of @seq that @filter matches, in the
  * sequence's order or reversed, until it returns FALSE.  Returns FALSE
@@ -1143,10 +1143,41 @@ walk (NetBTree          *tree,
     {
       MemoryEntry *e = _net_btree_iter_get (&it)->value;
 
-      if (_net_memories_filter_matches (filter, e->memory) && !func (e->memory, data))
+      if (_net_memories_filter_matches (filter, e->memory) && !func (e, data))
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+memory_matches (gconstpointer entry,
+                gconstpointer filter)
+{
+  return _net_memories_filter_matches ((NetMemoriesFilter *) filter, ((MemoryEntry *) entry)->memory);
+}
+
+/* The engine's walk of the ordered index @key: seeks to the time bounds of
+ * an order by time, then checks the memories' own fields. */
+static void
+walk_ordered (NetDbMemories     *self,
+              NetMemoriesFilter *filter,
+              guint              key,
+              gboolean           desc,
+              VisitFunc          func,
+              gpointer           data)
+{
+  NetTableWalk w;
+
+  _net_table_walk_init (&self->table, &w, (NetFilterBase *) filter);
+  w.key = key;
+  w.desc = desc;
+  if (filter != NULL)
+    {
+      w.nothing_else = FALSE;
+      w.matches = memory_matches;
+      w.match_data = filter;
+    }
+  _net_table_walk (&self->table, &w, 0, func, data);
 }
 
 /* Calls @func once on each memory of the union of @sets (the any-tags
@@ -1170,7 +1201,7 @@ walk_union (GPtrArray         *sets,
 
           for (guint j = 0; j < i && !seen; j++)
             seen = net_memory_has_tag (e->memory, ((IdSet *) g_ptr_array_index (sets, j))->key);
-          if (!seen && _net_memories_filter_matches (filter, e->memory) && !func (e->memory, data))
+          if (!seen && _net_memories_filter_matches (filter, e->memory) && !func (e, data))
             return;
         }
     }
@@ -1265,7 +1296,7 @@ compare_memories (gconstpointer a,
                   gpointer      data)
 {
   return _net_memory_compare (GPOINTER_TO_INT (data),
-                              *(NetMemory * const *) a, *(NetMemory * const *) b);
+                              (*(MemoryEntry * const *) a)->memory, (*(MemoryEntry * const *) b)->memory);
 }
 
 /*
@@ -1306,7 +1337,7 @@ visit (NetDbMemories     *self,
 
   if (plan.set == NULL && plan.sets == NULL)
     {
-      walk (self->table.order[0][key], desc, filter, func, data);
+      walk_ordered (self, filter, key, desc, func, data);
       return;
     }
 
@@ -1330,7 +1361,7 @@ visit (NetDbMemories     *self,
   if (window > 0 &&
       (guint64) window * _net_id_table_size (&self->table.by_id) < (guint64) plan.size * plan.size)
     {
-      walk (self->table.order[0][key], desc, filter, func, data);
+      walk_ordered (self, filter, key, desc, func, data);
       g_clear_pointer (&plan.sets, g_ptr_array_unref);
       return;
     }
@@ -1489,7 +1520,7 @@ memories_visit (gpointer           model,
 static gpointer
 memories_entry_item (gpointer thing)
 {
-  return thing;
+  return ((MemoryEntry *) thing)->memory;
 }
 
 /**
@@ -1598,11 +1629,11 @@ typedef struct
 } WatchVisit;
 
 static gboolean
-watch_visit_cb (gpointer memory,
+watch_visit_cb (gpointer thing,
                 gpointer data)
 {
   WatchVisit *v = data;
-  MemoryEntry *e = lookup (v->self, net_memory_get_id (memory));
+  MemoryEntry *e = thing;
 
   v->func (e->id, watch_key (v->m, e), v->data);
   return TRUE;
