@@ -123,10 +123,7 @@ int            _net_memory_compare                     (NetOrderBy          orde
                                                         NetMemory          *b);
 
 /* A NULL filter selects everything, ordered by id ascending, unwindowed.
- * _matches() ignores order-by, limit and offset. */
-gboolean       _net_tasks_filter_matches               (NetTasksFilter     *filter,
-                                                        NetTask            *task);
-gboolean       _net_tasks_filter_is_status_only        (NetTasksFilter     *filter);
+ * Tasks are matched by the engine (NetTableWalk), not here. */
 /* The folded title-contains needle, or NULL when it does not constrain. */
 const char    *_net_tasks_filter_get_folded_title      (NetTasksFilter     *filter);
 /* TRUE when @a and @b (either may be NULL) match the same items; order-by,

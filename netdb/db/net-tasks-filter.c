@@ -58,15 +58,6 @@ G_DEFINE_FINAL_TYPE (NetTasksFilter, net_tasks_filter, NET_TYPE_FILTER_BASE)
 
 #define BASE(f) ((NetFilterBase *) (f))
 
-/* Whether @self selects by status alone (or not at all), so that a
- * counter answers; no allocation, for count() on a hot path. */
-gboolean
-_net_tasks_filter_is_status_only (NetTasksFilter *self)
-{
-  return _net_filter_base_get_folded_search (BASE (self)) == NULL &&
-         _net_filter_base_time_unbounded (BASE (self));
-}
-
 enum {
   PROP_0,
   PROP_STATUS,
@@ -180,29 +171,6 @@ static void
 net_tasks_filter_init (NetTasksFilter *self)
 {
   self->status = NET_TASK_STATUS_PENDING;
-}
-
-gboolean
-_net_tasks_filter_matches (NetTasksFilter *filter,
-                           NetTask        *task)
-{
-  const char *folded;
-
-  g_return_val_if_fail (filter == NULL || NET_IS_TASKS_FILTER (filter), FALSE);
-  g_return_val_if_fail (NET_IS_TASK (task), FALSE);
-
-  if (filter == NULL)
-    return TRUE;
-
-  if (filter->status_set && net_task_get_status (task) != filter->status)
-    return FALSE;
-  if (!_net_filter_base_in_time (BASE (filter), net_task_get_created_at (task), net_task_get_updated_at (task)))
-    return FALSE;
-  folded = _net_filter_base_get_folded_search (BASE (filter));
-  if (folded != NULL && strstr (_net_task_get_folded_title (task), folded) == NULL)
-    return FALSE;
-
-  return TRUE;
 }
 
 const char *
