@@ -332,6 +332,23 @@ const tests = {
         recorder.check('no filter');
         assertEqual(recorder.nItems, [4, 1, 2, 4], 'n-items followed');
 
+        // The property has a type (NetFilterBase, issue 14 item 11): another
+        // object is refused up front, and the model keeps its filter.
+        const notAFilter = new Net.DbBuilder();
+        let refused = false;
+        try {
+            model.filter = notAFilter;
+        } catch (e) {
+            refused = true;
+        }
+        assert(refused, 'a non-filter object is refused');
+        assert(new Net.TasksFilter() instanceof Net.FilterBase, 'TasksFilter is a FilterBase');
+        assert(new Net.MemoriesFilter() instanceof Net.FilterBase, 'MemoriesFilter is a FilterBase');
+        assertEqual(model.filter, null, 'the filter stayed');
+        model.set_filter(new Net.TasksFilter({title_contains: 'a', limit: 2}));
+        assertEqual(ids(modelItems(model)), [1, 2], 'limit from the base class');
+        recorder.check('limit');
+
         // Memories by tag.
         const memories = db.memories;
         const urgent = memories.watch(new Net.MemoriesFilter({tag: 'urgent'}));
