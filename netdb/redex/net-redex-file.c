@@ -444,6 +444,11 @@ sync_worker (gpointer data)
         {
           collect_waiters_locked (self, &done, TRUE);
           g_cond_broadcast (&self->sync_cond);
+          /* Nothing will be synced any more: sleep until a new waiter or
+           * close, instead of spinning with the mutex held (which kept
+           * close() from ever taking it). */
+          if (done == NULL)
+            g_cond_wait (&self->worker_cond, &self->mutex);
         }
       else if (sync_work_pending_locked (self) && !self->sync_held)
         {
@@ -1395,6 +1400,35 @@ load_segments_locked (NetRedexFile  *self,
       seg = _net_redex_segment_open (self->dir, base, sealed, self->read_only, error);
       if (seg == NULL)
         return FALSE;
+
+      /* A power cut before its sealing finished: nothing from here on was
+       * ever durable.  The log ends in this segment; the later ones go. */
+      if (seg->never_sealed ||
+          (sealed && seg->unsure && seg->n_bad == 0 &&
+           seg->count < g_array_index (bases, guint64, i + 1) - base))
+        {
+          g_debug ("%s: never sealed, the log ends in it", seg->path);
+          _net_redex_segment_unref (seg);
+          for (guint j = i + 1; !self->read_only && j < bases->len; j++)
+            {
+              g_autofree char *seg_name = net_redex_segment_file_name (g_array_index (bases, guint64, j), ".seg");
+              g_autofree char *idx_name = net_redex_segment_file_name (g_array_index (bases, guint64, j), ".idx");
+              g_autofree char *seg_path = g_build_filename (self->dir, seg_name, NULL);
+              g_autofree char *idx_path = g_build_filename (self->dir, idx_name, NULL);
+
+              net_io_unlink (idx_path);
+              net_io_unlink (seg_path);
+            }
+          if (!self->read_only && i + 1 < bases->len && !_net_redex_sync_dir (self->dir, error))
+            return FALSE;
+          seg = _net_redex_segment_open (self->dir, base, FALSE, self->read_only, error);
+          if (seg == NULL)
+            return FALSE;
+          g_ptr_array_add (self->segments, seg);
+          self->disk_bytes += seg->length;
+          self->last_ts = MAX (self->last_ts, seg->max_ts);
+          break;
+        }
 
       if (sealed)
         {

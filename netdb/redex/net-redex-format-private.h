@@ -34,6 +34,12 @@
  * run of "REC+" records that no "REC1" closes as a torn tail: the whole
  * batch is dropped, never a prefix of it.
  *
+ * Damage: a record that fails its checksum but is followed by valid records
+ * with later seqs keeps its slot (bit rot in the middle of a log must not
+ * lose what follows).  In the active segment, damage that looks like what a
+ * power cut leaves (zeros in whole sectors, net_redex_damage_is_torn()) is
+ * the end of the log instead: nothing after unsynced data was durable.
+ *
  * Index (72-byte header, then u64 offsets): magic "NRDXIDX1", u32 version,
  * u32 reserved, u64 base seq, u64 count, u64 segment length, i64 min
  * timestamp, i64 max timestamp, u64 checksum of the offsets, u64 checksum of
@@ -62,6 +68,7 @@ G_BEGIN_DECLS
 #define NET_REDEX_REC_MARKER       0x31434552u /* "REC1": ends its batch */
 #define NET_REDEX_REC_MARKER_MORE  0x2B434552u /* "REC+": its batch goes on */
 #define NET_REDEX_MAX_PAYLOAD_HARD (G_MAXUINT32 - NET_REDEX_REC_HEADER_SIZE)
+#define NET_REDEX_SECTOR_SIZE      512
 
 typedef struct
 {
@@ -147,6 +154,10 @@ gsize                net_redex_record_resync         (const guint8          *dat
                                                       guint64                min_seq,
                                                       guint64                max_seq,
                                                       guint64               *found_seq);
+gboolean             net_redex_damage_is_torn        (const guint8          *data,
+                                                      guint64                base,
+                                                      gsize                  p,
+                                                      gsize                  r);
 GBytes              *net_redex_index_encode          (const NetRedexIndexHeader *header,
                                                       const guint64         *offsets);
 gboolean             net_redex_index_header_decode   (const guint8          *data,

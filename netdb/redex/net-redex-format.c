@@ -169,6 +169,76 @@ net_redex_record_resync (const guint8 *data,
   return 0;
 }
 
+static gboolean
+all_zero (const guint8 *data,
+          gsize         len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/*
+ * Whether the damaged bytes [@p, @r) of an active segment (@data starts at
+ * file offset @base) are what a power cut leaves rather than bit rot: data
+ * that never reached the disk reads as zeros, in whole sectors (or the
+ * part of a sector a write covered).  So the damage is torn when it holds
+ * zeros from the record's first byte (a marker byte is never zero) to a
+ * sector boundary, a whole zero sector, or zeros from a sector boundary to
+ * the end of the damaged record.  Such a hole comes after everything that
+ * was synced, so nothing after it was durable: recovery ends the log there
+ * instead of keeping the records that follow.
+ */
+gboolean
+net_redex_damage_is_torn (const guint8 *data,
+                          guint64       base,
+                          gsize         p,
+                          gsize         r)
+{
+  const guint64 sector = NET_REDEX_SECTOR_SIZE;
+  gsize ends[2] = { r, r };
+  gsize e1;
+
+  if (r <= p)
+    return FALSE;
+
+  /* Zeros from the first byte of the record to a sector boundary. */
+  e1 = MIN (r, (gsize) ((base + p) / sector * sector + sector - base));
+  if (all_zero (data + p, e1 - p))
+    return TRUE;
+
+  /* A whole sector of zeros. */
+  for (gsize s = (gsize) (((base + p + sector - 1) / sector) * sector - base);
+       s + sector <= r; s += sector)
+    if (all_zero (data + s, sector))
+      return TRUE;
+
+  /* Zeros from a sector boundary to the end of the damaged record: the
+   * next valid record, or the end the header claims. */
+  if (r - p >= NET_REDEX_REC_HEADER_SIZE &&
+      (net_redex_read_u32 (data + p) == NET_REDEX_REC_MARKER ||
+       net_redex_read_u32 (data + p) == NET_REDEX_REC_MARKER_MORE))
+    {
+      guint64 claimed = (guint64) p + NET_REDEX_REC_HEADER_SIZE + net_redex_read_u32 (data + p + 4);
+
+      if (claimed < r)
+        ends[1] = claimed;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (ends); i++)
+    {
+      gsize e = ends[i];
+      gsize s = (gsize) ((base + e - 1) / sector * sector - base);
+
+      if (base + e - 1 < base + p || s < p)
+        continue;
+      if (e - s >= 16 && all_zero (data + s, e - s))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 GBytes *
 net_redex_index_encode (const NetRedexIndexHeader *header,
                         const guint64             *offsets)

@@ -28,6 +28,9 @@ struct _NetRedexSegment
   guint            sealed : 1;
   guint            read_only : 1;
   guint            map_checked : 1;
+  guint            header_lost : 1;  /* active, header never reached the disk */
+  guint            unsure : 1;       /* sealed, but its index was missing */
+  guint            never_sealed : 1; /* unsure, and its end is torn */
   guint64          count;     /* record slots */
   guint64          length;    /* bytes of records that are valid (end offset) */
   gint64           min_ts;

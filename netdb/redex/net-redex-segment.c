@@ -281,6 +281,10 @@ segment_scan (NetRedexSegment *self,
                                    next_seq + RESYNC_MAX_SEQS, &found_seq);
       if (r == 0)
         break;
+      /* A hole a power cut left in the active segment (or one whose
+       * sealing may never have finished): the end. */
+      if ((!self->sealed || self->unsure) && net_redex_damage_is_torn (data, base_offset, p, r))
+        break;
 
       /* Damaged records between p and r: keep their slots so every later
        * seq stays at its place; reading them reports the damage. */
@@ -391,6 +395,15 @@ segment_write_index (NetRedexSegment  *self,
   return _net_redex_write_file_atomic (dir, base, bytes, error);
 }
 
+static gboolean
+segment_header_is_hole (const guint8 *data)
+{
+  for (guint i = 0; i < NET_REDEX_SEG_HEADER_SIZE; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Reads the whole segment and rebuilds its offsets. */
 static gboolean
 segment_rescan (NetRedexSegment  *self,
@@ -416,7 +429,9 @@ segment_rescan (NetRedexSegment  *self,
   if (len < NET_REDEX_SEG_HEADER_SIZE)
     {
       /* A segment whose creation was cut short holds nothing. */
-      if (self->sealed)
+      if (self->unsure)
+        self->header_lost = TRUE;
+      else if (self->sealed)
         {
           g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
                        "%s: sealed segment is only %" G_GSIZE_FORMAT " bytes long",
@@ -428,6 +443,13 @@ segment_rescan (NetRedexSegment  *self,
 
   if (!net_redex_segment_header_decode (data, len, &base_seq))
     {
+      /* A new segment whose header a power cut lost (zeros where it
+       * was): nothing in it was synced, since a sync covers the header. */
+      if ((!self->sealed || self->unsure) && segment_header_is_hole (data))
+        {
+          self->header_lost = TRUE;
+          return TRUE;
+        }
       g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
                    "%s: not a netdb log segment (bad header)", self->path);
       return FALSE;
@@ -536,8 +558,19 @@ _net_redex_segment_open (const char  *dir,
   if (sealed && segment_map_index (self, st.st_size))
     return g_steal_pointer (&self);
 
+  /* Sealing writes the index only once the segment is durable: without
+   * one, the segment may never have been synced. */
+  self->unsure = sealed;
   if (!segment_rescan (self, st.st_size, error))
     return NULL;
+
+  /* ... and its end is torn: it never was.  The log ends in it (the
+   * caller reopens it as the active segment). */
+  if (sealed && (self->header_lost || self->length < (guint64) st.st_size))
+    {
+      self->never_sealed = TRUE;
+      return g_steal_pointer (&self);
+    }
 
   if (read_only)
     return g_steal_pointer (&self);
@@ -558,10 +591,11 @@ _net_redex_segment_open (const char  *dir,
   if (g_file_test (self->idx_path, G_FILE_TEST_EXISTS))
     net_io_unlink (self->idx_path);
 
-  if ((guint64) st.st_size >= NET_REDEX_SEG_HEADER_SIZE && !segment_upgrade_header (self, error))
+  if ((guint64) st.st_size >= NET_REDEX_SEG_HEADER_SIZE && !self->header_lost &&
+      !segment_upgrade_header (self, error))
     return NULL;
 
-  if ((guint64) st.st_size < NET_REDEX_SEG_HEADER_SIZE)
+  if ((guint64) st.st_size < NET_REDEX_SEG_HEADER_SIZE || self->header_lost)
     {
       guint8 header[NET_REDEX_SEG_HEADER_SIZE];
 
@@ -573,6 +607,7 @@ _net_redex_segment_open (const char  *dir,
           set_errno_error (error, errno, "cannot repair", self->path);
           return NULL;
         }
+      self->header_lost = FALSE;
     }
   else if (self->length < (guint64) st.st_size)
     {
@@ -762,7 +797,12 @@ _net_redex_segment_verify (NetRedexSegment *self,
 
   if (!net_redex_segment_header_decode (data, len, &base_seq) || base_seq != self->base_seq)
     {
-      g_ptr_array_add (problems, g_strdup_printf ("%s: bad segment header at offset 0", name));
+      if (!self->sealed && self->read_only && segment_header_is_hole (data))
+        g_ptr_array_add (incomplete,
+                         g_strdup_printf ("%s: the segment's header never reached the disk (%" G_GSIZE_FORMAT
+                                          " bytes; the next writer truncates them)", name, len));
+      else
+        g_ptr_array_add (problems, g_strdup_printf ("%s: bad segment header at offset 0", name));
       return;
     }
 
@@ -799,6 +839,8 @@ _net_redex_segment_verify (NetRedexSegment *self,
         }
 
       r = net_redex_record_resync (data, len, p, next_seq + 1, next_seq + RESYNC_MAX_SEQS, &found_seq);
+      if (r != 0 && !self->sealed && net_redex_damage_is_torn (data, 0, p, r))
+        r = 0;   /* a power cut's hole: the rest is a torn tail */
       if (r == 0)
         {
           gboolean crash_tail = !self->sealed && self->read_only;
