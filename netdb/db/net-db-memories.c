@@ -83,20 +83,10 @@ enum {
   N_KEYS = NET_TABLE_N_KEYS
 };
 
-/* The members of one tag, one source, or the pinned memories, ordered by
- * id, with their number. */
-typedef struct
-{
-  char      *key;       /* the tag or source; NULL for the pinned set */
-  NetBTree  *entries;   /* MemoryEntry*, by id */
-  guint      len;
-} IdSet;
-
-/* The IdSet an entry is in; set is NULL when it is in none. */
-typedef struct
-{
-  IdSet         *set;
-} Member;
+/* The sets (the engine's set indexes) of one tag, one source, or the
+ * pinned memories. */
+typedef NetTableSet IdSet;
+typedef NetTableSetMember Member;
 
 typedef struct
 {
@@ -156,74 +146,9 @@ entry_key (const MemoryEntry *e,
   return _net_table_entry_key (e, key);
 }
 
-static IdSet *
-id_set_new (const char *key)
-{
-  IdSet *set = g_new0 (IdSet, 1);
-
-  set->key = g_strdup (key);
-  set->entries = _net_btree_new (_net_table_entry_tiebreak);
-  return set;
-}
-
-static void
-id_set_free (gpointer data)
-{
-  IdSet *set = data;
-
-  _net_btree_free (set->entries);
-  g_free (set->key);
-  g_free (set);
-}
-
 /* The set of @key in @table, created when @create. */
-static IdSet *
-id_set_lookup (GHashTable *table,
-               const char *key,
-               gboolean    create)
-{
-  IdSet *set = g_hash_table_lookup (table, key);
-
-  if (set == NULL && create)
-    {
-      set = id_set_new (key);
-      g_hash_table_insert (table, set->key, set);
-    }
-  return set;
-}
-
-static void
-member_add (Member      *m,
-            IdSet       *set,
-            MemoryEntry *e)
-{
-  g_assert (m->set == NULL);
-
-  m->set = set;
-  _net_btree_insert (set->entries, e->id, e);
-  set->len++;
-}
-
 /* Takes the entry out of its set; a set that empties is dropped from
  * @table (which owns it), so forgotten tags and sources cost nothing. */
-static void
-member_drop (Member      *m,
-             MemoryEntry *e,
-             GHashTable  *table)
-{
-  IdSet *set = m->set;
-  gboolean removed;
-
-  if (set == NULL)
-    return;
-
-  removed = _net_btree_remove (set->entries, e->id, e);
-  g_assert (removed);
-  m->set = NULL;
-  if (--set->len == 0 && table != NULL)
-    g_hash_table_remove (table, set->key);
-}
-
 /* The filter's source "" selects the memories stored without one. */
 static const char *
 source_key (const char *source)
@@ -264,13 +189,13 @@ entry_index_tags (NetDbMemories *self,
     {
       g_autofree char *owned = NULL;
       const char *key = _net_memory_tag_key (tags[i], &owned);
-      IdSet *set = id_set_lookup (self->by_tag, key, TRUE);
+      IdSet *set = _net_table_set_index_lookup (self->by_tag, key, TRUE);
       gboolean seen = FALSE;
 
       for (guint j = 0; j < i && !seen; j++)
         seen = e->tags[j].set == set;
       if (!seen)
-        member_add (&e->tags[i], set, e);
+        _net_table_set_add (&e->tags[i], set, e);
     }
 }
 
@@ -281,7 +206,7 @@ tag_set_lookup (NetDbMemories *self,
 {
   g_autofree char *owned = NULL;
 
-  return id_set_lookup (self->by_tag, _net_memory_tag_key (tag, &owned), FALSE);
+  return _net_table_set_index_lookup (self->by_tag, _net_memory_tag_key (tag, &owned), FALSE);
 }
 
 static void
@@ -289,7 +214,7 @@ entry_unindex_tags (NetDbMemories *self,
                     MemoryEntry   *e)
 {
   for (guint i = 0; i < e->n_tags; i++)
-    member_drop (&e->tags[i], e, self->by_tag);
+    _net_table_set_drop (&e->tags[i], e, self->by_tag);
   g_clear_pointer (&e->tags, g_free);
   e->n_tags = 0;
 }
@@ -300,7 +225,7 @@ entry_index_source (NetDbMemories *self,
 {
   const char *key = source_key (net_memory_get_source (e->memory));
 
-  member_add (&e->source, id_set_lookup (self->by_source, key, TRUE), e);
+  _net_table_set_add (&e->source, _net_table_set_index_lookup (self->by_source, key, TRUE), e);
 }
 
 static void
@@ -308,7 +233,7 @@ entry_index_pinned (NetDbMemories *self,
                     MemoryEntry   *e)
 {
   if (net_memory_get_pinned (e->memory))
-    member_add (&e->pinned, self->pinned, e);
+    _net_table_set_add (&e->pinned, self->pinned, e);
 }
 
 /* Takes @e out of every index and the id table, and frees it. */
@@ -319,8 +244,8 @@ entry_delete (NetDbMemories *self,
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex_key (self, e, k);
   entry_unindex_tags (self, e);
-  member_drop (&e->source, e, self->by_source);
-  member_drop (&e->pinned, e, NULL);
+  _net_table_set_drop (&e->source, e, self->by_source);
+  _net_table_set_drop (&e->pinned, e, NULL);
   _net_id_table_remove (&self->table.by_id, e->id);
   if (_net_watch_hub_active (&self->table.watches))
     _net_watch_hub_bury (&self->table.watches, e->id, e->memory);
@@ -391,9 +316,9 @@ memory_changed (NetDbMemories      *self,
   if (tags_moved)
     entry_unindex_tags (self, e);
   if (source_moved)
-    member_drop (&e->source, e, self->by_source);
+    _net_table_set_drop (&e->source, e, self->by_source);
   if (pinned_moved)
-    member_drop (&e->pinned, e, NULL);
+    _net_table_set_drop (&e->pinned, e, NULL);
   if (created_moved)
     entry_unindex_key (self, e, KEY_CREATED);
   if (updated_moved)
@@ -716,7 +641,7 @@ net_db_memories_finalize (GObject *object)
   clear_entries (self);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
-  g_clear_pointer (&self->pinned, id_set_free);
+  g_clear_pointer (&self->pinned, _net_table_set_free);
   _net_table_finalize (&self->table);
 
   G_OBJECT_CLASS (net_db_memories_parent_class)->finalize (object);
@@ -812,10 +737,9 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  /* The sets own their keys. */
-  self->by_tag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
-  self->by_source = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, id_set_free);
-  self->pinned = id_set_new (NULL);
+  self->by_tag = _net_table_set_index_new ();
+  self->by_source = _net_table_set_index_new ();
+  self->pinned = _net_table_set_new (NULL);
 }
 
 /**
@@ -1251,7 +1175,7 @@ plan_make (NetDbMemories     *self,
     for (guint i = 0; tags[i] != NULL; i++)
       plan_consider (plan, tag_set_lookup (self, tags[i]));
   if ((source = net_memories_filter_get_source (filter)) != NULL)
-    plan_consider (plan, id_set_lookup (self->by_source, source, FALSE));
+    plan_consider (plan, _net_table_set_index_lookup (self->by_source, source, FALSE));
   if (net_memories_filter_get_pinned_set (filter) && net_memories_filter_get_pinned (filter))
     plan_consider (plan, self->pinned);
 
@@ -1454,7 +1378,7 @@ count_from_index (NetDbMemories     *self,
     }
   else if (source != NULL)
     {
-      set = id_set_lookup (self->by_source, source, FALSE);
+      set = _net_table_set_index_lookup (self->by_source, source, FALSE);
       *n = set != NULL ? set->len : 0;
     }
   else if (pinned_set)

@@ -56,6 +56,43 @@ enum
 
 #define NET_TABLE_MAX_PARTITIONS 2
 
+/*
+ * Set indexes: the entries of one key (a tag, a source, "pinned"), ordered
+ * by id, with their number, so that a query by that key touches only its
+ * entries and counts them in O(1).  A NetTableSetIndex maps string keys to
+ * their sets and drops a set when it empties; an entry records the sets it
+ * is in with one NetTableSetMember each.
+ */
+typedef struct
+{
+  char      *key;       /* NULL for a set of its own (no index) */
+  NetBTree  *entries;   /* NetTableEntry*, by id */
+  guint      len;
+} NetTableSet;
+
+typedef struct
+{
+  NetTableSet *set;     /* NULL when in none */
+} NetTableSetMember;
+
+NetTableSet  *_net_table_set_new       (const char            *key);
+void          _net_table_set_free      (gpointer               set);
+/* A string-keyed index of sets: key → NetTableSet*, owning them. */
+GHashTable   *_net_table_set_index_new (void);
+/* The set of @key, made when @create (else NULL when no entry has it). */
+NetTableSet  *_net_table_set_index_lookup (GHashTable          *index,
+                                           const char          *key,
+                                           gboolean             create);
+/* Puts @entry in @set, recording it in @member (which must be empty). */
+void          _net_table_set_add       (NetTableSetMember     *member,
+                                        NetTableSet           *set,
+                                        gpointer               entry);
+/* Takes @entry out of its set, if any; a set of @index that empties is
+ * dropped from it (@index may be NULL for a set of its own). */
+void          _net_table_set_drop      (NetTableSetMember     *member,
+                                        gpointer               entry,
+                                        GHashTable            *index);
+
 /* Called by a schema's visit for each selected item: @thing is what the
  * schema visits (its entry, or its item), which its entry_item() turns
  * into the item.  FALSE stops the visit. */

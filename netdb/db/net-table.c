@@ -376,6 +376,80 @@ _net_table_close (NetTable  *self,
   return net_redex_file_close (self->file, error);
 }
 
+/* Set indexes ------------------------------------------------------------------- */
+
+NetTableSet *
+_net_table_set_new (const char *key)
+{
+  NetTableSet *set = g_new0 (NetTableSet, 1);
+
+  set->key = g_strdup (key);
+  set->entries = _net_btree_new (_net_table_entry_tiebreak);
+  return set;
+}
+
+void
+_net_table_set_free (gpointer data)
+{
+  NetTableSet *set = data;
+
+  _net_btree_free (set->entries);
+  g_free (set->key);
+  g_free (set);
+}
+
+GHashTable *
+_net_table_set_index_new (void)
+{
+  /* The sets own their keys. */
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, _net_table_set_free);
+}
+
+NetTableSet *
+_net_table_set_index_lookup (GHashTable *index,
+                             const char *key,
+                             gboolean    create)
+{
+  NetTableSet *set = g_hash_table_lookup (index, key);
+
+  if (set == NULL && create)
+    {
+      set = _net_table_set_new (key);
+      g_hash_table_insert (index, set->key, set);
+    }
+  return set;
+}
+
+void
+_net_table_set_add (NetTableSetMember *member,
+                    NetTableSet       *set,
+                    gpointer           entry)
+{
+  g_assert (member->set == NULL);
+
+  member->set = set;
+  _net_btree_insert (set->entries, ((NetTableEntry *) entry)->id, entry);
+  set->len++;
+}
+
+void
+_net_table_set_drop (NetTableSetMember *member,
+                     gpointer           entry,
+                     GHashTable        *index)
+{
+  NetTableSet *set = member->set;
+  gboolean removed;
+
+  if (set == NULL)
+    return;
+
+  removed = _net_btree_remove (set->entries, ((NetTableEntry *) entry)->id, entry);
+  g_assert (removed);
+  member->set = NULL;
+  if (--set->len == 0 && index != NULL)
+    g_hash_table_remove (index, set->key);
+}
+
 /* The planner of the ordered indexes --------------------------------------------- */
 
 void
