@@ -547,6 +547,76 @@ test_other_thread (Fixture       *f,
 }
 
 static void
+on_wait_answered (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  GError **out = data;
+  gboolean ok = net_db_tasks_wait_for_seq_finish (NET_DB_TASKS (source), result, out);
+
+  /* Success leaves a marker error-free: set a recognizable one. */
+  if (ok)
+    g_set_error_literal (out, G_IO_ERROR, G_IO_ERROR_EXISTS, "ok");
+}
+
+/* Runs the default context until @error is set (the wait answered). */
+static void
+wait_answer (GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (*error == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* Issue 14, items 2 and 4: a cancelled wait answers CANCELLED at once;
+ * after close a seq the state holds is waited for successfully. */
+static void
+test_wait_cancel_and_close (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) later = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetQueryModel) live = net_db_tasks_watch (f->tasks, NULL);
+
+  g_cancellable_cancel (cancellable);
+  net_db_tasks_wait_for_seq_async (f->tasks, 5, cancellable, on_wait_answered, &error);
+  wait_answer (&error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  net_db_tasks_wait_for_seq_async (f->tasks, 5, later, on_wait_answered, &error);
+  g_main_context_iteration (NULL, FALSE);
+  g_assert_null (error);
+  g_cancellable_cancel (later);
+  wait_answer (&error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_cmpuint (net_db_tasks_create (f->tasks, 1, "one", 0, &error), ==, 1);
+  g_assert_false (net_query_model_get_closed (live));
+  g_assert_true (net_db_tasks_close (f->tasks, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_query_model_get_closed (live));
+
+  g_assert_true (net_db_tasks_wait_for_seq (f->tasks, 1, 100, &error));
+  g_assert_no_error (error);
+  g_assert_false (net_db_tasks_wait_for_seq (f->tasks, 2, 100, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+  g_clear_error (&error);
+
+  net_db_tasks_wait_for_seq_async (f->tasks, 1, NULL, on_wait_answered, &error);
+  wait_answer (&error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);   /* succeeded */
+  g_clear_error (&error);
+}
+
+static void
 test_wait_timeout (Fixture       *f,
                    gconstpointer  data)
 {
@@ -846,6 +916,7 @@ main (int   argc,
   ADD ("corrupt-event", test_corrupt_event);
   ADD ("other-thread", test_other_thread);
   ADD ("wait-timeout", test_wait_timeout);
+  ADD ("wait-cancel-and-close", test_wait_cancel_and_close);
   ADD ("wait-async", test_wait_async);
   ADD ("closed", test_closed);
   ADD ("invalid-utf8", test_invalid_utf8);
