@@ -2342,7 +2342,8 @@ net_redex_file_append (NetRedexFile  *self,
  * @error: return location for a #GError, or %NULL
  *
  * Appends several events at once, with consecutive sequence numbers and
- * one write: either all of them are appended or none.
+ * one write: either all of them are appended or none, also across a crash
+ * or a power cut (recovery keeps a batch whole or drops it whole).
  *
  * Returns: the sequence number of the first event, or 0 with @error set
  */
@@ -2785,6 +2786,11 @@ net_redex_file_sweep_retention (NetRedexFile  *self,
  * @error: return location for a #GError, or %NULL
  *
  * Reads every segment of the log and checks every record and index.
+ *
+ * What a crash leaves at the end of the log of a writer that is gone (a
+ * torn last record, or a batch without its last record) is no problem: the
+ * next writer truncates it, and none of it was acknowledged as durable.
+ * `netdb log verify` reports it apart, with its own exit status.
  *
  * Returns: (transfer full) (array zero-terminated=1): one line per
  *   problem found, naming the segment file and offset (empty when the log

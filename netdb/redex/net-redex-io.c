@@ -37,6 +37,14 @@ fsync_dir (const char  *dir,
 {
   int fd = net_io_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
+  /* A parent we may not read (mode 0711) cannot be synced by us; that
+   * must not keep the database from opening. */
+  if (fd < 0 && (errno == EACCES || errno == EPERM))
+    {
+      g_debug ("cannot open %s to sync it: %s", dir, g_strerror (errno));
+      return TRUE;
+    }
+
   if (fd < 0)
     {
       int saved_errno = errno;
