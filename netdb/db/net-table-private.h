@@ -4,19 +4,26 @@
  *
  * A model (NetDbTasks, NetDbMemories, and the collections of DESIGN.md
  * §11 next) is a GObject holding a NetTable and a NetTableSchema.  The
- * table owns what does not depend on the model's fields: its log, fold and
- * replication (NetFollow), the per-origin app_seqs, the id table of the
- * model's entries, the items with pending notifies and their deferred
- * flush, delivery to the live queries and the model's ::changed signal and
- * applied-seq notify, the write path of a mutation (closed, read-only, id
- * 0, an id the state does not hold, write forwarding), wait_for_seq, close
- * and the frame of a snapshot restore.  The schema is what the model has
- * of its own: how to decode and apply one of its events, and its items'
- * notifies.
+ * table owns what does not depend on the model's fields:
  *
- * The model keeps its entries in the table's id table (each entry starts
- * with its guint64 id) and its own indexes; a later step moves the
- * indexes, the query planner and the snapshot item codec here too.
+ * - its log, fold and replication (NetFollow), the per-origin app_seqs;
+ * - the entries (each starts with a NetTableEntry: id, created, updated)
+ *   by id, and ordered by id, created and updated per partition
+ *   (NetTableWalk is the one planner and matcher of these orders), and
+ *   string-keyed set indexes (NetTableSet);
+ * - the items with pending notifies and their deferred flush, delivery to
+ *   the live queries, the model's ::changed signal and applied-seq;
+ * - the write path of a mutation (closed, read-only, id 0, an id the
+ *   state does not hold, write forwarding);
+ * - find_many, find_first, count, exists and watch, wait_for_seq, close;
+ * - the snapshot (head and item records) and the restore (records, the
+ *   items that carry on, the fold after it).
+ *
+ * The schema is what the model has of its own: how to decode and apply
+ * one of its events, its partitions, the check of its own fields in a
+ * query (and its candidate sets), its snapshot record, and its items'
+ * notifies.  A collection whose fields come from a record class is one
+ * more schema over the same table.
  */
 
 #pragma once
