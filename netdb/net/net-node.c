@@ -94,6 +94,15 @@
  * keys at a time (an attacker has as many keys as it likes). */
 #define REFUSED_REPORT_US (60 * G_USEC_PER_SEC)
 #define REFUSED_KEYS_MAX  256
+/* An address a peer's datagrams came from but that has not proven it
+ * receives (docs/net-protocol.md, section 3): at most this many bytes go
+ * there until the peer echoes a challenge sent there.  A spoofed source
+ * address gets that much, never a whole catch-up. */
+#define PATH_BUDGET       (16 * 1024)
+#define PATH_TOKEN_LEN    8
+/* Node messages inside data datagrams, beside the replication ones. */
+#define NODE_PATH_CHALLENGE 0xf0
+#define NODE_PATH_RESPONSE  0xf1
 
 typedef struct
 {
@@ -104,6 +113,7 @@ typedef struct
   gint64      last_recv;  /* the last datagram that authenticated on it */
   gint64      demoted;    /* when it stopped being the current session */
   gint64      expires;    /* pending or previous: dropped then */
+  GSocketAddress *hello_from;  /* responder: where the initiation came from */
 } Session;
 
 typedef struct _Peer Peer;
@@ -116,6 +126,10 @@ struct _Peer
   guint8             x25519[NET_IDENTITY_X25519_SIZE];
   char              *key_text;
   GSocketAddress    *address;           /* NULL: not known yet */
+  gboolean           validated;         /* address proved it receives */
+  gsize              path_budget;       /* bytes it may still get if not */
+  guint8             path_token[PATH_TOKEN_LEN];
+  gint64             challenge_sent;
   NetPeerRole        role;
   guint64            origin;            /* derived from ed25519 */
 
@@ -147,6 +161,9 @@ typedef struct
   guint64 handshakes_read;
   guint64 keepalives_sent;
   guint64 send_failed;
+  guint64 path_challenges_sent;
+  guint64 path_validated;
+  guint64 path_budget_dropped;
   guint64 dropped_no_service;
   guint64 dropped_malformed_message;
   guint64 lossy_dropped;
@@ -170,6 +187,9 @@ static const struct
   { "handshakes-read", G_STRUCT_OFFSET (Counters, handshakes_read) },
   { "keepalives-sent", G_STRUCT_OFFSET (Counters, keepalives_sent) },
   { "send-failed", G_STRUCT_OFFSET (Counters, send_failed) },
+  { "path-challenges-sent", G_STRUCT_OFFSET (Counters, path_challenges_sent) },
+  { "path-validated", G_STRUCT_OFFSET (Counters, path_validated) },
+  { "path-budget-dropped", G_STRUCT_OFFSET (Counters, path_budget_dropped) },
   { "dropped-no-service", G_STRUCT_OFFSET (Counters, dropped_no_service) },
   { "dropped-malformed-message", G_STRUCT_OFFSET (Counters, dropped_malformed_message) },
   { "lossy-dropped", G_STRUCT_OFFSET (Counters, lossy_dropped) },
@@ -570,6 +590,7 @@ node_clear_session (NetNode  *self,
     return;
   node_drop_index (self, s->keys.local_index);
   _net_wire_keys_clear (&s->keys);
+  g_clear_object (&s->hello_from);
   g_free (s);
 }
 
@@ -880,10 +901,10 @@ node_queue_datagram (NetNode        *self,
 /* Seals @message (empty: a keepalive) on @peer's current session and
  * queues it. */
 static gboolean
-node_send_data (NetNode      *self,
-                Peer         *peer,
-                const guint8 *message,
-                gsize         len)
+node_send_data_unbudgeted (NetNode      *self,
+                           Peer         *peer,
+                           const guint8 *message,
+                           gsize         len)
 {
   g_autoptr(GError) error = NULL;
   guint8 *out;
@@ -910,6 +931,113 @@ node_send_data (NetNode      *self,
   peer->last_sent = g_get_monotonic_time ();
   node_queue_datagram (self, peer->address, out, out_len);
   return TRUE;
+}
+
+/* What a peer's address gets: all of it once validated, else what is left
+ * of its budget (the replication timers retry what is refused here). */
+static gboolean
+node_send_data (NetNode      *self,
+                Peer         *peer,
+                const guint8 *message,
+                gsize         len)
+{
+  gsize cost = len + NET_WIRE_DATA_OVERHEAD;
+
+  if (!peer->validated && peer->address != NULL)
+    {
+      if (cost > peer->path_budget)
+        {
+          self->counters.path_budget_dropped++;
+          return FALSE;
+        }
+      if (!node_send_data_unbudgeted (self, peer, message, len))
+        return FALSE;
+      peer->path_budget -= cost;
+      return TRUE;
+    }
+  return node_send_data_unbudgeted (self, peer, message, len);
+}
+
+/* Asks the peer's (new) address to prove it receives: a fresh token, to
+ * be echoed from there. */
+static void
+node_send_path_challenge (NetNode *self,
+                          Peer    *peer,
+                          gint64   now)
+{
+  guint8 msg[1 + PATH_TOKEN_LEN];
+
+  if (peer->current == NULL || peer->address == NULL)
+    return;
+  msg[0] = NODE_PATH_CHALLENGE;
+  memcpy (msg + 1, peer->path_token, PATH_TOKEN_LEN);
+  peer->challenge_sent = now;
+  /* Budgeted too: an address that never answers gets a bounded number. */
+  if (node_send_data (self, peer, msg, sizeof msg))
+    self->counters.path_challenges_sent++;
+}
+
+/* @peer's datagrams now come from @address: it gets a small budget there
+ * until it echoes a challenge, unless @proven. */
+static void
+node_set_peer_address (NetNode        *self,
+                       Peer           *peer,
+                       GSocketAddress *address,
+                       gboolean        proven,
+                       gint64          now)
+{
+  if (peer->address != NULL && address_equal (peer->address, address))
+    {
+      if (proven && !peer->validated)
+        {
+          peer->validated = TRUE;
+          self->counters.path_validated++;
+        }
+      return;
+    }
+  g_set_object (&peer->address, address);
+  peer->validated = proven;
+  if (proven)
+    {
+      self->counters.path_validated++;
+      return;
+    }
+  peer->path_budget = PATH_BUDGET;
+  randombytes_buf (peer->path_token, sizeof peer->path_token);
+  node_send_path_challenge (self, peer, now);
+}
+
+/* A node message (a path challenge or its echo) from @peer at @from. */
+static void
+node_handle_path (NetNode        *self,
+                  Peer           *peer,
+                  const guint8   *message,
+                  gsize           len,
+                  GSocketAddress *from)
+{
+  if (len != 1 + PATH_TOKEN_LEN)
+    {
+      self->counters.dropped_malformed_message++;
+      return;
+    }
+  if (message[0] == NODE_PATH_CHALLENGE)
+    {
+      guint8 echo[1 + PATH_TOKEN_LEN];
+
+      /* Echoed to where we send anyway; tiny, so not budgeted. */
+      echo[0] = NODE_PATH_RESPONSE;
+      memcpy (echo + 1, message + 1, PATH_TOKEN_LEN);
+      node_send_data_unbudgeted (self, peer, echo, sizeof echo);
+      return;
+    }
+  /* The echo proves the address it came from receives what we send
+   * there only when it is the challenged address. */
+  if (!peer->validated && peer->address != NULL && address_equal (peer->address, from) &&
+      sodium_memcmp (message + 1, peer->path_token, PATH_TOKEN_LEN) == 0)
+    {
+      peer->validated = TRUE;
+      self->counters.path_validated++;
+    }
 }
 
 static void
@@ -1149,6 +1277,7 @@ node_handle_initiation (NetNode             *self,
   session->initiator = FALSE;
   session->started = now;
   session->expires = now + self->grace_us;
+  session->hello_from = g_object_ref (from);
 
   node_clear_session (self, &peer->pending);
   peer->pending = session;
@@ -1214,8 +1343,11 @@ node_handle_response (NetNode             *self,
   g_clear_pointer (&peer->hs, _net_noise_handshake_free);
   peer->next_initiation = 0;
 
-  g_set_object (&peer->address, from);
   node_promote (self, peer, session, now);
+  /* Our initiation went to peer->address, and the answer proves it got
+   * there; another source address has proven nothing yet. */
+  node_set_peer_address (self, peer, from,
+                         peer->address != NULL && address_equal (peer->address, from), now);
 
   /* Key confirmation for the responder. */
   node_send_keepalive (self, peer);
@@ -1282,16 +1414,22 @@ node_handle_data (NetNode             *self,
   session->last_recv = now;
   peer->last_received = now;
 
-  /* Roaming: the peer is where its authenticated datagrams come from. */
-  if (peer->address == NULL || !address_equal (peer->address, from))
-    g_set_object (&peer->address, from);
-
   if (session == peer->pending)
     {
+      /* Key confirmation from where the initiation came from: the
+       * response we sent there arrived, the address receives. */
+      gboolean proven = session->hello_from != NULL && address_equal (session->hello_from, from);
+
       peer->pending = NULL;
       session->expires = 0;
       node_promote (self, peer, session, now);
+      node_set_peer_address (self, peer, from, proven, now);
     }
+  /* Roaming: the peer is where its authenticated datagrams come from, but
+   * a new address gets a small budget until it proves it receives. */
+  else if (peer->address == NULL || !address_equal (peer->address, from))
+    node_set_peer_address (self, peer, from, FALSE, now);
+
   else if (session == peer->previous)
     {
       Session *current = peer->current;
@@ -1312,7 +1450,10 @@ node_handle_data (NetNode             *self,
         }
     }
 
-  if (plain_len > 0)
+  if (plain_len > 0 &&
+      (self->plain[0] == NODE_PATH_CHALLENGE || self->plain[0] == NODE_PATH_RESPONSE))
+    node_handle_path (self, peer, self->plain, plain_len, from);
+  else if (plain_len > 0)
     node_dispatch_message (self, peer, self->plain, plain_len);
 }
 
@@ -1439,6 +1580,8 @@ peer_next_deadline (NetNode *self,
     next = MIN (next, peer->previous->expires);
   if (peer->pending != NULL)
     next = MIN (next, peer->pending->expires);
+  if (peer->current != NULL && !peer->validated && peer->address != NULL)
+    next = MIN (next, peer->challenge_sent + self->retry_us);
 
   return next;
 }
@@ -1489,6 +1632,10 @@ node_tick_peer (NetNode *self,
       node_clear_handshake (self, peer);
       peer->next_initiation = 0;
     }
+
+  if (peer->current != NULL && !peer->validated && peer->address != NULL &&
+      now - peer->challenge_sent >= self->retry_us)
+    node_send_path_challenge (self, peer, now);
 
   if (peer->current != NULL && now - peer->last_sent >= self->keepalive_us)
     node_send_keepalive (self, peer);
@@ -2385,6 +2532,8 @@ node_add_peer (NetNode     *self,
       gboolean moved = peer->address != NULL && !address_equal (peer->address, peer_address);
 
       g_set_object (&peer->address, peer_address);
+      /* Configured: trusted to be the peer's. */
+      peer->validated = TRUE;
       self->in_dispatch++;
       /* A peer that moved starts over at its new address: datagrams of
        * the old sessions still on their way would otherwise

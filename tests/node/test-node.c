@@ -1180,6 +1180,101 @@ test_handshake_flood_before_dh (void)
   test_node_clear (&b);
 }
 
+/* Issue 12, finding 3: an allowed peer makes the leader answer one PULL
+ * at a spoofed source address (here: its sealed datagram, re-sent from a
+ * "victim" socket).  The victim's address has not proven it receives, so
+ * it gets at most a small budget (16 KiB; the bound checked is 64 KiB),
+ * not the answer to the PULL (about 400 KB here); the leader goes back to
+ * the peer's real address, which proves itself at once. */
+static void
+test_spoofed_pull_bounded (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDb) db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+  g_autoptr(GSocket) victim = NULL;
+  g_autoptr(GSocketAddress) any = socket_address ("127.0.0.1:0");
+  g_autoptr(GSocketAddress) leader_address = NULL;
+  g_autofree char *real = NULL;
+  guint8 pull[1 + 1 + 8 + 8] = { NET_REPL_PULL, 0 };
+  Captured *sealed;
+  gsize total = 0, len;
+  guint64 sent_before;
+  const guint8 *data;
+  gint64 until;
+  char buf[65536];
+
+  g_assert_no_error (error);
+  for (guint i = 1; i <= 4000; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("a task with a title long enough to weigh %u", i);
+
+      g_assert_cmpuint (net_db_tasks_create (net_db_get_tasks (db), i, title, 0, &error), >, 0);
+    }
+  pull[2] = 1;                          /* from seq 1 */
+  pull[10] = 0xa0; pull[11] = 0x0f;     /* to 4000 */
+
+  pair_init (&a, &b, "127.0.0.1");
+  g_assert_true (net_node_serve_db (b.node, db, &error));
+  g_assert_no_error (error);
+  pair_start_and_wait_up (&a, &b);
+  leader_address = socket_address (net_node_get_local_address (b.node));
+
+  victim = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (victim, any, TRUE, &error));
+  g_socket_set_blocking (victim, FALSE);
+
+  /* A's PULL, sealed on its session, never leaves A ... */
+  a.capture = TRUE;
+  a.swallow_data = TRUE;
+  g_ptr_array_set_size (a.sent, 0);
+  g_assert_true (_net_node_send_message (a.node, b.key, pull, sizeof pull));
+  sealed = last_captured (&a, NET_WIRE_DATA);
+  g_assert_nonnull (sealed);
+  data = g_bytes_get_data (sealed->data, &len);
+
+  /* ... but reaches B from the victim's address. */
+  sent_before = counter (&b, "bytes-sent");
+  g_assert_cmpint (g_socket_send_to (victim, leader_address, (const char *) data, len,
+                                     NULL, &error), ==, (gssize) len);
+  g_assert_no_error (error);
+  WAIT_FOR (counter (&b, "path-challenges-sent") >= 1 || counter (&b, "bytes-sent") > sent_before + 65536);
+
+  /* Whatever comes for a while (a whole answer to the PULL would come in
+   * far less), or until it is too much. */
+  until = g_get_monotonic_time () + deadline_usec (2);
+  while (g_get_monotonic_time () < until && total <= 64 * 1024)
+    {
+      gssize n = g_socket_receive (victim, buf, sizeof buf, NULL, NULL);
+
+      if (n > 0)
+        {
+          total += n;
+          continue;
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_test_message ("the victim got %" G_GSIZE_FORMAT " bytes; %" G_GUINT64_FORMAT
+                  " sends refused by the budget", total, counter (&b, "path-budget-dropped"));
+  g_assert_cmpuint (total, <=, 64 * 1024);
+  g_assert_cmpuint (counter (&b, "path-budget-dropped"), >=, 1);
+
+  /* A's own datagrams take B back to A's address, which proves itself. */
+  a.swallow_data = FALSE;
+  WAIT_FOR ((g_free (real), real = _net_node_dup_peer_address (b.node, a.key),
+             g_strcmp0 (real, net_node_get_local_address (a.node)) == 0) &&
+            counter (&b, "path-validated") >= 1);
+  g_assert_true (net_node_is_peer_up (a.node, b.key));
+  g_assert_true (net_node_is_peer_up (b.node, a.key));
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+  net_db_close (db, NULL);
+}
+
 /* Finding 1 of issue 12: an injector answers every initiation with a junk
  * response before the genuine one arrives.  The junk is refused and the
  * handshake it targeted still completes with the genuine response: the
@@ -1887,6 +1982,7 @@ main (int   argc,
   g_test_add_func ("/node/security/unknown-peer", test_unknown_peer);
   g_test_add_func ("/node/security/forged-response", test_forged_response);
   g_test_add_func ("/node/security/handshake-flood-before-dh", test_handshake_flood_before_dh);
+  g_test_add_func ("/node/security/spoofed-pull-bounded", test_spoofed_pull_bounded);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
   g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
   g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
