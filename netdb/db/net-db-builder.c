@@ -245,10 +245,11 @@ net_db_builder_max_snapshot_size (NetDbBuilder *self,
   return self;
 }
 
-static NetDb *
-build (NetDbBuilder  *self,
-       GBytes        *snapshot,
-       GError       **error)
+/* The options of @self; the open checks them (NET_ERROR_INVALID_ARGUMENT
+ * for a read-only database without a directory or from a snapshot). */
+static NetDbOptions
+builder_options (NetDbBuilder *self,
+                 GBytes       *snapshot)
 {
   NetDbOptions options = {
     .path = self->path,
@@ -260,18 +261,15 @@ build (NetDbBuilder  *self,
     .snapshot = snapshot,
   };
 
-  if (self->read_only && self->path == NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                           "a read-only database needs a directory (persistent_dir)");
-      return NULL;
-    }
-  if (self->read_only && snapshot != NULL)
-    {
-      g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                           "a read-only database cannot be opened from a snapshot");
-      return NULL;
-    }
+  return options;
+}
+
+static NetDb *
+build (NetDbBuilder  *self,
+       GBytes        *snapshot,
+       GError       **error)
+{
+  NetDbOptions options = builder_options (self, snapshot);
 
   return _net_db_open (&options, error);
 }
@@ -347,23 +345,13 @@ build_async (NetDbBuilder        *self,
              GAsyncReadyCallback  callback,
              gpointer             user_data)
 {
-  NetDbOptions options = {
-    .path = self->path,
-    .models = self->models,
-    .origin = self->origin,
-    .max_snapshot_size = self->max_snapshot_size,
-    .config = self->config,
-    .read_only = self->read_only,
-    .snapshot = snapshot,
-  };
-
+  NetDbOptions options = builder_options (self, snapshot);
   /* The callback's source object is the builder, as GIO does it. */
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, build_async);
   g_task_set_priority (task, io_priority);
 
-  /* Invalid options are reported by the finish function. */
   _net_db_open_async (&options, io_priority, cancellable, build_opened_cb, task);
 }
 

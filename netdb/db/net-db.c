@@ -1412,7 +1412,7 @@ _net_db_init_begin (NetDb   *self,
   if (self->options.path == NULL && self->options.read_only)
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                           "a read-only database needs a directory");
+                           "a read-only database needs a directory (a path, or the builder's persistent_dir)");
       return FALSE;
     }
   if (self->options.snapshot != NULL && self->options.read_only)
@@ -1469,8 +1469,6 @@ _net_db_open (const NetDbOptions  *options,
   g_autoptr(NetDb) self = NULL;
 
   g_return_val_if_fail (options != NULL, NULL);
-  g_return_val_if_fail (options->path != NULL || !options->read_only, NULL);
-  g_return_val_if_fail (options->snapshot == NULL || !options->read_only, NULL);
 
   self = g_object_new (NET_TYPE_DB, NULL);
   _net_db_set_options (self, options);
