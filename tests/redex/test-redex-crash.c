@@ -14,9 +14,11 @@
  * KiB (about 1 MiB, one pwritev() the kernel may stop between pages) and
  * checks that every batch is in the log whole or not at all.
  *
- * Cycles per variant: 5 by default (30 for big-batches, whose point is to
- * land kills inside a large write); with -m slow, $NETDB_SLOW_CYCLES
- * (default 100).
+ * The parent aims those kills at a batch's write, which the child announces
+ * ("B") just before it starts.
+ *
+ * Cycles per variant: 5 by default (10 for big-batches); with -m slow,
+ * $NETDB_SLOW_CYCLES (default 100).
  */
 
 #include "config.h"
@@ -181,6 +183,7 @@ writer_loop (gpointer data)
           for (guint i = 0; i < BIG_BATCH; i++)
             batch[i] = redex_test_payload (TAG (w->cycle, w->thread, TAG_BIG | (n + i)),
                                            len_for_tag (TAG (w->cycle, w->thread, TAG_BIG | (n + i))));
+          child_say ("B");
           first = net_redex_file_append_batch (w->file, batch, BIG_BATCH, &error);
           if (first == 0)
             writer_fail ("append_batch", error);
@@ -364,6 +367,10 @@ campaign_line (Campaign   *c,
   if (text[0] == '\0')
     return FALSE;
 
+  /* A big batch is about to be written. */
+  if (strcmp (text, "B") == 0)
+    return TRUE;
+
   if (sscanf (text, "D %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "%n", &a, &b, &end) == 2 &&
       text[end] == '\0')
     {
@@ -538,7 +545,7 @@ n_cycles (const Variant *v)
   const char *env = g_getenv ("NETDB_SLOW_CYCLES");
 
   if (!g_test_slow ())
-    return v->big_batches ? 30 : 5;
+    return v->big_batches ? 10 : 5;
   if (env != NULL && atoi (env) > 0)
     return atoi (env);
   return 100;
@@ -593,6 +600,30 @@ test_crash (gconstpointer data)
               g_error ("cycle %u: the writer exited before it was killed", cycle);
             }
           g_free (text);
+        }
+
+      /* Big batches: aim the kill at a batch's write, which the writer
+       * announces just before it starts ("B"). */
+      if (v->big_batches && started)
+        {
+          gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+          while ((text = g_async_queue_timeout_pop (r.lines, MAX (deadline - g_get_monotonic_time (), 1))) != NULL)
+            {
+              gboolean batch = text[0] == 'B';
+
+              if (!campaign_line (&c, text, cycle, &started))
+                {
+                  g_free (text);
+                  g_error ("cycle %u: the writer exited before it was killed", cycle);
+                }
+              g_free (text);
+              if (batch)
+                {
+                  g_usleep (g_test_rand_int_range (0, 1500));
+                  break;
+                }
+            }
         }
       g_subprocess_send_signal (r.proc, SIGKILL);
 
