@@ -685,6 +685,21 @@ cli_node_open_db (GError **error)
     }
 }
 
+/* A persistent database keeps the node's handshake state beside it, so a
+ * handshake captured before a restart is refused after it. */
+static gboolean
+cli_node_use_state (NetNode  *node,
+                    NetDb    *db,
+                    GError  **error)
+{
+  g_autofree char *path = NULL;
+
+  if (net_db_get_path (db) == NULL)
+    return TRUE;
+  path = g_build_filename (net_db_get_path (db), "node-state", NULL);
+  return net_node_set_state_file (node, path, error);
+}
+
 /* Says where the started node listens, runs it until SIGINT or SIGTERM,
  * printing the counters on SIGUSR1 and at the end, then stops it and
  * closes the database. */
@@ -821,7 +836,8 @@ cmd_node_serve (CliInvocation  *inv,
       return CLI_EXIT_FAILURE;
     }
 
-  if (!net_node_serve_db (node, db, error) || !net_node_start (node, error))
+  if (!cli_node_use_state (node, db, error) ||
+      !net_node_serve_db (node, db, error) || !net_node_start (node, error))
     {
       g_clear_pointer (&run.file_keys, g_hash_table_unref);
       net_db_close (db, NULL);
@@ -888,7 +904,8 @@ cmd_node_follow (CliInvocation  *inv,
   failed_id = g_signal_connect (db, "forward-failed",
                                 G_CALLBACK (cli_node_forward_failed_cb), &run);
 
-  if (!net_node_follow_db (node, db, leader_key, opt_forward_writes, error) ||
+  if (!cli_node_use_state (node, db, error) ||
+      !net_node_follow_db (node, db, leader_key, opt_forward_writes, error) ||
       !net_node_start (node, error))
     {
       g_signal_handler_disconnect (db, failed_id);

@@ -250,6 +250,11 @@ struct _NetNode
   GBytes         **ephemeral_ring; /* RECENT_EPHEMERALS, oldest overwritten */
   guint            ephemeral_next;
 
+  /* Handshake anti-replay across restarts: key text → the greatest
+   * initiation timestamp accepted (guint64 *), saved to state_file. */
+  char            *state_file;
+  GHashTable      *timestamps;
+
   /* Refused keys: key text → gint64 monotonic time of the last report. */
   GHashTable      *refused_reported;
   GPtrArray       *refused_pending;  /* RefusedReport, emitted after work */
@@ -1126,6 +1131,38 @@ node_count_drop (NetNode     *self,
   self->counters.dropped[reason]++;
 }
 
+/* The state file: one “KEY TIMESTAMP” line per peer, the greatest
+ * initiation timestamp accepted from it, so that an initiation captured
+ * before a restart is refused after it too. */
+static gboolean
+node_write_state (NetNode  *self,
+                  GError  **error)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->timestamps);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (text, "%s %" G_GUINT64_FORMAT "\n",
+                            (const char *) key, *(guint64 *) value);
+  return g_file_set_contents_full (self->state_file, text->str, text->len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+static void
+node_save_timestamp (NetNode *self,
+                     Peer    *peer)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_replace (self->timestamps, g_strdup (peer->key_text),
+                        g_memdup2 (&peer->last_timestamp, sizeof peer->last_timestamp));
+  if (self->state_file != NULL && !node_write_state (self, &error))
+    g_warning ("NetNode %s: cannot save the handshake state to %s: %s",
+               self->local_address, self->state_file, error->message);
+}
+
 /* Whether @ephemeral began an initiation that authenticated lately. */
 static gboolean
 node_ephemeral_seen (NetNode      *self,
@@ -1272,6 +1309,7 @@ node_handle_initiation (NetNode             *self,
     }
 
   peer->last_timestamp = timestamp;
+  node_save_timestamp (self, peer);
   now = g_get_monotonic_time ();
   _net_wire_keys_init (&session->keys, hs, session->keys.local_index, sender_index);
   session->initiator = FALSE;
@@ -1910,6 +1948,8 @@ net_node_finalize (GObject *object)
       g_clear_pointer (&self->ephemeral_ring[i], g_bytes_unref);
   g_clear_pointer (&self->ephemeral_ring, g_free);
   g_clear_pointer (&self->refused_reported, g_hash_table_unref);
+  g_clear_pointer (&self->timestamps, g_hash_table_unref);
+  g_clear_pointer (&self->state_file, g_free);
   g_clear_pointer (&self->refused_pending, g_ptr_array_unref);
   g_clear_object (&self->identity);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -2163,6 +2203,7 @@ net_node_init (NetNode *self)
                                             (GDestroyNotify) g_bytes_unref, NULL);
   self->ephemeral_ring = g_new0 (GBytes *, RECENT_EPHEMERALS);
   self->refused_reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->timestamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->refused_pending = g_ptr_array_new_with_free_func ((GDestroyNotify) refused_report_free);
 
   self->link.send = link_send;
@@ -2522,6 +2563,11 @@ node_add_peer (NetNode     *self,
       peer->key_text = net_identity_public_key_to_string (key);
       peer->origin = _net_identity_origin_for_public (peer->ed25519);
       peer->role = NET_PEER_ROLE_READER;
+      {
+        guint64 *saved = g_hash_table_lookup (self->timestamps, peer->key_text);
+
+        peer->last_timestamp = saved != NULL ? *saved : 0;
+      }
       g_ptr_array_add (self->peers, peer);
     }
   if (set_role)
@@ -2647,6 +2693,88 @@ net_node_is_peer_up (NetNode    *self,
 
   peer = node_find_peer (self, public_key);
   return peer != NULL && peer->up;
+}
+
+/**
+ * net_node_set_state_file:
+ * @self: a #NetNode
+ * @path: (type filename): a file for the node's handshake state
+ * @error: return location for a #GError
+ *
+ * Keeps, in @path, the newest handshake timestamp accepted from each peer
+ * (written before the handshake is answered, with mode 0600), and reads
+ * it now: a handshake initiation captured before a restart of this node
+ * is then refused after it, as it is while the node runs (it counts as
+ * "dropped-handshake-replay").  Without a state file that protection
+ * lasts only as long as the node.  A missing file is an empty state; an
+ * unreadable or malformed one fails with %NET_ERROR_IO or
+ * %NET_ERROR_CORRUPT.
+ *
+ * Returns: %TRUE if the state was read
+ */
+gboolean
+net_node_set_state_file (NetNode     *self,
+                         const char  *path,
+                         GError     **error)
+{
+  g_autoptr(GHashTable) timestamps = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_return_val_if_fail (NET_IS_NODE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  timestamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_IO, "cannot read the node state %s: %s",
+                       path, local_error->message);
+          return FALSE;
+        }
+      contents = g_strdup ("");
+    }
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_autoptr(GBytes) key = NULL;
+      guint64 ts;
+
+      if (lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], " ", 3);
+      if (g_strv_length (fields) != 2 ||
+          (key = net_identity_public_key_from_string (fields[0], NULL)) == NULL ||
+          !g_ascii_string_to_unsigned (fields[1], 10, 1, G_MAXUINT64, &ts, NULL))
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                       "node state %s: line %u is not “KEY TIMESTAMP”", path, i + 1);
+          return FALSE;
+        }
+      g_hash_table_replace (timestamps, net_identity_public_key_to_string (key),
+                            g_memdup2 (&ts, sizeof ts));
+    }
+
+  g_free (self->state_file);
+  self->state_file = g_strdup (path);
+  g_hash_table_unref (self->timestamps);
+  self->timestamps = g_steal_pointer (&timestamps);
+
+  /* Peers added already learn their saved timestamps. */
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+      guint64 *saved = g_hash_table_lookup (self->timestamps, peer->key_text);
+
+      if (saved != NULL)
+        peer->last_timestamp = MAX (peer->last_timestamp, *saved);
+    }
+  return TRUE;
 }
 
 /**

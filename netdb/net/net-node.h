@@ -72,6 +72,10 @@ NET_AVAILABLE_IN_ALL
 gboolean      net_node_is_peer_up         (NetNode      *self,
                                            const char   *public_key);
 NET_AVAILABLE_IN_ALL
+gboolean      net_node_set_state_file     (NetNode      *self,
+                                           const char   *path,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
 gboolean      net_node_start              (NetNode      *self,
                                            GError      **error);
 NET_AVAILABLE_IN_ALL

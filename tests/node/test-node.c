@@ -1275,6 +1275,71 @@ test_spoofed_pull_bounded (void)
   net_db_close (db, NULL);
 }
 
+/* Issue 12, finding 7: with a state file, the newest accepted handshake
+ * timestamp of each peer survives a restart of the responder, so an
+ * initiation captured before it is refused after it. */
+static void
+test_replayed_initiation_after_restart (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("netdb-node-XXXXXX", &error);
+  g_autofree char *state = g_build_filename (dir, "node-state", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(NetIdentity) ib = NULL;
+  g_autoptr(GSocketAddress) b_address = NULL;
+  g_autofree char *listen = NULL;
+  g_autoptr(GBytes) init = NULL;
+  Captured *c;
+
+  g_assert_no_error (error);
+  pair_init (&a, &b, "127.0.0.1");
+  g_assert_true (net_node_set_state_file (b.node, state, &error));
+  g_assert_no_error (error);
+  a.capture = TRUE;
+  pair_start_and_wait_up (&a, &b);
+  c = last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION);
+  g_assert_nonnull (c);
+  init = g_bytes_ref (c->data);
+  g_assert_true (g_file_get_contents (state, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, a.key));
+
+  /* B restarts: same identity, same address, same state file. */
+  ib = g_object_ref (b.identity);
+  listen = g_strdup (net_node_get_local_address (b.node));
+  b_address = socket_address (listen);
+  net_node_stop (a.node);
+  test_node_clear (&b);
+  test_node_init_with (&b, ib, listen);
+  b.capture = TRUE;
+  g_assert_true (net_node_set_state_file (b.node, state, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_node_add_peer (b.node, a.key, NULL, &error));
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+
+  /* The captured initiation, replayed from A's address: refused (it
+   * authenticates, so it costs a DH, but creates nothing). */
+  send_raw (&a, b_address, g_bytes_get_data (init, NULL), g_bytes_get_size (init));
+  WAIT_FOR (counter (&b, "dropped-handshake-replay") >= 1);
+  g_assert_cmpuint (count_captured (&b, NET_WIRE_HANDSHAKE_RESPONSE, 0), ==, 0);
+
+  /* A fresh initiation still works. */
+  g_assert_true (net_node_start (a.node, &error));
+  g_assert_no_error (error);
+  WAIT_FOR (net_node_is_peer_up (a.node, b.key) && net_node_is_peer_up (b.node, a.key));
+
+  /* A damaged state file is refused, not half-read. */
+  g_assert_true (g_file_set_contents (state, "not a key 12\n", -1, NULL));
+  g_assert_false (net_node_set_state_file (b.node, state, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_CORRUPT);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+  g_remove (state);
+  g_rmdir (dir);
+}
+
 /* Finding 1 of issue 12: an injector answers every initiation with a junk
  * response before the genuine one arrives.  The junk is refused and the
  * handshake it targeted still completes with the genuine response: the
@@ -1983,6 +2048,8 @@ main (int   argc,
   g_test_add_func ("/node/security/forged-response", test_forged_response);
   g_test_add_func ("/node/security/handshake-flood-before-dh", test_handshake_flood_before_dh);
   g_test_add_func ("/node/security/spoofed-pull-bounded", test_spoofed_pull_bounded);
+  g_test_add_func ("/node/security/replayed-initiation-after-restart",
+                   test_replayed_initiation_after_restart);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
   g_test_add_data_func ("/node/repl/round-trip", GINT_TO_POINTER (FALSE), test_repl);
   g_test_add_data_func ("/node/repl/lossy", GINT_TO_POINTER (TRUE), test_repl);
