@@ -101,6 +101,15 @@ int            _net_task_compare                       (NetOrderBy          orde
 
 /* @tags may be NULL (no tags); duplicates are kept once, first occurrence
  * first.  @source may be NULL. */
+/* _net_memory_new() taking @content, @tags (a NULL-terminated array of
+ * strings, which it takes and dedups) and @source. */
+NetMemory     *_net_memory_new_take                    (guint64             id,
+                                                        char               *content,
+                                                        GPtrArray          *tags,
+                                                        char               *source,
+                                                        gint64              created_at,
+                                                        gint64              updated_at,
+                                                        gboolean            pinned);
 NetMemory     *_net_memory_new                         (guint64             id,
                                                         const char         *content,
                                                         const char * const *tags,

@@ -505,7 +505,8 @@ memories_apply (gpointer            model,
         memory_changed (self, e, content, tagv, source, net_memory_get_created_at (m), ts,
                         net_memory_get_pinned (m));
       else
-        memory_insert (self, _net_memory_new (id, content, tagv, source, ts, ts, FALSE));
+        memory_insert (self, _net_memory_new_take (id, g_steal_pointer (&content), g_steal_pointer (&tags),
+                                                   g_steal_pointer (&source), ts, ts, FALSE));
       break;
 
     case NET_DISPATCH_MEMORY_RETAGGED:
