@@ -56,6 +56,11 @@
 #define PULL_MAX_BYTES       (8 * 1024 * 1024)
 /* Snapshots kept per follower, and for how long after their last use. */
 #define SNAPSHOT_KEEP_US     (60 * G_TIME_SPAN_SECOND)
+/* A snapshot request (id 0) within this long of the last snapshot made
+ * gets that one, whatever changed since (the follower pulls the rest): a
+ * follower asking again and again cannot make the leader snapshot its
+ * whole database each time. */
+#define SNAPSHOT_MIN_INTERVAL_US (5 * G_TIME_SPAN_SECOND)
 #define SNAPSHOT_MAX_BYTES   ((guint64) 1 << 30)
 /* Bytes of snapshot one SNAPSHOT_REQUEST asks for, and requests in flight. */
 #define SNAPSHOT_REQUEST_LEN (64 * 1024)
@@ -105,31 +110,58 @@ typedef struct
   guint64 end;
 } Span;
 
-/* Adds [start, end); returns the bytes covered in all. */
-static guint64
+/* The index of the first span of @spans (sorted, disjoint) that ends at
+ * or after @offset, or spans->len: a binary search. */
+static guint
+coverage_find (GArray  *spans,
+               guint64  offset)
+{
+  guint lo = 0, hi = spans->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (spans, Span, mid).end < offset)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Adds [start, end) to @spans and to *@covered, the bytes they cover in
+ * all: a binary search and one merge, so a part costs O(log n) to find
+ * its place however many ranges arrived (and a memmove of the array when
+ * it fills a gap). */
+static void
 coverage_add (GArray  *spans,
               guint64  start,
-              guint64  end)
+              guint64  end,
+              guint64 *covered)
 {
   Span s = { start, end };
-  guint64 total = 0;
-  guint i = 0;
+  guint i = coverage_find (spans, start);
+  guint j = i;
 
-  while (i < spans->len && g_array_index (spans, Span, i).end < s.start)
-    i++;
-  while (i < spans->len && g_array_index (spans, Span, i).start <= s.end)
+  while (j < spans->len && g_array_index (spans, Span, j).start <= s.end)
     {
-      Span *o = &g_array_index (spans, Span, i);
+      Span *o = &g_array_index (spans, Span, j);
 
       s.start = MIN (s.start, o->start);
       s.end = MAX (s.end, o->end);
-      g_array_remove_index (spans, i);
+      *covered -= o->end - o->start;
+      j++;
     }
-  g_array_insert_val (spans, i, s);
-
-  for (i = 0; i < spans->len; i++)
-    total += g_array_index (spans, Span, i).end - g_array_index (spans, Span, i).start;
-  return total;
+  *covered += s.end - s.start;
+  if (j > i)
+    {
+      g_array_index (spans, Span, i) = s;
+      if (j > i + 1)
+        g_array_remove_range (spans, i + 1, j - i - 1);
+    }
+  else
+    g_array_insert_val (spans, i, s);
 }
 
 /* The first byte at or after @from that is not covered. */
@@ -137,13 +169,11 @@ static guint64
 coverage_next_gap (GArray  *spans,
                    guint64  from)
 {
-  for (guint i = 0; i < spans->len; i++)
-    {
-      Span *o = &g_array_index (spans, Span, i);
+  guint i = coverage_find (spans, from);
 
-      if (o->start <= from && from < o->end)
-        from = o->end;
-    }
+  /* Spans are merged when they touch, so at most one holds @from. */
+  if (i < spans->len && g_array_index (spans, Span, i).start <= from)
+    from = MAX (from, g_array_index (spans, Span, i).end);
   return from;
 }
 
@@ -159,6 +189,7 @@ typedef struct
   guint64     tag;
   gint64      touched;    /* monotonic: when a part last arrived */
   guint64     total;
+  guint64     covered;    /* bytes of @spans */
   GByteArray *buf;
   GArray     *spans;      /* Span: the bytes received so far */
 } Parts;
@@ -202,7 +233,8 @@ parts_add (Parts        *pa,
   g_assert (offset <= pa->total && n <= pa->total - offset);
 
   memcpy (pa->buf->data + offset, bytes, n);
-  return coverage_add (pa->spans, offset, offset + n) == pa->total;
+  coverage_add (pa->spans, offset, offset + n, &pa->covered);
+  return pa->covered == pa->total;
 }
 
 /* The first byte at or after @from that did not arrive. */
@@ -518,6 +550,9 @@ struct _NetRepl
   guint64         announced[NET_DB_N_LOGS];
   guint64         announced_tail[NET_DB_N_LOGS];  /* durable, last announced */
   guint32         last_snapshot_id;
+  GBytes         *last_snapshot;   /* the newest made, for any follower */
+  guint64         last_snapshot_seqs[NET_DB_N_LOGS];
+  gint64          last_snapshot_made;
 
   /* Follower. */
   gpointer        leader_peer;       /* NULL once the link removed it */
@@ -1209,6 +1244,23 @@ leader_on_snapshot_request (NetRepl  *self,
           leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (f->snapshot));
           return TRUE;
         }
+      /* The newest one, made lately (for this follower or another),
+       * unless nothing changed since. */
+      if (self->last_snapshot != NULL &&
+          (now_us () - self->last_snapshot_made < SNAPSHOT_MIN_INTERVAL_US ||
+           memcmp (seqs, self->last_snapshot_seqs, sizeof seqs) == 0))
+        {
+          if (f->snapshot != self->last_snapshot)
+            {
+              g_clear_pointer (&f->snapshot, g_bytes_unref);
+              f->snapshot = g_bytes_ref (self->last_snapshot);
+              f->snapshot_id = self->last_snapshot_id;
+              memcpy (f->snapshot_seqs, self->last_snapshot_seqs, sizeof seqs);
+            }
+          f->snapshot_used = now_us ();
+          leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (f->snapshot));
+          return TRUE;
+        }
 
       snapshot = net_db_snapshot (self->db, &error);
 
@@ -1224,6 +1276,10 @@ leader_on_snapshot_request (NetRepl  *self,
       f->snapshot_id = self->last_snapshot_id;
       f->snapshot_used = now_us ();
       memcpy (f->snapshot_seqs, seqs, sizeof seqs);
+      g_clear_pointer (&self->last_snapshot, g_bytes_unref);
+      self->last_snapshot = g_bytes_ref (snapshot);
+      memcpy (self->last_snapshot_seqs, seqs, sizeof seqs);
+      self->last_snapshot_made = now_us ();
       self->counters.snapshots_sent++;
       leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (snapshot));
       return TRUE;
@@ -1688,6 +1744,8 @@ leader_heartbeat_cb (gpointer data)
             (gint64) self->forward_timeout_ms * 1000)
           g_ptr_array_remove_index_fast (f->forwards, i - 1);
     }
+  if (self->last_snapshot != NULL && now - self->last_snapshot_made > SNAPSHOT_KEEP_US)
+    g_clear_pointer (&self->last_snapshot, g_bytes_unref);
 
   return G_SOURCE_CONTINUE;
 }
@@ -3228,6 +3286,7 @@ _net_repl_free (NetRepl *self)
     }
 
   g_clear_pointer (&self->followers, g_hash_table_unref);
+  g_clear_pointer (&self->last_snapshot, g_bytes_unref);
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     g_clear_object (&self->logs[log]);
   g_clear_object (&self->db);

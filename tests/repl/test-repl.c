@@ -1705,6 +1705,36 @@ check_truncations (NetRepl    *repl,
     }
 }
 
+/* Issue 12, finding 5: snapshot requests (id 0) from two peers, with a
+ * change in between, make one snapshot, not two: the leader answers with
+ * the one it made lately. */
+static void
+test_snapshot_request_cached (void)
+{
+  Cluster *c = cluster_new ();
+  NetRepl *leader;
+  const NetReplCounters *k;
+  g_autoptr(GByteArray) m = msg_new (NET_REPL_SNAPSHOT_REQUEST);
+
+  start_leader (c, NULL);
+  write_events (c->nodes[0].db, 50, 1);
+  leader = c->nodes[0].repl;
+  k = _net_repl_get_counters (leader);
+  put (m, 0, 4); put (m, 0, 8); put (m, 65536, 4);
+
+  g_assert_true (_net_repl_receive (leader, &c->nodes[1], m->data, m->len));
+  g_assert_cmpuint (k->snapshots_sent, ==, 1);
+  write_events (c->nodes[0].db, 5, 1000);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_assert_true (_net_repl_receive (leader, &c->nodes[1], m->data, m->len));
+      g_assert_true (_net_repl_receive (leader, &c->nodes[2], m->data, m->len));
+    }
+  g_assert_cmpuint (k->snapshots_sent, ==, 1);
+
+  cluster_free (c);
+}
+
 static void
 test_malformed (void)
 {
@@ -2146,6 +2176,7 @@ main (int   argc,
   g_test_add_func ("/repl/bogus-announce", test_bogus_announce);
   g_test_add_func ("/repl/leader-readded", test_leader_readded);
   g_test_add_func ("/repl/redex-reset", test_redex_reset);
+  g_test_add_func ("/repl/snapshot-request-cached", test_snapshot_request_cached);
 
   return g_test_run ();
 }
