@@ -550,6 +550,12 @@ struct _NetRepl
   guint64         announced[NET_DB_N_LOGS];
   guint64         announced_tail[NET_DB_N_LOGS];  /* durable, last announced */
   guint32         last_snapshot_id;
+  /* Leader: (log, origin, app_seq) → Recent of the events of the logs'
+   * last FORWARD_SEARCH_MAX seqs, built as leader_find_forwarded() first
+   * needs them: each event is decoded once, not once per FORWARD. */
+  GHashTable     *forward_index;
+  guint64         indexed_lo[NET_DB_N_LOGS];   /* the index covers [lo, hi) */
+  guint64         indexed_hi[NET_DB_N_LOGS];
   GBytes         *last_snapshot;   /* the newest made, for any follower */
   guint64         last_snapshot_seqs[NET_DB_N_LOGS];
   gint64          last_snapshot_made;
@@ -1436,6 +1442,113 @@ leader_remember_forward (Follower *f,
  * found there: evicted, or too old to be confused with anything in
  * flight.
  */
+static guint
+recent_hash (gconstpointer key)
+{
+  const Recent *r = key;
+
+  return g_int64_hash (&r->origin) ^ g_int64_hash (&r->app_seq) ^ r->log;
+}
+
+static gboolean
+recent_equal (gconstpointer a,
+              gconstpointer b)
+{
+  const Recent *x = a, *y = b;
+
+  return x->log == y->log && x->origin == y->origin && x->app_seq == y->app_seq;
+}
+
+/* Indexes the events [start, end) of @log. */
+static gboolean
+leader_index_range (NetRepl *self,
+                    guint8   log,
+                    guint64  start,
+                    guint64  end)
+{
+  NetRedexFile *file = self->logs[log];
+
+  for (guint64 from = start; from < end; )
+    {
+      guint64 to = MIN (end, from + FORWARD_SEARCH_CHUNK);
+      g_autoptr(GPtrArray) events = net_redex_file_read_range (file, from, to, NULL);
+
+      if (events == NULL)
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          NetRedexEvent *event = g_ptr_array_index (events, i);
+          NetEventMeta meta;
+          const guint8 *payload;
+          gsize payload_len, len;
+          const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+          Recent *r;
+
+          if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL))
+            continue;
+          r = g_new (Recent, 1);
+          *r = (Recent) { log, meta.origin, meta.app_seq,
+                          net_redex_event_get_seq (event), forward_digest (data, len) };
+          g_hash_table_replace (self->forward_index, r, r);
+        }
+      from = to;
+    }
+  return TRUE;
+}
+
+/* Makes the index cover the last FORWARD_SEARCH_MAX events of @log, and
+ * forgets what fell out of that window (amortized: once it doubled). */
+static gboolean
+leader_index_update (NetRepl *self,
+                     guint8   log)
+{
+  NetRedexFile *file = self->logs[log];
+  guint64 first = net_redex_file_get_first_seq (file);
+  guint64 end = net_redex_file_get_next_seq (file);
+  guint64 lowest = end > FORWARD_SEARCH_MAX ? MAX (first, end - FORWARD_SEARCH_MAX) : first;
+  guint64 lo = self->indexed_lo[log], hi = self->indexed_hi[log];
+
+  /* Nothing usable (first use, or the log restarted under us): afresh. */
+  if (hi == 0 || hi > end || hi < lowest || lo < first)
+    {
+      GHashTableIter iter;
+      gpointer key;
+
+      g_hash_table_iter_init (&iter, self->forward_index);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (((Recent *) key)->log == log)
+          g_hash_table_iter_remove (&iter);
+      lo = hi = lowest;
+    }
+  if (!leader_index_range (self, log, hi, end))
+    return FALSE;
+  if (lowest < lo && !leader_index_range (self, log, lowest, lo))
+    return FALSE;
+  self->indexed_hi[log] = end;
+  self->indexed_lo[log] = MIN (lo, lowest);
+
+  if (self->indexed_lo[log] + FORWARD_SEARCH_MAX < lowest)
+    {
+      GHashTableIter iter;
+      gpointer key;
+
+      g_hash_table_iter_init (&iter, self->forward_index);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (((Recent *) key)->log == log && ((Recent *) key)->seq < lowest)
+          g_hash_table_iter_remove (&iter);
+      self->indexed_lo[log] = lowest;
+    }
+  return TRUE;
+}
+
+/*
+ * The event of @origin with @app_seq that @log holds: its seq and digest.
+ * What this follower forwarded lately is remembered; anything else (the
+ * leader restarted, another connection forwarded it) is looked up in an
+ * index of the log's last FORWARD_SEARCH_MAX events, which reads each
+ * event once.  FALSE when it is not found there: evicted, or too old to
+ * be confused with anything in flight.
+ */
 static gboolean
 leader_find_forwarded (NetRepl  *self,
                        Follower *f,
@@ -1445,10 +1558,8 @@ leader_find_forwarded (NetRepl  *self,
                        guint64  *seq,
                        guint64  *digest)
 {
-  NetRedexFile *file = self->logs[log];
-  guint64 first = net_redex_file_get_first_seq (file);
-  guint64 end = net_redex_file_get_next_seq (file);
-  guint64 lowest = end > FORWARD_SEARCH_MAX ? MAX (first, end - FORWARD_SEARCH_MAX) : first;
+  Recent key = { log, origin, app_seq, 0, 0 };
+  Recent *found;
 
   for (guint i = 0; i < MIN (f->n_recent, FORWARD_RECENT); i++)
     {
@@ -1462,38 +1573,15 @@ leader_find_forwarded (NetRepl  *self,
         }
     }
 
-  while (end > lowest)
-    {
-      guint64 start = end - MIN (end - lowest, FORWARD_SEARCH_CHUNK);
-      g_autoptr(GPtrArray) events = net_redex_file_read_range (file, start, end, NULL);
-
-      if (events == NULL)
-        return FALSE;
-      for (guint i = events->len; i > 0; i--)
-        {
-          NetRedexEvent *event = g_ptr_array_index (events, i - 1);
-          NetEventMeta meta;
-          const guint8 *payload;
-          gsize payload_len, len;
-          const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
-
-          if (!net_event_decode (data, len, &meta, &payload, &payload_len, NULL) ||
-              meta.origin != origin)
-            continue;
-          /* The app_seqs of an origin rise along the log. */
-          if (meta.app_seq < app_seq)
-            return FALSE;
-          if (meta.app_seq == app_seq)
-            {
-              *seq = net_redex_event_get_seq (event);
-              *digest = forward_digest (data, len);
-              leader_remember_forward (f, log, origin, app_seq, *seq, *digest);
-              return TRUE;
-            }
-        }
-      end = start;
-    }
-  return FALSE;
+  if (!leader_index_update (self, log))
+    return FALSE;
+  found = g_hash_table_lookup (self->forward_index, &key);
+  if (found == NULL)
+    return FALSE;
+  *seq = found->seq;
+  *digest = found->digest;
+  leader_remember_forward (f, log, origin, app_seq, *seq, *digest);
+  return TRUE;
 }
 
 /*
@@ -3149,6 +3237,7 @@ _net_repl_new_leader (NetDb         *db,
 
   self = repl_new (db, link, context, TRUE);
   self->followers = g_hash_table_new_full (NULL, NULL, NULL, follower_free);
+  self->forward_index = g_hash_table_new_full (recent_hash, recent_equal, g_free, NULL);
 
   self->watch_source = g_source_new (&watch_source_funcs, sizeof (GSource));
   g_source_set_callback (self->watch_source, leader_watch_cb, self, NULL);
@@ -3287,6 +3376,7 @@ _net_repl_free (NetRepl *self)
 
   g_clear_pointer (&self->followers, g_hash_table_unref);
   g_clear_pointer (&self->last_snapshot, g_bytes_unref);
+  g_clear_pointer (&self->forward_index, g_hash_table_unref);
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
     g_clear_object (&self->logs[log]);
   g_clear_object (&self->db);
