@@ -1363,6 +1363,28 @@ read_meta (NetRedexFile  *self,
   return TRUE;
 }
 
+/*
+ * Whether a segment after the @i-th has its index: sealing goes in order and
+ * writes an index only once the segment is durable, so then the @i-th was
+ * sealed too, and damage in it is not what a power cut left (someone removed
+ * its index): its slots stay, nothing later is dropped.
+ */
+static gboolean
+later_segment_sealed (NetRedexFile *self,
+                      GArray       *bases,
+                      guint         i)
+{
+  for (guint j = i + 1; j + 1 < bases->len; j++)
+    {
+      g_autofree char *idx_name = net_redex_segment_file_name (g_array_index (bases, guint64, j), ".idx");
+      g_autofree char *idx_path = g_build_filename (self->dir, idx_name, NULL);
+
+      if (g_file_test (idx_path, G_FILE_TEST_EXISTS))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static gboolean
 load_segments_locked (NetRedexFile  *self,
                       guint64        floor,
@@ -1403,9 +1425,10 @@ load_segments_locked (NetRedexFile  *self,
 
       /* A power cut before its sealing finished: nothing from here on was
        * ever durable.  The log ends in this segment; the later ones go. */
-      if (seg->never_sealed ||
-          (sealed && seg->unsure && seg->n_bad == 0 &&
-           seg->count < g_array_index (bases, guint64, i + 1) - base))
+      if ((seg->never_sealed ||
+           (sealed && seg->unsure && seg->n_bad == 0 &&
+            seg->count < g_array_index (bases, guint64, i + 1) - base)) &&
+          !later_segment_sealed (self, bases, i))
         {
           g_debug ("%s: never sealed, the log ends in it", seg->path);
           _net_redex_segment_unref (seg);

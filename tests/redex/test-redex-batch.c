@@ -14,6 +14,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include <glib/gstdio.h>
+
 #include "redex-test-util.h"
 #include "net-redex-format-private.h"
 #include "net-redex-private.h"
@@ -410,6 +412,121 @@ test_v1_segment (Fixture       *f,
   assert_log (f, FALSE, 7);
 }
 
+/* At least three sealed segments and an active one, written cleanly. */
+static void
+write_segments (Fixture *f,
+                GArray **bases)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = net_redex_new (f->dir, &error);
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(NetRedexFile) file = NULL;
+
+  g_assert_no_error (error);
+  net_redex_config_set_segment_size (config, 4096);
+  file = net_redex_open_file (redex, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  for (guint64 seq = 1; seq <= 100; seq++)
+    {
+      g_autoptr(GBytes) p = payload_for (seq);
+
+      g_assert_cmpuint (net_redex_file_append (file, p, &error), ==, seq);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_close (redex, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&f->log_dir, g_free);
+  f->log_dir = redex_test_find_log_dir (f->dir, LOG_NAME);
+  *bases = redex_test_list_bases (f->log_dir, ".seg");
+  g_assert_cmpuint ((*bases)->len, >=, 4);
+}
+
+/* A power cut before a segment's sealing finished: no index, a torn end,
+ * and no later segment sealed either.  Nothing from there on was durable:
+ * the log ends in that segment, the later ones go. */
+static void
+test_never_sealed (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GArray) bases = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *seg1 = NULL;
+  g_autoptr(GArray) offsets = NULL;
+  guint64 base1, base2;
+
+  write_segments (f, &bases);
+  base1 = g_array_index (bases, guint64, 1);
+  base2 = g_array_index (bases, guint64, 2);
+  for (guint i = 1; i + 1 < bases->len; i++)
+    {
+      g_autofree char *idx = redex_test_segment_path (f->log_dir, g_array_index (bases, guint64, i), ".idx");
+
+      g_assert_cmpint (g_unlink (idx), ==, 0);
+    }
+  seg1 = redex_test_segment_path (f->log_dir, base1, ".seg");
+  offsets = redex_test_record_offsets (seg1);
+  g_assert_cmpuint (offsets->len, ==, base2 - base1);
+  g_assert_cmpuint (offsets->len, >=, 2);
+  /* The last record of segment 1 half there. */
+  redex_test_truncate (seg1, g_array_index (offsets, guint64, offsets->len - 1) + 10);
+
+  assert_log (f, TRUE, base2 - 2);
+  assert_log (f, FALSE, base2 - 2);
+  {
+    g_autoptr(GArray) after = redex_test_list_bases (f->log_dir, ".seg");
+
+    g_assert_cmpuint (after->len, ==, 2);
+  }
+}
+
+/* The same damage, but a later segment has its index: the segment was
+ * sealed (sealing goes in order), someone removed its index.  Its lost
+ * record stays a damaged slot and nothing later is dropped. */
+static void
+test_index_removed (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GArray) bases = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *seg1 = NULL;
+  g_autofree char *idx1 = NULL;
+  g_autoptr(GArray) offsets = NULL;
+  g_autoptr(NetRedex) redex = NULL;
+  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(NetRedexEvent) lost = NULL;
+  guint64 base1, base2;
+
+  write_segments (f, &bases);
+  base1 = g_array_index (bases, guint64, 1);
+  base2 = g_array_index (bases, guint64, 2);
+  idx1 = redex_test_segment_path (f->log_dir, base1, ".idx");
+  g_assert_cmpint (g_unlink (idx1), ==, 0);
+  seg1 = redex_test_segment_path (f->log_dir, base1, ".seg");
+  offsets = redex_test_record_offsets (seg1);
+  redex_test_truncate (seg1, g_array_index (offsets, guint64, offsets->len - 1) + 10);
+
+  redex_test_allow_warnings ();
+  redex = net_redex_new (f->dir, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, LOG_NAME, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, 101);
+  lost = net_redex_file_read_one (file, base2 - 1, &error);
+  g_assert_null (lost);
+  g_assert_error (error, NET_ERROR, NET_ERROR_CORRUPT);
+  g_clear_error (&error);
+  {
+    g_autoptr(NetRedexEvent) e = net_redex_file_read_one (file, 100, &error);
+    g_autoptr(GBytes) p = payload_for (100);
+
+    g_assert_no_error (error);
+    redex_test_assert_event (e, 100, p);
+  }
+  g_assert_true (net_redex_close (redex, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -419,6 +536,8 @@ main (int   argc,
   g_test_add ("/redex/batch/torn", Fixture, NULL, fixture_setup, test_batch_torn, fixture_teardown);
   g_test_add ("/redex/batch/follower", Fixture, NULL, fixture_setup, test_batch_follower, fixture_teardown);
   g_test_add ("/redex/batch/v1-segment", Fixture, NULL, fixture_setup, test_v1_segment, fixture_teardown);
+  g_test_add ("/redex/recovery/never-sealed", Fixture, NULL, fixture_setup, test_never_sealed, fixture_teardown);
+  g_test_add ("/redex/recovery/index-removed", Fixture, NULL, fixture_setup, test_index_removed, fixture_teardown);
   g_test_add ("/redex/verify/torn-record", Fixture, NULL, fixture_setup, test_verify_torn_record, fixture_teardown);
   g_test_add ("/redex/verify/damage", Fixture, NULL, fixture_setup, test_verify_damage_is_a_problem, fixture_teardown);
 
