@@ -28,12 +28,17 @@
  *
  * Like every filter, it emits #GObject::notify for every property that
  * really changes, so a live query can follow it.
+ *
+ * #NetTasksFilter and #NetMemoriesFilter derive from it since 0.2; their
+ * properties, functions and defaults are unchanged.
  */
 
 /**
  * NetFilterBase:
  *
  * The order, window and time bounds of a query.
+ *
+ * Since: 0.2
  */
 
 typedef struct

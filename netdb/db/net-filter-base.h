@@ -26,6 +26,8 @@ G_DECLARE_DERIVABLE_TYPE (NetFilterBase, net_filter_base, NET, FILTER_BASE, GObj
  * @parent_class: the parent class
  *
  * The class of the filters of every model.  Only netdb derives from it.
+ *
+ * Since: 0.2
  */
 struct _NetFilterBaseClass
 {

@@ -822,6 +822,8 @@ net_query_model_class_init (NetQueryModelClass *klass)
    * state, but no later event changes it.  Notified once, when it
    * becomes %TRUE, so a UI can bind it (to show a "closed" state, or make
    * a view insensitive).
+   *
+   * Since: 0.2
    */
   properties[PROP_CLOSED] =
     g_param_spec_boolean ("closed", NULL, NULL, FALSE,
@@ -924,6 +926,8 @@ net_query_model_get_seq (NetQueryModel *self)
  * source because the database was closed.
  *
  * Returns: %TRUE once the model no longer changes
+ *
+ * Since: 0.2
  */
 gboolean
 net_query_model_get_closed (NetQueryModel *self)
