@@ -2227,6 +2227,10 @@ net_node_initable_init (GInitable     *initable,
   if (self->socket != NULL)
     return TRUE;
 
+  /* Issue 14, item 2: a cancellable taken is honoured. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
   if (self->identity == NULL)
     {
       g_set_error_literal (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,

@@ -498,6 +498,23 @@ test_new_uninitialized (void)
   g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
 }
 
+/* An already-cancelled GCancellable given to g_initable_new() cancels
+ * (issue 14, item 2; NetNode has no _async call of its own). */
+static void
+test_new_cancelled (void)
+{
+  g_autoptr(NetIdentity) identity = net_identity_generate ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  gpointer node;
+
+  g_cancellable_cancel (cancellable);
+  node = g_initable_new (NET_TYPE_NODE, cancellable, &error,
+                         "identity", identity, "listen-address", "127.0.0.1:0", NULL);
+  g_assert_null (node);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 static void
 test_peers (void)
 {
@@ -2028,6 +2045,7 @@ main (int   argc,
   g_test_add_func ("/node/new/addresses", test_new_addresses);
   g_test_add_func ("/node/new/preconditions", test_new_preconditions);
   g_test_add_func ("/node/new/uninitialized", test_new_uninitialized);
+  g_test_add_func ("/node/new/cancelled", test_new_cancelled);
   g_test_add_func ("/node/peers", test_peers);
   g_test_add_func ("/node/counters/list", test_counters_list);
   g_test_add_func ("/node/handshake/ipv4", test_handshake_ipv4);
