@@ -352,12 +352,36 @@ _net_btree_insert (NetBTree *t,
                    guint64   key,
                    gpointer  value)
 {
+  NetBTreeLeaf *last;
+  guint64 id;
   Node *r;
   Sep s;
 
   g_return_if_fail (t != NULL);
 
-  r = insert_rec (t, t->root, key, t->tiebreak (value), value, TRUE, &s);
+  id = t->tiebreak (value);
+
+  /* An append after the last item into a last leaf with room (a tree built
+   * in order, a fill in order): no descent, only the counts of the
+   * rightmost path move.  The separators do not: they are the first
+   * items of their nodes. */
+  last = t->last;
+  if (last != NULL && last->hdr.n > 0 && last->hdr.n < LEAF_CAP &&
+      cmp_item (t, key, id, &last->items[last->hdr.n - 1]) > 0)
+    {
+      last->items[last->hdr.n++] = (NetBTreeItem) { key, value };
+      for (Node *node = t->root; !node->is_leaf; )
+        {
+          Inner *in = (Inner *) node;
+
+          in->counts[in->hdr.n - 1]++;
+          node = in->child[in->hdr.n - 1];
+        }
+      t->size++;
+      return;
+    }
+
+  r = insert_rec (t, t->root, key, id, value, TRUE, &s);
   if (r != NULL)
     {
       Inner *root = inner_new ();
