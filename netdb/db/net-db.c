@@ -543,7 +543,10 @@ write_origin (const char  *path,
               GError     **error)
 {
   g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", origin);
-  g_autoptr(GBytes) contents = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+  /* The length first: the order of a call's arguments is unspecified
+   * (clang steals text before strlen() would see it). */
+  gsize len = strlen (text);
+  g_autoptr(GBytes) contents = g_bytes_new_take (g_steal_pointer (&text), len);
 
   return _net_redex_write_file_atomic (path, ORIGIN_FILE, contents, error);
 }
