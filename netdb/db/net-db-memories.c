@@ -1049,31 +1049,6 @@ order_key (NetOrderBy order,
 
 typedef NetTableVisitFunc VisitFunc;   /* called with a MemoryEntry* */
 
-/* Calls @func on the memories of @seq that @filter matches, in the
- * sequence's order or reversed, until it returns FALSE.  Returns FALSE
- * when stopped. */
-static gboolean
-walk (NetBTree          *tree,
-      gboolean           desc,
-      NetMemoriesFilter *filter,
-      VisitFunc          func,
-      gpointer           data)
-{
-  NetBTreeIter it;
-  gboolean ok;
-
-  for (ok = desc ? _net_btree_iter_last (tree, &it) : _net_btree_iter_first (tree, &it);
-       ok;
-       ok = desc ? _net_btree_iter_prev (&it) : _net_btree_iter_next (&it))
-    {
-      MemoryEntry *e = _net_btree_iter_get (&it)->value;
-
-      if (_net_memories_filter_matches (filter, e->memory) && !func (e, data))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 memory_matches (gconstpointer entry,
                 gconstpointer filter)
@@ -1081,227 +1056,74 @@ memory_matches (gconstpointer entry,
   return _net_memories_filter_matches ((NetMemoriesFilter *) filter, ((MemoryEntry *) entry)->memory);
 }
 
-/* The engine's walk of the ordered index @key: seeks to the time bounds of
- * an order by time, then checks the memories' own fields. */
+/* Where the memories a filter can select are, for the engine's set
+ * planner: the tag, all-tags, source and pinned sets each hold every
+ * match; the any-tags sets together do. */
 static void
-walk_ordered (NetDbMemories     *self,
-              NetMemoriesFilter *filter,
-              guint              key,
-              gboolean           desc,
-              VisitFunc          func,
-              gpointer           data)
+plan_make (NetDbMemories     *self,
+           NetMemoriesFilter *filter,
+           NetTablePlan      *plan)
+{
+  const char * const *tags;
+  const char *tag, *source;
+
+  _net_table_plan_init (&self->table, plan);
+  if (filter == NULL)
+    return;
+
+  /* A tag or source that no memory has is absent from the index. */
+  if ((tag = net_memories_filter_get_tag (filter)) != NULL)
+    _net_table_plan_consider (plan, tag_set_lookup (self, tag));
+  if ((tags = net_memories_filter_get_all_tags (filter)) != NULL)
+    for (guint i = 0; tags[i] != NULL; i++)
+      _net_table_plan_consider (plan, tag_set_lookup (self, tags[i]));
+  if ((source = net_memories_filter_get_source (filter)) != NULL)
+    _net_table_plan_consider (plan, _net_table_set_index_lookup (self->by_source, source, FALSE));
+  if (net_memories_filter_get_pinned_set (filter) && net_memories_filter_get_pinned (filter))
+    _net_table_plan_consider (plan, self->pinned);
+
+  if ((tags = net_memories_filter_get_any_tags (filter)) != NULL)
+    {
+      guint n = g_strv_length ((char **) tags);
+      g_autofree IdSet **sets = g_new (IdSet *, n);
+
+      for (guint i = 0; i < n; i++)
+        sets[i] = tag_set_lookup (self, tags[i]);
+      _net_table_plan_any_of (plan, sets, n);
+    }
+}
+
+/*
+ * Visits the memories @filter selects, in its order when @ordered (else in
+ * any order), after skipping @skip of them, until @func returns FALSE;
+ * @window is how many of them the caller needs at most (offset + limit;
+ * 0 for all).  The engine's planners: the smallest candidate set the
+ * indexes give, or the ordered index, each memory checked by the filter.
+ */
+static void
+visit (NetDbMemories     *self,
+       NetMemoriesFilter *filter,
+       gboolean           ordered,
+       guint              skip,
+       guint              window,
+       VisitFunc          func,
+       gpointer           data)
 {
   NetTableWalk w;
+  NetTablePlan plan;
 
   _net_table_walk_init (&self->table, &w, (NetFilterBase *) filter);
-  w.key = key;
-  w.desc = desc;
   if (filter != NULL)
     {
       w.nothing_else = FALSE;
       w.matches = memory_matches;
       w.match_data = filter;
     }
-  _net_table_walk (&self->table, &w, 0, func, data);
-}
-
-/* Calls @func once on each memory of the union of @sets (the any-tags
- * sets) that @filter matches: a memory is visited from the first of the
- * sets that holds it only. */
-static void
-walk_union (GPtrArray         *sets,
-            NetMemoriesFilter *filter,
-            VisitFunc          func,
-            gpointer           data)
-{
-  for (guint i = 0; i < sets->len; i++)
-    {
-      IdSet *set = g_ptr_array_index (sets, i);
-      NetBTreeIter it;
-
-      for (gboolean ok = _net_btree_iter_first (set->entries, &it); ok; ok = _net_btree_iter_next (&it))
-        {
-          MemoryEntry *e = _net_btree_iter_get (&it)->value;
-          gboolean seen = FALSE;
-
-          for (guint j = 0; j < i && !seen; j++)
-            seen = net_memory_has_tag (e->memory, ((IdSet *) g_ptr_array_index (sets, j))->key);
-          if (!seen && _net_memories_filter_matches (filter, e->memory) && !func (e, data))
-            return;
-        }
-    }
-}
-
-/* Where the memories a filter can select are: the whole table, the
- * smallest index set that holds them all, or the union of the any-tags
- * sets. */
-typedef struct
-{
-  gboolean   none;   /* the indexes prove that nothing matches */
-  IdSet     *set;
-  GPtrArray *sets;   /* IdSet*, for any-tags */
-  guint      size;   /* how many candidates (for a union, at most) */
-} Plan;
-
-static void
-plan_consider (Plan  *plan,
-               IdSet *set)
-{
-  if (set == NULL)
-    plan->none = TRUE;
-  else if (set->len < plan->size)
-    {
-      plan->set = set;
-      plan->size = set->len;
-    }
-}
-
-static void
-plan_make (NetDbMemories     *self,
-           NetMemoriesFilter *filter,
-           Plan              *plan)
-{
-  const char * const *tags;
-  const char *tag, *source;
-
-  memset (plan, 0, sizeof *plan);
-  plan->size = _net_id_table_size (&self->table.by_id);
-  if (filter == NULL)
-    return;
-
-  /* A tag or source that no memory has is absent from the index. */
-  if ((tag = net_memories_filter_get_tag (filter)) != NULL)
-    plan_consider (plan, tag_set_lookup (self, tag));
-  if ((tags = net_memories_filter_get_all_tags (filter)) != NULL)
-    for (guint i = 0; tags[i] != NULL; i++)
-      plan_consider (plan, tag_set_lookup (self, tags[i]));
-  if ((source = net_memories_filter_get_source (filter)) != NULL)
-    plan_consider (plan, _net_table_set_index_lookup (self->by_source, source, FALSE));
-  if (net_memories_filter_get_pinned_set (filter) && net_memories_filter_get_pinned (filter))
-    plan_consider (plan, self->pinned);
-
-  if (!plan->none && (tags = net_memories_filter_get_any_tags (filter)) != NULL)
-    {
-      g_autoptr(GPtrArray) sets = g_ptr_array_new ();
-      guint64 total = 0;
-
-      for (guint i = 0; tags[i] != NULL; i++)
-        {
-          IdSet *set = tag_set_lookup (self, tags[i]);
-
-          if (set != NULL && !g_ptr_array_find (sets, set, NULL))
-            {
-              g_ptr_array_add (sets, set);
-              total += set->len;
-            }
-        }
-
-      if (sets->len == 0)
-        plan->none = TRUE;
-      else if (total < plan->size)
-        {
-          plan->set = NULL;
-          plan->sets = g_steal_pointer (&sets);
-          plan->size = total;
-        }
-    }
-}
-
-static gboolean
-push_cb (gpointer memory,
-         gpointer data)
-{
-  g_ptr_array_add (data, memory);
-  return TRUE;
-}
-
-static int
-compare_memories (gconstpointer a,
-                  gconstpointer b,
-                  gpointer      data)
-{
-  return _net_memory_compare (GPOINTER_TO_INT (data),
-                              (*(MemoryEntry * const *) a)->memory, (*(MemoryEntry * const *) b)->memory);
-}
-
-/*
- * Visits the memories @filter selects, in its order when @ordered (else in
- * any order), until @func returns FALSE.  @window is how many of them the
- * caller needs at most (offset + limit; 0 for all).
- *
- * The smallest candidate set the indexes give is walked; when it is not
- * in the wanted order, only its matches are sorted.  Without one, the
- * index kept in the wanted order is walked, so a limited query stops early
- * and nothing is sorted.
- */
-static void
-visit (NetDbMemories     *self,
-       NetMemoriesFilter *filter,
-       gboolean           ordered,
-       guint              window,
-       VisitFunc          func,
-       gpointer           data)
-{
-  g_autoptr(GPtrArray) matches = NULL;
-  NetOrderBy order;
-  gboolean desc;
-  guint key;
-  Plan plan;
-
-  _net_memories_filter_get_window (filter, &order, NULL, NULL);
-  key = order_key (order, &desc);
-  if (!ordered)
-    {
-      key = KEY_ID;
-      desc = FALSE;
-    }
   plan_make (self, filter, &plan);
-
-  if (plan.none)
-    return;
-
-  if (plan.set == NULL && plan.sets == NULL)
-    {
-      walk_ordered (self, filter, key, desc, func, data);
-      return;
-    }
-
-  if (plan.set != NULL && key == KEY_ID)
-    {
-      /* The set may be all the filter asks for: then nothing to check. */
-      walk (plan.set->entries, desc, _net_memories_filter_is_single_index (filter) ? NULL : filter,
-            func, data);
-      return;
-    }
-
-  if (!ordered)
-    {
-      walk_union (plan.sets, filter, func, data);
-      g_ptr_array_unref (plan.sets);
-      return;
-    }
-
-  /* A short window in a large candidate set: the ordered index reaches it
-   * after about window × n / size memories, sooner than sorting the set. */
-  if (window > 0 &&
-      (guint64) window * _net_id_table_size (&self->table.by_id) < (guint64) plan.size * plan.size)
-    {
-      walk_ordered (self, filter, key, desc, func, data);
-      g_clear_pointer (&plan.sets, g_ptr_array_unref);
-      return;
-    }
-
-  matches = g_ptr_array_sized_new (plan.size);
-  if (plan.set != NULL)
-    walk (plan.set->entries, FALSE, filter, push_cb, matches);
-  else
-    walk_union (plan.sets, filter, push_cb, matches);
-  g_clear_pointer (&plan.sets, g_ptr_array_unref);
-
-  g_ptr_array_sort_with_data (matches, compare_memories, GINT_TO_POINTER (order));
-  for (guint i = 0; i < matches->len; i++)
-    if (!func (g_ptr_array_index (matches, i), data))
-      break;
+  _net_table_plan_visit (&self->table, &plan, &w, ordered,
+                         filter != NULL && _net_memories_filter_is_single_index (filter),
+                         skip, window, func, data);
+  _net_table_plan_clear (&plan);
 }
 
 /**
@@ -1404,27 +1226,6 @@ memories_count_fast (gpointer       model,
   return count_from_index (model, (NetMemoriesFilter *) filter, n);
 }
 
-typedef struct
-{
-  guint              skip;
-  NetTableVisitFunc  func;
-  gpointer           data;
-} Skip;
-
-static gboolean
-skip_cb (gpointer memory,
-         gpointer data)
-{
-  Skip *k = data;
-
-  if (k->skip > 0)
-    {
-      k->skip--;
-      return TRUE;
-    }
-  return k->func (memory, k->data);
-}
-
 static void
 memories_visit (gpointer           model,
                 NetFilterBase     *filter,
@@ -1434,12 +1235,7 @@ memories_visit (gpointer           model,
                 NetTableVisitFunc  func,
                 gpointer           data)
 {
-  Skip k = { skip, func, data };
-
-  if (skip > 0)
-    visit (model, (NetMemoriesFilter *) filter, ordered, window, skip_cb, &k);
-  else
-    visit (model, (NetMemoriesFilter *) filter, ordered, window, func, data);
+  visit (model, (NetMemoriesFilter *) filter, ordered, skip, window, func, data);
 }
 
 static gpointer
@@ -1572,7 +1368,7 @@ watch_foreach_match (GObject  *source,
 {
   WatchVisit v = { (NetDbMemories *) source, matcher, func, data };
 
-  visit (v.self, v.m->filter, FALSE, 0, watch_visit_cb, &v);
+  visit (v.self, v.m->filter, FALSE, 0, 0, watch_visit_cb, &v);
 }
 
 static const NetQueryFuncs memories_query_funcs = {

@@ -372,6 +372,48 @@ _net_table_walk_key (const NetTableWalk *walk,
   return walk->desc ? ~key : key;
 }
 
+/*
+ * The engine's planner for what the set indexes answer: the candidates
+ * of a query are the whole table, the smallest set that holds every match
+ * (each constraint on a set index is considered; a key no entry has
+ * proves that nothing matches), or a union of sets (an any-of
+ * constraint).  _net_table_plan_visit() then walks the set in id order
+ * when that is the order asked, or the ordered index when the query is
+ * short of a large set, or else sorts the set's matches; every candidate
+ * is checked as @walk says (nothing_else: not at all).
+ */
+typedef struct
+{
+  gboolean      none;    /* the indexes prove that nothing matches */
+  NetTableSet  *set;     /* the smallest set holding every match */
+  GPtrArray    *sets;    /* NetTableSet*: a union holding every match */
+  guint         size;    /* how many candidates (for a union, at most) */
+} NetTablePlan;
+
+void          _net_table_plan_init     (NetTable              *self,
+                                        NetTablePlan          *plan);
+void          _net_table_plan_clear    (NetTablePlan          *plan);
+/* Every match is in @set (NULL: a key no entry has). */
+void          _net_table_plan_consider (NetTablePlan          *plan,
+                                        NetTableSet           *set);
+/* Every match is in one of @sets (NULL ones: keys no entry has). */
+void          _net_table_plan_any_of   (NetTablePlan          *plan,
+                                        NetTableSet          **sets,
+                                        guint                  n_sets);
+/* Calls @func on the entries @plan and @walk select (in @walk's order
+ * when @ordered, else in any), skipping the first @skip, until it returns
+ * FALSE; @window (offset + limit, 0 for all) is how many the caller needs
+ * at most.  @set_is_all: every entry of the plan's set matches. */
+void          _net_table_plan_visit    (NetTable              *self,
+                                        NetTablePlan          *plan,
+                                        const NetTableWalk    *walk,
+                                        gboolean               ordered,
+                                        gboolean               set_is_all,
+                                        guint                  skip,
+                                        guint                  window,
+                                        NetTableVisitFunc      func,
+                                        gpointer               data);
+
 /* The queries of every model, with one meaning: find_many() returns the
  * items in the filter's order and window (a new array holding a reference
  * to each); count() and exists() ignore the window. */

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "net-error.h"
 #include "net-table-private.h"
 
@@ -664,6 +666,239 @@ _net_table_walk_count_fast (NetTable           *self,
     if (walk->partitions & (1u << p))
       *n += _net_btree_size (self->order[p][NET_TABLE_KEY_ID]);
   return TRUE;
+}
+
+/* The planner of the set indexes ------------------------------------------------- */
+
+void
+_net_table_plan_init (NetTable     *self,
+                      NetTablePlan *plan)
+{
+  memset (plan, 0, sizeof *plan);
+  plan->size = _net_id_table_size (&self->by_id);
+}
+
+void
+_net_table_plan_clear (NetTablePlan *plan)
+{
+  g_clear_pointer (&plan->sets, g_ptr_array_unref);
+}
+
+void
+_net_table_plan_consider (NetTablePlan *plan,
+                          NetTableSet  *set)
+{
+  if (set == NULL)
+    plan->none = TRUE;
+  else if (set->len < plan->size)
+    {
+      plan->set = set;
+      plan->size = set->len;
+      g_clear_pointer (&plan->sets, g_ptr_array_unref);
+    }
+}
+
+void
+_net_table_plan_any_of (NetTablePlan  *plan,
+                        NetTableSet  **sets,
+                        guint          n_sets)
+{
+  g_autoptr(GPtrArray) union_sets = NULL;
+  guint64 total = 0;
+
+  if (plan->none)
+    return;
+
+  union_sets = g_ptr_array_new ();
+  for (guint i = 0; i < n_sets; i++)
+    if (sets[i] != NULL && !g_ptr_array_find (union_sets, sets[i], NULL))
+      {
+        g_ptr_array_add (union_sets, sets[i]);
+        total += sets[i]->len;
+      }
+
+  if (union_sets->len == 0)
+    plan->none = TRUE;
+  else if (total < plan->size)
+    {
+      plan->set = NULL;
+      g_clear_pointer (&plan->sets, g_ptr_array_unref);
+      plan->sets = g_steal_pointer (&union_sets);
+      plan->size = total;
+    }
+}
+
+typedef struct
+{
+  guint              skip;
+  NetTableVisitFunc  func;
+  gpointer           data;
+} Skipper;
+
+static gboolean
+skip_cb (gpointer entry,
+         gpointer data)
+{
+  Skipper *k = data;
+
+  if (k->skip > 0)
+    {
+      k->skip--;
+      return TRUE;
+    }
+  return k->func (entry, k->data);
+}
+
+/* Calls @func on the entries of @tree (by id) that pass @w's checks, in
+ * id order or reversed, until it returns FALSE. */
+static gboolean
+walk_set (NetBTree           *tree,
+          gboolean            desc,
+          const NetTableWalk *w,
+          NetTableVisitFunc   func,
+          gpointer            data)
+{
+  NetBTreeIter it;
+  gboolean ok;
+
+  for (ok = desc ? _net_btree_iter_last (tree, &it) : _net_btree_iter_first (tree, &it);
+       ok;
+       ok = desc ? _net_btree_iter_prev (&it) : _net_btree_iter_next (&it))
+    {
+      gpointer e = _net_btree_iter_get (&it)->value;
+
+      if (walk_check (w, e) && !func (e, data))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Calls @func once on each entry of the union @sets that passes @w's
+ * checks: an entry is visited from the first of the sets that holds it
+ * only. */
+static void
+walk_union (GPtrArray          *sets,
+            const NetTableWalk *w,
+            NetTableVisitFunc   func,
+            gpointer            data)
+{
+  for (guint i = 0; i < sets->len; i++)
+    {
+      NetTableSet *set = g_ptr_array_index (sets, i);
+      NetBTreeIter it;
+
+      for (gboolean ok = _net_btree_iter_first (set->entries, &it); ok; ok = _net_btree_iter_next (&it))
+        {
+          const NetTableEntry *e = _net_btree_iter_get (&it)->value;
+          gboolean seen = FALSE;
+
+          for (guint j = 0; j < i && !seen; j++)
+            seen = _net_btree_position (((NetTableSet *) g_ptr_array_index (sets, j))->entries,
+                                        e->id, (gpointer) e) >= 0;
+          if (!seen && walk_check (w, e) && !func ((gpointer) e, data))
+            return;
+        }
+    }
+}
+
+static gboolean
+push_cb (gpointer entry,
+         gpointer data)
+{
+  g_ptr_array_add (data, entry);
+  return TRUE;
+}
+
+static int
+compare_in_walk (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      data)
+{
+  const NetTableWalk *w = data;
+  const NetTableEntry *ea = *(const NetTableEntry * const *) a;
+  const NetTableEntry *eb = *(const NetTableEntry * const *) b;
+  guint64 ka = _net_table_walk_key (w, ea);
+  guint64 kb = _net_table_walk_key (w, eb);
+  guint64 ia = w->desc ? ~ea->id : ea->id;
+  guint64 ib = w->desc ? ~eb->id : eb->id;
+
+  if (ka != kb)
+    return ka < kb ? -1 : 1;
+  return ia < ib ? -1 : ia > ib;
+}
+
+void
+_net_table_plan_visit (NetTable           *self,
+                       NetTablePlan       *plan,
+                       const NetTableWalk *walk,
+                       gboolean            ordered,
+                       gboolean            set_is_all,
+                       guint               skip,
+                       guint               window,
+                       NetTableVisitFunc   func,
+                       gpointer            data)
+{
+  g_autoptr(GPtrArray) matches = NULL;
+  NetTableWalk w = *walk;
+  Skipper k = { skip, func, data };
+
+  if (!ordered)
+    {
+      w.key = NET_TABLE_KEY_ID;
+      w.desc = FALSE;
+    }
+  if (skip > 0)
+    {
+      func = skip_cb;
+      data = &k;
+    }
+
+  if (plan->none)
+    return;
+
+  /* No set narrows it: the ordered index, in the wanted order. */
+  if (plan->set == NULL && plan->sets == NULL)
+    {
+      _net_table_walk (self, &w, 0, func, data);
+      return;
+    }
+
+  /* A set is in id order: it may be all the query asks for. */
+  if (plan->set != NULL && w.key == NET_TABLE_KEY_ID)
+    {
+      NetTableWalk all = w;
+
+      if (set_is_all)
+        all.nothing_else = TRUE;
+      walk_set (plan->set->entries, w.desc, &all, func, data);
+      return;
+    }
+
+  if (!ordered)
+    {
+      walk_union (plan->sets, &w, func, data);
+      return;
+    }
+
+  /* A short window in a large candidate set: the ordered index reaches it
+   * after about window × n / size entries, sooner than sorting the set. */
+  if (window > 0 &&
+      (guint64) window * _net_id_table_size (&self->by_id) < (guint64) plan->size * plan->size)
+    {
+      _net_table_walk (self, &w, 0, func, data);
+      return;
+    }
+
+  matches = g_ptr_array_sized_new (plan->size);
+  if (plan->set != NULL)
+    walk_set (plan->set->entries, FALSE, &w, push_cb, matches);
+  else
+    walk_union (plan->sets, &w, push_cb, matches);
+
+  g_ptr_array_sort_with_data (matches, compare_in_walk, &w);
+  for (guint i = 0; i < matches->len; i++)
+    if (!func (g_ptr_array_index (matches, i), data))
+      break;
 }
 
 /* Queries ----------------------------------------------------------------------- */
