@@ -151,7 +151,7 @@ cli_mutation_apply (const CliMutation  *mutation,
     }
 }
 
-static char *
+char *
 cli_mutation_to_line (const CliMutation *mutation)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -189,7 +189,7 @@ cli_mutation_to_line (const CliMutation *mutation)
   return json_generator_to_data (generator, NULL);
 }
 
-static gboolean
+gboolean
 cli_mutation_parse (const char   *line,
                     CliMutation  *mutation,
                     GError      **error)
@@ -205,8 +205,9 @@ cli_mutation_parse (const char   *line,
   if (!json_parser_load_from_data (parser, line, -1, error))
     return FALSE;
 
+  /* An empty line parses, to no root at all. */
   node = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto invalid;
   object = json_node_get_object (node);
 
@@ -584,7 +585,7 @@ cli_control_free (CliControl *control)
 
 /* Client ------------------------------------------------------------------------- */
 
-static gboolean
+gboolean
 cli_control_parse_reply (const char  *line,
                          guint64     *out_seq,
                          GError     **error)
@@ -595,8 +596,9 @@ cli_control_parse_reply (const char  *line,
 
   if (!json_parser_load_from_data (parser, line, -1, NULL))
     goto invalid;
+  /* An empty line parses, to no root at all. */
   node = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto invalid;
   object = json_node_get_object (node);
 

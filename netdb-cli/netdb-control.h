@@ -43,6 +43,18 @@ NetDbModels  cli_mutation_model      (const CliMutation  *mutation);
 /* Applies @mutation to @db: the seq of its event; 0 with @error set on
  * failure (NET_ERROR_NOT_FOUND for a change of a missing item); 0 without
  * an error when a follower queued it for its leader. */
+/* The request line of a mutation (JSON, no newline), and back: what the
+ * node reads from its socket (fuzz/fuzz-control.c). */
+char        *cli_mutation_to_line    (const CliMutation  *mutation);
+gboolean     cli_mutation_parse      (const char         *line,
+                                      CliMutation        *mutation,
+                                      GError            **error);
+/* A node's answer: the seq, or FALSE with the error it reports (or
+ * %NET_ERROR_PROTOCOL for anything else). */
+gboolean     cli_control_parse_reply (const char         *line,
+                                      guint64            *out_seq,
+                                      GError            **error);
+
 guint64      cli_mutation_apply      (const CliMutation  *mutation,
                                       NetDb              *db,
                                       GError            **error);
