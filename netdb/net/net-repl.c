@@ -20,6 +20,7 @@
 #include "net-db-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-private.h"
+#include "net-repl-msg-private.h"
 #include "net-repl-private.h"
 
 #define DEFAULT_HEARTBEAT_MS        1000
@@ -102,313 +103,6 @@ enum
   ACK_CONFLICT     = 4,
 };
 
-/* Byte ranges received so far, kept merged and sorted. ------------------- */
-
-typedef struct
-{
-  guint64 start;
-  guint64 end;
-} Span;
-
-/* The index of the first span of @spans (sorted, disjoint) that ends at
- * or after @offset, or spans->len: a binary search. */
-static guint
-coverage_find (GArray  *spans,
-               guint64  offset)
-{
-  guint lo = 0, hi = spans->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (g_array_index (spans, Span, mid).end < offset)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo;
-}
-
-/* Adds [start, end) to @spans and to *@covered, the bytes they cover in
- * all: a binary search and one merge, so a part costs O(log n) to find
- * its place however many ranges arrived (and a memmove of the array when
- * it fills a gap). */
-static void
-coverage_add (GArray  *spans,
-              guint64  start,
-              guint64  end,
-              guint64 *covered)
-{
-  Span s = { start, end };
-  guint i = coverage_find (spans, start);
-  guint j = i;
-
-  while (j < spans->len && g_array_index (spans, Span, j).start <= s.end)
-    {
-      Span *o = &g_array_index (spans, Span, j);
-
-      s.start = MIN (s.start, o->start);
-      s.end = MAX (s.end, o->end);
-      *covered -= o->end - o->start;
-      j++;
-    }
-  *covered += s.end - s.start;
-  if (j > i)
-    {
-      g_array_index (spans, Span, i) = s;
-      if (j > i + 1)
-        g_array_remove_range (spans, i + 1, j - i - 1);
-    }
-  else
-    g_array_insert_val (spans, i, s);
-}
-
-/* The first byte at or after @from that is not covered. */
-static guint64
-coverage_next_gap (GArray  *spans,
-                   guint64  from)
-{
-  guint i = coverage_find (spans, from);
-
-  /* Spans are merged when they touch, so at most one holds @from. */
-  if (i < spans->len && g_array_index (spans, Span, i).start <= from)
-    from = MAX (from, g_array_index (spans, Span, i).end);
-  return from;
-}
-
-/* Something sent in parts that arrive in any order, some twice, some
- * never: an event too large for one message (FRAGMENTs, FORWARDs) or a
- * snapshot.  @log, @id and @tag say what it is: the follower keys a
- * fragmented event by its seq and timestamp, the leader a forwarded one
- * by its app_seq and digest. */
-typedef struct
-{
-  guint8      log;
-  guint64     id;
-  guint64     tag;
-  gint64      touched;    /* monotonic: when a part last arrived */
-  guint64     total;
-  guint64     covered;    /* bytes of @spans */
-  GByteArray *buf;
-  GArray     *spans;      /* Span: the bytes received so far */
-} Parts;
-
-static Parts *
-parts_new (guint8   log,
-           guint64  id,
-           guint64  tag,
-           guint64  total)
-{
-  Parts *pa = g_new0 (Parts, 1);
-
-  pa->log = log;
-  pa->id = id;
-  pa->tag = tag;
-  pa->total = total;
-  pa->buf = g_byte_array_sized_new (total);
-  g_byte_array_set_size (pa->buf, total);
-  pa->spans = g_array_new (FALSE, FALSE, sizeof (Span));
-  return pa;
-}
-
-static void
-parts_free (gpointer data)
-{
-  Parts *pa = data;
-
-  g_byte_array_unref (pa->buf);
-  g_array_unref (pa->spans);
-  g_free (pa);
-}
-
-/* Copies in @n bytes at @offset (within the total: the caller checked);
- * TRUE once every byte arrived. */
-static gboolean
-parts_add (Parts        *pa,
-           guint64       offset,
-           const guint8 *bytes,
-           gsize         n)
-{
-  g_assert (offset <= pa->total && n <= pa->total - offset);
-
-  memcpy (pa->buf->data + offset, bytes, n);
-  coverage_add (pa->spans, offset, offset + n, &pa->covered);
-  return pa->covered == pa->total;
-}
-
-/* The first byte at or after @from that did not arrive. */
-static guint64
-parts_next_gap (Parts   *pa,
-                guint64  from)
-{
-  return coverage_next_gap (pa->spans, from);
-}
-
-/* The whole, once parts_add() said so; frees @pa. */
-static GBytes *
-parts_free_to_bytes (Parts *pa)
-{
-  GBytes *bytes = g_byte_array_free_to_bytes (g_steal_pointer (&pa->buf));
-
-  g_array_unref (pa->spans);
-  g_free (pa);
-  return bytes;
-}
-
-/* Takes @pa out of @all, which no longer frees it. */
-static Parts *
-parts_take (GPtrArray *all,
-            Parts     *pa)
-{
-  guint i;
-
-  if (!g_ptr_array_find (all, pa, &i))
-    g_assert_not_reached ();
-  return g_ptr_array_steal_index_fast (all, i);
-}
-
-/* The one of @all for @id of @log, or NULL. */
-static Parts *
-parts_find (GPtrArray *all,
-            guint8     log,
-            guint64    id)
-{
-  for (guint i = 0; i < all->len; i++)
-    {
-      Parts *pa = g_ptr_array_index (all, i);
-
-      if (pa->log == log && pa->id == id)
-        return pa;
-    }
-  return NULL;
-}
-
-/* Reading and writing messages ------------------------------------------- */
-
-typedef struct
-{
-  const guint8 *p;
-  gsize         len;
-  gsize         off;
-  gboolean      ok;
-} Reader;
-
-static void
-reader_init (Reader       *r,
-             const guint8 *p,
-             gsize         len)
-{
-  r->p = p;
-  r->len = len;
-  r->off = 0;
-  r->ok = TRUE;
-}
-
-static const guint8 *
-r_take (Reader *r,
-        gsize   n)
-{
-  const guint8 *p;
-
-  if (!r->ok || r->len - r->off < n)
-    {
-      r->ok = FALSE;
-      return NULL;
-    }
-  p = r->p + r->off;
-  r->off += n;
-  return p;
-}
-
-static guint64
-r_uint (Reader *r,
-        guint   n)
-{
-  const guint8 *p = r_take (r, n);
-  guint64 v = 0;
-
-  if (p == NULL)
-    return 0;
-  for (guint i = 0; i < n; i++)
-    v |= (guint64) p[i] << (8 * i);
-  return v;
-}
-
-#define r_u8(r)  ((guint8) r_uint ((r), 1))
-#define r_u16(r) ((guint16) r_uint ((r), 2))
-#define r_u32(r) ((guint32) r_uint ((r), 4))
-#define r_u64(r) (r_uint ((r), 8))
-#define r_i64(r) ((gint64) r_uint ((r), 8))
-
-static gsize
-r_left (Reader *r)
-{
-  return r->ok ? r->len - r->off : 0;
-}
-
-/* Everything was read, and nothing is left over. */
-static gboolean
-r_done (Reader *r)
-{
-  return r->ok && r->off == r->len;
-}
-
-static void
-w_uint (GByteArray *b,
-        guint64     v,
-        guint       n)
-{
-  guint8 tmp[8];
-
-  for (guint i = 0; i < n; i++)
-    tmp[i] = (guint8) (v >> (8 * i));
-  g_byte_array_append (b, tmp, n);
-}
-
-#define w_u8(b, v)  w_uint ((b), (v), 1)
-#define w_u16(b, v) w_uint ((b), (v), 2)
-#define w_u32(b, v) w_uint ((b), (v), 4)
-#define w_u64(b, v) w_uint ((b), (v), 8)
-#define w_i64(b, v) w_uint ((b), (guint64) (v), 8)
-
-/* The first 8 bytes of BLAKE2b-256 over the timestamp then the payload. */
-static guint64
-event_hash (gint64  timestamp,
-            GBytes *payload)
-{
-  crypto_generichash_state st;
-  guint8 ts[8], out[32];
-  guint64 h = 0;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (payload, &len);
-
-  for (guint i = 0; i < 8; i++)
-    ts[i] = (guint8) ((guint64) timestamp >> (8 * i));
-  crypto_generichash_init (&st, NULL, 0, sizeof out);
-  crypto_generichash_update (&st, ts, sizeof ts);
-  crypto_generichash_update (&st, data, len);
-  crypto_generichash_final (&st, out, sizeof out);
-  for (guint i = 0; i < 8; i++)
-    h |= (guint64) out[i] << (8 * i);
-  return h;
-}
-
-/* A forwarded event's digest: the first 8 bytes of BLAKE2b-256 over its
- * encoding (which holds its origin and app_seq), never 0. */
-static guint64
-forward_digest (const guint8 *data,
-                gsize         len)
-{
-  guint8 out[32];
-  guint64 h = 0;
-
-  crypto_generichash (out, sizeof out, data, len, NULL, 0);
-  for (guint i = 0; i < 8; i++)
-    h |= (guint64) out[i] << (8 * i);
-  return h != 0 ? h : 1;
-}
-
 /* State ------------------------------------------------------------------- */
 
 /* Leader: a forwarded event it holds. */
@@ -431,7 +125,7 @@ typedef struct
   GBytes     *snapshot;
   guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
-  GPtrArray  *forwards;     /* Parts: forwarded events, by app_seq,
+  GPtrArray  *forwards;     /* NetReplParts: forwarded events, by app_seq,
                              * tagged with their digests */
   Recent      recent[FORWARD_RECENT];  /* a ring of what it forwarded */
   guint       n_recent;
@@ -495,7 +189,7 @@ typedef struct
   guint         n_pulls;
   GHashTable   *pending;        /* seq (guint64*) → Pending* */
   guint64       pending_bytes;
-  GPtrArray    *fragments;      /* Parts: events by seq, tagged with
+  GPtrArray    *fragments;      /* NetReplParts: events by seq, tagged with
                                  * their timestamps */
   guint64       own_app_seq;    /* the last app_seq we assigned */
   gboolean      conflicted;     /* a FORWARD was in conflict: number
@@ -587,8 +281,8 @@ struct _NetRepl
   guint32         snap_id;
   gint64          snap_asked;        /* when id 0 was last asked for */
   guint64         snap_total;
-  Parts          *snap;              /* once its total is known */
-  Span            snap_reqs[SNAPSHOT_WINDOW];
+  NetReplParts   *snap;              /* once its total is known */
+  NetReplSpan     snap_reqs[SNAPSHOT_WINDOW];
   gint64          snap_req_sent[SNAPSHOT_WINDOW];
 };
 
@@ -805,7 +499,7 @@ get_follower (NetRepl  *self,
     {
       f = g_new0 (Follower, 1);
       f->peer = peer;
-      f->forwards = g_ptr_array_new_with_free_func (parts_free);
+      f->forwards = g_ptr_array_new_with_free_func (_net_repl_parts_free);
       f->durable_acks = g_array_new (FALSE, FALSE, sizeof (DurableAck));
       g_hash_table_insert (self->followers, peer, f);
     }
@@ -963,9 +657,9 @@ leader_send_diverged (NetRepl  *self,
 }
 
 static gboolean
-leader_on_subscribe (NetRepl      *self,
-                     gpointer      peer,
-                     Reader       *r)
+leader_on_subscribe (NetRepl       *self,
+                     gpointer       peer,
+                     NetReplReader *r)
 {
   guint64 origin = r_u64 (r);
   guint n = r_u8 (r);
@@ -978,7 +672,7 @@ leader_on_subscribe (NetRepl      *self,
       entries[i].next = r_u64 (r);
       entries[i].hash = r_u64 (r);
     }
-  if (!r_done (r) || origin == 0)
+  if (!_net_repl_reader_done (r) || origin == 0)
     return FALSE;
 
   f = get_follower (self, peer);
@@ -1009,7 +703,7 @@ leader_on_subscribe (NetRepl      *self,
           g_autoptr(NetRedexEvent) event = net_redex_file_read_one (file, seq, NULL);
 
           if (event != NULL &&
-              event_hash (net_redex_event_get_timestamp (event),
+              _net_repl_event_hash (net_redex_event_get_timestamp (event),
                           net_redex_event_get_payload (event)) != entries[i].hash)
             {
               f->pulled[entries[i].log] = 0;
@@ -1094,16 +788,16 @@ leader_flush_events (NetRepl    *self,
 }
 
 static gboolean
-leader_on_pull (NetRepl  *self,
-                gpointer  peer,
-                Reader   *r)
+leader_on_pull (NetRepl       *self,
+                gpointer       peer,
+                NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 from = r_u64 (r);
   guint64 end = r_u64 (r);
   Follower *f;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || from == 0 || end <= from)
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || from == 0 || end <= from)
     return FALSE;
 
   if (self->logs[log] == NULL)
@@ -1216,9 +910,9 @@ leader_send_snapshot_info (NetRepl  *self,
 }
 
 static gboolean
-leader_on_snapshot_request (NetRepl  *self,
-                            gpointer  peer,
-                            Reader   *r)
+leader_on_snapshot_request (NetRepl       *self,
+                            gpointer       peer,
+                            NetReplReader *r)
 {
   guint32 id = r_u32 (r);
   guint64 offset = r_u64 (r);
@@ -1228,7 +922,7 @@ leader_on_snapshot_request (NetRepl  *self,
   const guint8 *data;
   g_autoptr(GByteArray) msg = NULL;
 
-  if (!r_done (r))
+  if (!_net_repl_reader_done (r))
     return FALSE;
 
   f = get_follower (self, peer);
@@ -1488,7 +1182,7 @@ leader_index_range (NetRepl *self,
             continue;
           r = g_new (Recent, 1);
           *r = (Recent) { log, meta.origin, meta.app_seq,
-                          net_redex_event_get_seq (event), forward_digest (data, len) };
+                          net_redex_event_get_seq (event), _net_repl_forward_digest (data, len) };
           g_hash_table_replace (self->forward_index, r, r);
         }
       from = to;
@@ -1688,9 +1382,9 @@ leader_append_forward (NetRepl  *self,
 }
 
 static gboolean
-leader_on_forward (NetRepl  *self,
-                   gpointer  peer,
-                   Reader   *r)
+leader_on_forward (NetRepl       *self,
+                   gpointer       peer,
+                   NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 app_seq = r_u64 (r);
@@ -1698,12 +1392,12 @@ leader_on_forward (NetRepl  *self,
   guint64 prev = r_u64 (r);
   guint32 total = r_u32 (r);
   guint32 offset = r_u32 (r);
-  gsize n = r_left (r);
-  const guint8 *bytes = r_take (r, n);
+  gsize n = _net_repl_reader_left (r);
+  const guint8 *bytes = _net_repl_reader_take (r, n);
   Follower *f;
-  Parts *fp;
+  NetReplParts *fp;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 || n == 0 ||
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 || n == 0 ||
       total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
       offset > total || n > total - offset)
     return FALSE;
@@ -1734,7 +1428,7 @@ leader_on_forward (NetRepl  *self,
     {
       g_autoptr(GBytes) event = NULL;
 
-      if (forward_digest (bytes, n) != digest)
+      if (_net_repl_forward_digest (bytes, n) != digest)
         return FALSE;
       event = g_bytes_new (bytes, n);
       leader_append_forward (self, peer, log, app_seq, digest, prev, event);
@@ -1742,7 +1436,7 @@ leader_on_forward (NetRepl  *self,
     }
 
   f = get_follower (self, peer);
-  fp = parts_find (f->forwards, log, app_seq);
+  fp = _net_repl_parts_find (f->forwards, log, app_seq);
   if (fp != NULL && fp->tag != digest)
     {
       /* Another event with that app_seq: the latest to arrive wins (the
@@ -1760,24 +1454,24 @@ leader_on_forward (NetRepl  *self,
           guint oldest = 0;
 
           for (guint i = 1; i < f->forwards->len; i++)
-            if (((Parts *) g_ptr_array_index (f->forwards, i))->touched <
-                ((Parts *) g_ptr_array_index (f->forwards, oldest))->touched)
+            if (((NetReplParts *) g_ptr_array_index (f->forwards, i))->touched <
+                ((NetReplParts *) g_ptr_array_index (f->forwards, oldest))->touched)
               oldest = i;
           g_ptr_array_remove_index_fast (f->forwards, oldest);
         }
-      fp = parts_new (log, app_seq, digest, total);
+      fp = _net_repl_parts_new (log, app_seq, digest, total);
       g_ptr_array_add (f->forwards, fp);
     }
 
   fp->touched = now_us ();
-  if (parts_add (fp, offset, bytes, n))
+  if (_net_repl_parts_add (fp, offset, bytes, n))
     {
-      g_autoptr(GBytes) event = parts_free_to_bytes (parts_take (f->forwards, fp));
+      g_autoptr(GBytes) event = _net_repl_parts_free_to_bytes (_net_repl_parts_take (f->forwards, fp));
       gsize len;
       const guint8 *data = g_bytes_get_data (event, &len);
 
-      /* Parts of another event under the same digest: not what was sent. */
-      if (forward_digest (data, len) != digest)
+      /* NetReplParts of another event under the same digest: not what was sent. */
+      if (_net_repl_forward_digest (data, len) != digest)
         return FALSE;
       leader_append_forward (self, peer, log, app_seq, digest, prev, event);
     }
@@ -1790,9 +1484,9 @@ leader_receive (NetRepl      *self,
                 const guint8 *message,
                 gsize         len)
 {
-  Reader r;
+  NetReplReader r;
 
-  reader_init (&r, message + 1, len - 1);
+  _net_repl_reader_init (&r, message + 1, len - 1);
 
   switch (message[0])
     {
@@ -1828,7 +1522,7 @@ leader_heartbeat_cb (gpointer data)
       if (f->snapshot != NULL && now - f->snapshot_used > SNAPSHOT_KEEP_US)
         g_clear_pointer (&f->snapshot, g_bytes_unref);
       for (guint i = f->forwards->len; i > 0; i--)
-        if (now - ((Parts *) g_ptr_array_index (f->forwards, i - 1))->touched >
+        if (now - ((NetReplParts *) g_ptr_array_index (f->forwards, i - 1))->touched >
             (gint64) self->forward_timeout_ms * 1000)
           g_ptr_array_remove_index_fast (f->forwards, i - 1);
     }
@@ -1932,7 +1626,7 @@ follower_load_hash (NetRepl  *self,
       g_autoptr(NetRedexEvent) event = net_redex_file_read_one (fl->file, next - 1, NULL);
 
       if (event != NULL)
-        fl->last_hash = event_hash (net_redex_event_get_timestamp (event),
+        fl->last_hash = _net_repl_event_hash (net_redex_event_get_timestamp (event),
                                     net_redex_event_get_payload (event));
     }
 }
@@ -2107,7 +1801,7 @@ follower_flush (NetRepl *self,
       return;
     }
 
-  fl->last_hash = event_hash (g_array_index (fl->batch_stamps, gint64, n - 1),
+  fl->last_hash = _net_repl_event_hash (g_array_index (fl->batch_stamps, gint64, n - 1),
                               g_ptr_array_index (fl->batch, n - 1));
   fl->hash_seq = next + n - 1;
   g_ptr_array_set_size (fl->batch, 0);
@@ -2223,8 +1917,8 @@ follower_stop (NetRepl      *self,
 }
 
 static gboolean
-follower_on_announce (NetRepl *self,
-                      Reader  *r)
+follower_on_announce (NetRepl       *self,
+                      NetReplReader *r)
 {
   guint n = r_u8 (r);
   struct { guint8 log; guint64 first, next, app_seq; } entries[256];
@@ -2236,7 +1930,7 @@ follower_on_announce (NetRepl *self,
       entries[i].next = r_u64 (r);
       entries[i].app_seq = r_u64 (r);
     }
-  if (!r_done (r))
+  if (!_net_repl_reader_done (r))
     return FALSE;
   for (guint i = 0; i < n; i++)
     if (entries[i].first == 0 || entries[i].next < entries[i].first)
@@ -2287,15 +1981,15 @@ follower_on_announce (NetRepl *self,
 }
 
 static gboolean
-follower_on_events (NetRepl *self,
-                    Reader  *r,
-                    gsize    msg_len)
+follower_on_events (NetRepl       *self,
+                    NetReplReader *r,
+                    gsize          msg_len)
 {
   guint8 log = r_u8 (r);
   guint64 first = r_u64 (r);
   guint count = r_u16 (r);
   FollowLog *fl;
-  Reader entries;
+  NetReplReader entries;
   guint64 expect;
 
   if (!r->ok || log >= NET_DB_N_LOGS || first == 0 || count == 0 ||
@@ -2307,10 +2001,10 @@ follower_on_events (NetRepl *self,
   for (guint i = 0; i < count; i++)
     {
       r_i64 (r);
-      if (r_take (r, r_u32 (r)) == NULL)
+      if (_net_repl_reader_take (r, r_u32 (r)) == NULL)
         return FALSE;
     }
-  if (!r_done (r))
+  if (!_net_repl_reader_done (r))
     return FALSE;
 
   fl = &self->follow[log];
@@ -2327,7 +2021,7 @@ follower_on_events (NetRepl *self,
       guint64 seq = first + i;
       gint64 ts = r_i64 (&entries);
       guint32 len = r_u32 (&entries);
-      const guint8 *data = r_take (&entries, len);
+      const guint8 *data = _net_repl_reader_take (&entries, len);
 
       if (seq < expect)
         {
@@ -2352,21 +2046,21 @@ follower_on_events (NetRepl *self,
 }
 
 static gboolean
-follower_on_fragment (NetRepl *self,
-                      Reader  *r)
+follower_on_fragment (NetRepl       *self,
+                      NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 seq = r_u64 (r);
   gint64 ts = r_i64 (r);
   guint32 total = r_u32 (r);
   guint32 offset = r_u32 (r);
-  gsize n = r_left (r);
-  const guint8 *bytes = r_take (r, n);
+  gsize n = _net_repl_reader_left (r);
+  const guint8 *bytes = _net_repl_reader_take (r, n);
   FollowLog *fl;
-  Parts *fr;
+  NetReplParts *fr;
   guint64 next;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || seq == 0 || n == 0 ||
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || seq == 0 || n == 0 ||
       total > EVENT_MAX_BYTES || offset > total || n > total - offset)
     return FALSE;
 
@@ -2386,7 +2080,7 @@ follower_on_fragment (NetRepl *self,
   if (seq - next >= REORDER_MAX_EVENTS)
     return TRUE;
 
-  fr = parts_find (fl->fragments, log, seq);
+  fr = _net_repl_parts_find (fl->fragments, log, seq);
   if (fr != NULL && (fr->total != total || fr->tag != (guint64) ts))
     return FALSE;
   if (fr == NULL)
@@ -2397,20 +2091,20 @@ follower_on_fragment (NetRepl *self,
           guint far = 0;
 
           for (guint i = 1; i < fl->fragments->len; i++)
-            if (((Parts *) g_ptr_array_index (fl->fragments, i))->id >
-                ((Parts *) g_ptr_array_index (fl->fragments, far))->id)
+            if (((NetReplParts *) g_ptr_array_index (fl->fragments, i))->id >
+                ((NetReplParts *) g_ptr_array_index (fl->fragments, far))->id)
               far = i;
-          if (((Parts *) g_ptr_array_index (fl->fragments, far))->id < seq)
+          if (((NetReplParts *) g_ptr_array_index (fl->fragments, far))->id < seq)
             return TRUE;
           g_ptr_array_remove_index_fast (fl->fragments, far);
         }
-      fr = parts_new (log, seq, (guint64) ts, total);
+      fr = _net_repl_parts_new (log, seq, (guint64) ts, total);
       g_ptr_array_add (fl->fragments, fr);
     }
 
-  if (parts_add (fr, offset, bytes, n))
+  if (_net_repl_parts_add (fr, offset, bytes, n))
     {
-      g_autoptr(GBytes) payload = parts_free_to_bytes (parts_take (fl->fragments, fr));
+      g_autoptr(GBytes) payload = _net_repl_parts_free_to_bytes (_net_repl_parts_take (fl->fragments, fr));
 
       fl->avg_event = fl->avg_event - fl->avg_event / 8 + (total + FRAGMENT_HEADER) / 8;
       follower_take_event (self, log, seq, ts, payload);
@@ -2426,7 +2120,7 @@ snapshot_reset (NetRepl *self)
   self->snap_id = 0;
   self->snap_asked = 0;
   self->snap_total = 0;
-  g_clear_pointer (&self->snap, parts_free);
+  g_clear_pointer (&self->snap, _net_repl_parts_free);
   memset (self->snap_reqs, 0, sizeof self->snap_reqs);
   memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
 }
@@ -2470,14 +2164,14 @@ follower_snapshot_step (NetRepl *self)
 
   for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
     {
-      Span *q = &self->snap_reqs[i];
+      NetReplSpan *q = &self->snap_reqs[i];
 
       /* Done when covered; timed out: asked again below. */
-      if (q->end > q->start && parts_next_gap (self->snap, q->start) >= q->end)
+      if (q->end > q->start && _net_repl_parts_next_gap (self->snap, q->start) >= q->end)
         q->start = q->end = 0;
       if (q->end > q->start && now - self->snap_req_sent[i] >= timeout)
         {
-          guint64 gap = parts_next_gap (self->snap, q->start);
+          guint64 gap = _net_repl_parts_next_gap (self->snap, q->start);
 
           q->start = gap;
           self->snap_req_sent[i] = now;
@@ -2488,11 +2182,11 @@ follower_snapshot_step (NetRepl *self)
 
   for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
     {
-      Span *q = &self->snap_reqs[i];
+      NetReplSpan *q = &self->snap_reqs[i];
 
       if (q->end > q->start)
         continue;
-      from = parts_next_gap (self->snap, from);
+      from = _net_repl_parts_next_gap (self->snap, from);
       if (from >= self->snap_total)
         break;
       q->start = from;
@@ -2539,7 +2233,7 @@ static void
 follower_finish_snapshot (NetRepl *self)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) snapshot = parts_free_to_bytes (g_steal_pointer (&self->snap));
+  g_autoptr(GBytes) snapshot = _net_repl_parts_free_to_bytes (g_steal_pointer (&self->snap));
 
   self->snapshotting = FALSE;
   snapshot_reset (self);
@@ -2565,15 +2259,15 @@ follower_finish_snapshot (NetRepl *self)
 }
 
 static gboolean
-follower_on_gone (NetRepl *self,
-                  Reader  *r)
+follower_on_gone (NetRepl       *self,
+                  NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 from = r_u64 (r);
   guint64 first = r_u64 (r);
   FollowLog *fl;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || from == 0 || first <= from)
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || from == 0 || first <= from)
     return FALSE;
 
   fl = &self->follow[log];
@@ -2588,14 +2282,14 @@ follower_on_gone (NetRepl *self,
 }
 
 static gboolean
-follower_on_diverged (NetRepl *self,
-                      Reader  *r)
+follower_on_diverged (NetRepl       *self,
+                      NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 seq = r_u64 (r);
   g_autoptr(GError) error = NULL;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS)
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS)
     return FALSE;
   if (self->follow[log].file == NULL || self->diverged)
     return TRUE;
@@ -2611,13 +2305,13 @@ follower_on_diverged (NetRepl *self,
 }
 
 static gboolean
-follower_on_snapshot_info (NetRepl *self,
-                           Reader  *r)
+follower_on_snapshot_info (NetRepl       *self,
+                           NetReplReader *r)
 {
   guint32 id = r_u32 (r);
   guint64 total = r_u64 (r);
 
-  if (!r_done (r) || id == 0)
+  if (!_net_repl_reader_done (r) || id == 0)
     return FALSE;
   if (!self->snapshotting)
     return TRUE;
@@ -2638,28 +2332,28 @@ follower_on_snapshot_info (NetRepl *self,
 
   self->snap_id = id;
   self->snap_total = total;
-  self->snap = parts_new (0, id, 0, total);
+  self->snap = _net_repl_parts_new (0, id, 0, total);
   follower_snapshot_step (self);
   return TRUE;
 }
 
 static gboolean
-follower_on_snapshot_part (NetRepl *self,
-                           Reader  *r)
+follower_on_snapshot_part (NetRepl       *self,
+                           NetReplReader *r)
 {
   guint32 id = r_u32 (r);
   guint64 offset = r_u64 (r);
-  gsize n = r_left (r);
-  const guint8 *bytes = r_take (r, n);
+  gsize n = _net_repl_reader_left (r);
+  const guint8 *bytes = _net_repl_reader_take (r, n);
 
-  if (!r_done (r) || id == 0 || n == 0)
+  if (!_net_repl_reader_done (r) || id == 0 || n == 0)
     return FALSE;
   if (!self->snapshotting || id != self->snap_id)
     return TRUE;
   if (offset > self->snap_total || n > self->snap_total - offset)
     return FALSE;
 
-  if (parts_add (self->snap, offset, bytes, n))
+  if (_net_repl_parts_add (self->snap, offset, bytes, n))
     follower_finish_snapshot (self);
   else
     follower_snapshot_step (self);
@@ -2769,7 +2463,7 @@ follower_pump (NetRepl *self)
           encoded = encode_with_app_seq (fw->event, follower_origin (self), fw->app_seq);
           g_bytes_unref (fw->event);
           fw->event = encoded;
-          fw->digest = forward_digest (g_bytes_get_data (encoded, NULL),
+          fw->digest = _net_repl_forward_digest (g_bytes_get_data (encoded, NULL),
                                        g_bytes_get_size (encoded));
           fw->prev = follower_queued_digest (self, fw->log, fw->app_seq - 1);
         }
@@ -2859,8 +2553,8 @@ follower_renumber (NetRepl  *self,
 }
 
 static gboolean
-follower_on_forward_ack (NetRepl *self,
-                         Reader  *r)
+follower_on_forward_ack (NetRepl       *self,
+                         NetReplReader *r)
 {
   guint8 log = r_u8 (r);
   guint64 app_seq = r_u64 (r);
@@ -2869,11 +2563,11 @@ follower_on_forward_ack (NetRepl *self,
   guint64 seq = r_u64 (r);
   guint32 code = r_u32 (r);
   guint16 len = r_u16 (r);
-  const guint8 *text = r_take (r, len);
+  const guint8 *text = _net_repl_reader_take (r, len);
   Forward *fw = NULL;
   GList *l;
 
-  if (!r_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 ||
+  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 ||
       status > ACK_CONFLICT)
     return FALSE;
 
@@ -2989,9 +2683,9 @@ follower_receive (NetRepl      *self,
                   const guint8 *message,
                   gsize         len)
 {
-  Reader r;
+  NetReplReader r;
 
-  reader_init (&r, message + 1, len - 1);
+  _net_repl_reader_init (&r, message + 1, len - 1);
 
   switch (message[0])
     {
@@ -3297,7 +2991,7 @@ _net_repl_new_follower (NetDb         *db,
       if (fl->file == NULL)
         continue;
       fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, pending_free);
-      fl->fragments = g_ptr_array_new_with_free_func (parts_free);
+      fl->fragments = g_ptr_array_new_with_free_func (_net_repl_parts_free);
       fl->own_app_seq = _net_db_get_origin_app_seq (db, log, follower_origin (self));
       fl->avg_event = 128;
       fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
