@@ -1753,3 +1753,9 @@ _net_db_memories_get_follow (NetDbMemories *self)
 {
   return &self->table.follow;
 }
+
+NetTable *
+_net_db_memories_get_table (NetDbMemories *self)
+{
+  return &self->table;
+}

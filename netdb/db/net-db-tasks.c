@@ -1463,3 +1463,9 @@ _net_db_tasks_get_follow (NetDbTasks *self)
 {
   return &self->table.follow;
 }
+
+NetTable *
+_net_db_tasks_get_table (NetDbTasks *self)
+{
+  return &self->table;
+}
