@@ -131,6 +131,10 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static gboolean follow_refresh_locked (NetRedexFile *self);
+static gboolean write_meta_floor_locked (NetRedexFile  *self,
+                                         guint64        first_seq,
+                                         guint64        next_seq_floor,
+                                         GError       **error);
 static gboolean disk_sweep_locked     (NetRedexFile  *self,
                                        guint64       *out_evicted,
                                        GError       **error);
@@ -1199,7 +1203,16 @@ write_meta_locked (NetRedexFile  *self,
                    guint64        first_seq,
                    GError       **error)
 {
-  NetRedexMeta meta = { first_seq, self->next_seq, self->name };
+  return write_meta_floor_locked (self, first_seq, self->next_seq, error);
+}
+
+static gboolean
+write_meta_floor_locked (NetRedexFile  *self,
+                         guint64        first_seq,
+                         guint64        next_seq_floor,
+                         GError       **error)
+{
+  NetRedexMeta meta = { first_seq, next_seq_floor, self->name };
   g_autoptr(GBytes) bytes = net_redex_meta_encode (&meta);
 
   return _net_redex_write_file_atomic (self->dir, "META", bytes, error);
@@ -1251,7 +1264,10 @@ disk_sweep_locked (NetRedexFile  *self,
   if (new_floor <= self->first_seq)
     return TRUE;
 
-  if (!write_meta_locked (self, new_floor, error))
+  /* The next-seq floor covers what is durable, not what a power cut may
+   * still take: were it above the surviving records, a reopen would leave
+   * a gap of seqs no segment holds. */
+  if (!write_meta_floor_locked (self, new_floor, MIN (self->next_seq, self->durable_seq + 1), error))
     return FALSE;
 
   while (n_drop + 1 < self->segments->len &&

@@ -51,7 +51,7 @@ static const Variant variants[] = {
   { "interval",  NET_FSYNC_POLICY_INTERVAL, 2, 64 * 1024, 0 },
   { "always",    NET_FSYNC_POLICY_ALWAYS,   0, 64 * 1024, 0 },
   { "batches",   NET_FSYNC_POLICY_NEVER,    0, 64 * 1024, 0, TRUE },
-  { "rolls",     NET_FSYNC_POLICY_EVERY_N,  3,  4 * 1024, 0 },
+  { "rolls",     NET_FSYNC_POLICY_EVERY_N,  3,  4 * 1024, 1500 },
   { "retention", NET_FSYNC_POLICY_NEVER,    0,  4 * 1024, 60 },
 };
 
