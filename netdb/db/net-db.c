@@ -84,8 +84,60 @@ typedef enum
   N_MODELS
 } ModelKind;
 
-static const char *const model_names[N_MODELS] = { "tasks", "memories" };
-static const NetDbModels model_flags[N_MODELS] = { NET_DB_MODELS_TASKS, NET_DB_MODELS_MEMORIES };
+/* What NetDb knows of each kind of model: its name (its log and its
+ * snapshot section), how to open one, and the engine under it, through
+ * which everything else (snapshot, restore, applied seq, close, following)
+ * is the same for every model. */
+typedef struct
+{
+  const char   *name;
+  NetDbModels   flag;
+  GObject    *(*open)  (NetRedex        *redex,
+                        NetRedexConfig  *config,
+                        guint64          origin,
+                        GBytes          *snapshot,
+                        GError         **error);
+  NetTable   *(*table) (GObject         *model);
+} ModelClass;
+
+static GObject *
+tasks_open (NetRedex        *redex,
+            NetRedexConfig  *config,
+            guint64          origin,
+            GBytes          *snapshot,
+            GError         **error)
+{
+  return (GObject *) _net_db_tasks_open (redex, config, origin, snapshot, error);
+}
+
+static NetTable *
+tasks_table (GObject *model)
+{
+  return _net_db_tasks_get_table (NET_DB_TASKS (model));
+}
+
+static GObject *
+memories_open (NetRedex        *redex,
+               NetRedexConfig  *config,
+               guint64          origin,
+               GBytes          *snapshot,
+               GError         **error)
+{
+  return (GObject *) _net_db_memories_open (redex, config, origin, snapshot, error);
+}
+
+static NetTable *
+memories_table (GObject *model)
+{
+  return _net_db_memories_get_table (NET_DB_MEMORIES (model));
+}
+
+static const ModelClass model_classes[N_MODELS] = {
+  [MODEL_TASKS] = { "tasks", NET_DB_MODELS_TASKS, tasks_open, tasks_table },
+  [MODEL_MEMORIES] = { "memories", NET_DB_MODELS_MEMORIES, memories_open, memories_table },
+};
+
+#define model_names(k) (model_classes[k].name)
 
 /*
  * The files of a db as worker threads see them: a checkpoint or a sync
@@ -150,8 +202,9 @@ struct _NetDb
 
   NetRedex        *redex;
   NetRedexConfig  *config;
-  NetDbTasks      *tasks;
-  NetDbMemories   *memories;
+  /* The open models by kind (NULL when not enabled), and their engines. */
+  GObject         *model[N_MODELS];
+  NetTable        *table[N_MODELS];
 
   guint64          events_folded;
 
@@ -239,9 +292,7 @@ static NetFollow *
 model_follow (NetDb     *self,
               ModelKind  kind)
 {
-  if (kind == MODEL_TASKS)
-    return self->tasks != NULL ? _net_db_tasks_get_follow (self->tasks) : NULL;
-  return self->memories != NULL ? _net_db_memories_get_follow (self->memories) : NULL;
+  return self->table[kind] != NULL ? &self->table[kind]->follow : NULL;
 }
 
 /* The same for a log as replication numbers it (from the wire). */
@@ -283,8 +334,11 @@ net_db_dispose (GObject *object)
   for (guint k = 0; k < N_MODELS; k++)
     if (model_follow (self, k) != NULL)
       _net_follow_set_restart_func (model_follow (self, k), NULL, NULL);
-  g_clear_object (&self->tasks);
-  g_clear_object (&self->memories);
+  for (guint k = 0; k < N_MODELS; k++)
+    {
+      self->table[k] = NULL;
+      g_clear_object (&self->model[k]);
+    }
   g_clear_object (&self->redex);
   g_clear_object (&self->config);
 
@@ -331,11 +385,11 @@ net_db_get_property (GObject    *object,
       break;
 
     case PROP_TASKS:
-      g_value_set_object (value, self->tasks);
+      g_value_set_object (value, self->model[MODEL_TASKS]);
       break;
 
     case PROP_MEMORIES:
-      g_value_set_object (value, self->memories);
+      g_value_set_object (value, self->model[MODEL_MEMORIES]);
       break;
 
     case PROP_READ_ONLY:
@@ -724,24 +778,14 @@ bundle_add_models (NetDb        *self,
       NetDbSection *section;
       guint64 seq;
 
-      if (k == MODEL_TASKS && self->tasks != NULL)
-        {
-          data = net_db_tasks_snapshot (self->tasks, error);
-          seq = net_db_tasks_get_applied_seq (self->tasks);
-        }
-      else if (k == MODEL_MEMORIES && self->memories != NULL)
-        {
-          data = net_db_memories_snapshot (self->memories, error);
-          seq = net_db_memories_get_applied_seq (self->memories);
-        }
-      else
+      if (self->table[k] == NULL)
         continue;
+      data = _net_table_snapshot (self->table[k]);
+      seq = _net_table_get_applied_seq (self->table[k]);
 
-      if (data == NULL)
-        return FALSE;
       if (seqs != NULL)
         seqs[k] = seq;
-      section = _net_db_bundle_add (bundle, model_names[k], seq, data);
+      section = _net_db_bundle_add (bundle, model_names (k), seq, data);
       section->has_event_digest = model_event_digest (self, k, seq, &section->event_digest);
     }
 
@@ -902,12 +946,10 @@ checkpoint_is_current (NetDb *self)
 {
   if (!self->checkpoint_current)
     return FALSE;
-  if (self->tasks != NULL &&
-      net_db_tasks_get_applied_seq (self->tasks) != self->checkpoint_seqs[MODEL_TASKS])
-    return FALSE;
-  if (self->memories != NULL &&
-      net_db_memories_get_applied_seq (self->memories) != self->checkpoint_seqs[MODEL_MEMORIES])
-    return FALSE;
+  for (guint k = 0; k < N_MODELS; k++)
+    if (self->table[k] != NULL &&
+        _net_table_get_applied_seq (self->table[k]) != self->checkpoint_seqs[k])
+      return FALSE;
   return TRUE;
 }
 
@@ -918,12 +960,13 @@ events_since_checkpoint (NetDb *self)
 {
   guint64 n = 0;
 
-  if (self->tasks != NULL)
-    n += net_db_tasks_get_applied_seq (self->tasks) - MIN (self->checkpoint_seqs[MODEL_TASKS],
-                                                            net_db_tasks_get_applied_seq (self->tasks));
-  if (self->memories != NULL)
-    n += net_db_memories_get_applied_seq (self->memories) - MIN (self->checkpoint_seqs[MODEL_MEMORIES],
-                                                                  net_db_memories_get_applied_seq (self->memories));
+  for (guint k = 0; k < N_MODELS; k++)
+    if (self->table[k] != NULL)
+      {
+        guint64 applied = _net_table_get_applied_seq (self->table[k]);
+
+        n += applied - MIN (self->checkpoint_seqs[k], applied);
+      }
   return n;
 }
 
@@ -935,10 +978,7 @@ model_open (NetDb      *self,
             GBytes     *snapshot,
             GError    **error)
 {
-  if (kind == MODEL_TASKS)
-    return (GObject *) _net_db_tasks_open (self->redex, self->config, self->origin, snapshot, error);
-  else
-    return (GObject *) _net_db_memories_open (self->redex, self->config, self->origin, snapshot, error);
+  return model_classes[kind].open (self->redex, self->config, self->origin, snapshot, error);
 }
 
 /* Opens a model of a persistent database from the newest checkpoint that
@@ -965,7 +1005,7 @@ model_open_from_checkpoints (NetDb        *self,
 
       if (bundle == NULL)
         continue;
-      section = _net_db_bundle_find (bundle, model_names[kind]);
+      section = _net_db_bundle_find (bundle, model_names (kind));
       if (section == NULL)
         continue;
 
@@ -982,7 +1022,7 @@ model_open_from_checkpoints (NetDb        *self,
         g_autofree char *name = checkpoint_name (g_array_index (c->gens, guint64, i));
 
         g_warning ("database %s: checkpoint %s does not fit the %s log (%s); not using it",
-                   self->path, name, model_names[kind], local_error->message);
+                   self->path, name, model_names (kind), local_error->message);
       }
     }
 
@@ -1003,7 +1043,7 @@ carry_sections (NetDb       *self,
       gboolean open = FALSE;
 
       for (guint k = 0; k < N_MODELS; k++)
-        if ((self->models & model_flags[k]) && g_str_equal (s->name, model_names[k]))
+        if ((self->models & model_classes[k].flag) && g_str_equal (s->name, model_names (k)))
           open = TRUE;
       if (!open)
         _net_db_bundle_add (carried, s->name, s->applied_seq, s->data);
@@ -1045,10 +1085,7 @@ model_restore (NetDb      *self,
                GBytes     *data,
                GError    **error)
 {
-  if (kind == MODEL_TASKS)
-    return net_db_tasks_restore (self->tasks, data, error);
-  else
-    return net_db_memories_restore (self->memories, data, error);
+  return _net_table_restore (self->table[kind], data, error);
 }
 
 /*
@@ -1091,7 +1128,7 @@ restore_from_checkpoint (NetDb     *self,
           bundle = read_checkpoint (self->checkpoints_dir, gen);
           for (guint k = 0; bundle != NULL && k < N_MODELS; k++)
             {
-              section = _net_db_bundle_find (bundle, model_names[k]);
+              section = _net_db_bundle_find (bundle, model_names (k));
               seqs->has[k] = section != NULL;
               seqs->applied[k] = section ? section->applied_seq : 0;
             }
@@ -1106,14 +1143,14 @@ restore_from_checkpoint (NetDb     *self,
 
       if (bundle == NULL)
         bundle = read_checkpoint (self->checkpoints_dir, gen);
-      section = bundle ? _net_db_bundle_find (bundle, model_names[kind]) : NULL;
+      section = bundle ? _net_db_bundle_find (bundle, model_names (kind)) : NULL;
       if (section != NULL && model_restore (self, kind, section->data, &error))
         {
           g_autofree char *name = checkpoint_name (gen);
 
           g_debug ("database %s: the %s log restarted at event %" G_GUINT64_FORMAT
                    "; restored checkpoint %s (event %" G_GUINT64_FORMAT ")",
-                   self->path, model_names[kind], first, name, section->applied_seq);
+                   self->path, model_names (kind), first, name, section->applied_seq);
           return TRUE;
         }
       if (error != NULL)
@@ -1121,7 +1158,7 @@ restore_from_checkpoint (NetDb     *self,
           g_autofree char *name = checkpoint_name (gen);
 
           g_warning ("database %s: checkpoint %s does not restore the %s model (%s); not using it",
-                     self->path, name, model_names[kind], error->message);
+                     self->path, name, model_names (kind), error->message);
         }
       seqs->has[kind] = FALSE;
     }
@@ -1144,7 +1181,10 @@ on_model_restarted (gpointer model,
   if (self->closed)
     return FALSE;
 
-  return restore_from_checkpoint (self, model == (gpointer) self->tasks ? MODEL_TASKS : MODEL_MEMORIES);
+  for (guint k = 0; k < N_MODELS; k++)
+    if (model == (gpointer) self->model[k])
+      return restore_from_checkpoint (self, k);
+  g_return_val_if_reached (FALSE);
 }
 
 /*
@@ -1174,7 +1214,7 @@ dir_event_digest (NetDb         *self,
     {
       g_autoptr(NetDbBundle) bundle = read_checkpoint (self->checkpoints_dir,
                                                        g_array_index (gens, guint64, i));
-      NetDbSection *section = bundle ? _net_db_bundle_find (bundle, model_names[kind]) : NULL;
+      NetDbSection *section = bundle ? _net_db_bundle_find (bundle, model_names (kind)) : NULL;
 
       if (section != NULL && section->applied_seq == seq && section->has_event_digest)
         {
@@ -1202,17 +1242,17 @@ check_same_history (NetDb        *self,
       NetDbSection *section;
       guint64 next, digest;
 
-      if (!(self->models & model_flags[k]) || !g_strv_contains ((const char * const *) logs, model_names[k]))
+      if (!(self->models & model_classes[k].flag) || !g_strv_contains ((const char * const *) logs, model_names (k)))
         continue;
 
-      file = net_redex_open_file (self->redex, model_names[k], self->config, error);
+      file = net_redex_open_file (self->redex, model_names (k), self->config, error);
       if (file == NULL)
         return FALSE;
       next = net_redex_file_get_next_seq (file);
       if (next <= 1)
         continue;
 
-      section = _net_db_bundle_find (snapshot, model_names[k]);
+      section = _net_db_bundle_find (snapshot, model_names (k));
       if (section != NULL && section->applied_seq >= next)
         continue;
       if (section != NULL && section->has_event_digest &&
@@ -1223,7 +1263,7 @@ check_same_history (NetDb        *self,
       g_set_error (error, NET_ERROR, NET_ERROR_EXISTS,
                    "database %s already holds %" G_GUINT64_FORMAT " %s event%s that are not "
                    "the history of this snapshot; restore it into a new or empty directory",
-                   self->path, next - 1, model_names[k], next == 2 ? "" : "s");
+                   self->path, next - 1, model_names (k), next == 2 ? "" : "s");
       return FALSE;
     }
 
@@ -1305,12 +1345,12 @@ _net_db_open_into (NetDb               *self,
 
   for (guint k = 0; k < N_MODELS && ok; k++)
     {
-      if (!(self->models & model_flags[k]))
+      if (!(self->models & model_classes[k].flag))
         continue;
 
       if (snapshot != NULL)
         {
-          NetDbSection *section = _net_db_bundle_find (snapshot, model_names[k]);
+          NetDbSection *section = _net_db_bundle_find (snapshot, model_names (k));
 
           /* An enabled model absent from the snapshot starts empty. */
           models[k] = model_open (self, k, section ? section->data : NULL, error);
@@ -1331,8 +1371,11 @@ _net_db_open_into (NetDb               *self,
     }
 
   self->events_folded = _net_fold_get_events_applied () - events_before;
-  self->tasks = (NetDbTasks *) models[MODEL_TASKS];
-  self->memories = (NetDbMemories *) models[MODEL_MEMORIES];
+  for (guint k = 0; k < N_MODELS; k++)
+    {
+      self->model[k] = models[k];
+      self->table[k] = models[k] != NULL ? model_classes[k].table (models[k]) : NULL;
+    }
 
   if (ok && c.gens != NULL)
     {
@@ -1660,7 +1703,7 @@ net_db_get_tasks (NetDb *self)
 {
   g_return_val_if_fail (NET_IS_DB (self), NULL);
 
-  return self->tasks;
+  return (NetDbTasks *) self->model[MODEL_TASKS];
 }
 
 /**
@@ -1677,7 +1720,7 @@ net_db_get_memories (NetDb *self)
 {
   g_return_val_if_fail (NET_IS_DB (self), NULL);
 
-  return self->memories;
+  return (NetDbMemories *) self->model[MODEL_MEMORIES];
 }
 
 /**
@@ -1895,10 +1938,9 @@ _net_db_close_logs (NetDb   *self,
       locker = g_mutex_locker_new (&self->io->mutex);
       self->io->closed = TRUE;
     }
-  if (self->tasks != NULL)
-    net_db_tasks_close (self->tasks, &first_error);
-  if (self->memories != NULL)
-    net_db_memories_close (self->memories, first_error ? NULL : &first_error);
+  for (guint k = 0; k < N_MODELS; k++)
+    if (self->table[k] != NULL)
+      _net_table_close (self->table[k], first_error ? NULL : &first_error);
   net_redex_close (self->redex, first_error ? NULL : &first_error);
 
   if (first_error != NULL)
@@ -2061,13 +2103,13 @@ _net_db_rebootstrap (NetDb    *self,
   /* Check everything before touching anything. */
   for (guint k = 0; k < N_MODELS; k++)
     {
-      if (!(self->models & model_flags[k]))
+      if (!(self->models & model_classes[k].flag))
         continue;
-      sections[k] = _net_db_bundle_find (bundle, model_names[k]);
+      sections[k] = _net_db_bundle_find (bundle, model_names (k));
       if (sections[k] == NULL)
         {
           g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
-                       "the leader's snapshot has no %s model", model_names[k]);
+                       "the leader's snapshot has no %s model", model_names (k));
           return FALSE;
         }
     }
