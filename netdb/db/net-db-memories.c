@@ -580,7 +580,8 @@ static void     memories_visit       (gpointer           model,
                                       guint              window,
                                       NetTableVisitFunc  func,
                                       gpointer           data);
-static gpointer memories_entry_item  (gpointer           thing);
+static gpointer memories_entry_item  (gpointer           model,
+                                      gpointer           thing);
 static void     memories_foreach_snapshot_entry (gpointer           model,
                                                  NetTableEntryFunc  func,
                                                  gpointer           data);
@@ -594,9 +595,10 @@ static void     memories_replace_entries (gpointer        model,
                                           GArray         *records);
 
 static gpointer
-memories_item_of_entry (gpointer entry)
+memories_item_of_entry (gpointer model,
+                        gpointer entry)
 {
-  return ((MemoryEntry *) entry)->memory;
+  return g_object_ref (((MemoryEntry *) entry)->memory);
 }
 
 static const NetTableSchema memories_schema = {
@@ -1239,9 +1241,10 @@ memories_visit (gpointer           model,
 }
 
 static gpointer
-memories_entry_item (gpointer thing)
+memories_entry_item (gpointer model,
+                     gpointer thing)
 {
-  return ((MemoryEntry *) thing)->memory;
+  return g_object_ref (((MemoryEntry *) thing)->memory);
 }
 
 /**

@@ -66,18 +66,20 @@ enum {
 };
 
 /*
- * The state of one task, 48 bytes.  Its #NetTask is made the first time a
- * query returns it and then lives as long as the task (items are unique);
- * from then on the item holds the title, and the entry's copy is freed.
+ * The state of one task: one allocation of 25 bytes and its title.  Its
+ * #NetTask is made when a query returns it and lives as long as someone
+ * holds it: the model keeps a weak reference to it (NetDbTasks.items), so
+ * that while it lives it is the one item of its id (items are unique) and
+ * changes in place, and when nobody holds it any longer it is gone and
+ * the entry is all the task costs.  A rename reallocates the entry.
  */
 typedef struct
 {
   guint64   id;           /* first: the id table's key */
   gint64    created;
   gint64    updated;
-  char     *title;        /* NULL once the item exists */
-  NetTask  *task;
   guint8    status;
+  char      title[];      /* NUL-terminated */
 } TaskEntry;
 
 /* A task as a snapshot holds it (a restore's record). */
@@ -97,6 +99,10 @@ struct _NetDbTasks
   /* The log, fold, replication, entries by id (TaskEntry), notifies,
    * live queries, waits and close: the engine's. */
   NetTable      table;
+
+  /* The items that exist: id (a g_memdup2'd guint64) → NetTask, not
+   * owned (a weak reference each; see TaskEntry). */
+  GHashTable   *items;
 };
 
 G_DEFINE_FINAL_TYPE (NetDbTasks, net_db_tasks, G_TYPE_OBJECT)
@@ -141,19 +147,84 @@ task_partition (gconstpointer entry)
 static inline const char *
 entry_title (const TaskEntry *e)
 {
-  return e->task != NULL ? net_task_get_title (e->task) : e->title;
+  return e->title;
 }
 
-/* The live item of @e, made on first use. */
-static NetTask *
-entry_item (TaskEntry *e)
+/* The item of @id while it exists (not a reference), else NULL. */
+static inline NetTask *
+live_item (NetDbTasks *self,
+           guint64     id)
 {
-  if (e->task == NULL)
-    {
-      e->task = _net_task_new (e->id, e->title, e->status, e->created, e->updated);
-      g_clear_pointer (&e->title, g_free);
-    }
-  return e->task;
+  if (G_LIKELY (g_hash_table_size (self->items) == 0))
+    return NULL;
+  return g_hash_table_lookup (self->items, &id);
+}
+
+/* The last reference to an item is gone: it is no longer the item of
+ * its id.  (Called before the item is finalized: its id is readable.) */
+static void
+item_gone (gpointer  data,
+           GObject  *where_the_object_was)
+{
+  NetDbTasks *self = data;
+  guint64 id = net_task_get_id ((NetTask *) where_the_object_was);
+
+  if (g_hash_table_lookup (self->items, &id) == (gpointer) where_the_object_was)
+    g_hash_table_remove (self->items, &id);
+}
+
+/* Makes @task (which must not be in the set) the item of its id. */
+static void
+item_attach (NetDbTasks *self,
+             NetTask    *task)
+{
+  guint64 id = net_task_get_id (task);
+
+  g_object_weak_ref (G_OBJECT (task), item_gone, self);
+  g_hash_table_insert (self->items, g_memdup2 (&id, sizeof id), task);
+}
+
+/* @id's item, if any, is no longer the item of @id (the task is gone, or
+ * the model); it keeps its last values.  Returns it, referenced, or NULL. */
+static NetTask *
+item_detach (NetDbTasks *self,
+             guint64     id)
+{
+  NetTask *task = live_item (self, id);
+
+  if (task == NULL)
+    return NULL;
+  g_object_ref (task);
+  g_object_weak_unref (G_OBJECT (task), item_gone, self);
+  g_hash_table_remove (self->items, &id);
+  return task;
+}
+
+/* The item of @e (transfer full): the one that exists, or a new one. */
+static NetTask *
+entry_ref_item (NetDbTasks *self,
+                TaskEntry  *e)
+{
+  NetTask *task = live_item (self, e->id);
+
+  if (task != NULL)
+    return g_object_ref (task);
+  task = _net_task_new (e->id, e->title, e->status, e->created, e->updated);
+  item_attach (self, task);
+  return task;
+}
+
+/* A new entry (not in any index) holding a copy of @title. */
+static TaskEntry *
+entry_new (guint64     id,
+           const char *title)
+{
+  gsize len = strlen (title);
+  TaskEntry *e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + len + 1);
+
+  e->id = id;
+  memcpy (e->title, title, len + 1);
+  return e;
 }
 
 static void
@@ -175,9 +246,7 @@ entry_unindex (NetDbTasks *self,
 static void
 entry_free (TaskEntry *e)
 {
-  g_free (e->title);
-  g_clear_object (&e->task);
-  g_slice_free (TaskEntry, e);
+  g_free (e);
 }
 
 static inline TaskEntry *
@@ -217,7 +286,7 @@ mark_dirty (NetDbTasks *self,
 }
 
 /* @title: the new title, or NULL to keep it. */
-static void
+static TaskEntry *
 task_changed (NetDbTasks    *self,
               TaskEntry     *e,
               const char    *title,
@@ -225,62 +294,69 @@ task_changed (NetDbTasks    *self,
               gint64         created,
               gint64         updated)
 {
-  gboolean moved = status != e->status;
+  gboolean renamed = title != NULL && strcmp (title, e->title) != 0;
+  gboolean moved = renamed || status != e->status;
   gboolean keys_moved[N_KEYS] = {
     moved,
     moved || created != e->created,
     moved || updated != e->updated,
   };
+  NetTask *task;
 
   /* Out of the indexes whose key changes, update, back in. */
   for (guint k = 0; k < N_KEYS; k++)
     if (keys_moved[k])
       entry_unindex (self, e, k);
 
+  /* A new title moves the entry: out of the id table too, and back. */
+  if (renamed)
+    {
+      TaskEntry *old = e;
+
+      _net_id_table_remove (&self->table.by_id, old->id);
+      e = entry_new (old->id, title);
+      entry_free (old);
+      _net_id_table_insert (&self->table.by_id, e);
+    }
   e->status = status;
   e->created = created;
   e->updated = updated;
-  if (e->task != NULL)
+  task = live_item (self, e->id);
+  if (task != NULL)
     {
-      _net_task_update (e->task, title != NULL ? title : net_task_get_title (e->task),
-                        status, created, updated);
-      mark_dirty (self, e->task);
-    }
-  else if (title != NULL && strcmp (title, e->title) != 0)
-    {
-      g_free (e->title);
-      e->title = g_strdup (title);
+      _net_task_update (task, e->title, status, created, updated);
+      mark_dirty (self, task);
     }
 
   for (guint k = 0; k < N_KEYS; k++)
     if (keys_moved[k])
       entry_index (self, e, k);
   _net_watch_hub_touch (&self->table.watches, e->id);
+  return e;
 }
 
-/* Takes @title. */
 static TaskEntry *
 task_insert (NetDbTasks    *self,
              guint64        id,
-             char          *title,
+             const char    *title,
              NetTaskStatus  status,
              gint64         created,
              gint64         updated)
 {
-  TaskEntry *e = g_slice_new (TaskEntry);
+  TaskEntry *e = entry_new (id, title);
+  NetTask *task;
 
-  e->id = id;
-  e->title = title;
   e->status = status;
   e->created = created;
   e->updated = updated;
-  e->task = NULL;
-  e->task = _net_table_adopt_item (&self->table, id);
-  if (G_UNLIKELY (e->task != NULL))
+  task = _net_table_adopt_item (&self->table, id);
+  if (G_UNLIKELY (task != NULL))
     {
-      _net_task_update (e->task, e->title, status, created, updated);
-      g_clear_pointer (&e->title, g_free);
-      mark_dirty (self, e->task);
+      /* It carries on as the item of @id while someone holds it. */
+      _net_task_update (task, e->title, status, created, updated);
+      item_attach (self, task);
+      mark_dirty (self, task);
+      g_object_unref (task);
     }
   for (guint k = 0; k < N_KEYS; k++)
     entry_index (self, e, k);
@@ -293,11 +369,20 @@ static void
 task_delete (NetDbTasks *self,
              TaskEntry  *e)
 {
+  NetTask *task;
+
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex (self, e, k);
   _net_id_table_remove (&self->table.by_id, e->id);
   if (_net_watch_hub_active (&self->table.watches))
-    _net_watch_hub_bury (&self->table.watches, e->id, entry_item (e));
+    {
+      g_autoptr(NetTask) buried = entry_ref_item (self, e);
+
+      _net_watch_hub_bury (&self->table.watches, e->id, buried);
+    }
+  task = item_detach (self, e->id);
+  if (task != NULL)
+    g_object_unref (task);   /* it keeps its last values */
   entry_free (e);
 }
 
@@ -407,7 +492,7 @@ tasks_apply (gpointer            model,
       if (e != NULL)
         task_changed (self, e, title, NET_TASK_STATUS_PENDING, ts, ts);
       else
-        task_insert (self, id, g_steal_pointer (&title), NET_TASK_STATUS_PENDING, ts, ts);
+        task_insert (self, id, title, NET_TASK_STATUS_PENDING, ts, ts);
       break;
 
     case NET_DISPATCH_TASK_RENAMED:
@@ -474,7 +559,8 @@ static void     tasks_visit      (gpointer           model,
                                   guint              window,
                                   NetTableVisitFunc  func,
                                   gpointer           data);
-static gpointer tasks_entry_item (gpointer           thing);
+static gpointer tasks_entry_item (gpointer           model,
+                                  gpointer           thing);
 static void     tasks_foreach_snapshot_entry (gpointer           model,
                                               NetTableEntryFunc  func,
                                               gpointer           data);
@@ -488,9 +574,10 @@ static void     tasks_replace_entries (gpointer        model,
                                        GArray         *records);
 
 static gpointer
-tasks_item_of_entry (gpointer entry)
+tasks_item_of_entry (gpointer model,
+                     gpointer entry)
 {
-  return entry_item (entry);
+  return entry_ref_item (model, entry);
 }
 
 static const NetTableSchema tasks_schema = {
@@ -533,7 +620,14 @@ static void
 net_db_tasks_finalize (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
+  GHashTableIter iter;
+  gpointer task;
 
+  /* The items that live on keep their last values. */
+  g_hash_table_iter_init (&iter, self->items);
+  while (g_hash_table_iter_next (&iter, NULL, &task))
+    g_object_weak_unref (task, item_gone, self);
+  g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   _net_table_finalize (&self->table);
 
@@ -630,6 +724,7 @@ net_db_tasks_init (NetDbTasks *self)
 {
   _net_table_init (&self->table, &tasks_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
+  self->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 /**
@@ -845,7 +940,7 @@ net_db_tasks_get (NetDbTasks *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
 
   e = lookup (self, id);
-  return e ? g_object_ref (entry_item (e)) : NULL;
+  return e ? entry_ref_item (self, e) : NULL;
 }
 
 /* Does the title of @e contain @needle (folded)? */
@@ -857,9 +952,6 @@ title_contains (TaskEntry  *e,
   const char *title;
   char buf[256];
   gsize i;
-
-  if (e->task != NULL)
-    return strstr (_net_task_get_folded_title (e->task), needle) != NULL;
 
   /* Plain ASCII folds to lower case (as _net_db_fold_text() does it),
    * here without an allocation. */
@@ -940,9 +1032,10 @@ tasks_visit (gpointer           model,
 }
 
 static gpointer
-tasks_entry_item (gpointer thing)
+tasks_entry_item (gpointer model,
+                  gpointer thing)
 {
-  return entry_item (thing);
+  return entry_ref_item (model, thing);
 }
 
 /**
@@ -1384,9 +1477,10 @@ tasks_replace_entries (gpointer  model,
   for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
       TaskEntry *e = self->table.by_id.slots[i];
+      NetTask *task;
 
-      if (e != NULL && e->task != NULL)
-        _net_table_keep_item (&self->table, e->id, g_steal_pointer (&e->task));
+      if (e != NULL && (task = item_detach (self, e->id)) != NULL)
+        _net_table_keep_item (&self->table, e->id, task);
     }
   clear_entries (self);
   _net_id_table_reserve (&self->table.by_id, records->len);
@@ -1397,7 +1491,7 @@ tasks_replace_entries (gpointer  model,
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         task_delete (self, e);
-      task_insert (self, rec->id, g_steal_pointer (&rec->title), rec->status,
+      task_insert (self, rec->id, rec->title, rec->status,
                    rec->created, rec->updated);
     }
 }

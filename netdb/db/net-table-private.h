@@ -141,7 +141,8 @@ typedef struct
    * filter's order when @ordered, skipping the first @skip of them (only
    * when @ordered), until @func returns FALSE; @window (offset + limit, 0
    * for all) says how many the caller needs at most.  entry_item: the item
-   * (transfer none) of what visit passes. */
+   * (transfer full) of what visit passes: the one that exists, or a new
+   * one (a schema may make its items only while someone holds them). */
   gboolean   (*count_fast)       (gpointer             model,
                                   NetFilterBase       *filter,
                                   guint               *n);
@@ -152,9 +153,11 @@ typedef struct
                                   guint                window,
                                   NetTableVisitFunc    func,
                                   gpointer             data);
-  gpointer   (*entry_item)       (gpointer             thing);
-  /* The item (transfer none) of an entry of the id table. */
-  gpointer   (*item_of_entry)    (gpointer             entry);
+  gpointer   (*entry_item)       (gpointer             model,
+                                  gpointer             thing);
+  /* The item (transfer full) of an entry of the id table, as entry_item. */
+  gpointer   (*item_of_entry)    (gpointer             model,
+                                  gpointer             entry);
 
   /* Snapshots: calls @func on each entry, in the order the snapshot
    * keeps them; encodes one entry as its item record. */

@@ -916,7 +916,7 @@ collect_cb (gpointer thing,
 {
   Collect *c = data;
 
-  g_ptr_array_add (c->result, g_object_ref (c->table->schema->entry_item (thing)));
+  g_ptr_array_add (c->result, c->table->schema->entry_item (c->table->model, thing));
   return c->limit == 0 || c->result->len < c->limit;
 }
 
@@ -1033,7 +1033,9 @@ _net_table_watch_get_item (GObject *source,
   gpointer entry = _net_table_lookup (self, id);
   gpointer item;
 
-  item = entry != NULL ? self->schema->item_of_entry (entry) : _net_watch_hub_grave (&self->watches, id);
+  if (entry != NULL)
+    return self->schema->item_of_entry (self->model, entry);
+  item = _net_watch_hub_grave (&self->watches, id);
   return item != NULL ? g_object_ref (item) : NULL;
 }
 

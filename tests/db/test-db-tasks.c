@@ -731,6 +731,71 @@ test_notify_deferred (Fixture       *f,
   g_signal_handlers_disconnect_by_data (task, log);
 }
 
+/* An item lives while someone holds it, and is then gone: the entry is
+ * all a task costs.  While it lives it is the one item of its id and
+ * changes in place; a deleted one keeps its last values. */
+static void
+test_items_released (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) pending = pending_filter ();
+  NetTask *task, *weak;
+  g_autoptr(NetTask) held = NULL;
+  g_autoptr(NetTask) again = NULL;
+
+  net_db_tasks_create (f->tasks, 1, "one", 100, NULL);
+  net_db_tasks_create (f->tasks, 2, "two", 100, NULL);
+
+  task = net_db_tasks_get (f->tasks, 1);
+  weak = task;
+  g_object_add_weak_pointer (G_OBJECT (task), (gpointer *) &weak);
+  g_object_unref (task);
+  g_assert_null (weak);
+
+  /* Through a query too. */
+  {
+    g_autoptr(GPtrArray) all = find (f->tasks, NULL);
+
+    weak = g_ptr_array_index (all, 1);
+    g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
+  }
+  g_assert_null (weak);
+
+  /* A new item has the current values; held, it is the one item of its
+   * id and changes in place, also across a rename (which moves the
+   * entry). */
+  net_db_tasks_rename (f->tasks, 1, "uno, a longer title than before", 200, NULL);
+  held = net_db_tasks_get (f->tasks, 1);
+  g_assert_cmpstr (net_task_get_title (held), ==, "uno, a longer title than before");
+  net_db_tasks_rename (f->tasks, 1, "u", 300, NULL);
+  net_db_tasks_complete (f->tasks, 1, 400, NULL);
+  g_assert_cmpstr (net_task_get_title (held), ==, "u");
+  g_assert_cmpint (net_task_get_status (held), ==, NET_TASK_STATUS_COMPLETED);
+  g_assert_cmpint (net_task_get_updated_at (held), ==, 400);
+  again = net_db_tasks_get (f->tasks, 1);
+  g_assert_true (again == held);
+  g_clear_object (&again);
+  assert_ids (f->tasks, pending, "2");
+  {
+    g_autoptr(GPtrArray) all = find (f->tasks, NULL);
+
+    g_assert_true (g_ptr_array_index (all, 0) == (gpointer) held);
+  }
+  drain ();
+
+  /* Deleted, it keeps its last values; the id made again is a new item. */
+  net_db_tasks_delete (f->tasks, 1, NULL);
+  net_db_tasks_create (f->tasks, 1, "one again", 500, NULL);
+  again = net_db_tasks_get (f->tasks, 1);
+  g_assert_true (again != held);
+  g_assert_cmpstr (net_task_get_title (held), ==, "u");
+  g_assert_cmpstr (net_task_get_title (again), ==, "one again");
+  net_db_tasks_rename (f->tasks, 1, "one more", 600, NULL);
+  g_assert_cmpstr (net_task_get_title (held), ==, "u");
+  g_assert_cmpstr (net_task_get_title (again), ==, "one more");
+  drain ();
+}
+
 /* A big backlog is folded over several dispatches, not in one. */
 static void
 test_backlog (Fixture       *f,
@@ -921,6 +986,7 @@ main (int   argc,
   ADD ("closed", test_closed);
   ADD ("invalid-utf8", test_invalid_utf8);
   ADD ("notify-deferred", test_notify_deferred);
+  ADD ("items-released", test_items_released);
   ADD ("backlog", test_backlog);
   ADD ("restore-in-handler", test_restore_in_handler);
   ADD ("origins", test_origins);
