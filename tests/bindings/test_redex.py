@@ -331,6 +331,33 @@ def test_tail_cancelled(memory_redex):
     assert outcome[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
 
 
+def test_append_durable_already_cancelled(dir_redex):
+    # An already-cancelled cancellable answers CANCELLED and appends nothing
+    # (issue 14, item 2).
+    _path, redex = dir_redex
+    log = redex.open_file("cancel", None)
+    cancellable = Gio.Cancellable.new()
+    cancellable.cancel()
+    loop = GLib.MainLoop()
+    outcome = []
+
+    def on_done(source, result):
+        try:
+            outcome.append(source.append_durable_finish(result))
+        except GLib.Error as e:
+            outcome.append(e)
+        loop.quit()
+
+    log.append_durable_async(payload("never"), cancellable, on_done)
+    assert outcome == []  # never synchronously
+    run_loop(loop, "the cancelled durable append")
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], GLib.Error)
+    assert outcome[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+    assert log.get_next_seq() == 1
+
+
 def test_event_boxed():
     event = Net.RedexEvent.new(7, 1234, payload("boxed"))
     assert event.get_seq() == 7
