@@ -117,6 +117,11 @@ NetMemory     *_net_memory_new                         (guint64             id,
                                                         gint64              created_at,
                                                         gint64              updated_at,
                                                         gboolean            pinned);
+/* @tags (NULL-terminated, transfer full) without duplicates, first
+ * occurrences kept, as a NULL-terminated array, without a copy. */
+char         **_net_memory_take_tags                   (GPtrArray          *tags);
+/* A copy of @tags (may be NULL) without duplicates; never NULL. */
+char         **_net_memory_dedup_tags                  (const char * const *tags);
 void           _net_memory_update                      (NetMemory          *self,
                                                         const char         *content,
                                                         const char * const *tags,
@@ -148,6 +153,20 @@ void           _net_tasks_filter_get_window            (NetTasksFilter     *filt
 
 gboolean       _net_memories_filter_matches            (NetMemoriesFilter  *filter,
                                                         NetMemory          *memory);
+/* The same, of a memory's fields (@tags NULL-terminated, @source NULL for
+ * none; @folded_content NULL: folded here when the filter searches). */
+gboolean       _net_memories_filter_matches_fields     (NetMemoriesFilter  *filter,
+                                                        const char         *content,
+                                                        const char         *folded_content,
+                                                        const char * const *tags,
+                                                        const char         *source,
+                                                        gint64              created_at,
+                                                        gint64              updated_at,
+                                                        gboolean            pinned);
+/* Whether @text, folded, contains @needle (folded), allocating only when
+ * @text is not plain ASCII. */
+gboolean       _net_db_text_contains_folded            (const char         *text,
+                                                        const char         *needle);
 const char    *_net_memories_filter_get_folded_content (NetMemoriesFilter  *filter);
 /* TRUE when @filter constrains by exactly one index set (one tag, one
  * source, or pinned) and nothing else: every member of that set matches. */

@@ -88,17 +88,25 @@ enum {
 typedef NetTableSet IdSet;
 typedef NetTableSetMember Member;
 
+/*
+ * The state of one memory: no object.  Its #NetMemory is made when a
+ * query returns it and lives as long as someone holds it: the model keeps
+ * a weak reference to it (NetDbMemories.items), so that while it lives it
+ * is the one item of its id and changes in place.
+ */
 typedef struct
 {
   guint64        id;            /* first: the id table's key */
-  gint64         created;       /* the index keys, copied */
+  gint64         created;
   gint64         updated;
-  NetDbMemories *owner;
-  NetMemory     *memory;
+  char          *content;
+  char         **tags;          /* NULL-terminated, never NULL */
+  char          *source;        /* NULL for none */
   Member         pinned;
-  Member         source;
-  Member        *tags;          /* one per tag the entry is indexed under */
+  Member         source_set;
+  Member        *tag_sets;      /* one per tag the entry is indexed under */
   guint          n_tags;
+  gboolean       is_pinned;
 } MemoryEntry;
 
 struct _NetDbMemories
@@ -108,6 +116,10 @@ struct _NetDbMemories
   /* The log, fold, replication, entries by id (MemoryEntry), notifies,
    * live queries, waits and close: the engine's. */
   NetTable      table;
+
+  /* The items that exist: id (a g_memdup2'd guint64) → NetMemory, not
+   * owned (a weak reference each; see MemoryEntry). */
+  GHashTable   *items;
 
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
@@ -176,15 +188,15 @@ static void
 entry_index_tags (NetDbMemories *self,
                   MemoryEntry   *e)
 {
-  const char * const *tags = net_memory_get_tags (e->memory);
+  const char * const *tags = (const char * const *) e->tags;
 
-  g_assert (e->tags == NULL);
+  g_assert (e->tag_sets == NULL);
 
   /* The index is keyed by the folded tag (tags match case-insensitively),
    * so "Work" and "work" on one memory are one membership: a tag whose
    * key an earlier tag had keeps an empty Member. */
   e->n_tags = g_strv_length ((char **) tags);
-  e->tags = g_new0 (Member, e->n_tags);
+  e->tag_sets = e->n_tags > 0 ? g_new0 (Member, e->n_tags) : NULL;
   for (guint i = 0; i < e->n_tags; i++)
     {
       g_autofree char *owned = NULL;
@@ -193,9 +205,9 @@ entry_index_tags (NetDbMemories *self,
       gboolean seen = FALSE;
 
       for (guint j = 0; j < i && !seen; j++)
-        seen = e->tags[j].set == set;
+        seen = e->tag_sets[j].set == set;
       if (!seen)
-        _net_table_set_add (&e->tags[i], set, e);
+        _net_table_set_add (&e->tag_sets[i], set, e);
     }
 }
 
@@ -214,8 +226,8 @@ entry_unindex_tags (NetDbMemories *self,
                     MemoryEntry   *e)
 {
   for (guint i = 0; i < e->n_tags; i++)
-    _net_table_set_drop (&e->tags[i], e, self->by_tag);
-  g_clear_pointer (&e->tags, g_free);
+    _net_table_set_drop (&e->tag_sets[i], e, self->by_tag);
+  g_clear_pointer (&e->tag_sets, g_free);
   e->n_tags = 0;
 }
 
@@ -223,17 +235,93 @@ static void
 entry_index_source (NetDbMemories *self,
                     MemoryEntry   *e)
 {
-  const char *key = source_key (net_memory_get_source (e->memory));
+  const char *key = source_key (e->source);
 
-  _net_table_set_add (&e->source, _net_table_set_index_lookup (self->by_source, key, TRUE), e);
+  _net_table_set_add (&e->source_set, _net_table_set_index_lookup (self->by_source, key, TRUE), e);
 }
 
 static void
 entry_index_pinned (NetDbMemories *self,
                     MemoryEntry   *e)
 {
-  if (net_memory_get_pinned (e->memory))
+  if (e->is_pinned)
     _net_table_set_add (&e->pinned, self->pinned, e);
+}
+
+/* Items ---------------------------------------------------------------------- */
+
+/* The item of @id while it exists (not a reference), else NULL. */
+static inline NetMemory *
+live_item (NetDbMemories *self,
+           guint64        id)
+{
+  if (G_LIKELY (g_hash_table_size (self->items) == 0))
+    return NULL;
+  return g_hash_table_lookup (self->items, &id);
+}
+
+/* The last reference to an item is gone: it is no longer the item of
+ * its id.  (Called before the item is finalized: its id is readable.) */
+static void
+item_gone (gpointer  data,
+           GObject  *where_the_object_was)
+{
+  NetDbMemories *self = data;
+  guint64 id = net_memory_get_id ((NetMemory *) where_the_object_was);
+
+  if (g_hash_table_lookup (self->items, &id) == (gpointer) where_the_object_was)
+    g_hash_table_remove (self->items, &id);
+}
+
+static void
+item_attach (NetDbMemories *self,
+             NetMemory     *memory)
+{
+  guint64 id = net_memory_get_id (memory);
+
+  g_object_weak_ref (G_OBJECT (memory), item_gone, self);
+  g_hash_table_insert (self->items, g_memdup2 (&id, sizeof id), memory);
+}
+
+/* @id's item, if any, is no longer the item of @id; it keeps its last
+ * values.  Returns it, referenced, or NULL. */
+static NetMemory *
+item_detach (NetDbMemories *self,
+             guint64        id)
+{
+  NetMemory *memory = live_item (self, id);
+
+  if (memory == NULL)
+    return NULL;
+  g_object_ref (memory);
+  g_object_weak_unref (G_OBJECT (memory), item_gone, self);
+  g_hash_table_remove (self->items, &id);
+  return memory;
+}
+
+/* The item of @e (transfer full): the one that exists, or a new one. */
+static NetMemory *
+entry_ref_item (NetDbMemories *self,
+                MemoryEntry   *e)
+{
+  NetMemory *memory = live_item (self, e->id);
+
+  if (memory != NULL)
+    return g_object_ref (memory);
+  memory = _net_memory_new (e->id, e->content, (const char * const *) e->tags, e->source,
+                            e->created, e->updated, e->is_pinned);
+  item_attach (self, memory);
+  return memory;
+}
+
+static void
+entry_free (MemoryEntry *e)
+{
+  g_free (e->content);
+  g_strfreev (e->tags);
+  g_free (e->source);
+  g_free (e->tag_sets);
+  g_slice_free (MemoryEntry, e);
 }
 
 /* Takes @e out of every index and the id table, and frees it. */
@@ -241,16 +329,24 @@ static void
 entry_delete (NetDbMemories *self,
               MemoryEntry   *e)
 {
+  NetMemory *memory;
+
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex_key (self, e, k);
   entry_unindex_tags (self, e);
-  _net_table_set_drop (&e->source, e, self->by_source);
+  _net_table_set_drop (&e->source_set, e, self->by_source);
   _net_table_set_drop (&e->pinned, e, NULL);
   _net_id_table_remove (&self->table.by_id, e->id);
   if (_net_watch_hub_active (&self->table.watches))
-    _net_watch_hub_bury (&self->table.watches, e->id, e->memory);
-  g_object_unref (e->memory);
-  g_slice_free (MemoryEntry, e);
+    {
+      g_autoptr(NetMemory) buried = entry_ref_item (self, e);
+
+      _net_watch_hub_bury (&self->table.watches, e->id, buried);
+    }
+  memory = item_detach (self, e->id);
+  if (memory != NULL)
+    g_object_unref (memory);   /* it keeps its last values */
+  entry_free (e);
 }
 
 static inline MemoryEntry *
@@ -268,11 +364,8 @@ clear_entries (NetDbMemories *self)
     {
       MemoryEntry *e = self->table.by_id.slots[i];
 
-      if (e == NULL)
-        continue;
-      g_object_unref (e->memory);
-      g_free (e->tags);
-      g_slice_free (MemoryEntry, e);
+      if (e != NULL)
+        entry_free (e);
     }
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
@@ -304,10 +397,11 @@ memory_changed (NetDbMemories      *self,
                 gboolean            pinned)
 {
   static const char * const no_tags[] = { NULL };
-  NetMemory *m = e->memory;
-  gboolean tags_moved = !g_strv_equal (net_memory_get_tags (m), tags != NULL ? tags : no_tags);
-  gboolean source_moved = strcmp (source_key (net_memory_get_source (m)), source_key (source)) != 0;
-  gboolean pinned_moved = !pinned != !net_memory_get_pinned (m);
+  gboolean tags_moved = !g_strv_equal ((const char * const *) e->tags, tags != NULL ? tags : no_tags);
+  gboolean source_moved = g_strcmp0 (e->source, source) != 0;
+  gboolean pinned_moved = !pinned != !e->is_pinned;
+  gboolean content_moved = strcmp (e->content, content) != 0;
+  NetMemory *m;
   gboolean created_moved = created != e->created;
   gboolean updated_moved = updated != e->updated;
 
@@ -316,7 +410,7 @@ memory_changed (NetDbMemories      *self,
   if (tags_moved)
     entry_unindex_tags (self, e);
   if (source_moved)
-    _net_table_set_drop (&e->source, e, self->by_source);
+    _net_table_set_drop (&e->source_set, e, self->by_source);
   if (pinned_moved)
     _net_table_set_drop (&e->pinned, e, NULL);
   if (created_moved)
@@ -324,7 +418,29 @@ memory_changed (NetDbMemories      *self,
   if (updated_moved)
     entry_unindex_key (self, e, KEY_UPDATED);
 
-  _net_memory_update (m, content, tags, source, created, updated, pinned);
+  /* (@content, @tags and @source may be the entry's own: copied first.) */
+  if (content_moved)
+    {
+      char *copy = g_strdup (content);
+
+      g_free (e->content);
+      e->content = copy;
+    }
+  if (tags_moved)
+    {
+      char **copy = _net_memory_dedup_tags (tags);
+
+      g_strfreev (e->tags);
+      e->tags = copy;
+    }
+  if (source_moved)
+    {
+      char *copy = g_strdup (source);
+
+      g_free (e->source);
+      e->source = copy;
+    }
+  e->is_pinned = pinned;
   e->created = created;
   e->updated = updated;
 
@@ -339,34 +455,48 @@ memory_changed (NetDbMemories      *self,
   if (updated_moved)
     entry_index_key (self, e, KEY_UPDATED);
 
-  _net_table_mark_dirty (&self->table, m);
+  m = live_item (self, e->id);
+  if (m != NULL)
+    {
+      _net_memory_update (m, e->content, (const char * const *) e->tags, e->source,
+                          created, updated, pinned);
+      _net_table_mark_dirty (&self->table, m);
+    }
   _net_watch_hub_touch (&self->table.watches, e->id);
 }
 
+/* Takes @content, @tags (NULL-terminated; NULL for none) and @source. */
 static void
 memory_insert (NetDbMemories *self,
-               NetMemory     *memory)
+               guint64        id,
+               char          *content,
+               char         **tags,
+               char          *source,
+               gint64         created,
+               gint64         updated,
+               gboolean       pinned)
 {
   MemoryEntry *e = g_slice_new0 (MemoryEntry);
-  guint64 id = net_memory_get_id (memory);
   NetMemory *held = _net_table_adopt_item (&self->table, id);
 
+  e->id = id;
+  e->created = created;
+  e->updated = updated;
+  e->content = content;
+  e->tags = tags != NULL ? tags : g_new0 (char *, 1);
+  e->source = source;
+  e->is_pinned = pinned;
   if (G_UNLIKELY (held != NULL))
     {
-      /* An item of before the restore carries on, with these values. */
-      _net_memory_update (held, net_memory_get_content (memory), net_memory_get_tags (memory),
-                          net_memory_get_source (memory), net_memory_get_created_at (memory),
-                          net_memory_get_updated_at (memory), net_memory_get_pinned (memory));
+      /* An item of before the restore carries on, with these values,
+       * while someone holds it. */
+      _net_memory_update (held, e->content, (const char * const *) e->tags, e->source,
+                          created, updated, pinned);
+      item_attach (self, held);
       _net_table_mark_dirty (&self->table, held);
-      g_object_unref (memory);
-      memory = held;
+      g_object_unref (held);
     }
 
-  e->id = id;
-  e->created = net_memory_get_created_at (memory);
-  e->updated = net_memory_get_updated_at (memory);
-  e->owner = self;
-  e->memory = memory;
   for (guint k = 0; k < N_KEYS; k++)
     entry_index_key (self, e, k);
   entry_index_tags (self, e);
@@ -488,7 +618,6 @@ memories_apply (gpointer            model,
   guint64 id;
   gint64 ts;
   MemoryEntry *e;
-  NetMemory *m;
 
   if (!memories_decode (seq, meta, payload, payload_len, &id, &content, tags, &source, &ts, error))
     return FALSE;
@@ -496,31 +625,28 @@ memories_apply (gpointer            model,
   tagv = (const char * const *) tags->pdata;
 
   e = lookup (self, id);
-  m = e != NULL ? e->memory : NULL;
 
   switch (meta->dispatch)
     {
     case NET_DISPATCH_MEMORY_STORED:
       if (e != NULL)
-        memory_changed (self, e, content, tagv, source, net_memory_get_created_at (m), ts,
-                        net_memory_get_pinned (m));
+        memory_changed (self, e, content, tagv, source, e->created, ts, e->is_pinned);
       else
-        memory_insert (self, _net_memory_new_take (id, g_steal_pointer (&content), g_steal_pointer (&tags),
-                                                   g_steal_pointer (&source), ts, ts, FALSE));
+        memory_insert (self, id, g_steal_pointer (&content),
+                       _net_memory_take_tags (g_steal_pointer (&tags)),
+                       g_steal_pointer (&source), ts, ts, FALSE);
       break;
 
     case NET_DISPATCH_MEMORY_RETAGGED:
       if (e != NULL)
-        memory_changed (self, e, net_memory_get_content (m), tagv, net_memory_get_source (m),
-                        net_memory_get_created_at (m), ts, net_memory_get_pinned (m));
+        memory_changed (self, e, e->content, tagv, e->source, e->created, ts, e->is_pinned);
       break;
 
     case NET_DISPATCH_MEMORY_PINNED:
     case NET_DISPATCH_MEMORY_UNPINNED:
       if (e != NULL)
-        memory_changed (self, e, net_memory_get_content (m), net_memory_get_tags (m),
-                        net_memory_get_source (m), net_memory_get_created_at (m), ts,
-                        meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
+        memory_changed (self, e, e->content, (const char * const *) e->tags, e->source,
+                        e->created, ts, meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
       break;
 
     case NET_DISPATCH_MEMORY_DELETED:
@@ -598,7 +724,7 @@ static gpointer
 memories_item_of_entry (gpointer model,
                         gpointer entry)
 {
-  return g_object_ref (((MemoryEntry *) entry)->memory);
+  return entry_ref_item (model, entry);
 }
 
 static const NetTableSchema memories_schema = {
@@ -640,7 +766,14 @@ static void
 net_db_memories_finalize (GObject *object)
 {
   NetDbMemories *self = (NetDbMemories *) object;
+  GHashTableIter iter;
+  gpointer memory;
 
+  /* The items that live on keep their last values. */
+  g_hash_table_iter_init (&iter, self->items);
+  while (g_hash_table_iter_next (&iter, NULL, &memory))
+    g_object_weak_unref (memory, item_gone, self);
+  g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
@@ -740,6 +873,7 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
+  self->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->by_tag = _net_table_set_index_new ();
   self->by_source = _net_table_set_index_new ();
   self->pinned = _net_table_set_new (NULL);
@@ -1025,7 +1159,7 @@ net_db_memories_get (NetDbMemories *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
 
   e = lookup (self, id);
-  return e ? g_object_ref (e->memory) : NULL;
+  return e ? entry_ref_item (self, e) : NULL;
 }
 
 static guint
@@ -1051,11 +1185,21 @@ order_key (NetOrderBy order,
 
 typedef NetTableVisitFunc VisitFunc;   /* called with a MemoryEntry* */
 
+/* The one matcher of a memory, on its entry. */
+static gboolean
+entry_matches (NetMemoriesFilter *filter,
+               const MemoryEntry *e)
+{
+  return _net_memories_filter_matches_fields (filter, e->content, NULL,
+                                              (const char * const *) e->tags, e->source,
+                                              e->created, e->updated, e->is_pinned);
+}
+
 static gboolean
 memory_matches (gconstpointer entry,
                 gconstpointer filter)
 {
-  return _net_memories_filter_matches ((NetMemoriesFilter *) filter, ((MemoryEntry *) entry)->memory);
+  return entry_matches ((NetMemoriesFilter *) filter, entry);
 }
 
 /* Where the memories a filter can select are, for the engine's set
@@ -1244,7 +1388,7 @@ static gpointer
 memories_entry_item (gpointer model,
                      gpointer thing)
 {
-  return g_object_ref (((MemoryEntry *) thing)->memory);
+  return entry_ref_item (model, thing);
 }
 
 /**
@@ -1338,7 +1482,7 @@ watch_match (GObject  *source,
   Matcher *m = matcher;
   MemoryEntry *e = lookup ((NetDbMemories *) source, id);
 
-  if (e == NULL || !_net_memories_filter_matches (m->filter, e->memory))
+  if (e == NULL || !entry_matches (m->filter, e))
     return FALSE;
   *key = watch_key (m, e);
   return TRUE;
@@ -1551,18 +1695,17 @@ static void
 memories_encode_entry (gpointer    entry,
                        NetEncoder *enc)
 {
-  NetMemory *m = ((MemoryEntry *) entry)->memory;
-  const char * const *tags = net_memory_get_tags (m);
+  MemoryEntry *e = entry;
 
-  net_encoder_put_uint (enc, M_ID, net_memory_get_id (m));
-  net_encoder_put_string (enc, M_CONTENT, net_memory_get_content (m));
-  net_encoder_put_int (enc, M_CREATED, net_memory_get_created_at (m));
-  for (guint i = 0; tags[i] != NULL; i++)
-    net_encoder_put_string (enc, M_TAG, tags[i]);
-  if (net_memory_get_source (m) != NULL)
-    net_encoder_put_string (enc, M_SOURCE, net_memory_get_source (m));
-  net_encoder_put_int (enc, M_UPDATED, net_memory_get_updated_at (m));
-  net_encoder_put_uint (enc, M_PINNED, net_memory_get_pinned (m));
+  net_encoder_put_uint (enc, M_ID, e->id);
+  net_encoder_put_string (enc, M_CONTENT, e->content);
+  net_encoder_put_int (enc, M_CREATED, e->created);
+  for (guint i = 0; e->tags[i] != NULL; i++)
+    net_encoder_put_string (enc, M_TAG, e->tags[i]);
+  if (e->source != NULL)
+    net_encoder_put_string (enc, M_SOURCE, e->source);
+  net_encoder_put_int (enc, M_UPDATED, e->updated);
+  net_encoder_put_uint (enc, M_PINNED, e->is_pinned);
 }
 
 /**
@@ -1678,9 +1821,10 @@ memories_replace_entries (gpointer  model,
   for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
       MemoryEntry *e = self->table.by_id.slots[i];
+      NetMemory *memory;
 
-      if (e != NULL)
-        _net_table_keep_item (&self->table, e->id, g_object_ref (e->memory));
+      if (e != NULL && (memory = item_detach (self, e->id)) != NULL)
+        _net_table_keep_item (&self->table, e->id, memory);
     }
   clear_entries (self);
   _net_id_table_reserve (&self->table.by_id, records->len);
@@ -1691,7 +1835,10 @@ memories_replace_entries (gpointer  model,
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         entry_delete (self, e);
-      memory_insert (self, g_object_ref (m));
+      memory_insert (self, net_memory_get_id (m), g_strdup (net_memory_get_content (m)),
+                     g_strdupv ((char **) net_memory_get_tags (m)),
+                     g_strdup (net_memory_get_source (m)), net_memory_get_created_at (m),
+                     net_memory_get_updated_at (m), net_memory_get_pinned (m));
     }
 }
 

@@ -340,33 +340,88 @@ gboolean
 _net_memories_filter_matches (NetMemoriesFilter *filter,
                               NetMemory         *memory)
 {
-  const char *folded;
-
   g_return_val_if_fail (filter == NULL || NET_IS_MEMORIES_FILTER (filter), FALSE);
   g_return_val_if_fail (NET_IS_MEMORY (memory), FALSE);
 
   if (filter == NULL)
     return TRUE;
+  return _net_memories_filter_matches_fields (filter, net_memory_get_content (memory),
+                                              _net_memory_get_folded_content (memory),
+                                              net_memory_get_tags (memory),
+                                              net_memory_get_source (memory),
+                                              net_memory_get_created_at (memory),
+                                              net_memory_get_updated_at (memory),
+                                              net_memory_get_pinned (memory));
+}
 
-  if (filter->pinned_set && !net_memory_get_pinned (memory) != !filter->pinned)
-    return FALSE;
-  if (!_net_filter_base_in_time (BASE (filter), net_memory_get_created_at (memory),
-                                 net_memory_get_updated_at (memory)))
-    return FALSE;
-  if (filter->source != NULL)
+/* As net_memory_has_tag(), of a tag list. */
+static gboolean
+tags_have (const char * const *tags,
+           const char         *tag)
+{
+  g_autofree char *owned = NULL;
+  const char *key = _net_memory_tag_key (tag, &owned);
+
+  for (guint i = 0; tags[i] != NULL; i++)
+    if (_net_memory_tag_has_key (tags[i], key))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+_net_db_text_contains_folded (const char *text,
+                              const char *needle)
+{
+  g_autofree char *folded = NULL;
+  char buf[256];
+  gsize i;
+
+  /* Plain ASCII folds to lower case (as _net_db_fold_text() does it),
+   * here without an allocation. */
+  for (i = 0; text[i] != '\0' && i < sizeof buf - 1; i++)
     {
-      const char *source = net_memory_get_source (memory);
-
-      if (strcmp (filter->source, source != NULL ? source : "") != 0)
-        return FALSE;
+      if ((guchar) text[i] >= 0x80)
+        break;
+      buf[i] = g_ascii_tolower (text[i]);
     }
-  if (filter->tag != NULL && !net_memory_has_tag (memory, filter->tag))
+  if (text[i] == '\0')
+    {
+      buf[i] = '\0';
+      return strstr (buf, needle) != NULL;
+    }
+
+  folded = _net_db_fold_text (text);
+  return strstr (folded, needle) != NULL;
+}
+
+gboolean
+_net_memories_filter_matches_fields (NetMemoriesFilter  *filter,
+                                     const char         *content,
+                                     const char         *folded_content,
+                                     const char * const *tags,
+                                     const char         *source,
+                                     gint64              created_at,
+                                     gint64              updated_at,
+                                     gboolean            pinned)
+{
+  const char *folded;
+
+  if (filter == NULL)
+    return TRUE;
+
+  if (filter->pinned_set && !pinned != !filter->pinned)
+    return FALSE;
+  if (!_net_filter_base_in_time (BASE (filter), created_at, updated_at))
+    return FALSE;
+  if (filter->source != NULL && strcmp (filter->source, source != NULL ? source : "") != 0)
+    return FALSE;
+  if (filter->tag != NULL && !tags_have (tags, filter->tag))
     return FALSE;
   if (filter->all_tags != NULL)
     {
       for (guint i = 0; filter->all_tags[i] != NULL; i++)
         {
-          if (!net_memory_has_tag (memory, filter->all_tags[i]))
+          if (!tags_have (tags, filter->all_tags[i]))
             return FALSE;
         }
     }
@@ -375,13 +430,17 @@ _net_memories_filter_matches (NetMemoriesFilter *filter,
       gboolean any = FALSE;
 
       for (guint i = 0; filter->any_tags[i] != NULL && !any; i++)
-        any = net_memory_has_tag (memory, filter->any_tags[i]);
+        any = tags_have (tags, filter->any_tags[i]);
       if (!any)
         return FALSE;
     }
   folded = _net_filter_base_get_folded_search (BASE (filter));
-  if (folded != NULL && strstr (_net_memory_get_folded_content (memory), folded) == NULL)
-    return FALSE;
+  if (folded != NULL)
+    {
+      if (folded_content != NULL)
+        return strstr (folded_content, folded) != NULL;
+      return _net_db_text_contains_folded (content, folded);
+    }
 
   return TRUE;
 }

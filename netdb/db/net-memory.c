@@ -249,7 +249,6 @@ _net_memory_new_take (guint64    id,
                       gboolean   pinned)
 {
   NetMemory *self;
-  guint n = 0;
 
   g_return_val_if_fail (content != NULL, NULL);
 
@@ -261,37 +260,50 @@ _net_memory_new_take (guint64    id,
   self->updated_at = updated_at;
   self->pinned = !!pinned;
 
-  /* The tags as given, first occurrences kept, without a copy (as
-   * dedup_tags() does: a scan for a few tags, a set for many). */
   if (tags != NULL)
     {
-      g_autoptr(GHashTable) seen = NULL;
-
-      if (tags->len > DEDUP_LINEAR_MAX + 1)
-        seen = g_hash_table_new (g_str_hash, g_str_equal);
-      g_ptr_array_set_free_func (tags, NULL);
-      for (guint i = 0; i < tags->len && g_ptr_array_index (tags, i) != NULL; i++)
-        {
-          char *tag = g_ptr_array_index (tags, i);
-          gboolean dup = FALSE;
-
-          if (seen != NULL)
-            dup = !g_hash_table_add (seen, tag);
-          else
-            for (guint j = 0; j < n && !dup; j++)
-              dup = strcmp (g_ptr_array_index (tags, j), tag) == 0;
-          if (dup)
-            g_free (tag);
-          else
-            g_ptr_array_index (tags, n++) = tag;
-        }
-      g_ptr_array_set_size (tags, n);
-      g_ptr_array_add (tags, NULL);
       g_strfreev (self->tags);
-      self->tags = (char **) g_ptr_array_free (tags, FALSE);
+      self->tags = _net_memory_take_tags (tags);
     }
 
   return self;
+}
+
+char **
+_net_memory_take_tags (GPtrArray *tags)
+{
+  g_autoptr(GHashTable) seen = NULL;
+  guint n = 0;
+
+  /* The tags as given, first occurrences kept, without a copy (as
+   * dedup_tags() does: a scan for a few tags, a set for many). */
+  if (tags->len > DEDUP_LINEAR_MAX + 1)
+    seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_ptr_array_set_free_func (tags, NULL);
+  for (guint i = 0; i < tags->len && g_ptr_array_index (tags, i) != NULL; i++)
+    {
+      char *tag = g_ptr_array_index (tags, i);
+      gboolean dup = FALSE;
+
+      if (seen != NULL)
+        dup = !g_hash_table_add (seen, tag);
+      else
+        for (guint j = 0; j < n && !dup; j++)
+          dup = strcmp (g_ptr_array_index (tags, j), tag) == 0;
+      if (dup)
+        g_free (tag);
+      else
+        g_ptr_array_index (tags, n++) = tag;
+    }
+  g_ptr_array_set_size (tags, n);
+  g_ptr_array_add (tags, NULL);
+  return (char **) g_ptr_array_free (tags, FALSE);
+}
+
+char **
+_net_memory_dedup_tags (const char * const *tags)
+{
+  return dedup_tags (tags);
 }
 
 NetMemory *

@@ -816,6 +816,67 @@ assert_log (GString    *log,
   g_string_truncate (log, 0);
 }
 
+/* An item lives while someone holds it, and is then gone: the entry is
+ * all a memory costs.  While it lives it is the one item of its id and
+ * changes in place; a deleted one keeps its last values. */
+static void
+test_items_released (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(NetMemoriesFilter) ops = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "OPS", NULL);
+  g_autoptr(NetMemory) held = NULL;
+  g_autoptr(NetMemory) again = NULL;
+  NetMemory *memory, *weak;
+
+  store (f->memories, 1, "Rotate the key", "ops,ops,keys", "alice", 1000);
+  store (f->memories, 2, "Lunch", NULL, NULL, 1000);
+
+  memory = net_db_memories_get (f->memories, 1);
+  weak = memory;
+  g_object_add_weak_pointer (G_OBJECT (memory), (gpointer *) &weak);
+  g_object_unref (memory);
+  g_assert_null (weak);
+
+  {
+    g_autoptr(GPtrArray) found = net_db_memories_find_many (f->memories, ops);
+
+    g_assert_cmpuint (found->len, ==, 1);
+    weak = g_ptr_array_index (found, 0);
+    g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
+  }
+  g_assert_null (weak);
+
+  /* A new item has the current values (the tags without duplicates). */
+  retag (f->memories, 1, "ops,deploy,deploy", 2000);
+  held = net_db_memories_get (f->memories, 1);
+  assert_tags (held, "ops,deploy");
+  g_assert_cmpstr (net_memory_get_source (held), ==, "alice");
+  g_assert_cmpint (net_memory_get_updated_at (held), ==, 2000);
+
+  /* Held, it is the one item of its id and changes in place. */
+  g_assert_cmpuint (net_db_memories_pin (f->memories, 1, 3000, NULL), >, 0);
+  g_assert_true (net_memory_get_pinned (held));
+  store (f->memories, 1, "Rotate the keys weekly", "keys", NULL, 4000);
+  g_assert_cmpstr (net_memory_get_content (held), ==, "Rotate the keys weekly");
+  assert_tags (held, "keys");
+  g_assert_null (net_memory_get_source (held));
+  g_assert_cmpint (net_memory_get_created_at (held), ==, 1000);
+  again = net_db_memories_get (f->memories, 1);
+  g_assert_true (again == held);
+  g_clear_object (&again);
+  g_assert_cmpuint (net_db_memories_count (f->memories, ops), ==, 0);
+  drain ();
+
+  /* Deleted, it keeps its last values; the id stored again is a new item. */
+  g_assert_cmpuint (net_db_memories_delete (f->memories, 1, NULL), >, 0);
+  store (f->memories, 1, "Another", "x", NULL, 5000);
+  again = net_db_memories_get (f->memories, 1);
+  g_assert_true (again != held);
+  g_assert_cmpstr (net_memory_get_content (held), ==, "Rotate the keys weekly");
+  g_assert_cmpstr (net_memory_get_content (again), ==, "Another");
+  drain ();
+}
+
 /* Read-your-writes changes the item at once; its notify, and the model's
  * changed signal, come from the next dispatch, never from inside the
  * mutation. */
@@ -1672,6 +1733,7 @@ main (int   argc,
   ADD ("closed", test_closed);
   ADD ("invalid-utf8", test_invalid_utf8);
   ADD ("notify-deferred", test_notify_deferred);
+  ADD ("items-released", test_items_released);
   ADD ("delete-pending", test_delete_pending);
   ADD ("windows", test_windows);
   ADD ("wait", test_wait);
