@@ -100,6 +100,14 @@
  * address gets that much, never a whole catch-up. */
 #define PATH_BUDGET       (16 * 1024)
 #define PATH_TOKEN_LEN    8
+/* Handshake messages that reach the Noise read (each costs two or three
+ * X25519) at most this many a second on average, in bursts of at most
+ * DH_BURST: a flood from someone who knows our public key costs the loop
+ * a bounded share of its time.  A few peers renew their sessions every
+ * two minutes; what is refused here is retried by its sender. */
+#define DH_PER_SECOND     200
+#define DH_BURST          64
+
 /* Node messages inside data datagrams, beside the replication ones. */
 #define NODE_PATH_CHALLENGE 0xf0
 #define NODE_PATH_RESPONSE  0xf1
@@ -164,6 +172,7 @@ typedef struct
   guint64 path_challenges_sent;
   guint64 path_validated;
   guint64 path_budget_dropped;
+  guint64 dropped_busy;
   guint64 dropped_no_service;
   guint64 dropped_malformed_message;
   guint64 lossy_dropped;
@@ -190,6 +199,7 @@ static const struct
   { "path-challenges-sent", G_STRUCT_OFFSET (Counters, path_challenges_sent) },
   { "path-validated", G_STRUCT_OFFSET (Counters, path_validated) },
   { "path-budget-dropped", G_STRUCT_OFFSET (Counters, path_budget_dropped) },
+  { "dropped-busy", G_STRUCT_OFFSET (Counters, dropped_busy) },
   { "dropped-no-service", G_STRUCT_OFFSET (Counters, dropped_no_service) },
   { "dropped-malformed-message", G_STRUCT_OFFSET (Counters, dropped_malformed_message) },
   { "lossy-dropped", G_STRUCT_OFFSET (Counters, lossy_dropped) },
@@ -244,6 +254,8 @@ struct _NetNode
   GHashTable      *indexes;    /* local index → Peer (borrowed) */
   guint64          last_timestamp;
   guint8           mac1_key[NET_WIRE_MAC1_KEY_LEN];  /* of our own key */
+  double           dh_tokens;       /* DH_PER_SECOND bucket */
+  gint64           dh_refilled;
 
   /* Replays: the ephemerals of recent authenticated initiations. */
   GHashTable      *ephemerals;     /* GBytes (32) → itself */
@@ -1163,6 +1175,25 @@ node_save_timestamp (NetNode *self,
                self->local_address, self->state_file, error->message);
 }
 
+/* Whether a handshake message may cost a Diffie-Hellman now: a token
+ * bucket of DH_PER_SECOND, DH_BURST deep. */
+static gboolean
+node_take_dh_token (NetNode *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  self->dh_tokens = MIN ((double) DH_BURST,
+                         self->dh_tokens + (now - self->dh_refilled) * DH_PER_SECOND / 1e6);
+  self->dh_refilled = now;
+  if (self->dh_tokens < 1)
+    {
+      self->counters.dropped_busy++;
+      return FALSE;
+    }
+  self->dh_tokens -= 1;
+  return TRUE;
+}
+
 /* Whether @ephemeral began an initiation that authenticated lately. */
 static gboolean
 node_ephemeral_seen (NetNode      *self,
@@ -1268,6 +1299,8 @@ node_handle_initiation (NetNode             *self,
       return;
     }
 
+  if (!node_take_dh_token (self))
+    return;
   self->counters.handshakes_read++;
   hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (self->identity),
                                   self->mac1_key, data, len, &sender_index, &timestamp,
@@ -1362,6 +1395,8 @@ node_handle_response (NetNode             *self,
       return;
     }
 
+  if (!node_take_dh_token (self))
+    return;
   self->counters.handshakes_read++;
   attempt = _net_noise_handshake_copy (peer->hs);
   if (!_net_wire_response_read (attempt, self->mac1_key, data, len, &responder_index, &error))
@@ -2199,6 +2234,8 @@ net_node_init (NetNode *self)
   self->scratch = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
   self->sealed = g_malloc (NET_WIRE_MAX_MAX_DATAGRAM);
 
+  self->dh_tokens = DH_BURST;
+  self->dh_refilled = g_get_monotonic_time ();
   self->ephemerals = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                             (GDestroyNotify) g_bytes_unref, NULL);
   self->ephemeral_ring = g_new0 (GBytes *, RECENT_EPHEMERALS);

@@ -1197,6 +1197,46 @@ test_handshake_flood_before_dh (void)
   test_node_clear (&b);
 }
 
+/* Issue 12, finding 4, under load: initiations from a stranger who knows
+ * the responder's public key pass mac1, and each would cost a
+ * Diffie-Hellman; past a small burst the node refuses them unread
+ * (dropped-busy) instead of spending its loop on them, and a pair that
+ * is up stays up. */
+static void
+test_handshake_flood_busy (void)
+{
+  TestNode a, b;
+  g_autoptr(NetIdentity) stranger = net_identity_generate ();
+  guint8 msg[NET_WIRE_INITIATION_LEN];
+  guint64 reads;
+  const guint n = 1000;
+
+  secure_pair_up (&a, &b);
+  reads = counter (&b, "handshakes-read");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(NetNoiseHandshake) hs = NULL;
+      g_autoptr(GSocketAddress) to = socket_address (net_node_get_local_address (b.node));
+
+      hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (stranger),
+                                       _net_identity_get_x25519_public (b.identity),
+                                       _net_identity_get_ed25519_public (stranger),
+                                       i + 1, i + 1, NULL, msg, NULL);
+      g_assert_nonnull (hs);
+      send_raw (&a, to, msg, sizeof msg);
+    }
+  WAIT_FOR (counter (&b, "dropped-busy") + counter (&b, "dropped-unknown-peer") >= n - n / 100);
+
+  g_test_message ("%" G_GUINT64_FORMAT " read, %" G_GUINT64_FORMAT " refused unread",
+                  counter (&b, "handshakes-read") - reads, counter (&b, "dropped-busy"));
+  g_assert_cmpuint (counter (&b, "dropped-busy"), >, n / 2);
+  g_assert_cmpuint (counter (&b, "handshakes-read") - reads, <, n / 2);
+  assert_up_all_along (&a, &b);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* Issue 12, finding 3: an allowed peer makes the leader answer one PULL
  * at a spoofed source address (here: its sealed datagram, re-sent from a
  * "victim" socket).  The victim's address has not proven it receives, so
@@ -2066,6 +2106,7 @@ main (int   argc,
   g_test_add_func ("/node/security/forged-response", test_forged_response);
   g_test_add_func ("/node/security/handshake-flood-before-dh", test_handshake_flood_before_dh);
   g_test_add_func ("/node/security/spoofed-pull-bounded", test_spoofed_pull_bounded);
+  g_test_add_func ("/node/security/handshake-flood-busy", test_handshake_flood_busy);
   g_test_add_func ("/node/security/replayed-initiation-after-restart",
                    test_replayed_initiation_after_restart);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
