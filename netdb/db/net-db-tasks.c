@@ -82,14 +82,11 @@ typedef struct
   char      title[];      /* NUL-terminated */
 } TaskEntry;
 
-/* A task as a snapshot holds it (a restore's record). */
+/* A task as a snapshot holds it (a restore's record): its entry, made
+ * as the record is read, then moved into the table. */
 typedef struct
 {
-  guint64        id;
-  char          *title;
-  NetTaskStatus  status;
-  gint64         created;
-  gint64         updated;
+  gpointer       entry;   /* TaskEntry*, owned; NULL once moved */
 } TaskRecord;
 
 struct _NetDbTasks
@@ -335,25 +332,19 @@ task_changed (NetDbTasks    *self,
   return e;
 }
 
-static TaskEntry *
-task_insert (NetDbTasks    *self,
-             guint64        id,
-             const char    *title,
-             NetTaskStatus  status,
-             gint64         created,
-             gint64         updated)
+/* Takes @e (filled, in no index). */
+static void
+task_insert_entry (NetDbTasks *self,
+                   TaskEntry  *e)
 {
-  TaskEntry *e = entry_new (id, title);
+  guint64 id = e->id;
   NetTask *task;
 
-  e->status = status;
-  e->created = created;
-  e->updated = updated;
   task = _net_table_adopt_item (&self->table, id);
   if (G_UNLIKELY (task != NULL))
     {
       /* It carries on as the item of @id while someone holds it. */
-      _net_task_update (task, e->title, status, created, updated);
+      _net_task_update (task, e->title, e->status, e->created, e->updated);
       item_attach (self, task);
       mark_dirty (self, task);
       g_object_unref (task);
@@ -362,7 +353,22 @@ task_insert (NetDbTasks    *self,
     entry_index (self, e, k);
   _net_id_table_insert (&self->table.by_id, e);
   _net_watch_hub_touch (&self->table.watches, id);
-  return e;
+}
+
+static void
+task_insert (NetDbTasks    *self,
+             guint64        id,
+             const char    *title,
+             NetTaskStatus  status,
+             gint64         created,
+             gint64         updated)
+{
+  TaskEntry *e = entry_new (id, title);
+
+  e->status = status;
+  e->created = created;
+  e->updated = updated;
+  task_insert_entry (self, e);
 }
 
 static void
@@ -1416,7 +1422,7 @@ snapshot_invalid (GError     **error,
 static void
 task_record_clear (gpointer data)
 {
-  g_free (((TaskRecord *) data)->title);
+  g_free (((TaskRecord *) data)->entry);
 }
 
 static gboolean
@@ -1424,10 +1430,12 @@ decode_task (const NetField  *outer,
              TaskRecord      *out,
              GError         **error)
 {
-  g_autofree char *title = NULL;
+  const char *title = NULL;
+  gsize title_len = 0;
   guint64 id = 0, status = 0;
   gint64 created = 0, updated = 0;
   gboolean has_id = FALSE;
+  TaskEntry *e;
   NetDecoder dec;
   NetField f;
   int r;
@@ -1442,8 +1450,16 @@ decode_task (const NetField  *outer,
         {
         case 1: id = f.uint_value; has_id = f.wire == NET_WIRE_VARINT; break;
         case 2:
-          g_clear_pointer (&title, g_free);
-          title = net_field_dup_utf8 (&f, NULL);
+          /* Valid UTF-8 without NUL (as net_field_dup_utf8() checks it),
+           * copied once, into the entry. */
+          if (f.wire == NET_WIRE_BYTES &&
+              g_utf8_validate_len ((const char *) f.bytes, f.bytes_len, NULL))
+            {
+              title = (const char *) f.bytes;
+              title_len = f.bytes_len;
+            }
+          else
+            title = NULL;
           break;
         case 3: status = f.uint_value; break;
         case 4: created = f.int_value; break;
@@ -1455,7 +1471,14 @@ decode_task (const NetField  *outer,
   if (r < 0 || !has_id || title == NULL || status > NET_TASK_STATUS_COMPLETED)
     return snapshot_invalid (error, "bad task record");
 
-  *out = (TaskRecord) { id, g_steal_pointer (&title), status, created, updated };
+  e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + title_len + 1);
+  e->id = id;
+  e->status = status;
+  e->created = created;
+  e->updated = updated;
+  memcpy (e->title, title, title_len);
+  e->title[title_len] = '\0';
+  out->entry = e;
   return TRUE;
 }
 
@@ -1487,12 +1510,11 @@ tasks_replace_entries (gpointer  model,
   for (guint i = 0; i < records->len; i++)
     {
       TaskRecord *rec = &g_array_index (records, TaskRecord, i);
-      TaskEntry *e = lookup (self, rec->id);
+      TaskEntry *e = lookup (self, ((TaskEntry *) rec->entry)->id);
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         task_delete (self, e);
-      task_insert (self, rec->id, rec->title, rec->status,
-                   rec->created, rec->updated);
+      task_insert_entry (self, g_steal_pointer (&rec->entry));
     }
 }
 
