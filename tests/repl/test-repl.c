@@ -15,6 +15,7 @@
 #include "net-db-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-private.h"
+#include "net-repl-msg-private.h"
 #include "net-repl-private.h"
 
 #define MAX_MESSAGE 1200
@@ -1705,6 +1706,55 @@ check_truncations (NetRepl    *repl,
     }
 }
 
+/* The reassembly of parts (net-repl-msg.c), against a byte map: parts of
+ * random offsets and lengths, overlapping, repeated, in any order; it is
+ * complete exactly when every byte arrived, and the next gap is the
+ * first byte that did not. */
+static void
+test_parts_coverage (void)
+{
+  for (guint round = 0; round < 200; round++)
+    {
+      guint64 total = g_test_rand_int_range (1, 3000);
+      NetReplParts *pa = _net_repl_parts_new (0, round, 0, total);
+      g_autofree guint8 *seen = g_new0 (guint8, total);
+      g_autofree guint8 *bytes = g_new (guint8, total);
+      guint64 covered = 0;
+      gboolean done = FALSE;
+
+      for (guint64 i = 0; i < total; i++)
+        bytes[i] = (guint8) (i * 31 + round);
+      while (!done)
+        {
+          guint64 off = g_test_rand_int_range (0, total);
+          guint64 want = g_test_rand_int_range (0, 200);   /* MIN() reads it twice */
+          guint64 n = MIN (total - off, want);
+          guint64 from = g_test_rand_int_range (0, total + 1);
+          guint64 gap;
+
+          done = _net_repl_parts_add (pa, off, bytes + off, n);
+          for (guint64 i = off; i < off + n; i++)
+            if (!seen[i])
+              {
+                seen[i] = 1;
+                covered++;
+              }
+          g_assert_cmpint (done, ==, covered == total);
+
+          gap = from;
+          while (gap < total && seen[gap])
+            gap++;
+          if (!done)
+            g_assert_cmpuint (_net_repl_parts_next_gap (pa, from), ==, gap);
+        }
+      {
+        g_autoptr(GBytes) whole = _net_repl_parts_free_to_bytes (pa);
+
+        g_assert_cmpmem (g_bytes_get_data (whole, NULL), g_bytes_get_size (whole), bytes, total);
+      }
+    }
+}
+
 /* Issue 12, finding 5: snapshot requests (id 0) from two peers, with a
  * change in between, make one snapshot, not two: the leader answers with
  * the one it made lately. */
@@ -2177,6 +2227,7 @@ main (int   argc,
   g_test_add_func ("/repl/leader-readded", test_leader_readded);
   g_test_add_func ("/repl/redex-reset", test_redex_reset);
   g_test_add_func ("/repl/snapshot-request-cached", test_snapshot_request_cached);
+  g_test_add_func ("/repl/parts-coverage", test_parts_coverage);
 
   return g_test_run ();
 }
