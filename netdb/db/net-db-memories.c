@@ -91,7 +91,7 @@ typedef NetTableSetMember Member;
 /*
  * The state of one memory: no object.  Its #NetMemory is made when a
  * query returns it and lives as long as someone holds it: the model keeps
- * a weak reference to it (NetDbMemories.items), so that while it lives it
+ * it without a reference (NetDbMemories.items), so that while it lives it
  * is the one item of its id and changes in place.
  */
 typedef struct
@@ -117,8 +117,8 @@ struct _NetDbMemories
    * live queries, waits and close: the engine's. */
   NetTable      table;
 
-  /* The items that exist: id (a g_memdup2'd guint64) → NetMemory, not
-   * owned (a weak reference each; see MemoryEntry). */
+  /* The items that exist: id (the item's own) → NetMemory, not owned
+   * (each tells item_gone() when its last reference goes). */
   GHashTable   *items;
 
   GHashTable   *by_tag;         /* tag → IdSet* */
@@ -260,16 +260,16 @@ live_item (NetDbMemories *self,
   return g_hash_table_lookup (self->items, &id);
 }
 
-/* The last reference to an item is gone: it is no longer the item of
- * its id.  (Called before the item is finalized: its id is readable.) */
+/* The last reference to an item is gone (from its dispose): it is no
+ * longer the item of its id. */
 static void
-item_gone (gpointer  data,
-           GObject  *where_the_object_was)
+item_gone (gpointer owner,
+           gpointer item)
 {
-  NetDbMemories *self = data;
-  guint64 id = net_memory_get_id ((NetMemory *) where_the_object_was);
+  NetDbMemories *self = owner;
+  guint64 id = net_memory_get_id (item);
 
-  if (g_hash_table_lookup (self->items, &id) == (gpointer) where_the_object_was)
+  if (g_hash_table_lookup (self->items, &id) == item)
     g_hash_table_remove (self->items, &id);
 }
 
@@ -277,10 +277,8 @@ static void
 item_attach (NetDbMemories *self,
              NetMemory     *memory)
 {
-  guint64 id = net_memory_get_id (memory);
-
-  g_object_weak_ref (G_OBJECT (memory), item_gone, self);
-  g_hash_table_insert (self->items, g_memdup2 (&id, sizeof id), memory);
+  _net_memory_set_owner (memory, item_gone, self);
+  g_hash_table_replace (self->items, (gpointer) _net_memory_get_id_ptr (memory), memory);
 }
 
 /* @id's item, if any, is no longer the item of @id; it keeps its last
@@ -294,7 +292,7 @@ item_detach (NetDbMemories *self,
   if (memory == NULL)
     return NULL;
   g_object_ref (memory);
-  g_object_weak_unref (G_OBJECT (memory), item_gone, self);
+  _net_memory_set_owner (memory, NULL, NULL);
   g_hash_table_remove (self->items, &id);
   return memory;
 }
@@ -772,7 +770,7 @@ net_db_memories_finalize (GObject *object)
   /* The items that live on keep their last values. */
   g_hash_table_iter_init (&iter, self->items);
   while (g_hash_table_iter_next (&iter, NULL, &memory))
-    g_object_weak_unref (memory, item_gone, self);
+    _net_memory_set_owner (memory, NULL, NULL);
   g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
@@ -873,7 +871,7 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  self->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->by_tag = _net_table_set_index_new ();
   self->by_source = _net_table_set_index_new ();
   self->pinned = _net_table_set_new (NULL);

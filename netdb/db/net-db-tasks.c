@@ -68,7 +68,7 @@ enum {
 /*
  * The state of one task: one allocation of 25 bytes and its title.  Its
  * #NetTask is made when a query returns it and lives as long as someone
- * holds it: the model keeps a weak reference to it (NetDbTasks.items), so
+ * holds it: the model keeps it without a reference (NetDbTasks.items), so
  * that while it lives it is the one item of its id (items are unique) and
  * changes in place, and when nobody holds it any longer it is gone and
  * the entry is all the task costs.  A rename reallocates the entry.
@@ -97,8 +97,8 @@ struct _NetDbTasks
    * live queries, waits and close: the engine's. */
   NetTable      table;
 
-  /* The items that exist: id (a g_memdup2'd guint64) → NetTask, not
-   * owned (a weak reference each; see TaskEntry). */
+  /* The items that exist: id (the item's own) → NetTask, not owned
+   * (each tells item_gone() when its last reference goes). */
   GHashTable   *items;
 };
 
@@ -157,16 +157,16 @@ live_item (NetDbTasks *self,
   return g_hash_table_lookup (self->items, &id);
 }
 
-/* The last reference to an item is gone: it is no longer the item of
- * its id.  (Called before the item is finalized: its id is readable.) */
+/* The last reference to an item is gone (from its dispose): it is no
+ * longer the item of its id. */
 static void
-item_gone (gpointer  data,
-           GObject  *where_the_object_was)
+item_gone (gpointer owner,
+           gpointer item)
 {
-  NetDbTasks *self = data;
-  guint64 id = net_task_get_id ((NetTask *) where_the_object_was);
+  NetDbTasks *self = owner;
+  guint64 id = net_task_get_id (item);
 
-  if (g_hash_table_lookup (self->items, &id) == (gpointer) where_the_object_was)
+  if (g_hash_table_lookup (self->items, &id) == item)
     g_hash_table_remove (self->items, &id);
 }
 
@@ -175,10 +175,8 @@ static void
 item_attach (NetDbTasks *self,
              NetTask    *task)
 {
-  guint64 id = net_task_get_id (task);
-
-  g_object_weak_ref (G_OBJECT (task), item_gone, self);
-  g_hash_table_insert (self->items, g_memdup2 (&id, sizeof id), task);
+  _net_task_set_owner (task, item_gone, self);
+  g_hash_table_replace (self->items, (gpointer) _net_task_get_id_ptr (task), task);
 }
 
 /* @id's item, if any, is no longer the item of @id (the task is gone, or
@@ -192,7 +190,7 @@ item_detach (NetDbTasks *self,
   if (task == NULL)
     return NULL;
   g_object_ref (task);
-  g_object_weak_unref (G_OBJECT (task), item_gone, self);
+  _net_task_set_owner (task, NULL, NULL);
   g_hash_table_remove (self->items, &id);
   return task;
 }
@@ -632,7 +630,7 @@ net_db_tasks_finalize (GObject *object)
   /* The items that live on keep their last values. */
   g_hash_table_iter_init (&iter, self->items);
   while (g_hash_table_iter_next (&iter, NULL, &task))
-    g_object_weak_unref (task, item_gone, self);
+    _net_task_set_owner (task, NULL, NULL);
   g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   _net_table_finalize (&self->table);
@@ -730,7 +728,7 @@ net_db_tasks_init (NetDbTasks *self)
 {
   _net_table_init (&self->table, &tasks_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  self->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
 }
 
 /**

@@ -47,6 +47,10 @@ struct _NetMemory
 
   /* Bit (1 << PROP_x) for every property changed since the last flush. */
   guint     pending_notify;
+
+  /* The model whose item of its id this is (_net_memory_set_owner()). */
+  NetItemReleaseFunc release;
+  gpointer           owner;
 };
 
 G_DEFINE_FINAL_TYPE (NetMemory, net_memory, G_TYPE_OBJECT)
@@ -104,6 +108,36 @@ dedup_tags (const char * const *tags)
 }
 
 static void
+net_memory_dispose (GObject *object)
+{
+  NetMemory *self = (NetMemory *) object;
+  NetItemReleaseFunc release = self->release;
+
+  if (release != NULL)
+    {
+      self->release = NULL;
+      release (g_steal_pointer (&self->owner), self);
+    }
+
+  G_OBJECT_CLASS (net_memory_parent_class)->dispose (object);
+}
+
+void
+_net_memory_set_owner (NetMemory          *self,
+                       NetItemReleaseFunc  release,
+                       gpointer            owner)
+{
+  self->release = release;
+  self->owner = owner;
+}
+
+const guint64 *
+_net_memory_get_id_ptr (NetMemory *self)
+{
+  return &self->id;
+}
+
+static void
 net_memory_finalize (GObject *object)
 {
   NetMemory *self = (NetMemory *) object;
@@ -157,6 +191,7 @@ net_memory_class_init (NetMemoryClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = net_memory_dispose;
   object_class->finalize = net_memory_finalize;
   object_class->get_property = net_memory_get_property;
 

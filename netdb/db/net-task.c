@@ -43,6 +43,11 @@ struct _NetTask
 
   /* Bit (1 << PROP_x) for every property changed since the last flush. */
   guint          pending_notify;
+
+  /* The model whose item of its id this is, told when the last
+   * reference goes (_net_task_set_owner()). */
+  NetItemReleaseFunc release;
+  gpointer           owner;
 };
 
 G_DEFINE_FINAL_TYPE (NetTask, net_task, G_TYPE_OBJECT)
@@ -95,6 +100,36 @@ _net_db_fold_text (const char *text)
 }
 
 static void
+net_task_dispose (GObject *object)
+{
+  NetTask *self = (NetTask *) object;
+  NetItemReleaseFunc release = self->release;
+
+  if (release != NULL)
+    {
+      self->release = NULL;
+      release (g_steal_pointer (&self->owner), self);
+    }
+
+  G_OBJECT_CLASS (net_task_parent_class)->dispose (object);
+}
+
+void
+_net_task_set_owner (NetTask            *self,
+                     NetItemReleaseFunc  release,
+                     gpointer            owner)
+{
+  self->release = release;
+  self->owner = owner;
+}
+
+const guint64 *
+_net_task_get_id_ptr (NetTask *self)
+{
+  return &self->id;
+}
+
+static void
 net_task_finalize (GObject *object)
 {
   NetTask *self = (NetTask *) object;
@@ -140,6 +175,7 @@ net_task_class_init (NetTaskClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = net_task_dispose;
   object_class->finalize = net_task_finalize;
   object_class->get_property = net_task_get_property;
 
