@@ -35,8 +35,10 @@
  * notify their changes, and #NetDbMemories::changed fires, from the next
  * dispatch of the fold source.
  *
- * Memory objects are live and unique: there is one #NetMemory per id while
- * the memory exists, and every query returns that object.
+ * Memory objects are live and unique: there is at most one #NetMemory per
+ * id while the memory exists, and every query returns that object while
+ * anyone holds it.  The model holds no memory object: one nobody holds is
+ * freed, and the next query makes a new one.
  *
  * The model keeps indexes by tag, by source and of the pinned memories, so
  * a query that selects by one of them touches only the memories it names,

@@ -34,8 +34,10 @@
  * objects notify their changes, and #NetDbTasks::changed fires, from the
  * next dispatch of the fold source.
  *
- * Task objects are live and unique: there is one #NetTask per id while the
- * task exists, and every query returns that object.
+ * Task objects are live and unique: there is at most one #NetTask per id
+ * while the task exists, and every query returns that object while anyone
+ * holds it.  The model holds no task object: one nobody holds is freed,
+ * and the next query makes a new one.
  *
  * The payload of every task event is described in docs/payload-format.md.
  */
