@@ -5,7 +5,9 @@
  * The input is used three ways:
  *
  *  - as a datagram received by a node: _net_wire_parse_header(), then by
- *    type _net_wire_initiation_read() (the node is the responder),
+ *    type _net_wire_initiation_read() (the node is the responder; a mac2
+ *    is checked against a fixed cookie), _net_wire_cookie_reply_read()
+ *    (the answer to the node's own initiation),
  *    _net_wire_response_read() (on a handshake the node started with a
  *    fixed ephemeral) or _net_wire_open() on a session with fixed keys and
  *    some history in its window.  A drop must leave the window as it was;
@@ -49,6 +51,11 @@ static guint8 initiation[NET_WIRE_INITIATION_LEN];
 static guint8 response[NET_WIRE_RESPONSE_LEN];
 static NetWireKeys keys_a, keys_b;
 static guint8 mac1_a[NET_WIRE_MAC1_KEY_LEN], mac1_b[NET_WIRE_MAC1_KEY_LEN];
+/* b's cookie for a's address, and the cookie reply carrying it. */
+static guint8 cookie_key_b[NET_WIRE_MAC1_KEY_LEN];
+static guint8 cookie[NET_WIRE_COOKIE_LEN];
+static guint8 cookie_reply[NET_WIRE_COOKIE_REPLY_LEN];
+static guint8 initiation_mac2[NET_WIRE_INITIATION_MAC2_LEN];
 
 static NetIdentity *
 identity_from_byte (guint8 b)
@@ -99,6 +106,21 @@ setup (void)
   for (guint64 c = 0; c < SEED_COUNTER; c++)
     if (c % 3 != 0)
       _net_wire_replay_commit (&keys_b.window, c);
+
+  {
+    const guint8 secret[NET_WIRE_COOKIE_SECRET_LEN] = { 0x5e };
+    const guint8 source[] = { 2, 127, 0, 0, 1, 0x39, 0x30 };
+    guint8 nonce[NET_WIRE_COOKIE_NONCE_LEN];
+
+    memset (nonce, 0x0c, sizeof nonce);
+    _net_wire_cookie_key (_net_identity_get_x25519_public (ident_b), cookie_key_b);
+    _net_wire_cookie_make (secret, source, sizeof source, cookie);
+    _net_wire_cookie_reply_write (cookie_key_b, INITIATOR_INDEX,
+                                  initiation + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                                  cookie, nonce, cookie_reply);
+    memcpy (initiation_mac2, initiation, NET_WIRE_INITIATION_LEN);
+    _net_wire_put_mac2 (cookie, initiation_mac2, sizeof initiation_mac2);
+  }
 }
 
 /* The datagram as b receives it ------------------------------------------- */
@@ -114,8 +136,17 @@ receive_initiation (const guint8 *data,
   guint64 ts = 0;
   NetWireKeys keys;
 
+  /* Only the seed's mac2 is right (the cookie is b's secret). */
+  if (_net_wire_check_mac2 (cookie, data, len))
+    g_assert (len == NET_WIRE_INITIATION_MAC2_LEN &&
+              memcmp (data, initiation_mac2, len) == 0);
+  else
+    g_assert (len != NET_WIRE_INITIATION_MAC2_LEN ||
+              memcmp (data, initiation_mac2, len) != 0);
+
+  /* The Noise part ends at mac1; a mac2 after it is not read there. */
   hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (ident_b), mac1_b,
-                                  data, len, &si, &ts, NULL, &error);
+                                  data, NET_WIRE_INITIATION_LEN, &si, &ts, NULL, &error);
   if (hs == NULL)
     {
       g_assert (error != NULL && error->domain == NET_ERROR);
@@ -161,6 +192,25 @@ receive_response (const guint8 *data,
   g_assert (memcmp (keys.send_key, keys_a.send_key, sizeof keys.send_key) == 0);
   g_assert (memcmp (keys.recv_key, keys_a.recv_key, sizeof keys.recv_key) == 0);
   _net_wire_keys_clear (&keys);
+}
+
+static void
+receive_cookie_reply (const guint8 *data,
+                      gsize         len)
+{
+  guint8 got[NET_WIRE_COOKIE_LEN];
+
+  /* a reads it with the mac1 of its initiation. */
+  if (!_net_wire_cookie_reply_read (cookie_key_b,
+                                    initiation + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                                    data, len, got))
+    return;
+
+  /* Only b could seal it: nonce and cookie are the seed's. */
+  g_assert (len == NET_WIRE_COOKIE_REPLY_LEN);
+  g_assert (memcmp (data + NET_WIRE_HEADER_LEN, cookie_reply + NET_WIRE_HEADER_LEN,
+                    len - NET_WIRE_HEADER_LEN) == 0);
+  g_assert (memcmp (got, cookie, sizeof got) == 0);
 }
 
 static void
@@ -216,7 +266,7 @@ receive (const guint8 *data,
   switch (header.type)
     {
     case NET_WIRE_HANDSHAKE_INITIATION:
-      g_assert (len == NET_WIRE_INITIATION_LEN);
+      g_assert (len == NET_WIRE_INITIATION_LEN || len == NET_WIRE_INITIATION_MAC2_LEN);
       g_assert (header.receiver_index == 0 && header.counter == 0);
       receive_initiation (data, len);
       break;
@@ -226,6 +276,11 @@ receive (const guint8 *data,
       /* NetNode would look the receiver index up; here every response
        * goes to the one handshake, to test the rest. */
       receive_response (data, len);
+      break;
+    case NET_WIRE_COOKIE_REPLY:
+      g_assert (len == NET_WIRE_COOKIE_REPLY_LEN);
+      g_assert (header.counter == 0);
+      receive_cookie_reply (data, len);
       break;
     case NET_WIRE_DATA:
       g_assert (len >= NET_WIRE_DATA_OVERHEAD);
@@ -427,6 +482,8 @@ main (int   argc,
 
   write_seed (argv[1], "initiation.bin", initiation, sizeof initiation);
   write_seed (argv[1], "response.bin", response, sizeof response);
+  write_seed (argv[1], "initiation-mac2.bin", initiation_mac2, sizeof initiation_mac2);
+  write_seed (argv[1], "cookie-reply.bin", cookie_reply, sizeof cookie_reply);
   write_data_seed (argv[1], "data.bin", "\x21" "an announcement, say", SEED_COUNTER);
   write_data_seed (argv[1], "data-hole.bin", "\x02 a pull", 33);
   write_data_seed (argv[1], "data-replay.bin", "\x02 a pull", 34);

@@ -132,13 +132,18 @@ _net_wire_parse_header (const guint8  *data,
     case NET_WIRE_HANDSHAKE_INITIATION:
       /* No session exists yet, so the receiver index is 0; handshakes
        * carry no counter. */
-      if (len != NET_WIRE_INITIATION_LEN ||
+      if ((len != NET_WIRE_INITIATION_LEN && len != NET_WIRE_INITIATION_MAC2_LEN) ||
           h.receiver_index != 0 || h.counter != 0)
         return NET_WIRE_DROP_MALFORMED;
       break;
 
     case NET_WIRE_HANDSHAKE_RESPONSE:
       if (len != NET_WIRE_RESPONSE_LEN || h.counter != 0)
+        return NET_WIRE_DROP_MALFORMED;
+      break;
+
+    case NET_WIRE_COOKIE_REPLY:
+      if (len != NET_WIRE_COOKIE_REPLY_LEN || h.counter != 0)
         return NET_WIRE_DROP_MALFORMED;
       break;
 
@@ -294,6 +299,123 @@ _net_wire_check_mac1 (const guint8 *mac1_key,
     return FALSE;
   crypto_generichash (mac, sizeof mac, data, len - NET_WIRE_MAC_LEN,
                       mac1_key, NET_WIRE_MAC1_KEY_LEN);
+  return sodium_memcmp (mac, data + len - NET_WIRE_MAC_LEN, sizeof mac) == 0;
+}
+
+/* --- Cookies ------------------------------------------------------------ */
+
+#define COOKIE_LABEL "cookie--"
+
+G_STATIC_ASSERT (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == NET_WIRE_COOKIE_NONCE_LEN);
+G_STATIC_ASSERT (crypto_aead_xchacha20poly1305_ietf_ABYTES == NET_WIRE_TAG_LEN);
+G_STATIC_ASSERT (crypto_aead_xchacha20poly1305_ietf_KEYBYTES == NET_WIRE_MAC1_KEY_LEN);
+
+void
+_net_wire_cookie_make (const guint8 *secret,
+                       const guint8 *source,
+                       gsize         source_len,
+                       guint8       *cookie)
+{
+  g_return_if_fail (secret != NULL);
+  g_return_if_fail (source != NULL || source_len == 0);
+  g_return_if_fail (cookie != NULL);
+
+  crypto_generichash (cookie, NET_WIRE_COOKIE_LEN, source, source_len,
+                      secret, NET_WIRE_COOKIE_SECRET_LEN);
+}
+
+void
+_net_wire_cookie_key (const guint8 *x25519_public,
+                      guint8       *key)
+{
+  crypto_generichash_state st;
+
+  g_return_if_fail (x25519_public != NULL);
+  g_return_if_fail (key != NULL);
+
+  crypto_generichash_init (&st, NULL, 0, NET_WIRE_MAC1_KEY_LEN);
+  crypto_generichash_update (&st, (const guint8 *) COOKIE_LABEL, strlen (COOKIE_LABEL));
+  crypto_generichash_update (&st, x25519_public, NET_NOISE_DHLEN);
+  crypto_generichash_final (&st, key, NET_WIRE_MAC1_KEY_LEN);
+}
+
+void
+_net_wire_cookie_reply_write (const guint8 *cookie_key,
+                              guint32       receiver_index,
+                              const guint8 *mac1,
+                              const guint8 *cookie,
+                              const guint8 *nonce_for_test,
+                              guint8       *out)
+{
+  NetWireHeader header = { NET_WIRE_COOKIE_REPLY, receiver_index, 0 };
+  guint8 *nonce = out + NET_WIRE_HEADER_LEN;
+
+  g_return_if_fail (cookie_key != NULL);
+  g_return_if_fail (mac1 != NULL);
+  g_return_if_fail (cookie != NULL);
+  g_return_if_fail (out != NULL);
+
+  _net_wire_write_header (out, &header);
+  if (nonce_for_test != NULL)
+    memcpy (nonce, nonce_for_test, NET_WIRE_COOKIE_NONCE_LEN);
+  else
+    randombytes_buf (nonce, NET_WIRE_COOKIE_NONCE_LEN);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (nonce + NET_WIRE_COOKIE_NONCE_LEN, NULL,
+                                              cookie, NET_WIRE_COOKIE_LEN,
+                                              mac1, NET_WIRE_MAC_LEN,
+                                              NULL, nonce, cookie_key);
+}
+
+gboolean
+_net_wire_cookie_reply_read (const guint8 *cookie_key,
+                             const guint8 *mac1,
+                             const guint8 *data,
+                             gsize         len,
+                             guint8       *cookie)
+{
+  const guint8 *nonce = data + NET_WIRE_HEADER_LEN;
+
+  g_return_val_if_fail (cookie_key != NULL, FALSE);
+  g_return_val_if_fail (mac1 != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (cookie != NULL, FALSE);
+
+  if (len != NET_WIRE_COOKIE_REPLY_LEN)
+    return FALSE;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt (cookie, NULL, NULL,
+                                                     nonce + NET_WIRE_COOKIE_NONCE_LEN,
+                                                     NET_WIRE_COOKIE_LEN + NET_WIRE_TAG_LEN,
+                                                     mac1, NET_WIRE_MAC_LEN,
+                                                     nonce, cookie_key) == 0;
+}
+
+void
+_net_wire_put_mac2 (const guint8 *cookie,
+                    guint8       *data,
+                    gsize         len)
+{
+  g_return_if_fail (cookie != NULL);
+  g_return_if_fail (data != NULL);
+  g_return_if_fail (len == NET_WIRE_INITIATION_MAC2_LEN);
+
+  crypto_generichash (data + len - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                      data, len - NET_WIRE_MAC_LEN, cookie, NET_WIRE_COOKIE_LEN);
+}
+
+gboolean
+_net_wire_check_mac2 (const guint8 *cookie,
+                      const guint8 *data,
+                      gsize         len)
+{
+  guint8 mac[NET_WIRE_MAC_LEN];
+
+  g_return_val_if_fail (cookie != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (len != NET_WIRE_INITIATION_MAC2_LEN)
+    return FALSE;
+  crypto_generichash (mac, sizeof mac, data, len - NET_WIRE_MAC_LEN,
+                      cookie, NET_WIRE_COOKIE_LEN);
   return sodium_memcmp (mac, data + len - NET_WIRE_MAC_LEN, sizeof mac) == 0;
 }
 

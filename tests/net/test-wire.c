@@ -197,6 +197,7 @@ len_for_type (NetWireType type)
     {
     case NET_WIRE_HANDSHAKE_INITIATION: return NET_WIRE_INITIATION_LEN;
     case NET_WIRE_HANDSHAKE_RESPONSE: return NET_WIRE_RESPONSE_LEN;
+    case NET_WIRE_COOKIE_REPLY: return NET_WIRE_COOKIE_REPLY_LEN;
     case NET_WIRE_DATA:
     default: return NET_WIRE_DATA_OVERHEAD + 10;
     }
@@ -250,6 +251,7 @@ test_header_malformed (void)
   guint8 buf[NET_WIRE_MAX_MAX_DATAGRAM + 1] = { 0 };
   const NetWireType types[] = {
     NET_WIRE_HANDSHAKE_INITIATION, NET_WIRE_HANDSHAKE_RESPONSE, NET_WIRE_DATA,
+    NET_WIRE_COOKIE_REPLY,
   };
 
   for (gsize t = 0; t < G_N_ELEMENTS (types); t++)
@@ -282,7 +284,7 @@ test_header_malformed (void)
       /* Unknown types. */
       for (guint type = 0; type < 256; type++)
         {
-          if (type >= 1 && type <= 3)
+          if (type >= 1 && type <= 4)
             continue;
           buf[3] = (guint8) type;
           g_assert_cmpint (parse (buf, len, NET_WIRE_DEFAULT_MAX_DATAGRAM), ==,
@@ -297,6 +299,10 @@ test_header_malformed (void)
 
           if (types[t] == NET_WIRE_DATA)
             expected = l >= NET_WIRE_DATA_OVERHEAD ? NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
+          else if (types[t] == NET_WIRE_HANDSHAKE_INITIATION)
+            /* With or without a mac2. */
+            expected = l == len || l == NET_WIRE_INITIATION_MAC2_LEN ?
+                       NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
           else
             expected = l == len ? NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
           g_assert_cmpint (parse (buf, l, NET_WIRE_DEFAULT_MAX_DATAGRAM), ==, expected);
@@ -337,6 +343,10 @@ test_header_malformed (void)
     h.counter = 0;
     _net_wire_write_header (buf, &h);
     g_assert_cmpint (parse (buf, NET_WIRE_RESPONSE_LEN, 1400), ==, NET_WIRE_OK);
+    h.type = NET_WIRE_COOKIE_REPLY;
+    h.counter = 1;
+    _net_wire_write_header (buf, &h);
+    g_assert_cmpint (parse (buf, NET_WIRE_COOKIE_REPLY_LEN, 1400), ==, NET_WIRE_DROP_MALFORMED);
   }
 
   g_assert_cmpint (parse (NULL, 0, 1400), ==, NET_WIRE_DROP_MALFORMED);
@@ -1121,6 +1131,91 @@ test_keys_clear (Peers         *p,
   g_assert_cmpmem (&p->keys_a, sizeof p->keys_a, zero, sizeof zero);
 }
 
+/* --- Cookies ------------------------------------------------------------- */
+
+/* The cookie reply and mac2 against libsodium directly, then tampering:
+ * a reply opens only with the responder's key and the mac1 it answers,
+ * and a mac2 checks only under the cookie of the address it was made
+ * for. */
+static void
+test_cookie (Peers         *p,
+             gconstpointer  data)
+{
+  const guint8 secret[NET_WIRE_COOKIE_SECRET_LEN] = { 1, 2, 3 };
+  const guint8 here[] = { 2, 127, 0, 0, 1, 0x10, 0x27 };
+  const guint8 there[] = { 2, 127, 0, 0, 2, 0x10, 0x27 };
+  guint8 cookie[NET_WIRE_COOKIE_LEN], other[NET_WIRE_COOKIE_LEN], got[NET_WIRE_COOKIE_LEN];
+  guint8 expected[NET_WIRE_COOKIE_LEN];
+  guint8 key[NET_WIRE_MAC1_KEY_LEN], wrong_key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 nonce[NET_WIRE_COOKIE_NONCE_LEN];
+  guint8 reply[NET_WIRE_COOKIE_REPLY_LEN];
+  guint8 plain[NET_WIRE_COOKIE_LEN];
+  guint8 msg[NET_WIRE_INITIATION_MAC2_LEN];
+  guint8 mac[NET_WIRE_MAC_LEN];
+  const guint8 *mac1 = p->initiation + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN;
+  crypto_generichash_state st;
+  NetWireHeader header;
+  guint8 wrong_mac1[NET_WIRE_MAC_LEN];
+
+  handshake (p);
+  memcpy (wrong_mac1, mac1, sizeof wrong_mac1);
+  wrong_mac1[0] ^= 1;
+
+  _net_wire_cookie_make (secret, here, sizeof here, cookie);
+  crypto_generichash (expected, sizeof expected, here, sizeof here, secret, sizeof secret);
+  g_assert_cmpmem (cookie, sizeof cookie, expected, sizeof expected);
+  _net_wire_cookie_make (secret, there, sizeof there, other);
+  g_assert_true (memcmp (cookie, other, sizeof cookie) != 0);
+
+  /* The key: BLAKE2b-256 ("cookie--" || the responder's key). */
+  _net_wire_cookie_key (_net_identity_get_x25519_public (p->b), key);
+  crypto_generichash_init (&st, NULL, 0, sizeof wrong_key);
+  crypto_generichash_update (&st, (const guint8 *) "cookie--", 8);
+  crypto_generichash_update (&st, _net_identity_get_x25519_public (p->b), 32);
+  crypto_generichash_final (&st, wrong_key, sizeof wrong_key);
+  g_assert_cmpmem (key, sizeof key, wrong_key, sizeof wrong_key);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (p->a), wrong_key);
+
+  memset (nonce, 0x42, sizeof nonce);
+  _net_wire_cookie_reply_write (key, 0x01020304, mac1, cookie, nonce, reply);
+  g_assert_cmpint (_net_wire_parse_header (reply, sizeof reply, 1400, &header), ==, NET_WIRE_OK);
+  g_assert_cmpint (header.type, ==, NET_WIRE_COOKIE_REPLY);
+  g_assert_cmpuint (header.receiver_index, ==, 0x01020304);
+  g_assert_cmpmem (reply + NET_WIRE_HEADER_LEN, sizeof nonce, nonce, sizeof nonce);
+  g_assert_cmpint (crypto_aead_xchacha20poly1305_ietf_decrypt (plain, NULL, NULL,
+                                                                reply + NET_WIRE_HEADER_LEN + sizeof nonce,
+                                                                NET_WIRE_COOKIE_LEN + NET_WIRE_TAG_LEN,
+                                                                mac1, NET_WIRE_MAC_LEN, nonce, key), ==, 0);
+  g_assert_cmpmem (plain, sizeof plain, cookie, sizeof cookie);
+
+  g_assert_true (_net_wire_cookie_reply_read (key, mac1, reply, sizeof reply, got));
+  g_assert_cmpmem (got, sizeof got, cookie, sizeof cookie);
+  g_assert_false (_net_wire_cookie_reply_read (wrong_key, mac1, reply, sizeof reply, got));
+  g_assert_false (_net_wire_cookie_reply_read (key, wrong_mac1, reply, sizeof reply, got));
+  g_assert_false (_net_wire_cookie_reply_read (key, mac1, reply, sizeof reply - 1, got));
+  for (gsize i = NET_WIRE_HEADER_LEN; i < sizeof reply; i++)
+    {
+      reply[i] ^= 0x01;
+      g_assert_false (_net_wire_cookie_reply_read (key, mac1, reply, sizeof reply, got));
+      reply[i] ^= 0x01;
+    }
+
+  /* mac2: BLAKE2b-128 keyed with the cookie over all before it. */
+  memcpy (msg, p->initiation, NET_WIRE_INITIATION_LEN);
+  _net_wire_put_mac2 (cookie, msg, sizeof msg);
+  crypto_generichash (mac, sizeof mac, msg, NET_WIRE_INITIATION_LEN, cookie, sizeof cookie);
+  g_assert_cmpmem (msg + NET_WIRE_INITIATION_LEN, NET_WIRE_MAC_LEN, mac, sizeof mac);
+  g_assert_true (_net_wire_check_mac2 (cookie, msg, sizeof msg));
+  g_assert_false (_net_wire_check_mac2 (other, msg, sizeof msg));
+  g_assert_false (_net_wire_check_mac2 (cookie, msg, NET_WIRE_INITIATION_LEN));
+  for (gsize i = 0; i < sizeof msg; i++)
+    {
+      msg[i] ^= 0x80;
+      g_assert_false (_net_wire_check_mac2 (cookie, msg, sizeof msg));
+      msg[i] ^= 0x80;
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1153,6 +1248,7 @@ main (int    argc,
   ADD_PEERS ("/net/wire/data/tamper", test_data_tamper);
   ADD_PEERS ("/net/wire/data/seal-errors", test_data_seal_errors);
   ADD_PEERS ("/net/wire/keys/clear", test_keys_clear);
+  ADD_PEERS ("/net/wire/cookie", test_cookie);
 #undef ADD_PEERS
 
   return g_test_run ();
