@@ -20,6 +20,11 @@ void      _net_node_set_timing         (NetNode        *self,
                                         guint           dead_ms,
                                         guint           handshake_retry_ms);
 
+/* Tests: the node behaves as under load (cookie replies, mac2 checked)
+ * while @under_load is TRUE, whatever its DH bucket holds. */
+void      _net_node_set_under_load     (NetNode        *self,
+                                        gboolean        under_load);
+
 /* Tests: how long after its confirmation a session this node initiated is
  * renewed (milliseconds, below the 180 s after which a session is
  * rejected).  The default is 120000. */

@@ -107,6 +107,18 @@
  * two minutes; what is refused here is retried by its sender. */
 #define DH_PER_SECOND     200
 #define DH_BURST          64
+/* Cookies (WireGuard's, docs/net-protocol.md section 2): the node is under
+ * load from when its DH bucket falls below half until a second after.
+ * Under load an initiation without a valid mac2 gets a cookie reply
+ * instead of a read, and those with one are limited per source address,
+ * SOURCE_PER_SECOND in bursts of SOURCE_BURST, for at most SOURCES_MAX
+ * addresses at a time.  The secret cookies derive from is renewed every
+ * COOKIE_SECRET_US; an initiator uses a cookie that long at most. */
+#define UNDER_LOAD_US     (1 * G_USEC_PER_SEC)
+#define COOKIE_SECRET_US  (120 * G_USEC_PER_SEC)
+#define SOURCE_PER_SECOND 5
+#define SOURCE_BURST      5
+#define SOURCES_MAX       4096
 
 /* Node messages inside data datagrams, beside the replication ones. */
 #define NODE_PATH_CHALLENGE 0xf0
@@ -146,6 +158,9 @@ struct _Peer
   guint32            hs_index;
   gint64             hs_started;
   gint64             next_initiation;   /* 0: initiate as soon as needed */
+  guint8             hs_mac1[NET_WIRE_MAC_LEN];  /* of our last initiation */
+  guint8             cookie[NET_WIRE_COOKIE_LEN];
+  gint64             cookie_received;   /* 0: none; else mac2 until it ages */
 
   Session           *current;           /* confirmed: we send on it */
   Session           *previous;          /* receive only, until it expires */
@@ -173,6 +188,8 @@ typedef struct
   guint64 path_validated;
   guint64 path_budget_dropped;
   guint64 dropped_busy;
+  guint64 cookie_replies_sent;
+  guint64 cookie_replies_received;
   guint64 dropped_no_service;
   guint64 dropped_malformed_message;
   guint64 lossy_dropped;
@@ -200,6 +217,8 @@ static const struct
   { "path-validated", G_STRUCT_OFFSET (Counters, path_validated) },
   { "path-budget-dropped", G_STRUCT_OFFSET (Counters, path_budget_dropped) },
   { "dropped-busy", G_STRUCT_OFFSET (Counters, dropped_busy) },
+  { "cookie-replies-sent", G_STRUCT_OFFSET (Counters, cookie_replies_sent) },
+  { "cookie-replies-received", G_STRUCT_OFFSET (Counters, cookie_replies_received) },
   { "dropped-no-service", G_STRUCT_OFFSET (Counters, dropped_no_service) },
   { "dropped-malformed-message", G_STRUCT_OFFSET (Counters, dropped_malformed_message) },
   { "lossy-dropped", G_STRUCT_OFFSET (Counters, lossy_dropped) },
@@ -256,6 +275,12 @@ struct _NetNode
   guint8           mac1_key[NET_WIRE_MAC1_KEY_LEN];  /* of our own key */
   double           dh_tokens;       /* DH_PER_SECOND bucket */
   gint64           dh_refilled;
+  gint64           under_load_until;
+  gboolean         force_under_load;  /* tests */
+  guint8           cookie_key[NET_WIRE_MAC1_KEY_LEN];  /* replies to us */
+  guint8           cookie_secret[NET_WIRE_COOKIE_SECRET_LEN];
+  gint64           cookie_secret_made;  /* 0: none yet */
+  GHashTable      *sources;  /* address bytes (GBytes) → SourceBucket */
 
   /* Replays: the ephemerals of recent authenticated initiations. */
   GHashTable      *ephemerals;     /* GBytes (32) → itself */
@@ -1085,7 +1110,8 @@ node_initiate (NetNode *self,
                gint64   now)
 {
   g_autoptr(GError) error = NULL;
-  guint8 out[NET_WIRE_INITIATION_LEN];
+  guint8 out[NET_WIRE_INITIATION_MAC2_LEN];
+  gsize len = NET_WIRE_INITIATION_LEN;
   NetNoiseHandshake *hs;
   guint32 index;
   guint64 timestamp;
@@ -1115,8 +1141,16 @@ node_initiate (NetNode *self,
   peer->hs = hs;
   peer->hs_index = index;
   peer->hs_started = now;
+  memcpy (peer->hs_mac1, out + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN);
+  /* A responder under load told us a cookie lately: prove with mac2 that
+   * we receive at our address, so that it reads this initiation. */
+  if (peer->cookie_received != 0 && now - peer->cookie_received < COOKIE_SECRET_US)
+    {
+      len = NET_WIRE_INITIATION_MAC2_LEN;
+      _net_wire_put_mac2 (peer->cookie, out, len);
+    }
   self->counters.handshakes_initiated++;
-  node_queue_datagram (self, peer->address, out, sizeof out);
+  node_queue_datagram (self, peer->address, out, len);
 }
 
 /* Whether we should be handshaking with @peer: it is not up, or the
@@ -1261,6 +1295,135 @@ node_report_refused (NetNode        *self,
   g_ptr_array_add (self->refused_pending, r);
 }
 
+typedef struct
+{
+  double tokens;
+  gint64 refilled;
+} SourceBucket;
+
+/* Whether the node is under load: its DH bucket fell below half less than
+ * UNDER_LOAD_US ago. */
+static gboolean
+node_under_load (NetNode *self,
+                 gint64   now)
+{
+  double tokens = MIN ((double) DH_BURST,
+                       self->dh_tokens + (now - self->dh_refilled) * DH_PER_SECOND / 1e6);
+
+  if (tokens < DH_BURST / 2)
+    self->under_load_until = now + UNDER_LOAD_US;
+  return self->force_under_load || now < self->under_load_until;
+}
+
+/* The bytes a cookie binds: the address family, the IP and the port. */
+static GBytes *
+source_bytes (GSocketAddress *from)
+{
+  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (from);
+  GInetAddress *ip = g_inet_socket_address_get_address (inet);
+  guint8 buf[1 + 16 + 2];
+  gsize n = g_inet_address_get_native_size (ip);
+  guint16 port = g_inet_socket_address_get_port (inet);
+
+  g_assert (n <= 16);
+  buf[0] = (guint8) g_inet_address_get_family (ip);
+  memcpy (buf + 1, g_inet_address_to_bytes (ip), n);
+  buf[1 + n] = port & 0xff;
+  buf[2 + n] = port >> 8;
+  return g_bytes_new (buf, n + 3);
+}
+
+/* The cookie of @source now: the secret is renewed every two minutes. */
+static void
+node_cookie_for (NetNode *self,
+                 GBytes  *source,
+                 gint64   now,
+                 guint8  *cookie)
+{
+  gsize n;
+  const guint8 *bytes = g_bytes_get_data (source, &n);
+
+  if (self->cookie_secret_made == 0 || now - self->cookie_secret_made >= COOKIE_SECRET_US)
+    {
+      randombytes_buf (self->cookie_secret, sizeof self->cookie_secret);
+      self->cookie_secret_made = now;
+    }
+  _net_wire_cookie_make (self->cookie_secret, bytes, n, cookie);
+}
+
+/* Under load, initiations with a valid mac2 are still limited per source
+ * address: a host that receives at its address cannot take the whole
+ * DH budget either. */
+static gboolean
+node_take_source_token (NetNode *self,
+                        GBytes  *source,
+                        gint64   now)
+{
+  SourceBucket *b = g_hash_table_lookup (self->sources, source);
+
+  if (b == NULL)
+    {
+      /* Bounded: an attacker with many addresses only resets them all. */
+      if (g_hash_table_size (self->sources) >= SOURCES_MAX)
+        g_hash_table_remove_all (self->sources);
+      b = g_new0 (SourceBucket, 1);
+      b->tokens = SOURCE_BURST;
+      b->refilled = now;
+      g_hash_table_insert (self->sources, g_bytes_ref (source), b);
+    }
+  b->tokens = MIN ((double) SOURCE_BURST,
+                   b->tokens + (now - b->refilled) * SOURCE_PER_SECOND / 1e6);
+  b->refilled = now;
+  if (b->tokens < 1)
+    return FALSE;
+  b->tokens -= 1;
+  return TRUE;
+}
+
+/* Under load: answers an initiation whose mac2 is missing or wrong with a
+ * cookie reply, or limits one with a valid mac2 per source address.
+ * Returns whether the initiation may go on to the DH bucket. */
+static gboolean
+node_check_load (NetNode        *self,
+                 const guint8   *data,
+                 gsize           len,
+                 GSocketAddress *from)
+{
+  g_autoptr(GBytes) source = NULL;
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  guint8 reply[NET_WIRE_COOKIE_REPLY_LEN];
+  gint64 now = g_get_monotonic_time ();
+  const guint8 *mac1 = data + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN;
+
+  if (!node_under_load (self, now))
+    return TRUE;
+
+  source = source_bytes (from);
+  node_cookie_for (self, source, now, cookie);
+  if (_net_wire_check_mac2 (cookie, data, len))
+    {
+      sodium_memzero (cookie, sizeof cookie);
+      if (node_take_source_token (self, source, now))
+        return TRUE;
+      self->counters.dropped_busy++;
+      return FALSE;
+    }
+
+  /* Unread, as when the bucket is empty, but answered with what it takes
+   * to be read: the cookie of the source address, sealed under a key of
+   * our public key (which the initiator knows) with its mac1 as
+   * associated data.  Only who receives at that address gets it. */
+  self->counters.dropped_busy++;
+  _net_wire_cookie_reply_write (self->cookie_key,
+                                data[16] | (data[17] << 8) | (data[18] << 16) |
+                                ((guint32) data[19] << 24),
+                                mac1, cookie, NULL, reply);
+  sodium_memzero (cookie, sizeof cookie);
+  self->counters.cookie_replies_sent++;
+  node_queue_datagram (self, from, reply, sizeof reply);
+  return FALSE;
+}
+
 static void
 node_handle_initiation (NetNode             *self,
                         const NetWireHeader *header,
@@ -1288,7 +1451,7 @@ node_handle_initiation (NetNode             *self,
   /* The cheap checks first: whoever does not know our public key, or
    * replays an initiation that authenticated lately, costs a hash or a
    * lookup, never a Diffie-Hellman. */
-  if (!_net_wire_check_mac1 (self->mac1_key, data, len))
+  if (!_net_wire_check_mac1 (self->mac1_key, data, NET_WIRE_INITIATION_LEN))
     {
       node_count_drop (self, NET_WIRE_DROP_MAC);
       return;
@@ -1299,11 +1462,15 @@ node_handle_initiation (NetNode             *self,
       return;
     }
 
+  if (!node_check_load (self, data, len, from))
+    return;
   if (!node_take_dh_token (self))
     return;
   self->counters.handshakes_read++;
+  /* Read without its mac2, if any: mac1 ends the Noise part. */
   hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (self->identity),
-                                  self->mac1_key, data, len, &sender_index, &timestamp,
+                                  self->mac1_key, data, NET_WIRE_INITIATION_LEN,
+                                  &sender_index, &timestamp,
                                   ed25519, &error);
   if (hs == NULL)
     {
@@ -1424,6 +1591,37 @@ node_handle_response (NetNode             *self,
 
   /* Key confirmation for the responder. */
   node_send_keepalive (self, peer);
+}
+
+/* A responder under load answered our initiation with a cookie: keep it,
+ * and the next initiations to that peer carry a mac2 made with it. */
+static void
+node_handle_cookie_reply (NetNode             *self,
+                          const NetWireHeader *header,
+                          const guint8        *data,
+                          gsize                len)
+{
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  Peer *peer;
+
+  peer = g_hash_table_lookup (self->indexes, GUINT_TO_POINTER (header->receiver_index));
+  if (peer == NULL || peer->hs == NULL || peer->hs_index != header->receiver_index)
+    {
+      node_count_drop (self, NET_WIRE_DROP_UNKNOWN_INDEX);
+      return;
+    }
+
+  _net_wire_cookie_key (peer->x25519, key);
+  if (!_net_wire_cookie_reply_read (key, peer->hs_mac1, data, len, cookie))
+    {
+      node_count_drop (self, NET_WIRE_DROP_AUTH);
+      return;
+    }
+  memcpy (peer->cookie, cookie, sizeof cookie);
+  sodium_memzero (cookie, sizeof cookie);
+  peer->cookie_received = g_get_monotonic_time ();
+  self->counters.cookie_replies_received++;
 }
 
 static void
@@ -1567,6 +1765,10 @@ node_handle_datagram (NetNode        *self,
 
     case NET_WIRE_DATA:
       node_handle_data (self, &header, data, len, from);
+      break;
+
+    case NET_WIRE_COOKIE_REPLY:
+      node_handle_cookie_reply (self, &header, data, len);
       break;
 
     default:
@@ -1983,6 +2185,7 @@ net_node_finalize (GObject *object)
       g_clear_pointer (&self->ephemeral_ring[i], g_bytes_unref);
   g_clear_pointer (&self->ephemeral_ring, g_free);
   g_clear_pointer (&self->refused_reported, g_hash_table_unref);
+  g_clear_pointer (&self->sources, g_hash_table_unref);
   g_clear_pointer (&self->timestamps, g_hash_table_unref);
   g_clear_pointer (&self->state_file, g_free);
   g_clear_pointer (&self->refused_pending, g_ptr_array_unref);
@@ -2240,6 +2443,8 @@ net_node_init (NetNode *self)
                                             (GDestroyNotify) g_bytes_unref, NULL);
   self->ephemeral_ring = g_new0 (GBytes *, RECENT_EPHEMERALS);
   self->refused_reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->sources = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                         (GDestroyNotify) g_bytes_unref, g_free);
   self->timestamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->refused_pending = g_ptr_array_new_with_free_func ((GDestroyNotify) refused_report_free);
 
@@ -2275,6 +2480,7 @@ net_node_initable_init (GInitable     *initable,
       return FALSE;
     }
   _net_wire_mac1_key (_net_identity_get_x25519_public (self->identity), self->mac1_key);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (self->identity), self->cookie_key);
   /* What we forward as a follower carries the origin of our key. */
   self->link.local_origin = net_identity_get_origin (self->identity);
   if (self->listen_address == NULL)
@@ -3165,6 +3371,15 @@ net_node_get_counters (NetNode *self)
 }
 
 /* --- Test hooks ---------------------------------------------------------- */
+
+void
+_net_node_set_under_load (NetNode  *self,
+                          gboolean  under_load)
+{
+  g_return_if_fail (NET_IS_NODE (self));
+
+  self->force_under_load = under_load;
+}
 
 void
 _net_node_set_timing (NetNode *self,

@@ -1237,6 +1237,217 @@ test_handshake_flood_busy (void)
   test_node_clear (&b);
 }
 
+/* A UDP socket on 127.0.0.1 that sends and receives raw datagrams. */
+static GSocket *
+raw_socket (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) any = socket_address ("127.0.0.1:0");
+  GSocket *s;
+
+  s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (s, any, FALSE, &error));
+  g_assert_no_error (error);
+  return s;
+}
+
+static void
+raw_send_to (GSocket      *s,
+             TestNode     *to,
+             const guint8 *data,
+             gsize         len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) address = socket_address (net_node_get_local_address (to->node));
+
+  g_assert_cmpint (g_socket_send_to (s, address, (const char *) data, len, NULL, &error), ==, len);
+  g_assert_no_error (error);
+}
+
+/* Runs the loop until a datagram is waiting on @s, and returns it. */
+static gsize
+raw_receive (GSocket *s,
+             guint8  *buf,
+             gsize    size)
+{
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  WAIT_FOR (g_socket_condition_check (s, G_IO_IN) & G_IO_IN);
+  n = g_socket_receive (s, (char *) buf, size, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, >, 0);
+  return n;
+}
+
+/* An initiation to @to that passes its mac1 (anyone who knows its public
+ * key can write one) with sender index @index and a random ephemeral; the
+ * Noise read of it fails, after costing @to its Diffie-Hellman. */
+static void
+junk_initiation (TestNode *to,
+                 guint32   index,
+                 guint8   *out)
+{
+  NetWireHeader header = { NET_WIRE_HANDSHAKE_INITIATION, 0, 0 };
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+
+  randombytes_buf (out, NET_WIRE_INITIATION_LEN);
+  _net_wire_write_header (out, &header);
+  out[16] = index & 0xff;
+  out[17] = (index >> 8) & 0xff;
+  out[18] = (index >> 16) & 0xff;
+  out[19] = index >> 24;
+  _net_wire_mac1_key (_net_identity_get_x25519_public (to->identity), key);
+  crypto_generichash (out + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                      out, NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN, key, sizeof key);
+}
+
+/* Issue 12, finding 4, WireGuard's cookies: under a flood of initiations
+ * that pass mac1 from an address that never answers, the responder
+ * answers them with cookie replies instead of reading them; a genuine
+ * peer gets one too, retries with a mac2 made with it, and comes up while
+ * the flood goes on. */
+static void
+test_handshake_flood_cookie (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) flood = raw_socket ();
+  guint8 junk[NET_WIRE_INITIATION_LEN];
+  guint64 reads;
+  guint32 sent = 0;
+  gint64 deadline;
+  gboolean with_mac2 = FALSE;
+
+  pair_init (&a, &b, "127.0.0.1");
+  a.capture = TRUE;
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+  reads = counter (&b, "handshakes-read");
+
+  /* The flood until b is under load, then a starts, and the flood goes
+   * on until the pair is up. */
+  deadline = g_get_monotonic_time () + deadline_usec (30);
+  while (!(net_node_is_peer_up (a.node, b.key) && net_node_is_peer_up (b.node, a.key)))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out: %" G_GUINT64_FORMAT " cookie replies sent, %"
+                 G_GUINT64_FORMAT " received", counter (&b, "cookie-replies-sent"),
+                 counter (&a, "cookie-replies-received"));
+      for (guint k = 0; k < 32; k++)
+        {
+          junk_initiation (&b, ++sent, junk);
+          raw_send_to (flood, &b, junk, sizeof junk);
+        }
+      for (guint k = 0; k < 4; k++)
+        g_main_context_iteration (NULL, FALSE);
+      if (!net_node_get_running (a.node) && counter (&b, "cookie-replies-sent") > 0)
+        {
+          g_assert_true (net_node_start (a.node, &error));
+          g_assert_no_error (error);
+        }
+      g_usleep (1000);
+    }
+
+  for (guint i = 0; i < a.sent->len; i++)
+    {
+      Captured *c = g_ptr_array_index (a.sent, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (c->data, &len);
+
+      if (data[3] == NET_WIRE_HANDSHAKE_INITIATION && len == NET_WIRE_INITIATION_MAC2_LEN)
+        with_mac2 = TRUE;
+    }
+  g_test_message ("%u junk initiations: %" G_GUINT64_FORMAT " read, %" G_GUINT64_FORMAT
+                  " cookie replies, %" G_GUINT64_FORMAT " dropped busy; a got %"
+                  G_GUINT64_FORMAT " cookies", sent, counter (&b, "handshakes-read") - reads,
+                  counter (&b, "cookie-replies-sent"), counter (&b, "dropped-busy"),
+                  counter (&a, "cookie-replies-received"));
+  g_assert_cmpuint (counter (&a, "cookie-replies-received"), >=, 1);
+  g_assert_true (with_mac2);
+  g_assert_cmpuint (counter (&b, "cookie-replies-sent"), >, counter (&a, "cookie-replies-received"));
+  g_assert_cmpuint (counter (&b, "handshakes-read") - reads, <, sent / 2);
+  assert_up_all_along (&a, &b);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
+/* A cookie is the source address's: a mac2 made with it passes from that
+ * address only; from another, the initiation gets a cookie reply of its
+ * own and is not read.  Initiations with a valid mac2 are still limited
+ * per source address. */
+static void
+test_cookie_bound_to_address (void)
+{
+  TestNode b;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) s1 = raw_socket ();
+  g_autoptr(GSocket) s2 = raw_socket ();
+  guint8 msg[NET_WIRE_INITIATION_MAC2_LEN];
+  guint8 reply[NET_WIRE_DEFAULT_MAX_DATAGRAM];
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  NetWireHeader header;
+  guint64 busy;
+  gsize n;
+
+  test_node_init (&b, "127.0.0.1:0");
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+  _net_node_set_under_load (b.node, TRUE);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (b.identity), key);
+
+  /* Under load, an initiation without mac2 gets a cookie reply, sealed
+   * with the initiation's mac1, instead of a read. */
+  junk_initiation (&b, 0x1234, msg);
+  raw_send_to (s1, &b, msg, NET_WIRE_INITIATION_LEN);
+  n = raw_receive (s1, reply, sizeof reply);
+  g_assert_cmpuint (n, ==, NET_WIRE_COOKIE_REPLY_LEN);
+  g_assert_cmpint (_net_wire_parse_header (reply, n, NET_WIRE_DEFAULT_MAX_DATAGRAM, &header),
+                   ==, NET_WIRE_OK);
+  g_assert_cmpint (header.type, ==, NET_WIRE_COOKIE_REPLY);
+  g_assert_cmpuint (header.receiver_index, ==, 0x1234);
+  g_assert_true (_net_wire_cookie_reply_read (key, msg + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                                              reply, n, cookie));
+  g_assert_cmpuint (counter (&b, "handshakes-read"), ==, 0);
+  g_assert_cmpuint (counter (&b, "cookie-replies-sent"), ==, 1);
+  _net_wire_put_mac2 (cookie, msg, sizeof msg);
+
+  /* Replayed from another address, the mac2 is wrong: a cookie reply. */
+  raw_send_to (s2, &b, msg, sizeof msg);
+  n = raw_receive (s2, reply, sizeof reply);
+  g_assert_cmpuint (n, ==, NET_WIRE_COOKIE_REPLY_LEN);
+  g_assert_cmpint (reply[3], ==, NET_WIRE_COOKIE_REPLY);
+  g_assert_cmpuint (counter (&b, "handshakes-read"), ==, 0);
+  g_assert_cmpuint (counter (&b, "cookie-replies-sent"), ==, 2);
+
+  /* From the address it was made for, it is read (and fails: junk). */
+  raw_send_to (s1, &b, msg, sizeof msg);
+  WAIT_FOR (counter (&b, "handshakes-read") == 1);
+  g_assert_cmpuint (counter (&b, "dropped-auth") + counter (&b, "dropped-malformed"), ==, 1);
+  g_assert_cmpuint (counter (&b, "cookie-replies-sent"), ==, 2);
+
+  /* A flipped mac2 is no mac2. */
+  msg[sizeof msg - 1] ^= 1;
+  raw_send_to (s1, &b, msg, sizeof msg);
+  WAIT_FOR (counter (&b, "cookie-replies-sent") == 3);
+  msg[sizeof msg - 1] ^= 1;
+  g_assert_cmpuint (counter (&b, "handshakes-read"), ==, 1);
+
+  /* A burst of them from one address: not all are read. */
+  busy = counter (&b, "dropped-busy");
+  for (guint i = 0; i < 40; i++)
+    raw_send_to (s1, &b, msg, sizeof msg);
+  WAIT_FOR (counter (&b, "handshakes-read") - 1 + counter (&b, "dropped-busy") - busy >= 40);
+  g_test_message ("%" G_GUINT64_FORMAT " of 40 read", counter (&b, "handshakes-read") - 1);
+  g_assert_cmpuint (counter (&b, "handshakes-read") - 1, <, 40);
+  g_assert_cmpuint (counter (&b, "dropped-busy"), >, busy);
+
+  test_node_clear (&b);
+}
+
 /* Issue 12, finding 3: an allowed peer makes the leader answer one PULL
  * at a spoofed source address (here: its sealed datagram, re-sent from a
  * "victim" socket).  The victim's address has not proven it receives, so
@@ -2107,6 +2318,8 @@ main (int   argc,
   g_test_add_func ("/node/security/handshake-flood-before-dh", test_handshake_flood_before_dh);
   g_test_add_func ("/node/security/spoofed-pull-bounded", test_spoofed_pull_bounded);
   g_test_add_func ("/node/security/handshake-flood-busy", test_handshake_flood_busy);
+  g_test_add_func ("/node/security/handshake-flood-cookie", test_handshake_flood_cookie);
+  g_test_add_func ("/node/security/cookie-bound-to-address", test_cookie_bound_to_address);
   g_test_add_func ("/node/security/replayed-initiation-after-restart",
                    test_replayed_initiation_after_restart);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
