@@ -3332,7 +3332,15 @@ net_node_get_counter (NetNode    *self,
  *   full, or the destination unreachable);
  * - "dropped-malformed", "dropped-unknown-index", "dropped-replay",
  *   "dropped-auth", "dropped-handshake-replay", "dropped-unknown-peer",
- *   "dropped-too-large": received datagrams dropped, by reason;
+ *   "dropped-too-large", "dropped-mac": received datagrams dropped, by
+ *   reason;
+ * - "handshakes-read": handshake messages that reached the Noise read
+ *   (each costs Diffie-Hellman operations); "dropped-busy": handshake
+ *   messages refused unread under load (the node reads at most 200 a
+ *   second);
+ * - "cookie-replies-sent": initiations answered with a cookie reply
+ *   under load (counted in "dropped-busy" too), "cookie-replies-received":
+ *   cookies this node got and puts in a mac2 (docs/net-protocol.md);
  * - "dropped-no-service" (a message for a database this node neither
  *   serves nor follows), "dropped-malformed-message" (a replication
  *   message that did not decode);
