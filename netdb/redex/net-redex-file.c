@@ -573,7 +573,10 @@ roll_locked (NetRedexFile  *self,
   NetRedexSegment *seg;
 
   /* The new segment takes appends at once; the worker makes the old one
-   * durable and writes its index, outside the mutex. */
+   * durable and writes its index, outside the mutex.  The old one ends at
+   * its data before the new one exists. */
+  if (!_net_redex_segment_trim (active_segment (self), error))
+    return FALSE;
   seg = _net_redex_segment_create (self->dir, self->next_seq, error);
   if (seg == NULL)
     return FALSE;
@@ -618,6 +621,17 @@ disk_append_locked (NetRedexFile  *self,
     }
 
   offset = active->length;
+
+  /* The first append to a segment allocates all of it; every append finds
+   * its blocks written beforehand, so that a durable append's fdatasync
+   * changes no metadata (no size change, no extent to convert). */
+  if (!active->preallocated)
+    {
+      active->preallocated = TRUE;
+      _net_redex_segment_preallocate (active, self->limits.segment_size);
+    }
+  if (!_net_redex_segment_zero_ahead (active, offset + total, error))
+    return FALSE;
 
   /* Copying small records into one buffer beats a long iovec; large
    * payloads are written from where they are. */
@@ -677,6 +691,7 @@ disk_append_locked (NetRedexFile  *self,
 
       if (net_io_ftruncate (active->fd, offset) != 0)
         self->broken = TRUE;
+      active->file_size = active->zeroed_to = offset;
 
       g_set_error (error, NET_ERROR, NET_ERROR_IO,
                    "cannot append to %s: %s", active->path, g_strerror (saved_errno));
@@ -2952,6 +2967,12 @@ net_redex_file_close (NetRedexFile  *self,
   stop_following (self);
 
   g_mutex_lock (&self->mutex);
+  /* A log nobody writes ends at its data: the active segment gives back
+   * its preallocated rest (the next writer allocates it again). */
+  if (ok && self->persistent && !self->read_only && self->segments != NULL &&
+      self->segments->len > 0 && active_segment (self)->file_size > active_segment (self)->length)
+    ok = _net_redex_segment_trim (active_segment (self), error) &&
+         _net_redex_segment_sync (active_segment (self), error);
   if (self->segments != NULL)
     g_ptr_array_set_size (self->segments, 0);
   /* A closed log must not keep the directory locked: whoever still holds

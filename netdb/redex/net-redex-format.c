@@ -228,10 +228,13 @@ net_redex_damage_is_torn (const guint8 *data,
   for (guint i = 0; i < G_N_ELEMENTS (ends); i++)
     {
       gsize e = ends[i];
-      gsize s = (gsize) ((base + e - 1) / sector * sector - base);
+      guint64 boundary = (base + e - 1) / sector * sector;
+      gsize s;
 
-      if (base + e - 1 < base + p || s < p)
+      /* (@data may start mid-sector: no boundary before it counts.) */
+      if (e <= p || boundary < base + p)
         continue;
+      s = (gsize) (boundary - base);
       if (e - s >= 16 && all_zero (data + s, e - s))
         return TRUE;
     }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -33,6 +34,7 @@ typedef struct
   int     (*mkdir)     (const char *path, mode_t mode);
   int     (*rename)    (const char *from, const char *to);
   int     (*unlink)    (const char *path);
+  int     (*fallocate) (int fd, int mode, off_t offset, off_t len);
 } NetRedexIo;
 
 extern NetRedexIo _net_redex_io;
@@ -47,6 +49,7 @@ extern NetRedexIo _net_redex_io;
 # define net_io_mkdir(p, m)          (_net_redex_io.mkdir ((p), (m)))
 # define net_io_rename(a, b)         (_net_redex_io.rename ((a), (b)))
 # define net_io_unlink(p)            (_net_redex_io.unlink ((p)))
+# define net_io_fallocate(fd, m, o, l) (_net_redex_io.fallocate ((fd), (m), (o), (l)))
 
 #else
 
@@ -60,6 +63,7 @@ extern NetRedexIo _net_redex_io;
 # define net_io_mkdir(p, m)          mkdir ((p), (m))
 # define net_io_rename(a, b)         rename ((a), (b))
 # define net_io_unlink(p)            unlink ((p))
+# define net_io_fallocate(fd, m, o, l) fallocate ((fd), (m), (o), (l))
 
 #endif
 

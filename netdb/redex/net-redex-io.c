@@ -27,7 +27,7 @@ io_open_real (const char *path,
 }
 
 NetRedexIo _net_redex_io = {
-  io_open_real, close, pwrite, pwritev, ftruncate, fdatasync, fsync, mkdir, rename, unlink,
+  io_open_real, close, pwrite, pwritev, ftruncate, fdatasync, fsync, mkdir, rename, unlink, fallocate,
 };
 #endif
 

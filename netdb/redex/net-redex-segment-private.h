@@ -31,8 +31,11 @@ struct _NetRedexSegment
   guint            header_lost : 1;  /* active, header never reached the disk */
   guint            unsure : 1;       /* sealed, but its index was missing */
   guint            never_sealed : 1; /* unsure, and its end is torn */
+  guint            preallocated : 1; /* writer: preallocation was tried */
   guint64          count;     /* record slots */
   guint64          length;    /* bytes of records that are valid (end offset) */
+  guint64          zeroed_to; /* writer: zeros written (or the file ends) up to here */
+  guint64          file_size; /* writer: the file's size, preallocation included */
   gint64           min_ts;
   gint64           max_ts;
   guint            n_bad;     /* damaged records found by the last scan */
@@ -59,6 +62,13 @@ guint64          _net_redex_segment_get_offset     (NetRedexSegment  *self,
                                                     guint64           index);
 guint64          _net_redex_segment_get_end        (NetRedexSegment  *self,
                                                     guint64           index);
+gboolean         _net_redex_segment_preallocate    (NetRedexSegment  *self,
+                                                    guint64           size);
+gboolean         _net_redex_segment_zero_ahead     (NetRedexSegment  *self,
+                                                    guint64           end,
+                                                    GError          **error);
+gboolean         _net_redex_segment_trim           (NetRedexSegment  *self,
+                                                    GError          **error);
 gboolean         _net_redex_segment_seal           (NetRedexSegment  *self,
                                                     GError          **error);
 gboolean         _net_redex_segment_sync           (NetRedexSegment  *self,

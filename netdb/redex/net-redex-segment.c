@@ -22,6 +22,15 @@
 /* How far past a damaged record recovery looks for the seq that follows. */
 #define RESYNC_MAX_SEQS 65536
 
+/* Scanning the active segment reads this much first, and twice as much
+ * each time the records go on past what was read. */
+#define SCAN_CHUNK (64 * 1024)
+
+/* A writer writes zeros this far ahead of its appends into the space it
+ * preallocated, so that an append finds its blocks allocated and written:
+ * its fdatasync then writes data only, no metadata. */
+#define ZERO_AHEAD (1024 * 1024)
+
 NetRedexSegment *
 _net_redex_segment_ref (NetRedexSegment *self)
 {
@@ -234,7 +243,8 @@ static void
 segment_scan (NetRedexSegment *self,
               const guint8    *data,
               gsize            len,
-              guint64          base_offset)
+              guint64          base_offset,
+              gboolean         partial)
 {
   guint64 next_seq = self->base_seq + self->count;
   gsize p = 0;
@@ -276,6 +286,10 @@ segment_scan (NetRedexSegment *self,
             }
           continue;
         }
+
+      /* The file goes on past @data: read more before judging. */
+      if (partial && status == NET_REDEX_RECORD_INCOMPLETE)
+        break;
 
       r = net_redex_record_resync (data, len, p, next_seq + 1,
                                    next_seq + RESYNC_MAX_SEQS, &found_seq);
@@ -330,6 +344,57 @@ read_whole (int       fd,
     }
 
   return buf;
+}
+
+static gboolean
+region_is_zero (const guint8 *data,
+                gsize         len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/*
+ * Scans the records from ->length to @file_size.  The active segment may
+ * be preallocated: past its data end it holds zeros, which are "not yet
+ * written" (the end of the log), never damage.  So that opening or
+ * following it does not read the whole preallocated space, it is read in
+ * growing chunks, and the scan stops where the records stop and only
+ * zeros (at least a sector of them) follow.  A sealed segment is read
+ * whole, as its damage must be told from its end.
+ */
+static gboolean
+segment_scan_file (NetRedexSegment *self,
+                   guint64          file_size)
+{
+  gboolean may_stop = !self->sealed || self->unsure;
+  guint64 chunk = SCAN_CHUNK;
+
+  while (self->length < file_size)
+    {
+      g_autofree guint8 *data = NULL;
+      guint64 from = self->length;
+      guint64 to = may_stop ? MIN (file_size, from + chunk) : file_size;
+      gsize len = 0;
+      gsize p;
+
+      data = read_whole (self->fd, from, to, &len);
+      if (data == NULL)
+        return FALSE;
+
+      segment_scan (self, data, len, from, from + len < file_size);
+      if (from + len < to || to == file_size)
+        break;
+
+      p = self->length - from;
+      if (len - p >= NET_REDEX_SECTOR_SIZE && region_is_zero (data + p, len - p))
+        break;
+      chunk *= 2;
+    }
+
+  return TRUE;
 }
 
 static gboolean
@@ -422,7 +487,7 @@ segment_rescan (NetRedexSegment  *self,
   self->max_ts = G_MININT64;
   self->length = NET_REDEX_SEG_HEADER_SIZE;
 
-  data = read_whole (self->fd, 0, file_size, &len);
+  data = read_whole (self->fd, 0, MIN (file_size, NET_REDEX_SEG_HEADER_SIZE), &len);
   if (data == NULL)
     return set_errno_error (error, errno, "cannot read", self->path);
 
@@ -463,8 +528,8 @@ segment_rescan (NetRedexSegment  *self,
       return FALSE;
     }
 
-  segment_scan (self, data + NET_REDEX_SEG_HEADER_SIZE,
-                len - NET_REDEX_SEG_HEADER_SIZE, NET_REDEX_SEG_HEADER_SIZE);
+  if (!segment_scan_file (self, file_size))
+    return set_errno_error (error, errno, "cannot read", self->path);
 
   return TRUE;
 }
@@ -495,8 +560,93 @@ _net_redex_segment_create (const char  *dir,
 
   self->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->length = NET_REDEX_SEG_HEADER_SIZE;
+  self->zeroed_to = NET_REDEX_SEG_HEADER_SIZE;
+  self->file_size = NET_REDEX_SEG_HEADER_SIZE;
 
   return g_steal_pointer (&self);
+}
+
+/*
+ * _net_redex_segment_preallocate:
+ * @size: the segment's size
+ *
+ * Allocates the active segment's space up to @size at once (its size on
+ * disk becomes @size), so that appends neither grow the file nor allocate
+ * blocks.  Where the file system cannot (tmpfs, some others), appends grow
+ * the file as they did: returns %FALSE, which is no error.
+ */
+gboolean
+_net_redex_segment_preallocate (NetRedexSegment *self,
+                                guint64          size)
+{
+  int r;
+
+  if (size <= self->file_size)
+    return TRUE;
+
+  do
+    r = net_io_fallocate (self->fd, 0, 0, size);
+  while (r != 0 && errno == EINTR);
+
+  if (r != 0)
+    {
+      g_debug ("%s: cannot preallocate %" G_GUINT64_FORMAT " bytes: %s",
+               self->path, size, g_strerror (errno));
+      return FALSE;
+    }
+
+  self->file_size = size;
+  return TRUE;
+}
+
+/*
+ * _net_redex_segment_zero_ahead:
+ * @end: where the data about to be appended ends
+ *
+ * Before an append: writes zeros into the preallocated space past the data
+ * end, a chunk ahead of @end, so that the append overwrites written blocks
+ * (a preallocated block is "unwritten" until then, and the fdatasync after
+ * the first write to it must journal that).  The zeros are "not yet
+ * written" to every reader and to recovery.
+ */
+gboolean
+_net_redex_segment_zero_ahead (NetRedexSegment  *self,
+                               guint64           end,
+                               GError          **error)
+{
+  static const guint8 zeros[64 * 1024];
+  struct iovec iov[ZERO_AHEAD / sizeof zeros];
+  guint64 from = MAX (self->zeroed_to, self->length);
+  guint64 to;
+
+  if (end <= self->zeroed_to)
+    return TRUE;
+
+  to = MIN (MAX (end, from) + ZERO_AHEAD, self->file_size);
+  while (from < to)
+    {
+      guint n = 0;
+      gsize total = 0;
+      ssize_t r;
+
+      while (n < G_N_ELEMENTS (iov) && from + total < to)
+        {
+          iov[n].iov_base = (gpointer) zeros;
+          iov[n].iov_len = MIN (sizeof zeros, to - from - total);
+          total += iov[n].iov_len;
+          n++;
+        }
+
+      r = net_io_pwritev (self->fd, iov, n, from);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return set_errno_error (error, r < 0 ? errno : ENOSPC, "cannot write to", self->path);
+      from += r;
+    }
+
+  self->zeroed_to = MAX (self->zeroed_to, to);
+  return TRUE;
 }
 
 /*
@@ -620,6 +770,12 @@ _net_redex_segment_open (const char  *dir,
         }
     }
 
+  /* Appends go on from the data end; the file ends there too (the caller
+   * preallocates again). */
+  self->file_size = self->zeroed_to = MAX (self->length, (guint64) NET_REDEX_SEG_HEADER_SIZE);
+  if (fstat (self->fd, &st) == 0)
+    self->file_size = self->zeroed_to = st.st_size;
+
   /* What survived the crash is durable from now on. */
   if (net_io_fdatasync (self->fd) != 0)
     {
@@ -639,9 +795,7 @@ gboolean
 _net_redex_segment_refresh (NetRedexSegment  *self,
                             GError          **error)
 {
-  g_autofree guint8 *data = NULL;
   struct stat st;
-  gsize len = 0;
 
   g_assert (self->offsets != NULL);
 
@@ -654,11 +808,8 @@ _net_redex_segment_refresh (NetRedexSegment  *self,
   if (self->length < NET_REDEX_SEG_HEADER_SIZE)
     self->length = NET_REDEX_SEG_HEADER_SIZE;
 
-  data = read_whole (self->fd, self->length, st.st_size, &len);
-  if (data == NULL)
+  if (!segment_scan_file (self, st.st_size))
     return set_errno_error (error, errno, "cannot read", self->path);
-
-  segment_scan (self, data, len, self->length);
 
   return TRUE;
 }
@@ -735,11 +886,35 @@ _net_redex_segment_sync (NetRedexSegment  *self,
   return TRUE;
 }
 
+/*
+ * _net_redex_segment_trim:
+ *
+ * A segment that is no longer the active one ends at its data: its
+ * preallocated rest goes as soon as the writer rolls, before the next
+ * segment exists, since readers (and recovery) take the size of a segment
+ * that has a successor as its data end (and the index checks it).  The
+ * seal's sync makes the new size durable with the data.
+ */
+gboolean
+_net_redex_segment_trim (NetRedexSegment  *self,
+                         GError          **error)
+{
+  if (self->file_size > self->length)
+    {
+      if (net_io_ftruncate (self->fd, self->length) != 0)
+        return set_errno_error (error, errno, "cannot truncate", self->path);
+      self->file_size = self->zeroed_to = self->length;
+    }
+
+  return TRUE;
+}
+
 gboolean
 _net_redex_segment_seal (NetRedexSegment  *self,
                          GError          **error)
 {
-  if (!_net_redex_segment_sync (self, error))
+  if (!_net_redex_segment_trim (self, error) ||
+      !_net_redex_segment_sync (self, error))
     return FALSE;
 
   /* The caller sets ->sealed under its lock. */
@@ -837,6 +1012,10 @@ _net_redex_segment_verify (NetRedexSegment *self,
           next_seq++;
           continue;
         }
+
+      /* Preallocated space the writer has not reached yet. */
+      if (!self->sealed && region_is_zero (data + p, len - p))
+        break;
 
       r = net_redex_record_resync (data, len, p, next_seq + 1, next_seq + RESYNC_MAX_SEQS, &found_seq);
       if (r != 0 && !self->sealed && net_redex_damage_is_torn (data, 0, p, r))

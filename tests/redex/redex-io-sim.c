@@ -376,6 +376,41 @@ sim_ftruncate (int   fd,
   return r;
 }
 
+/* Allocation that grows the file is a size change, like ftruncate: a
+ * crash may keep it or not, and the new space reads as zeros. */
+static int
+sim_fallocate (int   fd,
+               int   mode,
+               off_t offset,
+               off_t len)
+{
+  SimNode *node;
+  struct stat st;
+  int r;
+
+  g_mutex_lock (&sim_mutex);
+  node = sim_file_of (fd);
+  if (node != NULL && !sim_tick ())
+    {
+      g_mutex_unlock (&sim_mutex);
+      errno = EIO;
+      return -1;
+    }
+  r = sim_real.fallocate (fd, mode, offset, len);
+  if (node != NULL && r == 0 && fstat (fd, &st) == 0)
+    {
+      SimOp *op = g_new0 (SimOp, 1);
+
+      op->kind = OP_TRUNCATE;
+      op->node = node;
+      op->offset = st.st_size;
+      sim_pend (op);
+    }
+  g_mutex_unlock (&sim_mutex);
+
+  return r;
+}
+
 /* Makes a file's pending data durable, or a directory's pending entries. */
 static int
 sim_sync (int fd)
@@ -618,6 +653,7 @@ redex_io_sim_start (const char *root)
   _net_redex_io.mkdir = sim_mkdir;
   _net_redex_io.rename = sim_rename;
   _net_redex_io.unlink = sim_unlink;
+  _net_redex_io.fallocate = sim_fallocate;
   sim_active = TRUE;
 }
 

@@ -414,6 +414,33 @@ redex_test_append_raw (const char   *path,
   close (fd);
 }
 
+static gboolean
+redex_test_is_zero (const guint8 *data,
+                    gsize         len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Where the records of @seg_path end: its size, or where the zeros of a
+ * preallocated active segment start. */
+guint64
+redex_test_data_end (const char *seg_path)
+{
+  g_autoptr(GArray) offsets = redex_test_record_offsets (seg_path);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  guint64 last;
+
+  if (offsets->len == 0)
+    return NET_REDEX_SEG_HEADER_SIZE;
+  g_assert_true (g_file_get_contents (seg_path, &contents, &len, NULL));
+  last = g_array_index (offsets, guint64, offsets->len - 1);
+  return last + NET_REDEX_REC_HEADER_SIZE + net_redex_read_u32 ((const guint8 *) contents + last + 4);
+}
+
 GArray *
 redex_test_record_offsets (const char *seg_path)
 {
@@ -432,6 +459,13 @@ redex_test_record_offsets (const char *seg_path)
     {
       const guint8 *r = (const guint8 *) contents + p;
       guint64 off = p;
+
+      /* The preallocated rest of the active segment. */
+      if (redex_test_is_zero (r, len - p))
+        {
+          len = p;
+          break;
+        }
 
       g_assert_true (net_redex_read_u32 (r) == NET_REDEX_REC_MARKER ||
                      net_redex_read_u32 (r) == NET_REDEX_REC_MARKER_MORE);

@@ -76,6 +76,7 @@ void           redex_test_append_raw          (const char     *path,
                                                const guint8   *data,
                                                gsize           len);
 /* Offsets of the records of a segment file, by walking the headers. */
+guint64      redex_test_data_end          (const char *seg_path);
 GArray        *redex_test_record_offsets      (const char     *seg_path);
 
 /* A description of every file under @dir (path, size, mode, mtime,
