@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -18,6 +19,7 @@
 #include "net-db-tasks-private.h"
 #include "net-fold-private.h"
 #include "net-redex-segment-private.h"
+#include "net-redex-io-private.h"
 
 /**
  * SECTION:net-db
@@ -652,7 +654,7 @@ list_checkpoints (const char *dir,
         {
           g_autofree char *file = g_build_filename (dir, entry, NULL);
 
-          g_unlink (file);
+          net_io_unlink (file);
         }
     }
 
@@ -884,7 +886,7 @@ _net_db_checkpoint_job_write (NetDbCheckpointJob  *job,
 
   if (!g_file_test (io->checkpoints_dir, G_FILE_TEST_IS_DIR))
     {
-      if (g_mkdir (io->checkpoints_dir, 0700) != 0 && errno != EEXIST)
+      if (net_io_mkdir (io->checkpoints_dir, 0700) != 0 && errno != EEXIST)
         {
           int saved_errno = errno;
 
@@ -911,7 +913,7 @@ _net_db_checkpoint_job_write (NetDbCheckpointJob  *job,
       g_autofree char *old_name = checkpoint_name (g_array_index (gens, guint64, i));
       g_autofree char *old = g_build_filename (io->checkpoints_dir, old_name, NULL);
 
-      if (g_unlink (old) != 0 && errno != ENOENT)
+      if (net_io_unlink (old) != 0 && errno != ENOENT)
         g_debug ("cannot remove old checkpoint %s: %s", old, g_strerror (errno));
     }
 
@@ -2124,7 +2126,7 @@ _net_db_rebootstrap (NetDb    *self,
 
       if (!g_file_test (self->checkpoints_dir, G_FILE_TEST_IS_DIR))
         {
-          if (g_mkdir (self->checkpoints_dir, 0700) != 0 && errno != EEXIST)
+          if (net_io_mkdir (self->checkpoints_dir, 0700) != 0 && errno != EEXIST)
             {
               int saved_errno = errno;
 
