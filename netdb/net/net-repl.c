@@ -22,269 +22,7 @@
 #include "net-redex-private.h"
 #include "net-repl-msg-private.h"
 #include "net-repl-private.h"
-
-#define DEFAULT_HEARTBEAT_MS        1000
-#define DEFAULT_PULL_TIMEOUT_MS     500
-#define DEFAULT_FORWARD_TIMEOUT_MS  10000
-
-/* Follower: PULLs in flight and at most how many events per PULL; the
- * ranges are shorter for larger events, so that what is in flight stays
- * within PULL_WINDOW_BYTES (and the socket buffers: a datagram lost to a
- * full buffer costs a pull timeout). */
-#define PULL_WINDOW          8
-#define PULL_RANGE           512
-#define PULL_WINDOW_BYTES    (1024 * 1024)
-/* A leader that announces events it does not send: after this many
- * re-requests in a row, a pull timeout apart and each after an ANNOUNCE
- * that claimed more than we hold, with nothing of that log received, the
- * follower stops.  Losses do not get there: 0.51^32 with 30% of the
- * messages lost each way. */
-#define PULL_EMPTY_MAX       32
-/* Out-of-order events kept until the gap before them is filled. */
-#define REORDER_MAX_EVENTS   (PULL_WINDOW * PULL_RANGE)
-#define REORDER_MAX_BYTES    (64 * 1024 * 1024)
-/* Events that do not fit in a message, reassembled at once per log. */
-#define FRAGMENTS_MAX        2
-/* An event is never larger than a log accepts. */
-#define EVENT_MAX_BYTES      NET_REDEX_DEFAULT_MAX_PAYLOAD
-/* Events appended with one write. */
-#define APPEND_BATCH         4096
-
-/* Leader: how many new events it pushes to a follower that has the rest. */
-#define PUSH_MAX_EVENTS      256
-/* Leader: how much one PULL may make it read and send. */
-#define PULL_MAX_EVENTS      4096
-#define PULL_MAX_BYTES       (8 * 1024 * 1024)
-/* Snapshots kept per follower, and for how long after their last use. */
-#define SNAPSHOT_KEEP_US     (60 * G_TIME_SPAN_SECOND)
-/* A snapshot request (id 0) within this long of the last snapshot made
- * gets that one, whatever changed since (the follower pulls the rest): a
- * follower asking again and again cannot make the leader snapshot its
- * whole database each time. */
-#define SNAPSHOT_MIN_INTERVAL_US (5 * G_TIME_SPAN_SECOND)
-#define SNAPSHOT_MAX_BYTES   ((guint64) 1 << 30)
-/* Bytes of snapshot one SNAPSHOT_REQUEST asks for, and requests in flight. */
-#define SNAPSHOT_REQUEST_LEN (64 * 1024)
-#define SNAPSHOT_WINDOW      4
-/* Forwarded events reassembled at once per follower. */
-#define FORWARD_PARTS_MAX    4
-/* Leader: the forwarded events it remembers per follower (to tell a
- * retransmission from another event with the same app_seq), and how far
- * back from its tail it looks for one it forgot. */
-#define FORWARD_RECENT       64
-#define FORWARD_SEARCH_MAX   65536
-#define FORWARD_SEARCH_CHUNK 256
-
-/* Follower: FORWARDs in flight. */
-#define FORWARD_WINDOW       8
-/* Follower: while the leader says nothing, a FORWARD is sent again after
- * the pull timeout, twice that, … up to 2^FORWARD_BACKOFF_MAX times it,
- * but at least four times per forward timeout. */
-#define FORWARD_BACKOFF_MAX  4
-/* Queued forwards a follower keeps (a mutation beyond fails at once). */
-#define FORWARD_QUEUE_MAX    65536
-
-/* Message sizes. */
-#define EVENTS_HEADER        (1 + 1 + 8 + 2)
-#define EVENTS_ENTRY_HEADER  (8 + 4)
-#define FRAGMENT_HEADER      (1 + 1 + 8 + 8 + 4 + 4)
-#define FORWARD_HEADER       (1 + 1 + 8 + 8 + 8 + 4 + 4)
-#define SNAPSHOT_PART_HEADER (1 + 4 + 8)
-#define ACK_HEADER           (1 + 1 + 8 + 8 + 1 + 8 + 4 + 2)
-#define MIN_MESSAGE          64
-
-/* FORWARD_ACK statuses. */
-enum
-{
-  ACK_APPENDED     = NET_DB_FORWARD_APPENDED,
-  ACK_DUPLICATE    = NET_DB_FORWARD_DUPLICATE,
-  ACK_OUT_OF_ORDER = NET_DB_FORWARD_OUT_OF_ORDER,
-  ACK_REFUSED      = 3,
-  ACK_CONFLICT     = 4,
-};
-
-/* State ------------------------------------------------------------------- */
-
-/* Leader: a forwarded event it holds. */
-typedef struct
-{
-  guint8  log;
-  guint64 origin;
-  guint64 app_seq;
-  guint64 seq;
-  guint64 digest;
-} Recent;
-
-/* Leader: what it keeps of a peer that follows it. */
-typedef struct
-{
-  gpointer    peer;
-  gboolean    subscribed;
-  guint64     origin;
-  guint32     snapshot_id;
-  GBytes     *snapshot;
-  guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
-  gint64      snapshot_used;
-  GPtrArray  *forwards;     /* NetReplParts: forwarded events, by app_seq,
-                             * tagged with their digests */
-  Recent      recent[FORWARD_RECENT];  /* a ring of what it forwarded */
-  guint       n_recent;
-  GArray     *durable_acks; /* DurableAck: answers waiting for a sync */
-  guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
-} Follower;
-
-/* Leader: the answer to a forwarded event, sent once the event is
- * durable: an acknowledged event must survive a crash of the leader, or
- * the follower's later events would follow one the leader lost. */
-typedef struct
-{
-  guint8  log;
-  guint8  status;
-  guint64 app_seq;
-  guint64 digest;
-  guint64 seq;
-} DurableAck;
-
-/* Follower: one PULL in flight. */
-typedef struct
-{
-  guint64 from;
-  guint64 end;
-  gint64  sent_at;
-} PullRange;
-
-typedef struct
-{
-  gint64  timestamp;
-  GBytes *payload;
-} Pending;
-
-/* One sync of a log, on a worker thread: the main loop never waits for
- * the disk.  At most one is in flight per log; what is appended while it
- * runs waits for the next one (a group commit). */
-typedef struct
-{
-  NetRepl      *repl;       /* NULL once the repl is freed; owner thread only */
-  NetRedexFile *file;
-  GMainContext *context;
-  guint         log;
-  guint64       upto;       /* durable up to at least this seq once it is done */
-  guint64       hash;       /* follower: of the event at upto, 0 if unknown */
-  guint64       restarts;   /* of the file when it started */
-  gboolean      ok;
-  GError       *error;
-} SyncJob;
-
-/* Follower: one log. */
-typedef struct
-{
-  NetRedexFile *file;
-  gboolean      announced;      /* the leader has it */
-  guint64       leader_first;
-  guint64       leader_next;
-  guint64       leader_app_seq; /* of our origin, as last announced */
-  guint64       last_hash;      /* of our last event, 0 when empty */
-  guint64       hash_seq;       /* the seq last_hash is of */
-  PullRange     pulls[PULL_WINDOW];
-  guint         n_pulls;
-  GHashTable   *pending;        /* seq (guint64*) → Pending* */
-  guint64       pending_bytes;
-  GPtrArray    *fragments;      /* NetReplParts: events by seq, tagged with
-                                 * their timestamps */
-  guint64       own_app_seq;    /* the last app_seq we assigned */
-  gboolean      conflicted;     /* a FORWARD was in conflict: number
-                                 * anew once the earlier ones are
-                                 * answered */
-  guint64       synced_upto;    /* the last sync made this durable… */
-  guint64       synced_hash;    /* …and this is its hash (0: unknown) */
-  guint64       synced_restarts;
-  guint64       avg_event;      /* bytes on the wire per event, averaged */
-  gboolean      received;       /* EVENTS, FRAGMENT or GONE since the last
-                                 * round of re-requests… */
-  gboolean      claimed;        /* …an ANNOUNCE beyond what we hold */
-  guint         empty_rounds;   /* rounds in a row with neither */
-  gint64        round_at;       /* monotonic: the last round */
-  GPtrArray    *batch;          /* GBytes*: received in order, to append */
-  GArray       *batch_stamps;   /* their timestamps */
-} FollowLog;
-
-/* Follower: one queued local mutation. */
-typedef struct
-{
-  NetDbLog  log;
-  GBytes   *event;        /* with app_seq once assigned */
-  guint64   app_seq;      /* 0: not yet sent */
-  guint64   digest;       /* of event, once app_seq is assigned */
-  guint64   prev;         /* the digest of ours it follows, or 0 */
-  gint64    queued;       /* monotonic: when the mutation was made */
-  gint64    last_sent;    /* 0: to be sent */
-  gboolean  reported;     /* forward-failed emitted for its timeout */
-} Forward;
-
-struct _NetRepl
-{
-  NetDb          *db;
-  NetReplLink    *link;
-  GMainContext   *context;
-  gboolean        leader;
-  NetReplCounters counters;
-
-  guint           heartbeat_ms;
-  guint           pull_timeout_ms;
-  guint           forward_timeout_ms;
-  GSource        *heartbeat_source;
-  GSource        *tick_source;
-
-  NetRedexFile   *logs[NET_DB_N_LOGS];
-  SyncJob        *syncing[NET_DB_N_LOGS];  /* the sync in flight, or NULL */
-
-  /* Leader. */
-  GHashTable     *followers;       /* peer → Follower* */
-  GSource        *watch_source;    /* woken by appends to the logs */
-  guint64         announced[NET_DB_N_LOGS];
-  guint64         announced_tail[NET_DB_N_LOGS];  /* durable, last announced */
-  guint32         last_snapshot_id;
-  /* Leader: (log, origin, app_seq) → Recent of the events of the logs'
-   * last FORWARD_SEARCH_MAX seqs, built as leader_find_forwarded() first
-   * needs them: each event is decoded once, not once per FORWARD. */
-  GHashTable     *forward_index;
-  guint64         indexed_lo[NET_DB_N_LOGS];   /* the index covers [lo, hi) */
-  guint64         indexed_hi[NET_DB_N_LOGS];
-  GBytes         *last_snapshot;   /* the newest made, for any follower */
-  guint64         last_snapshot_seqs[NET_DB_N_LOGS];
-  gint64          last_snapshot_made;
-
-  /* Follower. */
-  gpointer        leader_peer;       /* NULL once the link removed it */
-  guint8          leader_key[32];    /* to know it again when re-added */
-  gboolean        have_leader_key;
-  gboolean        forward_writes;
-  gboolean        leader_up;
-  gboolean        session_announced;  /* an ANNOUNCE since peer-up */
-  gboolean        check_sent;        /* a SUBSCRIBE since peer-up had our
-                                      * whole tails… */
-  gboolean        checked;           /* …and an ANNOUNCE came after it: the
-                                      * leader checked them */
-  gboolean        diverged;
-  FollowLog       follow[NET_DB_N_LOGS];
-  GSource        *pump_source;       /* send queued forwards */
-  GSource        *flush_source;      /* append the batch received in order */
-  GQueue          forwards;          /* Forward* */
-  gint64          last_resend;       /* after an out-of-order answer */
-  gint64          leader_heard;      /* monotonic: the last message of the
-                                      * leader, or its session coming up */
-  guint           forward_backoff;   /* retransmissions unanswered in a row */
-  gint64          last_tick;
-
-  /* Follower: re-bootstrapping from a snapshot. */
-  gboolean        snapshotting;
-  guint32         snap_id;
-  gint64          snap_asked;        /* when id 0 was last asked for */
-  guint64         snap_total;
-  NetReplParts   *snap;              /* once its total is known */
-  NetReplSpan     snap_reqs[SNAPSHOT_WINDOW];
-  gint64          snap_req_sent[SNAPSHOT_WINDOW];
-};
+#include "net-repl-internal-private.h"
 
 /* Follower: the origin of what it forwards. */
 static guint64
@@ -294,18 +32,18 @@ follower_origin (NetRepl *self)
                                        : net_db_get_origin (self->db);
 }
 
-static gboolean
-send_message (NetRepl     *self,
-              gpointer     peer,
-              GByteArray  *msg)
+gboolean
+_net_repl_send_message (NetRepl     *self,
+                        gpointer     peer,
+                        GByteArray  *msg)
 {
   g_assert (msg->len <= self->link->max_message);
   return self->link->send (self->link, peer, msg->data, msg->len);
 }
 
-static gboolean
-peer_is_up (NetRepl  *self,
-            gpointer  peer)
+gboolean
+_net_repl_peer_is_up (NetRepl  *self,
+                      gpointer  peer)
 {
   return self->link->peer_is_up == NULL || self->link->peer_is_up (self->link, peer);
 }
@@ -332,8 +70,8 @@ is_leader_peer (NetRepl  *self,
   return TRUE;
 }
 
-static gint64
-now_us (void)
+gint64
+_net_repl_now_us (void)
 {
   return g_get_monotonic_time ();
 }
@@ -431,10 +169,10 @@ sync_pool (void)
 
 /* Starts a sync of @log unless one runs already (sync_done starts the next
  * one then).  @hash is of the event at the log's last seq, 0 if unknown. */
-static void
-sync_start (NetRepl *self,
-            guint    log,
-            guint64  hash)
+void
+_net_repl_sync_start (NetRepl *self,
+                      guint    log,
+                      guint64  hash)
 {
   NetRedexFile *file = self->logs[log];
   SyncJob *job;
@@ -520,7 +258,7 @@ leader_tail (NetRepl *self,
   guint64 next = net_redex_file_get_next_seq (file);
 
   if (net_redex_file_get_durable_seq (file) + 1 < next)
-    sync_start (self, log, 0);
+    _net_repl_sync_start (self, log, 0);
 
   return MIN (next, net_redex_file_get_durable_seq (file) + 1);
 }
@@ -550,7 +288,7 @@ leader_send_announce (NetRepl       *self,
     }
   msg->data[1] = n;
 
-  if (send_message (self, f->peer, msg))
+  if (_net_repl_send_message (self, f->peer, msg))
     self->counters.announces_sent++;
 }
 
@@ -586,7 +324,7 @@ leader_announce_all (NetRepl  *self,
     {
       Follower *f = value;
 
-      if (!f->subscribed || !peer_is_up (self, f->peer))
+      if (!f->subscribed || !_net_repl_peer_is_up (self, f->peer))
         continue;
       for (guint log = 0; log < NET_DB_N_LOGS; log++)
         if (tails[log] > old[log] && old[log] > 0 && f->pulled[log] >= old[log] &&
@@ -653,7 +391,7 @@ leader_send_diverged (NetRepl  *self,
   w_u8 (msg, NET_REPL_DIVERGED);
   w_u8 (msg, log);
   w_u64 (msg, seq);
-  send_message (self, peer, msg);
+  _net_repl_send_message (self, peer, msg);
 }
 
 static gboolean
@@ -736,7 +474,7 @@ leader_send_gone (NetRepl  *self,
   w_u8 (msg, log);
   w_u64 (msg, from_seq);
   w_u64 (msg, first_seq);
-  send_message (self, peer, msg);
+  _net_repl_send_message (self, peer, msg);
 }
 
 /* Sends one event that does not fit in a message, in FRAGMENTs. */
@@ -762,7 +500,7 @@ leader_send_fragments (NetRepl       *self,
       w_u32 (msg, len);
       w_u32 (msg, off);
       g_byte_array_append (msg, data + off, n);
-      if (!send_message (self, peer, msg))
+      if (!_net_repl_send_message (self, peer, msg))
         return FALSE;
     }
   self->counters.events_sent++;
@@ -781,7 +519,7 @@ leader_flush_events (NetRepl    *self,
     return TRUE;
   msg->data[10] = count & 0xff;
   msg->data[11] = count >> 8;
-  ok = send_message (self, peer, msg);
+  ok = _net_repl_send_message (self, peer, msg);
   if (ok)
     self->counters.events_sent += count;
   return ok;
@@ -906,7 +644,7 @@ leader_send_snapshot_info (NetRepl  *self,
   w_u8 (msg, NET_REPL_SNAPSHOT_INFO);
   w_u32 (msg, id);
   w_u64 (msg, total);
-  send_message (self, peer, msg);
+  _net_repl_send_message (self, peer, msg);
 }
 
 static gboolean
@@ -940,14 +678,14 @@ leader_on_snapshot_request (NetRepl       *self,
           seqs[log] = net_redex_file_get_next_seq (self->logs[log]);
       if (f->snapshot != NULL && memcmp (seqs, f->snapshot_seqs, sizeof seqs) == 0)
         {
-          f->snapshot_used = now_us ();
+          f->snapshot_used = _net_repl_now_us ();
           leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (f->snapshot));
           return TRUE;
         }
       /* The newest one, made lately (for this follower or another),
        * unless nothing changed since. */
       if (self->last_snapshot != NULL &&
-          (now_us () - self->last_snapshot_made < SNAPSHOT_MIN_INTERVAL_US ||
+          (_net_repl_now_us () - self->last_snapshot_made < SNAPSHOT_MIN_INTERVAL_US ||
            memcmp (seqs, self->last_snapshot_seqs, sizeof seqs) == 0))
         {
           if (f->snapshot != self->last_snapshot)
@@ -957,7 +695,7 @@ leader_on_snapshot_request (NetRepl       *self,
               f->snapshot_id = self->last_snapshot_id;
               memcpy (f->snapshot_seqs, self->last_snapshot_seqs, sizeof seqs);
             }
-          f->snapshot_used = now_us ();
+          f->snapshot_used = _net_repl_now_us ();
           leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (f->snapshot));
           return TRUE;
         }
@@ -974,12 +712,12 @@ leader_on_snapshot_request (NetRepl       *self,
       if (++self->last_snapshot_id == 0)
         self->last_snapshot_id = 1;
       f->snapshot_id = self->last_snapshot_id;
-      f->snapshot_used = now_us ();
+      f->snapshot_used = _net_repl_now_us ();
       memcpy (f->snapshot_seqs, seqs, sizeof seqs);
       g_clear_pointer (&self->last_snapshot, g_bytes_unref);
       self->last_snapshot = g_bytes_ref (snapshot);
       memcpy (self->last_snapshot_seqs, seqs, sizeof seqs);
-      self->last_snapshot_made = now_us ();
+      self->last_snapshot_made = _net_repl_now_us ();
       self->counters.snapshots_sent++;
       leader_send_snapshot_info (self, peer, f->snapshot_id, g_bytes_get_size (snapshot));
       return TRUE;
@@ -993,7 +731,7 @@ leader_on_snapshot_request (NetRepl       *self,
       return TRUE;
     }
 
-  f->snapshot_used = now_us ();
+  f->snapshot_used = _net_repl_now_us ();
   data = g_bytes_get_data (f->snapshot, &total);
   if (offset >= total)
     return TRUE;
@@ -1009,7 +747,7 @@ leader_on_snapshot_request (NetRepl       *self,
       w_u32 (msg, id);
       w_u64 (msg, off);
       g_byte_array_append (msg, data + off, n);
-      if (!send_message (self, peer, msg))
+      if (!_net_repl_send_message (self, peer, msg))
         break;
     }
   return TRUE;
@@ -1040,7 +778,7 @@ leader_send_ack (NetRepl      *self,
   w_u32 (msg, error ? (guint32) error->code : 0);
   w_u16 (msg, len);
   g_byte_array_append (msg, (const guint8 *) text, len);
-  send_message (self, peer, msg);
+  _net_repl_send_message (self, peer, msg);
 }
 
 /* Answers that the event at @seq of @log is held: at once when it is
@@ -1064,7 +802,7 @@ leader_ack_when_durable (NetRepl  *self,
     }
 
   g_array_append_val (f->durable_acks, ack);
-  sync_start (self, log, 0);
+  _net_repl_sync_start (self, log, 0);
 }
 
 static void
@@ -1463,7 +1201,7 @@ leader_on_forward (NetRepl       *self,
       g_ptr_array_add (f->forwards, fp);
     }
 
-  fp->touched = now_us ();
+  fp->touched = _net_repl_now_us ();
   if (_net_repl_parts_add (fp, offset, bytes, n))
     {
       g_autoptr(GBytes) event = _net_repl_parts_free_to_bytes (_net_repl_parts_take (f->forwards, fp));
@@ -1509,7 +1247,7 @@ leader_heartbeat_cb (gpointer data)
   NetRepl *self = data;
   GHashTableIter iter;
   gpointer value;
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
 
   leader_announce_all (self, TRUE);
 
@@ -1607,7 +1345,7 @@ follower_send_subscribe (NetRepl *self)
   msg->data[9] = n;
   /* The leader answers DIVERGED before its ANNOUNCE: once it saw our whole
    * tails, what it announces may be pulled. */
-  if (send_message (self, self->leader_peer, msg) && whole)
+  if (_net_repl_send_message (self, self->leader_peer, msg) && whole)
     self->check_sent = TRUE;
 }
 
@@ -1641,7 +1379,7 @@ follower_sync (NetRepl *self)
       FollowLog *fl = &self->follow[log];
 
       if (fl->file != NULL && !log_is_durable (fl->file))
-        sync_start (self, log,
+        _net_repl_sync_start (self, log,
                     fl->hash_seq == net_redex_file_get_next_seq (fl->file) - 1 ? fl->last_hash : 0);
     }
 }
@@ -1692,7 +1430,7 @@ follower_send_pull (NetRepl *self,
   w_u8 (msg, log);
   w_u64 (msg, from);
   w_u64 (msg, end);
-  send_message (self, self->leader_peer, msg);
+  _net_repl_send_message (self, self->leader_peer, msg);
   self->counters.pulls_sent++;
 }
 
@@ -1704,7 +1442,7 @@ follower_fill_pulls (NetRepl *self,
 {
   FollowLog *fl = &self->follow[log];
   guint64 next, top, range;
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
   gboolean retried = FALSE;
   guint i;
 
@@ -2137,14 +1875,14 @@ follower_send_snapshot_request (NetRepl *self,
   w_u32 (msg, id);
   w_u64 (msg, offset);
   w_u32 (msg, length);
-  send_message (self, self->leader_peer, msg);
+  _net_repl_send_message (self, self->leader_peer, msg);
 }
 
 /* Keeps SNAPSHOT_WINDOW requests in flight for what is missing. */
 static void
 follower_snapshot_step (NetRepl *self)
 {
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
   gint64 timeout = (gint64) self->pull_timeout_ms * 1000;
   guint64 from = 0;
 
@@ -2401,7 +2139,7 @@ follower_send_forward (NetRepl *self,
       w_u32 (msg, len);
       w_u32 (msg, off);
       g_byte_array_append (msg, data + off, n);
-      if (!send_message (self, self->leader_peer, msg))
+      if (!_net_repl_send_message (self, self->leader_peer, msg))
         break;
     }
   self->counters.forwards_sent++;
@@ -2429,7 +2167,7 @@ follower_queued_digest (NetRepl  *self,
 static void
 follower_pump (NetRepl *self)
 {
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
   gint64 base = (gint64) self->pull_timeout_ms * 1000;
   gint64 retransmit = MIN (base << self->forward_backoff,
                            MAX (base, (gint64) self->forward_timeout_ms * 1000 / 4));
@@ -2524,7 +2262,7 @@ forward_cb (NetDbLog  log,
   fw = g_new0 (Forward, 1);
   fw->log = log;
   fw->event = g_bytes_ref (event);
-  fw->queued = now_us ();
+  fw->queued = _net_repl_now_us ();
   g_queue_push_tail (&self->forwards, fw);
   follower_schedule_pump (self);
 }
@@ -2599,9 +2337,9 @@ follower_on_forward_ack (NetRepl       *self,
     case ACK_OUT_OF_ORDER:
       /* An earlier one got lost: send everything in flight again, from
        * the oldest (once for the burst of answers this causes). */
-      if (now_us () - self->last_resend >= (gint64) self->pull_timeout_ms * 250)
+      if (_net_repl_now_us () - self->last_resend >= (gint64) self->pull_timeout_ms * 250)
         {
-          self->last_resend = now_us ();
+          self->last_resend = _net_repl_now_us ();
           for (l = self->forwards.head; l != NULL; l = l->next)
             ((Forward *) l->data)->last_sent = 0;
           follower_pump (self);
@@ -2652,7 +2390,7 @@ follower_on_forward_ack (NetRepl       *self,
 static void
 follower_check_forward_timeouts (NetRepl *self)
 {
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
   gint64 timeout = (gint64) self->forward_timeout_ms * 1000;
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
 
@@ -2705,7 +2443,7 @@ follower_receive (NetRepl      *self,
   /* Only our leader speaks to us. */
   if (!is_leader_peer (self, peer))
     return TRUE;
-  self->leader_heard = now_us ();
+  self->leader_heard = _net_repl_now_us ();
   self->forward_backoff = 0;
 
   switch (message[0])
@@ -2745,7 +2483,7 @@ static gboolean
 follower_tick_cb (gpointer data)
 {
   NetRepl *self = data;
-  gint64 now = now_us ();
+  gint64 now = _net_repl_now_us ();
   gboolean stalled;
 
   if (self->leader_up)
@@ -3008,7 +2746,7 @@ _net_repl_new_follower (NetDb         *db,
 
   start_timers (self);
 
-  if (peer_is_up (self, leader))
+  if (_net_repl_peer_is_up (self, leader))
     _net_repl_peer_up (self, leader);
 
   return self;
@@ -3098,7 +2836,7 @@ _net_repl_peer_up (NetRepl  *self,
     return;
 
   self->leader_up = TRUE;
-  self->leader_heard = now_us ();
+  self->leader_heard = _net_repl_now_us ();
   self->forward_backoff = 0;
   self->session_announced = FALSE;
   self->check_sent = FALSE;
