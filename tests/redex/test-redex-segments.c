@@ -5,7 +5,9 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -629,6 +631,112 @@ test_partial_new_segment (Fixture       *f,
     }
 }
 
+/* The writer preallocates its active segment (where the file system can):
+ * the zeros past the data are "not yet written" to a reader and to verify,
+ * and a segment that is not being written ends at its data. */
+static void
+test_preallocated (void)
+{
+  g_autofree char *tmp = redex_test_make_tmpdir ();
+  g_autofree char *probe = g_build_filename (tmp, "probe", NULL);
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log_dir = NULL;
+  g_autofree char *seg1 = NULL;
+  g_autoptr(GArray) bases = NULL;
+  NetRedex *redex;
+  NetRedex *reader;
+  NetRedexFile *file;
+  NetRedexFile *rfile;
+  gboolean can_preallocate;
+  int fd;
+
+  fd = open (probe, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  can_preallocate = fallocate (fd, 0, 0, 4096) == 0;
+  close (fd);
+
+  net_redex_config_set_segment_size (config, 64 * 1024);
+  redex = net_redex_new (tmp, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "p", config, &error);
+  g_assert_no_error (error);
+  for (guint i = 1; i <= 10; i++)
+    {
+      g_autoptr(GBytes) p = redex_test_payload (i, 100);
+
+      g_assert_cmpuint (net_redex_file_append (file, p, &error), ==, i);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_file_sync (file, &error));
+  g_assert_no_error (error);
+
+  log_dir = redex_test_find_log_dir (tmp, "p");
+  seg1 = redex_test_segment_path (log_dir, 1, ".seg");
+  g_assert_cmpuint (redex_test_data_end (seg1), ==, NET_REDEX_SEG_HEADER_SIZE + 10 * (NET_REDEX_REC_HEADER_SIZE + 100));
+  if (can_preallocate)
+    g_assert_cmpint (redex_test_file_size (seg1), ==, 64 * 1024);
+  else
+    g_test_message ("the file system cannot preallocate");
+
+  /* A reader sees the ten events and no damage, while the writer is open. */
+  reader = net_redex_new_read_only (tmp, &error);
+  g_assert_no_error (error);
+  rfile = net_redex_open_file (reader, "p", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_next_seq (rfile), ==, 11);
+  {
+    g_auto(GStrv) problems = net_redex_file_verify (rfile, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_strv_length (problems), ==, 0);
+  }
+  g_object_unref (rfile);
+  g_assert_true (net_redex_close (reader, &error));
+  g_object_unref (reader);
+
+  /* Rolling leaves the old segment ending at its data. */
+  for (guint i = 11; i <= 1000; i++)
+    {
+      g_autoptr(GBytes) p = redex_test_payload (i, 100);
+
+      g_assert_cmpuint (net_redex_file_append (file, p, &error), ==, i);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_file_sync (file, &error));
+  g_assert_no_error (error);
+  bases = redex_test_list_bases (log_dir, ".seg");
+  g_assert_cmpuint (bases->len, >, 1);
+  g_assert_cmpint (redex_test_file_size (seg1), ==, redex_test_data_end (seg1));
+  {
+    g_auto(GStrv) problems = net_redex_file_verify (file, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_strv_length (problems), ==, 0);
+  }
+
+  /* So does closing, for the active one. */
+  g_object_unref (file);
+  g_assert_true (net_redex_close (redex, &error));
+  g_assert_no_error (error);
+  g_object_unref (redex);
+  {
+    g_autofree char *last = redex_test_segment_path (log_dir, g_array_index (bases, guint64, bases->len - 1), ".seg");
+
+    g_assert_cmpint (redex_test_file_size (last), ==, redex_test_data_end (last));
+  }
+
+  redex = net_redex_new (tmp, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "p", config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, 1001);
+  g_object_unref (file);
+  g_assert_true (net_redex_close (redex, &error));
+  g_object_unref (redex);
+  redex_test_rm_rf (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -644,6 +752,7 @@ main (int   argc,
   ADD ("bitflip-sealed", test_bitflip_sealed);
   ADD ("large-event", test_large_event);
   ADD ("partial-new-segment", test_partial_new_segment);
+  g_test_add_func ("/redex/segments/preallocated", test_preallocated);
 
   return g_test_run ();
 }
