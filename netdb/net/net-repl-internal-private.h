@@ -302,4 +302,32 @@ _net_repl_sync_start (NetRepl *self,
                       guint    log,
                       guint64  hash);
 
+void
+_net_repl_follower_free (gpointer data);
+
+gboolean
+_net_repl_leader_watch_cb (gpointer data);
+
+guint
+_net_repl_recent_hash (gconstpointer key);
+
+gboolean
+_net_repl_recent_equal (gconstpointer a,
+                        gconstpointer b);
+
+gboolean
+_net_repl_leader_receive (NetRepl      *self,
+                          gpointer      peer,
+                          const guint8 *message,
+                          gsize         len);
+
+gboolean
+_net_repl_leader_heartbeat_cb (gpointer data);
+
+void
+_net_repl_leader_sync_done (NetRepl *self,
+                            SyncJob *job);
+
+extern GSourceFuncs _net_repl_watch_source_funcs;
+
 G_END_DECLS
