@@ -330,4 +330,44 @@ _net_repl_leader_sync_done (NetRepl *self,
 
 extern GSourceFuncs _net_repl_watch_source_funcs;
 
+void
+_net_repl_snapshot_reset (NetRepl *self);
+
+void
+_net_repl_follower_snapshot_step (NetRepl *self);
+
+void
+_net_repl_follower_clear_pulls (NetRepl *self);
+
+gboolean
+_net_repl_follower_on_gone (NetRepl       *self,
+                            NetReplReader *r);
+
+gboolean
+_net_repl_follower_on_diverged (NetRepl       *self,
+                                NetReplReader *r);
+
+gboolean
+_net_repl_follower_on_snapshot_info (NetRepl       *self,
+                                     NetReplReader *r);
+
+gboolean
+_net_repl_follower_on_snapshot_part (NetRepl       *self,
+                                     NetReplReader *r);
+
+void
+_net_repl_follower_send_subscribe (NetRepl *self);
+
+void
+_net_repl_follower_load_hash (NetRepl  *self,
+                              guint     log);
+
+void
+_net_repl_follower_fill_pulls (NetRepl *self,
+                               guint    log);
+
+void
+_net_repl_follower_stop (NetRepl      *self,
+                         const GError *error);
+
 G_END_DECLS

@@ -232,8 +232,6 @@ forward_free (Forward *fw)
   g_free (fw);
 }
 
-static void follower_fill_pulls (NetRepl *self, guint log);
-
 /* The seq the next event received in order has: after the log's tail and
  * what waits in the batch to be appended. */
 static guint64
@@ -244,8 +242,8 @@ follower_expect (FollowLog *fl)
 
 static void follower_pump (NetRepl *self);
 
-static void
-follower_send_subscribe (NetRepl *self)
+void
+_net_repl_follower_send_subscribe (NetRepl *self)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint n = 0;
@@ -292,9 +290,9 @@ follower_send_subscribe (NetRepl *self)
 }
 
 /* The hash of our last event, for SUBSCRIBE. */
-static void
-follower_load_hash (NetRepl  *self,
-                    guint     log)
+void
+_net_repl_follower_load_hash (NetRepl  *self,
+                              guint     log)
 {
   FollowLog *fl = &self->follow[log];
   guint64 next = net_redex_file_get_next_seq (fl->file);
@@ -332,7 +330,7 @@ follower_advertise (NetRepl *self)
 {
   follower_sync (self);
   if (self->leader_up)
-    follower_send_subscribe (self);
+    _net_repl_follower_send_subscribe (self);
 }
 
 static void
@@ -357,7 +355,7 @@ follower_sync_done (NetRepl *self,
   /* Appended meanwhile: the next sync takes all of it. */
   follower_sync (self);
   if (self->leader_up)
-    follower_send_subscribe (self);
+    _net_repl_follower_send_subscribe (self);
 }
 
 static void
@@ -378,9 +376,9 @@ follower_send_pull (NetRepl *self,
 
 /* Keeps PULL_WINDOW ranges in flight up to the announced tail, and asks
  * again for what a range still lacks after the pull timeout. */
-static void
-follower_fill_pulls (NetRepl *self,
-                     guint    log)
+void
+_net_repl_follower_fill_pulls (NetRepl *self,
+                               guint    log)
 {
   FollowLog *fl = &self->follow[log];
   guint64 next, top, range;
@@ -489,7 +487,7 @@ follower_flush (NetRepl *self,
   self->counters.events_appended += n;
 
   follower_sync (self);
-  follower_fill_pulls (self, log);
+  _net_repl_follower_fill_pulls (self, log);
 }
 
 static void
@@ -580,16 +578,14 @@ follower_take_event (NetRepl *self,
   return TRUE;
 }
 
-static void follower_clear_pulls (NetRepl *self);
-
 /* Stops following for good (nothing of the leader is appended any more)
  * and says why.  Called from a dispatch of the link, as the link wants. */
-static void
-follower_stop (NetRepl      *self,
-               const GError *error)
+void
+_net_repl_follower_stop (NetRepl      *self,
+                         const GError *error)
 {
   self->diverged = TRUE;
-  follower_clear_pulls (self);
+  _net_repl_follower_clear_pulls (self);
   if (self->link->follow_failed != NULL)
     self->link->follow_failed (self->link, error);
   else
@@ -639,7 +635,7 @@ follower_on_announce (NetRepl       *self,
     {
       FollowLog *fl = &self->follow[log];
 
-      follower_fill_pulls (self, log);
+      _net_repl_follower_fill_pulls (self, log);
       /* It keeps announcing what it does not send: nothing can be
        * appended from it any more, say so rather than ask for ever. */
       if (fl->file != NULL && !self->diverged && fl->empty_rounds >= PULL_EMPTY_MAX)
@@ -652,7 +648,7 @@ follower_on_announce (NetRepl       *self,
                          net_db_get_path (self->db), net_redex_file_get_name (fl->file),
                          fl->leader_next - 1, follower_expect (fl), fl->empty_rounds);
 
-          follower_stop (self, error);
+          _net_repl_follower_stop (self, error);
           return TRUE;
         }
     }
@@ -789,254 +785,6 @@ follower_on_fragment (NetRepl       *self,
       fl->avg_event = fl->avg_event - fl->avg_event / 8 + (total + FRAGMENT_HEADER) / 8;
       follower_take_event (self, log, seq, ts, payload);
     }
-  return TRUE;
-}
-
-/* Re-bootstrap ------------------------------------------------------------- */
-
-static void
-snapshot_reset (NetRepl *self)
-{
-  self->snap_id = 0;
-  self->snap_asked = 0;
-  self->snap_total = 0;
-  g_clear_pointer (&self->snap, _net_repl_parts_free);
-  memset (self->snap_reqs, 0, sizeof self->snap_reqs);
-  memset (self->snap_req_sent, 0, sizeof self->snap_req_sent);
-}
-
-static void
-follower_send_snapshot_request (NetRepl *self,
-                                guint32  id,
-                                guint64  offset,
-                                guint32  length)
-{
-  g_autoptr(GByteArray) msg = g_byte_array_new ();
-
-  w_u8 (msg, NET_REPL_SNAPSHOT_REQUEST);
-  w_u32 (msg, id);
-  w_u64 (msg, offset);
-  w_u32 (msg, length);
-  _net_repl_send_message (self, self->leader_peer, msg);
-}
-
-/* Keeps SNAPSHOT_WINDOW requests in flight for what is missing. */
-static void
-follower_snapshot_step (NetRepl *self)
-{
-  gint64 now = _net_repl_now_us ();
-  gint64 timeout = (gint64) self->pull_timeout_ms * 1000;
-  guint64 from = 0;
-
-  if (!self->snapshotting || !self->leader_up)
-    return;
-
-  if (self->snap_id == 0)
-    {
-      /* Making a snapshot takes the leader a while: ask again slowly. */
-      if (self->snap_asked == 0 || now - self->snap_asked >= (gint64) self->heartbeat_ms * 1000)
-        {
-          self->snap_asked = now;
-          follower_send_snapshot_request (self, 0, 0, 0);
-        }
-      return;
-    }
-
-  for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
-    {
-      NetReplSpan *q = &self->snap_reqs[i];
-
-      /* Done when covered; timed out: asked again below. */
-      if (q->end > q->start && _net_repl_parts_next_gap (self->snap, q->start) >= q->end)
-        q->start = q->end = 0;
-      if (q->end > q->start && now - self->snap_req_sent[i] >= timeout)
-        {
-          guint64 gap = _net_repl_parts_next_gap (self->snap, q->start);
-
-          q->start = gap;
-          self->snap_req_sent[i] = now;
-          follower_send_snapshot_request (self, self->snap_id, q->start, q->end - q->start);
-        }
-      from = MAX (from, q->end);
-    }
-
-  for (guint i = 0; i < SNAPSHOT_WINDOW; i++)
-    {
-      NetReplSpan *q = &self->snap_reqs[i];
-
-      if (q->end > q->start)
-        continue;
-      from = _net_repl_parts_next_gap (self->snap, from);
-      if (from >= self->snap_total)
-        break;
-      q->start = from;
-      q->end = MIN (from + SNAPSHOT_REQUEST_LEN, self->snap_total);
-      self->snap_req_sent[i] = now;
-      follower_send_snapshot_request (self, self->snap_id, q->start, q->end - q->start);
-      from = q->end;
-    }
-}
-
-static void
-follower_clear_pulls (NetRepl *self)
-{
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    {
-      FollowLog *fl = &self->follow[log];
-
-      fl->n_pulls = 0;
-      if (fl->pending != NULL)
-        g_hash_table_remove_all (fl->pending);
-      fl->pending_bytes = 0;
-      if (fl->fragments != NULL)
-        g_ptr_array_set_size (fl->fragments, 0);
-      if (fl->batch != NULL)
-        {
-          g_ptr_array_set_size (fl->batch, 0);
-          g_array_set_size (fl->batch_stamps, 0);
-        }
-    }
-}
-
-static void
-follower_start_snapshot (NetRepl *self)
-{
-  if (self->snapshotting)
-    return;
-  self->snapshotting = TRUE;
-  snapshot_reset (self);
-  follower_clear_pulls (self);
-  follower_snapshot_step (self);
-}
-
-static void
-follower_finish_snapshot (NetRepl *self)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) snapshot = _net_repl_parts_free_to_bytes (g_steal_pointer (&self->snap));
-
-  self->snapshotting = FALSE;
-  snapshot_reset (self);
-  follower_clear_pulls (self);
-
-  if (!_net_db_rebootstrap (self->db, snapshot, &error))
-    {
-      if (g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
-        return;
-      g_warning ("replication: cannot re-bootstrap from the leader's snapshot: %s",
-                 error->message);
-      return;
-    }
-
-  self->counters.snapshots_restored++;
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    if (self->follow[log].file != NULL)
-      follower_load_hash (self, log);
-
-  follower_send_subscribe (self);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    follower_fill_pulls (self, log);
-}
-
-static gboolean
-follower_on_gone (NetRepl       *self,
-                  NetReplReader *r)
-{
-  guint8 log = r_u8 (r);
-  guint64 from = r_u64 (r);
-  guint64 first = r_u64 (r);
-  FollowLog *fl;
-
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || from == 0 || first <= from)
-    return FALSE;
-
-  fl = &self->follow[log];
-  fl->received = TRUE;
-  /* A late answer to a PULL of before the last re-bootstrap is stale. */
-  if (fl->file == NULL || self->diverged || net_redex_file_get_next_seq (fl->file) >= first)
-    return TRUE;
-
-  fl->leader_first = MAX (fl->leader_first, first);
-  follower_start_snapshot (self);
-  return TRUE;
-}
-
-static gboolean
-follower_on_diverged (NetRepl       *self,
-                      NetReplReader *r)
-{
-  guint8 log = r_u8 (r);
-  guint64 seq = r_u64 (r);
-  g_autoptr(GError) error = NULL;
-
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS)
-    return FALSE;
-  if (self->follow[log].file == NULL || self->diverged)
-    return TRUE;
-
-  /* Two histories are never mixed: stop. */
-  error = g_error_new (NET_ERROR, NET_ERROR_SEQ_MISMATCH,
-                       "the %s log of database %s diverged from its leader at seq %"
-                       G_GUINT64_FORMAT "; replication stopped",
-                       net_redex_file_get_name (self->follow[log].file),
-                       net_db_get_path (self->db), seq);
-  follower_stop (self, error);
-  return TRUE;
-}
-
-static gboolean
-follower_on_snapshot_info (NetRepl       *self,
-                           NetReplReader *r)
-{
-  guint32 id = r_u32 (r);
-  guint64 total = r_u64 (r);
-
-  if (!_net_repl_reader_done (r) || id == 0)
-    return FALSE;
-  if (!self->snapshotting)
-    return TRUE;
-
-  if (total == 0)
-    {
-      /* The leader forgot it: ask for a new one. */
-      if (id == self->snap_id)
-        {
-          snapshot_reset (self);
-          follower_snapshot_step (self);
-        }
-      return TRUE;
-    }
-
-  if (self->snap_id != 0 || total > SNAPSHOT_MAX_BYTES)
-    return TRUE;   /* a late answer, or more than we take */
-
-  self->snap_id = id;
-  self->snap_total = total;
-  self->snap = _net_repl_parts_new (0, id, 0, total);
-  follower_snapshot_step (self);
-  return TRUE;
-}
-
-static gboolean
-follower_on_snapshot_part (NetRepl       *self,
-                           NetReplReader *r)
-{
-  guint32 id = r_u32 (r);
-  guint64 offset = r_u64 (r);
-  gsize n = _net_repl_reader_left (r);
-  const guint8 *bytes = _net_repl_reader_take (r, n);
-
-  if (!_net_repl_reader_done (r) || id == 0 || n == 0)
-    return FALSE;
-  if (!self->snapshotting || id != self->snap_id)
-    return TRUE;
-  if (offset > self->snap_total || n > self->snap_total - offset)
-    return FALSE;
-
-  if (_net_repl_parts_add (self->snap, offset, bytes, n))
-    follower_finish_snapshot (self);
-  else
-    follower_snapshot_step (self);
   return TRUE;
 }
 
@@ -1397,13 +1145,13 @@ follower_receive (NetRepl      *self,
     case NET_REPL_FRAGMENT:
       return follower_on_fragment (self, &r);
     case NET_REPL_GONE:
-      return follower_on_gone (self, &r);
+      return _net_repl_follower_on_gone (self, &r);
     case NET_REPL_DIVERGED:
-      return follower_on_diverged (self, &r);
+      return _net_repl_follower_on_diverged (self, &r);
     case NET_REPL_SNAPSHOT_INFO:
-      return follower_on_snapshot_info (self, &r);
+      return _net_repl_follower_on_snapshot_info (self, &r);
     case NET_REPL_SNAPSHOT_PART:
-      return follower_on_snapshot_part (self, &r);
+      return _net_repl_follower_on_snapshot_part (self, &r);
     case NET_REPL_FORWARD_ACK:
       return follower_on_forward_ack (self, &r);
     default:
@@ -1431,8 +1179,8 @@ follower_tick_cb (gpointer data)
   if (self->leader_up)
     {
       for (guint log = 0; log < NET_DB_N_LOGS; log++)
-        follower_fill_pulls (self, log);
-      follower_snapshot_step (self);
+        _net_repl_follower_fill_pulls (self, log);
+      _net_repl_follower_snapshot_step (self);
       follower_pump (self);
     }
   /* After a main loop that did not run for a while, what the leader sent
@@ -1658,7 +1406,7 @@ _net_repl_new_follower (NetDb         *db,
       fl->avg_event = 128;
       fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       fl->batch_stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
-      follower_load_hash (self, log);
+      _net_repl_follower_load_hash (self, log);
     }
 
   self->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
@@ -1727,7 +1475,7 @@ _net_repl_free (NetRepl *self)
           g_clear_pointer (&self->follow[log].batch, g_ptr_array_unref);
           g_clear_pointer (&self->follow[log].batch_stamps, g_array_unref);
         }
-      snapshot_reset (self);
+      _net_repl_snapshot_reset (self);
     }
 
   g_clear_pointer (&self->followers, g_hash_table_unref);
