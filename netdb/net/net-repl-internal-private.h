@@ -370,4 +370,25 @@ void
 _net_repl_follower_stop (NetRepl      *self,
                          const GError *error);
 
+void
+_net_repl_follower_pump (NetRepl *self);
+
+void
+_net_repl_forward_cb (NetDbLog  log,
+                      GBytes   *event,
+                      gpointer  user_data);
+
+gboolean
+_net_repl_follower_on_forward_ack (NetRepl       *self,
+                                   NetReplReader *r);
+
+void
+_net_repl_follower_check_forward_timeouts (NetRepl *self);
+
+guint64
+_net_repl_follower_origin (NetRepl *self);
+
+void
+_net_repl_forward_free (Forward *fw);
+
 G_END_DECLS
