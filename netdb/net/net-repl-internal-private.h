@@ -391,4 +391,33 @@ _net_repl_follower_origin (NetRepl *self);
 void
 _net_repl_forward_free (Forward *fw);
 
+void
+_net_repl_pending_free (gpointer data);
+
+void
+_net_repl_follower_advertise (NetRepl *self);
+
+void
+_net_repl_follower_sync_done (NetRepl *self,
+                              SyncJob *job);
+
+void
+_net_repl_follower_flush_all (NetRepl *self);
+
+gboolean
+_net_repl_follower_receive (NetRepl      *self,
+                            gpointer      peer,
+                            const guint8 *message,
+                            gsize         len);
+
+gboolean
+_net_repl_follower_heartbeat_cb (gpointer data);
+
+gboolean
+_net_repl_follower_tick_cb (gpointer data);
+
+gboolean
+_net_repl_is_leader_peer (NetRepl  *self,
+                          gpointer  peer);
+
 G_END_DECLS
