@@ -4,8 +4,9 @@
  *
  * The replication state (struct _NetRepl, its leader's Follower, its
  * follower's FollowLog and Forward, the SyncJob of a log) and the limits
- * the leader (net-repl-leader.c), the follower and net-repl.c share, with
- * the helpers they call across files (prefixed _net_repl_).
+ * that net-repl.c (the NetRepl, syncing, timers), net-repl-leader.c,
+ * net-repl-follower.c, net-repl-forward.c and net-repl-snapshot.c share,
+ * with the functions they call across files (prefixed _net_repl_).
  */
 
 #pragma once
