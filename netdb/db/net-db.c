@@ -1194,8 +1194,8 @@ on_model_restarted (gpointer model,
  * merge two histories: each enabled model's log must be empty, or hold at
  * the snapshot's seq the very event the snapshot was taken after (the
  * database's own snapshot restored into its own directory).  A log that
- * ends before that seq is left to the restore, which reports
- * NET_ERROR_SNAPSHOT_MISMATCH.  Runs before anything is written.
+ * ends before that seq is NET_ERROR_SNAPSHOT_MISMATCH.  Runs before
+ * anything is written.
  */
 static gboolean
 dir_event_digest (NetDb         *self,
@@ -1256,7 +1256,15 @@ check_same_history (NetDb        *self,
 
       section = _net_db_bundle_find (snapshot, model_names (k));
       if (section != NULL && section->applied_seq >= next)
-        continue;
+        {
+          /* The restore could not continue this log: say so before
+           * anything is written. */
+          g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                       "the %s log of %s ends at event %" G_GUINT64_FORMAT
+                       ", before the snapshot's event %" G_GUINT64_FORMAT,
+                       model_names (k), self->path, next - 1, section->applied_seq);
+          return FALSE;
+        }
       if (section != NULL && section->has_event_digest &&
           dir_event_digest (self, k, file, section->applied_seq, &digest) &&
           digest == section->event_digest)
@@ -1336,6 +1344,23 @@ _net_db_open_into (NetDb               *self,
       return FALSE;
     }
 
+  /* Restoring into a directory: the snapshot becomes its newest checkpoint
+   * before any log is created, so that a crash at any point leaves either
+   * nothing of the restore or a database that opens with the snapshot's
+   * state (its logs, empty or not yet there, continue after it). */
+  if (snapshot != NULL && self->path != NULL)
+    {
+      g_autoptr(NetDbCheckpointJob) job = g_new0 (NetDbCheckpointJob, 1);
+
+      job->io = _net_db_io_ref (self->io);
+      job->bytes = g_bytes_ref (options->snapshot);
+      if (!_net_db_checkpoint_job_write (job, error))
+        {
+          abandon (self);
+          return FALSE;
+        }
+    }
+
   if (snapshot == NULL && self->path != NULL)
     {
       c.dir = self->checkpoints_dir;
@@ -1404,11 +1429,20 @@ _net_db_open_into (NetDb               *self,
           _net_follow_set_restart_func (model_follow (self, k), on_model_restarted, self);
     }
 
-  /* Opened from a snapshot onto a directory: its log starts after the
-   * snapshot, so until a checkpoint holds the state, a crash would lose
+  /* Opened from a snapshot onto a directory: the snapshot is its newest
+   * checkpoint (written above), current unless the log held events after
    * it. */
   if (ok && snapshot != NULL && self->path != NULL)
-    ok = write_checkpoint (self, error);
+    {
+      for (guint k = 0; k < N_MODELS; k++)
+        {
+          NetDbSection *section = _net_db_bundle_find (snapshot, model_names (k));
+
+          self->checkpoint_seqs[k] = section != NULL ? section->applied_seq : 0;
+        }
+      self->checkpoint_current = TRUE;
+      self->have_checkpoint = TRUE;
+    }
 
   if (!ok)
     {

@@ -1570,9 +1570,15 @@ open_disk (NetRedexFile  *self,
       if (!found && !write_meta_locked (self, 1, error))
         return FALSE;
 
-      g_ptr_array_add (self->segments, _net_redex_segment_create (self->dir, base, error));
-      if (g_ptr_array_index (self->segments, 0) == NULL ||
-          !_net_redex_segment_sync (active_segment (self), error))
+      {
+        NetRedexSegment *first = _net_redex_segment_create (self->dir, base, error);
+
+        /* A NULL in the array would be unreffed by the cleanup. */
+        if (first == NULL)
+          return FALSE;
+        g_ptr_array_add (self->segments, first);
+      }
+      if (!_net_redex_segment_sync (active_segment (self), error))
         {
           g_ptr_array_set_size (self->segments, 0);
           return FALSE;

@@ -57,34 +57,13 @@ static const Variant variants[] = {
 
 static const char *kind_names[N_KINDS] = { "tasks", "memories" };
 
-/* A known bug outside this test: when the power goes while a log creates
- * its first segment, open_disk() of net-redex-file.c empties its segment
- * array holding a NULL (the failed segment) and the unref of NULL logs
- * this critical.  It loses nothing; it is counted, and every other
- * critical stays fatal.  Remove once open_disk() is fixed. */
-#define KNOWN_CRITICAL "g_atomic_ref_count_dec: assertion 'arc != NULL' failed"
-static guint n_known_criticals;
-
-/* A known bug of net_db_open_from_snapshot() into a new directory: the
- * logs are created (starting after the snapshot's seqs) before the
- * checkpoint that holds the snapshot is written.  A power cut between the
- * two leaves a directory that opens as a database at the snapshot's seqs
- * with none of its state, and writes on from there.  Counted and reported
- * as incomplete (fatal with $NETDB_POWERLOSS_STRICT). */
-static guint n_half_restores;
-
+/* Every critical is fatal. */
 static void
 log_handler (const char     *domain,
              GLogLevelFlags  level,
              const char     *message,
              gpointer        data)
 {
-  if ((level & G_LOG_LEVEL_CRITICAL) && g_strcmp0 (domain, "GLib") == 0 &&
-      g_strcmp0 (message, KNOWN_CRITICAL) == 0)
-    {
-      n_known_criticals++;
-      return;
-    }
   g_log_default_handler (domain, level, message, data);
   if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL))
     g_error ("a critical: %s", message);
@@ -482,16 +461,10 @@ restore_survived (Campaign *c,
         whole = FALSE;
       else if (applied_seq (db, k) == c->pending_seq[k] && g_strcmp0 (expected, got) != 0)
         {
-          if (c->pending_acked || g_getenv ("NETDB_POWERLOSS_STRICT") != NULL)
-            g_error ("cycle %u (%s): the restore into %s opens at %s seq %" G_GUINT64_FORMAT
-                     " without the snapshot's state:\n%s\nthe snapshot holds\n%s",
-                     cycle, c->variant->name, c->pending_name, kind_names[k],
-                     c->pending_seq[k], got, expected);
-          g_test_message ("cycle %u (%s): KNOWN BUG: the interrupted restore into %s opens at %s seq %"
-                          G_GUINT64_FORMAT " without the snapshot's state",
-                          cycle, c->variant->name, c->pending_name, kind_names[k], c->pending_seq[k]);
-          n_half_restores++;
-          whole = FALSE;
+          g_error ("cycle %u (%s): the restore into %s opens at %s seq %" G_GUINT64_FORMAT
+                   " without the snapshot's state:\n%s\nthe snapshot holds\n%s",
+                   cycle, c->variant->name, c->pending_name, kind_names[k],
+                   c->pending_seq[k], got, expected);
         }
     }
   if (db != NULL)
@@ -668,17 +641,11 @@ test_powerloss (gconstpointer data)
     }
 
   g_test_message ("%s: %u cycles, %u steps, %u mutations, %u syncs, %u checkpoints written, "
-                  "%u checkpoint files checked, %u restores (%u survived), %u clean closes, "
-                  "%u known criticals (see KNOWN_CRITICAL); "
+                  "%u checkpoint files checked, %u restores (%u survived), %u clean closes; "
                   "modes: drop-all %u, keep-all %u, subset %u, torn %u",
                   c.variant->name, cycles, c.n_steps, c.n_mutations, c.n_syncs, c.n_checkpoints,
-                  c.n_checkpoints_checked, c.n_restores, c.n_restores_kept, c.n_closes, n_known_criticals,
+                  c.n_checkpoints_checked, c.n_restores, c.n_restores_kept, c.n_closes,
                   c.n_modes[0], c.n_modes[1], c.n_modes[2], c.n_modes[3]);
-
-  if (n_half_restores > 0)
-    g_test_incomplete ("known bug: an interrupted net_db_open_from_snapshot() leaves a database "
-                       "that opens without the snapshot's state (see n_half_restores)");
-  n_half_restores = 0;
 
   g_rand_free (c.rand);
   for (guint k = 0; k < N_KINDS; k++)
