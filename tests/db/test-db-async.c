@@ -578,6 +578,7 @@ test_open_from_snapshot_and_builder (Fixture       *f,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   NetDb *db, *reader;
+  NetTask *task;
   guint64 seq;
 
   net_db_open_from_snapshot_async (blob, f->dir, NET_DB_MODELS_TASKS, G_PRIORITY_DEFAULT, NULL,
@@ -600,7 +601,9 @@ test_open_from_snapshot_and_builder (Fixture       *f,
   g_assert_true (net_db_sync (db, &error));
   g_assert_true (net_db_tasks_wait_for_seq (net_db_get_tasks (reader), seq, 20000, &error));
   g_assert_no_error (error);
-  g_assert_nonnull (net_db_tasks_get (net_db_get_tasks (reader), 101));
+  task = net_db_tasks_get (net_db_get_tasks (reader), 101);
+  g_assert_nonnull (task);
+  g_clear_object (&task);
   net_db_close (reader, NULL);
   drain ();
   g_assert_finalize_object (reader);

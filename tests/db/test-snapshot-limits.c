@@ -108,6 +108,7 @@ test_bomb (void)
   if (g_test_subprocess ())
     {
       g_autoptr(GBytes) bomb = make_zero_bundle (G_GUINT64_CONSTANT (1) << 30);
+      g_autoptr(NetDbBuilder) builder = net_db_builder_new ();
       g_autoptr(GError) error = NULL;
       g_autoptr(NetDb) db = NULL;
       glong before;
@@ -121,8 +122,7 @@ test_bomb (void)
       g_assert_nonnull (strstr (error->message, "net_db_builder_max_snapshot_size"));
       g_clear_error (&error);
 
-      db = net_db_builder_build_from_snapshot (net_db_builder_with_tasks (net_db_builder_new ()),
-                                               bomb, &error);
+      db = net_db_builder_build_from_snapshot (net_db_builder_with_tasks (builder), bomb, &error);
       g_assert_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID);
       g_assert_null (db);
 
