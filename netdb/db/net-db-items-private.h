@@ -10,6 +10,7 @@
 #include "net-memory.h"
 #include "net-task.h"
 #include "net-tasks-filter.h"
+#include "net-table-private.h"
 
 G_BEGIN_DECLS
 
@@ -85,16 +86,8 @@ NetTask       *_net_task_new                           (guint64             id,
                                                         NetTaskStatus       status,
                                                         gint64              created_at,
                                                         gint64              updated_at);
-/* A model keeps no reference to the items it made: it has their owner
- * told, from their dispose, when the last reference goes (@release NULL:
- * nobody).  The item's id stays readable until it is finalized. */
-typedef void (*NetItemReleaseFunc) (gpointer owner,
-                                    gpointer item);
-void           _net_task_set_owner                     (NetTask            *self,
-                                                        NetItemReleaseFunc  release,
-                                                        gpointer            owner);
-/* The address of the item's id (a key that lives as long as the item). */
-const guint64 *_net_task_get_id_ptr                    (NetTask            *self);
+/* The item's link to the table of its model (net-table-private.h). */
+NetTableItemLink *_net_task_get_link                   (NetTask            *self);
 void           _net_task_update                        (NetTask            *self,
                                                         const char         *title,
                                                         NetTaskStatus       status,
@@ -129,11 +122,8 @@ NetMemory     *_net_memory_new                         (guint64             id,
                                                         gboolean            pinned);
 /* @tags (NULL-terminated, transfer full) without duplicates, first
  * occurrences kept, as a NULL-terminated array, without a copy. */
-/* As _net_task_set_owner() and _net_task_get_id_ptr(). */
-void           _net_memory_set_owner                   (NetMemory          *self,
-                                                        NetItemReleaseFunc  release,
-                                                        gpointer            owner);
-const guint64 *_net_memory_get_id_ptr                  (NetMemory          *self);
+/* As _net_task_get_link(). */
+NetTableItemLink *_net_memory_get_link                 (NetMemory          *self);
 char         **_net_memory_take_tags                   (GPtrArray          *tags);
 /* A copy of @tags (may be NULL) without duplicates; never NULL. */
 char         **_net_memory_dedup_tags                  (const char * const *tags);

@@ -93,7 +93,7 @@ typedef NetTableSetMember Member;
 /*
  * The state of one memory: no object.  Its #NetMemory is made when a
  * query returns it and lives as long as someone holds it: the model keeps
- * it without a reference (NetDbMemories.items), so that while it lives it
+ * it without a reference (the table's registry), so that while it lives it
  * is the one item of its id and changes in place.
  */
 typedef struct
@@ -118,10 +118,6 @@ struct _NetDbMemories
   /* The log, fold, replication, entries by id (MemoryEntry), notifies,
    * live queries, waits and close: the engine's. */
   NetTable      table;
-
-  /* The items that exist: id (the item's own) → NetMemory, not owned
-   * (each tells item_gone() when its last reference goes). */
-  GHashTable   *items;
 
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
@@ -252,66 +248,21 @@ entry_index_pinned (NetDbMemories *self,
 
 /* Items ---------------------------------------------------------------------- */
 
-/* The item of @id while it exists (not a reference), else NULL. */
-static inline NetMemory *
-live_item (NetDbMemories *self,
-           guint64        id)
+/* The schema's items (NetTableSchema.item_link, new_item). */
+static NetTableItemLink *
+memories_item_link (gpointer item)
 {
-  if (G_LIKELY (g_hash_table_size (self->items) == 0))
-    return NULL;
-  return g_hash_table_lookup (self->items, &id);
+  return _net_memory_get_link (item);
 }
 
-/* The last reference to an item is gone (from its dispose): it is no
- * longer the item of its id. */
-static void
-item_gone (gpointer owner,
-           gpointer item)
+static gpointer
+memories_new_item (gpointer      model,
+                   gconstpointer entry)
 {
-  NetDbMemories *self = owner;
-  guint64 id = net_memory_get_id (item);
+  const MemoryEntry *e = entry;
 
-  if (g_hash_table_lookup (self->items, &id) == item)
-    g_hash_table_remove (self->items, &id);
-}
-
-static void
-item_attach (NetDbMemories *self,
-             NetMemory     *memory)
-{
-  _net_memory_set_owner (memory, item_gone, self);
-  g_hash_table_replace (self->items, (gpointer) _net_memory_get_id_ptr (memory), memory);
-}
-
-/* @id's item, if any, is no longer the item of @id; it keeps its last
- * values.  Returns it, referenced, or NULL. */
-static NetMemory *
-item_detach (NetDbMemories *self,
-             guint64        id)
-{
-  NetMemory *memory = live_item (self, id);
-
-  if (memory == NULL)
-    return NULL;
-  g_object_ref (memory);
-  _net_memory_set_owner (memory, NULL, NULL);
-  g_hash_table_remove (self->items, &id);
-  return memory;
-}
-
-/* The item of @e (transfer full): the one that exists, or a new one. */
-static NetMemory *
-entry_ref_item (NetDbMemories *self,
-                MemoryEntry   *e)
-{
-  NetMemory *memory = live_item (self, e->id);
-
-  if (memory != NULL)
-    return g_object_ref (memory);
-  memory = _net_memory_new (e->id, e->content, (const char * const *) e->tags, e->source,
-                            e->created, e->updated, e->is_pinned);
-  item_attach (self, memory);
-  return memory;
+  return _net_memory_new (e->id, e->content, (const char * const *) e->tags, e->source,
+                          e->created, e->updated, e->is_pinned);
 }
 
 static void
@@ -329,23 +280,13 @@ static void
 entry_delete (NetDbMemories *self,
               MemoryEntry   *e)
 {
-  NetMemory *memory;
-
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex_key (self, e, k);
   entry_unindex_tags (self, e);
   _net_table_set_drop (&e->source_set, e, self->by_source);
   _net_table_set_drop (&e->pinned, e, NULL);
   _net_id_table_remove (&self->table.by_id, e->id);
-  if (_net_watch_hub_active (&self->table.watches))
-    {
-      g_autoptr(NetMemory) buried = entry_ref_item (self, e);
-
-      _net_watch_hub_bury (&self->table.watches, e->id, buried);
-    }
-  memory = item_detach (self, e->id);
-  if (memory != NULL)
-    g_object_unref (memory);   /* it keeps its last values */
+  _net_table_forget_item (&self->table, e);
   entry_free (e);
 }
 
@@ -455,7 +396,7 @@ memory_changed (NetDbMemories      *self,
   if (updated_moved)
     entry_index_key (self, e, KEY_UPDATED);
 
-  m = live_item (self, e->id);
+  m = _net_table_live_item (&self->table, e->id);
   if (m != NULL)
     {
       _net_memory_update (m, e->content, (const char * const *) e->tags, e->source,
@@ -492,7 +433,6 @@ memory_insert (NetDbMemories *self,
        * while someone holds it. */
       _net_memory_update (held, e->content, (const char * const *) e->tags, e->source,
                           created, updated, pinned);
-      item_attach (self, held);
       _net_table_mark_dirty (&self->table, held);
       g_object_unref (held);
     }
@@ -706,8 +646,6 @@ static void     memories_visit       (gpointer           model,
                                       guint              window,
                                       NetTableVisitFunc  func,
                                       gpointer           data);
-static gpointer memories_entry_item  (gpointer           model,
-                                      gpointer           thing);
 static void     memories_foreach_snapshot_entry (gpointer           model,
                                                  NetTableEntryFunc  func,
                                                  gpointer           data);
@@ -720,13 +658,6 @@ static void     memory_record_clear   (gpointer           record);
 static void     memories_replace_entries (gpointer        model,
                                           GArray         *records);
 
-static gpointer
-memories_item_of_entry (gpointer model,
-                        gpointer entry)
-{
-  return entry_ref_item (model, entry);
-}
-
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
   .noun = "memory",
@@ -738,8 +669,8 @@ static const NetTableSchema memories_schema = {
   .follow = { .check = memories_check, .restore = memories_restore },
   .count_fast = memories_count_fast,
   .visit = memories_visit,
-  .entry_item = memories_entry_item,
-  .item_of_entry = memories_item_of_entry,
+  .item_link = memories_item_link,
+  .new_item = memories_new_item,
   .foreach_snapshot_entry = memories_foreach_snapshot_entry,
   .encode_entry = memories_encode_entry,
   .record_size = sizeof (NetMemory *),
@@ -766,14 +697,7 @@ static void
 net_db_memories_finalize (GObject *object)
 {
   NetDbMemories *self = (NetDbMemories *) object;
-  GHashTableIter iter;
-  gpointer memory;
 
-  /* The items that live on keep their last values. */
-  g_hash_table_iter_init (&iter, self->items);
-  while (g_hash_table_iter_next (&iter, NULL, &memory))
-    _net_memory_set_owner (memory, NULL, NULL);
-  g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   g_clear_pointer (&self->by_tag, g_hash_table_unref);
   g_clear_pointer (&self->by_source, g_hash_table_unref);
@@ -873,7 +797,6 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->by_tag = _net_table_set_index_new ();
   self->by_source = _net_table_set_index_new ();
   self->pinned = _net_table_set_new (NULL);
@@ -1159,7 +1082,7 @@ net_db_memories_get (NetDbMemories *self,
   g_return_val_if_fail (NET_IS_DB_MEMORIES (self), NULL);
 
   e = lookup (self, id);
-  return e ? entry_ref_item (self, e) : NULL;
+  return e ? _net_table_ref_item (&self->table, e) : NULL;
 }
 
 static guint
@@ -1382,13 +1305,6 @@ memories_visit (gpointer           model,
                 gpointer           data)
 {
   visit (model, (NetMemoriesFilter *) filter, ordered, skip, window, func, data);
-}
-
-static gpointer
-memories_entry_item (gpointer model,
-                     gpointer thing)
-{
-  return entry_ref_item (model, thing);
 }
 
 /**
@@ -1818,14 +1734,6 @@ memories_replace_entries (gpointer  model,
 {
   NetDbMemories *self = model;
 
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      MemoryEntry *e = self->table.by_id.slots[i];
-      NetMemory *memory;
-
-      if (e != NULL && (memory = item_detach (self, e->id)) != NULL)
-        _net_table_keep_item (&self->table, e->id, memory);
-    }
   clear_entries (self);
   _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)

@@ -70,7 +70,7 @@ enum {
 /*
  * The state of one task: one allocation of 25 bytes and its title.  Its
  * #NetTask is made when a query returns it and lives as long as someone
- * holds it: the model keeps it without a reference (NetDbTasks.items), so
+ * holds it: the model keeps it without a reference (the table's registry), so
  * that while it lives it is the one item of its id (items are unique) and
  * changes in place, and when nobody holds it any longer it is gone and
  * the entry is all the task costs.  A rename reallocates the entry.
@@ -98,10 +98,6 @@ struct _NetDbTasks
   /* The log, fold, replication, entries by id (TaskEntry), notifies,
    * live queries, waits and close: the engine's. */
   NetTable      table;
-
-  /* The items that exist: id (the item's own) → NetTask, not owned
-   * (each tells item_gone() when its last reference goes). */
-  GHashTable   *items;
 };
 
 G_DEFINE_FINAL_TYPE (NetDbTasks, net_db_tasks, G_TYPE_OBJECT)
@@ -149,66 +145,20 @@ entry_title (const TaskEntry *e)
   return e->title;
 }
 
-/* The item of @id while it exists (not a reference), else NULL. */
-static inline NetTask *
-live_item (NetDbTasks *self,
-           guint64     id)
+/* The schema's items (NetTableSchema.item_link, new_item). */
+static NetTableItemLink *
+tasks_item_link (gpointer item)
 {
-  if (G_LIKELY (g_hash_table_size (self->items) == 0))
-    return NULL;
-  return g_hash_table_lookup (self->items, &id);
+  return _net_task_get_link (item);
 }
 
-/* The last reference to an item is gone (from its dispose): it is no
- * longer the item of its id. */
-static void
-item_gone (gpointer owner,
-           gpointer item)
+static gpointer
+tasks_new_item (gpointer      model,
+                gconstpointer entry)
 {
-  NetDbTasks *self = owner;
-  guint64 id = net_task_get_id (item);
+  const TaskEntry *e = entry;
 
-  if (g_hash_table_lookup (self->items, &id) == item)
-    g_hash_table_remove (self->items, &id);
-}
-
-/* Makes @task (which must not be in the set) the item of its id. */
-static void
-item_attach (NetDbTasks *self,
-             NetTask    *task)
-{
-  _net_task_set_owner (task, item_gone, self);
-  g_hash_table_replace (self->items, (gpointer) _net_task_get_id_ptr (task), task);
-}
-
-/* @id's item, if any, is no longer the item of @id (the task is gone, or
- * the model); it keeps its last values.  Returns it, referenced, or NULL. */
-static NetTask *
-item_detach (NetDbTasks *self,
-             guint64     id)
-{
-  NetTask *task = live_item (self, id);
-
-  if (task == NULL)
-    return NULL;
-  g_object_ref (task);
-  _net_task_set_owner (task, NULL, NULL);
-  g_hash_table_remove (self->items, &id);
-  return task;
-}
-
-/* The item of @e (transfer full): the one that exists, or a new one. */
-static NetTask *
-entry_ref_item (NetDbTasks *self,
-                TaskEntry  *e)
-{
-  NetTask *task = live_item (self, e->id);
-
-  if (task != NULL)
-    return g_object_ref (task);
-  task = _net_task_new (e->id, e->title, e->status, e->created, e->updated);
-  item_attach (self, task);
-  return task;
+  return _net_task_new (e->id, e->title, e->status, e->created, e->updated);
 }
 
 /* A new entry (not in any index) holding a copy of @title. */
@@ -318,7 +268,7 @@ task_changed (NetDbTasks    *self,
   e->status = status;
   e->created = created;
   e->updated = updated;
-  task = live_item (self, e->id);
+  task = _net_table_live_item (&self->table, e->id);
   if (task != NULL)
     {
       _net_task_update (task, e->title, status, created, updated);
@@ -345,7 +295,6 @@ task_insert_entry (NetDbTasks *self,
     {
       /* It carries on as the item of @id while someone holds it. */
       _net_task_update (task, e->title, e->status, e->created, e->updated);
-      item_attach (self, task);
       mark_dirty (self, task);
       g_object_unref (task);
     }
@@ -375,20 +324,10 @@ static void
 task_delete (NetDbTasks *self,
              TaskEntry  *e)
 {
-  NetTask *task;
-
   for (guint k = 0; k < N_KEYS; k++)
     entry_unindex (self, e, k);
   _net_id_table_remove (&self->table.by_id, e->id);
-  if (_net_watch_hub_active (&self->table.watches))
-    {
-      g_autoptr(NetTask) buried = entry_ref_item (self, e);
-
-      _net_watch_hub_bury (&self->table.watches, e->id, buried);
-    }
-  task = item_detach (self, e->id);
-  if (task != NULL)
-    g_object_unref (task);   /* it keeps its last values */
+  _net_table_forget_item (&self->table, e);
   entry_free (e);
 }
 
@@ -565,8 +504,6 @@ static void     tasks_visit      (gpointer           model,
                                   guint              window,
                                   NetTableVisitFunc  func,
                                   gpointer           data);
-static gpointer tasks_entry_item (gpointer           model,
-                                  gpointer           thing);
 static void     tasks_foreach_snapshot_entry (gpointer           model,
                                               NetTableEntryFunc  func,
                                               gpointer           data);
@@ -578,13 +515,6 @@ static gboolean tasks_decode_record (const NetField    *field,
 static void     task_record_clear  (gpointer           data);
 static void     tasks_replace_entries (gpointer        model,
                                        GArray         *records);
-
-static gpointer
-tasks_item_of_entry (gpointer model,
-                     gpointer entry)
-{
-  return entry_ref_item (model, entry);
-}
 
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
@@ -598,8 +528,8 @@ static const NetTableSchema tasks_schema = {
   .follow = { .check = tasks_check, .restore = tasks_restore },
   .count_fast = tasks_count_fast,
   .visit = tasks_visit,
-  .entry_item = tasks_entry_item,
-  .item_of_entry = tasks_item_of_entry,
+  .item_link = tasks_item_link,
+  .new_item = tasks_new_item,
   .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
   .encode_entry = tasks_encode_entry,
   .record_size = sizeof (TaskRecord),
@@ -626,14 +556,7 @@ static void
 net_db_tasks_finalize (GObject *object)
 {
   NetDbTasks *self = (NetDbTasks *) object;
-  GHashTableIter iter;
-  gpointer task;
 
-  /* The items that live on keep their last values. */
-  g_hash_table_iter_init (&iter, self->items);
-  while (g_hash_table_iter_next (&iter, NULL, &task))
-    _net_task_set_owner (task, NULL, NULL);
-  g_clear_pointer (&self->items, g_hash_table_unref);
   clear_entries (self);
   _net_table_finalize (&self->table);
 
@@ -730,7 +653,6 @@ net_db_tasks_init (NetDbTasks *self)
 {
   _net_table_init (&self->table, &tasks_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
 }
 
 /**
@@ -946,7 +868,7 @@ net_db_tasks_get (NetDbTasks *self,
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
 
   e = lookup (self, id);
-  return e ? entry_ref_item (self, e) : NULL;
+  return e ? _net_table_ref_item (&self->table, e) : NULL;
 }
 
 /* Does the title of @e contain @needle (folded)? */
@@ -1035,13 +957,6 @@ tasks_visit (gpointer           model,
   /* Always in order: the indexes keep every order, at no extra cost. */
   query_init (model, &w, (NetTasksFilter *) filter, NULL);
   _net_table_walk (&((NetDbTasks *) model)->table, &w, skip, func, data);
-}
-
-static gpointer
-tasks_entry_item (gpointer model,
-                  gpointer thing)
-{
-  return entry_ref_item (model, thing);
 }
 
 /**
@@ -1490,21 +1405,13 @@ tasks_decode_record (const NetField  *field,
   return decode_task (field, record, error);
 }
 
-/* The schema's side of a restore: the items that exist carry on. */
+/* The schema's side of a restore (the items that exist carry on). */
 static void
 tasks_replace_entries (gpointer  model,
                        GArray   *records)
 {
   NetDbTasks *self = model;
 
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      TaskEntry *e = self->table.by_id.slots[i];
-      NetTask *task;
-
-      if (e != NULL && (task = item_detach (self, e->id)) != NULL)
-        _net_table_keep_item (&self->table, e->id, task);
-    }
   clear_entries (self);
   _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)

@@ -38,7 +38,6 @@ struct _NetMemory
 {
   GObject   parent_instance;
 
-  guint64   id;
   char     *content;
   char     *folded_content;   /* lazily, NULL until asked for */
   char    **tags;             /* never NULL */
@@ -50,9 +49,8 @@ struct _NetMemory
   /* Bit (1 << PROP_x) for every property changed since the last flush. */
   guint     pending_notify;
 
-  /* The model whose item of its id this is (_net_memory_set_owner()). */
-  NetItemReleaseFunc release;
-  gpointer           owner;
+  /* Its model's registry of items (net-table-private.h). */
+  NetTableItemLink link;
 };
 
 G_DEFINE_FINAL_TYPE (NetMemory, net_memory, G_TYPE_OBJECT)
@@ -113,30 +111,15 @@ static void
 net_memory_dispose (GObject *object)
 {
   NetMemory *self = (NetMemory *) object;
-  NetItemReleaseFunc release = self->release;
-
-  if (release != NULL)
-    {
-      self->release = NULL;
-      release (g_steal_pointer (&self->owner), self);
-    }
+  _net_table_item_link_release (&self->link);
 
   G_OBJECT_CLASS (net_memory_parent_class)->dispose (object);
 }
 
-void
-_net_memory_set_owner (NetMemory          *self,
-                       NetItemReleaseFunc  release,
-                       gpointer            owner)
+NetTableItemLink *
+_net_memory_get_link (NetMemory *self)
 {
-  self->release = release;
-  self->owner = owner;
-}
-
-const guint64 *
-_net_memory_get_id_ptr (NetMemory *self)
-{
-  return &self->id;
+  return &self->link;
 }
 
 static void
@@ -290,7 +273,7 @@ _net_memory_new_take (guint64    id,
   g_return_val_if_fail (content != NULL, NULL);
 
   self = g_object_new (NET_TYPE_MEMORY, NULL);
-  self->id = id;
+  self->link.id = id;
   self->content = content;
   self->source = source;
   self->created_at = created_at;
@@ -357,7 +340,7 @@ _net_memory_new (guint64             id,
   g_return_val_if_fail (content != NULL, NULL);
 
   self = g_object_new (NET_TYPE_MEMORY, NULL);
-  self->id = id;
+  self->link.id = id;
   self->content = g_strdup (content);
   g_strfreev (self->tags);
   self->tags = dedup_tags (tags);
@@ -476,8 +459,8 @@ _net_memory_compare (NetOrderBy  order,
   g_assert (b != NULL);
 
   return _net_db_order_compare (order,
-                                a->id, a->created_at, a->updated_at,
-                                b->id, b->created_at, b->updated_at);
+                                a->link.id, a->created_at, a->updated_at,
+                                b->link.id, b->created_at, b->updated_at);
 }
 
 /**
@@ -493,7 +476,7 @@ net_memory_get_id (NetMemory *self)
 {
   g_return_val_if_fail (NET_IS_MEMORY (self), 0);
 
-  return self->id;
+  return self->link.id;
 }
 
 /**

@@ -109,6 +109,31 @@ typedef gboolean (*NetTableVisitFunc) (gpointer  thing,
 typedef void     (*NetTableEntryFunc) (gpointer  entry,
                                        gpointer  data);
 
+typedef struct _NetTable NetTable;
+
+/*
+ * Items: a model's item objects (NetTask, NetMemory, a collection's
+ * records) exist only while someone holds them.  The table keeps a
+ * registry of them without a reference, at most one per id, so that
+ * while an item lives it is the item of its id: every query returns it
+ * and the model changes it in place.  Queries make the item of an entry
+ * with the schema's new_item when none lives.
+ *
+ * What an item type does for it: it embeds a NetTableItemLink (in its
+ * instance or private struct: the schema's item_link says where), sets
+ * link.id when it is made, and calls _net_table_item_link_release() from
+ * its dispose, before chaining up (its last reference went: it is no
+ * longer the item of its id).  That is all; the table sets the rest.
+ */
+typedef struct
+{
+  guint64   id;       /* first: the registry's key */
+  NetTable *table;    /* the table whose item of its id this is, or NULL */
+  gpointer  item;     /* the item embedding it, while in a table */
+} NetTableItemLink;
+
+void          _net_table_item_link_release (NetTableItemLink *link);
+
 typedef struct
 {
   const char  *what;              /* "tasks": the log and the model */
@@ -155,9 +180,18 @@ typedef struct
                                   gpointer             data);
   gpointer   (*entry_item)       (gpointer             model,
                                   gpointer             thing);
-  /* The item (transfer full) of an entry of the id table, as entry_item. */
+  /* The item (transfer full) of an entry of the id table, as entry_item.
+   * Both may be NULL: visit passes entries, and the item is the one the
+   * registry holds or a new one (_net_table_ref_item()). */
   gpointer   (*item_of_entry)    (gpointer             model,
                                   gpointer             entry);
+
+  /* Items (see NetTableItemLink): the link an item embeds, and a new
+   * item (transfer full, link.id set, of no table) with the values of
+   * @entry. */
+  NetTableItemLink *(*item_link) (gpointer             item);
+  gpointer   (*new_item)         (gpointer             model,
+                                  gconstpointer        entry);
 
   /* Snapshots: calls @func on each entry, in the order the snapshot
    * keeps them; encodes one entry as its item record. */
@@ -169,9 +203,9 @@ typedef struct
 
   /* Restores: one item record decodes into a record of record_size
    * bytes (cleared with record_clear); replace_entries() drops every
-   * entry, after handing the items that exist to _net_table_keep_item(),
-   * and inserts one entry per record (an insert takes the item of its id
-   * back with _net_table_adopt_item()). */
+   * entry and inserts one entry per record (the table set the items
+   * that exist aside first: an insert takes the item of its id back with
+   * _net_table_adopt_item()). */
   gsize        record_size;
   gboolean   (*decode_record)    (const NetField      *field,
                                   gpointer             record,
@@ -185,7 +219,7 @@ typedef struct
   void       (*flush_notify)     (gpointer             item);
 } NetTableSchema;
 
-typedef struct
+struct _NetTable
 {
   const NetTableSchema *schema;
   GObject              *model;       /* holds the table */
@@ -207,9 +241,11 @@ typedef struct
   GHashTable           *adopt;       /* during a restore: guint64* → the
                                       * items that carry on when their id
                                       * comes back */
+  NetIdTable            items;       /* NetTableItemLink*: the items that
+                                      * exist, not owned */
   GHashTable           *dirty;       /* items (a ref) with pending notifies */
   NetWatchHub           watches;     /* the live queries */
-} NetTable;
+};
 
 /* From the model's init and finalize (after it freed its entries). */
 void          _net_table_init          (NetTable              *self,
@@ -299,6 +335,29 @@ guint64       _net_table_end_append    (NetTable              *self,
                                         guint8                 dispatch,
                                         guint64                id,
                                         GError               **error);
+
+/* The item of @id while it exists (not a reference), else NULL. */
+static inline gpointer
+_net_table_live_item (NetTable *self,
+                      guint64   id)
+{
+  NetTableItemLink *link;
+
+  if (G_LIKELY (_net_id_table_size (&self->items) == 0))
+    return NULL;
+  link = _net_id_table_lookup (&self->items, id);
+  return link != NULL ? link->item : NULL;
+}
+
+/* The item of @entry (transfer full): the one that exists, or a new one
+ * (the schema's new_item), which becomes the item of its id. */
+gpointer      _net_table_ref_item      (NetTable              *self,
+                                        gconstpointer          entry);
+/* @entry is deleted (already out of the id table and the indexes): the
+ * live queries get its item for their graveyard, and its item, if any,
+ * is no longer the item of its id: it keeps its last values. */
+void          _net_table_forget_item   (NetTable              *self,
+                                        gconstpointer          entry);
 
 /* @item changed in place (its _update() recorded notifies): flush them
  * from the next delivery. */
@@ -455,24 +514,19 @@ GBytes       *_net_table_snapshot      (NetTable              *self);
 gboolean      _net_table_restore       (NetTable              *self,
                                         GBytes                *snapshot,
                                         GError               **error);
-/* From replace_entries: @item (transfer full) carries on if @id comes
- * back. */
-void          _net_table_keep_item     (NetTable              *self,
-                                        guint64                id,
-                                        gpointer               item);
-/* From an insert: the item of @id that carries on (transfer full), or
- * NULL. */
+/* From an insert during a restore: the item of @id of before the
+ * restore, again the item of its id (transfer full; the insert gives it
+ * the entry's values and marks it dirty), or NULL. */
+gpointer      _net_table_adopt_item_slow (NetTable            *self,
+                                          guint64              id);
+
 static inline gpointer
 _net_table_adopt_item (NetTable *self,
                        guint64   id)
 {
-  gpointer key, item;
-
-  if (G_LIKELY (self->adopt == NULL) ||
-      !g_hash_table_steal_extended (self->adopt, &id, &key, &item))
+  if (G_LIKELY (self->adopt == NULL))
     return NULL;
-  g_free (key);
-  return item;
+  return _net_table_adopt_item_slow (self, id);
 }
 
 G_END_DECLS

@@ -101,6 +101,8 @@ _net_table_init (NetTable             *self,
   g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
+  _net_id_table_init (&self->items);
+  g_assert (schema->item_link != NULL && schema->new_item != NULL);
   g_assert (schema->n_partitions >= 1 && schema->n_partitions <= NET_TABLE_MAX_PARTITIONS);
   for (guint p = 0; p < schema->n_partitions; p++)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
@@ -123,6 +125,14 @@ _net_table_dispose (NetTable *self)
 void
 _net_table_finalize (NetTable *self)
 {
+  /* The items that live on keep their last values. */
+  for (guint i = 0; i <= self->items.mask; i++)
+    if (self->items.slots[i] != NULL)
+      {
+        ((NetTableItemLink *) self->items.slots[i])->table = NULL;
+        ((NetTableItemLink *) self->items.slots[i])->item = NULL;
+      }
+  _net_id_table_clear (&self->items);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_clear_pointer (&self->forwarded, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
@@ -131,6 +141,91 @@ _net_table_finalize (NetTable *self)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
       g_clear_pointer (&self->order[p][k], _net_btree_free);
   _net_origins_clear (&self->origins);
+}
+
+/* Items --------------------------------------------------------------------------- */
+
+static inline NetTableItemLink *
+item_link (NetTable *self,
+           gpointer  item)
+{
+  return self->schema->item_link (item);
+}
+
+/* Makes @item (of no table) the item of its id. */
+static void
+item_attach (NetTable *self,
+             gpointer  item)
+{
+  NetTableItemLink *link = item_link (self, item);
+
+  g_assert (link->table == NULL);
+  link->table = self;
+  link->item = item;
+  _net_id_table_insert (&self->items, link);
+}
+
+/* The item of @id, if any, is no longer the item of its id (the entry
+ * is gone, or the model); it keeps its last values.  Returns it,
+ * referenced, or NULL. */
+static gpointer
+item_detach (NetTable *self,
+             guint64   id)
+{
+  gpointer item = _net_table_live_item (self, id);
+
+  if (item == NULL)
+    return NULL;
+  _net_id_table_remove (&self->items, id);
+  item_link (self, item)->table = NULL;
+  item_link (self, item)->item = NULL;
+  return g_object_ref (item);
+}
+
+void
+_net_table_item_link_release (NetTableItemLink *link)
+{
+  NetTable *self = link->table;
+
+  if (self == NULL)
+    return;
+  link->table = NULL;
+  link->item = NULL;
+  if (_net_id_table_lookup (&self->items, link->id) == link)
+    _net_id_table_remove (&self->items, link->id);
+}
+
+gpointer
+_net_table_ref_item (NetTable      *self,
+                     gconstpointer  entry)
+{
+  guint64 id = ((const NetTableEntry *) entry)->id;
+  gpointer item = _net_table_live_item (self, id);
+
+  if (item != NULL)
+    return g_object_ref (item);
+  item = self->schema->new_item (self->model, entry);
+  g_assert (item_link (self, item)->id == id);
+  item_attach (self, item);
+  return item;
+}
+
+void
+_net_table_forget_item (NetTable      *self,
+                        gconstpointer  entry)
+{
+  guint64 id = ((const NetTableEntry *) entry)->id;
+  gpointer item;
+
+  if (_net_watch_hub_active (&self->watches))
+    {
+      g_autoptr(GObject) buried = _net_table_ref_item (self, entry);
+
+      _net_watch_hub_bury (&self->watches, id, buried);
+    }
+  item = item_detach (self, id);
+  if (item != NULL)
+    g_object_unref (item);
 }
 
 /* Ordered indexes ---------------------------------------------------------------- */
@@ -915,8 +1010,11 @@ collect_cb (gpointer thing,
             gpointer data)
 {
   Collect *c = data;
+  NetTable *self = c->table;
 
-  g_ptr_array_add (c->result, c->table->schema->entry_item (c->table->model, thing));
+  g_ptr_array_add (c->result, self->schema->entry_item != NULL ?
+                              self->schema->entry_item (self->model, thing) :
+                              _net_table_ref_item (self, thing));
   return c->limit == 0 || c->result->len < c->limit;
 }
 
@@ -1034,7 +1132,8 @@ _net_table_watch_get_item (GObject *source,
   gpointer item;
 
   if (entry != NULL)
-    return self->schema->item_of_entry (self->model, entry);
+    return self->schema->item_of_entry != NULL ? self->schema->item_of_entry (self->model, entry) :
+                                                 _net_table_ref_item (self, entry);
   item = _net_watch_hub_grave (&self->watches, id);
   return item != NULL ? g_object_ref (item) : NULL;
 }
@@ -1110,12 +1209,38 @@ read_record_cb (const NetField  *field,
   return TRUE;
 }
 
-void
-_net_table_keep_item (NetTable *self,
-                      guint64   id,
-                      gpointer  item)
+gpointer
+_net_table_adopt_item_slow (NetTable *self,
+                            guint64   id)
 {
-  g_hash_table_insert (self->adopt, g_memdup2 (&id, sizeof id), item);
+  gpointer key, item;
+
+  if (!g_hash_table_steal_extended (self->adopt, &id, &key, &item))
+    return NULL;
+  g_free (key);
+  item_attach (self, item);
+  return item;
+}
+
+/* Sets every item that exists aside, in self->adopt, for the restored
+ * state to take back. */
+static void
+keep_items (NetTable *self)
+{
+  for (guint i = 0; i <= self->items.mask; i++)
+    {
+      NetTableItemLink *link = self->items.slots[i];
+
+      if (link != NULL)
+        {
+          g_hash_table_insert (self->adopt, g_memdup2 (&link->id, sizeof link->id),
+                               g_object_ref (link->item));
+          link->table = NULL;
+          link->item = NULL;
+        }
+    }
+  _net_id_table_clear (&self->items);
+  _net_id_table_init (&self->items);
 }
 
 gboolean
@@ -1152,6 +1277,7 @@ _net_table_restore (NetTable  *self,
   _net_watch_hub_reset (&self->watches);
   _net_origins_replace (&self->origins, origins);
   self->adopt = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  keep_items (self);
   self->schema->replace_entries (self->model, records);
 
   /* The fold goes on from the snapshot's seq (its waiters carry on). */

@@ -36,7 +36,6 @@ struct _NetTask
 {
   GObject        parent_instance;
 
-  guint64        id;
   char          *title;
   char          *folded_title;   /* lazily, NULL until asked for */
   gint64         created_at;
@@ -46,10 +45,8 @@ struct _NetTask
   /* Bit (1 << PROP_x) for every property changed since the last flush. */
   guint          pending_notify;
 
-  /* The model whose item of its id this is, told when the last
-   * reference goes (_net_task_set_owner()). */
-  NetItemReleaseFunc release;
-  gpointer           owner;
+  /* Its model's registry of items (net-table-private.h). */
+  NetTableItemLink link;
 };
 
 G_DEFINE_FINAL_TYPE (NetTask, net_task, G_TYPE_OBJECT)
@@ -105,30 +102,15 @@ static void
 net_task_dispose (GObject *object)
 {
   NetTask *self = (NetTask *) object;
-  NetItemReleaseFunc release = self->release;
-
-  if (release != NULL)
-    {
-      self->release = NULL;
-      release (g_steal_pointer (&self->owner), self);
-    }
+  _net_table_item_link_release (&self->link);
 
   G_OBJECT_CLASS (net_task_parent_class)->dispose (object);
 }
 
-void
-_net_task_set_owner (NetTask            *self,
-                     NetItemReleaseFunc  release,
-                     gpointer            owner)
+NetTableItemLink *
+_net_task_get_link (NetTask *self)
 {
-  self->release = release;
-  self->owner = owner;
-}
-
-const guint64 *
-_net_task_get_id_ptr (NetTask *self)
-{
-  return &self->id;
+  return &self->link;
 }
 
 static void
@@ -253,7 +235,7 @@ _net_task_new (guint64        id,
   g_return_val_if_fail (status <= NET_TASK_STATUS_COMPLETED, NULL);
 
   self = g_object_new (NET_TYPE_TASK, NULL);
-  self->id = id;
+  self->link.id = id;
   self->title = g_strdup (title);
   self->status = status;
   self->created_at = created_at;
@@ -351,8 +333,8 @@ _net_task_compare (NetOrderBy  order,
   g_assert (b != NULL);
 
   return _net_db_order_compare (order,
-                                a->id, a->created_at, a->updated_at,
-                                b->id, b->created_at, b->updated_at);
+                                a->link.id, a->created_at, a->updated_at,
+                                b->link.id, b->created_at, b->updated_at);
 }
 
 /**
@@ -368,7 +350,7 @@ net_task_get_id (NetTask *self)
 {
   g_return_val_if_fail (NET_IS_TASK (self), 0);
 
-  return self->id;
+  return self->link.id;
 }
 
 /**
