@@ -48,10 +48,44 @@ typedef struct
                              guint         *limit);
 } NetQueryFuncs;
 
-NetQueryModel *_net_query_model_new    (GObject             *source,
-                                        const NetQueryFuncs *funcs,
-                                        GObject             *filter,
-                                        guint64              seq);
+/*
+ * The source's resumable walk, so that a large query fills in steps
+ * (NULL: every fill is synchronous).  A walk passes every entry within
+ * the bounds of the filter's order key (match() checks the rest), in the
+ * filter's order, with the sort key match() gives, and can start again
+ * after any (key, id): the step after that entry, whatever changed in
+ * the meantime.
+ */
+typedef struct
+{
+  gpointer (*walk_new)  (GObject       *source,
+                         GObject       *filter);
+  void     (*walk_free) (gpointer       walk);
+  /* How many entries a walk from after (@key, @id) (from the start unless
+   * @resume) would pass: what is left to examine. */
+  guint    (*remaining) (GObject       *source,
+                         gpointer       walk,
+                         gboolean       resume,
+                         guint64        key,
+                         guint64        id);
+  /* Calls @func on the entries after (@key, @id) (from the start unless
+   * @resume), in order, until it returns FALSE. */
+  void     (*walk)      (GObject       *source,
+                         gpointer       walk,
+                         gboolean       resume,
+                         guint64        key,
+                         guint64        id,
+                         gboolean     (*func) (guint64  id,
+                                               guint64  key,
+                                               gpointer data),
+                         gpointer       data);
+} NetQueryWalker;
+
+NetQueryModel *_net_query_model_new    (GObject              *source,
+                                        const NetQueryFuncs  *funcs,
+                                        const NetQueryWalker *walker,
+                                        GObject              *filter,
+                                        guint64               seq);
 /* From the source's delivery: these ids (repeats allowed) may have
  * changed up to @seq; those in @deleted (guint64* keys, may be NULL) were
  * deleted meanwhile, so an item of theirs is a new object.  Emits the
@@ -114,11 +148,12 @@ void      _net_watch_hub_deliver    (NetWatchHub   *hub,
 void      _net_watch_hub_detach_all (NetWatchHub   *hub);
 /* A new query of @source (the model holding @hub), registered unless
  * @closed. */
-NetQueryModel *_net_watch_hub_watch (NetWatchHub         *hub,
-                                     GObject             *source,
-                                     const NetQueryFuncs *funcs,
-                                     GObject             *filter,
-                                     guint64              seq,
-                                     gboolean             closed);
+NetQueryModel *_net_watch_hub_watch (NetWatchHub          *hub,
+                                     GObject              *source,
+                                     const NetQueryFuncs  *funcs,
+                                     const NetQueryWalker *walker,
+                                     GObject              *filter,
+                                     guint64               seq,
+                                     gboolean              closed);
 
 G_END_DECLS

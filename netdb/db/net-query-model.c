@@ -56,6 +56,7 @@ struct _NetQueryModel
 
   GObject             *source;
   const NetQueryFuncs *funcs;
+  const NetQueryWalker *walker;
   GObject             *filter;
   gulong               filter_notify_id;
   gpointer             matcher;
@@ -420,10 +421,11 @@ refill (NetQueryModel *self,
 /* Private API --------------------------------------------------------------- */
 
 NetQueryModel *
-_net_query_model_new (GObject             *source,
-                      const NetQueryFuncs *funcs,
-                      GObject             *filter,
-                      guint64              seq)
+_net_query_model_new (GObject              *source,
+                      const NetQueryFuncs  *funcs,
+                      const NetQueryWalker *walker,
+                      GObject              *filter,
+                      guint64               seq)
 {
   NetQueryModel *self;
 
@@ -433,6 +435,7 @@ _net_query_model_new (GObject             *source,
   self = g_object_new (NET_TYPE_QUERY_MODEL, NULL);
   self->source = g_object_ref (source);
   self->funcs = funcs;
+  self->walker = walker;
   self->seq = seq;
   net_query_model_set_filter (self, filter);
   return self;
@@ -629,14 +632,15 @@ _net_watch_hub_detach_all (NetWatchHub *hub)
 }
 
 NetQueryModel *
-_net_watch_hub_watch (NetWatchHub         *hub,
-                      GObject             *source,
-                      const NetQueryFuncs *funcs,
-                      GObject             *filter,
-                      guint64              seq,
-                      gboolean             closed)
+_net_watch_hub_watch (NetWatchHub          *hub,
+                      GObject              *source,
+                      const NetQueryFuncs  *funcs,
+                      const NetQueryWalker *walker,
+                      GObject              *filter,
+                      guint64               seq,
+                      gboolean              closed)
 {
-  NetQueryModel *model = _net_query_model_new (source, funcs, filter, seq);
+  NetQueryModel *model = _net_query_model_new (source, funcs, walker, filter, seq);
 
   if (closed)
     _net_query_model_detach (model);

@@ -763,6 +763,183 @@ _net_table_walk_count_fast (NetTable           *self,
   return TRUE;
 }
 
+/* Resumable walks (the fills of live queries) ------------------------------------ */
+
+/*
+ * A live query over a large table fills in steps (net-query-model.c):
+ * each step walks on from the last entry it examined, in the filter's
+ * order, over every entry within the bounds of the order key (the
+ * query's match() checks the rest), so that the cursor moves on each
+ * entry and a step can stop after any of them.  A fresh seek each step:
+ * the table may change between steps.
+ */
+typedef struct
+{
+  NetTable     *table;
+  NetTableWalk  w;
+} TableWatchWalk;
+
+static gpointer
+table_watch_walk_new (GObject *source,
+                      GObject *filter)
+{
+  TableWatchWalk *ww = g_new0 (TableWatchWalk, 1);
+
+  ww->table = g_object_get_qdata (source, table_quark ());
+  _net_table_walk_init (ww->table, &ww->w, (NetFilterBase *) filter);
+  ww->w.nothing_else = TRUE;
+  return ww;
+}
+
+/* The bounds of @w's order key, as positions of @tree: [*lo, *hi). */
+static void
+table_watch_walk_range (const NetTableWalk *w,
+                        NetBTree           *tree,
+                        guint              *lo,
+                        guint              *hi)
+{
+  gint64 after = 0, before = G_MAXINT64;
+
+  if (w->key == NET_TABLE_KEY_CREATED)
+    after = w->created_after, before = w->created_before;
+  else if (w->key == NET_TABLE_KEY_UPDATED)
+    after = w->updated_after, before = w->updated_before;
+
+  *lo = after == 0 ? 0 : _net_btree_lower_bound (tree, _net_btree_key_from_int (after), 0);
+  *hi = before == G_MAXINT64 ? _net_btree_size (tree)
+                             : _net_btree_lower_bound (tree, _net_btree_key_from_int (before + 1), 0);
+}
+
+/* The position in @tree of the first entry after (@key, @id) in @w's
+ * order (@key as _net_table_walk_key() gives it), within [lo, hi): for
+ * a descending walk, the position after it (the walk goes down). */
+static guint
+table_watch_walk_seek (const NetTableWalk *w,
+                       NetBTree           *tree,
+                       gboolean            resume,
+                       guint64             key,
+                       guint64             id,
+                       guint               lo,
+                       guint               hi)
+{
+  guint64 raw = w->desc ? ~key : key;
+  guint pos;
+
+  if (!resume)
+    return w->desc ? hi : lo;
+  if (!w->desc)
+    {
+      if (id < G_MAXUINT64)
+        pos = _net_btree_lower_bound (tree, raw, id + 1);
+      else
+        pos = raw < G_MAXUINT64 ? _net_btree_lower_bound (tree, raw + 1, 0) : _net_btree_size (tree);
+      return CLAMP (pos, lo, hi);
+    }
+  pos = _net_btree_lower_bound (tree, raw, id);
+  return CLAMP (pos, lo, hi);
+}
+
+static guint
+table_watch_walk_remaining (GObject  *source,
+                            gpointer  walk,
+                            gboolean  resume,
+                            guint64   key,
+                            guint64   id)
+{
+  TableWatchWalk *ww = walk;
+  NetTable *self = ww->table;
+  guint n = 0;
+
+  for (guint p = 0; p < self->schema->n_partitions; p++)
+    {
+      NetBTree *tree = self->order[p][ww->w.key];
+      guint lo, hi, pos;
+
+      if ((ww->w.partitions & (1u << p)) == 0)
+        continue;
+      table_watch_walk_range (&ww->w, tree, &lo, &hi);
+      if (lo >= hi)
+        continue;
+      pos = table_watch_walk_seek (&ww->w, tree, resume, key, id, lo, hi);
+      n += ww->w.desc ? pos - lo : hi - pos;
+    }
+  return n;
+}
+
+static void
+table_watch_walk (GObject  *source,
+                  gpointer  walk,
+                  gboolean  resume,
+                  guint64   key,
+                  guint64   id,
+                  gboolean (*func) (guint64, guint64, gpointer),
+                  gpointer  data)
+{
+  TableWatchWalk *ww = walk;
+  NetTable *self = ww->table;
+  const NetTableWalk *w = &ww->w;
+  NetBTreeIter it[NET_TABLE_MAX_PARTITIONS];
+  guint left[NET_TABLE_MAX_PARTITIONS] = { 0, };
+  guint n = self->schema->n_partitions;
+
+  for (guint p = 0; p < n; p++)
+    {
+      NetBTree *tree = self->order[p][w->key];
+      guint lo, hi, pos;
+
+      if ((w->partitions & (1u << p)) == 0)
+        continue;
+      table_watch_walk_range (w, tree, &lo, &hi);
+      if (lo >= hi)
+        continue;
+      pos = table_watch_walk_seek (w, tree, resume, key, id, lo, hi);
+      left[p] = w->desc ? pos - lo : hi - pos;
+      if (left[p] > 0 && !_net_btree_iter_nth (tree, w->desc ? pos - 1 : pos, &it[p]))
+        left[p] = 0;
+    }
+
+  for (;;)
+    {
+      const NetTableEntry *e = NULL;
+      guint64 best_key = 0;
+      guint pick = 0;
+
+      /* The next entry in the walk's order among the streams (ties by
+       * id, flipped with the key for descending orders). */
+      for (guint p = 0; p < n; p++)
+        {
+          const NetTableEntry *c;
+          guint64 k;
+
+          if (left[p] == 0)
+            continue;
+          c = _net_btree_iter_get (&it[p])->value;
+          k = _net_table_walk_key (w, c);
+          if (e != NULL &&
+              (k > best_key || (k == best_key && (w->desc ? ~c->id > ~e->id : c->id > e->id))))
+            continue;
+          e = c;
+          best_key = k;
+          pick = p;
+        }
+      if (e == NULL)
+        break;
+
+      if (--left[pick] > 0 &&
+          !(w->desc ? _net_btree_iter_prev (&it[pick]) : _net_btree_iter_next (&it[pick])))
+        left[pick] = 0;
+      if (!func (e->id, best_key, data))
+        break;
+    }
+}
+
+static const NetQueryWalker table_watch_walker = {
+  .walk_new = table_watch_walk_new,
+  .walk_free = g_free,
+  .remaining = table_watch_walk_remaining,
+  .walk = table_watch_walk,
+};
+
 /* The planner of the set indexes ------------------------------------------------- */
 
 void
@@ -1117,8 +1294,8 @@ _net_table_watch (NetTable            *self,
                   const NetQueryFuncs *funcs,
                   NetFilterBase       *filter)
 {
-  return _net_watch_hub_watch (&self->watches, self->model, funcs, (GObject *) filter,
-                               _net_table_get_applied_seq (self), self->closed);
+  return _net_watch_hub_watch (&self->watches, self->model, funcs, &table_watch_walker,
+                               (GObject *) filter, _net_table_get_applied_seq (self), self->closed);
 }
 
 /* NetQueryFuncs.get_item: a live item, or one deleted since the last
