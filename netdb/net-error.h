@@ -49,7 +49,11 @@ G_BEGIN_DECLS
  * @NET_ERROR_AUTH_FAILED: a peer failed authentication
  * @NET_ERROR_PROTOCOL: a peer violated the protocol
  * @NET_ERROR_EXISTS: the target already exists (a database directory that
- *   holds another history than the snapshot restored into it).  Since: 0.2
+ *   holds another history than the snapshot restored into it, a record
+ *   id a collection already holds).  Since: 0.2
+ * @NET_ERROR_SCHEMA_MISMATCH: a field of a record class has a type that the
+ *   values its collection's log stores cannot become; the message names
+ *   the field.  Since: 0.2
  *
  * Error codes in the %NET_ERROR domain.
  */
@@ -73,6 +77,7 @@ typedef enum
   NET_ERROR_AUTH_FAILED,
   NET_ERROR_PROTOCOL,
   NET_ERROR_EXISTS,
+  NET_ERROR_SCHEMA_MISMATCH,
 } NetError;
 
 NET_AVAILABLE_IN_ALL

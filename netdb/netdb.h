@@ -28,6 +28,9 @@
 # include "net-db-memories.h"
 # include "net-db.h"
 # include "net-db-builder.h"
+# include "net-record.h"
+# include "net-filter.h"
+# include "net-collection.h"
 # include "net-identity.h"
 # include "net-node.h"
 #undef NETDB_INSIDE

@@ -4,7 +4,7 @@
  *
  *   off size field
  *     0    1 dispatch: model + kind (0x01-0x04 tasks, 0x10-0x14 memories,
- *            0x80 and above: application events)
+ *            0x20-0x22 collections, 0x80 and above: application events)
  *     1    1 flags (0)
  *     2    2 reserved, 0
  *     4    8 origin (u64 LE): the node or database that wrote it
@@ -32,6 +32,10 @@ typedef enum
   NET_DISPATCH_MEMORY_PINNED    = 0x12,
   NET_DISPATCH_MEMORY_UNPINNED  = 0x13,
   NET_DISPATCH_MEMORY_DELETED   = 0x14,
+  /* A collection's (docs/collection-format.md). */
+  NET_DISPATCH_RECORD_INSERTED  = 0x20,
+  NET_DISPATCH_RECORD_UPDATED   = 0x21,
+  NET_DISPATCH_RECORD_DELETED   = 0x22,
   NET_DISPATCH_APPLICATION      = 0x80,
 } NetDispatch;
 
