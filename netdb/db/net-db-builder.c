@@ -50,6 +50,7 @@ struct _NetDbBuilder
   NetRedexConfig  *config;
   gboolean         read_only;
   guint64          max_snapshot_size;
+  GPtrArray       *collections;   /* NetDbCollectionSpec* */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbBuilder, net_db_builder, G_TYPE_OBJECT)
@@ -61,6 +62,7 @@ net_db_builder_finalize (GObject *object)
 
   g_clear_pointer (&self->path, g_free);
   g_clear_object (&self->config);
+  g_clear_pointer (&self->collections, g_ptr_array_unref);
 
   G_OBJECT_CLASS (net_db_builder_parent_class)->finalize (object);
 }
@@ -168,6 +170,63 @@ net_db_builder_with_memories (NetDbBuilder *self)
   return self;
 }
 
+static void
+collection_spec_free (gpointer data)
+{
+  NetDbCollectionSpec *spec = data;
+
+  g_free (spec->name);
+  g_free (spec);
+}
+
+/**
+ * net_db_builder_with_collection:
+ * @self: a #NetDbBuilder
+ * @name: the name of a collection
+ * @record_type: the class of its records, or %NET_TYPE_RECORD
+ *
+ * Opens the collection @name with the database, as
+ * net_db_open_collection() does (a failure to open it fails the build).
+ * The collection is then part of the database from the start: restored
+ * from a snapshot built from, and present in read-only opens.
+ *
+ * Returns: (transfer none): @self
+ *
+ * Since: 0.2
+ */
+NetDbBuilder *
+net_db_builder_with_collection (NetDbBuilder *self,
+                                const char   *name,
+                                GType         record_type)
+{
+  NetDbCollectionSpec *spec;
+
+  g_return_val_if_fail (NET_IS_DB_BUILDER (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  /* A new list each time: the dbs built before keep theirs. */
+    {
+      GPtrArray *copy = g_ptr_array_new_with_free_func (collection_spec_free);
+
+      for (guint i = 0; self->collections != NULL && i < self->collections->len; i++)
+        {
+          NetDbCollectionSpec *old = g_ptr_array_index (self->collections, i);
+          NetDbCollectionSpec *dup = g_new0 (NetDbCollectionSpec, 1);
+
+          dup->name = g_strdup (old->name);
+          dup->record_type = old->record_type;
+          g_ptr_array_add (copy, dup);
+        }
+      g_clear_pointer (&self->collections, g_ptr_array_unref);
+      self->collections = copy;
+    }
+  spec = g_new0 (NetDbCollectionSpec, 1);
+  spec->name = g_strdup (name);
+  spec->record_type = record_type;
+  g_ptr_array_add (self->collections, spec);
+  return self;
+}
+
 /**
  * net_db_builder_fsync_policy:
  * @self: a #NetDbBuilder
@@ -259,6 +318,7 @@ builder_options (NetDbBuilder *self,
     .config = self->config,
     .read_only = self->read_only,
     .snapshot = snapshot,
+    .collections = self->collections,
   };
 
   return options;

@@ -35,6 +35,10 @@ NetDbBuilder *net_db_builder_with_tasks           (NetDbBuilder    *self);
 NET_AVAILABLE_IN_ALL
 NetDbBuilder *net_db_builder_with_memories        (NetDbBuilder    *self);
 NET_AVAILABLE_IN_ALL
+NetDbBuilder *net_db_builder_with_collection      (NetDbBuilder    *self,
+                                                   const char      *name,
+                                                   GType            record_type);
+NET_AVAILABLE_IN_ALL
 NetDbBuilder *net_db_builder_fsync_policy         (NetDbBuilder    *self,
                                                    NetFsyncPolicy   policy,
                                                    guint            n_or_ms);

@@ -12,6 +12,13 @@
 
 G_BEGIN_DECLS
 
+/* A collection the builder opens with the db. */
+typedef struct
+{
+  char    *name;
+  GType    record_type;
+} NetDbCollectionSpec;
+
 /* What a NetDb is opened with; NetDbBuilder fills it in. */
 typedef struct
 {
@@ -22,6 +29,8 @@ typedef struct
   gboolean         read_only;
   GBytes          *snapshot;    /* nullable: a bundle to restore */
   guint64          max_snapshot_size;  /* 0: the default limits */
+  GPtrArray       *collections; /* nullable: NetDbCollectionSpec*, owned by
+                                 * the array */
 } NetDbOptions;
 
 NetDb   *_net_db_open                     (const NetDbOptions  *options,

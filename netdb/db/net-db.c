@@ -13,6 +13,7 @@
 
 #include "net-error.h"
 #include "net-enum-types.h"
+#include "net-collection-private.h"
 #include "net-db-private.h"
 #include "net-db-memories-private.h"
 #include "net-db-snapshot-private.h"
@@ -141,6 +142,28 @@ static const ModelClass model_classes[N_MODELS] = {
 
 #define model_names(k) (model_classes[k].name)
 
+/* An open collection (DESIGN.md §11): its model, and what the db keeps
+ * of each model for checkpoints and restores (as checkpoint_seqs[] and
+ * known_*[] do for tasks and memories).  Its log and snapshot section
+ * are both NET_COLLECTION_LOG_PREFIX + its name. */
+typedef struct
+{
+  NetCollection *coll;
+  guint64        checkpoint_seq;
+  gboolean       has_known_digest;
+  guint64        known_seq;
+  guint64        known_digest;
+} DbCollection;
+
+static void
+db_collection_free (gpointer data)
+{
+  DbCollection *dc = data;
+
+  g_clear_object (&dc->coll);
+  g_free (dc);
+}
+
 /*
  * The files of a db as worker threads see them: a checkpoint or a sync
  * on a worker runs under the mutex, and closing takes it too, so a
@@ -235,6 +258,7 @@ struct _NetDb
   char            *options_path;
   NetRedexConfig  *options_config;
   GBytes          *options_snapshot;
+  GPtrArray       *options_collections;
   gboolean         init_done;
   gboolean         init_ok;
 
@@ -249,6 +273,9 @@ struct _NetDb
    * CheckpointSeqs), so that waiting for one to fit a restarted log does
    * not decode them over and over. */
   GHashTable      *checkpoints_seen;
+
+  /* The open collections (DbCollection*), in the order opened. */
+  GPtrArray       *collections;
 };
 
 typedef struct
@@ -341,6 +368,8 @@ net_db_dispose (GObject *object)
       self->table[k] = NULL;
       g_clear_object (&self->model[k]);
     }
+  if (self->collections != NULL)
+    g_ptr_array_set_size (self->collections, 0);
   g_clear_object (&self->redex);
   g_clear_object (&self->config);
 
@@ -356,6 +385,8 @@ net_db_finalize (GObject *object)
   g_clear_pointer (&self->checkpoints_dir, g_free);
   g_clear_pointer (&self->carried, _net_db_bundle_free);
   g_clear_pointer (&self->checkpoints_seen, g_hash_table_unref);
+  g_clear_pointer (&self->collections, g_ptr_array_unref);
+  g_clear_pointer (&self->options_collections, g_ptr_array_unref);
   g_clear_pointer (&self->io, _net_db_io_unref);
   g_clear_pointer (&self->options_path, g_free);
   g_clear_object (&self->options_config);
@@ -545,6 +576,7 @@ static void
 net_db_init (NetDb *self)
 {
   self->checkpoint_on_close = TRUE;
+  self->collections = g_ptr_array_new_with_free_func (db_collection_free);
 }
 
 /* The origin ----------------------------------------------------------------- */
@@ -791,6 +823,24 @@ bundle_add_models (NetDb        *self,
       section->has_event_digest = model_event_digest (self, k, seq, &section->event_digest);
     }
 
+  /* Each open collection is one more section (a reader that does not
+   * know collections skips it). */
+  for (guint i = 0; i < self->collections->len; i++)
+    {
+      DbCollection *dc = g_ptr_array_index (self->collections, i);
+      NetTable *table = _net_collection_get_table (dc->coll);
+      g_autoptr(GBytes) data = _net_collection_snapshot (dc->coll);
+      guint64 seq = _net_table_get_applied_seq (table);
+      NetDbSection *section = _net_db_bundle_add (bundle, _net_collection_get_log_name (dc->coll), seq, data);
+
+      section->has_event_digest = log_event_digest (table->file, seq, &section->event_digest);
+      if (!section->has_event_digest && dc->has_known_digest && dc->known_seq == seq)
+        {
+          section->has_event_digest = TRUE;
+          section->event_digest = dc->known_digest;
+        }
+    }
+
   return TRUE;
 }
 
@@ -807,6 +857,7 @@ struct _NetDbCheckpointJob
   NetDbBundle  *bundle;
   GBytes       *bytes;
   guint64       seqs[N_MODELS];
+  GArray       *collection_seqs;   /* guint64, by index of db->collections */
 };
 
 void
@@ -817,6 +868,7 @@ _net_db_checkpoint_job_free (NetDbCheckpointJob *job)
   g_clear_pointer (&job->io, _net_db_io_unref);
   g_clear_pointer (&job->bundle, _net_db_bundle_free);
   g_clear_pointer (&job->bytes, g_bytes_unref);
+  g_clear_pointer (&job->collection_seqs, g_array_unref);
   g_free (job);
 }
 
@@ -835,6 +887,14 @@ _net_db_checkpoint_job_new (NetDb   *self,
 
   if (!bundle_add_models (self, job->bundle, job->seqs, error))
     return NULL;
+  job->collection_seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (guint i = 0; i < self->collections->len; i++)
+    {
+      DbCollection *dc = g_ptr_array_index (self->collections, i);
+      guint64 seq = _net_table_get_applied_seq (_net_collection_get_table (dc->coll));
+
+      g_array_append_val (job->collection_seqs, seq);
+    }
   if (self->carried != NULL)
     for (guint i = 0; i < self->carried->sections->len; i++)
       {
@@ -927,6 +987,9 @@ _net_db_checkpoint_job_commit (NetDb              *self,
 {
 
   memcpy (self->checkpoint_seqs, job->seqs, sizeof job->seqs);
+  for (guint i = 0; job->collection_seqs != NULL && i < job->collection_seqs->len; i++)
+    ((DbCollection *) g_ptr_array_index (self->collections, i))->checkpoint_seq =
+      g_array_index (job->collection_seqs, guint64, i);
   self->checkpoint_current = TRUE;
   self->have_checkpoint = TRUE;
 }
@@ -952,6 +1015,13 @@ checkpoint_is_current (NetDb *self)
     if (self->table[k] != NULL &&
         _net_table_get_applied_seq (self->table[k]) != self->checkpoint_seqs[k])
       return FALSE;
+  for (guint i = 0; i < self->collections->len; i++)
+    {
+      DbCollection *dc = g_ptr_array_index (self->collections, i);
+
+      if (_net_table_get_applied_seq (_net_collection_get_table (dc->coll)) != dc->checkpoint_seq)
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -969,6 +1039,13 @@ events_since_checkpoint (NetDb *self)
 
         n += applied - MIN (self->checkpoint_seqs[k], applied);
       }
+  for (guint i = 0; i < self->collections->len; i++)
+    {
+      DbCollection *dc = g_ptr_array_index (self->collections, i);
+      guint64 applied = _net_table_get_applied_seq (_net_collection_get_table (dc->coll));
+
+      n += applied - MIN (dc->checkpoint_seq, applied);
+    }
   return n;
 }
 
@@ -1289,6 +1366,232 @@ abandon (NetDb *self)
   net_db_close (self, NULL);
 }
 
+/* Collections ---------------------------------------------------------------------- */
+
+static int
+net_db_compare_names (gconstpointer a,
+                      gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The collection sections of @bundle (a snapshot opened from), kept
+ * until their collection is opened. */
+static NetDbBundle *
+carry_collection_sections (NetDbBundle *bundle)
+{
+  g_autoptr(NetDbBundle) carried = _net_db_bundle_new ();
+
+  for (guint i = 0; i < bundle->sections->len; i++)
+    {
+      NetDbSection *s = g_ptr_array_index (bundle->sections, i);
+      NetDbSection *copy;
+
+      if (!g_str_has_prefix (s->name, NET_COLLECTION_LOG_PREFIX))
+        continue;
+      copy = _net_db_bundle_add (carried, s->name, s->applied_seq, s->data);
+      copy->has_event_digest = s->has_event_digest;
+      copy->event_digest = s->event_digest;
+    }
+  return carried->sections->len > 0 ? g_steal_pointer (&carried) : NULL;
+}
+
+static DbCollection *
+find_collection (NetDb      *self,
+                 const char *name)
+{
+  for (guint i = 0; i < self->collections->len; i++)
+    {
+      DbCollection *dc = g_ptr_array_index (self->collections, i);
+
+      if (g_str_equal (net_collection_get_name (dc->coll), name))
+        return dc;
+    }
+  return NULL;
+}
+
+/* Opens collection @name: from its section of the newest checkpoint (or
+ * of the snapshot the db was opened from) when there is one that fits
+ * its log, else from the whole log. */
+static NetCollection *
+open_collection (NetDb       *self,
+                 const char  *name,
+                 GType        record_type,
+                 GError     **error)
+{
+  g_autofree char *log_name = g_strconcat (NET_COLLECTION_LOG_PREFIX, name, NULL);
+  g_autoptr(GError) local_error = NULL;
+  NetDbSection *section = NULL;
+  NetCollection *coll = NULL;
+  DbCollection *dc;
+  guint index = 0;
+
+  if (self->carried != NULL)
+    for (index = 0; index < self->carried->sections->len; index++)
+      {
+        NetDbSection *s = g_ptr_array_index (self->carried->sections, index);
+
+        if (g_str_equal (s->name, log_name))
+          {
+            section = s;
+            break;
+          }
+      }
+
+  if (section != NULL)
+    {
+      coll = _net_collection_open (self->redex, self->config, self->origin, name, record_type,
+                                   section->data, &local_error);
+      if (coll == NULL && !g_error_matches (local_error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH) &&
+          !g_error_matches (local_error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      if (coll == NULL)
+        {
+          g_warning ("database %s: the checkpoint's %s does not fit its log (%s); not using it",
+                     self->path ? self->path : "(in memory)", log_name, local_error->message);
+          section = NULL;
+        }
+    }
+  if (coll == NULL)
+    coll = _net_collection_open (self->redex, self->config, self->origin, name, record_type, NULL, error);
+  if (coll == NULL)
+    return NULL;
+
+  dc = g_new0 (DbCollection, 1);
+  dc->coll = coll;
+  if (section != NULL)
+    {
+      dc->checkpoint_seq = section->applied_seq;
+      dc->has_known_digest = section->has_event_digest;
+      dc->known_seq = section->applied_seq;
+      dc->known_digest = section->event_digest;
+      /* From now on the collection's own section is written. */
+      g_ptr_array_remove_index (self->carried->sections, index);
+    }
+  g_ptr_array_add (self->collections, dc);
+  return coll;
+}
+
+/**
+ * net_db_open_collection:
+ * @self: a #NetDb
+ * @name: the name of the collection: 1 to 200 of `a-z`, `0-9`, `.`, `_`
+ *   and `-`, not starting with `.`
+ * @record_type: the class of its records, a #NetRecord subclass, or
+ *   %NET_TYPE_RECORD to open it without a class
+ * @error: return location for a #GError
+ *
+ * Opens the collection @name of the database, creating it when the
+ * database has none of that name, and folds what its log holds (from the
+ * newest checkpoint, when the database has one).  A second call with the
+ * same name returns the same object.  The collection belongs to the
+ * database and closes with it.
+ *
+ * Returns: (transfer none): the collection, or %NULL with @error set:
+ *   %NET_ERROR_INVALID_ARGUMENT for a bad name, a type that is not a
+ *   #NetRecord, a property of a type a record cannot store, or a name
+ *   already open with another class; %NET_ERROR_SCHEMA_MISMATCH when a
+ *   field of @record_type cannot read what the log stores;
+ *   %NET_ERROR_CLOSED after net_db_close()
+ *
+ * Since: 0.2
+ */
+NetCollection *
+net_db_open_collection (NetDb       *self,
+                        const char  *name,
+                        GType        record_type,
+                        GError     **error)
+{
+  DbCollection *dc;
+
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_net_collection_name_is_valid (name, error))
+    return NULL;
+  if (!g_type_is_a (record_type, NET_TYPE_RECORD))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "%s is not a NetRecord type", g_type_name (record_type));
+      return NULL;
+    }
+  if (self->redex == NULL || self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "database %s is closed",
+                   self->path ? self->path : "(in memory)");
+      return NULL;
+    }
+
+  dc = find_collection (self, name);
+  if (dc != NULL)
+    {
+      if (net_collection_get_record_type (dc->coll) != record_type)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                       "collection “%s” is open with class %s, not %s", name,
+                       g_type_name (net_collection_get_record_type (dc->coll)), g_type_name (record_type));
+          return NULL;
+        }
+      return dc->coll;
+    }
+
+  return open_collection (self, name, record_type, error);
+}
+
+/**
+ * net_db_list_collections:
+ * @self: a #NetDb
+ *
+ * Lists the names of every collection of the database, open or not: those
+ * its directory holds a log of, those of the snapshot it was opened from,
+ * and those open.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, sorted
+ *
+ * Since: 0.2
+ */
+char **
+net_db_list_collections (NetDb *self)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto(GStrv) logs = NULL;
+  GPtrArray *out;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  if (self->redex != NULL && !self->closed)
+    logs = net_redex_list_files (self->redex, NULL);
+  for (guint i = 0; logs != NULL && logs[i] != NULL; i++)
+    if (g_str_has_prefix (logs[i], NET_COLLECTION_LOG_PREFIX))
+      g_hash_table_add (names, g_strdup (logs[i] + strlen (NET_COLLECTION_LOG_PREFIX)));
+  for (guint i = 0; self->carried != NULL && i < self->carried->sections->len; i++)
+    {
+      NetDbSection *s = g_ptr_array_index (self->carried->sections, i);
+
+      if (g_str_has_prefix (s->name, NET_COLLECTION_LOG_PREFIX))
+        g_hash_table_add (names, g_strdup (s->name + strlen (NET_COLLECTION_LOG_PREFIX)));
+    }
+  for (guint i = 0; i < self->collections->len; i++)
+    g_hash_table_add (names, g_strdup (net_collection_get_name (((DbCollection *) g_ptr_array_index (self->collections, i))->coll)));
+
+  out = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_ptr_array_add (out, key);
+      g_hash_table_iter_steal (&iter);
+    }
+  g_ptr_array_sort (out, (GCompareFunc) net_db_compare_names);
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
 /*
  * Opens @self as @options say.  On any thread: an async open runs it on
  * a worker, inside a NetOwnerScope that names the caller's context and
@@ -1444,6 +1747,19 @@ _net_db_open_into (NetDb               *self,
       self->have_checkpoint = TRUE;
     }
 
+  /* The collections of a snapshot wait in the carried sections until
+   * they are opened. */
+  if (ok && snapshot != NULL)
+    self->carried = carry_collection_sections (snapshot);
+
+  /* The builder's collections (net_db_builder_with_collection()). */
+  for (guint i = 0; ok && options->collections != NULL && i < options->collections->len; i++)
+    {
+      NetDbCollectionSpec *spec = g_ptr_array_index (options->collections, i);
+
+      ok = open_collection (self, spec->name, spec->record_type, error) != NULL;
+    }
+
   if (!ok)
     {
       abandon (self);
@@ -1470,6 +1786,9 @@ _net_db_set_options (NetDb              *self,
   g_clear_pointer (&self->options_snapshot, g_bytes_unref);
   self->options_snapshot = options->snapshot ? g_bytes_ref (options->snapshot) : NULL;
   self->options.snapshot = self->options_snapshot;
+  g_clear_pointer (&self->options_collections, g_ptr_array_unref);
+  self->options_collections = options->collections ? g_ptr_array_ref (options->collections) : NULL;
+  self->options.collections = self->options_collections;
 }
 
 const NetDbOptions *
@@ -1977,6 +2296,9 @@ _net_db_close_logs (NetDb   *self,
   for (guint k = 0; k < N_MODELS; k++)
     if (self->table[k] != NULL)
       _net_table_close (self->table[k], first_error ? NULL : &first_error);
+  for (guint i = 0; i < self->collections->len; i++)
+    _net_collection_close (((DbCollection *) g_ptr_array_index (self->collections, i))->coll,
+                           first_error ? NULL : &first_error);
   net_redex_close (self->redex, first_error ? NULL : &first_error);
 
   if (first_error != NULL)

@@ -15,6 +15,7 @@
 #include "net-db-types.h"
 #include "net-db-tasks.h"
 #include "net-db-memories.h"
+#include "net-collection.h"
 
 G_BEGIN_DECLS
 
@@ -69,6 +70,13 @@ NET_AVAILABLE_IN_ALL
 NetDbTasks    *net_db_get_tasks           (NetDb        *self);
 NET_AVAILABLE_IN_ALL
 NetDbMemories *net_db_get_memories        (NetDb        *self);
+NET_AVAILABLE_IN_ALL
+NetCollection *net_db_open_collection     (NetDb        *self,
+                                           const char   *name,
+                                           GType         record_type,
+                                           GError      **error);
+NET_AVAILABLE_IN_ALL
+char         **net_db_list_collections    (NetDb        *self);
 NET_AVAILABLE_IN_ALL
 GBytes        *net_db_snapshot            (NetDb        *self,
                                            GError      **error);

@@ -1,0 +1,1392 @@
+/* test-collection.c: NetRecord, NetCollection, NetFilter and NetDb's collections
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "netdb.h"
+
+/* Helpers ------------------------------------------------------------------- */
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir != NULL)
+    while ((entry = g_dir_read_name (dir)))
+      {
+        g_autofree char *child = g_build_filename (path, entry, NULL);
+
+        rm_rf (child);
+      }
+  g_remove (path);
+}
+
+typedef struct
+{
+  char *root;
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->root = g_dir_make_tmp ("netdb-coll-XXXXXX", NULL);
+  g_assert_nonnull (f->root);
+  f->dir = g_build_filename (f->root, "db", NULL);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->dir);
+}
+
+/* A record class with every field type ------------------------------------------ */
+
+#define TEST_TYPE_NOTE (test_note_get_type ())
+G_DECLARE_FINAL_TYPE (TestNote, test_note, TEST, NOTE, NetRecord)
+
+struct _TestNote
+{
+  NetRecord       parent_instance;
+  char           *title;
+  char           *body;
+  gboolean        starred;
+  int             priority;
+  guint           small;
+  gint64          big;
+  guint64         size;
+  double          score;
+  char          **tags;
+  NetTaskStatus   status;
+  GApplicationFlags flags;
+  GBytes         *blob;
+  GDateTime      *due;
+};
+
+G_DEFINE_FINAL_TYPE (TestNote, test_note, NET_TYPE_RECORD)
+
+enum {
+  NOTE_PROP_0,
+  NOTE_PROP_TITLE,
+  NOTE_PROP_BODY,
+  NOTE_PROP_STARRED,
+  NOTE_PROP_PRIORITY,
+  NOTE_PROP_SMALL,
+  NOTE_PROP_BIG,
+  NOTE_PROP_SIZE,
+  NOTE_PROP_SCORE,
+  NOTE_PROP_TAGS,
+  NOTE_PROP_STATUS,
+  NOTE_PROP_FLAGS,
+  NOTE_PROP_BLOB,
+  NOTE_PROP_DUE,
+  NOTE_N_PROPS
+};
+
+static void
+test_note_finalize (GObject *object)
+{
+  TestNote *self = TEST_NOTE (object);
+
+  g_free (self->title);
+  g_free (self->body);
+  g_strfreev (self->tags);
+  g_clear_pointer (&self->blob, g_bytes_unref);
+  g_clear_pointer (&self->due, g_date_time_unref);
+  G_OBJECT_CLASS (test_note_parent_class)->finalize (object);
+}
+
+static void
+test_note_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  TestNote *self = TEST_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_value_set_string (value, self->title); break;
+    case NOTE_PROP_BODY: g_value_set_string (value, self->body); break;
+    case NOTE_PROP_STARRED: g_value_set_boolean (value, self->starred); break;
+    case NOTE_PROP_PRIORITY: g_value_set_int (value, self->priority); break;
+    case NOTE_PROP_SMALL: g_value_set_uint (value, self->small); break;
+    case NOTE_PROP_BIG: g_value_set_int64 (value, self->big); break;
+    case NOTE_PROP_SIZE: g_value_set_uint64 (value, self->size); break;
+    case NOTE_PROP_SCORE: g_value_set_double (value, self->score); break;
+    case NOTE_PROP_TAGS: g_value_set_boxed (value, self->tags); break;
+    case NOTE_PROP_STATUS: g_value_set_enum (value, self->status); break;
+    case NOTE_PROP_FLAGS: g_value_set_flags (value, self->flags); break;
+    case NOTE_PROP_BLOB: g_value_set_boxed (value, self->blob); break;
+    case NOTE_PROP_DUE: g_value_set_boxed (value, self->due); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_note_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  TestNote *self = TEST_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_free (self->title); self->title = g_value_dup_string (value); break;
+    case NOTE_PROP_BODY: g_free (self->body); self->body = g_value_dup_string (value); break;
+    case NOTE_PROP_STARRED: self->starred = g_value_get_boolean (value); break;
+    case NOTE_PROP_PRIORITY: self->priority = g_value_get_int (value); break;
+    case NOTE_PROP_SMALL: self->small = g_value_get_uint (value); break;
+    case NOTE_PROP_BIG: self->big = g_value_get_int64 (value); break;
+    case NOTE_PROP_SIZE: self->size = g_value_get_uint64 (value); break;
+    case NOTE_PROP_SCORE: self->score = g_value_get_double (value); break;
+    case NOTE_PROP_TAGS: g_strfreev (self->tags); self->tags = g_value_dup_boxed (value); break;
+    case NOTE_PROP_STATUS: self->status = g_value_get_enum (value); break;
+    case NOTE_PROP_FLAGS: self->flags = g_value_get_flags (value); break;
+    case NOTE_PROP_BLOB: g_clear_pointer (&self->blob, g_bytes_unref); self->blob = g_value_dup_boxed (value); break;
+    case NOTE_PROP_DUE: g_clear_pointer (&self->due, g_date_time_unref); self->due = g_value_dup_boxed (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_note_class_init (TestNoteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = test_note_finalize;
+  object_class->get_property = test_note_get_property;
+  object_class->set_property = test_note_set_property;
+
+  g_object_class_install_property (object_class, NOTE_PROP_TITLE, g_param_spec_string ("title", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_BODY, g_param_spec_string ("body", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_STARRED, g_param_spec_boolean ("starred", NULL, NULL, FALSE, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_PRIORITY, g_param_spec_int ("priority", NULL, NULL, G_MININT, G_MAXINT, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_SMALL, g_param_spec_uint ("small", NULL, NULL, 0, G_MAXUINT, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_BIG, g_param_spec_int64 ("big", NULL, NULL, G_MININT64, G_MAXINT64, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_SIZE, g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_SCORE, g_param_spec_double ("score", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_TAGS, g_param_spec_boxed ("tags", NULL, NULL, G_TYPE_STRV, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_STATUS, g_param_spec_enum ("status", NULL, NULL, NET_TYPE_TASK_STATUS, NET_TASK_STATUS_PENDING, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_FLAGS, g_param_spec_flags ("flags", NULL, NULL, G_TYPE_APPLICATION_FLAGS, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_BLOB, g_param_spec_boxed ("blob", NULL, NULL, G_TYPE_BYTES, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_DUE, g_param_spec_boxed ("due", NULL, NULL, G_TYPE_DATE_TIME, rw));
+}
+
+static void
+test_note_init (TestNote *self)
+{
+}
+
+/* The same collection, a later version of the class: "body" removed,
+ * "extra" added (default 7), "priority" widened to double. */
+#define TEST_TYPE_NOTE2 (test_note2_get_type ())
+G_DECLARE_FINAL_TYPE (TestNote2, test_note2, TEST, NOTE2, NetRecord)
+
+struct _TestNote2
+{
+  NetRecord  parent_instance;
+  char      *title;
+  double     priority;
+  int        extra;
+};
+
+G_DEFINE_FINAL_TYPE (TestNote2, test_note2, NET_TYPE_RECORD)
+
+static void
+test_note2_finalize (GObject *object)
+{
+  g_free (TEST_NOTE2 (object)->title);
+  G_OBJECT_CLASS (test_note2_parent_class)->finalize (object);
+}
+
+static void
+test_note2_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  TestNote2 *self = TEST_NOTE2 (object);
+
+  switch (prop_id)
+    {
+    case 1: g_value_set_string (value, self->title); break;
+    case 2: g_value_set_double (value, self->priority); break;
+    case 3: g_value_set_int (value, self->extra); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_note2_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  TestNote2 *self = TEST_NOTE2 (object);
+
+  switch (prop_id)
+    {
+    case 1: g_free (self->title); self->title = g_value_dup_string (value); break;
+    case 2: self->priority = g_value_get_double (value); break;
+    case 3: self->extra = g_value_get_int (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_note2_class_init (TestNote2Class *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = test_note2_finalize;
+  object_class->get_property = test_note2_get_property;
+  object_class->set_property = test_note2_set_property;
+  g_object_class_install_property (object_class, 1, g_param_spec_string ("title", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, 2, g_param_spec_double ("priority", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0, rw));
+  g_object_class_install_property (object_class, 3, g_param_spec_int ("extra", NULL, NULL, G_MININT, G_MAXINT, 7, rw));
+}
+
+static void
+test_note2_init (TestNote2 *self)
+{
+  self->extra = 7;
+}
+
+/* An incompatible version: "title" became an int. */
+#define TEST_TYPE_NOTE_BAD (test_note_bad_get_type ())
+G_DECLARE_FINAL_TYPE (TestNoteBad, test_note_bad, TEST, NOTE_BAD, NetRecord)
+
+struct _TestNoteBad
+{
+  NetRecord parent_instance;
+  int       title;
+};
+
+G_DEFINE_FINAL_TYPE (TestNoteBad, test_note_bad, NET_TYPE_RECORD)
+
+static void
+test_note_bad_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  g_value_set_int (value, TEST_NOTE_BAD (object)->title);
+}
+
+static void
+test_note_bad_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  TEST_NOTE_BAD (object)->title = g_value_get_int (value);
+}
+
+static void
+test_note_bad_class_init (TestNoteBadClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_note_bad_get_property;
+  object_class->set_property = test_note_bad_set_property;
+  g_object_class_install_property (object_class, 1,
+                                   g_param_spec_int ("title", NULL, NULL, G_MININT, G_MAXINT, 0,
+                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+test_note_bad_init (TestNoteBad *self)
+{
+}
+
+/* A class with a property no record can store. */
+#define TEST_TYPE_NOTE_POINTER (test_note_pointer_get_type ())
+G_DECLARE_FINAL_TYPE (TestNotePointer, test_note_pointer, TEST, NOTE_POINTER, NetRecord)
+
+struct _TestNotePointer
+{
+  NetRecord parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (TestNotePointer, test_note_pointer, NET_TYPE_RECORD)
+
+static void
+test_note_pointer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+}
+
+static void
+test_note_pointer_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+}
+
+static void
+test_note_pointer_class_init (TestNotePointerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_note_pointer_get_property;
+  object_class->set_property = test_note_pointer_set_property;
+  g_object_class_install_property (object_class, 1,
+                                   g_param_spec_float ("weight", NULL, NULL, 0, 1, 0,
+                                                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+test_note_pointer_init (TestNotePointer *self)
+{
+}
+
+static TestNote *
+note_new (const char *title,
+          int         priority,
+          gboolean    starred)
+{
+  return g_object_new (TEST_TYPE_NOTE, "title", title, "priority", priority, "starred", starred, NULL);
+}
+
+static NetDb *
+db_new (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  NetDb *db = net_db_new (path, NET_DB_MODELS_NONE, &error);
+
+  g_assert_no_error (error);
+  return db;
+}
+
+static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    data)
+{
+  (*(guint *) data)++;
+}
+
+/* Tests ------------------------------------------------------------------------ */
+
+static void
+test_bad_classes (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (net_db_open_collection (db, "notes", TEST_TYPE_NOTE_POINTER, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "weight"));
+  g_clear_error (&error);
+
+  g_assert_null (net_db_open_collection (db, "notes", G_TYPE_OBJECT, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (net_db_open_collection (db, "Bad/Name", TEST_TYPE_NOTE, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "Bad/Name"));
+  g_clear_error (&error);
+
+  /* Nothing was created by the failures. */
+  {
+    g_auto(GStrv) names = net_db_list_collections (db);
+
+    g_assert_cmpuint (g_strv_length (names), ==, 0);
+  }
+}
+
+static void
+test_crud (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestNote) note = note_new ("Write", 3, FALSE);
+  g_autoptr(TestNote) other = NULL;
+  g_autoptr(NetRecord) got = NULL;
+  NetCollection *notes;
+  guint64 seq, id;
+  guint notifies = 0;
+  const char *names[] = { "title", "priority" };
+  GValue values[2] = { G_VALUE_INIT, G_VALUE_INIT };
+
+  notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error) == notes);
+  g_assert_null (net_db_open_collection (db, "notes", TEST_TYPE_NOTE2, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* Insert with id 0: a random id below 2^53, set on the record. */
+  seq = net_collection_insert (notes, NET_RECORD (note), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, 1);
+  id = net_record_get_id (NET_RECORD (note));
+  g_assert_cmpuint (id, >, 0);
+  g_assert_cmpuint (id, <, G_GUINT64_CONSTANT (1) << 53);
+  g_assert_cmpint (net_record_get_created_at (NET_RECORD (note)), >, 0);
+
+  /* The record is the live item: get returns it (read your writes). */
+  got = net_collection_get (notes, id);
+  g_assert_true (got == NET_RECORD (note));
+  g_clear_object (&got);
+
+  /* An existing id. */
+  other = note_new ("Other", 1, TRUE);
+  net_record_set_id (NET_RECORD (other), id);
+  g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (other), &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_EXISTS);
+  g_clear_error (&error);
+  net_record_set_id (NET_RECORD (other), 42);
+  g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (other), &error), ==, 2);
+  g_assert_no_error (error);
+  /* A record of the collection cannot be inserted again. */
+  g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (other), &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_count (notes, NULL), ==, 2);
+
+  /* Update: applied at once, notified from the dispatch. */
+  g_signal_connect (note, "notify::title", G_CALLBACK (notify_count_cb), &notifies);
+  seq = net_collection_update (notes, id, &error, "title", "Write more", "priority", 5, NULL);
+  g_assert_no_error (error);
+  g_assert_cmpstr (note->title, ==, "Write more");
+  g_assert_cmpint (note->priority, ==, 5);
+  g_assert_cmpuint (notifies, ==, 0);
+  g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (notifies, ==, 1);
+
+  /* updatev converts with g_value_transform. */
+  g_value_init (&values[0], G_TYPE_STRING);
+  g_value_set_string (&values[0], "Converted");
+  g_value_init (&values[1], G_TYPE_INT64);
+  g_value_set_int64 (&values[1], 9);
+  seq = net_collection_updatev (notes, id, 2, names, values, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, >, 0);
+  g_assert_cmpint (note->priority, ==, 9);
+  g_assert_cmpstr (note->title, ==, "Converted");
+
+  /* A value that cannot become the field's type, an unknown field, a
+   * missing id: nothing written. */
+  g_value_unset (&values[1]);
+  g_value_init (&values[1], G_TYPE_STRING);
+  g_value_set_string (&values[1], "nine");
+  g_assert_cmpuint (net_collection_updatev (notes, id, 2, names, values, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "priority"));
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_update (notes, id, &error, "nope", 1, NULL), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "nope"));
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_update (notes, 7777, &error, "title", "x", NULL), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_get_applied_seq (notes), ==, seq);
+  g_assert_cmpstr (note->title, ==, "Converted");
+
+  /* Delete: the record keeps its last values. */
+  seq = net_collection_delete (notes, id, &error);
+  g_assert_no_error (error);
+  g_assert_null (net_collection_get (notes, id));
+  g_assert_cmpstr (note->title, ==, "Converted");
+  g_assert_cmpuint (net_collection_delete (notes, id, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_count (notes, NULL), ==, 1);
+
+  /* An item made by a query is unique while held, and a new one after. */
+  {
+    g_autoptr(NetRecord) a = NULL, b = NULL;
+
+    g_clear_object (&other);
+    a = net_collection_get (notes, 42);
+    b = net_collection_get (notes, 42);
+    g_assert_true (a == b);
+    g_assert_true (TEST_IS_NOTE (a));
+    g_assert_cmpstr (TEST_NOTE (a)->title, ==, "Other");
+    g_assert_true (TEST_NOTE (a)->starred);
+  }
+
+  g_value_unset (&values[0]);
+  g_value_unset (&values[1]);
+  g_assert_true (net_db_close (db, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_delete (notes, 42, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+}
+
+static TestNote *
+note_full (guint64 id)
+{
+  const char *tags[] = { "a", "Bé", NULL };
+  g_autoptr(GBytes) blob = g_bytes_new ("\0\1\2", 3);
+  g_autoptr(GDateTime) due = g_date_time_new_utc (2026, 12, 24, 18, 30, 15.25);
+
+  return g_object_new (TEST_TYPE_NOTE, "id", id, "title", "Ünïcode title", "body", NULL,
+                       "starred", TRUE, "priority", -12, "small", 4000000000u,
+                       "big", G_MININT64 + 1, "size", G_MAXUINT64, "score", -2.5,
+                       "tags", tags, "status", NET_TASK_STATUS_COMPLETED,
+                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
+                       "blob", blob, "due", due, NULL);
+}
+
+static void
+assert_note_full (TestNote *n)
+{
+  g_autoptr(GDateTime) due = g_date_time_new_utc (2026, 12, 24, 18, 30, 15.25);
+
+  g_assert_cmpstr (n->title, ==, "Ünïcode title");
+  g_assert_null (n->body);
+  g_assert_true (n->starred);
+  g_assert_cmpint (n->priority, ==, -12);
+  g_assert_cmpuint (n->small, ==, 4000000000u);
+  g_assert_cmpint (n->big, ==, G_MININT64 + 1);
+  g_assert_cmpuint (n->size, ==, G_MAXUINT64);
+  g_assert_cmpfloat (n->score, ==, -2.5);
+  g_assert_cmpuint (g_strv_length (n->tags), ==, 2);
+  g_assert_cmpstr (n->tags[1], ==, "Bé");
+  g_assert_cmpint (n->status, ==, NET_TASK_STATUS_COMPLETED);
+  g_assert_cmpint (n->flags, ==, G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_assert_cmpmem (g_bytes_get_data (n->blob, NULL), g_bytes_get_size (n->blob), "\0\1\2", 3);
+  g_assert_nonnull (n->due);
+  g_assert_true (g_date_time_equal (n->due, due));
+}
+
+static void
+test_reopen (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 created;
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_autoptr(TestNote) n = note_full (5);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+    g_assert_no_error (error);
+    created = net_record_get_created_at (NET_RECORD (n));
+    for (guint i = 0; i < 20; i++)
+      {
+        g_autoptr(TestNote) m = note_new ("filler", i, i % 2);
+
+        g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (m), &error), >, 0);
+      }
+    g_assert_true (net_db_close (db, &error));
+    g_assert_no_error (error);
+  }
+
+  /* Reopened: from the checkpoint close wrote. */
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes;
+    g_autoptr(NetRecord) r = NULL;
+
+    notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 21);
+    r = net_collection_get (notes, 5);
+    g_assert_nonnull (r);
+    assert_note_full (TEST_NOTE (r));
+    g_assert_cmpint (net_record_get_created_at (r), ==, created);
+    /* Changes after the checkpoint fold from the log on the next open. */
+    net_collection_update (notes, 5, &error, "priority", 77, NULL);
+    g_assert_no_error (error);
+    g_clear_object (&r);
+    g_assert_true (net_db_close (db, &error));
+  }
+
+  /* Without the checkpoints: the whole log. */
+  {
+    g_autofree char *ckpt = g_build_filename (f->dir, "checkpoints", NULL);
+    g_autoptr(NetDb) db = NULL;
+    NetCollection *notes;
+    g_autoptr(NetRecord) r = NULL;
+
+    rm_rf (ckpt);
+    db = db_new (f->dir);
+    notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_assert_no_error (error);
+    r = net_collection_get (notes, 5);
+    g_assert_cmpint (TEST_NOTE (r)->priority, ==, 77);
+    g_assert_cmpstr (TEST_NOTE (r)->title, ==, "Ünïcode title");
+  }
+}
+
+static void
+test_evolution (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_autoptr(TestNote) n = note_new ("old", 4, TRUE);
+
+    g_assert_no_error (error);
+    g_object_set (n, "body", "the body", NULL);
+    net_record_set_id (NET_RECORD (n), 1);
+    g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+    g_assert_true (net_db_close (db, &error));
+  }
+
+  /* A later class: body removed (kept, skipped), extra added (its
+   * default), priority an int read as a double. */
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE2, &error);
+    g_autoptr(NetRecord) r = NULL;
+    g_autoptr(TestNote2) n2 = g_object_new (TEST_TYPE_NOTE2, "id", (guint64) 2, "title", "new",
+                                            "priority", 2.5, "extra", 11, NULL);
+    g_auto(GValue) v = G_VALUE_INIT;
+
+    g_assert_no_error (error);
+    r = net_collection_get (notes, 1);
+    g_assert_true (TEST_IS_NOTE2 (r));
+    g_assert_cmpstr (TEST_NOTE2 (r)->title, ==, "old");
+    g_assert_cmpfloat (TEST_NOTE2 (r)->priority, ==, 4.0);
+    g_assert_cmpint (TEST_NOTE2 (r)->extra, ==, 7);
+    g_assert_false (net_record_get_field (r, "body", &v));
+    g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n2), &error), >, 0);
+    g_assert_no_error (error);
+    g_assert_true (net_db_close (db, &error));
+  }
+
+  /* An incompatible type fails, naming the field; nothing is written. */
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+
+    g_assert_null (net_db_open_collection (db, "notes", TEST_TYPE_NOTE_BAD, &error));
+    g_assert_error (error, NET_ERROR, NET_ERROR_SCHEMA_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "title"));
+    g_clear_error (&error);
+  }
+
+  /* Untyped: every stored field, by name, with the types stored. */
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", NET_TYPE_RECORD, &error);
+    g_autoptr(NetRecord) r1 = NULL, r2 = NULL;
+    g_auto(GValue) v = G_VALUE_INIT;
+    g_auto(GStrv) fields = NULL;
+
+    g_assert_no_error (error);
+    fields = net_collection_list_fields (notes);
+    g_assert_true (g_strv_contains ((const char * const *) fields, "body"));
+    g_assert_true (g_strv_contains ((const char * const *) fields, "extra"));
+    r1 = net_collection_get (notes, 1);
+    g_assert_true (G_OBJECT_TYPE (r1) == NET_TYPE_RECORD);
+    g_assert_true (net_record_get_field (r1, "body", &v));
+    g_assert_cmpstr (g_value_get_string (&v), ==, "the body");
+    g_value_unset (&v);
+    /* Read as the newest type stored under that name (a double). */
+    g_assert_true (net_record_get_field (r1, "priority", &v));
+    g_assert_cmpfloat (g_value_get_double (&v), ==, 4.0);
+    g_value_unset (&v);
+    r2 = net_collection_get (notes, 2);
+    /* The newest definition of priority is a double. */
+    g_assert_true (net_record_get_field (r2, "priority", &v));
+    g_assert_cmpfloat (g_value_get_double (&v), ==, 2.5);
+    g_value_unset (&v);
+    g_assert_true (net_record_get_field (r2, "id", &v));
+    g_assert_cmpuint (g_value_get_uint64 (&v), ==, 2);
+    g_value_unset (&v);
+    g_assert_false (net_record_get_field (r2, "body", &v));
+
+    /* An untyped update of a stored field. */
+    g_assert_cmpuint (net_collection_update (notes, 1, &error, "body", "changed", NULL), >, 0);
+    g_assert_no_error (error);
+    g_assert_true (net_record_get_field (r1, "body", &v));
+    g_assert_cmpstr (g_value_get_string (&v), ==, "changed");
+  }
+}
+
+static void
+test_list_collections (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    g_autoptr(TestNote) n = note_new ("x", 1, FALSE);
+
+    net_collection_insert (net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error), NET_RECORD (n), &error);
+    g_assert_no_error (error);
+    net_db_open_collection (db, "b.empty-one", NET_TYPE_RECORD, &error);
+    g_assert_no_error (error);
+    g_assert_true (net_db_close (db, &error));
+  }
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    g_auto(GStrv) names = net_db_list_collections (db);
+    const char *expected[] = { "b.empty-one", "notes", NULL };
+
+    g_assert_cmpstrv (names, expected);
+  }
+}
+
+static void
+test_snapshot (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snapshot = NULL;
+
+  {
+    g_autoptr(NetDb) db = net_db_new (NULL, NET_DB_MODELS_TASKS, &error);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_autoptr(TestNote) n = note_full (9);
+
+    g_assert_no_error (error);
+    net_db_tasks_create (net_db_get_tasks (db), 1, "a task", 0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+    for (guint i = 0; i < 5; i++)
+      {
+        g_autoptr(TestNote) m = note_new ("more", i, FALSE);
+
+        net_collection_insert (notes, NET_RECORD (m), &error);
+        g_assert_no_error (error);
+      }
+    snapshot = net_db_snapshot (db, &error);
+    g_assert_no_error (error);
+  }
+
+  /* In memory, built with the collection. */
+  {
+    g_autoptr(NetDbBuilder) b = net_db_builder_new ();
+    g_autoptr(NetDb) db = NULL;
+    NetCollection *notes;
+    g_autoptr(NetRecord) r = NULL;
+    g_auto(GStrv) names = NULL;
+
+    net_db_builder_with_collection (net_db_builder_with_tasks (b), "notes", TEST_TYPE_NOTE);
+    db = net_db_builder_build_from_snapshot (b, snapshot, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_db_tasks_count (net_db_get_tasks (db), NULL), ==, 1);
+    notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 6);
+    r = net_collection_get (notes, 9);
+    assert_note_full (TEST_NOTE (r));
+    names = net_db_list_collections (db);
+    g_assert_cmpuint (g_strv_length (names), ==, 1);
+  }
+
+  /* Into a directory, the collection opened later, untyped. */
+  {
+    g_autoptr(NetDb) db = net_db_open_from_snapshot (snapshot, f->dir, NET_DB_MODELS_TASKS, &error);
+    NetCollection *notes;
+    g_autoptr(NetRecord) r = NULL;
+    g_auto(GValue) v = G_VALUE_INIT;
+    g_auto(GStrv) names = NULL;
+
+    g_assert_no_error (error);
+    names = net_db_list_collections (db);
+    g_assert_cmpuint (g_strv_length (names), ==, 1);
+    notes = net_db_open_collection (db, "notes", NET_TYPE_RECORD, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 6);
+    r = net_collection_get (notes, 9);
+    g_assert_true (net_record_get_field (r, "title", &v));
+    g_assert_cmpstr (g_value_get_string (&v), ==, "Ünïcode title");
+    /* It continues after the snapshot. */
+    g_assert_cmpuint (net_collection_delete (notes, 9, &error), ==, 7);
+    g_assert_true (net_db_close (db, &error));
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 5);
+  }
+}
+
+/* Filters against a brute-force evaluation ---------------------------------------------- */
+
+static char *
+fold (const char *s)
+{
+  g_autofree char *n = g_utf8_normalize (s, -1, G_NORMALIZE_ALL_COMPOSE);
+  g_autofree char *c = g_utf8_casefold (n, -1);
+
+  return g_utf8_normalize (c, -1, G_NORMALIZE_ALL_COMPOSE);
+}
+
+/* Every value the random filters use is an int, a double, a boolean, a
+ * uint64, a string or a strv: compare them as the documentation says. */
+static int
+oracle_compare (const GValue *a,
+                const GValue *b,
+                gboolean     *ok)
+{
+  *ok = TRUE;
+  if (G_VALUE_HOLDS_STRING (a) || G_VALUE_HOLDS_STRING (b))
+    {
+      const char *x, *y;
+
+      if (!G_VALUE_HOLDS_STRING (a) || !G_VALUE_HOLDS_STRING (b))
+        {
+          *ok = FALSE;
+          return 0;
+        }
+      x = g_value_get_string (a);
+      y = g_value_get_string (b);
+      if (x == NULL || y == NULL)
+        return (x != NULL) - (y != NULL);
+      return (strcmp (x, y) > 0) - (strcmp (x, y) < 0);
+    }
+  if (G_VALUE_HOLDS (a, G_TYPE_STRV) || G_VALUE_HOLDS (b, G_TYPE_STRV))
+    {
+      char **x = g_value_get_boxed (a), **y = g_value_get_boxed (b);
+      guint i;
+
+      if (!G_VALUE_HOLDS (a, G_TYPE_STRV) || !G_VALUE_HOLDS (b, G_TYPE_STRV))
+        {
+          *ok = FALSE;
+          return 0;
+        }
+      for (i = 0; x && y && x[i] && y[i]; i++)
+        if (strcmp (x[i], y[i]) != 0)
+          return strcmp (x[i], y[i]) > 0 ? 1 : -1;
+      return (x && x[i]) - (y && y[i]);
+    }
+  {
+    long double x, y;
+    const GValue *v[2] = { a, b };
+    long double *out[2] = { &x, &y };
+
+    for (guint i = 0; i < 2; i++)
+      {
+        if (G_VALUE_HOLDS_INT (v[i]))
+          *out[i] = g_value_get_int (v[i]);
+        else if (G_VALUE_HOLDS_DOUBLE (v[i]))
+          *out[i] = g_value_get_double (v[i]);
+        else if (G_VALUE_HOLDS_BOOLEAN (v[i]))
+          *out[i] = g_value_get_boolean (v[i]);
+        else if (G_VALUE_HOLDS_UINT64 (v[i]))
+          *out[i] = g_value_get_uint64 (v[i]);
+        else if (G_VALUE_HOLDS_INT64 (v[i]))
+          *out[i] = g_value_get_int64 (v[i]);
+        else
+          g_assert_not_reached ();
+      }
+    return (x > y) - (x < y);
+  }
+}
+
+typedef struct
+{
+  char        *field;
+  NetFilterOp  op;
+  GValue       value;
+} OCond;
+
+typedef struct
+{
+  GArray *conds;    /* OCond */
+  GArray *orders;   /* (field, desc) as OCond with op = desc */
+  guint   limit;
+  guint   offset;
+} Oracle;
+
+static gboolean
+oracle_matches (Oracle    *o,
+                NetRecord *r)
+{
+  for (guint i = 0; i < o->conds->len; i++)
+    {
+      OCond *c = &g_array_index (o->conds, OCond, i);
+      g_auto(GValue) v = G_VALUE_INIT;
+      gboolean ok, m = FALSE;
+      int cmp;
+
+      g_assert_true (net_record_get_field (r, c->field, &v));
+      if (c->op == NET_FILTER_OP_CONTAINS || c->op == NET_FILTER_OP_PREFIX)
+        {
+          g_autofree char *needle = fold (g_value_get_string (&c->value));
+
+          if (G_VALUE_HOLDS_STRING (&v) && g_value_get_string (&v) != NULL)
+            {
+              g_autofree char *hay = fold (g_value_get_string (&v));
+
+              m = c->op == NET_FILTER_OP_CONTAINS ? strstr (hay, needle) != NULL : g_str_has_prefix (hay, needle);
+            }
+          else if (G_VALUE_HOLDS (&v, G_TYPE_STRV))
+            {
+              char **strv = g_value_get_boxed (&v);
+
+              for (guint j = 0; strv && strv[j] && !m; j++)
+                {
+                  g_autofree char *hay = fold (strv[j]);
+
+                  m = c->op == NET_FILTER_OP_CONTAINS ? g_str_equal (strv[j], g_value_get_string (&c->value))
+                                                      : g_str_has_prefix (hay, needle);
+                }
+            }
+        }
+      else
+        {
+          cmp = oracle_compare (&v, &c->value, &ok);
+          if (ok)
+            switch (c->op)
+              {
+              case NET_FILTER_OP_EQ: m = cmp == 0; break;
+              case NET_FILTER_OP_NE: m = cmp != 0; break;
+              case NET_FILTER_OP_LT: m = cmp < 0; break;
+              case NET_FILTER_OP_LE: m = cmp <= 0; break;
+              case NET_FILTER_OP_GT: m = cmp > 0; break;
+              case NET_FILTER_OP_GE: m = cmp >= 0; break;
+              default: g_assert_not_reached ();
+              }
+        }
+      if (!m)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+oracle_order (gconstpointer a,
+              gconstpointer b,
+              gpointer      data)
+{
+  Oracle *o = data;
+  NetRecord *x = *(NetRecord **) a, *y = *(NetRecord **) b;
+  gboolean first_desc = o->orders->len > 0 && g_array_index (o->orders, OCond, 0).op;
+
+  for (guint i = 0; i < o->orders->len; i++)
+    {
+      OCond *k = &g_array_index (o->orders, OCond, i);
+      g_auto(GValue) vx = G_VALUE_INIT;
+      g_auto(GValue) vy = G_VALUE_INIT;
+      gboolean ok;
+      int r;
+
+      net_record_get_field (x, k->field, &vx);
+      net_record_get_field (y, k->field, &vy);
+      r = oracle_compare (&vx, &vy, &ok);
+      if (r != 0)
+        return k->op ? -r : r;
+    }
+  if (net_record_get_id (x) == net_record_get_id (y))
+    return 0;
+  return (net_record_get_id (x) < net_record_get_id (y)) == !first_desc ? -1 : 1;
+}
+
+static GPtrArray *
+oracle_run (Oracle        *o,
+            NetCollection *coll,
+            gboolean       windowed)
+{
+  g_autoptr(GPtrArray) all = net_collection_find_many (coll, NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) matched = g_ptr_array_new ();
+
+  for (guint i = 0; i < all->len; i++)
+    if (oracle_matches (o, g_ptr_array_index (all, i)))
+      g_ptr_array_add (matched, g_ptr_array_index (all, i));
+  g_ptr_array_sort_with_data (matched, oracle_order, o);
+  for (guint i = windowed ? o->offset : 0; i < matched->len; i++)
+    {
+      if (windowed && o->limit > 0 && out->len >= o->limit)
+        break;
+      g_ptr_array_add (out, g_object_ref (g_ptr_array_index (matched, i)));
+    }
+  return out;
+}
+
+static void
+oracle_clear (Oracle *o)
+{
+  for (guint i = 0; i < o->conds->len; i++)
+    {
+      g_free (g_array_index (o->conds, OCond, i).field);
+      g_value_unset (&g_array_index (o->conds, OCond, i).value);
+    }
+  for (guint i = 0; i < o->orders->len; i++)
+    g_free (g_array_index (o->orders, OCond, i).field);
+  g_array_unref (o->conds);
+  g_array_unref (o->orders);
+}
+
+static const char *alphabet[] = { "a", "b", "C", "é", "É", "x", "ab", "Ab" };
+
+static char *
+random_text (GRand *rand)
+{
+  GString *s = g_string_new (NULL);
+  guint n = g_rand_int_range (rand, 0, 5);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append (s, alphabet[g_rand_int_range (rand, 0, G_N_ELEMENTS (alphabet))]);
+  return g_string_free (s, FALSE);
+}
+
+static TestNote *
+random_note (GRand *rand)
+{
+  g_autofree char *title = random_text (rand);
+  g_autofree char *t1 = random_text (rand);
+  const char *tags[] = { t1, alphabet[g_rand_int_range (rand, 0, 3)], NULL };
+
+  return g_object_new (TEST_TYPE_NOTE, "title", title, "starred", g_rand_boolean (rand),
+                       "priority", g_rand_int_range (rand, -3, 4),
+                       "score", (double) g_rand_int_range (rand, 0, 8) / 2,
+                       "size", (guint64) g_rand_int_range (rand, 0, 5) << 40,
+                       "tags", g_rand_boolean (rand) ? (char **) tags : NULL, NULL);
+}
+
+static const char *filter_fields[] = { "title", "starred", "priority", "score", "size", "tags", "id" };
+
+/* A random filter and its oracle; @numeric_order: one order key at most,
+ * of a number (what a live query orders by exactly). */
+static NetFilter *
+random_filter (GRand    *rand,
+               Oracle   *o,
+               gboolean  numeric_order)
+{
+  NetFilter *filter = net_filter_new ();
+  guint n_conds = g_rand_int_range (rand, 0, 3);
+  guint n_orders = numeric_order ? g_rand_int_range (rand, 0, 2) : g_rand_int_range (rand, 0, 4);
+
+  o->conds = g_array_new (FALSE, TRUE, sizeof (OCond));
+  o->orders = g_array_new (FALSE, TRUE, sizeof (OCond));
+  for (guint i = 0; i < n_conds; i++)
+    {
+      OCond c = { NULL, 0, G_VALUE_INIT };
+      const char *field = filter_fields[g_rand_int_range (rand, 0, G_N_ELEMENTS (filter_fields) - 1)];
+
+      c.field = g_strdup (field);
+      if (g_str_equal (field, "title") || g_str_equal (field, "tags"))
+        {
+          g_autofree char *text = random_text (rand);
+
+          c.op = g_str_equal (field, "tags") ? g_rand_int_range (rand, NET_FILTER_OP_CONTAINS, NET_FILTER_OP_PREFIX + 1)
+                                             : g_rand_int_range (rand, 0, NET_FILTER_OP_PREFIX + 1);
+          g_value_init (&c.value, G_TYPE_STRING);
+          g_value_set_string (&c.value, g_utf8_strlen (text, -1) > 2 ? g_utf8_offset_to_pointer (text, 1) : text);
+        }
+      else
+        {
+          c.op = g_rand_int_range (rand, 0, NET_FILTER_OP_GE + 1);
+          if (g_str_equal (field, "starred"))
+            {
+              g_value_init (&c.value, G_TYPE_BOOLEAN);
+              g_value_set_boolean (&c.value, g_rand_boolean (rand));
+            }
+          else if (g_str_equal (field, "score"))
+            {
+              /* A double against a double field, or an int against it. */
+              if (g_rand_boolean (rand))
+                {
+                  g_value_init (&c.value, G_TYPE_DOUBLE);
+                  g_value_set_double (&c.value, (double) g_rand_int_range (rand, 0, 8) / 2);
+                }
+              else
+                {
+                  g_value_init (&c.value, G_TYPE_INT);
+                  g_value_set_int (&c.value, g_rand_int_range (rand, 0, 4));
+                }
+            }
+          else if (g_str_equal (field, "size"))
+            {
+              g_value_init (&c.value, G_TYPE_UINT64);
+              g_value_set_uint64 (&c.value, (guint64) g_rand_int_range (rand, 0, 5) << 40);
+            }
+          else
+            {
+              g_value_init (&c.value, G_TYPE_INT);
+              g_value_set_int (&c.value, g_rand_int_range (rand, -3, 4));
+            }
+        }
+      net_filter_where (filter, c.field, c.op, &c.value);
+      g_array_append_val (o->conds, c);
+    }
+  for (guint i = 0; i < n_orders; i++)
+    {
+      static const char *numeric[] = { "priority", "score", "size", "starred" };
+      static const char *any[] = { "title", "priority", "score", "size", "starred", "id", "created-at" };
+      OCond k = { NULL, 0, G_VALUE_INIT };
+
+      k.field = g_strdup (numeric_order ? numeric[g_rand_int_range (rand, 0, G_N_ELEMENTS (numeric))]
+                                        : any[g_rand_int_range (rand, 0, G_N_ELEMENTS (any))]);
+      k.op = g_rand_boolean (rand);
+      net_filter_order_by (filter, k.field, k.op);
+      g_array_append_val (o->orders, k);
+    }
+  o->limit = g_rand_boolean (rand) ? g_rand_int_range (rand, 1, 10) : 0;
+  o->offset = g_rand_boolean (rand) ? g_rand_int_range (rand, 0, 5) : 0;
+  g_object_set (filter, "limit", o->limit, "offset", o->offset, NULL);
+  return filter;
+}
+
+static void
+assert_same_records (GPtrArray *got,
+                     GPtrArray *want)
+{
+  g_assert_cmpuint (got->len, ==, want->len);
+  for (guint i = 0; i < got->len; i++)
+    g_assert_true (g_ptr_array_index (got, i) == g_ptr_array_index (want, i));
+}
+
+static void
+test_filter_random (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_object_unref);
+  guint checked_nonempty = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 200; i++)
+    {
+      TestNote *n = random_note (rand);
+
+      g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+      g_assert_no_error (error);
+      /* Half of them held (live), half made by the queries. */
+      if (i % 2)
+        g_ptr_array_add (keep, n);
+      else
+        g_object_unref (n);
+    }
+
+  for (guint round = 0; round < 400; round++)
+    {
+      Oracle o;
+      g_autoptr(NetFilter) filter = random_filter (rand, &o, FALSE);
+      g_autoptr(GPtrArray) want = oracle_run (&o, notes, TRUE);
+      g_autoptr(GPtrArray) want_all = oracle_run (&o, notes, FALSE);
+      g_autoptr(GPtrArray) got = net_collection_find_many (notes, filter);
+      g_autoptr(NetRecord) first = net_collection_find_first (notes, filter);
+
+      assert_same_records (got, want);
+      g_assert_true (first == (want->len > 0 ? g_ptr_array_index (want, 0) : NULL));
+      g_assert_cmpuint (net_collection_count (notes, filter), ==, want_all->len);
+      g_assert_cmpint (net_collection_exists (notes, filter), ==, want_all->len > 0);
+      checked_nonempty += want->len > 0;
+      oracle_clear (&o);
+    }
+  /* The random filters are not all empty. */
+  g_assert_cmpuint (checked_nonempty, >, 50);
+}
+
+/* Every operator once, by hand. */
+static void
+test_filter_operators (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  const char *titles[] = { "Café au lait", "CAFE noir", "thé", "Tea" };
+  struct { const char *field; NetFilterOp op; GType type; const char *s; int i; guint expect; } cases[] = {
+    { "title", NET_FILTER_OP_CONTAINS, G_TYPE_STRING, "CAFÉ", 0, 1 },
+    { "title", NET_FILTER_OP_CONTAINS, G_TYPE_STRING, "caf", 0, 2 },
+    { "title", NET_FILTER_OP_PREFIX, G_TYPE_STRING, "TH", 0, 1 },
+    { "title", NET_FILTER_OP_PREFIX, G_TYPE_STRING, "lait", 0, 0 },
+    { "title", NET_FILTER_OP_EQ, G_TYPE_STRING, "Tea", 0, 1 },
+    { "title", NET_FILTER_OP_LT, G_TYPE_STRING, "D", 0, 2 },
+    { "priority", NET_FILTER_OP_EQ, G_TYPE_INT, NULL, 2, 1 },
+    { "priority", NET_FILTER_OP_NE, G_TYPE_INT, NULL, 2, 3 },
+    { "priority", NET_FILTER_OP_LT, G_TYPE_INT, NULL, 2, 2 },
+    { "priority", NET_FILTER_OP_LE, G_TYPE_INT, NULL, 2, 3 },
+    { "priority", NET_FILTER_OP_GT, G_TYPE_INT, NULL, 2, 1 },
+    { "priority", NET_FILTER_OP_GE, G_TYPE_INT, NULL, 2, 2 },
+    { "tags", NET_FILTER_OP_CONTAINS, G_TYPE_STRING, "t1", 0, 4 },
+    { "tags", NET_FILTER_OP_PREFIX, G_TYPE_STRING, "T", 0, 4 },
+    { "priority", NET_FILTER_OP_EQ, G_TYPE_STRING, "2", 0, 0 },   /* incomparable */
+    { "nothere", NET_FILTER_OP_NE, G_TYPE_INT, NULL, 2, 0 },       /* no such field */
+  };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    {
+      const char *tags[] = { "t1", NULL };
+      g_autoptr(TestNote) n = note_new (titles[i], i, FALSE);
+
+      g_object_set (n, "tags", tags, NULL);
+      net_collection_insert (notes, NET_RECORD (n), &error);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(NetFilter) filter = net_filter_new ();
+      g_auto(GValue) v = G_VALUE_INIT;
+
+      g_value_init (&v, cases[i].type);
+      if (cases[i].type == G_TYPE_STRING)
+        g_value_set_string (&v, cases[i].s);
+      else
+        g_value_set_int (&v, cases[i].i);
+      net_filter_where (filter, cases[i].field, cases[i].op, &v);
+      g_test_message ("case %u", i);
+      g_assert_cmpuint (net_collection_count (notes, filter), ==, cases[i].expect);
+    }
+}
+
+/* Live queries against find_many ------------------------------------------------------ */
+
+typedef struct
+{
+  GPtrArray *shadow;   /* what items-changed said */
+  GListModel *model;
+} Replay;
+
+static void
+replay_items_changed_cb (GListModel *model,
+                         guint       position,
+                         guint       removed,
+                         guint       added,
+                         gpointer    data)
+{
+  Replay *r = data;
+
+  g_assert_true (removed > 0 || added > 0);
+  g_ptr_array_remove_range (r->shadow, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (r->shadow, position + i, g_list_model_get_item (model, position + i));
+}
+
+static void
+assert_model_equals (Replay    *r,
+                     GPtrArray *want)
+{
+  g_assert_cmpuint (g_list_model_get_n_items (r->model), ==, want->len);
+  g_assert_cmpuint (r->shadow->len, ==, want->len);
+  for (guint i = 0; i < want->len; i++)
+    {
+      g_autoptr(NetRecord) item = g_list_model_get_item (r->model, i);
+
+      g_assert_cmpuint (net_record_get_id (item), ==, net_record_get_id (g_ptr_array_index (want, i)));
+      g_assert_cmpuint (net_record_get_id (g_ptr_array_index (r->shadow, i)), ==,
+                        net_record_get_id (g_ptr_array_index (want, i)));
+    }
+}
+
+static void
+test_watch_random (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(TestNote) n = random_note (rand);
+      guint64 id;
+
+      net_collection_insert (notes, NET_RECORD (n), &error);
+      g_assert_no_error (error);
+      id = net_record_get_id (NET_RECORD (n));
+      g_array_append_val (ids, id);
+    }
+
+  for (guint round = 0; round < 12; round++)
+    {
+      Oracle o;
+      g_autoptr(NetFilter) filter = random_filter (rand, &o, TRUE);
+      g_autoptr(NetQueryModel) model = net_collection_watch (notes, filter);
+      Replay r = { g_ptr_array_new_with_free_func (g_object_unref), G_LIST_MODEL (model) };
+
+      for (guint i = 0; i < g_list_model_get_n_items (r.model); i++)
+        g_ptr_array_add (r.shadow, g_list_model_get_item (r.model, i));
+      g_signal_connect (model, "items-changed", G_CALLBACK (replay_items_changed_cb), &r);
+
+      for (guint step = 0; step < 30; step++)
+        {
+          g_autoptr(GPtrArray) want = NULL;
+          guint64 seq = 0;
+          guint what = g_rand_int_range (rand, 0, 4);
+
+          if (what == 0 || ids->len < 5)
+            {
+              g_autoptr(TestNote) n = random_note (rand);
+              guint64 id;
+
+              seq = net_collection_insert (notes, NET_RECORD (n), &error);
+              id = net_record_get_id (NET_RECORD (n));
+              g_array_append_val (ids, id);
+            }
+          else if (what == 1)
+            {
+              guint at = g_rand_int_range (rand, 0, ids->len);
+
+              seq = net_collection_delete (notes, g_array_index (ids, guint64, at), &error);
+              g_array_remove_index (ids, at);
+            }
+          else
+            {
+              g_autofree char *title = random_text (rand);
+              guint64 id = g_array_index (ids, guint64, g_rand_int_range (rand, 0, ids->len));
+
+              seq = net_collection_update (notes, id, &error, "title", title,
+                                           "priority", g_rand_int_range (rand, -3, 4),
+                                           "score", (double) g_rand_int_range (rand, 0, 8) / 2,
+                                           "starred", g_rand_boolean (rand), NULL);
+            }
+          g_assert_no_error (error);
+          g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+          g_assert_no_error (error);
+
+          want = net_collection_find_many (notes, filter);
+          {
+            g_autoptr(GPtrArray) oracle = oracle_run (&o, notes, TRUE);
+
+            assert_same_records (want, oracle);
+          }
+          assert_model_equals (&r, want);
+        }
+
+      /* A change of the filter: the model follows with a minimal diff. */
+      {
+        g_auto(GValue) v = G_VALUE_INIT;
+        g_autoptr(GPtrArray) want = NULL;
+
+        g_value_init (&v, G_TYPE_BOOLEAN);
+        g_value_set_boolean (&v, TRUE);
+        net_filter_where (filter, "starred", NET_FILTER_OP_EQ, &v);
+        want = net_collection_find_many (notes, filter);
+        assert_model_equals (&r, want);
+      }
+
+      g_signal_handlers_disconnect_by_data (model, &r);
+      g_ptr_array_unref (r.shadow);
+      oracle_clear (&o);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/collection/bad-classes", test_bad_classes);
+  g_test_add_func ("/collection/crud", test_crud);
+  g_test_add ("/collection/reopen", Fixture, NULL, fixture_setup, test_reopen, fixture_teardown);
+  g_test_add ("/collection/evolution", Fixture, NULL, fixture_setup, test_evolution, fixture_teardown);
+  g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
+  g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
+  g_test_add_func ("/collection/filter/operators", test_filter_operators);
+  g_test_add_func ("/collection/filter/random", test_filter_random);
+  g_test_add_func ("/collection/watch/random", test_watch_random);
+
+  return g_test_run ();
+}
