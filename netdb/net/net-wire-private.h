@@ -37,8 +37,10 @@ G_BEGIN_DECLS
 /* header, e, encrypted u32 sender index, mac1 */
 #define NET_WIRE_RESPONSE_LEN     (NET_WIRE_HEADER_LEN + NET_NOISE_IK_MESSAGE2_OVERHEAD + 4 + \
                                    NET_WIRE_MAC_LEN)
-/* An initiation may carry a mac2 after its mac1 (a cookie was received). */
+/* Either handshake message may carry a mac2 after its mac1 (its sender
+ * holds a cookie from its receiver). */
 #define NET_WIRE_INITIATION_MAC2_LEN (NET_WIRE_INITIATION_LEN + NET_WIRE_MAC_LEN)
+#define NET_WIRE_RESPONSE_MAC2_LEN (NET_WIRE_RESPONSE_LEN + NET_WIRE_MAC_LEN)
 #define NET_WIRE_COOKIE_LEN       16
 #define NET_WIRE_COOKIE_SECRET_LEN 32
 #define NET_WIRE_COOKIE_NONCE_LEN 24
@@ -90,8 +92,8 @@ void         _net_wire_write_header    (guint8              *out,
 /*
  * Checks the magic, the version, the type and that @len is exactly
  * right for the type (NET_WIRE_INITIATION_LEN or, with a mac2,
- * NET_WIRE_INITIATION_MAC2_LEN; NET_WIRE_RESPONSE_LEN;
- * NET_WIRE_COOKIE_REPLY_LEN; at least NET_WIRE_DATA_OVERHEAD for data)
+ * NET_WIRE_INITIATION_MAC2_LEN; NET_WIRE_RESPONSE_LEN or
+ * NET_WIRE_RESPONSE_MAC2_LEN; NET_WIRE_COOKIE_REPLY_LEN; at least NET_WIRE_DATA_OVERHEAD for data)
  * and at most @max_datagram.
  * Returns NET_WIRE_OK and fills @header, or NET_WIRE_DROP_MALFORMED /
  * NET_WIRE_DROP_TOO_LARGE.
@@ -136,25 +138,28 @@ gboolean     _net_wire_check_mac1      (const guint8        *mac1_key,
                                         gsize                len);
 
 /*
- * Cookies (WireGuard's, docs/net-protocol.md section 2): a responder
- * under load answers an initiation without a valid mac2 with a cookie
- * reply instead of reading it.  The cookie is a keyed BLAKE2b-128 of the
- * initiation's source address (@source, @source_len bytes) under a secret
- * the responder renews every two minutes.
+ * Cookies (WireGuard's, docs/net-protocol.md section 2): a node under
+ * load answers a handshake message (an initiation, or a response to its
+ * own initiation) without a valid mac2 with a cookie reply instead of
+ * reading it.  The cookie is a keyed BLAKE2b-128 of the message's source
+ * address (@source, @source_len bytes) under a secret the node renews
+ * every two minutes.
  */
 void         _net_wire_cookie_make     (const guint8        *secret,
                                         const guint8        *source,
                                         gsize                source_len,
                                         guint8              *cookie);
-/* The key a responder seals its cookie replies with, derived from its own
- * public key (which its initiators know): BLAKE2b-256 ("cookie--" ||
+/* The key a node seals its cookie replies with, derived from its own
+ * public key (which its peers know): BLAKE2b-256 ("cookie--" ||
  * @x25519_public). */
 void         _net_wire_cookie_key      (const guint8        *x25519_public,
                                         guint8              *key);
 /* Writes a cookie reply (NET_WIRE_COOKIE_REPLY_LEN bytes) to @out:
  * @cookie sealed with XChaCha20-Poly1305 under @cookie_key (of the
- * responder's own public key), a random nonce (@nonce_for_test in tests) and
- * the initiation's mac1 (@mac1, 16 bytes) as associated data. */
+ * sender's own public key), a random nonce (@nonce_for_test in tests) and
+ * the mac1 of the message it answers (@mac1, 16 bytes) as associated
+ * data.  @receiver_index is the initiator's index of that handshake: the
+ * sender index of an initiation, the receiver index of a response. */
 void         _net_wire_cookie_reply_write (const guint8     *cookie_key,
                                            guint32           receiver_index,
                                            const guint8     *mac1,
@@ -162,17 +167,19 @@ void         _net_wire_cookie_reply_write (const guint8     *cookie_key,
                                            const guint8     *nonce_for_test,
                                            guint8           *out);
 /* Opens a cookie reply of exactly NET_WIRE_COOKIE_REPLY_LEN bytes (the
- * header already parsed) under @cookie_key (of the responder's key) with
- * the mac1 of the initiation it answers; FALSE when it does not
+ * header already parsed) under @cookie_key (of its sender's key) with
+ * the mac1 of the handshake message it answers; FALSE when it does not
  * authenticate.  Fills @cookie. */
 gboolean     _net_wire_cookie_reply_read  (const guint8     *cookie_key,
                                            const guint8     *mac1,
                                            const guint8     *data,
                                            gsize             len,
                                            guint8           *cookie);
-/* mac2 over an initiation of NET_WIRE_INITIATION_MAC2_LEN bytes: its last
- * NET_WIRE_MAC_LEN bytes are a BLAKE2b-128 keyed with @cookie of the bytes
- * before them (mac1 included).  Put writes it, check verifies it. */
+/* mac2 over a handshake message of NET_WIRE_INITIATION_MAC2_LEN or
+ * NET_WIRE_RESPONSE_MAC2_LEN bytes: its last NET_WIRE_MAC_LEN bytes are a
+ * BLAKE2b-128 keyed with @cookie of the bytes before them (mac1
+ * included).  Put writes it, check verifies it (FALSE for any other
+ * length: a message without mac2). */
 void         _net_wire_put_mac2        (const guint8        *cookie,
                                         guint8              *data,
                                         gsize                len);

@@ -138,7 +138,8 @@ _net_wire_parse_header (const guint8  *data,
       break;
 
     case NET_WIRE_HANDSHAKE_RESPONSE:
-      if (len != NET_WIRE_RESPONSE_LEN || h.counter != 0)
+      if ((len != NET_WIRE_RESPONSE_LEN && len != NET_WIRE_RESPONSE_MAC2_LEN) ||
+          h.counter != 0)
         return NET_WIRE_DROP_MALFORMED;
       break;
 
@@ -396,7 +397,7 @@ _net_wire_put_mac2 (const guint8 *cookie,
 {
   g_return_if_fail (cookie != NULL);
   g_return_if_fail (data != NULL);
-  g_return_if_fail (len == NET_WIRE_INITIATION_MAC2_LEN);
+  g_return_if_fail (len == NET_WIRE_INITIATION_MAC2_LEN || len == NET_WIRE_RESPONSE_MAC2_LEN);
 
   crypto_generichash (data + len - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
                       data, len - NET_WIRE_MAC_LEN, cookie, NET_WIRE_COOKIE_LEN);
@@ -412,7 +413,7 @@ _net_wire_check_mac2 (const guint8 *cookie,
   g_return_val_if_fail (cookie != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
 
-  if (len != NET_WIRE_INITIATION_MAC2_LEN)
+  if (len != NET_WIRE_INITIATION_MAC2_LEN && len != NET_WIRE_RESPONSE_MAC2_LEN)
     return FALSE;
   crypto_generichash (mac, sizeof mac, data, len - NET_WIRE_MAC_LEN,
                       cookie, NET_WIRE_COOKIE_LEN);

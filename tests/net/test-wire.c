@@ -303,6 +303,10 @@ test_header_malformed (void)
             /* With or without a mac2. */
             expected = l == len || l == NET_WIRE_INITIATION_MAC2_LEN ?
                        NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
+          else if (types[t] == NET_WIRE_HANDSHAKE_RESPONSE)
+            /* With or without a mac2 too. */
+            expected = l == len || l == NET_WIRE_RESPONSE_MAC2_LEN ?
+                       NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
           else
             expected = l == len ? NET_WIRE_OK : NET_WIRE_DROP_MALFORMED;
           g_assert_cmpint (parse (buf, l, NET_WIRE_DEFAULT_MAX_DATAGRAM), ==, expected);
@@ -340,9 +344,11 @@ test_header_malformed (void)
     h.type = NET_WIRE_HANDSHAKE_RESPONSE;
     _net_wire_write_header (buf, &h);
     g_assert_cmpint (parse (buf, NET_WIRE_RESPONSE_LEN, 1400), ==, NET_WIRE_DROP_MALFORMED);
+    g_assert_cmpint (parse (buf, NET_WIRE_RESPONSE_MAC2_LEN, 1400), ==, NET_WIRE_DROP_MALFORMED);
     h.counter = 0;
     _net_wire_write_header (buf, &h);
     g_assert_cmpint (parse (buf, NET_WIRE_RESPONSE_LEN, 1400), ==, NET_WIRE_OK);
+    g_assert_cmpint (parse (buf, NET_WIRE_RESPONSE_MAC2_LEN, 1400), ==, NET_WIRE_OK);
     h.type = NET_WIRE_COOKIE_REPLY;
     h.counter = 1;
     _net_wire_write_header (buf, &h);
@@ -1214,6 +1220,38 @@ test_cookie (Peers         *p,
       g_assert_false (_net_wire_check_mac2 (cookie, msg, sizeof msg));
       msg[i] ^= 0x80;
     }
+
+  /* A response carries one the same way (an initiator under load asks
+   * its responder for it), and it is read without it. */
+  {
+    guint8 response[NET_WIRE_RESPONSE_MAC2_LEN];
+    const guint8 *response_mac1 = p->response + NET_WIRE_RESPONSE_LEN - NET_WIRE_MAC_LEN;
+
+    memcpy (response, p->response, NET_WIRE_RESPONSE_LEN);
+    _net_wire_put_mac2 (cookie, response, sizeof response);
+    crypto_generichash (mac, sizeof mac, response, NET_WIRE_RESPONSE_LEN, cookie, sizeof cookie);
+    g_assert_cmpmem (response + NET_WIRE_RESPONSE_LEN, NET_WIRE_MAC_LEN, mac, sizeof mac);
+    g_assert_cmpint (_net_wire_parse_header (response, sizeof response, 1400, &header), ==, NET_WIRE_OK);
+    g_assert_cmpint (header.type, ==, NET_WIRE_HANDSHAKE_RESPONSE);
+    g_assert_true (_net_wire_check_mac2 (cookie, response, sizeof response));
+    g_assert_false (_net_wire_check_mac2 (other, response, sizeof response));
+    g_assert_false (_net_wire_check_mac2 (cookie, response, NET_WIRE_RESPONSE_LEN));
+    g_assert_false (_net_wire_check_mac2 (cookie, response, sizeof response - 1));
+    for (gsize i = 0; i < sizeof response; i++)
+      {
+        response[i] ^= 0x80;
+        g_assert_false (_net_wire_check_mac2 (cookie, response, sizeof response));
+        response[i] ^= 0x80;
+      }
+    g_assert_true (_net_wire_check_mac1 (mac1_of (p->a), response, NET_WIRE_RESPONSE_LEN));
+
+    /* The cookie reply to a response: sealed with the response's mac1. */
+    _net_wire_cookie_key (_net_identity_get_x25519_public (p->a), key);
+    _net_wire_cookie_reply_write (key, 0x0a0b0c0d, response_mac1, cookie, NULL, reply);
+    g_assert_true (_net_wire_cookie_reply_read (key, response_mac1, reply, sizeof reply, got));
+    g_assert_cmpmem (got, sizeof got, cookie, sizeof cookie);
+    g_assert_false (_net_wire_cookie_reply_read (key, mac1, reply, sizeof reply, got));
+  }
 }
 
 int
