@@ -179,9 +179,30 @@ struct _NetCollection
   GHashTable     *fields_by_name;  /* name → ClassField* */
 
   NetRecord      *inserting;       /* the record an insert makes live */
+
+  /* The orders of fields that live queries keep (OrderIndex*, by their
+   * spec; each held by its queries' matchers). */
+  GHashTable     *orders;
+  gboolean        orders_frozen;   /* during a restore */
 };
 
 G_DEFINE_FINAL_TYPE (NetCollection, net_collection, G_TYPE_OBJECT)
+
+typedef struct _OrderIndex OrderIndex;
+static void order_indexes_add    (NetCollection *self,
+                                  Entry         *e);
+static void order_indexes_move   (NetCollection *self,
+                                  Entry         *e);
+static void order_indexes_remove (NetCollection *self,
+                                  Entry         *e);
+static void order_indexes_rebuild (NetCollection *self);
+typedef struct _Query Query;
+static gboolean order_indexes_walk (NetCollection     *self,
+                                    const Query       *q,
+                                    const NetTableWalk *w,
+                                    guint              skip,
+                                    NetTableVisitFunc  func,
+                                    gpointer           data);
 
 enum {
   PROP_0,
@@ -1238,6 +1259,7 @@ entry_insert (NetCollection *self,
 
   entry_index_all (self, e);
   _net_id_table_insert (&self->table.by_id, e);
+  order_indexes_add (self, e);
   if (G_UNLIKELY (record != NULL))
     {
       /* It carries on as the item of its id (a restore). */
@@ -1255,6 +1277,7 @@ entry_delete (NetCollection *self,
 {
   entry_unindex_all (self, e);
   _net_id_table_remove (&self->table.by_id, e->id);
+  order_indexes_remove (self, e);
   _net_table_forget_item (&self->table, e);
   entry_free (self, e);
 }
@@ -1310,6 +1333,7 @@ coll_apply (gpointer            model,
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
           entry_index_all (self, e);
+          order_indexes_move (self, e);
           item_refresh (self, e);
           _net_watch_hub_touch (&self->table.watches, e->id);
         }
@@ -1330,6 +1354,7 @@ coll_apply (gpointer            model,
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
           _net_table_index_key (&self->table, e, NET_TABLE_KEY_UPDATED);
+          order_indexes_move (self, e);
           item_refresh (self, e);
           _net_watch_hub_touch (&self->table.watches, e->id);
         }
@@ -1402,14 +1427,14 @@ typedef struct
   gboolean    never;
 } OrderKey;
 
-typedef struct
+struct _Query
 {
   NetCollection *self;
   GArray        *conds;     /* Cond */
   GArray        *keys;      /* OrderKey; empty: the walk's order */
   gboolean       never;
   gboolean       desc_ties; /* ties by id descending */
-} Query;
+};
 
 static void
 special_field (Entry      *e,
@@ -1853,6 +1878,13 @@ coll_visit (gpointer           model,
       return;
     }
 
+  /* An order of fields a live query keeps: walk it. */
+  if (order_indexes_walk (self, &q, &w, skip, func, data))
+    {
+      query_clear (&q);
+      return;
+    }
+
   /* An order of fields: sort the matches. */
   matches = g_ptr_array_new ();
   _net_table_walk (&self->table, &w, 0, collect_cb, matches);
@@ -1861,6 +1893,310 @@ coll_visit (gpointer           model,
     if (!func (g_ptr_array_index (matches, i), data))
       break;
   query_clear (&q);
+}
+
+/* Order indexes --------------------------------------------------------------------- */
+
+/*
+ * A live query orders its items by a u64 sort key (net-query-model.c).  A
+ * query ordered by fields gets its keys from an order index: the records
+ * kept sorted by the filter's order keys (a GSequence), each with a label
+ * that grows along the order, with gaps between labels, so that a record
+ * that moves takes a label between its new neighbours' and the others keep
+ * theirs.  When a gap is used up, every record gets a new label, evenly
+ * spaced, and the collection's live queries recompute: a rare O(n).  One
+ * index per distinct order, shared by the queries that use it, kept up to
+ * date by the fold while any of them lives.
+ */
+
+/* A record appended past either end takes a label this far from its
+ * neighbour: appends in order (a growing field) do not halve the space. */
+#define ORDER_END_STEP (G_GUINT64_CONSTANT (1) << 32)
+
+typedef struct
+{
+  Entry    *e;
+  guint64   label;
+} OrderNode;
+
+struct _OrderIndex
+{
+  guint           ref;
+  NetCollection  *owner;   /* NULL once the collection is gone */
+  char           *spec;
+  Query           q;       /* its order keys (no conditions) */
+  GSequence      *seq;     /* OrderNode*, owned */
+  GHashTable     *nodes;   /* the entry's id (its address) → GSequenceIter* */
+};
+
+static int
+order_node_compare (gconstpointer a,
+                    gconstpointer b,
+                    gpointer      data)
+{
+  OrderIndex *idx = data;
+
+  return query_compare (&idx->q, ((const OrderNode *) a)->e, ((const OrderNode *) b)->e);
+}
+
+/* Evenly spaced labels along the order. */
+static void
+order_index_relabel (OrderIndex *idx)
+{
+  guint64 step = G_MAXUINT64 / ((guint64) g_sequence_get_length (idx->seq) + 1);
+  guint64 label = 0;
+
+  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
+       it = g_sequence_iter_next (it))
+    ((OrderNode *) g_sequence_get (it))->label = label += step;
+}
+
+/* Gives the node at @it a label between its neighbours'; FALSE when
+ * there is no room (then every label changed). */
+static gboolean
+order_index_place (OrderIndex    *idx,
+                   GSequenceIter *it)
+{
+  OrderNode *node = g_sequence_get (it);
+  gboolean has_prev = !g_sequence_iter_is_begin (it);
+  GSequenceIter *next = g_sequence_iter_next (it);
+  gboolean has_next = !g_sequence_iter_is_end (next);
+  guint64 lo = has_prev ? ((OrderNode *) g_sequence_get (g_sequence_iter_prev (it)))->label : 0;
+  guint64 hi = has_next ? ((OrderNode *) g_sequence_get (next))->label : G_MAXUINT64;
+  guint64 label;
+
+  if (hi <= lo || hi - lo < 2)
+    {
+      order_index_relabel (idx);
+      return FALSE;
+    }
+  if (!has_next)
+    label = lo + MIN ((hi - lo) / 2, ORDER_END_STEP);
+  else if (!has_prev)
+    label = hi - MIN ((hi - lo) / 2, ORDER_END_STEP);
+  else
+    label = lo + (hi - lo) / 2;
+  node->label = label;
+  return TRUE;
+}
+
+static void
+order_index_insert (OrderIndex *idx,
+                    Entry      *e)
+{
+  OrderNode *node = g_new (OrderNode, 1);
+  GSequenceIter *it;
+
+  node->e = e;
+  node->label = 0;
+  it = g_sequence_insert_sorted (idx->seq, node, order_node_compare, idx);
+  g_hash_table_insert (idx->nodes, &e->id, it);
+  if (!order_index_place (idx, it) && idx->owner != NULL)
+    _net_watch_hub_reset (&idx->owner->table.watches);
+}
+
+static void
+order_index_remove (OrderIndex *idx,
+                    Entry      *e)
+{
+  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+
+  if (it == NULL)
+    return;
+  g_hash_table_remove (idx->nodes, &e->id);
+  g_sequence_remove (it);
+}
+
+static void
+order_index_fill (OrderIndex    *idx,
+                  NetCollection *self)
+{
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    {
+      Entry *e = self->table.by_id.slots[i];
+      OrderNode *node;
+
+      if (e == NULL)
+        continue;
+      node = g_new (OrderNode, 1);
+      node->e = e;
+      node->label = 0;
+      g_sequence_append (idx->seq, node);
+    }
+  g_sequence_sort (idx->seq, order_node_compare, idx);
+  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
+       it = g_sequence_iter_next (it))
+    g_hash_table_insert (idx->nodes, &((OrderNode *) g_sequence_get (it))->e->id, it);
+  order_index_relabel (idx);
+}
+
+static void
+order_index_empty (OrderIndex *idx)
+{
+  g_hash_table_remove_all (idx->nodes);
+  g_sequence_remove_range (g_sequence_get_begin_iter (idx->seq), g_sequence_get_end_iter (idx->seq));
+}
+
+static char *
+order_spec (const Query *q)
+{
+  GString *spec = g_string_new (q->desc_ties ? "-" : "+");
+
+  for (guint i = 0; i < q->keys->len; i++)
+    {
+      OrderKey *k = &g_array_index (q->keys, OrderKey, i);
+
+      g_string_append_printf (spec, "%s%c%c\x1e", k->cf != NULL ? k->cf->name : "",
+                              '0' + (int) k->special, k->desc ? 'd' : 'a');
+    }
+  return g_string_free (spec, FALSE);
+}
+
+/* The index of the order of @q (which has order keys), made when needed;
+ * a reference. */
+static OrderIndex *
+order_index_get (NetCollection *self,
+                 const Query   *q)
+{
+  g_autofree char *spec = order_spec (q);
+  OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
+
+  if (idx != NULL)
+    {
+      idx->ref++;
+      return idx;
+    }
+  idx = g_new0 (OrderIndex, 1);
+  idx->ref = 1;
+  idx->owner = self;
+  idx->spec = g_steal_pointer (&spec);
+  idx->q.self = self;
+  idx->q.conds = g_array_new (FALSE, TRUE, sizeof (Cond));
+  idx->q.keys = g_array_copy (q->keys);
+  idx->q.desc_ties = q->desc_ties;
+  idx->seq = g_sequence_new (g_free);
+  idx->nodes = g_hash_table_new (g_int64_hash, g_int64_equal);
+  order_index_fill (idx, self);
+  g_hash_table_insert (self->orders, idx->spec, idx);
+  return idx;
+}
+
+static void
+order_index_unref (OrderIndex *idx)
+{
+  if (--idx->ref > 0)
+    return;
+  if (idx->owner != NULL)
+    g_hash_table_remove (idx->owner->orders, idx->spec);
+  query_clear (&idx->q);
+  g_hash_table_unref (idx->nodes);
+  g_sequence_free (idx->seq);
+  g_free (idx->spec);
+  g_free (idx);
+}
+
+static guint64
+order_index_label (OrderIndex *idx,
+                   Entry      *e)
+{
+  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+
+  return it != NULL ? ((OrderNode *) g_sequence_get (it))->label : 0;
+}
+
+static void
+order_indexes_add (NetCollection *self,
+                   Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer idx;
+
+  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
+    return;
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    order_index_insert (idx, e);
+}
+
+static void
+order_indexes_remove (NetCollection *self,
+                      Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer idx;
+
+  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
+    return;
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    order_index_remove (idx, e);
+}
+
+/* @e changed (its fields, its times): it takes its new place. */
+static void
+order_indexes_move (NetCollection *self,
+                    Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer idx;
+
+  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
+    return;
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    {
+      order_index_remove (idx, e);
+      order_index_insert (idx, e);
+    }
+}
+
+/* Visits the entries @w passes in the order of @q when a live query keeps
+ * that order (FALSE: none does). */
+static gboolean
+order_indexes_walk (NetCollection      *self,
+                    const Query        *q,
+                    const NetTableWalk *w,
+                    guint               skip,
+                    NetTableVisitFunc   func,
+                    gpointer            data)
+{
+  g_autofree char *spec = order_spec (q);
+  OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
+
+  if (idx == NULL)
+    return FALSE;
+  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
+       it = g_sequence_iter_next (it))
+    {
+      Entry *e = ((OrderNode *) g_sequence_get (it))->e;
+
+      if (!_net_table_walk_matches (&self->table, w, e))
+        continue;
+      if (skip > 0)
+        {
+          skip--;
+          continue;
+        }
+      if (!func (e, data))
+        break;
+    }
+  return TRUE;
+}
+
+/* Every entry was replaced (a restore): the indexes are made again (the
+ * live queries recompute anyway). */
+static void
+order_indexes_rebuild (NetCollection *self)
+{
+  GHashTableIter iter;
+  gpointer idx;
+
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    {
+      order_index_empty (idx);
+      order_index_fill (idx, self);
+    }
 }
 
 /* Snapshots ------------------------------------------------------------------------- */
@@ -2017,6 +2353,15 @@ coll_replace_entries (gpointer  model,
 
   /* The schema of the snapshot replaces the one the log gave: it is the
    * same history, at least as far (a restore checks the log fits it). */
+  self->orders_frozen = TRUE;
+  {
+    GHashTableIter iter;
+    gpointer idx;
+
+    g_hash_table_iter_init (&iter, self->orders);
+    while (g_hash_table_iter_next (&iter, NULL, &idx))
+      order_index_empty (idx);
+  }
   clear_entries (self);
   for (guint i = 0; i < records->len; i++)
     {
@@ -2056,6 +2401,8 @@ coll_replace_entries (gpointer  model,
         entry_delete (self, lookup (self, e->id));
       entry_insert (self, e);
     }
+  self->orders_frozen = FALSE;
+  order_indexes_rebuild (self);
 }
 
 /* GObject ----------------------------------------------------------------------------- */
@@ -2075,6 +2422,17 @@ static void
 net_collection_finalize (GObject *object)
 {
   NetCollection *self = (NetCollection *) object;
+  GHashTableIter iter;
+  gpointer idx;
+
+  /* The indexes live on in the live queries that hold them, empty. */
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    {
+      ((OrderIndex *) idx)->owner = NULL;
+      order_index_empty (idx);
+    }
+  g_clear_pointer (&self->orders, g_hash_table_unref);
 
   if (self->table_ready)
     {
@@ -2185,6 +2543,7 @@ net_collection_init (NetCollection *self)
   self->stored_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->fields = g_ptr_array_new_with_free_func (class_field_free);
   self->fields_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->orders = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
 gboolean
@@ -2907,6 +3266,7 @@ typedef struct
   Query          q;
   NetTableWalk   w;
   NetFilter     *filter;   /* a reference: the query points into it */
+  OrderIndex    *order;    /* an order of fields: the keys */
 } Matcher;
 
 /* An order-preserving u64 of a value of @type (the key of a live query
@@ -2958,6 +3318,8 @@ matcher_key (Matcher *m,
 
   if (m->q.keys->len == 0)
     return _net_table_walk_key (&m->w, e);
+  if (m->order != NULL)
+    return order_index_label (m->order, e);
   k = &g_array_index (m->q.keys, OrderKey, 0);
   if (k->never)
     return 0;
@@ -2980,7 +3342,13 @@ watch_matcher_new (GObject  *source,
   query_init (m->self, &m->q, m->filter);
   query_walk_init (m->self, &m->q, &m->w, m->filter);
   m->w.match_data = &m->q;
-  *desc = m->q.keys->len > 0 ? m->q.desc_ties : m->w.desc;
+  *desc = m->w.desc;
+  if (m->q.keys->len > 0)
+    {
+      /* Labels are unique and grow along the order, ties included. */
+      m->order = order_index_get (m->self, &m->q);
+      *desc = FALSE;
+    }
   return m;
 }
 
@@ -2989,6 +3357,7 @@ watch_matcher_free (gpointer data)
 {
   Matcher *m = data;
 
+  g_clear_pointer (&m->order, order_index_unref);
   query_clear (&m->q);
   g_clear_object (&m->filter);
   g_free (m);
