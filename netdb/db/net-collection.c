@@ -3269,65 +3269,13 @@ typedef struct
   OrderIndex    *order;    /* an order of fields: the keys */
 } Matcher;
 
-/* An order-preserving u64 of a value of @type (the key of a live query
- * ordered by one field). */
-static guint64
-order_key_of (const FieldVal *fv,
-              NetFieldType    type)
-{
-  if (fv->missing)
-    return 0;
-  switch (kind_of (fv->type))
-    {
-    case KIND_STRING:
-      {
-        guint64 k = 0;
-
-        /* The first 8 bytes: exact up to there (see the docs). */
-        for (guint i = 0; i < 8; i++)
-          k = k << 8 | (fv->v.s != NULL && strlen (fv->v.s) > i ? (guchar) fv->v.s[i] : 0);
-        return fv->v.s != NULL ? k | 1 : 0;
-      }
-    case KIND_STRV:
-    case KIND_BYTES:
-      return 0;
-    case KIND_NUMBER:
-    default:
-      break;
-    }
-  if (fv->type == NET_FIELD_DOUBLE)
-    {
-      guint64 bits;
-
-      memcpy (&bits, &fv->v.d, sizeof bits);
-      return (bits & G_GUINT64_CONSTANT (0x8000000000000000)) ? ~bits : bits | G_GUINT64_CONSTANT (0x8000000000000000);
-    }
-  if (type_is_signed (fv->type) || fv->type == NET_FIELD_DATETIME)
-    return (guint64) fv->v.i ^ G_GUINT64_CONSTANT (0x8000000000000000);
-  return fv->v.u;
-}
-
 static guint64
 matcher_key (Matcher *m,
              Entry   *e)
 {
-  OrderKey *k;
-  FieldVal fv;
-  Slot scratch = { 0, };
-  guint64 key;
-
-  if (m->q.keys->len == 0)
-    return _net_table_walk_key (&m->w, e);
   if (m->order != NULL)
     return order_index_label (m->order, e);
-  k = &g_array_index (m->q.keys, OrderKey, 0);
-  if (k->never)
-    return 0;
-  query_field (e, k->cf, k->special, &fv, &scratch);
-  key = order_key_of (&fv, k->cf != NULL ? k->cf->type : NET_FIELD_UINT64);
-  if (k->cf != NULL && type_is_pointer (k->cf->type))
-    slot_clear (k->cf->type, &scratch);
-  return k->desc ? ~key : key;
+  return _net_table_walk_key (&m->w, e);
 }
 
 static gpointer
@@ -3434,9 +3382,9 @@ static const NetQueryFuncs coll_query_funcs = {
  * net_collection_find_many() of @filter as of its #NetQueryModel:seq,
  * updated from the fold's dispatch with minimal
  * #GListModel::items-changed emissions; a change of @filter updates it
- * too.  A live query ordered by a field orders by its value; a string
- * field by its first 8 bytes, then by id (find_many() compares whole
- * strings), and only the first order key counts.
+ * too.  A live query ordered by fields keeps that order up to date in
+ * O(log n) per change (an index shared by the live queries of the same
+ * order, which find_many() then walks instead of sorting).
  *
  * Returns: (transfer full): a new #NetQueryModel
  *
