@@ -124,12 +124,21 @@ typedef struct _NetTable NetTable;
  * link.id when it is made, and calls _net_table_item_link_release() from
  * its dispose, before chaining up (its last reference went: it is no
  * longer the item of its id).  That is all; the table sets the rest.
+ *
+ * Making an item and freeing it again costs far more than finding one,
+ * so the table also keeps a reference to the items its queries returned
+ * lately (NetTable.recent), at most NET_TABLE_RECENT_MAX of them, and
+ * lets go of them all from an idle of the owner context: repeated gets
+ * and queries within one burst of work return the same objects without
+ * making them again, and once the application is idle, an item exists
+ * only while someone holds it (or a live query shows it).
  */
 typedef struct
 {
   guint64   id;       /* first: the registry's key */
   NetTable *table;    /* the table whose item of its id this is, or NULL */
   gpointer  item;     /* the item embedding it, while in a table */
+  gboolean  recent;   /* in the table's cache of recent items */
 } NetTableItemLink;
 
 void          _net_table_item_link_release (NetTableItemLink *link);
@@ -243,6 +252,9 @@ struct _NetTable
                                       * comes back */
   NetIdTable            items;       /* NetTableItemLink*: the items that
                                       * exist, not owned */
+  GPtrArray            *recent;      /* items (a ref) returned lately */
+  GSource              *recent_idle; /* lets go of them */
+  GMainContext         *context;     /* the owner context */
   GHashTable           *dirty;       /* items (a ref) with pending notifies */
   NetWatchHub           watches;     /* the live queries */
 };
@@ -350,7 +362,8 @@ _net_table_live_item (NetTable *self,
 }
 
 /* The item of @entry (transfer full): the one that exists, or a new one
- * (the schema's new_item), which becomes the item of its id. */
+ * (the schema's new_item), which becomes the item of its id.  Either is
+ * kept in the cache of recent items until the owner context is idle. */
 gpointer      _net_table_ref_item      (NetTable              *self,
                                         gconstpointer          entry);
 /* @entry is deleted (already out of the id table and the indexes): the

@@ -8,7 +8,15 @@
 #include <string.h>
 
 #include "net-error.h"
+#include "net-owner-private.h"
 #include "net-table-private.h"
+
+/* The most items the cache of recent items holds: a few screens of rows
+ * and the results of the queries of one handler fit many times over, at
+ * about 10 MB for tasks with short titles.  When it is full, newer items
+ * are not kept (a scan larger than the cache would only push out what
+ * the next one needs). */
+#define NET_TABLE_RECENT_MAX (1 << 16)
 
 /* The table of a model, for the live queries' callbacks. */
 static GQuark
@@ -87,6 +95,8 @@ static const NetFoldFuncs table_fold_funcs = {
 
 /* Life ------------------------------------------------------------------------ */
 
+static void recent_release (NetTable *self);
+
 void
 _net_table_init (NetTable             *self,
                  const NetTableSchema *schema,
@@ -102,6 +112,8 @@ _net_table_init (NetTable             *self,
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
   _net_id_table_init (&self->items);
+  self->recent = g_ptr_array_new ();
+  self->context = _net_owner_context_ref ();
   g_assert (schema->item_link != NULL && schema->new_item != NULL);
   g_assert (schema->n_partitions >= 1 && schema->n_partitions <= NET_TABLE_MAX_PARTITIONS);
   for (guint p = 0; p < schema->n_partitions; p++)
@@ -126,6 +138,11 @@ void
 _net_table_finalize (NetTable *self)
 {
   /* The items that live on keep their last values. */
+  if (self->recent_idle != NULL)
+    {
+      g_source_destroy (self->recent_idle);
+      g_clear_pointer (&self->recent_idle, g_source_unref);
+    }
   for (guint i = 0; i <= self->items.mask; i++)
     if (self->items.slots[i] != NULL)
       {
@@ -133,6 +150,9 @@ _net_table_finalize (NetTable *self)
         ((NetTableItemLink *) self->items.slots[i])->item = NULL;
       }
   _net_id_table_clear (&self->items);
+  recent_release (self);
+  g_clear_pointer (&self->recent, g_ptr_array_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_clear_pointer (&self->forwarded, g_hash_table_unref);
   _net_watch_hub_clear (&self->watches);
@@ -195,18 +215,76 @@ _net_table_item_link_release (NetTableItemLink *link)
     _net_id_table_remove (&self->items, link->id);
 }
 
+/* Lets go of the recent items (some may go, and run their dispose). */
+static void
+recent_release (NetTable *self)
+{
+  g_autoptr(GPtrArray) recent = NULL;
+
+  if (self->recent->len == 0)
+    return;
+  /* Steal the array first: a dispose may query again. */
+  recent = g_steal_pointer (&self->recent);
+  self->recent = g_ptr_array_new ();
+  for (guint i = 0; i < recent->len; i++)
+    {
+      gpointer item = g_ptr_array_index (recent, i);
+
+      self->schema->item_link (item)->recent = FALSE;
+      g_object_unref (item);
+    }
+}
+
+static gboolean
+recent_idle_cb (gpointer data)
+{
+  NetTable *self = data;
+
+  g_clear_pointer (&self->recent_idle, g_source_unref);
+  recent_release (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Keeps the item of @link until the owner context is idle. */
+static inline void
+recent_keep (NetTable         *self,
+             NetTableItemLink *link)
+{
+  if (link->recent || self->recent->len >= NET_TABLE_RECENT_MAX)
+    return;
+  link->recent = TRUE;
+  g_ptr_array_add (self->recent, g_object_ref (link->item));
+  if (G_UNLIKELY (self->recent_idle == NULL))
+    {
+      /* Low: after the redraws and the I/O of the burst. */
+      self->recent_idle = g_idle_source_new ();
+      g_source_set_priority (self->recent_idle, G_PRIORITY_LOW);
+      g_source_set_callback (self->recent_idle, recent_idle_cb, self, NULL);
+      g_source_set_static_name (self->recent_idle, "[netdb] recent items");
+      _net_owner_attach (self->recent_idle, self->context);
+    }
+}
+
 gpointer
 _net_table_ref_item (NetTable      *self,
                      gconstpointer  entry)
 {
   guint64 id = ((const NetTableEntry *) entry)->id;
-  gpointer item = _net_table_live_item (self, id);
+  NetTableItemLink *link = NULL;
+  gpointer item;
 
-  if (item != NULL)
-    return g_object_ref (item);
+  if (_net_id_table_size (&self->items) > 0)
+    link = _net_id_table_lookup (&self->items, id);
+  if (link != NULL)
+    {
+      recent_keep (self, link);
+      return g_object_ref (link->item);
+    }
   item = self->schema->new_item (self->model, entry);
-  g_assert (item_link (self, item)->id == id);
+  link = item_link (self, item);
+  g_assert (link->id == id);
   item_attach (self, item);
+  recent_keep (self, link);
   return item;
 }
 

@@ -750,6 +750,9 @@ test_items_released (Fixture       *f,
   weak = task;
   g_object_add_weak_pointer (G_OBJECT (task), (gpointer *) &weak);
   g_object_unref (task);
+  /* The cache of recent items lets go of it once the loop is idle. */
+  g_assert_nonnull (weak);
+  drain ();
   g_assert_null (weak);
 
   /* Through a query too. */
@@ -759,6 +762,7 @@ test_items_released (Fixture       *f,
     weak = g_ptr_array_index (all, 1);
     g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
   }
+  drain ();
   g_assert_null (weak);
 
   /* A new item has the current values; held, it is the one item of its
@@ -794,6 +798,99 @@ test_items_released (Fixture       *f,
   g_assert_cmpstr (net_task_get_title (held), ==, "u");
   g_assert_cmpstr (net_task_get_title (again), ==, "one more");
   drain ();
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *n)
+{
+  (*n)++;
+}
+
+/* The cache of recent items: within a burst of work, the items a query
+ * returned are returned again (the same objects, not made again), and
+ * they still change in place; once the loop is idle the cache lets go,
+ * and an item nobody holds is gone. */
+static void
+test_items_recent (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) pending = pending_filter ();
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(NetTask) held = NULL;
+  NetTask *task, *weak, *weak2;
+  guint notified = 0;
+
+  for (guint64 id = 1; id <= 50; id++)
+    net_db_tasks_create (f->tasks, id, "task", 100, NULL);
+  drain ();
+
+  /* Two gets: one object, though nobody held it in between. */
+  task = net_db_tasks_get (f->tasks, 7);
+  weak = task;
+  g_object_add_weak_pointer (G_OBJECT (task), (gpointer *) &weak);
+  g_object_unref (task);
+  g_assert_nonnull (weak);
+  task = net_db_tasks_get (f->tasks, 7);
+  g_assert_true (task == weak);
+
+  /* A cached item nobody holds still changes in place. */
+  g_object_unref (task);
+  net_db_tasks_rename (f->tasks, 7, "renamed", 200, NULL);
+  g_assert_nonnull (weak);
+  g_assert_cmpstr (net_task_get_title (weak), ==, "renamed");
+  task = net_db_tasks_get (f->tasks, 7);
+  g_assert_true (task == weak);
+  g_object_unref (task);
+
+  /* Two queries: the same objects. */
+  first = find (f->tasks, pending);
+  weak2 = g_ptr_array_index (first, 20);
+  g_object_add_weak_pointer (G_OBJECT (weak2), (gpointer *) &weak2);
+  g_clear_pointer (&first, g_ptr_array_unref);
+  g_assert_nonnull (weak2);
+  second = find (f->tasks, pending);
+  g_assert_cmpuint (second->len, ==, 50);
+  g_assert_true (g_ptr_array_index (second, 20) == (gpointer) weak2);
+  g_assert_true (g_ptr_array_index (second, 6) == (gpointer) weak);
+  g_clear_pointer (&second, g_ptr_array_unref);
+
+  /* Idle: the cache lets go, and nobody holds them. */
+  drain ();
+  g_assert_null (weak);
+  g_assert_null (weak2);
+
+  /* Held past the idle, an item still gets its notifies. */
+  held = net_db_tasks_get (f->tasks, 9);
+  g_signal_connect (held, "notify::title", G_CALLBACK (count_notify), &notified);
+  drain ();
+  net_db_tasks_rename (f->tasks, 9, "nine", 300, NULL);
+  drain ();
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpstr (net_task_get_title (held), ==, "nine");
+  task = net_db_tasks_get (f->tasks, 9);
+  g_assert_true (task == held);
+  g_object_unref (task);
+
+  /* Deleted while only the cache holds it: it keeps its last values and
+   * the id made again is a new object. */
+  task = net_db_tasks_get (f->tasks, 11);
+  weak = task;
+  g_object_add_weak_pointer (G_OBJECT (task), (gpointer *) &weak);
+  g_object_unref (task);
+  net_db_tasks_delete (f->tasks, 11, NULL);
+  net_db_tasks_create (f->tasks, 11, "eleven", 400, NULL);
+  task = net_db_tasks_get (f->tasks, 11);
+  g_assert_true (task != weak);
+  g_assert_nonnull (weak);
+  g_assert_cmpstr (net_task_get_title (weak), ==, "task");
+  g_assert_cmpstr (net_task_get_title (task), ==, "eleven");
+  g_object_unref (task);
+  drain ();
+  g_assert_null (weak);
+  g_signal_handlers_disconnect_by_data (held, &notified);
 }
 
 /* A big backlog is folded over several dispatches, not in one. */
@@ -987,6 +1084,7 @@ main (int   argc,
   ADD ("invalid-utf8", test_invalid_utf8);
   ADD ("notify-deferred", test_notify_deferred);
   ADD ("items-released", test_items_released);
+  ADD ("items-recent", test_items_recent);
   ADD ("backlog", test_backlog);
   ADD ("restore-in-handler", test_restore_in_handler);
   ADD ("origins", test_origins);
