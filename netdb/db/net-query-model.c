@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include "net-btree-private.h"
-#include "net-filter-base.h"
+#include "net-filter-base-private.h"
 #include "net-id-table-private.h"
 #include "net-query-model-private.h"
 
@@ -68,16 +68,35 @@ struct _NetQueryModel
   NetIdTable           by_id;     /* QEntry by id */
   guint64              seq;
   gboolean             detached;  /* its source closed */
+  NetOrderBy           order;     /* of the filter the tree is sorted for */
 
   /* While a change to a full window is told in two emissions, the item
    * count between them is one off the window's. */
   int                  adjust;
 
   /* The emission being built: items-changed (pos, removed, added). */
-  gboolean             pending;
+  gboolean             building;
   guint                p_pos;
   guint                p_removed;
   guint                p_added;
+
+  /* A fill in steps (see fill_run()).  The tree holds every match up to
+   * the cursor, the last entry the walk examined (none yet unless
+   * @resume), and, when @stale, entries past it of before a filter
+   * change that the walk has not reached yet. */
+  gboolean             incremental;
+  gpointer             walk;      /* NULL: not filling */
+  gboolean             resume;
+  guint64              c_key;
+  guint64              c_id;
+  gboolean             stale;
+  guint                n_pending; /* what the walk has left to examine */
+  GSource             *fill_source;
+  guint                fill_gen;  /* a new fill, or none: a step stops */
+
+  /* A handler of an emission changed the filter: refill when done. */
+  guint                applying;
+  gboolean             refill_later;
 };
 
 static void net_query_model_list_model_init (GListModelInterface *iface);
@@ -93,8 +112,23 @@ enum {
   PROP_FILTER,
   PROP_SEQ,
   PROP_CLOSED,
+  PROP_PENDING,
+  PROP_INCREMENTAL,
   N_PROPS
 };
+
+/*
+ * Fills.  A query of a table of at most FILL_SYNC_ENTRIES entries (within
+ * the bounds of its order key) fills before watch() or set_filter()
+ * returns, as one emission; a larger one examines that many entries at
+ * once, then goes on in steps of FILL_STEP_USEC from an idle source, so
+ * that a million tasks never hold the owner's main loop for more than a
+ * fraction of a frame.  Entries are examined in chunks collected from the
+ * table first: a handler of an emission may change the table.
+ */
+#define FILL_SYNC_ENTRIES 8192
+#define FILL_STEP_USEC    5000
+#define FILL_CHUNK        256
 
 static GParamSpec *properties[N_PROPS];
 
@@ -145,9 +179,9 @@ visible_count (NetQueryModel *self,
 static void
 flush (NetQueryModel *self)
 {
-  if (!self->pending)
+  if (!self->building)
     return;
-  self->pending = FALSE;
+  self->building = FALSE;
   if (self->p_removed > 0 || self->p_added > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), self->p_pos, self->p_removed, self->p_added);
 }
@@ -163,7 +197,7 @@ mergeable (NetQueryModel *self,
            guint          pos,
            guint          removed)
 {
-  return self->pending &&
+  return self->building &&
          ((pos >= self->p_pos && pos <= self->p_pos + self->p_added) ||
           pos + removed == self->p_pos);
 }
@@ -173,7 +207,7 @@ begin (NetQueryModel *self,
        guint          pos,
        guint          removed)
 {
-  if (self->pending && !mergeable (self, pos, removed))
+  if (self->building && !mergeable (self, pos, removed))
     flush (self);
 }
 
@@ -183,9 +217,9 @@ merge (NetQueryModel *self,
        guint          removed,
        guint          added)
 {
-  if (!self->pending)
+  if (!self->building)
     {
-      self->pending = TRUE;
+      self->building = TRUE;
       self->p_pos = pos;
       self->p_removed = removed;
       self->p_added = added;
@@ -253,6 +287,39 @@ visible_insert (NetQueryModel *self,
   return TRUE;
 }
 
+/* Inserts @id at @rank (where (@key, @id) goes) and records what is
+ * visible. */
+static void
+insert_entry (NetQueryModel *self,
+              guint64        id,
+              guint64        key,
+              guint          rank)
+{
+  QEntry *q;
+  guint pos;
+  gboolean spill = FALSE;
+  gboolean vis = visible_insert (self, rank, _net_btree_size (self->tree), &pos, &spill);
+
+  if (vis)
+    begin (self, pos, 0);
+  q = g_slice_new (QEntry);
+  q->id = id;
+  q->key = key;
+  _net_btree_insert (self->tree, key, q);
+  _net_id_table_insert (&self->by_id, q);
+  if (vis)
+    {
+      self->adjust = spill ? 1 : 0;
+      merge (self, pos, 0, 1);
+      if (spill)
+        {
+          begin (self, self->limit, 1);
+          self->adjust = 0;
+          merge (self, self->limit, 1, 0);
+        }
+    }
+}
+
 /* Applies what @id is now (@has, @key) and records what is visible.
  * @replaced: the id was deleted meanwhile, so its item is a new object. */
 static void
@@ -297,30 +364,7 @@ apply_one (NetQueryModel *self,
     }
 
   if (has)
-    {
-      guint rank = _net_btree_lower_bound (self->tree, key, entry_tie (self, id));
-      gboolean spill = FALSE;
-
-      vis = visible_insert (self, rank, _net_btree_size (self->tree), &pos, &spill);
-      if (vis)
-        begin (self, pos, 0);
-      q = g_slice_new (QEntry);
-      q->id = id;
-      q->key = key;
-      _net_btree_insert (self->tree, key, q);
-      _net_id_table_insert (&self->by_id, q);
-      if (vis)
-        {
-          self->adjust = spill ? 1 : 0;
-          merge (self, pos, 0, 1);
-          if (spill)
-            {
-              begin (self, self->limit, 1);
-              self->adjust = 0;
-              merge (self, self->limit, 1, 0);
-            }
-        }
-    }
+    insert_entry (self, id, key, _net_btree_lower_bound (self->tree, key, entry_tie (self, id)));
 }
 
 /* Filling ------------------------------------------------------------------- */
@@ -360,9 +404,237 @@ visible_ids (NetQueryModel *self)
   return ids;
 }
 
+static void refill (NetQueryModel *self,
+                    gboolean       emit,
+                    GHashTable    *deleted);
+
+static void
+set_pending (NetQueryModel *self,
+             guint          n_pending)
+{
+  if (self->n_pending == n_pending)
+    return;
+  self->n_pending = n_pending;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+}
+
+/* Ends the fill in steps, if any (the caller notifies pending). */
+static void
+fill_stop (NetQueryModel *self)
+{
+  self->fill_gen++;
+  if (self->fill_source != NULL)
+    {
+      g_source_destroy (self->fill_source);
+      g_clear_pointer (&self->fill_source, g_source_unref);
+    }
+  g_clear_pointer (&self->walk, self->walker->walk_free);
+  self->resume = FALSE;
+  self->stale = FALSE;
+}
+
+/* Is (@key, @id) past the cursor of the fill in steps?  Then the walk
+ * will examine it. */
+static gboolean
+past_cursor (NetQueryModel *self,
+             guint64        key,
+             guint64        id)
+{
+  if (self->walk == NULL)
+    return FALSE;
+  if (!self->resume)
+    return TRUE;
+  if (key != self->c_key)
+    return key > self->c_key;
+  return entry_tie (self, id) > entry_tie (self, self->c_id);
+}
+
+/* Removes the stale entries (of before a filter change) between the
+ * cursor and (@key, @id), or all of them when @to_end: the walk passed
+ * their place without finding them there. */
+static void
+fill_drop_stale (NetQueryModel *self,
+                 gboolean       to_end,
+                 guint64        key,
+                 guint64        id)
+{
+  while (self->stale)
+    {
+      NetBTreeIter it;
+      guint pos = 0;
+      QEntry *q;
+
+      if (self->resume)
+        pos = _net_btree_lower_bound (self->tree, self->c_key, entry_tie (self, self->c_id));
+      if (!_net_btree_iter_nth (self->tree, pos, &it))
+        {
+          self->stale = FALSE;
+          return;
+        }
+      q = _net_btree_iter_get (&it)->value;
+      if (self->resume && q->id == self->c_id && q->key == self->c_key)
+        {
+          if (!_net_btree_iter_next (&it))
+            {
+              self->stale = FALSE;
+              return;
+            }
+          q = _net_btree_iter_get (&it)->value;
+        }
+      if (!to_end &&
+          (q->key > key || (q->key == key && entry_tie (self, q->id) >= entry_tie (self, id))))
+        return;
+      apply_one (self, q->id, FALSE, 0, FALSE);
+    }
+}
+
+/* The walk reached (@key, @id): its entry goes in, or out. */
+static void
+fill_examine (NetQueryModel *self,
+              guint64        id,
+              guint64        key)
+{
+  guint64 now = 0;
+  gboolean has;
+  QEntry *q;
+
+  fill_drop_stale (self, FALSE, key, id);
+
+  /* A handler of this step may have changed the entry since the walk
+   * saw it: what it is now counts, unless it moved on past the cursor,
+   * where the walk will meet it again. */
+  has = self->funcs->match (self->source, self->matcher, id, &now);
+  if (has && now > key)
+    has = FALSE;
+
+  /* Nothing in the tree is past the cursor: a new entry at the walk's
+   * place goes after every other. */
+  q = _net_id_table_lookup (&self->by_id, id);
+  if (has && q == NULL && !self->stale && now == key)
+    insert_entry (self, id, now, _net_btree_size (self->tree));
+  else
+    apply_one (self, id, has, now, FALSE);
+
+  self->resume = TRUE;
+  self->c_key = key;
+  self->c_id = id;
+}
+
+typedef struct
+{
+  GArray *chunk;
+  guint   max;
+} FillChunk;
+
+typedef struct
+{
+  guint64 id;
+  guint64 key;
+} Examined;
+
+static gboolean
+fill_collect_cb (guint64  id,
+                 guint64  key,
+                 gpointer data)
+{
+  FillChunk *c = data;
+  Examined e = { id, key };
+
+  g_array_append_val (c->chunk, e);
+  return c->chunk->len < c->max;
+}
+
 /*
- * Rebuilds the contents from the source with the current filter, then
- * emits one items-changed from the first to the last visible difference.
+ * One step of the fill: examines up to @max_entries entries (0: no
+ * limit) or until @deadline (monotonic; 0: none), then emits what it
+ * changed and notifies n-items and pending.  The walk's end removes the
+ * stale entries left and ends the fill.
+ */
+static void
+fill_run (NetQueryModel *self,
+          guint          max_entries,
+          gint64         deadline)
+{
+  g_autoptr(GArray) chunk = g_array_sized_new (FALSE, FALSE, sizeof (Examined), FILL_CHUNK);
+  guint gen = self->fill_gen;
+  guint examined = 0;
+  guint n_before;
+  gboolean done = FALSE;
+
+  g_object_ref (self);
+  n_before = g_list_model_get_n_items (G_LIST_MODEL (self));
+  self->applying++;
+
+  while (self->walk != NULL && gen == self->fill_gen)
+    {
+      FillChunk c = { chunk, FILL_CHUNK };
+
+      if (max_entries > 0)
+        c.max = MIN (c.max, max_entries - examined);
+      if (c.max == 0)
+        break;
+
+      /* Collect first, then apply: applying may emit. */
+      g_array_set_size (chunk, 0);
+      self->walker->walk (self->source, self->walk, self->resume, self->c_key, self->c_id,
+                          fill_collect_cb, &c);
+      for (guint i = 0; i < chunk->len && gen == self->fill_gen; i++)
+        {
+          Examined *e = &g_array_index (chunk, Examined, i);
+
+          fill_examine (self, e->id, e->key);
+        }
+      examined += chunk->len;
+      if (gen != self->fill_gen)
+        break;
+      if (chunk->len < c.max)
+        {
+          fill_drop_stale (self, TRUE, 0, 0);
+          done = TRUE;
+          break;
+        }
+      if (deadline > 0 && g_get_monotonic_time () >= deadline)
+        break;
+    }
+
+  self->applying--;
+  if (gen == self->fill_gen)
+    {
+      flush (self);
+      if (done)
+        fill_stop (self);
+      if (g_list_model_get_n_items (G_LIST_MODEL (self)) != n_before)
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+      set_pending (self, self->walk != NULL
+                         ? MAX (1, self->walker->remaining (self->source, self->walk, self->resume,
+                                                            self->c_key, self->c_id))
+                         : 0);
+    }
+  if (self->refill_later && self->applying == 0)
+    refill (self, TRUE, NULL);
+  g_object_unref (self);
+}
+
+static gboolean
+fill_source_cb (gpointer data)
+{
+  NetQueryModel *self = data;
+  gboolean more;
+
+  g_object_ref (self);
+  fill_run (self, 0, g_get_monotonic_time () + FILL_STEP_USEC);
+  /* Done, or a new fill has its own source (this one is destroyed). */
+  more = self->fill_source != NULL;
+  g_object_unref (self);
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/*
+ * Rebuilds the contents from the source with the current filter.  A small
+ * table: at once, then one items-changed from the first to the last
+ * visible difference.  A large one: the first step now, the rest from an
+ * idle source (see FILL_SYNC_ENTRIES); the items of before stay where
+ * the new order keeps them until the walk reaches them.
  */
 static void
 refill (NetQueryModel *self,
@@ -371,19 +643,81 @@ refill (NetQueryModel *self,
 {
   g_autoptr(GArray) before = NULL;
   g_autoptr(GArray) after = NULL;
-  guint n_before, prefix = 0, suffix = 0, limit;
+  guint n_before, prefix = 0, suffix = 0, offset, limit;
   NetBTree *old_tree = self->tree;
   NetIdTable old_by_id = self->by_id;
+  NetOrderBy order;
+  gpointer walk = NULL;
   Fill fill;
+
+  if (self->applying > 0)
+    {
+      /* From a handler of an emission this model is still making. */
+      self->refill_later = TRUE;
+      return;
+    }
+  self->refill_later = FALSE;
+
+  if (self->walk != NULL)
+    fill_stop (self);
+
+  g_clear_pointer (&self->matcher, self->funcs->matcher_free);
+  self->matcher = self->funcs->matcher_new (self->source, self->filter, &self->desc);
+  _net_filter_base_get_window ((NetFilterBase *) self->filter, &order, NULL, NULL);
+  self->funcs->get_window (self->filter, &offset, &limit);
+
+  if (self->walker != NULL && self->incremental)
+    {
+      walk = self->walker->walk_new (self->source, self->filter);
+      if (self->walker->remaining (self->source, walk, FALSE, 0, 0) <= FILL_SYNC_ENTRIES)
+        g_clear_pointer (&walk, self->walker->walk_free);
+    }
+
+  if (walk != NULL)
+    {
+      guint n_items = self->tree != NULL ? g_list_model_get_n_items (G_LIST_MODEL (self)) : 0;
+
+      /* The items of before stay while the walk has not passed them,
+       * when the tree keeps its order and the window is the same. */
+      if (self->tree == NULL || !emit || deleted != NULL || order != self->order ||
+          offset != self->offset || limit != self->limit)
+        {
+          if (self->tree != NULL)
+            entries_free (self->tree, &self->by_id);
+          self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
+          _net_id_table_init (&self->by_id);
+          self->order = order;
+          self->offset = offset;
+          self->limit = limit;
+          if (emit && n_items > 0)
+            {
+              g_list_model_items_changed (G_LIST_MODEL (self), 0, n_items, 0);
+              g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+            }
+        }
+      self->walk = walk;
+      self->resume = FALSE;
+      self->stale = _net_btree_size (self->tree) > 0;
+      self->n_pending = G_MAXUINT;   /* notified by the step */
+      fill_run (self, FILL_SYNC_ENTRIES, 0);
+
+      if (self->walk != NULL && self->fill_source == NULL)
+        {
+          self->fill_source = g_idle_source_new ();
+          g_source_set_priority (self->fill_source, G_PRIORITY_DEFAULT_IDLE);
+          g_source_set_static_name (self->fill_source, "[netdb] NetQueryModel fill");
+          g_source_set_callback (self->fill_source, fill_source_cb, self, NULL);
+          g_source_attach (self->fill_source, g_main_context_get_thread_default ());
+        }
+      return;
+    }
 
   before = emit ? visible_ids (self) : NULL;
   n_before = before != NULL ? before->len : 0;
 
-  g_clear_pointer (&self->matcher, self->funcs->matcher_free);
-  self->matcher = self->funcs->matcher_new (self->source, self->filter, &self->desc);
-  self->funcs->get_window (self->filter, &self->offset, &limit);
+  self->order = order;
+  self->offset = offset;
   self->limit = limit;
-
   self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
   _net_id_table_init (&self->by_id);
   /* As many matches as before is a fair guess for a new filter. */
@@ -396,6 +730,7 @@ refill (NetQueryModel *self,
   if (old_tree != NULL)
     entries_free (old_tree, &old_by_id);
 
+  set_pending (self, 0);
   if (!emit)
     return;
 
@@ -458,6 +793,7 @@ _net_query_model_update (NetQueryModel *self,
 
   g_object_ref (self);
   n_before = g_list_model_get_n_items (G_LIST_MODEL (self));
+  self->applying++;
 
   /* Each id once, in the order of its first change (the order appends
    * came in, which lets them join into one range): its state now is all
@@ -473,11 +809,21 @@ _net_query_model_update (NetQueryModel *self,
       _net_id_table_insert (&seen, (gpointer) &ids[i]);
 
       has = self->funcs->match (self->source, self->matcher, ids[i], &key);
+      /* During a fill in steps, the walk will find a match past its
+       * cursor; one the tree holds moves there (it is then stale: the walk
+       * checks it again). */
+      if (has && past_cursor (self, key, ids[i]))
+        {
+          if (_net_id_table_lookup (&self->by_id, ids[i]) == NULL)
+            continue;
+          self->stale = TRUE;
+        }
       apply_one (self, ids[i], has, key,
                  deleted != NULL && g_hash_table_contains (deleted, &ids[i]));
     }
   _net_id_table_clear (&seen);
   flush (self);
+  self->applying--;
 
   if (g_list_model_get_n_items (G_LIST_MODEL (self)) != n_before)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
@@ -486,6 +832,8 @@ _net_query_model_update (NetQueryModel *self,
       self->seq = seq;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEQ]);
     }
+  if (self->refill_later && self->applying == 0)
+    refill (self, TRUE, NULL);
   g_object_unref (self);
 }
 
@@ -697,6 +1045,8 @@ net_query_model_dispose (GObject *object)
 {
   NetQueryModel *self = (NetQueryModel *) object;
 
+  if (self->walk != NULL)
+    fill_stop (self);
   if (self->filter_notify_id != 0)
     g_clear_signal_handler (&self->filter_notify_id, self->filter);
   g_clear_object (&self->filter);
@@ -743,6 +1093,12 @@ net_query_model_get_property (GObject    *object,
     case PROP_CLOSED:
       g_value_set_boolean (value, self->detached);
       break;
+    case PROP_PENDING:
+      g_value_set_uint (value, self->n_pending);
+      break;
+    case PROP_INCREMENTAL:
+      g_value_set_boolean (value, self->incremental);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -760,6 +1116,9 @@ net_query_model_set_property (GObject      *object,
     {
     case PROP_FILTER:
       net_query_model_set_filter (self, g_value_get_object (value));
+      break;
+    case PROP_INCREMENTAL:
+      net_query_model_set_incremental (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -833,12 +1192,56 @@ net_query_model_class_init (NetQueryModelClass *klass)
     g_param_spec_boolean ("closed", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * NetQueryModel:pending:
+   *
+   * How many entries of the table the model has still to examine while
+   * it fills in steps (see #NetQueryModel:incremental), or 0 when it is
+   * full: it then equals find_many() as of #NetQueryModel:seq.  Notified
+   * after each step, so a UI can bind it to show progress (a spinner
+   * while it is not 0).
+   *
+   * Since: 0.2
+   */
+  properties[PROP_PENDING] =
+    g_param_spec_uint ("pending", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:incremental:
+   *
+   * Whether a query over a large table fills in steps, as
+   * #GtkFilterListModel:incremental does.  When %TRUE (the default), a
+   * query whose table holds at most 8192 entries (within the time bounds
+   * of its order) still fills before watch() or
+   * net_query_model_set_filter() returns; a larger one examines that
+   * many entries at once, then the rest in steps of about 5 ms from an
+   * idle source on the thread-default main context of the call, emitting
+   * #GListModel::items-changed for what each step adds and counting
+   * down #NetQueryModel:pending.  Events delivered meanwhile are applied
+   * as usual; the walk finds those past the place it reached.  A new
+   * filter restarts the fill: the items of before stay until the walk
+   * reaches their place, when the order and window are unchanged (else
+   * the model empties first).  A fill goes on after close, over the last
+   * state.
+   *
+   * Setting it to %FALSE finishes a fill in progress at once, and makes
+   * every later fill synchronous: a script that needs the whole model
+   * now sets it.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_INCREMENTAL] =
+    g_param_spec_boolean ("incremental", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 net_query_model_init (NetQueryModel *self)
 {
+  self->incremental = TRUE;
 }
 
 /* Public API ------------------------------------------------------------------ */
@@ -939,4 +1342,67 @@ net_query_model_get_closed (NetQueryModel *self)
   g_return_val_if_fail (NET_IS_QUERY_MODEL (self), FALSE);
 
   return self->detached;
+}
+
+/**
+ * net_query_model_get_pending:
+ * @self: a #NetQueryModel
+ *
+ * Gets #NetQueryModel:pending: how many entries the model has still to
+ * examine while it fills in steps.
+ *
+ * Returns: 0 when the model is full, else at least 1
+ *
+ * Since: 0.2
+ */
+guint
+net_query_model_get_pending (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), 0);
+
+  return self->n_pending;
+}
+
+/**
+ * net_query_model_get_incremental:
+ * @self: a #NetQueryModel
+ *
+ * Gets #NetQueryModel:incremental.
+ *
+ * Returns: whether a large query fills in steps
+ *
+ * Since: 0.2
+ */
+gboolean
+net_query_model_get_incremental (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), FALSE);
+
+  return self->incremental;
+}
+
+/**
+ * net_query_model_set_incremental:
+ * @self: a #NetQueryModel
+ * @incremental: whether a large query fills in steps
+ *
+ * Sets #NetQueryModel:incremental.  %FALSE finishes a fill in progress
+ * before returning (emitting what it adds), so the model then equals
+ * find_many() as of its #NetQueryModel:seq.
+ *
+ * Since: 0.2
+ */
+void
+net_query_model_set_incremental (NetQueryModel *self,
+                                 gboolean       incremental)
+{
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+
+  incremental = !!incremental;
+  if (incremental == self->incremental)
+    return;
+  self->incremental = incremental;
+  if (!incremental && self->walk != NULL)
+    fill_run (self, 0, 0);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INCREMENTAL]);
 }

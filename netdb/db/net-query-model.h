@@ -29,5 +29,12 @@ NET_AVAILABLE_IN_ALL
 guint64   net_query_model_get_seq    (NetQueryModel *self);
 NET_AVAILABLE_IN_ALL
 gboolean  net_query_model_get_closed (NetQueryModel *self);
+NET_AVAILABLE_IN_ALL
+guint     net_query_model_get_pending     (NetQueryModel *self);
+NET_AVAILABLE_IN_ALL
+gboolean  net_query_model_get_incremental (NetQueryModel *self);
+NET_AVAILABLE_IN_ALL
+void      net_query_model_set_incremental (NetQueryModel *self,
+                                           gboolean       incremental);
 
 G_END_DECLS

@@ -691,6 +691,418 @@ test_watch_memories_random (Fixture       *f,
   net_db_memories_close (memories, NULL);
 }
 
+/* Fills in steps ------------------------------------------------------------- */
+
+/* More than a fill does before watch() returns (8192 entries). */
+#define LARGE_N 60000
+
+static void
+populate (Fixture *f,
+          guint    n)
+{
+  for (guint i = 1; i <= n; i++)
+    {
+      char title[32];
+
+      g_snprintf (title, sizeof title, "task-%u", i);
+      /* Created times out of id order, some shared: the ordered walks
+       * meet ties. */
+      create (f, i, title, 1000 + (gint64) ((i * 7919u) % (n / 2 + 1)));
+      if (i % 3 == 0)
+        g_assert_cmpuint (net_db_tasks_complete (f->tasks, i, 0, NULL), >, 0);
+    }
+  drain ();
+}
+
+static void
+assert_equals_find_many (Fixture       *f,
+                         NetQueryModel *model)
+{
+  g_autoptr(GPtrArray) expected =
+    net_db_tasks_find_many (f->tasks, (NetTasksFilter *) net_query_model_get_filter (model));
+
+  g_assert_cmpuint (net_query_model_get_pending (model), ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, expected->len);
+  for (guint i = 0; i < expected->len; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (model), i);
+
+      g_assert_true (item == g_ptr_array_index (expected, i));
+    }
+}
+
+static gboolean
+fail_on_timeout (gpointer data)
+{
+  g_error ("timed out waiting for the fill");
+  return G_SOURCE_REMOVE;
+}
+
+/* Spins the loop until the model is full and every event is delivered. */
+static void
+wait_filled (NetQueryModel *model)
+{
+  guint guard = g_timeout_add_seconds (60, fail_on_timeout, NULL);
+
+  while (net_query_model_get_pending (model) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  drain ();
+  g_source_remove (guard);
+}
+
+typedef struct
+{
+  NetQueryModel *model;
+  guint          ticks;
+  guint          ticks_while_filling;
+  guint          pending_notifies;
+} Ticker;
+
+static gboolean
+ticker_cb (gpointer data)
+{
+  Ticker *t = data;
+
+  t->ticks++;
+  if (net_query_model_get_pending (t->model) > 0)
+    t->ticks_while_filling++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_pending (GObject    *model,
+            GParamSpec *pspec,
+            Ticker     *t)
+{
+  t->pending_notifies++;
+}
+
+/* A watch over a large table returns before it is full, the rest fills
+ * while a 5 ms timeout on the same loop keeps ticking, and the model ends
+ * equal to find_many(). */
+static void
+test_watch_incremental_fill (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) model = NULL;
+  Ticker t = { NULL, };
+  Recorder *rec;
+  guint timeout, pending, n_first;
+
+  populate (f, LARGE_N);
+
+  model = net_db_tasks_watch (f->tasks, NULL);
+  t.model = model;
+  pending = net_query_model_get_pending (model);
+  n_first = g_list_model_get_n_items (G_LIST_MODEL (model));
+  g_assert_cmpuint (pending, >, 0);
+  g_assert_cmpuint (pending, <=, LARGE_N);
+  g_assert_true (net_query_model_get_incremental (model));
+  /* The first step's rows are there at once, in order. */
+  g_assert_cmpuint (n_first, >, 0);
+  g_assert_cmpuint (n_first, <, LARGE_N);
+  g_assert_cmpuint (n_first + pending, ==, LARGE_N);
+  {
+    g_autoptr(NetTask) first = g_list_model_get_item (G_LIST_MODEL (model), 0);
+
+    g_assert_cmpuint (net_task_get_id (first), ==, 1);
+  }
+
+  rec = recorder_new (G_LIST_MODEL (model));
+  g_signal_connect (model, "notify::pending", G_CALLBACK (on_pending), &t);
+  timeout = g_timeout_add (5, ticker_cb, &t);
+  wait_filled (model);
+  g_source_remove (timeout);
+
+  /* The loop ran while the model filled; each step told what it added
+   * (appends in id order) and counted down. */
+  g_assert_cmpuint (t.ticks_while_filling, >, 0);
+  g_assert_cmpuint (t.pending_notifies, >, 1);
+  g_assert_cmpuint (rec->mirror->len, ==, LARGE_N);
+  g_assert_cmpuint (rec->log->len, >, 0);
+  assert_mirror (rec);
+  assert_equals_find_many (f, model);
+
+  recorder_free (rec);
+}
+
+/* What a script does: a small table is full at once; a large one is full
+ * once incremental is turned off. */
+static void
+test_watch_incremental_sync (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) small = NULL;
+  g_autoptr(NetQueryModel) large = NULL;
+  Recorder *rec;
+
+  populate (f, 8000);
+  small = net_db_tasks_watch (f->tasks, NULL);
+  g_assert_cmpuint (net_query_model_get_pending (small), ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (small)), ==, 8000);
+
+  populate (f, 20000);
+  large = net_db_tasks_watch (f->tasks, NULL);
+  g_assert_cmpuint (net_query_model_get_pending (large), >, 0);
+  rec = recorder_new (G_LIST_MODEL (large));
+  g_object_set (large, "incremental", FALSE, NULL);
+  g_assert_false (net_query_model_get_incremental (large));
+  g_assert_cmpuint (net_query_model_get_pending (large), ==, 0);
+  assert_mirror (rec);
+  assert_equals_find_many (f, large);
+
+  /* Later fills are whole at once too. */
+  {
+    g_autoptr(NetTasksFilter) pending = pending_filter ();
+
+    net_query_model_set_filter (large, G_OBJECT (pending));
+    g_assert_cmpuint (net_query_model_get_pending (large), ==, 0);
+    assert_mirror (rec);
+    assert_equals_find_many (f, large);
+  }
+  recorder_free (rec);
+}
+
+typedef struct
+{
+  Fixture *f;
+  GRand   *rand;
+  guint    n_ids;
+  guint    rounds;
+} Mutator;
+
+/* Between steps: creates (new ids and replacements, with times anywhere
+ * in the order), renames, completions and deletes. */
+static gboolean
+mutate_cb (gpointer data)
+{
+  Mutator *m = data;
+
+  m->rounds++;
+  for (guint i = 0; i < 20; i++)
+    {
+      guint64 id = g_rand_int_range (m->rand, 1, m->n_ids + 2000);
+      gint64 ts = 1000 + g_rand_int_range (m->rand, 0, m->n_ids);
+      NetDbTasks *tasks = m->f->tasks;
+
+      switch (g_rand_int_range (m->rand, 0, 5))
+        {
+        case 0:
+          net_db_tasks_create (tasks, id, g_rand_boolean (m->rand) ? "task-x" : "task-y", ts, NULL);
+          break;
+        case 1:
+          net_db_tasks_rename (tasks, id, g_rand_boolean (m->rand) ? "task-xx" : "renamed", ts, NULL);
+          break;
+        case 2:
+          net_db_tasks_complete (tasks, id, ts, NULL);
+          break;
+        default:
+          net_db_tasks_delete (tasks, id, NULL);
+          break;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static NetTasksFilter *
+random_filter (GRand *rand,
+               guint  variant,
+               guint  n)
+{
+  NetTasksFilter *filter = net_tasks_filter_new ();
+
+  switch (variant)
+    {
+    case 0:
+      break;
+    case 1:
+      net_tasks_filter_set_status (filter, NET_TASK_STATUS_PENDING);
+      net_tasks_filter_set_order_by (filter, NET_ORDER_BY_CREATED_DESC);
+      break;
+    case 2:
+      net_tasks_filter_set_order_by (filter, NET_ORDER_BY_UPDATED_ASC);
+      net_tasks_filter_set_limit (filter, 50);
+      net_tasks_filter_set_offset (filter, 10);
+      break;
+    case 3:
+      net_tasks_filter_set_title_contains (filter, "x");
+      net_tasks_filter_set_order_by (filter, NET_ORDER_BY_ID_DESC);
+      break;
+    case 4:
+      /* Bounds on the order key: the walk starts and stops at them. */
+      net_tasks_filter_set_order_by (filter, NET_ORDER_BY_CREATED_ASC);
+      net_tasks_filter_set_created_after (filter, 1000 + n / 8);
+      net_tasks_filter_set_created_before (filter, 1000 + n / 3);
+      break;
+    default:
+      net_tasks_filter_set_order_by (filter, NET_ORDER_BY_CREATED_DESC);
+      net_tasks_filter_set_limit (filter, 1 + g_rand_int_range (rand, 0, 200));
+      break;
+    }
+  return filter;
+}
+
+/* Mutations and their deliveries between the steps of fills of every
+ * kind of filter: the models end equal to find_many(), and replaying
+ * their emissions gives the same. */
+static void
+test_watch_incremental_mutations (Fixture       *f,
+                                  gconstpointer  data)
+{
+  Mutator m = { f, g_rand_new_with_seed (g_test_rand_int ()), LARGE_N, 0 };
+  NetQueryModel *models[6];
+  Recorder *recs[6];
+  guint timeout;
+  gboolean filling;
+
+  populate (f, LARGE_N);
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(NetTasksFilter) filter = random_filter (m.rand, i, LARGE_N);
+
+      models[i] = net_db_tasks_watch (f->tasks, filter);
+      recs[i] = recorder_new (G_LIST_MODEL (models[i]));
+    }
+  g_assert_cmpuint (net_query_model_get_pending (models[0]), >, 0);
+
+  timeout = g_timeout_add (1, mutate_cb, &m);
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      filling = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+        filling |= net_query_model_get_pending (models[i]) > 0;
+    }
+  while (filling);
+  g_source_remove (timeout);
+  drain ();
+  g_assert_cmpuint (m.rounds, >, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      assert_mirror (recs[i]);
+      assert_equals_find_many (f, models[i]);
+      g_assert_cmpuint (net_query_model_get_seq (models[i]), ==, net_db_tasks_get_applied_seq (f->tasks));
+      recorder_free (recs[i]);
+      g_assert_finalize_object (models[i]);
+    }
+  g_rand_free (m.rand);
+}
+
+/* A new filter in the middle of a fill restarts it: the same order keeps
+ * the rows of before until the walk reaches them, another one empties the
+ * model first. */
+static void
+test_watch_incremental_filter_change (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) filter = net_tasks_filter_new ();
+  g_autoptr(NetQueryModel) model = NULL;
+  Mutator m = { f, g_rand_new_with_seed (g_test_rand_int ()), LARGE_N, 0 };
+  Recorder *rec;
+  guint timeout;
+
+  populate (f, LARGE_N);
+  model = net_db_tasks_watch (f->tasks, filter);
+  rec = recorder_new (G_LIST_MODEL (model));
+  timeout = g_timeout_add (1, mutate_cb, &m);
+
+  /* Narrow, widen, reorder and window while it fills. */
+  for (guint step = 0; step < 5; step++)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      switch (step)
+        {
+        case 0:
+          net_tasks_filter_set_title_contains (filter, "1");
+          break;
+        case 1:
+          net_tasks_filter_set_title_contains (filter, NULL);
+          break;
+        case 2:
+          net_tasks_filter_set_order_by (filter, NET_ORDER_BY_UPDATED_DESC);
+          break;
+        case 3:
+          net_tasks_filter_set_status (filter, NET_TASK_STATUS_PENDING);
+          break;
+        default:
+          net_tasks_filter_set_limit (filter, 100);
+          break;
+        }
+      /* Each of them walks the whole table again. */
+      g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
+      assert_mirror (rec);
+    }
+
+  wait_filled (model);
+  g_source_remove (timeout);
+  drain ();
+  assert_mirror (rec);
+  assert_equals_find_many (f, model);
+  recorder_free (rec);
+  g_rand_free (m.rand);
+}
+
+static void
+on_closed (GObject    *model,
+           GParamSpec *pspec,
+           gboolean   *closed)
+{
+  *closed = TRUE;
+}
+
+/* Closing in the middle of a fill: closed is notified, and the fill ends
+ * over the last state. */
+static void
+test_watch_incremental_close (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) model = NULL;
+  gboolean closed = FALSE;
+  Recorder *rec;
+
+  populate (f, LARGE_N);
+  model = net_db_tasks_watch (f->tasks, NULL);
+  rec = recorder_new (G_LIST_MODEL (model));
+  g_signal_connect (model, "notify::closed", G_CALLBACK (on_closed), &closed);
+  g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
+
+  g_assert_true (net_db_tasks_close (f->tasks, NULL));
+  g_assert_true (closed);
+  g_assert_true (net_query_model_get_closed (model));
+
+  wait_filled (model);
+  assert_mirror (rec);
+  assert_equals_find_many (f, model);
+  recorder_free (rec);
+}
+
+/* Dropping a model in the middle of a fill stops it: its source goes
+ * with it (else the loop would dispatch it for ever). */
+static void
+test_watch_incremental_finalize (Fixture       *f,
+                                 gconstpointer  data)
+{
+  NetQueryModel *model;
+  gboolean idle = FALSE;
+
+  populate (f, LARGE_N);
+  model = net_db_tasks_watch (f->tasks, NULL);
+  g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
+  g_assert_finalize_object (model);
+
+  for (guint i = 0; i < 1000 && !idle; i++)
+    idle = !g_main_context_iteration (NULL, FALSE);
+  g_assert_true (idle);
+
+  /* The table still takes watches and mutations. */
+  create (f, LARGE_N + 1, "after", 1);
+  drain ();
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, LARGE_N + 1);
+}
+
 /* Made with g_object_new() (as a binding may), not by a watch(): empty. */
 static void
 test_watch_bare (void)
@@ -723,6 +1135,12 @@ main (int   argc,
   ADD ("random", test_watch_random);
   ADD ("memories-tag", test_watch_memories_tag);
   ADD ("memories-random", test_watch_memories_random);
+  ADD ("incremental/fill", test_watch_incremental_fill);
+  ADD ("incremental/sync", test_watch_incremental_sync);
+  ADD ("incremental/mutations", test_watch_incremental_mutations);
+  ADD ("incremental/filter-change", test_watch_incremental_filter_change);
+  ADD ("incremental/close", test_watch_incremental_close);
+  ADD ("incremental/finalize", test_watch_incremental_finalize);
   g_test_add_func ("/db/query-model/bare", test_watch_bare);
 
   return g_test_run ();
