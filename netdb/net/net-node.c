@@ -109,8 +109,9 @@
 #define DH_BURST          64
 /* Cookies (WireGuard's, docs/net-protocol.md section 2): the node is under
  * load from when its DH bucket falls below half until a second after.
- * Under load an initiation without a valid mac2 gets a cookie reply
- * instead of a read, and those with one are limited per source address,
+ * Under load a handshake message without a valid mac2 (an initiation, or
+ * a response to our own initiation) gets a cookie reply instead of a
+ * read, and those with one are limited per source address,
  * SOURCE_PER_SECOND in bursts of SOURCE_BURST, for at most SOURCES_MAX
  * addresses at a time.  The secret cookies derive from is renewed every
  * COOKIE_SECRET_US; an initiator uses a cookie that long at most. */
@@ -134,6 +135,10 @@ typedef struct
   gint64      demoted;    /* when it stopped being the current session */
   gint64      expires;    /* pending or previous: dropped then */
   GSocketAddress *hello_from;  /* responder: where the initiation came from */
+  /* Responder: the response sent for it, sent once more (with a mac2)
+   * when the initiator, under load, answers it with a cookie reply. */
+  guint8          response[NET_WIRE_RESPONSE_MAC2_LEN];
+  gboolean        response_resent;
 } Session;
 
 typedef struct _Peer Peer;
@@ -159,8 +164,11 @@ struct _Peer
   gint64             hs_started;
   gint64             next_initiation;   /* 0: initiate as soon as needed */
   guint8             hs_mac1[NET_WIRE_MAC_LEN];  /* of our last initiation */
+  /* The last cookie the peer sent us (in answer to an initiation or a
+   * response of ours): our handshake messages to it carry a mac2 made
+   * with it until it ages. */
   guint8             cookie[NET_WIRE_COOKIE_LEN];
-  gint64             cookie_received;   /* 0: none; else mac2 until it ages */
+  gint64             cookie_received;   /* 0: none */
 
   Session           *current;           /* confirmed: we send on it */
   Session           *previous;          /* receive only, until it expires */
@@ -1102,6 +1110,22 @@ node_jittered_retry (NetNode *self)
   return self->retry_us - spread / 2 + randombytes_uniform ((guint32) MIN (spread, G_MAXUINT32) + 1);
 }
 
+/* The peer, under load, told us a cookie lately: a handshake message to
+ * it (@len bytes up to its mac1, with room for a mac2 after) proves with
+ * a mac2 that we receive at our address, so that the peer reads it.
+ * Returns the length to send. */
+static gsize
+peer_put_mac2 (Peer   *peer,
+               guint8 *data,
+               gsize   len,
+               gint64  now)
+{
+  if (peer->cookie_received == 0 || now - peer->cookie_received >= COOKIE_SECRET_US)
+    return len;
+  _net_wire_put_mac2 (peer->cookie, data, len + NET_WIRE_MAC_LEN);
+  return len + NET_WIRE_MAC_LEN;
+}
+
 /* Sends a fresh initiation to @peer (a fresh ephemeral, index and
  * timestamp), forgetting any earlier attempt. */
 static void
@@ -1142,13 +1166,7 @@ node_initiate (NetNode *self,
   peer->hs_index = index;
   peer->hs_started = now;
   memcpy (peer->hs_mac1, out + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN);
-  /* A responder under load told us a cookie lately: prove with mac2 that
-   * we receive at our address, so that it reads this initiation. */
-  if (peer->cookie_received != 0 && now - peer->cookie_received < COOKIE_SECRET_US)
-    {
-      len = NET_WIRE_INITIATION_MAC2_LEN;
-      _net_wire_put_mac2 (peer->cookie, out, len);
-    }
+  len = peer_put_mac2 (peer, out, len, now);
   self->counters.handshakes_initiated++;
   node_queue_datagram (self, peer->address, out, len);
 }
@@ -1380,20 +1398,26 @@ node_take_source_token (NetNode *self,
   return TRUE;
 }
 
-/* Under load: answers an initiation whose mac2 is missing or wrong with a
- * cookie reply, or limits one with a valid mac2 per source address.
- * Returns whether the initiation may go on to the DH bucket. */
+/* Under load: answers a handshake message whose mac2 is missing or wrong
+ * with a cookie reply, or limits one with a valid mac2 per source
+ * address.  @data is an initiation, or a response to our own initiation
+ * (WireGuard lets both sides ask for a cookie): @msg_len bytes up to its
+ * mac1, @len with its mac2 if any; @initiator_index names the handshake
+ * in the reply.  Returns whether the message may go on to the DH
+ * bucket. */
 static gboolean
 node_check_load (NetNode        *self,
                  const guint8   *data,
+                 gsize           msg_len,
                  gsize           len,
+                 guint32         initiator_index,
                  GSocketAddress *from)
 {
   g_autoptr(GBytes) source = NULL;
   guint8 cookie[NET_WIRE_COOKIE_LEN];
   guint8 reply[NET_WIRE_COOKIE_REPLY_LEN];
   gint64 now = g_get_monotonic_time ();
-  const guint8 *mac1 = data + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN;
+  const guint8 *mac1 = data + msg_len - NET_WIRE_MAC_LEN;
 
   if (!node_under_load (self, now))
     return TRUE;
@@ -1411,13 +1435,10 @@ node_check_load (NetNode        *self,
 
   /* Unread, as when the bucket is empty, but answered with what it takes
    * to be read: the cookie of the source address, sealed under a key of
-   * our public key (which the initiator knows) with its mac1 as
-   * associated data.  Only who receives at that address gets it. */
+   * our public key (which the sender knows) with its mac1 as associated
+   * data.  Only who receives at that address gets it. */
   self->counters.dropped_busy++;
-  _net_wire_cookie_reply_write (self->cookie_key,
-                                data[16] | (data[17] << 8) | (data[18] << 16) |
-                                ((guint32) data[19] << 24),
-                                mac1, cookie, NULL, reply);
+  _net_wire_cookie_reply_write (self->cookie_key, initiator_index, mac1, cookie, NULL, reply);
   sodium_memzero (cookie, sizeof cookie);
   self->counters.cookie_replies_sent++;
   node_queue_datagram (self, from, reply, sizeof reply);
@@ -1433,7 +1454,6 @@ node_handle_initiation (NetNode             *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(NetNoiseHandshake) hs = NULL;
-  guint8 out[NET_WIRE_RESPONSE_LEN];
   guint8 ed25519[NET_IDENTITY_PUBLIC_KEY_SIZE];
   const guint8 *ephemeral = data + NET_WIRE_INITIATION_EPHEMERAL_OFFSET;
   guint32 sender_index = 0;
@@ -1462,7 +1482,10 @@ node_handle_initiation (NetNode             *self,
       return;
     }
 
-  if (!node_check_load (self, data, len, from))
+  if (!node_check_load (self, data, NET_WIRE_INITIATION_LEN, len,
+                        data[16] | (data[17] << 8) | (data[18] << 16) |
+                        ((guint32) data[19] << 24),
+                        from))
     return;
   if (!node_take_dh_token (self))
     return;
@@ -1500,7 +1523,7 @@ node_handle_initiation (NetNode             *self,
   session = g_new0 (Session, 1);
   session->keys.local_index = node_new_index (self, peer);
   if (!_net_wire_response_write (hs, sender_index, session->keys.local_index,
-                                 NULL, out, &error))
+                                 NULL, session->response, &error))
     {
       g_warning ("NetNode %s: cannot write a handshake response for %s: %s",
                  self->local_address, peer->key_text, error->message);
@@ -1522,7 +1545,8 @@ node_handle_initiation (NetNode             *self,
 
   /* The address is learnt only from the data datagram that confirms the
    * session: an initiation proves nothing about where it came from. */
-  node_queue_datagram (self, from, out, sizeof out);
+  node_queue_datagram (self, from, session->response,
+                       peer_put_mac2 (peer, session->response, NET_WIRE_RESPONSE_LEN, now));
 }
 
 static void
@@ -1555,18 +1579,26 @@ node_handle_response (NetNode             *self,
   /* The response is read on a copy: the initiator's index travels in
    * clear, so anyone who sees the initiation can answer it with junk.  A
    * response that fails leaves the handshake waiting for the genuine one
-   * until its own retry timer replaces it. */
-  if (!_net_wire_check_mac1 (self->mac1_key, data, len))
+   * until its own retry timer replaces it.  mac1 ends the Noise part; a
+   * mac2 after it is looked at only under load. */
+  if (!_net_wire_check_mac1 (self->mac1_key, data, NET_WIRE_RESPONSE_LEN))
     {
       node_count_drop (self, NET_WIRE_DROP_MAC);
       return;
     }
 
+  /* Junk responses cost a DH each as well: under load, only a response
+   * from an address that proved it receives is read.  The genuine
+   * responder gets a cookie reply and sends its response again with a
+   * mac2, so our handshake in flight still completes. */
+  if (!node_check_load (self, data, NET_WIRE_RESPONSE_LEN, len, header->receiver_index, from))
+    return;
   if (!node_take_dh_token (self))
     return;
   self->counters.handshakes_read++;
   attempt = _net_noise_handshake_copy (peer->hs);
-  if (!_net_wire_response_read (attempt, self->mac1_key, data, len, &responder_index, &error))
+  if (!_net_wire_response_read (attempt, self->mac1_key, data, NET_WIRE_RESPONSE_LEN,
+                                &responder_index, &error))
     {
       node_count_drop (self, g_error_matches (error, NET_ERROR, NET_ERROR_AUTH_FAILED) ?
                              NET_WIRE_DROP_AUTH : NET_WIRE_DROP_MALFORMED);
@@ -1593,35 +1625,96 @@ node_handle_response (NetNode             *self,
   node_send_keepalive (self, peer);
 }
 
-/* A responder under load answered our initiation with a cookie: keep it,
- * and the next initiations to that peer carry a mac2 made with it. */
+/* The peer whose pending session (we answered its initiation) the
+ * initiator's index @initiator_index names, or NULL.  A scan: peers are
+ * few, and a cookie reply costs its sender as much. */
+static Peer *
+node_find_pending_by_initiator (NetNode *self,
+                                guint32  initiator_index)
+{
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (self->peers, i);
+
+      if (peer->pending != NULL && peer->pending->keys.remote_index == initiator_index)
+        return peer;
+    }
+  return NULL;
+}
+
+/* Opens the cookie reply @data from @peer, sealed with the mac1 @mac1 of
+ * our message it answers, and keeps the cookie: our next handshake
+ * messages to that peer carry a mac2 made with it. */
+static gboolean
+node_take_cookie (NetNode      *self,
+                  Peer         *peer,
+                  const guint8 *mac1,
+                  const guint8 *data,
+                  gsize         len)
+{
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+
+  _net_wire_cookie_key (peer->x25519, key);
+  if (!_net_wire_cookie_reply_read (key, mac1, data, len, cookie))
+    return FALSE;
+  memcpy (peer->cookie, cookie, sizeof cookie);
+  sodium_memzero (cookie, sizeof cookie);
+  peer->cookie_received = g_get_monotonic_time ();
+  self->counters.cookie_replies_received++;
+  return TRUE;
+}
+
+/* A peer under load answered a handshake message of ours with a cookie.
+ * Its receiver index is the initiator's index of that handshake: ours
+ * when it answers our initiation (the next initiation carries a mac2),
+ * the peer's when it answers our response to its initiation: we send
+ * that response once more, with a mac2, so that its handshake in flight
+ * completes without waiting for its retry. */
 static void
 node_handle_cookie_reply (NetNode             *self,
                           const NetWireHeader *header,
                           const guint8        *data,
                           gsize                len)
 {
-  guint8 key[NET_WIRE_MAC1_KEY_LEN];
-  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  gboolean known = FALSE;
+  Session *session;
   Peer *peer;
+  gint64 now;
 
   peer = g_hash_table_lookup (self->indexes, GUINT_TO_POINTER (header->receiver_index));
-  if (peer == NULL || peer->hs == NULL || peer->hs_index != header->receiver_index)
+  if (peer != NULL && peer->hs != NULL && peer->hs_index == header->receiver_index)
     {
-      node_count_drop (self, NET_WIRE_DROP_UNKNOWN_INDEX);
-      return;
+      known = TRUE;
+      if (node_take_cookie (self, peer, peer->hs_mac1, data, len))
+        return;
     }
 
-  _net_wire_cookie_key (peer->x25519, key);
-  if (!_net_wire_cookie_reply_read (key, peer->hs_mac1, data, len, cookie))
+  /* Indexes are chosen by each side alone: the peer's may equal one of
+   * ours, so this is tried too when the above did not authenticate. */
+  peer = node_find_pending_by_initiator (self, header->receiver_index);
+  if (peer != NULL)
     {
-      node_count_drop (self, NET_WIRE_DROP_AUTH);
-      return;
+      session = peer->pending;
+      known = TRUE;
+      if (node_take_cookie (self, peer,
+                            session->response + NET_WIRE_RESPONSE_LEN - NET_WIRE_MAC_LEN,
+                            data, len))
+        {
+          /* Once: a replayed cookie reply gets nothing more. */
+          if (!session->response_resent)
+            {
+              session->response_resent = TRUE;
+              now = g_get_monotonic_time ();
+              node_queue_datagram (self, session->hello_from, session->response,
+                                   peer_put_mac2 (peer, session->response,
+                                                  NET_WIRE_RESPONSE_LEN, now));
+            }
+          return;
+        }
     }
-  memcpy (peer->cookie, cookie, sizeof cookie);
-  sodium_memzero (cookie, sizeof cookie);
-  peer->cookie_received = g_get_monotonic_time ();
-  self->counters.cookie_replies_received++;
+
+  node_count_drop (self, known ? NET_WIRE_DROP_AUTH : NET_WIRE_DROP_UNKNOWN_INDEX);
 }
 
 static void
@@ -3338,7 +3431,8 @@ net_node_get_counter (NetNode    *self,
  *   (each costs Diffie-Hellman operations); "dropped-busy": handshake
  *   messages refused unread under load (the node reads at most 200 a
  *   second);
- * - "cookie-replies-sent": initiations answered with a cookie reply
+ * - "cookie-replies-sent": handshake messages (initiations, and
+ *   responses to this node's initiations) answered with a cookie reply
  *   under load (counted in "dropped-busy" too), "cookie-replies-received":
  *   cookies this node got and puts in a mac2 (docs/net-protocol.md);
  * - "dropped-no-service" (a message for a database this node neither

@@ -99,18 +99,35 @@ typedef struct
   gboolean     swallow_data; /* the hook swallows data datagrams */
   gboolean     swallow_all;
   GSocket     *forger;       /* answers each initiation with junk first */
+  /* When this node sends a handshake response, flood_count junk
+   * responses with its receiver index reach flood_target first. */
+  struct _TestNodeFlood {
+    GSocket    *socket;
+    gpointer    target;      /* TestNode */
+    guint       count;
+    guint       responses;   /* genuine responses seen, with a mac2 */
+    guint       responses_mac2;
+  } flood;
   guint        refused;      /* peer-refused */
   char        *refused_key;
   char        *refused_address;
   guint        forged;
 } TestNode;
 
-/* A hostile injector who sees the initiation on the wire: before it even
- * leaves, a junk response with its (clear) sender index reaches the
- * initiator from another socket. */
+static guint32
+get_u32 (const guint8 *p)
+{
+  return p[0] | (p[1] << 8) | (p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+/* @n junk responses to @t's handshake @index, from @forger: the
+ * initiator's key is public, so the junk gets past mac1 and would cost
+ * the initiator a failed Noise read (two X25519) each. */
 static void
-forge_response (TestNode     *t,
-                const guint8 *initiation)
+forge_responses (GSocket  *forger,
+                 TestNode *t,
+                 guint32   index,
+                 guint     n)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) to = NULL;
@@ -120,15 +137,8 @@ forge_response (TestNode     *t,
   GSocketConnectable *c;
   g_autoptr(GSocketAddressEnumerator) e = NULL;
 
-  header.receiver_index = initiation[16] | (initiation[17] << 8) |
-                          (initiation[18] << 16) | ((guint32) initiation[19] << 24);
-  randombytes_buf (junk, sizeof junk);
-  _net_wire_write_header (junk, &header);
-  /* The initiator's key is public: the junk gets past mac1 and costs the
-   * initiator a failed Noise read. */
+  header.receiver_index = index;
   _net_wire_mac1_key (_net_identity_get_x25519_public (t->identity), mac1_key);
-  crypto_generichash (junk + sizeof junk - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
-                      junk, sizeof junk - NET_WIRE_MAC_LEN, mac1_key, sizeof mac1_key);
 
   c = g_network_address_parse (net_node_get_local_address (t->node), 0, &error);
   g_assert_no_error (error);
@@ -137,9 +147,27 @@ forge_response (TestNode     *t,
   g_assert_no_error (error);
   g_object_unref (c);
 
-  g_assert_cmpint (g_socket_send_to (t->forger, to, (const char *) junk, sizeof junk,
-                                     NULL, &error), ==, sizeof junk);
-  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      randombytes_buf (junk, sizeof junk);
+      _net_wire_write_header (junk, &header);
+      crypto_generichash (junk + sizeof junk - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                          junk, sizeof junk - NET_WIRE_MAC_LEN, mac1_key, sizeof mac1_key);
+      /* A full socket buffer loses some: a flood does not care. */
+      g_socket_send_to (forger, to, (const char *) junk, sizeof junk, NULL, NULL);
+    }
+}
+
+/* A hostile injector who sees the initiation on the wire: before it even
+ * leaves, a junk response with its (clear) sender index reaches the
+ * initiator from another socket. */
+static void
+forge_response (TestNode     *t,
+                const guint8 *initiation)
+{
+  forge_responses (t->forger, t,
+                   initiation[16] | (initiation[17] << 8) |
+                   (initiation[18] << 16) | ((guint32) initiation[19] << 24), 1);
   t->forged++;
 }
 
@@ -164,6 +192,15 @@ send_hook (NetNode        *node,
   if (t->forger != NULL && len == NET_WIRE_INITIATION_LEN &&
       data[3] == NET_WIRE_HANDSHAKE_INITIATION)
     forge_response (t, data);
+
+  if (t->flood.socket != NULL && len >= NET_WIRE_HEADER_LEN &&
+      data[3] == NET_WIRE_HANDSHAKE_RESPONSE)
+    {
+      t->flood.responses++;
+      if (len == NET_WIRE_RESPONSE_MAC2_LEN)
+        t->flood.responses_mac2++;
+      forge_responses (t->flood.socket, t->flood.target, get_u32 (data + 4), t->flood.count);
+    }
 
   if (t->swallow_all)
     return FALSE;
@@ -242,6 +279,7 @@ test_node_clear (TestNode *t)
   g_clear_object (&t->identity);
   g_clear_pointer (&t->sent, g_ptr_array_unref);
   g_clear_object (&t->forger);
+  g_clear_object (&t->flood.socket);
   g_clear_pointer (&t->refused_key, g_free);
   g_clear_pointer (&t->refused_address, g_free);
 }
@@ -384,12 +422,6 @@ count_captured (TestNode *t,
         n++;
     }
   return n;
-}
-
-static guint32
-get_u32 (const guint8 *p)
-{
-  return p[0] | (p[1] << 8) | (p[2] << 16) | ((guint32) p[3] << 24);
 }
 
 /* --- Creation and peers --------------------------------------------------- */
@@ -1448,6 +1480,166 @@ test_cookie_bound_to_address (void)
   test_node_clear (&b);
 }
 
+/* The initiator's side of the cookies (WireGuard lets both sides ask):
+ * an initiator under load answers a response that carries no valid mac2
+ * with a cookie reply, sealed with that response's mac1, instead of
+ * reading it; a mac2 made with that cookie passes from the address it
+ * was made for only, and then the response is read and the peer is up.
+ * The responder here is a raw socket with an identity a admits. */
+static void
+test_response_cookie (void)
+{
+  TestNode a;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetIdentity) ib = net_identity_generate ();
+  g_autoptr(GSocket) s = raw_socket ();
+  g_autoptr(GSocket) s2 = raw_socket ();
+  g_autoptr(GSocketAddress) s_address = g_socket_get_local_address (s, &error);
+  g_autoptr(NetNoiseHandshake) hs = NULL;
+  g_autofree char *s_text = NULL;
+  guint8 buf[NET_WIRE_DEFAULT_MAX_DATAGRAM];
+  guint8 response[NET_WIRE_RESPONSE_MAC2_LEN];
+  guint8 mac1_b[NET_WIRE_MAC1_KEY_LEN];
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  const guint8 *response_mac1 = response + NET_WIRE_RESPONSE_LEN - NET_WIRE_MAC_LEN;
+  NetWireHeader header;
+  guint32 index = 0;
+  guint64 timestamp = 0;
+  gsize n;
+
+  g_assert_no_error (error);
+  s_text = g_strdup_printf ("127.0.0.1:%u",
+                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (s_address)));
+  test_node_init (&a, "127.0.0.1:0");
+  /* One attempt for the whole test: no retry replaces the handshake. */
+  _net_node_set_timing (a.node, KEEPALIVE_MS, dead_ms (DEAD_MS), 600000);
+  _net_node_set_under_load (a.node, TRUE);
+  net_node_add_peer (a.node, net_identity_get_public_key (ib), s_text, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_node_start (a.node, &error));
+  g_assert_no_error (error);
+
+  /* The initiation; the raw responder reads it and answers. */
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_INITIATION_LEN);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ib), mac1_b);
+  hs = _net_wire_initiation_read (_net_identity_get_x25519_secret (ib), mac1_b, buf, n,
+                                  &index, &timestamp, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (hs);
+  g_assert_true (_net_wire_response_write (hs, index, 0x5150, NULL, response, &error));
+  g_assert_no_error (error);
+
+  /* Under load, the response without mac2 gets a cookie reply that names
+   * the handshake by a's index and opens with a's cookie key and the
+   * response's mac1; it is not read. */
+  raw_send_to (s, &a, response, NET_WIRE_RESPONSE_LEN);
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_COOKIE_REPLY_LEN);
+  g_assert_cmpint (_net_wire_parse_header (buf, n, NET_WIRE_DEFAULT_MAX_DATAGRAM, &header),
+                   ==, NET_WIRE_OK);
+  g_assert_cmpint (header.type, ==, NET_WIRE_COOKIE_REPLY);
+  g_assert_cmpuint (header.receiver_index, ==, index);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (a.identity), key);
+  g_assert_true (_net_wire_cookie_reply_read (key, response_mac1, buf, n, cookie));
+  g_assert_cmpuint (counter (&a, "handshakes-read"), ==, 0);
+  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), ==, 1);
+  g_assert_cmpuint (counter (&a, "dropped-busy"), ==, 1);
+  g_assert_false (net_node_is_peer_up (a.node, net_identity_get_public_key (ib)));
+
+  /* The cookie is s's: the same response with that mac2 from another
+   * address gets a cookie reply of its own, and is not read either. */
+  _net_wire_put_mac2 (cookie, response, sizeof response);
+  raw_send_to (s2, &a, response, sizeof response);
+  n = raw_receive (s2, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_COOKIE_REPLY_LEN);
+  g_assert_cmpint (buf[3], ==, NET_WIRE_COOKIE_REPLY);
+  g_assert_cmpuint (counter (&a, "handshakes-read"), ==, 0);
+  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), ==, 2);
+
+  /* A flipped mac2 is no mac2. */
+  response[sizeof response - 1] ^= 1;
+  raw_send_to (s, &a, response, sizeof response);
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_COOKIE_REPLY_LEN);
+  response[sizeof response - 1] ^= 1;
+  g_assert_cmpuint (counter (&a, "handshakes-read"), ==, 0);
+
+  /* From s, with the mac2: read, the session is up, and a confirms it
+   * with a data datagram. */
+  raw_send_to (s, &a, response, sizeof response);
+  WAIT_FOR (net_node_is_peer_up (a.node, net_identity_get_public_key (ib)));
+  g_assert_cmpuint (counter (&a, "handshakes-read"), ==, 1);
+  g_assert_cmpuint (counter (&a, "handshakes-completed"), ==, 1);
+  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), ==, 3);
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpint (buf[3], ==, NET_WIRE_DATA);
+  g_assert_cmpuint (get_u32 (buf + 4), ==, 0x5150);
+
+  test_node_clear (&a);
+}
+
+/* An initiator put under load by forged traffic still completes its
+ * handshake: an injector who sees each response go out sends the
+ * initiator hundreds of junk responses to the same handshake first (each
+ * passes mac1 and, read, costs two X25519).  Without cookies on
+ * responses they drain the initiator's Diffie-Hellman budget and the
+ * genuine response is refused unread every time.  With them the
+ * initiator, under load, answers responses without mac2 with cookie
+ * replies: the junk costs a hash each, and the genuine responder, which
+ * receives at its address, sends its response again with a mac2. */
+static void
+test_initiator_flooded (void)
+{
+  TestNode a, b;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+
+  pair_init (&a, &b, "127.0.0.1");
+  b.flood.socket = raw_socket ();
+  b.flood.target = &a;
+  b.flood.count = 300;
+
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_node_start (a.node, &error));
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + deadline_usec (5);
+  while (!(net_node_is_peer_up (a.node, b.key) && net_node_is_peer_up (b.node, a.key)))
+    {
+      guint tick = g_timeout_add (10, tick_cb, NULL);
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the pair did not come up with the initiator flooded: %u responses "
+                 "(%u with a mac2), a read %" G_GUINT64_FORMAT " handshake messages, "
+                 "refused %" G_GUINT64_FORMAT " unread, sent %" G_GUINT64_FORMAT
+                 " cookie replies; b got %" G_GUINT64_FORMAT,
+                 b.flood.responses, b.flood.responses_mac2,
+                 counter (&a, "handshakes-read"), counter (&a, "dropped-busy"),
+                 counter (&a, "cookie-replies-sent"), counter (&b, "cookie-replies-received"));
+      g_main_context_iteration (NULL, TRUE);
+      g_source_remove (tick);
+    }
+
+  g_test_message ("%u responses (%u with a mac2), %u junk each: a read %" G_GUINT64_FORMAT
+                  ", refused %" G_GUINT64_FORMAT " unread, %" G_GUINT64_FORMAT
+                  " cookie replies", b.flood.responses, b.flood.responses_mac2, b.flood.count,
+                  counter (&a, "handshakes-read"), counter (&a, "dropped-busy"),
+                  counter (&a, "cookie-replies-sent"));
+  /* The genuine responder got a cookie and answered with a mac2. */
+  g_assert_cmpuint (counter (&b, "cookie-replies-received"), >=, 1);
+  g_assert_cmpuint (b.flood.responses_mac2, >=, 1);
+  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), >, counter (&b, "cookie-replies-received"));
+  /* Most of the junk cost a hash, not a Diffie-Hellman. */
+  g_assert_cmpuint (counter (&a, "handshakes-read"), <, b.flood.responses * b.flood.count / 2);
+  g_assert_cmpuint (counter (&a, "handshakes-completed"), >=, 1);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* Issue 12, finding 3: an allowed peer makes the leader answer one PULL
  * at a spoofed source address (here: its sealed datagram, re-sent from a
  * "victim" socket).  The victim's address has not proven it receives, so
@@ -2320,6 +2512,8 @@ main (int   argc,
   g_test_add_func ("/node/security/handshake-flood-busy", test_handshake_flood_busy);
   g_test_add_func ("/node/security/handshake-flood-cookie", test_handshake_flood_cookie);
   g_test_add_func ("/node/security/cookie-bound-to-address", test_cookie_bound_to_address);
+  g_test_add_func ("/node/security/response-cookie", test_response_cookie);
+  g_test_add_func ("/node/security/initiator-flooded", test_initiator_flooded);
   g_test_add_func ("/node/security/replayed-initiation-after-restart",
                    test_replayed_initiation_after_restart);
   g_test_add_func ("/node/security/key-confirmation", test_key_confirmation);
