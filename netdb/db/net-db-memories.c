@@ -36,9 +36,11 @@
  * dispatch of the fold source.
  *
  * Memory objects are live and unique: there is at most one #NetMemory per
- * id while the memory exists, and every query returns that object while
- * anyone holds it.  The model holds no memory object: one nobody holds is
- * freed, and the next query makes a new one.
+ * id while anyone holds it, and every query returns that object.  The
+ * model holds the memories its queries returned only until its main
+ * context is idle (so that repeated queries in one burst of work return
+ * the same objects without making them again); after that, a memory
+ * nobody holds is freed, and the next query makes a new one.
  *
  * The model keeps indexes by tag, by source and of the pinned memories, so
  * a query that selects by one of them touches only the memories it names,

@@ -35,9 +35,11 @@
  * next dispatch of the fold source.
  *
  * Task objects are live and unique: there is at most one #NetTask per id
- * while the task exists, and every query returns that object while anyone
- * holds it.  The model holds no task object: one nobody holds is freed,
- * and the next query makes a new one.
+ * while anyone holds it, and every query returns that object.  The model
+ * holds the tasks its queries returned only until its main context is
+ * idle (so that repeated queries in one burst of work return the same
+ * objects without making them again); after that, a task nobody holds is
+ * freed, and the next query makes a new one.
  *
  * The payload of every task event is described in docs/payload-format.md.
  */

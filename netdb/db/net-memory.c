@@ -16,10 +16,10 @@
  *
  * A #NetMemory is a live view of one stored memory: a text, its tags (in
  * the order they were given, each once), where it came from, and whether it
- * is pinned.  There is at most one #NetMemory object per id while the
- * memory exists, and every query returns that object while someone holds
- * a reference to it (the model holds none, and makes a new one after the
- * last reference is gone).  When the memory is
+ * is pinned.  There is at most one #NetMemory object per id while anyone
+ * holds it, and every query returns that object (the model keeps it until
+ * its main context is idle, and makes a new one after the last reference
+ * is gone).  When the memory is
  * stored again, retagged, pinned or unpinned, its properties change and
  * #GObject::notify is emitted on the thread-default main context of the
  * model that owns it, from a dispatch of that model's fold.  A deleted

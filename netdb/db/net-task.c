@@ -14,10 +14,10 @@
  * @short_description: one task of a #NetDbTasks model
  *
  * A #NetTask is a live view of one task.  There is at most one #NetTask
- * object per task id while the task exists, and every query returns that
- * object while someone holds a reference to it (the model made it for the
- * first query that returned the task, and makes a new one after the last
- * reference is gone; the model itself holds none).  When the task is renamed or completed, its properties change
+ * object per task id while anyone holds it, and every query returns that
+ * object (the model made it for the first query that returned the task,
+ * keeps it until its main context is idle, and makes a new one after the
+ * last reference is gone).  When the task is renamed or completed, its properties change
  * and #GObject::notify is emitted on the thread-default main context of
  * the model that owns it, from a dispatch of that model's fold (never from
  * inside the call that made the change).  A deleted task keeps its last
