@@ -29,6 +29,14 @@
  *                          a few seconds; append (leader thread) -> fold
  *                          (follower's NetDbTasks::changed) | half a UDP
  *                          round trip
+ *   net/reject-unknown-key ns of CPU to drop an initiation whose mac1 is
+ *                          wrong | - | the Noise read it replaced
+ *   net/cookie-reply       ns of CPU, under load, to refuse an initiation
+ *                          (or a response) without mac2 and seal its cookie
+ *                          reply | - | the Noise read it replaces
+ *   net/cookie-replies     cookie replies/s a NetNode sends under a flood of
+ *                          initiations that pass mac1 | UDP datagrams/s of
+ *                          that size | Noise reads/s
  *
  *   netdb-bench-net                       full run (N = 1 000 000)
  *   netdb-bench-net --quick --repeat 1    smoke run (tiny sizes)
@@ -1176,6 +1184,226 @@ reject_dh_run (gpointer   data,
   return TRUE;
 }
 
+/* The cookie path under load (docs/net-protocol.md, section 2, "Cookies"):
+ * a handshake message that passes mac1 but has no mac2 is refused unread
+ * and answered with a cookie reply.  Two figures: the CPU of that path
+ * through _net_wire_* (what NetNode calls, in its order: the header, mac1,
+ * the cookie of the source address, mac2, the sealed reply), and the rate
+ * of cookie replies a NetNode on its own thread sends while a flood of
+ * such initiations (64 different ones, each passing mac1, none ever read)
+ * comes in as fast as one sender thread can send them. */
+#define COOKIE_JUNK 64
+
+typedef struct
+{
+  NetIdentity *b;
+  guint8       mac1_b[NET_WIRE_MAC1_KEY_LEN];
+  guint8       cookie_key[NET_WIRE_MAC1_KEY_LEN];
+  guint8       secret[NET_WIRE_COOKIE_SECRET_LEN];
+  guint8       junk[COOKIE_JUNK][NET_WIRE_INITIATION_LEN];
+  RejectEnv   *reject;      /* the Noise read, for the crypto columns */
+
+  /* cookie_rate_run: the node's thread and what it reads there */
+  Worker      *w;
+  NetNode     *node;
+  guint16      port;
+  guint64      replies;
+  guint64      reads;
+  gint         stop;        /* atomic: the flood stops */
+  guint64      flood_sent;
+} CookieEnv;
+
+static gboolean
+cookie_cpu_run (gpointer   data,
+                double    *out,
+                GError   **error)
+{
+  CookieEnv *env = data;
+  const guint8 source[] = { 2, 127, 0, 0, 1, 0x39, 0x30 };
+  guint n = bench.quick ? 20000 : 1000000;
+  guint answered = 0;
+  guint8 check = 0;
+  gint64 t0 = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      const guint8 *msg = env->junk[i % COOKIE_JUNK];
+      guint8 cookie[NET_WIRE_COOKIE_LEN];
+      guint8 reply[NET_WIRE_COOKIE_REPLY_LEN];
+      NetWireHeader header;
+
+      if (_net_wire_parse_header (msg, NET_WIRE_INITIATION_LEN,
+                                  NET_WIRE_DEFAULT_MAX_DATAGRAM, &header) != NET_WIRE_OK ||
+          !_net_wire_check_mac1 (env->mac1_b, msg, NET_WIRE_INITIATION_LEN))
+        continue;
+      _net_wire_cookie_make (env->secret, source, sizeof source, cookie);
+      if (_net_wire_check_mac2 (cookie, msg, NET_WIRE_INITIATION_LEN))
+        continue;
+      _net_wire_cookie_reply_write (env->cookie_key, i, msg + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                                    cookie, NULL, reply);
+      check ^= reply[sizeof reply - 1];
+      answered++;
+    }
+  out[0] = (double) (now_ns () - t0) / n;
+  if (answered != n)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%u of %u answered (%u)",
+                   answered, n, check);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Noise reads a second (the crypto column of net/cookie-replies). */
+static gboolean
+dh_rate_run (gpointer   data,
+             double    *out,
+             GError   **error)
+{
+  CookieEnv *env = data;
+  double ns;
+
+  if (!reject_dh_run (env->reject, &ns, error))
+    return FALSE;
+  out[0] = 1e9 / ns;
+  return TRUE;
+}
+
+static gboolean
+cookie_node_start (gpointer   data,
+                   GError   **error)
+{
+  CookieEnv *env = data;
+  const char *address;
+
+  env->node = net_node_new (env->b, "127.0.0.1:0", error);
+  if (env->node == NULL || !net_node_start (env->node, error))
+    return FALSE;
+  address = net_node_get_local_address (env->node);
+  env->port = (guint16) atoi (strrchr (address, ':') + 1);
+  return TRUE;
+}
+
+static gboolean
+cookie_node_counters (gpointer   data,
+                      GError   **error)
+{
+  CookieEnv *env = data;
+
+  env->replies = net_node_get_counter (env->node, "cookie-replies-sent");
+  env->reads = net_node_get_counter (env->node, "handshakes-read");
+  return TRUE;
+}
+
+static gboolean
+cookie_node_stop (gpointer   data,
+                  GError   **error)
+{
+  CookieEnv *env = data;
+
+  if (env->node != NULL)
+    net_node_stop (env->node);
+  g_clear_object (&env->node);
+  while (g_main_context_iteration (env->w->context, FALSE))
+    ;
+  return TRUE;
+}
+
+static gpointer
+cookie_flood_main (gpointer data)
+{
+  CookieEnv *env = data;
+  struct sockaddr_in to = { 0 };
+  struct mmsghdr msgs[COOKIE_JUNK];
+  struct iovec iov[COOKIE_JUNK];
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int small = 4096;
+
+  to.sin_family = AF_INET;
+  to.sin_port = htons (env->port);
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  /* The cookie replies come back here, unread: a small buffer drops them. */
+  if (fd >= 0)
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  for (guint i = 0; i < COOKIE_JUNK; i++)
+    {
+      iov[i].iov_base = env->junk[i];
+      iov[i].iov_len = NET_WIRE_INITIATION_LEN;
+      memset (&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_name = &to;
+      msgs[i].msg_hdr.msg_namelen = sizeof to;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  while (fd >= 0 && !g_atomic_int_get (&env->stop))
+    {
+      int n = sendmmsg (fd, msgs, COOKIE_JUNK, 0);
+
+      if (n > 0)
+        env->flood_sent += (guint64) n;
+    }
+  if (fd >= 0)
+    close (fd);
+  return NULL;
+}
+
+static gboolean
+cookie_rate_run (gpointer   data,
+                 double    *out,
+                 GError   **error)
+{
+  CookieEnv *env = data;
+  gint64 warm_us = bench.quick ? 20000 : 200000;
+  gint64 duration_us = bench.quick ? 50000 : 1000000;
+  guint64 replies0, reads0;
+  GThread *flood = NULL;
+  gint64 t0, t1;
+  gboolean ok;
+
+  env->w = worker_new ("cookie");
+  env->flood_sent = 0;
+  g_atomic_int_set (&env->stop, 0);
+  ok = worker_call (env->w, cookie_node_start, env, error);
+  if (ok)
+    {
+      flood = g_thread_new ("cookie-flood", cookie_flood_main, env);
+      /* The flood puts the node under load (its first Noise reads drain
+       * its bucket below half) before the window opens. */
+      g_usleep (warm_us);
+      ok = worker_call (env->w, cookie_node_counters, env, error);
+    }
+  if (ok)
+    {
+      replies0 = env->replies;
+      reads0 = env->reads;
+      t0 = now_ns ();
+      g_usleep (duration_us);
+      ok = worker_call (env->w, cookie_node_counters, env, error);
+      t1 = now_ns ();
+      if (ok && env->replies <= replies0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "no cookie replies under a flood (%" G_GUINT64_FORMAT " sent, "
+                       "%" G_GUINT64_FORMAT " read)", env->flood_sent, env->reads - reads0);
+          ok = FALSE;
+        }
+      if (ok)
+        out[0] = rate (env->replies - replies0, t1 - t0);
+      if (ok && opt_verbose)
+        g_print ("net/cookie-replies: %" G_GUINT64_FORMAT " initiations sent, %"
+                 G_GUINT64_FORMAT " cookie replies and %" G_GUINT64_FORMAT
+                 " Noise reads in the window\n", env->flood_sent,
+                 env->replies - replies0, env->reads - reads0);
+    }
+  g_atomic_int_set (&env->stop, 1);
+  if (flood != NULL)
+    g_thread_join (flood);
+  worker_call (env->w, cookie_node_stop, env, NULL);
+  worker_free (env->w);
+  env->w = NULL;
+  return ok;
+}
+
 /* Plain UDP ----------------------------------------------------------------------- */
 
 static int
@@ -1499,6 +1727,60 @@ run_reject (void)
 }
 
 static void
+run_cookie (void)
+{
+  g_autoptr(NetIdentity) stranger = net_identity_generate ();
+  g_autoptr(GError) error = NULL;
+  RejectEnv reject = { { 0 } };
+  CookieEnv env = { 0 };
+  Row *row_ns = row_new ("net/cookie-reply", KIND_NS, FALSE);
+  Row *row_rate = row_new ("net/cookie-replies", KIND_RATE, FALSE);
+  Row *rows[2] = { row_ns, row_rate };
+  Job jobs[] = {
+    { &rows[0], 1, IMPL_NETDB, cookie_cpu_run, &env },
+    { &rows[0], 1, IMPL_CRYPTO, reject_dh_run, &reject },
+    { &rows[1], 1, IMPL_NETDB, cookie_rate_run, &env },
+    { &rows[1], 1, IMPL_UDP, udp_rate_run, GSIZE_TO_POINTER (NET_WIRE_INITIATION_LEN) },
+    { &rows[1], 1, IMPL_CRYPTO, dh_rate_run, &env },
+  };
+  NetNoiseHandshake *hs;
+  NetWireHeader header = { NET_WIRE_HANDSHAKE_INITIATION, 0, 0 };
+
+  if (!any_row (rows, 2))
+    return;
+  env.b = net_identity_generate ();
+  env.reject = &reject;
+  reject.b = env.b;
+  _net_wire_mac1_key (_net_identity_get_x25519_public (env.b), env.mac1_b);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (env.b), reject.mac1_b);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (env.b), env.cookie_key);
+  randombytes_buf (env.secret, sizeof env.secret);
+  /* Junk that passes mac1 (whoever knows the node's public key can write
+   * it): a random ephemeral and body each, the right header. */
+  for (guint i = 0; i < COOKIE_JUNK; i++)
+    {
+      randombytes_buf (env.junk[i], NET_WIRE_INITIATION_LEN);
+      _net_wire_write_header (env.junk[i], &header);
+      crypto_generichash (env.junk[i] + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN, NET_WIRE_MAC_LEN,
+                          env.junk[i], NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                          env.mac1_b, sizeof env.mac1_b);
+    }
+  hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (stranger),
+                                   _net_identity_get_x25519_public (env.b),
+                                   _net_identity_get_ed25519_public (stranger),
+                                   1, 1, NULL, reject.valid, &error);
+  g_assert (hs != NULL);
+  _net_noise_handshake_free (hs);
+
+  if (row_ns != NULL)
+    row_set_target (row_ns, TARGET_MAX, 5000.0);
+  run_jobs (jobs, G_N_ELEMENTS (jobs));
+  row_finish (row_ns);
+  row_finish (row_rate);
+  g_object_unref (env.b);
+}
+
+static void
 run_throughput (guint    size,
                 guint64  n,
                 Row    **catch_up_row)
@@ -1676,6 +1958,7 @@ main (int    argc,
 
   run_handshake ();
   run_reject ();
+  run_cookie ();
 
   {
     g_autofree char *id = g_strdup_printf ("net/catch-up/%s", n_label);
@@ -1693,6 +1976,18 @@ main (int    argc,
         "wrong: dropped-mac); crypto = what it cost before protocol version 2 (and still "
         "costs when the sender knows the node's public key): the Noise read, two X25519 "
         "and an AEAD.  Target: under 5 us.");
+  note ("net/cookie-reply: ns of CPU per handshake message a node under load refuses unread "
+        "because it carries no valid mac2 (an initiation here; a response to the node's own "
+        "initiation takes the same path): the header parsed, mac1 checked and right, the cookie "
+        "of the source address, mac2 checked, the cookie reply sealed (XChaCha20-Poly1305), "
+        "through the _net_wire_* functions NetNode calls, without the socket; crypto = the Noise "
+        "read each would cost without cookies (two X25519 and an AEAD).  Target: under 5 us.");
+  note ("net/cookie-replies: a NetNode on its own thread and GMainContext, flooded by one "
+        "thread (sendmmsg, batches of 64) with initiations that pass its mac1 and are never "
+        "read: the cookie replies it sends per second over 1 s once under load (receive, "
+        "the path above, send); udp = plain datagrams/s of the same size (172 B) between two "
+        "threads, the loopback floor for receiving them at all; crypto = the Noise reads/s "
+        "the node could do instead (one core).");
   note ("net/handshake: netdb = net_node_start() of the initiator until net_node_is_peer_up() "
         "(one round trip, both sides' crypto, the first keepalive), median of --handshakes "
         "fresh node pairs; udp = the median round trip of a 64-byte datagram to an echo thread; "
