@@ -38,5 +38,8 @@ gboolean       _net_collection_restore       (NetCollection   *self,
                                               GError         **error);
 gboolean       _net_collection_close         (NetCollection   *self,
                                               GError         **error);
+/* Tests: how many records the queries checked against their conditions
+ * so far (an index makes a query check only its candidates). */
+guint64        _net_collection_get_examined  (NetCollection   *self);
 
 G_END_DECLS

@@ -184,6 +184,14 @@ struct _NetCollection
    * spec; each held by its queries' matchers). */
   GHashTable     *orders;
   gboolean        orders_frozen;   /* during a restore */
+
+  /* net_collection_add_index(): the ordered indexes (OrderIndex*, a
+   * reference each, by field name) and the search indexes (SearchIndex*,
+   * by field name). */
+  GHashTable     *ordered;
+  GHashTable     *search;
+
+  guint64         examined;        /* entries a query checked (tests) */
 };
 
 G_DEFINE_FINAL_TYPE (NetCollection, net_collection, G_TYPE_OBJECT)
@@ -197,6 +205,22 @@ static void order_indexes_remove (NetCollection *self,
                                   Entry         *e);
 static void order_indexes_rebuild (NetCollection *self);
 typedef struct _Query Query;
+typedef struct _IndexPlan IndexPlan;
+static gboolean index_plan_visit (NetCollection      *self,
+                                  const Query        *q,
+                                  const NetTableWalk *w,
+                                  gboolean            ordered,
+                                  guint               skip,
+                                  NetTableVisitFunc   func,
+                                  gpointer            data);
+static gboolean index_plan_count (NetCollection      *self,
+                                  const Query        *q,
+                                  const NetTableWalk *w,
+                                  guint              *n);
+static void search_indexes_add    (NetCollection *self,
+                                   Entry         *e);
+static void search_indexes_remove (NetCollection *self,
+                                   Entry         *e);
 static gboolean order_indexes_walk (NetCollection     *self,
                                     const Query       *q,
                                     const NetTableWalk *w,
@@ -1768,6 +1792,7 @@ query_matches (gconstpointer entry,
 {
   const Query *q = data;
 
+  q->self->examined++;
   if (q->never)
     return FALSE;
   for (guint i = 0; i < q->conds->len; i++)
@@ -1850,7 +1875,7 @@ coll_count_fast (gpointer       model,
 
   query_init (self, &q, (NetFilter *) filter);
   query_walk_init (self, &q, &w, (NetFilter *) filter);
-  ok = _net_table_walk_count_fast (&self->table, &w, n);
+  ok = _net_table_walk_count_fast (&self->table, &w, n) || index_plan_count (self, &q, &w, n);
   query_clear (&q);
   return ok;
 }
@@ -1871,6 +1896,14 @@ coll_visit (gpointer           model,
 
   query_init (self, &q, (NetFilter *) filter);
   query_walk_init (self, &q, &w, (NetFilter *) filter);
+
+  /* An index narrows the candidates (or gives the order). */
+  if (index_plan_visit (self, &q, &w, ordered, skip, func, data))
+    {
+      query_clear (&q);
+      return;
+    }
+
   if (!ordered || q.keys->len == 0)
     {
       _net_table_walk (&self->table, &w, ordered ? skip : 0, func, data);
@@ -2111,6 +2144,8 @@ order_indexes_add (NetCollection *self,
   GHashTableIter iter;
   gpointer idx;
 
+  if (!self->orders_frozen)
+    search_indexes_add (self, e);
   if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
     return;
   g_hash_table_iter_init (&iter, self->orders);
@@ -2125,6 +2160,8 @@ order_indexes_remove (NetCollection *self,
   GHashTableIter iter;
   gpointer idx;
 
+  if (!self->orders_frozen)
+    search_indexes_remove (self, e);
   if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
     return;
   g_hash_table_iter_init (&iter, self->orders);
@@ -2140,6 +2177,11 @@ order_indexes_move (NetCollection *self,
   GHashTableIter iter;
   gpointer idx;
 
+  if (!self->orders_frozen)
+    {
+      search_indexes_remove (self, e);
+      search_indexes_add (self, e);
+    }
   if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
     return;
   g_hash_table_iter_init (&iter, self->orders);
@@ -2183,6 +2225,497 @@ order_indexes_walk (NetCollection      *self,
   return TRUE;
 }
 
+/* Indexes -------------------------------------------------------------------------- */
+
+/*
+ * net_collection_add_index().  An ordered index is an order index of one
+ * key (the field ascending, ties by id) that the collection holds: a
+ * condition EQ, LT, LE, GT or GE on the field is a range of it (found by
+ * binary search), counted in O(log n) when it is the only condition, and
+ * an order by the field walks it (backwards when descending).  A search
+ * index maps each trigram (three characters) of the folded text of a
+ * string field to the records that have it: CONTAINS or PREFIX with a
+ * needle of three characters or more checks only the records that have
+ * the needle's rarest trigram.  Every candidate is checked against the
+ * whole filter; the indexes only narrow.
+ */
+
+typedef struct
+{
+  ClassField  *cf;
+  GHashTable  *grams;   /* char* trigram → GHashTable* set of Entry* */
+  GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
+} SearchIndex;
+
+static void
+search_index_free (gpointer data)
+{
+  SearchIndex *si = data;
+
+  g_hash_table_unref (si->grams);
+  g_hash_table_unref (si->texts);
+  g_free (si);
+}
+
+/* Calls @func on each distinct trigram of @folded. */
+static void
+foreach_trigram (const char *folded,
+                 void      (*func) (const char *gram, gpointer data),
+                 gpointer    data)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (const char *p = folded; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      const char *end = p;
+      char *gram;
+
+      for (guint i = 0; i < 3 && *end != '\0'; i++)
+        end = g_utf8_next_char (end);
+      if (g_utf8_strlen (p, end - p) < 3)
+        break;
+      gram = g_strndup (p, end - p);
+      if (g_hash_table_add (seen, gram))
+        func (gram, data);
+    }
+}
+
+typedef struct
+{
+  SearchIndex *si;
+  Entry       *e;
+} GramOp;
+
+static void
+gram_add_cb (const char *gram,
+             gpointer    data)
+{
+  GramOp *op = data;
+  GHashTable *set = g_hash_table_lookup (op->si->grams, gram);
+
+  if (set == NULL)
+    {
+      set = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (op->si->grams, g_strdup (gram), set);
+    }
+  g_hash_table_add (set, op->e);
+}
+
+static void
+gram_remove_cb (const char *gram,
+                gpointer    data)
+{
+  GramOp *op = data;
+  GHashTable *set = g_hash_table_lookup (op->si->grams, gram);
+
+  if (set != NULL && g_hash_table_remove (set, op->e) && g_hash_table_size (set) == 0)
+    g_hash_table_remove (op->si->grams, gram);
+}
+
+static void
+search_index_add (SearchIndex *si,
+                  Entry       *e)
+{
+  FieldVal fv;
+  GramOp op = { si, e };
+  char *folded;
+
+  entry_field (e, si->cf, &fv);
+  if (fv.missing || fv.type != NET_FIELD_STRING || fv.v.s == NULL)
+    return;
+  folded = _net_db_fold_text (fv.v.s);
+  foreach_trigram (folded, gram_add_cb, &op);
+  g_hash_table_insert (si->texts, e, folded);
+}
+
+static void
+search_index_remove (SearchIndex *si,
+                     Entry       *e)
+{
+  const char *folded = g_hash_table_lookup (si->texts, e);
+  GramOp op = { si, e };
+
+  if (folded == NULL)
+    return;
+  foreach_trigram (folded, gram_remove_cb, &op);
+  g_hash_table_remove (si->texts, e);
+}
+
+static void
+search_indexes_add (NetCollection *self,
+                    Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer si;
+
+  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
+    return;
+  g_hash_table_iter_init (&iter, self->search);
+  while (g_hash_table_iter_next (&iter, NULL, &si))
+    search_index_add (si, e);
+}
+
+static void
+search_indexes_remove (NetCollection *self,
+                       Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer si;
+
+  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
+    return;
+  g_hash_table_iter_init (&iter, self->search);
+  while (g_hash_table_iter_next (&iter, NULL, &si))
+    search_index_remove (si, e);
+}
+
+static void
+search_index_fill (SearchIndex   *si,
+                   NetCollection *self)
+{
+  g_hash_table_remove_all (si->grams);
+  g_hash_table_remove_all (si->texts);
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    if (self->table.by_id.slots[i] != NULL)
+      search_index_add (si, self->table.by_id.slots[i]);
+}
+
+/* The smallest set of candidates a search index gives @c, or NULL. */
+static GHashTable *
+search_candidates (NetCollection *self,
+                   Cond          *c)
+{
+  SearchIndex *si;
+  GHashTable *best = NULL;
+  gboolean none = FALSE;
+  const char *p;
+
+  if (c->cf == NULL || (c->c->op != NET_FILTER_OP_CONTAINS && c->c->op != NET_FILTER_OP_PREFIX) ||
+      c->c->folded == NULL || g_utf8_strlen (c->c->folded, -1) < 3 ||
+      (si = g_hash_table_lookup (self->search, c->cf->name)) == NULL)
+    return NULL;
+
+  for (p = c->c->folded; *p != '\0' && !none; p = g_utf8_next_char (p))
+    {
+      const char *end = p;
+      g_autofree char *gram = NULL;
+      GHashTable *set;
+
+      for (guint i = 0; i < 3 && *end != '\0'; i++)
+        end = g_utf8_next_char (end);
+      if (g_utf8_strlen (p, end - p) < 3)
+        break;
+      gram = g_strndup (p, end - p);
+      set = g_hash_table_lookup (si->grams, gram);
+      if (set == NULL)
+        none = TRUE;
+      else if (best == NULL || g_hash_table_size (set) < g_hash_table_size (best))
+        best = set;
+    }
+  /* A trigram no record has: an empty set of candidates. */
+  if (none)
+    {
+      static GHashTable *empty;
+
+      if (g_once_init_enter (&empty))
+        g_once_init_leave (&empty, g_hash_table_new (NULL, NULL));
+      return empty;
+    }
+  return best;
+}
+
+/* A probe of an ordered index's order: an OrderNode without an entry,
+ * whose label is an id (0: before the records of the value,
+ * G_MAXUINT64: after them). */
+typedef struct
+{
+  OrderIndex     *idx;
+  const FieldVal *value;
+} ProbeCtx;
+
+static int
+probe_compare (gconstpointer a,
+               gconstpointer b,
+               gpointer      data)
+{
+  ProbeCtx *ctx = data;
+  const OrderNode *real = a, *probe = b;
+  OrderKey *k = &g_array_index (ctx->idx->q.keys, OrderKey, 0);
+  FieldVal fv;
+  Slot scratch = { 0, };
+  gboolean ok;
+  int sign = 1, r;
+
+  if (real->e == NULL)
+    {
+      const OrderNode *t = real;
+
+      real = probe;
+      probe = t;
+      sign = -1;
+    }
+  query_field (real->e, k->cf, k->special, &fv, &scratch);
+  r = fv_compare (&fv, ctx->value, &ok);
+  if (k->cf != NULL && type_is_pointer (k->cf->type))
+    slot_clear (k->cf->type, &scratch);
+  if (r == 0)
+    r = real->e->id < probe->label ? -1 : real->e->id > probe->label;
+  return sign * r;
+}
+
+/* The ordered index of @c's field and the range of it that holds every
+ * match of @c, as [*lo, *hi); FALSE when none serves @c. */
+static gboolean
+ordered_range (NetCollection  *self,
+               Cond           *c,
+               OrderIndex    **out_idx,
+               GSequenceIter **lo,
+               GSequenceIter **hi)
+{
+  OrderNode first = { NULL, 0 }, last = { NULL, G_MAXUINT64 };
+  ProbeCtx ctx;
+  OrderIndex *idx;
+
+  if (c->cf == NULL || c->c->op == NET_FILTER_OP_NE || c->c->op > NET_FILTER_OP_GE ||
+      (idx = g_hash_table_lookup (self->ordered, c->cf->name)) == NULL)
+    return FALSE;
+
+  ctx.idx = idx;
+  ctx.value = &c->operand;
+  *out_idx = idx;
+  *lo = g_sequence_get_begin_iter (idx->seq);
+  *hi = g_sequence_get_end_iter (idx->seq);
+  switch (c->c->op)
+    {
+    case NET_FILTER_OP_EQ:
+      *lo = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
+      *hi = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      break;
+    case NET_FILTER_OP_LT:
+      *hi = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
+      break;
+    case NET_FILTER_OP_LE:
+      *hi = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      break;
+    case NET_FILTER_OP_GT:
+      *lo = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      break;
+    case NET_FILTER_OP_GE:
+      *lo = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return TRUE;
+}
+
+/* How many entries [lo, hi) holds, in O(log n). */
+static guint
+range_size (GSequenceIter *lo,
+            GSequenceIter *hi)
+{
+  int a = g_sequence_iter_get_position (lo), b = g_sequence_iter_get_position (hi);
+
+  return b > a ? b - a : 0;
+}
+
+struct _IndexPlan
+{
+  OrderIndex    *idx;    /* a range of an ordered index, */
+  GSequenceIter *lo;
+  GSequenceIter *hi;
+  GHashTable    *set;    /* or a set of a search index */
+  guint          size;
+};
+
+static gboolean
+index_plan_choose (NetCollection *self,
+                   const Query   *q,
+                   IndexPlan     *plan)
+{
+  memset (plan, 0, sizeof *plan);
+  if (q->never || (g_hash_table_size (self->ordered) == 0 && g_hash_table_size (self->search) == 0))
+    return FALSE;
+  for (guint i = 0; i < q->conds->len; i++)
+    {
+      Cond *c = &g_array_index (q->conds, Cond, i);
+      OrderIndex *idx;
+      GSequenceIter *lo, *hi;
+      GHashTable *set;
+
+      if (ordered_range (self, c, &idx, &lo, &hi))
+        {
+          guint size = range_size (lo, hi);
+
+          if (plan->idx == NULL && plan->set == NULL ? TRUE : size < plan->size)
+            {
+              *plan = (IndexPlan) { idx, lo, hi, NULL, size };
+            }
+        }
+      else if ((set = search_candidates (self, c)) != NULL)
+        {
+          guint size = g_hash_table_size (set);
+
+          if (plan->idx == NULL && plan->set == NULL ? TRUE : size < plan->size)
+            *plan = (IndexPlan) { NULL, NULL, NULL, set, size };
+        }
+    }
+  return plan->idx != NULL || plan->set != NULL;
+}
+
+/* Whether @q orders by the field of @idx alone (then *@desc says which
+ * way). */
+static gboolean
+plan_order_is_index (const Query *q,
+                     OrderIndex  *idx,
+                     gboolean    *desc)
+{
+  OrderKey *k, *ik;
+
+  if (q->keys->len != 1)
+    return FALSE;
+  k = &g_array_index (q->keys, OrderKey, 0);
+  ik = &g_array_index (idx->q.keys, OrderKey, 0);
+  if (k->cf != ik->cf || k->special != ik->special || k->never)
+    return FALSE;
+  *desc = k->desc;
+  return TRUE;
+}
+
+static int
+walk_order_compare (gconstpointer a,
+                    gconstpointer b,
+                    gpointer      data)
+{
+  const NetTableWalk *w = data;
+  const Entry *ea = *(Entry **) a, *eb = *(Entry **) b;
+  guint64 ka = _net_table_walk_key (w, ea), kb = _net_table_walk_key (w, eb);
+  guint64 ia = w->desc ? ~ea->id : ea->id, ib = w->desc ? ~eb->id : eb->id;
+
+  if (ka != kb)
+    return ka < kb ? -1 : 1;
+  return ia < ib ? -1 : ia > ib;
+}
+
+static gboolean
+index_plan_visit (NetCollection      *self,
+                  const Query        *q,
+                  const NetTableWalk *w,
+                  gboolean            ordered,
+                  guint               skip,
+                  NetTableVisitFunc   func,
+                  gpointer            data)
+{
+  g_autoptr(GPtrArray) matches = NULL;
+  IndexPlan plan;
+  gboolean desc = FALSE;
+
+  if (!index_plan_choose (self, q, &plan))
+    {
+      OrderIndex *idx;
+
+      /* No condition narrows: an order by an indexed field is walked. */
+      if (!ordered || q->keys->len != 1)
+        return FALSE;
+      {
+        OrderKey *k = &g_array_index (q->keys, OrderKey, 0);
+
+        if (k->cf == NULL || (idx = g_hash_table_lookup (self->ordered, k->cf->name)) == NULL)
+          return FALSE;
+      }
+      plan.idx = idx;
+      plan.lo = g_sequence_get_begin_iter (idx->seq);
+      plan.hi = g_sequence_get_end_iter (idx->seq);
+    }
+
+  /* The range is in the order asked: walk it. */
+  if (plan.idx != NULL && (!ordered || plan_order_is_index (q, plan.idx, &desc)))
+    {
+      GSequenceIter *it = desc ? plan.hi : plan.lo;
+
+      for (;;)
+        {
+          Entry *e;
+
+          if (desc)
+            {
+              if (it == plan.lo)
+                break;
+              it = g_sequence_iter_prev (it);
+            }
+          else if (it == plan.hi)
+            break;
+          e = ((OrderNode *) g_sequence_get (it))->e;
+          if (!desc)
+            it = g_sequence_iter_next (it);
+          if (!_net_table_walk_matches (&self->table, w, e))
+            continue;
+          if (ordered && skip > 0)
+            {
+              skip--;
+              continue;
+            }
+          if (!func (e, data))
+            break;
+        }
+      return TRUE;
+    }
+
+  /* Else the candidates that match, sorted. */
+  matches = g_ptr_array_sized_new (plan.size);
+  if (plan.idx != NULL)
+    for (GSequenceIter *it = plan.lo; it != plan.hi; it = g_sequence_iter_next (it))
+      {
+        Entry *e = ((OrderNode *) g_sequence_get (it))->e;
+
+        if (_net_table_walk_matches (&self->table, w, e))
+          g_ptr_array_add (matches, e);
+      }
+  else
+    {
+      GHashTableIter iter;
+      gpointer e;
+
+      g_hash_table_iter_init (&iter, plan.set);
+      while (g_hash_table_iter_next (&iter, &e, NULL))
+        if (_net_table_walk_matches (&self->table, w, e))
+          g_ptr_array_add (matches, e);
+    }
+  if (!ordered)
+    skip = 0;
+  else if (q->keys->len > 0)
+    g_ptr_array_sort_with_data (matches, query_compare_cb, (gpointer) q);
+  else
+    g_ptr_array_sort_with_data (matches, walk_order_compare, (gpointer) w);
+  for (guint i = skip; i < matches->len; i++)
+    if (!func (g_ptr_array_index (matches, i), data))
+      break;
+  return TRUE;
+}
+
+static gboolean
+index_plan_count (NetCollection      *self,
+                  const Query        *q,
+                  const NetTableWalk *w,
+                  guint              *n)
+{
+  IndexPlan plan;
+  Cond *c;
+
+  /* Exact only for one range condition of a class's field (whose records
+   * all have a value) and nothing else. */
+  if (q->conds->len != 1 ||
+      w->created_after != 0 || w->created_before != G_MAXINT64 ||
+      w->updated_after != 0 || w->updated_before != G_MAXINT64)
+    return FALSE;
+  c = &g_array_index (q->conds, Cond, 0);
+  if (c->cf == NULL || c->cf->pspec == NULL || kind_of (c->cf->type) != kind_of (c->operand.type) ||
+      !index_plan_choose (self, q, &plan) || plan.idx == NULL)
+    return FALSE;
+  *n = plan.size;
+  return TRUE;
+}
+
 /* Every entry was replaced (a restore): the indexes are made again (the
  * live queries recompute anyway). */
 static void
@@ -2197,6 +2730,9 @@ order_indexes_rebuild (NetCollection *self)
       order_index_empty (idx);
       order_index_fill (idx, self);
     }
+  g_hash_table_iter_init (&iter, self->search);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    search_index_fill (idx, self);
 }
 
 /* Snapshots ------------------------------------------------------------------------- */
@@ -2361,6 +2897,12 @@ coll_replace_entries (gpointer  model,
     g_hash_table_iter_init (&iter, self->orders);
     while (g_hash_table_iter_next (&iter, NULL, &idx))
       order_index_empty (idx);
+    g_hash_table_iter_init (&iter, self->search);
+    while (g_hash_table_iter_next (&iter, NULL, &idx))
+      {
+        g_hash_table_remove_all (((SearchIndex *) idx)->grams);
+        g_hash_table_remove_all (((SearchIndex *) idx)->texts);
+      }
   }
   clear_entries (self);
   for (guint i = 0; i < records->len; i++)
@@ -2433,6 +2975,11 @@ net_collection_finalize (GObject *object)
       order_index_empty (idx);
     }
   g_clear_pointer (&self->orders, g_hash_table_unref);
+  g_hash_table_iter_init (&iter, self->ordered);
+  while (g_hash_table_iter_next (&iter, NULL, &idx))
+    order_index_unref (idx);
+  g_clear_pointer (&self->ordered, g_hash_table_unref);
+  g_clear_pointer (&self->search, g_hash_table_unref);
 
   if (self->table_ready)
     {
@@ -2544,6 +3091,8 @@ net_collection_init (NetCollection *self)
   self->fields = g_ptr_array_new_with_free_func (class_field_free);
   self->fields_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->orders = g_hash_table_new (g_str_hash, g_str_equal);
+  self->ordered = g_hash_table_new (g_str_hash, g_str_equal);
+  self->search = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, search_index_free);
 }
 
 gboolean
@@ -3256,6 +3805,93 @@ net_collection_exists (NetCollection *self,
   g_return_val_if_fail (filter == NULL || NET_IS_FILTER (filter), FALSE);
 
   return _net_table_exists (&self->table, (NetFilterBase *) filter);
+}
+
+/* Indexes -------------------------------------------------------------------------------- */
+
+/**
+ * net_collection_add_index:
+ * @self: a #NetCollection
+ * @field: the name of a field
+ * @flags: the kinds of index
+ * @error: return location for a #GError
+ *
+ * Indexes a field, so that the queries that select or order by it do not
+ * scan every record: %NET_INDEX_ORDERED serves %NET_FILTER_OP_EQ, the
+ * range operators and net_filter_order_by() of the field, and counts a
+ * range in O(log n); %NET_INDEX_SEARCH serves %NET_FILTER_OP_CONTAINS and
+ * %NET_FILTER_OP_PREFIX on a string field (needles of three characters
+ * or more).  Every query works without an index, with the same results.
+ *
+ * Indexes live in memory: declare them after each open (adding one twice
+ * is harmless).  `id`, `created-at` and `updated-at` are always indexed.
+ *
+ * Returns: %TRUE on success; %FALSE with %NET_ERROR_INVALID_ARGUMENT for
+ *   a field the collection does not have, or a search index of a field
+ *   that is not a string
+ *
+ * Since: 0.2
+ */
+gboolean
+net_collection_add_index (NetCollection  *self,
+                          const char     *field,
+                          NetIndexFlags   flags,
+                          GError        **error)
+{
+  ClassField *cf;
+  guint special;
+
+  g_return_val_if_fail (NET_IS_COLLECTION (self), FALSE);
+  g_return_val_if_fail (field != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (special_of (field, &special) && !(flags & NET_INDEX_SEARCH))
+    return TRUE;   /* the engine's own */
+  cf = g_hash_table_lookup (self->fields_by_name, field);
+  if (cf == NULL || special_of (field, &special))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "collection “%s” has no field “%s” to index", self->name, field);
+      return FALSE;
+    }
+  if ((flags & NET_INDEX_SEARCH) && cf->type != NET_FIELD_STRING)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "field “%s” is a %s, not a string: it cannot have a search index",
+                   field, _net_field_type_name (cf->type));
+      return FALSE;
+    }
+
+  if ((flags & NET_INDEX_ORDERED) && g_hash_table_lookup (self->ordered, cf->name) == NULL)
+    {
+      Query q = { self, NULL, NULL, FALSE, FALSE };
+      OrderKey k = { cf, 0, FALSE, FALSE };
+
+      q.conds = g_array_new (FALSE, TRUE, sizeof (Cond));
+      q.keys = g_array_new (FALSE, TRUE, sizeof (OrderKey));
+      g_array_append_val (q.keys, k);
+      g_hash_table_insert (self->ordered, cf->name, order_index_get (self, &q));
+      query_clear (&q);
+    }
+  if ((flags & NET_INDEX_SEARCH) && g_hash_table_lookup (self->search, cf->name) == NULL)
+    {
+      SearchIndex *si = g_new0 (SearchIndex, 1);
+
+      si->cf = cf;
+      si->grams = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_hash_table_unref);
+      si->texts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      search_index_fill (si, self);
+      g_hash_table_insert (self->search, cf->name, si);
+    }
+  return TRUE;
+}
+
+/* Tests: how many records the queries checked against their conditions. */
+guint64
+_net_collection_get_examined (NetCollection *self)
+{
+  return self->examined;
 }
 
 /* Live queries ----------------------------------------------------------------------------- */

@@ -18,6 +18,25 @@
 
 G_BEGIN_DECLS
 
+/**
+ * NetIndexFlags:
+ * @NET_INDEX_NONE: no index
+ * @NET_INDEX_ORDERED: an ordered index: equality, ranges and the order of
+ *   the field without a scan
+ * @NET_INDEX_SEARCH: a search index of a string field: case-insensitive
+ *   substrings and prefixes without a scan
+ *
+ * The kinds of index net_collection_add_index() makes.
+ *
+ * Since: 0.2
+ */
+typedef enum /*< flags >*/
+{
+  NET_INDEX_NONE = 0,
+  NET_INDEX_ORDERED = 1 << 0,
+  NET_INDEX_SEARCH = 1 << 1,
+} NetIndexFlags;
+
 #define NET_TYPE_COLLECTION (net_collection_get_type ())
 
 NET_AVAILABLE_IN_ALL
@@ -29,6 +48,12 @@ NET_AVAILABLE_IN_ALL
 GType          net_collection_get_record_type (NetCollection  *self);
 NET_AVAILABLE_IN_ALL
 char         **net_collection_list_fields     (NetCollection  *self);
+
+NET_AVAILABLE_IN_ALL
+gboolean       net_collection_add_index       (NetCollection  *self,
+                                               const char     *field,
+                                               NetIndexFlags   flags,
+                                               GError        **error);
 
 NET_AVAILABLE_IN_ALL
 guint64        net_collection_insert          (NetCollection  *self,

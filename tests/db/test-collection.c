@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "netdb.h"
+#include "net-collection-private.h"
 
 /* Helpers ------------------------------------------------------------------- */
 
@@ -1165,14 +1166,42 @@ test_filter_random (void)
         g_object_unref (n);
     }
 
-  for (guint round = 0; round < 400; round++)
+  /* Without indexes, then with an index of each kind on the fields the
+   * filters use: the same results. */
+  for (guint round = 0; round < 800; round++)
     {
       Oracle o;
-      g_autoptr(NetFilter) filter = random_filter (rand, &o, FALSE);
-      g_autoptr(GPtrArray) want = oracle_run (&o, notes, TRUE);
-      g_autoptr(GPtrArray) want_all = oracle_run (&o, notes, FALSE);
-      g_autoptr(GPtrArray) got = net_collection_find_many (notes, filter);
-      g_autoptr(NetRecord) first = net_collection_find_first (notes, filter);
+      g_autoptr(NetFilter) filter = NULL;
+      g_autoptr(GPtrArray) want = NULL;
+      g_autoptr(GPtrArray) want_all = NULL;
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(NetRecord) first = NULL;
+
+      if (round == 400)
+        {
+          g_assert_true (net_collection_add_index (notes, "priority", NET_INDEX_ORDERED, &error));
+          g_assert_true (net_collection_add_index (notes, "score", NET_INDEX_ORDERED, &error));
+          g_assert_true (net_collection_add_index (notes, "size", NET_INDEX_ORDERED, &error));
+          g_assert_true (net_collection_add_index (notes, "starred", NET_INDEX_ORDERED, &error));
+          g_assert_true (net_collection_add_index (notes, "title", NET_INDEX_ORDERED | NET_INDEX_SEARCH, &error));
+          g_assert_no_error (error);
+        }
+      /* Changes keep the indexes current. */
+      if (round >= 400 && round % 10 == 0)
+        {
+          g_autoptr(GPtrArray) all = net_collection_find_many (notes, NULL);
+          g_autofree char *title = random_text (rand);
+          NetRecord *r = g_ptr_array_index (all, g_rand_int_range (rand, 0, all->len));
+
+          net_collection_update (notes, net_record_get_id (r), &error, "title", title,
+                                 "priority", g_rand_int_range (rand, -3, 4), NULL);
+          g_assert_no_error (error);
+        }
+      filter = random_filter (rand, &o, FALSE);
+      want = oracle_run (&o, notes, TRUE);
+      want_all = oracle_run (&o, notes, FALSE);
+      got = net_collection_find_many (notes, filter);
+      first = net_collection_find_first (notes, filter);
 
       assert_same_records (got, want);
       g_assert_true (first == (want->len > 0 ? g_ptr_array_index (want, 0) : NULL));
@@ -1182,7 +1211,76 @@ test_filter_random (void)
       oracle_clear (&o);
     }
   /* The random filters are not all empty. */
-  g_assert_cmpuint (checked_nonempty, >, 50);
+  g_assert_cmpuint (checked_nonempty, >, 100);
+}
+
+/* An index narrows what a query checks. */
+static void
+test_indexes (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_autoptr(NetFilter) by_priority = net_filter_new ();
+  g_autoptr(NetFilter) by_title = net_filter_new ();
+  g_auto(GValue) two = G_VALUE_INIT;
+  g_auto(GValue) needle = G_VALUE_INIT;
+  guint64 before;
+  guint n;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("note %u%s", i, i % 100 == 0 ? " ÉCLAIR" : "");
+      g_autoptr(TestNote) note = note_new (title, i % 10, FALSE);
+
+      net_collection_insert (notes, NET_RECORD (note), &error);
+      g_assert_no_error (error);
+    }
+  g_value_set_int (g_value_init (&two, G_TYPE_INT), 2);
+  net_filter_where (by_priority, "priority", NET_FILTER_OP_EQ, &two);
+  g_value_set_string (g_value_init (&needle, G_TYPE_STRING), "éclai");
+  net_filter_where (by_title, "title", NET_FILTER_OP_CONTAINS, &needle);
+
+  /* Without an index: every record is checked. */
+  before = _net_collection_get_examined (notes);
+  g_ptr_array_unref (net_collection_find_many (notes, by_priority));
+  g_assert_cmpuint (_net_collection_get_examined (notes) - before, ==, 1000);
+
+  g_assert_true (net_collection_add_index (notes, "priority", NET_INDEX_ORDERED, &error));
+  g_assert_true (net_collection_add_index (notes, "title", NET_INDEX_SEARCH, &error));
+  g_assert_no_error (error);
+
+  before = _net_collection_get_examined (notes);
+  {
+    g_autoptr(GPtrArray) found = net_collection_find_many (notes, by_priority);
+
+    g_assert_cmpuint (found->len, ==, 100);
+  }
+  g_assert_cmpuint (_net_collection_get_examined (notes) - before, ==, 100);
+  /* Counted without a visit. */
+  before = _net_collection_get_examined (notes);
+  g_assert_cmpuint (net_collection_count (notes, by_priority), ==, 100);
+  g_assert_cmpuint (_net_collection_get_examined (notes) - before, ==, 0);
+
+  before = _net_collection_get_examined (notes);
+  n = net_collection_count (notes, by_title);
+  g_assert_cmpuint (n, ==, 10);
+  g_assert_cmpuint (_net_collection_get_examined (notes) - before, <=, 10);
+
+  /* Kept up to date. */
+  net_collection_update (notes, net_record_get_id (net_collection_find_first (notes, by_title)), &error,
+                         "title", "plain", NULL);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_count (notes, by_title), ==, 9);
+
+  /* Bad indexes. */
+  g_assert_false (net_collection_add_index (notes, "nope", NET_INDEX_ORDERED, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (net_collection_add_index (notes, "priority", NET_INDEX_SEARCH, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
 }
 
 /* Every operator once, by hand. */
@@ -1388,6 +1486,7 @@ main (int   argc,
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
   g_test_add_func ("/collection/filter/operators", test_filter_operators);
   g_test_add_func ("/collection/filter/random", test_filter_random);
+  g_test_add_func ("/collection/filter/indexes", test_indexes);
   g_test_add_func ("/collection/watch/random", test_watch_random);
 
   return g_test_run ();
