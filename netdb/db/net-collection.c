@@ -233,6 +233,7 @@ enum {
   PROP_NAME,
   PROP_RECORD_TYPE,
   PROP_APPLIED_SEQ,
+  PROP_FOLD_ERRORS,
   N_PROPS
 };
 
@@ -3016,6 +3017,9 @@ net_collection_get_property (GObject    *object,
     case PROP_APPLIED_SEQ:
       g_value_set_uint64 (value, net_collection_get_applied_seq (self));
       break;
+    case PROP_FOLD_ERRORS:
+      g_value_set_uint64 (value, self->table_ready ? _net_table_get_fold_errors (&self->table) : 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -3063,6 +3067,17 @@ net_collection_class_init (NetCollectionClass *klass)
   properties[PROP_APPLIED_SEQ] =
     g_param_spec_uint64 ("applied-seq", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetCollection:fold-errors:
+   *
+   * How many events of the log could not be decoded and were skipped.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_FOLD_ERRORS] =
+    g_param_spec_uint64 ("fold-errors", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 

@@ -11,6 +11,8 @@
 
 #include "netdb.h"
 #include "net-collection-private.h"
+#include "net-codec-private.h"
+#include "net-event-meta-private.h"
 
 /* Helpers ------------------------------------------------------------------- */
 
@@ -814,6 +816,173 @@ test_snapshot (Fixture       *f,
   }
 }
 
+/* A read-only db follows the writer's collection (another NetDb on the
+ * same directory, as another process would). */
+static void
+test_read_only (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDb) writer = db_new (f->dir);
+  g_autoptr(NetDb) reader = NULL;
+  NetCollection *w, *r;
+  g_autoptr(TestNote) n = note_new ("first", 1, FALSE);
+  g_autoptr(TestNote) m = note_new ("second", 2, TRUE);
+  guint64 seq;
+
+  w = net_db_open_collection (writer, "notes", TEST_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  net_collection_insert (w, NET_RECORD (n), &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_sync (writer, &error));
+
+  reader = net_db_open_read_only (f->dir, NET_DB_MODELS_NONE, &error);
+  g_assert_no_error (error);
+  r = net_db_open_collection (reader, "notes", TEST_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_count (r, NULL), ==, 1);
+  g_assert_cmpuint (net_collection_delete (r, net_record_get_id (NET_RECORD (n)), &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+
+  seq = net_collection_insert (w, NET_RECORD (m), &error);
+  g_assert_no_error (error);
+  g_assert_true (net_db_sync (writer, &error));
+  g_assert_true (net_collection_wait_for_seq (r, seq, 10000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_count (r, NULL), ==, 2);
+}
+
+/* Malformed record events are counted and skipped, never applied in part. */
+static void
+test_corrupt_events (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = net_redex_new (f->dir, &error);
+  g_autoptr(NetRedexFile) file = NULL;
+  struct { guint8 dispatch; const char *what; } cases[] = {
+    { 0x20, "no id" },
+    { 0x20, "a value of an undefined field" },
+    { 0x20, "a definition out of order" },
+    { 0x20, "a value of the wrong type" },
+    { 0x20, "a definition of a bad name" },
+    { 0x21, "a definition that contradicts" },
+    { 0x07, "another model's dispatch" },
+  };
+  guint64 good_seq;
+
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "collections/notes", NULL, &error);
+  g_assert_no_error (error);
+
+  /* A good insert of id 1 defining field 1 "title" (string). */
+  {
+    g_autoptr(GByteArray) buf = g_byte_array_new ();
+    g_autoptr(GByteArray) sub = g_byte_array_new ();
+    g_autoptr(GBytes) ev = NULL;
+    NetEncoder enc, senc;
+    NetEventMeta meta = { 0x20, 0, 1, 1 };
+
+    net_encoder_init (&enc, buf);
+    net_encoder_put_uint (&enc, 1, 1);
+    net_encoder_put_int (&enc, 2, 10);
+    net_encoder_put_int (&enc, 3, 10);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "title");
+    net_encoder_put_uint (&senc, 3, 7);
+    net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+    g_byte_array_set_size (sub, 0);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "good");
+    net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+    ev = net_event_encode (&meta, buf->data, buf->len);
+    good_seq = net_redex_file_append (file, ev, &error);
+    g_assert_no_error (error);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) buf = g_byte_array_new ();
+      g_autoptr(GByteArray) sub = g_byte_array_new ();
+      g_autoptr(GBytes) ev = NULL;
+      NetEncoder enc, senc;
+      NetEventMeta meta = { cases[i].dispatch, 0, 1, 2 + i };
+
+      net_encoder_init (&enc, buf);
+      if (i != 0)
+        net_encoder_put_uint (&enc, 1, 2);
+      net_encoder_put_int (&enc, 3, 20);
+      net_encoder_init (&senc, sub);
+      switch (i)
+        {
+        case 0:
+        case 6:
+          break;
+        case 1:
+          net_encoder_put_uint (&senc, 1, 5);
+          net_encoder_put_string (&senc, 2, "x");
+          net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+          break;
+        case 2:
+          net_encoder_put_uint (&senc, 1, 3);
+          net_encoder_put_string (&senc, 2, "later");
+          net_encoder_put_uint (&senc, 3, 2);
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          break;
+        case 3:
+          net_encoder_put_uint (&senc, 1, 1);
+          net_encoder_put_uint (&senc, 2, 12);
+          net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+          break;
+        case 4:
+          net_encoder_put_uint (&senc, 1, 2);
+          net_encoder_put_string (&senc, 2, "Not A Name");
+          net_encoder_put_uint (&senc, 3, 2);
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          break;
+        case 5:
+          /* Field 1 again, as an int, then a value that would change
+           * record 1: nothing of it is applied. */
+          net_encoder_put_uint (&senc, 1, 1);
+          net_encoder_put_string (&senc, 2, "title");
+          net_encoder_put_uint (&senc, 3, 2);
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      ev = net_event_encode (&meta, buf->data, buf->len);
+      net_redex_file_append (file, ev, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_close (redex, &error));
+  g_clear_object (&file);
+  g_clear_object (&redex);
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", NET_TYPE_RECORD, &error);
+    g_autoptr(NetRecord) r = NULL;
+    g_auto(GValue) v = G_VALUE_INIT;
+    g_auto(GStrv) fields = NULL;
+    guint64 errors = 0;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_get_applied_seq (notes), ==, good_seq + G_N_ELEMENTS (cases));
+    g_object_get (notes, "fold-errors", &errors, NULL);
+    g_assert_cmpuint (errors, ==, G_N_ELEMENTS (cases));
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 1);
+    r = net_collection_get (notes, 1);
+    g_assert_true (net_record_get_field (r, "title", &v));
+    g_assert_cmpstr (g_value_get_string (&v), ==, "good");
+    fields = net_collection_list_fields (notes);
+    g_assert_cmpuint (g_strv_length (fields), ==, 1);
+  }
+}
+
 /* Filters against a brute-force evaluation ---------------------------------------------- */
 
 static char *
@@ -1484,6 +1653,8 @@ main (int   argc,
   g_test_add ("/collection/evolution", Fixture, NULL, fixture_setup, test_evolution, fixture_teardown);
   g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
+  g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
+  g_test_add ("/collection/corrupt-events", Fixture, NULL, fixture_setup, test_corrupt_events, fixture_teardown);
   g_test_add_func ("/collection/filter/operators", test_filter_operators);
   g_test_add_func ("/collection/filter/random", test_filter_random);
   g_test_add_func ("/collection/filter/indexes", test_indexes);
