@@ -29,6 +29,15 @@
  *                                        pending tasks (a database of its own):
  *                                        title-contains that keeps about half,
  *                                        then back; until set_filter() returns
+ *   watch-stall/<N>-tasks                watch(NULL) over the N tasks while a
+ *                                        5 ms timeout ticks on the same loop:
+ *                                        the longest gap between two ticks (or
+ *                                        from the watch() call to the first);
+ *                                        the second column is the synchronous
+ *                                        fill (incremental = FALSE), which
+ *                                        holds the loop for all of it
+ *   watch-fill/<N>-tasks                 the same fills, from the watch() call
+ *                                        until the model holds every task
  *
  *   netdb-bench-watch                       full run, N = 1 000 000, M = 100 000
  *   netdb-bench-watch --quick --repeat 1    smoke run, N = 10 000, M = 10 000
@@ -63,6 +72,8 @@
 #define TARGET_CHANGE_NS  10000.0
 #define TARGET_P99_NS     1e6
 #define TARGET_FILTER_MS  50.0
+#define TARGET_STALL_MS   16.0      /* a frame */
+#define TICK_MS           5
 
 static gint64 opt_n;
 static gint64 opt_filter_n;
@@ -125,6 +136,7 @@ typedef struct
   double          open_ms[N_IMPL + 1];
   double          latency_max_ns[N_IMPL];
   double          latency_per_dispatch[N_IMPL];
+  guint           stall_ticks;
 } Env;
 
 
@@ -349,6 +361,8 @@ observer_open (Observer       *o,
   if (impl == IMPL_NETDB)
     {
       o->watch = net_db_tasks_watch (env->tasks, env->pending);
+      /* Full before the changes: no fill step runs among them. */
+      net_query_model_set_incremental (o->watch, FALSE);
       o->handler_id = g_signal_connect (o->watch, "items-changed",
                                         G_CALLBACK (watch_items_changed_cb), o);
     }
@@ -735,6 +749,9 @@ filter_run (gpointer   data,
       if (fenv->watch == NULL)
         {
           fenv->watch = net_db_tasks_watch (tasks, wide);
+          /* The whole refill until set_filter() returns, as before fills
+           * in steps (watch-stall measures those). */
+          net_query_model_set_incremental (fenv->watch, FALSE);
           g_signal_connect (fenv->watch, "items-changed", G_CALLBACK (filter_items_changed_cb), fenv);
         }
       fenv->emissions = 0;
@@ -782,6 +799,98 @@ filter_env_clear (FilterEnv *fenv)
   env_clear (fenv->env);
 }
 
+/* A fill over a large table ----------------------------------------------------- */
+
+typedef struct
+{
+  Env       *env;
+  guint      impl;
+} StallJob;
+
+typedef struct
+{
+  gint64  last;
+  gint64  max_gap;
+  guint   ticks;
+} Ticks;
+
+static gboolean
+stall_tick_cb (gpointer data)
+{
+  Ticks *t = data;
+  gint64 now = now_ns ();
+
+  t->max_gap = MAX (t->max_gap, now - t->last);
+  t->last = now;
+  t->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A filter no task passes, by the bounds of its order key: its watch is
+ * empty and synchronous. */
+static NetTasksFilter *
+nothing_filter (void)
+{
+  return g_object_new (NET_TYPE_TASKS_FILTER,
+                       "order-by", NET_ORDER_BY_CREATED_ASC,
+                       "created-after", G_MAXINT64 - 1,
+                       NULL);
+}
+
+static gboolean
+stall_run (gpointer   data,
+           double    *out,
+           GError   **error)
+{
+  StallJob *job = data;
+  Env *env = job->env;
+  g_autoptr(NetQueryModel) model = NULL;
+  Ticks t = { 0, };
+  gint64 t0, t1;
+  guint timeout, guard = 0;
+
+  drain_main_context ();
+  if (job->impl == IMPL_NETDB)
+    {
+      timeout = g_timeout_add (TICK_MS, stall_tick_cb, &t);
+      t0 = t.last = now_ns ();
+      model = net_db_tasks_watch (env->tasks, NULL);
+      while (net_query_model_get_pending (model) > 0 && ++guard < 100000000)
+        g_main_context_iteration (NULL, TRUE);
+      t1 = now_ns ();
+      /* Up to the end: the last step counts too. */
+      t.max_gap = MAX (t.max_gap, t1 - t.last);
+      g_source_remove (timeout);
+    }
+  else
+    {
+      g_autoptr(NetTasksFilter) nothing = nothing_filter ();
+
+      /* The synchronous fill as watch() made it before fills in steps:
+       * nothing runs on the loop until it returns. */
+      model = net_db_tasks_watch (env->tasks, nothing);
+      if (!check_count ("items of the empty watch", g_list_model_get_n_items (G_LIST_MODEL (model)),
+                        0, error))
+        return FALSE;
+      net_query_model_set_incremental (model, FALSE);
+      t0 = now_ns ();
+      net_query_model_set_filter (model, NULL);
+      t1 = now_ns ();
+      t.max_gap = t1 - t0;
+    }
+
+  if (!check_count ("items after the fill", g_list_model_get_n_items (G_LIST_MODEL (model)),
+                    net_db_tasks_count (env->tasks, NULL), error) ||
+      !check_count ("pending after the fill", net_query_model_get_pending (model), 0, error))
+    return FALSE;
+  if (job->impl == IMPL_NETDB)
+    env->stall_ticks = t.ticks;
+
+  out[0] = (double) t.max_gap / 1e6;
+  out[1] = (double) (t1 - t0) / 1e6;
+  return TRUE;
+}
+
 /* Rows ------------------------------------------------------------------------- */
 
 typedef struct
@@ -789,6 +898,7 @@ typedef struct
   Row *change[N_CHANGES][N_BATCHES];
   Row *latency[2];
   Row *filter[2];
+  Row *stall[2];       /* the longest stall, the whole fill */
 } Rows;
 
 static void
@@ -824,6 +934,14 @@ make_rows (Rows    *rows,
   id = g_strdup_printf ("watch/filter-widen/%s-pending", flabel);
   rows->filter[1] = row_new (id, KIND_MS, FALSE);
   row_set_target (rows->filter[1], TARGET_MAX, TARGET_FILTER_MS);
+  g_free (id);
+
+  id = g_strdup_printf ("watch-stall/%s-tasks", label);
+  rows->stall[0] = row_new (id, KIND_MS, FALSE);
+  row_set_target (rows->stall[0], TARGET_MAX, TARGET_STALL_MS);
+  g_free (id);
+  id = g_strdup_printf ("watch-fill/%s-tasks", label);
+  rows->stall[1] = row_new (id, KIND_MS, FALSE);
   g_free (id);
 }
 
@@ -879,6 +997,23 @@ run_filter (FilterEnv *fenv,
   run_jobs (jobs, N_IMPL);
   row_finish (rows->filter[0]);
   row_finish (rows->filter[1]);
+}
+
+static void
+run_stall (Env  *env,
+           Rows *rows)
+{
+  StallJob data[N_IMPL];
+  Job jobs[N_IMPL];
+
+  for (guint i = 0; i < N_IMPL; i++)
+    {
+      data[i] = (StallJob) { env, i };
+      jobs[i] = (Job) { rows->stall, 2, i, stall_run, &data[i] };
+    }
+  run_jobs (jobs, N_IMPL);
+  row_finish (rows->stall[0]);
+  row_finish (rows->stall[1]);
 }
 
 static gboolean
@@ -965,6 +1100,14 @@ add_notes (Env       *env,
       g_clear_pointer (&text, g_free);
     }
 
+  if (env->db != NULL && any_row (rows->stall, 2))
+    {
+      text = g_strdup_printf ("watch-stall: the %u ms timeout ticked %u times during netdb's "
+                              "last fill in steps.", TICK_MS, env->stall_ticks);
+      note (text);
+      g_clear_pointer (&text, g_free);
+    }
+
   note ("population: N tasks, ids 1..N, title \"task-<id>\", every third (id % 3 == 0) "
         "completed; every task's NetTask exists (find_many() of all, once), as the requery "
         "would make them anyway.");
@@ -987,6 +1130,14 @@ add_notes (Env       *env,
         "`pending` + title-contains, until it returns (it emits synchronously), then back "
         "(widen). requery: find_many() of the new filter and the walk against the previous "
         "result.");
+  note ("watch-stall, watch-fill: net_db_tasks_watch() of every task while a 5 ms timeout "
+        "ticks on the same loop. netdb: the default fill in steps (NetQueryModel:incremental: "
+        "8192 tasks before watch() returns, then about 5 ms per idle dispatch); the loop is "
+        "iterated until NetQueryModel:pending is 0. The second column (under 'requery') is the "
+        "synchronous fill instead (incremental = FALSE, net_query_model_set_filter() from a "
+        "filter nothing passes to NULL: what watch() did before 0.2), which holds the loop "
+        "for all of it, so its stall is its fill time. The ratio says how many times shorter "
+        "the longest stall (or longer the whole fill) is.");
 }
 
 int
@@ -1027,7 +1178,8 @@ main (int    argc,
 
   make_rows (&rows, n, n_filter - n_filter / 3);
 
-  if (any_row (&rows.change[0][0], N_CHANGES * N_BATCHES) || any_row (rows.latency, 2))
+  if (any_row (&rows.change[0][0], N_CHANGES * N_BATCHES) || any_row (rows.latency, 2) ||
+      any_row (rows.stall, 2))
     populate (&env, n, "");
   if (any_row (rows.filter, 2) && populate (&filter_db, n_filter, " (filter workload)"))
     {
@@ -1058,6 +1210,14 @@ main (int    argc,
         run_filter (&fenv, &rows);
       else
         fail_and_finish_rows (rows.filter, 2, no_db);
+    }
+
+  if (any_row (rows.stall, 2))
+    {
+      if (env.db != NULL)
+        run_stall (&env, &rows);
+      else
+        fail_and_finish_rows (rows.stall, 2, no_db);
     }
 
   if (bench_have_rows ())

@@ -648,6 +648,7 @@ refill (NetQueryModel *self,
   NetIdTable old_by_id = self->by_id;
   NetOrderBy order;
   gpointer walk = NULL;
+  guint n_walk = 0;
   Fill fill;
 
   if (self->applying > 0)
@@ -669,7 +670,8 @@ refill (NetQueryModel *self,
   if (self->walker != NULL && self->incremental)
     {
       walk = self->walker->walk_new (self->source, self->filter);
-      if (self->walker->remaining (self->source, walk, FALSE, 0, 0) <= FILL_SYNC_ENTRIES)
+      n_walk = self->walker->remaining (self->source, walk, FALSE, 0, 0);
+      if (n_walk <= FILL_SYNC_ENTRIES)
         g_clear_pointer (&walk, self->walker->walk_free);
     }
 
@@ -686,6 +688,9 @@ refill (NetQueryModel *self,
             entries_free (self->tree, &self->by_id);
           self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
           _net_id_table_init (&self->by_id);
+          /* Room for every entry the walk may find: growing the id table
+           * in a step would move all of it at once (a long stall at 1M). */
+          _net_id_table_reserve (&self->by_id, n_walk);
           self->order = order;
           self->offset = offset;
           self->limit = limit;
@@ -699,7 +704,7 @@ refill (NetQueryModel *self,
       self->resume = FALSE;
       self->stale = _net_btree_size (self->tree) > 0;
       self->n_pending = G_MAXUINT;   /* notified by the step */
-      fill_run (self, FILL_SYNC_ENTRIES, 0);
+      fill_run (self, FILL_SYNC_ENTRIES, g_get_monotonic_time () + FILL_STEP_USEC);
 
       if (self->walk != NULL && self->fill_source == NULL)
         {
