@@ -408,19 +408,18 @@ memory_changed (NetDbMemories      *self,
   _net_watch_hub_touch (&self->table.watches, e->id);
 }
 
-/* Takes @content, @tags (NULL-terminated; NULL for none) and @source. */
-static void
-memory_insert (NetDbMemories *self,
-               guint64        id,
-               char          *content,
-               char         **tags,
-               char          *source,
-               gint64         created,
-               gint64         updated,
-               gboolean       pinned)
+/* A new entry (in no index), taking @content, @tags (NULL-terminated,
+ * without duplicates; NULL for none) and @source. */
+static MemoryEntry *
+entry_new (guint64   id,
+           char     *content,
+           char    **tags,
+           char     *source,
+           gint64    created,
+           gint64    updated,
+           gboolean  pinned)
 {
   MemoryEntry *e = g_slice_new0 (MemoryEntry);
-  NetMemory *held = _net_table_adopt_item (&self->table, id);
 
   e->id = id;
   e->created = created;
@@ -429,12 +428,22 @@ memory_insert (NetDbMemories *self,
   e->tags = tags != NULL ? tags : g_new0 (char *, 1);
   e->source = source;
   e->is_pinned = pinned;
+  return e;
+}
+
+/* Takes @e (filled, in no index). */
+static void
+memory_insert_entry (NetDbMemories *self,
+                     MemoryEntry   *e)
+{
+  NetMemory *held = _net_table_adopt_item (&self->table, e->id);
+
   if (G_UNLIKELY (held != NULL))
     {
       /* An item of before the restore carries on, with these values,
        * while someone holds it. */
       _net_memory_update (held, e->content, (const char * const *) e->tags, e->source,
-                          created, updated, pinned);
+                          e->created, e->updated, e->is_pinned);
       _net_table_mark_dirty (&self->table, held);
       g_object_unref (held);
     }
@@ -574,9 +583,9 @@ memories_apply (gpointer            model,
       if (e != NULL)
         memory_changed (self, e, content, tagv, source, e->created, ts, e->is_pinned);
       else
-        memory_insert (self, id, g_steal_pointer (&content),
-                       _net_memory_take_tags (g_steal_pointer (&tags)),
-                       g_steal_pointer (&source), ts, ts, FALSE);
+        memory_insert_entry (self, entry_new (id, g_steal_pointer (&content),
+                                              _net_memory_take_tags (g_steal_pointer (&tags)),
+                                              g_steal_pointer (&source), ts, ts, FALSE));
       break;
 
     case NET_DISPATCH_MEMORY_RETAGGED:
@@ -675,7 +684,7 @@ static const NetTableSchema memories_schema = {
   .new_item = memories_new_item,
   .foreach_snapshot_entry = memories_foreach_snapshot_entry,
   .encode_entry = memories_encode_entry,
-  .record_size = sizeof (NetMemory *),
+  .record_size = sizeof (MemoryEntry *),
   .decode_record = memories_decode_record,
   .record_clear = memory_record_clear,
   .replace_entries = memories_replace_entries,
@@ -1655,7 +1664,7 @@ snapshot_invalid (GError     **error,
 
 static gboolean
 decode_memory (const NetField  *outer,
-               NetMemory      **out,
+               MemoryEntry    **out,
                GError         **error)
 {
   g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
@@ -1709,8 +1718,8 @@ decode_memory (const NetField  *outer,
     return snapshot_invalid (error, "bad memory record");
 
   g_ptr_array_add (tags, NULL);
-  *out = _net_memory_new (id, content, (const char * const *) tags->pdata, source,
-                          created, updated, pinned != 0);
+  *out = entry_new (id, g_steal_pointer (&content), _net_memory_take_tags (g_steal_pointer (&tags)),
+                    g_steal_pointer (&source), created, updated, pinned != 0);
   return TRUE;
 }
 
@@ -1722,10 +1731,12 @@ memories_decode_record (const NetField  *field,
   return decode_memory (field, record, error);
 }
 
+/* A memory as a snapshot holds it (a restore's record): its entry, made
+ * as the record is read, then moved into the table. */
 static void
 memory_record_clear (gpointer record)
 {
-  g_clear_object ((NetMemory **) record);
+  g_clear_pointer ((MemoryEntry **) record, entry_free);
 }
 
 /* The schema's side of a restore: the items of ids the snapshot holds
@@ -1740,15 +1751,12 @@ memories_replace_entries (gpointer  model,
   _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)
     {
-      NetMemory *m = g_array_index (records, NetMemory *, i);
-      MemoryEntry *e = lookup (self, net_memory_get_id (m));
+      MemoryEntry **rec = &g_array_index (records, MemoryEntry *, i);
+      MemoryEntry *e = lookup (self, (*rec)->id);
 
       if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
         entry_delete (self, e);
-      memory_insert (self, net_memory_get_id (m), g_strdup (net_memory_get_content (m)),
-                     g_strdupv ((char **) net_memory_get_tags (m)),
-                     g_strdup (net_memory_get_source (m)), net_memory_get_created_at (m),
-                     net_memory_get_updated_at (m), net_memory_get_pinned (m));
+      memory_insert_entry (self, g_steal_pointer (rec));
     }
 }
 
