@@ -34,8 +34,14 @@
  * items-changed covering the range from the first to the last item that
  * differs, as #GtkFilterListModel does.
  *
+ * A query over a large table fills in steps from an idle source, so
+ * that watch() never holds the main loop for more than a few
+ * milliseconds: see #NetQueryModel:incremental and
+ * #NetQueryModel:pending.
+ *
  * Dropping the last reference to the model disconnects it from its
- * source; closing the database leaves it with its last contents.
+ * source (and stops its fill); closing the database leaves it with its
+ * last contents.
  */
 
 /**
@@ -120,8 +126,10 @@ enum {
 /*
  * Fills.  A query of a table of at most FILL_SYNC_ENTRIES entries (within
  * the bounds of its order key) fills before watch() or set_filter()
- * returns, as one emission; a larger one examines that many entries at
- * once, then goes on in steps of FILL_STEP_USEC from an idle source, so
+ * returns, as one emission; a larger one examines at most that many
+ * entries and FILL_STEP_USEC at once (so that pending > 0 after watch()
+ * whatever the machine), then goes on in steps of FILL_STEP_USEC from an
+ * idle source, so
  * that a million tasks never hold the owner's main loop for more than a
  * fraction of a frame.  Entries are examined in chunks collected from the
  * table first: a handler of an emission may change the table.
@@ -1219,9 +1227,9 @@ net_query_model_class_init (NetQueryModelClass *klass)
    * #GtkFilterListModel:incremental does.  When %TRUE (the default), a
    * query whose table holds at most 8192 entries (within the time bounds
    * of its order) still fills before watch() or
-   * net_query_model_set_filter() returns; a larger one examines that
-   * many entries at once, then the rest in steps of about 5 ms from an
-   * idle source on the thread-default main context of the call, emitting
+   * net_query_model_set_filter() returns; a larger one examines at most
+   * that many (about 5 ms' worth) before returning, then the rest in
+   * steps of about 5 ms from an idle source on the thread-default main context of the call, emitting
    * #GListModel::items-changed for what each step adds and counting
    * down #NetQueryModel:pending.  Events delivered meanwhile are applied
    * as usual; the walk finds those past the place it reached.  A new
