@@ -1,0 +1,337 @@
+/* net-collection-internal-private.h: what the files of NetCollection share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * NetCollection is three files, one concern each: net-collection.c (the
+ * schema of the engine: applying events, items, snapshots, mutations and
+ * the public API), net-collection-values.c (stored values, entries and the
+ * decoding of events: docs/collection-format.md) and
+ * net-collection-query.c (conditions, orders, the order and search
+ * indexes, the planner and the live queries' matcher).
+ */
+
+#pragma once
+
+#include "net-codec-private.h"
+#include "net-collection-private.h"
+#include "net-event-meta-private.h"
+#include "net-filter-private.h"
+#include "net-record-private.h"
+#include "net-table-private.h"
+
+G_BEGIN_DECLS
+
+/* Payload fields (docs/collection-format.md). */
+enum {
+  F_ID = 1,
+  F_CREATED = 2,
+  F_UPDATED = 3,
+  F_DEF = 4,
+  F_VALUE = 5,
+};
+
+/* Within a field definition, and within a value. */
+enum {
+  D_NUM = 1,
+  D_NAME = 2,
+  D_TYPE = 3,
+};
+
+enum {
+  V_NUM = 1,
+  V_DATA = 2,     /* absent: NULL */
+};
+
+/* Snapshot item records: F_ID, F_CREATED, F_UPDATED, F_VALUE as above;
+ * the schema record has no id and F_DEF fields. */
+
+#define MAX_FIELDS 4096
+#define MAX_ID ((G_GUINT64_CONSTANT (1) << 53) - 1)
+
+/* One stored value: the field's type says which member. */
+typedef union
+{
+  gint64    i;       /* int, int64, enum, datetime (µs UTC; NULL_TIME) */
+  guint64   u;       /* boolean, uint, uint64, flags */
+  double    d;
+  char     *s;       /* string (may be NULL) */
+  char    **v;       /* strv (may be NULL) */
+  GBytes   *b;       /* bytes (may be NULL) */
+} Slot;
+
+#define NULL_TIME G_MININT64
+
+/* A field as the log defines it: number, name, type.  A later
+ * definition of the same name (another type) shadows it: @prev. */
+typedef struct _StoredField StoredField;
+struct _StoredField
+{
+  guint         num;
+  char         *name;
+  NetFieldType  type;
+  StoredField  *prev;
+};
+
+/* A record's state: the engine's header, then its values by field
+ * number (slot num - 1), followed by one presence bit per slot. */
+typedef struct
+{
+  guint64   id;           /* first: the id table's key */
+  gint64    created;
+  gint64    updated;
+  guint32   n;
+  Slot     *slots;
+} Entry;
+
+G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, id) == G_STRUCT_OFFSET (NetTableEntry, id));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, created) == G_STRUCT_OFFSET (NetTableEntry, created));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, updated) == G_STRUCT_OFFSET (NetTableEntry, updated));
+
+/* A field as the collection reads and writes it: a property of the
+ * class (typed), or a stored name (untyped). */
+typedef struct
+{
+  char         *name;
+  GParamSpec   *pspec;     /* NULL when untyped */
+  NetFieldType  type;      /* the property's (untyped: the newest stored) */
+  StoredField  *stored;    /* the newest definition of the name, or NULL */
+  GValue        def;       /* the property's default (typed only) */
+} ClassField;
+
+/* A value of a field as queries compare it. */
+typedef struct
+{
+  NetFieldType  type;
+  gboolean      missing;
+  Slot          v;        /* borrowed */
+} FieldVal;
+
+/* A record as a snapshot holds it (a restore's record). */
+typedef struct
+{
+  gboolean   schema;      /* the schema record: @defs only */
+  Entry     *entry;       /* owned until moved */
+  GArray    *defs;        /* Def, for the schema record */
+  GPtrArray *values;      /* GBytes* of value records, decoded later */
+} CollRecord;
+
+typedef struct
+{
+  guint         num;
+  char         *name;
+  NetFieldType  type;
+} Def;
+
+typedef struct
+{
+  guint         num;
+  gboolean      null;
+  Slot          v;        /* owned; of the type of field num */
+} Value;
+
+struct _NetCollection
+{
+  GObject         parent_instance;
+
+  NetTable        table;
+  NetTableSchema  schema;
+  gboolean        table_ready;
+
+  char           *name;
+  char           *log_name;
+  GType           record_type;
+
+  GPtrArray      *stored;          /* StoredField*, by num - 1 */
+  GHashTable     *stored_by_name;  /* name → the newest StoredField* */
+  GPtrArray      *fields;          /* ClassField* */
+  GHashTable     *fields_by_name;  /* name → ClassField* */
+
+  NetRecord      *inserting;       /* the record an insert makes live */
+
+  /* The orders of fields that live queries keep (OrderIndex*, by their
+   * spec; each held by its queries' matchers). */
+  GHashTable     *orders;
+  gboolean        orders_frozen;   /* during a restore */
+
+  /* net_collection_add_index(): the ordered indexes (OrderIndex*, a
+   * reference each, by field name) and the search indexes (SearchIndex*,
+   * by field name). */
+  GHashTable     *ordered;
+  GHashTable     *search;
+
+  guint64         examined;        /* entries a query checked (tests) */
+};
+
+typedef struct _OrderIndex OrderIndex;
+typedef struct _Query Query;
+typedef struct _IndexPlan IndexPlan;
+
+typedef struct
+{
+  guint64   id;
+  gboolean  has_id;
+  gint64    created;
+  gint64    updated;
+  GArray   *defs;      /* Def */
+  GArray   *values;    /* Value */
+} Event;
+
+/* A condition as a query evaluates it. */
+typedef struct
+{
+  NetFilterCondition *c;
+  ClassField         *cf;        /* NULL: id, created-at or updated-at */
+  guint               special;   /* NET_TABLE_KEY_* when cf is NULL */
+  gboolean            never;     /* an unknown field: matches nothing */
+  FieldVal            operand;
+  char              **strv_owned;
+} Cond;
+
+typedef struct
+{
+  ClassField *cf;
+  guint       special;
+  gboolean    desc;
+  gboolean    never;
+} OrderKey;
+
+struct _Query
+{
+  NetCollection *self;
+  GArray        *conds;     /* Cond */
+  GArray        *keys;      /* OrderKey; empty: the walk's order */
+  gboolean       never;
+  gboolean       desc_ties; /* ties by id descending */
+};
+
+typedef enum { KIND_NUMBER, KIND_STRING, KIND_STRV, KIND_BYTES } Kind;
+
+#define ORDER_END_STEP (G_GUINT64_CONSTANT (1) << 32)
+
+typedef struct
+{
+  Entry    *e;
+  guint64   label;
+} OrderNode;
+
+struct _OrderIndex
+{
+  guint           ref;
+  NetCollection  *owner;   /* NULL once the collection is gone */
+  char           *spec;
+  Query           q;       /* its order keys (no conditions) */
+  GSequence      *seq;     /* OrderNode*, owned */
+  GHashTable     *nodes;   /* the entry's id (its address) → GSequenceIter* */
+};
+
+typedef struct
+{
+  ClassField  *cf;
+  GHashTable  *grams;   /* char* trigram → GHashTable* set of Entry* */
+  GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
+} SearchIndex;
+
+static inline Entry *
+_net_coll_lookup (NetCollection *self,
+                  guint64        id)
+{
+  return _net_id_table_lookup (&self->table.by_id, id);
+}
+
+static inline guint8 *
+_net_coll_entry_bits (Entry *e)
+{
+  return (guint8 *) (e->slots + e->n);
+}
+
+static inline gboolean
+_net_coll_entry_has (Entry *e,
+           guint  num)
+{
+  return num >= 1 && num <= e->n && (_net_coll_entry_bits (e)[(num - 1) / 8] & (1u << ((num - 1) % 8))) != 0;
+}
+
+/* net-collection-values.c */
+void _net_coll_clear_entries (NetCollection *self);
+gboolean _net_coll_corrupt (GError    **error,
+                            const char *what,
+                            guint64     seq);
+gint64 _net_coll_datetime_to_usec (GDateTime *dt);
+void _net_coll_def_clear (gpointer data);
+gboolean _net_coll_def_decode (const NetField *outer,
+                               Def            *def);
+void _net_coll_entry_clear_values (NetCollection *self,
+                                   Entry         *e);
+void _net_coll_entry_field (Entry       *e,
+                            ClassField  *cf,
+                            FieldVal    *out);
+gboolean _net_coll_entry_field_value (Entry      *e,
+                                      ClassField *cf,
+                                      GValue     *out);
+void _net_coll_entry_free (NetCollection *self,
+                           Entry         *e);
+Entry * _net_coll_entry_new (guint64 id);
+void _net_coll_entry_set (NetCollection *self,
+                          Entry         *e,
+                          guint          num,
+                          Slot          *v);
+void _net_coll_event_clear (NetCollection *self,
+                            Event         *ev);
+gboolean _net_coll_event_decode (NetCollection *self,
+                                 guint8         dispatch,
+                                 guint64        seq,
+                                 const guint8  *payload,
+                                 gsize          payload_len,
+                                 Event         *ev,
+                                 GError       **error);
+void _net_coll_slot_clear (NetFieldType  type,
+                           Slot         *slot);
+gboolean _net_coll_slot_from_value (NetFieldType   type,
+                                    const GValue  *value,
+                                    Slot          *slot);
+gboolean _net_coll_type_is_pointer (NetFieldType type);
+gboolean _net_coll_type_is_signed (NetFieldType type);
+gboolean _net_coll_type_is_unsigned (NetFieldType type);
+gboolean _net_coll_value_decode (const guint8  *data,
+                                 gsize          len,
+                                 GPtrArray     *stored,
+                                 GArray        *new_defs,
+                                 Value         *out,
+                                 guint64        seq,
+                                 GError       **error);
+void _net_coll_value_encode (GByteArray   *buf,
+                             guint         num,
+                             NetFieldType  type,
+                             const Slot   *slot);
+
+/* net-collection-query.c */
+gboolean _net_coll_count_fast (gpointer       model,
+                                    NetFilterBase *filter,
+                                    guint         *n);
+void _net_coll_visit (gpointer           model,
+                           NetFilterBase     *filter,
+                           gboolean           ordered,
+                           guint              skip,
+                           guint              window,
+                           NetTableVisitFunc  func,
+                           gpointer           data);
+void _net_coll_order_index_empty (OrderIndex *idx);
+OrderIndex * _net_coll_order_index_get (NetCollection *self,
+                                        const Query   *q);
+void _net_coll_order_index_unref (OrderIndex *idx);
+void _net_coll_order_indexes_add (NetCollection *self,
+                                  Entry         *e);
+void _net_coll_order_indexes_move (NetCollection *self,
+                                   Entry         *e);
+void _net_coll_order_indexes_rebuild (NetCollection *self);
+void _net_coll_order_indexes_remove (NetCollection *self,
+                                     Entry         *e);
+void _net_coll_query_clear (Query *q);
+void _net_coll_search_index_fill (SearchIndex   *si,
+                                  NetCollection *self);
+void _net_coll_search_index_free (gpointer data);
+gboolean _net_coll_special_of (const char *name,
+                               guint      *special);
+extern const NetQueryFuncs _net_coll_query_funcs;
+
+G_END_DECLS
