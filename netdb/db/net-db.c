@@ -1275,11 +1275,11 @@ on_model_restarted (gpointer model,
  * anything is written.
  */
 static gboolean
-dir_event_digest (NetDb         *self,
-                  ModelKind      kind,
-                  NetRedexFile  *file,
-                  guint64        seq,
-                  guint64       *digest)
+dir_event_digest_of (NetDb         *self,
+                     const char    *section_name,
+                     NetRedexFile  *file,
+                     guint64        seq,
+                     guint64       *digest)
 {
   g_autoptr(GArray) gens = NULL;
 
@@ -1293,7 +1293,7 @@ dir_event_digest (NetDb         *self,
     {
       g_autoptr(NetDbBundle) bundle = read_checkpoint (self->checkpoints_dir,
                                                        g_array_index (gens, guint64, i));
-      NetDbSection *section = bundle ? _net_db_bundle_find (bundle, model_names (kind)) : NULL;
+      NetDbSection *section = bundle ? _net_db_bundle_find (bundle, section_name) : NULL;
 
       if (section != NULL && section->applied_seq == seq && section->has_event_digest)
         {
@@ -1303,6 +1303,16 @@ dir_event_digest (NetDb         *self,
     }
 
   return FALSE;
+}
+
+static gboolean
+dir_event_digest (NetDb         *self,
+                  ModelKind      kind,
+                  NetRedexFile  *file,
+                  guint64        seq,
+                  guint64       *digest)
+{
+  return dir_event_digest_of (self, model_names (kind), file, seq, digest);
 }
 
 static gboolean
@@ -1351,6 +1361,44 @@ check_same_history (NetDb        *self,
                    "database %s already holds %" G_GUINT64_FORMAT " %s event%s that are not "
                    "the history of this snapshot; restore it into a new or empty directory",
                    self->path, next - 1, model_names (k), next == 2 ? "" : "s");
+      return FALSE;
+    }
+
+  /* Every collection of the directory is part of the database: the same
+   * rule, by the section of its name. */
+  for (guint i = 0; logs[i] != NULL; i++)
+    {
+      g_autoptr(NetRedexFile) file = NULL;
+      NetDbSection *section;
+      guint64 next, digest;
+
+      if (!g_str_has_prefix (logs[i], NET_COLLECTION_LOG_PREFIX))
+        continue;
+      file = net_redex_open_file (self->redex, logs[i], self->config, error);
+      if (file == NULL)
+        return FALSE;
+      next = net_redex_file_get_next_seq (file);
+      if (next <= 1)
+        continue;
+
+      section = _net_db_bundle_find (snapshot, logs[i]);
+      if (section != NULL && section->applied_seq >= next)
+        {
+          g_set_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_MISMATCH,
+                       "the %s log of %s ends at event %" G_GUINT64_FORMAT
+                       ", before the snapshot's event %" G_GUINT64_FORMAT,
+                       logs[i], self->path, next - 1, section->applied_seq);
+          return FALSE;
+        }
+      if (section != NULL && section->has_event_digest &&
+          dir_event_digest_of (self, logs[i], file, section->applied_seq, &digest) &&
+          digest == section->event_digest)
+        continue;
+
+      g_set_error (error, NET_ERROR, NET_ERROR_EXISTS,
+                   "database %s already holds %" G_GUINT64_FORMAT " event%s of %s that are not "
+                   "the history of this snapshot; restore it into a new or empty directory",
+                   self->path, next - 1, next == 2 ? "" : "s", logs[i]);
       return FALSE;
     }
 

@@ -814,6 +814,28 @@ test_snapshot (Fixture       *f,
     g_assert_no_error (error);
     g_assert_cmpuint (net_collection_count (notes, NULL), ==, 5);
   }
+
+  /* Another history of the collection in the directory: refused, the
+   * directory untouched. */
+  {
+    g_autofree char *other = g_build_filename (f->root, "other", NULL);
+    g_autoptr(NetDb) db = db_new (other);
+    g_autoptr(NetDb) restored = NULL;
+
+    for (guint i = 0; i < 8; i++)
+      {
+        g_autoptr(TestNote) n = note_new ("elsewhere", i, FALSE);
+
+        net_collection_insert (net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error), NET_RECORD (n), &error);
+        g_assert_no_error (error);
+      }
+    g_assert_true (net_db_close (db, &error));
+    restored = net_db_open_from_snapshot (snapshot, other, NET_DB_MODELS_TASKS, &error);
+    g_assert_null (restored);
+    g_assert_error (error, NET_ERROR, NET_ERROR_EXISTS);
+    g_assert_nonnull (strstr (error->message, "collections/notes"));
+    g_clear_error (&error);
+  }
 }
 
 /* A read-only db follows the writer's collection (another NetDb on the
