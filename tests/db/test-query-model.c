@@ -1103,6 +1103,138 @@ test_watch_incremental_finalize (Fixture       *f,
   g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, LARGE_N + 1);
 }
 
+/* The memories' fills walk the same way, their set-index filters too. */
+typedef struct
+{
+  NetDbMemories *memories;
+  GRand         *rand;
+  guint          n_ids;
+} MemoriesMutator;
+
+static void
+random_tags (GRand       *rand,
+             const char **tags)
+{
+  static const char *names[] = { "a", "b", "c" };
+  guint k = 0;
+
+  for (guint t = 0; t < 3 && k < 2; t++)
+    if (g_rand_boolean (rand))
+      tags[k++] = names[t];
+  tags[k] = NULL;
+}
+
+static gboolean
+mutate_memories_cb (gpointer data)
+{
+  MemoriesMutator *m = data;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      guint64 id = g_rand_int_range (m->rand, 1, m->n_ids + 500);
+      gint64 ts = 1000 + g_rand_int_range (m->rand, 0, m->n_ids);
+      const char *tags[3];
+
+      random_tags (m->rand, tags);
+      switch (g_rand_int_range (m->rand, 0, 6))
+        {
+        case 0:
+        case 1:
+          net_db_memories_store (m->memories, id, "m", tags, g_rand_boolean (m->rand) ? "s1" : "s2",
+                                 ts, NULL);
+          break;
+        case 2:
+          net_db_memories_retag (m->memories, id, tags, ts, NULL);
+          break;
+        case 3:
+          net_db_memories_pin (m->memories, id, ts, NULL);
+          break;
+        case 4:
+          net_db_memories_unpin (m->memories, id, ts, NULL);
+          break;
+        default:
+          net_db_memories_delete (m->memories, id, NULL);
+          break;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_watch_incremental_memories (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(NetDbMemories) memories = memories_new (f->redex);
+  MemoriesMutator m = { memories, g_rand_new_with_seed (g_test_rand_int ()), 20000 };
+  NetQueryModel *models[4];
+  Recorder *recs[4];
+  guint timeout;
+  gboolean filling;
+
+  for (guint i = 1; i <= m.n_ids; i++)
+    {
+      const char *tags[3];
+
+      random_tags (m.rand, tags);
+      g_assert_cmpuint (net_db_memories_store (memories, i, "m", tags, i % 2 ? "s1" : "s2",
+                                               1000 + (gint64) ((i * 7919u) % m.n_ids), NULL), >, 0);
+    }
+  drain ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(NetMemoriesFilter) filter = net_memories_filter_new ();
+
+      if (i == 1)
+        net_memories_filter_set_tag (filter, "a");
+      if (i == 2)
+        {
+          net_memories_filter_set_source (filter, "s1");
+          net_memories_filter_set_order_by (filter, NET_ORDER_BY_UPDATED_DESC);
+          net_memories_filter_set_limit (filter, 30);
+        }
+      if (i == 3)
+        {
+          net_memories_filter_set_pinned (filter, TRUE);
+          net_memories_filter_set_order_by (filter, NET_ORDER_BY_CREATED_ASC);
+        }
+      models[i] = net_db_memories_watch (memories, filter);
+      recs[i] = recorder_new (G_LIST_MODEL (models[i]));
+      g_assert_cmpuint (net_query_model_get_pending (models[i]), >, 0);
+    }
+
+  timeout = g_timeout_add (1, mutate_memories_cb, &m);
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      filling = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+        filling |= net_query_model_get_pending (models[i]) > 0;
+    }
+  while (filling);
+  g_source_remove (timeout);
+  drain ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(GPtrArray) expected =
+        net_db_memories_find_many (memories, (NetMemoriesFilter *) net_query_model_get_filter (models[i]));
+
+      assert_mirror (recs[i]);
+      g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (models[i])), ==, expected->len);
+      for (guint k = 0; k < expected->len; k++)
+        {
+          g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (models[i]), k);
+
+          g_assert_true (item == g_ptr_array_index (expected, k));
+        }
+      recorder_free (recs[i]);
+      g_assert_finalize_object (models[i]);
+    }
+  g_rand_free (m.rand);
+  net_db_memories_close (memories, NULL);
+}
+
 /* Made with g_object_new() (as a binding may), not by a watch(): empty. */
 static void
 test_watch_bare (void)
@@ -1141,6 +1273,7 @@ main (int   argc,
   ADD ("incremental/filter-change", test_watch_incremental_filter_change);
   ADD ("incremental/close", test_watch_incremental_close);
   ADD ("incremental/finalize", test_watch_incremental_finalize);
+  ADD ("incremental/memories", test_watch_incremental_memories);
   g_test_add_func ("/db/query-model/bare", test_watch_bare);
 
   return g_test_run ();
