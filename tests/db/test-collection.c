@@ -1460,9 +1460,12 @@ test_indexes (void)
   g_assert_cmpuint (_net_collection_get_examined (notes) - before, <=, 10);
 
   /* Kept up to date. */
-  net_collection_update (notes, net_record_get_id (net_collection_find_first (notes, by_title)), &error,
-                         "title", "plain", NULL);
-  g_assert_no_error (error);
+  {
+    g_autoptr(NetRecord) first = net_collection_find_first (notes, by_title);
+
+    net_collection_update (notes, net_record_get_id (first), &error, "title", "plain", NULL);
+    g_assert_no_error (error);
+  }
   g_assert_cmpuint (net_collection_count (notes, by_title), ==, 9);
 
   /* Bad indexes. */
