@@ -1543,7 +1543,8 @@ open_collection (NetDb       *self,
  *   #NetRecord, a property of a type a record cannot store, or a name
  *   already open with another class; %NET_ERROR_SCHEMA_MISMATCH when a
  *   field of @record_type cannot read what the log stores;
- *   %NET_ERROR_CLOSED after net_db_close()
+ *   %NET_ERROR_NOT_FOUND on a read-only database whose directory has no
+ *   such collection (yet); %NET_ERROR_CLOSED after net_db_close()
  *
  * Since: 0.2
  */
