@@ -190,7 +190,8 @@ def test_filter_change_restarts_the_fill(tasks):
     filt.props.order_by = Net.OrderBy.UPDATED_DESC
     assert model.props.pending > 0
     context.iteration(True)
-    model.props.filter = Net.TasksFilter(status=Net.TaskStatus.PENDING)
+    pending = Net.TasksFilter(status=Net.TaskStatus.PENDING)
+    model.props.filter = pending
     assert model.props.pending > 0
     shadow.check()
 
@@ -237,7 +238,8 @@ def test_incremental_false_fills_at_once(tasks):
     shadow.check()
     assert_equals_find_many(tasks, model)
 
-    model.props.filter = Net.TasksFilter(status=Net.TaskStatus.PENDING)
+    pending = Net.TasksFilter(status=Net.TaskStatus.PENDING)
+    model.props.filter = pending
     assert model.props.pending == 0
     shadow.check()
     assert_equals_find_many(tasks, model)
