@@ -57,6 +57,11 @@ guint         _net_btree_size         (NetBTree         *tree);
 void          _net_btree_insert       (NetBTree         *tree,
                                        guint64           key,
                                        gpointer          value);
+/* Fills the empty @tree with @n items, which must be in the tree's order
+ * (key, then tiebreak; no two alike): a bulk load in O(n). */
+void          _net_btree_build        (NetBTree           *tree,
+                                       const NetBTreeItem *items,
+                                       guint               n);
 /* FALSE when the item is not in the tree. */
 gboolean      _net_btree_remove       (NetBTree         *tree,
                                        guint64           key,

@@ -398,6 +398,85 @@ _net_btree_insert (NetBTree *t,
   t->size++;
 }
 
+/* Builds the level above @n nodes @level (with their separators @lows and
+ * counts @counts), in place; returns the number of nodes made. */
+static guint
+build_level (Node    **level,
+             Sep      *lows,
+             guint32  *counts,
+             guint     n)
+{
+  guint n_up = (n + INNER_CAP - 1) / INNER_CAP;
+
+  /* Node j of the level above is made of nodes j × INNER_CAP and after,
+   * which are read before slot j is written (j <= j × INNER_CAP). */
+  for (guint j = 0; j < n_up; j++)
+    {
+      guint first = j * INNER_CAP;
+      Inner *in = inner_new ();
+      guint32 sum = 0;
+
+      in->hdr.n = MIN (INNER_CAP, n - first);
+      memcpy (in->child, &level[first], in->hdr.n * sizeof (Node *));
+      memcpy (in->counts, &counts[first], in->hdr.n * sizeof (guint32));
+      memcpy (in->low, &lows[first], in->hdr.n * sizeof (Sep));
+      for (guint i = 0; i < in->hdr.n; i++)
+        sum += in->counts[i];
+      level[j] = (Node *) in;
+      lows[j] = in->low[0];
+      counts[j] = sum;
+    }
+  return n_up;
+}
+
+void
+_net_btree_build (NetBTree           *t,
+                  const NetBTreeItem *items,
+                  guint               n)
+{
+  guint n_leaves = (n + LEAF_CAP - 1) / LEAF_CAP;
+  g_autofree Node **level = NULL;
+  g_autofree Sep *lows = NULL;
+  g_autofree guint32 *counts = NULL;
+  NetBTreeLeaf *prev = NULL;
+
+  g_return_if_fail (t != NULL);
+  g_return_if_fail (t->size == 0);
+
+  if (n == 0)
+    return;
+
+  /* Full leaves, chained in order, then each level above them full, as
+   * appends in order would leave them but without a descent an item. */
+  node_free (t, t->root);
+  level = g_new (Node *, n_leaves);
+  lows = g_new (Sep, n_leaves);
+  counts = g_new (guint32, n_leaves);
+  for (guint i = 0; i < n_leaves; i++)
+    {
+      NetBTreeLeaf *l = leaf_new ();
+      guint first = i * LEAF_CAP;
+
+      l->hdr.n = MIN (LEAF_CAP, n - first);
+      memcpy (l->items, &items[first], l->hdr.n * sizeof (NetBTreeItem));
+      l->prev = prev;
+      if (prev != NULL)
+        prev->next = l;
+      else
+        t->first = l;
+      prev = l;
+      level[i] = (Node *) l;
+      lows[i] = (Sep) { items[first].key, t->tiebreak (items[first].value) };
+      counts[i] = l->hdr.n;
+    }
+  t->last = prev;
+
+  for (guint n_level = n_leaves; n_level > 1; )
+    n_level = build_level (level, lows, counts, n_level);
+  t->root = level[0];
+  t->size = n;
+}
+
 /* Remove ------------------------------------------------------------------- */
 
 static void

@@ -268,6 +268,16 @@ memories_new_item (gpointer      model,
 }
 
 static void
+memories_update_item (gpointer      item,
+                      gconstpointer entry)
+{
+  const MemoryEntry *e = entry;
+
+  _net_memory_update (item, e->content, (const char * const *) e->tags, e->source,
+                      e->created, e->updated, e->is_pinned);
+}
+
+static void
 entry_free (MemoryEntry *e)
 {
   g_free (e->content);
@@ -344,7 +354,6 @@ memory_changed (NetDbMemories      *self,
   gboolean source_moved = g_strcmp0 (e->source, source) != 0;
   gboolean pinned_moved = !pinned != !e->is_pinned;
   gboolean content_moved = strcmp (e->content, content) != 0;
-  NetMemory *m;
   gboolean created_moved = created != e->created;
   gboolean updated_moved = updated != e->updated;
 
@@ -398,14 +407,7 @@ memory_changed (NetDbMemories      *self,
   if (updated_moved)
     entry_index_key (self, e, KEY_UPDATED);
 
-  m = _net_table_live_item (&self->table, e->id);
-  if (m != NULL)
-    {
-      _net_memory_update (m, e->content, (const char * const *) e->tags, e->source,
-                          created, updated, pinned);
-      _net_table_mark_dirty (&self->table, m);
-    }
-  _net_watch_hub_touch (&self->table.watches, e->id);
+  _net_table_entry_changed (&self->table, e);
 }
 
 /* A new entry (in no index), taking @content, @tags (NULL-terminated,
@@ -431,30 +433,26 @@ entry_new (guint64   id,
   return e;
 }
 
+/* Puts @e in the memories' own indexes (by tag, source and pinned). */
+static void
+entry_index_sets (NetDbMemories *self,
+                  MemoryEntry   *e)
+{
+  entry_index_tags (self, e);
+  entry_index_source (self, e);
+  entry_index_pinned (self, e);
+}
+
 /* Takes @e (filled, in no index). */
 static void
 memory_insert_entry (NetDbMemories *self,
                      MemoryEntry   *e)
 {
-  NetMemory *held = _net_table_adopt_item (&self->table, e->id);
-
-  if (G_UNLIKELY (held != NULL))
-    {
-      /* An item of before the restore carries on, with these values,
-       * while someone holds it. */
-      _net_memory_update (held, e->content, (const char * const *) e->tags, e->source,
-                          e->created, e->updated, e->is_pinned);
-      _net_table_mark_dirty (&self->table, held);
-      g_object_unref (held);
-    }
-
   for (guint k = 0; k < N_KEYS; k++)
     entry_index_key (self, e, k);
-  entry_index_tags (self, e);
-  entry_index_source (self, e);
-  entry_index_pinned (self, e);
+  entry_index_sets (self, e);
   _net_id_table_insert (&self->table.by_id, e);
-  _net_watch_hub_touch (&self->table.watches, e->id);
+  _net_table_entry_inserted (&self->table, e);
 }
 
 /* Decodes a memory event; FALSE with a %NET_ERROR_CORRUPT error when it is
@@ -682,12 +680,14 @@ static const NetTableSchema memories_schema = {
   .visit = memories_visit,
   .item_link = memories_item_link,
   .new_item = memories_new_item,
+  .update_item = memories_update_item,
   .foreach_snapshot_entry = memories_foreach_snapshot_entry,
   .encode_entry = memories_encode_entry,
   .record_size = sizeof (MemoryEntry *),
   .decode_record = memories_decode_record,
   .record_clear = memory_record_clear,
   .replace_entries = memories_replace_entries,
+  .free_entry = (GDestroyNotify) entry_free,
   .has_pending_notify = memory_has_pending_notify,
   .flush_notify = memory_flush_notify,
 };
@@ -1746,18 +1746,15 @@ memories_replace_entries (gpointer  model,
                           GArray   *records)
 {
   NetDbMemories *self = model;
+  g_autofree gpointer *entries = g_new (gpointer, MAX (records->len, 1));
+  guint n;
 
   clear_entries (self);
-  _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)
-    {
-      MemoryEntry **rec = &g_array_index (records, MemoryEntry *, i);
-      MemoryEntry *e = lookup (self, (*rec)->id);
-
-      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
-        entry_delete (self, e);
-      memory_insert_entry (self, g_steal_pointer (rec));
-    }
+    entries[i] = g_steal_pointer (&g_array_index (records, MemoryEntry *, i));
+  n = _net_table_insert_restored (&self->table, entries, records->len);
+  for (guint i = 0; i < n; i++)
+    entry_index_sets (self, entries[i]);
 }
 
 /**

@@ -163,6 +163,15 @@ tasks_new_item (gpointer      model,
   return _net_task_new (e->id, e->title, e->status, e->created, e->updated);
 }
 
+static void
+tasks_update_item (gpointer      item,
+                   gconstpointer entry)
+{
+  const TaskEntry *e = entry;
+
+  _net_task_update (item, e->title, e->status, e->created, e->updated);
+}
+
 /* A new entry (not in any index) holding a copy of @title. */
 static TaskEntry *
 entry_new (guint64     id,
@@ -227,13 +236,6 @@ _net_db_tasks_get_origin_app_seq (NetDbTasks *self,
   return _net_origins_get (&self->table.origins, origin);
 }
 
-static void
-mark_dirty (NetDbTasks *self,
-            NetTask    *task)
-{
-  _net_table_mark_dirty (&self->table, task);
-}
-
 /* @title: the new title, or NULL to keep it. */
 static TaskEntry *
 task_changed (NetDbTasks    *self,
@@ -250,7 +252,6 @@ task_changed (NetDbTasks    *self,
     moved || created != e->created,
     moved || updated != e->updated,
   };
-  NetTask *task;
 
   /* Out of the indexes whose key changes, update, back in. */
   for (guint k = 0; k < N_KEYS; k++)
@@ -270,17 +271,11 @@ task_changed (NetDbTasks    *self,
   e->status = status;
   e->created = created;
   e->updated = updated;
-  task = _net_table_live_item (&self->table, e->id);
-  if (task != NULL)
-    {
-      _net_task_update (task, e->title, status, created, updated);
-      mark_dirty (self, task);
-    }
 
   for (guint k = 0; k < N_KEYS; k++)
     if (keys_moved[k])
       entry_index (self, e, k);
-  _net_watch_hub_touch (&self->table.watches, e->id);
+  _net_table_entry_changed (&self->table, e);
   return e;
 }
 
@@ -289,21 +284,10 @@ static void
 task_insert_entry (NetDbTasks *self,
                    TaskEntry  *e)
 {
-  guint64 id = e->id;
-  NetTask *task;
-
-  task = _net_table_adopt_item (&self->table, id);
-  if (G_UNLIKELY (task != NULL))
-    {
-      /* It carries on as the item of @id while someone holds it. */
-      _net_task_update (task, e->title, e->status, e->created, e->updated);
-      mark_dirty (self, task);
-      g_object_unref (task);
-    }
   for (guint k = 0; k < N_KEYS; k++)
     entry_index (self, e, k);
   _net_id_table_insert (&self->table.by_id, e);
-  _net_watch_hub_touch (&self->table.watches, id);
+  _net_table_entry_inserted (&self->table, e);
 }
 
 static void
@@ -532,12 +516,14 @@ static const NetTableSchema tasks_schema = {
   .visit = tasks_visit,
   .item_link = tasks_item_link,
   .new_item = tasks_new_item,
+  .update_item = tasks_update_item,
   .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
   .encode_entry = tasks_encode_entry,
   .record_size = sizeof (TaskRecord),
   .decode_record = tasks_decode_record,
   .record_clear = task_record_clear,
   .replace_entries = tasks_replace_entries,
+  .free_entry = g_free,
   .has_pending_notify = task_has_pending_notify,
   .flush_notify = task_flush_notify,
 };
@@ -1413,18 +1399,12 @@ tasks_replace_entries (gpointer  model,
                        GArray   *records)
 {
   NetDbTasks *self = model;
+  g_autofree gpointer *entries = g_new (gpointer, MAX (records->len, 1));
 
   clear_entries (self);
-  _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)
-    {
-      TaskRecord *rec = &g_array_index (records, TaskRecord, i);
-      TaskEntry *e = lookup (self, ((TaskEntry *) rec->entry)->id);
-
-      if (e != NULL)   /* a snapshot holds each id once; be safe anyway */
-        task_delete (self, e);
-      task_insert_entry (self, g_steal_pointer (&rec->entry));
-    }
+    entries[i] = g_steal_pointer (&g_array_index (records, TaskRecord, i).entry);
+  _net_table_insert_restored (&self->table, entries, records->len);
 }
 
 /**

@@ -201,6 +201,12 @@ typedef struct
   NetTableItemLink *(*item_link) (gpointer             item);
   gpointer   (*new_item)         (gpointer             model,
                                   gconstpointer        entry);
+  /* Gives @item the values of @entry (the item's _update(): it records
+   * its notifies, flushed from the next delivery).  Needed by
+   * _net_table_entry_inserted(), _entry_changed() and _insert_restored()
+   * only. */
+  void       (*update_item)      (gpointer             item,
+                                  gconstpointer        entry);
 
   /* Snapshots: calls @func on each entry, in the order the snapshot
    * keeps them; encodes one entry as its item record. */
@@ -222,6 +228,9 @@ typedef struct
   void       (*record_clear)     (gpointer             record);
   void       (*replace_entries)  (gpointer             model,
                                   GArray              *records);
+  /* Frees an entry in no index (needed by _net_table_insert_restored()
+   * only). */
+  void       (*free_entry)       (gpointer             entry);
 
   /* The items' deferred notifies. */
   gboolean   (*has_pending_notify) (gpointer           item);
@@ -327,6 +336,12 @@ void          _net_table_unindex_key   (NetTable              *self,
                                         guint                  key);
 /* Empties every ordered index (the entries are the model's to free). */
 void          _net_table_clear_indexes (NetTable              *self);
+/* Puts @n entries in every ordered index at once (the indexes empty):
+ * per partition and key, the entries sorted by (key, id) (they usually
+ * are already: a snapshot keeps them by id), then one bulk load. */
+void          _net_table_index_all     (NetTable              *self,
+                                        gpointer              *entries,
+                                        guint                  n);
 
 /* The write path of a mutation of @id by a @dispatch event:
  * _net_table_check_mutation() refuses it on a closed or read-only model
@@ -365,6 +380,16 @@ _net_table_live_item (NetTable *self,
  * (the schema's new_item), which becomes the item of its id.  Either is
  * kept in the cache of recent items until the owner context is idle. */
 gpointer      _net_table_ref_item      (NetTable              *self,
+                                        gconstpointer          entry);
+/* @entry is new (in the id table or about to be): the item of its id
+ * of before a restore, if any, carries on with its values, and the live
+ * queries look at it. */
+void          _net_table_entry_inserted (NetTable             *self,
+                                         gconstpointer         entry);
+/* @entry changed in place (it may have moved: @entry is where it is
+ * now): its item, if any, takes its values (notified from the next
+ * delivery), and the live queries look at it again. */
+void          _net_table_entry_changed (NetTable              *self,
                                         gconstpointer          entry);
 /* @entry is deleted (already out of the id table and the indexes): the
  * live queries get its item for their graveyard, and its item, if any,
@@ -527,6 +552,17 @@ GBytes       *_net_table_snapshot      (NetTable              *self);
 gboolean      _net_table_restore       (NetTable              *self,
                                         GBytes                *snapshot,
                                         GError               **error);
+/* From replace_entries, after it emptied the state: inserts the @n
+ * entries @entries (in a snapshot's order, in no index, taken) into the
+ * id table and every ordered index in bulk; the items of before the
+ * restore carry on with the values of their entries.  A later entry of
+ * an id replaces an earlier one (the schema's free_entry frees it).
+ * @entries is left holding the entries inserted, in their order: returns
+ * how many. */
+guint         _net_table_insert_restored (NetTable            *self,
+                                          gpointer            *entries,
+                                          guint                n);
+
 /* From an insert during a restore: the item of @id of before the
  * restore, again the item of its id (transfer full; the insert gives it
  * the entry's values and marks it dirty), or NULL. */

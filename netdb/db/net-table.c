@@ -289,6 +289,38 @@ _net_table_ref_item (NetTable      *self,
 }
 
 void
+_net_table_entry_inserted (NetTable      *self,
+                           gconstpointer  entry)
+{
+  guint64 id = ((const NetTableEntry *) entry)->id;
+  gpointer item = _net_table_adopt_item (self, id);
+
+  if (G_UNLIKELY (item != NULL))
+    {
+      /* It carries on as the item of its id while someone holds it. */
+      self->schema->update_item (item, entry);
+      _net_table_mark_dirty (self, item);
+      g_object_unref (item);
+    }
+  _net_watch_hub_touch (&self->watches, id);
+}
+
+void
+_net_table_entry_changed (NetTable      *self,
+                          gconstpointer  entry)
+{
+  guint64 id = ((const NetTableEntry *) entry)->id;
+  gpointer item = _net_table_live_item (self, id);
+
+  if (item != NULL)
+    {
+      self->schema->update_item (item, entry);
+      _net_table_mark_dirty (self, item);
+    }
+  _net_watch_hub_touch (&self->watches, id);
+}
+
+void
 _net_table_forget_item (NetTable      *self,
                         gconstpointer  entry)
 {
@@ -346,6 +378,56 @@ _net_table_clear_indexes (NetTable *self)
   for (guint p = 0; p < self->schema->n_partitions; p++)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
       _net_btree_clear (self->order[p][k]);
+}
+
+static int
+compare_items (gconstpointer a,
+               gconstpointer b,
+               gpointer      data)
+{
+  const NetBTreeItem *x = a, *y = b;
+  guint64 ix, iy;
+
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  ix = ((const NetTableEntry *) x->value)->id;
+  iy = ((const NetTableEntry *) y->value)->id;
+  return (ix > iy) - (ix < iy);
+}
+
+void
+_net_table_index_all (NetTable  *self,
+                      gpointer  *entries,
+                      guint      n)
+{
+  g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (n, 1));
+
+  for (guint p = 0; p < self->schema->n_partitions; p++)
+    for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+      {
+        guint64 last_key = 0, last_id = 0;
+        gboolean sorted = TRUE;
+        guint m = 0;
+
+        for (guint i = 0; i < n; i++)
+          {
+            const NetTableEntry *e = entries[i];
+            guint64 key;
+
+            if (partition_of (self, e) != p)
+              continue;
+            key = _net_table_entry_key (e, k);
+            if (m > 0 && (key < last_key || (key == last_key && e->id < last_id)))
+              sorted = FALSE;
+            items[m++] = (NetBTreeItem) { key, (gpointer) e };
+            last_key = key;
+            last_id = e->id;
+          }
+        if (!sorted)
+          g_qsort_with_data (items, m, sizeof (NetBTreeItem), compare_items, NULL);
+        g_assert (_net_btree_size (self->order[p][k]) == 0);
+        _net_btree_build (self->order[p][k], items, m);
+      }
 }
 
 gboolean
@@ -1475,6 +1557,46 @@ _net_table_adopt_item_slow (NetTable *self,
   g_free (key);
   item_attach (self, item);
   return item;
+}
+
+guint
+_net_table_insert_restored (NetTable  *self,
+                            gpointer  *entries,
+                            guint      n)
+{
+  gboolean replaced = FALSE;
+  guint kept = 0;
+
+  _net_id_table_reserve (&self->by_id, _net_id_table_size (&self->by_id) + n);
+  for (guint i = 0; i < n; i++)
+    {
+      NetTableEntry *e = entries[i];
+      NetTableEntry *old = _net_id_table_lookup (&self->by_id, e->id);
+
+      /* A snapshot holds each id once; be safe anyway: the later wins. */
+      if (G_UNLIKELY (old != NULL))
+        {
+          _net_id_table_remove (&self->by_id, e->id);
+          for (guint j = 0; j < i; j++)
+            if (entries[j] == old)
+              entries[j] = NULL;
+          _net_table_forget_item (self, old);
+          self->schema->free_entry (old);
+          replaced = TRUE;
+        }
+      _net_id_table_insert (&self->by_id, e);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      NetTableEntry *e = entries[i];
+
+      if (G_UNLIKELY (replaced) && e == NULL)
+        continue;
+      entries[kept++] = e;
+      _net_table_entry_inserted (self, e);
+    }
+  _net_table_index_all (self, entries, kept);
+  return kept;
 }
 
 /* Sets every item that exists aside, in self->adopt, for the restored

@@ -124,6 +124,68 @@ test_btree_append (void)
   g_free (vals);
 }
 
+/* A bulk load of sorted items makes the tree the same inserts would,
+ * for sizes around the leaf and inner capacities (64) and their squares;
+ * the tree then takes inserts and removes anywhere. */
+static void
+test_btree_build (void)
+{
+  static const guint sizes[] = { 0, 1, 2, 63, 64, 65, 127, 128, 129, 4095, 4096, 4097,
+                                 64 * 64 * 2 + 1, 300000 };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      guint n = sizes[s];
+      NetBTree *tree = _net_btree_new (val_tiebreak);
+      g_autoptr(GPtrArray) ref = g_ptr_array_new ();
+      g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (n, 1));
+      Val *vals = g_new (Val, n + 2);
+      GRand *rand = g_rand_new_with_seed (n);
+
+      for (guint i = 0; i < n; i++)
+        {
+          vals[i] = (Val) { i / 3, i + 1 };   /* equal keys: the id breaks ties */
+          items[i] = (NetBTreeItem) { vals[i].key, &vals[i] };
+          g_ptr_array_add (ref, &vals[i]);
+        }
+      _net_btree_build (tree, items, n);
+      assert_equal (tree, ref);
+
+      for (guint i = 0; i < n; i += 1 + n / 50)
+        {
+          NetBTreeIter it;
+
+          g_assert_true (_net_btree_iter_nth (tree, i, &it));
+          g_assert_true (_net_btree_iter_get (&it)->value == &vals[i]);
+          g_assert_cmpint (_net_btree_position (tree, vals[i].key, &vals[i]), ==, i);
+          g_assert_cmpuint (_net_btree_lower_bound (tree, vals[i].key, vals[i].id), ==, i);
+        }
+
+      /* One insert before all and one after all, then removes at random
+       * positions: the built tree splits and merges like any other. */
+      vals[n] = (Val) { 0, 0 };
+      vals[n + 1] = (Val) { G_MAXUINT64, 1 };
+      _net_btree_insert (tree, vals[n].key, &vals[n]);
+      _net_btree_insert (tree, vals[n + 1].key, &vals[n + 1]);
+      g_ptr_array_insert (ref, 0, &vals[n]);
+      g_ptr_array_add (ref, &vals[n + 1]);
+      assert_equal (tree, ref);
+      for (guint i = 0; i < MIN (n, 5000); i++)
+        {
+          guint at = g_rand_int_range (rand, 0, ref->len);
+          Val *v = g_ptr_array_index (ref, at);
+
+          g_assert_true (_net_btree_remove (tree, v->key, v));
+          g_ptr_array_remove_index (ref, at);
+        }
+      assert_equal (tree, ref);
+
+      g_rand_free (rand);
+      _net_btree_free (tree);
+      g_free (vals);
+    }
+}
+
 /* Random inserts and removes against a sorted array, checking every
  * invariant along the way. */
 static void
@@ -286,6 +348,7 @@ main (int   argc,
 
   g_test_add_func ("/btree/empty", test_btree_empty);
   g_test_add_func ("/btree/append", test_btree_append);
+  g_test_add_func ("/btree/build", test_btree_build);
   g_test_add_func ("/btree/random", test_btree_random);
   g_test_add_func ("/btree/signed-keys", test_btree_signed_keys);
   g_test_add_func ("/id-table/random", test_id_table_random);

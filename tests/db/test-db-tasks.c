@@ -800,6 +800,76 @@ test_items_released (Fixture       *f,
   drain ();
 }
 
+/* A restore builds the ordered indexes in bulk: they answer every order
+ * and window as before it, whether or not the snapshot's order (by id)
+ * is the order of the key, and take changes afterwards. */
+static void
+test_snapshot_indexes (Fixture       *f,
+                       gconstpointer  data)
+{
+  static const NetOrderBy orders[] = {
+    NET_ORDER_BY_ID_ASC, NET_ORDER_BY_ID_DESC, NET_ORDER_BY_CREATED_ASC,
+    NET_ORDER_BY_CREATED_DESC, NET_ORDER_BY_UPDATED_ASC, NET_ORDER_BY_UPDATED_DESC,
+  };
+  g_autoptr(GPtrArray) filters = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snap = NULL;
+  guint n = 3000;
+
+  /* Created backwards with ties, updated scrambled. */
+  for (guint64 id = 1; id <= n; id++)
+    {
+      net_db_tasks_create (f->tasks, id, "task", 100000 - (gint64) (id / 2), &error);
+      if (id % 3 == 0)
+        net_db_tasks_complete (f->tasks, id, 200000 + (gint64) ((id * 7919) % 1000), &error);
+      g_assert_no_error (error);
+    }
+  for (guint o = 0; o < G_N_ELEMENTS (orders); o++)
+    {
+      g_ptr_array_add (filters, g_object_new (NET_TYPE_TASKS_FILTER, "order-by", orders[o], NULL));
+      g_ptr_array_add (filters, g_object_new (NET_TYPE_TASKS_FILTER, "order-by", orders[o],
+                                              "status", NET_TASK_STATUS_PENDING,
+                                              "offset", 17, "limit", 400, NULL));
+      g_ptr_array_add (filters, g_object_new (NET_TYPE_TASKS_FILTER, "order-by", orders[o],
+                                              "status", NET_TASK_STATUS_COMPLETED,
+                                              "updated-after", (gint64) 200300,
+                                              "created-before", (gint64) 99800, NULL));
+    }
+  for (guint i = 0; i < filters->len; i++)
+    {
+      g_autoptr(GPtrArray) items = find (f->tasks, g_ptr_array_index (filters, i));
+
+      g_ptr_array_add (before, ids (items));
+    }
+  snap = net_db_tasks_snapshot (f->tasks, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (net_db_tasks_restore (f->tasks, snap, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < filters->len; i++)
+    assert_ids (f->tasks, g_ptr_array_index (filters, i), g_ptr_array_index (before, i));
+  g_assert_cmpuint (net_db_tasks_count (f->tasks, NULL), ==, n);
+
+  /* Changes after it move entries within and between the built trees. */
+  for (guint64 id = 1; id <= n; id += 7)
+    {
+      if (id % 2 == 0)
+        net_db_tasks_delete (f->tasks, id, &error);
+      else
+        net_db_tasks_complete (f->tasks, id, 300000 + (gint64) id, &error);
+      g_assert_no_error (error);
+    }
+  {
+    g_autoptr(NetTasksFilter) newest = g_object_new (NET_TYPE_TASKS_FILTER,
+                                                     "order-by", NET_ORDER_BY_UPDATED_DESC,
+                                                     "limit", 3, NULL);
+
+    assert_ids (f->tasks, newest, "2997,2983,2969");
+  }
+  drain ();
+}
+
 static void
 count_notify (GObject    *object,
               GParamSpec *pspec,
@@ -1072,6 +1142,7 @@ main (int   argc,
   ADD ("basic", test_basic);
   ADD ("order-limit", test_order_limit);
   ADD ("snapshot", test_snapshot);
+  ADD ("snapshot-indexes", test_snapshot_indexes);
   ADD ("snapshot-empty-log", test_snapshot_empty_log);
   ADD ("unknown-ids", test_unknown_ids);
   ADD ("replace", test_replace);
