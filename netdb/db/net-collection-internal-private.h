@@ -206,7 +206,7 @@ struct _Query
 
 typedef enum { KIND_NUMBER, KIND_STRING, KIND_STRV, KIND_BYTES } Kind;
 
-#define ORDER_END_STEP (G_GUINT64_CONSTANT (1) << 32)
+#define ORDER_END_STEP (G_GUINT64_CONSTANT (1) << 40)
 
 typedef struct
 {
