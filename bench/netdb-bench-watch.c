@@ -1132,7 +1132,7 @@ add_notes (Env       *env,
         "result.");
   note ("watch-stall, watch-fill: net_db_tasks_watch() of every task while a 5 ms timeout "
         "ticks on the same loop. netdb: the default fill in steps (NetQueryModel:incremental: "
-        "8192 tasks before watch() returns, then about 5 ms per idle dispatch); the loop is "
+        "at most 8192 tasks and 4 ms before watch() returns, then about 4 ms per idle dispatch); the loop is "
         "iterated until NetQueryModel:pending is 0. The second column (under 'requery') is the "
         "synchronous fill instead (incremental = FALSE, net_query_model_set_filter() from a "
         "filter nothing passes to NULL: what watch() did before 0.2), which holds the loop "

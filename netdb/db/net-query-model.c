@@ -135,7 +135,7 @@ enum {
  * table first: a handler of an emission may change the table.
  */
 #define FILL_SYNC_ENTRIES 8192
-#define FILL_STEP_USEC    5000
+#define FILL_STEP_USEC    4000
 #define FILL_CHUNK        256
 
 static GParamSpec *properties[N_PROPS];
@@ -657,6 +657,8 @@ refill (NetQueryModel *self,
   NetOrderBy order;
   gpointer walk = NULL;
   guint n_walk = 0;
+  /* The first step's budget counts what comes before it. */
+  gint64 deadline = g_get_monotonic_time () + FILL_STEP_USEC;
   Fill fill;
 
   if (self->applying > 0)
@@ -712,7 +714,7 @@ refill (NetQueryModel *self,
       self->resume = FALSE;
       self->stale = _net_btree_size (self->tree) > 0;
       self->n_pending = G_MAXUINT;   /* notified by the step */
-      fill_run (self, FILL_SYNC_ENTRIES, g_get_monotonic_time () + FILL_STEP_USEC);
+      fill_run (self, FILL_SYNC_ENTRIES, deadline);
 
       if (self->walk != NULL && self->fill_source == NULL)
         {
@@ -1228,9 +1230,10 @@ net_query_model_class_init (NetQueryModelClass *klass)
    * query whose table holds at most 8192 entries (within the time bounds
    * of its order) still fills before watch() or
    * net_query_model_set_filter() returns; a larger one examines at most
-   * that many (about 5 ms' worth) before returning, then the rest in
-   * steps of about 5 ms from an idle source on the thread-default main context of the call, emitting
-   * #GListModel::items-changed for what each step adds and counting
+   * that many (about 4 ms' worth) before returning, then the rest in
+   * steps of about 4 ms from an idle source on the thread-default main
+   * context of the call, emitting #GListModel::items-changed for what
+   * each step adds and counting
    * down #NetQueryModel:pending.  Events delivered meanwhile are applied
    * as usual; the walk finds those past the place it reached.  A new
    * filter restarts the fill: the items of before stay until the walk
