@@ -814,26 +814,30 @@ _net_coll_search_index_free (gpointer data)
   g_free (si);
 }
 
-/* Calls @func on each distinct trigram of @folded. */
+/* Calls @func on each trigram of @folded (a repeated one again: adding
+ * a record to a set it is in, or removing it from one it left, is
+ * harmless), without an allocation. */
 static void
 foreach_trigram (const char *folded,
                  void      (*func) (const char *gram, gpointer data),
                  gpointer    data)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
   for (const char *p = folded; *p != '\0'; p = g_utf8_next_char (p))
     {
       const char *end = p;
-      char *gram;
+      char gram[3 * 6 + 1];
+      guint n = 0;
 
-      for (guint i = 0; i < 3 && *end != '\0'; i++)
-        end = g_utf8_next_char (end);
-      if (g_utf8_strlen (p, end - p) < 3)
+      while (n < 3 && *end != '\0')
+        {
+          end = g_utf8_next_char (end);
+          n++;
+        }
+      if (n < 3)
         break;
-      gram = g_strndup (p, end - p);
-      if (g_hash_table_add (seen, gram))
-        func (gram, data);
+      memcpy (gram, p, end - p);
+      gram[end - p] = '\0';
+      func (gram, data);
     }
 }
 
