@@ -127,7 +127,8 @@ typedef struct _NetTable NetTable;
  *
  * Making an item and freeing it again costs far more than finding one,
  * so the table also keeps a reference to the items its queries returned
- * lately (NetTable.recent), at most NET_TABLE_RECENT_MAX of them, and
+ * lately (NetTable.recent), at most 65536 of them or the length of the
+ * largest find_many() result since it last let go, and
  * lets go of them all from an idle of the owner context: repeated gets
  * and queries within one burst of work return the same objects without
  * making them again, and once the application is idle, an item exists
@@ -262,6 +263,7 @@ struct _NetTable
   NetIdTable            items;       /* NetTableItemLink*: the items that
                                       * exist, not owned */
   GPtrArray            *recent;      /* items (a ref) returned lately */
+  guint                 recent_max;  /* how many it may hold */
   GSource              *recent_idle; /* lets go of them */
   GMainContext         *context;     /* the owner context */
   GHashTable           *dirty;       /* items (a ref) with pending notifies */

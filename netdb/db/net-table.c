@@ -13,10 +13,12 @@
 
 /* The most items the cache of recent items holds: a few screens of rows
  * and the results of the queries of one handler fit many times over, at
- * about 10 MB for tasks with short titles.  When it is full, newer items
- * are not kept (a scan larger than the cache would only push out what
- * the next one needs). */
-#define NET_TABLE_RECENT_MAX (1 << 16)
+ * about 10 MB for tasks with short titles.  A larger find_many() result
+ * raises the bound to its length until the cache lets go (the cache then
+ * holds no more items than the application held at once).  When it is
+ * full, newer items are not kept (a scan larger than the cache would
+ * only push out what the next one needs). */
+#define NET_TABLE_RECENT_MIN (1 << 16)
 
 /* The table of a model, for the live queries' callbacks. */
 static GQuark
@@ -113,6 +115,7 @@ _net_table_init (NetTable             *self,
   _net_id_table_init (&self->by_id);
   _net_id_table_init (&self->items);
   self->recent = g_ptr_array_new ();
+  self->recent_max = NET_TABLE_RECENT_MIN;
   self->context = _net_owner_context_ref ();
   g_assert (schema->item_link != NULL && schema->new_item != NULL);
   g_assert (schema->n_partitions >= 1 && schema->n_partitions <= NET_TABLE_MAX_PARTITIONS);
@@ -226,6 +229,7 @@ recent_release (NetTable *self)
   /* Steal the array first: a dispose may query again. */
   recent = g_steal_pointer (&self->recent);
   self->recent = g_ptr_array_new ();
+  self->recent_max = NET_TABLE_RECENT_MIN;
   for (guint i = 0; i < recent->len; i++)
     {
       gpointer item = g_ptr_array_index (recent, i);
@@ -250,7 +254,7 @@ static inline void
 recent_keep (NetTable         *self,
              NetTableItemLink *link)
 {
-  if (link->recent || self->recent->len >= NET_TABLE_RECENT_MAX)
+  if (link->recent || self->recent->len >= self->recent_max)
     return;
   link->recent = TRUE;
   g_ptr_array_add (self->recent, g_object_ref (link->item));
@@ -1349,6 +1353,9 @@ collect_cb (gpointer thing,
   Collect *c = data;
   NetTable *self = c->table;
 
+  /* The cache may hold as many items as this result. */
+  if (c->result->len >= self->recent_max)
+    self->recent_max = c->result->len + 1;
   g_ptr_array_add (c->result, self->schema->entry_item != NULL ?
                               self->schema->entry_item (self->model, thing) :
                               _net_table_ref_item (self, thing));

@@ -11,6 +11,7 @@
 #include "net-codec-private.h"
 #include "net-db-tasks-private.h"
 #include "net-event-meta-private.h"
+#include "net-table-private.h"
 
 typedef struct
 {
@@ -963,6 +964,40 @@ test_items_recent (Fixture       *f,
   g_signal_handlers_disconnect_by_data (held, &notified);
 }
 
+/* The cache of recent items is bounded: a long run of gets keeps at most
+ * 65536 items, a find_many() as many as it returned; idle, none. */
+static void
+test_items_recent_bound (Fixture       *f,
+                         gconstpointer  data)
+{
+  NetTable *table = _net_db_tasks_get_table (f->tasks);
+  guint n = 70000;
+
+  if (f->dir != NULL)
+    {
+      g_test_skip ("the same in memory");
+      return;
+    }
+  for (guint64 id = 1; id <= n; id++)
+    net_db_tasks_create (f->tasks, id, "t", 100, NULL);
+  drain ();
+  g_assert_cmpuint (table->recent->len, ==, 0);
+
+  for (guint64 id = 1; id <= n; id++)
+    g_object_unref (net_db_tasks_get (f->tasks, id));
+  g_assert_cmpuint (table->recent->len, ==, 65536);
+  drain ();
+  g_assert_cmpuint (table->recent->len, ==, 0);
+
+  g_ptr_array_unref (find (f->tasks, NULL));
+  g_assert_cmpuint (table->recent->len, ==, n);
+  g_ptr_array_unref (find (f->tasks, NULL));
+  g_assert_cmpuint (table->recent->len, ==, n);
+  drain ();
+  g_assert_cmpuint (table->recent->len, ==, 0);
+  g_assert_cmpuint (_net_id_table_size (&table->items), ==, 0);
+}
+
 /* A big backlog is folded over several dispatches, not in one. */
 static void
 test_backlog (Fixture       *f,
@@ -1156,6 +1191,7 @@ main (int   argc,
   ADD ("notify-deferred", test_notify_deferred);
   ADD ("items-released", test_items_released);
   ADD ("items-recent", test_items_recent);
+  ADD ("items-recent-bound", test_items_recent_bound);
   ADD ("backlog", test_backlog);
   ADD ("restore-in-handler", test_restore_in_handler);
   ADD ("origins", test_origins);
