@@ -977,6 +977,65 @@ sqlite_find_status_ops (gpointer ctx, guint64 first, guint64 count, GError **err
                           pending_count (env->n), count, error);
 }
 
+/* The same operations, each after the main context went idle: the model
+ * lets go of the items its queries returned then (its cache of recent
+ * items), so every netdb result is an object made for it.  SQLite
+ * iterates the same (empty) context. */
+static void
+go_idle (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+netdb_get_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  for (guint64 i = first; i < first + count; i++)
+    {
+      go_idle ();
+      if (!netdb_get_ops (ctx, i, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+sqlite_get_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  for (guint64 i = first; i < first + count; i++)
+    {
+      go_idle ();
+      if (!sqlite_get_ops (ctx, i, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+netdb_find_status_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  for (guint64 i = first; i < first + count; i++)
+    {
+      go_idle ();
+      if (!netdb_find_status_ops (ctx, i, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+sqlite_find_status_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  for (guint64 i = first; i < first + count; i++)
+    {
+      go_idle ();
+      if (!sqlite_find_status_ops (ctx, i, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 netdb_find_newest_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
 {
@@ -1149,8 +1208,10 @@ enum
   ROW_TASKS_INGEST,
   ROW_MEMORIES_INGEST,
   ROW_TASKS_GET,            /* first query */
+  ROW_TASKS_GET_IDLE,
   ROW_TASKS_COUNT,
   ROW_TASKS_FIND_STATUS,
+  ROW_TASKS_FIND_STATUS_IDLE,
   ROW_TASKS_FIND_NEWEST,
   ROW_MEMORIES_FIND_TAG,    /* first memories query */
   ROW_MEMORIES_FIND_TAG_LIMIT,
@@ -1161,8 +1222,10 @@ enum
 static const char *const size_row_names[N_SIZE_ROWS] = {
   [ROW_TASKS_INGEST] = "tasks/ingest",
   [ROW_TASKS_GET] = "tasks/get",
+  [ROW_TASKS_GET_IDLE] = "tasks/get(idle)",
   [ROW_TASKS_COUNT] = "tasks/count(status)",
   [ROW_TASKS_FIND_STATUS] = "tasks/find_many(status)",
+  [ROW_TASKS_FIND_STATUS_IDLE] = "tasks/find_many(status,idle)",
   [ROW_TASKS_FIND_NEWEST] = "tasks/find_many(status,created_desc,50)",
   [ROW_TASKS_MEMORY] = "tasks/memory",
   [ROW_MEMORIES_INGEST] = "memories/ingest",
@@ -1263,10 +1326,15 @@ workload_size (guint64 n)
         {
           if (rows[ROW_TASKS_GET] != NULL)
             measure_query (rows[ROW_TASKS_GET], &env, netdb_get_ops, sqlite_get_ops);
+          if (rows[ROW_TASKS_GET_IDLE] != NULL)
+            measure_query (rows[ROW_TASKS_GET_IDLE], &env, netdb_get_idle_ops, sqlite_get_idle_ops);
           if (rows[ROW_TASKS_COUNT] != NULL)
             measure_query (rows[ROW_TASKS_COUNT], &env, netdb_count_ops, sqlite_count_ops);
           if (rows[ROW_TASKS_FIND_STATUS] != NULL)
             measure_query (rows[ROW_TASKS_FIND_STATUS], &env, netdb_find_status_ops, sqlite_find_status_ops);
+          if (rows[ROW_TASKS_FIND_STATUS_IDLE] != NULL)
+            measure_query (rows[ROW_TASKS_FIND_STATUS_IDLE], &env, netdb_find_status_idle_ops,
+                           sqlite_find_status_idle_ops);
           if (rows[ROW_TASKS_FIND_NEWEST] != NULL)
             measure_query (rows[ROW_TASKS_FIND_NEWEST], &env, netdb_find_newest_ops, sqlite_find_newest_ops);
 #ifdef NETDB_BENCH_HAVE_MEMORIES
@@ -1450,6 +1518,11 @@ add_notes (void)
     note ("tasks/get: net_db_tasks_get() of a random id (uniform over 1..N, a fixed sequence "
           "of 1M ids) + g_object_unref(). sqlite: SELECT by primary key, the row read into a "
           "malloc'd struct with the title strdup'ed, then freed.");
+  if (ran ("tasks/get(idle)/*") || ran ("tasks/find_many(status,idle)/*"))
+    note ("*(idle): the same operation, each after the main context was iterated until idle: "
+          "the model then lets go of the items its queries returned (its cache of recent "
+          "items), so every result is an object made for it; without (idle), repeated "
+          "queries within one burst reuse the objects of the ones before.");
   if (ran ("tasks/count*"))
     note ("tasks/count(status): net_db_tasks_count() with a status=PENDING filter made once. "
           "sqlite: SELECT count(*) WHERE status = ? (walks the (status, created) index).");
