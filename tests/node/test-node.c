@@ -1580,6 +1580,108 @@ test_response_cookie (void)
   test_node_clear (&a);
 }
 
+/* The responder's side: a cookie reply to its response (named by the
+ * initiator's index, sealed with the response's mac1 under the
+ * initiator's cookie key) makes it send that response once more, the
+ * same bytes with a mac2 made with the cookie, and its later responses to
+ * that peer carry one too.  A cookie reply that names nothing, or is
+ * sealed with another mac1, is dropped; a replay of it sends nothing
+ * more.  The initiator here is a raw socket with an identity b admits. */
+static void
+test_response_sent_again (void)
+{
+  TestNode b;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetIdentity) ia = net_identity_generate ();
+  g_autoptr(GSocket) s = raw_socket ();
+  g_autoptr(NetNoiseHandshake) hs = NULL;
+  g_autoptr(NetNoiseHandshake) hs2 = NULL;
+  guint8 init[NET_WIRE_INITIATION_LEN];
+  guint8 buf[NET_WIRE_DEFAULT_MAX_DATAGRAM];
+  guint8 response[NET_WIRE_RESPONSE_LEN];
+  guint8 key[NET_WIRE_MAC1_KEY_LEN];
+  guint8 mac1_a[NET_WIRE_MAC1_KEY_LEN];
+  guint8 cookie[NET_WIRE_COOKIE_LEN];
+  guint8 reply[NET_WIRE_COOKIE_REPLY_LEN];
+  const guint8 *response_mac1 = response + NET_WIRE_RESPONSE_LEN - NET_WIRE_MAC_LEN;
+  guint64 unknown, auth;
+  guint32 responder = 0;
+  gsize n;
+
+  test_node_init (&b, "127.0.0.1:0");
+  net_node_add_peer (b.node, net_identity_get_public_key (ia), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_node_start (b.node, &error));
+  g_assert_no_error (error);
+  _net_wire_cookie_key (_net_identity_get_x25519_public (ia), key);
+  _net_wire_mac1_key (_net_identity_get_x25519_public (ia), mac1_a);
+  randombytes_buf (cookie, sizeof cookie);
+
+  hs = _net_wire_initiation_write (_net_identity_get_x25519_secret (ia),
+                                   _net_identity_get_x25519_public (b.identity),
+                                   _net_identity_get_ed25519_public (ia),
+                                   0x7777, g_get_real_time (), NULL, init, &error);
+  g_assert_no_error (error);
+  raw_send_to (s, &b, init, sizeof init);
+  n = raw_receive (s, buf, sizeof buf);
+  /* No cookie from us yet: no mac2. */
+  g_assert_cmpuint (n, ==, NET_WIRE_RESPONSE_LEN);
+  g_assert_cmpint (buf[3], ==, NET_WIRE_HANDSHAKE_RESPONSE);
+  g_assert_cmpuint (get_u32 (buf + 4), ==, 0x7777);
+  memcpy (response, buf, n);
+
+  /* A cookie reply that names no handshake, then one sealed with another
+   * mac1 than the response's: dropped, nothing sent. */
+  unknown = counter (&b, "dropped-unknown-index");
+  auth = counter (&b, "dropped-auth");
+  _net_wire_cookie_reply_write (key, 0x8888, response_mac1, cookie, NULL, reply);
+  raw_send_to (s, &b, reply, sizeof reply);
+  WAIT_FOR (counter (&b, "dropped-unknown-index") == unknown + 1);
+  _net_wire_cookie_reply_write (key, 0x7777, init + NET_WIRE_INITIATION_LEN - NET_WIRE_MAC_LEN,
+                                cookie, NULL, reply);
+  raw_send_to (s, &b, reply, sizeof reply);
+  WAIT_FOR (counter (&b, "dropped-auth") == auth + 1);
+  g_assert_cmpuint (counter (&b, "cookie-replies-received"), ==, 0);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_false (g_socket_condition_check (s, G_IO_IN) & G_IO_IN);
+
+  /* The genuine one: the response again, with a mac2 made with the
+   * cookie, and still good for the initiator's handshake. */
+  _net_wire_cookie_reply_write (key, 0x7777, response_mac1, cookie, NULL, reply);
+  raw_send_to (s, &b, reply, sizeof reply);
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_RESPONSE_MAC2_LEN);
+  g_assert_cmpmem (buf, NET_WIRE_RESPONSE_LEN, response, sizeof response);
+  g_assert_true (_net_wire_check_mac2 (cookie, buf, n));
+  g_assert_cmpuint (counter (&b, "cookie-replies-received"), ==, 1);
+  g_assert_true (_net_wire_response_read (hs, mac1_a, buf, NET_WIRE_RESPONSE_LEN,
+                                          &responder, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (responder, !=, 0);
+
+  /* Once: a replay of the cookie reply sends nothing more. */
+  raw_send_to (s, &b, reply, sizeof reply);
+  WAIT_FOR (counter (&b, "cookie-replies-received") == 2);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_false (g_socket_condition_check (s, G_IO_IN) & G_IO_IN);
+
+  /* The next response to that peer carries a mac2 from the start. */
+  hs2 = _net_wire_initiation_write (_net_identity_get_x25519_secret (ia),
+                                    _net_identity_get_x25519_public (b.identity),
+                                    _net_identity_get_ed25519_public (ia),
+                                    0x9999, g_get_real_time (), NULL, init, &error);
+  g_assert_no_error (error);
+  raw_send_to (s, &b, init, sizeof init);
+  n = raw_receive (s, buf, sizeof buf);
+  g_assert_cmpuint (n, ==, NET_WIRE_RESPONSE_MAC2_LEN);
+  g_assert_cmpuint (get_u32 (buf + 4), ==, 0x9999);
+  g_assert_true (_net_wire_check_mac2 (cookie, buf, n));
+
+  test_node_clear (&b);
+}
+
 /* An initiator put under load by forged traffic still completes its
  * handshake: an injector who sees each response go out sends the
  * initiator hundreds of junk responses to the same handshake first (each
@@ -2513,6 +2615,7 @@ main (int   argc,
   g_test_add_func ("/node/security/handshake-flood-cookie", test_handshake_flood_cookie);
   g_test_add_func ("/node/security/cookie-bound-to-address", test_cookie_bound_to_address);
   g_test_add_func ("/node/security/response-cookie", test_response_cookie);
+  g_test_add_func ("/node/security/response-sent-again", test_response_sent_again);
   g_test_add_func ("/node/security/initiator-flooded", test_initiator_flooded);
   g_test_add_func ("/node/security/replayed-initiation-after-restart",
                    test_replayed_initiation_after_restart);
