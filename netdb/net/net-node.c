@@ -286,6 +286,10 @@ struct _NetNode
   gint64           under_load_until;
   gboolean         force_under_load;  /* tests */
   guint8           cookie_key[NET_WIRE_MAC1_KEY_LEN];  /* replies to us */
+  /* The nonce of our next cookie reply: random at start, then counted
+   * up, never twice under cookie_key (a getrandom() per reply would be
+   * the dearest step of the path a flood takes). */
+  guint8           cookie_nonce[NET_WIRE_COOKIE_NONCE_LEN];
   guint8           cookie_secret[NET_WIRE_COOKIE_SECRET_LEN];
   gint64           cookie_secret_made;  /* 0: none yet */
   GHashTable      *sources;  /* address bytes (GBytes) → SourceBucket */
@@ -1438,7 +1442,9 @@ node_check_load (NetNode        *self,
    * our public key (which the sender knows) with its mac1 as associated
    * data.  Only who receives at that address gets it. */
   self->counters.dropped_busy++;
-  _net_wire_cookie_reply_write (self->cookie_key, initiator_index, mac1, cookie, NULL, reply);
+  sodium_increment (self->cookie_nonce, sizeof self->cookie_nonce);
+  _net_wire_cookie_reply_write (self->cookie_key, initiator_index, mac1, cookie,
+                                self->cookie_nonce, reply);
   sodium_memzero (cookie, sizeof cookie);
   self->counters.cookie_replies_sent++;
   node_queue_datagram (self, from, reply, sizeof reply);
@@ -2574,6 +2580,7 @@ net_node_initable_init (GInitable     *initable,
     }
   _net_wire_mac1_key (_net_identity_get_x25519_public (self->identity), self->mac1_key);
   _net_wire_cookie_key (_net_identity_get_x25519_public (self->identity), self->cookie_key);
+  randombytes_buf (self->cookie_nonce, sizeof self->cookie_nonce);
   /* What we forward as a follower carries the origin of our key. */
   self->link.local_origin = net_identity_get_origin (self->identity);
   if (self->listen_address == NULL)

@@ -156,15 +156,15 @@ void         _net_wire_cookie_key      (const guint8        *x25519_public,
                                         guint8              *key);
 /* Writes a cookie reply (NET_WIRE_COOKIE_REPLY_LEN bytes) to @out:
  * @cookie sealed with XChaCha20-Poly1305 under @cookie_key (of the
- * sender's own public key), a random nonce (@nonce_for_test in tests) and
- * the mac1 of the message it answers (@mac1, 16 bytes) as associated
- * data.  @receiver_index is the initiator's index of that handshake: the
+ * sender's own public key), @nonce (NET_WIRE_COOKIE_NONCE_LEN bytes, never
+ * used twice with that key; NULL: a random one) and the mac1 of the
+ * message it answers (@mac1, 16 bytes) as associated data.  @receiver_index is the initiator's index of that handshake: the
  * sender index of an initiation, the receiver index of a response. */
 void         _net_wire_cookie_reply_write (const guint8     *cookie_key,
                                            guint32           receiver_index,
                                            const guint8     *mac1,
                                            const guint8     *cookie,
-                                           const guint8     *nonce_for_test,
+                                           const guint8     *nonce,
                                            guint8           *out);
 /* Opens a cookie reply of exactly NET_WIRE_COOKIE_REPLY_LEN bytes (the
  * header already parsed) under @cookie_key (of its sender's key) with

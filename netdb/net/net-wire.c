@@ -345,11 +345,11 @@ _net_wire_cookie_reply_write (const guint8 *cookie_key,
                               guint32       receiver_index,
                               const guint8 *mac1,
                               const guint8 *cookie,
-                              const guint8 *nonce_for_test,
+                              const guint8 *nonce,
                               guint8       *out)
 {
   NetWireHeader header = { NET_WIRE_COOKIE_REPLY, receiver_index, 0 };
-  guint8 *nonce = out + NET_WIRE_HEADER_LEN;
+  guint8 *out_nonce = out + NET_WIRE_HEADER_LEN;
 
   g_return_if_fail (cookie_key != NULL);
   g_return_if_fail (mac1 != NULL);
@@ -357,14 +357,14 @@ _net_wire_cookie_reply_write (const guint8 *cookie_key,
   g_return_if_fail (out != NULL);
 
   _net_wire_write_header (out, &header);
-  if (nonce_for_test != NULL)
-    memcpy (nonce, nonce_for_test, NET_WIRE_COOKIE_NONCE_LEN);
+  if (nonce != NULL)
+    memcpy (out_nonce, nonce, NET_WIRE_COOKIE_NONCE_LEN);
   else
-    randombytes_buf (nonce, NET_WIRE_COOKIE_NONCE_LEN);
-  crypto_aead_xchacha20poly1305_ietf_encrypt (nonce + NET_WIRE_COOKIE_NONCE_LEN, NULL,
+    randombytes_buf (out_nonce, NET_WIRE_COOKIE_NONCE_LEN);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (out_nonce + NET_WIRE_COOKIE_NONCE_LEN, NULL,
                                               cookie, NET_WIRE_COOKIE_LEN,
                                               mac1, NET_WIRE_MAC_LEN,
-                                              NULL, nonce, cookie_key);
+                                              NULL, out_nonce, cookie_key);
 }
 
 gboolean
