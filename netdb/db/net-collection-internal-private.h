@@ -212,6 +212,11 @@ typedef struct
 {
   Entry    *e;
   guint64   label;
+  /* The value of the first order key, kept in the node when it can be
+   * (not a default made for the comparison): most comparisons end there,
+   * without reaching into the entry. */
+  gboolean  cached;
+  FieldVal  first;
 } OrderNode;
 
 struct _OrderIndex

@@ -33,6 +33,8 @@ static void     search_indexes_add    (NetCollection      *self,
                                        Entry              *e);
 static void     search_indexes_remove (NetCollection      *self,
                                        Entry              *e);
+static void     search_indexes_move   (NetCollection      *self,
+                                       Entry              *e);
 
 /* Queries ------------------------------------------------------------------------------ */
 
@@ -531,8 +533,39 @@ order_node_compare (gconstpointer a,
                     gpointer      data)
 {
   OrderIndex *idx = data;
+  const OrderNode *na = a, *nb = b;
 
-  return query_compare (&idx->q, ((const OrderNode *) a)->e, ((const OrderNode *) b)->e);
+  if (na->cached && nb->cached)
+    {
+      OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
+      gboolean ok;
+      int r = fv_compare (&na->first, &nb->first, &ok);
+
+      if (r != 0)
+        return k->desc ? -r : r;
+    }
+  return query_compare (&idx->q, na->e, nb->e);
+}
+
+/* A new node of @e, with its first key's value when it can keep it. */
+static OrderNode *
+order_node_new (OrderIndex *idx,
+                Entry      *e)
+{
+  OrderNode *node = g_new0 (OrderNode, 1);
+  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
+  Slot scratch = { 0, };
+
+  node->e = e;
+  if (!k->never)
+    {
+      query_field (e, k->cf, k->special, &node->first, &scratch);
+      /* A default string (or strv, bytes) was made for us: not kept. */
+      node->cached = !(k->cf != NULL && _net_coll_type_is_pointer (k->cf->type) && scratch.s != NULL);
+      if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
+        _net_coll_slot_clear (k->cf->type, &scratch);
+    }
+  return node;
 }
 
 /* Evenly spaced labels along the order. */
@@ -580,11 +613,9 @@ static void
 order_index_insert (OrderIndex *idx,
                     Entry      *e)
 {
-  OrderNode *node = g_new (OrderNode, 1);
+  OrderNode *node = order_node_new (idx, e);
   GSequenceIter *it;
 
-  node->e = e;
-  node->label = 0;
   it = g_sequence_insert_sorted (idx->seq, node, order_node_compare, idx);
   g_hash_table_insert (idx->nodes, &e->id, it);
   if (!order_index_place (idx, it) && idx->owner != NULL)
@@ -614,9 +645,7 @@ order_index_fill (OrderIndex    *idx,
 
       if (e == NULL)
         continue;
-      node = g_new (OrderNode, 1);
-      node->e = e;
-      node->label = 0;
+      node = order_node_new (idx, e);
       g_sequence_append (idx->seq, node);
     }
   g_sequence_sort (idx->seq, order_node_compare, idx);
@@ -742,8 +771,7 @@ _net_coll_order_indexes_move (NetCollection *self,
 
   if (!self->orders_frozen)
     {
-      search_indexes_remove (self, e);
-      search_indexes_add (self, e);
+      search_indexes_move (self, e);
     }
   if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
     return;
@@ -900,6 +928,38 @@ search_index_remove (SearchIndex *si,
     return;
   foreach_trigram (folded, gram_remove_cb, &op);
   g_hash_table_remove (si->texts, e);
+}
+
+/* @e changed: its text moves only when it is another text. */
+static void
+search_index_move (SearchIndex *si,
+                   Entry       *e)
+{
+  const char *old = g_hash_table_lookup (si->texts, e);
+  g_autofree char *folded = NULL;
+  FieldVal fv;
+
+  _net_coll_entry_field (e, si->cf, &fv);
+  if (!fv.missing && fv.type == NET_FIELD_STRING && fv.v.s != NULL)
+    folded = _net_db_fold_text (fv.v.s);
+  if (g_strcmp0 (old, folded) == 0)
+    return;
+  search_index_remove (si, e);
+  search_index_add (si, e);
+}
+
+static void
+search_indexes_move (NetCollection *self,
+                     Entry         *e)
+{
+  GHashTableIter iter;
+  gpointer si;
+
+  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
+    return;
+  g_hash_table_iter_init (&iter, self->search);
+  while (g_hash_table_iter_next (&iter, NULL, &si))
+    search_index_move (si, e);
 }
 
 static void
