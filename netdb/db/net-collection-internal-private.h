@@ -222,6 +222,7 @@ typedef struct
 struct _OrderIndex
 {
   guint           ref;
+  guint           watchers; /* the live queries that use its labels */
   NetCollection  *owner;   /* NULL once the collection is gone */
   char           *spec;
   Query           q;       /* its order keys (no conditions) */

@@ -618,7 +618,8 @@ order_index_insert (OrderIndex *idx,
 
   it = g_sequence_insert_sorted (idx->seq, node, order_node_compare, idx);
   g_hash_table_insert (idx->nodes, &e->id, it);
-  if (!order_index_place (idx, it) && idx->owner != NULL)
+  /* New labels: the live queries that use them recompute. */
+  if (!order_index_place (idx, it) && idx->owner != NULL && idx->watchers > 0)
     _net_watch_hub_reset (&idx->owner->table.watches);
 }
 
@@ -1393,6 +1394,11 @@ watch_matcher_new (GObject  *source,
     {
       /* Labels are unique and grow along the order, ties included. */
       m->order = _net_coll_order_index_get (m->self, &m->q);
+      /* The first live query of an index (one net_collection_add_index()
+       * built record by record, say) starts from even gaps: no other
+       * query uses its labels yet. */
+      if (m->order->watchers++ == 0)
+        order_index_relabel (m->order);
       *desc = FALSE;
     }
   return m;
@@ -1403,6 +1409,8 @@ watch_matcher_free (gpointer data)
 {
   Matcher *m = data;
 
+  if (m->order != NULL)
+    m->order->watchers--;
   g_clear_pointer (&m->order, _net_coll_order_index_unref);
   _net_coll_query_clear (&m->q);
   g_clear_object (&m->filter);
