@@ -836,13 +836,35 @@ typedef struct
 {
   QueryEnv *env;
   OpsFunc   ops;
+  gboolean  idle;   /* the main context idle before each operation */
 } QueryCase;
+
+/* The operations of a QueryCase, each after the main context went idle:
+ * the model lets go of the items its queries returned then (its cache of
+ * recent items), so every netdb result is an object made for it.  SQLite
+ * iterates the same (empty) context. */
+static gboolean
+idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  QueryCase *q = ctx;
+
+  for (guint64 i = first; i < first + count; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      if (!q->ops (q->env, i, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
 
 static gboolean
 query_run (gpointer data, double *out, GError **error)
 {
   QueryCase *q = data;
 
+  if (q->idle)
+    return time_ops (idle_ops, q, &out[0], error);
   return time_ops (q->ops, q->env, &out[0], error);
 }
 
@@ -975,65 +997,6 @@ sqlite_find_status_ops (gpointer ctx, guint64 first, guint64 count, GError **err
   sqlite3_bind_int (stmt, 1, NET_TASK_STATUS_PENDING);
   return sqlite_find_ops (env, stmt, sq_task_read, sq_task_free,
                           pending_count (env->n), count, error);
-}
-
-/* The same operations, each after the main context went idle: the model
- * lets go of the items its queries returned then (its cache of recent
- * items), so every netdb result is an object made for it.  SQLite
- * iterates the same (empty) context. */
-static void
-go_idle (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean
-netdb_get_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
-{
-  for (guint64 i = first; i < first + count; i++)
-    {
-      go_idle ();
-      if (!netdb_get_ops (ctx, i, 1, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-sqlite_get_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
-{
-  for (guint64 i = first; i < first + count; i++)
-    {
-      go_idle ();
-      if (!sqlite_get_ops (ctx, i, 1, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-netdb_find_status_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
-{
-  for (guint64 i = first; i < first + count; i++)
-    {
-      go_idle ();
-      if (!netdb_find_status_ops (ctx, i, 1, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-sqlite_find_status_idle_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
-{
-  for (guint64 i = first; i < first + count; i++)
-    {
-      go_idle ();
-      if (!sqlite_find_status_ops (ctx, i, 1, error))
-        return FALSE;
-    }
-  return TRUE;
 }
 
 static gboolean
@@ -1245,10 +1208,10 @@ measure2 (Row *row, gpointer data, MeasureFunc netdb_func, MeasureFunc sqlite_fu
 }
 
 static void
-measure_query (Row *row, QueryEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops)
+measure_query_full (Row *row, QueryEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops, gboolean idle)
 {
-  QueryCase netdb_case = { env, netdb_ops };
-  QueryCase sqlite_case = { env, sqlite_ops };
+  QueryCase netdb_case = { env, netdb_ops, idle };
+  QueryCase sqlite_case = { env, sqlite_ops, idle };
   Job jobs[N_IMPL] = {
     { &row, 1, IMPL_NETDB, query_run, &netdb_case },
     { &row, 1, IMPL_SQLITE, query_run, &sqlite_case },
@@ -1256,6 +1219,12 @@ measure_query (Row *row, QueryEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops)
 
   run_jobs (jobs, N_IMPL);
   row_finish (row);
+}
+
+static void
+measure_query (Row *row, QueryEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops)
+{
+  measure_query_full (row, env, netdb_ops, sqlite_ops, FALSE);
 }
 
 static void
@@ -1327,14 +1296,14 @@ workload_size (guint64 n)
           if (rows[ROW_TASKS_GET] != NULL)
             measure_query (rows[ROW_TASKS_GET], &env, netdb_get_ops, sqlite_get_ops);
           if (rows[ROW_TASKS_GET_IDLE] != NULL)
-            measure_query (rows[ROW_TASKS_GET_IDLE], &env, netdb_get_idle_ops, sqlite_get_idle_ops);
+            measure_query_full (rows[ROW_TASKS_GET_IDLE], &env, netdb_get_ops, sqlite_get_ops, TRUE);
           if (rows[ROW_TASKS_COUNT] != NULL)
             measure_query (rows[ROW_TASKS_COUNT], &env, netdb_count_ops, sqlite_count_ops);
           if (rows[ROW_TASKS_FIND_STATUS] != NULL)
             measure_query (rows[ROW_TASKS_FIND_STATUS], &env, netdb_find_status_ops, sqlite_find_status_ops);
           if (rows[ROW_TASKS_FIND_STATUS_IDLE] != NULL)
-            measure_query (rows[ROW_TASKS_FIND_STATUS_IDLE], &env, netdb_find_status_idle_ops,
-                           sqlite_find_status_idle_ops);
+            measure_query_full (rows[ROW_TASKS_FIND_STATUS_IDLE], &env, netdb_find_status_ops,
+                                sqlite_find_status_ops, TRUE);
           if (rows[ROW_TASKS_FIND_NEWEST] != NULL)
             measure_query (rows[ROW_TASKS_FIND_NEWEST], &env, netdb_find_newest_ops, sqlite_find_newest_ops);
 #ifdef NETDB_BENCH_HAVE_MEMORIES
