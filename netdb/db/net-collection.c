@@ -293,8 +293,10 @@ coll_new_item (gpointer      model,
     {
       /* The record an insert was given becomes the item of its id. */
       record = g_steal_pointer (&self->inserting);
+      /* Its fields are what was written (read from it): only its times
+       * are new. */
       _net_record_begin_change (record);
-      record_fill (self, record, e, TRUE);
+      _net_record_set_times (record, e->created, e->updated);
       _net_table_mark_dirty (&self->table, record);
       return record;
     }
