@@ -1743,6 +1743,56 @@ net_collection_get_applied_seq (NetCollection *self)
 }
 
 /**
+ * net_collection_wait_for_seq_async:
+ * @self: a #NetCollection
+ * @seq: the seq to wait for
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async): called once @seq is folded and delivered
+ * @user_data: data for @callback
+ *
+ * Waits until the event @seq (appended by any thread or process) is
+ * folded and its changes delivered, as net_db_tasks_wait_for_seq_async()
+ * does.
+ *
+ * Since: 0.2
+ */
+void
+net_collection_wait_for_seq_async (NetCollection       *self,
+                                   guint64              seq,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (NET_IS_COLLECTION (self));
+
+  _net_table_wait_for_seq_async (&self->table, seq, cancellable, callback, user_data,
+                                 net_collection_wait_for_seq_async);
+}
+
+/**
+ * net_collection_wait_for_seq_finish:
+ * @self: a #NetCollection
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Completes net_collection_wait_for_seq_async().
+ *
+ * Returns: %TRUE once the seq is folded; %FALSE with @error set
+ *
+ * Since: 0.2
+ */
+gboolean
+net_collection_wait_for_seq_finish (NetCollection  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  g_return_val_if_fail (NET_IS_COLLECTION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
  * net_collection_wait_for_seq:
  * @self: a #NetCollection
  * @seq: the seq to wait for

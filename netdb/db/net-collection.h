@@ -99,6 +99,16 @@ NetQueryModel *net_collection_watch           (NetCollection  *self,
 NET_AVAILABLE_IN_ALL
 guint64        net_collection_get_applied_seq (NetCollection  *self);
 NET_AVAILABLE_IN_ALL
+void           net_collection_wait_for_seq_async  (NetCollection       *self,
+                                                   guint64              seq,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+NET_AVAILABLE_IN_ALL
+gboolean       net_collection_wait_for_seq_finish (NetCollection       *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+NET_AVAILABLE_IN_ALL
 gboolean       net_collection_wait_for_seq    (NetCollection  *self,
                                                guint64         seq,
                                                guint           timeout_ms,

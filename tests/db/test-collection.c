@@ -371,6 +371,14 @@ notify_count_cb (GObject    *object,
   (*(guint *) data)++;
 }
 
+static void
+async_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
 /* Tests ------------------------------------------------------------------------ */
 
 static void
@@ -461,6 +469,23 @@ test_crud (void)
   g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (notifies, ==, 1);
+
+  /* The same wait, async. */
+  {
+    GAsyncResult *result = NULL;
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    seq = net_collection_update (notes, id, &error, "starred", TRUE, NULL);
+    g_assert_no_error (error);
+    net_collection_wait_for_seq_async (notes, seq, NULL, async_result_cb, &result);
+    while (result == NULL && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_nonnull (result);
+    g_assert_true (net_collection_wait_for_seq_finish (notes, result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_get_applied_seq (notes), >=, seq);
+    g_object_unref (result);
+  }
 
   /* updatev converts with g_value_transform. */
   g_value_init (&values[0], G_TYPE_STRING);
