@@ -306,18 +306,17 @@ coll_new_item (gpointer      model,
   return record;
 }
 
-/* @e changed: its live item follows. */
+/* NetTableSchema.update_item: a live record takes the values of its
+ * entry (its collection is its link's table's model). */
 static void
-item_refresh (NetCollection *self,
-              Entry         *e)
+coll_update_item (gpointer      item,
+                  gconstpointer entry)
 {
-  NetRecord *record = _net_table_live_item (&self->table, e->id);
+  NetTable *table = _net_record_get_link (item)->table;
 
-  if (record == NULL)
-    return;
-  _net_record_begin_change (record);
-  record_fill (self, record, e, TRUE);
-  _net_table_mark_dirty (&self->table, record);
+  g_assert (table != NULL);
+  _net_record_begin_change (item);
+  record_fill ((NetCollection *) table->model, item, (Entry *) entry, TRUE);
 }
 
 static gboolean
@@ -368,20 +367,11 @@ static void
 entry_insert (NetCollection *self,
               Entry         *e)
 {
-  NetRecord *record = _net_table_adopt_item (&self->table, e->id);
-
   entry_index_all (self, e);
   _net_id_table_insert (&self->table.by_id, e);
   _net_coll_order_indexes_add (self, e);
-  if (G_UNLIKELY (record != NULL))
-    {
-      /* It carries on as the item of its id (a restore). */
-      _net_record_begin_change (record);
-      record_fill (self, record, e, TRUE);
-      _net_table_mark_dirty (&self->table, record);
-      g_object_unref (record);
-    }
-  _net_watch_hub_touch (&self->table.watches, e->id);
+  /* The item of before a restore carries on; the live queries look. */
+  _net_table_entry_inserted (&self->table, e);
 }
 
 static void
@@ -447,8 +437,7 @@ coll_apply (gpointer            model,
           entry_take_values (self, e, &ev);
           entry_index_all (self, e);
           _net_coll_order_indexes_move (self, e);
-          item_refresh (self, e);
-          _net_watch_hub_touch (&self->table.watches, e->id);
+          _net_table_entry_changed (&self->table, e);
         }
       else
         {
@@ -468,8 +457,7 @@ coll_apply (gpointer            model,
           entry_take_values (self, e, &ev);
           _net_table_index_key (&self->table, e, NET_TABLE_KEY_UPDATED);
           _net_coll_order_indexes_move (self, e);
-          item_refresh (self, e);
-          _net_watch_hub_touch (&self->table.watches, e->id);
+          _net_table_entry_changed (&self->table, e);
         }
       break;
 
@@ -949,6 +937,7 @@ _net_collection_open (NetRedex        *redex,
     .visit = _net_coll_visit,
     .item_link = coll_item_link,
     .new_item = coll_new_item,
+    .update_item = coll_update_item,
     .foreach_snapshot_entry = coll_foreach_snapshot_entry,
     .encode_entry = coll_encode_entry,
     .record_size = sizeof (CollRecord),
