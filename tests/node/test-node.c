@@ -1730,13 +1730,26 @@ test_initiator_flooded (void)
                   " cookie replies", b.flood.responses, b.flood.responses_mac2, b.flood.count,
                   counter (&a, "handshakes-read"), counter (&a, "dropped-busy"),
                   counter (&a, "cookie-replies-sent"));
-  /* The genuine responder got a cookie and answered with a mac2. */
-  g_assert_cmpuint (counter (&b, "cookie-replies-received"), >=, 1);
-  g_assert_cmpuint (b.flood.responses_mac2, >=, 1);
-  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), >, counter (&b, "cookie-replies-received"));
-  /* Most of the junk cost a hash, not a Diffie-Hellman. */
-  g_assert_cmpuint (counter (&a, "handshakes-read"), <, b.flood.responses * b.flood.count / 2);
   g_assert_cmpuint (counter (&a, "handshakes-completed"), >=, 1);
+  /* A build that reads fewer than 200 handshake messages a second
+   * (valgrind) never drains the bucket: its loop, not the bucket, is the
+   * limit, the node is never under load and reads all the junk.  Any
+   * other build must have been put under load by it. */
+  if (counter (&a, "dropped-busy") == 0 && time_factor () > 1)
+    {
+      g_test_message ("the junk never put the initiator under load (a slow build): "
+                      "cookies not checked");
+    }
+  else
+    {
+      /* The genuine responder got a cookie and answered with a mac2. */
+      g_assert_cmpuint (counter (&b, "cookie-replies-received"), >=, 1);
+      g_assert_cmpuint (b.flood.responses_mac2, >=, 1);
+      g_assert_cmpuint (counter (&a, "cookie-replies-sent"), >,
+                        counter (&b, "cookie-replies-received"));
+      /* Most of the junk cost a hash, not a Diffie-Hellman. */
+      g_assert_cmpuint (counter (&a, "handshakes-read"), <, b.flood.responses * b.flood.count / 2);
+    }
 
   test_node_clear (&a);
   test_node_clear (&b);
