@@ -1043,6 +1043,44 @@ test_watch_incremental_filter_change (Fixture       *f,
   g_rand_free (m.rand);
 }
 
+/* Search as you type over a large table: the rows of before stay until
+ * the walk reaches their place, so the view never empties. */
+static void
+test_watch_incremental_keeps_rows (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(NetTasksFilter) filter = net_tasks_filter_new ();
+  g_autoptr(NetQueryModel) model = NULL;
+  g_autoptr(NetTask) last = NULL;
+  g_autoptr(NetTask) still_last = NULL;
+  Recorder *rec;
+  guint n_matches;
+
+  populate (f, LARGE_N);
+  model = net_db_tasks_watch (f->tasks, filter);
+  net_query_model_set_incremental (model, FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, LARGE_N);
+  net_query_model_set_incremental (model, TRUE);
+  last = g_list_model_get_item (G_LIST_MODEL (model), LARGE_N - 1);
+  rec = recorder_new (G_LIST_MODEL (model));
+
+  /* "task-60000" has no 9: it leaves only when the walk gets there. */
+  net_tasks_filter_set_title_contains (filter, "9");
+  n_matches = net_db_tasks_count (f->tasks, filter);
+  g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), >, n_matches);
+  still_last = g_list_model_get_item (G_LIST_MODEL (model),
+                                      g_list_model_get_n_items (G_LIST_MODEL (model)) - 1);
+  g_assert_true (still_last == last);
+  assert_mirror (rec);
+
+  wait_filled (model);
+  assert_mirror (rec);
+  assert_equals_find_many (f, model);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, n_matches);
+  recorder_free (rec);
+}
+
 static void
 on_closed (GObject    *model,
            GParamSpec *pspec,
@@ -1271,6 +1309,7 @@ main (int   argc,
   ADD ("incremental/sync", test_watch_incremental_sync);
   ADD ("incremental/mutations", test_watch_incremental_mutations);
   ADD ("incremental/filter-change", test_watch_incremental_filter_change);
+  ADD ("incremental/keeps-rows", test_watch_incremental_keeps_rows);
   ADD ("incremental/close", test_watch_incremental_close);
   ADD ("incremental/finalize", test_watch_incremental_finalize);
   ADD ("incremental/memories", test_watch_incremental_memories);
