@@ -404,34 +404,57 @@ _net_table_index_all (NetTable  *self,
                       gpointer  *entries,
                       guint      n)
 {
+  guint n_parts = self->schema->n_partitions;
   g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (n, 1));
+  g_autofree guint8 *part = g_new (guint8, MAX (n, 1));
+  guint start[NET_TABLE_MAX_PARTITIONS + 1] = { 0 };
 
-  for (guint p = 0; p < self->schema->n_partitions; p++)
-    for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
-      {
-        guint64 last_key = 0, last_id = 0;
-        gboolean sorted = TRUE;
-        guint m = 0;
+  /* The partition of each entry once; the entries of partition p go to
+   * items[start[p] .. start[p + 1]). */
+  for (guint i = 0; i < n; i++)
+    {
+      part[i] = partition_of (self, entries[i]);
+      start[part[i] + 1]++;
+    }
+  for (guint p = 0; p < n_parts; p++)
+    start[p + 1] += start[p];
 
-        for (guint i = 0; i < n; i++)
-          {
-            const NetTableEntry *e = entries[i];
-            guint64 key;
+  for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+    {
+      guint at[NET_TABLE_MAX_PARTITIONS];
+      gboolean sorted[NET_TABLE_MAX_PARTITIONS];
 
-            if (partition_of (self, e) != p)
-              continue;
-            key = _net_table_entry_key (e, k);
-            if (m > 0 && (key < last_key || (key == last_key && e->id < last_id)))
-              sorted = FALSE;
-            items[m++] = (NetBTreeItem) { key, (gpointer) e };
-            last_key = key;
-            last_id = e->id;
-          }
-        if (!sorted)
-          g_qsort_with_data (items, m, sizeof (NetBTreeItem), compare_items, NULL);
-        g_assert (_net_btree_size (self->order[p][k]) == 0);
-        _net_btree_build (self->order[p][k], items, m);
-      }
+      for (guint p = 0; p < n_parts; p++)
+        {
+          at[p] = start[p];
+          sorted[p] = TRUE;
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          const NetTableEntry *e = entries[i];
+          guint p = part[i];
+          NetBTreeItem item = { _net_table_entry_key (e, k), (gpointer) e };
+
+          if (at[p] > start[p])
+            {
+              const NetBTreeItem *prev = &items[at[p] - 1];
+
+              if (item.key < prev->key ||
+                  (item.key == prev->key && e->id < ((const NetTableEntry *) prev->value)->id))
+                sorted[p] = FALSE;
+            }
+          items[at[p]++] = item;
+        }
+      for (guint p = 0; p < n_parts; p++)
+        {
+          guint m = start[p + 1] - start[p];
+
+          if (!sorted[p])
+            g_qsort_with_data (&items[start[p]], m, sizeof (NetBTreeItem), compare_items, NULL);
+          g_assert (_net_btree_size (self->order[p][k]) == 0);
+          _net_btree_build (self->order[p][k], &items[start[p]], m);
+        }
+    }
 }
 
 gboolean
@@ -1559,7 +1582,8 @@ _net_table_adopt_item_slow (NetTable *self,
 {
   gpointer key, item;
 
-  if (!g_hash_table_steal_extended (self->adopt, &id, &key, &item))
+  if (g_hash_table_size (self->adopt) == 0 ||
+      !g_hash_table_steal_extended (self->adopt, &id, &key, &item))
     return NULL;
   g_free (key);
   item_attach (self, item);
