@@ -1682,6 +1682,38 @@ test_response_sent_again (void)
   test_node_clear (&b);
 }
 
+/* Both sides under load, as WireGuard allows: the responder answers the
+ * first initiation with a cookie, the initiator's next one carries a
+ * mac2; the initiator answers the response with a cookie, the responder
+ * sends it again with a mac2; the pair comes up, each side holding a
+ * cookie of the other. */
+static void
+test_both_under_load (void)
+{
+  TestNode a, b;
+
+  pair_init (&a, &b, "127.0.0.1");
+  a.capture = TRUE;
+  b.capture = TRUE;
+  _net_node_set_under_load (a.node, TRUE);
+  _net_node_set_under_load (b.node, TRUE);
+  pair_start_and_wait_up (&a, &b);
+
+  g_assert_cmpuint (counter (&a, "cookie-replies-received"), >=, 1);
+  g_assert_cmpuint (counter (&b, "cookie-replies-received"), >=, 1);
+  g_assert_cmpuint (counter (&a, "cookie-replies-sent"), >=, 1);
+  g_assert_cmpuint (counter (&b, "cookie-replies-sent"), >=, 1);
+  /* What got through carried a mac2 both ways. */
+  g_assert_cmpuint (g_bytes_get_size (last_captured (&a, NET_WIRE_HANDSHAKE_INITIATION)->data),
+                    ==, NET_WIRE_INITIATION_MAC2_LEN);
+  g_assert_cmpuint (g_bytes_get_size (last_captured (&b, NET_WIRE_HANDSHAKE_RESPONSE)->data),
+                    ==, NET_WIRE_RESPONSE_MAC2_LEN);
+  assert_up_all_along (&a, &b);
+
+  test_node_clear (&a);
+  test_node_clear (&b);
+}
+
 /* An initiator put under load by forged traffic still completes its
  * handshake: an injector who sees each response go out sends the
  * initiator hundreds of junk responses to the same handshake first (each
@@ -2629,6 +2661,7 @@ main (int   argc,
   g_test_add_func ("/node/security/cookie-bound-to-address", test_cookie_bound_to_address);
   g_test_add_func ("/node/security/response-cookie", test_response_cookie);
   g_test_add_func ("/node/security/response-sent-again", test_response_sent_again);
+  g_test_add_func ("/node/security/both-under-load", test_both_under_load);
   g_test_add_func ("/node/security/initiator-flooded", test_initiator_flooded);
   g_test_add_func ("/node/security/replayed-initiation-after-restart",
                    test_replayed_initiation_after_restart);
