@@ -13,6 +13,7 @@
 #include "net-collection-private.h"
 #include "net-codec-private.h"
 #include "net-event-meta-private.h"
+#include "net-fold-private.h"
 
 /* Helpers ------------------------------------------------------------------- */
 
@@ -611,14 +612,17 @@ test_reopen (Fixture       *f,
     g_assert_no_error (error);
   }
 
-  /* Reopened: from the checkpoint close wrote. */
+  /* Reopened: from the checkpoint close wrote (nothing folded). */
   {
     g_autoptr(NetDb) db = db_new (f->dir);
     NetCollection *notes;
     g_autoptr(NetRecord) r = NULL;
+    guint64 folded = _net_fold_get_events_applied ();
 
     notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
     g_assert_no_error (error);
+    g_assert_cmpuint (_net_fold_get_events_applied () - folded, ==, 0);
+    g_assert_cmpuint (net_collection_get_applied_seq (notes), ==, 21);
     g_assert_cmpuint (net_collection_count (notes, NULL), ==, 21);
     r = net_collection_get (notes, 5);
     g_assert_nonnull (r);
@@ -638,10 +642,14 @@ test_reopen (Fixture       *f,
     NetCollection *notes;
     g_autoptr(NetRecord) r = NULL;
 
+    guint64 folded;
+
     rm_rf (ckpt);
     db = db_new (f->dir);
+    folded = _net_fold_get_events_applied ();
     notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
     g_assert_no_error (error);
+    g_assert_cmpuint (_net_fold_get_events_applied () - folded, ==, 22);
     r = net_collection_get (notes, 5);
     g_assert_cmpint (TEST_NOTE (r)->priority, ==, 77);
     g_assert_cmpstr (TEST_NOTE (r)->title, ==, "Ünïcode title");
