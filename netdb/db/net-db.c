@@ -1641,6 +1641,64 @@ net_db_list_collections (NetDb *self)
   return (char **) g_ptr_array_free (out, FALSE);
 }
 
+/* A snapshot holds every collection, opened or not: one this db has not
+ * opened is folded into a temporary untyped collection (from its
+ * checkpoint's section, if any, then its log) for its section.  When that
+ * cannot be done (a closed or read-only db without its log), the section
+ * of the checkpoint or snapshot the db was opened from stands in. */
+static gboolean
+bundle_add_unopened_collections (NetDb        *self,
+                                 NetDbBundle  *bundle,
+                                 GError      **error)
+{
+  g_auto(GStrv) names = net_db_list_collections (self);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *log_name = g_strconcat (NET_COLLECTION_LOG_PREFIX, names[i], NULL);
+      NetDbSection *carried = self->carried != NULL ? _net_db_bundle_find (self->carried, log_name) : NULL;
+      g_autoptr(NetCollection) coll = NULL;
+      g_autoptr(GBytes) data = NULL;
+      NetDbSection *section;
+      NetTable *table;
+      guint64 seq;
+
+      if (find_collection (self, names[i]) != NULL)
+        continue;
+      if (self->redex != NULL && !self->closed)
+        {
+          coll = _net_collection_open (self->redex, self->config, self->origin, names[i], NET_TYPE_RECORD,
+                                       carried != NULL ? carried->data : NULL, NULL);
+          if (coll == NULL && carried != NULL)
+            coll = _net_collection_open (self->redex, self->config, self->origin, names[i],
+                                         NET_TYPE_RECORD, NULL, NULL);
+        }
+      if (coll == NULL)
+        {
+          if (carried != NULL)
+            {
+              section = _net_db_bundle_add (bundle, carried->name, carried->applied_seq, carried->data);
+              section->has_event_digest = carried->has_event_digest;
+              section->event_digest = carried->event_digest;
+            }
+          continue;
+        }
+
+      table = _net_collection_get_table (coll);
+      data = _net_collection_snapshot (coll);
+      seq = _net_table_get_applied_seq (table);
+      section = _net_db_bundle_add (bundle, log_name, seq, data);
+      section->has_event_digest = log_event_digest (table->file, seq, &section->event_digest);
+      if (!section->has_event_digest && carried != NULL && carried->applied_seq == seq &&
+          carried->has_event_digest)
+        {
+          section->has_event_digest = TRUE;
+          section->event_digest = carried->event_digest;
+        }
+    }
+  return TRUE;
+}
+
 /*
  * Opens @self as @options say.  On any thread: an async open runs it on
  * a worker, inside a NetOwnerScope that names the caller's context and
@@ -2166,7 +2224,8 @@ _net_db_snapshot_bundle (NetDb   *self,
   bundle->created_at = g_get_real_time ();
   bundle->origin = self->origin;
 
-  if (!bundle_add_models (self, bundle, NULL, error))
+  if (!bundle_add_models (self, bundle, NULL, error) ||
+      !bundle_add_unopened_collections (self, bundle, error))
     return NULL;
   return g_steal_pointer (&bundle);
 }

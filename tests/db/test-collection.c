@@ -871,6 +871,52 @@ test_snapshot (Fixture       *f,
   }
 }
 
+/* A snapshot holds every collection, also one not opened since the db
+ * was: its state is its checkpoint's plus the log after it. */
+static void
+test_snapshot_unopened (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snapshot = NULL;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(NetDb) db = db_new (f->dir);
+      NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+
+      g_assert_no_error (error);
+      for (guint i = 0; i < 3; i++)
+        {
+          g_autoptr(TestNote) n = note_new ("x", i, FALSE);
+
+          net_collection_insert (notes, NET_RECORD (n), &error);
+          g_assert_no_error (error);
+        }
+      /* The first close writes a checkpoint; the second one does not
+       * (a few events): the log holds three records more than it. */
+      g_assert_true (net_db_close (db, &error));
+    }
+
+  {
+    g_autoptr(NetDb) db = net_db_new (f->dir, NET_DB_MODELS_TASKS, &error);
+
+    g_assert_no_error (error);
+    snapshot = net_db_snapshot (db, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(NetDb) db = net_db_open_from_snapshot (snapshot, NULL, NET_DB_MODELS_TASKS, &error);
+    NetCollection *notes;
+
+    g_assert_no_error (error);
+    notes = net_db_open_collection (db, "notes", NET_TYPE_RECORD, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 6);
+    g_assert_cmpuint (net_collection_get_applied_seq (notes), ==, 6);
+  }
+}
+
 /* A read-only db follows the writer's collection (another NetDb on the
  * same directory, as another process would). */
 static void
@@ -1711,6 +1757,7 @@ main (int   argc,
   g_test_add ("/collection/evolution", Fixture, NULL, fixture_setup, test_evolution, fixture_teardown);
   g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
+  g_test_add ("/collection/snapshot-unopened", Fixture, NULL, fixture_setup, test_snapshot_unopened, fixture_teardown);
   g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
   g_test_add ("/collection/corrupt-events", Fixture, NULL, fixture_setup, test_corrupt_events, fixture_teardown);
   g_test_add_func ("/collection/filter/operators", test_filter_operators);
