@@ -2195,6 +2195,10 @@ net_db_get_memories (NetDb *self)
  * and net_db_builder_build_from_snapshot() open.  The format is described
  * in `docs/snapshot-format.md`.
  *
+ * Every collection of the database is in it too, opened or not (see
+ * net_db_list_collections()); a database opened from it finds each one
+ * with net_db_open_collection().
+ *
  * A closed database still snapshots its last state.
  *
  * Returns: (transfer full): the snapshot, or %NULL with @error set
