@@ -43,6 +43,20 @@
  * collection opened with %NET_TYPE_RECORD needs no class: its records are
  * plain #NetRecord objects whose fields net_record_get_field() reads.
  *
+ * |[<!-- language="C" -->
+ * NetCollection *notes = net_db_open_collection (db, "notes", MY_TYPE_NOTE, &error);
+ * g_autoptr(MyNote) note = g_object_new (MY_TYPE_NOTE, "title", "Buy milk", NULL);
+ *
+ * net_collection_insert (notes, NET_RECORD (note), &error);   // id chosen
+ * net_collection_update (notes, net_record_get_id (NET_RECORD (note)), &error,
+ *                        "starred", TRUE, NULL);
+ * net_collection_add_index (notes, "title", NET_INDEX_SEARCH, &error);
+ * ]|
+ *
+ * Every query works without an index; net_collection_add_index() makes
+ * the ones on a field not scan the records (indexes live in memory:
+ * declare them after each open).
+ *
  * Since: 0.2
  */
 
