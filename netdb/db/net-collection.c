@@ -1706,7 +1706,8 @@ _net_collection_get_examined (NetCollection *self)
  * #GListModel::items-changed emissions; a change of @filter updates it
  * too.  A live query ordered by fields keeps that order up to date in
  * O(log n) per change (an index shared by the live queries of the same
- * order, which find_many() then walks instead of sorting).
+ * order, which net_collection_find_many() then walks instead of
+ * sorting).
  *
  * Returns: (transfer full): a new #NetQueryModel
  *
