@@ -1084,6 +1084,117 @@ test_corrupt_events (Fixture       *f,
   }
 }
 
+/* Random payloads and mutations of a good one: never a crash; what
+ * decodes is applied, the rest counted. */
+static void
+test_random_events (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = net_redex_new (f->dir, &error);
+  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(GByteArray) good = g_byte_array_new ();
+  guint n = 500;
+
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "collections/fuzz", NULL, &error);
+  g_assert_no_error (error);
+
+  /* A good insert defining two fields, to mutate. */
+  {
+    g_autoptr(GByteArray) sub = g_byte_array_new ();
+    NetEncoder enc, senc;
+
+    net_encoder_init (&enc, good);
+    net_encoder_put_uint (&enc, 1, 7);
+    net_encoder_put_int (&enc, 2, 1);
+    net_encoder_put_int (&enc, 3, 1);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "a");
+    net_encoder_put_uint (&senc, 3, 8);
+    net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+    g_byte_array_set_size (sub, 0);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "x");
+    net_encoder_put_string (&senc, 2, "y");
+    net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+  }
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GByteArray) buf = g_byte_array_new ();
+      g_autoptr(GBytes) ev = NULL;
+      NetEventMeta meta = { 0x20 + g_rand_int_range (rand, 0, 3), 0, 3, i + 1 };
+
+      if (g_rand_boolean (rand))
+        {
+          g_byte_array_append (buf, good->data, good->len);
+          for (guint k = g_rand_int_range (rand, 1, 4); k > 0; k--)
+            buf->data[g_rand_int_range (rand, 1, buf->len)] = g_rand_int_range (rand, 0, 256);
+          if (g_rand_boolean (rand))
+            g_byte_array_set_size (buf, g_rand_int_range (rand, 1, buf->len + 1));
+        }
+      else
+        {
+          guint8 version = 1;
+
+          g_byte_array_append (buf, &version, 1);
+          for (guint k = g_rand_int_range (rand, 0, 40); k > 0; k--)
+            {
+              guint8 b = g_rand_int_range (rand, 0, 256);
+
+              g_byte_array_append (buf, &b, 1);
+            }
+        }
+      ev = net_event_encode (&meta, buf->data, buf->len);
+      net_redex_file_append (file, ev, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_close (redex, &error));
+  g_clear_object (&file);
+  g_clear_object (&redex);
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *coll = net_db_open_collection (db, "fuzz", NET_TYPE_RECORD, &error);
+    g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GBytes) snapshot = NULL;
+    guint64 errors = 0;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_get_applied_seq (coll), ==, n);
+    g_object_get (coll, "fold-errors", &errors, NULL);
+    g_assert_cmpuint (errors, >, 0);
+    g_assert_cmpuint (errors, <, n);
+    /* Whatever was applied reads, and snapshots and restores. */
+    all = net_collection_find_many (coll, NULL);
+    for (guint i = 0; i < all->len; i++)
+      {
+        g_auto(GStrv) fields = net_record_list_fields (g_ptr_array_index (all, i));
+
+        for (guint j = 0; fields[j] != NULL; j++)
+          {
+            g_auto(GValue) v = G_VALUE_INIT;
+
+            g_assert_true (net_record_get_field (g_ptr_array_index (all, i), fields[j], &v));
+          }
+      }
+    snapshot = net_db_snapshot (db, &error);
+    g_assert_no_error (error);
+    {
+      g_autoptr(NetDb) copy = net_db_open_from_snapshot (snapshot, NULL, NET_DB_MODELS_NONE, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (net_collection_count (net_db_open_collection (copy, "fuzz", NET_TYPE_RECORD, &error), NULL),
+                        ==, all->len);
+      g_assert_no_error (error);
+    }
+  }
+}
+
 /* Filters against a brute-force evaluation ---------------------------------------------- */
 
 static char *
@@ -1760,6 +1871,7 @@ main (int   argc,
   g_test_add ("/collection/snapshot-unopened", Fixture, NULL, fixture_setup, test_snapshot_unopened, fixture_teardown);
   g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
   g_test_add ("/collection/corrupt-events", Fixture, NULL, fixture_setup, test_corrupt_events, fixture_teardown);
+  g_test_add ("/collection/random-events", Fixture, NULL, fixture_setup, test_random_events, fixture_teardown);
   g_test_add_func ("/collection/filter/operators", test_filter_operators);
   g_test_add_func ("/collection/filter/random", test_filter_random);
   g_test_add_func ("/collection/filter/indexes", test_indexes);
