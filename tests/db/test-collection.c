@@ -917,6 +917,53 @@ test_snapshot_unopened (Fixture       *f,
   }
 }
 
+/* The builder's collections open with the db, also asynchronously (on a
+ * worker, the collection belonging to the caller's context); a bad one
+ * fails the build. */
+static void
+test_builder_async (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetDbBuilder) b = net_db_builder_new ();
+  g_autoptr(NetDb) db = NULL;
+  GAsyncResult *result = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  NetCollection *notes;
+  g_autoptr(TestNote) n = note_new ("async", 1, TRUE);
+  guint64 seq;
+
+  net_db_builder_with_collection (net_db_builder_persistent_dir (b, f->dir), "notes", TEST_TYPE_NOTE);
+  net_db_builder_build_async (b, G_PRIORITY_DEFAULT, NULL, async_result_cb, &result);
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (result);
+  db = net_db_builder_build_finish (b, result, &error);
+  g_object_unref (result);
+  g_assert_no_error (error);
+
+  /* The same object as the build opened. */
+  notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  seq = net_collection_insert (notes, NET_RECORD (n), &error);
+  g_assert_no_error (error);
+  g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_true (net_db_close (db, &error));
+
+  {
+    g_autoptr(NetDbBuilder) bad = net_db_builder_new ();
+    g_autoptr(NetDb) none = NULL;
+    g_autofree char *other = g_build_filename (f->root, "other", NULL);
+
+    net_db_builder_with_collection (net_db_builder_persistent_dir (bad, other), "notes", TEST_TYPE_NOTE_POINTER);
+    none = net_db_builder_build (bad, &error);
+    g_assert_null (none);
+    g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+}
+
 /* A read-only db follows the writer's collection (another NetDb on the
  * same directory, as another process would). */
 static void
@@ -1870,6 +1917,7 @@ main (int   argc,
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
   g_test_add ("/collection/snapshot-unopened", Fixture, NULL, fixture_setup, test_snapshot_unopened, fixture_teardown);
   g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
+  g_test_add ("/collection/builder-async", Fixture, NULL, fixture_setup, test_builder_async, fixture_teardown);
   g_test_add ("/collection/corrupt-events", Fixture, NULL, fixture_setup, test_corrupt_events, fixture_teardown);
   g_test_add ("/collection/random-events", Fixture, NULL, fixture_setup, test_random_events, fixture_teardown);
   g_test_add_func ("/collection/filter/operators", test_filter_operators);
