@@ -606,18 +606,22 @@ cli_control_parse_reply (const char  *line,
   if (node != NULL)
     {
       JsonObject *e;
-      const char *domain;
-      const char *message;
+      JsonNode *domain, *code, *message;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         goto invalid;
+      /* Each member must be a value of its type: json-glib's getters are
+       * programmer-error checks (criticals) on anything else. */
       e = json_node_get_object (node);
-      domain = json_object_get_string_member_with_default (e, "domain", NULL);
-      message = json_object_get_string_member_with_default (e, "message", NULL);
-      if (domain == NULL || message == NULL || !json_object_has_member (e, "code"))
+      domain = json_object_get_member (e, "domain");
+      code = json_object_get_member (e, "code");
+      message = json_object_get_member (e, "message");
+      if (domain == NULL || json_node_get_value_type (domain) != G_TYPE_STRING ||
+          code == NULL || json_node_get_value_type (code) != G_TYPE_INT64 ||
+          message == NULL || json_node_get_value_type (message) != G_TYPE_STRING)
         goto invalid;
-      g_set_error_literal (error, g_quark_from_string (domain),
-                           (int) json_object_get_int_member (e, "code"), message);
+      g_set_error_literal (error, g_quark_from_string (json_node_get_string (domain)),
+                           (int) json_node_get_int (code), json_node_get_string (message));
       return FALSE;
     }
 

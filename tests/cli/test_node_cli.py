@@ -12,6 +12,7 @@
 # Nothing here measures time: every wait polls until a condition holds,
 # bounded by a generous timeout that only turns a hang into a failure.
 
+import fcntl
 import json
 import os
 import queue
@@ -951,6 +952,49 @@ def test_control_socket_refuses_malformed_requests(env, pair, nodes, request_):
     assert status == 0
     # Refused cleanly: no critical on the way.
     assert not any("CRITICAL" in l for l in err), err
+
+
+@pytest.mark.parametrize("reply", [
+    b"not json\n",
+    b"{}\n",
+    b'{"seq": -1}\n',
+    # Members of the wrong kind (found by fuzz-control: json-glib's getters
+    # logged criticals on them).
+    b'{"error": {"domain": [], "code": 1, "message": "x"}}\n',
+    b'{"error": {"domain": "d", "code": {}, "message": "x"}}\n',
+    b'{"error": {"domain": "d", "code": "1", "message": ["x"]}}\n',
+    b'{"error": {"domain": "d", "code": 1}}\n',
+], ids=lambda r: r.decode().strip()[:40])
+def test_command_refuses_malformed_node_replies(env, tmp_path, reply):
+    """A command that reaches something answering nonsense on the control
+    socket says so, cleanly."""
+    db = tmp_path / "db"
+    ok(env, "--db", str(db), "tasks", "add", "1", "before")
+    # Like a node: it holds the directory's lock, so the command asks it.
+    lock = open(db / "LOCK", "a")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with lock, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(db / "node.sock"))
+        server.listen(1)
+
+        def answer():
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(HANG_TIMEOUT)
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                conn.sendall(reply)
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        r = run(env, "--db", str(db), "tasks", "add", "2", "through a fake node")
+        t.join(HANG_TIMEOUT)
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert "not a reply" in r.stderr, r.stderr
+    assert "CRITICAL" not in r.stderr, r.stderr
 
 
 def test_control_socket_survives_rude_clients(env, pair, nodes):
