@@ -25,6 +25,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -459,7 +461,7 @@ int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_fatal_logs (TRUE);
   g_log_set_writer_func (quiet_writer, NULL, NULL);
   return 0;
 }

@@ -14,6 +14,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -122,7 +124,7 @@ int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_fatal_logs (TRUE);
   setup ();
   return 0;
 }

@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -133,7 +135,7 @@ int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+  fuzz_fatal_logs (FALSE);
   g_log_set_writer_func (quiet_writer, NULL, NULL);
   root = g_dir_make_tmp ("netdb-fuzz-XXXXXX", NULL);
   config = net_redex_config_new ();

@@ -24,6 +24,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -82,6 +84,15 @@ check_bundle (GBytes *bundle)
 #ifndef NETDB_FUZZ_SNAPSHOT_CORPUS
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int    *argc,
+                      char ***argv)
+{
+  fuzz_fatal_logs (FALSE);
+  return 0;
+}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
