@@ -258,86 +258,86 @@ _net_coll_entry_has (Entry *e,
 }
 
 /* net-collection-values.c */
-void _net_coll_clear_entries (NetCollection *self);
-gboolean _net_coll_corrupt (GError    **error,
-                            const char *what,
-                            guint64     seq);
-gint64 _net_coll_datetime_to_usec (GDateTime *dt);
-void _net_coll_def_clear (gpointer data);
-gboolean _net_coll_def_decode (const NetField *outer,
-                               Def            *def);
-void _net_coll_entry_clear_values (NetCollection *self,
-                                   Entry         *e);
-void _net_coll_entry_field (Entry       *e,
-                            ClassField  *cf,
-                            FieldVal    *out);
-gboolean _net_coll_entry_field_value (Entry      *e,
-                                      ClassField *cf,
-                                      GValue     *out);
-void _net_coll_entry_free (NetCollection *self,
-                           Entry         *e);
-Entry * _net_coll_entry_new (guint64 id);
-void _net_coll_entry_set (NetCollection *self,
-                          Entry         *e,
-                          guint          num,
-                          Slot          *v);
-void _net_coll_event_clear (NetCollection *self,
-                            Event         *ev);
-gboolean _net_coll_event_decode (NetCollection *self,
-                                 guint8         dispatch,
-                                 guint64        seq,
-                                 const guint8  *payload,
-                                 gsize          payload_len,
-                                 Event         *ev,
-                                 GError       **error);
-void _net_coll_slot_clear (NetFieldType  type,
-                           Slot         *slot);
-gboolean _net_coll_slot_from_value (NetFieldType   type,
-                                    const GValue  *value,
-                                    Slot          *slot);
-gboolean _net_coll_type_is_pointer (NetFieldType type);
-gboolean _net_coll_type_is_signed (NetFieldType type);
-gboolean _net_coll_type_is_unsigned (NetFieldType type);
-gboolean _net_coll_value_decode (const guint8  *data,
-                                 gsize          len,
-                                 GPtrArray     *stored,
-                                 GArray        *new_defs,
-                                 Value         *out,
-                                 guint64        seq,
-                                 GError       **error);
-void _net_coll_value_encode (GByteArray   *buf,
-                             guint         num,
-                             NetFieldType  type,
-                             const Slot   *slot);
+void     _net_coll_clear_entries      (NetCollection *self);
+gboolean _net_coll_corrupt            (GError     **error,
+                                       const char  *what,
+                                       guint64      seq);
+gint64   _net_coll_datetime_to_usec   (GDateTime *dt);
+void     _net_coll_def_clear          (gpointer data);
+gboolean _net_coll_def_decode         (const NetField *outer,
+                                       Def            *def);
+void     _net_coll_entry_clear_values (NetCollection *self,
+                                       Entry         *e);
+void     _net_coll_entry_field        (Entry      *e,
+                                       ClassField *cf,
+                                       FieldVal   *out);
+gboolean _net_coll_entry_field_value  (Entry      *e,
+                                       ClassField *cf,
+                                       GValue     *out);
+void     _net_coll_entry_free         (NetCollection *self,
+                                       Entry         *e);
+Entry *  _net_coll_entry_new          (guint64 id);
+void     _net_coll_entry_set          (NetCollection *self,
+                                       Entry         *e,
+                                       guint          num,
+                                       Slot          *v);
+void     _net_coll_event_clear        (NetCollection *self,
+                                       Event         *ev);
+gboolean _net_coll_event_decode       (NetCollection  *self,
+                                       guint8          dispatch,
+                                       guint64         seq,
+                                       const guint8   *payload,
+                                       gsize           payload_len,
+                                       Event          *ev,
+                                       GError        **error);
+void     _net_coll_slot_clear         (NetFieldType  type,
+                                       Slot         *slot);
+gboolean _net_coll_slot_from_value    (NetFieldType  type,
+                                       const GValue *value,
+                                       Slot         *slot);
+gboolean _net_coll_type_is_pointer    (NetFieldType type);
+gboolean _net_coll_type_is_signed     (NetFieldType type);
+gboolean _net_coll_type_is_unsigned   (NetFieldType type);
+gboolean _net_coll_value_decode       (const guint8  *data,
+                                       gsize          len,
+                                       GPtrArray     *stored,
+                                       GArray        *new_defs,
+                                       Value         *out,
+                                       guint64        seq,
+                                       GError       **error);
+void     _net_coll_value_encode       (GByteArray   *buf,
+                                       guint         num,
+                                       NetFieldType  type,
+                                       const Slot   *slot);
 
 /* net-collection-query.c */
-gboolean _net_coll_count_fast (gpointer       model,
-                                    NetFilterBase *filter,
-                                    guint         *n);
-void _net_coll_visit (gpointer           model,
-                           NetFilterBase     *filter,
-                           gboolean           ordered,
-                           guint              skip,
-                           guint              window,
-                           NetTableVisitFunc  func,
-                           gpointer           data);
-void _net_coll_order_index_empty (OrderIndex *idx);
-OrderIndex * _net_coll_order_index_get (NetCollection *self,
-                                        const Query   *q);
-void _net_coll_order_index_unref (OrderIndex *idx);
-void _net_coll_order_indexes_add (NetCollection *self,
-                                  Entry         *e);
-void _net_coll_order_indexes_move (NetCollection *self,
-                                   Entry         *e);
-void _net_coll_order_indexes_rebuild (NetCollection *self);
-void _net_coll_order_indexes_remove (NetCollection *self,
-                                     Entry         *e);
-void _net_coll_query_clear (Query *q);
-void _net_coll_search_index_fill (SearchIndex   *si,
-                                  NetCollection *self);
-void _net_coll_search_index_free (gpointer data);
-gboolean _net_coll_special_of (const char *name,
-                               guint      *special);
+gboolean     _net_coll_count_fast            (gpointer       model,
+                                              NetFilterBase *filter,
+                                              guint         *n);
+void         _net_coll_visit                 (gpointer           model,
+                                              NetFilterBase     *filter,
+                                              gboolean           ordered,
+                                              guint              skip,
+                                              guint              window,
+                                              NetTableVisitFunc  func,
+                                              gpointer           data);
+void         _net_coll_order_index_empty     (OrderIndex *idx);
+OrderIndex * _net_coll_order_index_get       (NetCollection *self,
+                                              const Query   *q);
+void         _net_coll_order_index_unref     (OrderIndex *idx);
+void         _net_coll_order_indexes_add     (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_order_indexes_move    (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_order_indexes_rebuild (NetCollection *self);
+void         _net_coll_order_indexes_remove  (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_query_clear           (Query *q);
+void         _net_coll_search_index_fill     (SearchIndex   *si,
+                                              NetCollection *self);
+void         _net_coll_search_index_free     (gpointer data);
+gboolean     _net_coll_special_of            (const char *name,
+                                              guint      *special);
 extern const NetQueryFuncs _net_coll_query_funcs;
 
 G_END_DECLS
