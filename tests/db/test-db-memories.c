@@ -14,6 +14,7 @@
 #include "net-db-items-private.h"
 #include "net-db-memories-private.h"
 #include "net-event-meta-private.h"
+#include "net-table-private.h"
 
 typedef struct
 {
@@ -814,6 +815,59 @@ assert_log (GString    *log,
   g_assert_cmpstr (sorted, ==, notifies);
   g_assert_cmpstr (rest->str, ==, then);
   g_string_truncate (log, 0);
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *n)
+{
+  (*n)++;
+}
+
+/* The cache of recent items, for memories: two queries in one burst
+ * return the same objects, a cached one changes in place, a held one is
+ * notified after the cache let go, and once idle nothing is left that
+ * nobody holds (the same engine as the tasks'). */
+static void
+test_items_recent (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(NetMemoriesFilter) alpha = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "alpha", NULL);
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(NetMemory) held = NULL;
+  NetTable *table = _net_db_memories_get_table (f->memories);
+  NetMemory *memory, *weak;
+  guint notified = 0;
+
+  for (guint64 id = 1; id <= 20; id++)
+    store (f->memories, id, "m", id % 2 ? "alpha" : "beta", NULL, 1000);
+  drain ();
+
+  found = net_db_memories_find_many (f->memories, alpha);
+  g_assert_cmpuint (found->len, ==, 10);
+  weak = g_ptr_array_index (found, 3);
+  g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
+  g_clear_pointer (&found, g_ptr_array_unref);
+  g_assert_nonnull (weak);
+  retag (f->memories, 7, "alpha,gamma", 2000);
+  assert_tags (weak, "alpha,gamma");
+  memory = net_db_memories_get (f->memories, 7);
+  g_assert_true (memory == weak);
+  g_object_unref (memory);
+  g_assert_cmpuint (table->recent->len, ==, 10);
+
+  held = net_db_memories_get (f->memories, 9);
+  g_signal_connect (held, "notify::pinned", G_CALLBACK (count_notify), &notified);
+  drain ();
+  g_assert_null (weak);
+  g_assert_cmpuint (table->recent->len, ==, 0);
+  g_assert_cmpuint (_net_id_table_size (&table->items), ==, 1);
+  g_assert_cmpuint (net_db_memories_pin (f->memories, 9, 3000, NULL), >, 0);
+  drain ();
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_true (net_memory_get_pinned (held));
+  g_signal_handlers_disconnect_by_data (held, &notified);
 }
 
 /* An item lives while someone holds it, and is then gone: the entry is
@@ -1741,6 +1795,7 @@ main (int   argc,
   ADD ("invalid-utf8", test_invalid_utf8);
   ADD ("notify-deferred", test_notify_deferred);
   ADD ("items-released", test_items_released);
+  ADD ("items-recent", test_items_recent);
   ADD ("delete-pending", test_delete_pending);
   ADD ("windows", test_windows);
   ADD ("wait", test_wait);
