@@ -252,4 +252,10 @@ gboolean     check_count        (const char   *what,
 const char  *task_title         (char         *buf,
                                  guint64       i);
 
+/* bench-collections.c: the "notes" rows of netdb-bench-models, at each of
+ * @sizes when @sizes_given, else at 100k (10k with --quick). */
+void         bench_collections  (const guint64 *sizes,
+                                 guint          n_sizes,
+                                 gboolean       sizes_given);
+
 G_END_DECLS

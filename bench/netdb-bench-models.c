@@ -1615,6 +1615,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < n_sizes; i++)
     workload_size (sizes[i]);
   workload_fold ();
+  bench_collections (sizes, n_sizes, opt_sizes != NULL);
 
   if (bench_have_rows ())
     add_notes ();

@@ -1,0 +1,805 @@
+/* bench-collections.c: collections (NetCollection) against SQLite
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The rows of issue 11's benchmarks, printed in netdb-bench-models' table:
+ * N notes of four fields (title, body: strings; starred: boolean; due:
+ * int64 µs), with an ordered index on `due` and a search index on `title`,
+ * against an SQLite table with an index on `due` and an FTS5 trigram index
+ * on `title` (a plain index on `title` when this SQLite has no trigram
+ * tokenizer; the notes say which).
+ *
+ * Note i (ids 1..N): title "note-<i>-<8 hex digits of a hash of i>", so
+ * about 0.15 % of the titles contain "abc"; body "body of note <i>";
+ * starred when i % 7 == 0; due a hash of i (random order).
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include <netdb/netdb.h>
+
+#include "bench-common.h"
+
+#define BC_LIMIT      50
+#define BC_TXN_ROWS   1000
+#define BC_NEEDLE     "abc"
+#define BC_DUE0       G_GINT64_CONSTANT (1700000000000000)
+
+enum { BC_NETDB, BC_SQLITE, BC_N_IMPL };
+
+/* ------------------------------------------------------------------ */
+/* The record class                                                    */
+
+#define BENCH_TYPE_NOTE (bench_note_get_type ())
+G_DECLARE_FINAL_TYPE (BenchNote, bench_note, BENCH, NOTE, NetRecord)
+
+struct _BenchNote
+{
+  NetRecord  parent_instance;
+  char      *title;
+  char      *body;
+  gboolean   starred;
+  gint64     due;
+};
+
+enum { NOTE_PROP_0, NOTE_PROP_TITLE, NOTE_PROP_BODY, NOTE_PROP_STARRED, NOTE_PROP_DUE, NOTE_N_PROPS };
+
+G_DEFINE_FINAL_TYPE (BenchNote, bench_note, NET_TYPE_RECORD)
+
+static void
+bench_note_finalize (GObject *object)
+{
+  BenchNote *self = BENCH_NOTE (object);
+
+  g_free (self->title);
+  g_free (self->body);
+  G_OBJECT_CLASS (bench_note_parent_class)->finalize (object);
+}
+
+static void
+bench_note_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  BenchNote *self = BENCH_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_value_set_string (value, self->title); break;
+    case NOTE_PROP_BODY: g_value_set_string (value, self->body); break;
+    case NOTE_PROP_STARRED: g_value_set_boolean (value, self->starred); break;
+    case NOTE_PROP_DUE: g_value_set_int64 (value, self->due); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bench_note_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  BenchNote *self = BENCH_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_free (self->title); self->title = g_value_dup_string (value); break;
+    case NOTE_PROP_BODY: g_free (self->body); self->body = g_value_dup_string (value); break;
+    case NOTE_PROP_STARRED: self->starred = g_value_get_boolean (value); break;
+    case NOTE_PROP_DUE: self->due = g_value_get_int64 (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bench_note_class_init (BenchNoteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = bench_note_finalize;
+  object_class->get_property = bench_note_get_property;
+  object_class->set_property = bench_note_set_property;
+  g_object_class_install_property (object_class, NOTE_PROP_TITLE,
+                                   g_param_spec_string ("title", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_BODY,
+                                   g_param_spec_string ("body", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_STARRED,
+                                   g_param_spec_boolean ("starred", NULL, NULL, FALSE, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_DUE,
+                                   g_param_spec_int64 ("due", NULL, NULL, G_MININT64, G_MAXINT64, 0, rw));
+}
+
+static void
+bench_note_init (BenchNote *self)
+{
+}
+
+/* ------------------------------------------------------------------ */
+/* The population                                                      */
+
+static inline guint32
+bc_hash (guint64 i)
+{
+  guint64 x = i * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+
+  x ^= x >> 29;
+  x *= G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  x ^= x >> 32;
+  return (guint32) x;
+}
+
+static inline const char *
+bc_title (char *buf, guint64 i)
+{
+  g_snprintf (buf, 48, "note-%" G_GUINT64_FORMAT "-%08x", i, bc_hash (i));
+  return buf;
+}
+
+static inline const char *
+bc_body (char *buf, guint64 i)
+{
+  g_snprintf (buf, 48, "body of note %" G_GUINT64_FORMAT, i);
+  return buf;
+}
+
+static inline gboolean
+bc_starred (guint64 i)
+{
+  return i % 7 == 0;
+}
+
+static inline gint64
+bc_due (guint64 i)
+{
+  return BC_DUE0 + (gint64) bc_hash (i ^ G_GUINT64_CONSTANT (0x5bd1e995)) * 1000;
+}
+
+static guint64
+bc_contains_count (guint64 n)
+{
+  guint64 c = 0;
+  char buf[48];
+
+  for (guint64 i = 1; i <= n; i++)
+    if (strstr (bc_title (buf, i), BC_NEEDLE) != NULL)
+      c++;
+  return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* netdb                                                               */
+
+typedef struct
+{
+  NetDb         *db;
+  NetCollection *notes;
+} BcNetdb;
+
+static void
+bc_netdb_close (BcNetdb *b)
+{
+  if (b->db != NULL)
+    net_db_close (b->db, NULL);
+  g_clear_object (&b->db);
+  b->notes = NULL;
+  drain_main_context ();
+}
+
+static gboolean
+bc_netdb_open (BcNetdb *b, GError **error)
+{
+  memset (b, 0, sizeof *b);
+  b->db = net_db_new (NULL, NET_DB_MODELS_NONE, error);
+  if (b->db == NULL)
+    return FALSE;
+  b->notes = net_db_open_collection (b->db, "notes", BENCH_TYPE_NOTE, error);
+  if (b->notes == NULL ||
+      !net_collection_add_index (b->notes, "due", NET_INDEX_ORDERED, error) ||
+      !net_collection_add_index (b->notes, "title", NET_INDEX_SEARCH, error))
+    {
+      bc_netdb_close (b);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bc_netdb_populate (BcNetdb *b, guint64 n, GError **error)
+{
+  char title[48], body[48];
+
+  for (guint64 i = 1; i <= n; i++)
+    {
+      BenchNote *note = g_object_new (BENCH_TYPE_NOTE, NULL);
+      guint64 seq;
+
+      net_record_set_id (NET_RECORD (note), i);
+      note->title = g_strdup (bc_title (title, i));
+      note->body = g_strdup (bc_body (body, i));
+      note->starred = bc_starred (i);
+      note->due = bc_due (i);
+      seq = net_collection_insert (b->notes, NET_RECORD (note), error);
+      g_object_unref (note);
+      if (seq == 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static NetFilter *
+bc_filter_starred (void)
+{
+  NetFilter *f = net_filter_new ();
+  GValue v = G_VALUE_INIT;
+
+  g_value_init (&v, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&v, TRUE);
+  net_filter_where (f, "starred", NET_FILTER_OP_EQ, &v);
+  net_filter_order_by (f, "due", TRUE);
+  g_object_set (f, "limit", (guint) BC_LIMIT, NULL);
+  return f;
+}
+
+static NetFilter *
+bc_filter_contains (void)
+{
+  NetFilter *f = net_filter_new ();
+  GValue v = G_VALUE_INIT;
+
+  g_value_init (&v, G_TYPE_STRING);
+  g_value_set_static_string (&v, BC_NEEDLE);
+  net_filter_where (f, "title", NET_FILTER_OP_CONTAINS, &v);
+  g_value_unset (&v);
+  return f;
+}
+
+static NetFilter *
+bc_filter_window (void)
+{
+  NetFilter *f = net_filter_new ();
+
+  net_filter_order_by (f, "due", TRUE);
+  g_object_set (f, "limit", (guint) BC_LIMIT, NULL);
+  return f;
+}
+
+/* ------------------------------------------------------------------ */
+/* SQLite                                                              */
+
+static gboolean bc_have_trigram = -1;
+
+enum
+{
+  BC_SQ_BEGIN,
+  BC_SQ_COMMIT,
+  BC_SQ_INSERT,
+  BC_SQ_INSERT_FTS,
+  BC_SQ_STARRED,
+  BC_SQ_CONTAINS,
+  BC_SQ_UPDATE_DUE,
+  BC_SQ_WINDOW,
+  BC_SQ_N
+};
+
+typedef struct
+{
+  sqlite3      *db;
+  sqlite3_stmt *stmt[BC_SQ_N];
+} BcSq;
+
+#define BC_SQ_COLUMNS "id, title, body, starred, due"
+
+static void
+bc_sq_close (BcSq *s)
+{
+  for (guint i = 0; i < BC_SQ_N; i++)
+    g_clear_pointer (&s->stmt[i], sqlite3_finalize);
+  g_clear_pointer (&s->db, sqlite3_close);
+}
+
+static gboolean
+bc_sq_open (BcSq *s, GError **error)
+{
+  const char *sql[BC_SQ_N] = {
+    [BC_SQ_BEGIN] = "BEGIN",
+    [BC_SQ_COMMIT] = "COMMIT",
+    [BC_SQ_INSERT] = "INSERT INTO notes (" BC_SQ_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5)",
+    [BC_SQ_STARRED] = "SELECT " BC_SQ_COLUMNS " FROM notes WHERE starred = 1 ORDER BY due DESC, id DESC LIMIT 50",
+    [BC_SQ_UPDATE_DUE] = "UPDATE notes SET due = ?2 WHERE id = ?1",
+    [BC_SQ_WINDOW] = "SELECT " BC_SQ_COLUMNS " FROM notes ORDER BY due DESC, id DESC LIMIT 50",
+  };
+
+  memset (s, 0, sizeof *s);
+  s->db = sq_open (":memory:",
+                   "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT,"
+                   " starred INTEGER NOT NULL, due INTEGER NOT NULL);"
+                   "CREATE INDEX notes_due ON notes (due);",
+                   error);
+  if (s->db == NULL)
+    return FALSE;
+  if (bc_have_trigram == -1)
+    bc_have_trigram = sqlite3_exec (s->db, "CREATE VIRTUAL TABLE notes_fts USING fts5"
+                                    " (title, content='', tokenize='trigram')", NULL, NULL, NULL) == SQLITE_OK;
+  else if (bc_have_trigram &&
+           !sq_exec (s->db, "CREATE VIRTUAL TABLE notes_fts USING fts5"
+                     " (title, content='', tokenize='trigram')", error))
+    goto fail;
+  if (bc_have_trigram)
+    {
+      sql[BC_SQ_INSERT_FTS] = "INSERT INTO notes_fts (rowid, title) VALUES (?1, ?2)";
+      sql[BC_SQ_CONTAINS] = "SELECT n.id, n.title, n.body, n.starred, n.due FROM notes_fts f"
+                            " JOIN notes n ON n.id = f.rowid WHERE notes_fts MATCH '\"" BC_NEEDLE "\"'";
+    }
+  else
+    {
+      if (!sq_exec (s->db, "CREATE INDEX notes_title ON notes (title)", error))
+        goto fail;
+      sql[BC_SQ_INSERT_FTS] = "SELECT ?1, ?2";
+      sql[BC_SQ_CONTAINS] = "SELECT " BC_SQ_COLUMNS " FROM notes WHERE title LIKE '%" BC_NEEDLE "%'";
+    }
+  for (guint i = 0; i < BC_SQ_N; i++)
+    if ((s->stmt[i] = sq_prepare (s->db, sql[i], error)) == NULL)
+      goto fail;
+  return TRUE;
+
+fail:
+  bc_sq_close (s);
+  return FALSE;
+}
+
+static gboolean
+bc_sq_populate (BcSq *s, guint64 n, GError **error)
+{
+  char title[48], body[48];
+
+  for (guint64 first = 1; first <= n; first += BC_TXN_ROWS)
+    {
+      guint64 last = MIN (n, first + BC_TXN_ROWS - 1);
+
+      if (!sq_step_done (s->db, s->stmt[BC_SQ_BEGIN], error))
+        return FALSE;
+      for (guint64 i = first; i <= last; i++)
+        {
+          sqlite3_stmt *ins = s->stmt[BC_SQ_INSERT];
+          sqlite3_stmt *fts = s->stmt[BC_SQ_INSERT_FTS];
+
+          sqlite3_bind_int64 (ins, 1, (sqlite3_int64) i);
+          sqlite3_bind_text (ins, 2, bc_title (title, i), -1, SQLITE_STATIC);
+          sqlite3_bind_text (ins, 3, bc_body (body, i), -1, SQLITE_STATIC);
+          sqlite3_bind_int (ins, 4, bc_starred (i));
+          sqlite3_bind_int64 (ins, 5, bc_due (i));
+          if (!sq_step_done (s->db, ins, error))
+            return FALSE;
+          if (bc_have_trigram)
+            {
+              sqlite3_bind_int64 (fts, 1, (sqlite3_int64) i);
+              sqlite3_bind_text (fts, 2, title, -1, SQLITE_STATIC);
+              if (!sq_step_done (s->db, fts, error))
+                return FALSE;
+            }
+        }
+      if (!sq_step_done (s->db, s->stmt[BC_SQ_COMMIT], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The rows of @stmt read into structs, as an application would hold them. */
+typedef struct
+{
+  guint64   id;
+  char     *title;
+  char     *body;
+  gboolean  starred;
+  gint64    due;
+} BcSqNote;
+
+static void
+bc_sq_note_free (gpointer data)
+{
+  BcSqNote *n = data;
+
+  g_free (n->title);
+  g_free (n->body);
+  g_free (n);
+}
+
+static gboolean
+bc_sq_collect (BcSq *s, sqlite3_stmt *stmt, guint64 *n_rows, GError **error)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func (bc_sq_note_free);
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      BcSqNote *n = g_new (BcSqNote, 1);
+
+      n->id = (guint64) sqlite3_column_int64 (stmt, 0);
+      n->title = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      n->body = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      n->starred = sqlite3_column_int (stmt, 3);
+      n->due = sqlite3_column_int64 (stmt, 4);
+      g_ptr_array_add (rows, n);
+    }
+  sqlite3_reset (stmt);
+  *n_rows = rows->len;
+  g_ptr_array_unref (rows);
+  if (rc != SQLITE_DONE)
+    return sq_error (s->db, error, "query");
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Timing                                                              */
+
+typedef gboolean (*BcOpsFunc) (gpointer ctx, guint64 first, guint64 count, GError **error);
+
+/* Batches of doubling size until the budget is spent; ns per operation. */
+static gboolean
+bc_time_ops (BcOpsFunc ops, gpointer ctx, double *ns_per_op, GError **error)
+{
+  gint64 budget = bench.quick ? 5 * G_GINT64_CONSTANT (1000000) : 200 * G_GINT64_CONSTANT (1000000);
+  guint64 done = 0, batch = 1;
+  gint64 t0, elapsed;
+
+  t0 = now_ns ();
+  for (;;)
+    {
+      if (!ops (ctx, done, batch, error))
+        return FALSE;
+      done += batch;
+      elapsed = now_ns () - t0;
+      if (elapsed >= budget)
+        break;
+      batch *= 2;
+    }
+  *ns_per_op = (double) elapsed / (double) done;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Workloads                                                           */
+
+typedef struct
+{
+  guint64        n;
+  guint64        n_contains;
+  BcNetdb        netdb;
+  BcSq           sq;
+  NetFilter     *starred;
+  NetFilter     *contains;
+  NetQueryModel *window;
+  guint          window_changes;
+  guint64        update_counter;
+} BcEnv;
+
+static gboolean
+bc_netdb_ingest_run (gpointer data, double *out, GError **error)
+{
+  BcEnv *env = data;
+  BcNetdb b;
+  gboolean ok = FALSE;
+  gint64 t0, t1;
+
+  if (!bc_netdb_open (&b, error))
+    return FALSE;
+  t0 = now_ns ();
+  if (!bc_netdb_populate (&b, env->n, error))
+    goto out;
+  drain_main_context ();
+  t1 = now_ns ();
+  if (!check_count ("notes", net_collection_count (b.notes, NULL), env->n, error))
+    goto out;
+  out[0] = rate (env->n, t1 - t0);
+  ok = TRUE;
+
+out:
+  bc_netdb_close (&b);
+  return ok;
+}
+
+static gboolean
+bc_sqlite_ingest_run (gpointer data, double *out, GError **error)
+{
+  BcEnv *env = data;
+  BcSq s;
+  gboolean ok;
+  gint64 t0, t1;
+
+  if (!bc_sq_open (&s, error))
+    return FALSE;
+  t0 = now_ns ();
+  ok = bc_sq_populate (&s, env->n, error);
+  t1 = now_ns ();
+  if (ok)
+    out[0] = rate (env->n, t1 - t0);
+  bc_sq_close (&s);
+  return ok;
+}
+
+static gboolean
+bc_check (const char *what, guint64 got, guint64 expected, GError **error)
+{
+  return check_count (what, got, expected, error);
+}
+
+static gboolean
+bc_netdb_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      GPtrArray *r = net_collection_find_many (env->netdb.notes, env->starred);
+      guint len = r->len;
+
+      g_ptr_array_unref (r);
+      if (!bc_check ("starred", len, MIN (BC_LIMIT, env->n / 7), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bc_sqlite_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      guint64 len;
+
+      if (!bc_sq_collect (&env->sq, env->sq.stmt[BC_SQ_STARRED], &len, error) ||
+          !bc_check ("starred", len, MIN (BC_LIMIT, env->n / 7), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bc_netdb_contains_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      GPtrArray *r = net_collection_find_many (env->netdb.notes, env->contains);
+      guint len = r->len;
+
+      g_ptr_array_unref (r);
+      if (!bc_check ("contains", len, env->n_contains, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bc_sqlite_contains_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      guint64 len;
+
+      if (!bc_sq_collect (&env->sq, env->sq.stmt[BC_SQ_CONTAINS], &len, error) ||
+          !bc_check ("contains", len, env->n_contains, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The next update: a record picked by a hash gets a new due date, half of
+ * the time later than every other (so it enters the window of the 50
+ * latest), else anywhere. */
+static void
+bc_next_update (BcEnv *env, guint64 *id, gint64 *due)
+{
+  guint64 c = ++env->update_counter;
+
+  *id = 1 + bc_hash (c * 31 + 7) % env->n;
+  *due = c % 2 == 0 ? BC_DUE0 + G_GINT64_CONSTANT (5000000000000) + (gint64) c
+                    : bc_due (c + env->n);
+}
+
+static void
+bc_window_changed_cb (GListModel *model, guint position, guint removed, guint added, gpointer user_data)
+{
+  BcEnv *env = user_data;
+
+  env->window_changes++;
+}
+
+static gboolean
+bc_netdb_update_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      GValue v = G_VALUE_INIT;
+      const char *names[] = { "due" };
+      guint64 id;
+      gint64 due;
+
+      bc_next_update (env, &id, &due);
+      g_value_init (&v, G_TYPE_INT64);
+      g_value_set_int64 (&v, due);
+      if (net_collection_updatev (env->netdb.notes, id, 1, names, &v, error) == 0)
+        return FALSE;
+      /* The live model delivers from a dispatch of the main context. */
+      drain_main_context ();
+    }
+  if (g_list_model_get_n_items (G_LIST_MODEL (env->window)) != MIN (BC_LIMIT, env->n))
+    return bc_check ("window", g_list_model_get_n_items (G_LIST_MODEL (env->window)),
+                     MIN (BC_LIMIT, env->n), error);
+  return TRUE;
+}
+
+static gboolean
+bc_sqlite_update_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+  sqlite3_stmt *upd = env->sq.stmt[BC_SQ_UPDATE_DUE];
+
+  for (guint64 k = 0; k < count; k++)
+    {
+      guint64 id, len;
+      gint64 due;
+
+      bc_next_update (env, &id, &due);
+      sqlite3_bind_int64 (upd, 1, (sqlite3_int64) id);
+      sqlite3_bind_int64 (upd, 2, due);
+      if (!sq_step_done (env->sq.db, upd, error) ||
+          !bc_sq_collect (&env->sq, env->sq.stmt[BC_SQ_WINDOW], &len, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  BcEnv     *env;
+  BcOpsFunc  ops;
+} BcCase;
+
+static gboolean
+bc_query_run (gpointer data, double *out, GError **error)
+{
+  BcCase *c = data;
+
+  return bc_time_ops (c->ops, c->env, &out[0], error);
+}
+
+static void
+bc_measure_query (Row *row, BcEnv *env, BcOpsFunc netdb_ops, BcOpsFunc sqlite_ops)
+{
+  BcCase netdb_case = { env, netdb_ops };
+  BcCase sqlite_case = { env, sqlite_ops };
+  Job jobs[BC_N_IMPL] = {
+    { &row, 1, BC_NETDB, bc_query_run, &netdb_case },
+    { &row, 1, BC_SQLITE, bc_query_run, &sqlite_case },
+  };
+
+  run_jobs (jobs, BC_N_IMPL);
+  row_finish (row);
+}
+
+static void
+bc_env_clear (BcEnv *env)
+{
+  if (env->window != NULL)
+    g_signal_handlers_disconnect_by_func (env->window, bc_window_changed_cb, env);
+  g_clear_object (&env->window);
+  g_clear_object (&env->starred);
+  g_clear_object (&env->contains);
+  if (env->netdb.db != NULL)
+    bc_netdb_close (&env->netdb);
+  bc_sq_close (&env->sq);
+}
+
+enum
+{
+  BC_ROW_INGEST,
+  BC_ROW_STARRED,
+  BC_ROW_CONTAINS,
+  BC_ROW_UPDATE,
+  BC_N_ROWS
+};
+
+static const char *const bc_row_names[BC_N_ROWS] = {
+  [BC_ROW_INGEST] = "notes/ingest(due,title-search)",
+  [BC_ROW_STARRED] = "notes/find_many(starred,due_desc,50)",
+  [BC_ROW_CONTAINS] = "notes/find_many(title_contains_abc)",
+  [BC_ROW_UPDATE] = "notes/update(live,due_desc,50)",
+};
+
+static void
+bc_workload (guint64 n)
+{
+  Row *rows[BC_N_ROWS];
+  BcEnv env;
+  GError *error = NULL;
+  g_autofree char *label = size_label (n);
+
+  memset (&env, 0, sizeof env);
+  env.n = n;
+  for (guint r = 0; r < BC_N_ROWS; r++)
+    {
+      g_autofree char *id = g_strdup_printf ("%s/%s", bc_row_names[r], label);
+      Kind kind = r == BC_ROW_INGEST ? KIND_RATE : KIND_NS;
+
+      rows[r] = row_new (id, kind, kind == KIND_RATE);
+    }
+  row_set_target (rows[BC_ROW_INGEST], TARGET_MIN, 1e6);
+  row_set_target (rows[BC_ROW_STARRED], TARGET_MAX, 20e3);
+  row_set_target (rows[BC_ROW_CONTAINS], TARGET_MAX, 5e6);
+  row_set_target (rows[BC_ROW_UPDATE], TARGET_MAX, 10e3);
+
+  if (rows[BC_ROW_INGEST] != NULL)
+    {
+      Job jobs[BC_N_IMPL] = {
+        { &rows[BC_ROW_INGEST], 1, BC_NETDB, bc_netdb_ingest_run, &env },
+        { &rows[BC_ROW_INGEST], 1, BC_SQLITE, bc_sqlite_ingest_run, &env },
+      };
+
+      run_jobs (jobs, BC_N_IMPL);
+      row_finish (rows[BC_ROW_INGEST]);
+    }
+  if (!any_row (rows + BC_ROW_STARRED, BC_N_ROWS - BC_ROW_STARRED))
+    return;
+
+  /* One populated fixture for the queries, then the updates. */
+  env.n_contains = bc_contains_count (n);
+  if (!bc_netdb_open (&env.netdb, &error) ||
+      !bc_netdb_populate (&env.netdb, n, &error) ||
+      !bc_sq_open (&env.sq, &error) ||
+      !bc_sq_populate (&env.sq, n, &error) ||
+      !sq_exec (env.sq.db, "ANALYZE", &error))
+    {
+      fail_and_finish_rows (rows + BC_ROW_STARRED, BC_N_ROWS - BC_ROW_STARRED, error);
+      g_clear_error (&error);
+      bc_env_clear (&env);
+      return;
+    }
+  drain_main_context ();
+  env.starred = bc_filter_starred ();
+  env.contains = bc_filter_contains ();
+
+  if (rows[BC_ROW_STARRED] != NULL)
+    bc_measure_query (rows[BC_ROW_STARRED], &env, bc_netdb_starred_ops, bc_sqlite_starred_ops);
+  if (rows[BC_ROW_CONTAINS] != NULL)
+    bc_measure_query (rows[BC_ROW_CONTAINS], &env, bc_netdb_contains_ops, bc_sqlite_contains_ops);
+  if (rows[BC_ROW_UPDATE] != NULL)
+    {
+      g_autoptr(NetFilter) window = bc_filter_window ();
+
+      env.window = net_collection_watch (env.netdb.notes, window);
+      g_signal_connect (env.window, "items-changed", G_CALLBACK (bc_window_changed_cb), &env);
+      drain_main_context ();
+      bc_measure_query (rows[BC_ROW_UPDATE], &env, bc_netdb_update_ops, bc_sqlite_update_ops);
+    }
+  bc_env_clear (&env);
+}
+
+void
+bench_collections (const guint64 *sizes,
+                   guint          n_sizes,
+                   gboolean       sizes_given)
+{
+  if (!sizes_given)
+    bc_workload (bench.quick ? 10000 : 100000);
+  else
+    for (guint i = 0; i < n_sizes; i++)
+      bc_workload (sizes[i]);
+
+  if (bc_have_trigram == TRUE)
+    note ("notes/*: N notes (title, body, starred, due int64) with an ordered index on due and a search "
+          "index on title. sqlite: a table with an index on due and a contentless FTS5 trigram table on "
+          "title, filled in the same transactions of 1000 rows; contains: FTS5 MATCH joined to the table; "
+          "update: one UPDATE of due, then the query of the 50 latest re-run (netdb: updatev, then the "
+          "live model of the 50 latest delivers from the main context)");
+  else if (bc_have_trigram == FALSE)
+    note ("notes/*: this SQLite has no FTS5 trigram tokenizer: its title has a plain index and contains "
+          "is LIKE '%abc%' (a scan)");
+}
