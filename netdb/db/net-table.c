@@ -64,10 +64,10 @@ table_deliver (gpointer user_data,
   dirty = g_ptr_array_new_full (g_hash_table_size (self->dirty), g_object_unref);
   g_hash_table_iter_init (&iter, self->dirty);
   while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      g_ptr_array_add (dirty, key);
-      g_hash_table_iter_steal (&iter);
-    }
+    g_ptr_array_add (dirty, key);
+  /* All at once, so the set shrinks back: stolen one by one it kept the
+   * size of a bulk insert's peak, and every later delivery walked it. */
+  g_hash_table_steal_all (self->dirty);
 
   g_object_ref (model);
   for (guint i = 0; i < dirty->len; i++)
