@@ -79,6 +79,20 @@ extern const CliCommand cli_snapshot_commands[];
 
 void      cli_models_cleanup (void);
 
+/* Opens the database of the global options: read-only (creating an empty
+ * one on first use) or for writing. */
+NetDb    *cli_open_db        (CliOpenMode    mode,
+                              NetDbModels    models,
+                              GError       **error);
+
+/* netdb-records.c: collections and records commands */
+extern const CliCommand cli_records_commands[];
+
+int       cli_cmd_collections (CliInvocation  *inv,
+                               GError        **error);
+
+void      cli_records_cleanup (void);
+
 /* netdb-node.c: node commands */
 extern const CliCommand cli_node_commands[];
 

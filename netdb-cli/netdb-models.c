@@ -136,7 +136,8 @@ cli_models_cleanup (void)
 /* Opening the database                                                */
 /* ------------------------------------------------------------------ */
 
-static NetDb *
+/* Shared with netdb-records.c (netdb-cli.h). */
+NetDb *
 cli_open_db (CliOpenMode   mode,
              NetDbModels   models,
              GError      **error)

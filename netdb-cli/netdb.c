@@ -8,7 +8,7 @@
  * dispatch, leaves parse their own options and run.  Every level accepts the
  * global options and --help, so `netdb log tail demo --json` and
  * `netdb --json log tail demo` mean the same thing.  New command groups
- * (tasks, memories, snapshot, node) are one more table each.
+ * (tasks, memories, snapshot, node, records) are one more table each.
  *
  * Exit status: 0 on success, 1 on a runtime failure (reported as
  * `netdb: <message>` on stderr) or when `log verify` finds problems, 2 on a
@@ -981,6 +981,13 @@ static const CliCommand root_commands[] = {
     NULL, cli_tasks_commands, NULL, 0, 0, NULL },
   { "memories", "COMMAND", "Store, tag, pin, query and watch memories",
     NULL, cli_memories_commands, NULL, 0, 0, NULL },
+  { "collections", NULL, "List the collections with their record counts and fields",
+    "Prints each collection's name, how many records it holds, and its fields\n"
+    "with the types the log stores them as (read without the application's\n"
+    "class).  The database is opened read-only.",
+    NULL, NULL, 0, 0, cli_cmd_collections },
+  { "records", "COMMAND", "Query and watch the records of any collection",
+    NULL, cli_records_commands, NULL, 0, 0, NULL },
   { "snapshot", "COMMAND", "Save a database to a file, or restore one from it",
     NULL, cli_snapshot_commands, NULL, 0, 0, NULL },
   { "log", "COMMAND", "Inspect and write the raw event logs (RedEX)",
@@ -1190,6 +1197,7 @@ main (int   argc,
   g_clear_pointer (&opt_db, g_free);
   g_clear_pointer (&opt_tail_from, g_free);
   cli_models_cleanup ();
+  cli_records_cleanup ();
   cli_node_cleanup ();
 
   return status;
