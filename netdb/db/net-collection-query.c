@@ -762,6 +762,36 @@ _net_coll_order_indexes_remove (NetCollection *self,
     order_index_remove (idx, e);
 }
 
+/* @e changed: when it still sorts between its neighbours it keeps its
+ * label, so that the live queries see no move (a change of a field that
+ * is not an order key is then a notify on the item, not an
+ * items-changed); otherwise it takes its new place. */
+static void
+order_index_move (OrderIndex *idx,
+                  Entry      *e)
+{
+  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+  GSequenceIter *next;
+  OrderNode *node;
+
+  if (it == NULL)
+    {
+      order_index_insert (idx, e);
+      return;
+    }
+  node = order_node_new (idx, e);
+  node->label = ((OrderNode *) g_sequence_get (it))->label;
+  g_sequence_set (it, node);
+  next = g_sequence_iter_next (it);
+  if ((g_sequence_iter_is_begin (it) ||
+       order_node_compare (g_sequence_get (g_sequence_iter_prev (it)), node, idx) < 0) &&
+      (g_sequence_iter_is_end (next) ||
+       order_node_compare (node, g_sequence_get (next), idx) < 0))
+    return;
+  order_index_remove (idx, e);
+  order_index_insert (idx, e);
+}
+
 /* @e changed (its fields, its times): it takes its new place. */
 void
 _net_coll_order_indexes_move (NetCollection *self,
@@ -778,10 +808,7 @@ _net_coll_order_indexes_move (NetCollection *self,
     return;
   g_hash_table_iter_init (&iter, self->orders);
   while (g_hash_table_iter_next (&iter, NULL, &idx))
-    {
-      order_index_remove (idx, e);
-      order_index_insert (idx, e);
-    }
+    order_index_move (idx, e);
 }
 
 /* Visits the entries @w passes in the order of @q when a live query keeps
