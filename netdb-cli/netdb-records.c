@@ -182,52 +182,56 @@ cli_records_open (CliRecords  *records,
   return TRUE;
 }
 
-/* `created` and `updated` are short for the record's own properties, and
- * an underscore is a dash, as in GObject property names. */
-static char *
-cli_records_canonical_field (const char *text)
-{
-  if (g_str_equal (text, "created"))
-    return g_strdup ("created-at");
-  if (g_str_equal (text, "updated"))
-    return g_strdup ("updated-at");
-
-  return g_strdelimit (g_strdup (text), "_", '-');
-}
-
-/* What a field of the command line is: one of the collection (@type set),
- * one of the record's own (`id`, `created-at`, `updated-at`), or neither
- * (an error naming the fields there are). */
+/* What a field of the command line is: one of the record's own (`id`,
+ * `created-at`, `updated-at`, or `created` and `updated` for short), or
+ * one of the collection (@type set; an underscore may stand for a dash, as
+ * in GObject property names), or neither (an error naming the fields there
+ * are).  @name is the field's name as the filter takes it. */
 static gboolean
 cli_records_lookup_field (CliRecords    *records,
-                          const char    *name,
+                          const char    *text,
+                          const char   **name,
                           NetFieldType  *type,
                           gboolean      *own,
                           GError       **error)
 {
+  static const char * const own_names[][2] = {
+    { "id", "id" },
+    { "created-at", "created-at" },
+    { "created", "created-at" },
+    { "updated-at", "updated-at" },
+    { "updated", "updated-at" },
+  };
+  g_autofree char *dashed = g_strdelimit (g_strdup (text), "_", '-');
   g_autofree char *known = NULL;
 
-  *own = g_str_equal (name, "id") || g_str_equal (name, "created-at") ||
-         g_str_equal (name, "updated-at");
   *type = 0;
-  if (*own)
-    return TRUE;
+  *own = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (own_names); i++)
+    if (g_str_equal (text, own_names[i][0]) || g_str_equal (dashed, own_names[i][0]))
+      {
+        *name = own_names[i][1];
+        *own = TRUE;
+        return TRUE;
+      }
 
-  for (guint i = 0; i < records->fields->len; i++)
-    {
-      const CliField *field = &g_array_index (records->fields, CliField, i);
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < records->fields->len; i++)
+      {
+        const CliField *field = &g_array_index (records->fields, CliField, i);
 
-      if (g_str_equal (field->name, name))
-        {
-          *type = field->type;
-          return TRUE;
-        }
-    }
+        if (g_str_equal (field->name, pass == 0 ? text : dashed))
+          {
+            *name = field->name;
+            *type = field->type;
+            return TRUE;
+          }
+      }
 
   known = g_strjoinv (", ", records->names);
   g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND,
                "Collection “%s” has no field “%s” (its fields: id, created-at, updated-at%s%s)",
-               net_collection_get_name (records->coll), name,
+               net_collection_get_name (records->coll), text,
                records->names[0] != NULL ? ", " : "", known);
   return FALSE;
 }
@@ -239,7 +243,7 @@ cli_records_lookup_field (CliRecords    *records,
 typedef struct
 {
   char         *text;    /* the whole condition, for messages */
-  char         *field;   /* canonical */
+  char         *field;   /* as given */
   NetFilterOp   op;
   const char   *value;   /* in @text */
 } CliCondition;
@@ -309,7 +313,7 @@ cli_records_parse_condition (const char    *text,
 
   field = g_strndup (text, op - text);
   cond->text = g_strdup (text);
-  cond->field = cli_records_canonical_field (field);
+  cond->field = g_steal_pointer (&field);
   cond->value = cond->text + (value - text);
 
   return TRUE;
@@ -497,15 +501,16 @@ cli_records_add_condition (CliRecords          *records,
                            GError             **error)
 {
   g_auto(GValue) value = G_VALUE_INIT;
+  const char *name;
   NetFieldType type;
   gboolean own;
 
-  if (!cli_records_lookup_field (records, cond->field, &type, &own, error))
+  if (!cli_records_lookup_field (records, cond->field, &name, &type, &own, error))
     return FALSE;
 
   /* The record's own: the id, and the times as datetimes (µs). */
   if (own)
-    type = g_str_equal (cond->field, "id") ? NET_FIELD_UINT64 : NET_FIELD_DATETIME;
+    type = g_str_equal (name, "id") ? NET_FIELD_UINT64 : NET_FIELD_DATETIME;
 
   if ((cond->op == NET_FILTER_OP_CONTAINS || cond->op == NET_FILTER_OP_PREFIX) &&
       type != NET_FIELD_STRING && type != NET_FIELD_STRV)
@@ -527,7 +532,7 @@ cli_records_add_condition (CliRecords          *records,
       return FALSE;
     }
 
-  net_filter_where (filter, cond->field, cond->op, &value);
+  net_filter_where (filter, name, cond->op, &value);
 
   return TRUE;
 }
@@ -601,13 +606,13 @@ cli_records_filter (CliRecords  *records,
   for (guint i = 0; opt_order != NULL && opt_order[i] != NULL; i++)
     {
       gboolean desc = opt_order[i][0] == '-';
-      g_autofree char *field = cli_records_canonical_field (opt_order[i] + (desc ? 1 : 0));
+      const char *name;
       NetFieldType type;
       gboolean own;
 
-      if (!cli_records_lookup_field (records, field, &type, &own, error))
+      if (!cli_records_lookup_field (records, opt_order[i] + (desc ? 1 : 0), &name, &type, &own, error))
         return NULL;
-      net_filter_order_by (filter, field, desc);
+      net_filter_order_by (filter, name, desc);
     }
 
   g_object_set (filter, "limit", (guint) opt_limit, "offset", (guint) opt_offset, NULL);

@@ -61,6 +61,7 @@ class Person(Net.Record):
     __gtype_name__ = "CliTestPerson"
     name = GObject.Property(type=str)
     age = GObject.Property(type=int, default=0)
+    birth_year = GObject.Property(type=int, default=0)  # "birth-year"
 
 
 def when(text):
@@ -90,11 +91,13 @@ notes = Net.Db.open_collection(db, "notes", Note.__gtype__)
 people = Net.Db.open_collection(db, "people", Person.__gtype__)
 for spec in json.loads(sys.argv[2]):
     notes.insert(note(spec))
-p = Person()
-p.set_id(1)
-p.props.name = "Ada"
-p.props.age = 36
-people.insert(p)
+for pid, name, age, year in ((1, "Ada", 36, 1815), (2, "Alan", 41, 1912)):
+    p = Person()
+    p.set_id(pid)
+    p.props.name = name
+    p.props.age = age
+    p.props.birth_year = year
+    people.insert(p)
 print("ready", flush=True)
 
 for line in sys.stdin:
@@ -307,19 +310,17 @@ def test_collections_json(netdb):
     assert notes["count"] == len(NOTES)
     assert {f["name"]: f["type"] for f in notes["fields"]} == NOTE_TYPES
     assert len(notes["fields"]) == len(NOTE_TYPES)
-    assert people["count"] == 1
-    assert people["fields"] in ([{"name": "name", "type": "string"},
-                                 {"name": "age", "type": "int"}],
-                                [{"name": "age", "type": "int"},
-                                 {"name": "name", "type": "string"}])
+    assert people["count"] == 2
+    assert sorted((f["name"], f["type"]) for f in people["fields"]) == \
+        [("age", "int"), ("birth-year", "int"), ("name", "string")]
 
 
 def test_collections_human(netdb):
     rows = table(netdb.ok("collections"))
     assert rows[0] == ["NAME", "RECORDS", "FIELDS"]
-    assert [r[:2] for r in rows[1:]] == [["notes", "5"], ["people", "1"]]
+    assert [r[:2] for r in rows[1:]] == [["notes", "5"], ["people", "2"]]
     assert set(rows[1][2].split(" ")) == {f"{n}:{t}" for n, t in NOTE_TYPES.items()}
-    assert set(rows[2][2].split(" ")) == {"name:string", "age:int"}
+    assert set(rows[2][2].split(" ")) == {"name:string", "age:int", "birth-year:int"}
 
 
 def test_collections_of_a_database_without_any(tmp_path):
@@ -327,6 +328,9 @@ def test_collections_of_a_database_without_any(tmp_path):
     empty = Netdb(str(tmp_path / "empty"), env)
     assert empty.ok("collections") == ""
     assert empty.json("collections") == []
+    r = subprocess.run([NETDB, "--memory", "--json", "collections"], env=env,
+                       capture_output=True, text=True, timeout=HANG_TIMEOUT)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "[]\n", "")
 
 
 # --- records list -----------------------------------------------------------------
@@ -407,6 +411,7 @@ WHERE_CASES = [
     (["title~buy", "starred=true"], [1]),
     (["created-at>0"], [1, 2, 3, 4, 5]),
     (["created<0"], []),
+    (["updated_at>=2000-01-01"], [1, 2, 3, 4, 5]),
 ]
 
 
@@ -474,12 +479,21 @@ def test_get_bad_id(netdb):
 def test_count(netdb):
     assert netdb.ok("records", "count", "notes") == "5\n"
     assert netdb.ok("records", "count", "notes", "--where", "starred=true") == "2\n"
-    assert netdb.json("records", "count", "people") == {"count": 1}
+    assert netdb.json("records", "count", "people") == {"count": 2}
 
 
-def test_other_collection(netdb):
-    (ada,) = netdb.json("records", "list", "people")
-    assert ada["name"] == "Ada" and ada["age"] == 36
+def test_other_collection_and_dashed_names(netdb):
+    def people(*args):
+        return [p["name"] for p in netdb.json("records", "list", "people", *args)]
+
+    ada, alan = netdb.json("records", "list", "people")
+    assert (ada["name"], ada["age"], ada["birth-year"]) == ("Ada", 36, 1815)
+    assert alan["birth-year"] == 1912
+    # A Python property birth_year is the field birth-year: either spelling.
+    assert people("--where", "birth_year>1900") == ["Alan"]
+    assert people("--where", "birth-year<1900") == ["Ada"]
+    assert people("--order", "-birth_year") == ["Alan", "Ada"]
+    assert people("--where", "created>0", "--order", "-name") == ["Alan", "Ada"]
 
 
 # --- errors -----------------------------------------------------------------------
@@ -561,7 +575,7 @@ def live(tmp_path):
 def test_reads_a_database_a_writer_holds(live):
     writer, netdb = live
     assert netdb.ids() == [1, 2, 3, 4, 5]
-    assert [c["count"] for c in netdb.json("collections")] == [5, 1]
+    assert [c["count"] for c in netdb.json("collections")] == [5, 2]
     writer.send(op="insert", note={"id": 7, "title": "late", "rank": 1})
     assert netdb.ids("--where", "title=late") == [7]
     assert netdb.json("records", "get", "notes", "7")["rank"] == 1
@@ -631,11 +645,12 @@ def test_watch_json(live):
 
 def test_watch_stops_on_signal_without_changes(live):
     _writer, netdb = live
-    proc = netdb.popen("records", "watch", "people")
+    proc = netdb.popen("records", "watch", "people", "--where", "name=Ada")
     lines = Lines(proc.stdout)
     header = lines.next().split()
-    assert header[0] == "ID" and set(header[1:3]) == {"NAME", "AGE"}
-    assert table(lines.next())[0][:3] in (["1", "Ada", "36"], ["1", "36", "Ada"])
+    assert header[0] == "ID" and set(header[1:4]) == {"NAME", "AGE", "BIRTH-YEAR"}
+    row = dict(zip(header, table(lines.next())[0]))
+    assert (row["ID"], row["NAME"], row["AGE"]) == ("1", "Ada", "36")
     assert lines.next().startswith("-- seq ")
     assert stop(proc) == 0
     assert proc.stderr.read() == ""
