@@ -24,7 +24,7 @@ _netdb()
         --identity|-i)
             _filedir
             return ;;
-        --limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--listen|-l|--allow|-a)
+        --limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--listen|-l|--allow|-a|--where|-w)
             return ;;
     esac
 
@@ -32,7 +32,7 @@ _netdb()
     local i group="" command="" nargs=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --db|-d|--status|--order|-o|--limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--identity|-i|--listen|-l|--allow|-a)
+            --db|-d|--status|--order|-o|--limit|-n|--offset|--from|--search|-s|--tag|-t|--any-tag|--all-tag|--source|--identity|-i|--listen|-l|--allow|-a|--where|-w)
                 ((i++)) ;;
             -*) ;;
             *)
@@ -51,7 +51,7 @@ _netdb()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$global_opts --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "tasks memories snapshot log node" -- "$cur"))
+            COMPREPLY=($(compgen -W "tasks memories collections records snapshot log node" -- "$cur"))
         fi
         return
     fi
@@ -61,6 +61,7 @@ _netdb()
         case $group in
             tasks) commands="add rename complete delete get list count watch" ;;
             memories) commands="store retag pin unpin delete get list count watch" ;;
+            records) commands="list get count watch" ;;
             snapshot) commands="save restore" ;;
             log) commands="list append tail verify" ;;
             node) commands="keygen id serve follow" ;;
@@ -78,6 +79,8 @@ _netdb()
         tasks/count) opts+=" $filter_tasks" ;;
         memories/list|memories/watch) opts+=" $filter_memories $window" ;;
         memories/count) opts+=" $filter_memories" ;;
+        records/list|records/watch) opts+=" --where $window" ;;
+        records/count) opts+=" --where" ;;
         memories/store) opts+=" --tag --source" ;;
         memories/retag) opts+=" --tag" ;;
         log/tail) opts+=" --from --follow" ;;
