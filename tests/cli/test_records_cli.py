@@ -576,9 +576,15 @@ def test_reads_a_database_a_writer_holds(live):
     writer, netdb = live
     assert netdb.ids() == [1, 2, 3, 4, 5]
     assert [c["count"] for c in netdb.json("collections")] == [5, 2]
-    writer.send(op="insert", note={"id": 7, "title": "late", "rank": 1})
+    writer.send(op="insert", note={"id": 7, "title": "late", "rank": 1,
+                                   "size": 2 ** 64 - 1})
     assert netdb.ids("--where", "title=late") == [7]
-    assert netdb.json("records", "get", "notes", "7")["rank"] == 1
+    seven = netdb.json("records", "get", "notes", "7")
+    assert seven["rank"] == 1
+    # Past what a JSON integer holds exactly: its digits, as a string.
+    assert seven["size"] == str(2 ** 64 - 1)
+    assert netdb.ids("--where", f"size={2 ** 64 - 1}") == [7]
+    assert netdb.ids("--where", "size>1000000") == [2, 7]
 
 
 def test_watch_follows_the_writer(live):
