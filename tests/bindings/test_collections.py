@@ -730,3 +730,104 @@ def test_snapshot_round_trip(tmp_path):
     restored.close()
     with Net.Db.new(path, Net.DbModels.TASKS) as again:
         assert again.open_collection("notes", Note).count() == 5
+
+
+# --- schema evolution, read-only opens, bad classes -------------------------------
+
+
+class NoteV1(Net.Record):
+    __gtype_name__ = "PyTestNoteV1"
+    title = GObject.Property(type=str)
+    body = GObject.Property(type=str)
+    priority = GObject.Property(type=int, default=0)
+
+
+class NoteV2(Net.Record):
+    """body removed, extra added, priority now a double."""
+    __gtype_name__ = "PyTestNoteV2"
+    title = GObject.Property(type=str)
+    priority = GObject.Property(type=float, default=0.0)
+    extra = GObject.Property(type=int, default=7)
+
+
+class NoteV3(Net.Record):
+    """title can no longer hold what the log stores."""
+    __gtype_name__ = "PyTestNoteV3"
+    title = GObject.Property(type=GLib.DateTime)
+
+
+def test_schema_evolution(tmp_path):
+    path = str(tmp_path / "db")
+    with Net.Db.new(path, Net.DbModels.NONE) as db:
+        db.open_collection("notes", NoteV1).insert(
+            NoteV1(id=1, title="old", body="the body", priority=4))
+
+    with Net.Db.new(path, Net.DbModels.NONE) as db:
+        notes = db.open_collection("notes", NoteV2)
+        old = notes.get(1)
+        assert isinstance(old, NoteV2)
+        assert old.props.title == "old"
+        assert old.props.priority == 4.0
+        assert old.props.extra == 7            # the property's default
+        with pytest.raises(KeyError):
+            old["body"]                        # kept in the log, skipped
+        notes.insert(NoteV2(id=2, title="new", priority=2.5, extra=11))
+        assert notes.count(priority__gt=3) == 1
+
+    with Net.Db.new(path, Net.DbModels.NONE) as db:
+        with pytest.raises(GLib.Error) as excinfo:
+            db.open_collection("notes", NoteV3)
+        assert_net_error(excinfo, Net.Error.SCHEMA_MISMATCH, "title")
+
+    with Net.Db.new(path, Net.DbModels.NONE) as db:
+        records = db.open_collection("notes", Net.Record)
+        assert {"body", "extra", "priority", "title"} <= \
+            set(records.list_fields())
+        assert records.get(1)["body"] == "the body"
+        assert records.get(2)["extra"] == 11
+        with pytest.raises(KeyError):
+            records.get(2)["body"]
+        assert records.get(2)["priority"] == 2.5
+
+
+def test_read_only(tmp_path):
+    path = str(tmp_path / "db")
+    with Net.Db.new(path, Net.DbModels.NONE) as db:
+        notes = db.open_collection("notes", Note)
+        notes.insert(Note(id=1, title="written", tags=["x"]))
+    reader = Net.Db.open_read_only(path, Net.DbModels.NONE)
+    assert reader.list_collections() == ["notes"]
+    notes = reader.open_collection("notes", Note, search=["title"])
+    assert notes.get(1).props.title == "written"
+    assert notes.count(title__contains="writ") == 1
+    with pytest.raises(GLib.Error) as excinfo:
+        notes.insert(Note(id=2, title="refused"))
+    assert_net_error(excinfo, Net.Error.READ_ONLY)
+    with pytest.raises(GLib.Error) as excinfo:
+        notes.update(1, title="refused")
+    assert_net_error(excinfo, Net.Error.READ_ONLY)
+    assert notes.get(1).props.title == "written"
+    reader.close()
+
+
+def test_not_a_record_class(db):
+    with pytest.raises(GLib.Error) as excinfo:
+        db.open_collection("notes", GObject.Object)
+    assert_net_error(excinfo, Net.Error.INVALID_ARGUMENT)
+    assert db.list_collections() == []
+
+
+def test_wait_for_seq_async(notes):
+    loop = GLib.MainLoop()
+    results = []
+
+    def on_done(source, result):
+        results.append(source.wait_for_seq_finish(result))
+        loop.quit()
+
+    seq = notes.insert(Note(title="wait for me"))
+    notes.wait_for_seq_async(seq, None, on_done)
+    assert results == []                 # never synchronous
+    run_loop(loop, "wait_for_seq_async")
+    assert results == [True]
+    assert notes.get_applied_seq() >= seq

@@ -553,7 +553,11 @@ class Record(Net.Record):
         if name not in ('id', 'created-at', 'updated-at') \
                 and name not in self.list_fields():
             raise KeyError(name)
-        found, value = Net.Record.get_field(self, name)
+        try:
+            found, value = Net.Record.get_field(self, name)
+        except TypeError:
+            # A field the collection stores that this record lacks.
+            found = False
         if not found:
             raise KeyError(name)
         return value
