@@ -214,7 +214,6 @@ def test_open(db):
     assert Net.Db.open_collection(db, "notes", Note.__gtype__) is notes
     assert db.list_collections() == ["notes"]
     assert notes.count() == 0
-    assert len(notes) == 0
 
 
 def test_open_errors(db):
@@ -346,6 +345,12 @@ def test_update(notes):
         notes.update(note_id, small=-1)
     with pytest.raises(TypeError):
         notes.update(note_id)
+    with pytest.raises(ValueError) as excinfo:
+        notes.update(note_id, models="tasks|nope")
+    assert "nope" in str(excinfo.value) and "memories" in str(excinfo.value)
+    with pytest.raises(ValueError) as excinfo:
+        notes.update(note_id, status="nope")
+    assert "completed" in str(excinfo.value)
     assert notes.get_applied_seq() == applied
     assert note.props.title == "Plain"
 
@@ -389,6 +394,7 @@ def filled(notes):
     """Ten notes whose fields repeat, so that order keys tie."""
     for i, title in enumerate(TITLES):
         notes.insert(Note(id=100 + i, title=title, starred=i % 3 == 0,
+                          body="body %d" % i if i % 4 == 2 else None,
                           priority=i % 4, score=i / 2.0, big=(1 << 33) * i,
                           due=day(1 + i % 5, 8 + i), tags=["t%d" % (i % 3)]
                           + (["all"] if i % 2 else []),
@@ -481,6 +487,9 @@ QUERIES = [
      [("status", "ne", Net.TaskStatus.COMPLETED), ("starred", "eq", False)],
      [("score", True)]),
     (dict(title="Delta"), [("title", "eq", "Delta")], []),
+    (dict(body=None, order_by="-title"), [("body", "eq", None)],
+     [("title", True)]),
+    (dict(body__ne=None), [("body", "ne", None)], []),
     (dict(id__gt=104, order_by="-id"), [("id", "gt", 104)], [("id", True)]),
 ]
 

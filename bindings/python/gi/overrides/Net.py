@@ -294,10 +294,6 @@ _FILTER_OPS = {
     'prefix': Net.FilterOp.PREFIX,
 }
 
-# Keywords of a collection query that are not conditions on a field (a
-# field of one of these names is queried as name__eq=value).
-_QUERY_KEYWORDS = ('order_by', 'limit', 'offset', 'filter')
-
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -395,7 +391,15 @@ def _python_to_field(gtype, value, what):
         if isinstance(value, str) and flags_type is not None:
             result = 0
             for nick in value.split('|'):
-                result |= _enum_value(flags_type, nick, what)
+                name = nick.strip().replace('-', '_').upper()
+                member = getattr(flags_type, name, None)
+                if not isinstance(member, flags_type):
+                    nicks = sorted(n for v in flags_type.__flags_values__.values()
+                                   for n in v.value_nicks)
+                    raise ValueError('%s: unknown flag %r; expected some of '
+                                     '%s, joined by |'
+                                     % (what, nick, ', '.join(nicks)))
+                result |= member
             return flags_type(result)
         return value
     if gtype == GObject.TYPE_DOUBLE and isinstance(value, int) \
@@ -620,9 +624,6 @@ class Collection(Net.Collection):
         # (PyGObject then holds it for as long as the model lives).
         model._net_record_type = record_type
         return model
-
-    def __len__(self):
-        return Net.Collection.count(self, None)
 
 
 Collection = override(Collection)
