@@ -14,6 +14,7 @@ import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import Gio from 'gi://Gio';
 import Net from 'gi://Net?version=1.0';
+import System from 'system';
 import {assert, assertEqual, assertNetError, runTests} from './tap.js';
 
 Gio._promisify(Net.Collection.prototype, 'wait_for_seq_async', 'wait_for_seq_finish');
@@ -528,6 +529,27 @@ const tests = {
             assertEqual(records.count(filter([['priority', Net.FilterOp.GT, 5]])), 1, 'untyped query');
             db.close();
         });
+    },
+
+    'records dropped by JavaScript and collected come back whole'() {
+        const db = Net.Db.new(null, Net.DbModels.NONE);
+        const notes = openNotes(db);
+        for (let i = 1; i <= 50; i++)
+            notes.insert(new Note({id: i, title: `t${i}`, tags: [`${i}`], due: day(1 + i % 28)}));
+        const context = GLib.MainContext.default();
+        System.gc();
+        while (context.iteration(false))
+            ;
+        System.gc();
+        notes.update(5, ['title'], ['changed']);
+        System.gc();
+        for (let i = 1; i <= 50; i++) {
+            const r = notes.get(i);
+            assert(r instanceof Note, `record ${i} is a Note`);
+            assertEqual([r.title, r.tags, usec(r.due)],
+                [i === 5 ? 'changed' : `t${i}`, [`${i}`], usec(day(1 + i % 28))], `record ${i}`);
+        }
+        db.close();
     },
 
     'snapshot round trip'() {

@@ -14,6 +14,7 @@
 
 import datetime
 import functools
+import gc
 import os
 
 import gi
@@ -652,6 +653,25 @@ def test_watch_notify_in_place(filled, order_by, move):
     assert model.get_item(1) is item
     assert recorder.changes == []
     recorder.check(model)
+
+
+def test_records_collected_come_back_whole(notes):
+    """Records Python no longer holds, collected, come back with their
+    fields (a Python class keeps its property values in the wrapper)."""
+    for i in range(1, 51):
+        notes.insert(Note(id=i, title="t%d" % i, tags=[str(i)], due=day(1 + i % 28)))
+    context = GLib.MainContext.default()
+    gc.collect()
+    while context.iteration(False):
+        pass
+    notes.update(5, title="changed")
+    gc.collect()
+    for i in range(1, 51):
+        note = notes.get(i)
+        assert isinstance(note, Note)
+        assert note.props.title == ("changed" if i == 5 else "t%d" % i)
+        assert list(note.props.tags) == [str(i)]
+        assert note.props.due.get_day_of_month() == 1 + i % 28
 
 
 # --- persistence ----------------------------------------------------------------
