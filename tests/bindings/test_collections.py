@@ -16,6 +16,8 @@ import datetime
 import functools
 import gc
 import os
+import subprocess
+import sys
 
 import gi
 import gi.overrides
@@ -198,7 +200,7 @@ def assert_full_note(note):
 
 
 def test_override_is_loaded():
-    module = __import__("sys").modules["gi.overrides.Net"]
+    module = sys.modules["gi.overrides.Net"]
     assert os.path.realpath(module.__file__) == \
         os.path.realpath(os.path.join(OVERRIDES_DIR, "Net.py"))
     assert issubclass(Note, Net.Record)
@@ -860,3 +862,72 @@ def test_wait_for_seq_async(notes):
     run_loop(loop, "wait_for_seq_async")
     assert results == [True]
     assert notes.get_applied_seq() >= seq
+
+
+# --- the plain GI API, without the override -------------------------------------
+
+
+PLAIN_SCRIPT = r'''
+import sys
+import gi
+gi.require_version("Net", "1.0")
+from gi.repository import GLib, GObject, Net
+
+assert "gi.overrides.Net" not in sys.modules, "the override is loaded"
+
+class Note(Net.Record):
+    __gtype_name__ = "PlainNote"
+    title = GObject.Property(type=str)
+    priority = GObject.Property(type=int, default=0)
+    due = GObject.Property(type=GLib.DateTime)
+    tags = GObject.Property(type=GObject.TYPE_STRV)
+
+db = Net.Db.new(None, Net.DbModels.NONE)
+notes = db.open_collection("notes", Note.__gtype__)
+assert notes.add_index("due", Net.IndexFlags.ORDERED)
+assert notes.add_index("title", Net.IndexFlags.SEARCH)
+ids = []
+for i in range(5):
+    note = Note(title="note %d" % i, priority=i, tags=["t%d" % (i % 2)],
+                due=GLib.DateTime.new_utc(2026, 12, 1 + i, 0, 0, 0))
+    assert notes.insert(note) == i + 1
+    assert 0 < note.props.id < 1 << 53
+    ids.append(note.props.id)
+assert notes.update(ids[0], ["title", "priority"],
+                    [GObject.Value(str, "first"),
+                     GObject.Value(GObject.TYPE_INT64, 10)]) == 6
+assert notes.get(ids[0]).props.priority == 10
+f = Net.Filter.new()
+f.where("priority", Net.FilterOp.GE, GObject.Value(GObject.TYPE_INT, 2))
+f.where("tags", Net.FilterOp.CONTAINS, GObject.Value(str, "t0"))
+f.order_by("priority", True)
+assert [n.props.id for n in notes.find_many(f)] == [ids[0], ids[4], ids[2]]
+assert notes.count(f) == 3 and notes.exists(f)
+assert notes.find_first(f).props.title == "first"
+prefix = Net.Filter.new().where("title", Net.FilterOp.PREFIX,
+                                GObject.Value(str, "NOTE"))
+assert notes.count(prefix) == 4
+model = notes.watch(prefix)
+assert model.get_n_items() == 4
+assert notes.delete(ids[1]) == 7
+assert notes.get(ids[1]) is None
+found, value = notes.get(ids[0]).get_field("title")
+assert found and value == "first"
+db.close()
+print("plain ok")
+'''
+
+
+def test_plain_gi_without_override(tmp_path):
+    """The GI API alone (no override module on the path) covers a
+    collection: a subclass, open, indexes, insert, update, filters, watch,
+    delete."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN_SCRIPT)
+    result = subprocess.run([sys.executable, str(script)], env=env,
+                            capture_output=True, text=True,
+                            timeout=TIMEOUT_SECONDS * 6)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "plain ok"
