@@ -516,8 +516,12 @@ _net_coll_visit (gpointer           model,
  * kept sorted by the filter's order keys (a GSequence), each with a label
  * that grows along the order, with gaps between labels, so that a record
  * that moves takes a label between its new neighbours' and the others keep
- * theirs.  When a gap is used up, every record gets a new label, evenly
- * spaced, and the collection's live queries recompute: a rare O(n).  One
+ * theirs.  When a gap is used up, the smallest window of records around it
+ * whose labels leave room (doubling: 8, 16, 32, ... records) is labelled
+ * anew, evenly, and only those records are touched for the live queries;
+ * only when the whole index is that window does every record get a new
+ * label (spread over the middle half of the range, so that appends at
+ * either end have room) and the live queries recompute: a rare O(n).  One
  * index per distinct order, shared by the queries that use it, kept up to
  * date by the fold while any of them lives.
  */
@@ -568,20 +572,84 @@ order_node_new (OrderIndex *idx,
   return node;
 }
 
-/* Evenly spaced labels along the order. */
+/* Evenly spaced labels along the order, over the middle half of the
+ * range: a growing (or shrinking) field appends at an end, and each end
+ * keeps 2^62 of room for that. */
 static void
 order_index_relabel (OrderIndex *idx)
 {
-  guint64 step = G_MAXUINT64 / ((guint64) g_sequence_get_length (idx->seq) + 1);
-  guint64 label = 0;
+  guint64 step = (G_GUINT64_CONSTANT (1) << 63) / ((guint64) g_sequence_get_length (idx->seq) + 1);
+  guint64 label = G_GUINT64_CONSTANT (1) << 62;
 
   for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
        it = g_sequence_iter_next (it))
     ((OrderNode *) g_sequence_get (it))->label = label += step;
 }
 
+/* A window of labels is relabelled when its records can be this far
+ * apart: then about 24 records more fit between any two of them. */
+#define ORDER_MIN_STEP (G_GUINT64_CONSTANT (1) << 24)
+
+/* Labels the records of the smallest window around @it (doubling) whose
+ * bounds leave ORDER_MIN_STEP between them anew, evenly, and touches
+ * them for the live queries; FALSE when that window is the whole index
+ * (then every label changed). */
+static gboolean
+order_index_relabel_around (OrderIndex    *idx,
+                            GSequenceIter *it)
+{
+  GSequenceIter *first = it, *last = it;
+  guint64 count = 1, lo, hi, step, label;
+
+  for (guint64 want = 8;; want *= 2)
+    {
+      gboolean at_begin, at_end;
+
+      for (;;)
+        {
+          at_begin = g_sequence_iter_is_begin (first);
+          at_end = g_sequence_iter_is_end (g_sequence_iter_next (last));
+          if (count >= want || (at_begin && at_end))
+            break;
+          if (!at_begin)
+            {
+              first = g_sequence_iter_prev (first);
+              count++;
+            }
+          if (count < want && !at_end)
+            {
+              last = g_sequence_iter_next (last);
+              count++;
+            }
+        }
+      if (at_begin && at_end)
+        {
+          order_index_relabel (idx);
+          return FALSE;
+        }
+      lo = at_begin ? 0 : ((OrderNode *) g_sequence_get (g_sequence_iter_prev (first)))->label;
+      hi = at_end ? G_MAXUINT64 : ((OrderNode *) g_sequence_get (g_sequence_iter_next (last)))->label;
+      if (hi > lo && (hi - lo) / (count + 1) >= ORDER_MIN_STEP)
+        break;
+    }
+
+  step = (hi - lo) / (count + 1);
+  label = lo;
+  for (GSequenceIter *i = first;; i = g_sequence_iter_next (i))
+    {
+      OrderNode *node = g_sequence_get (i);
+
+      node->label = label += step;
+      if (idx->owner != NULL && idx->watchers > 0)
+        _net_watch_hub_touch (&idx->owner->table.watches, node->e->id);
+      if (i == last)
+        break;
+    }
+  return TRUE;
+}
+
 /* Gives the node at @it a label between its neighbours'; FALSE when
- * there is no room (then every label changed). */
+ * there is no room even around it (then every label changed). */
 static gboolean
 order_index_place (OrderIndex    *idx,
                    GSequenceIter *it)
@@ -595,10 +663,7 @@ order_index_place (OrderIndex    *idx,
   guint64 label;
 
   if (hi <= lo || hi - lo < 2)
-    {
-      order_index_relabel (idx);
-      return FALSE;
-    }
+    return order_index_relabel_around (idx, it);
   if (!has_next)
     label = lo + MIN ((hi - lo) / 2, ORDER_END_STEP);
   else if (!has_prev)

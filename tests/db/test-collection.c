@@ -917,6 +917,61 @@ test_snapshot_unopened (Fixture       *f,
   }
 }
 
+/* A snapshot restored into a directory by a process that never opens its
+ * collections (the CLI's `snapshot restore`): each collection's log
+ * continues after its section at once, so a read-only db (another
+ * process, `netdb records`) opens it, and a writer later carries on. */
+static void
+test_snapshot_restored_unopened (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) snapshot = NULL;
+  g_autofree char *restored = g_build_filename (f->root, "restored", NULL);
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < 4; i++)
+      {
+        g_autoptr(TestNote) n = note_new ("x", i, FALSE);
+
+        net_collection_insert (notes, NET_RECORD (n), &error);
+        g_assert_no_error (error);
+      }
+    snapshot = net_db_snapshot (db, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(NetDb) db = net_db_open_from_snapshot (snapshot, restored, NET_DB_MODELS_TASKS, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (net_db_close (db, &error));
+  }
+  {
+    g_autoptr(NetDb) reader = net_db_open_read_only (restored, NET_DB_MODELS_NONE, &error);
+    NetCollection *notes;
+
+    g_assert_no_error (error);
+    notes = net_db_open_collection (reader, "notes", NET_TYPE_RECORD, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 4);
+    g_assert_cmpuint (net_collection_get_applied_seq (notes), ==, 4);
+  }
+  {
+    g_autoptr(NetDb) db = db_new (restored);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_autoptr(TestNote) n = note_new ("after", 9, TRUE);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (net_collection_count (notes, NULL), ==, 4);
+    g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), ==, 5);
+    g_assert_no_error (error);
+  }
+}
+
 /* The builder's collections open with the db, also asynchronously (on a
  * worker, the collection belonging to the caller's context); a bad one
  * fails the build. */
@@ -1903,6 +1958,75 @@ test_watch_random (void)
     }
 }
 
+/* Records that keep landing in one gap of an order index's labels (each
+ * title sorts right after "a" and before the one before it) use its room
+ * up within about sixty inserts: a window around the gap is labelled
+ * anew, and a live query over the order (and one over its reverse, with a
+ * window) stays equal to the query after every insert. */
+static void
+test_watch_crowded_labels (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_autoptr(NetFilter) asc = net_filter_new ();
+  g_autoptr(NetFilter) desc = net_filter_new ();
+  g_autoptr(NetQueryModel) asc_model = NULL;
+  g_autoptr(NetQueryModel) desc_model = NULL;
+  Replay ra, rd;
+  const char *fixed[] = { "a", "b", "c" };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    {
+      g_autoptr(TestNote) n = g_object_new (TEST_TYPE_NOTE, "title", fixed[i], NULL);
+
+      net_collection_insert (notes, NET_RECORD (n), &error);
+      g_assert_no_error (error);
+    }
+  net_filter_order_by (asc, "title", FALSE);
+  net_filter_order_by (desc, "title", TRUE);
+  g_object_set (desc, "limit", 5, NULL);
+  asc_model = net_collection_watch (notes, asc);
+  desc_model = net_collection_watch (notes, desc);
+  ra = (Replay) { g_ptr_array_new_with_free_func (g_object_unref), G_LIST_MODEL (asc_model) };
+  rd = (Replay) { g_ptr_array_new_with_free_func (g_object_unref), G_LIST_MODEL (desc_model) };
+  for (guint i = 0; i < g_list_model_get_n_items (ra.model); i++)
+    g_ptr_array_add (ra.shadow, g_list_model_get_item (ra.model, i));
+  for (guint i = 0; i < g_list_model_get_n_items (rd.model); i++)
+    g_ptr_array_add (rd.shadow, g_list_model_get_item (rd.model, i));
+  g_signal_connect (asc_model, "items-changed", G_CALLBACK (replay_items_changed_cb), &ra);
+  g_signal_connect (desc_model, "items-changed", G_CALLBACK (replay_items_changed_cb), &rd);
+
+  for (guint k = 1; k <= 150; k++)
+    {
+      g_autofree char *title = g_strnfill (k, 'a');
+      g_autofree char *full = g_strconcat (title, "b", NULL);
+      g_autoptr(TestNote) n = g_object_new (TEST_TYPE_NOTE, "title", full, NULL);
+      g_autoptr(GPtrArray) want_asc = NULL;
+      g_autoptr(GPtrArray) want_desc = NULL;
+      guint64 seq;
+
+      seq = net_collection_insert (notes, NET_RECORD (n), &error);
+      g_assert_no_error (error);
+      g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+      g_assert_no_error (error);
+
+      want_asc = net_collection_find_many (notes, asc);
+      want_desc = net_collection_find_many (notes, desc);
+      g_assert_cmpuint (want_asc->len, ==, k + G_N_ELEMENTS (fixed));
+      g_assert_cmpstr (g_ptr_array_index (want_asc, 1) == NULL ? NULL :
+                       TEST_NOTE (g_ptr_array_index (want_asc, 1))->title, ==, full);
+      assert_model_equals (&ra, want_asc);
+      assert_model_equals (&rd, want_desc);
+    }
+
+  g_signal_handlers_disconnect_by_data (asc_model, &ra);
+  g_signal_handlers_disconnect_by_data (desc_model, &rd);
+  g_ptr_array_unref (ra.shadow);
+  g_ptr_array_unref (rd.shadow);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1916,6 +2040,8 @@ main (int   argc,
   g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
   g_test_add ("/collection/snapshot-unopened", Fixture, NULL, fixture_setup, test_snapshot_unopened, fixture_teardown);
+  g_test_add ("/collection/snapshot-restored-unopened", Fixture, NULL, fixture_setup,
+              test_snapshot_restored_unopened, fixture_teardown);
   g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
   g_test_add ("/collection/builder-async", Fixture, NULL, fixture_setup, test_builder_async, fixture_teardown);
   g_test_add ("/collection/corrupt-events", Fixture, NULL, fixture_setup, test_corrupt_events, fixture_teardown);
@@ -1924,6 +2050,7 @@ main (int   argc,
   g_test_add_func ("/collection/filter/random", test_filter_random);
   g_test_add_func ("/collection/filter/indexes", test_indexes);
   g_test_add_func ("/collection/watch/random", test_watch_random);
+  g_test_add_func ("/collection/watch/crowded-labels", test_watch_crowded_labels);
 
   return g_test_run ();
 }
