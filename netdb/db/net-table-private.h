@@ -260,8 +260,8 @@ struct _NetTable
   GHashTable           *adopt;       /* during a restore: guint64* → the
                                       * items that carry on when their id
                                       * comes back */
-  NetIdTable            items;       /* NetTableItemLink*: the items that
-                                      * exist, not owned */
+  GHashTable           *items;       /* &link.id → NetTableItemLink*: the
+                                      * items that exist, not owned */
   GPtrArray            *recent;      /* items (a ref) returned lately */
   guint                 recent_max;  /* how many it may hold */
   GSource              *recent_idle; /* lets go of them */
@@ -372,9 +372,9 @@ _net_table_live_item (NetTable *self,
 {
   NetTableItemLink *link;
 
-  if (G_LIKELY (_net_id_table_size (&self->items) == 0))
+  if (G_LIKELY (g_hash_table_size (self->items) == 0))
     return NULL;
-  link = _net_id_table_lookup (&self->items, id);
+  link = g_hash_table_lookup (self->items, &id);
   return link != NULL ? link->item : NULL;
 }
 

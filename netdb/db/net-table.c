@@ -113,7 +113,10 @@ _net_table_init (NetTable             *self,
   g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
-  _net_id_table_init (&self->items);
+  /* Keyed by the links' ids: the table keeps each key's hash, so a
+   * lookup and a removal seldom touch an item's memory (an open table of
+   * links would read the link at every probe and shift). */
+  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->recent = g_ptr_array_new ();
   self->recent_max = NET_TABLE_RECENT_MIN;
   self->context = _net_owner_context_ref ();
@@ -146,13 +149,19 @@ _net_table_finalize (NetTable *self)
       g_source_destroy (self->recent_idle);
       g_clear_pointer (&self->recent_idle, g_source_unref);
     }
-  for (guint i = 0; i <= self->items.mask; i++)
-    if (self->items.slots[i] != NULL)
-      {
-        ((NetTableItemLink *) self->items.slots[i])->table = NULL;
-        ((NetTableItemLink *) self->items.slots[i])->item = NULL;
-      }
-  _net_id_table_clear (&self->items);
+  if (self->items != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->items);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          ((NetTableItemLink *) value)->table = NULL;
+          ((NetTableItemLink *) value)->item = NULL;
+        }
+      g_clear_pointer (&self->items, g_hash_table_unref);
+    }
   recent_release (self);
   g_clear_pointer (&self->recent, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -185,7 +194,7 @@ item_attach (NetTable *self,
   g_assert (link->table == NULL);
   link->table = self;
   link->item = item;
-  _net_id_table_insert (&self->items, link);
+  g_hash_table_replace (self->items, &link->id, link);
 }
 
 /* The item of @id, if any, is no longer the item of its id (the entry
@@ -199,7 +208,7 @@ item_detach (NetTable *self,
 
   if (item == NULL)
     return NULL;
-  _net_id_table_remove (&self->items, id);
+  g_hash_table_remove (self->items, &id);
   item_link (self, item)->table = NULL;
   item_link (self, item)->item = NULL;
   return g_object_ref (item);
@@ -214,8 +223,8 @@ _net_table_item_link_release (NetTableItemLink *link)
     return;
   link->table = NULL;
   link->item = NULL;
-  if (_net_id_table_lookup (&self->items, link->id) == link)
-    _net_id_table_remove (&self->items, link->id);
+  if (g_hash_table_lookup (self->items, &link->id) == link)
+    g_hash_table_remove (self->items, &link->id);
 }
 
 /* Lets go of the recent items (some may go, and run their dispose). */
@@ -277,8 +286,8 @@ _net_table_ref_item (NetTable      *self,
   NetTableItemLink *link = NULL;
   gpointer item;
 
-  if (_net_id_table_size (&self->items) > 0)
-    link = _net_id_table_lookup (&self->items, id);
+  if (g_hash_table_size (self->items) > 0)
+    link = g_hash_table_lookup (self->items, &id);
   if (link != NULL)
     {
       recent_keep (self, link);
@@ -1643,20 +1652,20 @@ _net_table_insert_restored (NetTable  *self,
 static void
 keep_items (NetTable *self)
 {
-  for (guint i = 0; i <= self->items.mask; i++)
-    {
-      NetTableItemLink *link = self->items.slots[i];
+  GHashTableIter iter;
+  gpointer value;
 
-      if (link != NULL)
-        {
-          g_hash_table_insert (self->adopt, g_memdup2 (&link->id, sizeof link->id),
-                               g_object_ref (link->item));
-          link->table = NULL;
-          link->item = NULL;
-        }
+  g_hash_table_iter_init (&iter, self->items);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      NetTableItemLink *link = value;
+
+      g_hash_table_insert (self->adopt, g_memdup2 (&link->id, sizeof link->id),
+                           g_object_ref (link->item));
+      link->table = NULL;
+      link->item = NULL;
+      g_hash_table_iter_remove (&iter);
     }
-  _net_id_table_clear (&self->items);
-  _net_id_table_init (&self->items);
 }
 
 gboolean
