@@ -1405,6 +1405,32 @@ check_same_history (NetDb        *self,
   return TRUE;
 }
 
+/* After a restore into a directory: the log of each collection of
+ * @snapshot continues after its section now, whether or not this process
+ * opens the collection, so that a read-only db (which cannot create a
+ * log) finds it and any writer carries on from it. */
+static gboolean
+continue_collection_logs (NetDb        *self,
+                          NetDbBundle  *snapshot,
+                          GError      **error)
+{
+  if (self->read_only)
+    return TRUE;
+
+  for (guint i = 0; i < snapshot->sections->len; i++)
+    {
+      NetDbSection *section = g_ptr_array_index (snapshot->sections, i);
+      g_autoptr(NetRedexFile) file = NULL;
+
+      if (!g_str_has_prefix (section->name, NET_COLLECTION_LOG_PREFIX))
+        continue;
+      file = net_redex_open_file (self->redex, section->name, self->config, error);
+      if (file == NULL || !_net_fold_prepare_restore (file, section->applied_seq, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* A failed open releases the directory lock now, not whenever the last
  * reference goes, and writes no checkpoint. */
 static void
@@ -1764,7 +1790,8 @@ _net_db_open_into (NetDb               *self,
 
       job->io = _net_db_io_ref (self->io);
       job->bytes = g_bytes_ref (options->snapshot);
-      if (!_net_db_checkpoint_job_write (job, error))
+      if (!_net_db_checkpoint_job_write (job, error) ||
+          !continue_collection_logs (self, snapshot, error))
         {
           abandon (self);
           return FALSE;
