@@ -258,6 +258,40 @@ values_equal (GParamSpec   *pspec,
   return g_param_values_cmp (pspec, a, b) == 0;
 }
 
+/* A field of a record read as g_object_get_property() reads it (the class
+ * that installed the property, its redirect target), without the lookup by
+ * name and the notify queue around it: inserts and queries did little
+ * else in profiles. */
+static inline void
+record_get_field (GObject    *object,
+                  GParamSpec *pspec,
+                  GValue     *value)
+{
+  GObjectClass *klass = g_type_class_peek (pspec->owner_type);
+  GParamSpec *target = g_param_spec_get_redirect_target (pspec);
+
+  klass->get_property (object, pspec->param_id, value, target != NULL ? target : pspec);
+}
+
+/* Sets a field of a record nobody has seen yet (no notify to queue): a
+ * value the property would refuse goes the GObject way, which says so. */
+static inline void
+record_set_new_field (GObject    *object,
+                      GParamSpec *pspec,
+                      GValue     *value)
+{
+  GParamSpec *target = g_param_spec_get_redirect_target (pspec);
+
+  if (g_param_value_is_valid (target != NULL ? target : pspec, value))
+    {
+      GObjectClass *klass = g_type_class_peek (pspec->owner_type);
+
+      klass->set_property (object, pspec->param_id, value, target != NULL ? target : pspec);
+    }
+  else
+    g_object_set_property (object, pspec->name, value);
+}
+
 /* Sets the fields of @record from @e; on a live record, only what
  * changed (its notifies held back until the next delivery). */
 static void
@@ -286,11 +320,13 @@ record_fill (NetCollection *self,
           g_auto(GValue) now = G_VALUE_INIT;
 
           g_value_init (&now, G_VALUE_TYPE (&value));
-          g_object_get_property (G_OBJECT (record), cf->name, &now);
+          record_get_field (G_OBJECT (record), cf->pspec, &now);
           if (values_equal (cf->pspec, &now, &value))
             continue;
+          g_object_set_property (G_OBJECT (record), cf->name, &value);
         }
-      g_object_set_property (G_OBJECT (record), cf->name, &value);
+      else
+        record_set_new_field (G_OBJECT (record), cf->pspec, &value);
     }
   _net_record_set_times (record, e->created, e->updated);
 }
@@ -1284,7 +1320,7 @@ net_collection_insert (NetCollection  *self,
       if (cf->pspec == NULL)
         continue;
       g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (cf->pspec));
-      g_object_get_property (G_OBJECT (record), cf->name, &value);
+      record_get_field (G_OBJECT (record), cf->pspec, &value);
       if (!_net_coll_slot_from_value (cf->type, &value, &w.slot))
         {
           g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
