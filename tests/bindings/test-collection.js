@@ -525,6 +525,14 @@ const tests = {
             assertEqual(three.constructor, Net.Record, 'untyped item');
             assertEqual(three.get_field('title'), [true, 'three again'], 'get_field');
             assertEqual(three.get_field('priority'), [true, 7], 'get_field int');
+            // Every stored type of the full note, read without the class.
+            const full = records.get(id);
+            assertEqual(full.get_field('big'), [true, -(2 ** 50)], 'untyped int64');
+            assertEqual(full.get_field('tags'), [true, ['a', 'Bé']], 'untyped strv');
+            const [hasDue, due] = full.get_field('due');
+            assert(hasDue && usec(due) === usec(day(24, 18)) + 250001, 'untyped date-time');
+            assertEqual(full.get_field('id'), [true, id], 'untyped id');
+            assertEqual(full.get_field('status'), [true, Net.TaskStatus.COMPLETED], 'untyped enum');
             assert(records.list_fields().includes('due'), 'list_fields');
             assertEqual(records.count(filter([['priority', Net.FilterOp.GT, 5]])), 1, 'untyped query');
             db.close();
