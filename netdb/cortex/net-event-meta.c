@@ -107,18 +107,25 @@ dispatch_name (guint8 dispatch)
     case NET_DISPATCH_MEMORY_PINNED: return "memory.pinned";
     case NET_DISPATCH_MEMORY_UNPINNED: return "memory.unpinned";
     case NET_DISPATCH_MEMORY_DELETED: return "memory.deleted";
+    case NET_DISPATCH_RECORD_INSERTED: return "record.inserted";
+    case NET_DISPATCH_RECORD_UPDATED: return "record.updated";
+    case NET_DISPATCH_RECORD_DELETED: return "record.deleted";
     default: return NULL;
     }
 }
 
-/* The names of docs/payload-format.md; unknown fields print by number. */
+/* The names of docs/payload-format.md and docs/collection-format.md;
+ * unknown fields print by number. */
 static const char *
 field_name (guint8 dispatch,
             guint  field)
 {
   static const char * const task_fields[] = { NULL, "id", "title", "timestamp" };
   static const char * const memory_fields[] = { NULL, "id", "content", "timestamp", "tag", "source" };
+  static const char * const record_fields[] = { NULL, "id", "created", "updated", "definition", "value" };
 
+  if (dispatch >= NET_DISPATCH_RECORD_INSERTED)
+    return field < G_N_ELEMENTS (record_fields) ? record_fields[field] : NULL;
   if (dispatch < NET_DISPATCH_MEMORY_STORED)
     return field < G_N_ELEMENTS (task_fields) ? task_fields[field] : NULL;
   return field < G_N_ELEMENTS (memory_fields) ? memory_fields[field] : NULL;

@@ -972,6 +972,52 @@ test_snapshot_restored_unopened (Fixture       *f,
   }
 }
 
+/* `netdb log tail` names a collection's events and their fields. */
+static void
+test_describe (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = NULL;
+  g_autoptr(NetRedexFile) file = NULL;
+  const char *expected[] = { "record.inserted id=7 created=", "record.updated id=7 updated=",
+                             "record.deleted id=7" };
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+    g_autoptr(TestNote) n = note_new ("x", 1, FALSE);
+
+    g_assert_no_error (error);
+    net_record_set_id (NET_RECORD (n), 7);
+    net_collection_insert (notes, NET_RECORD (n), &error);
+    g_assert_no_error (error);
+    net_collection_update (notes, 7, &error, "title", "y", NULL);
+    g_assert_no_error (error);
+    net_collection_delete (notes, 7, &error);
+    g_assert_no_error (error);
+    g_assert_true (net_db_close (db, &error));
+  }
+
+  redex = net_redex_new_read_only (f->dir, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "collections/notes", NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(NetRedexEvent) event = net_redex_file_read_one (file, i + 1, &error);
+      const guint8 *bytes;
+      gsize len;
+      g_autofree char *text = NULL;
+
+      g_assert_no_error (error);
+      bytes = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+      text = net_event_describe (bytes, len);
+      g_assert_nonnull (text);
+      g_assert_true (g_str_has_prefix (text, expected[i]));
+    }
+}
+
 /* The builder's collections open with the db, also asynchronously (on a
  * worker, the collection belonging to the caller's context); a bad one
  * fails the build. */
@@ -2040,6 +2086,7 @@ main (int   argc,
   g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
   g_test_add ("/collection/snapshot", Fixture, NULL, fixture_setup, test_snapshot, fixture_teardown);
   g_test_add ("/collection/snapshot-unopened", Fixture, NULL, fixture_setup, test_snapshot_unopened, fixture_teardown);
+  g_test_add ("/collection/describe", Fixture, NULL, fixture_setup, test_describe, fixture_teardown);
   g_test_add ("/collection/snapshot-restored-unopened", Fixture, NULL, fixture_setup,
               test_snapshot_restored_unopened, fixture_teardown);
   g_test_add ("/collection/read-only", Fixture, NULL, fixture_setup, test_read_only, fixture_teardown);
