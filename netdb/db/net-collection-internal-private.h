@@ -233,7 +233,7 @@ struct _OrderIndex
 typedef struct
 {
   ClassField  *cf;
-  GHashTable  *grams;   /* char* trigram → GHashTable* set of Entry* */
+  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → GHashTable* set of Entry* */
   GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
 } SearchIndex;
 

@@ -935,18 +935,41 @@ _net_coll_search_index_free (gpointer data)
   g_free (si);
 }
 
-/* Calls @func on each trigram of @folded (a repeated one again: adding
- * a record to a set it is in, or removing it from one it left, is
- * harmless), without an allocation. */
+/* A trigram as a key of SearchIndex.grams: three ASCII characters are
+ * their bytes (and 3 in the top byte), any other trigram a 31-bit hash
+ * with the top bit set.  Two trigrams of one hash share a set, which then
+ * holds the records of either: a candidate is always checked against the
+ * filter, so a set only has to hold every record that has the trigram.
+ * No string is made, hashed or compared per trigram (they were a third
+ * of an insert with a search index). */
+static inline gpointer
+search_gram_key (const char *p,
+                 gsize       len)
+{
+  guint32 h = 2166136261u;
+
+  if (len == 3)
+    return GUINT_TO_POINTER ((guint32) (guchar) p[0] | (guint32) (guchar) p[1] << 8 |
+                             (guint32) (guchar) p[2] << 16 | 3u << 24);
+  for (gsize i = 0; i < len; i++)
+    {
+      h ^= (guchar) p[i];
+      h *= 16777619u;
+    }
+  return GUINT_TO_POINTER (h | 0x80000000u);
+}
+
+/* Calls @func on the key of each trigram of @folded (a repeated one
+ * again: adding a record to a set it is in, or removing it from one it
+ * left, is harmless), without an allocation. */
 static void
 foreach_trigram (const char *folded,
-                 void      (*func) (const char *gram, gpointer data),
+                 void      (*func) (gpointer key, gpointer data),
                  gpointer    data)
 {
   for (const char *p = folded; *p != '\0'; p = g_utf8_next_char (p))
     {
       const char *end = p;
-      char gram[3 * 6 + 1];
       guint n = 0;
 
       while (n < 3 && *end != '\0')
@@ -956,9 +979,7 @@ foreach_trigram (const char *folded,
         }
       if (n < 3)
         break;
-      memcpy (gram, p, end - p);
-      gram[end - p] = '\0';
-      func (gram, data);
+      func (search_gram_key (p, end - p), data);
     }
 }
 
@@ -969,29 +990,29 @@ typedef struct
 } GramOp;
 
 static void
-gram_add_cb (const char *gram,
-             gpointer    data)
+gram_add_cb (gpointer key,
+             gpointer data)
 {
   GramOp *op = data;
-  GHashTable *set = g_hash_table_lookup (op->si->grams, gram);
+  GHashTable *set = g_hash_table_lookup (op->si->grams, key);
 
   if (set == NULL)
     {
       set = g_hash_table_new (NULL, NULL);
-      g_hash_table_insert (op->si->grams, g_strdup (gram), set);
+      g_hash_table_insert (op->si->grams, key, set);
     }
   g_hash_table_add (set, op->e);
 }
 
 static void
-gram_remove_cb (const char *gram,
-                gpointer    data)
+gram_remove_cb (gpointer key,
+                gpointer data)
 {
   GramOp *op = data;
-  GHashTable *set = g_hash_table_lookup (op->si->grams, gram);
+  GHashTable *set = g_hash_table_lookup (op->si->grams, key);
 
   if (set != NULL && g_hash_table_remove (set, op->e) && g_hash_table_size (set) == 0)
-    g_hash_table_remove (op->si->grams, gram);
+    g_hash_table_remove (op->si->grams, key);
 }
 
 static void
@@ -1112,15 +1133,13 @@ search_candidates (NetCollection *self,
   for (p = c->c->folded; *p != '\0' && !none; p = g_utf8_next_char (p))
     {
       const char *end = p;
-      g_autofree char *gram = NULL;
       GHashTable *set;
 
       for (guint i = 0; i < 3 && *end != '\0'; i++)
         end = g_utf8_next_char (end);
       if (g_utf8_strlen (p, end - p) < 3)
         break;
-      gram = g_strndup (p, end - p);
-      set = g_hash_table_lookup (si->grams, gram);
+      set = g_hash_table_lookup (si->grams, search_gram_key (p, end - p));
       if (set == NULL)
         none = TRUE;
       else if (best == NULL || g_hash_table_size (set) < g_hash_table_size (best))
