@@ -543,8 +543,33 @@ order_node_compare (gconstpointer a,
     {
       OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
       gboolean ok;
-      int r = fv_compare (&na->first, &nb->first, &ok);
+      int r;
 
+      /* The common case of an index on one number (a due date): both of
+       * one integer type, compared here, as fv_compare() would. */
+      if (na->first.type == nb->first.type && !na->first.missing && !nb->first.missing)
+        switch (na->first.type)
+          {
+          case NET_FIELD_INT:
+          case NET_FIELD_INT64:
+          case NET_FIELD_ENUM:
+          case NET_FIELD_DATETIME:
+            r = (na->first.v.i > nb->first.v.i) - (na->first.v.i < nb->first.v.i);
+            if (r != 0)
+              return k->desc ? -r : r;
+            return query_compare (&idx->q, na->e, nb->e);
+          case NET_FIELD_BOOLEAN:
+          case NET_FIELD_UINT:
+          case NET_FIELD_UINT64:
+          case NET_FIELD_FLAGS:
+            r = (na->first.v.u > nb->first.v.u) - (na->first.v.u < nb->first.v.u);
+            if (r != 0)
+              return k->desc ? -r : r;
+            return query_compare (&idx->q, na->e, nb->e);
+          default:
+            break;
+          }
+      r = fv_compare (&na->first, &nb->first, &ok);
       if (r != 0)
         return k->desc ? -r : r;
     }
