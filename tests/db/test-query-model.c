@@ -694,7 +694,11 @@ test_watch_memories_random (Fixture       *f,
 /* Fills in steps ------------------------------------------------------------- */
 
 /* More than a fill does before watch() returns (8192 entries). */
-#define LARGE_N 60000
+#define LARGE_N 20000
+/* Enough for a fill of many steps on any machine (about 20 on one that
+ * fills a million in 250 ms): the 5 ms timeout of the fill test ticks
+ * meanwhile. */
+#define HUGE_N  200000
 
 static void
 populate (Fixture *f,
@@ -756,6 +760,7 @@ typedef struct
   guint          ticks;
   guint          ticks_while_filling;
   guint          pending_notifies;
+  guint          pending_at_once;
 } Ticker;
 
 static gboolean
@@ -767,6 +772,16 @@ ticker_cb (gpointer data)
   if (net_query_model_get_pending (t->model) > 0)
     t->ticks_while_filling++;
   return G_SOURCE_CONTINUE;
+}
+
+/* Dispatched once: what the model still had to examine then. */
+static gboolean
+once_cb (gpointer data)
+{
+  Ticker *t = data;
+
+  t->pending_at_once = net_query_model_get_pending (t->model);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -789,19 +804,19 @@ test_watch_incremental_fill (Fixture       *f,
   Recorder *rec;
   guint timeout, pending, n_first;
 
-  populate (f, LARGE_N);
+  populate (f, HUGE_N);
 
   model = net_db_tasks_watch (f->tasks, NULL);
   t.model = model;
   pending = net_query_model_get_pending (model);
   n_first = g_list_model_get_n_items (G_LIST_MODEL (model));
   g_assert_cmpuint (pending, >, 0);
-  g_assert_cmpuint (pending, <=, LARGE_N);
+  g_assert_cmpuint (pending, <=, HUGE_N);
   g_assert_true (net_query_model_get_incremental (model));
   /* The first step's rows are there at once, in order. */
   g_assert_cmpuint (n_first, >, 0);
-  g_assert_cmpuint (n_first, <, LARGE_N);
-  g_assert_cmpuint (n_first + pending, ==, LARGE_N);
+  g_assert_cmpuint (n_first, <, HUGE_N);
+  g_assert_cmpuint (n_first + pending, ==, HUGE_N);
   {
     g_autoptr(NetTask) first = g_list_model_get_item (G_LIST_MODEL (model), 0);
 
@@ -811,14 +826,17 @@ test_watch_incremental_fill (Fixture       *f,
   rec = recorder_new (G_LIST_MODEL (model));
   g_signal_connect (model, "notify::pending", G_CALLBACK (on_pending), &t);
   timeout = g_timeout_add (5, ticker_cb, &t);
+  /* Any source of the loop runs before the rest of the fill. */
+  g_idle_add_full (G_PRIORITY_DEFAULT, once_cb, &t, NULL);
   wait_filled (model);
   g_source_remove (timeout);
+  g_assert_cmpuint (t.pending_at_once, >, 0);
 
   /* The loop ran while the model filled; each step told what it added
    * (appends in id order) and counted down. */
   g_assert_cmpuint (t.ticks_while_filling, >, 0);
   g_assert_cmpuint (t.pending_notifies, >, 1);
-  g_assert_cmpuint (rec->mirror->len, ==, LARGE_N);
+  g_assert_cmpuint (rec->mirror->len, ==, HUGE_N);
   g_assert_cmpuint (rec->log->len, >, 0);
   assert_mirror (rec);
   assert_equals_find_many (f, model);
@@ -841,7 +859,7 @@ test_watch_incremental_sync (Fixture       *f,
   g_assert_cmpuint (net_query_model_get_pending (small), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (small)), ==, 8000);
 
-  populate (f, 20000);
+  populate (f, LARGE_N);
   large = net_db_tasks_watch (f->tasks, NULL);
   g_assert_cmpuint (net_query_model_get_pending (large), >, 0);
   rec = recorder_new (G_LIST_MODEL (large));
@@ -871,6 +889,10 @@ typedef struct
   guint    rounds;
 } Mutator;
 
+/* The most rounds of mutations a test makes: a fill ends however slow
+ * the machine (valgrind) is. */
+#define MAX_MUTATION_ROUNDS 300
+
 /* Between steps: creates (new ids and replacements, with times anywhere
  * in the order), renames, completions and deletes. */
 static gboolean
@@ -878,6 +900,8 @@ mutate_cb (gpointer data)
 {
   Mutator *m = data;
 
+  if (m->rounds >= MAX_MUTATION_ROUNDS)
+    return G_SOURCE_CONTINUE;
   m->rounds++;
   for (guint i = 0; i < 20; i++)
     {
@@ -965,6 +989,9 @@ test_watch_incremental_mutations (Fixture       *f,
     }
   g_assert_cmpuint (net_query_model_get_pending (models[0]), >, 0);
 
+  /* After each step of the first model (a handler may mutate), and on a
+   * timer between any two dispatches. */
+  g_signal_connect_swapped (models[0], "notify::pending", G_CALLBACK (mutate_cb), &m);
   timeout = g_timeout_add (1, mutate_cb, &m);
   do
     {
@@ -1103,7 +1130,6 @@ test_watch_incremental_close (Fixture       *f,
   model = net_db_tasks_watch (f->tasks, NULL);
   rec = recorder_new (G_LIST_MODEL (model));
   g_signal_connect (model, "notify::closed", G_CALLBACK (on_closed), &closed);
-  g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
 
   g_assert_true (net_db_tasks_close (f->tasks, NULL));
@@ -1127,7 +1153,6 @@ test_watch_incremental_finalize (Fixture       *f,
 
   populate (f, LARGE_N);
   model = net_db_tasks_watch (f->tasks, NULL);
-  g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (net_query_model_get_pending (model), >, 0);
   g_assert_finalize_object (model);
 
@@ -1147,6 +1172,7 @@ typedef struct
   NetDbMemories *memories;
   GRand         *rand;
   guint          n_ids;
+  guint          rounds;
 } MemoriesMutator;
 
 static void
@@ -1167,6 +1193,9 @@ mutate_memories_cb (gpointer data)
 {
   MemoriesMutator *m = data;
 
+  if (m->rounds >= MAX_MUTATION_ROUNDS)
+    return G_SOURCE_CONTINUE;
+  m->rounds++;
   for (guint i = 0; i < 20; i++)
     {
       guint64 id = g_rand_int_range (m->rand, 1, m->n_ids + 500);
@@ -1203,7 +1232,7 @@ test_watch_incremental_memories (Fixture       *f,
                                  gconstpointer  data)
 {
   g_autoptr(NetDbMemories) memories = memories_new (f->redex);
-  MemoriesMutator m = { memories, g_rand_new_with_seed (g_test_rand_int ()), 20000 };
+  MemoriesMutator m = { memories, g_rand_new_with_seed (g_test_rand_int ()), LARGE_N, 0 };
   NetQueryModel *models[4];
   Recorder *recs[4];
   guint timeout;
@@ -1241,6 +1270,7 @@ test_watch_incremental_memories (Fixture       *f,
       g_assert_cmpuint (net_query_model_get_pending (models[i]), >, 0);
     }
 
+  g_signal_connect_swapped (models[0], "notify::pending", G_CALLBACK (mutate_memories_cb), &m);
   timeout = g_timeout_add (1, mutate_memories_cb, &m);
   do
     {
