@@ -22,18 +22,36 @@ from gi.repository import GLib, Net  # noqa: E402
 TIMEOUT_SECONDS = 60
 # More than a watch examines before it returns (8192 entries).
 N = 30000
+# A fill of many steps on any machine: the 5 ms timeout ticks meanwhile.
+HUGE_N = 200000
+# At most this many rounds of mutations: a fill ends however slow the
+# machine is.
+MAX_ROUNDS = 300
+
+
+def populate(n):
+    db = Net.Db.new(None, Net.DbModels.TASKS)
+    tasks = db.get_tasks()
+    for i in range(1, n + 1):
+        # Created times out of id order, some shared.
+        tasks.create(i, "task-%d" % i, 1000 + (i * 7919) % (n // 2 + 1))
+        if i % 3 == 0:
+            tasks.complete(i, 0)
+    drain()
+    return db, tasks
 
 
 @pytest.fixture
 def tasks():
-    db = Net.Db.new(None, Net.DbModels.TASKS)
-    tasks = db.get_tasks()
-    for i in range(1, N + 1):
-        # Created times out of id order, some shared.
-        tasks.create(i, "task-%d" % i, 1000 + (i * 7919) % (N // 2 + 1))
-        if i % 3 == 0:
-            tasks.complete(i, 0)
+    db, tasks = populate(N)
+    yield tasks
+    db.close()
     drain()
+
+
+@pytest.fixture
+def huge():
+    db, tasks = populate(HUGE_N)
     yield tasks
     db.close()
     drain()
@@ -119,18 +137,28 @@ def wait_filled(models, on_tick=None):
     return len(ticks)
 
 
-def test_watch_returns_before_it_is_full(tasks):
+def test_watch_returns_before_it_is_full(huge):
+    tasks = huge
     model = tasks.watch(None)
     assert model.props.incremental
     pending = model.props.pending
     n_first = model.get_n_items()
-    assert 0 < pending <= N
-    assert 0 < n_first < N
-    assert n_first + pending == N
+    assert 0 < pending <= HUGE_N
+    assert 0 < n_first < HUGE_N
+    assert n_first + pending == HUGE_N
     assert model.get_item(0).props.id == 1
 
+    # Any source of the loop runs before the rest of the fill.
+    pending_then = []
+
+    def once():
+        pending_then.append(model.props.pending)
+        return GLib.SOURCE_REMOVE
+
+    GLib.idle_add(once, priority=GLib.PRIORITY_DEFAULT)
     shadow = Shadow(model)
     ticks = wait_filled([model])
+    assert pending_then and pending_then[0] > 0
     # The loop ran while it filled, and each step told what it added.
     assert ticks > 0
     assert shadow.emissions > 0
@@ -152,7 +180,12 @@ def test_mutations_during_the_fill(tasks):
     shadows = [Shadow(m) for m in models]
     assert models[0].props.pending > 0
 
-    def mutate():
+    rounds = []
+
+    def mutate(*args):
+        if len(rounds) >= MAX_ROUNDS:
+            return
+        rounds.append(True)
         for _ in range(20):
             i = rand.randrange(1, N + 2000)
             ts = 1000 + rand.randrange(N)
@@ -169,7 +202,11 @@ def test_mutations_during_the_fill(tasks):
             except GLib.Error:
                 pass   # an id that does not exist
 
+    # After each step of the first model (a handler may mutate), and on
+    # the ticks between any two dispatches.
+    models[0].connect("notify::pending", mutate)
     wait_filled(models, on_tick=mutate)
+    assert rounds
     for m, s in zip(models, shadows):
         s.check()
         assert_equals_find_many(tasks, m)
