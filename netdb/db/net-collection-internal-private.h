@@ -233,8 +233,11 @@ struct _OrderIndex
 typedef struct
 {
   ClassField  *cf;
-  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → GHashTable* set of Entry* */
+  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → GArray* of ids (a posting:
+                         * appended, its stale ids left until a compaction) */
   GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
+  guint64      live;    /* ids in the postings for the texts */
+  guint64      stale;   /* ids in the postings for texts gone */
 } SearchIndex;
 
 static inline Entry *

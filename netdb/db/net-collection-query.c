@@ -1019,25 +1019,40 @@ gram_add_cb (gpointer key,
              gpointer data)
 {
   GramOp *op = data;
-  GHashTable *set = g_hash_table_lookup (op->si->grams, key);
+  GArray *posting = g_hash_table_lookup (op->si->grams, key);
 
-  if (set == NULL)
+  if (posting == NULL)
     {
-      set = g_hash_table_new (NULL, NULL);
-      g_hash_table_insert (op->si->grams, key, set);
+      posting = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_hash_table_insert (op->si->grams, key, posting);
     }
-  g_hash_table_add (set, op->e);
+  g_array_append_val (posting, op->e->id);
+  op->si->live++;
 }
 
 static void
-gram_remove_cb (gpointer key,
-                gpointer data)
+gram_count_cb (gpointer key,
+               gpointer data)
 {
-  GramOp *op = data;
-  GHashTable *set = g_hash_table_lookup (op->si->grams, key);
+  (*(guint64 *) data)++;
+}
 
-  if (set != NULL && g_hash_table_remove (set, op->e) && g_hash_table_size (set) == 0)
-    g_hash_table_remove (op->si->grams, key);
+/* Every posting made again from the texts: the stale ids are gone. */
+static void
+search_index_compact (SearchIndex *si)
+{
+  GHashTableIter iter;
+  gpointer e, folded;
+
+  g_hash_table_remove_all (si->grams);
+  si->live = si->stale = 0;
+  g_hash_table_iter_init (&iter, si->texts);
+  while (g_hash_table_iter_next (&iter, &e, &folded))
+    {
+      GramOp op = { si, e };
+
+      foreach_trigram (folded, gram_add_cb, &op);
+    }
 }
 
 static void
@@ -1056,17 +1071,21 @@ search_index_add (SearchIndex *si,
   g_hash_table_insert (si->texts, e, folded);
 }
 
+/* The postings keep the ids of @e's old text (a candidate is checked
+ * against the filter, and a gone id is skipped): they are only counted,
+ * and made again once they are more than those of the texts. */
 static void
 search_index_remove (SearchIndex *si,
                      Entry       *e)
 {
   const char *folded = g_hash_table_lookup (si->texts, e);
-  GramOp op = { si, e };
 
   if (folded == NULL)
     return;
-  foreach_trigram (folded, gram_remove_cb, &op);
+  foreach_trigram (folded, gram_count_cb, &si->stale);
   g_hash_table_remove (si->texts, e);
+  if (si->stale > si->live / 2 + 1024)
+    search_index_compact (si);
 }
 
 /* @e changed: its text moves only when it is another text. */
@@ -1135,18 +1154,20 @@ _net_coll_search_index_fill (SearchIndex   *si,
 {
   g_hash_table_remove_all (si->grams);
   g_hash_table_remove_all (si->texts);
+  si->live = si->stale = 0;
   for (guint i = 0; i <= self->table.by_id.mask; i++)
     if (self->table.by_id.slots[i] != NULL)
       search_index_add (si, self->table.by_id.slots[i]);
 }
 
-/* The smallest set of candidates a search index gives @c, or NULL. */
-static GHashTable *
+/* The smallest posting a search index gives @c (ids, perhaps stale or
+ * repeated: a superset of the matches), or NULL. */
+static GArray *
 search_candidates (NetCollection *self,
                    Cond          *c)
 {
   SearchIndex *si;
-  GHashTable *best = NULL;
+  GArray *best = NULL;
   gboolean none = FALSE;
   const char *p;
 
@@ -1158,7 +1179,7 @@ search_candidates (NetCollection *self,
   for (p = c->c->folded; *p != '\0' && !none; p = g_utf8_next_char (p))
     {
       const char *end = p;
-      GHashTable *set;
+      GArray *set;
 
       for (guint i = 0; i < 3 && *end != '\0'; i++)
         end = g_utf8_next_char (end);
@@ -1167,16 +1188,16 @@ search_candidates (NetCollection *self,
       set = g_hash_table_lookup (si->grams, search_gram_key (p, end - p));
       if (set == NULL)
         none = TRUE;
-      else if (best == NULL || g_hash_table_size (set) < g_hash_table_size (best))
+      else if (best == NULL || set->len < best->len)
         best = set;
     }
   /* A trigram no record has: an empty set of candidates. */
   if (none)
     {
-      static GHashTable *empty;
+      static GArray *empty;
 
       if (g_once_init_enter (&empty))
-        g_once_init_leave (&empty, g_hash_table_new (NULL, NULL));
+        g_once_init_leave (&empty, g_array_new (FALSE, FALSE, sizeof (guint64)));
       return empty;
     }
   return best;
@@ -1282,7 +1303,7 @@ struct _IndexPlan
   OrderIndex    *idx;    /* a range of an ordered index, */
   GSequenceIter *lo;
   GSequenceIter *hi;
-  GHashTable    *set;    /* or a set of a search index */
+  GArray        *set;    /* or a posting of a search index (ids) */
   guint          size;
 };
 
@@ -1299,7 +1320,7 @@ index_plan_choose (NetCollection *self,
       Cond *c = &g_array_index (q->conds, Cond, i);
       OrderIndex *idx;
       GSequenceIter *lo, *hi;
-      GHashTable *set;
+      GArray *set;
 
       if (ordered_range (self, c, &idx, &lo, &hi))
         {
@@ -1312,7 +1333,7 @@ index_plan_choose (NetCollection *self,
         }
       else if ((set = search_candidates (self, c)) != NULL)
         {
-          guint size = g_hash_table_size (set);
+          guint size = set->len;
 
           if (plan->idx == NULL && plan->set == NULL ? TRUE : size < plan->size)
             *plan = (IndexPlan) { NULL, NULL, NULL, set, size };
@@ -1430,21 +1451,30 @@ index_plan_visit (NetCollection      *self,
           g_ptr_array_add (matches, e);
       }
   else
-    {
-      GHashTableIter iter;
-      gpointer e;
+    for (guint i = 0; i < plan.set->len; i++)
+      {
+        Entry *e = _net_coll_lookup (self, g_array_index (plan.set, guint64, i));
 
-      g_hash_table_iter_init (&iter, plan.set);
-      while (g_hash_table_iter_next (&iter, &e, NULL))
-        if (_net_table_walk_matches (&self->table, w, e))
+        if (e != NULL && _net_table_walk_matches (&self->table, w, e))
           g_ptr_array_add (matches, e);
-    }
+      }
+  if (q->keys->len > 0 && (ordered || plan.set != NULL))
+    g_ptr_array_sort_with_data (matches, query_compare_cb, (gpointer) q);
+  else if (ordered || plan.set != NULL)
+    g_ptr_array_sort_with_data (matches, walk_order_compare, (gpointer) w);
   if (!ordered)
     skip = 0;
-  else if (q->keys->len > 0)
-    g_ptr_array_sort_with_data (matches, query_compare_cb, (gpointer) q);
-  else
-    g_ptr_array_sort_with_data (matches, walk_order_compare, (gpointer) w);
+  /* A posting may name a record more than once: sorted (ties by id), its
+   * repeats are neighbours. */
+  if (plan.set != NULL && matches->len > 1)
+    {
+      guint n = 1;
+
+      for (guint i = 1; i < matches->len; i++)
+        if (g_ptr_array_index (matches, i) != g_ptr_array_index (matches, n - 1))
+          matches->pdata[n++] = g_ptr_array_index (matches, i);
+      g_ptr_array_set_size (matches, n);
+    }
   for (guint i = skip; i < matches->len; i++)
     if (!func (g_ptr_array_index (matches, i), data))
       break;
