@@ -943,8 +943,10 @@ order_indexes_walk (NetCollection      *self,
  * binary search), counted in O(log n) when it is the only condition, and
  * an order by the field walks it (backwards when descending).  A search
  * index maps each trigram (three characters) of the folded text of a
- * string field to the records that have it: CONTAINS or PREFIX with a
- * needle of three characters or more checks only the records that have
+ * string field to a posting, the ids of the records that have it
+ * (appended; a record's old text leaves stale ids behind, dropped by a
+ * compaction once they outnumber half the others): CONTAINS or PREFIX
+ * with a needle of three characters or more checks only the records of
  * the needle's rarest trigram.  Every candidate is checked against the
  * whole filter; the indexes only narrow.
  */
