@@ -1090,6 +1090,18 @@ search_index_remove (SearchIndex *si,
     search_index_compact (si);
 }
 
+/* Whether @text is ASCII and @folded its lower case (what
+ * _net_db_fold_text() makes of it), without making it. */
+static gboolean
+search_text_is_folded (const char *text,
+                       const char *folded)
+{
+  for (; *text != '\0'; text++, folded++)
+    if ((guchar) *text >= 0x80 || g_ascii_tolower (*text) != *folded)
+      return FALSE;
+  return *folded == '\0';
+}
+
 /* @e changed: its text moves only when it is another text. */
 static void
 search_index_move (SearchIndex *si,
@@ -1101,7 +1113,13 @@ search_index_move (SearchIndex *si,
 
   _net_coll_entry_field (e, si->cf, &fv);
   if (!fv.missing && fv.type == NET_FIELD_STRING && fv.v.s != NULL)
-    folded = _net_db_fold_text (fv.v.s);
+    {
+      /* Most changes are of other fields: an ASCII text folds to its
+       * lower case, so it is compared with the old one as it is. */
+      if (old != NULL && search_text_is_folded (fv.v.s, old))
+        return;
+      folded = _net_db_fold_text (fv.v.s);
+    }
   if (g_strcmp0 (old, folded) == 0)
     return;
   search_index_remove (si, e);
