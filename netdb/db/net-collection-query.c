@@ -576,16 +576,19 @@ order_node_compare (gconstpointer a,
   return query_compare (&idx->q, na->e, nb->e);
 }
 
-/* A new node of @e, with its first key's value when it can keep it. */
-static OrderNode *
-order_node_new (OrderIndex *idx,
-                Entry      *e)
+/* Points @node at @e, with its first key's value when it can keep it
+ * (its label as it was). */
+static void
+order_node_fill (OrderIndex *idx,
+                 OrderNode  *node,
+                 Entry      *e)
 {
-  OrderNode *node = g_new0 (OrderNode, 1);
   OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
   Slot scratch = { 0, };
 
   node->e = e;
+  node->cached = FALSE;
+  memset (&node->first, 0, sizeof node->first);
   if (!k->never)
     {
       query_field (e, k->cf, k->special, &node->first, &scratch);
@@ -594,6 +597,16 @@ order_node_new (OrderIndex *idx,
       if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
         _net_coll_slot_clear (k->cf->type, &scratch);
     }
+}
+
+/* A new node of @e. */
+static OrderNode *
+order_node_new (OrderIndex *idx,
+                Entry      *e)
+{
+  OrderNode *node = g_new0 (OrderNode, 1);
+
+  order_node_fill (idx, node, e);
   return node;
 }
 
@@ -869,17 +882,20 @@ order_index_move (OrderIndex *idx,
       order_index_insert (idx, e);
       return;
     }
-  node = order_node_new (idx, e);
-  node->label = ((OrderNode *) g_sequence_get (it))->label;
-  g_sequence_set (it, node);
+  /* The node itself takes the new value and, when it must, its new
+   * place: its iter (in idx->nodes) stays what it was. */
+  node = g_sequence_get (it);
+  order_node_fill (idx, node, e);
   next = g_sequence_iter_next (it);
   if ((g_sequence_iter_is_begin (it) ||
        order_node_compare (g_sequence_get (g_sequence_iter_prev (it)), node, idx) < 0) &&
       (g_sequence_iter_is_end (next) ||
        order_node_compare (node, g_sequence_get (next), idx) < 0))
     return;
-  order_index_remove (idx, e);
-  order_index_insert (idx, e);
+  g_sequence_sort_changed (it, order_node_compare, idx);
+  /* New labels: the live queries that use them recompute. */
+  if (!order_index_place (idx, it) && idx->owner != NULL && idx->watchers > 0)
+    _net_watch_hub_reset (&idx->owner->table.watches);
 }
 
 /* @e changed (its fields, its times): it takes its new place. */
