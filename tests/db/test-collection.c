@@ -2109,8 +2109,9 @@ test_search_index_churn (void)
           guint64 id = g_rand_int_range (rand, 1, 201);
           g_autofree char *title = g_strdup_printf ("%s %s", words[g_rand_int_range (rand, 0, 6)],
                                                     words[g_rand_int_range (rand, 0, 6)]);
+          g_autoptr(NetRecord) held = net_collection_get (notes, id);
 
-          if (net_collection_get (notes, id) == NULL)
+          if (held == NULL)
             continue;
           net_collection_update (notes, id, &error, "title", title, NULL);
           g_assert_no_error (error);
@@ -2120,8 +2121,9 @@ test_search_index_churn (void)
       if (round % 8 == 7)
         {
           guint64 id = g_rand_int_range (rand, 1, 201);
+          g_autoptr(NetRecord) held = net_collection_get (notes, id);
 
-          if (net_collection_get (notes, id) != NULL)
+          if (held != NULL)
             {
               net_collection_delete (notes, id, &error);
               g_assert_no_error (error);
