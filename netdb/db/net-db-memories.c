@@ -1461,11 +1461,13 @@ static const NetQueryFuncs memories_query_funcs = {
  * @self: a #NetDbMemories
  * @filter: (nullable): a #NetMemoriesFilter, or %NULL for every memory by id
  *
- * Makes a live query: a #GListModel of #NetMemory whose contents always
- * equal net_db_memories_find_many() of @filter as of its
- * #NetQueryModel:seq, updated from the fold's dispatch with minimal
- * #GListModel::items-changed emissions.  Dropping the last reference to
- * it disconnects it.
+ * Makes a live query: a #GListModel of #NetMemory whose contents equal
+ * net_db_memories_find_many() of @filter as of its #NetQueryModel:seq,
+ * updated from the fold's dispatch with minimal
+ * #GListModel::items-changed emissions.  Over a large table the model
+ * fills in steps from an idle source: it holds only part of that
+ * until #NetQueryModel:pending is 0 (see #NetQueryModel:incremental).
+ * Dropping the last reference to it disconnects it.
  *
  * Returns: (transfer full): a new #NetQueryModel
  */

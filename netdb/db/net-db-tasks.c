@@ -1119,11 +1119,13 @@ static const NetQueryFuncs tasks_query_funcs = {
  * @self: a #NetDbTasks
  * @filter: (nullable): a #NetTasksFilter, or %NULL for every task by id
  *
- * Makes a live query: a #GListModel of #NetTask whose contents always
- * equal net_db_tasks_find_many() of @filter as of its #NetQueryModel:seq,
+ * Makes a live query: a #GListModel of #NetTask whose contents equal
+ * net_db_tasks_find_many() of @filter as of its #NetQueryModel:seq,
  * updated from the fold's dispatch with minimal
- * #GListModel::items-changed emissions.  Dropping the last reference to
- * it disconnects it.
+ * #GListModel::items-changed emissions.  Over a large table the model
+ * fills in steps from an idle source: it holds only part of that
+ * until #NetQueryModel:pending is 0 (see #NetQueryModel:incremental).
+ * Dropping the last reference to it disconnects it.
  *
  * Returns: (transfer full): a new #NetQueryModel
  */
