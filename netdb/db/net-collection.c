@@ -314,6 +314,22 @@ record_fill (NetCollection *self,
           continue;
         }
 
+      /* A new record's string is lent, not copied: the property copies
+       * it (half the allocations of a record made for a query). */
+      if (!live && cf->type == NET_FIELD_STRING && G_PARAM_SPEC_VALUE_TYPE (cf->pspec) == G_TYPE_STRING)
+        {
+          FieldVal fv;
+
+          _net_coll_entry_field (e, cf, &fv);
+          if (!fv.missing && fv.type == NET_FIELD_STRING)
+            {
+              g_value_init (&value, G_TYPE_STRING);
+              g_value_set_static_string (&value, fv.v.s);
+              record_set_new_field (G_OBJECT (record), cf->pspec, &value);
+              continue;
+            }
+        }
+
       _net_coll_entry_field_value (e, cf, &value);
       if (live)
         {
