@@ -85,6 +85,26 @@ NetDb    *cli_open_db        (CliOpenMode    mode,
                               NetDbModels    models,
                               GError       **error);
 
+/*
+ * `tasks watch`, `memories watch` and `records watch`: prints the model's
+ * rows, then every change (one line per row and fold dispatch), until
+ * SIGINT or SIGTERM.  The view says how a row prints: as JSON (transfer
+ * full), as its human cells (a new GStrv), and the first rows' table.
+ */
+typedef struct
+{
+  JsonNode *(*to_json)     (gpointer   data,
+                            GObject   *item);
+  char    **(*row)         (gpointer   data,
+                            GObject   *item);
+  void      (*print_table) (gpointer   data,
+                            GPtrArray *items);
+  gpointer    data;
+} CliWatchView;
+
+void      cli_watch_run      (const CliWatchView *view,
+                              NetQueryModel      *model);
+
 /* netdb-records.c: collections and records commands */
 extern const CliCommand cli_records_commands[];
 

@@ -749,7 +749,7 @@ typedef struct
 
 typedef struct
 {
-  const CliItemKind *kind;
+  const CliWatchView *view;
   NetQueryModel     *model;
   GMainLoop         *loop;
   GSequence         *mirror;         /* the rows as last reported; refs */
@@ -787,24 +787,22 @@ cli_watch_print_change (CliWatch        *watch,
       json_builder_set_member_name (builder, "position");
       json_builder_add_int_value (builder, change->position);
       json_builder_set_member_name (builder, "item");
-      json_builder_add_value (builder, watch->kind->to_json (change->item));
+      json_builder_add_value (builder, watch->view->to_json (watch->view->data, change->item));
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       cli_print_json (root);
     }
   else
     {
-      char *cells[CLI_MAX_COLUMNS] = { NULL };
+      g_auto(GStrv) cells = watch->view->row (watch->view->data, change->item);
       g_autoptr(GString) line = g_string_new (NULL);
 
-      watch->kind->row (change->item, cells);
       g_string_append_printf (line, "%c seq %" G_GUINT64_FORMAT, change->op, seq);
-      for (guint c = 0; c < watch->kind->n_columns; c++)
+      for (guint c = 0; cells[c] != NULL; c++)
         {
           g_string_append (line, "  ");
           g_string_append (line, cells[c][0] != '\0' ? cells[c] : "-");
         }
-      cli_row_free (cells, watch->kind->n_columns);
       g_print ("%s\n", line->str);
     }
 }
@@ -956,7 +954,8 @@ cli_watch_print_initial (CliWatch *watch)
       json_builder_set_member_name (builder, "items");
       json_builder_begin_array (builder);
       for (guint i = 0; i < items->len; i++)
-        json_builder_add_value (builder, watch->kind->to_json (g_ptr_array_index (items, i)));
+        json_builder_add_value (builder, watch->view->to_json (watch->view->data,
+                                                               g_ptr_array_index (items, i)));
       json_builder_end_array (builder);
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
@@ -964,7 +963,7 @@ cli_watch_print_initial (CliWatch *watch)
     }
   else
     {
-      cli_print_table (watch->kind, items);
+      watch->view->print_table (watch->view->data, items);
       g_print ("-- seq %" G_GUINT64_FORMAT ": watching for changes "
                "(+ added, - removed, ~ changed); interrupt to stop\n", seq);
     }
@@ -973,16 +972,16 @@ cli_watch_print_initial (CliWatch *watch)
 }
 
 /* Prints the model's rows, then every change, until SIGINT or SIGTERM. */
-static void
-cli_watch_run (const CliItemKind *kind,
-               NetQueryModel     *model)
+void
+cli_watch_run (const CliWatchView *view,
+               NetQueryModel      *model)
 {
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GSequence) mirror = g_sequence_new (g_object_unref);
   g_autoptr(GHashTable) iters = g_hash_table_new (NULL, NULL);
   g_autoptr(GHashTable) pending_items = g_hash_table_new (NULL, NULL);
   g_autoptr(GArray) pending = g_array_new (FALSE, FALSE, sizeof (CliChange));
-  CliWatch watch = { kind, model, loop, mirror, iters, pending, pending_items, 0 };
+  CliWatch watch = { view, model, loop, mirror, iters, pending, pending_items, 0 };
   GSequenceIter *end = g_sequence_get_end_iter (mirror);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
   guint sigint_id;
@@ -1025,6 +1024,34 @@ cli_watch_run (const CliItemKind *kind,
        !g_sequence_iter_is_end (it);
        it = g_sequence_iter_next (it))
     g_signal_handlers_disconnect_by_data (g_sequence_get (it), &watch);
+}
+
+/* A model's kind as a watch's view. */
+static JsonNode *
+cli_kind_view_to_json (gpointer  data,
+                       GObject  *item)
+{
+  const CliItemKind *kind = data;
+
+  return kind->to_json (item);
+}
+
+static char **
+cli_kind_view_row (gpointer  data,
+                   GObject  *item)
+{
+  const CliItemKind *kind = data;
+  char **cells = g_new0 (char *, kind->n_columns + 1);
+
+  kind->row (item, cells);
+  return cells;
+}
+
+static void
+cli_kind_view_print_table (gpointer   data,
+                           GPtrArray *items)
+{
+  cli_print_table (data, items);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1226,7 +1253,9 @@ cli_kind_watch (const CliItemKind  *kind,
     return CLI_EXIT_FAILURE;
 
   model = kind->watch (db, filter);
-  cli_watch_run (kind, model);
+  cli_watch_run (&(CliWatchView) { cli_kind_view_to_json, cli_kind_view_row,
+                                   cli_kind_view_print_table, (gpointer) kind },
+                 model);
   g_clear_object (&model);
 
   if (!net_db_close (db, error))

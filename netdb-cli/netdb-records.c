@@ -1201,291 +1201,26 @@ cmd_records_count (CliInvocation  *inv,
 /* records watch                                                       */
 /* ------------------------------------------------------------------ */
 
-typedef struct
+/* A collection opened for the command as a watch's view. */
+static JsonNode *
+cli_records_view_to_json (gpointer  data,
+                          GObject  *item)
 {
-  char       op;        /* '+', '-' or '~'; 0: dropped */
-  guint      position;
-  NetRecord *item;      /* owned */
-} CliRecordChange;
+  return cli_records_to_json (data, NET_RECORD (item));
+}
 
-typedef struct
+static char **
+cli_records_view_row (gpointer  data,
+                      GObject  *item)
 {
-  CliRecords    *records;
-  NetQueryModel *model;
-  GMainLoop     *loop;
-  GSequence     *mirror;         /* the rows as last reported; refs */
-  GHashTable    *iters;          /* item → its GSequenceIter in mirror */
-  GArray        *pending;        /* CliRecordChange, not printed yet */
-  GHashTable    *pending_items;  /* item → 1 + index of its '+' or '~' */
-  guint          flush_id;
-} CliRecordsWatch;
-
-static void
-cli_record_change_clear (gpointer data)
-{
-  CliRecordChange *change = data;
-
-  g_clear_object (&change->item);
+  return cli_records_row (data, NET_RECORD (item));
 }
 
 static void
-cli_records_watch_print_change (CliRecordsWatch       *watch,
-                                const CliRecordChange *change,
-                                guint64                seq)
+cli_records_view_print_table (gpointer   data,
+                              GPtrArray *items)
 {
-  if (opt_json)
-    {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "change");
-      json_builder_add_string_value (builder,
-                                     change->op == '+' ? "added" :
-                                     change->op == '-' ? "removed" : "changed");
-      json_builder_set_member_name (builder, "seq");
-      json_builder_add_int_value (builder, (gint64) seq);
-      json_builder_set_member_name (builder, "position");
-      json_builder_add_int_value (builder, change->position);
-      json_builder_set_member_name (builder, "item");
-      json_builder_add_value (builder, cli_records_to_json (watch->records, change->item));
-      json_builder_end_object (builder);
-      root = json_builder_get_root (builder);
-      cli_print_json (root);
-    }
-  else
-    {
-      g_auto(GStrv) cells = cli_records_row (watch->records, change->item);
-      g_autoptr(GString) line = g_string_new (NULL);
-
-      g_string_append_printf (line, "%c seq %" G_GUINT64_FORMAT, change->op, seq);
-      for (guint c = 0; cells[c] != NULL; c++)
-        {
-          g_string_append (line, "  ");
-          g_string_append (line, cells[c][0] != '\0' ? cells[c] : "-");
-        }
-      g_print ("%s\n", line->str);
-    }
-}
-
-/* Prints what one fold dispatch changed, after it: the model's seq is
- * then the seq of its last event. */
-static gboolean
-cli_records_watch_flush_cb (gpointer user_data)
-{
-  CliRecordsWatch *watch = user_data;
-  guint64 seq = net_query_model_get_seq (watch->model);
-
-  watch->flush_id = 0;
-
-  for (guint i = 0; i < watch->pending->len; i++)
-    {
-      const CliRecordChange *change = &g_array_index (watch->pending, CliRecordChange, i);
-
-      if (change->op != 0)
-        cli_records_watch_print_change (watch, change, seq);
-    }
-  g_array_set_size (watch->pending, 0);
-  g_hash_table_remove_all (watch->pending_items);
-  fflush (stdout);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-cli_records_watch_queue (CliRecordsWatch *watch,
-                         char             op,
-                         guint            position,
-                         NetRecord       *item)
-{
-  CliRecordChange change = { op, position, g_object_ref (item) };
-  gpointer index;
-
-  /* A row that leaves needs no “changed” line just before. */
-  if (op == '-' &&
-      g_hash_table_steal_extended (watch->pending_items, item, NULL, &index))
-    {
-      CliRecordChange *earlier = &g_array_index (watch->pending, CliRecordChange,
-                                                 GPOINTER_TO_UINT (index) - 1);
-
-      if (earlier->op == '~')
-        earlier->op = 0;
-    }
-
-  g_array_append_val (watch->pending, change);
-  if (op != '-')
-    g_hash_table_insert (watch->pending_items, item,
-                         GUINT_TO_POINTER (watch->pending->len));
-
-  /* Above the fold source's priority: runs right after its dispatch. */
-  if (watch->flush_id == 0)
-    watch->flush_id = g_idle_add_full (G_PRIORITY_HIGH, cli_records_watch_flush_cb, watch, NULL);
-}
-
-static void
-cli_records_watch_notify_cb (GObject    *item,
-                             GParamSpec *pspec,
-                             gpointer    user_data)
-{
-  CliRecordsWatch *watch = user_data;
-  GSequenceIter *iter;
-
-  /* One line per record and dispatch, however many fields changed (an
-   * untyped record's fields have no property: its updated-at notifies). */
-  if (g_hash_table_contains (watch->pending_items, item))
-    return;
-
-  iter = g_hash_table_lookup (watch->iters, item);
-  if (iter == NULL)
-    return;
-
-  cli_records_watch_queue (watch, '~', (guint) g_sequence_iter_get_position (iter),
-                           NET_RECORD (item));
-}
-
-static void
-cli_records_watch_insert (CliRecordsWatch *watch,
-                          GSequenceIter   *before,
-                          NetRecord       *item)
-{
-  GSequenceIter *iter = g_sequence_insert_before (before, g_object_ref (item));
-
-  g_hash_table_insert (watch->iters, item, iter);
-  g_signal_connect (item, "notify", G_CALLBACK (cli_records_watch_notify_cb), watch);
-}
-
-static void
-cli_records_watch_items_changed_cb (GListModel *model,
-                                    guint       position,
-                                    guint       removed,
-                                    guint       added,
-                                    gpointer    user_data)
-{
-  CliRecordsWatch *watch = user_data;
-  GSequenceIter *iter = g_sequence_get_iter_at_pos (watch->mirror, (int) position);
-
-  for (guint i = 0; i < removed; i++)
-    {
-      g_autoptr(NetRecord) item = g_object_ref (g_sequence_get (iter));
-      GSequenceIter *next = g_sequence_iter_next (iter);
-
-      g_signal_handlers_disconnect_by_data (item, watch);
-      g_hash_table_remove (watch->iters, item);
-      g_sequence_remove (iter);
-      cli_records_watch_queue (watch, '-', position, item);
-      iter = next;
-    }
-
-  for (guint i = 0; i < added; i++)
-    {
-      g_autoptr(NetRecord) item = g_list_model_get_item (model, position + i);
-
-      cli_records_watch_insert (watch, iter, item);
-      cli_records_watch_queue (watch, '+', position + i, item);
-    }
-}
-
-static gboolean
-cli_records_watch_signal_cb (gpointer user_data)
-{
-  CliRecordsWatch *watch = user_data;
-
-  g_main_loop_quit (watch->loop);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-cli_records_watch_print_initial (CliRecordsWatch *watch)
-{
-  g_autoptr(GPtrArray) items = g_ptr_array_new ();
-  guint64 seq = net_query_model_get_seq (watch->model);
-
-  for (GSequenceIter *it = g_sequence_get_begin_iter (watch->mirror);
-       !g_sequence_iter_is_end (it);
-       it = g_sequence_iter_next (it))
-    g_ptr_array_add (items, g_sequence_get (it));
-
-  if (opt_json)
-    {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "seq");
-      json_builder_add_int_value (builder, (gint64) seq);
-      json_builder_set_member_name (builder, "items");
-      json_builder_begin_array (builder);
-      for (guint i = 0; i < items->len; i++)
-        json_builder_add_value (builder, cli_records_to_json (watch->records, g_ptr_array_index (items, i)));
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
-      root = json_builder_get_root (builder);
-      cli_print_json (root);
-    }
-  else
-    {
-      cli_records_print_table (watch->records, items);
-      g_print ("-- seq %" G_GUINT64_FORMAT ": watching for changes "
-               "(+ added, - removed, ~ changed); interrupt to stop\n", seq);
-    }
-
-  fflush (stdout);
-}
-
-/* Prints the model's rows, then every change, until SIGINT or SIGTERM. */
-static void
-cli_records_watch_run (CliRecords    *records,
-                       NetQueryModel *model)
-{
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(GSequence) mirror = g_sequence_new (g_object_unref);
-  g_autoptr(GHashTable) iters = g_hash_table_new (NULL, NULL);
-  g_autoptr(GHashTable) pending_items = g_hash_table_new (NULL, NULL);
-  g_autoptr(GArray) pending = g_array_new (FALSE, FALSE, sizeof (CliRecordChange));
-  CliRecordsWatch watch = { records, model, loop, mirror, iters, pending, pending_items, 0 };
-  GSequenceIter *end = g_sequence_get_end_iter (mirror);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
-  guint sigint_id;
-  guint sigterm_id;
-  gulong changed_id;
-
-  g_array_set_clear_func (pending, cli_record_change_clear);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(NetRecord) item = g_list_model_get_item (G_LIST_MODEL (model), i);
-
-      cli_records_watch_insert (&watch, end, item);
-    }
-
-  /* The signals are ours before anything is printed: whoever reads the
-   * first line may stop us at once. */
-  sigint_id = g_unix_signal_add (SIGINT, cli_records_watch_signal_cb, &watch);
-  sigterm_id = g_unix_signal_add (SIGTERM, cli_records_watch_signal_cb, &watch);
-
-  cli_records_watch_print_initial (&watch);
-
-  changed_id = g_signal_connect (model, "items-changed",
-                                 G_CALLBACK (cli_records_watch_items_changed_cb), &watch);
-
-  g_main_loop_run (loop);
-
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  g_signal_handler_disconnect (model, changed_id);
-
-  /* What was seen before the signal is still reported. */
-  if (watch.flush_id != 0)
-    {
-      g_source_remove (watch.flush_id);
-      cli_records_watch_flush_cb (&watch);
-    }
-
-  for (GSequenceIter *it = g_sequence_get_begin_iter (mirror);
-       !g_sequence_iter_is_end (it);
-       it = g_sequence_iter_next (it))
-    g_signal_handlers_disconnect_by_data (g_sequence_get (it), &watch);
+  cli_records_print_table (data, items);
 }
 
 static int
@@ -1507,7 +1242,9 @@ cmd_records_watch (CliInvocation  *inv,
     return CLI_EXIT_FAILURE;
 
   model = net_collection_watch (records.coll, filter);
-  cli_records_watch_run (&records, model);
+  cli_watch_run (&(CliWatchView) { cli_records_view_to_json, cli_records_view_row,
+                                   cli_records_view_print_table, &records },
+                 model);
   g_clear_object (&model);
 
   return EXIT_SUCCESS;
