@@ -738,8 +738,21 @@ _net_redex_segment_open (const char  *dir,
       return g_steal_pointer (&self);
     }
 
+  /* An index left from an earlier seal (the segments after this one were
+   * dropped by a recovery) must be gone for good before anything is
+   * appended here: found after a power cut, it would make this segment
+   * "sealed" with fewer records, its later ones damaged slots before the
+   * next segment, instead of the end of the log. */
   if (g_file_test (self->idx_path, G_FILE_TEST_EXISTS))
-    net_io_unlink (self->idx_path);
+    {
+      if (net_io_unlink (self->idx_path) != 0 && errno != ENOENT)
+        {
+          set_errno_error (error, errno, "cannot remove", self->idx_path);
+          return NULL;
+        }
+      if (!_net_redex_sync_dir (dir, error))
+        return NULL;
+    }
 
   if ((guint64) st.st_size >= NET_REDEX_SEG_HEADER_SIZE && !self->header_lost &&
       !segment_upgrade_header (self, error))

@@ -497,6 +497,102 @@ test_dir_entries (void)
   redex_test_rm_rf (tmp);
 }
 
+/* A segment that becomes the active one again (a recovery dropped the
+ * segments after it) loses the index of its earlier seal for good before
+ * anything is appended to it.  Found after a power cut, that index made
+ * the segment "sealed" with fewer records: the records appended since
+ * became damaged slots in the middle of the log, before the next
+ * segment's (test-db-powerloss, the interval policy). */
+static void
+test_stale_index (void)
+{
+  g_autofree char *tmp = redex_test_make_tmpdir ();
+  g_autofree char *root = g_build_filename (tmp, "root", NULL);
+  g_autofree char *out = g_build_filename (tmp, "after", NULL);
+  g_autofree char *db = g_build_filename (root, "db", NULL);
+  g_autofree char *db_after = g_build_filename (out, "db", NULL);
+  g_autofree char *escaped = net_redex_name_to_dir_name (LOG_NAME);
+  g_autofree char *log_dir = g_build_filename (db, "logs", escaped, NULL);
+  g_autofree char *log_dir_after = g_build_filename (db_after, "logs", escaped, NULL);
+  g_autofree char *first_idx = NULL;
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+  g_autoptr(GPtrArray) segments = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  const char *entry;
+  NetRedex *redex;
+  NetRedexFile *file;
+
+  redex_test_allow_warnings ();
+  net_redex_config_set_segment_size (config, 4096);
+  net_redex_config_set_fsync_policy (config, NET_FSYNC_POLICY_NEVER, 0);
+  g_assert_cmpint (g_mkdir (root, 0700), ==, 0);
+
+  /* Two sealed segments and an active one. */
+  redex = net_redex_new (db, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  for (guint i = 1; i <= 12; i++)
+    {
+      g_autoptr(GBytes) p = redex_test_payload (i, 1000);
+
+      net_redex_file_append (file, p, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (net_redex_close (redex, &error));
+  g_assert_no_error (error);
+  g_object_unref (file);
+  g_object_unref (redex);
+
+  /* What a recovery leaves when it ends the log in the first segment:
+   * the later segments are gone, the first one's index is still there. */
+  dir = g_dir_open (log_dir, 0, &error);
+  g_assert_no_error (error);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (entry, ".seg"))
+      g_ptr_array_add (segments, g_strndup (entry, strlen (entry) - 4));
+  g_ptr_array_sort (segments, (GCompareFunc) g_strcmp0);
+  g_assert_cmpuint (segments->len, >=, 3);
+  for (guint i = 1; i < segments->len; i++)
+    {
+      g_autofree char *seg = g_strdup_printf ("%s/%s.seg", log_dir, (char *) g_ptr_array_index (segments, i));
+      g_autofree char *idx = g_strdup_printf ("%s/%s.idx", log_dir, (char *) g_ptr_array_index (segments, i));
+
+      g_unlink (seg);
+      g_unlink (idx);
+    }
+  first_idx = g_strdup_printf ("%s.idx", (char *) g_ptr_array_index (segments, 0));
+  {
+    g_autofree char *path = g_build_filename (log_dir, first_idx, NULL);
+
+    g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  }
+
+  /* The writer opens it (the first segment is the active one again) and
+   * the power goes: nothing unsynced survives. */
+  redex_io_sim_start (root);
+  redex = net_redex_new (db, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, LOG_NAME, config, &error);
+  g_assert_no_error (error);
+  redex_io_sim_crash_now ();
+  redex_io_sim_materialize (out, SIM_CRASH_DROP_ALL, rand);
+  net_redex_close (redex, NULL);
+  g_object_unref (file);
+  g_object_unref (redex);
+  redex_io_sim_stop ();
+
+  {
+    g_autofree char *path = g_build_filename (log_dir_after, first_idx, NULL);
+
+    if (g_file_test (path, G_FILE_TEST_EXISTS))
+      g_error ("the active segment's old index %s survived a power cut", first_idx);
+  }
+  redex_test_rm_rf (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -504,6 +600,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/redex/powerloss/dir-entries", test_dir_entries);
+  g_test_add_func ("/redex/powerloss/stale-index", test_stale_index);
   for (guint i = 0; i < G_N_ELEMENTS (variants); i++)
     {
       g_autofree char *path = g_strdup_printf ("/redex/powerloss/%s", variants[i].name);
