@@ -497,6 +497,14 @@ test_dir_entries (void)
   redex_test_rm_rf (tmp);
 }
 
+/* g_ptr_array_sort() hands the comparator pointers to the elements. */
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
 /* A segment that becomes the active one again (a recovery dropped the
  * segments after it) loses the index of its earlier seal for good before
  * anything is appended to it.  Found after a power cut, that index made
@@ -553,7 +561,7 @@ test_stale_index (void)
   while ((entry = g_dir_read_name (dir)) != NULL)
     if (g_str_has_suffix (entry, ".seg"))
       g_ptr_array_add (segments, g_strndup (entry, strlen (entry) - 4));
-  g_ptr_array_sort (segments, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (segments, compare_names);
   g_assert_cmpuint (segments->len, >=, 3);
   for (guint i = 1; i < segments->len; i++)
     {
