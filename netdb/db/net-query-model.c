@@ -26,8 +26,10 @@
  * events becomes the smallest #GListModel::items-changed emissions (one
  * per contiguous range of changes, never an empty one), followed by
  * notify::n-items.  An item whose fields change without moving only
- * notifies on itself; a change of sort key is a removal plus an
- * insertion.  Each event costs O(log n) for a model of n items.
+ * notifies on itself (unless #NetQueryModel:report-updates is set, for a
+ * #GtkFilterListModel or #GtkSortListModel stacked above); a change of
+ * sort key is a removal plus an insertion.  Each event costs O(log n) for
+ * a model of n items.
  *
  * #NetQueryModel:filter may be replaced (or the filter object changed) at
  * any time, as a search entry does: the model then emits one
@@ -103,6 +105,9 @@ struct _NetQueryModel
   /* A handler of an emission changed the filter: refill when done. */
   guint                applying;
   gboolean             refill_later;
+
+  /* An item changed in place is also told as items-changed (p, 1, 1). */
+  gboolean             report_updates;
 };
 
 static void net_query_model_list_model_init (GListModelInterface *iface);
@@ -120,6 +125,7 @@ enum {
   PROP_CLOSED,
   PROP_PENDING,
   PROP_INCREMENTAL,
+  PROP_REPORT_UPDATES,
   N_PROPS
 };
 
@@ -328,6 +334,24 @@ insert_entry (NetQueryModel *self,
     }
 }
 
+/* An item that stays where it is, told as replaced by itself: what
+ * GtkFilterListModel and GtkSortListModel re-evaluate. */
+static void
+report_update (NetQueryModel *self,
+               QEntry        *q)
+{
+  gint64 rank = _net_btree_position (self->tree, q->key, q);
+  guint pos;
+
+  g_assert (rank >= 0);
+  if ((guint) rank < self->offset ||
+      (self->limit > 0 && (guint) rank >= self->offset + self->limit))
+    return;
+  pos = (guint) rank - self->offset;
+  begin (self, pos, 1);
+  merge (self, pos, 1, 1);
+}
+
 /* Applies what @id is now (@has, @key) and records what is visible.
  * @replaced: the id was deleted meanwhile, so its item is a new object. */
 static void
@@ -344,7 +368,13 @@ apply_one (NetQueryModel *self,
   if (q == NULL && !has)
     return;
   if (q != NULL && has && q->key == key && !replaced)
-    return;   /* in place: the item notifies by itself */
+    {
+      /* In place: the item notifies by itself, and models stacked above
+       * that read its fields may be told to look again. */
+      if (self->report_updates)
+        report_update (self, q);
+      return;
+    }
 
   if (q != NULL)
     {
@@ -1114,6 +1144,9 @@ net_query_model_get_property (GObject    *object,
     case PROP_INCREMENTAL:
       g_value_set_boolean (value, self->incremental);
       break;
+    case PROP_REPORT_UPDATES:
+      g_value_set_boolean (value, self->report_updates);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1134,6 +1167,9 @@ net_query_model_set_property (GObject      *object,
       break;
     case PROP_INCREMENTAL:
       net_query_model_set_incremental (self, g_value_get_boolean (value));
+      break;
+    case PROP_REPORT_UPDATES:
+      net_query_model_set_report_updates (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1249,6 +1285,33 @@ net_query_model_class_init (NetQueryModelClass *klass)
    */
   properties[PROP_INCREMENTAL] =
     g_param_spec_boolean ("incremental", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NetQueryModel:report-updates:
+   *
+   * Whether an item whose fields change without moving is also reported
+   * as #GListModel::items-changed (position, 1, 1), the item replaced by
+   * itself.
+   *
+   * By default such a change is only a notify on the item (the model's
+   * contents and order did not change), which is all a #GtkListView
+   * needs.  A #GtkFilterListModel, #GtkSortListModel or #GtkMapListModel
+   * stacked above the model looks at an item again only when
+   * items-changed says so: set this to %TRUE when one of them reads the
+   * fields that change (a #GtkCustomFilter on a "starred" field, a
+   * sorter on a date), and each in-place change then tells it to.  The
+   * reported range joins the other changes of the same dispatch, so a
+   * batch of updates next to each other is one emission; only visible
+   * items (within the filter's window) are reported.
+   *
+   * Filtering and ordering in the query itself (its #NetFilterBase)
+   * costs O(log n) per change and needs none of this.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_REPORT_UPDATES] =
+    g_param_spec_boolean ("report-updates", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1421,4 +1484,47 @@ net_query_model_set_incremental (NetQueryModel *self,
   if (!incremental && self->walk != NULL)
     fill_run (self, 0, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INCREMENTAL]);
+}
+
+/**
+ * net_query_model_get_report_updates:
+ * @self: a #NetQueryModel
+ *
+ * Gets #NetQueryModel:report-updates.
+ *
+ * Returns: whether in-place changes are also reported as items-changed
+ *
+ * Since: 0.2
+ */
+gboolean
+net_query_model_get_report_updates (NetQueryModel *self)
+{
+  g_return_val_if_fail (NET_IS_QUERY_MODEL (self), FALSE);
+
+  return self->report_updates;
+}
+
+/**
+ * net_query_model_set_report_updates:
+ * @self: a #NetQueryModel
+ * @report_updates: whether to report in-place changes as items-changed
+ *
+ * Sets #NetQueryModel:report-updates: from the next dispatch on, an item
+ * whose fields change without moving is also reported as
+ * #GListModel::items-changed (position, 1, 1), so that a
+ * #GtkFilterListModel or #GtkSortListModel stacked above re-evaluates it.
+ *
+ * Since: 0.2
+ */
+void
+net_query_model_set_report_updates (NetQueryModel *self,
+                                    gboolean       report_updates)
+{
+  g_return_if_fail (NET_IS_QUERY_MODEL (self));
+
+  report_updates = !!report_updates;
+  if (report_updates == self->report_updates)
+    return;
+  self->report_updates = report_updates;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPORT_UPDATES]);
 }

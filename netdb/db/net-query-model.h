@@ -36,5 +36,10 @@ gboolean  net_query_model_get_incremental (NetQueryModel *self);
 NET_AVAILABLE_IN_ALL
 void      net_query_model_set_incremental (NetQueryModel *self,
                                            gboolean       incremental);
+NET_AVAILABLE_IN_ALL
+gboolean  net_query_model_get_report_updates (NetQueryModel *self);
+NET_AVAILABLE_IN_ALL
+void      net_query_model_set_report_updates (NetQueryModel *self,
+                                              gboolean       report_updates);
 
 G_END_DECLS

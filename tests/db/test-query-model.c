@@ -354,6 +354,112 @@ test_watch_window (Fixture       *f,
   recorder_free (rec);
 }
 
+/* Checks, at each emission, the title of every item it adds. */
+static void
+on_items_changed_titles (GListModel *model,
+                         guint       position,
+                         guint       removed,
+                         guint       added,
+                         GString    *titles)
+{
+  for (guint i = 0; i < added; i++)
+    {
+      g_autoptr(NetTask) task = g_list_model_get_item (model, position + i);
+
+      g_string_append_printf (titles, "%s;", net_task_get_title (task));
+    }
+}
+
+static void
+rename_task (Fixture    *f,
+             guint64     id,
+             const char *title)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (net_db_tasks_rename (f->tasks, id, title, 0, &error), >, 0);
+  g_assert_no_error (error);
+}
+
+/* NetQueryModel:report-updates: an in-place change is also (p, 1, 1), for
+ * the GtkFilterListModel or GtkSortListModel stacked above. */
+static void
+test_watch_report_updates (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(NetQueryModel) model = net_db_tasks_watch (f->tasks, NULL);
+  g_autoptr(NetTasksFilter) window = g_object_new (NET_TYPE_TASKS_FILTER, "offset", 1, "limit", 2, NULL);
+  g_autoptr(NetQueryModel) windowed = net_db_tasks_watch (f->tasks, window);
+  g_autoptr(GString) titles = g_string_new (NULL);
+  Recorder *rec = recorder_new (G_LIST_MODEL (model));
+  Recorder *wrec = recorder_new (G_LIST_MODEL (windowed));
+  guint notifies = 0;
+
+  g_assert_false (net_query_model_get_report_updates (model));
+  g_signal_connect_swapped (model, "notify::report-updates", G_CALLBACK (g_nullify_pointer), &notifies);
+  notifies = 1;
+  g_object_set (model, "report-updates", TRUE, NULL);
+  g_assert_cmpuint (notifies, ==, 0);
+  notifies = 1;
+  net_query_model_set_report_updates (model, TRUE);
+  g_assert_cmpuint (notifies, ==, 1);   /* no change, no notify */
+  net_query_model_set_report_updates (windowed, TRUE);
+
+  for (guint i = 1; i <= 5; i++)
+    create (f, i, "t", 10 * i);
+  drain ();
+  assert_log (rec, "0,0,5;");
+  assert_log (wrec, "0,0,2;");
+
+  /* One in place: the item replaced by itself, already holding its new
+   * title when the emission comes. */
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_items_changed_titles), titles);
+  rename_task (f, 3, "three");
+  drain ();
+  assert_log (rec, "2,1,1;");
+  g_assert_cmpstr (titles->str, ==, "three;");
+  assert_log (wrec, "1,1,1;");
+
+  /* Neighbours in one dispatch: one emission. */
+  rename_task (f, 1, "one");
+  rename_task (f, 2, "two");
+  drain ();
+  assert_log (rec, "0,2,2;");
+  /* (Only 2 is in the window [2, 3].) */
+  assert_log (wrec, "0,1,1;");
+
+  /* Apart: one each, in the order of the changes. */
+  rename_task (f, 4, "four");
+  rename_task (f, 2, "deux");
+  drain ();
+  assert_log (rec, "3,1,1;1,1,1;");
+  assert_log (wrec, "0,1,1;");
+
+  /* Next to an insertion in the same dispatch: joined. */
+  create (f, 6, "six", 60);
+  rename_task (f, 5, "five");
+  drain ();
+  assert_log (rec, "4,1,2;");
+  assert_log (wrec, "");
+
+  /* A delete and an in-place change side by side. */
+  net_db_tasks_delete (f->tasks, 6, NULL);
+  rename_task (f, 5, "cinq");
+  drain ();
+  assert_log (rec, "4,2,1;");
+
+  /* Off again: only the item notifies. */
+  net_query_model_set_report_updates (model, FALSE);
+  rename_task (f, 3, "trois");
+  drain ();
+  assert_log (rec, "");
+  assert_log (wrec, "1,1,1;");
+
+  g_signal_handlers_disconnect_by_data (model, titles);
+  recorder_free (wrec);
+  recorder_free (rec);
+}
+
 static void
 test_watch_unref (Fixture       *f,
                   gconstpointer  data)
@@ -1330,6 +1436,7 @@ main (int   argc,
   ADD ("batch", test_watch_batch);
   ADD ("filter-change", test_watch_filter_change);
   ADD ("window", test_watch_window);
+  ADD ("report-updates", test_watch_report_updates);
   ADD ("unref", test_watch_unref);
   ADD ("close-and-restore", test_watch_close_and_restore);
   ADD ("random", test_watch_random);
