@@ -635,9 +635,31 @@ event_check_defs (NetCollection *self,
 
       if (d->num < next)
         {
-          StoredField *sf = g_ptr_array_index (self->stored, d->num - 1);
+          /* A field defined again: by the schema, or earlier in this
+           * event. */
+          guint type = 0;
+          const char *name = NULL;
 
-          if (d->num > self->stored->len || sf->type != d->type || !g_str_equal (sf->name, d->name))
+          if (d->num <= self->stored->len)
+            {
+              StoredField *sf = g_ptr_array_index (self->stored, d->num - 1);
+
+              type = sf->type;
+              name = sf->name;
+            }
+          else
+            for (guint j = 0; j < i && name == NULL; j++)
+              {
+                Def *first = &g_array_index (ev->defs, Def, j);
+
+                if (first->num == d->num)
+                  {
+                    type = first->type;
+                    name = first->name;
+                  }
+              }
+          g_assert (name != NULL);
+          if (type != d->type || !g_str_equal (name, d->name))
             return _net_coll_corrupt (error, "a field defined twice", seq);
         }
       else if (d->num == next)

@@ -1118,6 +1118,7 @@ test_corrupt_events (Fixture       *f,
     { 0x20, "a definition of a bad name" },
     { 0x21, "a definition that contradicts" },
     { 0x07, "another model's dispatch" },
+    { 0x20, "a new field defined twice in one event, differently" },
   };
   guint64 good_seq;
 
@@ -1200,6 +1201,19 @@ test_corrupt_events (Fixture       *f,
           net_encoder_put_uint (&senc, 3, 2);
           net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
           break;
+        case 7:
+          /* (It read past the schema's fields: found by fuzz-record.) */
+          net_encoder_put_uint (&senc, 1, 2);
+          net_encoder_put_string (&senc, 2, "later");
+          net_encoder_put_uint (&senc, 3, 2);
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          g_byte_array_set_size (sub, 0);
+          net_encoder_init (&senc, sub);
+          net_encoder_put_uint (&senc, 1, 2);
+          net_encoder_put_string (&senc, 2, "later");
+          net_encoder_put_uint (&senc, 3, 7);
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          break;
         default:
           g_assert_not_reached ();
         }
@@ -1229,6 +1243,56 @@ test_corrupt_events (Fixture       *f,
     g_assert_cmpstr (g_value_get_string (&v), ==, "good");
     fields = net_collection_list_fields (notes);
     g_assert_cmpuint (g_strv_length (fields), ==, 1);
+  }
+
+  /* The first event of a log defines its field twice, the same way: it
+   * reads (and used to read past the empty schema: found by
+   * fuzz-record). */
+  redex = net_redex_new (f->dir, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "collections/twice", NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GByteArray) buf = g_byte_array_new ();
+    g_autoptr(GByteArray) sub = g_byte_array_new ();
+    g_autoptr(GBytes) ev = NULL;
+    NetEncoder enc, senc;
+    NetEventMeta meta = { 0x20, 0, 1, 1 };
+
+    net_encoder_init (&enc, buf);
+    net_encoder_put_uint (&enc, 1, 5);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "title");
+    net_encoder_put_uint (&senc, 3, 7);
+    net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+    net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+    g_byte_array_set_size (sub, 0);
+    net_encoder_init (&senc, sub);
+    net_encoder_put_uint (&senc, 1, 1);
+    net_encoder_put_string (&senc, 2, "twice");
+    net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+    ev = net_event_encode (&meta, buf->data, buf->len);
+    net_redex_file_append (file, ev, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_true (net_redex_close (redex, &error));
+  g_clear_object (&file);
+  g_clear_object (&redex);
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *twice = net_db_open_collection (db, "twice", NET_TYPE_RECORD, &error);
+    g_autoptr(NetRecord) r = NULL;
+    g_auto(GValue) v = G_VALUE_INIT;
+    guint64 errors = 0;
+
+    g_assert_no_error (error);
+    g_object_get (twice, "fold-errors", &errors, NULL);
+    g_assert_cmpuint (errors, ==, 0);
+    r = net_collection_get (twice, 5);
+    g_assert_nonnull (r);
+    g_assert_true (net_record_get_field (r, "title", &v));
+    g_assert_cmpstr (g_value_get_string (&v), ==, "twice");
   }
 }
 
