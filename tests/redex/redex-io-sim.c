@@ -15,9 +15,10 @@
  *
  * redex_io_sim_materialize() writes out what the disk could hold after a
  * power cut: the durable state plus a subset of the pending operations
- * (none, all, any subset, or any subset with writes torn at 512-byte
- * sectors, which also reorders them: a later write may survive an earlier
- * one).  Syncs are not passed to the disk: the model is the durability.
+ * (none, all, any subset, or writes torn at 512-byte sectors: a sector
+ * reaches the disk whole, holding the writes that touched it up to some
+ * moment, and sectors decide apart, so a later write may survive an
+ * earlier one).  Syncs are not passed to the disk: the model is the durability.
  *
  * The log is built for it with NET_REDEX_IO_SIM (tests/redex/meson.build),
  * which routes its calls through the table this file replaces.
@@ -732,6 +733,29 @@ redex_io_sim_mode_name (SimCrashMode mode)
 
 /* After the power cut -------------------------------------------------------- */
 
+typedef struct
+{
+  SimNode *node;
+  guint64  sector;
+} SectorKey;
+
+static guint
+sector_key_hash (gconstpointer key)
+{
+  const SectorKey *k = key;
+
+  return g_direct_hash (k->node) ^ (guint) (k->sector * 2654435761u);
+}
+
+static gboolean
+sector_key_equal (gconstpointer a,
+                  gconstpointer b)
+{
+  const SectorKey *ka = a, *kb = b;
+
+  return ka->node == kb->node && ka->sector == kb->sector;
+}
+
 static GByteArray *
 image_data (GHashTable *data,
             SimNode    *node)
@@ -762,6 +786,8 @@ redex_io_sim_materialize (const char   *out,
   g_autoptr(GHashTable) entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) data = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_byte_array_unref);
   g_autoptr(GPtrArray) paths = g_ptr_array_new ();
+  /* SectorKey: the sectors whose later writes never reached the disk. */
+  g_autoptr(GHashTable) stopped = g_hash_table_new_full (sector_key_hash, sector_key_equal, g_free, NULL);
   GHashTableIter iter;
   gpointer key, value;
   gsize root_len;
@@ -792,7 +818,9 @@ redex_io_sim_materialize (const char   *out,
 
       if (mode == SIM_CRASH_DROP_ALL)
         break;
-      if (mode != SIM_CRASH_KEEP_ALL && g_rand_boolean (rand))
+      /* (A torn write's sectors each decide for themselves, below.) */
+      if (mode != SIM_CRASH_KEEP_ALL && !(mode == SIM_CRASH_TORN && op->kind == OP_WRITE) &&
+          g_rand_boolean (rand))
         continue;
 
       switch (op->kind)
@@ -808,14 +836,22 @@ redex_io_sim_materialize (const char   *out,
                 bytes_apply_write (bytes, op->offset, buf, len);
                 break;
               }
-            /* Each sector the write touches survives or not. */
+            /* A sector reaches the disk whole, as the page cache held it at
+             * some moment: each sector keeps the writes that touched it up
+             * to a point chosen at random, and none after it.  Sectors
+             * decide apart, so a later write may survive an earlier one. */
             for (guint64 s = op->offset - op->offset % SECTOR; s < op->offset + len; s += SECTOR)
               {
                 guint64 from = MAX (s, op->offset);
                 guint64 to = MIN (s + SECTOR, op->offset + len);
+                SectorKey sk = { op->node, s / SECTOR };
 
+                if (g_hash_table_contains (stopped, &sk))
+                  continue;
                 if (g_rand_boolean (rand))
                   bytes_apply_write (bytes, from, buf + (from - op->offset), to - from);
+                else
+                  g_hash_table_add (stopped, g_memdup2 (&sk, sizeof sk));
               }
           }
           break;
