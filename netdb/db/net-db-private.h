@@ -105,7 +105,9 @@ void     _net_db_set_checkpoint_on_close  (NetDb               *self,
 
 /* Replication (netdb/net/net-repl.c) ---------------------------------------- */
 
-/* A model's log, named by its index on the wire. */
+/* A model's log, named by its index on the wire.  Collections' logs
+ * come after them: replication numbers them per session (see
+ * docs/net-protocol.md) and the db names them by their log names. */
 typedef enum
 {
   NET_DB_LOG_TASKS = 0,
@@ -127,9 +129,51 @@ typedef enum
  * the db's origin) but with app_seq 0; the forwarder assigns the app_seq
  * when it first sends it.
  */
-typedef void (*NetDbForwardFunc) (NetDbLog  log,
-                                  GBytes   *event,
-                                  gpointer  user_data);
+typedef void (*NetDbForwardFunc) (const char *log,
+                                  GBytes     *event,
+                                  gpointer    user_data);
+
+/* The name of model @log's log ("tasks", "memories"). */
+const char *_net_db_log_name                (NetDbLog             log);
+
+/*
+ * Replication names every log of a db by its log name: "tasks",
+ * "memories", or NET_COLLECTION_LOG_PREFIX + a collection's name.
+ * _net_db_list_logs(): the enabled models' logs, then every collection's
+ * (net_db_list_collections(), opened or not), sorted.
+ */
+char    **_net_db_list_logs                 (NetDb               *self);
+/*
+ * The log @name, NULL with @error when the db has no such model or
+ * @name is no collection's log.  A collection the application has not
+ * opened is opened untyped for replication, invisibly: its records are
+ * folded (so that a follower has its state, and a leader knows the
+ * app_seqs forwarding needs) and net_db_open_collection() later opens it
+ * with the application's class from that state.  Creates the collection
+ * when the directory has none of that name.
+ */
+NetRedexFile *_net_db_open_log              (NetDb               *self,
+                                             const char          *name,
+                                             GError             **error);
+/* Bumped whenever a collection is opened (its log may be new); each
+ * source added is woken then. */
+guint     _net_db_get_logs_generation       (NetDb               *self);
+void      _net_db_add_logs_watch            (NetDb               *self,
+                                             GSource             *source);
+void      _net_db_remove_logs_watch         (NetDb               *self,
+                                             GSource             *source);
+/* As _net_db_get_origin_app_seq() and _net_db_append_forwarded(), for a
+ * log by name (0 and %NET_ERROR_INVALID_ARGUMENT when it is not open). */
+guint64   _net_db_get_log_app_seq           (NetDb               *self,
+                                             const char          *name,
+                                             guint64              origin);
+gboolean  _net_db_append_forwarded_to       (NetDb               *self,
+                                             const char          *name,
+                                             GBytes              *event,
+                                             guint64              app_seq,
+                                             NetDbForwardStatus  *status,
+                                             guint64             *seq,
+                                             GError             **error);
 
 /* The log of model @log, NULL when the model is not enabled. */
 NetRedexFile *_net_db_get_log               (NetDb               *self,
@@ -164,7 +208,9 @@ gboolean  _net_db_append_forwarded          (NetDb               *self,
                                              GError             **error);
 /*
  * Replaces the state and logs of a following db with @snapshot (a
- * net_db_snapshot() bundle of its leader): each model whose log does not
+ * net_db_snapshot() bundle of its leader): each model, and each
+ * collection of the snapshot (opened untyped when the application has
+ * not opened it), whose log does not
  * already hold the snapshot's seq gets an empty log continuing after it
  * and the snapshot's state.  Live items and query models carry on, and
  * from the next dispatch they and the models notify as after a restore;

@@ -149,6 +149,11 @@ static const ModelClass model_classes[N_MODELS] = {
 typedef struct
 {
   NetCollection *coll;
+  NetDb         *db;             /* its db (no reference) */
+  gboolean       internal;       /* opened by replication, not by the
+                                  * application: untyped, and not what
+                                  * net_db_open_collection() returns for
+                                  * another class */
   guint64        checkpoint_seq;
   gboolean       has_known_digest;
   guint64        known_seq;
@@ -276,6 +281,9 @@ struct _NetDb
 
   /* The open collections (DbCollection*), in the order opened. */
   GPtrArray       *collections;
+  /* Replication: bumped when a collection opens; the sources woken then. */
+  guint            logs_generation;
+  GPtrArray       *logs_watches;
 };
 
 typedef struct
@@ -386,6 +394,7 @@ net_db_finalize (GObject *object)
   g_clear_pointer (&self->carried, _net_db_bundle_free);
   g_clear_pointer (&self->checkpoints_seen, g_hash_table_unref);
   g_clear_pointer (&self->collections, g_ptr_array_unref);
+  g_clear_pointer (&self->logs_watches, g_ptr_array_unref);
   g_clear_pointer (&self->options_collections, g_ptr_array_unref);
   g_clear_pointer (&self->io, _net_db_io_unref);
   g_clear_pointer (&self->options_path, g_free);
@@ -577,6 +586,7 @@ net_db_init (NetDb *self)
 {
   self->checkpoint_on_close = TRUE;
   self->collections = g_ptr_array_new_with_free_func (db_collection_free);
+  self->logs_watches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
 }
 
 /* The origin ----------------------------------------------------------------- */
@@ -1484,13 +1494,26 @@ find_collection (NetDb      *self,
   return NULL;
 }
 
+static void collection_set_following (NetDb *self, DbCollection *dc);
+
+/* A collection opened: replication may have a new log to serve. */
+static void
+logs_changed (NetDb *self)
+{
+  self->logs_generation++;
+  for (guint i = 0; i < self->logs_watches->len; i++)
+    g_source_set_ready_time (g_ptr_array_index (self->logs_watches, i), 0);
+}
+
 /* Opens collection @name: from its section of the newest checkpoint (or
  * of the snapshot the db was opened from) when there is one that fits
- * its log, else from the whole log. */
+ * its log, else from the whole log.  @internal: for replication (see
+ * _net_db_open_log()). */
 static NetCollection *
 open_collection (NetDb       *self,
                  const char  *name,
                  GType        record_type,
+                 gboolean     internal,
                  GError     **error)
 {
   g_autofree char *log_name = g_strconcat (NET_COLLECTION_LOG_PREFIX, name, NULL);
@@ -1536,6 +1559,8 @@ open_collection (NetDb       *self,
 
   dc = g_new0 (DbCollection, 1);
   dc->coll = coll;
+  dc->db = self;
+  dc->internal = internal;
   if (section != NULL)
     {
       dc->checkpoint_seq = section->applied_seq;
@@ -1546,6 +1571,43 @@ open_collection (NetDb       *self,
       g_ptr_array_remove_index (self->carried->sections, index);
     }
   g_ptr_array_add (self->collections, dc);
+  collection_set_following (self, dc);
+  logs_changed (self);
+  return coll;
+}
+
+/*
+ * The application opens with its class a collection that replication
+ * opened untyped: the typed collection starts from the untyped one's
+ * state (a snapshot of it, which any class reads as a checkpoint's
+ * section) and folds on from the log; the untyped one, which nobody
+ * outside saw, goes.
+ */
+static NetCollection *
+adopt_collection (NetDb         *self,
+                  DbCollection  *dc,
+                  GType          record_type,
+                  GError       **error)
+{
+  g_autoptr(GBytes) state = NULL;
+  NetCollection *coll;
+
+  if (record_type == NET_TYPE_RECORD)
+    {
+      dc->internal = FALSE;
+      return dc->coll;
+    }
+
+  state = _net_collection_snapshot (dc->coll);
+  coll = _net_collection_open (self->redex, self->config, self->origin,
+                               net_collection_get_name (dc->coll), record_type, state, error);
+  if (coll == NULL)
+    return NULL;
+
+  g_clear_object (&dc->coll);
+  dc->coll = coll;
+  dc->internal = FALSE;
+  collection_set_following (self, dc);
   return coll;
 }
 
@@ -1602,6 +1664,8 @@ net_db_open_collection (NetDb       *self,
     }
 
   dc = find_collection (self, name);
+  if (dc != NULL && dc->internal)
+    return adopt_collection (self, dc, record_type, error);
   if (dc != NULL)
     {
       if (net_collection_get_record_type (dc->coll) != record_type)
@@ -1614,7 +1678,7 @@ net_db_open_collection (NetDb       *self,
       return dc->coll;
     }
 
-  return open_collection (self, name, record_type, error);
+  return open_collection (self, name, record_type, FALSE, error);
 }
 
 /**
@@ -1891,7 +1955,7 @@ _net_db_open_into (NetDb               *self,
     {
       NetDbCollectionSpec *spec = g_ptr_array_index (options->collections, i);
 
-      ok = open_collection (self, spec->name, spec->record_type, error) != NULL;
+      ok = open_collection (self, spec->name, spec->record_type, FALSE, error) != NULL;
     }
 
   if (!ok)
@@ -2479,6 +2543,38 @@ _net_db_set_checkpoint_on_close (NetDb    *self,
 
 /* Replication ------------------------------------------------------------------- */
 
+const char *
+_net_db_log_name (NetDbLog log)
+{
+  g_return_val_if_fail ((guint) log < NET_DB_N_LOGS, NULL);
+
+  return model_names ((ModelKind) log);
+}
+
+/* The open collection whose log is @name, or NULL. */
+static DbCollection *
+find_collection_log (NetDb      *self,
+                     const char *name)
+{
+  if (!g_str_has_prefix (name, NET_COLLECTION_LOG_PREFIX))
+    return NULL;
+  return find_collection (self, name + strlen (NET_COLLECTION_LOG_PREFIX));
+}
+
+/* What replication does with the log @name, NULL when it is not open. */
+static NetFollow *
+named_log_follow (NetDb      *self,
+                  const char *name)
+{
+  DbCollection *dc;
+
+  for (guint k = 0; k < N_MODELS; k++)
+    if (g_str_equal (name, model_names (k)))
+      return model_follow (self, k);
+  dc = find_collection_log (self, name);
+  return dc != NULL ? &_net_collection_get_table (dc->coll)->follow : NULL;
+}
+
 NetRedexFile *
 _net_db_get_log (NetDb    *self,
                  NetDbLog  log)
@@ -2504,6 +2600,96 @@ _net_db_get_origin_app_seq (NetDb    *self,
   return follow != NULL ? _net_origins_get (follow->origins, origin) : 0;
 }
 
+char **
+_net_db_list_logs (NetDb *self)
+{
+  g_auto(GStrv) names = NULL;
+  GPtrArray *out;
+
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+
+  out = g_ptr_array_new ();
+  for (guint k = 0; k < N_MODELS; k++)
+    if (self->table[k] != NULL)
+      g_ptr_array_add (out, g_strdup (model_names (k)));
+  names = net_db_list_collections (self);
+  for (guint i = 0; names[i] != NULL; i++)
+    g_ptr_array_add (out, g_strconcat (NET_COLLECTION_LOG_PREFIX, names[i], NULL));
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
+NetRedexFile *
+_net_db_open_log (NetDb       *self,
+                  const char  *name,
+                  GError     **error)
+{
+  NetFollow *follow;
+  NetCollection *coll;
+
+  g_return_val_if_fail (NET_IS_DB (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (self->redex == NULL || self->closed)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "database %s is closed",
+                   self->path ? self->path : "(in memory)");
+      return NULL;
+    }
+  follow = named_log_follow (self, name);
+  if (follow != NULL)
+    return follow->file;
+  if (!g_str_has_prefix (name, NET_COLLECTION_LOG_PREFIX))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_NOT_FOUND, "database %s has no %s log",
+                   self->path ? self->path : "(in memory)", name);
+      return NULL;
+    }
+
+  coll = open_collection (self, name + strlen (NET_COLLECTION_LOG_PREFIX), NET_TYPE_RECORD,
+                          TRUE, error);
+  return coll != NULL ? _net_collection_get_table (coll)->file : NULL;
+}
+
+guint
+_net_db_get_logs_generation (NetDb *self)
+{
+  g_return_val_if_fail (NET_IS_DB (self), 0);
+
+  return self->logs_generation;
+}
+
+void
+_net_db_add_logs_watch (NetDb   *self,
+                        GSource *source)
+{
+  g_return_if_fail (NET_IS_DB (self));
+
+  g_ptr_array_add (self->logs_watches, g_source_ref (source));
+}
+
+void
+_net_db_remove_logs_watch (NetDb   *self,
+                           GSource *source)
+{
+  g_return_if_fail (NET_IS_DB (self));
+
+  g_ptr_array_remove (self->logs_watches, source);
+}
+
+guint64
+_net_db_get_log_app_seq (NetDb      *self,
+                         const char *name,
+                         guint64     origin)
+{
+  NetFollow *follow;
+
+  g_return_val_if_fail (NET_IS_DB (self), 0);
+
+  follow = named_log_follow (self, name);
+  return follow != NULL ? _net_origins_get (follow->origins, origin) : 0;
+}
+
 /* The models hand their mutations over with the log they were given. */
 static void
 forward_cb (guint     log,
@@ -2512,7 +2698,31 @@ forward_cb (guint     log,
 {
   NetDb *self = user_data;
 
-  self->forward ((NetDbLog) log, event, self->forward_data);
+  self->forward (_net_db_log_name ((NetDbLog) log), event, self->forward_data);
+}
+
+/* A collection's, with its log's name. */
+static void
+collection_forward_cb (guint     log,
+                       GBytes   *event,
+                       gpointer  user_data)
+{
+  DbCollection *dc = user_data;
+
+  dc->db->forward (_net_collection_get_log_name (dc->coll), event, dc->db->forward_data);
+}
+
+/* A collection follows (or not) as the models do. */
+static void
+collection_set_following (NetDb        *self,
+                          DbCollection *dc)
+{
+  NetTable *table = _net_collection_get_table (dc->coll);
+
+  if (!self->following && !table->follow.following)
+    return;
+  _net_follow_set_following (&table->follow, self->following,
+                             self->forward != NULL ? collection_forward_cb : NULL, dc);
 }
 
 void
@@ -2521,21 +2731,24 @@ _net_db_set_following (NetDb            *self,
                        NetDbForwardFunc  forward,
                        gpointer          forward_data)
 {
+  gboolean changed;
+
   g_return_if_fail (NET_IS_DB (self));
 
   following = !!following;
+  changed = self->following != following;
+  self->following = following;
   self->forward = following ? forward : NULL;
   self->forward_data = following ? forward_data : NULL;
   for (guint k = 0; k < N_MODELS; k++)
     if (model_follow (self, k) != NULL)
       _net_follow_set_following (model_follow (self, k), following,
                                  self->forward != NULL ? forward_cb : NULL, self);
+  for (guint i = 0; i < self->collections->len; i++)
+    collection_set_following (self, g_ptr_array_index (self->collections, i));
 
-  if (self->following != following)
-    {
-      self->following = following;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOWING]);
-    }
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOWING]);
 }
 
 gboolean
@@ -2547,13 +2760,35 @@ _net_db_append_forwarded (NetDb               *self,
                           guint64             *seq,
                           GError             **error)
 {
+  g_return_val_if_fail (NET_IS_DB (self), FALSE);
+
+  if ((guint) log >= NET_DB_N_LOGS)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                   "database %s has no log %u", self->path ? self->path : "(in memory)", log);
+      return FALSE;
+    }
+  return _net_db_append_forwarded_to (self, model_names ((ModelKind) log), event, app_seq,
+                                      status, seq, error);
+}
+
+gboolean
+_net_db_append_forwarded_to (NetDb               *self,
+                             const char          *name,
+                             GBytes              *event,
+                             guint64              app_seq,
+                             NetDbForwardStatus  *status,
+                             guint64             *seq,
+                             GError             **error)
+{
   NetFollow *follow;
 
   g_return_val_if_fail (NET_IS_DB (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
   g_return_val_if_fail (event != NULL && status != NULL && seq != NULL, FALSE);
 
   *seq = 0;
-  follow = log_follow (self, log);
+  follow = named_log_follow (self, name);
   if (follow != NULL)
     {
       NetFollowStatus follow_status = NET_FOLLOW_APPENDED;
@@ -2565,7 +2800,7 @@ _net_db_append_forwarded (NetDb               *self,
     }
 
   g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-               "database %s has no log %u", self->path ? self->path : "(in memory)", log);
+               "database %s has no %s log", self->path ? self->path : "(in memory)", name);
   return FALSE;
 }
 
@@ -2610,6 +2845,16 @@ _net_db_rebootstrap (NetDb    *self,
           return FALSE;
         }
     }
+  /* Every collection of the leader's, opened untyped when the
+   * application has not opened it. */
+  for (guint i = 0; i < bundle->sections->len; i++)
+    {
+      NetDbSection *section = g_ptr_array_index (bundle->sections, i);
+
+      if (g_str_has_prefix (section->name, NET_COLLECTION_LOG_PREFIX) &&
+          _net_db_open_log (self, section->name, error) == NULL)
+        return FALSE;
+    }
 
   /* The leader's snapshot becomes the newest checkpoint first: should we
    * crash once a log was emptied, a reopen starts from it (and before
@@ -2647,6 +2892,20 @@ _net_db_rebootstrap (NetDb    *self,
                                     sections[k]->applied_seq, error))
         return FALSE;
       remember_digest (self, k, sections[k]);
+    }
+  for (guint i = 0; i < bundle->sections->len; i++)
+    {
+      NetDbSection *section = g_ptr_array_index (bundle->sections, i);
+      DbCollection *dc = find_collection_log (self, section->name);
+
+      if (dc == NULL)
+        continue;
+      if (!_net_follow_rebootstrap (&_net_collection_get_table (dc->coll)->follow, section->data,
+                                    section->applied_seq, error))
+        return FALSE;
+      dc->has_known_digest = section->has_event_digest;
+      dc->known_seq = section->applied_seq;
+      dc->known_digest = section->event_digest;
     }
 
   /* A checkpoint of what we now hold, with our own carried sections. */

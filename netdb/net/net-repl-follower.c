@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "net-error.h"
+#include "net-collection-private.h"
 #include "net-db-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-private.h"
@@ -56,26 +57,47 @@ follower_expect (FollowLog *fl)
   return net_redex_file_get_next_seq (fl->file) + fl->batch->len;
 }
 
+/* SUBSCRIBE, with every log the leader numbered for us this session, in
+ * as many messages as they need. */
 void
 _net_repl_follower_send_subscribe (NetRepl *self)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
+  guint per_message = MIN ((self->link->max_message - SUBSCRIBE_HEADER) / SUBSCRIBE_ENTRY, 255);
+  guint8 whole[MAX_LOGS];
+  guint8 in_msg[MAX_LOGS];
   guint n = 0;
-  gboolean whole = TRUE;
 
   if (self->leader_peer == NULL || self->diverged)
     return;
 
-  w_u8 (msg, NET_REPL_SUBSCRIBE);
-  w_u64 (msg, _net_repl_follower_origin (self));
-  w_u8 (msg, 0);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log <= self->n_logs; log++)
     {
-      FollowLog *fl = &self->follow[log];
+      FollowLog *fl = log < self->n_logs ? self->follow[log] : NULL;
       guint64 next, hash = 0;
 
-      if (fl->file == NULL)
+      if (n > 0 && (n == per_message || log == self->n_logs))
+        {
+          msg->data[9] = n;
+          /* The leader answers DIVERGED before its ANNOUNCE: once it saw
+           * a log's whole tail, what it announces of it may be pulled. */
+          if (_net_repl_send_message (self, self->leader_peer, msg))
+            for (guint i = 0; i < n; i++)
+              if (whole[i])
+                self->follow[in_msg[i]]->check_sent = TRUE;
+          n = 0;
+        }
+      if (fl == NULL)
+        break;
+      if (fl->file == NULL || fl->wire < 0)
         continue;
+      if (n == 0)
+        {
+          g_byte_array_set_size (msg, 0);
+          w_u8 (msg, NET_REPL_SUBSCRIBE);
+          w_u64 (msg, _net_repl_follower_origin (self));
+          w_u8 (msg, 0);
+        }
       /* Only what is durable: all of it, or what the last sync covered. */
       next = net_redex_file_get_next_seq (fl->file);
       if (log_is_durable (fl->file))
@@ -89,18 +111,13 @@ _net_repl_follower_send_subscribe (NetRepl *self)
         }
       else
         next = net_redex_file_get_durable_seq (fl->file) + 1;
-      if (next != net_redex_file_get_next_seq (fl->file))
-        whole = FALSE;
-      w_u8 (msg, log);
+      whole[n] = next == net_redex_file_get_next_seq (fl->file);
+      in_msg[n] = log;
+      w_u8 (msg, fl->wire);
       w_u64 (msg, next);
       w_u64 (msg, hash);
       n++;
     }
-  msg->data[9] = n;
-  /* The leader answers DIVERGED before its ANNOUNCE: once it saw our whole
-   * tails, what it announces may be pulled. */
-  if (_net_repl_send_message (self, self->leader_peer, msg) && whole)
-    self->check_sent = TRUE;
 }
 
 /* The hash of our last event, for SUBSCRIBE. */
@@ -108,7 +125,7 @@ void
 _net_repl_follower_load_hash (NetRepl  *self,
                               guint     log)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
   guint64 next = net_redex_file_get_next_seq (fl->file);
 
   fl->last_hash = 0;
@@ -128,9 +145,9 @@ _net_repl_follower_load_hash (NetRepl  *self,
 static void
 follower_sync (NetRepl *self)
 {
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      FollowLog *fl = &self->follow[log];
+      FollowLog *fl = self->follow[log];
 
       if (fl->file != NULL && !log_is_durable (fl->file))
         _net_repl_sync_start (self, log,
@@ -151,7 +168,7 @@ void
 _net_repl_follower_sync_done (NetRepl *self,
                               SyncJob *job)
 {
-  FollowLog *fl = &self->follow[job->log];
+  FollowLog *fl = self->follow[job->log];
 
   if (!job->ok)
     {
@@ -181,7 +198,7 @@ follower_send_pull (NetRepl *self,
   g_autoptr(GByteArray) msg = g_byte_array_new ();
 
   w_u8 (msg, NET_REPL_PULL);
-  w_u8 (msg, log);
+  w_u8 (msg, self->follow[log]->wire);
   w_u64 (msg, from);
   w_u64 (msg, end);
   _net_repl_send_message (self, self->leader_peer, msg);
@@ -194,14 +211,14 @@ void
 _net_repl_follower_fill_pulls (NetRepl *self,
                                guint    log)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
   guint64 next, top, range;
   gint64 now = _net_repl_now_us ();
   gboolean retried = FALSE;
   guint i;
 
-  if (fl->file == NULL || !fl->announced || !self->leader_up || self->snapshotting ||
-      self->diverged || !self->checked)
+  if (fl->file == NULL || fl->wire < 0 || !fl->announced || !self->leader_up ||
+      self->snapshotting || self->diverged || !fl->checked)
     return;
 
   next = follower_expect (fl);
@@ -269,7 +286,7 @@ static void
 follower_flush (NetRepl *self,
                 guint    log)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
   g_autoptr(GError) error = NULL;
   guint64 next;
   guint n;
@@ -309,8 +326,8 @@ _net_repl_follower_flush_all (NetRepl *self)
 {
   if (self->flush_source != NULL)
     g_source_set_ready_time (self->flush_source, -1);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    if (self->follow[log].file != NULL)
+  for (guint log = 0; log < self->n_logs; log++)
+    if (self->follow[log]->file != NULL)
       follower_flush (self, log);
 }
 
@@ -321,7 +338,7 @@ follower_batch_add (NetRepl *self,
                     gint64   timestamp,
                     GBytes  *payload)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
 
   g_ptr_array_add (fl->batch, payload);
   g_array_append_val (fl->batch_stamps, timestamp);
@@ -339,7 +356,7 @@ static void
 follower_drain (NetRepl *self,
                 guint    log)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
 
   while (g_hash_table_size (fl->pending) > 0)
     {
@@ -363,7 +380,7 @@ follower_take_event (NetRepl *self,
                      gint64   timestamp,
                      GBytes  *payload)
 {
-  FollowLog *fl = &self->follow[log];
+  FollowLog *fl = self->follow[log];
   guint64 next = follower_expect (fl);
   Pending *p;
 
@@ -406,12 +423,43 @@ _net_repl_follower_stop (NetRepl      *self,
     g_warning ("replication: %s", error->message);
 }
 
+/* Asks the leader for the names of the logs @wire (@n of them) it
+ * announced and we do not know; each at most once per pull timeout. */
+static void
+follower_ask_logs (NetRepl      *self,
+                   const guint8 *wire,
+                   guint         n)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  gint64 now = _net_repl_now_us ();
+  guint count = 0;
+
+  w_u8 (msg, NET_REPL_LOGS_REQUEST);
+  w_u8 (msg, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      if (self->wire_log[wire[i]] >= 0 || self->wire_refused[wire[i]] ||
+          (self->wire_asked[wire[i]] != 0 &&
+           now - self->wire_asked[wire[i]] < (gint64) self->pull_timeout_ms * 1000))
+        continue;
+      self->wire_asked[wire[i]] = now;
+      w_u8 (msg, wire[i]);
+      count++;
+    }
+  if (count == 0)
+    return;
+  msg->data[1] = count;
+  _net_repl_send_message (self, self->leader_peer, msg);
+}
+
 static gboolean
 follower_on_announce (NetRepl       *self,
                       NetReplReader *r)
 {
   guint n = r_u8 (r);
   struct { guint8 log; guint64 first, next, app_seq; } entries[256];
+  guint8 unknown[256];
+  guint n_unknown = 0;
 
   for (guint i = 0; i < n; i++)
     {
@@ -428,11 +476,19 @@ follower_on_announce (NetRepl       *self,
 
   for (guint i = 0; i < n; i++)
     {
+      int log = self->wire_log[entries[i].log];
       FollowLog *fl;
 
-      if (entries[i].log >= NET_DB_N_LOGS || self->follow[entries[i].log].file == NULL)
+      if (log < 0)
+        {
+          /* A log of the leader's we do not know by that number yet. */
+          if (entries[i].log >= NET_DB_N_LOGS)
+            unknown[n_unknown++] = entries[i].log;
+          continue;
+        }
+      fl = self->follow[log];
+      if (fl->file == NULL)
         continue;
-      fl = &self->follow[entries[i].log];
       if (entries[i].next > follower_expect (fl))
         fl->claimed = TRUE;
       fl->announced = TRUE;
@@ -441,13 +497,16 @@ follower_on_announce (NetRepl       *self,
       fl->leader_next = MAX (fl->leader_next, entries[i].next);
       fl->leader_app_seq = MAX (fl->leader_app_seq, entries[i].app_seq);
     }
+  if (n_unknown > 0)
+    follower_ask_logs (self, unknown, n_unknown);
 
   self->session_announced = TRUE;
-  if (self->check_sent)
-    self->checked = TRUE;
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
+    if (self->follow[log]->check_sent)
+      self->follow[log]->checked = TRUE;
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      FollowLog *fl = &self->follow[log];
+      FollowLog *fl = self->follow[log];
 
       _net_repl_follower_fill_pulls (self, log);
       /* It keeps announcing what it does not send: nothing can be
@@ -470,6 +529,79 @@ follower_on_announce (NetRepl       *self,
   return TRUE;
 }
 
+/*
+ * LOGS: the leader's numbers of its collections' logs, for this session.
+ * A log we do not have yet is opened (created, and folded untyped when
+ * the application has not opened that collection), then subscribed.
+ */
+gboolean
+_net_repl_follower_on_logs (NetRepl       *self,
+                            NetReplReader *r)
+{
+  guint n = r_u8 (r);
+  struct { guint8 wire; guint8 len; const guint8 *name; } entries[256];
+  gboolean added = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      entries[i].wire = r_u8 (r);
+      entries[i].len = r_u8 (r);
+      entries[i].name = _net_repl_reader_take (r, entries[i].len);
+    }
+  if (!_net_repl_reader_done (r) || n == 0)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strndup ((const char *) entries[i].name, entries[i].len);
+
+      /* Only collections' logs are numbered so, under a name that is a
+       * collection's. */
+      if (entries[i].wire < NET_DB_N_LOGS || strlen (name) != entries[i].len ||
+          !g_str_has_prefix (name, NET_COLLECTION_LOG_PREFIX) ||
+          !_net_collection_name_is_valid (name + strlen (NET_COLLECTION_LOG_PREFIX), NULL))
+        return FALSE;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strndup ((const char *) entries[i].name, entries[i].len);
+      guint8 wire = entries[i].wire;
+      int log = _net_repl_find_log (self, name);
+
+      if (self->wire_log[wire] >= 0)
+        continue;   /* known: a duplicate answer */
+      if (log >= 0 && self->follow[log]->wire >= 0)
+        continue;   /* that name has another number: not in this session */
+
+      if (log < 0)
+        {
+          g_autoptr(GError) error = NULL;
+          NetRedexFile *file = _net_db_open_log (self->db, name, &error);
+
+          if (file != NULL)
+            log = _net_repl_follower_add_log (self, name, file);
+          if (log < 0)
+            {
+              self->wire_refused[wire] = TRUE;
+              if (error == NULL)
+                error = g_error_new (NET_ERROR, NET_ERROR_FAILED, "more than %u logs", MAX_LOGS);
+              if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+                g_warning ("replication: database %s cannot follow the leader's %s log: %s",
+                           net_db_get_path (self->db), name, error->message);
+              continue;
+            }
+        }
+      self->follow[log]->wire = wire;
+      self->wire_log[wire] = log;
+      added = TRUE;
+    }
+
+  /* Its tail, for the leader to check before we pull. */
+  if (added && self->leader_up)
+    _net_repl_follower_advertise (self);
+  return TRUE;
+}
+
 static gboolean
 follower_on_events (NetRepl       *self,
                     NetReplReader *r,
@@ -482,8 +614,7 @@ follower_on_events (NetRepl       *self,
   NetReplReader entries;
   guint64 expect;
 
-  if (!r->ok || log >= NET_DB_N_LOGS || first == 0 || count == 0 ||
-      first > G_MAXUINT64 - count)
+  if (!r->ok || first == 0 || count == 0 || first > G_MAXUINT64 - count)
     return FALSE;
 
   /* Every length checked before anything is taken. */
@@ -497,10 +628,14 @@ follower_on_events (NetRepl       *self,
   if (!_net_repl_reader_done (r))
     return FALSE;
 
-  fl = &self->follow[log];
+  /* A log we do not know by that number (yet): pulled once we do. */
+  if (self->wire_log[log] < 0)
+    return TRUE;
+  log = self->wire_log[log];
+  fl = self->follow[log];
   fl->received = TRUE;
   /* Pushed events before the leader checked our tail wait for a pull. */
-  if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
+  if (fl->file == NULL || self->snapshotting || self->diverged || !fl->checked)
     return TRUE;
 
   fl->avg_event = fl->avg_event - fl->avg_event / 8 + (msg_len - EVENTS_HEADER) / count / 8;
@@ -550,13 +685,16 @@ follower_on_fragment (NetRepl       *self,
   NetReplParts *fr;
   guint64 next;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || seq == 0 || n == 0 ||
+  if (!_net_repl_reader_done (r) || seq == 0 || n == 0 ||
       total > EVENT_MAX_BYTES || offset > total || n > total - offset)
     return FALSE;
 
-  fl = &self->follow[log];
+  if (self->wire_log[log] < 0)
+    return TRUE;
+  log = self->wire_log[log];
+  fl = self->follow[log];
   fl->received = TRUE;
-  if (fl->file == NULL || self->snapshotting || self->diverged || !self->checked)
+  if (fl->file == NULL || self->snapshotting || self->diverged || !fl->checked)
     return TRUE;
 
   next = follower_expect (fl);
@@ -624,6 +762,7 @@ _net_repl_follower_receive (NetRepl      *self,
     case NET_REPL_SNAPSHOT_INFO:
     case NET_REPL_SNAPSHOT_PART:
     case NET_REPL_FORWARD_ACK:
+    case NET_REPL_LOGS:
       break;
     default:
       return FALSE;
@@ -653,6 +792,8 @@ _net_repl_follower_receive (NetRepl      *self,
       return _net_repl_follower_on_snapshot_part (self, &r);
     case NET_REPL_FORWARD_ACK:
       return _net_repl_follower_on_forward_ack (self, &r);
+    case NET_REPL_LOGS:
+      return _net_repl_follower_on_logs (self, &r);
     default:
       g_assert_not_reached ();
     }
@@ -677,7 +818,7 @@ _net_repl_follower_tick_cb (gpointer data)
 
   if (self->leader_up)
     {
-      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+      for (guint log = 0; log < self->n_logs; log++)
         _net_repl_follower_fill_pulls (self, log);
       _net_repl_follower_snapshot_step (self);
       _net_repl_follower_pump (self);

@@ -56,7 +56,7 @@ follower_send_forward (NetRepl *self,
 
       g_byte_array_set_size (msg, 0);
       w_u8 (msg, NET_REPL_FORWARD);
-      w_u8 (msg, fw->log);
+      w_u8 (msg, self->follow[fw->log]->wire);
       w_u64 (msg, fw->app_seq);
       w_u64 (msg, fw->digest);
       w_u64 (msg, fw->prev);
@@ -73,7 +73,7 @@ follower_send_forward (NetRepl *self,
  * an event follows it only while the leader may not have it yet. */
 static guint64
 follower_queued_digest (NetRepl  *self,
-                        NetDbLog  log,
+                        guint     log,
                         guint64   app_seq)
 {
   for (GList *l = self->forwards.head; l != NULL; l = l->next)
@@ -95,7 +95,7 @@ _net_repl_follower_pump (NetRepl *self)
   gint64 base = (gint64) self->pull_timeout_ms * 1000;
   gint64 retransmit = MIN (base << self->forward_backoff,
                            MAX (base, (gint64) self->forward_timeout_ms * 1000 / 4));
-  gboolean in_flight[NET_DB_N_LOGS] = { FALSE };
+  gboolean in_flight[MAX_LOGS] = { FALSE };
   gboolean silent = FALSE;
   guint i = 0;
 
@@ -106,9 +106,14 @@ _net_repl_follower_pump (NetRepl *self)
     {
       Forward *fw = l->data;
 
+      /* Sent once the leader numbered its log for us: until it has that
+       * collection, it waits (and times out like any other). */
+      if (self->follow[fw->log]->wire < 0)
+        continue;
+
       if (fw->app_seq == 0)
         {
-          FollowLog *fl = &self->follow[fw->log];
+          FollowLog *fl = self->follow[fw->log];
           GBytes *encoded;
 
           /* After a conflict, an earlier event still unanswered may be in
@@ -118,8 +123,8 @@ _net_repl_follower_pump (NetRepl *self)
           fl->conflicted = FALSE;
 
           fl->own_app_seq = MAX (fl->own_app_seq,
-                                 _net_db_get_origin_app_seq (self->db, fw->log,
-                                                             _net_repl_follower_origin (self)));
+                                 _net_db_get_log_app_seq (self->db, self->log_names[fw->log],
+                                                          _net_repl_follower_origin (self)));
           fw->app_seq = MAX (fl->own_app_seq, fl->leader_app_seq) + 1;
           fl->own_app_seq = fw->app_seq;
           encoded = encode_with_app_seq (fw->event, _net_repl_follower_origin (self), fw->app_seq);
@@ -165,12 +170,33 @@ follower_schedule_pump (NetRepl *self)
 }
 
 void
-_net_repl_forward_cb (NetDbLog  log,
-                      GBytes   *event,
-                      gpointer  user_data)
+_net_repl_forward_cb (const char *name,
+                      GBytes     *event,
+                      gpointer    user_data)
 {
   NetRepl *self = user_data;
+  int log = _net_repl_find_log (self, name);
   Forward *fw;
+
+  /* A collection of ours the leader did not number yet. */
+  if (log < 0)
+    {
+      g_autoptr(GError) error = NULL;
+      NetRedexFile *file = _net_db_open_log (self->db, name, &error);
+
+      if (file != NULL)
+        log = _net_repl_follower_add_log (self, name, file);
+      if (log < 0)
+        {
+          if (error == NULL)
+            error = g_error_new (NET_ERROR, NET_ERROR_FAILED,
+                                 "cannot forward a change of the %s log: more than %u logs",
+                                 name, MAX_LOGS);
+          self->counters.forwards_failed++;
+          _net_db_emit_forward_failed (self->db, error);
+          return;
+        }
+    }
 
   if (self->forwards.length >= FORWARD_QUEUE_MAX)
     {
@@ -196,10 +222,10 @@ _net_repl_forward_cb (NetDbLog  log,
  * or out of order, as what it follows was not appended). */
 static void
 follower_renumber (NetRepl  *self,
-                   NetDbLog  log,
+                   guint     log,
                    guint64   app_seq)
 {
-  self->follow[log].own_app_seq = app_seq - 1;
+  self->follow[log]->own_app_seq = app_seq - 1;
   for (GList *l = self->forwards.head; l != NULL; l = l->next)
     {
       Forward *o = l->data;
@@ -229,9 +255,11 @@ _net_repl_follower_on_forward_ack (NetRepl       *self,
   Forward *fw = NULL;
   GList *l;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 ||
-      status > ACK_CONFLICT)
+  if (!_net_repl_reader_done (r) || app_seq == 0 || digest == 0 || status > ACK_CONFLICT)
     return FALSE;
+  if (self->wire_log[log] < 0)
+    return TRUE;   /* not a log of ours this session */
+  log = self->wire_log[log];
 
   /* The answer about that very event: another one with its app_seq (one
    * an earlier run of ours sent) is not it. */
@@ -294,8 +322,8 @@ _net_repl_follower_on_forward_ack (NetRepl       *self,
        * before it: one an earlier run of ours forwarded and that arrived
        * late.  Not lost, not applied twice: sent again after what the
        * leader holds (@seq is its last app_seq of our origin). */
-      self->follow[log].leader_app_seq = MAX (self->follow[log].leader_app_seq, seq);
-      self->follow[log].conflicted = TRUE;
+      self->follow[log]->leader_app_seq = MAX (self->follow[log]->leader_app_seq, seq);
+      self->follow[log]->conflicted = TRUE;
       follower_renumber (self, log, app_seq);
       _net_repl_follower_pump (self);
       break;

@@ -21,6 +21,12 @@
 
 G_BEGIN_DECLS
 
+/* Logs a NetRepl replicates: the wire names them by a u8.  0 and 1 are
+ * the tasks' and the memories' (NetDbLog), the leader numbers the
+ * collections' logs from 2 on, the follower learns those numbers by name
+ * (LOGS) per session. */
+#define MAX_LOGS                    256
+
 #define DEFAULT_HEARTBEAT_MS        1000
 #define DEFAULT_PULL_TIMEOUT_MS     500
 #define DEFAULT_FORWARD_TIMEOUT_MS  10000
@@ -89,7 +95,16 @@ G_BEGIN_DECLS
 #define FORWARD_HEADER       (1 + 1 + 8 + 8 + 8 + 4 + 4)
 #define SNAPSHOT_PART_HEADER (1 + 4 + 8)
 #define ACK_HEADER           (1 + 1 + 8 + 8 + 1 + 8 + 4 + 2)
-#define MIN_MESSAGE          64
+#define SUBSCRIBE_HEADER     (1 + 8 + 1)
+#define SUBSCRIBE_ENTRY      (1 + 8 + 8)
+#define ANNOUNCE_HEADER      (1 + 1)
+#define ANNOUNCE_ENTRY       (1 + 8 + 8 + 8)
+#define LOGS_HEADER          (1 + 1)
+#define LOGS_ENTRY_HEADER    (1 + 1)
+/* A collection's log name is at most this long (NET_COLLECTION_LOG_PREFIX
+ * and a name of 200 bytes): one LOGS entry fits in any message. */
+#define LOG_NAME_MAX         255
+#define MIN_MESSAGE          (LOGS_HEADER + LOGS_ENTRY_HEADER + LOG_NAME_MAX)
 
 /* FORWARD_ACK statuses. */
 enum
@@ -121,14 +136,14 @@ typedef struct
   guint64     origin;
   guint32     snapshot_id;
   GBytes     *snapshot;
-  guint64     snapshot_seqs[NET_DB_N_LOGS];  /* the logs' next seqs then */
+  guint64     snapshot_seqs[MAX_LOGS];  /* the logs' next seqs then */
   gint64      snapshot_used;
   GPtrArray  *forwards;     /* NetReplParts: forwarded events, by app_seq,
                              * tagged with their digests */
   Recent      recent[FORWARD_RECENT];  /* a ring of what it forwarded */
   guint       n_recent;
   GArray     *durable_acks; /* DurableAck: answers waiting for a sync */
-  guint64     pulled[NET_DB_N_LOGS];  /* the seq after what it was sent */
+  guint64     pulled[MAX_LOGS];  /* the seq after what it was sent */
 } Follower;
 
 /* Leader: the answer to a forwarded event, sent once the event is
@@ -177,6 +192,11 @@ typedef struct
 typedef struct
 {
   NetRedexFile *file;
+  int           wire;           /* its number this session, -1: unknown */
+  gboolean      check_sent;     /* a SUBSCRIBE of this session had our
+                                 * whole tail… */
+  gboolean      checked;        /* …and an ANNOUNCE came after it: the
+                                 * leader checked it */
   gboolean      announced;      /* the leader has it */
   guint64       leader_first;
   guint64       leader_next;
@@ -209,7 +229,7 @@ typedef struct
 /* Follower: one queued local mutation. */
 typedef struct
 {
-  NetDbLog  log;
+  guint     log;          /* our number of its log (NetRepl.logs) */
   GBytes   *event;        /* with app_seq once assigned */
   guint64   app_seq;      /* 0: not yet sent */
   guint64   digest;       /* of event, once app_seq is assigned */
@@ -233,23 +253,30 @@ struct _NetRepl
   GSource        *heartbeat_source;
   GSource        *tick_source;
 
-  NetRedexFile   *logs[NET_DB_N_LOGS];
-  SyncJob        *syncing[NET_DB_N_LOGS];  /* the sync in flight, or NULL */
+  /* The logs, by our number: the leader's are its wire numbers, a
+   * follower maps the wire's to its own per session (wire_log). */
+  NetRedexFile   *logs[MAX_LOGS];
+  char           *log_names[MAX_LOGS];
+  guint           n_logs;
+  SyncJob        *syncing[MAX_LOGS];  /* the sync in flight, or NULL */
 
   /* Leader. */
   GHashTable     *followers;       /* peer → Follower* */
-  GSource        *watch_source;    /* woken by appends to the logs */
-  guint64         announced[NET_DB_N_LOGS];
-  guint64         announced_tail[NET_DB_N_LOGS];  /* durable, last announced */
+  GSource        *watch_source;    /* woken by appends to the logs, and
+                                    * by the db opening a collection */
+  guint           logs_generation; /* the db's, when the logs were listed */
+  GHashTable     *logs_refused;    /* names of logs beyond MAX_LOGS, warned of */
+  guint64         announced[MAX_LOGS];
+  guint64         announced_tail[MAX_LOGS];  /* durable, last announced */
   guint32         last_snapshot_id;
   /* Leader: (log, origin, app_seq) → Recent of the events of the logs'
    * last FORWARD_SEARCH_MAX seqs, built as leader_find_forwarded() first
    * needs them: each event is decoded once, not once per FORWARD. */
   GHashTable     *forward_index;
-  guint64         indexed_lo[NET_DB_N_LOGS];   /* the index covers [lo, hi) */
-  guint64         indexed_hi[NET_DB_N_LOGS];
+  guint64         indexed_lo[MAX_LOGS];   /* the index covers [lo, hi) */
+  guint64         indexed_hi[MAX_LOGS];
   GBytes         *last_snapshot;   /* the newest made, for any follower */
-  guint64         last_snapshot_seqs[NET_DB_N_LOGS];
+  guint64         last_snapshot_seqs[MAX_LOGS];
   gint64          last_snapshot_made;
 
   /* Follower. */
@@ -259,12 +286,12 @@ struct _NetRepl
   gboolean        forward_writes;
   gboolean        leader_up;
   gboolean        session_announced;  /* an ANNOUNCE since peer-up */
-  gboolean        check_sent;        /* a SUBSCRIBE since peer-up had our
-                                      * whole tails… */
-  gboolean        checked;           /* …and an ANNOUNCE came after it: the
-                                      * leader checked them */
   gboolean        diverged;
-  FollowLog       follow[NET_DB_N_LOGS];
+  FollowLog      *follow[MAX_LOGS];  /* by our number */
+  int             wire_log[MAX_LOGS];  /* this session: the wire's number
+                                        * → ours, -1: unknown */
+  gint64          wire_asked[MAX_LOGS];  /* when we last asked its name */
+  gboolean        wire_refused[MAX_LOGS];  /* a name we could not open */
   GSource        *pump_source;       /* send queued forwards */
   GSource        *flush_source;      /* append the batch received in order */
   GQueue          forwards;          /* Forward* */
@@ -375,9 +402,29 @@ void
 _net_repl_follower_pump (NetRepl *self);
 
 void
-_net_repl_forward_cb (NetDbLog  log,
-                      GBytes   *event,
-                      gpointer  user_data);
+_net_repl_forward_cb (const char *log,
+                      GBytes     *event,
+                      gpointer    user_data);
+
+/* Our number of the log @name, or -1 (net-repl.c). */
+int
+_net_repl_find_log (NetRepl    *self,
+                    const char *name);
+
+/* Follower: makes @file (named @name) one of our logs; its number, or -1
+ * when there are too many. */
+int
+_net_repl_follower_add_log (NetRepl      *self,
+                            const char   *name,
+                            NetRedexFile *file);
+
+/* Leader: takes in the collections the db opened since we last looked. */
+void
+_net_repl_leader_refresh_logs (NetRepl *self);
+
+gboolean
+_net_repl_follower_on_logs (NetRepl       *self,
+                            NetReplReader *r);
 
 gboolean
 _net_repl_follower_on_forward_ack (NetRepl       *self,

@@ -72,30 +72,41 @@ leader_tail (NetRepl *self,
 static guint64 leader_send_range (NetRepl *self, gpointer peer, guint8 log,
                                   guint64 from, guint64 end);
 
+/* ANNOUNCE, in as many messages as the logs need. */
 static void
 leader_send_announce (NetRepl       *self,
                       Follower      *f,
                       const guint64 *tails)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
+  guint per_message = MIN ((self->link->max_message - ANNOUNCE_HEADER) / ANNOUNCE_ENTRY, 255);
   guint n = 0;
 
-  w_u8 (msg, NET_REPL_ANNOUNCE);
-  w_u8 (msg, 0);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log <= self->n_logs; log++)
     {
+      if (n > 0 && (n == per_message || log == self->n_logs))
+        {
+          msg->data[1] = n;
+          if (_net_repl_send_message (self, f->peer, msg))
+            self->counters.announces_sent++;
+          n = 0;
+        }
+      if (log == self->n_logs)
+        break;
       if (self->logs[log] == NULL)
         continue;
+      if (n == 0)
+        {
+          g_byte_array_set_size (msg, 0);
+          w_u8 (msg, NET_REPL_ANNOUNCE);
+          w_u8 (msg, 0);
+        }
       w_u8 (msg, log);
       w_u64 (msg, net_redex_file_get_first_seq (self->logs[log]));
       w_u64 (msg, tails[log]);
-      w_u64 (msg, f->origin != 0 ? _net_db_get_origin_app_seq (self->db, log, f->origin) : 0);
+      w_u64 (msg, f->origin != 0 ? _net_db_get_log_app_seq (self->db, self->log_names[log], f->origin) : 0);
       n++;
     }
-  msg->data[1] = n;
-
-  if (_net_repl_send_message (self, f->peer, msg))
-    self->counters.announces_sent++;
 }
 
 /* Announces the durable tails to every subscribed follower: when one
@@ -108,11 +119,11 @@ leader_announce_all (NetRepl  *self,
 {
   GHashTableIter iter;
   gpointer value;
-  guint64 tails[NET_DB_N_LOGS] = { 0 };
-  guint64 old[NET_DB_N_LOGS] = { 0 };
+  guint64 tails[MAX_LOGS] = { 0 };
+  guint64 old[MAX_LOGS] = { 0 };
   gboolean grew = FALSE;
 
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     if (self->logs[log] != NULL)
       {
         self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
@@ -132,7 +143,7 @@ leader_announce_all (NetRepl  *self,
 
       if (!f->subscribed || !_net_repl_peer_is_up (self, f->peer))
         continue;
-      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+      for (guint log = 0; log < self->n_logs; log++)
         if (tails[log] > old[log] && old[log] > 0 && f->pulled[log] >= old[log] &&
             f->pulled[log] < tails[log] && tails[log] - f->pulled[log] <= PUSH_MAX_EVENTS)
           {
@@ -159,16 +170,19 @@ watch_dispatch (GSource     *source,
   if (self == NULL)
     return G_SOURCE_CONTINUE;
 
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  /* A collection opened meanwhile. */
+  _net_repl_leader_refresh_logs (self);
+
+  for (guint log = 0; log < self->n_logs; log++)
     if (self->logs[log] != NULL &&
         net_redex_file_get_next_seq (self->logs[log]) != self->announced[log])
       grew = TRUE;
   if (grew)
     leader_announce_all (self, FALSE);
 
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     if (self->logs[log] != NULL &&
-        !_net_redex_file_arm_watch (self->logs[log], source, self->announced[log] - 1))
+        !_net_redex_file_arm_watch (self->logs[log], source, MAX (self->announced[log], 1) - 1))
       more = !_net_redex_file_is_closed (self->logs[log]) || more;
   if (more)
     g_source_set_ready_time (source, 0);
@@ -225,7 +239,7 @@ leader_on_subscribe (NetRepl       *self,
 
   for (guint i = 0; i < n; i++)
     {
-      NetRedexFile *file = entries[i].log < NET_DB_N_LOGS ? self->logs[entries[i].log] : NULL;
+      NetRedexFile *file = entries[i].log < self->n_logs ? self->logs[entries[i].log] : NULL;
       guint64 seq = entries[i].next - 1;
 
       if (file == NULL)
@@ -257,9 +271,9 @@ leader_on_subscribe (NetRepl       *self,
     }
 
   {
-    guint64 tails[NET_DB_N_LOGS] = { 0 };
+    guint64 tails[MAX_LOGS] = { 0 };
 
-    for (guint log = 0; log < NET_DB_N_LOGS; log++)
+    for (guint log = 0; log < self->n_logs; log++)
       if (self->logs[log] != NULL)
         tails[log] = leader_tail (self, log);
     leader_send_announce (self, f, tails);
@@ -341,7 +355,7 @@ leader_on_pull (NetRepl       *self,
   guint64 end = r_u64 (r);
   Follower *f;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || from == 0 || end <= from)
+  if (!_net_repl_reader_done (r) || log >= self->n_logs || from == 0 || end <= from)
     return FALSE;
 
   if (self->logs[log] == NULL)
@@ -474,12 +488,12 @@ leader_on_snapshot_request (NetRepl       *self,
   if (id == 0)
     {
       g_autoptr(GError) error = NULL;
-      guint64 seqs[NET_DB_N_LOGS] = { 0 };
+      guint64 seqs[MAX_LOGS] = { 0 };
       GBytes *snapshot;
 
       /* A repeated request (the answer got lost) while nothing changed
        * gets the snapshot already made. */
-      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+      for (guint log = 0; log < self->n_logs; log++)
         if (self->logs[log] != NULL)
           seqs[log] = net_redex_file_get_next_seq (self->logs[log]);
       if (f->snapshot != NULL && memcmp (seqs, f->snapshot_seqs, sizeof seqs) == 0)
@@ -867,7 +881,7 @@ leader_append_forward (NetRepl  *self,
   if (net_event_decode (data, len, &meta, &payload, &payload_len, NULL) &&
       meta.app_seq == app_seq)
     {
-      guint64 last = _net_db_get_origin_app_seq (self->db, log, meta.origin);
+      guint64 last = _net_db_get_log_app_seq (self->db, self->log_names[log], meta.origin);
 
       /* Only what the leader holds is looked for: an event that comes
        * before its predecessor, or an origin's first, costs no search. */
@@ -887,7 +901,8 @@ leader_append_forward (NetRepl  *self,
         }
     }
 
-  if (!_net_db_append_forwarded (self->db, log, event, app_seq, &status, &seq, &error))
+  if (!_net_db_append_forwarded_to (self->db, self->log_names[log], event, app_seq, &status, &seq,
+                                    &error))
     {
       if (error->domain != NET_ERROR)
         {
@@ -915,7 +930,8 @@ leader_append_forward (NetRepl  *self,
         leader_ack_when_durable (self, f, log, app_seq, digest, ACK_DUPLICATE, held_seq);
       else
         leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT,
-                         _net_db_get_origin_app_seq (self->db, log, meta.origin), NULL);
+                         _net_db_get_log_app_seq (self->db, self->log_names[log], meta.origin),
+                         NULL);
       break;
     case NET_DB_FORWARD_OUT_OF_ORDER:
       leader_send_ack (self, peer, log, app_seq, digest, ACK_OUT_OF_ORDER, 0, NULL);
@@ -941,7 +957,7 @@ leader_on_forward (NetRepl       *self,
   Follower *f;
   NetReplParts *fp;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || app_seq == 0 || digest == 0 || n == 0 ||
+  if (!_net_repl_reader_done (r) || app_seq == 0 || digest == 0 || n == 0 ||
       total < NET_EVENT_META_SIZE || total > EVENT_MAX_BYTES ||
       offset > total || n > total - offset)
     return FALSE;
@@ -958,7 +974,7 @@ leader_on_forward (NetRepl       *self,
       return TRUE;
     }
 
-  if (self->logs[log] == NULL)
+  if (log >= self->n_logs || self->logs[log] == NULL)
     {
       g_autoptr(GError) e = g_error_new (NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                                          "the leader has no log %u", log);
@@ -1022,6 +1038,66 @@ leader_on_forward (NetRepl       *self,
   return TRUE;
 }
 
+/* LOGS: the names of the logs @logs (@n of them) we have, in as many
+ * messages as they need. */
+static void
+leader_send_logs (NetRepl      *self,
+                  gpointer      peer,
+                  const guint8 *logs,
+                  guint         n)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  guint count = 0;
+
+  for (guint i = 0; i <= n; i++)
+    {
+      gsize len = 0;
+
+      if (i < n)
+        {
+          if (logs[i] < NET_DB_N_LOGS || logs[i] >= self->n_logs || self->logs[logs[i]] == NULL)
+            continue;
+          len = strlen (self->log_names[logs[i]]);
+          g_assert (len <= LOG_NAME_MAX);
+        }
+      if (count > 0 && (i == n || msg->len + LOGS_ENTRY_HEADER + len > self->link->max_message))
+        {
+          msg->data[1] = count;
+          _net_repl_send_message (self, peer, msg);
+          count = 0;
+        }
+      if (i == n)
+        break;
+      if (count == 0)
+        {
+          g_byte_array_set_size (msg, 0);
+          w_u8 (msg, NET_REPL_LOGS);
+          w_u8 (msg, 0);
+        }
+      w_u8 (msg, logs[i]);
+      w_u8 (msg, len);
+      g_byte_array_append (msg, (const guint8 *) self->log_names[logs[i]], len);
+      count++;
+    }
+}
+
+static gboolean
+leader_on_logs_request (NetRepl       *self,
+                        gpointer       peer,
+                        NetReplReader *r)
+{
+  guint n = r_u8 (r);
+  const guint8 *logs = _net_repl_reader_take (r, n);
+
+  if (!_net_repl_reader_done (r) || n == 0)
+    return FALSE;
+
+  /* A collection opened since we last looked may be one of them. */
+  _net_repl_leader_refresh_logs (self);
+  leader_send_logs (self, peer, logs, n);
+  return TRUE;
+}
+
 gboolean
 _net_repl_leader_receive (NetRepl      *self,
                           gpointer      peer,
@@ -1042,6 +1118,8 @@ _net_repl_leader_receive (NetRepl      *self,
       return leader_on_snapshot_request (self, peer, &r);
     case NET_REPL_FORWARD:
       return leader_on_forward (self, peer, &r);
+    case NET_REPL_LOGS_REQUEST:
+      return leader_on_logs_request (self, peer, &r);
     default:
       return FALSE;
     }

@@ -27,6 +27,7 @@ typedef enum
   NET_REPL_PULL             = 0x02,
   NET_REPL_SNAPSHOT_REQUEST = 0x03,
   NET_REPL_FORWARD          = 0x04,
+  NET_REPL_LOGS_REQUEST     = 0x05,
   NET_REPL_TO_FOLLOWER      = 0x20,
   NET_REPL_ANNOUNCE         = 0x21,
   NET_REPL_EVENTS           = 0x22,
@@ -36,6 +37,7 @@ typedef enum
   NET_REPL_SNAPSHOT_INFO    = 0x26,
   NET_REPL_SNAPSHOT_PART    = 0x27,
   NET_REPL_FORWARD_ACK      = 0x28,
+  NET_REPL_LOGS             = 0x29,
 } NetReplKind;
 
 typedef struct _NetReplLink NetReplLink;

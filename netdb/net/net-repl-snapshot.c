@@ -108,9 +108,9 @@ _net_repl_follower_snapshot_step (NetRepl *self)
 void
 _net_repl_follower_clear_pulls (NetRepl *self)
 {
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      FollowLog *fl = &self->follow[log];
+      FollowLog *fl = self->follow[log];
 
       fl->n_pulls = 0;
       if (fl->pending != NULL)
@@ -157,12 +157,12 @@ follower_finish_snapshot (NetRepl *self)
     }
 
   self->counters.snapshots_restored++;
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    if (self->follow[log].file != NULL)
+  for (guint log = 0; log < self->n_logs; log++)
+    if (self->follow[log]->file != NULL)
       _net_repl_follower_load_hash (self, log);
 
   _net_repl_follower_send_subscribe (self);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     _net_repl_follower_fill_pulls (self, log);
 }
 
@@ -175,10 +175,12 @@ _net_repl_follower_on_gone (NetRepl       *self,
   guint64 first = r_u64 (r);
   FollowLog *fl;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS || from == 0 || first <= from)
+  if (!_net_repl_reader_done (r) || from == 0 || first <= from)
     return FALSE;
 
-  fl = &self->follow[log];
+  if (self->wire_log[log] < 0)
+    return TRUE;
+  fl = self->follow[self->wire_log[log]];
   fl->received = TRUE;
   /* A late answer to a PULL of before the last re-bootstrap is stale. */
   if (fl->file == NULL || self->diverged || net_redex_file_get_next_seq (fl->file) >= first)
@@ -197,16 +199,19 @@ _net_repl_follower_on_diverged (NetRepl       *self,
   guint64 seq = r_u64 (r);
   g_autoptr(GError) error = NULL;
 
-  if (!_net_repl_reader_done (r) || log >= NET_DB_N_LOGS)
+  if (!_net_repl_reader_done (r))
     return FALSE;
-  if (self->follow[log].file == NULL || self->diverged)
+  if (self->wire_log[log] < 0)
+    return TRUE;
+  log = self->wire_log[log];
+  if (self->follow[log]->file == NULL || self->diverged)
     return TRUE;
 
   /* Two histories are never mixed: stop. */
   error = g_error_new (NET_ERROR, NET_ERROR_SEQ_MISMATCH,
                        "the %s log of database %s diverged from its leader at seq %"
                        G_GUINT64_FORMAT "; replication stopped",
-                       net_redex_file_get_name (self->follow[log].file),
+                       net_redex_file_get_name (self->follow[log]->file),
                        net_db_get_path (self->db), seq);
   _net_repl_follower_stop (self, error);
   return TRUE;

@@ -195,7 +195,7 @@ _net_repl_sync_start (NetRepl *self,
 static void
 sync_forget_all (NetRepl *self)
 {
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     if (self->syncing[log] != NULL)
       {
         SyncJob *job = g_steal_pointer (&self->syncing[log]);
@@ -257,6 +257,145 @@ flush_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+int
+_net_repl_find_log (NetRepl    *self,
+                    const char *name)
+{
+  for (guint log = 0; log < self->n_logs; log++)
+    if (g_str_equal (self->log_names[log], name))
+      return (int) log;
+  return -1;
+}
+
+/* Makes @file (named @name) our log number n_logs; -1 when there are as
+ * many as the wire can name. */
+static int
+repl_add_log (NetRepl      *self,
+              const char   *name,
+              NetRedexFile *file)
+{
+  guint log = self->n_logs;
+
+  if (log >= MAX_LOGS)
+    return -1;
+  self->log_names[log] = g_strdup (name);
+  self->logs[log] = file != NULL ? g_object_ref (file) : NULL;
+  self->n_logs++;
+  return (int) log;
+}
+
+static FollowLog *
+follow_log_new (NetRepl *self,
+                guint    log)
+{
+  FollowLog *fl = g_new0 (FollowLog, 1);
+
+  fl->file = self->logs[log];
+  fl->wire = log < NET_DB_N_LOGS ? (int) log : -1;
+  if (fl->file == NULL)
+    return fl;
+  fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, _net_repl_pending_free);
+  fl->fragments = g_ptr_array_new_with_free_func (_net_repl_parts_free);
+  fl->own_app_seq = _net_db_get_log_app_seq (self->db, self->log_names[log],
+                                             _net_repl_follower_origin (self));
+  fl->avg_event = 128;
+  fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  fl->batch_stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  return fl;
+}
+
+static void
+follow_log_free (FollowLog *fl)
+{
+  if (fl == NULL)
+    return;
+  g_clear_pointer (&fl->pending, g_hash_table_unref);
+  g_clear_pointer (&fl->fragments, g_ptr_array_unref);
+  g_clear_pointer (&fl->batch, g_ptr_array_unref);
+  g_clear_pointer (&fl->batch_stamps, g_array_unref);
+  g_free (fl);
+}
+
+int
+_net_repl_follower_add_log (NetRepl      *self,
+                            const char   *name,
+                            NetRedexFile *file)
+{
+  int log = repl_add_log (self, name, file);
+
+  if (log < 0)
+    return -1;
+  self->follow[log] = follow_log_new (self, log);
+  if (file != NULL)
+    _net_repl_follower_load_hash (self, log);
+  return log;
+}
+
+/* Leader: a log we did not serve yet.  Announced at the next watch
+ * dispatch (its tail grew from nothing). */
+static void
+leader_add_log (NetRepl      *self,
+                const char   *name,
+                NetRedexFile *file)
+{
+  int log;
+
+  if (self->logs_refused != NULL && g_hash_table_contains (self->logs_refused, name))
+    return;
+  log = repl_add_log (self, name, file);
+  if (log < 0)
+    {
+      /* Said once per log: the wire numbers at most MAX_LOGS logs. */
+      if (self->logs_refused == NULL)
+        self->logs_refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_add (self->logs_refused, g_strdup (name));
+      g_warning ("replication: database %s has more logs than the %u a leader can serve; "
+                 "the %s log is not replicated",
+                 net_db_get_path (self->db) ? net_db_get_path (self->db) : "(in memory)",
+                 MAX_LOGS, name);
+      return;
+    }
+  self->announced[log] = 0;
+  self->announced_tail[log] = 0;
+  if (self->watch_source != NULL)
+    {
+      _net_redex_file_add_watch (file, self->watch_source);
+      g_source_set_ready_time (self->watch_source, 0);
+    }
+}
+
+void
+_net_repl_leader_refresh_logs (NetRepl *self)
+{
+  g_auto(GStrv) names = NULL;
+
+  if (_net_db_get_logs_generation (self->db) == self->logs_generation ||
+      _net_db_is_closed (self->db))
+    return;
+
+  names = _net_db_list_logs (self->db);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      NetRedexFile *file;
+
+      if (_net_repl_find_log (self, names[i]) >= 0 ||
+          (self->logs_refused != NULL && g_hash_table_contains (self->logs_refused, names[i])))
+        continue;
+      /* Opened untyped if the application has not opened it: that bumps
+       * the generation, hence read after the loop. */
+      file = _net_db_open_log (self->db, names[i], &error);
+      if (file == NULL)
+        {
+          if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+            g_warning ("replication: cannot serve the %s log: %s", names[i], error->message);
+          continue;
+        }
+      leader_add_log (self, names[i], file);
+    }
+  self->logs_generation = _net_db_get_logs_generation (self->db);
+}
+
 static NetRepl *
 repl_new (NetDb        *db,
           NetReplLink  *link,
@@ -273,13 +412,13 @@ repl_new (NetDb        *db,
   self->pull_timeout_ms = DEFAULT_PULL_TIMEOUT_MS;
   self->forward_timeout_ms = DEFAULT_FORWARD_TIMEOUT_MS;
   g_queue_init (&self->forwards);
+  for (guint i = 0; i < MAX_LOGS; i++)
+    self->wire_log[i] = i < NET_DB_N_LOGS ? (int) i : -1;
 
+  /* The models' logs are 0 and 1 (NULL when not enabled), on the wire
+   * too. */
   for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    {
-      NetRedexFile *file = _net_db_get_log (db, log);
-
-      self->logs[log] = file ? g_object_ref (file) : NULL;
-    }
+    repl_add_log (self, _net_db_log_name (log), _net_db_get_log (db, log));
 
   return self;
 }
@@ -292,7 +431,6 @@ check_db (NetDb       *db,
           GError     **error)
 {
   const char *name = net_db_get_path (db) ? net_db_get_path (db) : "(in memory)";
-  gboolean any = FALSE;
 
   if (follower && net_db_get_path (db) == NULL)
     {
@@ -312,24 +450,11 @@ check_db (NetDb       *db,
                    "database %s already follows a leader", name);
       return FALSE;
     }
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    {
-      NetRedexFile *file = _net_db_get_log (db, log);
-
-      if (file == NULL)
-        continue;
-      any = TRUE;
-      if (_net_redex_file_is_closed (file))
-        {
-          g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                       "database %s is closed", name);
-          return FALSE;
-        }
-    }
-  if (!any)
+  /* A db without models may still have (or get) collections. */
+  if (_net_db_is_closed (db))
     {
       g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                   "database %s has no model to replicate", name);
+                   "database %s is closed", name);
       return FALSE;
     }
   return TRUE;
@@ -359,7 +484,7 @@ _net_repl_new_leader (NetDb         *db,
   g_source_set_callback (self->watch_source, _net_repl_leader_watch_cb, self, NULL);
   g_source_set_static_name (self->watch_source, "[netdb] replication announce");
   g_source_attach (self->watch_source, self->context);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     if (self->logs[log] != NULL)
       {
         self->announced[log] = net_redex_file_get_next_seq (self->logs[log]);
@@ -367,6 +492,10 @@ _net_repl_new_leader (NetDb         *db,
                                          net_redex_file_get_durable_seq (self->logs[log]) + 1);
         _net_redex_file_add_watch (self->logs[log], self->watch_source);
       }
+  /* Every collection, and those opened from now on. */
+  self->logs_generation = _net_db_get_logs_generation (db) - 1;
+  _net_repl_leader_refresh_logs (self);
+  _net_db_add_logs_watch (db, self->watch_source);
 
   start_timers (self);
   return self;
@@ -405,20 +534,11 @@ _net_repl_new_follower (NetDb         *db,
     }
   self->forward_writes = !!forward_writes;
 
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      FollowLog *fl = &self->follow[log];
-
-      fl->file = self->logs[log];
-      if (fl->file == NULL)
-        continue;
-      fl->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, _net_repl_pending_free);
-      fl->fragments = g_ptr_array_new_with_free_func (_net_repl_parts_free);
-      fl->own_app_seq = _net_db_get_origin_app_seq (db, log, _net_repl_follower_origin (self));
-      fl->avg_event = 128;
-      fl->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-      fl->batch_stamps = g_array_new (FALSE, FALSE, sizeof (gint64));
-      _net_repl_follower_load_hash (self, log);
+      self->follow[log] = follow_log_new (self, log);
+      if (self->logs[log] != NULL)
+        _net_repl_follower_load_hash (self, log);
     }
 
   self->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
@@ -456,7 +576,8 @@ _net_repl_free (NetRepl *self)
 
   if (self->watch_source != NULL)
     {
-      for (guint log = 0; log < NET_DB_N_LOGS; log++)
+      _net_db_remove_logs_watch (self->db, self->watch_source);
+      for (guint log = 0; log < self->n_logs; log++)
         if (self->logs[log] != NULL)
           _net_redex_file_remove_watch (self->logs[log], self->watch_source);
       destroy_source (&self->watch_source);
@@ -480,21 +601,20 @@ _net_repl_free (NetRepl *self)
           _net_db_emit_forward_failed (self->db, error);
         }
 
-      for (guint log = 0; log < NET_DB_N_LOGS; log++)
-        {
-          g_clear_pointer (&self->follow[log].pending, g_hash_table_unref);
-          g_clear_pointer (&self->follow[log].fragments, g_ptr_array_unref);
-          g_clear_pointer (&self->follow[log].batch, g_ptr_array_unref);
-          g_clear_pointer (&self->follow[log].batch_stamps, g_array_unref);
-        }
+      for (guint log = 0; log < self->n_logs; log++)
+        g_clear_pointer (&self->follow[log], follow_log_free);
       _net_repl_snapshot_reset (self);
     }
 
   g_clear_pointer (&self->followers, g_hash_table_unref);
   g_clear_pointer (&self->last_snapshot, g_bytes_unref);
   g_clear_pointer (&self->forward_index, g_hash_table_unref);
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
-    g_clear_object (&self->logs[log]);
+  g_clear_pointer (&self->logs_refused, g_hash_table_unref);
+  for (guint log = 0; log < self->n_logs; log++)
+    {
+      g_clear_object (&self->logs[log]);
+      g_clear_pointer (&self->log_names[log], g_free);
+    }
   g_clear_object (&self->db);
   g_main_context_unref (self->context);
   g_free (self);
@@ -523,19 +643,31 @@ _net_repl_peer_up (NetRepl  *self,
   self->leader_heard = _net_repl_now_us ();
   self->forward_backoff = 0;
   self->session_announced = FALSE;
-  self->check_sent = FALSE;
-  self->checked = FALSE;
   /* Everything in flight was lost with the old session, and the leader
-   * may have restarted: its tail is what it announces from now on. */
-  for (guint log = 0; log < NET_DB_N_LOGS; log++)
+   * may have restarted: its tail is what it announces from now on, and
+   * it numbers its collections' logs anew. */
+  for (guint i = 0; i < MAX_LOGS; i++)
     {
-      self->follow[log].announced = FALSE;
-      self->follow[log].leader_next = 0;
-      self->follow[log].empty_rounds = 0;
-      self->follow[log].received = FALSE;
-      self->follow[log].claimed = FALSE;
-      for (guint i = 0; i < self->follow[log].n_pulls; i++)
-        self->follow[log].pulls[i].sent_at = 0;
+      self->wire_log[i] = -1;
+      self->wire_asked[i] = 0;
+      self->wire_refused[i] = FALSE;
+    }
+  for (guint log = 0; log < self->n_logs; log++)
+    {
+      FollowLog *fl = self->follow[log];
+
+      fl->wire = log < NET_DB_N_LOGS ? (int) log : -1;
+      if (fl->wire >= 0)
+        self->wire_log[fl->wire] = (int) log;
+      fl->check_sent = FALSE;
+      fl->checked = FALSE;
+      fl->announced = FALSE;
+      fl->leader_next = 0;
+      fl->empty_rounds = 0;
+      fl->received = FALSE;
+      fl->claimed = FALSE;
+      for (guint i = 0; i < fl->n_pulls; i++)
+        fl->pulls[i].sent_at = 0;
     }
   for (GList *l = self->forwards.head; l != NULL; l = l->next)
     ((Forward *) l->data)->last_sent = 0;

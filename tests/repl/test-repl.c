@@ -2200,6 +2200,484 @@ test_redex_reset (void)
   rm_rf (root);
 }
 
+/* Collections ------------------------------------------------------------------ */
+
+/* A record class of the tests': what an application defines. */
+#define REPL_TYPE_NOTE (repl_note_get_type ())
+G_DECLARE_FINAL_TYPE (ReplNote, repl_note, REPL, NOTE, NetRecord)
+
+struct _ReplNote
+{
+  NetRecord  parent_instance;
+  char      *title;
+  int        rank;
+  gboolean   done;
+};
+
+G_DEFINE_FINAL_TYPE (ReplNote, repl_note, NET_TYPE_RECORD)
+
+enum { NOTE_PROP_0, NOTE_PROP_TITLE, NOTE_PROP_RANK, NOTE_PROP_DONE };
+
+static void
+repl_note_finalize (GObject *object)
+{
+  g_free (REPL_NOTE (object)->title);
+  G_OBJECT_CLASS (repl_note_parent_class)->finalize (object);
+}
+
+static void
+repl_note_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  ReplNote *self = REPL_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_value_set_string (value, self->title); break;
+    case NOTE_PROP_RANK: g_value_set_int (value, self->rank); break;
+    case NOTE_PROP_DONE: g_value_set_boolean (value, self->done); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+repl_note_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  ReplNote *self = REPL_NOTE (object);
+
+  switch (prop_id)
+    {
+    case NOTE_PROP_TITLE: g_free (self->title); self->title = g_value_dup_string (value); break;
+    case NOTE_PROP_RANK: self->rank = g_value_get_int (value); break;
+    case NOTE_PROP_DONE: self->done = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+repl_note_class_init (ReplNoteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = repl_note_finalize;
+  object_class->get_property = repl_note_get_property;
+  object_class->set_property = repl_note_set_property;
+  g_object_class_install_property (object_class, NOTE_PROP_TITLE,
+                                   g_param_spec_string ("title", NULL, NULL, NULL, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_RANK,
+                                   g_param_spec_int ("rank", NULL, NULL, G_MININT, G_MAXINT, 0, rw));
+  g_object_class_install_property (object_class, NOTE_PROP_DONE,
+                                   g_param_spec_boolean ("done", NULL, NULL, FALSE, rw));
+}
+
+static void
+repl_note_init (ReplNote *self)
+{
+}
+
+static guint64
+note_insert (NetCollection *coll,
+             guint64        id,
+             const char    *title,
+             int            rank)
+{
+  g_autoptr(ReplNote) note = g_object_new (REPL_TYPE_NOTE, "id", id, "title", title,
+                                           "rank", rank, NULL);
+  g_autoptr(GError) error = NULL;
+  guint64 seq = net_collection_insert (coll, NET_RECORD (note), &error);
+
+  g_assert_no_error (error);
+  return seq;
+}
+
+/* @n inserts into @coll, ids from @base, with updates and deletes among
+ * them (every 5th a rename, every 7th a deletion of an earlier one). */
+static void
+write_notes (NetCollection *coll,
+             guint          n,
+             guint64        base)
+{
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("note %u", (guint) (base + i));
+
+      g_assert_cmpuint (note_insert (coll, base + i, title, (int) ((i * 37) % 101)), >, 0);
+      if (i % 5 == 4)
+        {
+          g_assert_cmpuint (net_collection_update (coll, base + i - 2, &error, "title", "renamed",
+                                                   "done", TRUE, NULL), >, 0);
+          g_assert_no_error (error);
+        }
+      if (i % 7 == 6)
+        {
+          g_assert_cmpuint (net_collection_delete (coll, base + i - 3, &error), >, 0);
+          g_assert_no_error (error);
+        }
+    }
+}
+
+static gboolean
+strv_has (char       **strv,
+          const char  *name)
+{
+  return g_strv_contains ((const char * const *) strv, name);
+}
+
+typedef struct
+{
+  guint       node;
+  const char *name;
+} CollWait;
+
+/* Node @data->node lists collection @data->name and holds its log as the
+ * leader does.  (Replication opened that log: listing it proves it.) */
+static gboolean
+coll_caught_up (Cluster  *c,
+                gpointer  data)
+{
+  CollWait *w = data;
+  g_auto(GStrv) names = net_db_list_collections (c->nodes[w->node].db);
+  g_autofree char *log = g_strconcat ("collections/", w->name, NULL);
+  NetRedexFile *a, *b;
+
+  if (!strv_has (names, w->name))
+    return FALSE;
+  a = _net_db_open_log (c->nodes[0].db, log, NULL);
+  b = _net_db_open_log (c->nodes[w->node].db, log, NULL);
+  return a != NULL && b != NULL &&
+         net_redex_file_get_next_seq (a) == net_redex_file_get_next_seq (b) &&
+         net_redex_file_get_durable_seq (b) + 1 == net_redex_file_get_next_seq (b);
+}
+
+static void
+wait_coll_caught_up (Cluster    *c,
+                     guint       node,
+                     const char *name)
+{
+  CollWait w = { node, name };
+
+  spin_until (c, coll_caught_up, &w, "a follower to catch up on a collection");
+}
+
+/* The records of @a and @b, in rank order (an index serves it on the
+ * leader), are equal field by field. */
+static void
+assert_notes_equal (NetCollection *a,
+                    NetCollection *b)
+{
+  g_autoptr(NetFilter) filter = net_filter_new ();
+  g_autoptr(GPtrArray) x = NULL;
+  g_autoptr(GPtrArray) y = NULL;
+
+  net_filter_order_by (filter, "rank", TRUE);
+  x = net_collection_find_many (a, filter);
+  y = net_collection_find_many (b, filter);
+  g_assert_cmpuint (x->len, >, 0);
+  g_assert_cmpuint (x->len, ==, y->len);
+  g_assert_cmpuint (net_collection_count (a, NULL), ==, net_collection_count (b, NULL));
+  for (guint i = 0; i < x->len; i++)
+    {
+      ReplNote *p = g_ptr_array_index (x, i), *q = g_ptr_array_index (y, i);
+
+      g_assert_true (REPL_IS_NOTE (q));
+      g_assert_cmpuint (net_record_get_id (NET_RECORD (p)), ==, net_record_get_id (NET_RECORD (q)));
+      g_assert_cmpstr (p->title, ==, q->title);
+      g_assert_cmpint (p->rank, ==, q->rank);
+      g_assert_cmpint (p->done, ==, q->done);
+      g_assert_cmpint (net_record_get_created_at (NET_RECORD (p)), ==,
+                       net_record_get_created_at (NET_RECORD (q)));
+      g_assert_cmpint (net_record_get_updated_at (NET_RECORD (p)), ==,
+                       net_record_get_updated_at (NET_RECORD (q)));
+    }
+}
+
+static gboolean
+model_has_n (Cluster  *c,
+             gpointer  data)
+{
+  GListModel *model = data;
+
+  return g_list_model_get_n_items (model) ==
+         GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (model), "expected"));
+}
+
+/* A leader's collections reach a follower that never opened them: one its
+ * process opened (with an ordered index), one only its directory holds,
+ * one it creates while the follower follows; the follower opens them with
+ * its class and sees the same records, and its live models update. */
+static void
+test_collections (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetQueryModel) live = NULL;
+  g_autoptr(ReplNote) rec = NULL;
+  g_auto(GStrv) names = NULL;
+  NetCollection *notes, *archive, *late, *f_notes, *f_archive, *f_late;
+  Changes changes = { 0, 0 };
+
+  /* The leader's directory holds "archive", which its process does not
+   * open this time. */
+  c->nodes[0].db = open_db (c->nodes[0].dir, NULL);
+  archive = net_db_open_collection (c->nodes[0].db, "archive", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  write_notes (archive, 40, 1);
+  g_assert_true (net_db_close (c->nodes[0].db, &error));
+  g_assert_no_error (error);
+  g_clear_object (&c->nodes[0].db);
+
+  start_leader (c, NULL);
+  notes = net_db_open_collection (c->nodes[0].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_collection_add_index (notes, "rank", NET_INDEX_ORDERED, &error));
+  g_assert_no_error (error);
+  write_notes (notes, 300, 1);
+  write_events (c->nodes[0].db, 50, 1);
+
+  start_follower (c, 1, FALSE, 0);
+  wait_caught_up (c, 1);
+  wait_coll_caught_up (c, 1, "notes");
+  wait_coll_caught_up (c, 1, "archive");
+  names = net_db_list_collections (c->nodes[1].db);
+  g_assert_true (strv_has (names, "notes") && strv_has (names, "archive"));
+
+  /* Opened with the application's class: the same records, typed. */
+  f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_collection_get_record_type (f_notes) == REPL_TYPE_NOTE);
+  g_assert_true (net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error) == f_notes);
+  assert_notes_equal (notes, f_notes);
+  /* The leader's process opened "archive" only for its followers: the
+   * application still opens it with any class it likes. */
+  archive = net_db_open_collection (c->nodes[0].db, "archive", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  f_archive = net_db_open_collection (c->nodes[1].db, "archive", NET_TYPE_RECORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_count (f_archive, NULL), ==, net_collection_count (archive, NULL));
+  g_assert_null (net_db_open_collection (c->nodes[1].db, "archive", REPL_TYPE_NOTE, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A following db refuses local mutations of a collection, as of tasks. */
+  rec = g_object_new (REPL_TYPE_NOTE, "id", (guint64) 999999, "title", "local", NULL);
+  g_assert_cmpuint (net_collection_insert (f_notes, NET_RECORD (rec), &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  g_assert_cmpuint (net_collection_delete (f_notes, 1, &error), ==, 0);
+  g_assert_error (error, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_clear_error (&error);
+
+  /* Live: a watch on the follower's collection follows the leader. */
+  live = net_collection_watch (f_notes, NULL);
+  g_signal_connect (live, "items-changed", G_CALLBACK (items_changed_cb), &changes);
+  write_notes (notes, 50, 100000);
+  g_object_set_data (G_OBJECT (live), "expected",
+                     GUINT_TO_POINTER (net_collection_count (notes, NULL)));
+  spin_until (c, model_has_n, live, "the follower's live model");
+  g_assert_cmpuint (changes.added, >=, 50 - 50 / 7);
+  wait_coll_caught_up (c, 1, "notes");
+  assert_notes_equal (notes, f_notes);
+
+  /* A collection created while the follower follows. */
+  late = net_db_open_collection (c->nodes[0].db, "late", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  write_notes (late, 20, 1);
+  wait_coll_caught_up (c, 1, "late");
+  f_late = net_db_open_collection (c->nodes[1].db, "late", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  assert_notes_equal (late, f_late);
+
+  /* A second follower started after all that, and one restarted. */
+  start_follower (c, 2, FALSE, 0);
+  wait_coll_caught_up (c, 2, "late");
+  wait_coll_caught_up (c, 2, "notes");
+  node_close (&c->nodes[1]);
+  g_clear_object (&live);
+  write_notes (notes, 10, 200000);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  start_follower (c, 1, FALSE, 0);
+  wait_coll_caught_up (c, 1, "notes");
+  wait_coll_caught_up (c, 2, "notes");
+  for (guint i = 1; i < N_NODES; i++)
+    {
+      f_notes = net_db_open_collection (c->nodes[i].db, "notes", REPL_TYPE_NOTE, &error);
+      g_assert_no_error (error);
+      assert_notes_equal (notes, f_notes);
+      g_assert_cmpuint (_net_repl_get_counters (c->nodes[i].repl)->messages_malformed, ==, 0);
+    }
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[0].repl)->messages_malformed, ==, 0);
+
+  cluster_free (c);
+}
+
+/* The leader holds both forwarded changes, and acknowledged them. */
+static gboolean
+forwarded_cb (Cluster  *c,
+              gpointer  data)
+{
+  NetCollection *notes = data;
+  NetRepl *follower = g_object_get_data (G_OBJECT (notes), "follower");
+  g_autoptr(NetRecord) inserted = net_collection_get (notes, 5000);
+  g_autoptr(NetRecord) changed = net_collection_get (notes, 1);
+
+  return inserted != NULL && changed != NULL &&
+         g_strcmp0 (REPL_NOTE (changed)->title, "changed there") == 0 &&
+         _net_repl_get_counters (follower)->forwards_acked == 2;
+}
+
+/* A follower with write forwarding forwards a collection's mutations;
+ * they come back replicated. */
+static void
+test_collections_forward (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes, *f_notes;
+
+  c->drop = 0.05;
+  c->reorder = 0.1;
+  start_leader (c, NULL);
+  notes = net_db_open_collection (c->nodes[0].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  write_notes (notes, 20, 1);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  start_follower (c, 1, TRUE, 0);
+  wait_coll_caught_up (c, 1, "notes");
+
+  /* Forwarded: 0 at once, then on the leader, then back here. */
+  g_assert_cmpuint (note_insert (f_notes, 5000, "from the follower", 7), ==, 0);
+  g_assert_cmpuint (net_collection_update (f_notes, 1, &error, "title", "changed there", NULL), ==, 0);
+  g_assert_no_error (error);
+  g_object_set_data (G_OBJECT (notes), "follower", c->nodes[1].repl);
+  spin_until (c, forwarded_cb, notes, "the forwarded changes");
+  wait_coll_caught_up (c, 1, "notes");
+  assert_notes_equal (notes, f_notes);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_acked, ==, 2);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_failed, ==, 0);
+
+  cluster_free (c);
+}
+
+/* A leader that no longer holds the start of a collection's log: the
+ * followers re-bootstrap from a snapshot, which restores the collection
+ * (open or not) and continues its log. */
+static void
+test_collections_rebootstrap (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetQueryModel) live = NULL;
+  NetCollection *notes, *f_notes;
+  NetRedexFile *file;
+  Changes changes = { 0, 0 };
+
+  net_redex_config_set_segment_size (config, 16 * 1024);
+  net_redex_config_set_retention_max_events (config, 500);
+
+  start_leader (c, config);
+  notes = net_db_open_collection (c->nodes[0].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  write_notes (notes, 50, 1);
+  /* Follower 2 has the start of the log and watches the collection. */
+  start_follower (c, 2, FALSE, 0);
+  wait_coll_caught_up (c, 2, "notes");
+  f_notes = net_db_open_collection (c->nodes[2].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  live = net_collection_watch (f_notes, NULL);
+  g_signal_connect (live, "items-changed", G_CALLBACK (items_changed_cb), &changes);
+  node_stop (&c->nodes[2]);
+
+  write_notes (notes, 3000, 1000);
+  file = _net_db_open_log (c->nodes[0].db, "collections/notes", &error);
+  g_assert_no_error (error);
+  g_assert_true (net_redex_file_sync (file, &error));
+  g_assert_true (net_redex_file_sweep_retention (file, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_first_seq (file), >, 1000);
+
+  start_follower (c, 1, FALSE, 0);
+  start_follower (c, 2, FALSE, 0);
+  wait_coll_caught_up (c, 1, "notes");
+  wait_coll_caught_up (c, 2, "notes");
+  for (guint i = 1; i < N_NODES; i++)
+    {
+      NetRedexFile *f = _net_db_open_log (c->nodes[i].db, "collections/notes", &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (_net_repl_get_counters (c->nodes[i].repl)->snapshots_restored, >=, 1);
+      g_assert_cmpuint (net_redex_file_get_first_seq (f), >, 1);
+    }
+  /* The one that never opened it opens it typed now; the one that had it
+   * open sees the state it moved on to, its live model too. */
+  assert_notes_equal (notes, f_notes);
+  f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  assert_notes_equal (notes, f_notes);
+  g_object_set_data (G_OBJECT (live), "expected",
+                     GUINT_TO_POINTER (net_collection_count (notes, NULL)));
+  spin_until (c, model_has_n, live, "the live model after the re-bootstrap");
+  g_assert_cmpuint (changes.added, >, 0);
+
+  /* Replication goes on after the snapshot, and survives a reopen. */
+  write_notes (notes, 30, 900000);
+  wait_coll_caught_up (c, 1, "notes");
+  assert_notes_equal (notes, f_notes);
+  g_clear_object (&live);
+  node_close (&c->nodes[1]);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  assert_notes_equal (notes, f_notes);
+
+  cluster_free (c);
+}
+
+/* Many collections: numbered beyond what one ANNOUNCE, SUBSCRIBE or LOGS
+ * message holds, all replicated. */
+static void
+test_collections_many (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  guint n = 120;
+
+  start_leader (c, NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("a-rather-long-collection-name-number-%03u", i);
+      NetCollection *coll = net_db_open_collection (c->nodes[0].db, name, REPL_TYPE_NOTE, &error);
+
+      g_assert_no_error (error);
+      write_notes (coll, 3, 1);
+    }
+  start_follower (c, 1, FALSE, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("a-rather-long-collection-name-number-%03u", i);
+      NetCollection *a, *b;
+
+      wait_coll_caught_up (c, 1, name);
+      a = net_db_open_collection (c->nodes[0].db, name, REPL_TYPE_NOTE, &error);
+      g_assert_no_error (error);
+      b = net_db_open_collection (c->nodes[1].db, name, REPL_TYPE_NOTE, &error);
+      g_assert_no_error (error);
+      assert_notes_equal (a, b);
+    }
+
+  cluster_free (c);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2228,6 +2706,10 @@ main (int   argc,
   g_test_add_func ("/repl/redex-reset", test_redex_reset);
   g_test_add_func ("/repl/snapshot-request-cached", test_snapshot_request_cached);
   g_test_add_func ("/repl/parts-coverage", test_parts_coverage);
+  g_test_add_func ("/repl/collections", test_collections);
+  g_test_add_func ("/repl/collections-forward", test_collections_forward);
+  g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
+  g_test_add_func ("/repl/collections-many", test_collections_many);
 
   return g_test_run ();
 }
