@@ -449,6 +449,7 @@ follower_ask_logs (NetRepl      *self,
   if (count == 0)
     return;
   msg->data[1] = count;
+  w_u8 (msg, 0);   /* no name */
   _net_repl_send_message (self, self->leader_peer, msg);
 }
 
@@ -539,34 +540,54 @@ _net_repl_follower_on_logs (NetRepl       *self,
                             NetReplReader *r)
 {
   guint n = r_u8 (r);
-  struct { guint8 wire; guint8 len; const guint8 *name; } entries[256];
+  struct { guint8 wire; guint8 status; guint8 len; const guint8 *name; } entries[256];
   gboolean added = FALSE;
 
   for (guint i = 0; i < n; i++)
     {
       entries[i].wire = r_u8 (r);
+      entries[i].status = r_u8 (r);
       entries[i].len = r_u8 (r);
       entries[i].name = _net_repl_reader_take (r, entries[i].len);
     }
   if (!_net_repl_reader_done (r) || n == 0)
     return FALSE;
+  /* Only collections' logs are numbered so, under a name that is a
+   * collection's; a log that has no number has 0. */
   for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *name = g_strndup ((const char *) entries[i].name, entries[i].len);
-
-      /* Only collections' logs are numbered so, under a name that is a
-       * collection's. */
-      if (entries[i].wire < NET_DB_N_LOGS || strlen (name) != entries[i].len ||
-          !g_str_has_prefix (name, NET_COLLECTION_LOG_PREFIX) ||
-          !_net_collection_name_is_valid (name + strlen (NET_COLLECTION_LOG_PREFIX), NULL))
-        return FALSE;
-    }
+    if (!_net_repl_is_collection_log ((const char *) entries[i].name, entries[i].len) ||
+        entries[i].status > LOGS_UNAVAILABLE ||
+        (entries[i].status == LOGS_NUMBERED && entries[i].wire < NET_DB_N_LOGS) ||
+        (entries[i].status != LOGS_NUMBERED && entries[i].wire != 0))
+      return FALSE;
 
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *name = g_strndup ((const char *) entries[i].name, entries[i].len);
       guint8 wire = entries[i].wire;
       int log = _net_repl_find_log (self, name);
+
+      if (entries[i].status != LOGS_NUMBERED)
+        {
+          /* A collection of ours the leader does not have and will not
+           * make for us: what we queued for it cannot be forwarded. */
+          g_autoptr(GError) error = NULL;
+
+          if (log < 0 || self->follow[log]->wire >= 0)
+            continue;
+          if (entries[i].status == LOGS_READ_ONLY)
+            error = g_error_new (NET_ERROR, NET_ERROR_READ_ONLY,
+                                 "the leader has no collection “%s” and admits this node as "
+                                 "a reader: it may not create one (admit it as a writer, "
+                                 "netdb node serve --allow-writer KEY)",
+                                 name + strlen (NET_COLLECTION_LOG_PREFIX));
+          else
+            error = g_error_new (NET_ERROR, NET_ERROR_FAILED,
+                                 "the leader cannot create collection “%s”",
+                                 name + strlen (NET_COLLECTION_LOG_PREFIX));
+          _net_repl_follower_fail_forwards (self, log, error);
+          continue;
+        }
 
       if (self->wire_log[wire] >= 0)
         continue;   /* known: a duplicate answer */
@@ -596,9 +617,13 @@ _net_repl_follower_on_logs (NetRepl       *self,
       added = TRUE;
     }
 
-  /* Its tail, for the leader to check before we pull. */
+  /* Its tail, for the leader to check before we pull, and what waited
+   * for its number to be forwarded. */
   if (added && self->leader_up)
-    _net_repl_follower_advertise (self);
+    {
+      _net_repl_follower_advertise (self);
+      _net_repl_follower_pump (self);
+    }
   return TRUE;
 }
 

@@ -86,6 +86,80 @@ follower_queued_digest (NetRepl  *self,
   return 0;
 }
 
+/* Asks the leader to number the logs of ours that queued forwards wait
+ * for (collections it may not have yet), each at most once per pull
+ * timeout: LOGS_REQUEST by name, in as many messages as they need. */
+static void
+follower_ask_names (NetRepl *self)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  gint64 now = _net_repl_now_us ();
+  guint count = 0;
+  gboolean wanted[MAX_LOGS] = { FALSE };
+
+  for (GList *l = self->forwards.head; l != NULL; l = l->next)
+    wanted[((Forward *) l->data)->log] = TRUE;
+
+  for (guint log = 0; log <= self->n_logs; log++)
+    {
+      FollowLog *fl = log < self->n_logs ? self->follow[log] : NULL;
+      gsize len = fl != NULL ? strlen (self->log_names[log]) : 0;
+
+      if (count > 0 && (fl == NULL || msg->len + 1 + len > self->link->max_message))
+        {
+          msg->data[2] = count;
+          _net_repl_send_message (self, self->leader_peer, msg);
+          count = 0;
+        }
+      if (fl == NULL)
+        break;
+      if (!wanted[log] || fl->wire >= 0 ||
+          !_net_repl_is_collection_log (self->log_names[log], len) ||
+          (fl->name_asked != 0 && now - fl->name_asked < (gint64) self->pull_timeout_ms * 1000))
+        continue;
+      fl->name_asked = now;
+      if (count == 0)
+        {
+          g_byte_array_set_size (msg, 0);
+          w_u8 (msg, NET_REPL_LOGS_REQUEST);
+          w_u8 (msg, 0);   /* no numbers */
+          w_u8 (msg, 0);
+        }
+      w_u8 (msg, len);
+      g_byte_array_append (msg, (const guint8 *) self->log_names[log], len);
+      count++;
+    }
+}
+
+void
+_net_repl_follower_fail_forwards (NetRepl      *self,
+                                  guint         log,
+                                  const GError *error)
+{
+  GList *l = self->forwards.head;
+  guint failed = 0;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Forward *fw = l->data;
+
+      if (fw->log == log)
+        {
+          g_queue_delete_link (&self->forwards, l);
+          _net_repl_forward_free (fw);
+          failed++;
+        }
+      l = next;
+    }
+  /* Emitted once the queue is no longer walked: a handler may mutate. */
+  for (guint i = 0; i < failed; i++)
+    {
+      self->counters.forwards_failed++;
+      _net_db_emit_forward_failed (self->db, error);
+    }
+}
+
 /* Sends the queued events in order, FORWARD_WINDOW at once: the first send
  * of each assigns its app_seq, retransmits keep it. */
 void
@@ -97,6 +171,7 @@ _net_repl_follower_pump (NetRepl *self)
                            MAX (base, (gint64) self->forward_timeout_ms * 1000 / 4));
   gboolean in_flight[MAX_LOGS] = { FALSE };
   gboolean silent = FALSE;
+  gboolean unnumbered = FALSE;
   guint i = 0;
 
   if (!self->leader_up || !self->session_announced || self->diverged)
@@ -106,10 +181,12 @@ _net_repl_follower_pump (NetRepl *self)
     {
       Forward *fw = l->data;
 
-      /* Sent once the leader numbered its log for us: until it has that
-       * collection, it waits (and times out like any other). */
+      /* Sent once the leader numbered its log for us (asked below). */
       if (self->follow[fw->log]->wire < 0)
-        continue;
+        {
+          unnumbered = TRUE;
+          continue;
+        }
 
       if (fw->app_seq == 0)
         {
@@ -146,6 +223,8 @@ _net_repl_follower_pump (NetRepl *self)
     }
   if (silent && self->forward_backoff < FORWARD_BACKOFF_MAX)
     self->forward_backoff++;
+  if (unnumbered)
+    follower_ask_names (self);
 }
 
 static gboolean

@@ -100,11 +100,20 @@ G_BEGIN_DECLS
 #define ANNOUNCE_HEADER      (1 + 1)
 #define ANNOUNCE_ENTRY       (1 + 8 + 8 + 8)
 #define LOGS_HEADER          (1 + 1)
-#define LOGS_ENTRY_HEADER    (1 + 1)
+#define LOGS_ENTRY_HEADER    (1 + 1 + 1)
 /* A collection's log name is at most this long (NET_COLLECTION_LOG_PREFIX
  * and a name of 200 bytes): one LOGS entry fits in any message. */
 #define LOG_NAME_MAX         255
 #define MIN_MESSAGE          (LOGS_HEADER + LOGS_ENTRY_HEADER + LOG_NAME_MAX)
+
+/* LOGS statuses: the log's number, or why there is none for this
+ * follower (a log it asked for by name, to forward to). */
+enum
+{
+  LOGS_NUMBERED    = 0,
+  LOGS_READ_ONLY   = 1,  /* a reader may not create a collection */
+  LOGS_UNAVAILABLE = 2,  /* too many logs, or it cannot be created */
+};
 
 /* FORWARD_ACK statuses. */
 enum
@@ -210,6 +219,8 @@ typedef struct
   GPtrArray    *fragments;      /* NetReplParts: events by seq, tagged with
                                  * their timestamps */
   guint64       own_app_seq;    /* the last app_seq we assigned */
+  gint64        name_asked;     /* when we last asked the leader to number
+                                 * it (to forward to it), 0: never */
   gboolean      conflicted;     /* a FORWARD was in conflict: number
                                  * anew once the earlier ones are
                                  * answered */
@@ -425,6 +436,18 @@ _net_repl_leader_refresh_logs (NetRepl *self);
 gboolean
 _net_repl_follower_on_logs (NetRepl       *self,
                             NetReplReader *r);
+
+/* Follower: fails (forward-failed with @error) and drops the queued
+ * forwards of our log @log. */
+void
+_net_repl_follower_fail_forwards (NetRepl      *self,
+                                  guint         log,
+                                  const GError *error);
+
+/* Whether @name is a collection's log name (what LOGS may carry). */
+gboolean
+_net_repl_is_collection_log (const char *name,
+                             gsize       len);
 
 gboolean
 _net_repl_follower_on_forward_ack (NetRepl       *self,

@@ -1038,47 +1038,68 @@ leader_on_forward (NetRepl       *self,
   return TRUE;
 }
 
-/* LOGS: the names of the logs @logs (@n of them) we have, in as many
- * messages as they need. */
+/* One LOGS entry into @msg, sent first when it does not fit. */
 static void
-leader_send_logs (NetRepl      *self,
-                  gpointer      peer,
-                  const guint8 *logs,
-                  guint         n)
+leader_logs_add (NetRepl     *self,
+                 gpointer     peer,
+                 GByteArray  *msg,
+                 guint       *count,
+                 guint8       log,
+                 guint8       status,
+                 const char  *name,
+                 gsize        len)
 {
-  g_autoptr(GByteArray) msg = g_byte_array_new ();
-  guint count = 0;
-
-  for (guint i = 0; i <= n; i++)
+  g_assert (len <= LOG_NAME_MAX);
+  if (*count > 0 && msg->len + LOGS_ENTRY_HEADER + len > self->link->max_message)
     {
-      gsize len = 0;
-
-      if (i < n)
-        {
-          if (logs[i] < NET_DB_N_LOGS || logs[i] >= self->n_logs || self->logs[logs[i]] == NULL)
-            continue;
-          len = strlen (self->log_names[logs[i]]);
-          g_assert (len <= LOG_NAME_MAX);
-        }
-      if (count > 0 && (i == n || msg->len + LOGS_ENTRY_HEADER + len > self->link->max_message))
-        {
-          msg->data[1] = count;
-          _net_repl_send_message (self, peer, msg);
-          count = 0;
-        }
-      if (i == n)
-        break;
-      if (count == 0)
-        {
-          g_byte_array_set_size (msg, 0);
-          w_u8 (msg, NET_REPL_LOGS);
-          w_u8 (msg, 0);
-        }
-      w_u8 (msg, logs[i]);
-      w_u8 (msg, len);
-      g_byte_array_append (msg, (const guint8 *) self->log_names[logs[i]], len);
-      count++;
+      msg->data[1] = *count;
+      _net_repl_send_message (self, peer, msg);
+      *count = 0;
     }
+  if (*count == 0)
+    {
+      g_byte_array_set_size (msg, 0);
+      w_u8 (msg, NET_REPL_LOGS);
+      w_u8 (msg, 0);
+    }
+  w_u8 (msg, log);
+  w_u8 (msg, status);
+  w_u8 (msg, len);
+  g_byte_array_append (msg, (const guint8 *) name, len);
+  (*count)++;
+}
+
+/* A log a follower asks for by name, to forward to it: ours, or created
+ * for a writer (an empty collection, opened untyped).  Its number, or -1
+ * with the LOGS status that says why not. */
+static int
+leader_log_for_name (NetRepl    *self,
+                     gpointer    peer,
+                     const char *name,
+                     guint8     *status)
+{
+  g_autoptr(GError) error = NULL;
+  int log = _net_repl_find_log (self, name);
+
+  if (log >= 0)
+    return log;
+  if (!leader_peer_may_forward (self, peer, NULL))
+    {
+      self->counters.forwards_refused++;
+      *status = LOGS_READ_ONLY;
+      return -1;
+    }
+  *status = LOGS_UNAVAILABLE;
+  if (self->n_logs >= MAX_LOGS)
+    return -1;
+  if (_net_db_open_log (self->db, name, &error) == NULL)
+    {
+      g_warning ("replication: cannot create the %s log a follower forwards to: %s",
+                 name, error->message);
+      return -1;
+    }
+  _net_repl_leader_refresh_logs (self);
+  return _net_repl_find_log (self, name);
 }
 
 static gboolean
@@ -1086,15 +1107,49 @@ leader_on_logs_request (NetRepl       *self,
                         gpointer       peer,
                         NetReplReader *r)
 {
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint n = r_u8 (r);
   const guint8 *logs = _net_repl_reader_take (r, n);
+  guint m = r_u8 (r);
+  struct { guint8 len; const guint8 *name; } names[256];
+  guint count = 0;
 
-  if (!_net_repl_reader_done (r) || n == 0)
+  for (guint i = 0; i < m; i++)
+    {
+      names[i].len = r_u8 (r);
+      names[i].name = _net_repl_reader_take (r, names[i].len);
+    }
+  if (!_net_repl_reader_done (r) || n + m == 0)
     return FALSE;
+  for (guint i = 0; i < m; i++)
+    if (!_net_repl_is_collection_log ((const char *) names[i].name, names[i].len))
+      return FALSE;
 
   /* A collection opened since we last looked may be one of them. */
   _net_repl_leader_refresh_logs (self);
-  leader_send_logs (self, peer, logs, n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 log = logs[i];
+
+      if (log < NET_DB_N_LOGS || log >= self->n_logs || self->logs[log] == NULL)
+        continue;
+      leader_logs_add (self, peer, msg, &count, log, LOGS_NUMBERED, self->log_names[log],
+                       strlen (self->log_names[log]));
+    }
+  for (guint i = 0; i < m; i++)
+    {
+      g_autofree char *name = g_strndup ((const char *) names[i].name, names[i].len);
+      guint8 status = LOGS_NUMBERED;
+      int log = leader_log_for_name (self, peer, name, &status);
+
+      leader_logs_add (self, peer, msg, &count, log >= 0 ? log : 0, status, name, names[i].len);
+    }
+  if (count > 0)
+    {
+      msg->data[1] = count;
+      _net_repl_send_message (self, peer, msg);
+    }
   return TRUE;
 }
 

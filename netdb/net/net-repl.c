@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "net-error.h"
+#include "net-collection-private.h"
 #include "net-db-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-private.h"
@@ -255,6 +256,20 @@ flush_cb (gpointer data)
 {
   _net_repl_follower_flush_all (data);
   return G_SOURCE_CONTINUE;
+}
+
+gboolean
+_net_repl_is_collection_log (const char *name,
+                             gsize       len)
+{
+  gsize prefix = strlen (NET_COLLECTION_LOG_PREFIX);
+  g_autofree char *copy = NULL;
+
+  if (len <= prefix || len > LOG_NAME_MAX || memchr (name, 0, len) != NULL ||
+      memcmp (name, NET_COLLECTION_LOG_PREFIX, prefix) != 0)
+    return FALSE;
+  copy = g_strndup (name + prefix, len - prefix);
+  return _net_collection_name_is_valid (copy, NULL);
 }
 
 int

@@ -2568,6 +2568,64 @@ test_collections_forward (void)
   cluster_free (c);
 }
 
+static gboolean
+link_reader_only (NetReplLink *link,
+                  gpointer     peer,
+                  guint64     *origin)
+{
+  return FALSE;
+}
+
+/* A collection of the follower's that the leader does not have: a writer
+ * forwards to it and the leader creates it; a reader's forwards fail. */
+static void
+test_collections_forward_new (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  Failures failures = { 0 };
+  NetCollection *fresh, *f_fresh, *other;
+  g_auto(GStrv) names = NULL;
+
+  start_leader (c, NULL);
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  f_fresh = net_db_open_collection (c->nodes[1].db, "fresh", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  start_follower (c, 1, TRUE, 0);
+  wait_caught_up (c, 1);
+
+  g_assert_cmpuint (note_insert (f_fresh, 1, "one", 1), ==, 0);
+  g_assert_cmpuint (note_insert (f_fresh, 2, "two", 2), ==, 0);
+  spin_until (c, all_acked, GUINT_TO_POINTER (2), "the forwards to a new collection");
+  names = net_db_list_collections (c->nodes[0].db);
+  g_assert_true (strv_has (names, "fresh"));
+  fresh = net_db_open_collection (c->nodes[0].db, "fresh", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_count (fresh, NULL), ==, 2);
+  wait_coll_caught_up (c, 1, "fresh");
+  assert_notes_equal (fresh, f_fresh);
+
+  /* A reader may not create one. */
+  node_stop (&c->nodes[1]);
+  c->nodes[0].link.peer_may_forward = link_reader_only;
+  other = net_db_open_collection (c->nodes[1].db, "other", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  start_follower (c, 1, TRUE, 0);
+  g_signal_connect (c->nodes[1].db, "forward-failed", G_CALLBACK (forward_failed_cb), &failures);
+  g_object_set_data (G_OBJECT (c->nodes[1].db), "failures", &failures);
+  g_assert_cmpuint (note_insert (other, 1, "refused", 1), ==, 0);
+  spin_until (c, failures_reach, GUINT_TO_POINTER (1), "the refusal");
+  g_assert_error (failures.last, NET_ERROR, NET_ERROR_READ_ONLY);
+  g_assert_nonnull (strstr (failures.last->message, "other"));
+  g_clear_pointer (&names, g_strfreev);
+  names = net_db_list_collections (c->nodes[0].db);
+  g_assert_false (strv_has (names, "other"));
+
+  g_signal_handlers_disconnect_by_data (c->nodes[1].db, &failures);
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
 /* A leader that no longer holds the start of a collection's log: the
  * followers re-bootstrap from a snapshot, which restores the collection
  * (open or not) and continues its log. */
@@ -2708,6 +2766,7 @@ main (int   argc,
   g_test_add_func ("/repl/parts-coverage", test_parts_coverage);
   g_test_add_func ("/repl/collections", test_collections);
   g_test_add_func ("/repl/collections-forward", test_collections_forward);
+  g_test_add_func ("/repl/collections-forward-new", test_collections_forward_new);
   g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
   g_test_add_func ("/repl/collections-many", test_collections_many);
 
