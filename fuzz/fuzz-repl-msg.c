@@ -2,7 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A leader (an in-memory db holding a few tasks and memories) and a
+ * A leader (an in-memory db holding a few tasks and memories, and a
+ * collection) and a
  * follower (a persistent db in a scratch directory, forwarding writes)
  * behind an in-memory link that accepts every message and delivers none.
  * The input's first byte picks who receives the rest as one channel
@@ -105,6 +106,9 @@ setup (void)
       net_db_memories_store (net_db_get_memories (leader_db), i, title, tags, "fuzz", i, &error);
       g_assert_no_error (error);
     }
+  /* A collection, so that LOGS_REQUEST and LOGS have a log to name. */
+  net_db_open_collection (leader_db, "fuzzy", NET_TYPE_RECORD, &error);
+  g_assert_no_error (error);
   follower_db = net_db_new (path, NET_DB_MODELS_TASKS | NET_DB_MODELS_MEMORIES, &error);
   g_assert_no_error (error);
 

@@ -3262,8 +3262,11 @@ node_repl_catch_up (NetNode *self,
  *
  * Makes this node the replication leader of @db's logs: peers that follow
  * it (net_node_follow_db() on their side) receive its events, and may
- * forward writes to it.  A node serves at most one database; a second one
- * fails with %NET_ERROR_INVALID_ARGUMENT.
+ * forward writes to it.  The logs are those of its models and of every
+ * collection of @db, whether this process opened it or not, including
+ * those opened while the node serves it (a database has at most 254
+ * replicated collections; a warning names any other).  A node serves at
+ * most one database; a second one fails with %NET_ERROR_INVALID_ARGUMENT.
  *
  * Returns: %TRUE if the database is served
  */
@@ -3307,7 +3310,12 @@ net_node_serve_db (NetNode  *self,
  *
  * Makes @db follow the database that the peer @leader_public_key serves:
  * while the leader is up, its events are pulled and appended to @db's
- * logs, and @db's models fold them as usual.  The leader must have been
+ * logs, and @db's models fold them as usual.  The leader's collections
+ * are replicated too: one that @db does not have is created, and one the
+ * application has not opened is folded without its class until
+ * net_db_open_collection() opens it with its class, from that state.
+ * Mutations of @db's collections are refused or forwarded like the
+ * models'.  The leader must have been
  * added with net_node_add_peer() (%NET_ERROR_NOT_FOUND otherwise).  A node
  * follows at most one database (%NET_ERROR_INVALID_ARGUMENT for a second
  * one, or for a @db that is in memory, read-only or closed).

@@ -603,10 +603,15 @@ _net_repl_follower_on_logs (NetRepl       *self,
             log = _net_repl_follower_add_log (self, name, file);
           if (log < 0)
             {
+              /* Not asked for again this session.  More logs than a
+               * follower numbers is what the leader did (it numbers at
+               * most as many), not this db: said, not warned of. */
               self->wire_refused[wire] = TRUE;
               if (error == NULL)
-                error = g_error_new (NET_ERROR, NET_ERROR_FAILED, "more than %u logs", MAX_LOGS);
-              if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
+                g_message ("replication: database %s cannot follow the leader's %s log: "
+                           "it follows %u logs already", net_db_get_path (self->db), name,
+                           MAX_LOGS);
+              else if (!g_error_matches (error, NET_ERROR, NET_ERROR_CLOSED))
                 g_warning ("replication: database %s cannot follow the leader's %s log: %s",
                            net_db_get_path (self->db), name, error->message);
               continue;

@@ -101,9 +101,11 @@ typedef struct
 } NetReplCounters;
 
 /*
- * The leader of @db's logs: answers SUBSCRIBE, PULL, SNAPSHOT_REQUEST and
- * FORWARD from any peer the link delivers, and announces appends to its
- * subscribed followers.  @db must be open and writable.
+ * The leader of @db's logs (its models' and every collection's, opened
+ * untyped when the application has not opened one, and those opened
+ * later): answers SUBSCRIBE, PULL, SNAPSHOT_REQUEST, FORWARD and
+ * LOGS_REQUEST from any peer the link delivers, and announces appends to
+ * its subscribed followers.  @db must be open and writable.
  */
 NetRepl  *_net_repl_new_leader     (NetDb          *db,
                                     NetReplLink    *link,
@@ -112,6 +114,8 @@ NetRepl  *_net_repl_new_leader     (NetDb          *db,
 /*
  * Makes the persistent, writable @db follow @leader: local mutations then
  * fail with %NET_ERROR_READ_ONLY, or are forwarded when @forward_writes.
+ * The leader's collections are created and opened untyped as it names
+ * them (LOGS).
  * %NET_ERROR_INVALID_ARGUMENT when @db is in memory, read-only, closed or
  * already following.
  */
