@@ -2736,6 +2736,43 @@ test_collections_many (void)
   cluster_free (c);
 }
 
+/* More collections than the wire numbers: the leader serves 254 and
+ * warns of each other one, by name. */
+static void
+test_collections_too_many (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = NULL;
+
+  c->nodes[0].db = open_db (c->nodes[0].dir, NULL);
+  for (guint i = 0; i < 256; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("c%03u", i);
+      NetCollection *coll = net_db_open_collection (c->nodes[0].db, name, REPL_TYPE_NOTE, &error);
+
+      g_assert_no_error (error);
+      if (i % 50 == 0 || i >= 253)
+        write_notes (coll, 2, 1);
+    }
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*collections/c254 log is not replicated*");
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*collections/c255 log is not replicated*");
+  start_leader (c, NULL);
+  g_test_assert_expected_messages ();
+
+  start_follower (c, 1, FALSE, 0);
+  wait_coll_caught_up (c, 1, "c253");
+  wait_coll_caught_up (c, 1, "c200");
+  wait_coll_caught_up (c, 1, "c000");
+  names = net_db_list_collections (c->nodes[1].db);
+  g_assert_false (strv_has (names, "c254"));
+  g_assert_false (strv_has (names, "c255"));
+  g_assert_cmpuint (g_strv_length (names), ==, 254);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->messages_malformed, ==, 0);
+
+  cluster_free (c);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2769,6 +2806,7 @@ main (int   argc,
   g_test_add_func ("/repl/collections-forward-new", test_collections_forward_new);
   g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
   g_test_add_func ("/repl/collections-many", test_collections_many);
+  g_test_add_func ("/repl/collections-too-many", test_collections_too_many);
 
   return g_test_run ();
 }
