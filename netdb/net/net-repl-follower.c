@@ -57,47 +57,65 @@ follower_expect (FollowLog *fl)
   return net_redex_file_get_next_seq (fl->file) + fl->batch->len;
 }
 
+static void
+follower_subscribe_begin (NetRepl    *self,
+                          GByteArray *msg)
+{
+  g_byte_array_set_size (msg, 0);
+  w_u8 (msg, NET_REPL_SUBSCRIBE);
+  w_u64 (msg, _net_repl_follower_origin (self));
+  w_u8 (msg, 0);
+}
+
+/* Sends one SUBSCRIBE of @n entries, of our logs @logs; @whole says which
+ * carry the log's whole tail. */
+static void
+follower_subscribe_send (NetRepl      *self,
+                         GByteArray   *msg,
+                         guint         n,
+                         const guint8 *logs,
+                         const guint8 *whole)
+{
+  msg->data[9] = n;
+  /* The leader answers DIVERGED before its ANNOUNCE: once it saw a log's
+   * whole tail, what it announces of it may be pulled. */
+  if (_net_repl_send_message (self, self->leader_peer, msg))
+    for (guint i = 0; i < n; i++)
+      if (whole[i])
+        self->follow[logs[i]]->check_sent = TRUE;
+}
+
 /* SUBSCRIBE, with every log the leader numbered for us this session, in
- * as many messages as they need. */
+ * as many messages as they need; one without entries when there is none
+ * yet (a db without models): the leader's ANNOUNCE says what it has. */
 void
 _net_repl_follower_send_subscribe (NetRepl *self)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint per_message = MIN ((self->link->max_message - SUBSCRIBE_HEADER) / SUBSCRIBE_ENTRY, 255);
   guint8 whole[MAX_LOGS];
-  guint8 in_msg[MAX_LOGS];
+  guint8 logs[MAX_LOGS];
   guint n = 0;
+  gboolean sent = FALSE;
 
   if (self->leader_peer == NULL || self->diverged)
     return;
 
-  for (guint log = 0; log <= self->n_logs; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      FollowLog *fl = log < self->n_logs ? self->follow[log] : NULL;
+      FollowLog *fl = self->follow[log];
       guint64 next, hash = 0;
 
-      if (n > 0 && (n == per_message || log == self->n_logs))
-        {
-          msg->data[9] = n;
-          /* The leader answers DIVERGED before its ANNOUNCE: once it saw
-           * a log's whole tail, what it announces of it may be pulled. */
-          if (_net_repl_send_message (self, self->leader_peer, msg))
-            for (guint i = 0; i < n; i++)
-              if (whole[i])
-                self->follow[in_msg[i]]->check_sent = TRUE;
-          n = 0;
-        }
-      if (fl == NULL)
-        break;
       if (fl->file == NULL || fl->wire < 0)
         continue;
-      if (n == 0)
+      if (n == per_message)
         {
-          g_byte_array_set_size (msg, 0);
-          w_u8 (msg, NET_REPL_SUBSCRIBE);
-          w_u64 (msg, _net_repl_follower_origin (self));
-          w_u8 (msg, 0);
+          follower_subscribe_send (self, msg, n, logs, whole);
+          sent = TRUE;
+          n = 0;
         }
+      if (n == 0)
+        follower_subscribe_begin (self, msg);
       /* Only what is durable: all of it, or what the last sync covered. */
       next = net_redex_file_get_next_seq (fl->file);
       if (log_is_durable (fl->file))
@@ -112,11 +130,17 @@ _net_repl_follower_send_subscribe (NetRepl *self)
       else
         next = net_redex_file_get_durable_seq (fl->file) + 1;
       whole[n] = next == net_redex_file_get_next_seq (fl->file);
-      in_msg[n] = log;
+      logs[n] = log;
       w_u8 (msg, fl->wire);
       w_u64 (msg, next);
       w_u64 (msg, hash);
       n++;
+    }
+  if (n > 0 || !sent)
+    {
+      if (n == 0)
+        follower_subscribe_begin (self, msg);
+      follower_subscribe_send (self, msg, n, logs, whole);
     }
 }
 

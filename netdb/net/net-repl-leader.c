@@ -72,7 +72,25 @@ leader_tail (NetRepl *self,
 static guint64 leader_send_range (NetRepl *self, gpointer peer, guint8 log,
                                   guint64 from, guint64 end);
 
-/* ANNOUNCE, in as many messages as the logs need. */
+static void
+leader_announce_send (NetRepl    *self,
+                      Follower   *f,
+                      GByteArray *msg,
+                      guint       n)
+{
+  if (msg->len == 0)
+    {
+      w_u8 (msg, NET_REPL_ANNOUNCE);
+      w_u8 (msg, 0);
+    }
+  msg->data[1] = n;
+  if (_net_repl_send_message (self, f->peer, msg))
+    self->counters.announces_sent++;
+  g_byte_array_set_size (msg, 0);
+}
+
+/* ANNOUNCE, in as many messages as the logs need; one without entries
+ * when there is no log (yet), so that the follower knows we heard it. */
 static void
 leader_send_announce (NetRepl       *self,
                       Follower      *f,
@@ -81,23 +99,20 @@ leader_send_announce (NetRepl       *self,
   g_autoptr(GByteArray) msg = g_byte_array_new ();
   guint per_message = MIN ((self->link->max_message - ANNOUNCE_HEADER) / ANNOUNCE_ENTRY, 255);
   guint n = 0;
+  gboolean sent = FALSE;
 
-  for (guint log = 0; log <= self->n_logs; log++)
+  for (guint log = 0; log < self->n_logs; log++)
     {
-      if (n > 0 && (n == per_message || log == self->n_logs))
-        {
-          msg->data[1] = n;
-          if (_net_repl_send_message (self, f->peer, msg))
-            self->counters.announces_sent++;
-          n = 0;
-        }
-      if (log == self->n_logs)
-        break;
       if (self->logs[log] == NULL)
         continue;
+      if (n == per_message)
+        {
+          leader_announce_send (self, f, msg, n);
+          sent = TRUE;
+          n = 0;
+        }
       if (n == 0)
         {
-          g_byte_array_set_size (msg, 0);
           w_u8 (msg, NET_REPL_ANNOUNCE);
           w_u8 (msg, 0);
         }
@@ -107,6 +122,8 @@ leader_send_announce (NetRepl       *self,
       w_u64 (msg, f->origin != 0 ? _net_db_get_log_app_seq (self->db, self->log_names[log], f->origin) : 0);
       n++;
     }
+  if (n > 0 || !sent)
+    leader_announce_send (self, f, msg, n);
 }
 
 /* Announces the durable tails to every subscribed follower: when one

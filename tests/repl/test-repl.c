@@ -2736,6 +2736,46 @@ test_collections_many (void)
   cluster_free (c);
 }
 
+/* Databases without models: a leader with nothing yet and a follower
+ * that forwards; the follower's collection reaches the leader, the
+ * leader's reaches the follower. */
+static void
+test_collections_no_models (void)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  NetDbOptions options = { .models = NET_DB_MODELS_NONE };
+  NetCollection *fresh, *f_fresh, *notes, *f_notes;
+
+  options.path = c->nodes[0].dir;
+  c->nodes[0].db = _net_db_open (&options, &error);
+  g_assert_no_error (error);
+  options.path = c->nodes[1].dir;
+  c->nodes[1].db = _net_db_open (&options, &error);
+  g_assert_no_error (error);
+  start_leader (c, NULL);
+  start_follower (c, 1, TRUE, 0);
+
+  f_fresh = net_db_open_collection (c->nodes[1].db, "fresh", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (note_insert (f_fresh, 1, "one", 1), ==, 0);
+  spin_until (c, all_acked, GUINT_TO_POINTER (1), "the forward to a new collection");
+  fresh = net_db_open_collection (c->nodes[0].db, "fresh", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  wait_coll_caught_up (c, 1, "fresh");
+  assert_notes_equal (fresh, f_fresh);
+
+  notes = net_db_open_collection (c->nodes[0].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  write_notes (notes, 30, 1);
+  wait_coll_caught_up (c, 1, "notes");
+  f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  assert_notes_equal (notes, f_notes);
+
+  cluster_free (c);
+}
+
 /* More collections than the wire numbers: the leader serves 254 and
  * warns of each other one, by name. */
 static void
@@ -2807,6 +2847,7 @@ main (int   argc,
   g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
   g_test_add_func ("/repl/collections-many", test_collections_many);
   g_test_add_func ("/repl/collections-too-many", test_collections_too_many);
+  g_test_add_func ("/repl/collections-no-models", test_collections_no_models);
 
   return g_test_run ();
 }
