@@ -1846,7 +1846,46 @@ test_malformed (void)
     g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
   }
 
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_LOGS_REQUEST);
+
+    /* By number (none the leader has: answered with nothing), and by
+     * name (a collection's: created, as for a writer). */
+    put (m, 1, 1); put (m, 7, 1);
+    put (m, 1, 1); put (m, 17, 1); g_byte_array_append (m, (const guint8 *) "collections/asked", 17);
+    check_truncations (leader, from_follower, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (leader, from_follower, m->data, m->len));
+    /* Not a collection's log name. */
+    memcpy (m->data + 5, "tasks/xxxxx", 11);
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+    memcpy (m->data + 5, "collections/", 12);
+    m->data[5 + 12] = 'A';
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+    /* Nothing asked. */
+    g_byte_array_set_size (m, 1);
+    put (m, 0, 1); put (m, 0, 1);
+    g_assert_false (_net_repl_receive (leader, from_follower, m->data, m->len));
+  }
+
   /* To the follower. */
+  {
+    g_autoptr(GByteArray) m = msg_new (NET_REPL_LOGS);
+
+    put (m, 1, 1);
+    put (m, 9, 1); put (m, 0, 1); put (m, 16, 1); g_byte_array_append (m, (const guint8 *) "collections/told", 16);
+    check_truncations (follower, from_leader, m, m->len, TRUE);
+    g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[2] = 1;   /* 0 and 1 are the models' */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[2] = 9;
+    m->data[3] = 3;   /* no such status */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[3] = 1;   /* refused, with a number */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+    m->data[3] = 0;
+    m->data[5] = 'T';   /* not a log name */
+    g_assert_false (_net_repl_receive (follower, from_leader, m->data, m->len));
+  }
   {
     g_autoptr(GByteArray) m = msg_new (NET_REPL_ANNOUNCE);
 
@@ -1940,7 +1979,7 @@ test_malformed (void)
 
       for (gsize j = 0; j < len; j++)
         buf[j] = g_test_rand_int_range (0, 256);
-      buf[0] = (i % 2) ? g_test_rand_int_range (1, 5) : g_test_rand_int_range (0x21, 0x29);
+      buf[0] = (i % 2) ? g_test_rand_int_range (1, 6) : g_test_rand_int_range (0x21, 0x2a);
       /* Skip what a well-formed random message would legitimately act on:
        * a new snapshot each time, a follower told it diverged or lags. */
       if (buf[0] == NET_REPL_SNAPSHOT_REQUEST || buf[0] == NET_REPL_DIVERGED ||
