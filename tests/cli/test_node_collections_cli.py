@@ -5,7 +5,9 @@
 # API, a Net.Node serving its database), the follower is
 # `netdb node follow`, which never opens a collection itself; what the
 # follower's database holds is read with `netdb records list --json`, as
-# any program without the record class would read it.
+# any program without the record class would read it.  The second test
+# has `netdb node serve` lead a database whose collections its process
+# never opens.
 #
 #   NETDB_CLI=build/netdb-cli/netdb GI_TYPELIB_PATH=build/netdb \
 #   LD_LIBRARY_PATH=build/netdb \
@@ -122,6 +124,11 @@ loop.run()
 node.stop()
 db.close()
 '''
+
+
+# Writes the same collections as LEADER, then exits: for a leader process
+# (`netdb node serve`) that never opens them.
+WRITER = LEADER.split("identity = Net.Identity.generate()")[0] + "db.close()\n"
 
 
 def have_net_typelib():
@@ -292,3 +299,31 @@ def test_leader_and_follower_processes_converge_on_collections(env, tmp_path):
         if follower is not None:
             follower.stop()
         assert leader.stop() == 0
+
+
+def test_netdb_node_serve_replicates_collections_it_never_opens(env, tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    id_a, id_b = str(tmp_path / "id-a"), str(tmp_path / "id-b")
+    key_a = netdb(env, "node", "keygen", "--identity", id_a).strip()
+    key_b = netdb(env, "node", "keygen", "--identity", id_b).strip()
+    r = subprocess.run([sys.executable, "-c", WRITER, a, key_b], env=env,
+                       capture_output=True, text=True, timeout=HANG_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+
+    leader = Process([NETDB, "--db", a, "node", "serve", "--identity", id_a,
+                      "--listen", "127.0.0.1:0", "--allow", key_b], env)
+    follower = None
+    try:
+        address, key = leader.listening()
+        assert key == key_a
+        follower = Process([NETDB, "--db", b, "node", "follow", "--identity", id_b,
+                            "--listen", "127.0.0.1:0", address, key_a], env)
+        follower.listening()
+        notes = wait_converged(env, a, b, "notes", (leader, follower))
+        assert len(notes) == 100 - len(range(3, 101, 9))
+        archive = wait_converged(env, a, b, "archive", (leader, follower))
+        assert len(archive) == 5
+    finally:
+        if follower is not None:
+            follower.stop()
+        leader.stop()
