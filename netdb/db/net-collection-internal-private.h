@@ -12,6 +12,7 @@
 
 #pragma once
 
+#include "net-btree-private.h"
 #include "net-codec-private.h"
 #include "net-collection-private.h"
 #include "net-event-meta-private.h"
@@ -219,6 +220,25 @@ typedef struct
   FieldVal  first;
 } OrderNode;
 
+/* How an order index keeps its records: sorted by a comparison (a
+ * GSequence with labels), or by a u64 its one key maps to in order (a
+ * NetBTree; the key is the label). */
+typedef enum
+{
+  KEYED_NONE,
+  KEYED_INT,      /* integers (signed or not, up to G_MAXINT64), times, ids */
+  KEYED_DOUBLE,   /* doubles */
+} KeyedMode;
+
+/* A record's key in a keyed order index (by id in OrderIndex.keys). */
+typedef struct _KeyNode KeyNode;
+struct _KeyNode
+{
+  guint64  id;     /* first: the id table's key */
+  guint64  key;
+  KeyNode *next;   /* in the free list */
+};
+
 struct _OrderIndex
 {
   guint           ref;
@@ -226,8 +246,13 @@ struct _OrderIndex
   NetCollection  *owner;   /* NULL once the collection is gone */
   char           *spec;
   Query           q;       /* its order keys (no conditions) */
+  KeyedMode       keyed;   /* KEYED_NONE: @seq and @nodes, else @tree and @keys */
   GSequence      *seq;     /* OrderNode*, owned */
   GHashTable     *nodes;   /* the entry's id (its address) → GSequenceIter* */
+  NetBTree       *tree;    /* Entry* by (key, id in the order of ties) */
+  NetIdTable      keys;    /* KeyNode* */
+  GPtrArray      *chunks;  /* the KeyNode arrays, owned */
+  KeyNode        *free_nodes;
 };
 
 typedef struct

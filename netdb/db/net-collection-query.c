@@ -712,13 +712,249 @@ order_index_place (OrderIndex    *idx,
   return TRUE;
 }
 
+/*
+ * A keyed order index: one key of numbers (the integer types, times,
+ * the engine's id and times; or doubles) maps each record to a u64 that
+ * sorts as query_compare() does: an integer i to i + 2^63 (an unsigned
+ * one above G_MAXINT64 cannot map), a double to its bits made to sort
+ * (-0 as 0, NaN after every number), a missing value (untyped
+ * collections only: a class's field has its default) to 0, before every
+ * number (and so a G_MININT64 cannot map there), and a descending key
+ * to the complement.  The records are then a NetBTree of (key, id in
+ * the order of ties), without a comparison of records, and a record's
+ * key is its label: the live queries sort by it with the same ties (no
+ * relabelling, and a move is a remove and an insert).  A record whose
+ * value cannot map (another kind, a huge unsigned, an integer in a
+ * double index) turns the index into a sorted one, for good.
+ */
+
+#define KEY_SIGN G_GUINT64_CONSTANT (0x8000000000000000)
+#define KEY_CHUNK 1024
+
+static KeyedMode
+order_index_key_mode (const Query *q)
+{
+  OrderKey *k;
+
+  if (q->keys->len != 1)
+    return KEYED_NONE;
+  k = &g_array_index (q->keys, OrderKey, 0);
+  if (k->never)
+    return KEYED_NONE;
+  if (k->cf == NULL)
+    return KEYED_INT;
+  if (k->cf->type == NET_FIELD_DOUBLE)
+    return KEYED_DOUBLE;
+  if (kind_of (k->cf->type) == KIND_NUMBER)
+    return KEYED_INT;
+  return KEYED_NONE;
+}
+
+/* The key of @e in @idx (mode @mode); FALSE when it cannot map. */
+static gboolean
+order_key_of (OrderIndex *idx,
+              KeyedMode   mode,
+              Entry      *e,
+              guint64    *out)
+{
+  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
+  FieldVal fv;
+  Slot scratch = { 0, };
+  guint64 key;
+
+  query_field (e, k->cf, k->special, &fv, &scratch);
+  if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
+    {
+      /* A default made for us: not a number anyway. */
+      _net_coll_slot_clear (k->cf->type, &scratch);
+      return FALSE;
+    }
+  if (kind_of (fv.type) != KIND_NUMBER)
+    return FALSE;
+  if (fv.missing)
+    key = 0;
+  else if (mode == KEYED_DOUBLE)
+    {
+      double d = fv.v.d;
+      guint64 bits;
+
+      if (fv.type != NET_FIELD_DOUBLE)
+        return FALSE;
+      if (d != d)
+        key = G_MAXUINT64;
+      else
+        {
+          if (d == 0)
+            d = 0;   /* -0 */
+          memcpy (&bits, &d, sizeof bits);
+          key = (bits & KEY_SIGN) != 0 ? ~bits : bits | KEY_SIGN;
+        }
+    }
+  else if (fv.type == NET_FIELD_DOUBLE)
+    return FALSE;
+  else if (_net_coll_type_is_unsigned (fv.type) || (k->cf == NULL && k->special == NET_TABLE_KEY_ID))
+    {
+      if (fv.v.u > (guint64) G_MAXINT64)
+        return FALSE;
+      key = fv.v.u ^ KEY_SIGN;
+    }
+  else
+    {
+      /* 0 is a missing value's, where one can be. */
+      if (fv.v.i == G_MININT64 && k->cf != NULL && k->cf->pspec == NULL)
+        return FALSE;
+      key = (guint64) fv.v.i ^ KEY_SIGN;
+    }
+  *out = k->desc ? ~key : key;
+  return TRUE;
+}
+
+static guint64
+keyed_tie_asc (gconstpointer value)
+{
+  return ((const Entry *) value)->id;
+}
+
+static guint64
+keyed_tie_desc (gconstpointer value)
+{
+  return ~((const Entry *) value)->id;
+}
+
+static KeyNode *
+key_node_new (OrderIndex *idx,
+              guint64     id,
+              guint64     key)
+{
+  KeyNode *n = idx->free_nodes;
+
+  if (n == NULL)
+    {
+      KeyNode *chunk = g_new (KeyNode, KEY_CHUNK);
+
+      g_ptr_array_add (idx->chunks, chunk);
+      for (guint i = 0; i < KEY_CHUNK; i++)
+        {
+          chunk[i].next = n;
+          n = &chunk[i];
+        }
+    }
+  idx->free_nodes = n->next;
+  n->id = id;
+  n->key = key;
+  n->next = NULL;
+  return n;
+}
+
+static void
+key_node_free (OrderIndex *idx,
+               KeyNode    *n)
+{
+  n->next = idx->free_nodes;
+  idx->free_nodes = n;
+}
+
+static void
+keyed_empty (OrderIndex *idx)
+{
+  _net_btree_clear (idx->tree);
+  _net_id_table_clear (&idx->keys);
+  _net_id_table_init (&idx->keys);
+  g_ptr_array_set_size (idx->chunks, 0);
+  idx->free_nodes = NULL;
+}
+
+static int
+keyed_item_compare (gconstpointer a,
+                    gconstpointer b,
+                    gpointer      data)
+{
+  const NetBTreeItem *ia = a, *ib = b;
+  NetBTreeTiebreak tie = data;
+  guint64 ta, tb;
+
+  if (ia->key != ib->key)
+    return ia->key < ib->key ? -1 : 1;
+  ta = tie (ia->value);
+  tb = tie (ib->value);
+  return ta < tb ? -1 : ta > tb;
+}
+
+/* Fills the empty @idx in mode @mode with the records of @self; FALSE
+ * (and @idx empty) when one cannot map. */
+static gboolean
+keyed_fill (OrderIndex    *idx,
+            KeyedMode      mode,
+            NetCollection *self)
+{
+  g_autoptr(GArray) items = g_array_sized_new (FALSE, FALSE, sizeof (NetBTreeItem),
+                                               _net_id_table_size (&self->table.by_id));
+  NetBTreeTiebreak tie = idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc;
+
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    {
+      Entry *e = self->table.by_id.slots[i];
+      NetBTreeItem item;
+
+      if (e == NULL)
+        continue;
+      if (!order_key_of (idx, mode, e, &item.key))
+        return FALSE;
+      item.value = e;
+      g_array_append_val (items, item);
+    }
+  g_array_sort_with_data (items, keyed_item_compare, tie);
+  _net_id_table_reserve (&idx->keys, items->len);
+  for (guint i = 0; i < items->len; i++)
+    {
+      NetBTreeItem *item = &g_array_index (items, NetBTreeItem, i);
+
+      _net_id_table_insert (&idx->keys, key_node_new (idx, ((Entry *) item->value)->id, item->key));
+    }
+  _net_btree_build (idx->tree, (NetBTreeItem *) items->data, items->len);
+  idx->keyed = mode;
+  return TRUE;
+}
+
+static void order_index_fill (OrderIndex    *idx,
+                              NetCollection *self,
+                              gboolean       try_keyed);
+
+/* A record of @idx cannot map: the index is sorted from now on (new
+ * labels: the live queries that use them recompute). */
+static void
+order_index_unkey (OrderIndex *idx)
+{
+  keyed_empty (idx);
+  idx->keyed = KEYED_NONE;
+  if (idx->owner == NULL)
+    return;
+  order_index_fill (idx, idx->owner, FALSE);
+  if (idx->watchers > 0)
+    _net_watch_hub_reset (&idx->owner->table.watches);
+}
+
 static void
 order_index_insert (OrderIndex *idx,
                     Entry      *e)
 {
-  OrderNode *node = order_node_new (idx, e);
+  OrderNode *node;
   GSequenceIter *it;
 
+  if (idx->keyed != KEYED_NONE)
+    {
+      guint64 key;
+
+      if (!order_key_of (idx, idx->keyed, e, &key))
+        {
+          order_index_unkey (idx);
+          return;
+        }
+      _net_id_table_insert (&idx->keys, key_node_new (idx, e->id, key));
+      _net_btree_insert (idx->tree, key, e);
+      return;
+    }
+  node = order_node_new (idx, e);
   it = g_sequence_insert_sorted (idx->seq, node, order_node_compare, idx);
   g_hash_table_insert (idx->nodes, &e->id, it);
   /* New labels: the live queries that use them recompute. */
@@ -730,18 +966,39 @@ static void
 order_index_remove (OrderIndex *idx,
                     Entry      *e)
 {
-  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+  GSequenceIter *it;
 
+  if (idx->keyed != KEYED_NONE)
+    {
+      KeyNode *n = _net_id_table_remove (&idx->keys, e->id);
+
+      if (n == NULL)
+        return;
+      _net_btree_remove (idx->tree, n->key, e);
+      key_node_free (idx, n);
+      return;
+    }
+  it = g_hash_table_lookup (idx->nodes, &e->id);
   if (it == NULL)
     return;
   g_hash_table_remove (idx->nodes, &e->id);
   g_sequence_remove (it);
 }
 
+/* Fills the empty @idx with the records of @self: keyed when it can
+ * be (and @try_keyed, and no live query uses its labels yet, or it was
+ * keyed), else sorted. */
 static void
 order_index_fill (OrderIndex    *idx,
-                  NetCollection *self)
+                  NetCollection *self,
+                  gboolean       try_keyed)
 {
+  KeyedMode mode = idx->watchers == 0 ? order_index_key_mode (&idx->q) : idx->keyed;
+
+  if (try_keyed && mode != KEYED_NONE && keyed_fill (idx, mode, self))
+    return;
+  keyed_empty (idx);
+  idx->keyed = KEYED_NONE;
   for (guint i = 0; i <= self->table.by_id.mask; i++)
     {
       Entry *e = self->table.by_id.slots[i];
@@ -762,6 +1019,7 @@ order_index_fill (OrderIndex    *idx,
 void
 _net_coll_order_index_empty (OrderIndex *idx)
 {
+  keyed_empty (idx);
   g_hash_table_remove_all (idx->nodes);
   g_sequence_remove_range (g_sequence_get_begin_iter (idx->seq), g_sequence_get_end_iter (idx->seq));
 }
@@ -805,7 +1063,10 @@ _net_coll_order_index_get (NetCollection *self,
   idx->q.desc_ties = q->desc_ties;
   idx->seq = g_sequence_new (g_free);
   idx->nodes = g_hash_table_new (g_int64_hash, g_int64_equal);
-  order_index_fill (idx, self);
+  idx->tree = _net_btree_new (idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc);
+  _net_id_table_init (&idx->keys);
+  idx->chunks = g_ptr_array_new_with_free_func (g_free);
+  order_index_fill (idx, self, TRUE);
   g_hash_table_insert (self->orders, idx->spec, idx);
   return idx;
 }
@@ -820,6 +1081,9 @@ _net_coll_order_index_unref (OrderIndex *idx)
   _net_coll_query_clear (&idx->q);
   g_hash_table_unref (idx->nodes);
   g_sequence_free (idx->seq);
+  _net_btree_free (idx->tree);
+  _net_id_table_clear (&idx->keys);
+  g_ptr_array_unref (idx->chunks);
   g_free (idx->spec);
   g_free (idx);
 }
@@ -828,8 +1092,15 @@ static guint64
 order_index_label (OrderIndex *idx,
                    Entry      *e)
 {
-  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+  GSequenceIter *it;
 
+  if (idx->keyed != KEYED_NONE)
+    {
+      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
+
+      return n != NULL ? n->key : 0;
+    }
+  it = g_hash_table_lookup (idx->nodes, &e->id);
   return it != NULL ? ((OrderNode *) g_sequence_get (it))->label : 0;
 }
 
@@ -873,10 +1144,28 @@ static void
 order_index_move (OrderIndex *idx,
                   Entry      *e)
 {
-  GSequenceIter *it = g_hash_table_lookup (idx->nodes, &e->id);
+  GSequenceIter *it;
   GSequenceIter *next;
   OrderNode *node;
 
+  if (idx->keyed != KEYED_NONE)
+    {
+      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
+      guint64 key;
+
+      if (n == NULL)
+        order_index_insert (idx, e);
+      else if (!order_key_of (idx, idx->keyed, e, &key))
+        order_index_unkey (idx);
+      else if (key != n->key)
+        {
+          _net_btree_remove (idx->tree, n->key, e);
+          n->key = key;
+          _net_btree_insert (idx->tree, key, e);
+        }
+      return;
+    }
+  it = g_hash_table_lookup (idx->nodes, &e->id);
   if (it == NULL)
     {
       order_index_insert (idx, e);
@@ -917,6 +1206,57 @@ _net_coll_order_indexes_move (NetCollection *self,
     order_index_move (idx, e);
 }
 
+/* A position in an order index, either kind. */
+typedef struct
+{
+  OrderIndex    *idx;
+  GSequenceIter *it;
+  NetBTreeIter   bit;
+} OrderCursor;
+
+static guint
+order_index_size (OrderIndex *idx)
+{
+  return idx->keyed != KEYED_NONE ? _net_btree_size (idx->tree) : (guint) g_sequence_get_length (idx->seq);
+}
+
+/* @c at position @pos (< the size). */
+static void
+order_cursor_at (OrderIndex  *idx,
+                 guint        pos,
+                 OrderCursor *c)
+{
+  c->idx = idx;
+  c->it = NULL;
+  if (idx->keyed != KEYED_NONE)
+    _net_btree_iter_nth (idx->tree, pos, &c->bit);
+  else
+    c->it = g_sequence_get_iter_at_pos (idx->seq, pos);
+}
+
+static Entry *
+order_cursor_get (OrderCursor *c)
+{
+  if (c->idx->keyed != KEYED_NONE)
+    return _net_btree_iter_get (&c->bit)->value;
+  return ((OrderNode *) g_sequence_get (c->it))->e;
+}
+
+static void
+order_cursor_step (OrderCursor *c,
+                   gboolean     back)
+{
+  if (c->idx->keyed != KEYED_NONE)
+    {
+      if (back)
+        _net_btree_iter_prev (&c->bit);
+      else
+        _net_btree_iter_next (&c->bit);
+    }
+  else
+    c->it = back ? g_sequence_iter_prev (c->it) : g_sequence_iter_next (c->it);
+}
+
 /* Visits the entries @w passes in the order of @q when a live query keeps
  * that order (FALSE: none does). */
 static gboolean
@@ -930,12 +1270,17 @@ order_indexes_walk (NetCollection      *self,
   g_autofree char *spec = order_spec (q);
   OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
 
+  OrderCursor c = { 0, };
+  guint n;
+
   if (idx == NULL)
     return FALSE;
-  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
-       it = g_sequence_iter_next (it))
+  n = order_index_size (idx);
+  if (n > 0)
+    order_cursor_at (idx, 0, &c);
+  for (guint i = 0; i < n; i++, order_cursor_step (&c, FALSE))
     {
-      Entry *e = ((OrderNode *) g_sequence_get (it))->e;
+      Entry *e = order_cursor_get (&c);
 
       if (!_net_table_walk_matches (&self->table, w, e))
         continue;
@@ -1239,15 +1584,38 @@ search_candidates (NetCollection *self,
   return best;
 }
 
-/* A probe of an ordered index's order: an OrderNode without an entry,
- * whose label is an id (0: before the records of the value,
- * G_MAXUINT64: after them). */
+/* Compares @e in the order of the ordered index @idx (the field
+ * ascending, ties by id) with a probe: @value, with @label as its id (0:
+ * before the records of the value, G_MAXUINT64: after them). */
+static int
+probe_compare_entry (OrderIndex     *idx,
+                     Entry          *e,
+                     const FieldVal *value,
+                     guint64         label)
+{
+  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
+  FieldVal fv;
+  Slot scratch = { 0, };
+  gboolean ok;
+  int r;
+
+  query_field (e, k->cf, k->special, &fv, &scratch);
+  r = fv_compare (&fv, value, &ok);
+  if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
+    _net_coll_slot_clear (k->cf->type, &scratch);
+  if (r == 0)
+    r = e->id < label ? -1 : e->id > label;
+  return r;
+}
+
 typedef struct
 {
   OrderIndex     *idx;
   const FieldVal *value;
 } ProbeCtx;
 
+/* g_sequence_search()'s: a real node and a probe, an OrderNode without
+ * an entry whose label is the probe's. */
 static int
 probe_compare (gconstpointer a,
                gconstpointer b,
@@ -1255,90 +1623,94 @@ probe_compare (gconstpointer a,
 {
   ProbeCtx *ctx = data;
   const OrderNode *real = a, *probe = b;
-  OrderKey *k = &g_array_index (ctx->idx->q.keys, OrderKey, 0);
-  FieldVal fv;
-  Slot scratch = { 0, };
-  gboolean ok;
-  int sign = 1, r;
 
   if (real->e == NULL)
-    {
-      const OrderNode *t = real;
+    return -probe_compare_entry (ctx->idx, probe->e, ctx->value, real->label);
+  return probe_compare_entry (ctx->idx, real->e, ctx->value, probe->label);
+}
 
-      real = probe;
-      probe = t;
-      sign = -1;
+/* The position of the first record of @idx after the probe (@value,
+ * @label). */
+static guint
+ordered_search (OrderIndex     *idx,
+                const FieldVal *value,
+                guint64         label)
+{
+  guint lo = 0, hi;
+
+  if (idx->keyed == KEYED_NONE)
+    {
+      OrderNode probe = { NULL, label, FALSE, { 0, } };
+      ProbeCtx ctx = { idx, value };
+
+      return g_sequence_iter_get_position (g_sequence_search (idx->seq, &probe, probe_compare, &ctx));
     }
-  query_field (real->e, k->cf, k->special, &fv, &scratch);
-  r = fv_compare (&fv, ctx->value, &ok);
-  if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
-    _net_coll_slot_clear (k->cf->type, &scratch);
-  if (r == 0)
-    r = real->e->id < probe->label ? -1 : real->e->id > probe->label;
-  return sign * r;
+  /* Keyed: a binary search by position, comparing as the sorted index
+   * would (its keys are in that order). */
+  hi = _net_btree_size (idx->tree);
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      NetBTreeIter it;
+
+      _net_btree_iter_nth (idx->tree, mid, &it);
+      if (probe_compare_entry (idx, _net_btree_iter_get (&it)->value, value, label) > 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return lo;
 }
 
 /* The ordered index of @c's field and the range of it that holds every
- * match of @c, as [*lo, *hi); FALSE when none serves @c. */
+ * match of @c, as positions [*lo, *hi); FALSE when none serves @c. */
 static gboolean
 ordered_range (NetCollection  *self,
                Cond           *c,
                OrderIndex    **out_idx,
-               GSequenceIter **lo,
-               GSequenceIter **hi)
+               guint          *lo,
+               guint          *hi)
 {
-  OrderNode first = { NULL, 0 }, last = { NULL, G_MAXUINT64 };
-  ProbeCtx ctx;
   OrderIndex *idx;
 
   if (c->cf == NULL || c->c->op == NET_FILTER_OP_NE || c->c->op > NET_FILTER_OP_GE ||
       (idx = g_hash_table_lookup (self->ordered, c->cf->name)) == NULL)
     return FALSE;
 
-  ctx.idx = idx;
-  ctx.value = &c->operand;
   *out_idx = idx;
-  *lo = g_sequence_get_begin_iter (idx->seq);
-  *hi = g_sequence_get_end_iter (idx->seq);
+  *lo = 0;
+  *hi = order_index_size (idx);
   switch (c->c->op)
     {
     case NET_FILTER_OP_EQ:
-      *lo = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
-      *hi = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      *lo = ordered_search (idx, &c->operand, 0);
+      *hi = ordered_search (idx, &c->operand, G_MAXUINT64);
       break;
     case NET_FILTER_OP_LT:
-      *hi = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
+      *hi = ordered_search (idx, &c->operand, 0);
       break;
     case NET_FILTER_OP_LE:
-      *hi = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      *hi = ordered_search (idx, &c->operand, G_MAXUINT64);
       break;
     case NET_FILTER_OP_GT:
-      *lo = g_sequence_search (idx->seq, &last, probe_compare, &ctx);
+      *lo = ordered_search (idx, &c->operand, G_MAXUINT64);
       break;
     case NET_FILTER_OP_GE:
-      *lo = g_sequence_search (idx->seq, &first, probe_compare, &ctx);
+      *lo = ordered_search (idx, &c->operand, 0);
       break;
     default:
       g_assert_not_reached ();
     }
+  if (*hi < *lo)
+    *hi = *lo;
   return TRUE;
-}
-
-/* How many entries [lo, hi) holds, in O(log n). */
-static guint
-range_size (GSequenceIter *lo,
-            GSequenceIter *hi)
-{
-  int a = g_sequence_iter_get_position (lo), b = g_sequence_iter_get_position (hi);
-
-  return b > a ? b - a : 0;
 }
 
 struct _IndexPlan
 {
-  OrderIndex    *idx;    /* a range of an ordered index, */
-  GSequenceIter *lo;
-  GSequenceIter *hi;
+  OrderIndex    *idx;    /* a range of an ordered index (positions), */
+  guint          lo;
+  guint          hi;
   GArray        *set;    /* or a posting of a search index (ids) */
   guint          size;
 };
@@ -1355,12 +1727,12 @@ index_plan_choose (NetCollection *self,
     {
       Cond *c = &g_array_index (q->conds, Cond, i);
       OrderIndex *idx;
-      GSequenceIter *lo, *hi;
+      guint lo, hi;
       GArray *set;
 
       if (ordered_range (self, c, &idx, &lo, &hi))
         {
-          guint size = range_size (lo, hi);
+          guint size = hi - lo;
 
           if (plan->idx == NULL && plan->set == NULL ? TRUE : size < plan->size)
             {
@@ -1372,7 +1744,7 @@ index_plan_choose (NetCollection *self,
           guint size = set->len;
 
           if (plan->idx == NULL && plan->set == NULL ? TRUE : size < plan->size)
-            *plan = (IndexPlan) { NULL, NULL, NULL, set, size };
+            *plan = (IndexPlan) { NULL, 0, 0, set, size };
         }
     }
   return plan->idx != NULL || plan->set != NULL;
@@ -1439,30 +1811,21 @@ index_plan_visit (NetCollection      *self,
           return FALSE;
       }
       plan.idx = idx;
-      plan.lo = g_sequence_get_begin_iter (idx->seq);
-      plan.hi = g_sequence_get_end_iter (idx->seq);
+      plan.lo = 0;
+      plan.hi = order_index_size (idx);
     }
 
   /* The range is in the order asked: walk it. */
   if (plan.idx != NULL && (!ordered || plan_order_is_index (q, plan.idx, &desc)))
     {
-      GSequenceIter *it = desc ? plan.hi : plan.lo;
+      OrderCursor c = { 0, };
 
-      for (;;)
+      if (plan.hi > plan.lo)
+        order_cursor_at (plan.idx, desc ? plan.hi - 1 : plan.lo, &c);
+      for (guint i = plan.lo; i < plan.hi; i++, order_cursor_step (&c, desc))
         {
-          Entry *e;
+          Entry *e = order_cursor_get (&c);
 
-          if (desc)
-            {
-              if (it == plan.lo)
-                break;
-              it = g_sequence_iter_prev (it);
-            }
-          else if (it == plan.hi)
-            break;
-          e = ((OrderNode *) g_sequence_get (it))->e;
-          if (!desc)
-            it = g_sequence_iter_next (it);
           if (!_net_table_walk_matches (&self->table, w, e))
             continue;
           if (ordered && skip > 0)
@@ -1479,13 +1842,19 @@ index_plan_visit (NetCollection      *self,
   /* Else the candidates that match, sorted. */
   matches = g_ptr_array_sized_new (plan.size);
   if (plan.idx != NULL)
-    for (GSequenceIter *it = plan.lo; it != plan.hi; it = g_sequence_iter_next (it))
-      {
-        Entry *e = ((OrderNode *) g_sequence_get (it))->e;
+    {
+      OrderCursor c = { 0, };
 
-        if (_net_table_walk_matches (&self->table, w, e))
-          g_ptr_array_add (matches, e);
-      }
+      if (plan.hi > plan.lo)
+        order_cursor_at (plan.idx, plan.lo, &c);
+      for (guint i = plan.lo; i < plan.hi; i++, order_cursor_step (&c, FALSE))
+        {
+          Entry *e = order_cursor_get (&c);
+
+          if (_net_table_walk_matches (&self->table, w, e))
+            g_ptr_array_add (matches, e);
+        }
+    }
   else
     for (guint i = 0; i < plan.set->len; i++)
       {
@@ -1552,7 +1921,7 @@ _net_coll_order_indexes_rebuild (NetCollection *self)
   while (g_hash_table_iter_next (&iter, NULL, &idx))
     {
       _net_coll_order_index_empty (idx);
-      order_index_fill (idx, self);
+      order_index_fill (idx, self, TRUE);
     }
   g_hash_table_iter_init (&iter, self->search);
   while (g_hash_table_iter_next (&iter, NULL, &idx))
@@ -1594,14 +1963,16 @@ watch_matcher_new (GObject  *source,
   *desc = m->w.desc;
   if (m->q.keys->len > 0)
     {
-      /* Labels are unique and grow along the order, ties included. */
+      /* Labels grow along the order: a sorted index's are unique, ties
+       * included; a keyed index's are its keys, whose ties are by id in
+       * the order's direction of ties, as the model breaks them. */
       m->order = _net_coll_order_index_get (m->self, &m->q);
-      /* The first live query of an index (one net_collection_add_index()
-       * built record by record, say) starts from even gaps: no other
-       * query uses its labels yet. */
-      if (m->order->watchers++ == 0)
+      /* The first live query of a sorted index (one
+       * net_collection_add_index() built record by record, say) starts
+       * from even gaps: no other query uses its labels yet. */
+      if (m->order->watchers++ == 0 && m->order->keyed == KEYED_NONE)
         order_index_relabel (m->order);
-      *desc = FALSE;
+      *desc = m->q.desc_ties;
     }
   return m;
 }

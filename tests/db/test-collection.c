@@ -2175,6 +2175,374 @@ test_watch_crowded_labels (void)
   g_ptr_array_unref (rd.shadow);
 }
 
+/* Orders over numbers with missing values ------------------------------------------- */
+
+/* Compares two values of a field as an untyped collection orders them:
+ * a missing value (unset) before every number, numbers as numbers (a
+ * NULL time before every time). */
+static int
+untyped_compare (const GValue *a,
+                 const GValue *b)
+{
+  const GValue *v[2] = { a, b };
+  long double x[2];
+
+  if (!G_IS_VALUE (a) || !G_IS_VALUE (b))
+    return G_IS_VALUE (a) - G_IS_VALUE (b);
+  for (guint i = 0; i < 2; i++)
+    {
+      if (G_VALUE_HOLDS (v[i], G_TYPE_DATE_TIME))
+        {
+          GDateTime *dt = g_value_get_boxed (v[i]);
+
+          x[i] = dt != NULL ? (long double) g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt)
+                            : (long double) G_MININT64;
+        }
+      else if (G_VALUE_HOLDS_INT (v[i]))
+        x[i] = g_value_get_int (v[i]);
+      else if (G_VALUE_HOLDS_INT64 (v[i]))
+        x[i] = g_value_get_int64 (v[i]);
+      else if (G_VALUE_HOLDS_UINT (v[i]))
+        x[i] = g_value_get_uint (v[i]);
+      else if (G_VALUE_HOLDS_UINT64 (v[i]))
+        x[i] = g_value_get_uint64 (v[i]);
+      else if (G_VALUE_HOLDS_DOUBLE (v[i]))
+        x[i] = g_value_get_double (v[i]);
+      else if (G_VALUE_HOLDS_BOOLEAN (v[i]))
+        x[i] = g_value_get_boolean (v[i]);
+      else
+        g_assert_not_reached ();
+    }
+  return (x[0] > x[1]) - (x[0] < x[1]);
+}
+
+typedef struct
+{
+  const char *fields[2];
+  gboolean    desc[2];
+  guint       n_keys;
+  const char *cond_field;   /* NULL: none */
+  NetFilterOp cond_op;
+  GValue      cond_value;
+  guint       limit;
+  guint       offset;
+} UOracle;
+
+static gboolean
+uoracle_matches (UOracle   *o,
+                 NetRecord *r)
+{
+  g_auto(GValue) v = G_VALUE_INIT;
+  int cmp;
+
+  if (o->cond_field == NULL)
+    return TRUE;
+  if (!net_record_get_field (r, o->cond_field, &v))
+    return FALSE;
+  cmp = untyped_compare (&v, &o->cond_value);
+  switch (o->cond_op)
+    {
+    case NET_FILTER_OP_EQ: return cmp == 0;
+    case NET_FILTER_OP_LT: return cmp < 0;
+    case NET_FILTER_OP_GE: return cmp >= 0;
+    default: g_assert_not_reached ();
+    }
+  return FALSE;
+}
+
+static int
+uoracle_order (gconstpointer a,
+               gconstpointer b,
+               gpointer      data)
+{
+  UOracle *o = data;
+  NetRecord *x = *(NetRecord **) a, *y = *(NetRecord **) b;
+
+  for (guint i = 0; i < o->n_keys; i++)
+    {
+      g_auto(GValue) vx = G_VALUE_INIT;
+      g_auto(GValue) vy = G_VALUE_INIT;
+      int r;
+
+      net_record_get_field (x, o->fields[i], &vx);
+      net_record_get_field (y, o->fields[i], &vy);
+      r = untyped_compare (&vx, &vy);
+      if (r != 0)
+        return o->desc[i] ? -r : r;
+    }
+  if (net_record_get_id (x) == net_record_get_id (y))
+    return 0;
+  return (net_record_get_id (x) < net_record_get_id (y)) == !o->desc[0] ? -1 : 1;
+}
+
+static GPtrArray *
+uoracle_run (UOracle       *o,
+             NetCollection *coll)
+{
+  g_autoptr(GPtrArray) all = net_collection_find_many (coll, NULL);
+  g_autoptr(GPtrArray) matched = g_ptr_array_new ();
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < all->len; i++)
+    if (uoracle_matches (o, g_ptr_array_index (all, i)))
+      g_ptr_array_add (matched, g_ptr_array_index (all, i));
+  g_ptr_array_sort_with_data (matched, uoracle_order, o);
+  for (guint i = o->offset; i < matched->len && (o->limit == 0 || out->len < o->limit); i++)
+    g_ptr_array_add (out, g_object_ref (g_ptr_array_index (matched, i)));
+  return out;
+}
+
+/* An untyped collection of two versions of a class: "big" (int64),
+ * "size" (uint64), "score" (double) and "due" (a time, NULL or not) are
+ * missing from the records of the later version, "extra" (int) from
+ * those of the first, "priority" is an int in some and a double in
+ * others.  Orders by one of them (ascending and descending, many ties,
+ * with and without an ordered index, with a condition or not) and by two,
+ * as find_many and as a live query, against a brute-force order in
+ * which a missing value comes first, through updates that give a
+ * missing value one and deletes. */
+static void
+test_watch_untyped_orders (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  static const char *order_fields[] = { "big", "extra", "score", "size", "due", "priority" };
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < 60; i++)
+      {
+        g_autoptr(GDateTime) due = g_date_time_new_from_unix_utc (1700000000 + g_rand_int_range (rand, 0, 4) * 3600);
+        g_autoptr(TestNote) n = g_object_new (TEST_TYPE_NOTE, "title", "old",
+                                              "priority", g_rand_int_range (rand, -3, 4),
+                                              "big", (gint64) g_rand_int_range (rand, -3, 4) << 40,
+                                              "size", (guint64) g_rand_int_range (rand, 0, 4) << 40,
+                                              "score", (double) g_rand_int_range (rand, -4, 4) / 2,
+                                              "due", g_rand_int_range (rand, 0, 4) == 0 ? NULL : due, NULL);
+
+        g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+        g_assert_no_error (error);
+      }
+    g_assert_true (net_db_close (db, &error));
+  }
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE2, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < 40; i++)
+      {
+        g_autoptr(TestNote2) n = g_object_new (TEST_TYPE_NOTE2, "title", "new",
+                                               "priority", (double) g_rand_int_range (rand, -6, 7) / 2,
+                                               "extra", g_rand_int_range (rand, -3, 4), NULL);
+
+        g_assert_cmpuint (net_collection_insert (notes, NET_RECORD (n), &error), >, 0);
+        g_assert_no_error (error);
+      }
+    g_assert_true (net_db_close (db, &error));
+  }
+
+  {
+    g_autoptr(NetDb) db = db_new (f->dir);
+    NetCollection *notes = net_db_open_collection (db, "notes", NET_TYPE_RECORD, &error);
+    g_autoptr(GPtrArray) all = NULL;
+
+    g_assert_no_error (error);
+    all = net_collection_find_many (notes, NULL);
+    g_assert_cmpuint (all->len, ==, 100);
+    for (guint i = 0; i < all->len; i++)
+      {
+        guint64 id = net_record_get_id (g_ptr_array_index (all, i));
+
+        g_array_append_val (ids, id);
+      }
+
+    for (guint round = 0; round < 40; round++)
+      {
+        UOracle o = { { NULL, NULL }, { FALSE, FALSE }, 1, NULL, 0, G_VALUE_INIT, 0, 0 };
+        g_autoptr(NetFilter) filter = net_filter_new ();
+        g_autoptr(NetQueryModel) model = NULL;
+        Replay r = { g_ptr_array_new_with_free_func (g_object_unref), NULL, NULL };
+
+        /* The second half with ordered indexes (made record by record
+         * from the collection's state). */
+        if (round == 20)
+          for (guint i = 0; i < G_N_ELEMENTS (order_fields); i++)
+            {
+              g_assert_true (net_collection_add_index (notes, order_fields[i], NET_INDEX_ORDERED, &error));
+              g_assert_no_error (error);
+            }
+        o.n_keys = g_rand_int_range (rand, 0, 4) == 0 ? 2 : 1;
+        for (guint i = 0; i < o.n_keys; i++)
+          {
+            o.fields[i] = order_fields[g_rand_int_range (rand, 0, G_N_ELEMENTS (order_fields))];
+            o.desc[i] = g_rand_boolean (rand);
+            net_filter_order_by (filter, o.fields[i], o.desc[i]);
+          }
+        if (g_rand_boolean (rand))
+          {
+            static const NetFilterOp ops[] = { NET_FILTER_OP_EQ, NET_FILTER_OP_LT, NET_FILTER_OP_GE };
+
+            o.cond_field = g_rand_boolean (rand) ? "big" : "extra";
+            o.cond_op = ops[g_rand_int_range (rand, 0, G_N_ELEMENTS (ops))];
+            g_value_init (&o.cond_value, G_TYPE_INT64);
+            g_value_set_int64 (&o.cond_value, g_str_equal (o.cond_field, "big") ? (gint64) g_rand_int_range (rand, -3, 4) << 40
+                                                                                 : g_rand_int_range (rand, -3, 4));
+            net_filter_where (filter, o.cond_field, o.cond_op, &o.cond_value);
+          }
+        o.limit = g_rand_boolean (rand) ? g_rand_int_range (rand, 1, 12) : 0;
+        o.offset = g_rand_boolean (rand) ? g_rand_int_range (rand, 0, 5) : 0;
+        g_object_set (filter, "limit", o.limit, "offset", o.offset, NULL);
+
+        model = net_collection_watch (notes, filter);
+        r.model = G_LIST_MODEL (model);
+        for (guint i = 0; i < g_list_model_get_n_items (r.model); i++)
+          g_ptr_array_add (r.shadow, g_list_model_get_item (r.model, i));
+        g_signal_connect (model, "items-changed", G_CALLBACK (replay_items_changed_cb), &r);
+
+        for (guint step = 0; step < 12; step++)
+          {
+            g_autoptr(GPtrArray) want = NULL;
+            g_autoptr(GPtrArray) oracle = NULL;
+            guint at = g_rand_int_range (rand, 0, ids->len);
+            guint64 id = g_array_index (ids, guint64, at);
+            guint64 seq = 0;
+
+            switch (g_rand_int_range (rand, 0, 5))
+              {
+              case 0:
+                seq = net_collection_update (notes, id, &error, "big", (gint64) g_rand_int_range (rand, -3, 4) << 40, NULL);
+                break;
+              case 1:
+                seq = net_collection_update (notes, id, &error, "extra", g_rand_int_range (rand, -3, 4), NULL);
+                break;
+              case 2:
+                seq = net_collection_update (notes, id, &error, "score", (double) g_rand_int_range (rand, -4, 4) / 2, NULL);
+                break;
+              case 3:
+                seq = net_collection_update (notes, id, &error, "size", (guint64) g_rand_int_range (rand, 0, 4) << 40, NULL);
+                break;
+              default:
+                if (ids->len > 20)
+                  {
+                    seq = net_collection_delete (notes, id, &error);
+                    g_array_remove_index (ids, at);
+                  }
+                break;
+              }
+            g_assert_no_error (error);
+            if (seq > 0)
+              {
+                g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+                g_assert_no_error (error);
+              }
+
+            want = net_collection_find_many (notes, filter);
+            oracle = uoracle_run (&o, notes);
+            assert_same_records (want, oracle);
+            assert_model_equals (&r, want);
+          }
+
+        g_signal_handlers_disconnect_by_data (model, &r);
+        g_ptr_array_unref (r.shadow);
+        if (G_IS_VALUE (&o.cond_value))
+          g_value_unset (&o.cond_value);
+      }
+  }
+}
+
+/* An ordered index on a uint64 field keeps its records by their value
+ * mapped to a u64 until one is past G_MAXINT64: then it sorts them
+ * itself, and the live queries that order by the field (ascending and
+ * descending, windowed or not) stay equal to the queries, before and
+ * after, through inserts, updates and deletes. */
+static void
+test_watch_index_unmappable (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  NetFilter *filters[3];
+  NetQueryModel *models[3];
+  Replay replays[3];
+
+  g_assert_no_error (error);
+  g_assert_true (net_collection_add_index (notes, "size", NET_INDEX_ORDERED, &error));
+  for (guint i = 0; i < 3; i++)
+    {
+      filters[i] = net_filter_new ();
+      net_filter_order_by (filters[i], "size", i > 0);
+      if (i == 2)
+        g_object_set (filters[i], "limit", 7, "offset", 2, NULL);
+      models[i] = net_collection_watch (notes, filters[i]);
+      replays[i] = (Replay) { g_ptr_array_new_with_free_func (g_object_unref), G_LIST_MODEL (models[i]), NULL };
+      g_signal_connect (models[i], "items-changed", G_CALLBACK (replay_items_changed_cb), &replays[i]);
+    }
+
+  for (guint step = 0; step < 120; step++)
+    {
+      /* Huge sizes from the middle on. */
+      guint64 size = step >= 60 && g_rand_int_range (rand, 0, 4) == 0
+                     ? G_MAXUINT64 - ((guint64) g_rand_int_range (rand, 0, 3) << 20)
+                     : (guint64) g_rand_int_range (rand, 0, 5) << 40;
+      guint what = ids->len < 10 ? 0 : g_rand_int_range (rand, 0, 3);
+      guint64 seq;
+
+      if (what == 0)
+        {
+          g_autoptr(TestNote) n = g_object_new (TEST_TYPE_NOTE, "size", size, NULL);
+          guint64 id;
+
+          seq = net_collection_insert (notes, NET_RECORD (n), &error);
+          id = net_record_get_id (NET_RECORD (n));
+          g_array_append_val (ids, id);
+        }
+      else if (what == 1)
+        {
+          guint at = g_rand_int_range (rand, 0, ids->len);
+
+          seq = net_collection_delete (notes, g_array_index (ids, guint64, at), &error);
+          g_array_remove_index (ids, at);
+        }
+      else
+        seq = net_collection_update (notes, g_array_index (ids, guint64, g_rand_int_range (rand, 0, ids->len)),
+                                     &error, "size", size, NULL);
+      g_assert_no_error (error);
+      g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+      g_assert_no_error (error);
+
+      for (guint i = 0; i < 3; i++)
+        {
+          g_autoptr(GPtrArray) want = net_collection_find_many (notes, filters[i]);
+          Oracle o = { g_array_new (FALSE, TRUE, sizeof (OCond)), g_array_new (FALSE, TRUE, sizeof (OCond)),
+                       i == 2 ? 7 : 0, i == 2 ? 2 : 0 };
+          OCond k = { g_strdup ("size"), i > 0, G_VALUE_INIT };
+          g_autoptr(GPtrArray) oracle = NULL;
+
+          g_array_append_val (o.orders, k);
+          oracle = oracle_run (&o, notes, TRUE);
+          assert_same_records (want, oracle);
+          assert_model_equals (&replays[i], want);
+          oracle_clear (&o);
+        }
+    }
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_signal_handlers_disconnect_by_data (models[i], &replays[i]);
+      g_ptr_array_unref (replays[i].shadow);
+      g_object_unref (models[i]);
+      g_object_unref (filters[i]);
+    }
+}
+
 /* A search index's postings keep the ids of texts that changed until they
  * are made again: titles changed many times (past a compaction), records
  * deleted and a title with a trigram twice ("aaaaa") still give each
@@ -2279,6 +2647,9 @@ main (int   argc,
   g_test_add_func ("/collection/filter/indexes", test_indexes);
   g_test_add_func ("/collection/watch/random", test_watch_random);
   g_test_add_func ("/collection/watch/crowded-labels", test_watch_crowded_labels);
+  g_test_add ("/collection/watch/untyped-orders", Fixture, NULL, fixture_setup, test_watch_untyped_orders,
+              fixture_teardown);
+  g_test_add_func ("/collection/watch/index-unmappable", test_watch_index_unmappable);
   g_test_add_func ("/collection/filter/search-churn", test_search_index_churn);
 
   return g_test_run ();
