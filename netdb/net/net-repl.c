@@ -346,30 +346,31 @@ _net_repl_follower_add_log (NetRepl      *self,
   return log;
 }
 
-/* Leader: a log we did not serve yet.  Announced at the next watch
- * dispatch (its tail grew from nothing). */
+/* Leader: a collection beyond what the wire numbers, said once. */
+static void
+leader_refuse_log (NetRepl    *self,
+                   const char *name)
+{
+  if (self->logs_refused == NULL)
+    self->logs_refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!g_hash_table_add (self->logs_refused, g_strdup (name)))
+    return;
+  g_warning ("replication: database %s has more collections than the %u a leader can "
+             "serve; collection “%s” is not replicated",
+             net_db_get_path (self->db) ? net_db_get_path (self->db) : "(in memory)",
+             MAX_LOGS - NET_DB_N_LOGS, name + strlen (NET_COLLECTION_LOG_PREFIX));
+}
+
+/* Leader: a log we did not serve yet (there is room: the caller checked).
+ * Announced at the next watch dispatch (its tail grew from nothing). */
 static void
 leader_add_log (NetRepl      *self,
                 const char   *name,
                 NetRedexFile *file)
 {
-  int log;
+  int log = repl_add_log (self, name, file);
 
-  if (self->logs_refused != NULL && g_hash_table_contains (self->logs_refused, name))
-    return;
-  log = repl_add_log (self, name, file);
-  if (log < 0)
-    {
-      /* Said once per log: the wire numbers at most MAX_LOGS logs. */
-      if (self->logs_refused == NULL)
-        self->logs_refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_hash_table_add (self->logs_refused, g_strdup (name));
-      g_warning ("replication: database %s has more logs than the %u a leader can serve; "
-                 "the %s log is not replicated",
-                 net_db_get_path (self->db) ? net_db_get_path (self->db) : "(in memory)",
-                 MAX_LOGS, name);
-      return;
-    }
+  g_assert (log >= 0);
   self->announced[log] = 0;
   self->announced_tail[log] = 0;
   if (self->watch_source != NULL)
@@ -394,9 +395,13 @@ _net_repl_leader_refresh_logs (NetRepl *self)
       g_autoptr(GError) error = NULL;
       NetRedexFile *file;
 
-      if (_net_repl_find_log (self, names[i]) >= 0 ||
-          (self->logs_refused != NULL && g_hash_table_contains (self->logs_refused, names[i])))
+      if (_net_repl_find_log (self, names[i]) >= 0)
         continue;
+      if (self->n_logs >= MAX_LOGS)
+        {
+          leader_refuse_log (self, names[i]);
+          continue;
+        }
       /* Opened untyped if the application has not opened it: that bumps
        * the generation, hence read after the loop. */
       file = _net_db_open_log (self->db, names[i], &error);

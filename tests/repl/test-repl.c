@@ -2834,8 +2834,8 @@ test_collections_too_many (void)
       if (i % 50 == 0 || i >= 253)
         write_notes (coll, 2, 1);
     }
-  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*collections/c254 log is not replicated*");
-  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*collections/c255 log is not replicated*");
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*the 254 a leader can serve; collection “c254” is not replicated*");
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*the 254 a leader can serve; collection “c255” is not replicated*");
   start_leader (c, NULL);
   g_test_assert_expected_messages ();
 
@@ -2848,6 +2848,14 @@ test_collections_too_many (void)
   g_assert_false (strv_has (names, "c255"));
   g_assert_cmpuint (g_strv_length (names), ==, 254);
   g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->messages_malformed, ==, 0);
+
+  /* Said once: another collection opened does not repeat it. */
+  net_db_open_collection (c->nodes[0].db, "more", REPL_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+  g_test_expect_message ("Netdb", G_LOG_LEVEL_WARNING, "*collection “more” is not replicated*");
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_test_assert_expected_messages ();
 
   cluster_free (c);
 }
