@@ -255,11 +255,13 @@ struct _OrderIndex
   KeyNode        *free_nodes;
 };
 
+typedef struct _Posting Posting;
+
 typedef struct
 {
   ClassField  *cf;
-  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → GArray* of ids (a posting:
-                         * appended, its stale ids left until a compaction) */
+  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → Posting* of ids (appended,
+                         * its stale ids left until a compaction) */
   GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
   guint64      live;    /* ids in the postings for the texts */
   guint64      stale;   /* ids in the postings for texts gone */
@@ -363,6 +365,7 @@ void         _net_coll_order_indexes_remove  (NetCollection *self,
 void         _net_coll_query_clear           (Query *q);
 void         _net_coll_search_index_fill     (SearchIndex   *si,
                                               NetCollection *self);
+void         _net_coll_posting_free          (gpointer data);
 void         _net_coll_search_index_free     (gpointer data);
 gboolean     _net_coll_special_of            (const char *name,
                                               guint      *special);

@@ -1313,6 +1313,86 @@ order_indexes_walk (NetCollection      *self,
  */
 
 
+/* A posting: ids appended in blocks, the first growing up to
+ * POSTING_BLOCK ids and the others of POSTING_BLOCK, so that an append
+ * never copies more than a block (the postings of common trigrams hold
+ * about every record). */
+#define POSTING_SHIFT 12
+#define POSTING_BLOCK (1u << POSTING_SHIFT)
+
+struct _Posting
+{
+  guint     len;
+  guint     cap0;       /* the first block's capacity */
+  guint     n_blocks;
+  guint64 **blocks;
+};
+
+static inline guint64
+posting_get (const Posting *p,
+             guint          i)
+{
+  return p->blocks[i >> POSTING_SHIFT][i & (POSTING_BLOCK - 1)];
+}
+
+static Posting *
+posting_new (void)
+{
+  return g_new0 (Posting, 1);
+}
+
+void
+_net_coll_posting_free (gpointer data)
+{
+  Posting *p = data;
+
+  for (guint i = 0; i < p->n_blocks; i++)
+    g_free (p->blocks[i]);
+  g_free (p->blocks);
+  g_free (p);
+}
+
+static void
+posting_append_slow (Posting *p,
+                     guint64  id)
+{
+  if (p->len < POSTING_BLOCK)
+    {
+      /* The first block grows (doubling). */
+      p->cap0 = p->cap0 == 0 ? 4 : p->cap0 * 2;
+      if (p->n_blocks == 0)
+        {
+          p->blocks = g_new0 (guint64 *, 1);
+          p->n_blocks = 1;
+        }
+      p->blocks[0] = g_renew (guint64, p->blocks[0], p->cap0);
+    }
+  else
+    {
+      /* A new block (the pointers grow by doubling). */
+      if ((p->n_blocks & (p->n_blocks - 1)) == 0)
+        p->blocks = g_renew (guint64 *, p->blocks, p->n_blocks * 2);
+      p->blocks[p->n_blocks++] = g_new (guint64, POSTING_BLOCK);
+    }
+  p->blocks[p->len >> POSTING_SHIFT][p->len & (POSTING_BLOCK - 1)] = id;
+  p->len++;
+}
+
+static inline void
+posting_append (Posting *p,
+                guint64  id)
+{
+  guint room = p->len < POSTING_BLOCK ? p->cap0 : p->n_blocks << POSTING_SHIFT;
+
+  if (G_UNLIKELY (p->len >= room))
+    {
+      posting_append_slow (p, id);
+      return;
+    }
+  p->blocks[p->len >> POSTING_SHIFT][p->len & (POSTING_BLOCK - 1)] = id;
+  p->len++;
+}
+
 void
 _net_coll_search_index_free (gpointer data)
 {
@@ -1382,14 +1462,14 @@ gram_add_cb (gpointer key,
              gpointer data)
 {
   GramOp *op = data;
-  GArray *posting = g_hash_table_lookup (op->si->grams, key);
+  Posting *posting = g_hash_table_lookup (op->si->grams, key);
 
   if (posting == NULL)
     {
-      posting = g_array_new (FALSE, FALSE, sizeof (guint64));
+      posting = posting_new ();
       g_hash_table_insert (op->si->grams, key, posting);
     }
-  g_array_append_val (posting, op->e->id);
+  posting_append (posting, op->e->id);
   op->si->live++;
 }
 
@@ -1543,12 +1623,12 @@ _net_coll_search_index_fill (SearchIndex   *si,
 
 /* The smallest posting a search index gives @c (ids, perhaps stale or
  * repeated: a superset of the matches), or NULL. */
-static GArray *
+static Posting *
 search_candidates (NetCollection *self,
                    Cond          *c)
 {
   SearchIndex *si;
-  GArray *best = NULL;
+  Posting *best = NULL;
   gboolean none = FALSE;
   const char *p;
 
@@ -1560,7 +1640,7 @@ search_candidates (NetCollection *self,
   for (p = c->c->folded; *p != '\0' && !none; p = g_utf8_next_char (p))
     {
       const char *end = p;
-      GArray *set;
+      Posting *set;
 
       for (guint i = 0; i < 3 && *end != '\0'; i++)
         end = g_utf8_next_char (end);
@@ -1575,11 +1655,9 @@ search_candidates (NetCollection *self,
   /* A trigram no record has: an empty set of candidates. */
   if (none)
     {
-      static GArray *empty;
+      static Posting empty = { 0, 0, 0, NULL };
 
-      if (g_once_init_enter (&empty))
-        g_once_init_leave (&empty, g_array_new (FALSE, FALSE, sizeof (guint64)));
-      return empty;
+      return &empty;
     }
   return best;
 }
@@ -1711,7 +1789,7 @@ struct _IndexPlan
   OrderIndex    *idx;    /* a range of an ordered index (positions), */
   guint          lo;
   guint          hi;
-  GArray        *set;    /* or a posting of a search index (ids) */
+  Posting       *set;    /* or a posting of a search index (ids) */
   guint          size;
 };
 
@@ -1728,7 +1806,7 @@ index_plan_choose (NetCollection *self,
       Cond *c = &g_array_index (q->conds, Cond, i);
       OrderIndex *idx;
       guint lo, hi;
-      GArray *set;
+      Posting *set;
 
       if (ordered_range (self, c, &idx, &lo, &hi))
         {
@@ -1858,7 +1936,7 @@ index_plan_visit (NetCollection      *self,
   else
     for (guint i = 0; i < plan.set->len; i++)
       {
-        Entry *e = _net_coll_lookup (self, g_array_index (plan.set, guint64, i));
+        Entry *e = _net_coll_lookup (self, posting_get (plan.set, i));
 
         if (e != NULL && _net_table_walk_matches (&self->table, w, e))
           g_ptr_array_add (matches, e);

@@ -1731,7 +1731,7 @@ net_collection_add_index (NetCollection  *self,
       SearchIndex *si = g_new0 (SearchIndex, 1);
 
       si->cf = cf;
-      si->grams = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
+      si->grams = g_hash_table_new_full (NULL, NULL, NULL, _net_coll_posting_free);
       si->texts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
       _net_coll_search_index_fill (si, self);
       g_hash_table_insert (self->search, cf->name, si);

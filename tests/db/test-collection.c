@@ -2543,6 +2543,74 @@ test_watch_index_unmappable (void)
     }
 }
 
+/* A trigram that thousands of records have (a posting of several
+ * blocks) and rare ones: a search gives what a scan gives, in order,
+ * before and after deletes and changes. */
+static void
+test_search_index_large (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  NetCollection *notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  NetCollection *plain = net_db_open_collection (db, "plain", TEST_TYPE_NOTE, &error);
+  const char *needles[] = { "com", "mon-", "-123", "n-9", "999", "zzz" };
+
+  g_assert_no_error (error);
+  g_assert_true (net_collection_add_index (notes, "title", NET_INDEX_SEARCH, &error));
+  g_assert_no_error (error);
+  for (guint64 id = 1; id <= 9000; id++)
+    {
+      g_autofree char *title = g_strdup_printf ("common-%" G_GUINT64_FORMAT, id);
+      g_autoptr(TestNote) a = g_object_new (TEST_TYPE_NOTE, "id", id, "title", title, NULL);
+      g_autoptr(TestNote) b = g_object_new (TEST_TYPE_NOTE, "id", id, "title", title, NULL);
+
+      net_collection_insert (notes, NET_RECORD (a), &error);
+      g_assert_no_error (error);
+      net_collection_insert (plain, NET_RECORD (b), &error);
+      g_assert_no_error (error);
+    }
+  for (guint round = 0; round < 2; round++)
+    {
+      for (guint n = 0; n < G_N_ELEMENTS (needles); n++)
+        {
+          g_autoptr(NetFilter) f = net_filter_new ();
+          g_autoptr(GPtrArray) got = NULL;
+          g_autoptr(GPtrArray) want = NULL;
+          g_auto(GValue) v = G_VALUE_INIT;
+
+          g_value_init (&v, G_TYPE_STRING);
+          g_value_set_string (&v, needles[n]);
+          net_filter_where (f, "title", NET_FILTER_OP_CONTAINS, &v);
+          got = net_collection_find_many (notes, f);
+          want = net_collection_find_many (plain, f);
+          g_assert_cmpuint (got->len, ==, want->len);
+          for (guint i = 0; i < got->len; i++)
+            g_assert_cmpuint (net_record_get_id (g_ptr_array_index (got, i)), ==,
+                              net_record_get_id (g_ptr_array_index (want, i)));
+          g_assert_cmpuint (net_collection_count (notes, f), ==, want->len);
+          if (round == 0 && n == 0)
+            g_assert_cmpuint (want->len, ==, 9000);
+        }
+      for (guint64 id = 1; round == 0 && id <= 9000; id += 7)
+        {
+          if (id % 2 == 0)
+            {
+              net_collection_delete (notes, id, &error);
+              g_assert_no_error (error);
+              net_collection_delete (plain, id, &error);
+              g_assert_no_error (error);
+            }
+          else
+            {
+              net_collection_update (notes, id, &error, "title", "zzz", NULL);
+              g_assert_no_error (error);
+              net_collection_update (plain, id, &error, "title", "zzz", NULL);
+              g_assert_no_error (error);
+            }
+        }
+    }
+}
+
 /* A search index's postings keep the ids of texts that changed until they
  * are made again: titles changed many times (past a compaction), records
  * deleted and a title with a trigram twice ("aaaaa") still give each
@@ -2651,6 +2719,7 @@ main (int   argc,
               fixture_teardown);
   g_test_add_func ("/collection/watch/index-unmappable", test_watch_index_unmappable);
   g_test_add_func ("/collection/filter/search-churn", test_search_index_churn);
+  g_test_add_func ("/collection/filter/search-large", test_search_index_large);
 
   return g_test_run ();
 }
