@@ -1024,23 +1024,35 @@ _net_coll_order_index_empty (OrderIndex *idx)
   g_sequence_remove_range (g_sequence_get_begin_iter (idx->seq), g_sequence_get_end_iter (idx->seq));
 }
 
+/* Whether @q orders by one key descending: the reverse of the order by
+ * that key ascending (ties by id descending, the reverse of ascending),
+ * whose index it uses backwards (its labels complemented). */
+static gboolean
+order_reversed (const Query *q)
+{
+  return q->keys->len == 1 && g_array_index (q->keys, OrderKey, 0).desc;
+}
+
+/* The name of the order of @q's index: one key is always ascending. */
 static char *
 order_spec (const Query *q)
 {
-  GString *spec = g_string_new (q->desc_ties ? "-" : "+");
+  gboolean reversed = order_reversed (q);
+  GString *spec = g_string_new (q->desc_ties && !reversed ? "-" : "+");
 
   for (guint i = 0; i < q->keys->len; i++)
     {
       OrderKey *k = &g_array_index (q->keys, OrderKey, i);
 
       g_string_append_printf (spec, "%s%c%c\x1e", k->cf != NULL ? k->cf->name : "",
-                              '0' + (int) k->special, k->desc ? 'd' : 'a');
+                              '0' + (int) k->special, k->desc && !reversed ? 'd' : 'a');
     }
   return g_string_free (spec, FALSE);
 }
 
 /* The index of the order of @q (which has order keys), made when needed;
- * a reference. */
+ * a reference.  For one key descending, the index of that key ascending
+ * (order_reversed()). */
 OrderIndex *
 _net_coll_order_index_get (NetCollection *self,
                  const Query   *q)
@@ -1061,6 +1073,11 @@ _net_coll_order_index_get (NetCollection *self,
   idx->q.conds = g_array_new (FALSE, TRUE, sizeof (Cond));
   idx->q.keys = g_array_copy (q->keys);
   idx->q.desc_ties = q->desc_ties;
+  if (order_reversed (q))
+    {
+      g_array_index (idx->q.keys, OrderKey, 0).desc = FALSE;
+      idx->q.desc_ties = FALSE;
+    }
   idx->seq = g_sequence_new (g_free);
   idx->nodes = g_hash_table_new (g_int64_hash, g_int64_equal);
   idx->tree = _net_btree_new (idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc);
@@ -1269,7 +1286,7 @@ order_indexes_walk (NetCollection      *self,
 {
   g_autofree char *spec = order_spec (q);
   OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
-
+  gboolean reversed = order_reversed (q);
   OrderCursor c = { 0, };
   guint n;
 
@@ -1277,8 +1294,8 @@ order_indexes_walk (NetCollection      *self,
     return FALSE;
   n = order_index_size (idx);
   if (n > 0)
-    order_cursor_at (idx, 0, &c);
-  for (guint i = 0; i < n; i++, order_cursor_step (&c, FALSE))
+    order_cursor_at (idx, reversed ? n - 1 : 0, &c);
+  for (guint i = 0; i < n; i++, order_cursor_step (&c, reversed))
     {
       Entry *e = order_cursor_get (&c);
 
@@ -2015,6 +2032,7 @@ typedef struct
   NetTableWalk   w;
   NetFilter     *filter;   /* a reference: the query points into it */
   OrderIndex    *order;    /* an order of fields: the keys */
+  gboolean       reversed; /* @order backwards (order_reversed()) */
 } Matcher;
 
 static guint64
@@ -2022,7 +2040,7 @@ matcher_key (Matcher *m,
              Entry   *e)
 {
   if (m->order != NULL)
-    return order_index_label (m->order, e);
+    return m->reversed ? ~order_index_label (m->order, e) : order_index_label (m->order, e);
   return _net_table_walk_key (&m->w, e);
 }
 
@@ -2045,6 +2063,7 @@ watch_matcher_new (GObject  *source,
        * included; a keyed index's are its keys, whose ties are by id in
        * the order's direction of ties, as the model breaks them. */
       m->order = _net_coll_order_index_get (m->self, &m->q);
+      m->reversed = order_reversed (&m->q);
       /* The first live query of a sorted index (one
        * net_collection_add_index() built record by record, say) starts
        * from even gaps: no other query uses its labels yet. */
