@@ -1592,6 +1592,11 @@ adopt_collection (NetDb         *self,
   g_autoptr(GBytes) state = NULL;
   NetCollection *coll;
 
+  /* What its log holds, as any open folds it: replication may have
+   * appended events the internal collection's fold has not reached. */
+  if (!_net_table_catch_up (_net_collection_get_table (dc->coll), error))
+    return NULL;
+
   if (record_type == NET_TYPE_RECORD)
     {
       dc->internal = FALSE;

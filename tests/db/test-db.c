@@ -14,6 +14,7 @@
 #include "net-codec-private.h"
 #include "net-db-private.h"
 #include "net-db-snapshot-private.h"
+#include "net-event-meta-private.h"
 #include "net-redex-private.h"
 
 /* Helpers ------------------------------------------------------------------- */
@@ -1698,6 +1699,138 @@ test_preconditions (void)
   g_test_trap_assert_stderr ("*CRITICAL*path != NULL*");
 }
 
+/* A record class with one field, "title". */
+#define TEST_TYPE_TITLED (test_titled_get_type ())
+G_DECLARE_FINAL_TYPE (TestTitled, test_titled, TEST, TITLED, NetRecord)
+
+struct _TestTitled
+{
+  NetRecord  parent_instance;
+  char      *title;
+};
+
+G_DEFINE_FINAL_TYPE (TestTitled, test_titled, NET_TYPE_RECORD)
+
+static void
+test_titled_finalize (GObject *object)
+{
+  g_free (TEST_TITLED (object)->title);
+  G_OBJECT_CLASS (test_titled_parent_class)->finalize (object);
+}
+
+static void
+test_titled_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  g_value_set_string (value, TEST_TITLED (object)->title);
+}
+
+static void
+test_titled_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  TestTitled *self = TEST_TITLED (object);
+
+  g_free (self->title);
+  self->title = g_value_dup_string (value);
+}
+
+static void
+test_titled_class_init (TestTitledClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = test_titled_finalize;
+  object_class->get_property = test_titled_get_property;
+  object_class->set_property = test_titled_set_property;
+  g_object_class_install_property (object_class, 1,
+                                   g_param_spec_string ("title", NULL, NULL, NULL,
+                                                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+test_titled_init (TestTitled *self)
+{
+}
+
+
+/* A collection replication opened (untyped, for the follower) and whose
+ * log then received events its fold has not reached: the application's
+ * open folds them, as any open does (an untyped open used to return the
+ * collection as it was, and a typed open its state as of its fold: empty
+ * until the next dispatch). */
+static void
+append_record_insert (NetRedexFile *file,
+                      guint64       id,
+                      const char   *title)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GByteArray) sub = g_byte_array_new ();
+  g_autoptr(GBytes) ev = NULL;
+  g_autoptr(GError) error = NULL;
+  NetEncoder enc, senc;
+  NetEventMeta meta = { NET_DISPATCH_RECORD_INSERTED, 0, 1, id };
+
+  net_encoder_init (&enc, buf);
+  net_encoder_put_uint (&enc, 1, id);
+  net_encoder_put_int (&enc, 2, 10);
+  net_encoder_put_int (&enc, 3, 10);
+  if (id == 1)
+    {
+      /* Field 1, "title", a string. */
+      net_encoder_init (&senc, sub);
+      net_encoder_put_uint (&senc, 1, 1);
+      net_encoder_put_string (&senc, 2, "title");
+      net_encoder_put_uint (&senc, 3, 7);
+      net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+      g_byte_array_set_size (sub, 0);
+    }
+  net_encoder_init (&senc, sub);
+  net_encoder_put_uint (&senc, 1, 1);
+  net_encoder_put_string (&senc, 2, title);
+  net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+  ev = net_event_encode (&meta, buf->data, buf->len);
+  g_assert_cmpuint (net_redex_file_append (file, ev, &error), >, 0);
+  g_assert_no_error (error);
+}
+
+static void
+test_collection_adopt_folds (void)
+{
+  GType types[] = { NET_TYPE_RECORD, TEST_TYPE_TITLED };
+
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NetDb) db = net_db_new (NULL, NET_DB_MODELS_NONE, &error);
+      NetRedexFile *file;
+      NetCollection *coll;
+      g_autoptr(NetRecord) r = NULL;
+      g_auto(GValue) v = G_VALUE_INIT;
+
+      g_assert_no_error (error);
+      file = _net_db_open_log (db, "collections/x", &error);
+      g_assert_no_error (error);
+      append_record_insert (file, 1, "one");
+      append_record_insert (file, 2, "two");
+
+      /* No dispatch in between. */
+      coll = net_db_open_collection (db, "x", types[t], &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (net_collection_count (coll, NULL), ==, 2);
+      r = net_collection_get (coll, 2);
+      g_assert_nonnull (r);
+      g_assert_true (net_record_get_field (r, "title", &v));
+      g_assert_cmpstr (g_value_get_string (&v), ==, "two");
+      g_assert_true (net_db_close (db, &error));
+      g_assert_no_error (error);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1732,6 +1865,7 @@ main (int   argc,
   ADD ("read-only/across-rebootstrap", test_read_only_across_rebootstrap);
   ADD ("rebootstrap/notifies", test_rebootstrap_notifies);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
+  g_test_add_func ("/db/db/collection/adopt-folds", test_collection_adopt_folds);
 
 #undef ADD
 
