@@ -42,4 +42,14 @@ gboolean       _net_collection_close         (NetCollection   *self,
  * so far (an index makes a query check only its candidates). */
 guint64        _net_collection_get_examined  (NetCollection   *self);
 
+/* Write forwarding: an event a follower made, with the numbers of the
+ * fields it defines made ours (docs/collection-format.md), ready to be
+ * appended; %NET_ERROR_CORRUPT when it is malformed.  And whether an
+ * event of the log is a forwarded one as rebased. */
+GBytes        *_net_collection_rebase_event  (NetCollection   *self,
+                                              GBytes          *event,
+                                              GError         **error);
+gboolean       _net_collection_event_is_rebase (GBytes        *held,
+                                                GBytes        *forwarded);
+
 G_END_DECLS

@@ -2797,8 +2797,28 @@ _net_db_append_forwarded_to (NetDb               *self,
   if (follow != NULL)
     {
       NetFollowStatus follow_status = NET_FOLLOW_APPENDED;
+      g_autoptr(GBytes) rebased = NULL;
+      DbCollection *dc = find_collection_log (self, name);
       gboolean ok;
 
+      /* A collection's event may define a field under a number the
+       * follower's copy of the log did not reach: it gets ours. */
+      if (dc != NULL && !follow->following && follow->fold != NULL &&
+          !_net_fold_is_stopped (follow->fold))
+        {
+          g_autoptr(GError) local_error = NULL;
+
+          if (!_net_table_catch_up (_net_collection_get_table (dc->coll), error))
+            return FALSE;
+          rebased = _net_collection_rebase_event (dc->coll, event, &local_error);
+          if (rebased == NULL)
+            {
+              g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
+                           "forwarded %s event refused: %s", name, local_error->message);
+              return FALSE;
+            }
+          event = rebased;
+        }
       ok = _net_follow_append_forwarded (follow, event, app_seq, &follow_status, seq, error);
       *status = (NetDbForwardStatus) follow_status;
       return ok;

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "net-error.h"
+#include "net-collection-private.h"
 #include "net-db-private.h"
 #include "net-event-meta-private.h"
 #include "net-redex-private.h"
@@ -853,6 +854,29 @@ leader_find_forwarded (NetRepl  *self,
   return TRUE;
 }
 
+/* Whether the event at @seq of @log, of digest @held_digest, is the
+ * forwarded @event (of @digest): the same bytes, or in a collection's log
+ * @event as the leader rebased it on its schema (other field numbers). */
+static gboolean
+leader_holds_forwarded (NetRepl  *self,
+                        guint8    log,
+                        guint64   seq,
+                        guint64   held_digest,
+                        guint64   digest,
+                        GBytes   *event)
+{
+  g_autoptr(GPtrArray) events = NULL;
+
+  if (held_digest == digest)
+    return TRUE;
+  if (!_net_repl_is_collection_log (self->log_names[log], strlen (self->log_names[log])))
+    return FALSE;
+  events = net_redex_file_read_range (self->logs[log], seq, seq + 1, NULL);
+  return events != NULL && events->len == 1 &&
+         _net_collection_event_is_rebase (net_redex_event_get_payload (g_ptr_array_index (events, 0)),
+                                          event);
+}
+
 /*
  * Appends a forwarded event unless it conflicts with what the leader
  * holds of its origin: another event at its app_seq (a FORWARD of an
@@ -904,7 +928,7 @@ leader_append_forward (NetRepl  *self,
        * before its predecessor, or an origin's first, costs no search. */
       if (app_seq <= last &&
           leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest) &&
-          held_digest == digest)
+          leader_holds_forwarded (self, log, held_seq, held_digest, digest, event))
         {
           leader_ack_when_durable (self, f, log, app_seq, digest, ACK_DUPLICATE, held_seq);
           return;
@@ -943,7 +967,7 @@ leader_append_forward (NetRepl  *self,
        * event yet. */
       if (!leader_find_forwarded (self, f, log, meta.origin, app_seq, &held_seq, &held_digest))
         leader_send_ack (self, peer, log, app_seq, digest, ACK_DUPLICATE, 0, NULL);
-      else if (held_digest == digest)
+      else if (leader_holds_forwarded (self, log, held_seq, held_digest, digest, event))
         leader_ack_when_durable (self, f, log, app_seq, digest, ACK_DUPLICATE, held_seq);
       else
         leader_send_ack (self, peer, log, app_seq, digest, ACK_CONFLICT,

@@ -2690,6 +2690,164 @@ test_search_index_churn (void)
     }
 }
 
+/* A record event as a follower would forward it: updated (id 1), with
+ * @defs ("NUM NAME TYPE") and @values (NUM and an int or a string). */
+typedef struct
+{
+  guint       num;
+  const char *s;      /* or NULL: */
+  gint64      i;
+} RebaseValue;
+
+static GBytes *
+rebase_event_new (guint64            app_seq,
+                  const char * const *defs,
+                  const RebaseValue  *values,
+                  guint               n_values)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  NetEventMeta meta = { NET_DISPATCH_RECORD_UPDATED, 0, 77, app_seq };
+  NetEncoder enc;
+
+  net_encoder_init (&enc, buf);
+  net_encoder_put_uint (&enc, 1, 1);
+  net_encoder_put_int (&enc, 3, 1000);
+  for (guint i = 0; defs != NULL && defs[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (defs[i], " ", 3);
+      g_autoptr(GByteArray) sub = g_byte_array_new ();
+      NetEncoder denc;
+
+      net_encoder_init (&denc, sub);
+      net_encoder_put_uint (&denc, 1, g_ascii_strtoull (parts[0], NULL, 10));
+      net_encoder_put_string (&denc, 2, parts[1]);
+      net_encoder_put_uint (&denc, 3, g_ascii_strtoull (parts[2], NULL, 10));
+      net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+    }
+  for (guint i = 0; i < n_values; i++)
+    {
+      g_autoptr(GByteArray) sub = g_byte_array_new ();
+      NetEncoder venc;
+
+      net_encoder_init (&venc, sub);
+      net_encoder_put_uint (&venc, 1, values[i].num);
+      if (values[i].s != NULL)
+        net_encoder_put_string (&venc, 2, values[i].s);
+      else
+        net_encoder_put_int (&venc, 2, values[i].i);
+      net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+    }
+  return net_event_encode (&meta, buf->data, buf->len);
+}
+
+/* The leader's side of a forwarded event (_net_collection_rebase_event()):
+ * definitions that clash with the log's numbers are renumbered (a field
+ * the log has takes its number, a new one the next), with their values;
+ * what agrees is kept as it is; what is malformed is refused. */
+static void
+test_rebase_event (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRecord) rec = g_object_new (NET_TYPE_RECORD, "id", (guint64) 1, NULL);
+  NetCollection *plain = net_db_open_collection (db, "plain", NET_TYPE_RECORD, &error);
+  GValue values[2] = { G_VALUE_INIT, G_VALUE_INIT };
+  const char *names[] = { "alpha", "beta" };
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_insert (plain, rec, &error), >, 0);
+  g_value_init (&values[0], G_TYPE_INT);
+  g_value_set_int (&values[0], 1);
+  g_value_init (&values[1], G_TYPE_STRING);
+  g_value_set_string (&values[1], "b");
+  /* The log: 1 alpha (int, 2), 2 beta (string, 7). */
+  g_assert_cmpuint (net_collection_updatev (plain, 1, 2, names, values, &error), >, 0);
+  g_assert_no_error (error);
+  g_value_unset (&values[0]);
+  g_value_unset (&values[1]);
+
+  /* Renumbered: 2 gamma is new (3), 3 delta next (4); 1 alpha agrees. */
+  {
+    const char *defs[] = { "1 alpha 2", "2 gamma 7", "3 delta 2", NULL };
+    const RebaseValue vals[] = { { 2, "g", 0 }, { 3, NULL, 9 }, { 1, NULL, 4 } };
+    const char *want_defs[] = { "1 alpha 2", "3 gamma 7", "4 delta 2", NULL };
+    const RebaseValue want_vals[] = { { 3, "g", 0 }, { 4, NULL, 9 }, { 1, NULL, 4 } };
+    g_autoptr(GBytes) event = rebase_event_new (5, defs, vals, 3);
+    g_autoptr(GBytes) want = rebase_event_new (5, want_defs, want_vals, 3);
+    g_autoptr(GBytes) rebased = _net_collection_rebase_event (plain, event, &error);
+    g_autoptr(GBytes) other = rebase_event_new (6, defs, vals, 3);
+    g_autoptr(GBytes) other_value = rebase_event_new (5, defs, vals, 2);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (rebased);
+    g_assert_true (g_bytes_equal (rebased, want));
+    /* A retransmission of @event is the event the log holds; another one
+     * (another app_seq, other values) is not. */
+    g_assert_true (_net_collection_event_is_rebase (rebased, event));
+    g_assert_true (_net_collection_event_is_rebase (event, event));
+    g_assert_false (_net_collection_event_is_rebase (rebased, other));
+    g_assert_false (_net_collection_event_is_rebase (rebased, other_value));
+  }
+
+  /* A field the log has, under a new number: the log's number. */
+  {
+    const char *defs[] = { "3 beta 7", NULL };
+    const RebaseValue vals[] = { { 3, "x", 0 } };
+    const char *want_defs[] = { "2 beta 7", NULL };
+    const RebaseValue want_vals[] = { { 2, "x", 0 } };
+    g_autoptr(GBytes) event = rebase_event_new (5, defs, vals, 1);
+    g_autoptr(GBytes) want = rebase_event_new (5, want_defs, want_vals, 1);
+    g_autoptr(GBytes) rebased = _net_collection_rebase_event (plain, event, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (rebased, want));
+  }
+
+  /* Nothing to change: the same bytes. */
+  {
+    const char *defs[] = { "3 gamma 7", NULL };
+    const RebaseValue vals[] = { { 3, "x", 0 }, { 2, "y", 0 } };
+    g_autoptr(GBytes) event = rebase_event_new (5, defs, vals, 2);
+    g_autoptr(GBytes) rebased = _net_collection_rebase_event (plain, event, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (rebased, event));
+  }
+
+  /* Malformed: refused with the reason. */
+  {
+    const char *skip[] = { "4 gamma 7", NULL };
+    const char *twice[] = { "3 gamma 7", "3 delta 7", NULL };
+    const char *clash[] = { "2 gamma 7", NULL };
+    const RebaseValue undefined[] = { { 9, "x", 0 } };
+    const RebaseValue wrong_type[] = { { 1, "not an int", 0 } };
+    const RebaseValue clash_undefined[] = { { 2, "g", 0 }, { 3, "x", 0 } };
+    struct { const char * const *defs; const RebaseValue *vals; guint n; const char *what; } bad[] = {
+      { skip, NULL, 0, "out of order" },
+      { twice, NULL, 0, "defined twice" },
+      { NULL, undefined, 1, "undefined field" },
+      { NULL, wrong_type, 1, "wrong type" },
+      { clash, clash_undefined, 2, "undefined field" },
+    };
+    g_autoptr(GBytes) garbage = g_bytes_new_static ("\x01\x02", 2);
+    g_autoptr(GBytes) none = _net_collection_rebase_event (plain, garbage, &error);
+
+    g_assert_null (none);
+    g_assert_nonnull (error);
+    g_clear_error (&error);
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GBytes) event = rebase_event_new (5, bad[i].defs, bad[i].vals, bad[i].n);
+        g_autoptr(GBytes) rebased = _net_collection_rebase_event (plain, event, &error);
+
+        g_assert_null (rebased);
+        g_assert_error (error, NET_ERROR, NET_ERROR_CORRUPT);
+        g_assert_nonnull (strstr (error->message, bad[i].what));
+        g_clear_error (&error);
+      }
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2720,6 +2878,7 @@ main (int   argc,
   g_test_add_func ("/collection/watch/index-unmappable", test_watch_index_unmappable);
   g_test_add_func ("/collection/filter/search-churn", test_search_index_churn);
   g_test_add_func ("/collection/filter/search-large", test_search_index_large);
+  g_test_add_func ("/collection/rebase-event", test_rebase_event);
 
   return g_test_run ();
 }

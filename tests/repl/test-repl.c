@@ -2665,6 +2665,312 @@ test_collections_forward_new (void)
   cluster_free (c);
 }
 
+/* Field @name of record @id of @coll becomes @value (of its GType). */
+static guint64
+coll_set (NetCollection  *coll,
+          guint64         id,
+          const char     *name,
+          const GValue   *value,
+          GError        **error)
+{
+  const char *names[] = { name };
+
+  return net_collection_updatev (coll, id, 1, names, value, error);
+}
+
+/* The definitions the log of collection @name of @db holds, in log
+ * order, as "NUM NAME TYPE". */
+static GPtrArray *
+coll_log_defs (NetDb      *db,
+               const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = g_strconcat ("collections/", name, NULL);
+  NetRedexFile *file = _net_db_open_log (db, log, &error);
+  g_autoptr(GPtrArray) events = NULL;
+  GPtrArray *defs = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_no_error (error);
+  events = net_redex_file_read_range (file, net_redex_file_get_first_seq (file),
+                                      net_redex_file_get_next_seq (file), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < events->len; i++)
+    {
+      GBytes *bytes = net_redex_event_get_payload (g_ptr_array_index (events, i));
+      NetEventMeta meta;
+      const guint8 *payload;
+      gsize payload_len;
+      NetDecoder dec;
+      NetField f;
+
+      g_assert_true (net_event_decode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                       &meta, &payload, &payload_len, NULL));
+      g_assert_true (net_decoder_init (&dec, payload, payload_len, NULL));
+      while (net_decoder_next (&dec, &f, NULL) > 0)
+        if (f.field == 4)   /* a definition */
+          {
+            g_autofree char *def_name = NULL;
+            guint64 num = 0, type = 0;
+            NetDecoder d;
+            NetField g;
+
+            g_assert_true (net_decoder_init (&d, f.bytes, f.bytes_len, NULL));
+            while (net_decoder_next (&d, &g, NULL) > 0)
+              if (g.field == 1)
+                num = g.uint_value;
+              else if (g.field == 2)
+                def_name = net_field_dup_utf8 (&g, NULL);
+              else if (g.field == 3)
+                type = g.uint_value;
+            g_ptr_array_add (defs, g_strdup_printf ("%" G_GUINT64_FORMAT " %s %" G_GUINT64_FORMAT,
+                                                    num, def_name, type));
+          }
+    }
+  return defs;
+}
+
+/* The number @defs (of coll_log_defs()) define @name under, the same in
+ * every definition of it; and no number is two fields. */
+static guint
+defs_number_of (GPtrArray  *defs,
+                const char *name)
+{
+  guint found = 0;
+
+  for (guint i = 0; i < defs->len; i++)
+    {
+      g_auto(GStrv) a = g_strsplit (g_ptr_array_index (defs, i), " ", 3);
+
+      for (guint j = 0; j < defs->len; j++)
+        {
+          g_auto(GStrv) b = g_strsplit (g_ptr_array_index (defs, j), " ", 3);
+
+          if (g_str_equal (a[0], b[0]))
+            g_assert_cmpstr (g_ptr_array_index (defs, i), ==, g_ptr_array_index (defs, j));
+        }
+      if (g_str_equal (a[1], name))
+        {
+          guint num = (guint) g_ascii_strtoull (a[0], NULL, 10);
+
+          g_assert_true (found == 0 || found == num);
+          found = num;
+        }
+    }
+  g_assert_cmpuint (found, !=, 0);
+  return found;
+}
+
+/* Every forwarded change was answered, one way or the other. */
+static gboolean
+forwards_settled (Cluster  *c,
+                  gpointer  data)
+{
+  const NetReplCounters *counters = _net_repl_get_counters (c->nodes[1].repl);
+
+  return counters->forwards_acked + counters->forwards_failed >= GPOINTER_TO_UINT (data);
+}
+
+/* Record 1 of collection "plain" of @db, with field @name a string
+ * @want (NULL: an int @want_int). */
+static void
+assert_plain_field (NetDb      *db,
+                    const char *name,
+                    const char *want,
+                    gint64      want_int)
+{
+  g_autoptr(GError) error = NULL;
+  NetCollection *plain = net_db_open_collection (db, "plain", NET_TYPE_RECORD, &error);
+  g_autoptr(NetRecord) rec = NULL;
+  g_auto(GValue) value = G_VALUE_INIT;
+
+  g_assert_no_error (error);
+  rec = net_collection_get (plain, 1);
+  g_assert_nonnull (rec);
+  g_assert_true (net_record_get_field (rec, name, &value));
+  if (want != NULL)
+    g_assert_cmpstr (g_value_get_string (&value), ==, want);
+  else if (G_VALUE_HOLDS_INT (&value))
+    g_assert_cmpint (g_value_get_int (&value), ==, want_int);
+  else
+    g_assert_cmpfloat (g_value_get_double (&value), ==, (double) want_int);
+}
+
+/* The status of the last FORWARD_ACK the leader sent node 2 (0xff: none
+ * yet); everything goes through. */
+static guint8 ack_to_2 = 0xff;
+
+static gboolean
+watch_acks_to_2 (Cluster      *c,
+                 guint         from,
+                 guint         to,
+                 const guint8 *msg,
+                 gsize         len)
+{
+  /* kind, log, app_seq, digest, then the status */
+  if (from == 0 && to == 2 && msg[0] == NET_REPL_FORWARD_ACK && len > 18)
+    ack_to_2 = msg[18];
+  return TRUE;
+}
+
+static gboolean
+acked_to_2 (Cluster  *c,
+            gpointer  data)
+{
+  return ack_to_2 != 0xff;
+}
+
+/* A leader and a writer follower of an untyped collection "plain" with
+ * record 1 (a "title"), the follower caught up; forward-failed counted in
+ * @failures. */
+static Cluster *
+plain_cluster_new (Failures  *failures)
+{
+  Cluster *c = cluster_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRecord) rec = g_object_new (NET_TYPE_RECORD, "id", (guint64) 1, NULL);
+  g_auto(GValue) title = G_VALUE_INIT;
+  NetCollection *plain;
+
+  start_leader (c, NULL);
+  plain = net_db_open_collection (c->nodes[0].db, "plain", NET_TYPE_RECORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_collection_insert (plain, rec, &error), >, 0);
+  g_assert_no_error (error);
+  g_value_init (&title, G_TYPE_STRING);
+  g_value_set_string (&title, "one");
+  g_assert_cmpuint (coll_set (plain, 1, "title", &title, &error), >, 0);
+  g_assert_no_error (error);
+
+  c->nodes[1].db = open_db (c->nodes[1].dir, NULL);
+  net_db_open_collection (c->nodes[1].db, "plain", NET_TYPE_RECORD, &error);
+  g_assert_no_error (error);
+  start_follower (c, 1, TRUE, 0);
+  g_signal_connect (c->nodes[1].db, "forward-failed", G_CALLBACK (forward_failed_cb), failures);
+  wait_coll_caught_up (c, 1, "plain");
+  return c;
+}
+
+/* A follower behind its leader forwards a change defining a field under
+ * the number the leader meanwhile gave another field: the leader gives it
+ * its next number, and both end with the change. */
+static void
+test_collections_forward_renumber (void)
+{
+  Failures failures = { 0 };
+  Cluster *c = plain_cluster_new (&failures);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) defs = NULL;
+  g_autoptr(GPtrArray) f_defs = NULL;
+  g_auto(GValue) alpha = G_VALUE_INIT;
+  g_auto(GValue) beta = G_VALUE_INIT;
+  NetCollection *plain = net_db_open_collection (c->nodes[0].db, "plain", NET_TYPE_RECORD, &error);
+  NetCollection *f_plain = net_db_open_collection (c->nodes[1].db, "plain", NET_TYPE_RECORD, &error);
+
+  g_assert_no_error (error);
+  /* The leader's app defines "alpha"; before the follower hears of it,
+   * its change defines "beta" under the same number. */
+  g_value_init (&alpha, G_TYPE_INT);
+  g_value_set_int (&alpha, 5);
+  g_assert_cmpuint (coll_set (plain, 1, "alpha", &alpha, &error), >, 0);
+  g_assert_no_error (error);
+  g_value_init (&beta, G_TYPE_STRING);
+  g_value_set_string (&beta, "from the follower");
+  c->held = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  c->pass = hold_forwards;
+  g_assert_cmpuint (coll_set (f_plain, 1, "beta", &beta, &error), ==, 0);
+  g_assert_no_error (error);
+  spin_until (c, held_reach, GUINT_TO_POINTER (1), "the FORWARD");
+  c->pass = NULL;
+
+  spin_until (c, forwards_settled, GUINT_TO_POINTER (1), "the forwarded change");
+  g_assert_cmpuint (failures.count, ==, 0);
+  g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_acked, ==, 1);
+  wait_coll_caught_up (c, 1, "plain");
+  for (guint i = 0; i < 2; i++)
+    {
+      assert_plain_field (c->nodes[i].db, "title", "one", 0);
+      assert_plain_field (c->nodes[i].db, "alpha", NULL, 5);
+      assert_plain_field (c->nodes[i].db, "beta", "from the follower", 0);
+    }
+  defs = coll_log_defs (c->nodes[0].db, "plain");
+  f_defs = coll_log_defs (c->nodes[1].db, "plain");
+  g_assert_cmpuint (defs->len, ==, f_defs->len);
+  for (guint i = 0; i < defs->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (defs, i), ==, g_ptr_array_index (f_defs, i));
+  g_assert_cmpuint (defs_number_of (defs, "title"), ==, 1);
+  g_assert_cmpuint (defs_number_of (defs, "alpha"), ==, 2);
+  g_assert_cmpuint (defs_number_of (defs, "beta"), ==, 3);
+
+  /* The same FORWARD again, from a connection the leader remembers
+   * nothing of (it looks in its log): a duplicate of the event it
+   * rebased, not a conflict to append again. */
+  ack_to_2 = 0xff;
+  c->pass = watch_acks_to_2;
+  {
+    gsize len;
+    const guint8 *m = g_bytes_get_data (g_ptr_array_index (c->held, 0), &len);
+
+    g_assert_true (_net_repl_receive (c->nodes[0].repl, &c->nodes[2], m, len));
+  }
+  spin_until (c, acked_to_2, NULL, "the answer to the duplicate");
+  g_assert_cmpuint (ack_to_2, ==, NET_DB_FORWARD_DUPLICATE);
+  c->pass = NULL;
+  g_clear_pointer (&defs, g_ptr_array_unref);
+  defs = coll_log_defs (c->nodes[0].db, "plain");
+  g_assert_cmpuint (defs->len, ==, f_defs->len);
+
+  g_signal_handlers_disconnect_by_data (c->nodes[1].db, &failures);
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
+/* Both define the same new field (and the follower one more): the
+ * follower's takes the leader's number, the other one the next. */
+static void
+test_collections_forward_same_field (void)
+{
+  Failures failures = { 0 };
+  Cluster *c = plain_cluster_new (&failures);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) defs = NULL;
+  GValue values[2] = { G_VALUE_INIT, G_VALUE_INIT };
+  const char *names[] = { "gamma", "epsilon" };
+  NetCollection *plain = net_db_open_collection (c->nodes[0].db, "plain", NET_TYPE_RECORD, &error);
+  NetCollection *f_plain = net_db_open_collection (c->nodes[1].db, "plain", NET_TYPE_RECORD, &error);
+
+  g_assert_no_error (error);
+  g_value_init (&values[0], G_TYPE_INT);
+  g_value_set_int (&values[0], 7);
+  g_assert_cmpuint (coll_set (plain, 1, "delta", &values[0], &error), >, 0);
+  g_assert_cmpuint (coll_set (plain, 1, "gamma", &values[0], &error), >, 0);
+  g_assert_no_error (error);
+  g_value_set_int (&values[0], 8);
+  g_value_init (&values[1], G_TYPE_STRING);
+  g_value_set_string (&values[1], "new");
+  g_assert_cmpuint (net_collection_updatev (f_plain, 1, 2, names, values, &error), ==, 0);
+  g_assert_no_error (error);
+
+  spin_until (c, forwards_settled, GUINT_TO_POINTER (1), "the forwarded change");
+  g_assert_cmpuint (failures.count, ==, 0);
+  wait_coll_caught_up (c, 1, "plain");
+  for (guint i = 0; i < 2; i++)
+    {
+      assert_plain_field (c->nodes[i].db, "delta", NULL, 7);
+      assert_plain_field (c->nodes[i].db, "gamma", NULL, 8);
+      assert_plain_field (c->nodes[i].db, "epsilon", "new", 0);
+    }
+  defs = coll_log_defs (c->nodes[0].db, "plain");
+  g_assert_cmpuint (defs_number_of (defs, "delta"), ==, 2);
+  g_assert_cmpuint (defs_number_of (defs, "gamma"), ==, 3);
+  g_assert_cmpuint (defs_number_of (defs, "epsilon"), ==, 4);
+
+  g_value_unset (&values[0]);
+  g_value_unset (&values[1]);
+  g_signal_handlers_disconnect_by_data (c->nodes[1].db, &failures);
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
 /* A leader that no longer holds the start of a collection's log: the
  * followers re-bootstrap from a snapshot, which restores the collection
  * (open or not) and continues its log. */
@@ -2891,6 +3197,8 @@ main (int   argc,
   g_test_add_func ("/repl/collections", test_collections);
   g_test_add_func ("/repl/collections-forward", test_collections_forward);
   g_test_add_func ("/repl/collections-forward-new", test_collections_forward_new);
+  g_test_add_func ("/repl/collections-forward-renumber", test_collections_forward_renumber);
+  g_test_add_func ("/repl/collections-forward-same-field", test_collections_forward_same_field);
   g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
   g_test_add_func ("/repl/collections-many", test_collections_many);
   g_test_add_func ("/repl/collections-too-many", test_collections_too_many);
