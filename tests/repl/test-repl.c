@@ -2971,6 +2971,95 @@ test_collections_forward_same_field (void)
   cluster_free (c);
 }
 
+/* A forwarded collection event that is malformed whatever the numbers
+ * (a value of a field nobody defined, a definition that skips numbers)
+ * is refused with the reason, and nothing is appended; a good one with a
+ * clashing definition is appended rebased. */
+static void
+test_collections_forward_malformed (void)
+{
+  Failures failures = { 0 };
+  Cluster *c = plain_cluster_new (&failures);
+  g_autoptr(GError) error = NULL;
+  NetDb *leader = c->nodes[0].db;
+  NetRedexFile *file = _net_db_open_log (leader, "collections/plain", &error);
+  NetEventMeta meta = { NET_DISPATCH_RECORD_UPDATED, 0, 42, 1 };
+  NetDbForwardStatus status;
+  guint64 seq, next;
+  struct { guint def_num; guint value_num; const char *what; } cases[] = {
+    { 0, 9, "undefined field" },   /* the log defines 1 (title) only */
+    { 5, 5, "out of order" },
+    { 2, 2, NULL },                /* good: 2 is the next number */
+  };
+
+  g_assert_no_error (error);
+  next = net_redex_file_get_next_seq (file);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) body = g_byte_array_new ();
+      g_autoptr(GByteArray) sub = g_byte_array_new ();
+      g_autoptr(GBytes) event = NULL;
+      NetEncoder enc, senc;
+
+      net_encoder_init (&enc, body);
+      net_encoder_put_uint (&enc, 1, 1);      /* id */
+      net_encoder_put_int (&enc, 3, 1000);    /* updated at */
+      if (cases[i].def_num != 0)
+        {
+          net_encoder_init (&senc, sub);
+          net_encoder_put_uint (&senc, 1, cases[i].def_num);
+          net_encoder_put_string (&senc, 2, "zeta");
+          net_encoder_put_uint (&senc, 3, 7);   /* a string */
+          net_encoder_put_bytes (&enc, 4, sub->data, sub->len);
+          g_byte_array_set_size (sub, 0);
+        }
+      net_encoder_init (&senc, sub);
+      net_encoder_put_uint (&senc, 1, cases[i].value_num);
+      net_encoder_put_string (&senc, 2, "z");
+      net_encoder_put_bytes (&enc, 5, sub->data, sub->len);
+      event = net_event_encode (&meta, body->data, body->len);
+
+      if (cases[i].what != NULL)
+        {
+          g_assert_false (_net_db_append_forwarded_to (leader, "collections/plain", event, 1,
+                                                       &status, &seq, &error));
+          g_assert_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT);
+          g_assert_nonnull (strstr (error->message, cases[i].what));
+          g_clear_error (&error);
+          g_assert_cmpuint (net_redex_file_get_next_seq (file), ==, next);
+          continue;
+        }
+
+      /* The leader's app takes number 2 first. */
+      {
+        g_auto(GValue) v = G_VALUE_INIT;
+        NetCollection *plain = net_db_open_collection (leader, "plain", NET_TYPE_RECORD, &error);
+
+        g_assert_no_error (error);
+        g_value_init (&v, G_TYPE_INT);
+        g_value_set_int (&v, 3);
+        g_assert_cmpuint (coll_set (plain, 1, "eta", &v, &error), >, 0);
+        g_assert_no_error (error);
+      }
+      g_assert_true (_net_db_append_forwarded_to (leader, "collections/plain", event, 1,
+                                                  &status, &seq, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (status, ==, NET_DB_FORWARD_APPENDED);
+      assert_plain_field (leader, "zeta", "z", 0);
+      assert_plain_field (leader, "eta", NULL, 3);
+    }
+  {
+    g_autoptr(GPtrArray) defs = coll_log_defs (leader, "plain");
+
+    g_assert_cmpuint (defs_number_of (defs, "eta"), ==, 2);
+    g_assert_cmpuint (defs_number_of (defs, "zeta"), ==, 3);
+  }
+
+  g_signal_handlers_disconnect_by_data (c->nodes[1].db, &failures);
+  failures_clear (&failures);
+  cluster_free (c);
+}
+
 /* A leader that no longer holds the start of a collection's log: the
  * followers re-bootstrap from a snapshot, which restores the collection
  * (open or not) and continues its log. */
@@ -3199,6 +3288,7 @@ main (int   argc,
   g_test_add_func ("/repl/collections-forward-new", test_collections_forward_new);
   g_test_add_func ("/repl/collections-forward-renumber", test_collections_forward_renumber);
   g_test_add_func ("/repl/collections-forward-same-field", test_collections_forward_same_field);
+  g_test_add_func ("/repl/collections-forward-malformed", test_collections_forward_malformed);
   g_test_add_func ("/repl/collections-rebootstrap", test_collections_rebootstrap);
   g_test_add_func ("/repl/collections-many", test_collections_many);
   g_test_add_func ("/repl/collections-too-many", test_collections_too_many);
