@@ -523,7 +523,10 @@ _net_coll_visit (gpointer           model,
  * label (spread over the middle half of the range, so that appends at
  * either end have room) and the live queries recompute: a rare O(n).  One
  * index per distinct order, shared by the queries that use it, kept up to
- * date by the fold while any of them lives.
+ * date by the fold while any of them lives; an order by one key
+ * descending uses the index of the key ascending backwards.  An order by
+ * one numeric key is "keyed" instead (below): a NetBTree by a u64 the
+ * value maps to, which is also the label.
  */
 
 /* A record appended past either end takes a label this far from its
@@ -1274,6 +1277,71 @@ order_cursor_step (OrderCursor *c,
     c->it = back ? g_sequence_iter_prev (c->it) : g_sequence_iter_next (c->it);
 }
 
+/* A walk of a keyed index reads each entry it passes (its header, then
+ * its values), in the order of a field: in memory, at random.  Two
+ * cursors ahead of it ask for them early: the header of the entry
+ * AHEAD_FAR steps ahead, the values of the one AHEAD_NEAR steps ahead
+ * (whose header has come meanwhile). */
+#define AHEAD_FAR 16
+#define AHEAD_NEAR 8
+
+typedef struct
+{
+  gboolean    on;
+  gboolean    back;
+  OrderCursor far, near;
+  guint       far_left, near_left;   /* the steps each may still take */
+} WalkAhead;
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch (p)
+#else
+#define PREFETCH(p) ((void) (p))
+#endif
+
+/* For a walk of @n entries of @idx from position @start (down when
+ * @back). */
+static void
+walk_ahead_init (WalkAhead  *a,
+                 OrderIndex *idx,
+                 guint       start,
+                 guint       n,
+                 gboolean    back)
+{
+  memset (a, 0, sizeof *a);
+  a->on = idx->keyed != KEYED_NONE && n > AHEAD_NEAR;
+  if (!a->on)
+    return;
+  a->back = back;
+  order_cursor_at (idx, back ? start - AHEAD_NEAR : start + AHEAD_NEAR, &a->near);
+  a->near_left = n - AHEAD_NEAR;
+  if (n > AHEAD_FAR)
+    {
+      order_cursor_at (idx, back ? start - AHEAD_FAR : start + AHEAD_FAR, &a->far);
+      a->far_left = n - AHEAD_FAR;
+    }
+}
+
+/* One step of the walk. */
+static inline void
+walk_ahead_step (WalkAhead *a)
+{
+  if (!a->on)
+    return;
+  if (a->far_left > 0)
+    {
+      PREFETCH (order_cursor_get (&a->far));
+      if (--a->far_left > 0)
+        order_cursor_step (&a->far, a->back);
+    }
+  if (a->near_left > 0)
+    {
+      PREFETCH (order_cursor_get (&a->near)->slots);
+      if (--a->near_left > 0)
+        order_cursor_step (&a->near, a->back);
+    }
+}
+
 /* Visits the entries @w passes in the order of @q when a live query keeps
  * that order (FALSE: none does). */
 static gboolean
@@ -1914,13 +1982,18 @@ index_plan_visit (NetCollection      *self,
   if (plan.idx != NULL && (!ordered || plan_order_is_index (q, plan.idx, &desc)))
     {
       OrderCursor c = { 0, };
+      WalkAhead ahead = { 0, };
 
       if (plan.hi > plan.lo)
-        order_cursor_at (plan.idx, desc ? plan.hi - 1 : plan.lo, &c);
+        {
+          order_cursor_at (plan.idx, desc ? plan.hi - 1 : plan.lo, &c);
+          walk_ahead_init (&ahead, plan.idx, desc ? plan.hi - 1 : plan.lo, plan.hi - plan.lo, desc);
+        }
       for (guint i = plan.lo; i < plan.hi; i++, order_cursor_step (&c, desc))
         {
           Entry *e = order_cursor_get (&c);
 
+          walk_ahead_step (&ahead);
           if (!_net_table_walk_matches (&self->table, w, e))
             continue;
           if (ordered && skip > 0)
