@@ -64,6 +64,7 @@ follower_subscribe_begin (NetRepl    *self,
   g_byte_array_set_size (msg, 0);
   w_u8 (msg, NET_REPL_SUBSCRIBE);
   w_u64 (msg, _net_repl_follower_origin (self));
+  w_u32 (msg, 0);   /* the token, set when sent */
   w_u8 (msg, 0);
 }
 
@@ -76,13 +77,22 @@ follower_subscribe_send (NetRepl      *self,
                          const guint8 *logs,
                          const guint8 *whole)
 {
-  msg->data[9] = n;
-  /* The leader answers DIVERGED before its ANNOUNCE: once it saw a log's
-   * whole tail, what it announces of it may be pulled. */
+  guint32 token = ++self->sub_token != 0 ? self->sub_token : ++self->sub_token;
+
+  msg->data[9] = token & 0xff;
+  msg->data[10] = (token >> 8) & 0xff;
+  msg->data[11] = (token >> 16) & 0xff;
+  msg->data[12] = token >> 24;
+  msg->data[13] = n;
+  /* The leader answers DIVERGED before the ANNOUNCE that echoes this
+   * token: once one does, what it announces of a log whose whole tail
+   * this message showed may be pulled.  (An ANNOUNCE it sent before it
+   * read this message, crossing it, does not: it used to, and a pull or
+   * a push of another history could be taken before the DIVERGED.) */
   if (_net_repl_send_message (self, self->leader_peer, msg))
     for (guint i = 0; i < n; i++)
       if (whole[i])
-        self->follow[logs[i]]->check_sent = TRUE;
+        self->follow[logs[i]]->check_token = token;
 }
 
 /* SUBSCRIBE, with every log the leader numbered for us this session, in
@@ -482,6 +492,7 @@ follower_on_announce (NetRepl       *self,
                       NetReplReader *r)
 {
   guint n = r_u8 (r);
+  guint32 token = r_u32 (r);
   struct { guint8 log; guint64 first, next, app_seq; } entries[256];
   guint8 unknown[256];
   guint n_unknown = 0;
@@ -526,8 +537,12 @@ follower_on_announce (NetRepl       *self,
     follower_ask_logs (self, unknown, n_unknown);
 
   self->session_announced = TRUE;
+  /* The answer to the SUBSCRIBE that showed a log's whole tail (or a
+   * later ANNOUNCE: it echoes the same token until we send another).
+   * Tokens start at random, so that an ANNOUNCE echoing what an earlier
+   * process of ours sent does not pass for one. */
   for (guint log = 0; log < self->n_logs; log++)
-    if (self->follow[log]->check_sent)
+    if (self->follow[log]->check_token != 0 && token == self->follow[log]->check_token)
       self->follow[log]->checked = TRUE;
   for (guint log = 0; log < self->n_logs; log++)
     {

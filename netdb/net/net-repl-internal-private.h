@@ -95,9 +95,9 @@ G_BEGIN_DECLS
 #define FORWARD_HEADER       (1 + 1 + 8 + 8 + 8 + 4 + 4)
 #define SNAPSHOT_PART_HEADER (1 + 4 + 8)
 #define ACK_HEADER           (1 + 1 + 8 + 8 + 1 + 8 + 4 + 2)
-#define SUBSCRIBE_HEADER     (1 + 8 + 1)
+#define SUBSCRIBE_HEADER     (1 + 8 + 4 + 1)
 #define SUBSCRIBE_ENTRY      (1 + 8 + 8)
-#define ANNOUNCE_HEADER      (1 + 1)
+#define ANNOUNCE_HEADER      (1 + 1 + 4)
 #define ANNOUNCE_ENTRY       (1 + 8 + 8 + 8)
 #define LOGS_HEADER          (1 + 1)
 #define LOGS_ENTRY_HEADER    (1 + 1 + 1)
@@ -153,6 +153,10 @@ typedef struct
   guint       n_recent;
   GArray     *durable_acks; /* DurableAck: answers waiting for a sync */
   guint64     pulled[MAX_LOGS];  /* the seq after what it was sent */
+  /* Its last SUBSCRIBE showed a tail we do not have: nothing of that log
+   * is sent to it until one shows a tail we have. */
+  gboolean    diverged[MAX_LOGS];
+  guint32     token;        /* of its last SUBSCRIBE, in every ANNOUNCE */
 } Follower;
 
 /* Leader: the answer to a forwarded event, sent once the event is
@@ -202,10 +206,10 @@ typedef struct
 {
   NetRedexFile *file;
   int           wire;           /* its number this session, -1: unknown */
-  gboolean      check_sent;     /* a SUBSCRIBE of this session had our
-                                 * whole tail… */
-  gboolean      checked;        /* …and an ANNOUNCE came after it: the
-                                 * leader checked it */
+  guint32       check_token;    /* the SUBSCRIBE of this session that had
+                                 * our whole tail (0: none yet)… */
+  gboolean      checked;        /* …and an ANNOUNCE that answers it (or a
+                                 * later one) came: the leader checked it */
   gboolean      announced;      /* the leader has it */
   guint64       leader_first;
   guint64       leader_next;
@@ -297,6 +301,7 @@ struct _NetRepl
   gboolean        forward_writes;
   gboolean        leader_up;
   gboolean        session_announced;  /* an ANNOUNCE since peer-up */
+  guint32         sub_token;          /* of our last SUBSCRIBE message */
   gboolean        diverged;
   FollowLog      *follow[MAX_LOGS];  /* by our number */
   int             wire_log[MAX_LOGS];  /* this session: the wire's number

@@ -83,6 +83,7 @@ leader_announce_send (NetRepl    *self,
     {
       w_u8 (msg, NET_REPL_ANNOUNCE);
       w_u8 (msg, 0);
+      w_u32 (msg, f->token);
     }
   msg->data[1] = n;
   if (_net_repl_send_message (self, f->peer, msg))
@@ -116,6 +117,7 @@ leader_send_announce (NetRepl       *self,
         {
           w_u8 (msg, NET_REPL_ANNOUNCE);
           w_u8 (msg, 0);
+          w_u32 (msg, f->token);
         }
       w_u8 (msg, log);
       w_u64 (msg, net_redex_file_get_first_seq (self->logs[log]));
@@ -238,6 +240,7 @@ leader_on_subscribe (NetRepl       *self,
                      NetReplReader *r)
 {
   guint64 origin = r_u64 (r);
+  guint32 token = r_u32 (r);
   guint n = r_u8 (r);
   Follower *f;
   struct { guint8 log; guint64 next; guint64 hash; } entries[256];
@@ -254,6 +257,7 @@ leader_on_subscribe (NetRepl       *self,
   f = get_follower (self, peer);
   f->subscribed = TRUE;
   f->origin = origin;
+  f->token = token;
 
   for (guint i = 0; i < n; i++)
     {
@@ -262,6 +266,7 @@ leader_on_subscribe (NetRepl       *self,
 
       if (file == NULL)
         continue;
+      f->diverged[entries[i].log] = FALSE;
       /* What it holds durably: no need to push it again. */
       f->pulled[entries[i].log] = MAX (f->pulled[entries[i].log], entries[i].next);
       if (entries[i].next <= 1)
@@ -271,6 +276,7 @@ leader_on_subscribe (NetRepl       *self,
         {
           /* The follower holds events we never wrote. */
           f->pulled[entries[i].log] = 0;
+          f->diverged[entries[i].log] = TRUE;
           leader_send_diverged (self, peer, entries[i].log, net_redex_file_get_next_seq (file));
           continue;
         }
@@ -283,6 +289,7 @@ leader_on_subscribe (NetRepl       *self,
                           net_redex_event_get_payload (event)) != entries[i].hash)
             {
               f->pulled[entries[i].log] = 0;
+              f->diverged[entries[i].log] = TRUE;
               leader_send_diverged (self, peer, entries[i].log, seq);
             }
         }
@@ -380,6 +387,11 @@ leader_on_pull (NetRepl       *self,
     return TRUE;
 
   f = get_follower (self, peer);
+  /* A pull sent before our DIVERGED reached it (it took an earlier
+   * ANNOUNCE for the answer to its SUBSCRIBE): it gets nothing of a
+   * history that is not its own. */
+  if (f->diverged[log])
+    return TRUE;
   end = leader_send_range (self, peer, log, from, end);
   f->pulled[log] = MAX (f->pulled[log], end);
   return TRUE;

@@ -430,6 +430,8 @@ repl_new (NetDb        *db,
   self->leader = leader;
   self->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
   self->pull_timeout_ms = DEFAULT_PULL_TIMEOUT_MS;
+  /* SUBSCRIBE tokens (see follower_subscribe_send()). */
+  self->sub_token = g_random_int ();
   self->forward_timeout_ms = DEFAULT_FORWARD_TIMEOUT_MS;
   g_queue_init (&self->forwards);
   for (guint i = 0; i < MAX_LOGS; i++)
@@ -679,7 +681,7 @@ _net_repl_peer_up (NetRepl  *self,
       fl->wire = log < NET_DB_N_LOGS ? (int) log : -1;
       if (fl->wire >= 0)
         self->wire_log[fl->wire] = (int) log;
-      fl->check_sent = FALSE;
+      fl->check_token = 0;
       fl->checked = FALSE;
       fl->announced = FALSE;
       fl->leader_next = 0;

@@ -1806,7 +1806,7 @@ test_malformed (void)
   {
     g_autoptr(GByteArray) m = msg_new (NET_REPL_SUBSCRIBE);
 
-    put (m, 99, 8); put (m, 2, 1);
+    put (m, 99, 8); put (m, 77, 4); put (m, 2, 1);
     put (m, 0, 1); put (m, 5, 8); put (m, 1234, 8);
     put (m, 1, 1); put (m, 5, 8); put (m, 0, 8);
     check_truncations (leader, from_follower, m, m->len, TRUE);
@@ -1889,7 +1889,7 @@ test_malformed (void)
   {
     g_autoptr(GByteArray) m = msg_new (NET_REPL_ANNOUNCE);
 
-    put (m, 1, 1); put (m, 0, 1); put (m, 1, 8); put (m, 1, 8); put (m, 0, 8);
+    put (m, 1, 1); put (m, 77, 4); put (m, 0, 1); put (m, 1, 8); put (m, 1, 8); put (m, 0, 8);
     check_truncations (follower, from_leader, m, m->len, TRUE);
     g_assert_true (_net_repl_receive (follower, from_leader, m->data, m->len));
   }
@@ -2046,8 +2046,8 @@ inflate_announces (Cluster      *c,
   if (from != 0 || to != 1 || msg[0] != NET_REPL_ANNOUNCE)
     return TRUE;
   copy = g_memdup2 (msg, len);
-  /* kind, n, then n × {log, first_seq, next_seq, app_seq} */
-  for (gsize off = 2; off + 25 <= len; off += 25)
+  /* kind, n, token, then n × {log, first_seq, next_seq, app_seq} */
+  for (gsize off = 6; off + 25 <= len; off += 25)
     if (copy[off] == 0)
       {
         guint64 next = 0;
