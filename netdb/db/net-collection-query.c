@@ -728,7 +728,8 @@ order_index_place (OrderIndex    *idx,
  * key is its label: the live queries sort by it with the same ties (no
  * relabelling, and a move is a remove and an insert).  A record whose
  * value cannot map (another kind, a huge unsigned, an integer in a
- * double index) turns the index into a sorted one, for good.
+ * double index) turns the index into a sorted one (until a restore
+ * fills it again), and its live queries recompute.
  */
 
 #define KEY_SIGN G_GUINT64_CONSTANT (0x8000000000000000)
