@@ -2320,7 +2320,7 @@ test_watch_untyped_orders (Fixture       *f,
         g_autoptr(GDateTime) due = g_date_time_new_from_unix_utc (1700000000 + g_rand_int_range (rand, 0, 4) * 3600);
         g_autoptr(TestNote) n = g_object_new (TEST_TYPE_NOTE, "title", "old",
                                               "priority", g_rand_int_range (rand, -3, 4),
-                                              "big", (gint64) g_rand_int_range (rand, -3, 4) << 40,
+                                              "big", (gint64) g_rand_int_range (rand, -3, 4) * ((gint64) 1 << 40),
                                               "size", (guint64) g_rand_int_range (rand, 0, 4) << 40,
                                               "score", (double) g_rand_int_range (rand, -4, 4) / 2,
                                               "due", g_rand_int_range (rand, 0, 4) == 0 ? NULL : due, NULL);
@@ -2391,7 +2391,7 @@ test_watch_untyped_orders (Fixture       *f,
             o.cond_field = g_rand_boolean (rand) ? "big" : "extra";
             o.cond_op = ops[g_rand_int_range (rand, 0, G_N_ELEMENTS (ops))];
             g_value_init (&o.cond_value, G_TYPE_INT64);
-            g_value_set_int64 (&o.cond_value, g_str_equal (o.cond_field, "big") ? (gint64) g_rand_int_range (rand, -3, 4) << 40
+            g_value_set_int64 (&o.cond_value, g_str_equal (o.cond_field, "big") ? (gint64) g_rand_int_range (rand, -3, 4) * ((gint64) 1 << 40)
                                                                                  : g_rand_int_range (rand, -3, 4));
             net_filter_where (filter, o.cond_field, o.cond_op, &o.cond_value);
           }
@@ -2416,7 +2416,7 @@ test_watch_untyped_orders (Fixture       *f,
             switch (g_rand_int_range (rand, 0, 5))
               {
               case 0:
-                seq = net_collection_update (notes, id, &error, "big", (gint64) g_rand_int_range (rand, -3, 4) << 40, NULL);
+                seq = net_collection_update (notes, id, &error, "big", (gint64) g_rand_int_range (rand, -3, 4) * ((gint64) 1 << 40), NULL);
                 break;
               case 1:
                 seq = net_collection_update (notes, id, &error, "extra", g_rand_int_range (rand, -3, 4), NULL);
