@@ -1417,6 +1417,8 @@ _net_table_find_many (NetTable      *self,
   _net_filter_base_get_window (filter, NULL, &offset, &c.limit);
   if (self->schema->count_fast (self->model, filter, &expect))
     expect = expect > offset ? expect - offset : 0;
+  else
+    expect = MIN (c.limit, 4096);   /* a window: room for a page at once */
   if (c.limit != 0)
     expect = MIN (expect, c.limit);
 
