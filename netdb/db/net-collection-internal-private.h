@@ -2,12 +2,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * NetCollection is three files, one concern each: net-collection.c (the
+ * NetCollection is several files, one concern each: net-collection.c (the
  * schema of the engine: applying events, items, snapshots, mutations and
  * the public API), net-collection-values.c (stored values, entries and the
- * decoding of events: docs/collection-format.md) and
- * net-collection-query.c (conditions, orders, the order and search
- * indexes, the planner and the live queries' matcher).
+ * decoding of events: docs/collection-format.md),
+ * net-collection-query.c (conditions, orders, the search indexes, the
+ * planner and the live queries' matcher) and net-collection-order.c (the
+ * order indexes: sorted or keyed, their cursors and walks).
  */
 
 #pragma once
@@ -344,6 +345,32 @@ void     _net_coll_value_encode       (GByteArray   *buf,
 gboolean     _net_coll_count_fast            (gpointer       model,
                                               NetFilterBase *filter,
                                               guint         *n);
+int          _net_coll_fv_compare            (const FieldVal *a,
+                                              const FieldVal *b,
+                                              gboolean       *ok);
+Kind         _net_coll_kind_of               (NetFieldType type);
+void         _net_coll_order_indexes_rebuild (NetCollection *self);
+void         _net_coll_query_clear           (Query *q);
+int          _net_coll_query_compare         (const Query *q,
+                                              Entry       *a,
+                                              Entry       *b);
+void         _net_coll_query_field           (Entry      *e,
+                                              ClassField *cf,
+                                              guint       special,
+                                              FieldVal   *out,
+                                              Slot       *scratch);
+void         _net_coll_search_index_fill     (SearchIndex   *si,
+                                              NetCollection *self);
+void         _net_coll_search_indexes_add    (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_search_indexes_move   (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_search_indexes_remove (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_posting_free          (gpointer data);
+void         _net_coll_search_index_free     (gpointer data);
+gboolean     _net_coll_special_of            (const char *name,
+                                              guint      *special);
 void         _net_coll_visit                 (gpointer           model,
                                               NetFilterBase     *filter,
                                               gboolean           ordered,
@@ -351,24 +378,113 @@ void         _net_coll_visit                 (gpointer           model,
                                               guint              window,
                                               NetTableVisitFunc  func,
                                               gpointer           data);
+extern const NetQueryFuncs _net_coll_query_funcs;
+
+/* net-collection-order.c */
+/* A position in an order index, either kind. */
+typedef struct
+{
+  OrderIndex    *idx;
+  GSequenceIter *it;
+  NetBTreeIter   bit;
+} OrderCursor;
+
+static inline Entry *
+_net_coll_order_cursor_get (OrderCursor *c)
+{
+  if (c->idx->keyed != KEYED_NONE)
+    return _net_btree_iter_get (&c->bit)->value;
+  return ((OrderNode *) g_sequence_get (c->it))->e;
+}
+
+static inline void
+_net_coll_order_cursor_step (OrderCursor *c,
+                             gboolean     back)
+{
+  if (c->idx->keyed != KEYED_NONE)
+    {
+      if (back)
+        _net_btree_iter_prev (&c->bit);
+      else
+        _net_btree_iter_next (&c->bit);
+    }
+  else
+    c->it = back ? g_sequence_iter_prev (c->it) : g_sequence_iter_next (c->it);
+}
+
+/* A walk of a keyed index reads each entry it passes (its header, then
+ * its values), in the order of a field: in memory, at random.  Two
+ * cursors ahead of it ask for them early: the header of the entry
+ * AHEAD_FAR steps ahead, the values of the one AHEAD_NEAR steps ahead
+ * (whose header has come meanwhile). */
+#define AHEAD_FAR 16
+#define AHEAD_NEAR 8
+
+typedef struct
+{
+  gboolean    on;
+  gboolean    back;
+  OrderCursor far, near;
+  guint       far_left, near_left;   /* the steps each may still take */
+} WalkAhead;
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch (p)
+#else
+#define PREFETCH(p) ((void) (p))
+#endif
+
+/* One step of the walk. */
+static inline void
+_net_coll_walk_ahead_step (WalkAhead *a)
+{
+  if (!a->on)
+    return;
+  if (a->far_left > 0)
+    {
+      PREFETCH (_net_coll_order_cursor_get (&a->far));
+      if (--a->far_left > 0)
+        _net_coll_order_cursor_step (&a->far, a->back);
+    }
+  if (a->near_left > 0)
+    {
+      PREFETCH (_net_coll_order_cursor_get (&a->near)->slots);
+      if (--a->near_left > 0)
+        _net_coll_order_cursor_step (&a->near, a->back);
+    }
+}
+
+void         _net_coll_order_cursor_at       (OrderIndex  *idx,
+                                              guint        pos,
+                                              OrderCursor *c);
 void         _net_coll_order_index_empty     (OrderIndex *idx);
+void         _net_coll_order_index_fill      (OrderIndex    *idx,
+                                              NetCollection *self,
+                                              gboolean       try_keyed);
 OrderIndex * _net_coll_order_index_get       (NetCollection *self,
                                               const Query   *q);
+guint64      _net_coll_order_index_label     (OrderIndex *idx,
+                                              Entry      *e);
+void         _net_coll_order_index_relabel   (OrderIndex *idx);
+guint        _net_coll_order_index_size      (OrderIndex *idx);
 void         _net_coll_order_index_unref     (OrderIndex *idx);
 void         _net_coll_order_indexes_add     (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_order_indexes_move    (NetCollection *self,
                                               Entry         *e);
-void         _net_coll_order_indexes_rebuild (NetCollection *self);
 void         _net_coll_order_indexes_remove  (NetCollection *self,
                                               Entry         *e);
-void         _net_coll_query_clear           (Query *q);
-void         _net_coll_search_index_fill     (SearchIndex   *si,
-                                              NetCollection *self);
-void         _net_coll_posting_free          (gpointer data);
-void         _net_coll_search_index_free     (gpointer data);
-gboolean     _net_coll_special_of            (const char *name,
-                                              guint      *special);
-extern const NetQueryFuncs _net_coll_query_funcs;
+gboolean     _net_coll_order_indexes_walk    (NetCollection      *self,
+                                              const Query        *q,
+                                              const NetTableWalk *w,
+                                              guint               skip,
+                                              NetTableVisitFunc   func,
+                                              gpointer            data);
+gboolean     _net_coll_order_reversed        (const Query *q);
+void         _net_coll_walk_ahead_init       (WalkAhead  *a,
+                                              OrderIndex *idx,
+                                              guint       start,
+                                              guint       n,
+                                              gboolean    back);
 
 G_END_DECLS

@@ -23,18 +23,6 @@ static gboolean index_plan_count      (NetCollection      *self,
                                        const Query        *q,
                                        const NetTableWalk *w,
                                        guint              *n);
-static gboolean order_indexes_walk    (NetCollection      *self,
-                                       const Query        *q,
-                                       const NetTableWalk *w,
-                                       guint               skip,
-                                       NetTableVisitFunc   func,
-                                       gpointer            data);
-static void     search_indexes_add    (NetCollection      *self,
-                                       Entry              *e);
-static void     search_indexes_remove (NetCollection      *self,
-                                       Entry              *e);
-static void     search_indexes_move   (NetCollection      *self,
-                                       Entry              *e);
 
 /* Queries ------------------------------------------------------------------------------ */
 
@@ -80,12 +68,12 @@ _net_coll_special_of (const char *name,
 }
 
 /* The value of a field (or special) of @e, its default when not stored. */
-static void
-query_field (Entry      *e,
-             ClassField *cf,
-             guint       special,
-             FieldVal   *out,
-             Slot       *scratch)
+void
+_net_coll_query_field (Entry      *e,
+                       ClassField *cf,
+                       guint       special,
+                       FieldVal   *out,
+                       Slot       *scratch)
 {
   if (cf == NULL)
     {
@@ -104,8 +92,8 @@ query_field (Entry      *e,
 }
 
 
-static Kind
-kind_of (NetFieldType type)
+Kind
+_net_coll_kind_of (NetFieldType type)
 {
   switch (type)
     {
@@ -134,12 +122,12 @@ cmp_strv (char **a,
 
 /* Compares two values of one kind; *ok FALSE when they cannot be
  * compared (another kind, or a missing value). */
-static int
-fv_compare (const FieldVal *a,
-            const FieldVal *b,
-            gboolean       *ok)
+int
+_net_coll_fv_compare (const FieldVal *a,
+                      const FieldVal *b,
+                      gboolean       *ok)
 {
-  Kind ka = kind_of (a->type), kb = kind_of (b->type);
+  Kind ka = _net_coll_kind_of (a->type), kb = _net_coll_kind_of (b->type);
 
   *ok = ka == kb && !a->missing && !b->missing;
   if (ka != kb)
@@ -328,7 +316,7 @@ cond_matches (Cond  *c,
   gboolean ok, r = FALSE;
   int cmp;
 
-  query_field (e, c->cf, c->special, &fv, &scratch);
+  _net_coll_query_field (e, c->cf, c->special, &fv, &scratch);
 
   switch (c->c->op)
     {
@@ -346,7 +334,7 @@ cond_matches (Cond  *c,
                                                  : text_has_prefix_folded (fv.v.v[i], c->c->folded);
       break;
     default:
-      cmp = fv_compare (&fv, &c->operand, &ok);
+      cmp = _net_coll_fv_compare (&fv, &c->operand, &ok);
       if (!ok)
         break;
       switch (c->c->op)
@@ -381,10 +369,10 @@ query_matches (gconstpointer entry,
   return TRUE;
 }
 
-static int
-query_compare (const Query *q,
-               Entry       *a,
-               Entry       *b)
+int
+_net_coll_query_compare (const Query *q,
+                         Entry       *a,
+                         Entry       *b)
 {
   for (guint i = 0; i < q->keys->len; i++)
     {
@@ -396,9 +384,9 @@ query_compare (const Query *q,
 
       if (k->never)
         continue;
-      query_field (a, k->cf, k->special, &fa, &sa);
-      query_field (b, k->cf, k->special, &fb, &sb);
-      r = fv_compare (&fa, &fb, &ok);
+      _net_coll_query_field (a, k->cf, k->special, &fa, &sa);
+      _net_coll_query_field (b, k->cf, k->special, &fb, &sb);
+      r = _net_coll_fv_compare (&fa, &fb, &ok);
       if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
         {
           _net_coll_slot_clear (k->cf->type, &sa);
@@ -417,7 +405,7 @@ query_compare_cb (gconstpointer a,
                   gconstpointer b,
                   gpointer      data)
 {
-  return query_compare (data, *(Entry **) a, *(Entry **) b);
+  return _net_coll_query_compare (data, *(Entry **) a, *(Entry **) b);
 }
 
 static void
@@ -492,7 +480,7 @@ _net_coll_visit (gpointer           model,
     }
 
   /* An order of fields a live query keeps: walk it. */
-  if (order_indexes_walk (self, &q, &w, skip, func, data))
+  if (_net_coll_order_indexes_walk (self, &q, &w, skip, func, data))
     {
       _net_coll_query_clear (&q);
       return;
@@ -506,879 +494,6 @@ _net_coll_visit (gpointer           model,
     if (!func (g_ptr_array_index (matches, i), data))
       break;
   _net_coll_query_clear (&q);
-}
-
-/* Order indexes --------------------------------------------------------------------- */
-
-/*
- * A live query orders its items by a u64 sort key (net-query-model.c).  A
- * query ordered by fields gets its keys from an order index: the records
- * kept sorted by the filter's order keys (a GSequence), each with a label
- * that grows along the order, with gaps between labels, so that a record
- * that moves takes a label between its new neighbours' and the others keep
- * theirs.  When a gap is used up, the smallest window of records around it
- * whose labels leave room (doubling: 8, 16, 32, ... records) is labelled
- * anew, evenly, and only those records are touched for the live queries;
- * only when the whole index is that window does every record get a new
- * label (spread over the middle half of the range, so that appends at
- * either end have room) and the live queries recompute: a rare O(n).  One
- * index per distinct order, shared by the queries that use it, kept up to
- * date by the fold while any of them lives; an order by one key
- * descending uses the index of the key ascending backwards.  An order by
- * one numeric key is "keyed" instead (below): a NetBTree by a u64 the
- * value maps to, which is also the label.
- */
-
-/* A record appended past either end takes a label this far from its
- * neighbour: appends in order (a growing field) do not halve the space. */
-
-
-
-static int
-order_node_compare (gconstpointer a,
-                    gconstpointer b,
-                    gpointer      data)
-{
-  OrderIndex *idx = data;
-  const OrderNode *na = a, *nb = b;
-
-  if (na->cached && nb->cached)
-    {
-      OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
-      gboolean ok;
-      int r;
-
-      /* The common case of an index on one number (a due date): both of
-       * one integer type, compared here, as fv_compare() would. */
-      if (na->first.type == nb->first.type && !na->first.missing && !nb->first.missing)
-        switch (na->first.type)
-          {
-          case NET_FIELD_INT:
-          case NET_FIELD_INT64:
-          case NET_FIELD_ENUM:
-          case NET_FIELD_DATETIME:
-            r = (na->first.v.i > nb->first.v.i) - (na->first.v.i < nb->first.v.i);
-            if (r != 0)
-              return k->desc ? -r : r;
-            return query_compare (&idx->q, na->e, nb->e);
-          case NET_FIELD_BOOLEAN:
-          case NET_FIELD_UINT:
-          case NET_FIELD_UINT64:
-          case NET_FIELD_FLAGS:
-            r = (na->first.v.u > nb->first.v.u) - (na->first.v.u < nb->first.v.u);
-            if (r != 0)
-              return k->desc ? -r : r;
-            return query_compare (&idx->q, na->e, nb->e);
-          default:
-            break;
-          }
-      r = fv_compare (&na->first, &nb->first, &ok);
-      if (r != 0)
-        return k->desc ? -r : r;
-    }
-  return query_compare (&idx->q, na->e, nb->e);
-}
-
-/* Points @node at @e, with its first key's value when it can keep it
- * (its label as it was). */
-static void
-order_node_fill (OrderIndex *idx,
-                 OrderNode  *node,
-                 Entry      *e)
-{
-  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
-  Slot scratch = { 0, };
-
-  node->e = e;
-  node->cached = FALSE;
-  memset (&node->first, 0, sizeof node->first);
-  if (!k->never)
-    {
-      query_field (e, k->cf, k->special, &node->first, &scratch);
-      /* A default string (or strv, bytes) was made for us: not kept. */
-      node->cached = !(k->cf != NULL && _net_coll_type_is_pointer (k->cf->type) && scratch.s != NULL);
-      if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
-        _net_coll_slot_clear (k->cf->type, &scratch);
-    }
-}
-
-/* A new node of @e. */
-static OrderNode *
-order_node_new (OrderIndex *idx,
-                Entry      *e)
-{
-  OrderNode *node = g_new0 (OrderNode, 1);
-
-  order_node_fill (idx, node, e);
-  return node;
-}
-
-/* Evenly spaced labels along the order, over the middle half of the
- * range: a growing (or shrinking) field appends at an end, and each end
- * keeps 2^62 of room for that. */
-static void
-order_index_relabel (OrderIndex *idx)
-{
-  guint64 step = (G_GUINT64_CONSTANT (1) << 63) / ((guint64) g_sequence_get_length (idx->seq) + 1);
-  guint64 label = G_GUINT64_CONSTANT (1) << 62;
-
-  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
-       it = g_sequence_iter_next (it))
-    ((OrderNode *) g_sequence_get (it))->label = label += step;
-}
-
-/* A window of labels is relabelled when its records can be this far
- * apart: then about 24 records more fit between any two of them. */
-#define ORDER_MIN_STEP (G_GUINT64_CONSTANT (1) << 24)
-
-/* Labels the records of the smallest window around @it (doubling) whose
- * bounds leave ORDER_MIN_STEP between them anew, evenly, and touches
- * them for the live queries; FALSE when that window is the whole index
- * (then every label changed). */
-static gboolean
-order_index_relabel_around (OrderIndex    *idx,
-                            GSequenceIter *it)
-{
-  GSequenceIter *first = it, *last = it;
-  guint64 count = 1, lo, hi, step, label;
-
-  for (guint64 want = 8;; want *= 2)
-    {
-      gboolean at_begin, at_end;
-
-      for (;;)
-        {
-          at_begin = g_sequence_iter_is_begin (first);
-          at_end = g_sequence_iter_is_end (g_sequence_iter_next (last));
-          if (count >= want || (at_begin && at_end))
-            break;
-          if (!at_begin)
-            {
-              first = g_sequence_iter_prev (first);
-              count++;
-            }
-          if (count < want && !at_end)
-            {
-              last = g_sequence_iter_next (last);
-              count++;
-            }
-        }
-      if (at_begin && at_end)
-        {
-          order_index_relabel (idx);
-          return FALSE;
-        }
-      lo = at_begin ? 0 : ((OrderNode *) g_sequence_get (g_sequence_iter_prev (first)))->label;
-      hi = at_end ? G_MAXUINT64 : ((OrderNode *) g_sequence_get (g_sequence_iter_next (last)))->label;
-      if (hi > lo && (hi - lo) / (count + 1) >= ORDER_MIN_STEP)
-        break;
-    }
-
-  step = (hi - lo) / (count + 1);
-  label = lo;
-  for (GSequenceIter *i = first;; i = g_sequence_iter_next (i))
-    {
-      OrderNode *node = g_sequence_get (i);
-
-      node->label = label += step;
-      if (idx->owner != NULL && idx->watchers > 0)
-        _net_watch_hub_touch (&idx->owner->table.watches, node->e->id);
-      if (i == last)
-        break;
-    }
-  return TRUE;
-}
-
-/* Gives the node at @it a label between its neighbours'; FALSE when
- * there is no room even around it (then every label changed). */
-static gboolean
-order_index_place (OrderIndex    *idx,
-                   GSequenceIter *it)
-{
-  OrderNode *node = g_sequence_get (it);
-  gboolean has_prev = !g_sequence_iter_is_begin (it);
-  GSequenceIter *next = g_sequence_iter_next (it);
-  gboolean has_next = !g_sequence_iter_is_end (next);
-  guint64 lo = has_prev ? ((OrderNode *) g_sequence_get (g_sequence_iter_prev (it)))->label : 0;
-  guint64 hi = has_next ? ((OrderNode *) g_sequence_get (next))->label : G_MAXUINT64;
-  guint64 label;
-
-  if (hi <= lo || hi - lo < 2)
-    return order_index_relabel_around (idx, it);
-  if (!has_next)
-    label = lo + MIN ((hi - lo) / 2, ORDER_END_STEP);
-  else if (!has_prev)
-    label = hi - MIN ((hi - lo) / 2, ORDER_END_STEP);
-  else
-    label = lo + (hi - lo) / 2;
-  node->label = label;
-  return TRUE;
-}
-
-/*
- * A keyed order index: one key of numbers (the integer types, times,
- * the engine's id and times; or doubles) maps each record to a u64 that
- * sorts as query_compare() does: an integer i to i + 2^63 (an unsigned
- * one above G_MAXINT64 cannot map), a double to its bits made to sort
- * (-0 as 0, NaN after every number), a missing value (untyped
- * collections only: a class's field has its default) to 0, before every
- * number (and so a G_MININT64 cannot map there), and a descending key
- * to the complement.  The records are then a NetBTree of (key, id in
- * the order of ties), without a comparison of records, and a record's
- * key is its label: the live queries sort by it with the same ties (no
- * relabelling, and a move is a remove and an insert).  A record whose
- * value cannot map (another kind, a huge unsigned, an integer in a
- * double index) turns the index into a sorted one (until a restore
- * fills it again), and its live queries recompute.
- */
-
-#define KEY_SIGN G_GUINT64_CONSTANT (0x8000000000000000)
-#define KEY_CHUNK 1024
-
-static KeyedMode
-order_index_key_mode (const Query *q)
-{
-  OrderKey *k;
-
-  if (q->keys->len != 1)
-    return KEYED_NONE;
-  k = &g_array_index (q->keys, OrderKey, 0);
-  if (k->never)
-    return KEYED_NONE;
-  if (k->cf == NULL)
-    return KEYED_INT;
-  if (k->cf->type == NET_FIELD_DOUBLE)
-    return KEYED_DOUBLE;
-  if (kind_of (k->cf->type) == KIND_NUMBER)
-    return KEYED_INT;
-  return KEYED_NONE;
-}
-
-/* The key of @e in @idx (mode @mode); FALSE when it cannot map. */
-static gboolean
-order_key_of (OrderIndex *idx,
-              KeyedMode   mode,
-              Entry      *e,
-              guint64    *out)
-{
-  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
-  FieldVal fv;
-  Slot scratch = { 0, };
-  guint64 key;
-
-  query_field (e, k->cf, k->special, &fv, &scratch);
-  if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
-    {
-      /* A default made for us: not a number anyway. */
-      _net_coll_slot_clear (k->cf->type, &scratch);
-      return FALSE;
-    }
-  if (kind_of (fv.type) != KIND_NUMBER)
-    return FALSE;
-  if (fv.missing)
-    key = 0;
-  else if (mode == KEYED_DOUBLE)
-    {
-      double d = fv.v.d;
-      guint64 bits;
-
-      if (fv.type != NET_FIELD_DOUBLE)
-        return FALSE;
-      if (d != d)
-        key = G_MAXUINT64;
-      else
-        {
-          if (d == 0)
-            d = 0;   /* -0 */
-          memcpy (&bits, &d, sizeof bits);
-          key = (bits & KEY_SIGN) != 0 ? ~bits : bits | KEY_SIGN;
-        }
-    }
-  else if (fv.type == NET_FIELD_DOUBLE)
-    return FALSE;
-  else if (_net_coll_type_is_unsigned (fv.type) || (k->cf == NULL && k->special == NET_TABLE_KEY_ID))
-    {
-      if (fv.v.u > (guint64) G_MAXINT64)
-        return FALSE;
-      key = fv.v.u ^ KEY_SIGN;
-    }
-  else
-    {
-      /* 0 is a missing value's, where one can be. */
-      if (fv.v.i == G_MININT64 && k->cf != NULL && k->cf->pspec == NULL)
-        return FALSE;
-      key = (guint64) fv.v.i ^ KEY_SIGN;
-    }
-  *out = k->desc ? ~key : key;
-  return TRUE;
-}
-
-static guint64
-keyed_tie_asc (gconstpointer value)
-{
-  return ((const Entry *) value)->id;
-}
-
-static guint64
-keyed_tie_desc (gconstpointer value)
-{
-  return ~((const Entry *) value)->id;
-}
-
-static KeyNode *
-key_node_new (OrderIndex *idx,
-              guint64     id,
-              guint64     key)
-{
-  KeyNode *n = idx->free_nodes;
-
-  if (n == NULL)
-    {
-      KeyNode *chunk = g_new (KeyNode, KEY_CHUNK);
-
-      g_ptr_array_add (idx->chunks, chunk);
-      for (guint i = 0; i < KEY_CHUNK; i++)
-        {
-          chunk[i].next = n;
-          n = &chunk[i];
-        }
-    }
-  idx->free_nodes = n->next;
-  n->id = id;
-  n->key = key;
-  n->next = NULL;
-  return n;
-}
-
-static void
-key_node_free (OrderIndex *idx,
-               KeyNode    *n)
-{
-  n->next = idx->free_nodes;
-  idx->free_nodes = n;
-}
-
-static void
-keyed_empty (OrderIndex *idx)
-{
-  _net_btree_clear (idx->tree);
-  _net_id_table_clear (&idx->keys);
-  _net_id_table_init (&idx->keys);
-  g_ptr_array_set_size (idx->chunks, 0);
-  idx->free_nodes = NULL;
-}
-
-static int
-keyed_item_compare (gconstpointer a,
-                    gconstpointer b,
-                    gpointer      data)
-{
-  const NetBTreeItem *ia = a, *ib = b;
-  NetBTreeTiebreak tie = data;
-  guint64 ta, tb;
-
-  if (ia->key != ib->key)
-    return ia->key < ib->key ? -1 : 1;
-  ta = tie (ia->value);
-  tb = tie (ib->value);
-  return ta < tb ? -1 : ta > tb;
-}
-
-/* Fills the empty @idx in mode @mode with the records of @self; FALSE
- * (and @idx empty) when one cannot map. */
-static gboolean
-keyed_fill (OrderIndex    *idx,
-            KeyedMode      mode,
-            NetCollection *self)
-{
-  g_autoptr(GArray) items = g_array_sized_new (FALSE, FALSE, sizeof (NetBTreeItem),
-                                               _net_id_table_size (&self->table.by_id));
-  NetBTreeTiebreak tie = idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc;
-
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      Entry *e = self->table.by_id.slots[i];
-      NetBTreeItem item;
-
-      if (e == NULL)
-        continue;
-      if (!order_key_of (idx, mode, e, &item.key))
-        return FALSE;
-      item.value = e;
-      g_array_append_val (items, item);
-    }
-  g_array_sort_with_data (items, keyed_item_compare, tie);
-  _net_id_table_reserve (&idx->keys, items->len);
-  for (guint i = 0; i < items->len; i++)
-    {
-      NetBTreeItem *item = &g_array_index (items, NetBTreeItem, i);
-
-      _net_id_table_insert (&idx->keys, key_node_new (idx, ((Entry *) item->value)->id, item->key));
-    }
-  _net_btree_build (idx->tree, (NetBTreeItem *) items->data, items->len);
-  idx->keyed = mode;
-  return TRUE;
-}
-
-static void order_index_fill (OrderIndex    *idx,
-                              NetCollection *self,
-                              gboolean       try_keyed);
-
-/* A record of @idx cannot map: the index is sorted from now on (new
- * labels: the live queries that use them recompute). */
-static void
-order_index_unkey (OrderIndex *idx)
-{
-  keyed_empty (idx);
-  idx->keyed = KEYED_NONE;
-  if (idx->owner == NULL)
-    return;
-  order_index_fill (idx, idx->owner, FALSE);
-  if (idx->watchers > 0)
-    _net_watch_hub_reset (&idx->owner->table.watches);
-}
-
-static void
-order_index_insert (OrderIndex *idx,
-                    Entry      *e)
-{
-  OrderNode *node;
-  GSequenceIter *it;
-
-  if (idx->keyed != KEYED_NONE)
-    {
-      guint64 key;
-
-      if (!order_key_of (idx, idx->keyed, e, &key))
-        {
-          order_index_unkey (idx);
-          return;
-        }
-      _net_id_table_insert (&idx->keys, key_node_new (idx, e->id, key));
-      _net_btree_insert (idx->tree, key, e);
-      return;
-    }
-  node = order_node_new (idx, e);
-  it = g_sequence_insert_sorted (idx->seq, node, order_node_compare, idx);
-  g_hash_table_insert (idx->nodes, &e->id, it);
-  /* New labels: the live queries that use them recompute. */
-  if (!order_index_place (idx, it) && idx->owner != NULL && idx->watchers > 0)
-    _net_watch_hub_reset (&idx->owner->table.watches);
-}
-
-static void
-order_index_remove (OrderIndex *idx,
-                    Entry      *e)
-{
-  GSequenceIter *it;
-
-  if (idx->keyed != KEYED_NONE)
-    {
-      KeyNode *n = _net_id_table_remove (&idx->keys, e->id);
-
-      if (n == NULL)
-        return;
-      _net_btree_remove (idx->tree, n->key, e);
-      key_node_free (idx, n);
-      return;
-    }
-  it = g_hash_table_lookup (idx->nodes, &e->id);
-  if (it == NULL)
-    return;
-  g_hash_table_remove (idx->nodes, &e->id);
-  g_sequence_remove (it);
-}
-
-/* Fills the empty @idx with the records of @self: keyed when it can
- * be (and @try_keyed, and no live query uses its labels yet, or it was
- * keyed), else sorted. */
-static void
-order_index_fill (OrderIndex    *idx,
-                  NetCollection *self,
-                  gboolean       try_keyed)
-{
-  KeyedMode mode = idx->watchers == 0 ? order_index_key_mode (&idx->q) : idx->keyed;
-
-  if (try_keyed && mode != KEYED_NONE && keyed_fill (idx, mode, self))
-    return;
-  keyed_empty (idx);
-  idx->keyed = KEYED_NONE;
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      Entry *e = self->table.by_id.slots[i];
-      OrderNode *node;
-
-      if (e == NULL)
-        continue;
-      node = order_node_new (idx, e);
-      g_sequence_append (idx->seq, node);
-    }
-  g_sequence_sort (idx->seq, order_node_compare, idx);
-  for (GSequenceIter *it = g_sequence_get_begin_iter (idx->seq); !g_sequence_iter_is_end (it);
-       it = g_sequence_iter_next (it))
-    g_hash_table_insert (idx->nodes, &((OrderNode *) g_sequence_get (it))->e->id, it);
-  order_index_relabel (idx);
-}
-
-void
-_net_coll_order_index_empty (OrderIndex *idx)
-{
-  keyed_empty (idx);
-  g_hash_table_remove_all (idx->nodes);
-  g_sequence_remove_range (g_sequence_get_begin_iter (idx->seq), g_sequence_get_end_iter (idx->seq));
-}
-
-/* Whether @q orders by one key descending: the reverse of the order by
- * that key ascending (ties by id descending, the reverse of ascending),
- * whose index it uses backwards (its labels complemented). */
-static gboolean
-order_reversed (const Query *q)
-{
-  return q->keys->len == 1 && g_array_index (q->keys, OrderKey, 0).desc;
-}
-
-/* The name of the order of @q's index: one key is always ascending. */
-static char *
-order_spec (const Query *q)
-{
-  gboolean reversed = order_reversed (q);
-  GString *spec = g_string_new (q->desc_ties && !reversed ? "-" : "+");
-
-  for (guint i = 0; i < q->keys->len; i++)
-    {
-      OrderKey *k = &g_array_index (q->keys, OrderKey, i);
-
-      g_string_append_printf (spec, "%s%c%c\x1e", k->cf != NULL ? k->cf->name : "",
-                              '0' + (int) k->special, k->desc && !reversed ? 'd' : 'a');
-    }
-  return g_string_free (spec, FALSE);
-}
-
-/* The index of the order of @q (which has order keys), made when needed;
- * a reference.  For one key descending, the index of that key ascending
- * (order_reversed()). */
-OrderIndex *
-_net_coll_order_index_get (NetCollection *self,
-                 const Query   *q)
-{
-  g_autofree char *spec = order_spec (q);
-  OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
-
-  if (idx != NULL)
-    {
-      idx->ref++;
-      return idx;
-    }
-  idx = g_new0 (OrderIndex, 1);
-  idx->ref = 1;
-  idx->owner = self;
-  idx->spec = g_steal_pointer (&spec);
-  idx->q.self = self;
-  idx->q.conds = g_array_new (FALSE, TRUE, sizeof (Cond));
-  idx->q.keys = g_array_copy (q->keys);
-  idx->q.desc_ties = q->desc_ties;
-  if (order_reversed (q))
-    {
-      g_array_index (idx->q.keys, OrderKey, 0).desc = FALSE;
-      idx->q.desc_ties = FALSE;
-    }
-  idx->seq = g_sequence_new (g_free);
-  idx->nodes = g_hash_table_new (g_int64_hash, g_int64_equal);
-  idx->tree = _net_btree_new (idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc);
-  _net_id_table_init (&idx->keys);
-  idx->chunks = g_ptr_array_new_with_free_func (g_free);
-  order_index_fill (idx, self, TRUE);
-  g_hash_table_insert (self->orders, idx->spec, idx);
-  return idx;
-}
-
-void
-_net_coll_order_index_unref (OrderIndex *idx)
-{
-  if (--idx->ref > 0)
-    return;
-  if (idx->owner != NULL)
-    g_hash_table_remove (idx->owner->orders, idx->spec);
-  _net_coll_query_clear (&idx->q);
-  g_hash_table_unref (idx->nodes);
-  g_sequence_free (idx->seq);
-  _net_btree_free (idx->tree);
-  _net_id_table_clear (&idx->keys);
-  g_ptr_array_unref (idx->chunks);
-  g_free (idx->spec);
-  g_free (idx);
-}
-
-static guint64
-order_index_label (OrderIndex *idx,
-                   Entry      *e)
-{
-  GSequenceIter *it;
-
-  if (idx->keyed != KEYED_NONE)
-    {
-      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
-
-      return n != NULL ? n->key : 0;
-    }
-  it = g_hash_table_lookup (idx->nodes, &e->id);
-  return it != NULL ? ((OrderNode *) g_sequence_get (it))->label : 0;
-}
-
-void
-_net_coll_order_indexes_add (NetCollection *self,
-                   Entry         *e)
-{
-  GHashTableIter iter;
-  gpointer idx;
-
-  if (!self->orders_frozen)
-    search_indexes_add (self, e);
-  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
-    return;
-  g_hash_table_iter_init (&iter, self->orders);
-  while (g_hash_table_iter_next (&iter, NULL, &idx))
-    order_index_insert (idx, e);
-}
-
-void
-_net_coll_order_indexes_remove (NetCollection *self,
-                      Entry         *e)
-{
-  GHashTableIter iter;
-  gpointer idx;
-
-  if (!self->orders_frozen)
-    search_indexes_remove (self, e);
-  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
-    return;
-  g_hash_table_iter_init (&iter, self->orders);
-  while (g_hash_table_iter_next (&iter, NULL, &idx))
-    order_index_remove (idx, e);
-}
-
-/* @e changed: when it still sorts between its neighbours it keeps its
- * label, so that the live queries see no move (a change of a field that
- * is not an order key is then a notify on the item, not an
- * items-changed); otherwise it takes its new place. */
-static void
-order_index_move (OrderIndex *idx,
-                  Entry      *e)
-{
-  GSequenceIter *it;
-  GSequenceIter *next;
-  OrderNode *node;
-
-  if (idx->keyed != KEYED_NONE)
-    {
-      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
-      guint64 key;
-
-      if (n == NULL)
-        order_index_insert (idx, e);
-      else if (!order_key_of (idx, idx->keyed, e, &key))
-        order_index_unkey (idx);
-      else if (key != n->key)
-        {
-          _net_btree_remove (idx->tree, n->key, e);
-          n->key = key;
-          _net_btree_insert (idx->tree, key, e);
-        }
-      return;
-    }
-  it = g_hash_table_lookup (idx->nodes, &e->id);
-  if (it == NULL)
-    {
-      order_index_insert (idx, e);
-      return;
-    }
-  /* The node itself takes the new value and, when it must, its new
-   * place: its iter (in idx->nodes) stays what it was. */
-  node = g_sequence_get (it);
-  order_node_fill (idx, node, e);
-  next = g_sequence_iter_next (it);
-  if ((g_sequence_iter_is_begin (it) ||
-       order_node_compare (g_sequence_get (g_sequence_iter_prev (it)), node, idx) < 0) &&
-      (g_sequence_iter_is_end (next) ||
-       order_node_compare (node, g_sequence_get (next), idx) < 0))
-    return;
-  g_sequence_sort_changed (it, order_node_compare, idx);
-  /* New labels: the live queries that use them recompute. */
-  if (!order_index_place (idx, it) && idx->owner != NULL && idx->watchers > 0)
-    _net_watch_hub_reset (&idx->owner->table.watches);
-}
-
-/* @e changed (its fields, its times): it takes its new place. */
-void
-_net_coll_order_indexes_move (NetCollection *self,
-                    Entry         *e)
-{
-  GHashTableIter iter;
-  gpointer idx;
-
-  if (!self->orders_frozen)
-    {
-      search_indexes_move (self, e);
-    }
-  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
-    return;
-  g_hash_table_iter_init (&iter, self->orders);
-  while (g_hash_table_iter_next (&iter, NULL, &idx))
-    order_index_move (idx, e);
-}
-
-/* A position in an order index, either kind. */
-typedef struct
-{
-  OrderIndex    *idx;
-  GSequenceIter *it;
-  NetBTreeIter   bit;
-} OrderCursor;
-
-static guint
-order_index_size (OrderIndex *idx)
-{
-  return idx->keyed != KEYED_NONE ? _net_btree_size (idx->tree) : (guint) g_sequence_get_length (idx->seq);
-}
-
-/* @c at position @pos (< the size). */
-static void
-order_cursor_at (OrderIndex  *idx,
-                 guint        pos,
-                 OrderCursor *c)
-{
-  c->idx = idx;
-  c->it = NULL;
-  if (idx->keyed != KEYED_NONE)
-    _net_btree_iter_nth (idx->tree, pos, &c->bit);
-  else
-    c->it = g_sequence_get_iter_at_pos (idx->seq, pos);
-}
-
-static Entry *
-order_cursor_get (OrderCursor *c)
-{
-  if (c->idx->keyed != KEYED_NONE)
-    return _net_btree_iter_get (&c->bit)->value;
-  return ((OrderNode *) g_sequence_get (c->it))->e;
-}
-
-static void
-order_cursor_step (OrderCursor *c,
-                   gboolean     back)
-{
-  if (c->idx->keyed != KEYED_NONE)
-    {
-      if (back)
-        _net_btree_iter_prev (&c->bit);
-      else
-        _net_btree_iter_next (&c->bit);
-    }
-  else
-    c->it = back ? g_sequence_iter_prev (c->it) : g_sequence_iter_next (c->it);
-}
-
-/* A walk of a keyed index reads each entry it passes (its header, then
- * its values), in the order of a field: in memory, at random.  Two
- * cursors ahead of it ask for them early: the header of the entry
- * AHEAD_FAR steps ahead, the values of the one AHEAD_NEAR steps ahead
- * (whose header has come meanwhile). */
-#define AHEAD_FAR 16
-#define AHEAD_NEAR 8
-
-typedef struct
-{
-  gboolean    on;
-  gboolean    back;
-  OrderCursor far, near;
-  guint       far_left, near_left;   /* the steps each may still take */
-} WalkAhead;
-
-#if defined(__GNUC__)
-#define PREFETCH(p) __builtin_prefetch (p)
-#else
-#define PREFETCH(p) ((void) (p))
-#endif
-
-/* For a walk of @n entries of @idx from position @start (down when
- * @back). */
-static void
-walk_ahead_init (WalkAhead  *a,
-                 OrderIndex *idx,
-                 guint       start,
-                 guint       n,
-                 gboolean    back)
-{
-  memset (a, 0, sizeof *a);
-  a->on = idx->keyed != KEYED_NONE && n > AHEAD_NEAR;
-  if (!a->on)
-    return;
-  a->back = back;
-  order_cursor_at (idx, back ? start - AHEAD_NEAR : start + AHEAD_NEAR, &a->near);
-  a->near_left = n - AHEAD_NEAR;
-  if (n > AHEAD_FAR)
-    {
-      order_cursor_at (idx, back ? start - AHEAD_FAR : start + AHEAD_FAR, &a->far);
-      a->far_left = n - AHEAD_FAR;
-    }
-}
-
-/* One step of the walk. */
-static inline void
-walk_ahead_step (WalkAhead *a)
-{
-  if (!a->on)
-    return;
-  if (a->far_left > 0)
-    {
-      PREFETCH (order_cursor_get (&a->far));
-      if (--a->far_left > 0)
-        order_cursor_step (&a->far, a->back);
-    }
-  if (a->near_left > 0)
-    {
-      PREFETCH (order_cursor_get (&a->near)->slots);
-      if (--a->near_left > 0)
-        order_cursor_step (&a->near, a->back);
-    }
-}
-
-/* Visits the entries @w passes in the order of @q when a live query keeps
- * that order (FALSE: none does). */
-static gboolean
-order_indexes_walk (NetCollection      *self,
-                    const Query        *q,
-                    const NetTableWalk *w,
-                    guint               skip,
-                    NetTableVisitFunc   func,
-                    gpointer            data)
-{
-  g_autofree char *spec = order_spec (q);
-  OrderIndex *idx = g_hash_table_lookup (self->orders, spec);
-  gboolean reversed = order_reversed (q);
-  OrderCursor c = { 0, };
-  guint n;
-
-  if (idx == NULL)
-    return FALSE;
-  n = order_index_size (idx);
-  if (n > 0)
-    order_cursor_at (idx, reversed ? n - 1 : 0, &c);
-  for (guint i = 0; i < n; i++, order_cursor_step (&c, reversed))
-    {
-      Entry *e = order_cursor_get (&c);
-
-      if (!_net_table_walk_matches (&self->table, w, e))
-        continue;
-      if (skip > 0)
-        {
-          skip--;
-          continue;
-        }
-      if (!func (e, data))
-        break;
-    }
-  return TRUE;
 }
 
 /* Indexes -------------------------------------------------------------------------- */
@@ -1653,9 +768,9 @@ search_index_move (SearchIndex *si,
   search_index_add (si, e);
 }
 
-static void
-search_indexes_move (NetCollection *self,
-                     Entry         *e)
+void
+_net_coll_search_indexes_move (NetCollection *self,
+                               Entry         *e)
 {
   GHashTableIter iter;
   gpointer si;
@@ -1667,9 +782,9 @@ search_indexes_move (NetCollection *self,
     search_index_move (si, e);
 }
 
-static void
-search_indexes_add (NetCollection *self,
-                    Entry         *e)
+void
+_net_coll_search_indexes_add (NetCollection *self,
+                              Entry         *e)
 {
   GHashTableIter iter;
   gpointer si;
@@ -1681,9 +796,9 @@ search_indexes_add (NetCollection *self,
     search_index_add (si, e);
 }
 
-static void
-search_indexes_remove (NetCollection *self,
-                       Entry         *e)
+void
+_net_coll_search_indexes_remove (NetCollection *self,
+                                 Entry         *e)
 {
   GHashTableIter iter;
   gpointer si;
@@ -1763,8 +878,8 @@ probe_compare_entry (OrderIndex     *idx,
   gboolean ok;
   int r;
 
-  query_field (e, k->cf, k->special, &fv, &scratch);
-  r = fv_compare (&fv, value, &ok);
+  _net_coll_query_field (e, k->cf, k->special, &fv, &scratch);
+  r = _net_coll_fv_compare (&fv, value, &ok);
   if (k->cf != NULL && _net_coll_type_is_pointer (k->cf->type))
     _net_coll_slot_clear (k->cf->type, &scratch);
   if (r == 0)
@@ -1843,7 +958,7 @@ ordered_range (NetCollection  *self,
 
   *out_idx = idx;
   *lo = 0;
-  *hi = order_index_size (idx);
+  *hi = _net_coll_order_index_size (idx);
   switch (c->c->op)
     {
     case NET_FILTER_OP_EQ:
@@ -1976,7 +1091,7 @@ index_plan_visit (NetCollection      *self,
       }
       plan.idx = idx;
       plan.lo = 0;
-      plan.hi = order_index_size (idx);
+      plan.hi = _net_coll_order_index_size (idx);
     }
 
   /* The range is in the order asked: walk it. */
@@ -1987,14 +1102,14 @@ index_plan_visit (NetCollection      *self,
 
       if (plan.hi > plan.lo)
         {
-          order_cursor_at (plan.idx, desc ? plan.hi - 1 : plan.lo, &c);
-          walk_ahead_init (&ahead, plan.idx, desc ? plan.hi - 1 : plan.lo, plan.hi - plan.lo, desc);
+          _net_coll_order_cursor_at (plan.idx, desc ? plan.hi - 1 : plan.lo, &c);
+          _net_coll_walk_ahead_init (&ahead, plan.idx, desc ? plan.hi - 1 : plan.lo, plan.hi - plan.lo, desc);
         }
-      for (guint i = plan.lo; i < plan.hi; i++, order_cursor_step (&c, desc))
+      for (guint i = plan.lo; i < plan.hi; i++, _net_coll_order_cursor_step (&c, desc))
         {
-          Entry *e = order_cursor_get (&c);
+          Entry *e = _net_coll_order_cursor_get (&c);
 
-          walk_ahead_step (&ahead);
+          _net_coll_walk_ahead_step (&ahead);
           if (!_net_table_walk_matches (&self->table, w, e))
             continue;
           if (ordered && skip > 0)
@@ -2015,10 +1130,10 @@ index_plan_visit (NetCollection      *self,
       OrderCursor c = { 0, };
 
       if (plan.hi > plan.lo)
-        order_cursor_at (plan.idx, plan.lo, &c);
-      for (guint i = plan.lo; i < plan.hi; i++, order_cursor_step (&c, FALSE))
+        _net_coll_order_cursor_at (plan.idx, plan.lo, &c);
+      for (guint i = plan.lo; i < plan.hi; i++, _net_coll_order_cursor_step (&c, FALSE))
         {
-          Entry *e = order_cursor_get (&c);
+          Entry *e = _net_coll_order_cursor_get (&c);
 
           if (_net_table_walk_matches (&self->table, w, e))
             g_ptr_array_add (matches, e);
@@ -2071,7 +1186,7 @@ index_plan_count (NetCollection      *self,
       w->updated_after != 0 || w->updated_before != G_MAXINT64)
     return FALSE;
   c = &g_array_index (q->conds, Cond, 0);
-  if (c->cf == NULL || c->cf->pspec == NULL || kind_of (c->cf->type) != kind_of (c->operand.type) ||
+  if (c->cf == NULL || c->cf->pspec == NULL || _net_coll_kind_of (c->cf->type) != _net_coll_kind_of (c->operand.type) ||
       !index_plan_choose (self, q, &plan) || plan.idx == NULL)
     return FALSE;
   *n = plan.size;
@@ -2090,7 +1205,7 @@ _net_coll_order_indexes_rebuild (NetCollection *self)
   while (g_hash_table_iter_next (&iter, NULL, &idx))
     {
       _net_coll_order_index_empty (idx);
-      order_index_fill (idx, self, TRUE);
+      _net_coll_order_index_fill (idx, self, TRUE);
     }
   g_hash_table_iter_init (&iter, self->search);
   while (g_hash_table_iter_next (&iter, NULL, &idx))
@@ -2106,7 +1221,7 @@ typedef struct
   NetTableWalk   w;
   NetFilter     *filter;   /* a reference: the query points into it */
   OrderIndex    *order;    /* an order of fields: the keys */
-  gboolean       reversed; /* @order backwards (order_reversed()) */
+  gboolean       reversed; /* @order backwards (_net_coll_order_reversed()) */
 } Matcher;
 
 static guint64
@@ -2114,7 +1229,7 @@ matcher_key (Matcher *m,
              Entry   *e)
 {
   if (m->order != NULL)
-    return m->reversed ? ~order_index_label (m->order, e) : order_index_label (m->order, e);
+    return m->reversed ? ~_net_coll_order_index_label (m->order, e) : _net_coll_order_index_label (m->order, e);
   return _net_table_walk_key (&m->w, e);
 }
 
@@ -2137,12 +1252,12 @@ watch_matcher_new (GObject  *source,
        * included; a keyed index's are its keys, whose ties are by id in
        * the order's direction of ties, as the model breaks them. */
       m->order = _net_coll_order_index_get (m->self, &m->q);
-      m->reversed = order_reversed (&m->q);
+      m->reversed = _net_coll_order_reversed (&m->q);
       /* The first live query of a sorted index (one
        * net_collection_add_index() built record by record, say) starts
        * from even gaps: no other query uses its labels yet. */
       if (m->order->watchers++ == 0 && m->order->keyed == KEYED_NONE)
-        order_index_relabel (m->order);
+        _net_coll_order_index_relabel (m->order);
       *desc = m->q.desc_ties;
     }
   return m;
