@@ -4,8 +4,9 @@
  *
  * NetCollection is several files, one concern each: net-collection.c (the
  * schema of the engine: applying events, items, snapshots, mutations and
- * the public API), net-collection-values.c (stored values, entries and the
- * decoding of events: docs/collection-format.md),
+ * the public API), net-collection-forward.c (forwarded events rebased on
+ * the leader's schema), net-collection-values.c (stored values, entries
+ * and the decoding of events: docs/collection-format.md),
  * net-collection-query.c (conditions, orders, the search indexes, the
  * planner and the live queries' matcher) and net-collection-order.c (the
  * order indexes: sorted or keyed, their cursors and walks).
@@ -287,6 +288,12 @@ _net_coll_entry_has (Entry *e,
 {
   return num >= 1 && num <= e->n && (_net_coll_entry_bits (e)[(num - 1) / 8] & (1u << ((num - 1) % 8))) != 0;
 }
+
+/* net-collection.c */
+void     _net_coll_encode_def         (NetEncoder   *enc,
+                                       guint         num,
+                                       const char   *name,
+                                       NetFieldType  type);
 
 /* net-collection-values.c */
 void     _net_coll_clear_entries      (NetCollection *self);
