@@ -4,8 +4,9 @@
  *
  * NetCollection is several files, one concern each: net-collection.c (the
  * schema of the engine: applying events, items, snapshots, mutations and
- * the public API), net-collection-forward.c (forwarded events rebased on
- * the leader's schema), net-collection-values.c (stored values, entries
+ * the public API), net-collection-schema.c (the fields the log defines
+ * and the class binds), net-collection-forward.c (forwarded events rebased
+ * on the leader's schema), net-collection-values.c (stored values, entries
  * and the decoding of events: docs/collection-format.md),
  * net-collection-query.c (conditions, orders, the search indexes, the
  * planner and the live queries' matcher) and net-collection-order.c (the
@@ -294,6 +295,20 @@ void     _net_coll_encode_def         (NetEncoder   *enc,
                                        guint         num,
                                        const char   *name,
                                        NetFieldType  type);
+
+/* net-collection-schema.c */
+gboolean _net_coll_bind_class         (NetCollection *self,
+                                       GError       **error);
+gboolean _net_coll_check_schema       (NetCollection *self,
+                                       GError       **error);
+void     _net_coll_class_field_free   (gpointer data);
+gboolean _net_coll_define_field       (NetCollection *self,
+                                       guint          num,
+                                       const char    *name,
+                                       NetFieldType   type,
+                                       guint64        seq,
+                                       GError       **error);
+void     _net_coll_stored_field_free  (gpointer data);
 
 /* net-collection-values.c */
 void     _net_coll_clear_entries      (NetCollection *self);

@@ -87,138 +87,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* The schema ------------------------------------------------------------------------ */
-
-static void
-stored_field_free (gpointer data)
-{
-  StoredField *sf = data;
-
-  g_free (sf->name);
-  g_free (sf);
-}
-
-static void
-class_field_free (gpointer data)
-{
-  ClassField *cf = data;
-
-  g_free (cf->name);
-  if (G_IS_VALUE (&cf->def))
-    g_value_unset (&cf->def);
-  g_free (cf);
-}
-
-/* An untyped collection's field of @sf's name reads as its newest type. */
-static void
-untyped_field_update (NetCollection *self,
-                      StoredField   *sf)
-{
-  ClassField *cf = g_hash_table_lookup (self->fields_by_name, sf->name);
-
-  if (cf == NULL)
-    {
-      cf = g_new0 (ClassField, 1);
-      cf->name = g_strdup (sf->name);
-      g_ptr_array_add (self->fields, cf);
-      g_hash_table_insert (self->fields_by_name, cf->name, cf);
-    }
-  cf->type = sf->type;
-  cf->stored = sf;
-}
-
-/* Adds definition @num (@name, @type); an existing one must be the same. */
-static gboolean
-define_field (NetCollection *self,
-              guint          num,
-              const char    *name,
-              NetFieldType   type,
-              guint64        seq,
-              GError       **error)
-{
-  StoredField *sf;
-  ClassField *cf;
-
-  if (num <= self->stored->len)
-    {
-      sf = g_ptr_array_index (self->stored, num - 1);
-      if (sf->type != type || !g_str_equal (sf->name, name))
-        return _net_coll_corrupt (error, "a field defined twice", seq);
-      return TRUE;
-    }
-  if (num != self->stored->len + 1)
-    return _net_coll_corrupt (error, "a field defined out of order", seq);
-
-  sf = g_new0 (StoredField, 1);
-  sf->num = num;
-  sf->name = g_strdup (name);
-  sf->type = type;
-  sf->prev = g_hash_table_lookup (self->stored_by_name, name);
-  g_ptr_array_add (self->stored, sf);
-  g_hash_table_insert (self->stored_by_name, sf->name, sf);
-
-  if (self->record_type == NET_TYPE_RECORD)
-    untyped_field_update (self, sf);
-  else if ((cf = g_hash_table_lookup (self->fields_by_name, name)) != NULL &&
-           _net_field_type_compatible (type, cf->type))
-    cf->stored = sf;
-  return TRUE;
-}
-
-/* Binds the fields of the class to what the log stores. */
-static gboolean
-bind_class (NetCollection *self,
-            GError       **error)
-{
-  g_autoptr(GPtrArray) pspecs = NULL;
-
-  if (self->record_type == NET_TYPE_RECORD)
-    return TRUE;
-
-  pspecs = _net_record_class_fields (self->record_type, error);
-  if (pspecs == NULL)
-    return FALSE;
-  for (guint i = 0; i < pspecs->len; i++)
-    {
-      GParamSpec *pspec = g_ptr_array_index (pspecs, i);
-      ClassField *cf = g_new0 (ClassField, 1);
-
-      cf->name = g_strdup (pspec->name);
-      cf->pspec = pspec;
-      _net_field_type_of (G_PARAM_SPEC_VALUE_TYPE (pspec), &cf->type);
-      g_value_init (&cf->def, G_PARAM_SPEC_VALUE_TYPE (pspec));
-      g_param_value_set_default (pspec, &cf->def);
-      g_ptr_array_add (self->fields, cf);
-      g_hash_table_insert (self->fields_by_name, cf->name, cf);
-    }
-  return TRUE;
-}
-
-/* After the log (or a snapshot) was read: the fields of the class must
- * read what it stores. */
-static gboolean
-check_schema (NetCollection *self,
-              GError       **error)
-{
-  for (guint i = 0; i < self->fields->len; i++)
-    {
-      ClassField *cf = g_ptr_array_index (self->fields, i);
-      StoredField *sf = g_hash_table_lookup (self->stored_by_name, cf->name);
-
-      for (; sf != NULL; sf = sf->prev)
-        if (!_net_field_type_compatible (sf->type, cf->type))
-          {
-            g_set_error (error, NET_ERROR, NET_ERROR_SCHEMA_MISMATCH,
-                         "collection “%s”: field “%s” is stored as %s, which %s cannot read as %s",
-                         self->name, cf->name, _net_field_type_name (sf->type),
-                         g_type_name (self->record_type), _net_field_type_name (cf->type));
-            return FALSE;
-          }
-      cf->stored = g_hash_table_lookup (self->stored_by_name, cf->name);
-    }
-  return TRUE;
-}
-
 /* Items ------------------------------------------------------------------------------- */
 
 static NetTableItemLink *
@@ -484,7 +352,7 @@ coll_apply (gpointer            model,
     {
       Def *d = &g_array_index (ev.defs, Def, i);
 
-      if (!define_field (self, d->num, d->name, d->type, seq, error))
+      if (!_net_coll_define_field (self, d->num, d->name, d->type, seq, error))
         g_assert_not_reached ();   /* checked by _net_coll_event_decode() */
     }
 
@@ -754,7 +622,7 @@ coll_replace_entries (gpointer  model,
           Def *d = &g_array_index (rec->defs, Def, j);
 
           if (d->num <= self->stored->len || d->num == self->stored->len + 1)
-            define_field (self, d->num, d->name, d->type, 0, NULL);
+            _net_coll_define_field (self, d->num, d->name, d->type, 0, NULL);
         }
     }
 
@@ -938,9 +806,9 @@ net_collection_class_init (NetCollectionClass *klass)
 static void
 net_collection_init (NetCollection *self)
 {
-  self->stored = g_ptr_array_new_with_free_func (stored_field_free);
+  self->stored = g_ptr_array_new_with_free_func (_net_coll_stored_field_free);
   self->stored_by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  self->fields = g_ptr_array_new_with_free_func (class_field_free);
+  self->fields = g_ptr_array_new_with_free_func (_net_coll_class_field_free);
   self->fields_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->orders = g_hash_table_new (g_str_hash, g_str_equal);
   self->ordered = g_hash_table_new (g_str_hash, g_str_equal);
@@ -986,7 +854,7 @@ _net_collection_open (NetRedex        *redex,
   self->name = g_strdup (name);
   self->log_name = g_strconcat (NET_COLLECTION_LOG_PREFIX, name, NULL);
   self->record_type = record_type;
-  if (!bind_class (self, error))
+  if (!_net_coll_bind_class (self, error))
     return NULL;
 
   self->schema = (NetTableSchema) {
@@ -1027,7 +895,7 @@ _net_collection_open (NetRedex        *redex,
   else if (!_net_table_catch_up (&self->table, error))
     return NULL;
 
-  if (!check_schema (self, error))
+  if (!_net_coll_check_schema (self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -1304,7 +1172,7 @@ net_collection_insert (NetCollection  *self,
       pspecs = _net_record_class_fields (G_OBJECT_TYPE (record), error);
       if (pspecs == NULL)
         return 0;
-      fields = g_ptr_array_new_with_free_func (class_field_free);
+      fields = g_ptr_array_new_with_free_func (_net_coll_class_field_free);
       for (guint i = 0; i < pspecs->len; i++)
         {
           GParamSpec *pspec = g_ptr_array_index (pspecs, i);
@@ -1319,7 +1187,7 @@ net_collection_insert (NetCollection  *self,
               g_set_error (error, NET_ERROR, NET_ERROR_SCHEMA_MISMATCH,
                            "collection “%s”: field “%s” is stored as %s, not %s", self->name,
                            cf->name, _net_field_type_name (sf->type), _net_field_type_name (cf->type));
-              class_field_free (cf);
+              _net_coll_class_field_free (cf);
               g_ptr_array_unref (fields);
               return 0;
             }
@@ -1394,7 +1262,7 @@ net_collection_updatev (NetCollection  *self,
                         GError        **error)
 {
   g_autoptr(GArray) writes = g_array_new (FALSE, TRUE, sizeof (Write));
-  g_autoptr(GPtrArray) temp = g_ptr_array_new_with_free_func (class_field_free);
+  g_autoptr(GPtrArray) temp = g_ptr_array_new_with_free_func (_net_coll_class_field_free);
   guint64 seq;
 
   g_return_val_if_fail (NET_IS_COLLECTION (self), 0);
