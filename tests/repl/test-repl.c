@@ -2406,6 +2406,35 @@ wait_coll_caught_up (Cluster    *c,
   spin_until (c, coll_caught_up, &w, "a follower to catch up on a collection");
 }
 
+typedef struct
+{
+  guint          node;
+  NetCollection *coll;
+} AppliedWait;
+
+/* @data->coll (open on node @data->node) folded every event its log
+ * holds: the log's catching up is not yet the live state's. */
+static gboolean
+coll_applied (Cluster  *c,
+              gpointer  data)
+{
+  AppliedWait *w = data;
+  g_autofree char *log = g_strconcat ("collections/", net_collection_get_name (w->coll), NULL);
+  NetRedexFile *file = _net_db_open_log (c->nodes[w->node].db, log, NULL);
+
+  return file != NULL && net_collection_get_applied_seq (w->coll) + 1 == net_redex_file_get_next_seq (file);
+}
+
+static void
+wait_coll_applied (Cluster       *c,
+                   guint          node,
+                   NetCollection *coll)
+{
+  AppliedWait w = { node, coll };
+
+  spin_until (c, coll_applied, &w, "a follower's collection to fold its log");
+}
+
 /* The records of @a and @b, in rank order (an index serves it on the
  * leader), are equal field by field. */
 static void
@@ -2523,6 +2552,7 @@ test_collections (void)
   spin_until (c, model_has_n, live, "the follower's live model");
   g_assert_cmpuint (changes.added, >=, 50 - 50 / 7);
   wait_coll_caught_up (c, 1, "notes");
+  wait_coll_applied (c, 1, f_notes);
   assert_notes_equal (notes, f_notes);
 
   /* A collection created while the follower follows. */
@@ -2600,6 +2630,7 @@ test_collections_forward (void)
   g_object_set_data (G_OBJECT (notes), "follower", c->nodes[1].repl);
   spin_until (c, forwarded_cb, notes, "the forwarded changes");
   wait_coll_caught_up (c, 1, "notes");
+  wait_coll_applied (c, 1, f_notes);
   assert_notes_equal (notes, f_notes);
   g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_acked, ==, 2);
   g_assert_cmpuint (_net_repl_get_counters (c->nodes[1].repl)->forwards_failed, ==, 0);
@@ -3133,6 +3164,7 @@ test_collections_rebootstrap (void)
     }
   /* The one that never opened it opens it typed now; the one that had it
    * open sees the state it moved on to, its live model too. */
+  wait_coll_applied (c, 2, f_notes);
   assert_notes_equal (notes, f_notes);
   f_notes = net_db_open_collection (c->nodes[1].db, "notes", REPL_TYPE_NOTE, &error);
   g_assert_no_error (error);
@@ -3145,6 +3177,7 @@ test_collections_rebootstrap (void)
   /* Replication goes on after the snapshot, and survives a reopen. */
   write_notes (notes, 30, 900000);
   wait_coll_caught_up (c, 1, "notes");
+  wait_coll_applied (c, 1, f_notes);
   assert_notes_equal (notes, f_notes);
   g_clear_object (&live);
   node_close (&c->nodes[1]);
