@@ -1136,23 +1136,38 @@ cmd_records_get (CliInvocation  *inv,
   return EXIT_SUCCESS;
 }
 
+/* What list, count and watch begin with: the options read, the
+ * collection opened and its filter made (@window: with --order, --limit
+ * and --offset).  0, or the exit status to return. */
+static int
+cli_records_query (CliInvocation  *inv,
+                   CliRecords     *records,
+                   gboolean        window,
+                   NetFilter     **filter,
+                   GError        **error)
+{
+  g_autoptr(GArray) conds = NULL;
+
+  if (!(conds = cli_records_parse_conditions (error)) || !cli_records_check_window (window, error))
+    return CLI_EXIT_USAGE;
+  if (!cli_records_open (records, inv->args[0], error))
+    return CLI_EXIT_FAILURE;
+  if (!(*filter = cli_records_filter (records, conds, window, error)))
+    return CLI_EXIT_FAILURE;
+  return 0;
+}
+
 static int
 cmd_records_list (CliInvocation  *inv,
                   GError        **error)
 {
   g_auto(CliRecords) records = { NULL, };
-  g_autoptr(GArray) conds = NULL;
   g_autoptr(NetFilter) filter = NULL;
   g_autoptr(GPtrArray) items = NULL;
+  int status;
 
-  if (!(conds = cli_records_parse_conditions (error)) || !cli_records_check_window (TRUE, error))
-    return CLI_EXIT_USAGE;
-
-  if (!cli_records_open (&records, inv->args[0], error))
-    return CLI_EXIT_FAILURE;
-
-  if (!(filter = cli_records_filter (&records, conds, TRUE, error)))
-    return CLI_EXIT_FAILURE;
+  if ((status = cli_records_query (inv, &records, TRUE, &filter, error)) != 0)
+    return status;
 
   items = net_collection_find_many (records.coll, filter);
   cli_records_print_items (&records, items);
@@ -1165,18 +1180,12 @@ cmd_records_count (CliInvocation  *inv,
                    GError        **error)
 {
   g_auto(CliRecords) records = { NULL, };
-  g_autoptr(GArray) conds = NULL;
   g_autoptr(NetFilter) filter = NULL;
   guint count;
+  int status;
 
-  if (!(conds = cli_records_parse_conditions (error)))
-    return CLI_EXIT_USAGE;
-
-  if (!cli_records_open (&records, inv->args[0], error))
-    return CLI_EXIT_FAILURE;
-
-  if (!(filter = cli_records_filter (&records, conds, FALSE, error)))
-    return CLI_EXIT_FAILURE;
+  if ((status = cli_records_query (inv, &records, FALSE, &filter, error)) != 0)
+    return status;
 
   count = net_collection_count (records.coll, filter);
   if (opt_json)
@@ -1228,18 +1237,12 @@ cmd_records_watch (CliInvocation  *inv,
                    GError        **error)
 {
   g_auto(CliRecords) records = { NULL, };
-  g_autoptr(GArray) conds = NULL;
   g_autoptr(NetFilter) filter = NULL;
   g_autoptr(NetQueryModel) model = NULL;
+  int status;
 
-  if (!(conds = cli_records_parse_conditions (error)) || !cli_records_check_window (TRUE, error))
-    return CLI_EXIT_USAGE;
-
-  if (!cli_records_open (&records, inv->args[0], error))
-    return CLI_EXIT_FAILURE;
-
-  if (!(filter = cli_records_filter (&records, conds, TRUE, error)))
-    return CLI_EXIT_FAILURE;
+  if ((status = cli_records_query (inv, &records, TRUE, &filter, error)) != 0)
+    return status;
 
   model = net_collection_watch (records.coll, filter);
   cli_watch_run (&(CliWatchView) { cli_records_view_to_json, cli_records_view_row,
