@@ -79,6 +79,13 @@ extern const CliCommand cli_snapshot_commands[];
 
 void      cli_models_cleanup (void);
 
+/* Prints @n_rows rows of @n cells (@cells, row after row) in aligned
+ * columns under @headers; the last column is not padded. */
+void      cli_print_aligned  (const char * const *headers,
+                              const char * const *cells,
+                              guint               n_rows,
+                              guint               n);
+
 /* Opens the database of the global options: read-only (creating an empty
  * one on first use) or for writing. */
 NetDb    *cli_open_db        (CliOpenMode    mode,

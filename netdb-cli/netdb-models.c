@@ -568,14 +568,41 @@ cli_row_free (char     **cells,
     g_free (cells[i]);
 }
 
-static void
-cli_append_padded (GString    *line,
-                   const char *cell,
-                   int         width)
+void
+cli_print_aligned (const char * const *headers,
+                   const char * const *cells,
+                   guint               n_rows,
+                   guint               n)
 {
-  g_string_append (line, cell);
-  for (glong n = g_utf8_strlen (cell, -1); n < width; n++)
-    g_string_append_c (line, ' ');
+  g_autofree int *widths = g_new0 (int, n);
+  g_autoptr(GString) line = g_string_new (NULL);
+
+  for (guint c = 0; c < n; c++)
+    widths[c] = (int) g_utf8_strlen (headers[c], -1);
+  for (guint i = 0; i < n_rows; i++)
+    for (guint c = 0; c < n; c++)
+      widths[c] = MAX (widths[c], (int) g_utf8_strlen (cells[i * n + c], -1));
+
+  for (guint i = 0; i <= n_rows; i++)
+    {
+      const char * const *row = i == 0 ? headers : &cells[(i - 1) * n];
+
+      g_string_truncate (line, 0);
+      for (guint c = 0; c < n; c++)
+        {
+          g_string_append (line, row[c]);
+          if (c + 1 < n)
+            {
+              for (glong w = g_utf8_strlen (row[c], -1); w < widths[c]; w++)
+                g_string_append_c (line, ' ');
+              g_string_append (line, "  ");
+            }
+        }
+      /* Trailing blanks of an empty last column help nobody. */
+      while (line->len > 0 && line->str[line->len - 1] == ' ')
+        g_string_truncate (line, line->len - 1);
+      g_print ("%s\n", line->str);
+    }
 }
 
 /* Aligned columns under a header; the last column is not padded. */
@@ -585,42 +612,10 @@ cli_print_table (const CliItemKind *kind,
 {
   guint n = kind->n_columns;
   g_autofree char **cells = g_new0 (char *, (gsize) items->len * n + 1);
-  int widths[CLI_MAX_COLUMNS] = { 0 };
-  g_autoptr(GString) line = g_string_new (NULL);
-
-  g_assert (n <= CLI_MAX_COLUMNS);
-
-  for (guint c = 0; c < n; c++)
-    widths[c] = (int) strlen (kind->headers[c]);
 
   for (guint i = 0; i < items->len; i++)
-    {
-      kind->row (g_ptr_array_index (items, i), &cells[i * n]);
-      for (guint c = 0; c < n; c++)
-        widths[c] = MAX (widths[c], (int) g_utf8_strlen (cells[i * n + c], -1));
-    }
-
-  for (guint i = 0; i <= items->len; i++)
-    {
-      const char * const *row = i == 0 ? kind->headers : (const char * const *) &cells[(i - 1) * n];
-
-      g_string_truncate (line, 0);
-      for (guint c = 0; c < n; c++)
-        {
-          if (c + 1 < n)
-            {
-              cli_append_padded (line, row[c], widths[c]);
-              g_string_append (line, "  ");
-            }
-          else
-            g_string_append (line, row[c]);
-        }
-      /* Trailing blanks of an empty last column help nobody. */
-      while (line->len > 0 && line->str[line->len - 1] == ' ')
-        g_string_truncate (line, line->len - 1);
-      g_print ("%s\n", line->str);
-    }
-
+    kind->row (g_ptr_array_index (items, i), &cells[i * n]);
+  cli_print_aligned (kind->headers, (const char * const *) cells, items->len, n);
   for (guint i = 0; i < items->len; i++)
     cli_row_free (&cells[i * n], n);
 }

@@ -890,16 +890,6 @@ cli_records_to_json (CliRecords *records,
   return node;
 }
 
-static void
-cli_records_append_padded (GString    *line,
-                           const char *cell,
-                           int         width)
-{
-  g_string_append (line, cell);
-  for (glong n = g_utf8_strlen (cell, -1); n < width; n++)
-    g_string_append_c (line, ' ');
-}
-
 /* Aligned columns under a header, “-” for an empty value; the last
  * column is not padded. */
 static void
@@ -909,48 +899,25 @@ cli_records_print_table (CliRecords *records,
   guint n = cli_records_n_columns (records);
   g_auto(GStrv) headers = cli_records_headers (records);
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  g_autofree int *widths = g_new0 (int, n);
-  g_autoptr(GString) line = g_string_new (NULL);
-
-  for (guint c = 0; c < n; c++)
-    widths[c] = (int) g_utf8_strlen (headers[c], -1);
+  g_autofree const char **cells = g_new0 (const char *, (gsize) items->len * n + 1);
 
   for (guint i = 0; i < items->len; i++)
     {
-      char **cells = cli_records_row (records, g_ptr_array_index (items, i));
+      char **row = cli_records_row (records, g_ptr_array_index (items, i));
 
       for (guint c = 0; c < n; c++)
         {
           /* Many records leave fields empty: a dash keeps the columns. */
-          if (cells[c][0] == '\0')
+          if (row[c][0] == '\0')
             {
-              g_free (cells[c]);
-              cells[c] = g_strdup ("-");
+              g_free (row[c]);
+              row[c] = g_strdup ("-");
             }
-          widths[c] = MAX (widths[c], (int) g_utf8_strlen (cells[c], -1));
+          cells[i * n + c] = row[c];
         }
-      g_ptr_array_add (rows, cells);
+      g_ptr_array_add (rows, row);
     }
-
-  for (guint i = 0; i <= items->len; i++)
-    {
-      char **row = i == 0 ? headers : g_ptr_array_index (rows, i - 1);
-
-      g_string_truncate (line, 0);
-      for (guint c = 0; c < n; c++)
-        {
-          if (c + 1 < n)
-            {
-              cli_records_append_padded (line, row[c], widths[c]);
-              g_string_append (line, "  ");
-            }
-          else
-            g_string_append (line, row[c]);
-        }
-      while (line->len > 0 && line->str[line->len - 1] == ' ')
-        g_string_truncate (line, line->len - 1);
-      g_print ("%s\n", line->str);
-    }
+  cli_print_aligned ((const char * const *) headers, cells, items->len, n);
 }
 
 static void
