@@ -430,34 +430,6 @@ bc_sq_collect (BcSq *s, sqlite3_stmt *stmt, guint64 *n_rows, GError **error)
 }
 
 /* ------------------------------------------------------------------ */
-/* Timing                                                              */
-
-typedef gboolean (*BcOpsFunc) (gpointer ctx, guint64 first, guint64 count, GError **error);
-
-/* Batches of doubling size until the budget is spent; ns per operation. */
-static gboolean
-bc_time_ops (BcOpsFunc ops, gpointer ctx, double *ns_per_op, GError **error)
-{
-  gint64 budget = bench.quick ? 5 * G_GINT64_CONSTANT (1000000) : 200 * G_GINT64_CONSTANT (1000000);
-  guint64 done = 0, batch = 1;
-  gint64 t0, elapsed;
-
-  t0 = now_ns ();
-  for (;;)
-    {
-      if (!ops (ctx, done, batch, error))
-        return FALSE;
-      done += batch;
-      elapsed = now_ns () - t0;
-      if (elapsed >= budget)
-        break;
-      batch *= 2;
-    }
-  *ns_per_op = (double) elapsed / (double) done;
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
 /* Workloads                                                           */
 
 typedef struct
@@ -672,7 +644,7 @@ bc_sqlite_update_ops (gpointer ctx, guint64 first, guint64 count, GError **error
 typedef struct
 {
   BcEnv     *env;
-  BcOpsFunc  ops;
+  OpsFunc  ops;
 } BcCase;
 
 static gboolean
@@ -680,11 +652,11 @@ bc_query_run (gpointer data, double *out, GError **error)
 {
   BcCase *c = data;
 
-  return bc_time_ops (c->ops, c->env, &out[0], error);
+  return time_ops (c->ops, c->env, QUERY_BUDGET_MS, &out[0], error);
 }
 
 static void
-bc_measure_query (Row *row, BcEnv *env, BcOpsFunc netdb_ops, BcOpsFunc sqlite_ops)
+bc_measure_query (Row *row, BcEnv *env, OpsFunc netdb_ops, OpsFunc sqlite_ops)
 {
   BcCase netdb_case = { env, netdb_ops };
   BcCase sqlite_case = { env, sqlite_ops };

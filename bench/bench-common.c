@@ -1035,3 +1035,29 @@ task_title (char    *buf,
   g_snprintf (buf, 32, "task-%" G_GUINT64_FORMAT, i);
   return buf;
 }
+
+gboolean
+time_ops (OpsFunc   ops,
+          gpointer  ctx,
+          gint64    budget_ms,
+          double   *ns_per_op,
+          GError  **error)
+{
+  gint64 budget = (bench.quick ? 5 : budget_ms) * G_GINT64_CONSTANT (1000000);
+  guint64 done = 0, batch = 1;
+  gint64 t0, elapsed;
+
+  t0 = now_ns ();
+  for (;;)
+    {
+      if (!ops (ctx, done, batch, error))
+        return FALSE;
+      done += batch;
+      elapsed = now_ns () - t0;
+      if (elapsed >= budget)
+        break;
+      batch *= 2;
+    }
+  *ns_per_op = (double) elapsed / (double) done;
+  return TRUE;
+}

@@ -168,6 +168,20 @@ now_ns (void)
   return (gint64) ts.tv_sec * G_NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/* How long a query cell runs its batches (the notes say so). */
+#define QUERY_BUDGET_MS 100
+
+/* Runs operations @first .. @first + @count - 1. */
+typedef gboolean (*OpsFunc) (gpointer ctx, guint64 first, guint64 count, GError **error);
+
+/* Runs batches of doubling size until @budget_ms (5 ms with --quick)
+ * have passed; the mean ns per operation. */
+gboolean  time_ops           (OpsFunc       ops,
+                              gpointer      ctx,
+                              gint64        budget_ms,
+                              double       *ns_per_op,
+                              GError      **error);
+
 int       compare_double     (gconstpointer a,
                               gconstpointer b);
 int       compare_i64        (gconstpointer a,

@@ -544,36 +544,6 @@ sq_collect (sqlite3 *db, sqlite3_stmt *stmt, SqReadFunc read, GDestroyNotify fre
 }
 
 /* ------------------------------------------------------------------ */
-/* Timing many small operations                                        */
-
-/* Runs operations @first .. @first + @count - 1. */
-typedef gboolean (*OpsFunc) (gpointer ctx, guint64 first, guint64 count, GError **error);
-
-/* Runs batches of doubling size until the time budget is spent; the mean
- * ns per operation. */
-static gboolean
-time_ops (OpsFunc ops, gpointer ctx, double *ns_per_op, GError **error)
-{
-  gint64 budget = bench.quick ? 5 * G_GINT64_CONSTANT (1000000) : 100 * G_GINT64_CONSTANT (1000000);
-  guint64 done = 0, batch = 1;
-  gint64 t0, elapsed;
-
-  t0 = now_ns ();
-  for (;;)
-    {
-      if (!ops (ctx, done, batch, error))
-        return FALSE;
-      done += batch;
-      elapsed = now_ns () - t0;
-      if (elapsed >= budget)
-        break;
-      batch *= 2;
-    }
-  *ns_per_op = (double) elapsed / (double) done;
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
 /* Ingest                                                              */
 
 typedef struct
@@ -864,8 +834,8 @@ query_run (gpointer data, double *out, GError **error)
   QueryCase *q = data;
 
   if (q->idle)
-    return time_ops (idle_ops, q, &out[0], error);
-  return time_ops (q->ops, q->env, &out[0], error);
+    return time_ops (idle_ops, q, QUERY_BUDGET_MS, &out[0], error);
+  return time_ops (q->ops, q->env, QUERY_BUDGET_MS, &out[0], error);
 }
 
 static gboolean
