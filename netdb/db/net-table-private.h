@@ -365,16 +365,31 @@ guint64       _net_table_end_append    (NetTable              *self,
                                         guint64                id,
                                         GError               **error);
 
+/* The key of @id in NetTable.items, from a pointer to it (the link's id
+ * when inserting, as the table keeps the key): where a pointer holds a
+ * guint64, the id itself, so a lookup compares keys without a call or a
+ * read of the item's memory. */
+#if GLIB_SIZEOF_VOID_P >= 8
+# define NET_TABLE_ITEMS_KEY(id_ptr) ((gpointer) (guintptr) *(id_ptr))
+#else
+# define NET_TABLE_ITEMS_KEY(id_ptr) ((gpointer) (id_ptr))
+#endif
+
+/* The link of the item of @id while it exists, else NULL. */
+static inline NetTableItemLink *
+_net_table_live_link (NetTable *self,
+                      guint64   id)
+{
+  return g_hash_table_lookup (self->items, NET_TABLE_ITEMS_KEY (&id));
+}
+
 /* The item of @id while it exists (not a reference), else NULL. */
 static inline gpointer
 _net_table_live_item (NetTable *self,
                       guint64   id)
 {
-  NetTableItemLink *link;
+  NetTableItemLink *link = _net_table_live_link (self, id);
 
-  if (G_LIKELY (g_hash_table_size (self->items) == 0))
-    return NULL;
-  link = g_hash_table_lookup (self->items, &id);
   return link != NULL ? link->item : NULL;
 }
 

@@ -116,7 +116,11 @@ _net_table_init (NetTable             *self,
   /* Keyed by the links' ids: the table keeps each key's hash, so a
    * lookup and a removal seldom touch an item's memory (an open table of
    * links would read the link at every probe and shift). */
+#if GLIB_SIZEOF_VOID_P >= 8
+  self->items = g_hash_table_new (NULL, NULL);
+#else
   self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
+#endif
   self->recent = g_ptr_array_new ();
   self->recent_max = NET_TABLE_RECENT_MIN;
   self->context = _net_owner_context_ref ();
@@ -194,7 +198,7 @@ item_attach (NetTable *self,
   g_assert (link->table == NULL);
   link->table = self;
   link->item = item;
-  g_hash_table_replace (self->items, &link->id, link);
+  g_hash_table_replace (self->items, NET_TABLE_ITEMS_KEY (&link->id), link);
 }
 
 /* The item of @id, if any, is no longer the item of its id (the entry
@@ -208,7 +212,7 @@ item_detach (NetTable *self,
 
   if (item == NULL)
     return NULL;
-  g_hash_table_remove (self->items, &id);
+  g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&id));
   item_link (self, item)->table = NULL;
   item_link (self, item)->item = NULL;
   return g_object_ref (item);
@@ -223,8 +227,8 @@ _net_table_item_link_release (NetTableItemLink *link)
     return;
   link->table = NULL;
   link->item = NULL;
-  if (g_hash_table_lookup (self->items, &link->id) == link)
-    g_hash_table_remove (self->items, &link->id);
+  if (_net_table_live_link (self, link->id) == link)
+    g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
 }
 
 /* Lets go of the recent items (some may go, and run their dispose). */
@@ -278,16 +282,18 @@ recent_keep (NetTable         *self,
     }
 }
 
-gpointer
-_net_table_ref_item (NetTable      *self,
-                     gconstpointer  entry)
+/* The item of @entry, whose id is @id (transfer full): see
+ * _net_table_ref_item().  The id comes first so that an item that exists
+ * is found without reading the entry (a cache miss per result in a large
+ * query whose index already holds the id). */
+static inline gpointer
+ref_item_of (NetTable      *self,
+             guint64        id,
+             gconstpointer  entry)
 {
-  guint64 id = ((const NetTableEntry *) entry)->id;
-  NetTableItemLink *link = NULL;
+  NetTableItemLink *link = _net_table_live_link (self, id);
   gpointer item;
 
-  if (g_hash_table_size (self->items) > 0)
-    link = g_hash_table_lookup (self->items, &id);
   if (link != NULL)
     {
       recent_keep (self, link);
@@ -299,6 +305,13 @@ _net_table_ref_item (NetTable      *self,
   item_attach (self, item);
   recent_keep (self, link);
   return item;
+}
+
+gpointer
+_net_table_ref_item (NetTable      *self,
+                     gconstpointer  entry)
+{
+  return ref_item_of (self, ((const NetTableEntry *) entry)->id, entry);
 }
 
 void
@@ -855,6 +868,12 @@ walk_seek (const NetTableWalk *w,
   return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
 }
 
+static gboolean collect_cb      (gpointer thing,
+                                 gpointer data);
+static gboolean collect_with_id (gpointer thing,
+                                 guint64  id,
+                                 gpointer data);
+
 /*
  * Visits the entries of @w in its order, without sorting: each partition
  * keeps its entries in every order, several partitions merge their
@@ -873,6 +892,9 @@ _net_table_walk (NetTable           *self,
   gboolean live[NET_TABLE_MAX_PARTITIONS] = { FALSE, };
   guint n = self->schema->n_partitions;
   guint n_live = 0, only = 0;
+  /* find_many() in id order: the index's key is the id, which is all
+   * the collector needs of an entry whose item exists. */
+  gboolean with_id = func == collect_cb && w->key == NET_TABLE_KEY_ID;
 
   for (guint p = 0; p < n; p++)
     {
@@ -898,6 +920,7 @@ _net_table_walk (NetTable           *self,
   for (;;)
     {
       const NetTableEntry *e = NULL;
+      guint64 key = 0;
       guint pick = 0;
 
       /* The next entry in order among the live streams (ties by id). */
@@ -921,6 +944,7 @@ _net_table_walk (NetTable           *self,
                 continue;
             }
           e = item->value;
+          key = item->key;
           pick = p;
         }
       if (e == NULL)
@@ -940,7 +964,7 @@ _net_table_walk (NetTable           *self,
           skip--;
           continue;
         }
-      if (!func ((gpointer) e, data))
+      if (with_id ? !collect_with_id ((gpointer) e, key, data) : !func ((gpointer) e, data))
         break;
     }
 }
@@ -1378,11 +1402,13 @@ typedef struct
   guint      limit;    /* 0: all */
 } Collect;
 
-static gboolean
-collect_cb (gpointer thing,
-            gpointer data)
+/* Adds the item of @thing (the entry of @id, when the schema has no
+ * entry_item) to the result. */
+static inline gboolean
+collect_add (Collect  *c,
+             gpointer  thing,
+             guint64   id)
 {
-  Collect *c = data;
   NetTable *self = c->table;
 
   /* The cache may hold as many items as this result. */
@@ -1390,8 +1416,26 @@ collect_cb (gpointer thing,
     self->recent_max = c->result->len + 1;
   g_ptr_array_add (c->result, self->schema->entry_item != NULL ?
                               self->schema->entry_item (self->model, thing) :
-                              _net_table_ref_item (self, thing));
+                              ref_item_of (self, id, thing));
   return c->limit == 0 || c->result->len < c->limit;
+}
+
+static gboolean
+collect_cb (gpointer thing,
+            gpointer data)
+{
+  Collect *c = data;
+
+  return collect_add (c, thing, c->table->schema->entry_item != NULL ? 0 : ((NetTableEntry *) thing)->id);
+}
+
+/* collect_cb() of an entry whose id the caller knows. */
+static gboolean
+collect_with_id (gpointer thing,
+                 guint64  id,
+                 gpointer data)
+{
+  return collect_add (data, thing, id);
 }
 
 static void
