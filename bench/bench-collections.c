@@ -154,6 +154,18 @@ bc_due (guint64 i)
   return BC_DUE0 + (gint64) bc_hash (i ^ G_GUINT64_CONSTANT (0x5bd1e995)) * 1000;
 }
 
+/* The mean bytes of a note's strings: title and body, each with its NUL. */
+static double
+bc_strings_mean (guint64 n)
+{
+  guint64 total = 0;
+  char buf[48];
+
+  for (guint64 i = 1; i <= n; i++)
+    total += strlen (bc_title (buf, i)) + 1 + strlen (bc_body (buf, i)) + 1;
+  return n > 0 ? (double) total / (double) n : 0;
+}
+
 static guint64
 bc_contains_count (guint64 n)
 {
@@ -185,11 +197,22 @@ bc_netdb_close (BcNetdb *b)
   drain_main_context ();
 }
 
+/* On a NetRedex in memory when @dir is NULL, else in @dir, its log never
+ * fsynced. */
 static gboolean
-bc_netdb_open (BcNetdb *b, GError **error)
+bc_netdb_open (BcNetdb *b, const char *dir, GError **error)
 {
   memset (b, 0, sizeof *b);
-  b->db = net_db_new (NULL, NET_DB_MODELS_NONE, error);
+  if (dir == NULL)
+    b->db = net_db_new (NULL, NET_DB_MODELS_NONE, error);
+  else
+    {
+      g_autoptr(NetDbBuilder) builder = net_db_builder_new ();
+
+      net_db_builder_fsync_policy (net_db_builder_persistent_dir (builder, dir),
+                                   NET_FSYNC_POLICY_NEVER, 0);
+      b->db = net_db_builder_build (builder, error);
+    }
   if (b->db == NULL)
     return FALSE;
   b->notes = net_db_open_collection (b->db, "notes", BENCH_TYPE_NOTE, error);
@@ -453,7 +476,7 @@ bc_netdb_ingest_run (gpointer data, double *out, GError **error)
   gboolean ok = FALSE;
   gint64 t0, t1;
 
-  if (!bc_netdb_open (&b, error))
+  if (!bc_netdb_open (&b, NULL, error))
     return FALSE;
   t0 = now_ns ();
   if (!bc_netdb_populate (&b, env->n, error))
@@ -641,6 +664,83 @@ bc_sqlite_update_ops (gpointer ctx, guint64 first, guint64 count, GError **error
   return TRUE;
 }
 
+/* Memory per note: the child's side of the probe (see memory_probe_run()). */
+static gboolean
+bc_netdb_populate_cb (gpointer ctx, guint64 n, GError **error)
+{
+  return bc_netdb_populate (ctx, n, error);
+}
+
+static gboolean
+bc_netdb_memory_probe (guint64 n, const char *root, double *out, GError **error)
+{
+  g_autofree char *dir = g_build_filename (root, "notes-memory", NULL);
+  BcNetdb b;
+  gboolean ok = FALSE;
+
+  if (bc_netdb_open (&b, dir, error))
+    {
+      ok = heap_growth_per_record (bc_netdb_populate_cb, &b, n, bc_strings_mean (n), out, error) &&
+           check_count ("notes", net_collection_count (b.notes, NULL), n, error);
+      bc_netdb_close (&b);
+    }
+  rm_rf (dir);
+  return ok;
+}
+
+static gboolean
+bc_sqlite_populate_cb (gpointer ctx, guint64 n, GError **error)
+{
+  return bc_sq_populate (ctx, n, error);
+}
+
+static gboolean
+bc_sqlite_memory_probe (guint64 n, double *out, GError **error)
+{
+  BcSq s;
+  gboolean ok;
+
+  if (!bc_sq_open (&s, error))
+    return FALSE;
+  ok = heap_growth_per_record (bc_sqlite_populate_cb, &s, n, bc_strings_mean (n), out, error);
+  bc_sq_close (&s);
+  return ok;
+}
+
+gboolean
+bench_collections_memory_probe (const char  *impl,
+                                guint64      n,
+                                const char  *root,
+                                double      *out,
+                                GError     **error)
+{
+  if (g_str_equal (impl, "netdb"))
+    return bc_netdb_memory_probe (n, root, out, error);
+  if (g_str_equal (impl, "sqlite"))
+    return bc_sqlite_memory_probe (n, out, error);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no implementation %s", impl);
+  return FALSE;
+}
+
+/* The parent's side: one fresh process per run. */
+typedef struct
+{
+  guint64     n;
+  const char *root;
+  const char *impl;
+} BcMemory;
+
+static gboolean bc_ran_memory;
+
+static gboolean
+bc_memory_run (gpointer data, double *out, GError **error)
+{
+  BcMemory *m = data;
+  g_autofree char *spec = g_strdup_printf ("notes-%s:%" G_GUINT64_FORMAT, m->impl, m->n);
+
+  return memory_probe_run (m->root, spec, &out[0], error);
+}
+
 typedef struct
 {
   BcEnv     *env;
@@ -688,6 +788,7 @@ enum
   BC_ROW_STARRED,
   BC_ROW_CONTAINS,
   BC_ROW_UPDATE,
+  BC_ROW_MEMORY,    /* after the queries */
   BC_N_ROWS
 };
 
@@ -696,52 +797,30 @@ static const char *const bc_row_names[BC_N_ROWS] = {
   [BC_ROW_STARRED] = "notes/find_many(starred,due_desc,50)",
   [BC_ROW_CONTAINS] = "notes/find_many(title_contains_abc)",
   [BC_ROW_UPDATE] = "notes/update(live,due_desc,50)",
+  [BC_ROW_MEMORY] = "notes/memory",
 };
 
+/* The query rows, BC_ROW_STARRED to BC_ROW_UPDATE, over one populated
+ * fixture. */
 static void
-bc_workload (guint64 n)
+bc_queries (Row **rows, guint64 n)
 {
-  Row *rows[BC_N_ROWS];
   BcEnv env;
   GError *error = NULL;
-  g_autofree char *label = size_label (n);
+
+  if (!any_row (rows + BC_ROW_STARRED, BC_ROW_MEMORY - BC_ROW_STARRED))
+    return;
 
   memset (&env, 0, sizeof env);
   env.n = n;
-  for (guint r = 0; r < BC_N_ROWS; r++)
-    {
-      g_autofree char *id = g_strdup_printf ("%s/%s", bc_row_names[r], label);
-      Kind kind = r == BC_ROW_INGEST ? KIND_RATE : KIND_NS;
-
-      rows[r] = row_new (id, kind, kind == KIND_RATE);
-    }
-  row_set_target (rows[BC_ROW_INGEST], TARGET_MIN, 1e6);
-  row_set_target (rows[BC_ROW_STARRED], TARGET_MAX, 20e3);
-  row_set_target (rows[BC_ROW_CONTAINS], TARGET_MAX, 5e6);
-  row_set_target (rows[BC_ROW_UPDATE], TARGET_MAX, 10e3);
-
-  if (rows[BC_ROW_INGEST] != NULL)
-    {
-      Job jobs[BC_N_IMPL] = {
-        { &rows[BC_ROW_INGEST], 1, BC_NETDB, bc_netdb_ingest_run, &env },
-        { &rows[BC_ROW_INGEST], 1, BC_SQLITE, bc_sqlite_ingest_run, &env },
-      };
-
-      run_jobs (jobs, BC_N_IMPL);
-      row_finish (rows[BC_ROW_INGEST]);
-    }
-  if (!any_row (rows + BC_ROW_STARRED, BC_N_ROWS - BC_ROW_STARRED))
-    return;
-
-  /* One populated fixture for the queries, then the updates. */
   env.n_contains = bc_contains_count (n);
-  if (!bc_netdb_open (&env.netdb, &error) ||
+  if (!bc_netdb_open (&env.netdb, NULL, &error) ||
       !bc_netdb_populate (&env.netdb, n, &error) ||
       !bc_sq_open (&env.sq, &error) ||
       !bc_sq_populate (&env.sq, n, &error) ||
       !sq_exec (env.sq.db, "ANALYZE", &error))
     {
-      fail_and_finish_rows (rows + BC_ROW_STARRED, BC_N_ROWS - BC_ROW_STARRED, error);
+      fail_and_finish_rows (rows + BC_ROW_STARRED, BC_ROW_MEMORY - BC_ROW_STARRED, error);
       g_clear_error (&error);
       bc_env_clear (&env);
       return;
@@ -766,16 +845,73 @@ bc_workload (guint64 n)
   bc_env_clear (&env);
 }
 
+static void
+bc_workload (guint64 n, const char *root)
+{
+  Row *rows[BC_N_ROWS];
+  g_autofree char *label = size_label (n);
+
+  for (guint r = 0; r < BC_N_ROWS; r++)
+    {
+      g_autofree char *id = g_strdup_printf ("%s/%s", bc_row_names[r], label);
+      Kind kind = r == BC_ROW_INGEST ? KIND_RATE : r == BC_ROW_MEMORY ? KIND_BYTES : KIND_NS;
+
+      rows[r] = row_new (id, kind, kind == KIND_RATE);
+    }
+  row_set_target (rows[BC_ROW_INGEST], TARGET_MIN, 1e6);
+  row_set_target (rows[BC_ROW_STARRED], TARGET_MAX, 20e3);
+  row_set_target (rows[BC_ROW_CONTAINS], TARGET_MAX, 5e6);
+  row_set_target (rows[BC_ROW_UPDATE], TARGET_MAX, 10e3);
+  row_set_target (rows[BC_ROW_MEMORY], TARGET_VS_MIN, 0.5);
+
+  if (rows[BC_ROW_INGEST] != NULL)
+    {
+      BcEnv env = { .n = n };
+      Job jobs[BC_N_IMPL] = {
+        { &rows[BC_ROW_INGEST], 1, BC_NETDB, bc_netdb_ingest_run, &env },
+        { &rows[BC_ROW_INGEST], 1, BC_SQLITE, bc_sqlite_ingest_run, &env },
+      };
+
+      run_jobs (jobs, BC_N_IMPL);
+      row_finish (rows[BC_ROW_INGEST]);
+    }
+
+  bc_queries (rows, n);
+
+  if (rows[BC_ROW_MEMORY] != NULL)
+    {
+      BcMemory netdb = { n, root, "netdb" };
+      BcMemory sqlite = { n, root, "sqlite" };
+      Job jobs[BC_N_IMPL] = {
+        { &rows[BC_ROW_MEMORY], 1, BC_NETDB, bc_memory_run, &netdb },
+        { &rows[BC_ROW_MEMORY], 1, BC_SQLITE, bc_memory_run, &sqlite },
+      };
+
+      /* The children opened their SQLite; the notes say which schema. */
+      if (bc_have_trigram == -1)
+        {
+          BcSq s;
+
+          if (bc_sq_open (&s, NULL))
+            bc_sq_close (&s);
+        }
+      run_jobs (jobs, BC_N_IMPL);
+      row_finish (rows[BC_ROW_MEMORY]);
+      bc_ran_memory = TRUE;
+    }
+}
+
 void
 bench_collections (const guint64 *sizes,
                    guint          n_sizes,
-                   gboolean       sizes_given)
+                   gboolean       sizes_given,
+                   const char    *root)
 {
   if (!sizes_given)
-    bc_workload (bench.quick ? 10000 : 100000);
+    bc_workload (bench.quick ? 10000 : 100000, root);
   else
     for (guint i = 0; i < n_sizes; i++)
-      bc_workload (sizes[i]);
+      bc_workload (sizes[i], root);
 
   if (bc_have_trigram == TRUE)
     note ("notes/*: N notes (title, body, starred, due int64) with an ordered index on due and a search "
@@ -786,4 +922,13 @@ bench_collections (const guint64 *sizes,
   else if (bc_have_trigram == FALSE)
     note ("notes/*: this SQLite has no FTS5 trigram tokenizer: its title has a plain index and contains "
           "is LIKE '%abc%' (a scan)");
+  if (bc_ran_memory)
+    note ("notes/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas) while populating N notes, "
+          "in a fresh process, after the main context was drained, divided by N, minus the mean bytes of "
+          "a note's two strings, title and body, each with its NUL (29 + 2 x the mean digits of the id: "
+          "38.8 B at 100k, 40.8 B at 1M); the target is netdb at most 2x sqlite (vs sql >= 0.5). netdb: "
+          "a NetDb on an on-disk NetRedex (fsync NEVER: the log's bytes are on disk; the collection's "
+          "records, its record index and its two indexes count), the collection as notes/ingest builds "
+          "it; sqlite ':memory:' with the schema of the other notes rows (the whole database: the table, "
+          "its due index and the title index).");
 }

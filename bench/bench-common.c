@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,10 +13,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "bench-common.h"
+
+#if defined (__GLIBC__) && defined (__GLIBC_MINOR__)
+# if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
+#  define HAVE_MALLINFO2 1
+# endif
+#endif
 
 #define W_CELL  17
 #define W_RATIO 8
@@ -475,7 +483,19 @@ row_finish (Row *row)
       g_string_append_printf (line, " %*s", W_RATIO, ratio);
     }
 
-  if (row->target_kind != TARGET_NONE)
+  if (row->target_kind == TARGET_VS_MIN && bench.n_impl > 1)
+    {
+      /* Said of the netdb figure: "<=2x sqlite" for a better factor of at
+       * least 0.5 on a lower-is-better figure. */
+      double f = better_factor (row->kind, row->v[0], row->v[1]);
+      gboolean higher_better = row->kind == KIND_RATE || row->kind == KIND_MBPS;
+
+      target = g_strdup_printf ("%s%gx %s%s", higher_better ? ">=" : "<=",
+                                higher_better ? row->target : 1 / row->target,
+                                bench.impl_names[1],
+                                isnan (f) ? "" : f >= row->target ? " ok" : " MISS");
+    }
+  else if (row->target_kind == TARGET_MIN || row->target_kind == TARGET_MAX)
     {
       char *t = fmt_value (row->kind, row->target, FALSE);
       const char *verdict = "";
@@ -856,7 +876,11 @@ write_json (const char *path, GError **error)
         }
       if (row->target_kind != TARGET_NONE)
         {
-          g_string_append_printf (s, ", \"target_%s\": ", row->target_kind == TARGET_MIN ? "min" : "max");
+          static const char *const names[] = {
+            [TARGET_MIN] = "min", [TARGET_MAX] = "max", [TARGET_VS_MIN] = "vs_min",
+          };
+
+          g_string_append_printf (s, ", \"target_%s\": ", names[row->target_kind]);
           json_put_number (s, row->target);
         }
       g_string_append (s, " }");
@@ -1026,6 +1050,89 @@ check_count (const char  *what,
       return FALSE;
     }
   return TRUE;
+}
+
+/* Heap bytes in use: every malloc arena plus mmap'd blocks (mallinfo2;
+ * the resident set where there is none).  GLib 2.74's slice allocator
+ * takes its pages from malloc, so it is counted too. */
+static gint64
+heap_in_use (void)
+{
+#ifdef HAVE_MALLINFO2
+  struct mallinfo2 mi = mallinfo2 ();
+
+  return (gint64) (mi.uordblks + mi.hblkhd);
+#else
+  /* The resident set, a coarser stand-in. */
+  long pages = 0, resident = 0;
+  FILE *f = fopen ("/proc/self/statm", "r");
+
+  if (f != NULL)
+    {
+      if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+      fclose (f);
+    }
+  return (gint64) resident * sysconf (_SC_PAGESIZE);
+#endif
+}
+
+gboolean
+heap_growth_per_record (PopulateFunc   populate,
+                        gpointer       ctx,
+                        guint64        n,
+                        double         minus,
+                        double        *out,
+                        GError       **error)
+{
+  gint64 before, after;
+
+  drain_main_context ();
+  before = heap_in_use ();
+  if (!populate (ctx, n, error))
+    return FALSE;
+  drain_main_context ();
+  after = heap_in_use ();
+  *out = after > before ? (double) (after - before) / (double) n - minus : NAN;
+  return TRUE;
+}
+
+gboolean
+memory_probe_run (const char  *dir,
+                  const char  *spec,
+                  double      *out,
+                  GError     **error)
+{
+  char *self = g_file_read_link ("/proc/self/exe", error);
+  char *argv[] = { self, (char *) "--dir", (char *) dir, (char *) "--memory-probe", (char *) spec, NULL };
+  char *child_out = NULL, *child_err = NULL, *end = NULL;
+  int status = 0;
+  gboolean ok = FALSE;
+
+  if (self == NULL)
+    goto out;
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &child_out, &child_err, &status, error))
+    goto out;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe failed: %s",
+                   child_err != NULL ? g_strstrip (child_err) : "");
+      goto out;
+    }
+  *out = g_ascii_strtod (child_out, &end);
+  if (end == child_out)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe printed “%s”",
+                   g_strstrip (child_out));
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  g_free (self);
+  g_free (child_out);
+  g_free (child_err);
+  return ok;
 }
 
 const char *

@@ -37,8 +37,11 @@ typedef enum
 typedef enum
 {
   TARGET_NONE,
-  TARGET_MIN,
-  TARGET_MAX,
+  TARGET_MIN,     /* the netdb figure is at least the target */
+  TARGET_MAX,     /* the netdb figure is at most the target */
+  TARGET_VS_MIN,  /* how many times netdb is better than the first baseline
+                   * (the first ratio column) is at least the target: 0.5
+                   * for a size "at most 2x the baseline's" */
 } TargetKind;
 
 typedef struct
@@ -266,10 +269,44 @@ gboolean     check_count        (const char   *what,
 const char  *task_title         (char         *buf,
                                  guint64       i);
 
+/* The memory workloads.  Each run is a fresh process of the same program
+ * (`PROGRAM --dir DIR --memory-probe SPEC`), so that what earlier
+ * workloads freed into malloc's or GLib's caches cannot be reused and hide
+ * the growth; the child prints one number, the bytes per record. */
+
+/* Adds @n records to @ctx. */
+typedef gboolean (*PopulateFunc) (gpointer ctx, guint64 n, GError **error);
+
+/* The heap growth (mallinfo2: uordblks + hblkhd, every arena and mmap'd
+ * block) while @populate adds @n records, the main context drained
+ * before and after, divided by @n, minus @minus, into @out: NaN when the
+ * heap did not grow (under a sanitizer, malloc is not glibc's). */
+gboolean     heap_growth_per_record (PopulateFunc   populate,
+                                     gpointer       ctx,
+                                     guint64        n,
+                                     double         minus,
+                                     double        *out,
+                                     GError       **error);
+/* The parent's side: runs the probe @spec in a fresh process with its
+ * scratch directory under @dir, and reads the number it printed into @out. */
+gboolean     memory_probe_run   (const char    *dir,
+                                 const char    *spec,
+                                 double        *out,
+                                 GError       **error);
+
 /* bench-collections.c: the "notes" rows of netdb-bench-models, at each of
- * @sizes when @sizes_given, else at 100k (10k with --quick). */
+ * @sizes when @sizes_given, else at 100k (10k with --quick); @root is the
+ * scratch directory of the memory probes. */
 void         bench_collections  (const guint64 *sizes,
                                  guint          n_sizes,
-                                 gboolean       sizes_given);
+                                 gboolean       sizes_given,
+                                 const char    *root);
+/* The child's side of the probe "notes-@impl:@n" (@impl "netdb" or
+ * "sqlite"): the bytes per note into @out. */
+gboolean     bench_collections_memory_probe (const char  *impl,
+                                             guint64      n,
+                                             const char  *root,
+                                             double      *out,
+                                             GError     **error);
 
 G_END_DECLS

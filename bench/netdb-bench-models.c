@@ -20,12 +20,10 @@
  */
 
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib.h>
 #include <sqlite3.h>
@@ -33,12 +31,6 @@
 #include <netdb/netdb.h>
 
 #include "bench-common.h"
-
-#if defined (__GLIBC__) && defined (__GLIBC_MINOR__)
-# if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
-#  define HAVE_MALLINFO2 1
-# endif
-#endif
 
 #ifndef NETDB_BENCH_SRCDIR
 # define NETDB_BENCH_SRCDIR "."
@@ -72,7 +64,7 @@ static const GOptionEntry option_entries[] = {
   BENCH_OPTION_NO_BASELINES ("Measure netdb only (for profiling)"),
   /* Internal: the memory workload runs in a fresh process. */
   { "memory-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_memory_probe,
-    "Print the heap bytes per task of IMPL:N and exit", "IMPL:N" },
+    "Print the heap bytes per task (IMPL:N) or note (notes-IMPL:N) and exit", "[notes-]IMPL:N" },
   { NULL }
 };
 
@@ -151,30 +143,6 @@ mean_title_len (guint64 n)
       width++;
     }
   return n > 0 ? (double) total / (double) n : 0;
-}
-
-/* Heap bytes in use: every malloc arena plus mmap'd blocks (GLib 2.74's
- * slice allocator takes its pages from malloc, so it is counted too). */
-static gint64
-heap_in_use (void)
-{
-#ifdef HAVE_MALLINFO2
-  struct mallinfo2 mi = mallinfo2 ();
-
-  return (gint64) (mi.uordblks + mi.hblkhd);
-#else
-  /* The resident set, a coarser stand-in. */
-  long pages = 0, resident = 0;
-  FILE *f = fopen ("/proc/self/statm", "r");
-
-  if (f != NULL)
-    {
-      if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
-      fclose (f);
-    }
-  return (gint64) resident * sysconf (_SC_PAGESIZE);
-#endif
 }
 
 /* ------------------------------------------------------------------ */
@@ -644,17 +612,13 @@ sqlite_memories_ingest_run (gpointer data, double *out, GError **error)
 /* ------------------------------------------------------------------ */
 /* Memory per task                                                     */
 
-/* Each run is a fresh process (this program with --memory-probe), so that
- * what earlier workloads freed into malloc's or GLib's caches cannot be
- * reused and hide the growth. */
+/* Each run is a fresh process (this program with --memory-probe, see
+ * memory_probe_run()). */
 
-/* NaN when the heap did not grow: under a sanitizer, malloc is not glibc's. */
-static double
-bytes_per_task (gint64 before, gint64 after, guint64 n)
+static gboolean
+netdb_tasks_populate_cb (gpointer ctx, guint64 n, GError **error)
 {
-  if (after <= before)
-    return NAN;
-  return (double) (after - before) / (double) n - mean_title_len (n);
+  return netdb_populate_tasks (ctx, n, error);
 }
 
 static gboolean
@@ -663,27 +627,22 @@ netdb_tasks_memory_probe (guint64 n, double *out, GError **error)
   char *dir = g_strdup_printf ("%s/netdb-memory-%u", root, root_counter++);
   Netdb db;
   gboolean ok = FALSE;
-  gint64 before, after;
 
-  if (!netdb_open (&db, dir, TRUE, FALSE, error))
-    goto out_dir;
-  drain_main_context ();
-  before = heap_in_use ();
-  if (!netdb_populate_tasks (db.tasks, n, error))
-    goto out;
-  drain_main_context ();
-  after = heap_in_use ();
-  if (!check_count ("tasks", net_db_tasks_count (db.tasks, NULL), n, error))
-    goto out;
-  *out = bytes_per_task (before, after, n);
-  ok = TRUE;
-
-out:
-  netdb_close (&db);
-out_dir:
+  if (netdb_open (&db, dir, TRUE, FALSE, error))
+    {
+      ok = heap_growth_per_record (netdb_tasks_populate_cb, db.tasks, n, mean_title_len (n), out, error) &&
+           check_count ("tasks", net_db_tasks_count (db.tasks, NULL), n, error);
+      netdb_close (&db);
+    }
   rm_rf (dir);
   g_free (dir);
   return ok;
+}
+
+static gboolean
+sqlite_tasks_populate_cb (gpointer ctx, guint64 n, GError **error)
+{
+  return sq_populate (ctx, n, TRUE, FALSE, SQ_TXN_ROWS, error);
 }
 
 static gboolean
@@ -691,20 +650,16 @@ sqlite_tasks_memory_probe (guint64 n, double *out, GError **error)
 {
   Sq sq;
   gboolean ok;
-  gint64 before, after;
 
   if (!sq_new (&sq, error))
     return FALSE;
-  before = heap_in_use ();
-  ok = sq_populate (&sq, n, TRUE, FALSE, SQ_TXN_ROWS, error);
-  after = heap_in_use ();
-  if (ok)
-    *out = bytes_per_task (before, after, n);
+  ok = heap_growth_per_record (sqlite_tasks_populate_cb, &sq, n, mean_title_len (n), out, error);
   sq_close (&sq);
   return ok;
 }
 
-/* The child's side: "IMPL:N". */
+/* The child's side: "IMPL:N" (the tasks), "notes-IMPL:N" (the notes of
+ * bench-collections.c). */
 static int
 memory_probe_main (const char *spec)
 {
@@ -716,11 +671,13 @@ memory_probe_main (const char *spec)
 
   if (g_strv_length (parts) != 2 ||
       !g_ascii_string_to_unsigned (parts[1], 10, 1, G_MAXUINT32, &n, &error))
-    g_printerr ("%s: --memory-probe wants IMPL:N\n", bench.prog);
+    g_printerr ("%s: --memory-probe wants [notes-]IMPL:N\n", bench.prog);
   else if (g_str_equal (parts[0], "netdb"))
     ok = netdb_tasks_memory_probe (n, &v, &error);
   else if (g_str_equal (parts[0], "sqlite"))
     ok = sqlite_tasks_memory_probe (n, &v, &error);
+  else if (g_str_has_prefix (parts[0], "notes-"))
+    ok = bench_collections_memory_probe (parts[0] + strlen ("notes-"), n, root, &v, &error);
   else
     g_printerr ("%s: --memory-probe: no implementation %s\n", bench.prog, parts[0]);
 
@@ -738,52 +695,19 @@ memory_probe_main (const char *spec)
 }
 
 static gboolean
-memory_probe_run (const char *impl, guint64 n, double *out, GError **error)
-{
-  char *self = g_file_read_link ("/proc/self/exe", error);
-  char *spec = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, impl, n);
-  char *argv[] = { self, (char *) "--dir", root, (char *) "--memory-probe", spec, NULL };
-  char *child_out = NULL, *child_err = NULL, *end = NULL;
-  int status = 0;
-  gboolean ok = FALSE;
-
-  if (self == NULL)
-    goto out;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &child_out, &child_err, &status, error))
-    goto out;
-  if (!g_spawn_check_wait_status (status, NULL))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe failed: %s",
-                   child_err != NULL ? g_strstrip (child_err) : "");
-      goto out;
-    }
-  *out = g_ascii_strtod (child_out, &end);
-  if (end == child_out)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memory probe printed “%s”",
-                   g_strstrip (child_out));
-      goto out;
-    }
-  ok = TRUE;
-
-out:
-  g_free (self);
-  g_free (spec);
-  g_free (child_out);
-  g_free (child_err);
-  return ok;
-}
-
-static gboolean
 netdb_tasks_memory_run (gpointer data, double *out, GError **error)
 {
-  return memory_probe_run ("netdb", ((SizeParams *) data)->n, &out[0], error);
+  g_autofree char *spec = g_strdup_printf ("netdb:%" G_GUINT64_FORMAT, ((SizeParams *) data)->n);
+
+  return memory_probe_run (root, spec, &out[0], error);
 }
 
 static gboolean
 sqlite_tasks_memory_run (gpointer data, double *out, GError **error)
 {
-  return memory_probe_run ("sqlite", ((SizeParams *) data)->n, &out[0], error);
+  g_autofree char *spec = g_strdup_printf ("sqlite:%" G_GUINT64_FORMAT, ((SizeParams *) data)->n);
+
+  return memory_probe_run (root, spec, &out[0], error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1579,13 +1503,14 @@ main (int argc, char **argv)
   g_print ("models:  tasks only (this tree has no NetDbMemories; the memories/* workloads are skipped)\n");
 #endif
   g_print ("columns: vs sql = how many times netdb is better than SQLite (>1: netdb faster or "
-           "smaller); rates as events/s with ns per event; memory as bytes per task beyond its title\n");
+           "smaller); rates as events/s with ns per event; memory as bytes per task beyond its title "
+           "(per note beyond its title and body)\n");
   print_table_header ();
 
   for (guint i = 0; i < n_sizes; i++)
     workload_size (sizes[i]);
   workload_fold ();
-  bench_collections (sizes, n_sizes, opt_sizes != NULL);
+  bench_collections (sizes, n_sizes, opt_sizes != NULL, root);
 
   if (bench_have_rows ())
     add_notes ();
