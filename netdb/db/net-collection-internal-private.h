@@ -260,10 +260,19 @@ struct _OrderIndex
 
 typedef struct _Posting Posting;
 
+/* The postings of a search index by their trigram's key: open
+ * addressing, the Postings inline (net-collection-query.c). */
+typedef struct
+{
+  guint32  mask;        /* slots - 1 (0 with no slots) */
+  guint32  len;         /* postings */
+  Posting *slots;
+} GramTable;
+
 typedef struct
 {
   ClassField  *cf;
-  GHashTable  *grams;   /* a trigram's key (search_gram_key()) → Posting* of ids (appended,
+  GramTable    grams;   /* a trigram's key (search_gram_key()) → Posting of ids (appended,
                          * its stale ids left until a compaction) */
   GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
   guint64      live;    /* ids in the postings for the texts */
@@ -389,7 +398,7 @@ void         _net_coll_search_indexes_move   (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_search_indexes_remove (NetCollection *self,
                                               Entry         *e);
-void         _net_coll_posting_free          (gpointer data);
+void         _net_coll_gram_table_clear      (GramTable *table);
 void         _net_coll_search_index_free     (gpointer data);
 gboolean     _net_coll_special_of            (const char *name,
                                               guint      *special);

@@ -606,7 +606,7 @@ coll_replace_entries (gpointer  model,
     g_hash_table_iter_init (&iter, self->search);
     while (g_hash_table_iter_next (&iter, NULL, &idx))
       {
-        g_hash_table_remove_all (((SearchIndex *) idx)->grams);
+        _net_coll_gram_table_clear (&((SearchIndex *) idx)->grams);
         g_hash_table_remove_all (((SearchIndex *) idx)->texts);
       }
   }
@@ -1599,7 +1599,6 @@ net_collection_add_index (NetCollection  *self,
       SearchIndex *si = g_new0 (SearchIndex, 1);
 
       si->cf = cf;
-      si->grams = g_hash_table_new_full (NULL, NULL, NULL, _net_coll_posting_free);
       si->texts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
       _net_coll_search_index_fill (si, self);
       g_hash_table_insert (self->search, cf->name, si);
