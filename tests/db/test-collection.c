@@ -2844,6 +2844,65 @@ test_rebase_event (void)
   }
 }
 
+/* The times an insert gives its record are notified from the dispatch to
+ * whoever listens; a record nobody listens to is not held until then: a
+ * bulk insert lets each record go when the application does (beyond the
+ * cache of recent items). */
+static void
+test_insert_notify (void)
+{
+  g_autoptr(NetDb) db = db_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestNote) watched = note_new ("Watched", 1, FALSE);
+  g_autoptr(NetRecord) got = NULL;
+  NetCollection *notes;
+  gpointer last = NULL;
+  guint notifies = 0;
+  guint64 seq = 0, last_id = 0;
+  const guint n = (1 << 16) + 64;   /* more than the cache of recent items holds */
+
+  notes = net_db_open_collection (db, "notes", TEST_TYPE_NOTE, &error);
+  g_assert_no_error (error);
+
+  g_signal_connect (watched, "notify::created-at", G_CALLBACK (notify_count_cb), &notifies);
+  seq = net_collection_insert (notes, NET_RECORD (watched), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (net_record_get_created_at (NET_RECORD (watched)), >, 0);
+  g_assert_cmpuint (notifies, ==, 0);
+  g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (notifies, ==, 1);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("bulk %u", i);
+      TestNote *note = note_new (title, (int) i, i % 2 == 0);
+
+      seq = net_collection_insert (notes, NET_RECORD (note), &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (seq, >, 0);
+      g_assert_cmpint (net_record_get_created_at (NET_RECORD (note)), >, 0);
+      if (i == n - 1)
+        {
+          last_id = net_record_get_id (NET_RECORD (note));
+          last = note;
+          g_object_add_weak_pointer (G_OBJECT (note), &last);
+        }
+      g_object_unref (note);
+    }
+  /* Gone before any dispatch: nothing held it. */
+  g_assert_null (last);
+
+  g_assert_cmpuint (net_collection_count (notes, NULL), ==, n + 1);
+  got = net_collection_get (notes, last_id);
+  g_assert_nonnull (got);
+  g_assert_cmpstr (TEST_NOTE (got)->title, ==, "bulk 65599");
+  g_assert_cmpint (net_record_get_created_at (got), >, 0);
+  g_assert_true (net_collection_wait_for_seq (notes, seq, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (notifies, ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2852,6 +2911,7 @@ main (int   argc,
 
   g_test_add_func ("/collection/bad-classes", test_bad_classes);
   g_test_add_func ("/collection/crud", test_crud);
+  g_test_add_func ("/collection/insert-notify", test_insert_notify);
   g_test_add ("/collection/reopen", Fixture, NULL, fixture_setup, test_reopen, fixture_teardown);
   g_test_add ("/collection/evolution", Fixture, NULL, fixture_setup, test_evolution, fixture_teardown);
   g_test_add ("/collection/list", Fixture, NULL, fixture_setup, test_list_collections, fixture_teardown);
