@@ -202,6 +202,12 @@ typedef struct
   NetTableItemLink *(*item_link) (gpointer             item);
   gpointer   (*new_item)         (gpointer             model,
                                   gconstpointer        entry);
+  /* Where an entry keeps the item of its id while one exists (a gpointer
+   * the table sets, NULL in a new entry: a schema that moves an entry
+   * copies the fields it owns only, the next _net_table_entry_changed()
+   * sets it), so that queries and gets find it without a lookup by id;
+   * 0 when the entries have no such pointer (the items are found by id). */
+  gsize        item_offset;
   /* Gives @item the values of @entry (the item's _update(): it records
    * its notifies, flushed from the next delivery).  Needed by
    * _net_table_entry_inserted(), _entry_changed() and _insert_restored()

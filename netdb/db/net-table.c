@@ -188,28 +188,48 @@ item_link (NetTable *self,
   return self->schema->item_link (item);
 }
 
-/* Makes @item (of no table) the item of its id. */
+/* The entry's pointer to its item (schema item_offset), or NULL when the
+ * entries have none. */
+static inline gpointer *
+entry_item_slot (NetTable      *self,
+                 gconstpointer  entry)
+{
+  if (self->schema->item_offset == 0 || entry == NULL)
+    return NULL;
+  return (gpointer *) G_STRUCT_MEMBER_P (entry, self->schema->item_offset);
+}
+
+/* Makes @item (of no table) the item of its id, whose entry is @entry
+ * (NULL: not known yet). */
 static void
-item_attach (NetTable *self,
-             gpointer  item)
+item_attach (NetTable      *self,
+             gpointer       item,
+             gconstpointer  entry)
 {
   NetTableItemLink *link = item_link (self, item);
+  gpointer *slot = entry_item_slot (self, entry);
 
   g_assert (link->table == NULL);
   link->table = self;
   link->item = item;
   g_hash_table_replace (self->items, NET_TABLE_ITEMS_KEY (&link->id), link);
+  if (slot != NULL)
+    *slot = item;
 }
 
-/* The item of @id, if any, is no longer the item of its id (the entry
- * is gone, or the model); it keeps its last values.  Returns it,
- * referenced, or NULL. */
+/* The item of the entry @entry of @id, if any, is no longer the item of
+ * its id (the entry is gone, or the model); it keeps its last values.
+ * Returns it, referenced, or NULL. */
 static gpointer
-item_detach (NetTable *self,
-             guint64   id)
+item_detach (NetTable      *self,
+             guint64        id,
+             gconstpointer  entry)
 {
   gpointer item = _net_table_live_item (self, id);
+  gpointer *slot = entry_item_slot (self, entry);
 
+  if (slot != NULL)
+    *slot = NULL;
   if (item == NULL)
     return NULL;
   g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&id));
@@ -222,13 +242,20 @@ void
 _net_table_item_link_release (NetTableItemLink *link)
 {
   NetTable *self = link->table;
+  gpointer item = link->item;
 
   if (self == NULL)
     return;
   link->table = NULL;
   link->item = NULL;
   if (_net_table_live_link (self, link->id) == link)
-    g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
+    {
+      gpointer *slot = entry_item_slot (self, _net_table_lookup (self, link->id));
+
+      g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
+      if (slot != NULL && *slot == item)
+        *slot = NULL;
+    }
 }
 
 /* Lets go of the recent items (some may go, and run their dispose). */
@@ -291,10 +318,21 @@ ref_item_of (NetTable      *self,
              guint64        id,
              gconstpointer  entry)
 {
-  NetTableItemLink *link = _net_table_live_link (self, id);
+  gpointer *slot = entry_item_slot (self, entry);
+  NetTableItemLink *link;
   gpointer item;
 
-  if (link != NULL)
+  if (slot != NULL)
+    {
+      /* The entry says whether its item exists. */
+      if (*slot != NULL)
+        {
+          link = item_link (self, *slot);
+          recent_keep (self, link);
+          return g_object_ref (link->item);
+        }
+    }
+  else if ((link = _net_table_live_link (self, id)) != NULL)
     {
       recent_keep (self, link);
       return g_object_ref (link->item);
@@ -302,7 +340,7 @@ ref_item_of (NetTable      *self,
   item = self->schema->new_item (self->model, entry);
   link = item_link (self, item);
   g_assert (link->id == id);
-  item_attach (self, item);
+  item_attach (self, item, entry);
   recent_keep (self, link);
   return item;
 }
@@ -323,6 +361,10 @@ _net_table_entry_inserted (NetTable      *self,
 
   if (G_UNLIKELY (item != NULL))
     {
+      gpointer *slot = entry_item_slot (self, entry);
+
+      if (slot != NULL)
+        *slot = item;
       /* It carries on as the item of its id while someone holds it. */
       self->schema->update_item (item, entry);
       _net_table_mark_dirty (self, item);
@@ -337,7 +379,11 @@ _net_table_entry_changed (NetTable      *self,
 {
   guint64 id = ((const NetTableEntry *) entry)->id;
   gpointer item = _net_table_live_item (self, id);
+  gpointer *slot = entry_item_slot (self, entry);
 
+  /* The entry may be a new one (it moved). */
+  if (slot != NULL)
+    *slot = item;
   if (item != NULL)
     {
       self->schema->update_item (item, entry);
@@ -359,7 +405,7 @@ _net_table_forget_item (NetTable      *self,
 
       _net_watch_hub_bury (&self->watches, id, buried);
     }
-  item = item_detach (self, id);
+  item = item_detach (self, id, entry);
   if (item != NULL)
     g_object_unref (item);
 }
@@ -868,6 +914,18 @@ walk_seek (const NetTableWalk *w,
   return pos > 0 && _net_btree_iter_nth (tree, pos - 1, it);
 }
 
+/* How far ahead a walk of more than WALK_PREFETCH_MIN entries fetches. */
+#define WALK_PREFETCH     16
+#define WALK_PREFETCH_MIN (1 << 16)
+
+static inline void
+walk_prefetch (gconstpointer entry)
+{
+#ifdef __GNUC__
+  __builtin_prefetch (entry);
+#endif
+}
+
 static gboolean collect_cb      (gpointer thing,
                                  gpointer data);
 static gboolean collect_with_id (gpointer thing,
@@ -915,6 +973,68 @@ _net_table_walk (NetTable           *self,
         return;
       live[only] = _net_btree_iter_nth (tree, w->desc ? size - 1 - skip : skip, &it[only]);
       skip = 0;
+    }
+
+  /* One stream: no merge. */
+  if (n_live == 1)
+    {
+      NetBTreeIter *i = &it[only];
+      gboolean more = live[only];
+      /* In a large index the entries are scattered beyond the caches: a
+       * second iterator WALK_PREFETCH entries ahead fetches them early,
+       * so that reading one is seldom a wait for memory. */
+      NetBTreeIter ahead = *i, near;
+      gboolean ahead_live = more && _net_btree_size (self->order[only][w->key]) > WALK_PREFETCH_MIN;
+      /* find_many: the items too, from entries fetched already. */
+      gsize item_offset = func == collect_cb ? self->schema->item_offset : 0;
+      gboolean near_live = FALSE;
+
+      for (guint k = 0; k < WALK_PREFETCH && ahead_live; k++)
+        {
+          if (k == WALK_PREFETCH / 2)
+            {
+              near = ahead;
+              near_live = item_offset != 0;
+            }
+          ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
+        }
+
+      while (more)
+        {
+          const NetBTreeItem *item = _net_btree_iter_get (i);
+          const NetTableEntry *e = item->value;
+          guint64 key = item->key;
+
+          if (ahead_live)
+            {
+              walk_prefetch (_net_btree_iter_get (&ahead)->value);
+              ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
+            }
+          if (near_live)
+            {
+              gpointer near_item = G_STRUCT_MEMBER (gpointer, _net_btree_iter_get (&near)->value, item_offset);
+
+              if (near_item != NULL)
+                {
+                  walk_prefetch (near_item);
+                  walk_prefetch ((const guint8 *) near_item + 64);
+                }
+              near_live = w->desc ? _net_btree_iter_prev (&near) : _net_btree_iter_next (&near);
+            }
+          if (walk_past_end (w, e))
+            break;
+          more = w->desc ? _net_btree_iter_prev (i) : _net_btree_iter_next (i);
+          if (!walk_check (w, e))
+            continue;
+          if (skip > 0)
+            {
+              skip--;
+              continue;
+            }
+          if (with_id ? !collect_with_id ((gpointer) e, key, data) : !func ((gpointer) e, data))
+            break;
+        }
+      return;
     }
 
   for (;;)
@@ -1641,7 +1761,7 @@ _net_table_adopt_item_slow (NetTable *self,
       !g_hash_table_steal_extended (self->adopt, &id, &key, &item))
     return NULL;
   g_free (key);
-  item_attach (self, item);
+  item_attach (self, item, NULL);
   return item;
 }
 
