@@ -36,6 +36,11 @@ struct _NetTask
 {
   GObject        parent_instance;
 
+  /* Its model's registry of items (net-table-private.h).  Next to the
+   * reference count: a query that returns an existing task reads both
+   * and nothing else of it. */
+  NetTableItemLink link;
+
   char          *title;
   char          *folded_title;   /* lazily, NULL until asked for */
   gint64         created_at;
@@ -44,9 +49,6 @@ struct _NetTask
 
   /* Bit (1 << PROP_x) for every property changed since the last flush. */
   guint          pending_notify;
-
-  /* Its model's registry of items (net-table-private.h). */
-  NetTableItemLink link;
 };
 
 G_DEFINE_FINAL_TYPE (NetTask, net_task, G_TYPE_OBJECT)
