@@ -518,6 +518,7 @@ static const NetTableSchema tasks_schema = {
   .count_fast = tasks_count_fast,
   .visit = tasks_visit,
   .item_link = tasks_item_link,
+  .link_offset = sizeof (GObject),   /* asserted in net-task.c */
   .new_item = tasks_new_item,
   .item_offset = G_STRUCT_OFFSET (TaskEntry, item),
   .update_item = tasks_update_item,

@@ -200,6 +200,9 @@ typedef struct
    * item (transfer full, link.id set, of no table) with the values of
    * @entry. */
   NetTableItemLink *(*item_link) (gpointer             item);
+  /* Where the item's link is when every item has it at one offset (it
+   * then need not be asked per item), else 0. */
+  gsize        link_offset;
   gpointer   (*new_item)         (gpointer             model,
                                   gconstpointer        entry);
   /* Where an entry keeps the item of its id while one exists (a gpointer

@@ -185,6 +185,8 @@ static inline NetTableItemLink *
 item_link (NetTable *self,
            gpointer  item)
 {
+  if (self->schema->link_offset != 0)
+    return G_STRUCT_MEMBER_P (item, self->schema->link_offset);
   return self->schema->item_link (item);
 }
 
@@ -248,14 +250,20 @@ _net_table_item_link_release (NetTableItemLink *link)
     return;
   link->table = NULL;
   link->item = NULL;
-  if (_net_table_live_link (self, link->id) == link)
+  if (self->schema->item_offset != 0)
     {
       gpointer *slot = entry_item_slot (self, _net_table_lookup (self, link->id));
 
-      g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
+      /* The entry of its id points to the item of its id. */
       if (slot != NULL && *slot == item)
-        *slot = NULL;
+        {
+          *slot = NULL;
+          g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
+          return;
+        }
     }
+  if (_net_table_live_link (self, link->id) == link)
+    g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
 }
 
 /* Lets go of the recent items (some may go, and run their dispose). */
@@ -274,7 +282,7 @@ recent_release (NetTable *self)
     {
       gpointer item = g_ptr_array_index (recent, i);
 
-      self->schema->item_link (item)->recent = FALSE;
+      item_link (self, item)->recent = FALSE;
       g_object_unref (item);
     }
 }

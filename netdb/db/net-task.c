@@ -53,6 +53,10 @@ struct _NetTask
 
 G_DEFINE_FINAL_TYPE (NetTask, net_task, G_TYPE_OBJECT)
 
+/* The tasks model finds the link right after the GObject (its schema's
+ * link_offset, in net-db-tasks.c). */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NetTask, link) == sizeof (GObject));
+
 enum {
   PROP_0,
   PROP_ID,
