@@ -140,6 +140,20 @@ net_decoder_init (NetDecoder    *dec,
   return TRUE;
 }
 
+/* net_leb128_get() on @dec, a one-byte value (keys, small numbers and
+ * lengths: most of a payload) without a call. */
+static inline gboolean
+leb128_get_inline (NetDecoder *dec,
+                   guint64    *value)
+{
+  if (G_LIKELY (dec->pos < dec->len && dec->data[dec->pos] < 0x80))
+    {
+      *value = dec->data[dec->pos++];
+      return TRUE;
+    }
+  return net_leb128_get (dec->data, dec->len, &dec->pos, value);
+}
+
 /* Returns 1 with the next field, 0 at the end, -1 on malformed input. */
 int
 net_decoder_next (NetDecoder  *dec,
@@ -151,8 +165,7 @@ net_decoder_next (NetDecoder  *dec,
   if (dec->pos == dec->len)
     return 0;
 
-  if (!net_leb128_get (dec->data, dec->len, &dec->pos, &key) ||
-      (key >> 3) == 0 || (key >> 3) > G_MAXUINT32)
+  if (!leb128_get_inline (dec, &key) || (key >> 3) == 0 || (key >> 3) > G_MAXUINT32)
     goto malformed;
 
   memset (field, 0, sizeof *field);
@@ -162,19 +175,18 @@ net_decoder_next (NetDecoder  *dec,
   switch (field->wire)
     {
     case NET_WIRE_VARINT:
-      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &field->uint_value))
+      if (!leb128_get_inline (dec, &field->uint_value))
         goto malformed;
       break;
 
     case NET_WIRE_SVARINT:
-      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &v))
+      if (!leb128_get_inline (dec, &v))
         goto malformed;
       field->int_value = (gint64) (v >> 1) ^ -(gint64) (v & 1);
       break;
 
     case NET_WIRE_BYTES:
-      if (!net_leb128_get (dec->data, dec->len, &dec->pos, &v) ||
-          v > dec->len - dec->pos)
+      if (!leb128_get_inline (dec, &v) || v > dec->len - dec->pos)
         goto malformed;
       field->bytes = dec->data + dec->pos;
       field->bytes_len = v;
