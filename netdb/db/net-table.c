@@ -990,20 +990,19 @@ _net_table_walk (NetTable           *self,
       gboolean more = live[only];
       /* In a large index the entries are scattered beyond the caches: a
        * second iterator WALK_PREFETCH entries ahead fetches them early,
-       * so that reading one is seldom a wait for memory. */
-      NetBTreeIter ahead = *i, near;
+       * so that reading one is seldom a wait for memory; find_many
+       * fetches the items too, half as far ahead, through the pointers of
+       * the entries fetched already (@ring holds the entries ahead). */
+      NetBTreeIter ahead = *i;
       gboolean ahead_live = more && _net_btree_size (self->order[only][w->key]) > WALK_PREFETCH_MIN;
-      /* find_many: the items too, from entries fetched already. */
       gsize item_offset = func == collect_cb ? self->schema->item_offset : 0;
-      gboolean near_live = FALSE;
+      gconstpointer ring[WALK_PREFETCH];
+      guint64 pos = 0, ahead_pos = 0;
 
-      for (guint k = 0; k < WALK_PREFETCH && ahead_live; k++)
+      for (; ahead_pos < WALK_PREFETCH && ahead_live; ahead_pos++)
         {
-          if (k == WALK_PREFETCH / 2)
-            {
-              near = ahead;
-              near_live = item_offset != 0;
-            }
+          ring[ahead_pos] = _net_btree_iter_get (&ahead)->value;
+          walk_prefetch (ring[ahead_pos]);
           ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
         }
 
@@ -1015,20 +1014,21 @@ _net_table_walk (NetTable           *self,
 
           if (ahead_live)
             {
-              walk_prefetch (_net_btree_iter_get (&ahead)->value);
+              gconstpointer next = _net_btree_iter_get (&ahead)->value;
+
+              walk_prefetch (next);
+              ring[ahead_pos++ % WALK_PREFETCH] = next;
               ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
             }
-          if (near_live)
+          if (item_offset != 0 && pos + WALK_PREFETCH / 2 < ahead_pos)
             {
-              gpointer near_item = G_STRUCT_MEMBER (gpointer, _net_btree_iter_get (&near)->value, item_offset);
+              gpointer near_item = G_STRUCT_MEMBER (gpointer, ring[(pos + WALK_PREFETCH / 2) % WALK_PREFETCH],
+                                                    item_offset);
 
               if (near_item != NULL)
-                {
-                  walk_prefetch (near_item);
-                  walk_prefetch ((const guint8 *) near_item + 64);
-                }
-              near_live = w->desc ? _net_btree_iter_prev (&near) : _net_btree_iter_next (&near);
+                walk_prefetch (near_item);
             }
+          pos++;
           if (walk_past_end (w, e))
             break;
           more = w->desc ? _net_btree_iter_prev (i) : _net_btree_iter_next (i);
