@@ -483,6 +483,8 @@ typedef struct
 typedef struct
 {
   BcBoundEntry **by_due;   /* (due desc, id desc) */
+  BcBoundEntry **needle;   /* the posting of the needle's trigram: its entries, by id */
+  guint64        n_needle;
   guint64        n;
   GPtrArray     *last;     /* the items of the last result */
   GParamSpec    *pspecs[NOTE_N_PROPS];
@@ -497,6 +499,15 @@ bc_bound_compare (gconstpointer a, gconstpointer b)
   if (x->due != y->due)
     return x->due > y->due ? -1 : 1;
   return x->id > y->id ? -1 : x->id < y->id;
+}
+
+static int
+bc_bound_compare_id (gconstpointer a, gconstpointer b)
+{
+  const BcBoundEntry *x = *(BcBoundEntry * const *) a;
+  const BcBoundEntry *y = *(BcBoundEntry * const *) b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static void
@@ -524,7 +535,12 @@ bc_bound_init (BcBound *b, guint64 n)
       e->item = NULL;
       b->by_due[i - 1] = e;
     }
+  b->needle = g_new (BcBoundEntry *, n);
+  for (guint64 i = 0; i < n; i++)
+    if (strstr (b->by_due[i]->title, BC_NEEDLE) != NULL)
+      b->needle[b->n_needle++] = b->by_due[i];
   qsort (b->by_due, n, sizeof (BcBoundEntry *), bc_bound_compare);
+  qsort (b->needle, b->n_needle, sizeof (BcBoundEntry *), bc_bound_compare_id);
 }
 
 static void
@@ -553,6 +569,8 @@ bc_bound_clear (BcBound *b)
       g_free (b->by_due[i]);
     }
   g_clear_pointer (&b->by_due, g_free);
+  g_clear_pointer (&b->needle, g_free);
+  b->n_needle = 0;
 }
 
 static BenchNote *
@@ -650,8 +668,11 @@ bc_check (const char *what, guint64 got, guint64 expected, GError **error)
   return check_count (what, got, expected, error);
 }
 
+/* @count queries of @filter, each expected to return @expected records;
+ * @idle: the main context iterated first (see below). */
 static gboolean
-bc_netdb_starred_run (BcEnv *env, guint64 count, gboolean idle, GError **error)
+bc_netdb_find_run (BcEnv *env, NetFilter *filter, guint64 expected, const char *what, guint64 count,
+                   gboolean idle, GError **error)
 {
   for (guint64 k = 0; k < count; k++)
     {
@@ -662,11 +683,11 @@ bc_netdb_starred_run (BcEnv *env, guint64 count, gboolean idle, GError **error)
        * the items of the last queries once idle. */
       if (idle)
         drain_main_context ();
-      r = net_collection_find_many (env->netdb.notes, env->starred);
+      r = net_collection_find_many (env->netdb.notes, filter);
       len = r->len;
 
       g_ptr_array_unref (r);
-      if (!bc_check ("starred", len, MIN (BC_LIMIT, env->n / 7), error))
+      if (!bc_check (what, len, expected, error))
         return FALSE;
     }
   return TRUE;
@@ -675,7 +696,9 @@ bc_netdb_starred_run (BcEnv *env, guint64 count, gboolean idle, GError **error)
 static gboolean
 bc_netdb_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
 {
-  return bc_netdb_starred_run (ctx, count, TRUE, error);
+  BcEnv *env = ctx;
+
+  return bc_netdb_find_run (env, env->starred, MIN (BC_LIMIT, env->n / 7), "starred", count, TRUE, error);
 }
 
 /* The same query again within one burst of the main loop: the items of
@@ -684,7 +707,9 @@ bc_netdb_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error
 static gboolean
 bc_netdb_starred_warm_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
 {
-  return bc_netdb_starred_run (ctx, count, FALSE, error);
+  BcEnv *env = ctx;
+
+  return bc_netdb_find_run (env, env->starred, MIN (BC_LIMIT, env->n / 7), "starred", count, FALSE, error);
 }
 
 static gboolean
@@ -703,7 +728,37 @@ bc_sqlite_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **erro
   return TRUE;
 }
 
-/* The bound of the starred query (see BcBound). */
+/* One query of the bound (see BcBound): the last result's items let go,
+ * then @entries walked in order, each that @match accepts made an item,
+ * until @limit. */
+static gboolean
+bc_bound_find (BcBound *b, BcBoundEntry **entries, guint64 n_entries, gboolean (*match) (BcBoundEntry *e),
+               guint64 limit, guint64 expected, const char *what, GError **error)
+{
+  GPtrArray *r = g_ptr_array_new_full (MIN (limit, n_entries), g_object_unref);
+
+  bc_bound_release (b);
+  for (guint64 i = 0; i < n_entries && r->len < limit; i++)
+    if (match (entries[i]))
+      g_ptr_array_add (r, bc_bound_item (b, entries[i]));
+  /* The items stay until the next query, as netdb's until idle. */
+  b->last = r;
+  return bc_check (what, r->len, expected, error);
+}
+
+static gboolean
+bc_bound_starred (BcBoundEntry *e)
+{
+  return e->starred;
+}
+
+/* Its title is already lower case (a store would fold it). */
+static gboolean
+bc_bound_contains (BcBoundEntry *e)
+{
+  return strstr (e->title, BC_NEEDLE) != NULL;
+}
+
 static gboolean
 bc_bound_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
 {
@@ -711,20 +766,24 @@ bc_bound_starred_ops (gpointer ctx, guint64 first, guint64 count, GError **error
   BcBound *b = &env->bound;
 
   for (guint64 k = 0; k < count; k++)
-    {
-      GPtrArray *r = g_ptr_array_new_full (BC_LIMIT, g_object_unref);
-      guint len;
+    if (!bc_bound_find (b, b->by_due, b->n, bc_bound_starred, BC_LIMIT, MIN (BC_LIMIT, env->n / 7),
+                        "starred (bound)", error))
+      return FALSE;
+  return TRUE;
+}
 
-      bc_bound_release (b);
-      for (guint64 i = 0; i < b->n && r->len < BC_LIMIT; i++)
-        if (b->by_due[i]->starred)
-          g_ptr_array_add (r, bc_bound_item (b, b->by_due[i]));
-      len = r->len;
-      /* The items stay until the next query, as netdb's until idle. */
-      b->last = r;
-      if (!bc_check ("starred (bound)", len, MIN (BC_LIMIT, env->n / 7), error))
-        return FALSE;
-    }
+/* The candidates are the posting of the needle's trigram (here exactly
+ * the matches: the needle is one trigram), each checked. */
+static gboolean
+bc_bound_contains_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
+  BcBound *b = &env->bound;
+
+  for (guint64 k = 0; k < count; k++)
+    if (!bc_bound_find (b, b->needle, b->n_needle, bc_bound_contains, G_MAXUINT64, env->n_contains,
+                        "contains (bound)", error))
+      return FALSE;
   return TRUE;
 }
 
@@ -733,22 +792,15 @@ bc_netdb_contains_ops (gpointer ctx, guint64 first, guint64 count, GError **erro
 {
   BcEnv *env = ctx;
 
-  for (guint64 k = 0; k < count; k++)
-    {
-      GPtrArray *r;
-      guint len;
+  return bc_netdb_find_run (env, env->contains, env->n_contains, "contains", count, TRUE, error);
+}
 
-      /* As under an application's main loop: the collection lets go of
-       * the items of the last queries once idle. */
-      drain_main_context ();
-      r = net_collection_find_many (env->netdb.notes, env->contains);
-      len = r->len;
+static gboolean
+bc_netdb_contains_warm_ops (gpointer ctx, guint64 first, guint64 count, GError **error)
+{
+  BcEnv *env = ctx;
 
-      g_ptr_array_unref (r);
-      if (!bc_check ("contains", len, env->n_contains, error))
-        return FALSE;
-    }
-  return TRUE;
+  return bc_netdb_find_run (env, env->contains, env->n_contains, "contains", count, FALSE, error);
 }
 
 static gboolean
@@ -993,6 +1045,8 @@ enum
   BC_ROW_STARRED_BOUND,
   BC_ROW_STARRED_WARM,
   BC_ROW_CONTAINS,
+  BC_ROW_CONTAINS_BOUND,
+  BC_ROW_CONTAINS_WARM,
   BC_ROW_UPDATE,
   BC_ROW_MEMORY,    /* after the queries */
   BC_N_ROWS
@@ -1004,6 +1058,8 @@ static const char *const bc_row_names[BC_N_ROWS] = {
   [BC_ROW_STARRED_BOUND] = "notes/find_many(starred,due_desc,50,bound)",
   [BC_ROW_STARRED_WARM] = "notes/find_many(starred,due_desc,50,warm)",
   [BC_ROW_CONTAINS] = "notes/find_many(title_contains_abc)",
+  [BC_ROW_CONTAINS_BOUND] = "notes/find_many(title_contains_abc,bound)",
+  [BC_ROW_CONTAINS_WARM] = "notes/find_many(title_contains_abc,warm)",
   [BC_ROW_UPDATE] = "notes/update(live,due_desc,50)",
   [BC_ROW_MEMORY] = "notes/memory",
 };
@@ -1049,8 +1105,18 @@ bc_queries (Row **rows, guint64 n)
       drain_main_context ();
       bc_ran_warm = TRUE;
     }
-  if (rows[BC_ROW_CONTAINS] != NULL)
-    bc_measure_query (rows[BC_ROW_CONTAINS], &env, bc_netdb_contains_ops, bc_sqlite_contains_ops);
+  if (rows[BC_ROW_CONTAINS] != NULL || rows[BC_ROW_CONTAINS_BOUND] != NULL)
+    {
+      bc_measure_query_bound (rows[BC_ROW_CONTAINS], rows[BC_ROW_CONTAINS_BOUND], &env,
+                              bc_netdb_contains_ops, bc_sqlite_contains_ops, bc_bound_contains_ops);
+      bc_ran_bound |= rows[BC_ROW_CONTAINS_BOUND] != NULL;
+    }
+  if (rows[BC_ROW_CONTAINS_WARM] != NULL)
+    {
+      bc_measure_query (rows[BC_ROW_CONTAINS_WARM], &env, bc_netdb_contains_warm_ops, bc_sqlite_contains_ops);
+      drain_main_context ();
+      bc_ran_warm = TRUE;
+    }
   if (rows[BC_ROW_UPDATE] != NULL)
     {
       g_autoptr(NetFilter) window = bc_filter_window ();
@@ -1080,6 +1146,7 @@ bc_workload (guint64 n, const char *root)
   row_set_target (rows[BC_ROW_STARRED], TARGET_MAX, 20e3);
   row_set_target (rows[BC_ROW_STARRED_WARM], TARGET_MAX, 20e3);
   row_set_target (rows[BC_ROW_CONTAINS], TARGET_MAX, 5e6);
+  row_set_target (rows[BC_ROW_CONTAINS_WARM], TARGET_MAX, 5e6);
   row_set_target (rows[BC_ROW_UPDATE], TARGET_MAX, 10e3);
   row_set_target (rows[BC_ROW_MEMORY], TARGET_VS_MIN, 0.5);
 
@@ -1142,18 +1209,20 @@ bench_collections (const guint64 *sizes,
     note ("notes/*: this SQLite has no FTS5 trigram tokenizer: its title has a plain index and contains "
           "is LIKE '%abc%' (a scan)");
   if (bc_ran_bound)
-    note ("notes/find_many(starred,due_desc,50,bound): not netdb: the physical bound of the row above, "
-          "measured in the same run (its netdb column): each query first lets go of the last result's "
-          "items, then walks one array of malloc'd entries in (due desc, id desc) order until 50 are "
-          "starred (about 350 entries: starred is not indexed) and makes each a new object of the "
-          "application's class (BenchNote), its id and its four properties set through the class's "
-          "set_property, registered in its entry; a GPtrArray of the exact size. What any store with "
-          "this API, these indexes and live unique items pays.");
+    note ("notes/*(bound): not netdb: the physical bound of the row above, measured in the same run (its "
+          "netdb column): what any store with this API, these indexes and live unique items pays per "
+          "query once the main context has let go of the last result's items. Each query lets go of "
+          "the last result's items, then walks the least state a store can hold (malloc'd entries, "
+          "no tree to descend): for starred, one array of them in (due desc, id desc) order until 50 "
+          "are starred (about 350 entries: starred is not indexed); for contains, the posting of the "
+          "needle's trigram (the matches, in id order), each title checked; each result is a new "
+          "object of the application's class (BenchNote), its id and its four properties set through "
+          "the class's set_property, registered in its entry; a GPtrArray of the exact size.");
   if (bc_ran_warm)
-    note ("notes/find_many(starred,due_desc,50,warm): the same query, without iterating the main "
-          "context between queries (the row above iterates it first, as an application's loop does "
-          "between two events, and the collection lets go of the last result's items then): the items "
-          "of the query before are alive and are returned again. sqlite: as above.");
+    note ("notes/*(warm): the same query, without iterating the main context between queries (the "
+          "rows above iterate it first, as an application's loop does between two events, and the "
+          "collection lets go of the last result's items then): the items of the query before are "
+          "alive and are returned again. sqlite: as above.");
   if (bc_ran_memory)
     note ("notes/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas) while populating N notes, "
           "in a fresh process, after the main context was drained, divided by N, minus the mean bytes of "
