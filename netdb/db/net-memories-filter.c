@@ -377,12 +377,15 @@ _net_db_text_contains_folded (const char *text,
   gsize i;
 
   /* Plain ASCII folds to lower case (as _net_db_fold_text() does it),
-   * here without an allocation. */
+   * here without an allocation (nor a call per character: this is the
+   * check of every candidate of a search). */
   for (i = 0; text[i] != '\0' && i < sizeof buf - 1; i++)
     {
-      if ((guchar) text[i] >= 0x80)
+      guchar c = (guchar) text[i];
+
+      if (c >= 0x80)
         break;
-      buf[i] = g_ascii_tolower (text[i]);
+      buf[i] = (char) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
     }
   if (text[i] == '\0')
     {
