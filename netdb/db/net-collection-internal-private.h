@@ -395,7 +395,9 @@ void         _net_coll_search_index_fill     (SearchIndex   *si,
 void         _net_coll_search_indexes_add    (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_search_indexes_move   (NetCollection *self,
-                                              Entry         *e);
+                                              Entry         *e,
+                                              const guint   *nums,
+                                              guint          n_nums);
 void         _net_coll_search_indexes_remove (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_gram_table_clear      (GramTable *table);
@@ -502,7 +504,9 @@ void         _net_coll_order_index_unref     (OrderIndex *idx);
 void         _net_coll_order_indexes_add     (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_order_indexes_move    (NetCollection *self,
-                                              Entry         *e);
+                                              Entry         *e,
+                                              const guint   *nums,
+                                              guint          n_nums);
 void         _net_coll_order_indexes_remove  (NetCollection *self,
                                               Entry         *e);
 gboolean     _net_coll_order_indexes_walk    (NetCollection      *self,

@@ -705,18 +705,20 @@ order_index_move (OrderIndex *idx,
     _net_watch_hub_reset (&idx->owner->table.watches);
 }
 
-/* @e changed (its fields, its times): it takes its new place. */
+/* @e changed (its fields, its times): it takes its new place.  @nums:
+ * the numbers of the fields that were written, or NULL (any field may
+ * have changed). */
 void
 _net_coll_order_indexes_move (NetCollection *self,
-                    Entry         *e)
+                              Entry         *e,
+                              const guint   *nums,
+                              guint          n_nums)
 {
   GHashTableIter iter;
   gpointer idx;
 
   if (!self->orders_frozen)
-    {
-      _net_coll_search_indexes_move (self, e);
-    }
+    _net_coll_search_indexes_move (self, e, nums, n_nums);
   if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0) || self->orders_frozen)
     return;
   g_hash_table_iter_init (&iter, self->orders);

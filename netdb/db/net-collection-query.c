@@ -907,9 +907,30 @@ search_index_move (SearchIndex *si,
   search_index_add (si, e);
 }
 
+/* Whether one of the fields @nums is the field of @cf (under any of
+ * its numbers). */
+static gboolean
+writes_field (NetCollection *self,
+              const guint   *nums,
+              guint          n_nums,
+              ClassField    *cf)
+{
+  for (guint i = 0; i < n_nums; i++)
+    {
+      StoredField *sf = g_ptr_array_index (self->stored, nums[i] - 1);
+
+      if (g_str_equal (sf->name, cf->name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* @e changed (the fields @nums, or any when NULL): its texts move. */
 void
 _net_coll_search_indexes_move (NetCollection *self,
-                               Entry         *e)
+                               Entry         *e,
+                               const guint   *nums,
+                               guint          n_nums)
 {
   GHashTableIter iter;
   gpointer si;
@@ -918,7 +939,8 @@ _net_coll_search_indexes_move (NetCollection *self,
     return;
   g_hash_table_iter_init (&iter, self->search);
   while (g_hash_table_iter_next (&iter, NULL, &si))
-    search_index_move (si, e);
+    if (nums == NULL || writes_field (self, nums, n_nums, ((SearchIndex *) si)->cf))
+      search_index_move (si, e);
 }
 
 void

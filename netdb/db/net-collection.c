@@ -401,7 +401,7 @@ coll_apply (gpointer            model,
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
           entry_index_all (self, e);
-          _net_coll_order_indexes_move (self, e);
+          _net_coll_order_indexes_move (self, e, NULL, 0);
           _net_table_entry_changed (&self->table, e);
         }
       else
@@ -417,11 +417,18 @@ coll_apply (gpointer            model,
     case NET_DISPATCH_RECORD_UPDATED:
       if (e != NULL)
         {
+          /* The fields it writes (taken below): a search index of
+           * another field has nothing to move. */
+          guint nums[16];
+          guint n_nums = MIN (ev.values->len, G_N_ELEMENTS (nums));
+
+          for (guint i = 0; i < n_nums; i++)
+            nums[i] = g_array_index (ev.values, Value, i).num;
           _net_table_unindex_key (&self->table, e, NET_TABLE_KEY_UPDATED);
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
           _net_table_index_key (&self->table, e, NET_TABLE_KEY_UPDATED);
-          _net_coll_order_indexes_move (self, e);
+          _net_coll_order_indexes_move (self, e, n_nums < G_N_ELEMENTS (nums) ? nums : NULL, n_nums);
           _net_table_entry_changed (&self->table, e);
         }
       break;
