@@ -828,7 +828,7 @@ _net_query_model_update (NetQueryModel *self,
                          GHashTable    *deleted,
                          guint64        seq)
 {
-  NetIdTable seen;
+  NetIdTable seen = { 0, };
   guint n_before;
 
   g_return_if_fail (NET_IS_QUERY_MODEL (self));
@@ -842,16 +842,21 @@ _net_query_model_update (NetQueryModel *self,
 
   /* Each id once, in the order of its first change (the order appends
    * came in, which lets them join into one range): its state now is all
-   * that matters.  The table's entries are the ids' own slots. */
-  _net_id_table_init (&seen);
+   * that matters.  The table's entries are the ids' own slots; one id
+   * (a dispatch of one change, the usual case) needs none. */
+  if (n_ids > 1)
+    _net_id_table_init (&seen);
   for (guint i = 0; i < n_ids; i++)
     {
       guint64 key = 0;
       gboolean has;
 
-      if (_net_id_table_lookup (&seen, ids[i]) != NULL)
-        continue;
-      _net_id_table_insert (&seen, (gpointer) &ids[i]);
+      if (n_ids > 1)
+        {
+          if (_net_id_table_lookup (&seen, ids[i]) != NULL)
+            continue;
+          _net_id_table_insert (&seen, (gpointer) &ids[i]);
+        }
 
       has = self->funcs->match (self->source, self->matcher, ids[i], &key);
       /* During a fill in steps, the walk will find a match past its
@@ -866,7 +871,8 @@ _net_query_model_update (NetQueryModel *self,
       apply_one (self, ids[i], has, key,
                  deleted != NULL && g_hash_table_contains (deleted, &ids[i]));
     }
-  _net_id_table_clear (&seen);
+  if (n_ids > 1)
+    _net_id_table_clear (&seen);
   flush (self);
   self->applying--;
 
