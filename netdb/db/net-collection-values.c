@@ -687,7 +687,7 @@ _net_coll_event_decode (NetCollection *self,
   memset (ev, 0, sizeof *ev);
   ev->defs = g_array_new (FALSE, FALSE, sizeof (Def));
   g_array_set_clear_func (ev->defs, _net_coll_def_clear);
-  ev->values = g_array_new (FALSE, FALSE, sizeof (Value));
+  ev->values = g_array_sized_new (FALSE, FALSE, sizeof (Value), self->fields->len);
 
   if (!net_decoder_init (&dec, payload, payload_len, error))
     return FALSE;

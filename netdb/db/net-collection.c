@@ -1167,7 +1167,7 @@ net_collection_insert (NetCollection  *self,
                        NetRecord      *record,
                        GError        **error)
 {
-  g_autoptr(GArray) writes = g_array_new (FALSE, TRUE, sizeof (Write));
+  g_autoptr(GArray) writes = g_array_sized_new (FALSE, TRUE, sizeof (Write), self->fields->len);
   g_autoptr(GPtrArray) pspecs = NULL;
   GPtrArray *fields = self->fields;
   guint64 id, seq;
