@@ -940,6 +940,28 @@ static gboolean collect_with_id (gpointer thing,
                                  guint64  id,
                                  gpointer data);
 
+/* Hands @e (its index key @key) to @func, unless @w's conditions or
+ * the *@skip leading matches pass over it; FALSE when @func stops the
+ * walk. */
+static inline gboolean
+walk_emit (const NetTableWalk  *w,
+           const NetTableEntry *e,
+           guint64              key,
+           guint               *skip,
+           gboolean             with_id,
+           NetTableVisitFunc    func,
+           gpointer             data)
+{
+  if (!walk_check (w, e))
+    return TRUE;
+  if (*skip > 0)
+    {
+      (*skip)--;
+      return TRUE;
+    }
+  return with_id ? collect_with_id ((gpointer) e, key, data) : func ((gpointer) e, data);
+}
+
 /*
  * Visits the entries of @w in its order, without sorting: each partition
  * keeps its entries in every order, several partitions merge their
@@ -1032,14 +1054,7 @@ _net_table_walk (NetTable           *self,
           if (walk_past_end (w, e))
             break;
           more = w->desc ? _net_btree_iter_prev (i) : _net_btree_iter_next (i);
-          if (!walk_check (w, e))
-            continue;
-          if (skip > 0)
-            {
-              skip--;
-              continue;
-            }
-          if (with_id ? !collect_with_id ((gpointer) e, key, data) : !func ((gpointer) e, data))
+          if (!walk_emit (w, e, key, &skip, with_id, func, data))
             break;
         }
       return;
@@ -1084,15 +1099,7 @@ _net_table_walk (NetTable           *self,
           continue;
         }
       live[pick] = w->desc ? _net_btree_iter_prev (&it[pick]) : _net_btree_iter_next (&it[pick]);
-
-      if (!walk_check (w, e))
-        continue;
-      if (skip > 0)
-        {
-          skip--;
-          continue;
-        }
-      if (with_id ? !collect_with_id ((gpointer) e, key, data) : !func ((gpointer) e, data))
+      if (!walk_emit (w, e, key, &skip, with_id, func, data))
         break;
     }
 }
