@@ -1152,7 +1152,12 @@ random_id (NetCollection *self)
  * created-at and updated-at now.  When its #NetRecord:id is 0 the
  * collection chooses a random id in [1, 2^53), exact in JavaScript, and
  * sets it.  @record becomes the live item of its id: queries return it,
- * and it changes in place.
+ * and it changes in place.  The notify of its new id comes at once; the
+ * notify of its created-at and updated-at comes from the next dispatch
+ * of the owner context when @record has handlers of "notify" at the
+ * time of the insert, and is not emitted later otherwise (the
+ * collection does not hold a record nobody listens to until then: a
+ * bulk insert frees each record when the application lets it go).
  *
  * Returns: the seq of the event, or 0 with @error set:
  *   %NET_ERROR_EXISTS when the collection holds that id,
