@@ -215,28 +215,6 @@ record_fill (NetCollection *self,
   _net_record_set_times (record, e->created, e->updated);
 }
 
-/* Whether a notify of @record's times can reach anyone: a handler of
- * "notify", "notify::created-at" or "notify::updated-at" (blocked ones
- * too; a detail-less lookup finds only the handlers without a detail),
- * or a class that overrides GObjectClass.notify. */
-static gboolean
-record_has_listeners (NetRecord *record)
-{
-  static guint notify_id;
-  static GQuark created, updated;
-
-  if (G_UNLIKELY (notify_id == 0))
-    {
-      created = g_quark_from_static_string ("created-at");
-      updated = g_quark_from_static_string ("updated-at");
-      notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-    }
-  return G_OBJECT_GET_CLASS (record)->notify != NULL ||
-         g_signal_has_handler_pending (record, notify_id, 0, TRUE) ||
-         g_signal_has_handler_pending (record, notify_id, created, TRUE) ||
-         g_signal_has_handler_pending (record, notify_id, updated, TRUE);
-}
-
 static gpointer
 coll_new_item (gpointer      model,
                gconstpointer entry)
@@ -255,7 +233,7 @@ coll_new_item (gpointer      model,
        * would hold each record of the burst only to notify no one, and
        * a million records let go at once fragment the heap for long
        * after (every later query paid for it in malloc). */
-      if (record_has_listeners (record))
+      if (_net_record_has_time_listeners (record))
         {
           _net_record_begin_change (record);
           _net_record_set_times (record, e->created, e->updated);

@@ -58,6 +58,7 @@ NetTableItemLink *_net_record_get_link   (NetRecord     *self);
  * back (once) until _flush_notify(); the setters notify on a real change. */
 void         _net_record_begin_change    (NetRecord     *self);
 gboolean     _net_record_has_pending_notify (NetRecord  *self);
+gboolean     _net_record_has_time_listeners (NetRecord  *self);
 void         _net_record_flush_notify    (NetRecord     *self);
 void         _net_record_set_id_internal (NetRecord     *self,
                                           guint64        id);

@@ -71,6 +71,8 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+/* GObject::notify (set once, by the class init, before any record). */
+static guint notify_signal_id;
 
 /* Field types ------------------------------------------------------------------ */
 
@@ -245,6 +247,21 @@ _net_record_has_pending_notify (NetRecord *self)
   return priv->frozen;
 }
 
+/* Whether a notify of @self's times can reach anyone: a handler of
+ * "notify", "notify::created-at" or "notify::updated-at" (blocked ones
+ * too; a detail-less lookup finds only the handlers without a detail),
+ * or a class that overrides GObjectClass.notify. */
+gboolean
+_net_record_has_time_listeners (NetRecord *self)
+{
+  return G_OBJECT_GET_CLASS (self)->notify != NULL ||
+         g_signal_has_handler_pending (self, notify_signal_id, 0, TRUE) ||
+         g_signal_has_handler_pending (self, notify_signal_id,
+                                       g_param_spec_get_name_quark (properties[PROP_CREATED_AT]), TRUE) ||
+         g_signal_has_handler_pending (self, notify_signal_id,
+                                       g_param_spec_get_name_quark (properties[PROP_UPDATED_AT]), TRUE);
+}
+
 void
 _net_record_flush_notify (NetRecord *self)
 {
@@ -395,6 +412,7 @@ net_record_class_init (NetRecordClass *klass)
   object_class->finalize = net_record_finalize;
   object_class->get_property = net_record_get_property;
   object_class->set_property = net_record_set_property;
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 
   /**
    * NetRecord:id:
