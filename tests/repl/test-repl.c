@@ -2673,6 +2673,8 @@ test_collections_forward_new (void)
   g_assert_no_error (error);
   g_assert_cmpuint (net_collection_count (fresh, NULL), ==, 2);
   wait_coll_caught_up (c, 1, "fresh");
+  /* f_fresh was open all along: its state follows its log from a dispatch. */
+  wait_coll_applied (c, 1, f_fresh);
   assert_notes_equal (fresh, f_fresh);
 
   /* A reader may not create one. */
@@ -3251,6 +3253,7 @@ test_collections_no_models (void)
   fresh = net_db_open_collection (c->nodes[0].db, "fresh", REPL_TYPE_NOTE, &error);
   g_assert_no_error (error);
   wait_coll_caught_up (c, 1, "fresh");
+  wait_coll_applied (c, 1, f_fresh);
   assert_notes_equal (fresh, f_fresh);
 
   notes = net_db_open_collection (c->nodes[0].db, "notes", REPL_TYPE_NOTE, &error);
