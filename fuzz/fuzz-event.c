@@ -50,25 +50,6 @@ read_u64_le (const guint8 *p)
 /* The payload codec ---------------------------------------------------------- */
 
 static void
-put_field (NetEncoder     *enc,
-           const NetField *f)
-{
-  switch (f->wire)
-    {
-    case NET_WIRE_VARINT:
-      net_encoder_put_uint (enc, f->field, f->uint_value);
-      break;
-    case NET_WIRE_SVARINT:
-      net_encoder_put_int (enc, f->field, f->int_value);
-      break;
-    case NET_WIRE_BYTES:
-    default:
-      net_encoder_put_bytes (enc, f->field, f->bytes, f->bytes_len);
-      break;
-    }
-}
-
-static void
 check_codec (const guint8 *data,
              gsize         len,
              guint         depth)
@@ -134,7 +115,7 @@ check_codec (const guint8 *data,
    * re-encodes to the same fields. */
   net_encoder_init (&enc, again);
   for (i = 0; i < fields->len; i++)
-    put_field (&enc, &g_array_index (fields, NetField, i));
+    net_encoder_put_field (&enc, &g_array_index (fields, NetField, i));
   g_assert (net_decoder_init (&dec, again->data, again->len, NULL));
   for (i = 0; (r = net_decoder_next (&dec, &f, NULL)) > 0; i++)
     {

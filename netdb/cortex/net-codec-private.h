@@ -30,6 +30,8 @@ typedef struct
   GByteArray *buf;
 } NetEncoder;
 
+typedef struct _NetField NetField;
+
 void      net_encoder_init        (NetEncoder    *enc,
                                    GByteArray    *buf);
 void      net_encoder_put_uint    (NetEncoder    *enc,
@@ -45,6 +47,8 @@ void      net_encoder_put_bytes   (NetEncoder    *enc,
                                    guint          field,
                                    const guint8  *data,
                                    gsize          len);
+void      net_encoder_put_field   (NetEncoder    *enc,
+                                   const NetField *field);
 
 typedef struct
 {
@@ -53,7 +57,7 @@ typedef struct
   gsize         pos;
 } NetDecoder;
 
-typedef struct
+struct _NetField
 {
   guint         field;
   NetWireType   wire;
@@ -61,7 +65,7 @@ typedef struct
   gint64        int_value;
   const guint8 *bytes;
   gsize         bytes_len;
-} NetField;
+};
 
 gboolean  net_decoder_init        (NetDecoder    *dec,
                                    const guint8  *data,

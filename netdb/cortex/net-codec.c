@@ -122,6 +122,34 @@ net_encoder_put_bytes (NetEncoder   *enc,
   g_byte_array_append (enc->buf, data, len);
 }
 
+/*
+ * net_encoder_put_field:
+ * @enc: an encoder
+ * @field: a field as net_decoder_next() gave it
+ *
+ * Appends @field again, with its number and wire type: a payload re-encoded
+ * field by field is the same bytes.
+ */
+void
+net_encoder_put_field (NetEncoder     *enc,
+                       const NetField *field)
+{
+  switch (field->wire)
+    {
+    case NET_WIRE_VARINT:
+      net_encoder_put_uint (enc, field->field, field->uint_value);
+      break;
+    case NET_WIRE_SVARINT:
+      net_encoder_put_int (enc, field->field, field->int_value);
+      break;
+    case NET_WIRE_BYTES:
+      net_encoder_put_bytes (enc, field->field, field->bytes, field->bytes_len);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 void
 net_encoder_put_string (NetEncoder *enc,
                         guint       field,

@@ -40,27 +40,6 @@ rebase_refuse (GError     **error,
   return FALSE;
 }
 
-/* Copies @f as it is. */
-static void
-copy_field (NetEncoder     *enc,
-            const NetField *f)
-{
-  switch (f->wire)
-    {
-    case NET_WIRE_VARINT:
-      net_encoder_put_uint (enc, f->field, f->uint_value);
-      break;
-    case NET_WIRE_SVARINT:
-      net_encoder_put_int (enc, f->field, f->int_value);
-      break;
-    case NET_WIRE_BYTES:
-      net_encoder_put_bytes (enc, f->field, f->bytes != NULL ? f->bytes : (const guint8 *) "", f->bytes_len);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-}
-
 /* The definitions of @payload, in order (all before any value). */
 static gboolean
 event_read_defs (const guint8  *payload,
@@ -149,14 +128,14 @@ event_renumber (const guint8  *payload,
                   net_encoder_put_uint (&venc, V_NUM, rn != NULL ? rn->to : v.uint_value);
                 }
               else
-                copy_field (&venc, &v);
+                net_encoder_put_field (&venc, &v);
             }
           if (vr < 0 || !has_num)
             return rebase_refuse (error, "bad value record");
           net_encoder_put_bytes (&enc, F_VALUE, sub->data, sub->len);
         }
       else
-        copy_field (&enc, &f);
+        net_encoder_put_field (&enc, &f);
     }
   return r == 0;
 }

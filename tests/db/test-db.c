@@ -1831,6 +1831,43 @@ test_collection_adopt_folds (void)
     }
 }
 
+/* A payload re-encoded field by field with net_encoder_put_field() is the
+ * same bytes: every wire type, an empty and a long byte field. */
+static void
+test_codec_put_field (void)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  g_autoptr(GByteArray) again = g_byte_array_new ();
+  guint8 long_data[300];
+  NetEncoder enc;
+  NetDecoder dec;
+  NetField f;
+  guint n = 0;
+  int r;
+
+  for (guint i = 0; i < sizeof long_data; i++)
+    long_data[i] = (guint8) (i * 7);
+  net_encoder_init (&enc, buf);
+  net_encoder_put_uint (&enc, 1, G_MAXUINT64);
+  net_encoder_put_int (&enc, 2, -42);
+  net_encoder_put_int (&enc, 3, G_MININT64);
+  net_encoder_put_bytes (&enc, 4, NULL, 0);
+  net_encoder_put_string (&enc, 5, "a title");
+  net_encoder_put_bytes (&enc, 300, long_data, sizeof long_data);
+  net_encoder_put_uint (&enc, 1, 0);
+
+  net_encoder_init (&enc, again);
+  g_assert_true (net_decoder_init (&dec, buf->data, buf->len, NULL));
+  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+    {
+      net_encoder_put_field (&enc, &f);
+      n++;
+    }
+  g_assert_cmpint (r, ==, 0);
+  g_assert_cmpuint (n, ==, 7);
+  g_assert_cmpmem (again->data, again->len, buf->data, buf->len);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1865,6 +1902,7 @@ main (int   argc,
   ADD ("read-only/across-rebootstrap", test_read_only_across_rebootstrap);
   ADD ("rebootstrap/notifies", test_rebootstrap_notifies);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
+  g_test_add_func ("/db/db/codec/put-field", test_codec_put_field);
   g_test_add_func ("/db/db/collection/adopt-folds", test_collection_adopt_folds);
 
 #undef ADD
