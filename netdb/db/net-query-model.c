@@ -58,6 +58,24 @@ typedef struct
   guint64 key;    /* the sort key, flipped for descending orders */
 } QEntry;
 
+/*
+ * Where the entries live: the matches of a synchronous fill in one block
+ * (found in order, they are the tree's bulk load), later ones in blocks
+ * of QPOOL_BLOCK.  A removed entry waits on the free list, chained
+ * through its key, for the next insert; the blocks go all at once with
+ * the tree.  No allocation per entry: a filter change over 100k matches
+ * is one walk and one bulk load.
+ */
+typedef struct
+{
+  GPtrArray *blocks;
+  QEntry    *free;
+  QEntry    *next;    /* the unused rest of the last small block */
+  guint      left;
+} QPool;
+
+#define QPOOL_BLOCK 256
+
 struct _NetQueryModel
 {
   GObject              parent_instance;
@@ -74,6 +92,7 @@ struct _NetQueryModel
 
   NetBTree            *tree;      /* every match, in order, unwindowed */
   NetIdTable           by_id;     /* QEntry by id */
+  QPool                pool;      /* where the entries of both live */
   guint64              seq;
   gboolean             detached;  /* its source closed */
   NetOrderBy           order;     /* of the filter the tree is sorted for */
@@ -143,6 +162,7 @@ enum {
 #define FILL_SYNC_ENTRIES 8192
 #define FILL_STEP_USEC    4000
 #define FILL_CHUNK        256
+#define FILL_PREFETCH     16
 
 static GParamSpec *properties[N_PROPS];
 
@@ -168,14 +188,53 @@ entry_tie (NetQueryModel *self,
 }
 
 static void
-entries_free (NetBTree   *tree,
-              NetIdTable *by_id)
+qpool_init (QPool *pool)
 {
-  for (guint i = 0; i <= by_id->mask; i++)
-    if (by_id->slots[i] != NULL)
-      g_slice_free (QEntry, by_id->slots[i]);
+  pool->blocks = g_ptr_array_new_with_free_func (g_free);
+  pool->free = NULL;
+  pool->next = NULL;
+  pool->left = 0;
+}
+
+static QEntry *
+qpool_alloc (QPool *pool)
+{
+  QEntry *q = pool->free;
+
+  if (q != NULL)
+    {
+      pool->free = (QEntry *) (gsize) q->key;
+      return q;
+    }
+  if (pool->left == 0)
+    {
+      pool->next = g_new (QEntry, QPOOL_BLOCK);
+      pool->left = QPOOL_BLOCK;
+      g_ptr_array_add (pool->blocks, pool->next);
+    }
+  pool->left--;
+  return pool->next++;
+}
+
+static void
+qpool_release (QPool  *pool,
+               QEntry *q)
+{
+  q->key = (guint64) (gsize) pool->free;
+  pool->free = q;
+}
+
+static void
+entries_free (NetBTree   *tree,
+              NetIdTable *by_id,
+              QPool      *pool)
+{
   _net_id_table_clear (by_id);
   _net_btree_free (tree);
+  g_clear_pointer (&pool->blocks, g_ptr_array_unref);
+  pool->free = NULL;
+  pool->next = NULL;
+  pool->left = 0;
 }
 
 /* How many items are visible when the unwindowed list has @n. */
@@ -316,7 +375,7 @@ insert_entry (NetQueryModel *self,
 
   if (vis)
     begin (self, pos, 0);
-  q = g_slice_new (QEntry);
+  q = qpool_alloc (&self->pool);
   q->id = id;
   q->key = key;
   _net_btree_insert (self->tree, key, q);
@@ -387,7 +446,7 @@ apply_one (NetQueryModel *self,
         begin (self, pos, 1);
       _net_btree_remove (self->tree, q->key, q);
       _net_id_table_remove (&self->by_id, id);
-      g_slice_free (QEntry, q);
+      qpool_release (&self->pool, q);
       if (vis)
         {
           self->adjust = refill ? -1 : 0;
@@ -407,10 +466,36 @@ apply_one (NetQueryModel *self,
 
 /* Filling ------------------------------------------------------------------- */
 
+/* Is @a before @b in the tree's order? */
+static inline gboolean
+qentry_before (const QEntry *a,
+               const QEntry *b,
+               gboolean      desc)
+{
+  if (a->key != b->key)
+    return a->key < b->key;
+  return desc ? ~a->id < ~b->id : a->id < b->id;
+}
+
+static int
+qentry_compare (gconstpointer a,
+                gconstpointer b,
+                gpointer      desc)
+{
+  if (qentry_before (a, b, GPOINTER_TO_INT (desc)))
+    return -1;
+  return qentry_before (b, a, GPOINTER_TO_INT (desc)) ? 1 : 0;
+}
+
+/* The matches of a synchronous fill, in the order the source gives them
+ * (the walks of the ordered indexes give the tree's). */
 typedef struct
 {
-  NetBTree   *tree;
-  NetIdTable *by_id;
+  QEntry   *v;
+  guint     len;
+  guint     size;
+  gboolean  desc;
+  gboolean  sorted;   /* so far in the tree's order */
 } Fill;
 
 static void
@@ -419,27 +504,102 @@ fill_cb (guint64  id,
          gpointer data)
 {
   Fill *fill = data;
-  QEntry *q = g_slice_new (QEntry);
+  QEntry *q;
 
+  if (G_UNLIKELY (fill->len == fill->size))
+    {
+      fill->size = MAX (64, fill->size * 2);
+      fill->v = g_renew (QEntry, fill->v, fill->size);
+    }
+  q = &fill->v[fill->len++];
   q->id = id;
   q->key = key;
-  _net_btree_insert (fill->tree, key, q);
-  _net_id_table_insert (fill->by_id, q);
+  if (fill->len > 1 && fill->sorted)
+    fill->sorted = qentry_before (q - 1, q, fill->desc);
 }
 
-/* The ids of the visible items, in order. */
-static GArray *
-visible_ids (NetQueryModel *self)
+/* Makes the (empty) tree, id table and pool of @self hold the matches of
+ * @fill, which they take. */
+static void
+fill_load (NetQueryModel *self,
+           Fill          *fill)
 {
-  guint n = visible_count (self, _net_btree_size (self->tree));
-  GArray *ids = g_array_sized_new (FALSE, FALSE, sizeof (guint64), n);
-  NetBTreeIter it;
+  g_autofree NetBTreeItem *items = NULL;
+
+  if (fill->len == 0)
+    {
+      g_free (fill->v);
+      return;
+    }
+  if (fill->len < fill->size)
+    fill->v = g_renew (QEntry, fill->v, fill->len);
+  if (!fill->sorted)
+    g_qsort_with_data (fill->v, (gint) fill->len, sizeof (QEntry), qentry_compare,
+                       GINT_TO_POINTER (fill->desc));
+  items = g_new (NetBTreeItem, fill->len);
+  _net_id_table_reserve (&self->by_id, fill->len);
+  for (guint i = 0; i < fill->len; i++)
+    {
+      /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
+#ifdef __GNUC__
+      if (i + FILL_PREFETCH < fill->len)
+        __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, fill->v[i + FILL_PREFETCH].id)], 1);
+#endif
+      items[i].key = fill->v[i].key;
+      items[i].value = &fill->v[i];
+      _net_id_table_insert (&self->by_id, &fill->v[i]);
+    }
+  _net_btree_build (self->tree, items, fill->len);
+  g_ptr_array_add (self->pool.blocks, fill->v);
+}
+
+/*
+ * After a refill: the one change from the first to the last visible item
+ * that differs between @old_tree's window [@old_offset, @old_offset +
+ * @n_before) and the model's, which is all a GtkListView needs.  Only
+ * the ends that stay are walked.  The same id is the same item, unless
+ * it was deleted meanwhile.
+ */
+static void
+refill_diff (NetQueryModel *self,
+             NetBTree      *old_tree,
+             guint          old_offset,
+             guint          n_before,
+             GHashTable    *deleted,
+             guint         *pos,
+             guint         *removed,
+             guint         *added)
+{
+  guint n_after = visible_count (self, _net_btree_size (self->tree));
+  guint prefix = 0, suffix = 0;
+  NetBTreeIter a, b;
   gboolean ok;
 
-  ok = _net_btree_iter_nth (self->tree, self->offset, &it);
-  for (guint i = 0; i < n && ok; i++, ok = _net_btree_iter_next (&it))
-    g_array_append_val (ids, ((QEntry *) _net_btree_iter_get (&it)->value)->id);
-  return ids;
+#define SAME(x, y) ((x) == (y) && (deleted == NULL || !g_hash_table_contains (deleted, &(x))))
+#define ID(it) (((const QEntry *) _net_btree_iter_get (&(it))->value)->id)
+  if (n_before > 0 && n_after > 0)
+    {
+      ok = _net_btree_iter_nth (old_tree, old_offset, &a) &&
+           _net_btree_iter_nth (self->tree, self->offset, &b);
+      while (ok && prefix < n_before && prefix < n_after && SAME (ID (a), ID (b)))
+        {
+          prefix++;
+          ok = _net_btree_iter_next (&a) && _net_btree_iter_next (&b);
+        }
+      ok = _net_btree_iter_nth (old_tree, old_offset + n_before - 1, &a) &&
+           _net_btree_iter_nth (self->tree, self->offset + n_after - 1, &b);
+      while (ok && suffix < n_before - prefix && suffix < n_after - prefix && SAME (ID (a), ID (b)))
+        {
+          suffix++;
+          ok = _net_btree_iter_prev (&a) && _net_btree_iter_prev (&b);
+        }
+    }
+#undef ID
+#undef SAME
+
+  *pos = prefix;
+  *removed = n_before - prefix - suffix;
+  *added = n_after - prefix - suffix;
 }
 
 static void refill (NetQueryModel *self,
@@ -679,11 +839,11 @@ refill (NetQueryModel *self,
         gboolean       emit,
         GHashTable    *deleted)
 {
-  g_autoptr(GArray) before = NULL;
-  g_autoptr(GArray) after = NULL;
-  guint n_before, prefix = 0, suffix = 0, offset, limit;
+  guint n_before, old_offset, offset, limit;
+  guint pos = 0, removed = 0, added = 0;
   NetBTree *old_tree = self->tree;
   NetIdTable old_by_id = self->by_id;
+  QPool old_pool = self->pool;
   NetOrderBy order;
   gpointer walk = NULL;
   guint n_walk = 0;
@@ -707,11 +867,11 @@ refill (NetQueryModel *self,
   _net_filter_base_get_window ((NetFilterBase *) self->filter, &order, NULL, NULL);
   self->funcs->get_window (self->filter, &offset, &limit);
 
-  if (self->walker != NULL && self->incremental)
+  if (self->walker != NULL)
     {
       walk = self->walker->walk_new (self->source, self->filter);
       n_walk = self->walker->remaining (self->source, walk, FALSE, 0, 0);
-      if (n_walk <= FILL_SYNC_ENTRIES)
+      if (!self->incremental || n_walk <= FILL_SYNC_ENTRIES)
         g_clear_pointer (&walk, self->walker->walk_free);
     }
 
@@ -725,9 +885,10 @@ refill (NetQueryModel *self,
           offset != self->offset || limit != self->limit)
         {
           if (self->tree != NULL)
-            entries_free (self->tree, &self->by_id);
+            entries_free (self->tree, &self->by_id, &self->pool);
           self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
           _net_id_table_init (&self->by_id);
+          qpool_init (&self->pool);
           /* Room for every entry the walk may find: growing the id table
            * in a step would move all of it at once (a long stall at 1M). */
           _net_id_table_reserve (&self->by_id, n_walk);
@@ -757,44 +918,41 @@ refill (NetQueryModel *self,
       return;
     }
 
-  before = emit ? visible_ids (self) : NULL;
-  n_before = before != NULL ? before->len : 0;
-
+  n_before = emit && old_tree != NULL ? visible_count (self, _net_btree_size (old_tree)) : 0;
+  old_offset = self->offset;
   self->order = order;
   self->offset = offset;
   self->limit = limit;
+
+  /* The matches first, into one block, then the tree in bulk.  The
+   * walk's length bounds the matches (the pages of a block too large are
+   * never touched, and it shrinks to fit); without a walker, as many as
+   * before is a fair guess for a new filter. */
+  if (self->walker != NULL)
+    fill.size = MAX (64, n_walk);
+  else
+    fill.size = old_tree != NULL ? MAX (64, old_by_id.size) : 64;
+  fill.v = g_new (QEntry, fill.size);
+  fill.len = 0;
+  fill.desc = self->desc;
+  fill.sorted = TRUE;
+  self->funcs->foreach_match (self->source, self->matcher, fill_cb, &fill);
   self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
   _net_id_table_init (&self->by_id);
-  /* As many matches as before is a fair guess for a new filter. */
-  if (old_tree != NULL)
-    _net_id_table_reserve (&self->by_id, old_by_id.size);
-  fill.tree = self->tree;
-  fill.by_id = &self->by_id;
-  self->funcs->foreach_match (self->source, self->matcher, fill_cb, &fill);
+  qpool_init (&self->pool);
+  fill_load (self, &fill);
 
+  if (emit)
+    refill_diff (self, old_tree, old_offset, n_before, deleted, &pos, &removed, &added);
   if (old_tree != NULL)
-    entries_free (old_tree, &old_by_id);
+    entries_free (old_tree, &old_by_id, &old_pool);
 
   set_pending (self, 0);
   if (!emit)
     return;
-
-  after = visible_ids (self);
-  /* The same id is the same item, unless it was deleted meanwhile. */
-#define SAME(a, b) ((a) == (b) && (deleted == NULL || !g_hash_table_contains (deleted, &(a))))
-  while (prefix < n_before && prefix < after->len &&
-         SAME (g_array_index (before, guint64, prefix), g_array_index (after, guint64, prefix)))
-    prefix++;
-  while (suffix < n_before - prefix && suffix < after->len - prefix &&
-         SAME (g_array_index (before, guint64, n_before - 1 - suffix),
-               g_array_index (after, guint64, after->len - 1 - suffix)))
-    suffix++;
-#undef SAME
-
-  if (n_before - prefix - suffix > 0 || after->len - prefix - suffix > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), prefix,
-                                n_before - prefix - suffix, after->len - prefix - suffix);
-  if (n_before != after->len)
+  if (removed > 0 || added > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), pos, removed, added);
+  if (removed != added)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
 }
 
@@ -1113,7 +1271,7 @@ net_query_model_finalize (GObject *object)
   if (self->matcher != NULL)
     self->funcs->matcher_free (self->matcher);
   if (self->tree != NULL)
-    entries_free (self->tree, &self->by_id);
+    entries_free (self->tree, &self->by_id, &self->pool);
   g_clear_object (&self->source);
 
   G_OBJECT_CLASS (net_query_model_parent_class)->finalize (object);
