@@ -86,12 +86,20 @@ struct _NetRedexFile
   guint64          durable_seq;
   gint64           last_ts;
 
-  /* In memory: events[i] has seq events_base + i; the first events_head
-   * slots were evicted and are NULL until the array is compacted. */
-  GPtrArray       *events;
+  /* In memory: the records, packed into chunks (MemChunk), and the offset
+   * of each in its chunk: mem_offs[i] is seq events_base + i; the first
+   * events_head were evicted, until the array is compacted.  A record is
+   * its payload length and timestamp (varints) and its payload; reads
+   * hand out views of the chunk, so an append allocates nothing but now
+   * and then a chunk. */
+  GPtrArray       *chunks;      /* MemChunk*, in seq order */
+  guint32         *mem_offs;
+  gsize            mem_len;     /* of mem_offs, evicted ones included */
+  gsize            mem_cap;
   guint64          events_base;
-  guint            events_head;
+  gsize            events_head;
   guint64          mem_bytes;
+  gsize            next_chunk_size;
 
   /* On disk. */
   GPtrArray       *segments;
@@ -597,8 +605,8 @@ roll_locked (NetRedexFile  *self,
  * leaves a batch that recovery drops whole (net-redex-format-private.h).
  */
 static gboolean
-disk_append_locked (NetRedexFile  *self,
-                    GBytes       **payloads,
+disk_append_locked (NetRedexFile       *self,
+                    const NetRedexSpan *payloads,
                     const gint64  *timestamps,
                     guint          n,
                     gint64         now,
@@ -611,7 +619,7 @@ disk_append_locked (NetRedexFile  *self,
   gboolean ok;
 
   for (guint i = 0; i < n; i++)
-    total += NET_REDEX_REC_HEADER_SIZE + g_bytes_get_size (payloads[i]);
+    total += NET_REDEX_REC_HEADER_SIZE + payloads[i].len;
 
   if (active->count > 0 && active->length + total > self->limits.segment_size)
     {
@@ -643,8 +651,8 @@ disk_append_locked (NetRedexFile  *self,
       headers = self->scratch->data;
       for (guint i = 0; i < n; i++)
         {
-          gsize len;
-          const guint8 *data = g_bytes_get_data (payloads[i], &len);
+          gsize len = payloads[i].len;
+          const guint8 *data = payloads[i].data;
           gint64 ts = timestamps ? timestamps[i] : now;
 
           net_redex_record_encode_header_full (headers + (gsize) i * NET_REDEX_REC_HEADER_SIZE,
@@ -665,8 +673,8 @@ disk_append_locked (NetRedexFile  *self,
       headers = self->scratch->data;
       for (guint i = 0; i < n; i++)
         {
-          gsize len;
-          const guint8 *data = g_bytes_get_data (payloads[i], &len);
+          gsize len = payloads[i].len;
+          const guint8 *data = payloads[i].data;
           gint64 ts = timestamps ? timestamps[i] : now;
 
           net_redex_record_encode_header_full (headers + p, self->next_seq + i, ts, data, len, i + 1 < n);
@@ -703,7 +711,7 @@ disk_append_locked (NetRedexFile  *self,
       gint64 ts = timestamps ? timestamps[i] : now;
 
       g_array_append_val (active->offsets, offset);
-      offset += NET_REDEX_REC_HEADER_SIZE + g_bytes_get_size (payloads[i]);
+      offset += NET_REDEX_REC_HEADER_SIZE + payloads[i].len;
       active->min_ts = MIN (active->min_ts, ts);
       active->max_ts = MAX (active->max_ts, ts);
     }
@@ -723,22 +731,198 @@ disk_append_locked (NetRedexFile  *self,
   return TRUE;
 }
 
-/* Evicted slots of the in-memory array are NULL. */
-static void
-event_unref0 (gpointer data)
+/* The in-memory records ---------------------------------------------------- */
+
+/* A block of records.  The log holds a reference to each of its chunks,
+ * and each view a read handed out holds one to its own: eviction drops
+ * the log's, and a chunk lives as long as a view of it. */
+typedef struct
 {
-  if (data != NULL)
-    net_redex_event_unref (data);
+  gatomicrefcount  ref_count;
+  guint64          first_seq;   /* of its first record */
+  guint32          n;           /* records */
+  guint32          len;         /* bytes used */
+  guint32          size;        /* bytes of data[] */
+  gint64           base_ts;     /* timestamps are stored relative to it */
+  guint8           data[];
+} MemChunk;
+
+/* The first chunk of a log is small (many logs hold few events); each next
+ * one is twice as large, up to this. */
+#define MEM_CHUNK_MIN  (4 * 1024)
+#define MEM_CHUNK_MAX  (1024 * 1024)
+/* A record's header at most: two 10-byte varints. */
+#define MEM_REC_HEADER_MAX 20
+
+static MemChunk *
+mem_chunk_ref (MemChunk *chunk)
+{
+  g_atomic_ref_count_inc (&chunk->ref_count);
+  return chunk;
+}
+
+static void
+mem_chunk_unref (gpointer data)
+{
+  MemChunk *chunk = data;
+
+  if (g_atomic_ref_count_dec (&chunk->ref_count))
+    g_free (chunk);
+}
+
+static inline guint8 *
+mem_put_varint (guint8  *p,
+                guint64  v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (guint8) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (guint8) v;
+  return p;
+}
+
+static inline const guint8 *
+mem_get_varint (const guint8 *p,
+                guint64      *out)
+{
+  guint64 v = 0;
+  guint shift = 0;
+
+  while (*p & 0x80)
+    {
+      v |= (guint64) (*p++ & 0x7f) << shift;
+      shift += 7;
+    }
+  *out = v | (guint64) *p++ << shift;
+  return p;
+}
+
+/* The record at @offset of @chunk: its payload and timestamp. */
+static inline const guint8 *
+mem_record (const MemChunk *chunk,
+            guint32         offset,
+            gsize          *payload_len,
+            gint64         *timestamp)
+{
+  const guint8 *p = chunk->data + offset;
+  guint64 len, zz;
+
+  p = mem_get_varint (p, &len);
+  p = mem_get_varint (p, &zz);
+  *payload_len = len;
+  *timestamp = chunk->base_ts + (gint64) ((zz >> 1) ^ (~(zz & 1) + 1));
+  return p;
+}
+
+/* The chunk holding @seq (retained), by its index in chunks. */
+static guint
+mem_chunk_index (NetRedexFile *self,
+                 guint64       seq)
+{
+  guint lo = 0, hi = self->chunks->len;
+
+  while (hi - lo > 1)
+    {
+      guint mid = (lo + hi) / 2;
+
+      if (((MemChunk *) g_ptr_array_index (self->chunks, mid))->first_seq <= seq)
+        lo = mid;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Appends one record (seq next_seq + the records appended before it in
+ * this call: the caller moves next_seq). */
+static void
+mem_append_locked (NetRedexFile *self,
+                   guint64       seq,
+                   const guint8 *payload,
+                   gsize         len,
+                   gint64        ts)
+{
+  MemChunk *chunk = self->chunks->len > 0 ? g_ptr_array_index (self->chunks, self->chunks->len - 1) : NULL;
+  guint8 *p;
+  guint64 zz;
+
+  if (chunk == NULL || (gsize) chunk->size - chunk->len < len + MEM_REC_HEADER_MAX)
+    {
+      gsize size = MAX (self->next_chunk_size, len + MEM_REC_HEADER_MAX);
+
+      g_assert (size <= G_MAXUINT32);
+      chunk = g_malloc (G_STRUCT_OFFSET (MemChunk, data) + size);
+      g_atomic_ref_count_init (&chunk->ref_count);
+      chunk->first_seq = seq;
+      chunk->n = 0;
+      chunk->len = 0;
+      chunk->size = (guint32) size;
+      chunk->base_ts = ts;
+      g_ptr_array_add (self->chunks, chunk);
+      self->next_chunk_size = MIN (self->next_chunk_size * 2, MEM_CHUNK_MAX);
+    }
+
+  if (self->mem_len == self->mem_cap)
+    {
+      self->mem_cap = MAX (self->mem_cap * 2, 256);
+      self->mem_offs = g_renew (guint32, self->mem_offs, self->mem_cap);
+    }
+  self->mem_offs[self->mem_len++] = chunk->len;
+
+  zz = ((guint64) (ts - chunk->base_ts) << 1) ^ (guint64) ((ts - chunk->base_ts) >> 63);
+  p = chunk->data + chunk->len;
+  p = mem_put_varint (p, len);
+  p = mem_put_varint (p, zz);
+  if (len > 0)
+    memcpy (p, payload, len);
+  chunk->len = (guint32) (p + len - chunk->data);
+  chunk->n++;
+  self->mem_bytes += len + NET_REDEX_REC_HEADER_SIZE;
+}
+
+/* Forgets every record; the next one has seq @next_seq. */
+static void
+mem_clear_locked (NetRedexFile *self,
+                  guint64       next_seq)
+{
+  g_ptr_array_set_size (self->chunks, 0);
+  g_clear_pointer (&self->mem_offs, g_free);
+  self->mem_len = self->mem_cap = 0;
+  self->events_head = 0;
+  self->events_base = next_seq;
+  self->mem_bytes = 0;
+  self->next_chunk_size = MEM_CHUNK_MIN;
 }
 
 static void
 mem_compact_locked (NetRedexFile *self)
 {
-  if (self->events_head > 1024 && self->events_head > self->events->len / 2)
+  /* Chunks whose every record was evicted. */
+  while (self->chunks->len > 1)
     {
-      g_ptr_array_remove_range (self->events, 0, self->events_head);
+      MemChunk *second = g_ptr_array_index (self->chunks, 1);
+
+      if (second->first_seq > self->first_seq)
+        break;
+      g_ptr_array_remove_index (self->chunks, 0);
+    }
+  if (self->chunks->len == 1 && self->first_seq == self->next_seq)
+    g_ptr_array_set_size (self->chunks, 0);
+
+  if (self->events_head > 1024 && self->events_head > self->mem_len / 2)
+    {
+      memmove (self->mem_offs, self->mem_offs + self->events_head,
+               (self->mem_len - self->events_head) * sizeof (guint32));
+      self->mem_len -= self->events_head;
       self->events_base += self->events_head;
       self->events_head = 0;
+      if (self->mem_cap > 256 && self->mem_len < self->mem_cap / 4)
+        {
+          self->mem_cap /= 2;
+          self->mem_offs = g_renew (guint32, self->mem_offs, self->mem_cap);
+        }
     }
 }
 
@@ -748,6 +932,7 @@ mem_sweep_locked (NetRedexFile *self,
 {
   guint64 len = self->next_seq - self->first_seq;
   guint64 k = 0;
+  guint ci = 0;
 
   if (self->limits.retention_max_events && len > self->limits.retention_max_events)
     k = len - self->limits.retention_max_events;
@@ -755,18 +940,23 @@ mem_sweep_locked (NetRedexFile *self,
   /* Drop the first k, then keep dropping while bytes or age demand it. */
   for (guint64 i = 0; i < len; i++)
     {
-      guint idx = self->events_head;
-      NetRedexEvent *ev = g_ptr_array_index (self->events, idx);
-      gsize size = g_bytes_get_size (ev->payload) + NET_REDEX_REC_HEADER_SIZE;
+      guint64 seq = self->first_seq;
+      MemChunk *chunk;
+      gsize payload_len;
+      gint64 ts;
+
+      while (ci + 1 < self->chunks->len &&
+             ((MemChunk *) g_ptr_array_index (self->chunks, ci + 1))->first_seq <= seq)
+        ci++;
+      chunk = g_ptr_array_index (self->chunks, ci);
+      mem_record (chunk, self->mem_offs[seq - self->events_base], &payload_len, &ts);
 
       if (i >= k &&
           !(self->limits.retention_max_bytes && self->mem_bytes > self->limits.retention_max_bytes) &&
-          !(self->limits.retention_max_age && ev->timestamp < now - self->limits.retention_max_age))
+          !(self->limits.retention_max_age && ts < now - self->limits.retention_max_age))
         break;
 
-      self->mem_bytes -= size;
-      net_redex_event_unref (ev);
-      self->events->pdata[idx] = NULL;
+      self->mem_bytes -= payload_len + NET_REDEX_REC_HEADER_SIZE;
       self->events_head++;
       self->first_seq++;
     }
@@ -776,6 +966,31 @@ mem_sweep_locked (NetRedexFile *self,
   return self->first_seq - (self->next_seq - len);
 }
 
+/* The events @start .. @end - 1 (retained) into @result, as views. */
+static void
+mem_read_locked (NetRedexFile *self,
+                 guint64       start,
+                 guint64       end,
+                 GPtrArray    *result)
+{
+  guint ci = mem_chunk_index (self, start);
+  MemChunk *chunk = g_ptr_array_index (self->chunks, ci);
+
+  for (guint64 s = start; s < end; s++)
+    {
+      const guint8 *payload;
+      gsize payload_len;
+      gint64 ts;
+      GBytes *bytes;
+
+      while (s >= chunk->first_seq + chunk->n)
+        chunk = g_ptr_array_index (self->chunks, ++ci);
+      payload = mem_record (chunk, self->mem_offs[s - self->events_base], &payload_len, &ts);
+      bytes = g_bytes_new_with_free_func (payload, payload_len, mem_chunk_unref, mem_chunk_ref (chunk));
+      g_ptr_array_add (result, _net_redex_event_new_take (s, ts, bytes));
+    }
+}
+
 guint64
 _net_redex_file_append_full (NetRedexFile  *self,
                              GBytes       **payloads,
@@ -783,6 +998,44 @@ _net_redex_file_append_full (NetRedexFile  *self,
                              guint          n,
                              guint64        expected_seq,
                              GError       **error)
+{
+  g_autofree NetRedexSpan *spans = g_new (NetRedexSpan, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    spans[i].data = g_bytes_get_data (payloads[i], &spans[i].len);
+  return _net_redex_file_append_spans (self, spans, timestamps, n, expected_seq, error);
+}
+
+static guint64
+append_one (NetRedexFile  *self,
+            GBytes        *payload,
+            guint64        expected_seq,
+            GError       **error)
+{
+  NetRedexSpan span;
+
+  span.data = g_bytes_get_data (payload, &span.len);
+  return _net_redex_file_append_spans (self, &span, NULL, 1, expected_seq, error);
+}
+
+guint64
+_net_redex_file_append_data (NetRedexFile  *self,
+                             const guint8  *data,
+                             gsize          len,
+                             GError       **error)
+{
+  NetRedexSpan span = { data, len };
+
+  return _net_redex_file_append_spans (self, &span, NULL, 1, 0, error);
+}
+
+guint64
+_net_redex_file_append_spans (NetRedexFile        *self,
+                              const NetRedexSpan  *payloads,
+                              const gint64        *timestamps,
+                              guint                n,
+                              guint64              expected_seq,
+                              GError             **error)
 {
   g_autoptr(GError) sync_error = NULL;
   guint64 first;
@@ -816,7 +1069,7 @@ _net_redex_file_append_full (NetRedexFile  *self,
 
   for (guint i = 0; i < n; i++)
     {
-      gsize size = g_bytes_get_size (payloads[i]);
+      gsize size = payloads[i].len;
 
       if (size > self->limits.max_payload)
         {
@@ -840,13 +1093,8 @@ _net_redex_file_append_full (NetRedexFile  *self,
   else
     {
       for (guint i = 0; i < n; i++)
-        {
-          gint64 ts = timestamps ? timestamps[i] : now;
-
-          g_ptr_array_add (self->events,
-                           _net_redex_event_new_take (first + i, ts, g_bytes_ref (payloads[i])));
-          self->mem_bytes += g_bytes_get_size (payloads[i]) + NET_REDEX_REC_HEADER_SIZE;
-        }
+        mem_append_locked (self, first + i, payloads[i].data, payloads[i].len,
+                           timestamps ? timestamps[i] : now);
     }
 
   self->next_seq += n;
@@ -1047,9 +1295,7 @@ read_range_locked (NetRedexFile  *self,
 
   if (!self->persistent)
     {
-      g_ptr_array_set_size (result, end - start);
-      for (guint64 s = start; s < end; s++)
-        result->pdata[s - start] = net_redex_event_ref (g_ptr_array_index (self->events, s - self->events_base));
+      mem_read_locked (self, start, end, result);
       return g_steal_pointer (&result);
     }
 
@@ -1714,9 +1960,7 @@ _net_redex_file_restart_at (NetRedexFile  *self,
     }
   else
     {
-      g_ptr_array_set_size (self->events, 0);
-      self->events_head = 0;
-      self->events_base = next_seq;
+      mem_clear_locked (self, next_seq);
       self->next_seq = next_seq;
     }
 
@@ -1827,10 +2071,7 @@ _net_redex_file_reset (NetRedexFile  *self,
     }
   else
     {
-      g_ptr_array_set_size (self->events, 0);
-      self->events_head = 0;
-      self->events_base = next_seq;
-      self->mem_bytes = 0;
+      mem_clear_locked (self, next_seq);
       self->next_seq = next_seq;
       self->first_seq = next_seq;
       self->durable_seq = next_seq - 1;
@@ -2115,7 +2356,8 @@ net_redex_file_finalize (GObject *object)
 {
   NetRedexFile *self = (NetRedexFile *) object;
 
-  g_clear_pointer (&self->events, g_ptr_array_unref);
+  g_clear_pointer (&self->chunks, g_ptr_array_unref);
+  g_clear_pointer (&self->mem_offs, g_free);
   g_clear_pointer (&self->segments, g_ptr_array_unref);
   g_clear_pointer (&self->scratch, g_byte_array_unref);
   g_clear_pointer (&self->unsealed, g_ptr_array_unref);
@@ -2215,8 +2457,8 @@ _net_redex_file_new (NetRedex        *redex,
 
   if (!persistent)
     {
-      self->events = g_ptr_array_new_with_free_func (event_unref0);
-      self->events_base = 1;
+      self->chunks = g_ptr_array_new_with_free_func (mem_chunk_unref);
+      mem_clear_locked (self, 1);
     }
   else
     {
@@ -2391,7 +2633,7 @@ net_redex_file_append (NetRedexFile  *self,
   g_return_val_if_fail (payload != NULL, 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
-  return _net_redex_file_append_full (self, &payload, NULL, 1, 0, error);
+  return append_one (self, payload, 0, error);
 }
 
 /**
@@ -2448,7 +2690,7 @@ net_redex_file_append_if_next_seq (NetRedexFile  *self,
   g_return_val_if_fail (payload != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return _net_redex_file_append_full (self, &payload, NULL, 1, expected_seq, error) != 0;
+  return append_one (self, payload, expected_seq, error) != 0;
 }
 
 /**
@@ -2528,7 +2770,7 @@ net_redex_file_append_durable (NetRedexFile  *self,
   g_return_val_if_fail (payload != NULL, 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
-  seq = _net_redex_file_append_full (self, &payload, NULL, 1, 0, error);
+  seq = append_one (self, payload, 0, error);
   if (seq == 0)
     return 0;
 
@@ -2589,7 +2831,7 @@ net_redex_file_append_durable_async (NetRedexFile        *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  *seq = _net_redex_file_append_full (self, &payload, NULL, 1, 0, &error);
+  *seq = append_one (self, payload, 0, &error);
   if (*seq == 0)
     {
       g_task_return_error (task, g_steal_pointer (&error));

@@ -72,6 +72,24 @@ void          _net_redex_file_follow_by_polling (NetRedexFile  *self,
 gboolean      _net_redex_file_arm_watch     (NetRedexFile      *self,
                                              GSource           *source,
                                              guint64            seen_seq);
+/* A payload to append, where it is. */
+typedef struct
+{
+  const guint8 *data;
+  gsize         len;
+} NetRedexSpan;
+
+guint64       _net_redex_file_append_spans  (NetRedexFile        *self,
+                                             const NetRedexSpan  *payloads,
+                                             const gint64        *timestamps,
+                                             guint                n_payloads,
+                                             guint64              expected_seq,
+                                             GError             **error);
+/* Appends one payload, copied (an in-memory log keeps no GBytes). */
+guint64       _net_redex_file_append_data   (NetRedexFile      *self,
+                                             const guint8      *data,
+                                             gsize              len,
+                                             GError           **error);
 guint64       _net_redex_file_append_full   (NetRedexFile      *self,
                                              GBytes           **payloads,
                                              const gint64      *timestamps,
