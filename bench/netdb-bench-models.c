@@ -639,6 +639,25 @@ netdb_tasks_memory_probe (guint64 n, double *out, GError **error)
   return ok;
 }
 
+/* The whole db in memory, log included: net_db_new (NULL, ...). */
+static gboolean
+netdb_mem_tasks_memory_probe (guint64 n, double *out, GError **error)
+{
+  NetDb *db = net_db_new (NULL, NET_DB_MODELS_TASKS, error);
+  NetDbTasks *tasks;
+  gboolean ok;
+
+  if (db == NULL)
+    return FALSE;
+  tasks = net_db_get_tasks (db);
+  ok = heap_growth_per_record (netdb_tasks_populate_cb, tasks, n, mean_title_len (n), out, error) &&
+       check_count ("tasks", net_db_tasks_count (tasks, NULL), n, error);
+  net_db_close (db, NULL);
+  g_object_unref (db);
+  drain_main_context ();
+  return ok;
+}
+
 static gboolean
 sqlite_tasks_populate_cb (gpointer ctx, guint64 n, GError **error)
 {
@@ -674,6 +693,8 @@ memory_probe_main (const char *spec)
     g_printerr ("%s: --memory-probe wants [notes-]IMPL:N\n", bench.prog);
   else if (g_str_equal (parts[0], "netdb"))
     ok = netdb_tasks_memory_probe (n, &v, &error);
+  else if (g_str_equal (parts[0], "netdb-mem"))
+    ok = netdb_mem_tasks_memory_probe (n, &v, &error);
   else if (g_str_equal (parts[0], "sqlite"))
     ok = sqlite_tasks_memory_probe (n, &v, &error);
   else if (g_str_has_prefix (parts[0], "notes-"))
@@ -698,6 +719,14 @@ static gboolean
 netdb_tasks_memory_run (gpointer data, double *out, GError **error)
 {
   g_autofree char *spec = g_strdup_printf ("netdb:%" G_GUINT64_FORMAT, ((SizeParams *) data)->n);
+
+  return memory_probe_run (root, spec, &out[0], error);
+}
+
+static gboolean
+netdb_mem_tasks_memory_run (gpointer data, double *out, GError **error)
+{
+  g_autofree char *spec = g_strdup_printf ("netdb-mem:%" G_GUINT64_FORMAT, ((SizeParams *) data)->n);
 
   return memory_probe_run (root, spec, &out[0], error);
 }
@@ -1309,6 +1338,7 @@ enum
   ROW_MEMORIES_FIND_TAG,    /* first memories query */
   ROW_MEMORIES_FIND_TAG_LIMIT,
   ROW_TASKS_MEMORY,         /* after the queries */
+  ROW_TASKS_MEMORY_IN_MEMORY,
   N_SIZE_ROWS
 };
 
@@ -1323,6 +1353,7 @@ static const char *const size_row_names[N_SIZE_ROWS] = {
   [ROW_TASKS_FIND_STATUS_IDLE] = "tasks/find_many(status,idle)",
   [ROW_TASKS_FIND_NEWEST] = "tasks/find_many(status,created_desc,50)",
   [ROW_TASKS_MEMORY] = "tasks/memory",
+  [ROW_TASKS_MEMORY_IN_MEMORY] = "tasks/memory(in-memory)",
   [ROW_MEMORIES_INGEST] = "memories/ingest",
   [ROW_MEMORIES_FIND_TAG] = "memories/find_many(tag)",
   [ROW_MEMORIES_FIND_TAG_LIMIT] = "memories/find_many(tag,50)",
@@ -1398,7 +1429,7 @@ workload_size (guint64 n)
     {
       char *id = g_strdup_printf ("%s/%s", size_row_names[r], label);
       Kind kind = r == ROW_TASKS_INGEST || r == ROW_MEMORIES_INGEST ? KIND_RATE
-                : r == ROW_TASKS_MEMORY ? KIND_BYTES : KIND_NS;
+                : r == ROW_TASKS_MEMORY || r == ROW_TASKS_MEMORY_IN_MEMORY ? KIND_BYTES : KIND_NS;
       gboolean is_memories = r == ROW_MEMORIES_INGEST || r == ROW_MEMORIES_FIND_TAG ||
                              r == ROW_MEMORIES_FIND_TAG_LIMIT;
 
@@ -1413,6 +1444,7 @@ workload_size (guint64 n)
     row_set_target (rows[ROW_TASKS_FIND_STATUS], TARGET_MAX, 100e3);
   row_set_target (rows[ROW_TASKS_FIND_NEWEST], TARGET_MAX, 20e3);
   row_set_target (rows[ROW_TASKS_MEMORY], TARGET_MAX, 200);
+  row_set_target (rows[ROW_TASKS_MEMORY_IN_MEMORY], TARGET_VS_MIN, 0.5);
   row_set_target (rows[ROW_MEMORIES_INGEST], TARGET_MIN, 2e6);
 
   if (rows[ROW_TASKS_INGEST] != NULL)
@@ -1476,6 +1508,11 @@ workload_size (guint64 n)
     {
       measure2 (rows[ROW_TASKS_MEMORY], &p, netdb_tasks_memory_run, sqlite_tasks_memory_run);
       row_finish (rows[ROW_TASKS_MEMORY]);
+    }
+  if (rows[ROW_TASKS_MEMORY_IN_MEMORY] != NULL)
+    {
+      measure2 (rows[ROW_TASKS_MEMORY_IN_MEMORY], &p, netdb_mem_tasks_memory_run, sqlite_tasks_memory_run);
+      row_finish (rows[ROW_TASKS_MEMORY_IN_MEMORY]);
     }
 }
 
@@ -1681,6 +1718,11 @@ add_notes (void)
           "divided by N, minus the mean title length (the target is 200 B beyond the title); "
           "netdb on an on-disk NetRedex (the log's bytes are on disk, its in-memory record "
           "index counts), sqlite ':memory:' (the whole database).");
+  if (ran ("tasks/memory(in-memory)/*"))
+    note ("tasks/memory(in-memory): the same heap growth, of the whole process, with the "
+          "whole database in memory (net_db_new (NULL, NET_DB_MODELS_TASKS): the log's "
+          "records count too), against the same sqlite ':memory:' figure; the target is at "
+          "most twice sqlite's.");
   if (ran ("tasks/fold/*"))
     note ("tasks/fold: the events of the population (750 000 tasks = 1 000 000 events; "
           "10 000 with --quick) appended to the 'tasks' log of a fresh in-memory NetRedex, "
