@@ -47,6 +47,11 @@ typedef struct
   guint64 app_seq;
 } NetEventMeta;
 
+/* Writes the header of @event (@len bytes: the header's room, then the
+ * payload), its checksum last. */
+void      net_event_seal   (guint8              *event,
+                            gsize                len,
+                            const NetEventMeta  *meta);
 GBytes   *net_event_encode (const NetEventMeta  *meta,
                             const guint8        *payload,
                             gsize                payload_len);
@@ -56,6 +61,15 @@ gboolean  net_event_decode (const guint8        *data,
                             const guint8       **payload,
                             gsize               *payload_len,
                             GError             **error);
+/* @verify FALSE: the caller sealed @data itself and its checksum need
+ * not be computed again. */
+gboolean  net_event_decode_full (const guint8   *data,
+                                 gsize           len,
+                                 gboolean        verify,
+                                 NetEventMeta   *meta,
+                                 const guint8  **payload,
+                                 gsize          *payload_len,
+                                 GError        **error);
 
 /* One line for humans: "task.created id=1 title=\"x\" timestamp=…
  * (origin 0x…, app_seq 3)", or NULL when @data is not a model event

@@ -84,6 +84,11 @@ gboolean  _net_fold_apply_local       (NetFold              *self,
                                        guint64               seq,
                                        GBytes               *event,
                                        GError              **error);
+gboolean  _net_fold_apply_sealed      (NetFold              *self,
+                                       guint64               seq,
+                                       const guint8         *event,
+                                       gsize                 len,
+                                       GError              **error);
 void      _net_fold_wait_async        (NetFold              *self,
                                        gpointer              source_object,
                                        guint64               seq,

@@ -62,17 +62,18 @@ struct _NetFold
 static _Thread_local guint64 thread_events_applied;
 
 static void
-fold_apply_event (NetFold      *self,
-                  guint64       seq,
-                  const guint8 *data,
-                  gsize         len)
+fold_apply_event_full (NetFold      *self,
+                       guint64       seq,
+                       const guint8 *data,
+                       gsize         len,
+                       gboolean      verify)
 {
   g_autoptr(GError) error = NULL;
   const guint8 *payload;
   gsize payload_len;
   NetEventMeta meta;
 
-  if (!net_event_decode (data, len, &meta, &payload, &payload_len, &error) ||
+  if (!net_event_decode_full (data, len, verify, &meta, &payload, &payload_len, &error) ||
       !self->funcs->apply (self->user_data, seq, &meta, payload, payload_len, &error))
     {
       self->errors++;
@@ -82,6 +83,15 @@ fold_apply_event (NetFold      *self,
 
   self->applied_seq = seq;
   thread_events_applied++;
+}
+
+static void
+fold_apply_event (NetFold      *self,
+                  guint64       seq,
+                  const guint8 *data,
+                  gsize         len)
+{
+  fold_apply_event_full (self, seq, data, len, TRUE);
 }
 
 /* Reads and applies up to @max_events after applied_seq, up to @until.
@@ -598,6 +608,29 @@ _net_fold_apply_local (NetFold  *self,
 
   data = g_bytes_get_data (event, &len);
   fold_apply_event (self, seq, data, len);
+  fold_schedule_delivery (self);
+
+  return TRUE;
+}
+
+/*
+ * _net_fold_apply_local() of an event this process sealed itself (its
+ * checksum is not computed again) and appended as @seq.
+ */
+gboolean
+_net_fold_apply_sealed (NetFold       *self,
+                        guint64        seq,
+                        const guint8  *event,
+                        gsize          len,
+                        GError       **error)
+{
+  if (!_net_fold_is_owner_thread (self))
+    return TRUE;
+
+  if (self->applied_seq + 1 != seq)
+    return _net_fold_catch_up (self, seq, error);
+
+  fold_apply_event_full (self, seq, event, len, FALSE);
   fold_schedule_delivery (self);
 
   return TRUE;

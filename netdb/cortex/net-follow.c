@@ -60,48 +60,72 @@ GByteArray *
 _net_follow_begin_append (NetFollow *self)
 {
   g_mutex_lock (&self->origins->lock);
-  g_byte_array_set_size (self->scratch, 0);
+  /* The event's header goes first, sealed by _net_follow_end_append(). */
+  g_byte_array_set_size (self->scratch, NET_EVENT_META_SIZE);
   return self->scratch;
 }
+
+/* Events up to this size are folded from a copy on the stack. */
+#define LOCAL_EVENT_MAX 512
 
 guint64
 _net_follow_end_append (NetFollow  *self,
                         guint8      dispatch,
                         GError    **error)
 {
-  g_autoptr(GBytes) event = NULL;
+  guint8 local[LOCAL_EVENT_MAX];
+  g_autofree guint8 *copy = NULL;
   NetEventMeta meta = { 0 };
+  const guint8 *event;
+  gsize len = self->scratch->len;
   guint64 seq;
+  gboolean ok;
 
   meta.dispatch = dispatch;
   meta.origin = self->origins->own;
 
   if (self->following)
     {
+      g_autoptr(GBytes) forwarded = NULL;
+
       /* The forwarder assigns the app_seq when it first sends it. */
       meta.app_seq = 0;
-      event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
+      forwarded = net_event_encode (&meta, self->scratch->data + NET_EVENT_META_SIZE,
+                                    len - NET_EVENT_META_SIZE);
       g_mutex_unlock (&self->origins->lock);
-      self->forward (self->log, event, self->forward_data);
+      self->forward (self->log, forwarded, self->forward_data);
       return 0;
     }
 
   meta.app_seq = self->origins->next_app_seq;
-  event = net_event_encode (&meta, self->scratch->data, self->scratch->len);
+  net_event_seal (self->scratch->data, len, &meta);
 
-  seq = net_redex_file_append (self->file, event, error);
+  seq = _net_redex_file_append_data (self->file, self->scratch->data, len, error);
   if (seq != 0)
     self->origins->next_app_seq++;
+
+  /* The scratch is the next mutation's once the lock is released. */
+  if (seq != 0)
+    {
+      if (len <= sizeof local)
+        event = memcpy (local, self->scratch->data, len);
+      else
+        event = copy = g_memdup2 (self->scratch->data, len);
+    }
+  if (self->scratch->len > 64 * 1024)
+    {
+      g_byte_array_unref (self->scratch);
+      self->scratch = g_byte_array_new ();
+    }
 
   g_mutex_unlock (&self->origins->lock);
 
   if (seq == 0)
     return 0;
 
-  if (!_net_fold_apply_local (self->fold, seq, event, error))
-    return 0;
+  ok = _net_fold_apply_sealed (self->fold, seq, event, len, error);
 
-  return seq;
+  return ok ? seq : 0;
 }
 
 /* Restores ------------------------------------------------------------------- */
