@@ -174,17 +174,19 @@ tasks_update_item (gpointer      item,
   _net_task_update (item, e->title, e->status, e->created, e->updated);
 }
 
-/* A new entry (not in any index) holding a copy of @title. */
+/* A new entry (not in any index) holding a copy of @title (@len bytes,
+ * no NUL among them). */
 static TaskEntry *
 entry_new (guint64     id,
-           const char *title)
+           const char *title,
+           gsize       len)
 {
-  gsize len = strlen (title);
   TaskEntry *e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + len + 1);
 
   e->id = id;
   e->item = NULL;
-  memcpy (e->title, title, len + 1);
+  memcpy (e->title, title, len);
+  e->title[len] = '\0';
   return e;
 }
 
@@ -239,16 +241,18 @@ _net_db_tasks_get_origin_app_seq (NetDbTasks *self,
   return _net_origins_get (&self->table.origins, origin);
 }
 
-/* @title: the new title, or NULL to keep it. */
+/* @title: the new title (@title_len bytes), or NULL to keep it. */
 static TaskEntry *
 task_changed (NetDbTasks    *self,
               TaskEntry     *e,
               const char    *title,
+              gsize          title_len,
               NetTaskStatus  status,
               gint64         created,
               gint64         updated)
 {
-  gboolean renamed = title != NULL && strcmp (title, e->title) != 0;
+  gboolean renamed = title != NULL &&
+                     (strncmp (e->title, title, title_len) != 0 || e->title[title_len] != '\0');
   gboolean moved = renamed || status != e->status;
   gboolean keys_moved[N_KEYS] = {
     moved,
@@ -267,7 +271,7 @@ task_changed (NetDbTasks    *self,
       TaskEntry *old = e;
 
       _net_id_table_remove (&self->table.by_id, old->id);
-      e = entry_new (old->id, title);
+      e = entry_new (old->id, title, title_len);
       entry_free (old);
       _net_id_table_insert (&self->table.by_id, e);
     }
@@ -297,11 +301,12 @@ static void
 task_insert (NetDbTasks    *self,
              guint64        id,
              const char    *title,
+             gsize          title_len,
              NetTaskStatus  status,
              gint64         created,
              gint64         updated)
 {
-  TaskEntry *e = entry_new (id, title);
+  TaskEntry *e = entry_new (id, title, title_len);
 
   e->status = status;
   e->created = created;
@@ -321,19 +326,22 @@ task_delete (NetDbTasks *self,
 }
 
 /* Decodes a task event; FALSE with a %NET_ERROR_CORRUPT error when it is
- * not a well-formed task event.  @title may be NULL when the caller only
- * checks. */
+ * not a well-formed task event.  The title is the payload's bytes
+ * (@out_title_len of them, valid UTF-8 without a NUL), or NULL when the
+ * event has none. */
 static gboolean
 tasks_decode (guint64              seq,
               const NetEventMeta  *meta,
               const guint8        *payload,
               gsize                payload_len,
               guint64             *out_id,
-              char               **out_title,
+              const char         **out_title,
+              gsize               *out_title_len,
               gint64              *out_ts,
               GError             **error)
 {
-  g_autofree char *title = NULL;
+  const char *title = NULL;
+  gsize title_len = 0;
   NetDecoder dec;
   NetField field;
   guint64 id = 0;
@@ -363,10 +371,15 @@ tasks_decode (guint64              seq,
           has_id = TRUE;
           break;
         case F_TITLE:
-          g_clear_pointer (&title, g_free);
-          title = net_field_dup_utf8 (&field, error);
-          if (title == NULL)
-            return FALSE;
+          if (field.wire != NET_WIRE_BYTES ||
+              !g_utf8_validate_len ((const char *) field.bytes, field.bytes_len, NULL))
+            {
+              g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                           "event field %u is not valid UTF-8 text", field.field);
+              return FALSE;
+            }
+          title = (const char *) field.bytes;
+          title_len = field.bytes_len;
           break;
         case F_TIMESTAMP:
           if (field.wire != NET_WIRE_SVARINT)
@@ -391,8 +404,8 @@ tasks_decode (guint64              seq,
 
   *out_id = id;
   *out_ts = ts;
-  if (out_title != NULL)
-    *out_title = g_steal_pointer (&title);
+  *out_title = title;
+  *out_title_len = title_len;
   return TRUE;
 
 bad_field:
@@ -410,12 +423,13 @@ tasks_apply (gpointer            model,
              GError            **error)
 {
   NetDbTasks *self = model;
-  g_autofree char *title = NULL;
+  const char *title;
+  gsize title_len;
   guint64 id;
   gint64 ts;
   TaskEntry *e;
 
-  if (!tasks_decode (seq, meta, payload, payload_len, &id, &title, &ts, error))
+  if (!tasks_decode (seq, meta, payload, payload_len, &id, &title, &title_len, &ts, error))
     return FALSE;
 
   e = lookup (self, id);
@@ -424,19 +438,19 @@ tasks_apply (gpointer            model,
     {
     case NET_DISPATCH_TASK_CREATED:
       if (e != NULL)
-        task_changed (self, e, title, NET_TASK_STATUS_PENDING, ts, ts);
+        task_changed (self, e, title, title_len, NET_TASK_STATUS_PENDING, ts, ts);
       else
-        task_insert (self, id, title, NET_TASK_STATUS_PENDING, ts, ts);
+        task_insert (self, id, title, title_len, NET_TASK_STATUS_PENDING, ts, ts);
       break;
 
     case NET_DISPATCH_TASK_RENAMED:
       if (e != NULL)
-        task_changed (self, e, title, e->status, e->created, ts);
+        task_changed (self, e, title, title_len, e->status, e->created, ts);
       break;
 
     case NET_DISPATCH_TASK_COMPLETED:
       if (e != NULL)
-        task_changed (self, e, NULL, NET_TASK_STATUS_COMPLETED, e->created, ts);
+        task_changed (self, e, NULL, 0, NET_TASK_STATUS_COMPLETED, e->created, ts);
       break;
 
     case NET_DISPATCH_TASK_DELETED:
@@ -457,10 +471,12 @@ tasks_check (const NetEventMeta  *meta,
              gsize                payload_len,
              GError             **error)
 {
+  const char *title;
+  gsize title_len;
   guint64 id;
   gint64 ts;
 
-  return tasks_decode (0, meta, payload, payload_len, &id, NULL, &ts, error);
+  return tasks_decode (0, meta, payload, payload_len, &id, &title, &title_len, &ts, error);
 }
 
 static gboolean
