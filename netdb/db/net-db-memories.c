@@ -455,29 +455,76 @@ memory_insert_entry (NetDbMemories *self,
   _net_table_entry_inserted (&self->table, e);
 }
 
-/* Decodes a memory event; FALSE with a %NET_ERROR_CORRUPT error when it is
- * not a well-formed memory event.  @tags gets the tags, NULL-terminated. */
+/* A text field of an event: the payload's bytes (valid UTF-8, no NUL). */
+typedef struct
+{
+  const char *text;   /* NULL: absent */
+  gsize       len;
+} TextView;
+
+/* What a memory event says, pointing into its payload. */
+#define DECODED_TAGS_INLINE 8
+
+typedef struct
+{
+  guint64   id;
+  gint64    ts;
+  TextView  content;
+  TextView  source;
+  TextView *tags;       /* inline_tags, or allocated when there are more */
+  guint     n_tags;
+  guint     tags_cap;
+  TextView  inline_tags[DECODED_TAGS_INLINE];
+} Decoded;
+
+static void
+decoded_clear (Decoded *d)
+{
+  if (d->tags != d->inline_tags)
+    g_free (d->tags);
+}
+
+static gboolean
+text_view (const NetField  *field,
+           TextView        *out,
+           GError         **error)
+{
+  if (field->wire != NET_WIRE_BYTES ||
+      !g_utf8_validate_len ((const char *) field->bytes, field->bytes_len, NULL))
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "event field %u is not valid UTF-8 text", field->field);
+      return FALSE;
+    }
+  out->text = (const char *) field->bytes;
+  out->len = field->bytes_len;
+  return TRUE;
+}
+
+/* Decodes a memory event into @d (its views point into @payload); FALSE
+ * with a %NET_ERROR_CORRUPT error when it is not a well-formed memory
+ * event.  decoded_clear() @d in any case. */
 static gboolean
 memories_decode (guint64              seq,
                  const NetEventMeta  *meta,
                  const guint8        *payload,
                  gsize                payload_len,
-                 guint64             *out_id,
-                 char               **out_content,
-                 GPtrArray           *tags,
-                 char               **out_source,
-                 gint64              *out_ts,
+                 Decoded             *d,
                  GError             **error)
 {
-  g_autofree char *content = NULL;
-  g_autofree char *source = NULL;
   NetDecoder dec;
   NetField field;
-  guint64 id = 0;
   gboolean has_id = FALSE;
-  gint64 ts = 0;
-  char *text;
+  TextView view;
   int r;
+
+  d->id = 0;
+  d->ts = 0;
+  d->content.text = d->source.text = NULL;
+  d->content.len = d->source.len = 0;
+  d->tags = d->inline_tags;
+  d->n_tags = 0;
+  d->tags_cap = DECODED_TAGS_INLINE;
 
   if (meta->dispatch < NET_DISPATCH_MEMORY_STORED || meta->dispatch > NET_DISPATCH_MEMORY_DELETED)
     {
@@ -497,32 +544,34 @@ memories_decode (guint64              seq,
         case F_ID:
           if (field.wire != NET_WIRE_VARINT)
             goto bad_field;
-          id = field.uint_value;
+          d->id = field.uint_value;
           has_id = TRUE;
           break;
         case F_CONTENT:
         case F_SOURCE:
         case F_TAG:
-          text = net_field_dup_utf8 (&field, error);
-          if (text == NULL)
+          if (!text_view (&field, &view, error))
             return FALSE;
           if (field.field == F_TAG)
-            g_ptr_array_add (tags, text);
+            {
+              if (d->n_tags == d->tags_cap)
+                {
+                  d->tags_cap *= 2;
+                  if (d->tags == d->inline_tags)
+                    d->tags = g_memdup2 (d->inline_tags, sizeof d->inline_tags);
+                  d->tags = g_renew (TextView, d->tags, d->tags_cap);
+                }
+              d->tags[d->n_tags++] = view;
+            }
           else if (field.field == F_CONTENT)
-            {
-              g_free (content);
-              content = text;
-            }
+            d->content = view;
           else
-            {
-              g_free (source);
-              source = text;
-            }
+            d->source = view;
           break;
         case F_TIMESTAMP:
           if (field.wire != NET_WIRE_SVARINT)
             goto bad_field;
-          ts = field.int_value;
+          d->ts = field.int_value;
           break;
         default:
           break; /* a newer writer's field */
@@ -531,24 +580,57 @@ memories_decode (guint64              seq,
   if (r < 0)
     return FALSE;
 
-  if (!has_id || (meta->dispatch == NET_DISPATCH_MEMORY_STORED && content == NULL))
+  if (!has_id || (meta->dispatch == NET_DISPATCH_MEMORY_STORED && d->content.text == NULL))
     {
       g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
                    "memory event %" G_GUINT64_FORMAT " lacks a required field", seq);
       return FALSE;
     }
-
-  g_ptr_array_add (tags, NULL);
-  *out_id = id;
-  *out_ts = ts;
-  *out_content = g_steal_pointer (&content);
-  *out_source = g_steal_pointer (&source);
   return TRUE;
 
 bad_field:
   g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
                "memory event %" G_GUINT64_FORMAT ": field %u has the wrong type", seq, field.field);
   return FALSE;
+}
+
+static inline char *
+text_dup (const TextView *view)
+{
+  return view->text != NULL ? g_strndup (view->text, view->len) : NULL;
+}
+
+/* The tags of @d, NULL-terminated, each kept once (its first occurrence),
+ * as _net_memory_take_tags() keeps them. */
+static char **
+decoded_tags (const Decoded *d)
+{
+  char **tags;
+  guint n = 0;
+
+  /* Many tags: a set finds the repeated ones. */
+  if (d->n_tags > 16)
+    {
+      GPtrArray *all = g_ptr_array_new_full (d->n_tags + 1, g_free);
+
+      for (guint i = 0; i < d->n_tags; i++)
+        g_ptr_array_add (all, g_strndup (d->tags[i].text, d->tags[i].len));
+      return _net_memory_take_tags (all);
+    }
+
+  tags = g_new (char *, d->n_tags + 1);
+  for (guint i = 0; i < d->n_tags; i++)
+    {
+      const TextView *t = &d->tags[i];
+      gboolean dup = FALSE;
+
+      for (guint j = 0; j < n && !dup; j++)
+        dup = strncmp (tags[j], t->text, t->len) == 0 && tags[j][t->len] == '\0';
+      if (!dup)
+        tags[n++] = g_strndup (t->text, t->len);
+    }
+  tags[n] = NULL;
+  return tags;
 }
 
 static gboolean
@@ -560,42 +642,47 @@ memories_apply (gpointer            model,
                 GError            **error)
 {
   NetDbMemories *self = model;
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) tags = NULL;
   g_autofree char *content = NULL;
   g_autofree char *source = NULL;
-  const char * const *tagv;
-  guint64 id;
-  gint64 ts;
+  Decoded d;
   MemoryEntry *e;
+  gboolean ok;
 
-  if (!memories_decode (seq, meta, payload, payload_len, &id, &content, tags, &source, &ts, error))
-    return FALSE;
+  ok = memories_decode (seq, meta, payload, payload_len, &d, error);
+  if (!ok)
+    goto out;
 
-  tagv = (const char * const *) tags->pdata;
-
-  e = lookup (self, id);
+  e = lookup (self, d.id);
 
   switch (meta->dispatch)
     {
     case NET_DISPATCH_MEMORY_STORED:
+      content = text_dup (&d.content);
+      source = text_dup (&d.source);
+      tags = decoded_tags (&d);
       if (e != NULL)
-        memory_changed (self, e, content, tagv, source, e->created, ts, e->is_pinned);
+        memory_changed (self, e, content, (const char * const *) tags, source, e->created, d.ts,
+                        e->is_pinned);
       else
-        memory_insert_entry (self, entry_new (id, g_steal_pointer (&content),
-                                              _net_memory_take_tags (g_steal_pointer (&tags)),
-                                              g_steal_pointer (&source), ts, ts, FALSE));
+        memory_insert_entry (self, entry_new (d.id, g_steal_pointer (&content), g_steal_pointer (&tags),
+                                              g_steal_pointer (&source), d.ts, d.ts, FALSE));
       break;
 
     case NET_DISPATCH_MEMORY_RETAGGED:
       if (e != NULL)
-        memory_changed (self, e, e->content, tagv, e->source, e->created, ts, e->is_pinned);
+        {
+          tags = decoded_tags (&d);
+          memory_changed (self, e, e->content, (const char * const *) tags, e->source, e->created,
+                          d.ts, e->is_pinned);
+        }
       break;
 
     case NET_DISPATCH_MEMORY_PINNED:
     case NET_DISPATCH_MEMORY_UNPINNED:
       if (e != NULL)
         memory_changed (self, e, e->content, (const char * const *) e->tags, e->source,
-                        e->created, ts, meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
+                        e->created, d.ts, meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
       break;
 
     case NET_DISPATCH_MEMORY_DELETED:
@@ -607,7 +694,9 @@ memories_apply (gpointer            model,
       g_assert_not_reached ();
     }
 
-  return TRUE;
+out:
+  decoded_clear (&d);
+  return ok;
 }
 
 static gboolean
@@ -616,13 +705,12 @@ memories_check (const NetEventMeta  *meta,
                 gsize                payload_len,
                 GError             **error)
 {
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *content = NULL;
-  g_autofree char *source = NULL;
-  guint64 id;
-  gint64 ts;
+  Decoded d;
+  gboolean ok;
 
-  return memories_decode (0, meta, payload, payload_len, &id, &content, tags, &source, &ts, error);
+  ok = memories_decode (0, meta, payload, payload_len, &d, error);
+  decoded_clear (&d);
+  return ok;
 }
 
 static gboolean
