@@ -27,6 +27,7 @@
 
 #include <glib.h>
 #include <sqlite3.h>
+#include <xxhash.h>
 
 #include <netdb/netdb.h>
 
@@ -563,6 +564,210 @@ sqlite_tasks_ingest_run (gpointer data, double *out, GError **error)
   return ok;
 }
 
+/* The physical bound of tasks/ingest (the "(bound)" row): what the least
+ * store that keeps the API contract and the log format does per event.
+ * It validates the title, encodes the event as netdb does (a 24-byte
+ * header with the origin, the app_seq and an XXH3 checksum over it all,
+ * then the fields as varints and bytes), appends the event to an
+ * in-memory log (1 MiB chunks: a varint length and timestamp, the bytes,
+ * and a 4-byte offset per event), decodes it again (no second checksum)
+ * and folds it: a create mallocs the entry (title inline) into an index
+ * by id that is a plain array (ids are dense here), a complete updates
+ * the entry found there.  No ordered index, no notification, no lock: a
+ * lower bound. */
+/* The entry of a task in the bounds (here and below). */
+typedef struct
+{
+  guint64  id;
+  gint64   created;
+  gint64   updated;
+  gpointer item;       /* its BoundTask while one exists */
+  guint8   status;
+  char     title[];
+} BoundEntry;
+
+typedef struct
+{
+  GPtrArray   *chunks;    /* guint8[BOUND_CHUNK] */
+  gsize        chunk_len;
+  guint32     *offs;
+  gsize        n_offs, cap_offs;
+  BoundEntry **by_id;
+  gsize        cap_id;
+  guint64      app_seq;
+} IngestBound;
+
+#define BOUND_CHUNK (1024 * 1024)
+
+static inline guint8 *
+bound_put_varint (guint8 *p, guint64 v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (guint8) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (guint8) v;
+  return p;
+}
+
+static inline const guint8 *
+bound_get_varint (const guint8 *p, guint64 *out)
+{
+  guint64 v = 0;
+  guint shift = 0;
+
+  while (*p & 0x80)
+    {
+      v |= (guint64) (*p++ & 0x7f) << shift;
+      shift += 7;
+    }
+  *out = v | (guint64) *p++ << shift;
+  return p;
+}
+
+static gboolean
+bound_ingest_event (IngestBound *b, guint8 dispatch, guint64 id, const char *title, gint64 ts)
+{
+  guint8 ev[256];
+  guint8 *p = ev + 24;
+  const guint8 *q, *end;
+  guint8 *chunk;
+  gsize len, title_len = 0;
+  guint64 v, zz, got_id = 0;
+  const char *got_title = NULL;
+  gint64 got_ts = 0;
+
+  if (title != NULL && !g_utf8_validate (title, -1, NULL))
+    return FALSE;
+
+  /* Encode: version, then key/value fields. */
+  *p++ = 1;
+  *p++ = 1 << 3;
+  p = bound_put_varint (p, id);
+  if (title != NULL)
+    {
+      title_len = strlen (title);
+      g_assert (title_len < 128);
+      *p++ = 2 << 3 | 2;
+      p = bound_put_varint (p, title_len);
+      memcpy (p, title, title_len);
+      p += title_len;
+    }
+  *p++ = 3 << 3 | 1;
+  p = bound_put_varint (p, ((guint64) ts << 1) ^ (guint64) (ts >> 63));
+  len = p - ev;
+  ev[0] = dispatch;
+  memset (ev + 1, 0, 3);
+  memcpy (ev + 4, &(guint64) { ORIGIN_WRITER }, 8);
+  memcpy (ev + 12, &(guint64) { ++b->app_seq }, 8);
+  memset (ev + 20, 0, 4);
+  memcpy (ev + 20, &(guint32) { (guint32) XXH3_64bits (ev, len) }, 4);
+
+  /* Append. */
+  if (b->chunks->len == 0 || BOUND_CHUNK - b->chunk_len < len + 20)
+    {
+      g_ptr_array_add (b->chunks, g_malloc (BOUND_CHUNK));
+      b->chunk_len = 0;
+    }
+  if (b->n_offs == b->cap_offs)
+    {
+      b->cap_offs = MAX (b->cap_offs * 2, 256);
+      b->offs = g_renew (guint32, b->offs, b->cap_offs);
+    }
+  b->offs[b->n_offs++] = (guint32) b->chunk_len;
+  chunk = g_ptr_array_index (b->chunks, b->chunks->len - 1);
+  p = bound_put_varint (chunk + b->chunk_len, len);
+  p = bound_put_varint (p, 0);
+  memcpy (p, ev, len);
+  b->chunk_len = p + len - chunk;
+
+  /* Fold: decode the fields again, then the entry. */
+  q = ev + 25;
+  end = ev + len;
+  while (q < end)
+    {
+      guint8 key = *q++;
+
+      q = bound_get_varint (q, &v);
+      switch (key >> 3)
+        {
+        case 1: got_id = v; break;
+        case 2:
+          if (!g_utf8_validate_len ((const char *) q, v, NULL))
+            return FALSE;
+          got_title = (const char *) q;
+          title_len = v;
+          q += v;
+          break;
+        case 3: zz = v; got_ts = (gint64) ((zz >> 1) ^ (~(zz & 1) + 1)); break;
+        default: return FALSE;
+        }
+    }
+
+  if (dispatch == 1)
+    {
+      BoundEntry *e = g_malloc (G_STRUCT_OFFSET (BoundEntry, title) + title_len + 1);
+
+      if (got_id > b->cap_id)
+        {
+          gsize cap = MAX (b->cap_id * 2, MAX (got_id, 1024));
+
+          b->by_id = g_renew (BoundEntry *, b->by_id, cap);
+          memset (b->by_id + b->cap_id, 0, (cap - b->cap_id) * sizeof (BoundEntry *));
+          b->cap_id = cap;
+        }
+      e->id = got_id;
+      e->created = e->updated = got_ts;
+      e->status = 0;
+      e->item = NULL;
+      memcpy (e->title, got_title, title_len);
+      e->title[title_len] = '\0';
+      g_free (b->by_id[got_id - 1]);
+      b->by_id[got_id - 1] = e;
+    }
+  else
+    {
+      BoundEntry *e = got_id <= b->cap_id ? b->by_id[got_id - 1] : NULL;
+
+      if (e == NULL)
+        return FALSE;
+      e->status = 1;
+      e->updated = got_ts;
+    }
+  return TRUE;
+}
+
+static gboolean
+bound_tasks_ingest_run (gpointer data, double *out, GError **error)
+{
+  SizeParams *p = data;
+  IngestBound b = { g_ptr_array_new_with_free_func (g_free), 0, NULL, 0, 0, NULL, 0, 0 };
+  char title[32];
+  gboolean ok = TRUE;
+  gint64 t0, t1;
+
+  t0 = now_ns ();
+  for (guint64 i = 1; ok && i <= p->n; i++)
+    {
+      ok = bound_ingest_event (&b, 1, i, format_id (title, "task-", i), T0 + (gint64) i);
+      if (ok && task_completed (i))
+        ok = bound_ingest_event (&b, 3, i, NULL, T0 + (gint64) (p->n + i));
+    }
+  t1 = now_ns ();
+  if (ok)
+    out[0] = rate (task_events (p->n), t1 - t0);
+  else
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the ingest bound failed");
+
+  for (gsize i = 0; i < b.cap_id; i++)
+    g_free (b.by_id[i]);
+  g_free (b.by_id);
+  g_free (b.offs);
+  g_ptr_array_unref (b.chunks);
+  return ok;
+}
+
 #ifdef NETDB_BENCH_HAVE_MEMORIES
 static gboolean
 netdb_memories_ingest_run (gpointer data, double *out, GError **error)
@@ -825,16 +1030,6 @@ static void
 bound_task_init (BoundTask *self)
 {
 }
-
-typedef struct
-{
-  guint64  id;
-  gint64   created;
-  gint64   updated;
-  gpointer item;       /* its BoundTask while one exists */
-  guint8   status;
-  char     title[];
-} BoundEntry;
 
 typedef struct
 {
@@ -1326,6 +1521,7 @@ fail:
 enum
 {
   ROW_TASKS_INGEST,
+  ROW_TASKS_INGEST_BOUND,
   ROW_MEMORIES_INGEST,
   ROW_TASKS_GET,            /* first query */
   ROW_TASKS_GET_BOUND,
@@ -1344,6 +1540,7 @@ enum
 
 static const char *const size_row_names[N_SIZE_ROWS] = {
   [ROW_TASKS_INGEST] = "tasks/ingest",
+  [ROW_TASKS_INGEST_BOUND] = "tasks/ingest(bound)",
   [ROW_TASKS_GET] = "tasks/get",
   [ROW_TASKS_GET_BOUND] = "tasks/get(bound)",
   [ROW_TASKS_GET_IDLE] = "tasks/get(idle)",
@@ -1428,7 +1625,7 @@ workload_size (guint64 n)
   for (guint r = 0; r < N_SIZE_ROWS; r++)
     {
       char *id = g_strdup_printf ("%s/%s", size_row_names[r], label);
-      Kind kind = r == ROW_TASKS_INGEST || r == ROW_MEMORIES_INGEST ? KIND_RATE
+      Kind kind = r == ROW_TASKS_INGEST || r == ROW_TASKS_INGEST_BOUND || r == ROW_MEMORIES_INGEST ? KIND_RATE
                 : r == ROW_TASKS_MEMORY || r == ROW_TASKS_MEMORY_IN_MEMORY ? KIND_BYTES : KIND_NS;
       gboolean is_memories = r == ROW_MEMORIES_INGEST || r == ROW_MEMORIES_FIND_TAG ||
                              r == ROW_MEMORIES_FIND_TAG_LIMIT;
@@ -1447,10 +1644,21 @@ workload_size (guint64 n)
   row_set_target (rows[ROW_TASKS_MEMORY_IN_MEMORY], TARGET_VS_MIN, 0.5);
   row_set_target (rows[ROW_MEMORIES_INGEST], TARGET_MIN, 2e6);
 
-  if (rows[ROW_TASKS_INGEST] != NULL)
+  if (rows[ROW_TASKS_INGEST] != NULL || rows[ROW_TASKS_INGEST_BOUND] != NULL)
     {
-      measure2 (rows[ROW_TASKS_INGEST], &p, netdb_tasks_ingest_run, sqlite_tasks_ingest_run);
+      Job jobs[N_IMPL + 1];
+      guint n_jobs = 0;
+
+      if (rows[ROW_TASKS_INGEST] != NULL)
+        {
+          jobs[n_jobs++] = (Job) { &rows[ROW_TASKS_INGEST], 1, IMPL_NETDB, netdb_tasks_ingest_run, &p };
+          jobs[n_jobs++] = (Job) { &rows[ROW_TASKS_INGEST], 1, IMPL_SQLITE, sqlite_tasks_ingest_run, &p };
+        }
+      if (rows[ROW_TASKS_INGEST_BOUND] != NULL)
+        jobs[n_jobs++] = (Job) { &rows[ROW_TASKS_INGEST_BOUND], 1, IMPL_NETDB, bound_tasks_ingest_run, &p };
+      run_jobs (jobs, n_jobs);
       row_finish (rows[ROW_TASKS_INGEST]);
+      row_finish (rows[ROW_TASKS_INGEST_BOUND]);
     }
 #ifdef NETDB_BENCH_HAVE_MEMORIES
   if (rows[ROW_MEMORIES_INGEST] != NULL)
@@ -1718,6 +1926,14 @@ add_notes (void)
           "divided by N, minus the mean title length (the target is 200 B beyond the title); "
           "netdb on an on-disk NetRedex (the log's bytes are on disk, its in-memory record "
           "index counts), sqlite ':memory:' (the whole database).");
+  if (ran ("tasks/ingest(bound)/*"))
+    note ("tasks/ingest(bound): not netdb: the physical bound of tasks/ingest, measured in the same "
+          "run: the least store that keeps the API contract and the log format, per event: the "
+          "title's UTF-8 checked, the event encoded (netdb's 24-byte header with origin, app_seq "
+          "and an XXH3 checksum, the fields as varints and bytes), appended to an in-memory log "
+          "(1 MiB chunks, a 4-byte offset per event), decoded again (no second checksum) and "
+          "folded: a create mallocs its entry (title inline) into an id-indexed array, a "
+          "complete updates it. No ordered index, no lock, no notification: a lower bound.");
   if (ran ("tasks/memory(in-memory)/*"))
     note ("tasks/memory(in-memory): the same heap growth, of the whole process, with the "
           "whole database in memory (net_db_new (NULL, NET_DB_MODELS_TASKS): the log's "
