@@ -642,6 +642,85 @@ test_next_seq_floor (Fixture       *f,
   g_object_unref (file);
 }
 
+/* An in-memory log packs its records into chunks: reads across many of
+ * them (an empty payload, one larger than a chunk, timestamps out of
+ * order) give back each event's seq, timestamp and bytes; a log that
+ * evicts all but its last event still reads that one; and payloads read
+ * stay valid after their log is gone. */
+static void
+test_memory_chunks (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = net_redex_new (NULL, &error);
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+  g_autoptr(GPtrArray) read = NULL;
+  g_autoptr(GPtrArray) kept = NULL;
+  const guint n = 3000;
+
+  g_assert_no_error (error);
+  net_redex_config_set_max_payload (config, 4 * 1024 * 1024);
+  file = net_redex_open_file (redex, "chunks", config, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      gsize len = i == 7 ? 0 : i == 1500 ? 2 * 1024 * 1024 : i % 300;
+      guint8 *data = g_malloc (MAX (len, 1));
+      g_autoptr(GBytes) payload = NULL;
+
+      for (gsize k = 0; k < len; k++)
+        data[k] = (guint8) (i * 31 + k);
+      payload = g_bytes_new_take (data, len);
+      /* Timestamps anywhere, also backwards and negative. */
+      g_ptr_array_add (events, net_redex_event_new (i, (i % 5 == 0 ? -1 : 1) * (gint64) i * 1000003, payload));
+    }
+  g_assert_true (net_redex_file_append_events (file, events, &error));
+  g_assert_no_error (error);
+
+  read = net_redex_file_read_range (file, 1, n + 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (read->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      NetRedexEvent *want = g_ptr_array_index (events, i);
+      NetRedexEvent *got = g_ptr_array_index (read, i);
+
+      g_assert_cmpuint (net_redex_event_get_seq (got), ==, i + 1);
+      g_assert_cmpint (net_redex_event_get_timestamp (got), ==, net_redex_event_get_timestamp (want));
+      g_assert_true (g_bytes_equal (net_redex_event_get_payload (got), net_redex_event_get_payload (want)));
+    }
+
+  /* Keep the views of the first half; a second log keeps only its last
+   * event. */
+  kept = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+  for (guint i = 0; i < n / 2; i++)
+    g_ptr_array_add (kept, net_redex_event_ref (g_ptr_array_index (read, i)));
+  g_clear_pointer (&read, g_ptr_array_unref);
+  net_redex_config_set_retention_max_events (config, 1);
+  g_object_unref (file);
+  g_clear_object (&redex);
+  redex = net_redex_new (NULL, &error);
+  g_assert_no_error (error);
+  file = net_redex_open_file (redex, "chunks", config, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_redex_file_append_events (file, events, &error));
+  read = net_redex_file_read_range (file, 1, n + 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (read->len, ==, 1);
+  g_assert_cmpuint (net_redex_event_get_seq (g_ptr_array_index (read, 0)), ==, n);
+  g_assert_true (g_bytes_equal (net_redex_event_get_payload (g_ptr_array_index (read, 0)),
+                                net_redex_event_get_payload (g_ptr_array_index (events, n - 1))));
+
+  /* The views of the first log outlive it. */
+  g_clear_object (&file);
+  g_clear_object (&redex);
+  for (guint i = 0; i < kept->len; i++)
+    g_assert_true (g_bytes_equal (net_redex_event_get_payload (g_ptr_array_index (kept, i)),
+                                  net_redex_event_get_payload (g_ptr_array_index (events, i))));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -663,6 +742,7 @@ main (int   argc,
   ADD ("persistent/evict-all-restart", TRUE, test_evict_all_restart);
   ADD ("persistent/crash-mid-sweep", TRUE, test_crash_mid_sweep);
   ADD ("persistent/next-seq-floor", TRUE, test_next_seq_floor);
+  g_test_add_func ("/redex/retention/memory/chunks", test_memory_chunks);
 
   return g_test_run ();
 }
