@@ -40,6 +40,26 @@ net_leb128_get (const guint8 *data,
   guint shift = 0;
   gsize p = *pos;
 
+  /* Room for the longest encoding: no bounds check per byte. */
+  if (G_LIKELY (p < len && len - p >= 10))
+    {
+      guint8 byte;
+
+      for (; shift < 63; shift += 7)
+        {
+          byte = data[p++];
+          v |= (guint64) (byte & 0x7f) << shift;
+          if (!(byte & 0x80))
+            goto done;
+        }
+      /* The tenth byte holds bit 63 only, and ends the encoding. */
+      byte = data[p++];
+      if (byte & 0xfe)
+        return FALSE;
+      v |= (guint64) byte << 63;
+      goto done;
+    }
+
   for (;;)
     {
       guint8 byte;
@@ -55,6 +75,7 @@ net_leb128_get (const guint8 *data,
       shift += 7;
     }
 
+done:
   *pos = p;
   *value = v;
   return TRUE;

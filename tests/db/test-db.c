@@ -1868,6 +1868,61 @@ test_codec_put_field (void)
   g_assert_cmpmem (again->data, again->len, buf->data, buf->len);
 }
 
+/* net_leb128_get() reads the same values, and refuses the same
+ * encodings, whether the buffer has room for the longest encoding after
+ * the value (its fast path) or ends with it. */
+static void
+test_leb128 (void)
+{
+  static const struct {
+    guint8   bytes[11];
+    gsize    len;
+    gboolean ok;
+    guint64  value;
+  } cases[] = {
+    { { 0x00 }, 1, TRUE, 0 },
+    { { 0x7f }, 1, TRUE, 127 },
+    { { 0x80, 0x01 }, 2, TRUE, 128 },
+    { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, 10, TRUE, G_MAXUINT64 },
+    { { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 }, 10, TRUE, 0 },
+    { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 }, 10, FALSE, 0 },
+    { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00 }, 11, FALSE, 0 },
+    { { 0x80 }, 1, FALSE, 0 },
+    { { 0xff, 0xff, 0xff }, 3, FALSE, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (guint pad = 0; pad <= 12; pad += 12)
+      {
+        guint8 buf[32] = { 0 };
+        gsize pos = 1, len;
+        guint64 v = 42;
+        gboolean ok;
+
+        /* Byte 0 is another field's; the padding ends the varint's room. */
+        memcpy (buf + 1, cases[i].bytes, cases[i].len);
+        len = 1 + cases[i].len + pad;
+        for (gsize k = 1 + cases[i].len; k < len; k++)
+          buf[k] = 0x80;
+        ok = net_leb128_get (buf, len, &pos, &v);
+        if (!cases[i].ok && cases[i].len < 10 && pad > 0)
+          {
+            /* Padded with continuation bytes, a truncated varint reads on:
+             * what matters is that it is refused, as without padding. */
+            g_assert_false (ok);
+            continue;
+          }
+        g_assert_cmpint (ok, ==, cases[i].ok);
+        if (ok)
+          {
+            g_assert_cmpuint (v, ==, cases[i].value);
+            g_assert_cmpuint (pos, ==, 1 + cases[i].len);
+          }
+        else
+          g_assert_cmpuint (pos, ==, 1);
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1903,6 +1958,7 @@ main (int   argc,
   ADD ("rebootstrap/notifies", test_rebootstrap_notifies);
   g_test_add_func ("/db/db/preconditions", test_preconditions);
   g_test_add_func ("/db/db/codec/put-field", test_codec_put_field);
+  g_test_add_func ("/db/codec/leb128", test_leb128);
   g_test_add_func ("/db/db/collection/adopt-folds", test_collection_adopt_folds);
 
 #undef ADD
