@@ -60,8 +60,12 @@ GByteArray *
 _net_follow_begin_append (NetFollow *self)
 {
   g_mutex_lock (&self->origins->lock);
-  /* The event's header goes first, sealed by _net_follow_end_append(). */
-  g_byte_array_set_size (self->scratch, NET_EVENT_META_SIZE);
+  /* The event's header goes first, sealed by _net_follow_end_append().
+   * (Shrinking the length is all a used scratch needs.) */
+  if (self->scratch->len >= NET_EVENT_META_SIZE)
+    self->scratch->len = NET_EVENT_META_SIZE;
+  else
+    g_byte_array_set_size (self->scratch, NET_EVENT_META_SIZE);
   return self->scratch;
 }
 
