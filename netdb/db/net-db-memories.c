@@ -280,9 +280,7 @@ memories_update_item (gpointer      item,
 static void
 entry_free (MemoryEntry *e)
 {
-  g_free (e->content);
-  g_strfreev (e->tags);
-  g_free (e->source);
+  g_free (e->tags);   /* the block of its texts */
   g_free (e->tag_sets);
   g_slice_free (MemoryEntry, e);
 }
@@ -339,6 +337,108 @@ _net_db_memories_get_origin_app_seq (NetDbMemories *self,
   return _net_origins_get (&self->table.origins, origin);
 }
 
+/* A text: the payload's bytes (valid UTF-8, no NUL) or a string. */
+typedef struct
+{
+  const char *text;   /* NULL: absent */
+  gsize       len;
+} TextView;
+
+/* Keeps the first of each tag of @tags, in place; the new count. */
+static guint
+dedup_tag_views (TextView *tags,
+                 guint     n_tags)
+{
+  g_autoptr(GHashTable) seen = NULL;
+  guint n = 0;
+
+  /* A scan for a few tags, a set for many (as net-memory.c does). */
+  if (n_tags > 16)
+    seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < n_tags; i++)
+    {
+      gboolean dup = FALSE;
+
+      if (seen != NULL)
+        dup = !g_hash_table_add (seen, g_strndup (tags[i].text, tags[i].len));
+      else
+        for (guint j = 0; j < n && !dup; j++)
+          dup = tags[j].len == tags[i].len && memcmp (tags[j].text, tags[i].text, tags[i].len) == 0;
+      if (!dup)
+        tags[n++] = tags[i];
+    }
+  return n;
+}
+
+/*
+ * Sets the texts of @e: one block holds the tags' NULL-terminated array,
+ * then the content, the source and each tag, so a memory's texts are one
+ * allocation (e->tags is the block).  @tags: without duplicates.  The
+ * texts may point into the entry's own block: it is freed after.
+ */
+static void
+entry_set_text_views (MemoryEntry    *e,
+                      const TextView *content,
+                      const TextView *source,
+                      const TextView *tags,
+                      guint           n_tags)
+{
+  gsize head = (n_tags + 1) * sizeof (char *);
+  gsize size = head + content->len + 1 + (source->text != NULL ? source->len + 1 : 0);
+  char **block, **old = e->tags;
+  char *p;
+
+  for (guint i = 0; i < n_tags; i++)
+    size += tags[i].len + 1;
+  block = g_malloc (size);
+  p = (char *) block + head;
+
+  memcpy (p, content->text, content->len);
+  p[content->len] = '\0';
+  e->content = p;
+  p += content->len + 1;
+  e->source = NULL;
+  if (source->text != NULL)
+    {
+      memcpy (p, source->text, source->len);
+      p[source->len] = '\0';
+      e->source = p;
+      p += source->len + 1;
+    }
+  for (guint i = 0; i < n_tags; i++)
+    {
+      memcpy (p, tags[i].text, tags[i].len);
+      p[tags[i].len] = '\0';
+      block[i] = p;
+      p += tags[i].len + 1;
+    }
+  block[n_tags] = NULL;
+  e->tags = block;
+  g_free (old);
+}
+
+/* entry_set_text_views() of strings: @tags NULL-terminated (NULL for
+ * none), a repeated one kept once; @source may be NULL. */
+static void
+entry_set_texts (MemoryEntry        *e,
+                 const char         *content,
+                 const char * const *tags,
+                 const char         *source)
+{
+  guint n_tags = tags != NULL ? g_strv_length ((char **) tags) : 0;
+  g_autofree TextView *views = g_new (TextView, MAX (n_tags, 1));
+  TextView c = { content, strlen (content) };
+  TextView s = { source, source != NULL ? strlen (source) : 0 };
+
+  for (guint i = 0; i < n_tags; i++)
+    {
+      views[i].text = tags[i];
+      views[i].len = strlen (tags[i]);
+    }
+  n_tags = dedup_tag_views (views, n_tags);
+  entry_set_text_views (e, &c, &s, views, n_tags);
+}
+
 static void
 memory_changed (NetDbMemories      *self,
                 MemoryEntry        *e,
@@ -371,27 +471,8 @@ memory_changed (NetDbMemories      *self,
     entry_unindex_key (self, e, KEY_UPDATED);
 
   /* (@content, @tags and @source may be the entry's own: copied first.) */
-  if (content_moved)
-    {
-      char *copy = g_strdup (content);
-
-      g_free (e->content);
-      e->content = copy;
-    }
-  if (tags_moved)
-    {
-      char **copy = _net_memory_dedup_tags (tags);
-
-      g_strfreev (e->tags);
-      e->tags = copy;
-    }
-  if (source_moved)
-    {
-      char *copy = g_strdup (source);
-
-      g_free (e->source);
-      e->source = copy;
-    }
+  if (content_moved || tags_moved || source_moved)
+    entry_set_texts (e, content, tags, source);
   e->is_pinned = pinned;
   e->created = created;
   e->updated = updated;
@@ -410,13 +491,10 @@ memory_changed (NetDbMemories      *self,
   _net_table_entry_changed (&self->table, e);
 }
 
-/* A new entry (in no index), taking @content, @tags (NULL-terminated,
- * without duplicates; NULL for none) and @source. */
+/* A new entry (in no index) without texts: entry_set_texts() or
+ * entry_set_text_views() next. */
 static MemoryEntry *
 entry_new (guint64   id,
-           char     *content,
-           char    **tags,
-           char     *source,
            gint64    created,
            gint64    updated,
            gboolean  pinned)
@@ -426,9 +504,6 @@ entry_new (guint64   id,
   e->id = id;
   e->created = created;
   e->updated = updated;
-  e->content = content;
-  e->tags = tags != NULL ? tags : g_new0 (char *, 1);
-  e->source = source;
   e->is_pinned = pinned;
   return e;
 }
@@ -454,13 +529,6 @@ memory_insert_entry (NetDbMemories *self,
   _net_id_table_insert (&self->table.by_id, e);
   _net_table_entry_inserted (&self->table, e);
 }
-
-/* A text field of an event: the payload's bytes (valid UTF-8, no NUL). */
-typedef struct
-{
-  const char *text;   /* NULL: absent */
-  gsize       len;
-} TextView;
 
 /* What a memory event says, pointing into its payload. */
 #define DECODED_TAGS_INLINE 8
@@ -658,15 +726,20 @@ memories_apply (gpointer            model,
   switch (meta->dispatch)
     {
     case NET_DISPATCH_MEMORY_STORED:
-      content = text_dup (&d.content);
-      source = text_dup (&d.source);
-      tags = decoded_tags (&d);
       if (e != NULL)
-        memory_changed (self, e, content, (const char * const *) tags, source, e->created, d.ts,
-                        e->is_pinned);
+        {
+          content = text_dup (&d.content);
+          source = text_dup (&d.source);
+          tags = decoded_tags (&d);
+          memory_changed (self, e, content, (const char * const *) tags, source, e->created, d.ts,
+                          e->is_pinned);
+        }
       else
-        memory_insert_entry (self, entry_new (d.id, g_steal_pointer (&content), g_steal_pointer (&tags),
-                                              g_steal_pointer (&source), d.ts, d.ts, FALSE));
+        {
+          e = entry_new (d.id, d.ts, d.ts, FALSE);
+          entry_set_text_views (e, &d.content, &d.source, d.tags, dedup_tag_views (d.tags, d.n_tags));
+          memory_insert_entry (self, e);
+        }
       break;
 
     case NET_DISPATCH_MEMORY_RETAGGED:
@@ -1808,8 +1881,8 @@ decode_memory (const NetField  *outer,
     return snapshot_invalid (error, "bad memory record");
 
   g_ptr_array_add (tags, NULL);
-  *out = entry_new (id, g_steal_pointer (&content), _net_memory_take_tags (g_steal_pointer (&tags)),
-                    g_steal_pointer (&source), created, updated, pinned != 0);
+  *out = entry_new (id, created, updated, pinned != 0);
+  entry_set_texts (*out, content, (const char * const *) tags->pdata, source);
   return TRUE;
 }
 
