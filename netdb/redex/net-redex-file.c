@@ -89,9 +89,10 @@ struct _NetRedexFile
   /* In memory: the records, packed into chunks (MemChunk), and the offset
    * of each in its chunk: mem_offs[i] is seq events_base + i; the first
    * events_head were evicted, until the array is compacted.  A record is
-   * its payload length and timestamp (varints) and its payload; reads
-   * hand out views of the chunk, so an append allocates nothing but now
-   * and then a chunk. */
+   * its payload length and timestamp (varints) and its payload, whose
+   * first bytes may be packed against the chunk's (MEM_PREFIX); reads
+   * hand out views of the chunk (copies of packed records), so an append
+   * allocates nothing but now and then a chunk. */
   GPtrArray       *chunks;      /* MemChunk*, in seq order */
   guint32         *mem_offs;
   gsize            mem_len;     /* of mem_offs, evicted ones included */
@@ -733,6 +734,13 @@ disk_append_locked (NetRedexFile       *self,
 
 /* The in-memory records ---------------------------------------------------- */
 
+/* The first bytes of the first record of a chunk (when it has that many)
+ * are its prefix; each later record stores only those of its own first
+ * bytes that differ, after a mask of which they are.  Payloads of one log
+ * tend to start alike (a model event's header: its origin, the high bytes
+ * of its app_seq), so this keeps a few of its 20 bytes. */
+#define MEM_PREFIX 20
+
 /* A block of records.  The log holds a reference to each of its chunks,
  * and each view a read handed out holds one to its own: eviction drops
  * the log's, and a chunk lives as long as a view of it. */
@@ -744,6 +752,8 @@ typedef struct
   guint32          len;         /* bytes used */
   guint32          size;        /* bytes of data[] */
   gint64           base_ts;     /* timestamps are stored relative to it */
+  gboolean         has_prefix;
+  guint8           prefix[MEM_PREFIX];
   guint8           data[];
 } MemChunk;
 
@@ -751,8 +761,9 @@ typedef struct
  * one is twice as large, up to this. */
 #define MEM_CHUNK_MIN  (4 * 1024)
 #define MEM_CHUNK_MAX  (1024 * 1024)
-/* A record's header at most: two 10-byte varints. */
-#define MEM_REC_HEADER_MAX 20
+/* A record's header at most: two 10-byte varints, and a packed prefix's
+ * mask (3 bytes). */
+#define MEM_REC_HEADER_MAX 24
 
 static MemChunk *
 mem_chunk_ref (MemChunk *chunk)
@@ -799,21 +810,42 @@ mem_get_varint (const guint8 *p,
   return p;
 }
 
-/* The record at @offset of @chunk: its payload and timestamp. */
+/* The record at @offset of @chunk: its payload length and timestamp, and
+ * where its stored bytes start; *@packed when they begin with a prefix
+ * mask (mem_unpack()). */
 static inline const guint8 *
 mem_record (const MemChunk *chunk,
             guint32         offset,
             gsize          *payload_len,
-            gint64         *timestamp)
+            gint64         *timestamp,
+            gboolean       *packed)
 {
   const guint8 *p = chunk->data + offset;
   guint64 len, zz;
 
   p = mem_get_varint (p, &len);
   p = mem_get_varint (p, &zz);
-  *payload_len = len;
+  *payload_len = len >> 1;
+  *packed = len & 1;
   *timestamp = chunk->base_ts + (gint64) ((zz >> 1) ^ (~(zz & 1) + 1));
   return p;
+}
+
+/* The payload of a packed record, whose stored bytes are at @p. */
+static guint8 *
+mem_unpack (const MemChunk *chunk,
+            const guint8   *p,
+            gsize           len)
+{
+  guint8 *out = g_malloc (len);
+  guint64 mask;
+
+  p = mem_get_varint (p, &mask);
+  memcpy (out, chunk->prefix, MEM_PREFIX);
+  for (; mask != 0; mask &= mask - 1)
+    out[__builtin_ctzll (mask)] = *p++;
+  memcpy (out + MEM_PREFIX, p, len - MEM_PREFIX);
+  return out;
 }
 
 /* The chunk holding @seq (retained), by its index in chunks. */
@@ -860,6 +892,7 @@ mem_append_locked (NetRedexFile *self,
       chunk->len = 0;
       chunk->size = (guint32) size;
       chunk->base_ts = ts;
+      chunk->has_prefix = FALSE;
       g_ptr_array_add (self->chunks, chunk);
       self->next_chunk_size = MIN (self->next_chunk_size * 2, MEM_CHUNK_MAX);
     }
@@ -873,11 +906,63 @@ mem_append_locked (NetRedexFile *self,
 
   zz = ((guint64) (ts - chunk->base_ts) << 1) ^ (guint64) ((ts - chunk->base_ts) >> 63);
   p = chunk->data + chunk->len;
-  p = mem_put_varint (p, len);
-  p = mem_put_varint (p, zz);
-  if (len > 0)
-    memcpy (p, payload, len);
-  chunk->len = (guint32) (p + len - chunk->data);
+  if (chunk->has_prefix && len >= MEM_PREFIX)
+    {
+      guint64 mask = 0;
+
+      /* Word by word (8, 8 and 4 bytes), each differing byte found from
+       * the words' XOR. */
+      G_STATIC_ASSERT (MEM_PREFIX == 20);
+      for (guint w = 0; w < MEM_PREFIX; w += 8)
+        {
+          guint64 x;
+
+          if (w < 16)
+            {
+              guint64 a, b;
+
+              memcpy (&a, payload + w, 8);
+              memcpy (&b, chunk->prefix + w, 8);
+              x = GUINT64_FROM_LE (a ^ b);
+            }
+          else
+            {
+              guint32 a, b;
+
+              memcpy (&a, payload + w, 4);
+              memcpy (&b, chunk->prefix + w, 4);
+              x = GUINT32_FROM_LE (a ^ b);
+            }
+          while (x != 0)
+            {
+              guint byte = (guint) __builtin_ctzll (x) / 8;
+
+              mask |= G_GUINT64_CONSTANT (1) << (w + byte);
+              x &= ~(G_GUINT64_CONSTANT (0xff) << (byte * 8));
+            }
+        }
+      p = mem_put_varint (p, (guint64) len << 1 | 1);
+      p = mem_put_varint (p, zz);
+      p = mem_put_varint (p, mask);
+      for (guint64 m = mask; m != 0; m &= m - 1)
+        *p++ = payload[__builtin_ctzll (m)];
+      memcpy (p, payload + MEM_PREFIX, len - MEM_PREFIX);
+      p += len - MEM_PREFIX;
+    }
+  else
+    {
+      if (!chunk->has_prefix && len >= MEM_PREFIX)
+        {
+          memcpy (chunk->prefix, payload, MEM_PREFIX);
+          chunk->has_prefix = TRUE;
+        }
+      p = mem_put_varint (p, (guint64) len << 1);
+      p = mem_put_varint (p, zz);
+      if (len > 0)
+        memcpy (p, payload, len);
+      p += len;
+    }
+  chunk->len = (guint32) (p - chunk->data);
   chunk->n++;
   self->mem_bytes += len + NET_REDEX_REC_HEADER_SIZE;
 }
@@ -944,12 +1029,13 @@ mem_sweep_locked (NetRedexFile *self,
       MemChunk *chunk;
       gsize payload_len;
       gint64 ts;
+      gboolean packed;
 
       while (ci + 1 < self->chunks->len &&
              ((MemChunk *) g_ptr_array_index (self->chunks, ci + 1))->first_seq <= seq)
         ci++;
       chunk = g_ptr_array_index (self->chunks, ci);
-      mem_record (chunk, self->mem_offs[seq - self->events_base], &payload_len, &ts);
+      mem_record (chunk, self->mem_offs[seq - self->events_base], &payload_len, &ts, &packed);
 
       if (i >= k &&
           !(self->limits.retention_max_bytes && self->mem_bytes > self->limits.retention_max_bytes) &&
@@ -981,12 +1067,16 @@ mem_read_locked (NetRedexFile *self,
       const guint8 *payload;
       gsize payload_len;
       gint64 ts;
+      gboolean packed;
       GBytes *bytes;
 
       while (s >= chunk->first_seq + chunk->n)
         chunk = g_ptr_array_index (self->chunks, ++ci);
-      payload = mem_record (chunk, self->mem_offs[s - self->events_base], &payload_len, &ts);
-      bytes = g_bytes_new_with_free_func (payload, payload_len, mem_chunk_unref, mem_chunk_ref (chunk));
+      payload = mem_record (chunk, self->mem_offs[s - self->events_base], &payload_len, &ts, &packed);
+      if (packed)
+        bytes = g_bytes_new_take (mem_unpack (chunk, payload, payload_len), payload_len);
+      else
+        bytes = g_bytes_new_with_free_func (payload, payload_len, mem_chunk_unref, mem_chunk_ref (chunk));
       g_ptr_array_add (result, _net_redex_event_new_take (s, ts, bytes));
     }
 }
