@@ -8,9 +8,10 @@
  * and the class binds), net-collection-forward.c (forwarded events rebased
  * on the leader's schema), net-collection-values.c (stored values, entries
  * and the decoding of events: docs/collection-format.md),
- * net-collection-query.c (conditions, orders, the search indexes, the
- * planner and the live queries' matcher) and net-collection-order.c (the
- * order indexes: sorted or keyed, their cursors and walks).
+ * net-collection-query.c (conditions, orders, the planner and the live
+ * queries' matcher), net-collection-search.c (the search indexes: trigram
+ * postings) and net-collection-order.c (the order indexes: sorted or
+ * keyed, their cursors and walks).
  */
 
 #pragma once
@@ -258,10 +259,86 @@ struct _OrderIndex
   KeyNode        *free_nodes;
 };
 
-typedef struct _Posting Posting;
+/* A posting: the ids, appended, as varints of the zigzag difference
+ * from the id before (ids given in order, as most applications do, take
+ * a byte or two instead of eight), in blocks: the first grows up to
+ * POSTING_BLOCK bytes and the others have POSTING_BLOCK, so that an
+ * append never copies more than a block (the postings of common
+ * trigrams hold about every record).  It lives inline in its GramTable
+ * slot, with the block being filled at hand: an append reads the slot
+ * and writes the end of that block, two cache lines (through a
+ * GHashTable and a Posting of its own it was six, and a fifth of an
+ * insert with a search index).  It is read in order (PostingIter). */
+#define POSTING_BLOCK 4096u
+#define POSTING_MAX_VARINT 10
+
+typedef struct
+{
+  guint8  *data;
+  guint32  end;         /* the bytes used (of the last block: Posting.used) */
+} PostingBlock;
+
+typedef struct
+{
+  guint32       key;    /* its trigram's key; 0: an empty slot */
+  guint32       len;    /* the ids */
+  guint32       used;   /* the bytes used of the last block */
+  guint32       cap;    /* its size */
+  guint64       last;   /* the last id appended */
+  guint8       *cur;    /* the last block's data */
+  PostingBlock *blocks;
+  guint32       n_blocks;
+} Posting;
+
+typedef struct
+{
+  const Posting *p;
+  guint32        block;
+  guint32        pos;
+  guint32        left;  /* ids to read */
+  guint64        id;
+} PostingIter;
+
+static inline void
+_net_coll_posting_iter_init (PostingIter   *it,
+                             const Posting *p)
+{
+  *it = (PostingIter) { p, 0, 0, p->len, 0 };
+}
+
+static inline gboolean
+_net_coll_posting_iter_next (PostingIter *it,
+                             guint64     *id)
+{
+  const Posting *p = it->p;
+  const guint8 *data;
+  guint32 end;
+  guint64 z = 0;
+  guint shift = 0;
+
+  if (it->left == 0)
+    return FALSE;
+  end = it->block + 1 == p->n_blocks ? p->used : p->blocks[it->block].end;
+  if (it->pos >= end)
+    {
+      it->block++;
+      it->pos = 0;
+    }
+  data = p->blocks[it->block].data;
+  do
+    {
+      z |= (guint64) (data[it->pos] & 0x7f) << shift;
+      shift += 7;
+    }
+  while (data[it->pos++] & 0x80);
+  it->id += (guint64) ((z >> 1) ^ -(z & 1));
+  it->left--;
+  *id = it->id;
+  return TRUE;
+}
 
 /* The postings of a search index by their trigram's key: open
- * addressing, the Postings inline (net-collection-query.c). */
+ * addressing, the Postings inline (net-collection-search.c). */
 typedef struct
 {
   guint32  mask;        /* slots - 1 (0 with no slots) */
@@ -390,18 +467,6 @@ void         _net_coll_query_field           (Entry      *e,
                                               guint       special,
                                               FieldVal   *out,
                                               Slot       *scratch);
-void         _net_coll_search_index_fill     (SearchIndex   *si,
-                                              NetCollection *self);
-void         _net_coll_search_indexes_add    (NetCollection *self,
-                                              Entry         *e);
-void         _net_coll_search_indexes_move   (NetCollection *self,
-                                              Entry         *e,
-                                              const guint   *nums,
-                                              guint          n_nums);
-void         _net_coll_search_indexes_remove (NetCollection *self,
-                                              Entry         *e);
-void         _net_coll_gram_table_clear      (GramTable *table);
-void         _net_coll_search_index_free     (gpointer data);
 gboolean     _net_coll_special_of            (const char *name,
                                               guint      *special);
 void         _net_coll_visit                 (gpointer           model,
@@ -412,6 +477,22 @@ void         _net_coll_visit                 (gpointer           model,
                                               NetTableVisitFunc  func,
                                               gpointer           data);
 extern const NetQueryFuncs _net_coll_query_funcs;
+
+/* net-collection-search.c */
+void         _net_coll_gram_table_clear      (GramTable *table);
+Posting *    _net_coll_search_candidates     (NetCollection *self,
+                                              Cond          *c);
+void         _net_coll_search_index_fill     (SearchIndex   *si,
+                                              NetCollection *self);
+void         _net_coll_search_index_free     (gpointer data);
+void         _net_coll_search_indexes_add    (NetCollection *self,
+                                              Entry         *e);
+void         _net_coll_search_indexes_move   (NetCollection *self,
+                                              Entry         *e,
+                                              const guint   *nums,
+                                              guint          n_nums);
+void         _net_coll_search_indexes_remove (NetCollection *self,
+                                              Entry         *e);
 
 /* net-collection-order.c */
 /* A position in an order index, either kind. */
