@@ -351,9 +351,10 @@ typedef struct
   ClassField  *cf;
   GramTable    grams;   /* a trigram's key (search_gram_key()) → Posting of ids (appended,
                          * its stale ids left until a compaction) */
-  GHashTable  *texts;   /* Entry* → char* its folded text (owned) */
-  guint64      live;    /* ids in the postings for the texts */
-  guint64      stale;   /* ids in the postings for texts gone */
+  guint64      live;    /* ids appended to the postings */
+  guint64      stale;   /* of those, the ids of texts gone */
+  Entry       *moving;  /* the record about to change, and its text */
+  char        *old_text;
 } SearchIndex;
 
 static inline Entry *
@@ -482,9 +483,11 @@ extern const NetQueryFuncs _net_coll_query_funcs;
 void         _net_coll_gram_table_clear      (GramTable *table);
 Posting *    _net_coll_search_candidates     (NetCollection *self,
                                               Cond          *c);
+void         _net_coll_search_index_empty    (SearchIndex   *si);
 void         _net_coll_search_index_fill     (SearchIndex   *si,
                                               NetCollection *self);
 void         _net_coll_search_index_free     (gpointer data);
+SearchIndex *_net_coll_search_index_new      (ClassField    *cf);
 void         _net_coll_search_indexes_add    (NetCollection *self,
                                               Entry         *e);
 void         _net_coll_search_indexes_move   (NetCollection *self,
@@ -493,6 +496,10 @@ void         _net_coll_search_indexes_move   (NetCollection *self,
                                               guint          n_nums);
 void         _net_coll_search_indexes_remove (NetCollection *self,
                                               Entry         *e);
+void         _net_coll_search_indexes_will_move (NetCollection *self,
+                                                 Entry         *e,
+                                                 const guint   *nums,
+                                                 guint          n_nums);
 
 /* net-collection-order.c */
 /* A position in an order index, either kind. */
@@ -590,6 +597,10 @@ void         _net_coll_order_indexes_move    (NetCollection *self,
                                               guint          n_nums);
 void         _net_coll_order_indexes_remove  (NetCollection *self,
                                               Entry         *e);
+void         _net_coll_order_indexes_will_move (NetCollection *self,
+                                                Entry         *e,
+                                                const guint   *nums,
+                                                guint          n_nums);
 gboolean     _net_coll_order_indexes_walk    (NetCollection      *self,
                                               const Query        *q,
                                               const NetTableWalk *w,

@@ -705,6 +705,18 @@ order_index_move (OrderIndex *idx,
     _net_watch_hub_reset (&idx->owner->table.watches);
 }
 
+/* @e is about to change (the fields @nums, or any when NULL): what an
+ * index needs of it as it is now is taken (a search index, its text). */
+void
+_net_coll_order_indexes_will_move (NetCollection *self,
+                                   Entry         *e,
+                                   const guint   *nums,
+                                   guint          n_nums)
+{
+  if (!self->orders_frozen)
+    _net_coll_search_indexes_will_move (self, e, nums, n_nums);
+}
+
 /* @e changed (its fields, its times): it takes its new place.  @nums:
  * the numbers of the fields that were written, or NULL (any field may
  * have changed). */

@@ -176,7 +176,7 @@ _net_coll_search_index_free (gpointer data)
 
   _net_coll_gram_table_clear (&si->grams);
   g_free (si->grams.slots);
-  g_hash_table_unref (si->texts);
+  g_free (si->old_text);
   g_free (si);
 }
 
@@ -244,98 +244,71 @@ gram_add_cb (guint32  key,
   op->si->live++;
 }
 
-static void
-gram_count_cb (guint32  key,
-               gpointer data)
+/* The trigrams of @text (raw: its folded text has as many characters
+ * but for the rare NFKC expansion), for the count of stale ids. */
+static guint64
+search_text_trigrams (const char *text)
 {
-  (*(guint64 *) data)++;
+  glong n = text != NULL ? g_utf8_strlen (text, -1) : 0;
+
+  return n > 2 ? (guint64) n - 2 : 0;
 }
 
-/* Every posting made again from the texts: the stale ids are gone. */
-static void
-search_index_compact (SearchIndex *si)
+/* The text of @e in @si's field, or NULL. */
+static const char *
+search_index_text (SearchIndex *si,
+                   Entry       *e)
 {
-  GHashTableIter iter;
-  gpointer e, folded;
+  FieldVal fv;
 
-  _net_coll_gram_table_clear (&si->grams);
-  si->live = si->stale = 0;
-  g_hash_table_iter_init (&iter, si->texts);
-  while (g_hash_table_iter_next (&iter, &e, &folded))
-    {
-      GramOp op = { si, e };
-
-      foreach_trigram (folded, gram_add_cb, &op);
-    }
+  _net_coll_entry_field (e, si->cf, &fv);
+  if (fv.missing || fv.type != NET_FIELD_STRING)
+    return NULL;
+  return fv.v.s;
 }
 
 static void
 search_index_add (SearchIndex *si,
                   Entry       *e)
 {
-  FieldVal fv;
   GramOp op = { si, e };
-  char *folded;
-
-  _net_coll_entry_field (e, si->cf, &fv);
-  if (fv.missing || fv.type != NET_FIELD_STRING || fv.v.s == NULL)
-    return;
-  folded = _net_db_fold_text (fv.v.s);
-  foreach_trigram (folded, gram_add_cb, &op);
-  g_hash_table_insert (si->texts, e, folded);
-}
-
-/* The postings keep the ids of @e's old text (a candidate is checked
- * against the filter, and a gone id is skipped): they are only counted,
- * and made again once they are more than those of the texts. */
-static void
-search_index_remove (SearchIndex *si,
-                     Entry       *e)
-{
-  const char *folded = g_hash_table_lookup (si->texts, e);
-
-  if (folded == NULL)
-    return;
-  foreach_trigram (folded, gram_count_cb, &si->stale);
-  g_hash_table_remove (si->texts, e);
-  if (si->stale > si->live / 2 + 1024)
-    search_index_compact (si);
-}
-
-/* Whether @text is ASCII and @folded its lower case (what
- * _net_db_fold_text() makes of it), without making it. */
-static gboolean
-search_text_is_folded (const char *text,
-                       const char *folded)
-{
-  for (; *text != '\0'; text++, folded++)
-    if ((guchar) *text >= 0x80 || g_ascii_tolower (*text) != *folded)
-      return FALSE;
-  return *folded == '\0';
-}
-
-/* @e changed: its text moves only when it is another text. */
-static void
-search_index_move (SearchIndex *si,
-                   Entry       *e)
-{
-  const char *old = g_hash_table_lookup (si->texts, e);
+  const char *text = search_index_text (si, e);
   g_autofree char *folded = NULL;
-  FieldVal fv;
 
-  _net_coll_entry_field (e, si->cf, &fv);
-  if (!fv.missing && fv.type == NET_FIELD_STRING && fv.v.s != NULL)
-    {
-      /* Most changes are of other fields: an ASCII text folds to its
-       * lower case, so it is compared with the old one as it is. */
-      if (old != NULL && search_text_is_folded (fv.v.s, old))
-        return;
-      folded = _net_db_fold_text (fv.v.s);
-    }
-  if (g_strcmp0 (old, folded) == 0)
+  if (text == NULL)
     return;
-  search_index_remove (si, e);
-  search_index_add (si, e);
+  folded = _net_db_fold_text (text);
+  foreach_trigram (folded, gram_add_cb, &op);
+}
+
+/* Every posting made again from the records' texts: the stale ids are
+ * gone. */
+static void
+search_index_compact (SearchIndex   *si,
+                      NetCollection *self)
+{
+  _net_coll_gram_table_clear (&si->grams);
+  si->live = si->stale = 0;
+  for (guint i = 0; i <= self->table.by_id.mask; i++)
+    if (self->table.by_id.slots[i] != NULL)
+      search_index_add (si, self->table.by_id.slots[i]);
+}
+
+/* @text (@e's, now gone from @self or about to be replaced) leaves its
+ * ids in the postings (a candidate is checked against the filter, and a
+ * gone id is skipped): they are only counted, and the postings made
+ * again once they are more than half the others.  TRUE when they were
+ * made again (from the records @self holds now). */
+static gboolean
+search_index_leave (SearchIndex   *si,
+                    NetCollection *self,
+                    const char    *text)
+{
+  si->stale += search_text_trigrams (text);
+  if (si->stale <= si->live / 2 + 1024)
+    return FALSE;
+  search_index_compact (si, self);
+  return TRUE;
 }
 
 /* Whether one of the fields @nums is the field of @cf (under any of
@@ -356,6 +329,63 @@ writes_field (NetCollection *self,
   return FALSE;
 }
 
+/*
+ * A search index keeps no copy of the texts: what a record's text was
+ * when it changes (to count its ids stale, and to see whether it
+ * changed at all) is taken before the change
+ * (_net_coll_search_indexes_will_move()) and compared after it
+ * (_net_coll_search_indexes_move()).  A folded copy and its hash table
+ * entry were 70 bytes a record.
+ */
+
+/* @e is about to change (the fields @nums, or any when NULL): the text
+ * it has now is kept until _net_coll_search_indexes_move(). */
+void
+_net_coll_search_indexes_will_move (NetCollection *self,
+                                    Entry         *e,
+                                    const guint   *nums,
+                                    guint          n_nums)
+{
+  GHashTableIter iter;
+  gpointer p;
+
+  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
+    return;
+  g_hash_table_iter_init (&iter, self->search);
+  while (g_hash_table_iter_next (&iter, NULL, &p))
+    {
+      SearchIndex *si = p;
+
+      if (nums != NULL && !writes_field (self, nums, n_nums, si->cf))
+        continue;
+      g_free (si->old_text);
+      si->old_text = g_strdup (search_index_text (si, e));
+      si->moving = e;
+    }
+}
+
+/* @e changed: its text moves only when it is another text. */
+static void
+search_index_move (SearchIndex   *si,
+                   NetCollection *self,
+                   Entry         *e)
+{
+  g_autofree char *old = g_steal_pointer (&si->old_text);
+  gboolean known = si->moving == e;
+
+  si->moving = NULL;
+  /* Without the text of before (not told): added again, the old ids
+   * left (uncounted). */
+  if (known)
+    {
+      if (g_strcmp0 (old, search_index_text (si, e)) == 0)
+        return;
+      if (search_index_leave (si, self, old))
+        return;
+    }
+  search_index_add (si, e);
+}
+
 /* @e changed (the fields @nums, or any when NULL): its texts move. */
 void
 _net_coll_search_indexes_move (NetCollection *self,
@@ -371,7 +401,7 @@ _net_coll_search_indexes_move (NetCollection *self,
   g_hash_table_iter_init (&iter, self->search);
   while (g_hash_table_iter_next (&iter, NULL, &si))
     if (nums == NULL || writes_field (self, nums, n_nums, ((SearchIndex *) si)->cf))
-      search_index_move (si, e);
+      search_index_move (si, self, e);
 }
 
 void
@@ -388,30 +418,50 @@ _net_coll_search_indexes_add (NetCollection *self,
     search_index_add (si, e);
 }
 
+/* @e is gone from @self (its values are still there). */
 void
 _net_coll_search_indexes_remove (NetCollection *self,
                                  Entry         *e)
 {
   GHashTableIter iter;
-  gpointer si;
+  gpointer p;
 
   if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
     return;
   g_hash_table_iter_init (&iter, self->search);
-  while (g_hash_table_iter_next (&iter, NULL, &si))
-    search_index_remove (si, e);
+  while (g_hash_table_iter_next (&iter, NULL, &p))
+    {
+      SearchIndex *si = p;
+
+      search_index_leave (si, self, search_index_text (si, e));
+    }
+}
+
+SearchIndex *
+_net_coll_search_index_new (ClassField *cf)
+{
+  SearchIndex *si = g_new0 (SearchIndex, 1);
+
+  si->cf = cf;
+  return si;
+}
+
+/* Every posting gone (a restore). */
+void
+_net_coll_search_index_empty (SearchIndex *si)
+{
+  _net_coll_gram_table_clear (&si->grams);
+  g_clear_pointer (&si->old_text, g_free);
+  si->moving = NULL;
+  si->live = si->stale = 0;
 }
 
 void
 _net_coll_search_index_fill (SearchIndex   *si,
-                   NetCollection *self)
+                             NetCollection *self)
 {
-  _net_coll_gram_table_clear (&si->grams);
-  g_hash_table_remove_all (si->texts);
-  si->live = si->stale = 0;
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    if (self->table.by_id.slots[i] != NULL)
-      search_index_add (si, self->table.by_id.slots[i]);
+  _net_coll_search_index_empty (si);
+  search_index_compact (si, self);
 }
 
 /* The smallest posting a search index gives @c (ids, perhaps stale or

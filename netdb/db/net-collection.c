@@ -373,6 +373,7 @@ coll_apply (gpointer            model,
         {
           /* Another origin's insert of an id this one holds: it replaces
            * the record. */
+          _net_coll_order_indexes_will_move (self, e, NULL, 0);
           entry_unindex_all (self, e);
           _net_coll_entry_clear_values (self, e);
           e->created = ev.created;
@@ -402,6 +403,7 @@ coll_apply (gpointer            model,
 
           for (guint i = 0; i < n_nums; i++)
             nums[i] = g_array_index (ev.values, Value, i).num;
+          _net_coll_order_indexes_will_move (self, e, n_nums < G_N_ELEMENTS (nums) ? nums : NULL, n_nums);
           _net_table_unindex_key (&self->table, e, NET_TABLE_KEY_UPDATED);
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
@@ -621,10 +623,7 @@ coll_replace_entries (gpointer  model,
       _net_coll_order_index_empty (idx);
     g_hash_table_iter_init (&iter, self->search);
     while (g_hash_table_iter_next (&iter, NULL, &idx))
-      {
-        _net_coll_gram_table_clear (&((SearchIndex *) idx)->grams);
-        g_hash_table_remove_all (((SearchIndex *) idx)->texts);
-      }
+      _net_coll_search_index_empty (idx);
   }
   _net_coll_clear_entries (self);
   for (guint i = 0; i < records->len; i++)
@@ -1617,10 +1616,8 @@ net_collection_add_index (NetCollection  *self,
     }
   if ((flags & NET_INDEX_SEARCH) && g_hash_table_lookup (self->search, cf->name) == NULL)
     {
-      SearchIndex *si = g_new0 (SearchIndex, 1);
+      SearchIndex *si = _net_coll_search_index_new (cf);
 
-      si->cf = cf;
-      si->texts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
       _net_coll_search_index_fill (si, self);
       g_hash_table_insert (self->search, cf->name, si);
     }
