@@ -250,13 +250,14 @@ struct _OrderIndex
   NetCollection  *owner;   /* NULL once the collection is gone */
   char           *spec;
   Query           q;       /* its order keys (no conditions) */
-  KeyedMode       keyed;   /* KEYED_NONE: @seq and @nodes, else @tree and @keys */
+  KeyedMode       keyed;   /* KEYED_NONE: @seq and @nodes, else @tree */
   GSequence      *seq;     /* OrderNode*, owned */
   GHashTable     *nodes;   /* the entry's id (its address) → GSequenceIter* */
   NetBTree       *tree;    /* Entry* by (key, id in the order of ties) */
-  NetIdTable      keys;    /* KeyNode* */
-  GPtrArray      *chunks;  /* the KeyNode arrays, owned */
-  KeyNode        *free_nodes;
+  /* Keyed: the record about to change and its key until then (a
+   * record's key is not kept: it is its value's). */
+  Entry          *moving;
+  guint64         moving_key;
 };
 
 /* A posting: the ids, appended, as varints of the zigzag difference

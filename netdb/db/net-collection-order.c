@@ -234,7 +234,6 @@ order_index_place (OrderIndex    *idx,
  */
 
 #define KEY_SIGN G_GUINT64_CONSTANT (0x8000000000000000)
-#define KEY_CHUNK 1024
 
 static KeyedMode
 order_index_key_mode (const Query *q)
@@ -326,47 +325,11 @@ keyed_tie_desc (gconstpointer value)
   return ~((const Entry *) value)->id;
 }
 
-static KeyNode *
-key_node_new (OrderIndex *idx,
-              guint64     id,
-              guint64     key)
-{
-  KeyNode *n = idx->free_nodes;
-
-  if (n == NULL)
-    {
-      KeyNode *chunk = g_new (KeyNode, KEY_CHUNK);
-
-      g_ptr_array_add (idx->chunks, chunk);
-      for (guint i = 0; i < KEY_CHUNK; i++)
-        {
-          chunk[i].next = n;
-          n = &chunk[i];
-        }
-    }
-  idx->free_nodes = n->next;
-  n->id = id;
-  n->key = key;
-  n->next = NULL;
-  return n;
-}
-
-static void
-key_node_free (OrderIndex *idx,
-               KeyNode    *n)
-{
-  n->next = idx->free_nodes;
-  idx->free_nodes = n;
-}
-
 static void
 keyed_empty (OrderIndex *idx)
 {
   _net_btree_clear (idx->tree);
-  _net_id_table_clear (&idx->keys);
-  _net_id_table_init (&idx->keys);
-  g_ptr_array_set_size (idx->chunks, 0);
-  idx->free_nodes = NULL;
+  idx->moving = NULL;
 }
 
 static int
@@ -409,13 +372,6 @@ keyed_fill (OrderIndex    *idx,
       g_array_append_val (items, item);
     }
   g_array_sort_with_data (items, keyed_item_compare, tie);
-  _net_id_table_reserve (&idx->keys, items->len);
-  for (guint i = 0; i < items->len; i++)
-    {
-      NetBTreeItem *item = &g_array_index (items, NetBTreeItem, i);
-
-      _net_id_table_insert (&idx->keys, key_node_new (idx, ((Entry *) item->value)->id, item->key));
-    }
   _net_btree_build (idx->tree, (NetBTreeItem *) items->data, items->len);
   idx->keyed = mode;
   return TRUE;
@@ -451,7 +407,6 @@ order_index_insert (OrderIndex *idx,
           order_index_unkey (idx);
           return;
         }
-      _net_id_table_insert (&idx->keys, key_node_new (idx, e->id, key));
       _net_btree_insert (idx->tree, key, e);
       return;
     }
@@ -471,12 +426,11 @@ order_index_remove (OrderIndex *idx,
 
   if (idx->keyed != KEYED_NONE)
     {
-      KeyNode *n = _net_id_table_remove (&idx->keys, e->id);
+      guint64 key;
 
-      if (n == NULL)
-        return;
-      _net_btree_remove (idx->tree, n->key, e);
-      key_node_free (idx, n);
+      /* Its values are still there: its key is the one it has. */
+      if (order_key_of (idx, idx->keyed, e, &key))
+        _net_btree_remove (idx->tree, key, e);
       return;
     }
   it = g_hash_table_lookup (idx->nodes, &e->id);
@@ -582,8 +536,6 @@ _net_coll_order_index_get (NetCollection *self,
   idx->seq = g_sequence_new (g_free);
   idx->nodes = g_hash_table_new (g_int64_hash, g_int64_equal);
   idx->tree = _net_btree_new (idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc);
-  _net_id_table_init (&idx->keys);
-  idx->chunks = g_ptr_array_new_with_free_func (g_free);
   _net_coll_order_index_fill (idx, self, TRUE);
   g_hash_table_insert (self->orders, idx->spec, idx);
   return idx;
@@ -600,8 +552,6 @@ _net_coll_order_index_unref (OrderIndex *idx)
   g_hash_table_unref (idx->nodes);
   g_sequence_free (idx->seq);
   _net_btree_free (idx->tree);
-  _net_id_table_clear (&idx->keys);
-  g_ptr_array_unref (idx->chunks);
   g_free (idx->spec);
   g_free (idx);
 }
@@ -614,9 +564,9 @@ _net_coll_order_index_label (OrderIndex *idx,
 
   if (idx->keyed != KEYED_NONE)
     {
-      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
+      guint64 key;
 
-      return n != NULL ? n->key : 0;
+      return order_key_of (idx, idx->keyed, e, &key) ? key : 0;
     }
   it = g_hash_table_lookup (idx->nodes, &e->id);
   return it != NULL ? ((OrderNode *) g_sequence_get (it))->label : 0;
@@ -654,6 +604,32 @@ _net_coll_order_indexes_remove (NetCollection *self,
     order_index_remove (idx, e);
 }
 
+/* The key @e had in @idx before it changed: the one
+ * _net_coll_order_indexes_will_move() took, else (not told) found in
+ * the tree; FALSE when @e is not in it. */
+static gboolean
+keyed_old_key (OrderIndex *idx,
+               Entry      *e,
+               guint64    *key)
+{
+  NetBTreeIter it;
+  gboolean more;
+
+  if (idx->moving == e)
+    {
+      idx->moving = NULL;
+      *key = idx->moving_key;
+      return TRUE;
+    }
+  for (more = _net_btree_iter_first (idx->tree, &it); more; more = _net_btree_iter_next (&it))
+    if (_net_btree_iter_get (&it)->value == e)
+      {
+        *key = _net_btree_iter_get (&it)->key;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 /* @e changed: when it still sorts between its neighbours it keeps its
  * label, so that the live queries see no move (a change of a field that
  * is not an order key is then a notify on the item, not an
@@ -668,17 +644,15 @@ order_index_move (OrderIndex *idx,
 
   if (idx->keyed != KEYED_NONE)
     {
-      KeyNode *n = _net_id_table_lookup (&idx->keys, e->id);
-      guint64 key;
+      guint64 old, key;
 
-      if (n == NULL)
+      if (!keyed_old_key (idx, e, &old))
         order_index_insert (idx, e);
       else if (!order_key_of (idx, idx->keyed, e, &key))
         order_index_unkey (idx);
-      else if (key != n->key)
+      else if (key != old)
         {
-          _net_btree_remove (idx->tree, n->key, e);
-          n->key = key;
+          _net_btree_remove (idx->tree, old, e);
           _net_btree_insert (idx->tree, key, e);
         }
       return;
@@ -706,15 +680,32 @@ order_index_move (OrderIndex *idx,
 }
 
 /* @e is about to change (the fields @nums, or any when NULL): what an
- * index needs of it as it is now is taken (a search index, its text). */
+ * index needs of it as it is now is taken (a search index, its text; a
+ * keyed index, its key). */
 void
 _net_coll_order_indexes_will_move (NetCollection *self,
                                    Entry         *e,
                                    const guint   *nums,
                                    guint          n_nums)
 {
-  if (!self->orders_frozen)
-    _net_coll_search_indexes_will_move (self, e, nums, n_nums);
+  GHashTableIter iter;
+  gpointer p;
+
+  if (self->orders_frozen)
+    return;
+  _net_coll_search_indexes_will_move (self, e, nums, n_nums);
+  if (G_LIKELY (self->orders == NULL || g_hash_table_size (self->orders) == 0))
+    return;
+  g_hash_table_iter_init (&iter, self->orders);
+  while (g_hash_table_iter_next (&iter, NULL, &p))
+    {
+      OrderIndex *idx = p;
+
+      /* A keyed index finds a record by its key: the one it has now. */
+      idx->moving = NULL;
+      if (idx->keyed != KEYED_NONE && order_key_of (idx, idx->keyed, e, &idx->moving_key))
+        idx->moving = e;
+    }
 }
 
 /* @e changed (its fields, its times): it takes its new place.  @nums:
