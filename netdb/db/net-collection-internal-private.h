@@ -62,6 +62,7 @@ typedef union
   char     *s;       /* string (may be NULL) */
   char    **v;       /* strv (may be NULL) */
   GBytes   *b;       /* bytes (may be NULL) */
+  gpointer  p;       /* Entry: where its slots went (Entry.inl[0]) */
 } Slot;
 
 #define NULL_TIME G_MININT64
@@ -78,14 +79,19 @@ struct _StoredField
 };
 
 /* A record's state: the engine's header, then its values by field
- * number (slot num - 1), followed by one presence bit per slot. */
+ * number (slot num - 1), followed by one presence bit per slot, in the
+ * entry's own allocation (one malloc a record, not two: 16 B of a note
+ * of notes/memory); slots for a field defined later (n > cap) move to an
+ * allocation of their own, which inl[0] points to.  The entry stays
+ * where it is: the indexes hold it. */
 typedef struct
 {
   guint64   id;           /* first: the id table's key */
   gint64    created;
   gint64    updated;
-  guint32   n;
-  Slot     *slots;
+  guint32   n;            /* slots */
+  guint32   cap;          /* slots in @inl (at least one); n == cap while they are there */
+  Slot      inl[];        /* cap slots and their bits, or (n > cap) where they went */
 } Entry;
 
 G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, id) == G_STRUCT_OFFSET (NetTableEntry, id));
@@ -365,10 +371,16 @@ _net_coll_lookup (NetCollection *self,
   return _net_id_table_lookup (&self->table.by_id, id);
 }
 
+static inline Slot *
+_net_coll_entry_slots (Entry *e)
+{
+  return G_LIKELY (e->n <= e->cap) ? e->inl : e->inl[0].p;
+}
+
 static inline guint8 *
 _net_coll_entry_bits (Entry *e)
 {
-  return (guint8 *) (e->slots + e->n);
+  return (guint8 *) (_net_coll_entry_slots (e) + e->n);
 }
 
 static inline gboolean
@@ -417,7 +429,10 @@ gboolean _net_coll_entry_field_value  (Entry      *e,
                                        GValue     *out);
 void     _net_coll_entry_free         (NetCollection *self,
                                        Entry         *e);
-Entry *  _net_coll_entry_new          (guint64 id);
+Entry *  _net_coll_entry_new          (guint64 id,
+                                       guint   n);
+Entry *  _net_coll_entry_fit          (Entry  *e,
+                                       guint   n);
 void     _net_coll_entry_set          (NetCollection *self,
                                        Entry         *e,
                                        guint          num,
@@ -446,6 +461,7 @@ gboolean _net_coll_value_decode       (const guint8  *data,
                                        Value         *out,
                                        guint64        seq,
                                        GError       **error);
+guint    _net_coll_values_max_num     (GArray       *values);
 void     _net_coll_value_encode       (GByteArray   *buf,
                                        guint         num,
                                        NetFieldType  type,
@@ -570,7 +586,7 @@ _net_coll_walk_ahead_step (WalkAhead *a)
     }
   if (a->near_left > 0)
     {
-      PREFETCH (_net_coll_order_cursor_get (&a->near)->slots);
+      PREFETCH (_net_coll_entry_bits (_net_coll_order_cursor_get (&a->near)));
       if (--a->near_left > 0)
         _net_coll_order_cursor_step (&a->near, a->back);
     }

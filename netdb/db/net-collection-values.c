@@ -438,12 +438,43 @@ _net_coll_value_decode (const guint8  *data,
 
 /* Entries ----------------------------------------------------------------------- */
 
+/* A new entry with room for fields 1 to @n in its own allocation. */
 Entry *
-_net_coll_entry_new (guint64 id)
+_net_coll_entry_new (guint64 id,
+                     guint   n)
 {
-  Entry *e = g_new0 (Entry, 1);
+  Entry *e;
 
+  n = MAX (n, 1);
+  e = g_malloc0 (sizeof (Entry) + n * sizeof (Slot) + (n + 7) / 8);
   e->id = id;
+  e->n = e->cap = n;
+  return e;
+}
+
+/* The largest field number of @values (Value), 0 for none. */
+guint
+_net_coll_values_max_num (GArray *values)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < values->len; i++)
+    n = MAX (n, g_array_index (values, Value, i).num);
+  return n;
+}
+
+/* @e, in no index and without values, with room for fields 1 to @n in
+ * its own allocation (it may move). */
+Entry *
+_net_coll_entry_fit (Entry *e,
+                     guint  n)
+{
+  g_assert (e->n == e->cap);
+  if (n <= e->cap)
+    return e;
+  e = g_realloc (e, sizeof (Entry) + n * sizeof (Slot) + (n + 7) / 8);
+  e->n = e->cap = n;
+  memset (e->inl, 0, n * sizeof (Slot) + (n + 7) / 8);
   return e;
 }
 
@@ -451,11 +482,15 @@ void
 _net_coll_entry_clear_values (NetCollection *self,
                     Entry         *e)
 {
+  Slot *slots = _net_coll_entry_slots (e);
+
   for (guint num = 1; num <= e->n; num++)
     if (_net_coll_entry_has (e, num))
-      _net_coll_slot_clear (((StoredField *) g_ptr_array_index (self->stored, num - 1))->type, &e->slots[num - 1]);
-  g_clear_pointer (&e->slots, g_free);
-  e->n = 0;
+      _net_coll_slot_clear (((StoredField *) g_ptr_array_index (self->stored, num - 1))->type, &slots[num - 1]);
+  if (e->n > e->cap)
+    g_free (slots);
+  e->n = e->cap;
+  memset (e->inl, 0, e->cap * sizeof (Slot) + (e->cap + 7) / 8);
 }
 
 void
@@ -466,25 +501,23 @@ _net_coll_entry_free (NetCollection *self,
   g_free (e);
 }
 
-/* Makes room for field @num (the entry stays where it is). */
+/* Makes room for field @num (the entry stays where it is: its slots move
+ * out). */
 static void
 entry_reserve (Entry *e,
                guint  num)
 {
-  guint n = MAX (num, e->n);
   Slot *slots;
 
   if (num <= e->n)
     return;
-  slots = g_malloc0 (n * sizeof (Slot) + (n + 7) / 8);
-  if (e->n > 0)
-    {
-      memcpy (slots, e->slots, e->n * sizeof (Slot));
-      memcpy ((guint8 *) (slots + n), _net_coll_entry_bits (e), (e->n + 7) / 8);
-    }
-  g_free (e->slots);
-  e->slots = slots;
-  e->n = n;
+  slots = g_malloc0 (num * sizeof (Slot) + (num + 7) / 8);
+  memcpy (slots, _net_coll_entry_slots (e), e->n * sizeof (Slot));
+  memcpy ((guint8 *) (slots + num), _net_coll_entry_bits (e), (e->n + 7) / 8);
+  if (e->n > e->cap)
+    g_free (e->inl[0].p);
+  e->inl[0].p = slots;
+  e->n = num;
 }
 
 /* Takes @v into field @num of @e. */
@@ -498,8 +531,8 @@ _net_coll_entry_set (NetCollection *self,
 
   entry_reserve (e, num);
   if (_net_coll_entry_has (e, num))
-    _net_coll_slot_clear (type, &e->slots[num - 1]);
-  e->slots[num - 1] = *v;
+    _net_coll_slot_clear (type, &_net_coll_entry_slots (e)[num - 1]);
+  _net_coll_entry_slots (e)[num - 1] = *v;
   memset (v, 0, sizeof *v);
   _net_coll_entry_bits (e)[(num - 1) / 8] |= 1u << ((num - 1) % 8);
 }
@@ -527,7 +560,7 @@ _net_coll_entry_field (Entry       *e,
       {
         out->type = sf->type;
         out->missing = FALSE;
-        out->v = e->slots[sf->num - 1];
+        out->v = _net_coll_entry_slots (e)[sf->num - 1];
         return;
       }
   out->type = cf->type;

@@ -385,7 +385,7 @@ coll_apply (gpointer            model,
         }
       else
         {
-          e = _net_coll_entry_new (ev.id);
+          e = _net_coll_entry_new (ev.id, _net_coll_values_max_num (ev.values));
           e->created = ev.created;
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
@@ -527,7 +527,7 @@ coll_encode_entry (gpointer    entry,
       {
         g_byte_array_set_size (sub, 0);
         _net_coll_value_encode (sub, num, ((StoredField *) g_ptr_array_index (self->stored, num - 1))->type,
-                      &e->slots[num - 1]);
+                      &_net_coll_entry_slots (e)[num - 1]);
         net_encoder_put_bytes (enc, F_VALUE, sub->data, sub->len);
       }
 }
@@ -559,7 +559,7 @@ coll_decode_record (const NetField  *outer,
   if (outer->wire != NET_WIRE_BYTES || !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
     return _net_snapshot_invalid (error, "collection", "bad record");
 
-  rec->entry = _net_coll_entry_new (0);
+  rec->entry = _net_coll_entry_new (0, 0);
   rec->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   rec->defs = g_array_new (FALSE, FALSE, sizeof (Def));
   g_array_set_clear_func (rec->defs, _net_coll_def_clear);
@@ -610,6 +610,7 @@ coll_replace_entries (gpointer  model,
                       GArray   *records)
 {
   NetCollection *self = model;
+  g_autoptr(GArray) values = NULL;
 
   /* The schema of the snapshot replaces the one the log gave: it is the
    * same history, at least as far (a restore checks the log fits it). */
@@ -641,6 +642,7 @@ coll_replace_entries (gpointer  model,
         }
     }
 
+  values = g_array_new (FALSE, FALSE, sizeof (Value));
   _net_id_table_reserve (&self->table.by_id, records->len);
   for (guint i = 0; i < records->len; i++)
     {
@@ -649,7 +651,7 @@ coll_replace_entries (gpointer  model,
 
       if (rec->schema)
         continue;
-      e = g_steal_pointer (&rec->entry);
+      g_array_set_size (values, 0);
       for (guint j = 0; j < rec->values->len; j++)
         {
           GBytes *b = g_ptr_array_index (rec->values, j);
@@ -658,7 +660,15 @@ coll_replace_entries (gpointer  model,
           const guint8 *data = g_bytes_get_data (b, &len);
 
           if (_net_coll_value_decode (data, len, self->stored, NULL, &v, 0, NULL))
-            _net_coll_entry_set (self, e, v.num, &v.v);
+            g_array_append_val (values, v);
+        }
+      /* Its values in its own allocation. */
+      e = _net_coll_entry_fit (g_steal_pointer (&rec->entry), _net_coll_values_max_num (values));
+      for (guint j = 0; j < values->len; j++)
+        {
+          Value *v = &g_array_index (values, Value, j);
+
+          _net_coll_entry_set (self, e, v->num, &v->v);
         }
       if (_net_coll_lookup (self, e->id) != NULL)   /* a snapshot holds each id once */
         entry_delete (self, _net_coll_lookup (self, e->id));
