@@ -79,9 +79,9 @@ struct _StoredField
 };
 
 /* A record's state: the engine's header, then its values by field
- * number (slot num - 1), followed by one presence bit per slot, in the
- * entry's own allocation (one malloc a record, not two: 16 B of a note
- * of notes/memory); slots for a field defined later (n > cap) move to an
+ * number (slot num - 1), followed by one presence bit per slot, and
+ * the strings of its first values, in the entry's own allocation (one
+ * malloc a record, not four: 32 B of a note of notes/memory); slots for a field defined later (n > cap) move to an
  * allocation of their own, which inl[0] points to.  The entry stays
  * where it is: the indexes hold it. */
 typedef struct
@@ -89,10 +89,14 @@ typedef struct
   guint64   id;           /* first: the id table's key */
   gint64    created;
   gint64    updated;
-  guint32   n;            /* slots */
-  guint32   cap;          /* slots in @inl (at least one); n == cap while they are there */
+  guint16   n;            /* slots (fields: at most MAX_FIELDS) */
+  guint16   cap;          /* slots in @inl (at least one); n == cap while they are there */
+  guint16   room;         /* bytes for strings after the bits (net-collection-values.c) */
+  guint16   room_used;
   Slot      inl[];        /* cap slots and their bits, or (n > cap) where they went */
 } Entry;
+
+G_STATIC_ASSERT (MAX_FIELDS <= G_MAXUINT16);
 
 G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, id) == G_STRUCT_OFFSET (NetTableEntry, id));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, created) == G_STRUCT_OFFSET (NetTableEntry, created));
@@ -429,10 +433,12 @@ gboolean _net_coll_entry_field_value  (Entry      *e,
                                        GValue     *out);
 void     _net_coll_entry_free         (NetCollection *self,
                                        Entry         *e);
-Entry *  _net_coll_entry_new          (guint64 id,
-                                       guint   n);
-Entry *  _net_coll_entry_fit          (Entry  *e,
-                                       guint   n);
+Entry *  _net_coll_entry_new          (NetCollection *self,
+                                       guint64        id,
+                                       GArray        *values);
+Entry *  _net_coll_entry_fit          (NetCollection *self,
+                                       Entry         *e,
+                                       GArray        *values);
 void     _net_coll_entry_set          (NetCollection *self,
                                        Entry         *e,
                                        guint          num,
@@ -461,7 +467,6 @@ gboolean _net_coll_value_decode       (const guint8  *data,
                                        Value         *out,
                                        guint64        seq,
                                        GError       **error);
-guint    _net_coll_values_max_num     (GArray       *values);
 void     _net_coll_value_encode       (GByteArray   *buf,
                                        guint         num,
                                        NetFieldType  type,
