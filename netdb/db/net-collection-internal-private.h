@@ -375,6 +375,24 @@ _net_coll_lookup (NetCollection *self,
   return _net_id_table_lookup (&self->table.by_id, id);
 }
 
+/* Whether one of the fields @nums is the field of @cf (under any of
+ * its numbers). */
+static inline gboolean
+_net_coll_writes_field (NetCollection *self,
+                        const guint   *nums,
+                        guint          n_nums,
+                        ClassField    *cf)
+{
+  for (guint i = 0; i < n_nums; i++)
+    {
+      StoredField *sf = g_ptr_array_index (self->stored, nums[i] - 1);
+
+      if (g_str_equal (sf->name, cf->name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static inline Slot *
 _net_coll_entry_slots (Entry *e)
 {

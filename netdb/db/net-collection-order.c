@@ -604,6 +604,20 @@ _net_coll_order_indexes_remove (NetCollection *self,
     order_index_remove (idx, e);
 }
 
+/* Whether the key of keyed @idx stays what it was when the fields
+ * @nums are written (NULL: any may be): a field's, when not one of them
+ * (the engine's times change anyway). */
+static gboolean
+keyed_stays (NetCollection *self,
+             OrderIndex    *idx,
+             const guint   *nums,
+             guint          n_nums)
+{
+  OrderKey *k = &g_array_index (idx->q.keys, OrderKey, 0);
+
+  return nums != NULL && k->cf != NULL && !_net_coll_writes_field (self, nums, n_nums, k->cf);
+}
+
 /* The key @e had in @idx before it changed: the one
  * _net_coll_order_indexes_will_move() took, else (not told) found in
  * the tree; FALSE when @e is not in it. */
@@ -635,8 +649,10 @@ keyed_old_key (OrderIndex *idx,
  * is not an order key is then a notify on the item, not an
  * items-changed); otherwise it takes its new place. */
 static void
-order_index_move (OrderIndex *idx,
-                  Entry      *e)
+order_index_move (OrderIndex    *idx,
+                  Entry         *e,
+                  const guint   *nums,
+                  guint          n_nums)
 {
   GSequenceIter *it;
   GSequenceIter *next;
@@ -646,6 +662,8 @@ order_index_move (OrderIndex *idx,
     {
       guint64 old, key;
 
+      if (idx->owner != NULL && keyed_stays (idx->owner, idx, nums, n_nums))
+        return;
       if (!keyed_old_key (idx, e, &old))
         order_index_insert (idx, e);
       else if (!order_key_of (idx, idx->keyed, e, &key))
@@ -703,7 +721,8 @@ _net_coll_order_indexes_will_move (NetCollection *self,
 
       /* A keyed index finds a record by its key: the one it has now. */
       idx->moving = NULL;
-      if (idx->keyed != KEYED_NONE && order_key_of (idx, idx->keyed, e, &idx->moving_key))
+      if (idx->keyed != KEYED_NONE && !keyed_stays (self, idx, nums, n_nums) &&
+          order_key_of (idx, idx->keyed, e, &idx->moving_key))
         idx->moving = e;
     }
 }
@@ -726,7 +745,7 @@ _net_coll_order_indexes_move (NetCollection *self,
     return;
   g_hash_table_iter_init (&iter, self->orders);
   while (g_hash_table_iter_next (&iter, NULL, &idx))
-    order_index_move (idx, e);
+    order_index_move (idx, e, nums, n_nums);
 }
 
 guint

@@ -311,22 +311,49 @@ search_index_leave (SearchIndex   *si,
   return TRUE;
 }
 
-/* Whether one of the fields @nums is the field of @cf (under any of
- * its numbers). */
-static gboolean
-writes_field (NetCollection *self,
-              const guint   *nums,
-              guint          n_nums,
-              ClassField    *cf)
+typedef void (*SearchIndexFunc) (SearchIndex   *si,
+                                 NetCollection *self,
+                                 Entry         *e);
+
+/* Calls @func on the search indexes of the fields @nums (NULL: on every
+ * index): a lookup by each field's name, not a walk of the indexes (an
+ * update of a due date has no text to move). */
+static void
+search_indexes_foreach_written (NetCollection   *self,
+                                const guint     *nums,
+                                guint            n_nums,
+                                Entry           *e,
+                                SearchIndexFunc  func)
 {
+  SearchIndex *done[16];
+  guint n = 0;
+  GHashTableIter iter;
+  gpointer si;
+
+  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
+    return;
+  if (nums == NULL || n_nums > G_N_ELEMENTS (done))
+    {
+      g_hash_table_iter_init (&iter, self->search);
+      while (g_hash_table_iter_next (&iter, NULL, &si))
+        func (si, self, e);
+      return;
+    }
   for (guint i = 0; i < n_nums; i++)
     {
       StoredField *sf = g_ptr_array_index (self->stored, nums[i] - 1);
 
-      if (g_str_equal (sf->name, cf->name))
-        return TRUE;
+      if ((si = g_hash_table_lookup (self->search, sf->name)) == NULL)
+        continue;
+      /* Written under two numbers of its name: once. */
+      for (guint j = 0; j < n && si != NULL; j++)
+        if (done[j] == si)
+          si = NULL;
+      if (si == NULL)
+        continue;
+      done[n++] = si;
+      func (si, self, e);
     }
-  return FALSE;
 }
 
 /*
@@ -340,28 +367,23 @@ writes_field (NetCollection *self,
 
 /* @e is about to change (the fields @nums, or any when NULL): the text
  * it has now is kept until _net_coll_search_indexes_move(). */
+static void
+search_index_will_move (SearchIndex   *si,
+                        NetCollection *self,
+                        Entry         *e)
+{
+  g_free (si->old_text);
+  si->old_text = g_strdup (search_index_text (si, e));
+  si->moving = e;
+}
+
 void
 _net_coll_search_indexes_will_move (NetCollection *self,
                                     Entry         *e,
                                     const guint   *nums,
                                     guint          n_nums)
 {
-  GHashTableIter iter;
-  gpointer p;
-
-  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
-    return;
-  g_hash_table_iter_init (&iter, self->search);
-  while (g_hash_table_iter_next (&iter, NULL, &p))
-    {
-      SearchIndex *si = p;
-
-      if (nums != NULL && !writes_field (self, nums, n_nums, si->cf))
-        continue;
-      g_free (si->old_text);
-      si->old_text = g_strdup (search_index_text (si, e));
-      si->moving = e;
-    }
+  search_indexes_foreach_written (self, nums, n_nums, e, search_index_will_move);
 }
 
 /* @e changed: its text moves only when it is another text. */
@@ -393,15 +415,7 @@ _net_coll_search_indexes_move (NetCollection *self,
                                const guint   *nums,
                                guint          n_nums)
 {
-  GHashTableIter iter;
-  gpointer si;
-
-  if (G_LIKELY (self->search == NULL || g_hash_table_size (self->search) == 0))
-    return;
-  g_hash_table_iter_init (&iter, self->search);
-  while (g_hash_table_iter_next (&iter, NULL, &si))
-    if (nums == NULL || writes_field (self, nums, n_nums, ((SearchIndex *) si)->cf))
-      search_index_move (si, self, e);
+  search_indexes_foreach_written (self, nums, n_nums, e, search_index_move);
 }
 
 void
