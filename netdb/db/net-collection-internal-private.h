@@ -453,10 +453,12 @@ void     _net_coll_entry_free         (NetCollection *self,
                                        Entry         *e);
 Entry *  _net_coll_entry_new          (NetCollection *self,
                                        guint64        id,
-                                       GArray        *values);
+                                       const Value   *values,
+                                       guint          n_values);
 Entry *  _net_coll_entry_fit          (NetCollection *self,
                                        Entry         *e,
-                                       GArray        *values);
+                                       const Value   *values,
+                                       guint          n_values);
 void     _net_coll_entry_set          (NetCollection *self,
                                        Entry         *e,
                                        guint          num,

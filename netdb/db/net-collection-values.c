@@ -477,15 +477,16 @@ entry_slot_clear (Entry        *e,
  * @values (Value) want. */
 static void
 entry_size_for (NetCollection *self,
-                GArray        *values,
+                const Value   *values,
+                guint          n_values,
                 guint         *n,
                 gsize         *room)
 {
   *n = 1;
   *room = 0;
-  for (guint i = 0; values != NULL && i < values->len; i++)
+  for (guint i = 0; i < n_values; i++)
     {
-      Value *v = &g_array_index (values, Value, i);
+      const Value *v = &values[i];
 
       *n = MAX (*n, v->num);
       if (((StoredField *) g_ptr_array_index (self->stored, v->num - 1))->type == NET_FIELD_STRING &&
@@ -496,18 +497,19 @@ entry_size_for (NetCollection *self,
     *room = 0;
 }
 
-/* A new entry with room for the values @values (Value; NULL: none) in
- * its own allocation: their slots and their strings. */
+/* A new entry with room for the @n_values values @values in its own
+ * allocation: their slots and their strings. */
 Entry *
 _net_coll_entry_new (NetCollection *self,
                      guint64        id,
-                     GArray        *values)
+                     const Value   *values,
+                     guint          n_values)
 {
   Entry *e;
   guint n;
   gsize room;
 
-  entry_size_for (self, values, &n, &room);
+  entry_size_for (self, values, n_values, &n, &room);
   e = g_malloc0 (sizeof (Entry) + n * sizeof (Slot) + (n + 7) / 8 + room);
   e->id = id;
   e->n = e->cap = n;
@@ -520,13 +522,14 @@ _net_coll_entry_new (NetCollection *self,
 Entry *
 _net_coll_entry_fit (NetCollection *self,
                      Entry         *e,
-                     GArray        *values)
+                     const Value   *values,
+                     guint          n_values)
 {
   guint n;
   gsize room;
 
   g_assert (e->n == e->cap && e->room_used == 0);
-  entry_size_for (self, values, &n, &room);
+  entry_size_for (self, values, n_values, &n, &room);
   if (n <= e->cap && room <= e->room)
     return e;
   n = MAX (n, e->cap);

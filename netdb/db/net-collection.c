@@ -385,7 +385,7 @@ coll_apply (gpointer            model,
         }
       else
         {
-          e = _net_coll_entry_new (self, ev.id, ev.values);
+          e = _net_coll_entry_new (self, ev.id, (const Value *) ev.values->data, ev.values->len);
           e->created = ev.created;
           e->updated = ev.updated;
           entry_take_values (self, e, &ev);
@@ -559,7 +559,7 @@ coll_decode_record (const NetField  *outer,
   if (outer->wire != NET_WIRE_BYTES || !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
     return _net_snapshot_invalid (error, "collection", "bad record");
 
-  rec->entry = _net_coll_entry_new (NULL, 0, NULL);
+  rec->entry = _net_coll_entry_new (NULL, 0, NULL, 0);
   rec->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   rec->defs = g_array_new (FALSE, FALSE, sizeof (Def));
   g_array_set_clear_func (rec->defs, _net_coll_def_clear);
@@ -663,7 +663,7 @@ coll_replace_entries (gpointer  model,
             g_array_append_val (values, v);
         }
       /* Its values in its own allocation. */
-      e = _net_coll_entry_fit (self, g_steal_pointer (&rec->entry), values);
+      e = _net_coll_entry_fit (self, g_steal_pointer (&rec->entry), (const Value *) values->data, values->len);
       for (guint j = 0; j < values->len; j++)
         {
           Value *v = &g_array_index (values, Value, j);
