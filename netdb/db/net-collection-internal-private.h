@@ -144,6 +144,22 @@ typedef struct
   Slot          v;        /* owned; of the type of field num */
 } Value;
 
+/* The event a local mutation is appending, with the values it has: the
+ * fold of that event takes them instead of decoding what was just
+ * encoded (coll_apply()). */
+typedef struct
+{
+  const guint8 *payload;      /* the payload encoded (NULL: none) */
+  gsize         payload_len;
+  guint8        dispatch;
+  guint         n_stored;     /* the schema it was encoded against */
+  guint64       id;
+  gint64        created;
+  gint64        updated;
+  Value        *values;       /* taken by the fold (their slots zeroed) */
+  guint         n_values;
+} LocalEvent;
+
 struct _NetCollection
 {
   GObject         parent_instance;
@@ -162,6 +178,8 @@ struct _NetCollection
   GHashTable     *fields_by_name;  /* name → ClassField* */
 
   NetRecord      *inserting;       /* the record an insert makes live */
+  LocalEvent      local;
+  GByteArray     *local_payload;   /* its payload, copied */
 
   /* The orders of fields that live queries keep (OrderIndex*, by their
    * spec; each held by its queries' matchers). */
@@ -488,6 +506,11 @@ gboolean _net_coll_value_decode       (const guint8  *data,
                                        guint64        seq,
                                        GError       **error);
 void     _net_coll_value_encode       (GByteArray   *buf,
+                                       guint         num,
+                                       NetFieldType  type,
+                                       const Slot   *slot);
+void     _net_coll_value_put          (GByteArray   *buf,
+                                       guint         field,
                                        guint         num,
                                        NetFieldType  type,
                                        const Slot   *slot);

@@ -303,6 +303,40 @@ _net_coll_value_encode (GByteArray   *buf,
     }
 }
 
+/* Puts a value record as field @field of @buf's event (what
+ * net_encoder_put_bytes() of the record _net_coll_value_encode() makes
+ * would put), encoded in place: no buffer of its own to copy from. */
+void
+_net_coll_value_put (GByteArray   *buf,
+                     guint         field,
+                     guint         num,
+                     NetFieldType  type,
+                     const Slot   *slot)
+{
+  guint8 head[11];   /* a key, and a byte of length */
+  gsize n = net_leb128_put (head, (guint64) field << 3 | NET_WIRE_BYTES);
+  guint start, len;
+
+  /* The record's length takes one byte while it is below 128 (most
+   * values): room for that, moved on for a longer one. */
+  head[n] = 0;
+  g_byte_array_append (buf, head, n + 1);
+  start = buf->len;
+  _net_coll_value_encode (buf, num, type, slot);
+  len = buf->len - start;
+  if (len < 0x80)
+    buf->data[start - 1] = len;
+  else
+    {
+      guint8 lenbuf[10];
+      gsize m = net_leb128_put (lenbuf, len);
+
+      g_byte_array_set_size (buf, buf->len + m - 1);
+      memmove (buf->data + start + m - 1, buf->data + start, len);
+      memcpy (buf->data + start - 1, lenbuf, m);
+    }
+}
+
 gboolean
 _net_coll_corrupt (GError    **error,
          const char *what,

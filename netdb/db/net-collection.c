@@ -290,19 +290,15 @@ entry_unindex_all (NetCollection *self,
     _net_table_unindex_key (&self->table, e, k);
 }
 
-/* Takes the values of @ev into @e. */
+/* Takes @values (their slots zeroed) into @e. */
 static void
 entry_take_values (NetCollection *self,
                    Entry         *e,
-                   Event         *ev)
+                   Value         *values,
+                   guint          n_values)
 {
-  for (guint i = 0; i < ev->values->len; i++)
-    {
-      Value *v = &g_array_index (ev->values, Value, i);
-
-      _net_coll_entry_set (self, e, v->num, &v->v);
-    }
-  g_array_set_size (ev->values, 0);
+  for (guint i = 0; i < n_values; i++)
+    _net_coll_entry_set (self, e, values[i].num, &values[i].v);
 }
 
 /* Takes @e (filled, in no index) into the table. */
@@ -328,45 +324,19 @@ entry_delete (NetCollection *self,
   _net_coll_entry_free (self, e);
 }
 
-static gboolean
-coll_apply (gpointer            model,
-            guint64             seq,
-            const NetEventMeta *meta,
-            const guint8       *payload,
-            gsize               payload_len,
-            GError            **error)
+/* Applies a record event to the state: its id, times and values (taken). */
+static void
+coll_apply_record (NetCollection *self,
+                   guint8         dispatch,
+                   guint64        id,
+                   gint64         created,
+                   gint64         updated,
+                   Value         *values,
+                   guint          n_values)
 {
-  NetCollection *self = model;
-  Event ev;
-  Entry *e;
-  gboolean ok;
+  Entry *e = _net_coll_lookup (self, id);
 
-  if (meta->dispatch < NET_DISPATCH_RECORD_INSERTED || meta->dispatch > NET_DISPATCH_RECORD_DELETED)
-    {
-      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
-                   "event %" G_GUINT64_FORMAT " has dispatch 0x%02x, not a record event",
-                   seq, meta->dispatch);
-      return FALSE;
-    }
-
-  ok = _net_coll_event_decode (self, meta->dispatch, seq, payload, payload_len, &ev, error);
-  if (!ok)
-    {
-      _net_coll_event_clear (self, &ev);
-      return FALSE;
-    }
-
-  /* The schema first: it holds whatever the event does to its record. */
-  for (guint i = 0; i < ev.defs->len; i++)
-    {
-      Def *d = &g_array_index (ev.defs, Def, i);
-
-      if (!_net_coll_define_field (self, d->num, d->name, d->type, seq, error))
-        g_assert_not_reached ();   /* checked by _net_coll_event_decode() */
-    }
-
-  e = _net_coll_lookup (self, ev.id);
-  switch (meta->dispatch)
+  switch (dispatch)
     {
     case NET_DISPATCH_RECORD_INSERTED:
       if (e != NULL)
@@ -376,19 +346,19 @@ coll_apply (gpointer            model,
           _net_coll_order_indexes_will_move (self, e, NULL, 0);
           entry_unindex_all (self, e);
           _net_coll_entry_clear_values (self, e);
-          e->created = ev.created;
-          e->updated = ev.updated;
-          entry_take_values (self, e, &ev);
+          e->created = created;
+          e->updated = updated;
+          entry_take_values (self, e, values, n_values);
           entry_index_all (self, e);
           _net_coll_order_indexes_move (self, e, NULL, 0);
           _net_table_entry_changed (&self->table, e);
         }
       else
         {
-          e = _net_coll_entry_new (self, ev.id, (const Value *) ev.values->data, ev.values->len);
-          e->created = ev.created;
-          e->updated = ev.updated;
-          entry_take_values (self, e, &ev);
+          e = _net_coll_entry_new (self, id, values, n_values);
+          e->created = created;
+          e->updated = updated;
+          entry_take_values (self, e, values, n_values);
           entry_insert (self, e);
         }
       break;
@@ -398,15 +368,15 @@ coll_apply (gpointer            model,
         {
           /* The fields it writes (taken below): a search index of
            * another field has nothing to move. */
-          guint nums[16];
-          guint n_nums = MIN (ev.values->len, G_N_ELEMENTS (nums));
+          guint nums[16] = { 0, };
+          guint n_nums = MIN (n_values, G_N_ELEMENTS (nums));
 
           for (guint i = 0; i < n_nums; i++)
-            nums[i] = g_array_index (ev.values, Value, i).num;
+            nums[i] = values[i].num;
           _net_coll_order_indexes_will_move (self, e, n_nums < G_N_ELEMENTS (nums) ? nums : NULL, n_nums);
           _net_table_unindex_key (&self->table, e, NET_TABLE_KEY_UPDATED);
-          e->updated = ev.updated;
-          entry_take_values (self, e, &ev);
+          e->updated = updated;
+          entry_take_values (self, e, values, n_values);
           _net_table_index_key (&self->table, e, NET_TABLE_KEY_UPDATED);
           _net_coll_order_indexes_move (self, e, n_nums < G_N_ELEMENTS (nums) ? nums : NULL, n_nums);
           _net_table_entry_changed (&self->table, e);
@@ -421,7 +391,68 @@ coll_apply (gpointer            model,
     default:
       g_assert_not_reached ();
     }
+}
 
+/* Whether the event to fold is the one a local mutation is appending:
+ * the same bytes, over the same schema, so decoding them would give the
+ * values the mutation has. */
+static inline gboolean
+local_event_is (NetCollection *self,
+                guint8         dispatch,
+                const guint8  *payload,
+                gsize          payload_len)
+{
+  LocalEvent *l = &self->local;
+
+  return l->payload != NULL && l->dispatch == dispatch && l->payload_len == payload_len &&
+         l->n_stored == self->stored->len && memcmp (l->payload, payload, payload_len) == 0;
+}
+
+static gboolean
+coll_apply (gpointer            model,
+            guint64             seq,
+            const NetEventMeta *meta,
+            const guint8       *payload,
+            gsize               payload_len,
+            GError            **error)
+{
+  NetCollection *self = model;
+  Event ev;
+
+  if (meta->dispatch < NET_DISPATCH_RECORD_INSERTED || meta->dispatch > NET_DISPATCH_RECORD_DELETED)
+    {
+      g_set_error (error, NET_ERROR, NET_ERROR_CORRUPT,
+                   "event %" G_GUINT64_FORMAT " has dispatch 0x%02x, not a record event",
+                   seq, meta->dispatch);
+      return FALSE;
+    }
+
+  if (local_event_is (self, meta->dispatch, payload, payload_len))
+    {
+      LocalEvent *l = &self->local;
+
+      l->payload = NULL;   /* once */
+      coll_apply_record (self, meta->dispatch, l->id, l->created, l->updated, l->values, l->n_values);
+      return TRUE;
+    }
+
+  if (!_net_coll_event_decode (self, meta->dispatch, seq, payload, payload_len, &ev, error))
+    {
+      _net_coll_event_clear (self, &ev);
+      return FALSE;
+    }
+
+  /* The schema first: it holds whatever the event does to its record. */
+  for (guint i = 0; i < ev.defs->len; i++)
+    {
+      Def *d = &g_array_index (ev.defs, Def, i);
+
+      if (!_net_coll_define_field (self, d->num, d->name, d->type, seq, error))
+        g_assert_not_reached ();   /* checked by _net_coll_event_decode() */
+    }
+
+  coll_apply_record (self, meta->dispatch, ev.id, ev.created, ev.updated,
+                     (Value *) ev.values->data, ev.values->len);
   _net_coll_event_clear (self, &ev);
   return TRUE;
 }
@@ -722,6 +753,7 @@ net_collection_finalize (GObject *object)
   g_clear_pointer (&self->stored_by_name, g_hash_table_unref);
   g_clear_pointer (&self->stored, g_ptr_array_unref);
   g_clear_object (&self->inserting);
+  g_clear_pointer (&self->local_payload, g_byte_array_unref);
   g_free (self->name);
   g_free (self->log_name);
 
@@ -838,6 +870,7 @@ net_collection_init (NetCollection *self)
   self->orders = g_hash_table_new (g_str_hash, g_str_equal);
   self->ordered = g_hash_table_new (g_str_hash, g_str_equal);
   self->search = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, _net_coll_search_index_free);
+  self->local_payload = g_byte_array_new ();
 }
 
 gboolean
@@ -1054,16 +1087,15 @@ typedef struct
   Slot        slot;   /* owned, of cf->type */
 } Write;
 
-static void
-writes_clear (GArray *writes)
-{
-  for (guint i = 0; i < writes->len; i++)
-    {
-      Write *w = &g_array_index (writes, Write, i);
+/* The writes of a mutation: on the stack for a few fields. */
+#define WRITES_ON_STACK 16
 
-      _net_coll_slot_clear (w->cf->type, &w->slot);
-    }
-  g_array_set_size (writes, 0);
+static void
+writes_clear (Write *writes,
+              guint  n_writes)
+{
+  for (guint i = 0; i < n_writes; i++)
+    _net_coll_slot_clear (writes[i].cf->type, &writes[i].slot);
 }
 
 /* Appends one event writing @writes (and defining the fields they need). */
@@ -1073,47 +1105,98 @@ append_record_event (NetCollection *self,
                      guint64        id,
                      gint64         created,
                      gint64         updated,
-                     GArray        *writes,
+                     Write         *writes,
+                     guint          n_writes,
                      GError       **error)
 {
-  g_autoptr(GByteArray) sub = g_byte_array_new ();
+  Value stack_values[WRITES_ON_STACK];
+  g_autofree Value *heap_values = NULL;
+  Value *values = stack_values;
+  gboolean defines = FALSE, local = TRUE;
   NetEncoder enc;
   GByteArray *buf;
   guint next = self->stored->len + 1;
+  guint start;
+  guint64 seq;
 
   buf = _net_table_begin_append (&self->table, dispatch, id, error);
   if (buf == NULL)
     return 0;
+  start = buf->len;
+  if (n_writes > G_N_ELEMENTS (stack_values))
+    values = heap_values = g_new (Value, n_writes);
+
+  /* A field written the first time, or under another type than stored,
+   * gets a number of its own. */
+  for (guint i = 0; i < n_writes; i++)
+    {
+      Write *w = &writes[i];
+      StoredField *sf = g_hash_table_lookup (self->stored_by_name, w->cf->name);
+
+      if (sf == NULL || sf->type != w->cf->type)
+        {
+          values[i].num = next++;
+          defines = TRUE;
+        }
+      else
+        values[i].num = sf->num;
+      values[i].null = FALSE;
+      /* A strv decodes as a strv of valid strings, never NULL: the fold
+       * decodes it rather than take one that may differ. */
+      if (w->cf->type == NET_FIELD_STRV)
+        local = FALSE;
+    }
+
   net_encoder_init (&enc, buf);
   net_encoder_put_uint (&enc, F_ID, id);
   if (dispatch == NET_DISPATCH_RECORD_INSERTED)
     net_encoder_put_int (&enc, F_CREATED, created);
   if (dispatch != NET_DISPATCH_RECORD_DELETED)
     net_encoder_put_int (&enc, F_UPDATED, updated);
-
-  /* A field written the first time, or under another type than stored,
-   * gets a number of its own. */
-  for (guint i = 0; writes != NULL && i < writes->len; i++)
-    {
-      Write *w = &g_array_index (writes, Write, i);
-      StoredField *sf = g_hash_table_lookup (self->stored_by_name, w->cf->name);
-
-      if (sf == NULL || sf->type != w->cf->type)
-        _net_coll_encode_def (&enc, next++, w->cf->name, w->cf->type);
-    }
   next = self->stored->len + 1;
-  for (guint i = 0; writes != NULL && i < writes->len; i++)
-    {
-      Write *w = &g_array_index (writes, Write, i);
-      StoredField *sf = g_hash_table_lookup (self->stored_by_name, w->cf->name);
-      guint num = (sf == NULL || sf->type != w->cf->type) ? next++ : sf->num;
+  for (guint i = 0; defines && i < n_writes; i++)
+    if (values[i].num == next)
+      _net_coll_encode_def (&enc, next++, writes[i].cf->name, writes[i].cf->type);
+  for (guint i = 0; i < n_writes; i++)
+    _net_coll_value_put (buf, F_VALUE, values[i].num, writes[i].cf->type, &writes[i].slot);
 
-      g_byte_array_set_size (sub, 0);
-      _net_coll_value_encode (sub, num, w->cf->type, &w->slot);
-      net_encoder_put_bytes (&enc, F_VALUE, sub->data, sub->len);
+  /* Its fold takes the values (unless it defines fields: the schema
+   * changes with it, and the fold decodes), when it folds here: on the
+   * owner thread.  The payload is compared from a copy: the buffer is
+   * the next mutation's once the append lets go of it. */
+  if (local && !defines && _net_fold_is_owner_thread (self->table.fold))
+    {
+      for (guint i = 0; i < n_writes; i++)
+        {
+          values[i].v = writes[i].slot;
+          memset (&writes[i].slot, 0, sizeof writes[i].slot);
+        }
+      g_byte_array_set_size (self->local_payload, 0);
+      g_byte_array_append (self->local_payload, buf->data + start, buf->len - start);
+      self->local = (LocalEvent) {
+        .payload = self->local_payload->data,
+        .payload_len = self->local_payload->len,
+        .dispatch = dispatch,
+        .n_stored = self->stored->len,
+        .id = id,
+        .created = created,
+        .updated = updated,
+        .values = values,
+        .n_values = n_writes,
+      };
     }
 
-  return _net_table_end_append (&self->table, dispatch, id, error);
+  seq = _net_table_end_append (&self->table, dispatch, id, error);
+
+  /* What the fold did not take (a record gone, or a fold that reads the
+   * event from the log later). */
+  if (self->local.values == values)
+    {
+      for (guint i = 0; i < n_writes; i++)
+        _net_coll_slot_clear (writes[i].cf->type, &values[i].v);
+      memset (&self->local, 0, sizeof self->local);
+    }
+  return seq;
 }
 
 static guint64
@@ -1159,7 +1242,10 @@ net_collection_insert (NetCollection  *self,
                        NetRecord      *record,
                        GError        **error)
 {
-  g_autoptr(GArray) writes = g_array_sized_new (FALSE, TRUE, sizeof (Write), self->fields->len);
+  Write stack_writes[WRITES_ON_STACK];
+  g_autofree Write *heap_writes = NULL;
+  Write *writes = stack_writes;
+  guint n_writes = 0;
   g_autoptr(GPtrArray) pspecs = NULL;
   GPtrArray *fields = self->fields;
   guint64 id, seq;
@@ -1225,33 +1311,36 @@ net_collection_insert (NetCollection  *self,
         }
     }
 
+  if (fields->len > G_N_ELEMENTS (stack_writes))
+    writes = heap_writes = g_new (Write, fields->len);
   for (guint i = 0; i < fields->len; i++)
     {
       ClassField *cf = g_ptr_array_index (fields, i);
       g_auto(GValue) value = G_VALUE_INIT;
-      Write w = { cf, { 0, } };
+      Write *w = &writes[n_writes];
 
       if (cf->pspec == NULL)
         continue;
       g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (cf->pspec));
       record_get_field (G_OBJECT (record), cf->pspec, &value);
-      if (!_net_coll_slot_from_value (cf->type, &value, &w.slot))
+      w->cf = cf;
+      if (!_net_coll_slot_from_value (cf->type, &value, &w->slot))
         {
           g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                        "field “%s” of the record cannot be stored (not valid UTF-8?)", cf->name);
-          writes_clear (writes);
+          writes_clear (writes, n_writes);
           if (fields != self->fields)
             g_ptr_array_unref (fields);
           return 0;
         }
-      g_array_append_val (writes, w);
+      n_writes++;
     }
 
   now = g_get_real_time ();
   _net_record_set_id_internal (record, id);
   g_set_object (&self->inserting, record);
-  seq = append_record_event (self, NET_DISPATCH_RECORD_INSERTED, id, now, now, writes, error);
-  writes_clear (writes);
+  seq = append_record_event (self, NET_DISPATCH_RECORD_INSERTED, id, now, now, writes, n_writes, error);
+  writes_clear (writes, n_writes);
   if (fields != self->fields)
     g_ptr_array_unref (fields);
 
@@ -1291,8 +1380,11 @@ net_collection_updatev (NetCollection  *self,
                         const GValue   *values,
                         GError        **error)
 {
-  g_autoptr(GArray) writes = g_array_new (FALSE, TRUE, sizeof (Write));
-  g_autoptr(GPtrArray) temp = g_ptr_array_new_with_free_func (_net_coll_class_field_free);
+  Write stack_writes[WRITES_ON_STACK];
+  g_autofree Write *heap_writes = NULL;
+  Write *writes = stack_writes;
+  guint n_writes = 0;
+  g_autoptr(GPtrArray) temp = NULL;
   guint64 seq;
 
   g_return_val_if_fail (NET_IS_COLLECTION (self), 0);
@@ -1302,6 +1394,8 @@ net_collection_updatev (NetCollection  *self,
   if (!_net_table_check_mutation (&self->table, id, error))
     return 0;
 
+  if (n_fields > G_N_ELEMENTS (stack_writes))
+    writes = heap_writes = g_new (Write, n_fields);
   for (guint i = 0; i < n_fields; i++)
     {
       ClassField *cf = names[i] != NULL ? g_hash_table_lookup (self->fields_by_name, names[i]) : NULL;
@@ -1318,6 +1412,8 @@ net_collection_updatev (NetCollection  *self,
               cf = g_new0 (ClassField, 1);
               cf->name = g_strdup (names[i]);
               cf->type = type;
+              if (temp == NULL)
+                temp = g_ptr_array_new_with_free_func (_net_coll_class_field_free);
               g_ptr_array_add (temp, cf);
             }
         }
@@ -1325,16 +1421,15 @@ net_collection_updatev (NetCollection  *self,
         {
           g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                        "collection “%s” has no field “%s”", self->name, names[i] != NULL ? names[i] : "(null)");
-          writes_clear (writes);
+          writes_clear (writes, n_writes);
           return 0;
         }
-      for (guint j = 0; j < writes->len; j++)
-        if (g_array_index (writes, Write, j).cf == cf)
+      for (guint j = 0; j < n_writes; j++)
+        if (writes[j].cf == cf)
           {
-            Write *old = &g_array_index (writes, Write, j);
-
-            _net_coll_slot_clear (cf->type, &old->slot);
-            g_array_remove_index (writes, j);
+            _net_coll_slot_clear (cf->type, &writes[j].slot);
+            memmove (&writes[j], &writes[j + 1], (n_writes - j - 1) * sizeof (Write));
+            n_writes--;
             break;
           }
       w.cf = cf;
@@ -1344,14 +1439,15 @@ net_collection_updatev (NetCollection  *self,
                        "a %s value cannot become field “%s” (%s)",
                        G_IS_VALUE (&values[i]) ? G_VALUE_TYPE_NAME (&values[i]) : "invalid",
                        cf->name, _net_field_type_name (cf->type));
-          writes_clear (writes);
+          writes_clear (writes, n_writes);
           return 0;
         }
-      g_array_append_val (writes, w);
+      writes[n_writes++] = w;
     }
 
-  seq = append_record_event (self, NET_DISPATCH_RECORD_UPDATED, id, 0, g_get_real_time (), writes, error);
-  writes_clear (writes);
+  seq = append_record_event (self, NET_DISPATCH_RECORD_UPDATED, id, 0, g_get_real_time (),
+                             writes, n_writes, error);
+  writes_clear (writes, n_writes);
   return seq;
 }
 
@@ -1444,7 +1540,7 @@ net_collection_delete (NetCollection  *self,
 
   if (!_net_table_check_mutation (&self->table, id, error))
     return 0;
-  return append_record_event (self, NET_DISPATCH_RECORD_DELETED, id, 0, 0, NULL, error);
+  return append_record_event (self, NET_DISPATCH_RECORD_DELETED, id, 0, 0, NULL, 0, error);
 }
 
 /* Queries ------------------------------------------------------------------------------- */
