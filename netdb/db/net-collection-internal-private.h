@@ -111,6 +111,10 @@ typedef struct
   NetFieldType  type;      /* the property's (untyped: the newest stored) */
   StoredField  *stored;    /* the newest definition of the name, or NULL */
   GValue        def;       /* the property's default (typed only) */
+  /* The newest definition of the name whatever its type (the one a
+   * write checks), as of @newest_at stored fields. */
+  StoredField  *newest;
+  guint         newest_at;
 } ClassField;
 
 /* A value of a field as queries compare it. */

@@ -303,9 +303,18 @@ _net_coll_value_encode (GByteArray   *buf,
     }
 }
 
-/* Puts a value record as field @field of @buf's event (what
+static inline gsize
+key_put (guint8      *out,
+         guint        field,
+         NetWireType  wire)
+{
+  return net_leb128_put (out, (guint64) field << 3 | wire);
+}
+
+/* Puts a value record as field @field of @buf's event: what
  * net_encoder_put_bytes() of the record _net_coll_value_encode() makes
- * would put), encoded in place: no buffer of its own to copy from. */
+ * puts, written at once (a number, a string: most values), else encoded
+ * in place. */
 void
 _net_coll_value_put (GByteArray   *buf,
                      guint         field,
@@ -313,14 +322,62 @@ _net_coll_value_put (GByteArray   *buf,
                      NetFieldType  type,
                      const Slot   *slot)
 {
-  guint8 head[11];   /* a key, and a byte of length */
-  gsize n = net_leb128_put (head, (guint64) field << 3 | NET_WIRE_BYTES);
+  guint8 rec[32], head[64];
+  gsize r = 0, h, data_len = 0;
+  const char *data = NULL;
   guint start, len;
 
-  /* The record's length takes one byte while it is below 128 (most
-   * values): room for that, moved on for a longer one. */
-  head[n] = 0;
-  g_byte_array_append (buf, head, n + 1);
+  /* The record up to its data: the codec's version, the field's number,
+   * the key and value (or length) of its data. */
+  rec[r++] = NET_CODEC_VERSION;
+  r += key_put (rec + r, V_NUM, NET_WIRE_VARINT);
+  r += net_leb128_put (rec + r, num);
+  switch (type)
+    {
+    case NET_FIELD_BOOLEAN:
+    case NET_FIELD_UINT:
+    case NET_FIELD_UINT64:
+    case NET_FIELD_FLAGS:
+    case NET_FIELD_DOUBLE:   /* its bits: the same union */
+      r += key_put (rec + r, V_DATA, NET_WIRE_VARINT);
+      r += net_leb128_put (rec + r, slot->u);
+      break;
+    case NET_FIELD_DATETIME:
+      if (slot->i == NULL_TIME)
+        break;
+      G_GNUC_FALLTHROUGH;
+    case NET_FIELD_INT:
+    case NET_FIELD_INT64:
+    case NET_FIELD_ENUM:
+      r += key_put (rec + r, V_DATA, NET_WIRE_SVARINT);
+      r += net_leb128_put (rec + r, ((guint64) slot->i << 1) ^ (guint64) (slot->i >> 63));
+      break;
+    case NET_FIELD_STRING:
+      if (slot->s == NULL)
+        break;
+      data = slot->s;
+      data_len = strlen (data);
+      r += key_put (rec + r, V_DATA, NET_WIRE_BYTES);
+      r += net_leb128_put (rec + r, data_len);
+      break;
+    default:
+      goto in_place;
+    }
+
+  h = key_put (head, field, NET_WIRE_BYTES);
+  h += net_leb128_put (head + h, r + data_len);
+  memcpy (head + h, rec, r);
+  g_byte_array_append (buf, head, h + r);
+  if (data_len > 0)
+    g_byte_array_append (buf, (const guint8 *) data, data_len);
+  return;
+
+in_place:
+  /* The record's length takes one byte while it is below 128: room for
+   * that, moved on for a longer one. */
+  h = key_put (head, field, NET_WIRE_BYTES);
+  head[h] = 0;
+  g_byte_array_append (buf, head, h + 1);
   start = buf->len;
   _net_coll_value_encode (buf, num, type, slot);
   len = buf->len - start;

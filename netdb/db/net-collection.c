@@ -1098,6 +1098,21 @@ writes_clear (Write *writes,
     _net_coll_slot_clear (writes[i].cf->type, &writes[i].slot);
 }
 
+/* The newest stored field of @cf's name (what stored_by_name says),
+ * looked up again only when the schema grew: fields are only ever
+ * added. */
+static inline StoredField *
+class_field_newest (NetCollection *self,
+                    ClassField    *cf)
+{
+  if (cf->newest_at != self->stored->len)
+    {
+      cf->newest = g_hash_table_lookup (self->stored_by_name, cf->name);
+      cf->newest_at = self->stored->len;
+    }
+  return cf->newest;
+}
+
 /* Appends one event writing @writes (and defining the fields they need). */
 static guint64
 append_record_event (NetCollection *self,
@@ -1131,7 +1146,7 @@ append_record_event (NetCollection *self,
   for (guint i = 0; i < n_writes; i++)
     {
       Write *w = &writes[i];
-      StoredField *sf = g_hash_table_lookup (self->stored_by_name, w->cf->name);
+      StoredField *sf = class_field_newest (self, w->cf);
 
       if (sf == NULL || sf->type != w->cf->type)
         {
@@ -1147,12 +1162,27 @@ append_record_event (NetCollection *self,
         local = FALSE;
     }
 
-  net_encoder_init (&enc, buf);
-  net_encoder_put_uint (&enc, F_ID, id);
-  if (dispatch == NET_DISPATCH_RECORD_INSERTED)
-    net_encoder_put_int (&enc, F_CREATED, created);
-  if (dispatch != NET_DISPATCH_RECORD_DELETED)
-    net_encoder_put_int (&enc, F_UPDATED, updated);
+  /* The codec's version, the id and times: one append. */
+  {
+    guint8 head[1 + 3 * 11];
+    gsize n = 0;
+
+    head[n++] = NET_CODEC_VERSION;
+    n += net_leb128_put (head + n, F_ID << 3 | NET_WIRE_VARINT);
+    n += net_leb128_put (head + n, id);
+    if (dispatch == NET_DISPATCH_RECORD_INSERTED)
+      {
+        n += net_leb128_put (head + n, F_CREATED << 3 | NET_WIRE_SVARINT);
+        n += net_leb128_put (head + n, ((guint64) created << 1) ^ (guint64) (created >> 63));
+      }
+    if (dispatch != NET_DISPATCH_RECORD_DELETED)
+      {
+        n += net_leb128_put (head + n, F_UPDATED << 3 | NET_WIRE_SVARINT);
+        n += net_leb128_put (head + n, ((guint64) updated << 1) ^ (guint64) (updated >> 63));
+      }
+    g_byte_array_append (buf, head, n);
+    enc.buf = buf;
+  }
   next = self->stored->len + 1;
   for (guint i = 0; defines && i < n_writes; i++)
     if (values[i].num == next)
