@@ -140,6 +140,42 @@ _net_coll_slot_from_value (NetFieldType   type,
         return FALSE;
       slot->s = g_value_dup_string (value);
       return TRUE;
+    /* A number of the field's own type is read as it is. */
+    case NET_FIELD_INT:
+      if (gtype == G_TYPE_INT)
+        {
+          slot->i = g_value_get_int (value);
+          return TRUE;
+        }
+      break;
+    case NET_FIELD_UINT:
+      if (gtype == G_TYPE_UINT)
+        {
+          slot->u = g_value_get_uint (value);
+          return TRUE;
+        }
+      break;
+    case NET_FIELD_INT64:
+      if (gtype == G_TYPE_INT64)
+        {
+          slot->i = g_value_get_int64 (value);
+          return TRUE;
+        }
+      break;
+    case NET_FIELD_UINT64:
+      if (gtype == G_TYPE_UINT64)
+        {
+          slot->u = g_value_get_uint64 (value);
+          return TRUE;
+        }
+      break;
+    case NET_FIELD_DOUBLE:
+      if (gtype == G_TYPE_DOUBLE)
+        {
+          slot->d = g_value_get_double (value);
+          return TRUE;
+        }
+      break;
     default:
       break;
     }
