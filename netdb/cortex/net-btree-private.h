@@ -86,6 +86,16 @@ gboolean      _net_btree_iter_last    (NetBTree         *tree,
 gboolean      _net_btree_iter_next    (NetBTreeIter     *iter);
 gboolean      _net_btree_iter_prev    (NetBTreeIter     *iter);
 NetBTreeItem *_net_btree_iter_get     (NetBTreeIter     *iter);
+/* A walk in runs: the items of @iter's leaf from @iter's to the leaf's
+ * last (with @desc, to its first: read the run backwards, run[-k]); sets
+ * *@run to @iter's item and returns how many there are.  Then
+ * _net_btree_iter_next_leaf() moves @iter to the first (with @desc, the
+ * last) item of the next leaf in that direction, FALSE past the end. */
+guint         _net_btree_iter_run     (NetBTreeIter        *iter,
+                                       gboolean             desc,
+                                       const NetBTreeItem **run);
+gboolean      _net_btree_iter_next_leaf (NetBTreeIter     *iter,
+                                         gboolean          desc);
 
 /* Checks every invariant (tests only); aborts on a broken one. */
 void          _net_btree_check        (NetBTree         *tree);

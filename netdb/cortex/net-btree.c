@@ -743,6 +743,28 @@ _net_btree_iter_get (NetBTreeIter *iter)
   return &iter->leaf->items[iter->index];
 }
 
+guint
+_net_btree_iter_run (NetBTreeIter        *iter,
+                     gboolean             desc,
+                     const NetBTreeItem **run)
+{
+  g_return_val_if_fail (iter != NULL && iter->leaf != NULL, 0);
+
+  *run = &iter->leaf->items[iter->index];
+  return desc ? iter->index + 1 : iter->leaf->hdr.n - iter->index;
+}
+
+gboolean
+_net_btree_iter_next_leaf (NetBTreeIter *iter,
+                           gboolean      desc)
+{
+  if (iter->leaf == NULL)
+    return FALSE;
+  iter->leaf = desc ? iter->leaf->prev : iter->leaf->next;
+  iter->index = iter->leaf != NULL && desc ? iter->leaf->hdr.n - 1 : 0;
+  return iter->leaf != NULL;
+}
+
 /* Checks --------------------------------------------------------------------- */
 
 /* Checks @node and returns its item count; @lo is the separator every
