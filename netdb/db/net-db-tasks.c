@@ -70,20 +70,19 @@ enum {
 };
 
 /*
- * The state of one task: one allocation of 33 bytes and its title.  Its
+ * The state of one task: one allocation of 25 bytes and its title.  Its
  * #NetTask is made when a query returns it and lives as long as someone
- * holds it: the model keeps it without a reference (the table's registry,
- * and @item here, so that a query finds it without a lookup by id), so
- * that while it lives it is the one item of its id (items are unique) and
- * changes in place, and when nobody holds it any longer it is gone and
- * the entry is all the task costs.  A rename reallocates the entry.
+ * holds it: the model keeps it without a reference (the table's registry
+ * of items, by id), so that while it lives it is the one item of its id
+ * (items are unique) and changes in place, and when nobody holds it any
+ * longer it is gone and the entry is all the task costs.  A rename
+ * reallocates the entry.
  */
 typedef struct
 {
   guint64   id;           /* first: the id table's key */
   gint64    created;
   gint64    updated;
-  gpointer  item;         /* the NetTask while it exists: the table's */
   guint8    status;
   char      title[];      /* NUL-terminated */
 } TaskEntry;
@@ -184,7 +183,6 @@ entry_new (guint64     id,
   TaskEntry *e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + len + 1);
 
   e->id = id;
-  e->item = NULL;
   memcpy (e->title, title, len);
   e->title[len] = '\0';
   return e;
@@ -536,7 +534,6 @@ static const NetTableSchema tasks_schema = {
   .item_link = tasks_item_link,
   .link_offset = sizeof (GObject),   /* asserted in net-task.c */
   .new_item = tasks_new_item,
-  .item_offset = G_STRUCT_OFFSET (TaskEntry, item),
   .update_item = tasks_update_item,
   .foreach_snapshot_entry = tasks_foreach_snapshot_entry,
   .encode_entry = tasks_encode_entry,
@@ -1399,7 +1396,6 @@ decode_task (const NetField  *outer,
 
   e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + title_len + 1);
   e->id = id;
-  e->item = NULL;
   e->status = status;
   e->created = created;
   e->updated = updated;

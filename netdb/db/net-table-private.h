@@ -205,12 +205,6 @@ typedef struct
   gsize        link_offset;
   gpointer   (*new_item)         (gpointer             model,
                                   gconstpointer        entry);
-  /* Where an entry keeps the item of its id while one exists (a gpointer
-   * the table sets, NULL in a new entry: a schema that moves an entry
-   * copies the fields it owns only, the next _net_table_entry_changed()
-   * sets it), so that queries and gets find it without a lookup by id;
-   * 0 when the entries have no such pointer (the items are found by id). */
-  gsize        item_offset;
   /* Gives @item the values of @entry (the item's _update(): it records
    * its notifies, flushed from the next delivery).  Needed by
    * _net_table_entry_inserted(), _entry_changed() and _insert_restored()
@@ -247,6 +241,45 @@ typedef struct
   void       (*flush_notify)     (gpointer             item);
 } NetTableSchema;
 
+/*
+ * The registry of the items that exist (NetTableItemLink), by id: an open
+ * table of (id, link) slots, at most 3/4 full, hashing by blocks of ids
+ * and linear probing with backward-shift removal, which shrinks as the items
+ * go (it is a few hundred bytes while no item lives: the entries carry no
+ * pointer to their item).  A slot holds the id, so that a lookup and a
+ * removal read no item's memory, and a walk that knows the ids ahead (an
+ * index keyed by id) fetches the slots early.
+ */
+typedef struct
+{
+  guint64           id;
+  NetTableItemLink *link;   /* NULL: a free slot */
+} NetTableLiveSlot;
+
+typedef struct
+{
+  NetTableLiveSlot *slots;
+  guint             mask;    /* capacity - 1 */
+  guint             size;
+  guint             shift;   /* 64 - log2 (capacity / block) */
+} NetTableLive;
+
+/* The home slot of @id: the ids of one block of NET_TABLE_LIVE_BLOCK
+ * (consecutive ids) have consecutive slots in a block of the table, the
+ * blocks at random (Fibonacci hashing of the block number), so that a
+ * walk in id order reads the slots of its items in runs of memory. */
+#define NET_TABLE_LIVE_BLOCK_BITS 6
+
+static inline guint
+_net_table_live_slot (const NetTableLive *live,
+                      guint64             id)
+{
+  guint64 block = id >> NET_TABLE_LIVE_BLOCK_BITS;
+
+  return (guint) ((block * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)) >> live->shift) << NET_TABLE_LIVE_BLOCK_BITS |
+         (guint) (id & ((1u << NET_TABLE_LIVE_BLOCK_BITS) - 1));
+}
+
 struct _NetTable
 {
   const NetTableSchema *schema;
@@ -269,8 +302,7 @@ struct _NetTable
   GHashTable           *adopt;       /* during a restore: guint64* → the
                                       * items that carry on when their id
                                       * comes back */
-  GHashTable           *items;       /* &link.id → NetTableItemLink*: the
-                                      * items that exist, not owned */
+  NetTableLive          live;        /* the items that exist, by id */
   GPtrArray            *recent;      /* items (a ref) returned lately */
   guint                 recent_max;  /* how many it may hold */
   GSource              *recent_idle; /* lets go of them */
@@ -374,22 +406,29 @@ guint64       _net_table_end_append    (NetTable              *self,
                                         guint64                id,
                                         GError               **error);
 
-/* The key of @id in NetTable.items, from a pointer to it (the link's id
- * when inserting, as the table keeps the key): where a pointer holds a
- * guint64, the id itself, so a lookup compares keys without a call or a
- * read of the item's memory. */
-#if GLIB_SIZEOF_VOID_P >= 8
-# define NET_TABLE_ITEMS_KEY(id_ptr) ((gpointer) (guintptr) *(id_ptr))
-#else
-# define NET_TABLE_ITEMS_KEY(id_ptr) ((gpointer) (id_ptr))
-#endif
-
 /* The link of the item of @id while it exists, else NULL. */
 static inline NetTableItemLink *
 _net_table_live_link (NetTable *self,
                       guint64   id)
 {
-  return g_hash_table_lookup (self->items, NET_TABLE_ITEMS_KEY (&id));
+  const NetTableLive *live = &self->live;
+  guint i = _net_table_live_slot (live, id);
+
+  for (;;)
+    {
+      const NetTableLiveSlot *slot = &live->slots[i];
+
+      if (slot->link == NULL || slot->id == id)
+        return slot->link;
+      i = (i + 1) & live->mask;
+    }
+}
+
+/* How many items exist (tests check that they go). */
+static inline guint
+_net_table_n_live_items (NetTable *self)
+{
+  return self->live.size;
 }
 
 /* The item of @id while it exists (not a reference), else NULL. */

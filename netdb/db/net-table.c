@@ -98,6 +98,7 @@ static const NetFoldFuncs table_fold_funcs = {
 /* Life ------------------------------------------------------------------------ */
 
 static void recent_release (NetTable *self);
+static void live_init      (NetTableLive *live);
 
 void
 _net_table_init (NetTable             *self,
@@ -113,14 +114,7 @@ _net_table_init (NetTable             *self,
   g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
-  /* Keyed by the links' ids: the table keeps each key's hash, so a
-   * lookup and a removal seldom touch an item's memory (an open table of
-   * links would read the link at every probe and shift). */
-#if GLIB_SIZEOF_VOID_P >= 8
-  self->items = g_hash_table_new (NULL, NULL);
-#else
-  self->items = g_hash_table_new (g_int64_hash, g_int64_equal);
-#endif
+  live_init (&self->live);
   self->recent = g_ptr_array_new ();
   self->recent_max = NET_TABLE_RECENT_MIN;
   self->context = _net_owner_context_ref ();
@@ -153,18 +147,20 @@ _net_table_finalize (NetTable *self)
       g_source_destroy (self->recent_idle);
       g_clear_pointer (&self->recent_idle, g_source_unref);
     }
-  if (self->items != NULL)
+  if (self->live.slots != NULL)
     {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, self->items);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
+      for (guint i = 0; i <= self->live.mask; i++)
         {
-          ((NetTableItemLink *) value)->table = NULL;
-          ((NetTableItemLink *) value)->item = NULL;
+          NetTableItemLink *link = self->live.slots[i].link;
+
+          if (link != NULL)
+            {
+              link->table = NULL;
+              link->item = NULL;
+            }
         }
-      g_clear_pointer (&self->items, g_hash_table_unref);
+      g_clear_pointer (&self->live.slots, g_free);
+      self->live.size = 0;
     }
   recent_release (self);
   g_clear_pointer (&self->recent, g_ptr_array_unref);
@@ -190,53 +186,154 @@ item_link (NetTable *self,
   return self->schema->item_link (item);
 }
 
-/* The entry's pointer to its item (schema item_offset), or NULL when the
- * entries have none. */
-static inline gpointer *
-entry_item_slot (NetTable      *self,
-                 gconstpointer  entry)
+/* The registry of items (NetTableLive) */
+
+/* Two blocks of slots (2 KiB) at least: a shift of 64 would not do. */
+#define LIVE_MIN_BITS (NET_TABLE_LIVE_BLOCK_BITS + 1)
+
+static void
+live_alloc (NetTableLive *live,
+            guint         bits)
 {
-  if (self->schema->item_offset == 0 || entry == NULL)
-    return NULL;
-  return (gpointer *) G_STRUCT_MEMBER_P (entry, self->schema->item_offset);
+  live->slots = g_new0 (NetTableLiveSlot, (gsize) 1 << bits);
+  live->mask = (1u << bits) - 1;
+  live->shift = 64 - (bits - NET_TABLE_LIVE_BLOCK_BITS);
 }
 
-/* Makes @item (of no table) the item of its id, whose entry is @entry
- * (NULL: not known yet). */
 static void
-item_attach (NetTable      *self,
-             gpointer       item,
-             gconstpointer  entry)
+live_init (NetTableLive *live)
+{
+  live->size = 0;
+  live_alloc (live, LIVE_MIN_BITS);
+}
+
+static void
+live_rehash (NetTableLive *live,
+             guint         bits)
+{
+  NetTableLiveSlot *old = live->slots;
+  guint old_cap = live->mask + 1;
+
+  g_assert (bits < 32);
+  live_alloc (live, bits);
+  for (guint i = 0; i < old_cap; i++)
+    if (old[i].link != NULL)
+      {
+        guint j = _net_table_live_slot (live, old[i].id);
+
+        while (live->slots[j].link != NULL)
+          j = (j + 1) & live->mask;
+        live->slots[j] = old[i];
+      }
+  g_free (old);
+}
+
+/* Makes @link the item of @id (replacing any). */
+static void
+live_insert (NetTableLive     *live,
+             guint64           id,
+             NetTableItemLink *link)
+{
+  guint i;
+
+  if ((live->size + 1) * 4 > (live->mask + 1) * 3)
+    live_rehash (live, 64 - live->shift + NET_TABLE_LIVE_BLOCK_BITS + 1);
+
+  for (i = _net_table_live_slot (live, id); live->slots[i].link != NULL; i = (i + 1) & live->mask)
+    if (live->slots[i].id == id)
+      {
+        live->slots[i].link = link;
+        return;
+      }
+  live->slots[i].id = id;
+  live->slots[i].link = link;
+  live->size++;
+}
+
+/* Takes the item of @id out (only if it is @link, unless @link is NULL):
+ * the link taken, or NULL. */
+static NetTableItemLink *
+live_remove (NetTableLive     *live,
+             guint64           id,
+             NetTableItemLink *link)
+{
+  guint i = _net_table_live_slot (live, id), j;
+  NetTableItemLink *found;
+
+  for (;; i = (i + 1) & live->mask)
+    {
+      if (live->slots[i].link == NULL)
+        return NULL;
+      if (live->slots[i].id == id)
+        break;
+    }
+  found = live->slots[i].link;
+  if (link != NULL && found != link)
+    return NULL;
+
+  /* Backward shift: pull later members of the run into the hole when
+   * their home slot allows it. */
+  j = i;
+  for (;;)
+    {
+      guint home;
+
+      j = (j + 1) & live->mask;
+      if (live->slots[j].link == NULL)
+        break;
+      home = _net_table_live_slot (live, live->slots[j].id);
+      /* Movable when home is not cyclically within (i, j]. */
+      if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+        {
+          live->slots[i] = live->slots[j];
+          i = j;
+        }
+    }
+  live->slots[i].link = NULL;
+  live->slots[i].id = 0;
+  live->size--;
+
+  /* Shrinks once 1/16 full, to at most half full: the table of the items
+   * of a large result goes with them. */
+  if (live->size * 16 < live->mask + 1 && live->mask + 1 > (1u << LIVE_MIN_BITS))
+    {
+      guint bits = LIVE_MIN_BITS;
+
+      while (((guint64) 1 << bits) < (guint64) live->size * 2)
+        bits++;
+      live_rehash (live, bits);
+    }
+  return found;
+}
+
+/* Makes @item (of no table) the item of its id. */
+static void
+item_attach (NetTable *self,
+             gpointer  item)
 {
   NetTableItemLink *link = item_link (self, item);
-  gpointer *slot = entry_item_slot (self, entry);
 
   g_assert (link->table == NULL);
   link->table = self;
   link->item = item;
-  g_hash_table_replace (self->items, NET_TABLE_ITEMS_KEY (&link->id), link);
-  if (slot != NULL)
-    *slot = item;
+  live_insert (&self->live, link->id, link);
 }
 
-/* The item of the entry @entry of @id, if any, is no longer the item of
- * its id (the entry is gone, or the model); it keeps its last values.
- * Returns it, referenced, or NULL. */
+/* The item of @id, if any, is no longer the item of its id (its entry is
+ * gone, or the model); it keeps its last values.  Returns it, referenced,
+ * or NULL. */
 static gpointer
-item_detach (NetTable      *self,
-             guint64        id,
-             gconstpointer  entry)
+item_detach (NetTable *self,
+             guint64   id)
 {
-  gpointer item = _net_table_live_item (self, id);
-  gpointer *slot = entry_item_slot (self, entry);
+  NetTableItemLink *link = live_remove (&self->live, id, NULL);
+  gpointer item;
 
-  if (slot != NULL)
-    *slot = NULL;
-  if (item == NULL)
+  if (link == NULL)
     return NULL;
-  g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&id));
-  item_link (self, item)->table = NULL;
-  item_link (self, item)->item = NULL;
+  item = link->item;
+  link->table = NULL;
+  link->item = NULL;
   return g_object_ref (item);
 }
 
@@ -244,26 +341,12 @@ void
 _net_table_item_link_release (NetTableItemLink *link)
 {
   NetTable *self = link->table;
-  gpointer item = link->item;
 
   if (self == NULL)
     return;
   link->table = NULL;
   link->item = NULL;
-  if (self->schema->item_offset != 0)
-    {
-      gpointer *slot = entry_item_slot (self, _net_table_lookup (self, link->id));
-
-      /* The entry of its id points to the item of its id. */
-      if (slot != NULL && *slot == item)
-        {
-          *slot = NULL;
-          g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
-          return;
-        }
-    }
-  if (_net_table_live_link (self, link->id) == link)
-    g_hash_table_remove (self->items, NET_TABLE_ITEMS_KEY (&link->id));
+  live_remove (&self->live, link->id, link);
 }
 
 /* Lets go of the recent items (some may go, and run their dispose). */
@@ -326,21 +409,10 @@ ref_item_of (NetTable      *self,
              guint64        id,
              gconstpointer  entry)
 {
-  gpointer *slot = entry_item_slot (self, entry);
-  NetTableItemLink *link;
+  NetTableItemLink *link = _net_table_live_link (self, id);
   gpointer item;
 
-  if (slot != NULL)
-    {
-      /* The entry says whether its item exists. */
-      if (*slot != NULL)
-        {
-          link = item_link (self, *slot);
-          recent_keep (self, link);
-          return g_object_ref (link->item);
-        }
-    }
-  else if ((link = _net_table_live_link (self, id)) != NULL)
+  if (link != NULL)
     {
       recent_keep (self, link);
       return g_object_ref (link->item);
@@ -348,7 +420,7 @@ ref_item_of (NetTable      *self,
   item = self->schema->new_item (self->model, entry);
   link = item_link (self, item);
   g_assert (link->id == id);
-  item_attach (self, item, entry);
+  item_attach (self, item);
   recent_keep (self, link);
   return item;
 }
@@ -369,10 +441,6 @@ _net_table_entry_inserted (NetTable      *self,
 
   if (G_UNLIKELY (item != NULL))
     {
-      gpointer *slot = entry_item_slot (self, entry);
-
-      if (slot != NULL)
-        *slot = item;
       /* It carries on as the item of its id while someone holds it. */
       self->schema->update_item (item, entry);
       _net_table_mark_dirty (self, item);
@@ -387,11 +455,7 @@ _net_table_entry_changed (NetTable      *self,
 {
   guint64 id = ((const NetTableEntry *) entry)->id;
   gpointer item = _net_table_live_item (self, id);
-  gpointer *slot = entry_item_slot (self, entry);
 
-  /* The entry may be a new one (it moved). */
-  if (slot != NULL)
-    *slot = item;
   if (item != NULL)
     {
       self->schema->update_item (item, entry);
@@ -413,7 +477,7 @@ _net_table_forget_item (NetTable      *self,
 
       _net_watch_hub_bury (&self->watches, id, buried);
     }
-  item = item_detach (self, id, entry);
+  item = item_detach (self, id);
   if (item != NULL)
     g_object_unref (item);
 }
@@ -923,7 +987,7 @@ walk_seek (const NetTableWalk *w,
 }
 
 /* How far ahead a walk of more than WALK_PREFETCH_MIN entries fetches. */
-#define WALK_PREFETCH     16
+#define WALK_PREFETCH     32
 #define WALK_PREFETCH_MIN (1 << 16)
 
 static inline void
@@ -932,6 +996,56 @@ walk_prefetch (gconstpointer entry)
 #ifdef __GNUC__
   __builtin_prefetch (entry);
 #endif
+}
+
+/* A walk of one index in runs of its leaves (no call per item). */
+typedef struct
+{
+  NetBTreeIter        it;
+  const NetBTreeItem *run;
+  guint               n;      /* items in the run */
+  guint               k;      /* the current one */
+  gboolean            desc;
+  gboolean            live;
+} WalkCursor;
+
+static inline void
+walk_cursor_init (WalkCursor         *c,
+                  const NetBTreeIter *it,
+                  gboolean            desc,
+                  gboolean            live)
+{
+  c->it = *it;
+  c->desc = desc;
+  c->live = live;
+  c->k = 0;
+  c->n = live ? _net_btree_iter_run (&c->it, desc, &c->run) : 0;
+}
+
+static inline const NetBTreeItem *
+walk_cursor_get (const WalkCursor *c)
+{
+  return c->desc ? c->run - c->k : c->run + c->k;
+}
+
+static inline void
+walk_cursor_next (WalkCursor *c)
+{
+  if (++c->k < c->n)
+    return;
+  c->k = 0;
+  c->live = _net_btree_iter_next_leaf (&c->it, c->desc);
+  c->n = c->live ? _net_btree_iter_run (&c->it, c->desc, &c->run) : 0;
+}
+
+/* The item of @link: what a ref reads (its reference count, its link). */
+static inline void
+walk_prefetch_link (NetTable         *self,
+                    NetTableItemLink *link)
+{
+  walk_prefetch (link);
+  if (self->schema->link_offset != 0)
+    walk_prefetch ((const guint8 *) link - self->schema->link_offset);
 }
 
 static gboolean collect_cb      (gpointer thing,
@@ -1008,53 +1122,69 @@ _net_table_walk (NetTable           *self,
   /* One stream: no merge. */
   if (n_live == 1)
     {
-      NetBTreeIter *i = &it[only];
-      gboolean more = live[only];
-      /* In a large index the entries are scattered beyond the caches: a
-       * second iterator WALK_PREFETCH entries ahead fetches them early,
-       * so that reading one is seldom a wait for memory; find_many
-       * fetches the items too, half as far ahead, through the pointers of
-       * the entries fetched already (@ring holds the entries ahead). */
-      NetBTreeIter ahead = *i;
-      gboolean ahead_live = more && _net_btree_size (self->order[only][w->key]) > WALK_PREFETCH_MIN;
-      gsize item_offset = func == collect_cb ? self->schema->item_offset : 0;
-      gconstpointer ring[WALK_PREFETCH];
+      /* In a large index the entries are scattered beyond the caches: the
+       * walk reads the index WALK_PREFETCH items ahead (into @ring) and
+       * fetches what it will read of them early, so that reading it is
+       * seldom a wait for memory.  find_many fetches the items' registry
+       * slots too: in id order from the index keys, and half as far
+       * ahead, the items they hold (or, for an id no item has, its entry:
+       * the new item's values); in another order through the entries
+       * (their ids), a quarter as far ahead the items.  When items
+       * already exist (a query again within a burst), an entry is fetched
+       * only for an id with no item. */
+      WalkCursor ahead;
+      gboolean prefetch = _net_btree_size (self->order[only][w->key]) > WALK_PREFETCH_MIN;
+      gboolean fetch_items = prefetch && func == collect_cb && self->schema->entry_item == NULL;
+      gboolean warm = fetch_items && with_id && self->live.size > 0;
+      NetBTreeItem ring[WALK_PREFETCH];
       guint64 pos = 0, ahead_pos = 0;
 
-      for (; ahead_pos < WALK_PREFETCH && ahead_live; ahead_pos++)
+      walk_cursor_init (&ahead, &it[only], w->desc, live[only]);
+      for (;;)
         {
-          ring[ahead_pos] = _net_btree_iter_get (&ahead)->value;
-          walk_prefetch (ring[ahead_pos]);
-          ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
-        }
+          const NetBTreeItem *item;
+          const NetTableEntry *e;
 
-      while (more)
-        {
-          const NetBTreeItem *item = _net_btree_iter_get (i);
-          const NetTableEntry *e = item->value;
-          guint64 key = item->key;
-
-          if (ahead_live)
+          for (; ahead.live && ahead_pos < pos + WALK_PREFETCH; ahead_pos++)
             {
-              gconstpointer next = _net_btree_iter_get (&ahead)->value;
+              const NetBTreeItem *next = walk_cursor_get (&ahead);
 
-              walk_prefetch (next);
-              ring[ahead_pos++ % WALK_PREFETCH] = next;
-              ahead_live = w->desc ? _net_btree_iter_prev (&ahead) : _net_btree_iter_next (&ahead);
+              if (prefetch && !warm)
+                walk_prefetch (next->value);
+              if (fetch_items && with_id)
+                walk_prefetch (&self->live.slots[_net_table_live_slot (&self->live, next->key)]);
+              ring[ahead_pos % WALK_PREFETCH] = *next;
+              walk_cursor_next (&ahead);
             }
-          if (item_offset != 0 && pos + WALK_PREFETCH / 2 < ahead_pos)
+          if (pos == ahead_pos)
+            break;
+          if (fetch_items && pos + WALK_PREFETCH / 2 < ahead_pos)
             {
-              gpointer near_item = G_STRUCT_MEMBER (gpointer, ring[(pos + WALK_PREFETCH / 2) % WALK_PREFETCH],
-                                                    item_offset);
+              const NetBTreeItem *near = &ring[(pos + WALK_PREFETCH / 2) % WALK_PREFETCH];
+              guint64 id = with_id ? near->key : ((const NetTableEntry *) near->value)->id;
+              const NetTableLiveSlot *slot = &self->live.slots[_net_table_live_slot (&self->live, id)];
 
-              if (near_item != NULL)
-                walk_prefetch (near_item);
+              if (!with_id)
+                walk_prefetch (slot);
+              else if (slot->link != NULL && slot->id == id)
+                walk_prefetch_link (self, slot->link);
+              else if (warm)
+                walk_prefetch (near->value);
             }
-          pos++;
+          if (fetch_items && !with_id && pos + WALK_PREFETCH / 4 < ahead_pos)
+            {
+              const NetBTreeItem *near = &ring[(pos + WALK_PREFETCH / 4) % WALK_PREFETCH];
+              guint64 id = ((const NetTableEntry *) near->value)->id;
+              const NetTableLiveSlot *slot = &self->live.slots[_net_table_live_slot (&self->live, id)];
+
+              if (slot->link != NULL && slot->id == id)
+                walk_prefetch_link (self, slot->link);
+            }
+          item = &ring[pos++ % WALK_PREFETCH];
+          e = item->value;
           if (walk_past_end (w, e))
             break;
-          more = w->desc ? _net_btree_iter_prev (i) : _net_btree_iter_next (i);
-          if (!walk_emit (w, e, key, &skip, with_id, func, data))
+          if (!walk_emit (w, e, item->key, &skip, with_id, func, data))
             break;
         }
       return;
@@ -1545,13 +1675,25 @@ collect_add (Collect  *c,
              guint64   id)
 {
   NetTable *self = c->table;
+  gpointer item;
 
   /* The cache may hold as many items as this result. */
   if (c->result->len >= self->recent_max)
     self->recent_max = c->result->len + 1;
-  g_ptr_array_add (c->result, self->schema->entry_item != NULL ?
-                              self->schema->entry_item (self->model, thing) :
-                              ref_item_of (self, id, thing));
+  if (self->schema->entry_item != NULL)
+    item = self->schema->entry_item (self->model, thing);
+  else
+    {
+      /* The common case of a query again within a burst: its item exists
+       * and the cache keeps it already. */
+      NetTableItemLink *link = _net_table_live_link (self, id);
+
+      if (G_LIKELY (link != NULL && link->recent))
+        item = g_object_ref (link->item);
+      else
+        item = ref_item_of (self, id, thing);
+    }
+  g_ptr_array_add (c->result, item);
   return c->limit == 0 || c->result->len < c->limit;
 }
 
@@ -1776,7 +1918,7 @@ _net_table_adopt_item_slow (NetTable *self,
       !g_hash_table_steal_extended (self->adopt, &id, &key, &item))
     return NULL;
   g_free (key);
-  item_attach (self, item, NULL);
+  item_attach (self, item);
   return item;
 }
 
@@ -1833,20 +1975,21 @@ _net_table_insert_restored (NetTable  *self,
 static void
 keep_items (NetTable *self)
 {
-  GHashTableIter iter;
-  gpointer value;
+  NetTableLive *live = &self->live;
 
-  g_hash_table_iter_init (&iter, self->items);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  for (guint i = 0; i <= live->mask; i++)
     {
-      NetTableItemLink *link = value;
+      NetTableItemLink *link = live->slots[i].link;
 
+      if (link == NULL)
+        continue;
       g_hash_table_insert (self->adopt, g_memdup2 (&link->id, sizeof link->id),
                            g_object_ref (link->item));
       link->table = NULL;
       link->item = NULL;
-      g_hash_table_iter_remove (&iter);
     }
+  g_free (live->slots);
+  live_init (live);
 }
 
 gboolean

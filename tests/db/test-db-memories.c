@@ -862,7 +862,7 @@ test_items_recent (Fixture       *f,
   drain ();
   g_assert_null (weak);
   g_assert_cmpuint (table->recent->len, ==, 0);
-  g_assert_cmpuint (g_hash_table_size (table->items), ==, 1);
+  g_assert_cmpuint (_net_table_n_live_items (table), ==, 1);
   g_assert_cmpuint (net_db_memories_pin (f->memories, 9, 3000, NULL), >, 0);
   drain ();
   g_assert_cmpuint (notified, ==, 1);
