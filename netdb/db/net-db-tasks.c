@@ -873,6 +873,7 @@ net_db_tasks_get (NetDbTasks *self,
 
   g_return_val_if_fail (NET_IS_DB_TASKS (self), NULL);
 
+  _net_table_live_prefetch (&self->table, id);
   e = lookup (self, id);
   return e ? _net_table_ref_item (&self->table, e) : NULL;
 }
