@@ -264,20 +264,23 @@ typedef struct
   guint             shift;   /* 64 - log2 (capacity / block) */
 } NetTableLive;
 
-/* The home slot of @id: the ids of one block of NET_TABLE_LIVE_BLOCK
- * (consecutive ids) have consecutive slots in a block of the table, the
- * blocks at random (Fibonacci hashing of the block number), so that a
- * walk in id order reads the slots of its items in runs of memory. */
+/* The home slot of @id: the ids of one block of 2^NET_TABLE_LIVE_BLOCK_BITS
+ * consecutive ids have their slots in one block of the table, the blocks
+ * at random (Fibonacci hashing of the block number), so that a walk in id
+ * order reads the slots of its items in runs of memory.  Within a block,
+ * the id's low bits are flipped by other bits of the hash, so that ids
+ * with the same low bits (multiples of 64) do not all start at one slot
+ * of their blocks. */
 #define NET_TABLE_LIVE_BLOCK_BITS 6
 
 static inline guint
 _net_table_live_slot (const NetTableLive *live,
                       guint64             id)
 {
-  guint64 block = id >> NET_TABLE_LIVE_BLOCK_BITS;
+  guint64 h = (id >> NET_TABLE_LIVE_BLOCK_BITS) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
 
-  return (guint) ((block * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)) >> live->shift) << NET_TABLE_LIVE_BLOCK_BITS |
-         (guint) (id & ((1u << NET_TABLE_LIVE_BLOCK_BITS) - 1));
+  return (guint) (h >> live->shift) << NET_TABLE_LIVE_BLOCK_BITS |
+         (guint) ((id ^ (h >> 32)) & ((1u << NET_TABLE_LIVE_BLOCK_BITS) - 1));
 }
 
 struct _NetTable
