@@ -831,13 +831,14 @@ mem_record (const MemChunk *chunk,
   return p;
 }
 
-/* The payload of a packed record, whose stored bytes are at @p. */
-static guint8 *
-mem_unpack (const MemChunk *chunk,
-            const guint8   *p,
-            gsize           len)
+/* Writes the @len bytes of payload of a packed record, whose stored bytes
+ * are at @p, to @out; returns where its stored bytes end. */
+static inline const guint8 *
+mem_unpack_to (const MemChunk *chunk,
+               const guint8   *p,
+               gsize           len,
+               guint8         *out)
 {
-  guint8 *out = g_malloc (len);
   guint64 mask;
 
   p = mem_get_varint (p, &mask);
@@ -845,6 +846,18 @@ mem_unpack (const MemChunk *chunk,
   for (; mask != 0; mask &= mask - 1)
     out[__builtin_ctzll (mask)] = *p++;
   memcpy (out + MEM_PREFIX, p, len - MEM_PREFIX);
+  return p + (len - MEM_PREFIX);
+}
+
+/* The payload of a packed record, whose stored bytes are at @p. */
+static guint8 *
+mem_unpack (const MemChunk *chunk,
+            const guint8   *p,
+            gsize           len)
+{
+  guint8 *out = g_malloc (len);
+
+  mem_unpack_to (chunk, p, len, out);
   return out;
 }
 
@@ -1393,6 +1406,147 @@ read_range_locked (NetRedexFile  *self,
     return NULL;
 
   return g_steal_pointer (&result);
+}
+
+/* A run of records of one in-memory chunk that a visit walks. */
+typedef struct
+{
+  MemChunk *chunk;   /* a reference */
+  guint32   offset;  /* of its first record */
+  guint64   seq;     /* of its first record */
+  guint64   n;
+} MemRun;
+
+/* The payloads of a visit that fit this, unpacked, need no allocation. */
+#define VISIT_SCRATCH 256
+
+/*
+ * Calls @func on each of the events [@start, @end) that the log retains,
+ * in order, with the log unlocked (as read_range() would hand them out),
+ * without a NetRedexEvent or a GBytes per event: an in-memory log's are
+ * read from its chunks, which the visit holds meanwhile.  The data
+ * passed to @func is valid during the call only.
+ */
+gboolean
+_net_redex_file_visit_range (NetRedexFile      *self,
+                             guint64            start,
+                             guint64            end,
+                             NetRedexVisitFunc  func,
+                             gpointer           user_data,
+                             GError           **error)
+{
+  MemRun stack_runs[16];
+  MemRun *runs = stack_runs;
+  guint n_runs = 0;
+  guint8 stack_scratch[VISIT_SCRATCH];
+  guint8 *heap_scratch = NULL;
+  gsize heap_size = 0;
+
+  g_return_val_if_fail (NET_IS_REDEX_FILE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->mutex);
+
+  if (self->persistent)
+    {
+      g_autoptr(GPtrArray) events = read_range_locked (self, start, end, FALSE, error);
+
+      g_mutex_unlock (&self->mutex);
+      if (events == NULL)
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          NetRedexEvent *event = g_ptr_array_index (events, i);
+          gsize len;
+          const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
+
+          func (net_redex_event_get_seq (event), net_redex_event_get_timestamp (event),
+                data, len, user_data);
+        }
+      return TRUE;
+    }
+
+  if (!check_open_locked (self, error))
+    {
+      g_mutex_unlock (&self->mutex);
+      return FALSE;
+    }
+
+  start = MAX (start, self->first_seq);
+  end = MIN (end, self->next_seq);
+
+  if (start < end)
+    {
+      guint first_ci = mem_chunk_index (self, start);
+      guint last_ci = mem_chunk_index (self, end - 1);
+
+      if (last_ci - first_ci + 1 > G_N_ELEMENTS (stack_runs))
+        runs = g_new (MemRun, last_ci - first_ci + 1);
+      for (guint ci = first_ci; ci <= last_ci; ci++)
+        {
+          MemChunk *chunk = g_ptr_array_index (self->chunks, ci);
+          guint64 s = MAX (start, chunk->first_seq);
+          guint64 e = MIN (end, chunk->first_seq + chunk->n);
+
+          if (s >= e)
+            continue;
+          runs[n_runs].chunk = mem_chunk_ref (chunk);
+          runs[n_runs].offset = self->mem_offs[s - self->events_base];
+          runs[n_runs].seq = s;
+          runs[n_runs].n = e - s;
+          n_runs++;
+        }
+    }
+
+  g_mutex_unlock (&self->mutex);
+
+  /* The records of a chunk follow one another, and those read do not
+   * change: an append only adds after them. */
+  for (guint r = 0; r < n_runs; r++)
+    {
+      MemChunk *chunk = runs[r].chunk;
+      guint32 offset = runs[r].offset;
+
+      for (guint64 i = 0; i < runs[r].n; i++)
+        {
+          const guint8 *p;
+          gsize len;
+          gint64 ts;
+          gboolean packed;
+
+          p = mem_record (chunk, offset, &len, &ts, &packed);
+          if (packed)
+            {
+              guint8 *out = stack_scratch;
+
+              if (len > sizeof stack_scratch)
+                {
+                  if (len > heap_size)
+                    {
+                      g_free (heap_scratch);
+                      heap_size = MAX (len, heap_size * 2);
+                      heap_scratch = g_malloc (heap_size);
+                    }
+                  out = heap_scratch;
+                }
+              offset = (guint32) (mem_unpack_to (chunk, p, len, out) - chunk->data);
+              func (runs[r].seq + i, ts, out, len, user_data);
+            }
+          else
+            {
+              offset = (guint32) (p + len - chunk->data);
+              func (runs[r].seq + i, ts, p, len, user_data);
+            }
+        }
+      mem_chunk_unref (chunk);
+    }
+
+  g_free (heap_scratch);
+  if (runs != stack_runs)
+    g_free (runs);
+
+  return TRUE;
 }
 
 GPtrArray *

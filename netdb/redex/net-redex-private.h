@@ -96,6 +96,19 @@ guint64       _net_redex_file_append_full   (NetRedexFile      *self,
                                              guint              n_payloads,
                                              guint64            expected_seq,
                                              GError           **error);
+/* An event that _net_redex_file_visit_range() visits: its payload is
+ * valid during the call only. */
+typedef void (*NetRedexVisitFunc)           (guint64            seq,
+                                             gint64             timestamp,
+                                             const guint8      *data,
+                                             gsize              len,
+                                             gpointer           user_data);
+gboolean      _net_redex_file_visit_range   (NetRedexFile      *self,
+                                             guint64            start,
+                                             guint64            end,
+                                             NetRedexVisitFunc  func,
+                                             gpointer           user_data,
+                                             GError           **error);
 NetRedexTail *_net_redex_tail_new           (NetRedexFile      *file,
                                              guint64            from_seq,
                                              guint64            next_seq);

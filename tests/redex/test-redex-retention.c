@@ -12,6 +12,7 @@
 
 #include "redex-test-util.h"
 #include "net-redex-format-private.h"
+#include "net-redex-private.h"
 
 #define LOG_NAME "ret"
 #define SEG_SIZE 4096
@@ -721,6 +722,99 @@ test_memory_chunks (void)
                                   net_redex_event_get_payload (g_ptr_array_index (events, i))));
 }
 
+typedef struct
+{
+  GPtrArray *want;   /* the events appended, seq 1 first */
+  guint64    next;   /* the seq expected next */
+} VisitCheck;
+
+static void
+visit_check_cb (guint64       seq,
+                gint64        timestamp,
+                const guint8 *data,
+                gsize         len,
+                gpointer      user_data)
+{
+  VisitCheck *check = user_data;
+  NetRedexEvent *want = g_ptr_array_index (check->want, seq - 1);
+  gsize want_len;
+  const guint8 *want_data = g_bytes_get_data (net_redex_event_get_payload (want), &want_len);
+
+  g_assert_cmpuint (seq, ==, check->next);
+  g_assert_cmpint (timestamp, ==, net_redex_event_get_timestamp (want));
+  g_assert_cmpmem (data, len, want_data, want_len);
+  check->next++;
+}
+
+/* _net_redex_file_visit_range() of an in-memory log: its records across
+ * chunks (packed ones too, some larger than the visit's scratch on the
+ * stack), from the middle of a chunk, clipped to what the log retains. */
+static void
+test_memory_visit (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NetRedex) redex = net_redex_new (NULL, &error);
+  g_autoptr(NetRedexConfig) config = net_redex_config_new ();
+  g_autoptr(NetRedexFile) file = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+  VisitCheck check = { events, 0 };
+  const guint n = 3000;
+
+  g_assert_no_error (error);
+  net_redex_config_set_max_payload (config, 4 * 1024 * 1024);
+  file = net_redex_open_file (redex, "visit", config, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      gsize len = i == 7 ? 0 : i == 1500 ? 2 * 1024 * 1024 : i % 600;
+      guint8 *data = g_malloc (MAX (len, 1));
+      g_autoptr(GBytes) payload = NULL;
+
+      /* Alike first bytes (packed records), some of them different. */
+      for (gsize k = 0; k < len; k++)
+        data[k] = (guint8) (k < 20 && k % 3 != 0 ? k : i * 31 + k);
+      payload = g_bytes_new_take (data, len);
+      g_ptr_array_add (events, net_redex_event_new (i, (i % 5 == 0 ? -1 : 1) * (gint64) i * 1000003, payload));
+    }
+  g_assert_true (net_redex_file_append_events (file, events, &error));
+  g_assert_no_error (error);
+
+  check.next = 1;
+  g_assert_true (_net_redex_file_visit_range (file, 0, n + 10, visit_check_cb, &check, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (check.next, ==, n + 1);
+
+  check.next = 777;
+  g_assert_true (_net_redex_file_visit_range (file, 777, 2222, visit_check_cb, &check, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (check.next, ==, 2222);
+
+  /* A log that keeps the last 100: a visit starts at its floor. */
+  g_clear_object (&file);
+  net_redex_config_set_retention_max_events (config, 100);
+  file = net_redex_open_file (redex, "visit-last", config, &error);
+  g_assert_no_error (error);
+  g_assert_true (net_redex_file_append_events (file, events, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_redex_file_get_first_seq (file), ==, n - 99);
+  check.next = n - 99;
+  g_assert_true (_net_redex_file_visit_range (file, 1, n + 1, visit_check_cb, &check, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (check.next, ==, n + 1);
+
+  check.next = 0;
+  g_assert_true (_net_redex_file_visit_range (file, 1, n - 200, visit_check_cb, &check, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (check.next, ==, 0);
+
+  /* A closed log. */
+  g_assert_true (net_redex_file_close (file, &error));
+  g_assert_no_error (error);
+  g_assert_false (_net_redex_file_visit_range (file, 1, n + 1, visit_check_cb, &check, &error));
+  g_assert_error (error, NET_ERROR, NET_ERROR_CLOSED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -743,6 +837,7 @@ main (int   argc,
   ADD ("persistent/crash-mid-sweep", TRUE, test_crash_mid_sweep);
   ADD ("persistent/next-seq-floor", TRUE, test_next_seq_floor);
   g_test_add_func ("/redex/retention/memory/chunks", test_memory_chunks);
+  g_test_add_func ("/redex/retention/memory/visit", test_memory_visit);
 
   return g_test_run ();
 }
