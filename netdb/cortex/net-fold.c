@@ -94,6 +94,47 @@ fold_apply_event (NetFold      *self,
   fold_apply_event_full (self, seq, data, len, TRUE);
 }
 
+/* The events that fold_step() reads at @start. */
+typedef struct
+{
+  NetFold *fold;
+  guint64  start;
+  guint64  first;   /* the seq of the first event visited */
+  guint64  n;       /* events visited */
+} FoldVisit;
+
+/* Retention evicted the events @start .. @first - 1 that this fold never
+ * saw.  They are gone for good; say so loudly and count them. */
+static void
+fold_skip_evicted (NetFold *self,
+                   guint64  start,
+                   guint64  first)
+{
+  g_warning ("log “%s”: events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
+             " were evicted before they were folded",
+             net_redex_file_get_name (self->file), start, first - 1);
+  self->errors += first - start;
+  self->applied_seq = first - 1;
+}
+
+static void
+fold_visit_event (guint64       seq,
+                  gint64        timestamp,
+                  const guint8 *data,
+                  gsize         len,
+                  gpointer      user_data)
+{
+  FoldVisit *visit = user_data;
+
+  if (visit->n++ == 0)
+    {
+      visit->first = seq;
+      if (seq != visit->start)
+        fold_skip_evicted (visit->fold, visit->start, seq);
+    }
+  fold_apply_event (visit->fold, seq, data, len);
+}
+
 /* Reads and applies up to @max_events after applied_seq, up to @until.
  * Returns the number of events consumed (applied or counted as errors). */
 static guint
@@ -101,17 +142,17 @@ fold_step (NetFold *self,
            guint64  until,
            guint    max_events)
 {
-  g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GError) error = NULL;
   guint64 start = self->applied_seq + 1;
   guint64 end = MIN (until + 1, start + max_events);
+  FoldVisit visit = { self, start, 0, 0 };
   guint64 first;
 
   if (start >= end)
     return 0;
 
-  events = net_redex_file_read_range (self->file, start, end, &error);
-  if (events == NULL)
+  /* Each event is applied as it is read, with no copy of the range. */
+  if (!_net_redex_file_visit_range (self->file, start, end, fold_visit_event, &visit, &error))
     {
       if (g_error_matches (error, NET_ERROR, NET_ERROR_CORRUPT))
         {
@@ -142,37 +183,16 @@ fold_step (NetFold *self,
       return 0;
     }
 
-  if (events->len > 0)
-    first = net_redex_event_get_seq (g_ptr_array_index (events, 0));
-  else
-    {
-      /* Nothing yet, or a log that restarted past us and holds nothing
-       * yet: the events up to its floor are gone all the same. */
-      first = MIN (net_redex_file_get_first_seq (self->file), end);
-      if (first <= start)
-        return 0;
-    }
-  if (first != start)
-    {
-      /* Retention evicted events this fold never saw.  They are gone for
-       * good; say so loudly and count them. */
-      g_warning ("log “%s”: events %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
-                 " were evicted before they were folded",
-                 net_redex_file_get_name (self->file), start, first - 1);
-      self->errors += first - start;
-      self->applied_seq = first - 1;
-    }
+  if (visit.n > 0)
+    return (visit.first - start) + visit.n;
 
-  for (guint i = 0; i < events->len; i++)
-    {
-      NetRedexEvent *event = g_ptr_array_index (events, i);
-      gsize len;
-      const guint8 *data = g_bytes_get_data (net_redex_event_get_payload (event), &len);
-
-      fold_apply_event (self, net_redex_event_get_seq (event), data, len);
-    }
-
-  return (first - start) + events->len;
+  /* Nothing yet, or a log that restarted past us and holds nothing
+   * yet: the events up to its floor are gone all the same. */
+  first = MIN (net_redex_file_get_first_seq (self->file), end);
+  if (first <= start)
+    return 0;
+  fold_skip_evicted (self, start, first);
+  return first - start;
 }
 
 /* Returns @w's task (TRUE, or @error, which it takes) and frees @w, which
