@@ -91,7 +91,12 @@ struct _NetQueryModel
   guint                limit;     /* 0: unlimited */
 
   NetBTree            *tree;      /* every match, in order, unwindowed */
-  NetIdTable           by_id;     /* QEntry by id */
+  NetIdTable           by_id;     /* QEntry by id: see entries_by_id() */
+  /* The entries of a synchronous fill not in @by_id yet (a filter change
+   * that nothing follows needs no table of 100k ids): the tree's, in one
+   * block of the pool, until something looks an id up. */
+  QEntry              *lazy_v;
+  guint                lazy_n;
   QPool                pool;      /* where the entries of both live */
   guint64              seq;
   gboolean             detached;  /* its source closed */
@@ -237,6 +242,32 @@ entries_free (NetBTree   *tree,
   pool->left = 0;
 }
 
+/* The id table, with the entries of the last synchronous fill in it
+ * first.  Every lookup, insert and removal goes through it. */
+static NetIdTable *
+entries_by_id (NetQueryModel *self)
+{
+  if (G_UNLIKELY (self->lazy_v != NULL))
+    {
+      QEntry *v = self->lazy_v;
+      guint n = self->lazy_n;
+
+      self->lazy_v = NULL;
+      self->lazy_n = 0;
+      _net_id_table_reserve (&self->by_id, n);
+      for (guint i = 0; i < n; i++)
+        {
+          /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
+#ifdef __GNUC__
+          if (i + FILL_PREFETCH < n)
+            __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, v[i + FILL_PREFETCH].id)], 1);
+#endif
+          _net_id_table_insert (&self->by_id, &v[i]);
+        }
+    }
+  return &self->by_id;
+}
+
 /* How many items are visible when the unwindowed list has @n. */
 static inline guint
 visible_count (NetQueryModel *self,
@@ -379,7 +410,7 @@ insert_entry (NetQueryModel *self,
   q->id = id;
   q->key = key;
   _net_btree_insert (self->tree, key, q);
-  _net_id_table_insert (&self->by_id, q);
+  _net_id_table_insert (entries_by_id (self), q);
   if (vis)
     {
       self->adjust = spill ? 1 : 0;
@@ -420,7 +451,7 @@ apply_one (NetQueryModel *self,
            guint64        key,
            gboolean       replaced)
 {
-  QEntry *q = _net_id_table_lookup (&self->by_id, id);
+  QEntry *q = _net_id_table_lookup (entries_by_id (self), id);
   guint pos;
   gboolean vis;
 
@@ -445,7 +476,7 @@ apply_one (NetQueryModel *self,
       if (vis)
         begin (self, pos, 1);
       _net_btree_remove (self->tree, q->key, q);
-      _net_id_table_remove (&self->by_id, id);
+      _net_id_table_remove (entries_by_id (self), id);
       qpool_release (&self->pool, q);
       if (vis)
         {
@@ -518,8 +549,8 @@ fill_cb (guint64  id,
     fill->sorted = qentry_before (q - 1, q, fill->desc);
 }
 
-/* Makes the (empty) tree, id table and pool of @self hold the matches of
- * @fill, which they take. */
+/* Makes the (empty) tree and pool of @self hold the matches of @fill,
+ * which they take; the id table gets them when first used. */
 static void
 fill_load (NetQueryModel *self,
            Fill          *fill)
@@ -537,20 +568,15 @@ fill_load (NetQueryModel *self,
     g_qsort_with_data (fill->v, (gint) fill->len, sizeof (QEntry), qentry_compare,
                        GINT_TO_POINTER (fill->desc));
   items = g_new (NetBTreeItem, fill->len);
-  _net_id_table_reserve (&self->by_id, fill->len);
   for (guint i = 0; i < fill->len; i++)
     {
-      /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
-#ifdef __GNUC__
-      if (i + FILL_PREFETCH < fill->len)
-        __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, fill->v[i + FILL_PREFETCH].id)], 1);
-#endif
       items[i].key = fill->v[i].key;
       items[i].value = &fill->v[i];
-      _net_id_table_insert (&self->by_id, &fill->v[i]);
     }
   _net_btree_build (self->tree, items, fill->len);
   g_ptr_array_add (self->pool.blocks, fill->v);
+  self->lazy_v = fill->v;
+  self->lazy_n = fill->len;
 }
 
 /*
@@ -707,7 +733,7 @@ fill_examine (NetQueryModel *self,
 
   /* Nothing in the tree is past the cursor: a new entry at the walk's
    * place goes after every other. */
-  q = _net_id_table_lookup (&self->by_id, id);
+  q = _net_id_table_lookup (entries_by_id (self), id);
   if (has && q == NULL && !self->stale && now == key)
     insert_entry (self, id, now, _net_btree_size (self->tree));
   else
@@ -886,6 +912,8 @@ refill (NetQueryModel *self,
         {
           if (self->tree != NULL)
             entries_free (self->tree, &self->by_id, &self->pool);
+          self->lazy_v = NULL;
+          self->lazy_n = 0;
           self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
           _net_id_table_init (&self->by_id);
           qpool_init (&self->pool);
@@ -931,7 +959,7 @@ refill (NetQueryModel *self,
   if (self->walker != NULL)
     fill.size = MAX (64, n_walk);
   else
-    fill.size = old_tree != NULL ? MAX (64, old_by_id.size) : 64;
+    fill.size = old_tree != NULL ? MAX (64, _net_btree_size (old_tree)) : 64;
   fill.v = g_new (QEntry, fill.size);
   fill.len = 0;
   fill.desc = self->desc;
@@ -940,6 +968,8 @@ refill (NetQueryModel *self,
   self->tree = _net_btree_new (self->desc ? tiebreak_desc : tiebreak_asc);
   _net_id_table_init (&self->by_id);
   qpool_init (&self->pool);
+  self->lazy_v = NULL;
+  self->lazy_n = 0;
   fill_load (self, &fill);
 
   if (emit)
@@ -1022,7 +1052,7 @@ _net_query_model_update (NetQueryModel *self,
        * checks it again). */
       if (has && past_cursor (self, key, ids[i]))
         {
-          if (_net_id_table_lookup (&self->by_id, ids[i]) == NULL)
+          if (_net_id_table_lookup (entries_by_id (self), ids[i]) == NULL)
             continue;
           self->stale = TRUE;
         }
