@@ -242,29 +242,34 @@ entries_free (NetBTree   *tree,
   pool->left = 0;
 }
 
+/* Puts the entries of the last synchronous fill in the id table. */
+G_GNUC_NO_INLINE static void
+entries_by_id_load (NetQueryModel *self)
+{
+  QEntry *v = self->lazy_v;
+  guint n = self->lazy_n;
+
+  self->lazy_v = NULL;
+  self->lazy_n = 0;
+  _net_id_table_reserve (&self->by_id, n);
+  for (guint i = 0; i < n; i++)
+    {
+      /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
+#ifdef __GNUC__
+      if (i + FILL_PREFETCH < n)
+        __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, v[i + FILL_PREFETCH].id)], 1);
+#endif
+      _net_id_table_insert (&self->by_id, &v[i]);
+    }
+}
+
 /* The id table, with the entries of the last synchronous fill in it
  * first.  Every lookup, insert and removal goes through it. */
-static NetIdTable *
+static inline NetIdTable *
 entries_by_id (NetQueryModel *self)
 {
   if (G_UNLIKELY (self->lazy_v != NULL))
-    {
-      QEntry *v = self->lazy_v;
-      guint n = self->lazy_n;
-
-      self->lazy_v = NULL;
-      self->lazy_n = 0;
-      _net_id_table_reserve (&self->by_id, n);
-      for (guint i = 0; i < n; i++)
-        {
-          /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
-#ifdef __GNUC__
-          if (i + FILL_PREFETCH < n)
-            __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, v[i + FILL_PREFETCH].id)], 1);
-#endif
-          _net_id_table_insert (&self->by_id, &v[i]);
-        }
-    }
+    entries_by_id_load (self);
   return &self->by_id;
 }
 
