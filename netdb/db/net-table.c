@@ -524,21 +524,57 @@ _net_table_clear_indexes (NetTable *self)
       _net_btree_clear (self->order[p][k]);
 }
 
-static int
-compare_items (gconstpointer a,
-               gconstpointer b,
-               gpointer      data)
+/* Sorts @items by key, stably (equal keys keep their order): a
+ * least-significant-byte-first radix sort, with @tmp as room for @n more
+ * items; the passes over a byte that all keys share are skipped.  A
+ * restore sorts whole tables: a comparison sort took most of the index
+ * build. */
+static void
+radix_sort_items (NetBTreeItem *items,
+                  NetBTreeItem *tmp,
+                  gsize         n)
 {
-  const NetBTreeItem *x = a, *y = b;
-  guint64 ix, iy;
+  g_autofree gsize *counts = g_new0 (gsize, 8 * 256);
+  NetBTreeItem *src = items, *dst = tmp;
 
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  ix = ((const NetTableEntry *) x->value)->id;
-  iy = ((const NetTableEntry *) y->value)->id;
-  return (ix > iy) - (ix < iy);
+  for (gsize i = 0; i < n; i++)
+    {
+      guint64 key = items[i].key;
+
+      for (guint b = 0; b < 8; b++)
+        counts[b * 256 + ((key >> (8 * b)) & 0xff)]++;
+    }
+
+  for (guint b = 0; b < 8; b++)
+    {
+      gsize *count = &counts[b * 256];
+      gsize at = 0;
+
+      if (n == 0 || count[(items[0].key >> (8 * b)) & 0xff] == n)
+        continue;
+      for (guint v = 0; v < 256; v++)
+        {
+          gsize c = count[v];
+
+          count[v] = at;
+          at += c;
+        }
+      for (gsize i = 0; i < n; i++)
+        dst[count[(src[i].key >> (8 * b)) & 0xff]++] = src[i];
+      {
+        NetBTreeItem *t = src;
+
+        src = dst;
+        dst = t;
+      }
+    }
+  if (src != items)
+    memcpy (items, src, n * sizeof *items);
 }
 
+/* Builds every index of @entries (no two of the same id), into empty
+ * trees: each in (key, id) order, sorted once.  The id order comes
+ * first; the others are filled in id order and sorted stably by key. */
 void
 _net_table_index_all (NetTable  *self,
                       gpointer  *entries,
@@ -546,8 +582,12 @@ _net_table_index_all (NetTable  *self,
 {
   guint n_parts = self->schema->n_partitions;
   g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (n, 1));
+  g_autofree NetBTreeItem *tmp = NULL;
+  g_autofree gpointer *by_id = g_new (gpointer, MAX (n, 1));
   g_autofree guint8 *part = g_new (guint8, MAX (n, 1));
   guint start[NET_TABLE_MAX_PARTITIONS + 1] = { 0 };
+
+  G_STATIC_ASSERT (NET_TABLE_KEY_ID == 0);
 
   /* The partition of each entry once; the entries of partition p go to
    * items[start[p] .. start[p + 1]). */
@@ -571,9 +611,17 @@ _net_table_index_all (NetTable  *self,
         }
       for (guint i = 0; i < n; i++)
         {
-          const NetTableEntry *e = entries[i];
-          guint p = part[i];
-          NetBTreeItem item = { _net_table_entry_key (e, k), (gpointer) e };
+          /* The id order: the entries as they come; the others: in id
+           * order (by_id holds each partition's range in it). */
+          const NetTableEntry *e = k == NET_TABLE_KEY_ID ? entries[i] : by_id[i];
+          guint p = k == NET_TABLE_KEY_ID ? part[i] : 0;
+          NetBTreeItem item;
+
+          if (k != NET_TABLE_KEY_ID)
+            while (i >= start[p + 1])
+              p++;
+          item.key = _net_table_entry_key (e, k);
+          item.value = (gpointer) e;
 
           if (at[p] > start[p])
             {
@@ -590,10 +638,17 @@ _net_table_index_all (NetTable  *self,
           guint m = start[p + 1] - start[p];
 
           if (!sorted[p])
-            g_qsort_with_data (&items[start[p]], m, sizeof (NetBTreeItem), compare_items, NULL);
+            {
+              if (tmp == NULL)
+                tmp = g_new (NetBTreeItem, MAX (n, 1));
+              radix_sort_items (&items[start[p]], tmp, m);
+            }
           g_assert (_net_btree_size (self->order[p][k]) == 0);
           _net_btree_build (self->order[p][k], &items[start[p]], m);
         }
+      if (k == NET_TABLE_KEY_ID)
+        for (guint i = 0; i < n; i++)
+          by_id[i] = items[i].value;
     }
 }
 
