@@ -1349,6 +1349,18 @@ task_record_clear (gpointer data)
   g_free (((TaskRecord *) data)->entry);
 }
 
+/* Valid UTF-8 without NUL, as g_utf8_validate_len() says; ASCII (most
+ * titles) without its call. */
+static inline gboolean
+title_is_valid (const guint8 *s,
+                gsize         len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (s[i] == 0 || s[i] >= 0x80)
+      return g_utf8_validate_len ((const char *) s, len, NULL);
+  return TRUE;
+}
+
 static gboolean
 decode_task (const NetField  *outer,
              TaskRecord      *out,
@@ -1376,8 +1388,7 @@ decode_task (const NetField  *outer,
         case 2:
           /* Valid UTF-8 without NUL (as net_field_dup_utf8() checks it),
            * copied once, into the entry. */
-          if (f.wire == NET_WIRE_BYTES &&
-              g_utf8_validate_len ((const char *) f.bytes, f.bytes_len, NULL))
+          if (f.wire == NET_WIRE_BYTES && title_is_valid (f.bytes, f.bytes_len))
             {
               title = (const char *) f.bytes;
               title_len = f.bytes_len;
