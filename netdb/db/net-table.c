@@ -1941,7 +1941,8 @@ _net_table_snapshot (NetTable *self)
 typedef struct
 {
   NetTable *table;
-  GArray   *records;
+  GArray   *records;   /* its first n hold records; the rest are zeroed */
+  guint     n;
 } RecordReader;
 
 static gboolean
@@ -1950,16 +1951,17 @@ read_record_cb (const NetField  *field,
                 GError         **error)
 {
   RecordReader *r = user_data;
-  gsize n = r->records->len;
 
-  g_array_set_size (r->records, n + 1);
-  if (!r->table->schema->decode_record (field, r->records->data + n * r->table->schema->record_size,
+  /* Zeroed room for many records at once, not one g_array_set_size()
+   * per record. */
+  if (r->n == r->records->len)
+    g_array_set_size (r->records, MAX (2 * r->n, 1024));
+
+  /* A record that fails to decode is left zeroed: nothing to clear. */
+  if (!r->table->schema->decode_record (field, r->records->data + r->n * r->table->schema->record_size,
                                         error))
-    {
-      /* Not a record: nothing to clear. */
-      g_array_set_size (r->records, n);
-      return FALSE;
-    }
+    return FALSE;
+  r->n++;
   return TRUE;
 }
 
@@ -2054,7 +2056,7 @@ _net_table_restore (NetTable  *self,
 {
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
   g_autoptr(GArray) records = g_array_new (FALSE, TRUE, self->schema->record_size);
-  RecordReader reader = { self, records };
+  RecordReader reader = { self, records, 0 };
   guint64 applied = 0, fold_errors = 0;
   gboolean ok;
 
@@ -2070,6 +2072,7 @@ _net_table_restore (NetTable  *self,
   if (!_net_snapshot_read (snapshot, self->schema->what, read_record_cb, &reader, &applied,
                            &fold_errors, origins, error))
     return FALSE;
+  g_array_set_size (records, reader.n);
 
   /* The seq rules of DESIGN.md §4: never skip an event. */
   if (!_net_fold_prepare_restore (self->file, applied, error))
