@@ -79,6 +79,21 @@ char     *net_field_dup_utf8      (const NetField *field,
 
 gsize     net_leb128_put          (guint8        *out,
                                    guint64        value);
+
+/* A payload built in memory, appended at once (each append to a
+ * GByteArray costs more than the bytes it encodes): each writes its field
+ * (or a bytes field's key and length, at most NET_FIELD_HEAD_MAX bytes)
+ * at @out, the same bytes as the NetEncoder's, and returns their count. */
+#define NET_FIELD_HEAD_MAX 20
+gsize     net_field_put_uint      (guint8        *out,
+                                   guint          field,
+                                   guint64        value);
+gsize     net_field_put_int       (guint8        *out,
+                                   guint          field,
+                                   gint64         value);
+gsize     net_field_put_bytes_head (guint8       *out,
+                                   guint          field,
+                                   gsize          len);
 gboolean  net_leb128_get          (const guint8  *data,
                                    gsize          len,
                                    gsize         *pos,

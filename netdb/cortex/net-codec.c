@@ -81,6 +81,36 @@ done:
   return TRUE;
 }
 
+gsize
+net_field_put_uint (guint8  *out,
+                    guint    field,
+                    guint64  value)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_VARINT);
+
+  return n + net_leb128_put (out + n, value);
+}
+
+gsize
+net_field_put_int (guint8 *out,
+                   guint   field,
+                   gint64  value)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_SVARINT);
+
+  return n + net_leb128_put (out + n, ((guint64) value << 1) ^ (guint64) (value >> 63));
+}
+
+gsize
+net_field_put_bytes_head (guint8 *out,
+                          guint   field,
+                          gsize   len)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_BYTES);
+
+  return n + net_leb128_put (out + n, len);
+}
+
 /* A field's key and its varint value, appended at once: an append to a
  * GByteArray costs more than encoding the bytes (an event of four fields
  * made forty of them, a tenth of an insert into a collection). */

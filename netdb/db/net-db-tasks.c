@@ -724,6 +724,8 @@ append_event (NetDbTasks    *self,
 {
   NetEncoder enc;
   GByteArray *buf;
+  guint8 tmp[256];
+  gsize title_len;
 
   if (!_net_table_check_mutation (&self->table, id, error))
     return 0;
@@ -740,12 +742,32 @@ append_event (NetDbTasks    *self,
   buf = _net_table_begin_append (&self->table, dispatch, id, error);
   if (buf == NULL)
     return 0;
-  net_encoder_init (&enc, buf);
-  net_encoder_put_uint (&enc, F_ID, id);
-  if (title != NULL)
-    net_encoder_put_string (&enc, F_TITLE, title);
-  if (dispatch != NET_DISPATCH_TASK_DELETED)
-    net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
+  title_len = title != NULL ? strlen (title) : 0;
+  if (title_len <= sizeof tmp - 4 * NET_FIELD_HEAD_MAX)
+    {
+      /* Most titles: the payload in one append. */
+      gsize n = 0;
+
+      tmp[n++] = NET_CODEC_VERSION;
+      n += net_field_put_uint (tmp + n, F_ID, id);
+      if (title != NULL)
+        {
+          n += net_field_put_bytes_head (tmp + n, F_TITLE, title_len);
+          memcpy (tmp + n, title, title_len);
+          n += title_len;
+        }
+      if (dispatch != NET_DISPATCH_TASK_DELETED)
+        n += net_field_put_int (tmp + n, F_TIMESTAMP, timestamp);
+      g_byte_array_append (buf, tmp, n);
+    }
+  else
+    {
+      net_encoder_init (&enc, buf);
+      net_encoder_put_uint (&enc, F_ID, id);
+      net_encoder_put_string (&enc, F_TITLE, title);
+      if (dispatch != NET_DISPATCH_TASK_DELETED)
+        net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
+    }
 
   return _net_table_end_append (&self->table, dispatch, id, error);
 }
