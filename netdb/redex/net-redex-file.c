@@ -914,10 +914,11 @@ mem_append_locked (NetRedexFile *self,
 
   if (self->mem_len == self->mem_cap)
     {
-      /* By an eighth: a large array is mmap'd and grows in place
-       * (mremap), so this costs few copies and wastes at most 1/9 of
-       * it, where doubling wasted up to half. */
-      self->mem_cap = MAX (self->mem_cap + self->mem_cap / 8, 256);
+      /* Doubling while small (a realloc copies it), then by an eighth: a
+       * large array is mmap'd and grows in place (mremap), and wastes at
+       * most a ninth of it, where doubling wasted up to half. */
+      self->mem_cap = self->mem_cap < 65536 ? MAX (self->mem_cap * 2, 256)
+                                            : self->mem_cap + self->mem_cap / 8;
       self->mem_offs = g_renew (guint32, self->mem_offs, self->mem_cap);
     }
   self->mem_offs[self->mem_len++] = chunk->len;
@@ -928,8 +929,9 @@ mem_append_locked (NetRedexFile *self,
     {
       guint64 mask = 0;
 
-      /* Word by word (8, 8 and 4 bytes), each differing byte found from
-       * the words' XOR. */
+      /* Word by word (8, 8 and 4 bytes): the words' XOR, its nonzero
+       * bytes marked by their high bit, the marks gathered into the top
+       * byte by a multiply. */
       G_STATIC_ASSERT (MEM_PREFIX == 20);
       for (guint w = 0; w < MEM_PREFIX; w += 8)
         {
@@ -951,13 +953,9 @@ mem_append_locked (NetRedexFile *self,
               memcpy (&b, chunk->prefix + w, 4);
               x = GUINT32_FROM_LE (a ^ b);
             }
-          while (x != 0)
-            {
-              guint byte = (guint) __builtin_ctzll (x) / 8;
-
-              mask |= G_GUINT64_CONSTANT (1) << (w + byte);
-              x &= ~(G_GUINT64_CONSTANT (0xff) << (byte * 8));
-            }
+          x = (((x & G_GUINT64_CONSTANT (0x7f7f7f7f7f7f7f7f)) + G_GUINT64_CONSTANT (0x7f7f7f7f7f7f7f7f)) | x) &
+              G_GUINT64_CONSTANT (0x8080808080808080);
+          mask |= ((x >> 7) * G_GUINT64_CONSTANT (0x0102040810204080)) >> 56 << w;
         }
       p = mem_put_varint (p, (guint64) len << 1 | 1);
       p = mem_put_varint (p, zz);
