@@ -580,9 +580,43 @@ _net_btree_remove (NetBTree *t,
                    guint64   key,
                    gpointer  value)
 {
+  NetBTreeLeaf *last;
+  guint64 id;
+
   g_return_val_if_fail (t != NULL, FALSE);
 
-  if (!remove_rec (t, t->root, key, t->tiebreak (value), value))
+  id = t->tiebreak (value);
+
+  /* An item of the last leaf (a change soon after an append, as a task's
+   * completion moves it between partitions), when the leaf is left with
+   * a quarter or more, or with too many to merge with its previous one
+   * (its left sibling, if it has one): no descent, only the counts of the
+   * rightmost path move.  An item at or after the leaf's first is in no
+   * other leaf. */
+  last = t->last;
+  if (last != NULL && last->prev != NULL &&
+      (last->hdr.n > LEAF_CAP / 4 ||
+       (last->hdr.n > 1 && last->prev->hdr.n + last->hdr.n - 1 > LEAF_CAP * 3 / 4)) &&
+      cmp_item (t, key, id, &last->items[0]) >= 0)
+    {
+      guint pos = leaf_lower (t, last, key, id);
+
+      if (pos >= last->hdr.n || last->items[pos].value != value || last->items[pos].key != key)
+        return FALSE;
+      memmove (&last->items[pos], &last->items[pos + 1], (last->hdr.n - pos - 1) * sizeof (NetBTreeItem));
+      last->hdr.n--;
+      for (Node *node = t->root; !node->is_leaf; )
+        {
+          Inner *in = (Inner *) node;
+
+          in->counts[in->hdr.n - 1]--;
+          node = in->child[in->hdr.n - 1];
+        }
+      t->size--;
+      return TRUE;
+    }
+
+  if (!remove_rec (t, t->root, key, id, value))
     return FALSE;
   t->size--;
 
