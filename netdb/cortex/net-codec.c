@@ -111,22 +111,6 @@ net_field_put_bytes_head (guint8 *out,
   return n + net_leb128_put (out + n, len);
 }
 
-/* A field's key and its varint value, appended at once: an append to a
- * GByteArray costs more than encoding the bytes (an event of four fields
- * made forty of them, a tenth of an insert into a collection). */
-static inline void
-put_key_varint (GByteArray *buf,
-                guint       field,
-                NetWireType wire,
-                guint64     value)
-{
-  guint8 tmp[20];
-  gsize n = net_leb128_put (tmp, (guint64) field << 3 | wire);
-
-  n += net_leb128_put (tmp + n, value);
-  g_byte_array_append (buf, tmp, n);
-}
-
 void
 net_encoder_init (NetEncoder *enc,
                   GByteArray *buf)
@@ -140,7 +124,11 @@ net_encoder_put_uint (NetEncoder *enc,
                       guint       field,
                       guint64     value)
 {
-  put_key_varint (enc->buf, field, NET_WIRE_VARINT, value);
+  guint8 tmp[20];
+
+  /* Key and value in one append: an append to a GByteArray costs more
+   * than encoding the bytes. */
+  g_byte_array_append (enc->buf, tmp, net_field_put_uint (tmp, field, value));
 }
 
 void
@@ -148,7 +136,9 @@ net_encoder_put_int (NetEncoder *enc,
                      guint       field,
                      gint64      value)
 {
-  put_key_varint (enc->buf, field, NET_WIRE_SVARINT, ((guint64) value << 1) ^ (guint64) (value >> 63));
+  guint8 tmp[20];
+
+  g_byte_array_append (enc->buf, tmp, net_field_put_int (tmp, field, value));
 }
 
 void
@@ -158,9 +148,8 @@ net_encoder_put_bytes (NetEncoder   *enc,
                        gsize         len)
 {
   guint8 tmp[84];
-  gsize n = net_leb128_put (tmp, (guint64) field << 3 | NET_WIRE_BYTES);
+  gsize n = net_field_put_bytes_head (tmp, field, len);
 
-  n += net_leb128_put (tmp + n, len);
   /* Short data (most strings and values) goes with its key: one append. */
   if (len <= sizeof tmp - 20)
     {
