@@ -711,7 +711,7 @@ disk_append_locked (NetRedexFile       *self,
     {
       gint64 ts = timestamps ? timestamps[i] : now;
 
-      g_array_append_val (active->offsets, offset);
+      _net_redex_offsets_append (active->offsets, offset);
       offset += NET_REDEX_REC_HEADER_SIZE + payloads[i].len;
       active->min_ts = MIN (active->min_ts, ts);
       active->max_ts = MAX (active->max_ts, ts);
@@ -2007,7 +2007,7 @@ load_segments_locked (NetRedexFile  *self,
            * slots, so every later seq keeps its place. */
           while (seg->count < expected)
             {
-              g_array_append_val (seg->offsets, seg->length);
+              _net_redex_offsets_append (seg->offsets, seg->length);
               seg->count++;
               seg->n_bad++;
             }

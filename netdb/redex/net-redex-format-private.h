@@ -158,8 +158,11 @@ gboolean             net_redex_damage_is_torn        (const guint8          *dat
                                                       guint64                base,
                                                       gsize                  p,
                                                       gsize                  r);
+/* The offsets are @narrow (4 bytes each) when it is not NULL, else
+ * @wide. */
 GBytes              *net_redex_index_encode          (const NetRedexIndexHeader *header,
-                                                      const guint64         *offsets);
+                                                      const guint32         *narrow,
+                                                      const guint64         *wide);
 gboolean             net_redex_index_header_decode   (const guint8          *data,
                                                       gsize                  len,
                                                       NetRedexIndexHeader   *header);

@@ -244,14 +244,15 @@ net_redex_damage_is_torn (const guint8 *data,
 
 GBytes *
 net_redex_index_encode (const NetRedexIndexHeader *header,
-                        const guint64             *offsets)
+                        const guint32             *narrow,
+                        const guint64             *wide)
 {
   gsize size = NET_REDEX_IDX_HEADER_SIZE + header->count * 8;
   guint8 *buf = g_malloc (size);
   guint8 *entries = buf + NET_REDEX_IDX_HEADER_SIZE;
 
   for (guint64 i = 0; i < header->count; i++)
-    net_redex_write_u64 (entries + i * 8, offsets[i]);
+    net_redex_write_u64 (entries + i * 8, narrow != NULL ? narrow[i] : wide[i]);
 
   memcpy (buf, NET_REDEX_IDX_MAGIC, 8);
   net_redex_write_u32 (buf + 8, NET_REDEX_FORMAT_VERSION);

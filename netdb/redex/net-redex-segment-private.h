@@ -18,6 +18,38 @@ G_BEGIN_DECLS
 
 typedef struct _NetRedexSegment NetRedexSegment;
 
+/*
+ * The offsets of a segment's records while they are in memory (the active
+ * segment's, or a sealed one's whose index was rebuilt): 4 bytes each
+ * while every offset is below 4 GiB, as in a segment of the usual size (64
+ * MiB), 8 bytes from the first one that is not.  The active segment of a
+ * large log holds over a million of them, so the array grows like the
+ * in-memory log's: doubling while small, then by an eighth (a large
+ * array is mmap'd and grows in place).
+ */
+typedef struct
+{
+  guint32 *narrow;   /* while every offset fits, else NULL */
+  guint64 *wide;     /* once one does not */
+  gsize    len;
+  gsize    cap;
+} NetRedexOffsets;
+
+NetRedexOffsets *_net_redex_offsets_new      (void);
+void             _net_redex_offsets_free     (NetRedexOffsets *offsets);
+void             _net_redex_offsets_append   (NetRedexOffsets *offsets,
+                                              guint64          offset);
+/* Keeps the first @len offsets. */
+void             _net_redex_offsets_truncate (NetRedexOffsets *offsets,
+                                              gsize            len);
+
+static inline guint64
+_net_redex_offsets_get (const NetRedexOffsets *offsets,
+                        gsize                  index)
+{
+  return offsets->narrow != NULL ? offsets->narrow[index] : offsets->wide[index];
+}
+
 struct _NetRedexSegment
 {
   gatomicrefcount  ref_count;
@@ -39,7 +71,7 @@ struct _NetRedexSegment
   gint64           min_ts;
   gint64           max_ts;
   guint            n_bad;     /* damaged records found by the last scan */
-  GArray          *offsets;   /* guint64, or NULL while the index is mapped */
+  NetRedexOffsets *offsets;   /* NULL while the index is mapped */
   guint8          *map;       /* the .idx file, mapped */
   gsize            map_len;
 };

@@ -38,6 +38,57 @@ _net_redex_segment_ref (NetRedexSegment *self)
   return self;
 }
 
+NetRedexOffsets *
+_net_redex_offsets_new (void)
+{
+  return g_new0 (NetRedexOffsets, 1);
+}
+
+void
+_net_redex_offsets_free (NetRedexOffsets *offsets)
+{
+  g_free (offsets->narrow);
+  g_free (offsets->wide);
+  g_free (offsets);
+}
+
+void
+_net_redex_offsets_append (NetRedexOffsets *offsets,
+                           guint64          offset)
+{
+  if (offsets->len == offsets->cap)
+    {
+      offsets->cap = offsets->cap < 65536 ? MAX (offsets->cap * 2, 256)
+                                          : offsets->cap + offsets->cap / 8;
+      if (offsets->wide != NULL)
+        offsets->wide = g_renew (guint64, offsets->wide, offsets->cap);
+      else
+        offsets->narrow = g_renew (guint32, offsets->narrow, offsets->cap);
+    }
+
+  if (offsets->wide == NULL && offset > G_MAXUINT32)
+    {
+      /* The first offset past 4 GiB: every offset takes 8 bytes now. */
+      offsets->wide = g_new (guint64, offsets->cap);
+      for (gsize i = 0; i < offsets->len; i++)
+        offsets->wide[i] = offsets->narrow[i];
+      g_clear_pointer (&offsets->narrow, g_free);
+    }
+
+  if (offsets->wide != NULL)
+    offsets->wide[offsets->len++] = offset;
+  else
+    offsets->narrow[offsets->len++] = (guint32) offset;
+}
+
+void
+_net_redex_offsets_truncate (NetRedexOffsets *offsets,
+                             gsize            len)
+{
+  g_assert (len <= offsets->len);
+  offsets->len = len;
+}
+
 void
 _net_redex_segment_unref (NetRedexSegment *self)
 {
@@ -48,7 +99,7 @@ _net_redex_segment_unref (NetRedexSegment *self)
     munmap (self->map, self->map_len);
   if (self->fd >= 0)
     net_io_close (self->fd);
-  g_clear_pointer (&self->offsets, g_array_unref);
+  g_clear_pointer (&self->offsets, _net_redex_offsets_free);
   g_free (self->path);
   g_free (self->idx_path);
   g_free (self);
@@ -268,7 +319,7 @@ segment_scan (NetRedexSegment *self,
         {
           guint64 off = base_offset + p;
 
-          g_array_append_val (self->offsets, off);
+          _net_redex_offsets_append (self->offsets, off);
           self->min_ts = MIN (self->min_ts, header.timestamp);
           self->max_ts = MAX (self->max_ts, header.timestamp);
           self->count++;
@@ -306,7 +357,7 @@ segment_scan (NetRedexSegment *self,
         {
           guint64 off = base_offset + p;
 
-          g_array_append_val (self->offsets, off);
+          _net_redex_offsets_append (self->offsets, off);
           self->count++;
           self->n_bad++;
         }
@@ -319,7 +370,7 @@ segment_scan (NetRedexSegment *self,
     {
       g_debug ("%s: leaving out an incomplete batch of %" G_GUINT64_FORMAT " records at offset %" G_GUINT64_FORMAT,
                self->path, self->count - done_count, done_length);
-      g_array_set_size (self->offsets, self->offsets->len - (self->count - done_count));
+      _net_redex_offsets_truncate (self->offsets, self->offsets->len - (self->count - done_count));
       self->count = done_count;
       self->length = done_length;
       self->min_ts = done_min_ts;
@@ -456,7 +507,7 @@ segment_write_index (NetRedexSegment  *self,
 
   g_assert (self->offsets != NULL);
 
-  bytes = net_redex_index_encode (&header, (const guint64 *) (gpointer) self->offsets->data);
+  bytes = net_redex_index_encode (&header, self->offsets->narrow, self->offsets->wide);
   return _net_redex_write_file_atomic (dir, base, bytes, error);
 }
 
@@ -479,8 +530,8 @@ segment_rescan (NetRedexSegment  *self,
   guint64 base_seq = 0;
   gsize len = 0;
 
-  g_clear_pointer (&self->offsets, g_array_unref);
-  self->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_clear_pointer (&self->offsets, _net_redex_offsets_free);
+  self->offsets = _net_redex_offsets_new ();
   self->count = 0;
   self->n_bad = 0;
   self->min_ts = G_MAXINT64;
@@ -558,7 +609,7 @@ _net_redex_segment_create (const char  *dir,
       return NULL;
     }
 
-  self->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->offsets = _net_redex_offsets_new ();
   self->length = NET_REDEX_SEG_HEADER_SIZE;
   self->zeroed_to = NET_REDEX_SEG_HEADER_SIZE;
   self->file_size = NET_REDEX_SEG_HEADER_SIZE;
@@ -875,7 +926,7 @@ _net_redex_segment_get_offset (NetRedexSegment *self,
   g_assert (index < self->count);
 
   if (self->offsets != NULL)
-    return g_array_index (self->offsets, guint64, index);
+    return _net_redex_offsets_get (self->offsets, index);
 
   return net_redex_read_u64 (self->map + NET_REDEX_IDX_HEADER_SIZE + index * 8);
 }

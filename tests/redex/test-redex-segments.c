@@ -13,6 +13,7 @@
 
 #include "redex-test-util.h"
 #include "net-redex-format-private.h"
+#include "net-redex-segment-private.h"
 
 #define LOG_NAME "segs"
 #define SEG_SIZE 4096
@@ -386,7 +387,7 @@ damage_idx (const char *idx,
           h.count--;
         else
           h.segment_length += 40;
-        bytes = net_redex_index_encode (&h, offsets);
+        bytes = net_redex_index_encode (&h, NULL, offsets);
         g_file_set_contents (idx, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
         g_assert_no_error (error);
       }
@@ -737,6 +738,55 @@ test_preallocated (void)
   redex_test_rm_rf (tmp);
 }
 
+/* A segment's in-memory offsets take 4 bytes each until one is past
+ * 4 GiB (a segment holds one batch whole, however large): every offset
+ * reads back as it was appended, before and after the array widens, and
+ * an index written from either holds the same u64s. */
+static void
+test_offsets_widen (void)
+{
+  NetRedexOffsets *o = _net_redex_offsets_new ();
+  NetRedexIndexHeader h = { 0 };
+  const guint64 big = G_GUINT64_CONSTANT (0x100000000);
+  const gsize n = 300000;
+  g_autoptr(GBytes) narrow_idx = NULL;
+  g_autoptr(GBytes) wide_idx = NULL;
+  const guint8 *data;
+  gsize len;
+
+  for (gsize i = 0; i < n; i++)
+    _net_redex_offsets_append (o, 64 + i * 40);
+  g_assert_nonnull (o->narrow);
+  h.count = n;
+  narrow_idx = net_redex_index_encode (&h, o->narrow, o->wide);
+
+  _net_redex_offsets_append (o, big + 7);
+  _net_redex_offsets_append (o, big * 3);
+  g_assert_null (o->narrow);
+  g_assert_cmpuint (o->len, ==, n + 2);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpuint (_net_redex_offsets_get (o, i), ==, 64 + i * 40);
+  g_assert_cmpuint (_net_redex_offsets_get (o, n), ==, big + 7);
+  g_assert_cmpuint (_net_redex_offsets_get (o, n + 1), ==, big * 3);
+
+  h.count = n + 2;
+  wide_idx = net_redex_index_encode (&h, o->narrow, o->wide);
+  data = g_bytes_get_data (wide_idx, &len);
+  g_assert_cmpuint (len, ==, NET_REDEX_IDX_HEADER_SIZE + (n + 2) * 8);
+  g_assert_cmpuint (net_redex_read_u64 (data + NET_REDEX_IDX_HEADER_SIZE + n * 8), ==, big + 7);
+  g_assert_cmpuint (net_redex_read_u64 (data + NET_REDEX_IDX_HEADER_SIZE + (n + 1) * 8), ==, big * 3);
+  /* The first n offsets are the same bytes either way. */
+  g_assert_cmpmem ((const guint8 *) g_bytes_get_data (narrow_idx, NULL) + NET_REDEX_IDX_HEADER_SIZE, n * 8,
+                   data + NET_REDEX_IDX_HEADER_SIZE, n * 8);
+
+  _net_redex_offsets_truncate (o, 10);
+  _net_redex_offsets_append (o, 5);
+  g_assert_cmpuint (o->len, ==, 11);
+  g_assert_cmpuint (_net_redex_offsets_get (o, 9), ==, 64 + 9 * 40);
+  g_assert_cmpuint (_net_redex_offsets_get (o, 10), ==, 5);
+  _net_redex_offsets_free (o);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -753,6 +803,7 @@ main (int   argc,
   ADD ("large-event", test_large_event);
   ADD ("partial-new-segment", test_partial_new_segment);
   g_test_add_func ("/redex/segments/preallocated", test_preallocated);
+  g_test_add_func ("/redex/segments/offsets-widen", test_offsets_widen);
 
   return g_test_run ();
 }
