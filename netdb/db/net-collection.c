@@ -578,6 +578,7 @@ coll_record_clear (gpointer data)
 static gboolean
 coll_decode_record (const NetField  *outer,
                     gpointer         record,
+                    NetArena        *arena,
                     GError         **error)
 {
   CollRecord *rec = record;
@@ -638,7 +639,8 @@ bad:
 
 static void
 coll_replace_entries (gpointer  model,
-                      GArray   *records)
+                      GArray   *records,
+                      NetArena *arena)
 {
   NetCollection *self = model;
   g_autoptr(GArray) values = NULL;

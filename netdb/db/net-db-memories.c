@@ -823,10 +823,19 @@ static void     memories_encode_entry (gpointer           entry,
                                        NetEncoder        *enc);
 static gboolean memories_decode_record (const NetField    *field,
                                         gpointer           record,
+                                        NetArena          *arena,
                                         GError           **error);
 static void     memory_record_clear   (gpointer           record);
 static void     memories_replace_entries (gpointer        model,
-                                          GArray         *records);
+                                          GArray         *records,
+                                          NetArena       *arena);
+
+static void
+memories_free_entry (gpointer model,
+                     gpointer entry)
+{
+  entry_free (entry);
+}
 
 static const NetTableSchema memories_schema = {
   .what = MEMORIES_LOG_NAME,
@@ -848,7 +857,7 @@ static const NetTableSchema memories_schema = {
   .decode_record = memories_decode_record,
   .record_clear = memory_record_clear,
   .replace_entries = memories_replace_entries,
-  .free_entry = (GDestroyNotify) entry_free,
+  .free_entry = memories_free_entry,
   .has_pending_notify = memory_has_pending_notify,
   .flush_notify = memory_flush_notify,
 };
@@ -1889,6 +1898,7 @@ decode_memory (const NetField  *outer,
 static gboolean
 memories_decode_record (const NetField  *field,
                         gpointer         record,
+                        NetArena        *arena,
                         GError         **error)
 {
   return decode_memory (field, record, error);
@@ -1906,7 +1916,8 @@ memory_record_clear (gpointer record)
  * carry on and change in place. */
 static void
 memories_replace_entries (gpointer  model,
-                          GArray   *records)
+                          GArray   *records,
+                          NetArena *arena)
 {
   NetDbMemories *self = model;
   g_autofree gpointer *entries = g_new (gpointer, MAX (records->len, 1));

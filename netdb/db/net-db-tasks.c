@@ -173,14 +173,18 @@ tasks_update_item (gpointer      item,
   _net_task_update (item, e->title, e->status, e->created, e->updated);
 }
 
+/* The bytes of an entry with a title of @title_len bytes. */
+#define ENTRY_SIZE(title_len) (G_STRUCT_OFFSET (TaskEntry, title) + (title_len) + 1)
+
 /* A new entry (not in any index) holding a copy of @title (@len bytes,
- * no NUL among them). */
+ * no NUL among them), from the table's arena. */
 static TaskEntry *
-entry_new (guint64     id,
+entry_new (NetDbTasks *self,
+           guint64     id,
            const char *title,
            gsize       len)
 {
-  TaskEntry *e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + len + 1);
+  TaskEntry *e = _net_arena_alloc (&self->table.arena, ENTRY_SIZE (len));
 
   e->id = id;
   memcpy (e->title, title, len);
@@ -205,9 +209,10 @@ entry_unindex (NetDbTasks *self,
 }
 
 static void
-entry_free (TaskEntry *e)
+entry_free (NetDbTasks *self,
+            TaskEntry  *e)
 {
-  g_free (e);
+  _net_arena_free (&self->table.arena, e, ENTRY_SIZE (strlen (e->title)));
 }
 
 static inline TaskEntry *
@@ -222,8 +227,13 @@ static void
 clear_entries (NetDbTasks *self)
 {
   for (guint i = 0; i <= self->table.by_id.mask; i++)
-    if (self->table.by_id.slots[i] != NULL)
-      entry_free (self->table.by_id.slots[i]);
+    {
+      TaskEntry *e = self->table.by_id.slots[i];
+
+      if (e != NULL)
+        _net_arena_free_large (e, ENTRY_SIZE (strlen (e->title)));
+    }
+  _net_arena_clear (&self->table.arena);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
   _net_table_clear_indexes (&self->table);
@@ -269,8 +279,8 @@ task_changed (NetDbTasks    *self,
       TaskEntry *old = e;
 
       _net_id_table_remove (&self->table.by_id, old->id);
-      e = entry_new (old->id, title, title_len);
-      entry_free (old);
+      e = entry_new (self, old->id, title, title_len);
+      entry_free (self, old);
       _net_id_table_insert (&self->table.by_id, e);
     }
   e->status = status;
@@ -304,7 +314,7 @@ task_insert (NetDbTasks    *self,
              gint64         created,
              gint64         updated)
 {
-  TaskEntry *e = entry_new (id, title, title_len);
+  TaskEntry *e = entry_new (self, id, title, title_len);
 
   e->status = status;
   e->created = created;
@@ -320,7 +330,7 @@ task_delete (NetDbTasks *self,
     entry_unindex (self, e, k);
   _net_id_table_remove (&self->table.by_id, e->id);
   _net_table_forget_item (&self->table, e);
-  entry_free (e);
+  entry_free (self, e);
 }
 
 /* Decodes a task event; FALSE with a %NET_ERROR_CORRUPT error when it is
@@ -514,10 +524,19 @@ static void     tasks_encode_entry (gpointer           entry,
                                     NetEncoder        *enc);
 static gboolean tasks_decode_record (const NetField    *field,
                                      gpointer           record,
+                                     NetArena          *arena,
                                      GError           **error);
 static void     task_record_clear  (gpointer           data);
 static void     tasks_replace_entries (gpointer        model,
-                                       GArray         *records);
+                                       GArray         *records,
+                                       NetArena       *arena);
+
+static void
+tasks_free_entry (gpointer model,
+                  gpointer entry)
+{
+  entry_free (model, entry);
+}
 
 static const NetTableSchema tasks_schema = {
   .what = TASKS_LOG_NAME,
@@ -541,7 +560,7 @@ static const NetTableSchema tasks_schema = {
   .decode_record = tasks_decode_record,
   .record_clear = task_record_clear,
   .replace_entries = tasks_replace_entries,
-  .free_entry = g_free,
+  .free_entry = tasks_free_entry,
   .has_pending_notify = task_has_pending_notify,
   .flush_notify = task_flush_notify,
 };
@@ -1365,10 +1384,15 @@ snapshot_invalid (GError     **error,
   return _net_snapshot_invalid (error, "tasks", detail);
 }
 
+/* The entries of the records are the restore's arena's, but for a large
+ * one. */
 static void
 task_record_clear (gpointer data)
 {
-  g_free (((TaskRecord *) data)->entry);
+  TaskEntry *e = ((TaskRecord *) data)->entry;
+
+  if (e != NULL)
+    _net_arena_free_large (e, ENTRY_SIZE (strlen (e->title)));
 }
 
 /* Valid UTF-8 without NUL, as g_utf8_validate_len() says; ASCII (most
@@ -1386,6 +1410,7 @@ title_is_valid (const guint8 *s,
 static gboolean
 decode_task (const NetField  *outer,
              TaskRecord      *out,
+             NetArena        *arena,
              GError         **error)
 {
   const char *title = NULL;
@@ -1428,7 +1453,7 @@ decode_task (const NetField  *outer,
   if (r < 0 || !has_id || title == NULL || status > NET_TASK_STATUS_COMPLETED)
     return snapshot_invalid (error, "bad task record");
 
-  e = g_malloc (G_STRUCT_OFFSET (TaskEntry, title) + title_len + 1);
+  e = _net_arena_alloc (arena, ENTRY_SIZE (title_len));
   e->id = id;
   e->status = status;
   e->created = created;
@@ -1442,20 +1467,23 @@ decode_task (const NetField  *outer,
 static gboolean
 tasks_decode_record (const NetField  *field,
                      gpointer         record,
+                     NetArena        *arena,
                      GError         **error)
 {
-  return decode_task (field, record, error);
+  return decode_task (field, record, arena, error);
 }
 
 /* The schema's side of a restore (the items that exist carry on). */
 static void
 tasks_replace_entries (gpointer  model,
-                       GArray   *records)
+                       GArray   *records,
+                       NetArena *arena)
 {
   NetDbTasks *self = model;
   g_autofree gpointer *entries = g_new (gpointer, MAX (records->len, 1));
 
   clear_entries (self);
+  _net_arena_move (&self->table.arena, arena);
   for (guint i = 0; i < records->len; i++)
     entries[i] = g_steal_pointer (&g_array_index (records, TaskRecord, i).entry);
   _net_table_insert_restored (&self->table, entries, records->len);

@@ -30,6 +30,7 @@
 
 #include <gio/gio.h>
 
+#include "net-arena-private.h"
 #include "net-codec-private.h"
 #include "net-btree-private.h"
 #include "net-event-meta-private.h"
@@ -221,20 +222,26 @@ typedef struct
                                   NetEncoder          *enc);
 
   /* Restores: one item record decodes into a record of record_size
-   * bytes (cleared with record_clear); replace_entries() drops every
-   * entry and inserts one entry per record (the table set the items
-   * that exist aside first: an insert takes the item of its id back with
-   * _net_table_adopt_item()). */
+   * bytes (cleared with record_clear), its entry taken from @arena if
+   * the schema keeps its entries in NetTable.arena (the arena is cleared
+   * after record_clear: that gives back only what is not the arena's);
+   * replace_entries() drops every entry and inserts one entry per record
+   * (the table set the items that exist aside first: an insert takes the
+   * item of its id back with _net_table_adopt_item()), and moves @arena
+   * into NetTable.arena if the entries came from it. */
   gsize        record_size;
   gboolean   (*decode_record)    (const NetField      *field,
                                   gpointer             record,
+                                  NetArena            *arena,
                                   GError             **error);
   void       (*record_clear)     (gpointer             record);
   void       (*replace_entries)  (gpointer             model,
-                                  GArray              *records);
+                                  GArray              *records,
+                                  NetArena            *arena);
   /* Frees an entry in no index (needed by _net_table_insert_restored()
    * only). */
-  void       (*free_entry)       (gpointer             entry);
+  void       (*free_entry)       (gpointer             model,
+                                 gpointer             entry);
 
   /* The items' deferred notifies. */
   gboolean   (*has_pending_notify) (gpointer           item);
@@ -300,6 +307,9 @@ struct _NetTable
                                       * a create of, not folded yet */
 
   NetIdTable            by_id;       /* the model's entries, by id */
+  NetArena              arena;       /* the entries, for a schema that
+                                      * takes them from it (cleared at
+                                      * finalize) */
   /* Every entry by (key, id), per partition: NetTableEntry* values. */
   NetBTree             *order[NET_TABLE_MAX_PARTITIONS][NET_TABLE_N_KEYS];
   GHashTable           *adopt;       /* during a restore: guint64* → the

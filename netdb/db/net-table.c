@@ -114,6 +114,7 @@ _net_table_init (NetTable             *self,
   g_object_set_qdata (model, table_quark (), self);
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
+  _net_arena_init (&self->arena);
   live_init (&self->live);
   self->recent = g_ptr_array_new ();
   self->recent_max = NET_TABLE_RECENT_MIN;
@@ -172,6 +173,7 @@ _net_table_finalize (NetTable *self)
   for (guint p = 0; p < NET_TABLE_MAX_PARTITIONS; p++)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
       g_clear_pointer (&self->order[p][k], _net_btree_free);
+  _net_arena_clear (&self->arena);
   _net_origins_clear (&self->origins);
 }
 
@@ -1943,6 +1945,7 @@ typedef struct
   NetTable *table;
   GArray   *records;   /* its first n hold records; the rest are zeroed */
   guint     n;
+  NetArena  arena;     /* where their entries come from */
 } RecordReader;
 
 static gboolean
@@ -1959,7 +1962,7 @@ read_record_cb (const NetField  *field,
 
   /* A record that fails to decode is left zeroed: nothing to clear. */
   if (!r->table->schema->decode_record (field, r->records->data + r->n * r->table->schema->record_size,
-                                        error))
+                                        &r->arena, error))
     return FALSE;
   r->n++;
   return TRUE;
@@ -2009,7 +2012,7 @@ _net_table_insert_restored (NetTable  *self,
             if (entries[j] == old)
               entries[j] = NULL;
           _net_table_forget_item (self, old);
-          self->schema->free_entry (old);
+          self->schema->free_entry (self->model, old);
           replaced = TRUE;
         }
       _net_id_table_insert (&self->by_id, e);
@@ -2055,28 +2058,30 @@ _net_table_restore (NetTable  *self,
                     GError   **error)
 {
   g_autoptr(GArray) origins = g_array_new (FALSE, FALSE, sizeof (NetOriginSeq));
-  g_autoptr(GArray) records = g_array_new (FALSE, TRUE, self->schema->record_size);
+  GArray *records = g_array_new (FALSE, TRUE, self->schema->record_size);
   RecordReader reader = { self, records, 0 };
   guint64 applied = 0, fold_errors = 0;
-  gboolean ok;
+  gboolean ok = FALSE;
+
+  _net_arena_init (&reader.arena);
+  g_array_set_clear_func (records, self->schema->record_clear);
 
   if (self->closed)
     {
       g_set_error (error, NET_ERROR, NET_ERROR_CLOSED, "the %s model is closed", self->schema->what);
-      return FALSE;
+      goto out;
     }
   if (!_net_follow_check_restore (&self->follow, error))
-    return FALSE;
+    goto out;
 
-  g_array_set_clear_func (records, self->schema->record_clear);
   if (!_net_snapshot_read (snapshot, self->schema->what, read_record_cb, &reader, &applied,
                            &fold_errors, origins, error))
-    return FALSE;
+    goto out;
   g_array_set_size (records, reader.n);
 
   /* The seq rules of DESIGN.md §4: never skip an event. */
   if (!_net_fold_prepare_restore (self->file, applied, error))
-    return FALSE;
+    goto out;
 
   /* Swap the state in.  The items that exist carry on (whoever holds one
    * sees it change), adopted by the restored entries and those the log
@@ -2085,17 +2090,24 @@ _net_table_restore (NetTable  *self,
   _net_origins_replace (&self->origins, origins);
   self->adopt = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   keep_items (self);
-  self->schema->replace_entries (self->model, records);
+  self->schema->replace_entries (self->model, records, &reader.arena);
+  g_array_set_size (records, 0);
 
   /* The fold goes on from the snapshot's seq (its waiters carry on). */
   _net_fold_restart (self->fold, applied, fold_errors);
   ok = _net_table_catch_up (self, error);
   g_clear_pointer (&self->adopt, g_hash_table_unref);
   if (!ok)
-    return FALSE;
+    goto out;
 
   /* Items, applied-seq and ::changed are delivered from the next dispatch,
    * as for any other change. */
   _net_fold_force_delivery (self->fold);
-  return TRUE;
+
+out:
+  /* The records that were not restored first (their record_clear gives
+   * back what is not the arena's), then the arena. */
+  g_array_unref (records);
+  _net_arena_clear (&reader.arena);
+  return ok;
 }
