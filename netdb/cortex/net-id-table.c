@@ -5,9 +5,13 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "net-id-table-private.h"
 
 #define MIN_BITS 4
+/* A dense part this small is allowed however empty. */
+#define DENSE_MIN 256
 
 static void
 table_alloc (NetIdTable *table,
@@ -22,6 +26,11 @@ void
 _net_id_table_init (NetIdTable *table)
 {
   table->size = 0;
+  table->reserve = 0;
+  table->hash_min = G_MAXUINT64;
+  table->dense = NULL;
+  table->dense_cap = 0;
+  table->dense_size = 0;
   table_alloc (table, MIN_BITS);
 }
 
@@ -29,8 +38,13 @@ void
 _net_id_table_clear (NetIdTable *table)
 {
   g_clear_pointer (&table->slots, g_free);
+  g_clear_pointer (&table->dense, g_free);
   table->size = 0;
   table->mask = 0;
+  table->reserve = 0;
+  table->hash_min = G_MAXUINT64;
+  table->dense_cap = 0;
+  table->dense_size = 0;
 }
 
 static void
@@ -62,20 +76,77 @@ rehash (NetIdTable *table,
 static void
 grow (NetIdTable *table)
 {
-  rehash (table, 64 - table->shift + 1);
+  guint bits = 64 - table->shift + 1;
+
+  /* A reserve made room for many at once: take it now, in one rehash. */
+  while (((guint64) table->size + table->reserve) * 4 > ((guint64) 1 << bits) * 3)
+    bits++;
+  table->reserve = 0;
+  rehash (table, bits);
 }
 
+/* The hash grows when it needs to (the entries may all go to the dense
+ * part, which then needs no room in it). */
 void
 _net_id_table_reserve (NetIdTable *table,
                        guint       n)
 {
-  guint bits = 64 - table->shift;
+  table->reserve = n;
+}
 
-  /* At most 3/4 full once the @n are in. */
-  while (((guint64) table->size + n) * 4 > ((guint64) 1 << bits) * 3)
-    bits++;
-  if (bits != 64 - table->shift)
-    rehash (table, bits);
+/* The hash without the entries of ids below dense_cap, which go to the
+ * dense part. */
+static void
+dense_take_over (NetIdTable *table)
+{
+  gpointer *old = table->slots;
+  guint old_cap = table->mask + 1;
+
+  table->size = 0;
+  table->hash_min = G_MAXUINT64;
+  table_alloc (table, 64 - table->shift);
+  for (guint i = 0; i < old_cap; i++)
+    {
+      guint64 id;
+
+      if (old[i] == NULL)
+        continue;
+      id = *(const guint64 *) old[i];
+      if (id < table->dense_cap)
+        {
+          table->dense[id] = old[i];
+          table->dense_size++;
+        }
+      else
+        {
+          place (table, old[i]);
+          table->size++;
+          table->hash_min = MIN (table->hash_min, id);
+        }
+    }
+  g_free (old);
+}
+
+/* Makes the dense part hold @id when it stays at least half full. */
+static gboolean
+dense_grow (NetIdTable *table,
+            guint64     id)
+{
+  guint64 cap = table->dense_cap;
+
+  cap = cap < 65536 ? MAX (cap * 2, DENSE_MIN) : cap + cap / 8;
+  cap = MAX (cap, id + 1);
+  if (cap > DENSE_MIN && (table->dense_size + 1) * 2 < cap)
+    return FALSE;
+  if (cap > G_MAXSIZE / sizeof (gpointer) / 2)
+    return FALSE;
+
+  table->dense = g_renew (gpointer, table->dense, cap);
+  memset (table->dense + table->dense_cap, 0, (cap - table->dense_cap) * sizeof (gpointer));
+  table->dense_cap = cap;
+  if (table->hash_min < cap)
+    dense_take_over (table);
+  return TRUE;
 }
 
 void
@@ -84,6 +155,14 @@ _net_id_table_insert (NetIdTable *table,
 {
   guint64 id = *(const guint64 *) entry;
   guint i;
+
+  if (id < table->dense_cap || (id < table->dense_cap + table->dense_cap / 2 + DENSE_MIN &&
+                                dense_grow (table, id)))
+    {
+      table->dense_size += table->dense[id] == NULL;
+      table->dense[id] = entry;
+      return;
+    }
 
   if ((table->size + 1) * 4 > (table->mask + 1) * 3)
     grow (table);
@@ -100,6 +179,7 @@ _net_id_table_insert (NetIdTable *table,
     }
   table->slots[i] = entry;
   table->size++;
+  table->hash_min = MIN (table->hash_min, id);
 }
 
 gpointer
@@ -108,6 +188,14 @@ _net_id_table_remove (NetIdTable *table,
 {
   guint i = _net_id_table_slot (table, id), j;
   gpointer found;
+
+  if (id < table->dense_cap)
+    {
+      found = table->dense[id];
+      table->dense[id] = NULL;
+      table->dense_size -= found != NULL;
+      return found;
+    }
 
   for (;;)
     {

@@ -358,14 +358,12 @@ keyed_fill (OrderIndex    *idx,
   g_autoptr(GArray) items = g_array_sized_new (FALSE, FALSE, sizeof (NetBTreeItem),
                                                _net_id_table_size (&self->table.by_id));
   NetBTreeTiebreak tie = idx->q.desc_ties ? keyed_tie_desc : keyed_tie_asc;
+  Entry *e;
 
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
+  for (guint64 pos = 0; (e = _net_id_table_next (&self->table.by_id, &pos)) != NULL;)
     {
-      Entry *e = self->table.by_id.slots[i];
       NetBTreeItem item;
 
-      if (e == NULL)
-        continue;
       if (!order_key_of (idx, mode, e, &item.key))
         return FALSE;
       item.value = e;
@@ -449,18 +447,16 @@ _net_coll_order_index_fill (OrderIndex    *idx,
                             gboolean       try_keyed)
 {
   KeyedMode mode = idx->watchers == 0 ? order_index_key_mode (&idx->q) : idx->keyed;
+  Entry *e;
 
   if (try_keyed && mode != KEYED_NONE && keyed_fill (idx, mode, self))
     return;
   keyed_empty (idx);
   idx->keyed = KEYED_NONE;
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
+  for (guint64 pos = 0; (e = _net_id_table_next (&self->table.by_id, &pos)) != NULL;)
     {
-      Entry *e = self->table.by_id.slots[i];
       OrderNode *node;
 
-      if (e == NULL)
-        continue;
       node = order_node_new (idx, e);
       g_sequence_append (idx->seq, node);
     }

@@ -287,11 +287,12 @@ static void
 search_index_compact (SearchIndex   *si,
                       NetCollection *self)
 {
+  gpointer e;
+
   _net_coll_gram_table_clear (&si->grams);
   si->live = si->stale = 0;
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    if (self->table.by_id.slots[i] != NULL)
-      search_index_add (si, self->table.by_id.slots[i]);
+  for (guint64 pos = 0; (e = _net_id_table_next (&self->table.by_id, &pos)) != NULL;)
+    search_index_add (si, e);
 }
 
 /* @text (@e's, now gone from @self or about to be replaced) leaves its

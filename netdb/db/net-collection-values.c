@@ -743,9 +743,10 @@ _net_coll_entry_set (NetCollection *self,
 void
 _net_coll_clear_entries (NetCollection *self)
 {
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    if (self->table.by_id.slots[i] != NULL)
-      _net_coll_entry_free (self, self->table.by_id.slots[i]);
+  gpointer e;
+
+  for (guint64 pos = 0; (e = _net_id_table_next (&self->table.by_id, &pos)) != NULL;)
+    _net_coll_entry_free (self, e);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
   _net_table_clear_indexes (&self->table);

@@ -311,13 +311,11 @@ lookup (NetDbMemories *self,
 static void
 clear_entries (NetDbMemories *self)
 {
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      MemoryEntry *e = self->table.by_id.slots[i];
+  guint64 pos = 0;
+  MemoryEntry *e;
 
-      if (e != NULL)
-        entry_free (e);
-    }
+  while ((e = _net_id_table_next (&self->table.by_id, &pos)) != NULL)
+    entry_free (e);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
   _net_table_clear_indexes (&self->table);

@@ -226,13 +226,11 @@ lookup (NetDbTasks *self,
 static void
 clear_entries (NetDbTasks *self)
 {
-  for (guint i = 0; i <= self->table.by_id.mask; i++)
-    {
-      TaskEntry *e = self->table.by_id.slots[i];
+  guint64 pos = 0;
+  TaskEntry *e;
 
-      if (e != NULL)
-        _net_arena_free_large (e, ENTRY_SIZE (strlen (e->title)));
-    }
+  while ((e = _net_id_table_next (&self->table.by_id, &pos)) != NULL)
+    _net_arena_free_large (e, ENTRY_SIZE (strlen (e->title)));
   _net_arena_clear (&self->table.arena);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);

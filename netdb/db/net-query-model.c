@@ -257,7 +257,7 @@ entries_by_id_load (NetQueryModel *self)
       /* The slots of 100k ids are scattered over megabytes: fetch ahead. */
 #ifdef __GNUC__
       if (i + FILL_PREFETCH < n)
-        __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id, v[i + FILL_PREFETCH].id)], 1);
+        _net_id_table_prefetch (&self->by_id, v[i + FILL_PREFETCH].id);
 #endif
       _net_id_table_insert (&self->by_id, &v[i]);
     }

@@ -1997,11 +1997,8 @@ _net_table_insert_restored (NetTable  *self,
       NetTableEntry *old;
 
       /* The slots are at random: fetch one a few entries ahead. */
-#ifdef __GNUC__
       if (i + 8 < n)
-        __builtin_prefetch (&self->by_id.slots[_net_id_table_slot (&self->by_id,
-                                                                   ((NetTableEntry *) entries[i + 8])->id)]);
-#endif
+        _net_id_table_prefetch (&self->by_id, ((NetTableEntry *) entries[i + 8])->id);
       old = _net_id_table_lookup (&self->by_id, e->id);
 
       /* A snapshot holds each id once; be safe anyway: the later wins. */
