@@ -22,6 +22,14 @@ G_BEGIN_DECLS
  *
  * Signed keys (timestamps) keep their order when passed through
  * _net_btree_key_from_int().
+ *
+ * A derived tree (_net_btree_new_derived()) reads each item's key from
+ * its value, a u64 at a fixed offset, so that its leaves hold the values
+ * only: half the bytes an item.  The key of a value must not change
+ * while the value is in the tree (take it out first), and the keys
+ * passed to insert, build, remove and position must be the values' own.
+ * Its iters give values (_net_btree_iter_value(),
+ * _net_btree_iter_run_values()), not items.
  */
 
 typedef struct _NetBTree     NetBTree;
@@ -50,6 +58,13 @@ _net_btree_key_from_int (gint64 v)
 }
 
 NetBTree     *_net_btree_new          (NetBTreeTiebreak  tiebreak);
+/* A tree whose keys are the u64 at @key_offset of each value (a signed
+ * key, gint64, passed through _net_btree_key_from_int() when
+ * @key_signed). */
+NetBTree     *_net_btree_new_derived  (gsize             key_offset,
+                                       gboolean          key_signed,
+                                       NetBTreeTiebreak  tiebreak);
+gboolean      _net_btree_is_derived   (NetBTree         *tree);
 void          _net_btree_free         (NetBTree         *tree);
 void          _net_btree_clear        (NetBTree         *tree);
 guint         _net_btree_size         (NetBTree         *tree);
@@ -85,7 +100,10 @@ gboolean      _net_btree_iter_last    (NetBTree         *tree,
                                        NetBTreeIter     *iter);
 gboolean      _net_btree_iter_next    (NetBTreeIter     *iter);
 gboolean      _net_btree_iter_prev    (NetBTreeIter     *iter);
+/* The item at @iter: a stored-key tree's only. */
 NetBTreeItem *_net_btree_iter_get     (NetBTreeIter     *iter);
+/* The value at @iter, in either kind of tree. */
+gpointer      _net_btree_iter_value   (NetBTreeIter     *iter);
 /* A walk in runs: the items of @iter's leaf from @iter's to the leaf's
  * last (with @desc, to its first: read the run backwards, run[-k]); sets
  * *@run to @iter's item and returns how many there are.  Then
@@ -94,6 +112,10 @@ NetBTreeItem *_net_btree_iter_get     (NetBTreeIter     *iter);
 guint         _net_btree_iter_run     (NetBTreeIter        *iter,
                                        gboolean             desc,
                                        const NetBTreeItem **run);
+/* The same, of a derived tree: its values. */
+guint         _net_btree_iter_run_values (NetBTreeIter     *iter,
+                                          gboolean          desc,
+                                          gpointer const  **run);
 gboolean      _net_btree_iter_next_leaf (NetBTreeIter     *iter,
                                          gboolean          desc);
 

@@ -26,15 +26,25 @@
  * after the last item keeps the full node and starts a new one, so a tree
  * built in order has full leaves.  Removing items merges a node that fell
  * below a quarter with a neighbour when the two fit in three quarters.
+ *
+ * A derived tree's leaves hold the values only and read an item's key
+ * through its value; its inner nodes are the same, with their separator
+ * keys copied (a separator must outlive the value it was taken from).
+ * The models' indexes are such trees: their items' keys are fields of
+ * their entries, and a leaf of values is half the memory.
  */
 
 #define LEAF_CAP  64
 #define INNER_CAP 64
+/* A derived tree's leaves hold values only, as many as a stored leaf
+ * holds items (half its bytes). */
+#define DLEAF_CAP 64
 
 typedef struct
 {
-  guint16  n;
-  gboolean is_leaf;
+  guint16 n;
+  guint8  is_leaf;
+  guint8  derived;      /* a leaf of values only */
 } Node;
 
 struct _NetBTreeLeaf
@@ -42,8 +52,16 @@ struct _NetBTreeLeaf
   Node          hdr;
   NetBTreeLeaf *prev;
   NetBTreeLeaf *next;
-  NetBTreeItem  items[LEAF_CAP];
+  /* A stored-key tree's leaf holds LEAF_CAP items here, a derived
+   * tree's DLEAF_CAP values (values[]); each is allocated to fit. */
+  gpointer      values[];
 };
+
+static inline NetBTreeItem *
+leaf_items (const NetBTreeLeaf *l)
+{
+  return (NetBTreeItem *) l->values;
+}
 
 typedef struct
 {
@@ -65,21 +83,123 @@ struct _NetBTree
   NetBTreeLeaf     *first;
   NetBTreeLeaf     *last;
   guint             size;
+  gboolean          derived;
+  guint             leaf_cap;
+  gsize             key_offset;  /* derived: where a value keeps its key */
+  guint64           key_xor;     /* derived: the sign bit of a signed key */
   NetBTreeTiebreak  tiebreak;
 };
 
-static inline int
-cmp_item (NetBTree           *t,
-          guint64             key,
-          guint64             id,
-          const NetBTreeItem *it)
-{
-  guint64 other;
+/*
+ * The leaves of the two layouts: the functions below take @d, the
+ * tree's layout, and are inlined into callers that pass a constant where
+ * a loop reads many items (leaf_lower), so that each layout gets its own
+ * loop; elsewhere @d is t->derived, a well-predicted branch.
+ */
 
-  if (key != it->key)
-    return key < it->key ? -1 : 1;
-  other = t->tiebreak (it->value);
+static inline guint64
+derived_key (const NetBTree *t,
+             gconstpointer   value)
+{
+  return *(const guint64 *) ((const guint8 *) value + t->key_offset) ^ t->key_xor;
+}
+
+static inline gpointer
+leaf_value (const NetBTreeLeaf *l,
+            guint               i,
+            gboolean            d)
+{
+  return d ? l->values[i] : leaf_items (l)[i].value;
+}
+
+static inline guint64
+leaf_key (const NetBTree     *t,
+          const NetBTreeLeaf *l,
+          guint               i,
+          gboolean            d)
+{
+  return d ? derived_key (t, l->values[i]) : leaf_items (l)[i].key;
+}
+
+static inline gsize
+slot_size (gboolean d)
+{
+  return d ? sizeof (gpointer) : sizeof (NetBTreeItem);
+}
+
+static inline gpointer
+leaf_slot (NetBTreeLeaf *l,
+           guint         i,
+           gboolean      d)
+{
+  return d ? (gpointer) &l->values[i] : (gpointer) &leaf_items (l)[i];
+}
+
+/* Moves @n slots of @l from @from to @to (the ranges may overlap). */
+static inline void
+leaf_move (NetBTreeLeaf *l,
+           guint         to,
+           guint         from,
+           guint         n,
+           gboolean      d)
+{
+  memmove (leaf_slot (l, to, d), leaf_slot (l, from, d), n * slot_size (d));
+}
+
+static inline void
+leaf_copy (NetBTreeLeaf *dst,
+           guint         to,
+           NetBTreeLeaf *src,
+           guint         from,
+           guint         n,
+           gboolean      d)
+{
+  memcpy (leaf_slot (dst, to, d), leaf_slot (src, from, d), n * slot_size (d));
+}
+
+static inline void
+leaf_put (NetBTreeLeaf *l,
+          guint         i,
+          guint64       key,
+          gpointer      value,
+          gboolean      d)
+{
+  if (d)
+    l->values[i] = value;
+  else
+    leaf_items (l)[i] = (NetBTreeItem) { key, value };
+}
+
+/* (key, id) against item @i of @l. */
+static inline int
+cmp_at (NetBTree           *t,
+        guint64             key,
+        guint64             id,
+        const NetBTreeLeaf *l,
+        guint               i,
+        gboolean            d)
+{
+  guint64 k = leaf_key (t, l, i, d), other;
+
+  if (key != k)
+    return key < k ? -1 : 1;
+  other = t->tiebreak (leaf_value (l, i, d));
   return (id > other) - (id < other);
+}
+
+/* Item @i of @l is @value under @key. */
+static inline gboolean
+leaf_holds (NetBTree           *t,
+            const NetBTreeLeaf *l,
+            guint               i,
+            guint64             key,
+            gpointer            value)
+{
+  if (i >= l->hdr.n)
+    return FALSE;
+  if (t->derived)
+    return l->values[i] == value && derived_key (t, value) == key;
+  return leaf_items (l)[i].value == value && leaf_items (l)[i].key == key;
 }
 
 static inline int
@@ -93,12 +213,14 @@ cmp_sep (guint64    key,
 }
 
 static NetBTreeLeaf *
-leaf_new (void)
+leaf_new (NetBTree *t)
 {
-  NetBTreeLeaf *l = g_new (NetBTreeLeaf, 1);
+  /* A derived leaf is allocated without the room it does not use. */
+  NetBTreeLeaf *l = g_malloc (sizeof (NetBTreeLeaf) + t->leaf_cap * slot_size (t->derived));
 
   l->hdr.n = 0;
   l->hdr.is_leaf = TRUE;
+  l->hdr.derived = t->derived;
   l->prev = l->next = NULL;
   return l;
 }
@@ -110,6 +232,7 @@ inner_new (void)
 
   in->hdr.n = 0;
   in->hdr.is_leaf = FALSE;
+  in->hdr.derived = FALSE;
   return in;
 }
 
@@ -148,27 +271,37 @@ inner_find (Inner   *in,
 
 /* The first index of @l whose item is not before (key, id). */
 static inline guint
-leaf_lower (NetBTree     *t,
-            NetBTreeLeaf *l,
-            guint64       key,
-            guint64       id)
+leaf_lower_in (NetBTree     *t,
+               NetBTreeLeaf *l,
+               guint64       key,
+               guint64       id,
+               gboolean      d)
 {
   guint lo = 0, hi = l->hdr.n;
 
   /* Appends are the common case. */
-  if (hi > 0 && cmp_item (t, key, id, &l->items[hi - 1]) > 0)
+  if (hi > 0 && cmp_at (t, key, id, l, hi - 1, d) > 0)
     return hi;
 
   while (lo < hi)
     {
       guint mid = (lo + hi) / 2;
 
-      if (cmp_item (t, key, id, &l->items[mid]) > 0)
+      if (cmp_at (t, key, id, l, mid, d) > 0)
         lo = mid + 1;
       else
         hi = mid;
     }
   return lo;
+}
+
+static inline guint
+leaf_lower (NetBTree     *t,
+            NetBTreeLeaf *l,
+            guint64       key,
+            guint64       id)
+{
+  return t->derived ? leaf_lower_in (t, l, key, id, TRUE) : leaf_lower_in (t, l, key, id, FALSE);
 }
 
 static void
@@ -202,14 +335,45 @@ node_free (NetBTree *t,
 NetBTree *
 _net_btree_new (NetBTreeTiebreak tiebreak)
 {
-  NetBTree *t = g_new0 (NetBTree, 1);
+  NetBTree *t;
 
   g_return_val_if_fail (tiebreak != NULL, NULL);
 
+  t = g_new0 (NetBTree, 1);
   t->tiebreak = tiebreak;
-  t->first = t->last = leaf_new ();
+  t->leaf_cap = LEAF_CAP;
+  t->first = t->last = leaf_new (t);
   t->root = (Node *) t->first;
   return t;
+}
+
+NetBTree *
+_net_btree_new_derived (gsize            key_offset,
+                        gboolean         key_signed,
+                        NetBTreeTiebreak tiebreak)
+{
+  NetBTree *t;
+
+  g_return_val_if_fail (tiebreak != NULL, NULL);
+  g_return_val_if_fail (key_offset % sizeof (guint64) == 0, NULL);
+
+  t = g_new0 (NetBTree, 1);
+  t->tiebreak = tiebreak;
+  t->derived = TRUE;
+  t->leaf_cap = DLEAF_CAP;
+  t->key_offset = key_offset;
+  t->key_xor = key_signed ? _net_btree_key_from_int (0) : 0;
+  t->first = t->last = leaf_new (t);
+  t->root = (Node *) t->first;
+  return t;
+}
+
+gboolean
+_net_btree_is_derived (NetBTree *t)
+{
+  g_return_val_if_fail (t != NULL, FALSE);
+
+  return t->derived;
 }
 
 void
@@ -218,7 +382,7 @@ _net_btree_clear (NetBTree *t)
   g_return_if_fail (t != NULL);
 
   node_free (t, t->root);
-  t->first = t->last = leaf_new ();
+  t->first = t->last = leaf_new (t);
   t->root = (Node *) t->first;
   t->size = 0;
 }
@@ -256,21 +420,23 @@ insert_rec (NetBTree *t,
   if (node->is_leaf)
     {
       NetBTreeLeaf *l = (NetBTreeLeaf *) node, *r, *dst;
+      gboolean d = t->derived;
+      guint cap = t->leaf_cap;
       guint pos = leaf_lower (t, l, key, id);
       guint keep;
 
-      if (l->hdr.n < LEAF_CAP)
+      if (l->hdr.n < cap)
         {
-          memmove (&l->items[pos + 1], &l->items[pos], (l->hdr.n - pos) * sizeof (NetBTreeItem));
-          l->items[pos] = (NetBTreeItem) { key, value };
+          leaf_move (l, pos + 1, pos, l->hdr.n - pos, d);
+          leaf_put (l, pos, key, value, d);
           l->hdr.n++;
           return NULL;
         }
 
-      keep = rightmost && pos == LEAF_CAP ? LEAF_CAP : LEAF_CAP / 2;
-      r = leaf_new ();
-      r->hdr.n = LEAF_CAP - keep;
-      memcpy (r->items, &l->items[keep], r->hdr.n * sizeof (NetBTreeItem));
+      keep = rightmost && pos == cap ? cap : cap / 2;
+      r = leaf_new (t);
+      r->hdr.n = cap - keep;
+      leaf_copy (r, 0, l, keep, r->hdr.n, d);
       l->hdr.n = keep;
       r->prev = l;
       r->next = l->next;
@@ -287,12 +453,12 @@ insert_rec (NetBTree *t,
           dst = r;
           pos -= keep;
         }
-      memmove (&dst->items[pos + 1], &dst->items[pos], (dst->hdr.n - pos) * sizeof (NetBTreeItem));
-      dst->items[pos] = (NetBTreeItem) { key, value };
+      leaf_move (dst, pos + 1, pos, dst->hdr.n - pos, d);
+      leaf_put (dst, pos, key, value, d);
       dst->hdr.n++;
 
-      sep->key = r->items[0].key;
-      sep->id = t->tiebreak (r->items[0].value);
+      sep->key = leaf_key (t, r, 0, d);
+      sep->id = t->tiebreak (leaf_value (r, 0, d));
       return (Node *) r;
     }
   else
@@ -358,6 +524,7 @@ _net_btree_insert (NetBTree *t,
   Sep s;
 
   g_return_if_fail (t != NULL);
+  g_return_if_fail (!t->derived || key == derived_key (t, value));
 
   id = t->tiebreak (value);
 
@@ -366,10 +533,10 @@ _net_btree_insert (NetBTree *t,
    * rightmost path move.  The separators do not: they are the first
    * items of their nodes. */
   last = t->last;
-  if (last != NULL && last->hdr.n > 0 && last->hdr.n < LEAF_CAP &&
-      cmp_item (t, key, id, &last->items[last->hdr.n - 1]) > 0)
+  if (last != NULL && last->hdr.n > 0 && last->hdr.n < t->leaf_cap &&
+      cmp_at (t, key, id, last, last->hdr.n - 1, t->derived) > 0)
     {
-      last->items[last->hdr.n++] = (NetBTreeItem) { key, value };
+      leaf_put (last, last->hdr.n++, key, value, t->derived);
       for (Node *node = t->root; !node->is_leaf; )
         {
           Inner *in = (Inner *) node;
@@ -434,7 +601,7 @@ _net_btree_build (NetBTree           *t,
                   const NetBTreeItem *items,
                   guint               n)
 {
-  guint n_leaves = (n + LEAF_CAP - 1) / LEAF_CAP;
+  guint cap, n_leaves;
   g_autofree Node **level = NULL;
   g_autofree Sep *lows = NULL;
   g_autofree guint32 *counts = NULL;
@@ -446,6 +613,13 @@ _net_btree_build (NetBTree           *t,
   if (n == 0)
     return;
 
+  if (t->derived)
+    for (guint i = 0; i < n; i++)
+      g_return_if_fail (items[i].key == derived_key (t, items[i].value));
+
+  cap = t->leaf_cap;
+  n_leaves = (n + cap - 1) / cap;
+
   /* Full leaves, chained in order, then each level above them full, as
    * appends in order would leave them but without a descent an item. */
   node_free (t, t->root);
@@ -454,11 +628,15 @@ _net_btree_build (NetBTree           *t,
   counts = g_new (guint32, n_leaves);
   for (guint i = 0; i < n_leaves; i++)
     {
-      NetBTreeLeaf *l = leaf_new ();
-      guint first = i * LEAF_CAP;
+      NetBTreeLeaf *l = leaf_new (t);
+      guint first = i * cap;
 
-      l->hdr.n = MIN (LEAF_CAP, n - first);
-      memcpy (l->items, &items[first], l->hdr.n * sizeof (NetBTreeItem));
+      l->hdr.n = MIN (cap, n - first);
+      if (t->derived)
+        for (guint j = 0; j < l->hdr.n; j++)
+          l->values[j] = items[first + j].value;
+      else
+        memcpy (leaf_items (l), &items[first], l->hdr.n * sizeof (NetBTreeItem));
       l->prev = prev;
       if (prev != NULL)
         prev->next = l;
@@ -503,9 +681,9 @@ maybe_merge (NetBTree *t,
     {
       NetBTreeLeaf *la = (NetBTreeLeaf *) a, *lb = (NetBTreeLeaf *) b;
 
-      if (la->hdr.n + lb->hdr.n > LEAF_CAP * 3 / 4)
+      if (la->hdr.n + lb->hdr.n > t->leaf_cap * 3 / 4)
         return;
-      memcpy (&la->items[la->hdr.n], lb->items, lb->hdr.n * sizeof (NetBTreeItem));
+      leaf_copy (la, la->hdr.n, lb, 0, lb->hdr.n, t->derived);
       la->hdr.n += lb->hdr.n;
       leaf_unlink (t, lb);
     }
@@ -541,9 +719,9 @@ remove_rec (NetBTree *t,
       NetBTreeLeaf *l = (NetBTreeLeaf *) node;
       guint pos = leaf_lower (t, l, key, id);
 
-      if (pos >= l->hdr.n || l->items[pos].value != value || l->items[pos].key != key)
+      if (!leaf_holds (t, l, pos, key, value))
         return FALSE;
-      memmove (&l->items[pos], &l->items[pos + 1], (l->hdr.n - pos - 1) * sizeof (NetBTreeItem));
+      leaf_move (l, pos, pos + 1, l->hdr.n - pos - 1, t->derived);
       l->hdr.n--;
       return TRUE;
     }
@@ -564,7 +742,7 @@ remove_rec (NetBTree *t,
           g_free (child);
           inner_delete_at (in, i);
         }
-      else if (child->n < (child->is_leaf ? LEAF_CAP : INNER_CAP) / 4 && in->hdr.n > 1)
+      else if (child->n < (child->is_leaf ? t->leaf_cap : INNER_CAP) / 4 && in->hdr.n > 1)
         {
           if (i + 1 < in->hdr.n)
             maybe_merge (t, in, i);
@@ -595,15 +773,15 @@ _net_btree_remove (NetBTree *t,
    * other leaf. */
   last = t->last;
   if (last != NULL && last->prev != NULL &&
-      (last->hdr.n > LEAF_CAP / 4 ||
-       (last->hdr.n > 1 && last->prev->hdr.n + last->hdr.n - 1 > LEAF_CAP * 3 / 4)) &&
-      cmp_item (t, key, id, &last->items[0]) >= 0)
+      (last->hdr.n > t->leaf_cap / 4 ||
+       (last->hdr.n > 1 && last->prev->hdr.n + last->hdr.n - 1u > t->leaf_cap * 3 / 4)) &&
+      cmp_at (t, key, id, last, 0, t->derived) >= 0)
     {
       guint pos = leaf_lower (t, last, key, id);
 
-      if (pos >= last->hdr.n || last->items[pos].value != value || last->items[pos].key != key)
+      if (!leaf_holds (t, last, pos, key, value))
         return FALSE;
-      memmove (&last->items[pos], &last->items[pos + 1], (last->hdr.n - pos - 1) * sizeof (NetBTreeItem));
+      leaf_move (last, pos, pos + 1, last->hdr.n - pos - 1, t->derived);
       last->hdr.n--;
       for (Node *node = t->root; !node->is_leaf; )
         {
@@ -627,7 +805,7 @@ _net_btree_remove (NetBTree *t,
       if (old->hdr.n == 1)
         t->root = old->child[0];
       else
-        t->root = (Node *) (t->first = t->last = leaf_new ());
+        t->root = (Node *) (t->first = t->last = leaf_new (t));
       g_free (old);
     }
   return TRUE;
@@ -671,7 +849,7 @@ _net_btree_position (NetBTree *t,
   id = t->tiebreak (value);
   l = descend (t, key, id, &before);
   pos = leaf_lower (t, l, key, id);
-  if (pos < l->hdr.n && l->items[pos].value == value && l->items[pos].key == key)
+  if (leaf_holds (t, l, pos, key, value))
     return (gint64) before + pos;
   return -1;
 }
@@ -773,8 +951,17 @@ NetBTreeItem *
 _net_btree_iter_get (NetBTreeIter *iter)
 {
   g_return_val_if_fail (iter != NULL && iter->leaf != NULL, NULL);
+  g_return_val_if_fail (!iter->leaf->hdr.derived, NULL);
 
-  return &iter->leaf->items[iter->index];
+  return &leaf_items (iter->leaf)[iter->index];
+}
+
+gpointer
+_net_btree_iter_value (NetBTreeIter *iter)
+{
+  g_return_val_if_fail (iter != NULL && iter->leaf != NULL, NULL);
+
+  return leaf_value (iter->leaf, iter->index, iter->leaf->hdr.derived);
 }
 
 guint
@@ -783,8 +970,21 @@ _net_btree_iter_run (NetBTreeIter        *iter,
                      const NetBTreeItem **run)
 {
   g_return_val_if_fail (iter != NULL && iter->leaf != NULL, 0);
+  g_return_val_if_fail (!iter->leaf->hdr.derived, 0);
 
-  *run = &iter->leaf->items[iter->index];
+  *run = &leaf_items (iter->leaf)[iter->index];
+  return desc ? iter->index + 1 : iter->leaf->hdr.n - iter->index;
+}
+
+guint
+_net_btree_iter_run_values (NetBTreeIter    *iter,
+                            gboolean         desc,
+                            gpointer const **run)
+{
+  g_return_val_if_fail (iter != NULL && iter->leaf != NULL, 0);
+  g_return_val_if_fail (iter->leaf->hdr.derived, 0);
+
+  *run = &iter->leaf->values[iter->index];
   return desc ? iter->index + 1 : iter->leaf->hdr.n - iter->index;
 }
 
@@ -817,21 +1017,24 @@ check_rec (NetBTree      *t,
       NetBTreeLeaf *l = (NetBTreeLeaf *) node;
 
       g_assert_true (l == *expect_leaf);
-      g_assert_cmpuint (l->hdr.n, <=, LEAF_CAP);
+      g_assert_true (l->hdr.is_leaf);
+      g_assert_cmpuint (l->hdr.derived, ==, t->derived);
+      g_assert_cmpuint (l->hdr.n, <=, t->leaf_cap);
       g_assert_true (l->hdr.n > 0 || (Node *) l == t->root);
       if (*leaf_depth == G_MAXUINT)
         *leaf_depth = depth;
       g_assert_cmpuint (*leaf_depth, ==, depth);
       for (guint i = 0; i < l->hdr.n; i++)
         {
-          guint64 id = t->tiebreak (l->items[i].value);
+          guint64 key = leaf_key (t, l, i, t->derived);
+          guint64 id = t->tiebreak (leaf_value (l, i, t->derived));
 
           if (lo != NULL)
-            g_assert_cmpint (cmp_sep (l->items[i].key, id, lo), >=, 0);
+            g_assert_cmpint (cmp_sep (key, id, lo), >=, 0);
           if (hi != NULL)
-            g_assert_cmpint (cmp_sep (l->items[i].key, id, hi), <, 0);
+            g_assert_cmpint (cmp_sep (key, id, hi), <, 0);
           if (i > 0)
-            g_assert_cmpint (cmp_item (t, l->items[i].key, id, &l->items[i - 1]), >, 0);
+            g_assert_cmpint (cmp_at (t, key, id, l, i - 1, t->derived), >, 0);
         }
       *expect_leaf = l->next;
       if (l->next != NULL)
@@ -843,6 +1046,7 @@ check_rec (NetBTree      *t,
       Inner *in = (Inner *) node;
       guint sum = 0;
 
+      g_assert_false (in->hdr.is_leaf);
       g_assert_cmpuint (in->hdr.n, >, 0);
       g_assert_cmpuint (in->hdr.n, <=, INNER_CAP);
       for (guint i = 0; i < in->hdr.n; i++)

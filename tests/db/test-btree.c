@@ -21,6 +21,61 @@ val_tiebreak (gconstpointer value)
   return ((const Val *) value)->id;
 }
 
+/* Each tree test runs on both layouts: data is "stored" (keys in the
+ * leaves) or "derived" (keys read from the values: Val.key). */
+static NetBTree *
+tree_new (gconstpointer data)
+{
+  if (g_str_equal (data, "derived"))
+    {
+      NetBTree *tree = _net_btree_new_derived (G_STRUCT_OFFSET (Val, key), FALSE, val_tiebreak);
+
+      g_assert_true (_net_btree_is_derived (tree));
+      return tree;
+    }
+  g_assert_cmpstr (data, ==, "stored");
+  return _net_btree_new (val_tiebreak);
+}
+
+/* The values of @tree from @it in runs (backwards with @desc), as a walk
+ * reads them, into @out. */
+static void
+collect_runs (NetBTree     *tree,
+              NetBTreeIter *it,
+              gboolean      desc,
+              GPtrArray    *out)
+{
+  gboolean derived = _net_btree_is_derived (tree);
+
+  do
+    {
+      if (derived)
+        {
+          gpointer const *run;
+          guint n = _net_btree_iter_run_values (it, desc, &run);
+
+          g_assert_cmpuint (n, >, 0);
+          for (guint k = 0; k < n; k++)
+            g_ptr_array_add (out, desc ? run[-(gssize) k] : run[k]);
+        }
+      else
+        {
+          const NetBTreeItem *run;
+          guint n = _net_btree_iter_run (it, desc, &run);
+
+          g_assert_cmpuint (n, >, 0);
+          for (guint k = 0; k < n; k++)
+            {
+              const NetBTreeItem *item = desc ? run - k : run + k;
+
+              g_assert_cmpuint (item->key, ==, ((Val *) item->value)->key);
+              g_ptr_array_add (out, item->value);
+            }
+        }
+    }
+  while (_net_btree_iter_next_leaf (it, desc));
+}
+
 static int
 val_cmp (gconstpointer a,
          gconstpointer b)
@@ -45,24 +100,62 @@ assert_equal (NetBTree  *tree,
 
   for (gboolean ok = _net_btree_iter_first (tree, &it); ok; ok = _net_btree_iter_next (&it), i++)
     {
-      NetBTreeItem *item = _net_btree_iter_get (&it);
-
       g_assert_cmpuint (i, <, ref->len);
-      g_assert_true (item->value == g_ptr_array_index (ref, i));
-      g_assert_cmpuint (item->key, ==, ((Val *) item->value)->key);
+      g_assert_true (_net_btree_iter_value (&it) == g_ptr_array_index (ref, i));
+      if (!_net_btree_is_derived (tree))
+        {
+          NetBTreeItem *item = _net_btree_iter_get (&it);
+
+          g_assert_true (item->value == g_ptr_array_index (ref, i));
+          g_assert_cmpuint (item->key, ==, ((Val *) item->value)->key);
+        }
     }
   g_assert_cmpuint (i, ==, ref->len);
 
   i = ref->len;
   for (gboolean ok = _net_btree_iter_last (tree, &it); ok; ok = _net_btree_iter_prev (&it))
-    g_assert_true (_net_btree_iter_get (&it)->value == g_ptr_array_index (ref, --i));
+    g_assert_true (_net_btree_iter_value (&it) == g_ptr_array_index (ref, --i));
   g_assert_cmpuint (i, ==, 0);
+
+  /* The same in runs, both ways, from the ends and from the middle. */
+  if (ref->len > 0)
+    {
+      g_autoptr(GPtrArray) got = g_ptr_array_new ();
+      guint mid = ref->len / 2;
+
+      g_assert_true (_net_btree_iter_first (tree, &it));
+      collect_runs (tree, &it, FALSE, got);
+      g_assert_cmpuint (got->len, ==, ref->len);
+      for (i = 0; i < ref->len; i++)
+        g_assert_true (got->pdata[i] == ref->pdata[i]);
+
+      g_ptr_array_set_size (got, 0);
+      g_assert_true (_net_btree_iter_last (tree, &it));
+      collect_runs (tree, &it, TRUE, got);
+      g_assert_cmpuint (got->len, ==, ref->len);
+      for (i = 0; i < ref->len; i++)
+        g_assert_true (got->pdata[i] == ref->pdata[ref->len - 1 - i]);
+
+      g_ptr_array_set_size (got, 0);
+      g_assert_true (_net_btree_iter_nth (tree, mid, &it));
+      collect_runs (tree, &it, FALSE, got);
+      g_assert_cmpuint (got->len, ==, ref->len - mid);
+      for (i = 0; i < got->len; i++)
+        g_assert_true (got->pdata[i] == ref->pdata[mid + i]);
+
+      g_ptr_array_set_size (got, 0);
+      g_assert_true (_net_btree_iter_nth (tree, mid, &it));
+      collect_runs (tree, &it, TRUE, got);
+      g_assert_cmpuint (got->len, ==, mid + 1);
+      for (i = 0; i < got->len; i++)
+        g_assert_true (got->pdata[i] == ref->pdata[mid - i]);
+    }
 }
 
 static void
-test_btree_empty (void)
+test_btree_empty (gconstpointer data)
 {
-  NetBTree *tree = _net_btree_new (val_tiebreak);
+  NetBTree *tree = tree_new (data);
   NetBTreeIter it;
   Val v = { 1, 1 };
 
@@ -85,9 +178,9 @@ test_btree_empty (void)
 /* In-order appends fill the leaves; removing everything collapses the
  * tree back to one empty leaf. */
 static void
-test_btree_append (void)
+test_btree_append (gconstpointer data)
 {
-  NetBTree *tree = _net_btree_new (val_tiebreak);
+  NetBTree *tree = tree_new (data);
   g_autoptr(GPtrArray) ref = g_ptr_array_new ();
   guint n = 100000;
   Val *vals = g_new (Val, n);
@@ -105,7 +198,7 @@ test_btree_append (void)
       NetBTreeIter it;
 
       g_assert_true (_net_btree_iter_nth (tree, i, &it));
-      g_assert_true (_net_btree_iter_get (&it)->value == &vals[i]);
+      g_assert_true (_net_btree_iter_value (&it) == &vals[i]);
       g_assert_cmpint (_net_btree_position (tree, vals[i].key, &vals[i]), ==, i);
       g_assert_cmpuint (_net_btree_lower_bound (tree, vals[i].key, vals[i].id), ==, i);
     }
@@ -128,7 +221,7 @@ test_btree_append (void)
  * for sizes around the leaf and inner capacities (64) and their squares;
  * the tree then takes inserts and removes anywhere. */
 static void
-test_btree_build (void)
+test_btree_build (gconstpointer data)
 {
   static const guint sizes[] = { 0, 1, 2, 63, 64, 65, 127, 128, 129, 4095, 4096, 4097,
                                  64 * 64 * 2 + 1, 300000 };
@@ -136,7 +229,7 @@ test_btree_build (void)
   for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
     {
       guint n = sizes[s];
-      NetBTree *tree = _net_btree_new (val_tiebreak);
+      NetBTree *tree = tree_new (data);
       g_autoptr(GPtrArray) ref = g_ptr_array_new ();
       g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (n, 1));
       Val *vals = g_new (Val, n + 2);
@@ -156,7 +249,7 @@ test_btree_build (void)
           NetBTreeIter it;
 
           g_assert_true (_net_btree_iter_nth (tree, i, &it));
-          g_assert_true (_net_btree_iter_get (&it)->value == &vals[i]);
+          g_assert_true (_net_btree_iter_value (&it) == &vals[i]);
           g_assert_cmpint (_net_btree_position (tree, vals[i].key, &vals[i]), ==, i);
           g_assert_cmpuint (_net_btree_lower_bound (tree, vals[i].key, vals[i].id), ==, i);
         }
@@ -189,9 +282,9 @@ test_btree_build (void)
 /* Random inserts and removes against a sorted array, checking every
  * invariant along the way. */
 static void
-test_btree_random (void)
+test_btree_random (gconstpointer data)
 {
-  NetBTree *tree = _net_btree_new (val_tiebreak);
+  NetBTree *tree = tree_new (data);
   g_autoptr(GPtrArray) ref = g_ptr_array_new ();
   guint n = 20000;
   Val *vals = g_new0 (Val, n);
@@ -235,7 +328,7 @@ test_btree_random (void)
 
               g_assert_cmpint (_net_btree_position (tree, v->key, v), ==, p);
               g_assert_true (_net_btree_iter_nth (tree, p, &it));
-              g_assert_true (_net_btree_iter_get (&it)->value == v);
+              g_assert_true (_net_btree_iter_value (&it) == v);
               g_assert_cmpuint (_net_btree_lower_bound (tree, v->key, v->id), ==, p);
               /* The next pair up is after v and not after the next item. */
               g_assert_cmpuint (_net_btree_lower_bound (tree, v->key, v->id + 1), ==, p + 1);
@@ -251,9 +344,127 @@ test_btree_random (void)
   assert_equal (tree, ref);
 
   /* A cleared tree is usable again. */
+  vals[0].key = 7;
   _net_btree_insert (tree, 7, &vals[0]);
   _net_btree_clear (tree);
   assert_equal (tree, ref);
+  _net_btree_insert (tree, 7, &vals[0]);
+  g_ptr_array_add (ref, &vals[0]);
+  assert_equal (tree, ref);
+
+  g_rand_free (rand);
+  g_free (in);
+  g_free (vals);
+  _net_btree_free (tree);
+}
+
+/* A derived tree of signed keys (as the entries' times): the keys read
+ * from the values order as the integers, negative ones first, against
+ * a sorted array; inserts in the middle and at both ends, removes,
+ * positions and bounds by the transformed keys. */
+typedef struct
+{
+  guint64 id;
+  gint64  when;
+} Timed;
+
+static guint64
+timed_tiebreak (gconstpointer value)
+{
+  return ((const Timed *) value)->id;
+}
+
+static int
+timed_cmp (gconstpointer a,
+           gconstpointer b)
+{
+  const Timed *x = *(Timed * const *) a, *y = *(Timed * const *) b;
+
+  if (x->when != y->when)
+    return x->when < y->when ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+static void
+test_btree_derived_signed (void)
+{
+  NetBTree *tree = _net_btree_new_derived (G_STRUCT_OFFSET (Timed, when), TRUE, timed_tiebreak);
+  g_autoptr(GPtrArray) ref = g_ptr_array_new ();
+  guint n = 30000;
+  Timed *vals = g_new0 (Timed, n);
+  gboolean *in = g_new0 (gboolean, n);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+
+  for (guint round = 0; round < 60000; round++)
+    {
+      guint i = g_rand_int_range (rand, 0, n);
+
+      if (!in[i])
+        {
+          /* Around zero, with ties, and now and then beyond every other. */
+          if (round % 101 == 0)
+            vals[i] = (Timed) { i, round % 202 == 0 ? G_MININT64 + round : G_MAXINT64 - round };
+          else
+            vals[i] = (Timed) { i, (gint64) g_rand_int_range (rand, -2000, 2000) * 1000003 };
+          _net_btree_insert (tree, _net_btree_key_from_int (vals[i].when), &vals[i]);
+          in[i] = TRUE;
+        }
+      else
+        {
+          /* The unsigned reading of the key finds nothing. */
+          if (vals[i].when != 0)
+            g_assert_false (_net_btree_remove (tree, (guint64) vals[i].when, &vals[i]));
+          g_assert_true (_net_btree_remove (tree, _net_btree_key_from_int (vals[i].when), &vals[i]));
+          in[i] = FALSE;
+        }
+
+      if (round % 7001 == 0 || round == 59999)
+        {
+          NetBTreeIter it;
+          guint k = 0;
+
+          _net_btree_check (tree);
+          g_ptr_array_set_size (ref, 0);
+          for (guint j = 0; j < n; j++)
+            if (in[j])
+              g_ptr_array_add (ref, &vals[j]);
+          g_ptr_array_sort (ref, timed_cmp);
+          g_assert_cmpuint (_net_btree_size (tree), ==, ref->len);
+          for (gboolean ok = _net_btree_iter_first (tree, &it); ok; ok = _net_btree_iter_next (&it))
+            g_assert_true (_net_btree_iter_value (&it) == ref->pdata[k++]);
+          g_assert_cmpuint (k, ==, ref->len);
+
+          for (guint q = 0; q < 50 && ref->len > 0; q++)
+            {
+              guint p = g_rand_int_range (rand, 0, ref->len);
+              Timed *v = ref->pdata[p];
+              guint64 key = _net_btree_key_from_int (v->when);
+
+              g_assert_cmpint (_net_btree_position (tree, key, v), ==, p);
+              g_assert_cmpuint (_net_btree_lower_bound (tree, key, v->id), ==, p);
+              g_assert_cmpuint (_net_btree_lower_bound (tree, key, v->id + 1), ==, p + 1);
+              g_assert_true (_net_btree_iter_nth (tree, p, &it));
+              g_assert_true (_net_btree_iter_value (&it) == v);
+            }
+        }
+    }
+
+  /* A bulk load of what is left, sorted, makes the same order. */
+  {
+    NetBTree *built = _net_btree_new_derived (G_STRUCT_OFFSET (Timed, when), TRUE, timed_tiebreak);
+    g_autofree NetBTreeItem *items = g_new (NetBTreeItem, MAX (ref->len, 1));
+    NetBTreeIter it;
+    guint k = 0;
+
+    for (guint j = 0; j < ref->len; j++)
+      items[j] = (NetBTreeItem) { _net_btree_key_from_int (((Timed *) ref->pdata[j])->when), ref->pdata[j] };
+    _net_btree_build (built, items, ref->len);
+    _net_btree_check (built);
+    for (gboolean ok = _net_btree_iter_first (built, &it); ok; ok = _net_btree_iter_next (&it))
+      g_assert_true (_net_btree_iter_value (&it) == ref->pdata[k++]);
+    g_assert_cmpuint (k, ==, ref->len);
+    _net_btree_free (built);
+  }
 
   g_rand_free (rand);
   g_free (in);
@@ -351,10 +562,15 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/btree/empty", test_btree_empty);
-  g_test_add_func ("/btree/append", test_btree_append);
-  g_test_add_func ("/btree/build", test_btree_build);
-  g_test_add_func ("/btree/random", test_btree_random);
+  g_test_add_data_func ("/btree/empty", "stored", test_btree_empty);
+  g_test_add_data_func ("/btree/append", "stored", test_btree_append);
+  g_test_add_data_func ("/btree/build", "stored", test_btree_build);
+  g_test_add_data_func ("/btree/random", "stored", test_btree_random);
+  g_test_add_data_func ("/btree/derived/empty", "derived", test_btree_empty);
+  g_test_add_data_func ("/btree/derived/append", "derived", test_btree_append);
+  g_test_add_data_func ("/btree/derived/build", "derived", test_btree_build);
+  g_test_add_data_func ("/btree/derived/random", "derived", test_btree_random);
+  g_test_add_func ("/btree/derived/signed", test_btree_derived_signed);
   g_test_add_func ("/btree/signed-keys", test_btree_signed_keys);
   g_test_add_func ("/id-table/random", test_id_table_random);
 
