@@ -512,7 +512,7 @@ coll_foreach_snapshot_entry (gpointer           model,
   func (&marker, data);
   for (gboolean ok = _net_btree_iter_first (self->table.order[0][NET_TABLE_KEY_ID], &it); ok;
        ok = _net_btree_iter_next (&it))
-    func (_net_btree_iter_get (&it)->value, data);
+    func (_net_btree_iter_value (&it), data);
 }
 
 /* The stored fields, from the entries' point of view: a value record

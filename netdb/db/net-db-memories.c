@@ -1785,7 +1785,7 @@ memories_foreach_snapshot_entry (gpointer           model,
   NetBTreeIter it;
 
   for (gboolean ok = _net_btree_iter_first (self->table.order[0][KEY_ID], &it); ok; ok = _net_btree_iter_next (&it))
-    func (_net_btree_iter_get (&it)->value, data);
+    func (_net_btree_iter_value (&it), data);
 }
 
 static void

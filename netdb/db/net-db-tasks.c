@@ -1338,7 +1338,7 @@ tasks_foreach_snapshot_entry (gpointer           model,
 
       for (gboolean ok = _net_btree_iter_first (self->table.order[st][KEY_ID], &it); ok;
            ok = _net_btree_iter_next (&it))
-        func (_net_btree_iter_get (&it)->value, data);
+        func (_net_btree_iter_value (&it), data);
     }
 }
 

@@ -371,6 +371,9 @@ _net_table_entry_key (gconstpointer entry,
 
 /* The btrees' tiebreak of entries: their id. */
 guint64       _net_table_entry_tiebreak (gconstpointer        entry);
+/* A new empty tree of entries in the order @key (ties by id) that reads
+ * their keys from them: it holds the entries only. */
+NetBTree     *_net_table_order_new      (guint                key);
 
 /* The ordered index of @partition by @key. */
 static inline NetBTree *

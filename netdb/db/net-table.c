@@ -121,9 +121,11 @@ _net_table_init (NetTable             *self,
   self->context = _net_owner_context_ref ();
   g_assert (schema->item_link != NULL && schema->new_item != NULL);
   g_assert (schema->n_partitions >= 1 && schema->n_partitions <= NET_TABLE_MAX_PARTITIONS);
+  /* The orders' keys are the entries' own fields: their trees hold the
+   * entries only. */
   for (guint p = 0; p < schema->n_partitions; p++)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
-      self->order[p][k] = _net_btree_new (_net_table_entry_tiebreak);
+      self->order[p][k] = _net_table_order_new (k);
   /* Holds its items: one may be deleted before its notify is flushed. */
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   _net_watch_hub_init (&self->watches);
@@ -485,6 +487,23 @@ _net_table_forget_item (NetTable      *self,
 }
 
 /* Ordered indexes ---------------------------------------------------------------- */
+
+/* A tree of entries by @key (a NET_TABLE_KEY_*), ties by id, whose keys
+ * are read from the entries (as _net_table_entry_key() reads them). */
+NetBTree *
+_net_table_order_new (guint key)
+{
+  switch (key)
+    {
+    case NET_TABLE_KEY_CREATED:
+      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, created), TRUE, _net_table_entry_tiebreak);
+    case NET_TABLE_KEY_UPDATED:
+      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, updated), TRUE, _net_table_entry_tiebreak);
+    case NET_TABLE_KEY_ID:
+    default:
+      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, id), FALSE, _net_table_entry_tiebreak);
+    }
+}
 
 guint64
 _net_table_entry_tiebreak (gconstpointer entry)
@@ -865,7 +884,7 @@ _net_table_set_new (const char *key)
   NetTableSet *set = g_new0 (NetTableSet, 1);
 
   set->key = g_strdup (key);
-  set->entries = _net_btree_new (_net_table_entry_tiebreak);
+  set->entries = _net_table_order_new (NET_TABLE_KEY_ID);
   return set;
 }
 
@@ -1059,7 +1078,7 @@ walk_prefetch (gconstpointer entry)
 typedef struct
 {
   NetBTreeIter        it;
-  const NetBTreeItem *run;
+  gpointer const     *run;
   guint               n;      /* items in the run */
   guint               k;      /* the current one */
   gboolean            desc;
@@ -1076,13 +1095,13 @@ walk_cursor_init (WalkCursor         *c,
   c->desc = desc;
   c->live = live;
   c->k = 0;
-  c->n = live ? _net_btree_iter_run (&c->it, desc, &c->run) : 0;
+  c->n = live ? _net_btree_iter_run_values (&c->it, desc, &c->run) : 0;
 }
 
-static inline const NetBTreeItem *
+static inline const NetTableEntry *
 walk_cursor_get (const WalkCursor *c)
 {
-  return c->desc ? c->run - c->k : c->run + c->k;
+  return c->desc ? c->run[-(gssize) c->k] : c->run[c->k];
 }
 
 static inline void
@@ -1092,7 +1111,7 @@ walk_cursor_next (WalkCursor *c)
     return;
   c->k = 0;
   c->live = _net_btree_iter_next_leaf (&c->it, c->desc);
-  c->n = c->live ? _net_btree_iter_run (&c->it, c->desc, &c->run) : 0;
+  c->n = c->live ? _net_btree_iter_run_values (&c->it, c->desc, &c->run) : 0;
 }
 
 /* The item of @link: what a ref reads (its reference count, its link). */
@@ -1180,68 +1199,52 @@ _net_table_walk (NetTable           *self,
   if (n_live == 1)
     {
       /* In a large index the entries are scattered beyond the caches: the
-       * walk reads the index WALK_PREFETCH items ahead (into @ring) and
+       * walk reads the index WALK_PREFETCH entries ahead (into @ring) and
        * fetches what it will read of them early, so that reading it is
-       * seldom a wait for memory.  find_many fetches the items' registry
-       * slots too: in id order from the index keys, and half as far
-       * ahead, the items they hold (or, for an id no item has, its entry:
-       * the new item's values); in another order through the entries
-       * (their ids), a quarter as far ahead the items.  When items
-       * already exist (a query again within a burst), an entry is fetched
-       * only for an id with no item. */
+       * seldom a wait for memory: the entries first (the index holds
+       * them only, not their keys), then find_many, half as far ahead,
+       * the items' registry slots (by the entries' ids) and a quarter as
+       * far ahead the items they hold. */
       WalkCursor ahead;
       gboolean prefetch = _net_btree_size (self->order[only][w->key]) > WALK_PREFETCH_MIN;
       gboolean fetch_items = prefetch && func == collect_cb && self->schema->entry_item == NULL;
-      gboolean warm = fetch_items && with_id && self->live.size > 0;
-      NetBTreeItem ring[WALK_PREFETCH];
+      const NetTableEntry *ring[WALK_PREFETCH];
       guint64 pos = 0, ahead_pos = 0;
 
       walk_cursor_init (&ahead, &it[only], w->desc, live[only]);
       for (;;)
         {
-          const NetBTreeItem *item;
           const NetTableEntry *e;
 
           for (; ahead.live && ahead_pos < pos + WALK_PREFETCH; ahead_pos++)
             {
-              const NetBTreeItem *next = walk_cursor_get (&ahead);
+              const NetTableEntry *next = walk_cursor_get (&ahead);
 
-              if (prefetch && !warm)
-                walk_prefetch (next->value);
-              if (fetch_items && with_id)
-                walk_prefetch (&self->live.slots[_net_table_live_slot (&self->live, next->key)]);
-              ring[ahead_pos % WALK_PREFETCH] = *next;
+              if (prefetch)
+                walk_prefetch (next);
+              ring[ahead_pos % WALK_PREFETCH] = next;
               walk_cursor_next (&ahead);
             }
           if (pos == ahead_pos)
             break;
           if (fetch_items && pos + WALK_PREFETCH / 2 < ahead_pos)
             {
-              const NetBTreeItem *near = &ring[(pos + WALK_PREFETCH / 2) % WALK_PREFETCH];
-              guint64 id = with_id ? near->key : ((const NetTableEntry *) near->value)->id;
-              const NetTableLiveSlot *slot = &self->live.slots[_net_table_live_slot (&self->live, id)];
+              guint64 id = ring[(pos + WALK_PREFETCH / 2) % WALK_PREFETCH]->id;
 
-              if (!with_id)
-                walk_prefetch (slot);
-              else if (slot->link != NULL && slot->id == id)
-                walk_prefetch_link (self, slot->link);
-              else if (warm)
-                walk_prefetch (near->value);
+              walk_prefetch (&self->live.slots[_net_table_live_slot (&self->live, id)]);
             }
-          if (fetch_items && !with_id && pos + WALK_PREFETCH / 4 < ahead_pos)
+          if (fetch_items && pos + WALK_PREFETCH / 4 < ahead_pos)
             {
-              const NetBTreeItem *near = &ring[(pos + WALK_PREFETCH / 4) % WALK_PREFETCH];
-              guint64 id = ((const NetTableEntry *) near->value)->id;
+              guint64 id = ring[(pos + WALK_PREFETCH / 4) % WALK_PREFETCH]->id;
               const NetTableLiveSlot *slot = &self->live.slots[_net_table_live_slot (&self->live, id)];
 
               if (slot->link != NULL && slot->id == id)
                 walk_prefetch_link (self, slot->link);
             }
-          item = &ring[pos++ % WALK_PREFETCH];
-          e = item->value;
+          e = ring[pos++ % WALK_PREFETCH];
           if (walk_past_end (w, e))
             break;
-          if (!walk_emit (w, e, item->key, &skip, with_id, func, data))
+          if (!walk_emit (w, e, e->id, &skip, with_id, func, data))
             break;
         }
       return;
@@ -1256,25 +1259,26 @@ _net_table_walk (NetTable           *self,
       /* The next entry in order among the live streams (ties by id). */
       for (guint p = 0; p < n; p++)
         {
-          const NetBTreeItem *item;
+          const NetTableEntry *c;
+          guint64 k;
 
           if (!live[p])
             continue;
-          item = _net_btree_iter_get (&it[p]);
+          c = _net_btree_iter_value (&it[p]);
+          k = _net_table_entry_key (c, w->key);
           if (e != NULL)
             {
-              const NetBTreeItem *best = _net_btree_iter_get (&it[pick]);
               gboolean before;
 
-              if (item->key != best->key)
-                before = item->key < best->key;
+              if (k != key)
+                before = k < key;
               else
-                before = ((const NetTableEntry *) item->value)->id < e->id;
+                before = c->id < e->id;
               if (before == w->desc)
                 continue;
             }
-          e = item->value;
-          key = item->key;
+          e = c;
+          key = k;
           pick = p;
         }
       if (e == NULL)
@@ -1455,7 +1459,7 @@ table_watch_walk (GObject  *source,
 
           if (left[p] == 0)
             continue;
-          c = _net_btree_iter_get (&it[p])->value;
+          c = _net_btree_iter_value (&it[p]);
           k = _net_table_walk_key (w, c);
           if (e != NULL &&
               (k > best_key || (k == best_key && (w->desc ? ~c->id > ~e->id : c->id > e->id))))
@@ -1579,7 +1583,7 @@ walk_set (NetBTree           *tree,
        ok;
        ok = desc ? _net_btree_iter_prev (&it) : _net_btree_iter_next (&it))
     {
-      gpointer e = _net_btree_iter_get (&it)->value;
+      gpointer e = _net_btree_iter_value (&it);
 
       if (walk_check (w, e) && !func (e, data))
         return FALSE;
@@ -1603,7 +1607,7 @@ walk_union (GPtrArray          *sets,
 
       for (gboolean ok = _net_btree_iter_first (set->entries, &it); ok; ok = _net_btree_iter_next (&it))
         {
-          const NetTableEntry *e = _net_btree_iter_get (&it)->value;
+          const NetTableEntry *e = _net_btree_iter_value (&it);
           gboolean seen = FALSE;
 
           for (guint j = 0; j < i && !seen; j++)
