@@ -1023,6 +1023,55 @@ test_items_recent (Fixture       *f,
   g_signal_handlers_disconnect_by_data (held, &notified);
 }
 
+/* The ordered indexes read their keys from the entries (their leaves
+ * hold the entries only), and hold every task once, in (key, id) order,
+ * with times out of order and below zero. */
+static void
+test_indexes_derived (Fixture       *f,
+                      gconstpointer  data)
+{
+  NetTable *table = _net_db_tasks_get_table (f->tasks);
+  guint n = 3000;
+
+  for (guint64 id = 1; id <= n; id++)
+    {
+      gint64 when = (gint64) ((id * 7919) % 1000) - 500;
+
+      net_db_tasks_create (f->tasks, id, "t", when, NULL);
+      if (id % 3 == 0)
+        net_db_tasks_complete (f->tasks, id, when + (gint64) (id % 7) * 1000, NULL);
+    }
+  drain ();
+
+  for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
+    {
+      guint total = 0;
+
+      for (guint p = 0; p < table->schema->n_partitions; p++)
+        {
+          NetBTree *tree = _net_table_order (table, p, k);
+          const NetTableEntry *prev = NULL;
+          NetBTreeIter it;
+
+          g_assert_true (_net_btree_is_derived (tree));
+          _net_btree_check (tree);
+          for (gboolean ok = _net_btree_iter_first (tree, &it); ok; ok = _net_btree_iter_next (&it))
+            {
+              const NetTableEntry *e = _net_btree_iter_value (&it);
+
+              g_assert_true (_net_table_lookup (table, e->id) == e);
+              if (prev != NULL)
+                g_assert_true (_net_table_entry_key (prev, k) < _net_table_entry_key (e, k) ||
+                               (_net_table_entry_key (prev, k) == _net_table_entry_key (e, k) &&
+                                prev->id < e->id));
+              prev = e;
+              total++;
+            }
+        }
+      g_assert_cmpuint (total, ==, n);
+    }
+}
+
 /* The cache of recent items is bounded: a long run of gets keeps at most
  * 65536 items, a find_many() as many as it returned; idle, none. */
 static void
@@ -1234,6 +1283,7 @@ main (int   argc,
   g_test_add ("/db/tasks/persistent/" path, Fixture, GINT_TO_POINTER (1), fixture_setup, func, fixture_teardown)
 
   ADD ("basic", test_basic);
+  ADD ("indexes-derived", test_indexes_derived);
   ADD ("order-limit", test_order_limit);
   ADD ("snapshot", test_snapshot);
   ADD ("snapshot-indexes", test_snapshot_indexes);
