@@ -270,7 +270,7 @@ inner_find (Inner   *in,
 }
 
 /* The first index of @l whose item is not before (key, id). */
-static inline guint
+G_ALWAYS_INLINE static inline guint
 leaf_lower_in (NetBTree     *t,
                NetBTreeLeaf *l,
                guint64       key,
@@ -295,7 +295,8 @@ leaf_lower_in (NetBTree     *t,
   return lo;
 }
 
-static inline guint
+/* Inlined: a call here cost more than the search of a short leaf. */
+G_ALWAYS_INLINE static inline guint
 leaf_lower (NetBTree     *t,
             NetBTreeLeaf *l,
             guint64       key,
@@ -524,7 +525,6 @@ _net_btree_insert (NetBTree *t,
   Sep s;
 
   g_return_if_fail (t != NULL);
-  g_return_if_fail (!t->derived || key == derived_key (t, value));
 
   id = t->tiebreak (value);
 
@@ -777,7 +777,10 @@ _net_btree_remove (NetBTree *t,
        (last->hdr.n > 1 && last->prev->hdr.n + last->hdr.n - 1u > t->leaf_cap * 3 / 4)) &&
       cmp_at (t, key, id, last, 0, t->derived) >= 0)
     {
-      guint pos = leaf_lower (t, last, key, id);
+      /* The last item itself (a change right after its append) is found
+       * without a search. */
+      guint pos = leaf_value (last, last->hdr.n - 1, t->derived) == value
+                  ? last->hdr.n - 1u : leaf_lower (t, last, key, id);
 
       if (!leaf_holds (t, last, pos, key, value))
         return FALSE;
