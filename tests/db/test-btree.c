@@ -203,6 +203,10 @@ test_btree_append (gconstpointer data)
       g_assert_cmpuint (_net_btree_lower_bound (tree, vals[i].key, vals[i].id), ==, i);
     }
 
+  /* The last item under another key is not removed. */
+  g_assert_false (_net_btree_remove (tree, vals[n - 1].key + 1, &vals[n - 1]));
+  g_assert_cmpint (_net_btree_position (tree, vals[n - 1].key + 1, &vals[n - 1]), ==, -1);
+
   /* From the front, then what is left from the back. */
   for (guint i = 0; i < n / 2; i++)
     g_assert_true (_net_btree_remove (tree, vals[i].key, &vals[i]));
