@@ -37,7 +37,9 @@
 #define LEAF_CAP  64
 #define INNER_CAP 64
 /* A derived tree's leaves hold values only, as many as a stored leaf
- * holds items (half its bytes). */
+ * holds items (half its bytes): 128 (the same bytes) saved 1 byte a task
+ * more, but a search of a leaf reads a value (an entry) a probe, and
+ * one probe more is one more miss in a large table. */
 #define DLEAF_CAP 64
 
 typedef struct
