@@ -92,6 +92,8 @@ enum {
 typedef NetTableSet IdSet;
 typedef NetTableSetMember Member;
 
+typedef struct _OwnEvent OwnEvent;
+
 /*
  * The state of one memory: no object.  Its #NetMemory is made when a
  * query returns it and lives as long as someone holds it: the model keeps
@@ -124,6 +126,8 @@ struct _NetDbMemories
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
+
+  const OwnEvent *own;          /* the event being appended on the owner thread */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbMemories, net_db_memories, G_TYPE_OBJECT)
@@ -543,6 +547,28 @@ typedef struct
   TextView  inline_tags[DECODED_TAGS_INLINE];
 } Decoded;
 
+/* An event this model is appending, as it encoded it: its payload's
+ * bytes and what they say (checked when they were encoded). */
+struct _OwnEvent
+{
+  guint8        dispatch;
+  const guint8 *payload;
+  gsize         payload_len;
+  Decoded       decoded;
+};
+
+static void
+decoded_init (Decoded *d)
+{
+  d->id = 0;
+  d->ts = 0;
+  d->content.text = d->source.text = NULL;
+  d->content.len = d->source.len = 0;
+  d->tags = d->inline_tags;
+  d->n_tags = 0;
+  d->tags_cap = DECODED_TAGS_INLINE;
+}
+
 static void
 decoded_clear (Decoded *d)
 {
@@ -584,13 +610,7 @@ memories_decode (guint64              seq,
   TextView view;
   int r;
 
-  d->id = 0;
-  d->ts = 0;
-  d->content.text = d->source.text = NULL;
-  d->content.len = d->source.len = 0;
-  d->tags = d->inline_tags;
-  d->n_tags = 0;
-  d->tags_cap = DECODED_TAGS_INLINE;
+  decoded_init (d);
 
   if (meta->dispatch < NET_DISPATCH_MEMORY_STORED || meta->dispatch > NET_DISPATCH_MEMORY_DELETED)
     {
@@ -699,6 +719,23 @@ decoded_tags (const Decoded *d)
   return tags;
 }
 
+/* The decoded event of @payload when it is the one this model is
+ * appending (the same bytes: what they say is known and checked), or
+ * NULL. */
+static Decoded *
+own_event_decoded (NetDbMemories      *self,
+                   const NetEventMeta *meta,
+                   const guint8       *payload,
+                   gsize               payload_len)
+{
+  const OwnEvent *own = self->own;
+
+  if (own == NULL || own->dispatch != meta->dispatch || own->payload_len != payload_len ||
+      memcmp (own->payload, payload, payload_len) != 0)
+    return NULL;
+  return (Decoded *) &own->decoded;
+}
+
 static gboolean
 memories_apply (gpointer            model,
                 guint64             seq,
@@ -711,31 +748,37 @@ memories_apply (gpointer            model,
   g_auto(GStrv) tags = NULL;
   g_autofree char *content = NULL;
   g_autofree char *source = NULL;
-  Decoded d;
+  Decoded local;
+  Decoded *d;
   MemoryEntry *e;
-  gboolean ok;
+  gboolean ok = TRUE;
 
-  ok = memories_decode (seq, meta, payload, payload_len, &d, error);
-  if (!ok)
-    goto out;
+  d = own_event_decoded (self, meta, payload, payload_len);
+  if (d == NULL)
+    {
+      d = &local;
+      ok = memories_decode (seq, meta, payload, payload_len, d, error);
+      if (!ok)
+        goto out;
+    }
 
-  e = lookup (self, d.id);
+  e = lookup (self, d->id);
 
   switch (meta->dispatch)
     {
     case NET_DISPATCH_MEMORY_STORED:
       if (e != NULL)
         {
-          content = text_dup (&d.content);
-          source = text_dup (&d.source);
-          tags = decoded_tags (&d);
-          memory_changed (self, e, content, (const char * const *) tags, source, e->created, d.ts,
+          content = text_dup (&d->content);
+          source = text_dup (&d->source);
+          tags = decoded_tags (d);
+          memory_changed (self, e, content, (const char * const *) tags, source, e->created, d->ts,
                           e->is_pinned);
         }
       else
         {
-          e = entry_new (d.id, d.ts, d.ts, FALSE);
-          entry_set_text_views (e, &d.content, &d.source, d.tags, dedup_tag_views (d.tags, d.n_tags));
+          e = entry_new (d->id, d->ts, d->ts, FALSE);
+          entry_set_text_views (e, &d->content, &d->source, d->tags, dedup_tag_views (d->tags, d->n_tags));
           memory_insert_entry (self, e);
         }
       break;
@@ -743,9 +786,9 @@ memories_apply (gpointer            model,
     case NET_DISPATCH_MEMORY_RETAGGED:
       if (e != NULL)
         {
-          tags = decoded_tags (&d);
+          tags = decoded_tags (d);
           memory_changed (self, e, e->content, (const char * const *) tags, e->source, e->created,
-                          d.ts, e->is_pinned);
+                          d->ts, e->is_pinned);
         }
       break;
 
@@ -753,7 +796,7 @@ memories_apply (gpointer            model,
     case NET_DISPATCH_MEMORY_UNPINNED:
       if (e != NULL)
         memory_changed (self, e, e->content, (const char * const *) e->tags, e->source,
-                        e->created, d.ts, meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
+                        e->created, d->ts, meta->dispatch == NET_DISPATCH_MEMORY_PINNED);
       break;
 
     case NET_DISPATCH_MEMORY_DELETED:
@@ -766,7 +809,8 @@ memories_apply (gpointer            model,
     }
 
 out:
-  decoded_clear (&d);
+  if (d == &local)
+    decoded_clear (d);
   return ok;
 }
 
@@ -1034,18 +1078,43 @@ _net_db_memories_open (NetRedex        *redex,
 
 /* Mutations ----------------------------------------------------------------- */
 
+/* Whether @text (nullable) is valid UTF-8, its length in @len. */
 static gboolean
 check_utf8 (const char  *text,
             const char  *what,
+            gsize       *len,
             GError     **error)
 {
-  if (text == NULL || g_utf8_validate (text, -1, NULL))
+  const char *end;
+
+  *len = 0;
+  if (text == NULL)
     return TRUE;
+  if (g_utf8_validate (text, -1, &end))
+    {
+      *len = end - text;
+      return TRUE;
+    }
 
   g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                "the memory %s is not valid UTF-8", what);
   return FALSE;
 }
+
+/* A text field (its key, length and bytes) at @out; the bytes written. */
+static inline gsize
+put_text (guint8         *out,
+          guint           field,
+          const TextView *view)
+{
+  gsize n = net_field_put_bytes_head (out, field, view->len);
+
+  memcpy (out + n, view->text, view->len);
+  return n + view->len;
+}
+
+/* Payloads up to this size are built on the stack. */
+#define PAYLOAD_STACK_MAX 512
 
 static guint64
 append_event (NetDbMemories       *self,
@@ -1057,47 +1126,101 @@ append_event (NetDbMemories       *self,
               gint64               timestamp,
               GError             **error)
 {
-  NetEncoder enc;
+  guint8 stack[PAYLOAD_STACK_MAX];
+  g_autofree guint8 *heap = NULL;
+  const OwnEvent *outer = NULL;
+  OwnEvent own;
+  gboolean mine;
+  Decoded *d = &own.decoded;
   GByteArray *buf;
+  guint8 *payload;
+  gsize size, n = 0;
+  guint n_tags = 0;
+  guint64 seq;
 
   if (!_net_table_check_mutation (&self->table, id, error))
     return 0;
-  if (!check_utf8 (content, "content", error) || !check_utf8 (source, "source", error))
+
+  /* What the event says, as its apply would decode it: the fields are
+   * checked (and measured) once, here. */
+  decoded_init (d);
+  d->id = id;
+  d->content.text = content;
+  d->source.text = source;
+  if (!check_utf8 (content, "content", &d->content.len, error) ||
+      !check_utf8 (source, "source", &d->source.len, error))
     return 0;
-  for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
+  size = 1 + 4 * NET_FIELD_HEAD_MAX + d->content.len + d->source.len;
+  for (; tags != NULL && tags[n_tags] != NULL; n_tags++)
     {
-      if (!g_utf8_validate (tags[i], -1, NULL))
+      TextView tag = { tags[n_tags], 0 };
+
+      if (!check_utf8 (tag.text, "tag", &tag.len, NULL))
         {
           g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                       "tag %u of the memory is not valid UTF-8", i + 1);
+                       "tag %u of the memory is not valid UTF-8", n_tags + 1);
           return 0;
         }
-      if (tags[i][0] == '\0')
+      if (tag.len == 0)
         {
           g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
-                       "tag %u of the memory is empty", i + 1);
+                       "tag %u of the memory is empty", n_tags + 1);
           return 0;
         }
+      if (n_tags < DECODED_TAGS_INLINE)
+        d->tags[n_tags] = tag;
+      size += NET_FIELD_HEAD_MAX + tag.len;
     }
+  d->n_tags = MIN (n_tags, DECODED_TAGS_INLINE);
 
   if (timestamp == 0)
     timestamp = g_get_real_time ();
+  if (dispatch != NET_DISPATCH_MEMORY_DELETED)
+    d->ts = timestamp;
+
+  /* The payload is built in memory and appended at once (each append to
+   * the scratch GByteArray costs more than the bytes it encodes). */
+  payload = size <= sizeof stack ? stack : (heap = g_malloc (size));
+  payload[n++] = NET_CODEC_VERSION;
+  n += net_field_put_uint (payload + n, F_ID, id);
+  if (content != NULL)
+    n += put_text (payload + n, F_CONTENT, &d->content);
+  for (guint i = 0; i < n_tags; i++)
+    {
+      TextView tag = { tags[i], i < DECODED_TAGS_INLINE ? d->tags[i].len : strlen (tags[i]) };
+
+      n += put_text (payload + n, F_TAG, &tag);
+    }
+  if (source != NULL)
+    n += put_text (payload + n, F_SOURCE, &d->source);
+  if (dispatch != NET_DISPATCH_MEMORY_DELETED)
+    n += net_field_put_int (payload + n, F_TIMESTAMP, timestamp);
+  g_assert (n <= size);
 
   buf = _net_table_begin_append (&self->table, dispatch, id, error);
   if (buf == NULL)
     return 0;
-  net_encoder_init (&enc, buf);
-  net_encoder_put_uint (&enc, F_ID, id);
-  if (content != NULL)
-    net_encoder_put_string (&enc, F_CONTENT, content);
-  for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
-    net_encoder_put_string (&enc, F_TAG, tags[i]);
-  if (source != NULL)
-    net_encoder_put_string (&enc, F_SOURCE, source);
-  if (dispatch != NET_DISPATCH_MEMORY_DELETED)
-    net_encoder_put_int (&enc, F_TIMESTAMP, timestamp);
+  g_byte_array_append (buf, payload, n);
 
-  return _net_table_end_append (&self->table, dispatch, id, error);
+  /* The apply of this event on the owner thread (before the append
+   * returns) takes @own instead of decoding the payload again: it
+   * compares the bytes, so an event it folds first (catching up with the
+   * log) is decoded and checked as any other.  Only the owner thread
+   * applies, so only its appends set it. */
+  own.dispatch = dispatch;
+  own.payload = payload;
+  own.payload_len = n;
+  mine = n_tags <= DECODED_TAGS_INLINE && _net_fold_is_owner_thread (self->table.fold);
+  if (mine)
+    {
+      outer = self->own;
+      self->own = &own;
+    }
+  seq = _net_table_end_append (&self->table, dispatch, id, error);
+  if (mine)
+    self->own = outer;
+
+  return seq;
 }
 
 /**
