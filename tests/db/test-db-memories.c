@@ -521,6 +521,120 @@ test_corrupt_event (Fixture       *f,
   g_assert_cmpuint (_net_db_memories_get_origin_app_seq (f->memories, 5), ==, 6);
 }
 
+/* A raw stored event (origin 5): @id, @content (any bytes), @ts. */
+static void
+append_stored (NetRedex   *redex,
+               guint64     app_seq,
+               guint64     id,
+               const char *content,
+               gint64      ts)
+{
+  guint8 payload[128];
+  gsize n = 0, len = strlen (content);
+
+  payload[n++] = NET_CODEC_VERSION;
+  n += net_field_put_uint (payload + n, 1, id);
+  n += net_field_put_bytes_head (payload + n, 2, len);
+  memcpy (payload + n, content, len);
+  n += len;
+  n += net_field_put_int (payload + n, 3, ts);
+  append_event (redex, NET_DISPATCH_MEMORY_STORED, app_seq, payload, n);
+}
+
+/* The apply of a store takes what the store encoded only for its own
+ * payload: events the fold meets first (the log's, folded as the store
+ * catches up) are decoded and checked, even when they are the same size
+ * and differ in one byte. */
+static void
+test_own_event_catch_up (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(NetMemory) memory = NULL;
+
+  /* Not folded yet when the stores append after them. */
+  append_stored (f->redex, 1, 3, "x\xff", 100);
+  store (f->memories, 3, "xy", NULL, NULL, 100);
+  append_stored (f->redex, 2, 5, "ab", 200);
+  store (f->memories, 6, "cd", NULL, NULL, 200);
+
+  g_assert_cmpuint (net_db_memories_get_applied_seq (f->memories), ==, 4);
+  g_assert_cmpuint (net_db_memories_get_fold_errors (f->memories), ==, 1);
+  assert_ids (f->memories, NULL, "3,5,6");
+  memory = net_db_memories_get (f->memories, 3);
+  g_assert_cmpstr (net_memory_get_content (memory), ==, "xy");
+  g_clear_object (&memory);
+  memory = net_db_memories_get (f->memories, 5);
+  g_assert_cmpstr (net_memory_get_content (memory), ==, "ab");
+  g_clear_object (&memory);
+  memory = net_db_memories_get (f->memories, 6);
+  g_assert_cmpstr (net_memory_get_content (memory), ==, "cd");
+}
+
+/* Each memory of @a equal in @b. */
+static void
+assert_same_memories (NetDbMemories *a,
+                      NetDbMemories *b)
+{
+  g_autoptr(GPtrArray) all_a = net_db_memories_find_many (a, NULL);
+  g_autoptr(GPtrArray) all_b = net_db_memories_find_many (b, NULL);
+
+  g_assert_cmpuint (all_a->len, ==, all_b->len);
+  for (guint i = 0; i < all_a->len; i++)
+    {
+      NetMemory *ma = g_ptr_array_index (all_a, i), *mb = g_ptr_array_index (all_b, i);
+      g_autofree char *tags_a = joined_tags (ma);
+      g_autofree char *tags_b = joined_tags (mb);
+
+      g_assert_cmpuint (net_memory_get_id (ma), ==, net_memory_get_id (mb));
+      g_assert_cmpstr (net_memory_get_content (ma), ==, net_memory_get_content (mb));
+      g_assert_cmpstr (tags_a, ==, tags_b);
+      g_assert_cmpstr (net_memory_get_source (ma), ==, net_memory_get_source (mb));
+      g_assert_cmpint (net_memory_get_created_at (ma), ==, net_memory_get_created_at (mb));
+      g_assert_cmpint (net_memory_get_updated_at (ma), ==, net_memory_get_updated_at (mb));
+      g_assert_cmpint (net_memory_get_pinned (ma), ==, net_memory_get_pinned (mb));
+    }
+}
+
+/* The state a store leaves (from what it encoded) is the state the fold
+ * of its logged event makes, for payloads built on the stack or not and
+ * for few or many tags, repeated ones too. */
+static void
+test_own_event_as_logged (Fixture       *f,
+                          gconstpointer  data)
+{
+  const char *eight[] = { "a", "b", "c", "a", "d", "e", "f", "g", NULL };
+  const char *twelve[] = { "t1", "t2", "t3", "t4", "t5", "t1", "t6", "t7", "t8", "t9", "t10", "t2", NULL };
+  g_autofree char *long_text = g_strnfill (700, 'w');
+  g_autoptr(NetDbMemories) other = NULL;
+  g_autoptr(NetMemory) memory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (net_db_memories_store (f->memories, 1, "one", eight, "src", 10, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_store (f->memories, 2, long_text, twelve, long_text, 20, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_store (f->memories, 3, "three", NULL, NULL, 30, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_store (f->memories, 1, "une", twelve, NULL, 40, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_retag (f->memories, 3, eight, 50, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_pin (f->memories, 2, 60, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_store (f->memories, 4, "four", NULL, NULL, 70, &error), >, 0);
+  g_assert_cmpuint (net_db_memories_delete (f->memories, 4, &error), >, 0);
+  g_assert_no_error (error);
+
+  memory = net_db_memories_get (f->memories, 1);
+  assert_tags (memory, "t1,t2,t3,t4,t5,t6,t7,t8,t9,t10");
+  g_assert_null (net_memory_get_source (memory));
+  g_clear_object (&memory);
+  memory = net_db_memories_get (f->memories, 3);
+  assert_tags (memory, "a,b,c,d,e,f,g");
+
+  /* A second model folds the same log from its bytes. */
+  other = net_db_memories_new (f->redex, NULL, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (net_db_memories_get_fold_errors (other), ==, 0);
+  assert_same_memories (f->memories, other);
+  g_assert_true (net_db_memories_close (other, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_snapshot (Fixture       *f,
                gconstpointer  data)
@@ -1789,6 +1903,8 @@ main (int   argc,
   ADD ("store-again", test_store_again);
   ADD ("unknown-ids", test_unknown_ids);
   ADD ("corrupt-event", test_corrupt_event);
+  ADD ("own-event-catch-up", test_own_event_catch_up);
+  ADD ("own-event-as-logged", test_own_event_as_logged);
   ADD ("snapshot", test_snapshot);
   ADD ("snapshot-empty-log", test_snapshot_empty_log);
   ADD ("closed", test_closed);
