@@ -92,8 +92,6 @@ enum {
 typedef NetTableSet IdSet;
 typedef NetTableSetMember Member;
 
-typedef struct _OwnEvent OwnEvent;
-
 /*
  * The state of one memory: no object.  Its #NetMemory is made when a
  * query returns it and lives as long as someone holds it: the model keeps
@@ -106,11 +104,12 @@ typedef struct
   gint64         created;
   gint64         updated;
   char          *content;
-  char         **tags;          /* NULL-terminated, never NULL */
+  char         **tags;          /* NULL-terminated, never NULL; the block of the texts */
   char          *source;        /* NULL for none */
   Member         pinned;
   Member         source_set;
-  Member        *tag_sets;      /* one per tag the entry is indexed under */
+  Member        *tag_sets;      /* one per tag the entry is indexed under (tag_set for one) */
+  Member         tag_set;
   guint          n_tags;
   gboolean       is_pinned;
 } MemoryEntry;
@@ -126,8 +125,6 @@ struct _NetDbMemories
   GHashTable   *by_tag;         /* tag → IdSet* */
   GHashTable   *by_source;      /* source ("" for none) → IdSet* */
   IdSet        *pinned;
-
-  const OwnEvent *own;          /* the event being appended on the owner thread */
 };
 
 G_DEFINE_FINAL_TYPE (NetDbMemories, net_db_memories, G_TYPE_OBJECT)
@@ -200,7 +197,7 @@ entry_index_tags (NetDbMemories *self,
    * so "Work" and "work" on one memory are one membership: a tag whose
    * key an earlier tag had keeps an empty Member. */
   e->n_tags = g_strv_length ((char **) tags);
-  e->tag_sets = e->n_tags > 0 ? g_new0 (Member, e->n_tags) : NULL;
+  e->tag_sets = e->n_tags > 1 ? g_new0 (Member, e->n_tags) : e->n_tags == 1 ? &e->tag_set : NULL;
   for (guint i = 0; i < e->n_tags; i++)
     {
       g_autofree char *owned = NULL;
@@ -231,7 +228,9 @@ entry_unindex_tags (NetDbMemories *self,
 {
   for (guint i = 0; i < e->n_tags; i++)
     _net_table_set_drop (&e->tag_sets[i], e, self->by_tag);
-  g_clear_pointer (&e->tag_sets, g_free);
+  if (e->tag_sets != &e->tag_set)
+    g_free (e->tag_sets);
+  e->tag_sets = NULL;
   e->n_tags = 0;
 }
 
@@ -281,12 +280,22 @@ memories_update_item (gpointer      item,
                       e->created, e->updated, e->is_pinned);
 }
 
+/* Whether the texts of @e are in the entry's own allocation (as
+ * entry_new_with_text_views() makes them), not a block of their own. */
+static inline gboolean
+entry_texts_inline (const MemoryEntry *e)
+{
+  return (gconstpointer) e->tags == (gconstpointer) (e + 1);
+}
+
 static void
 entry_free (MemoryEntry *e)
 {
-  g_free (e->tags);   /* the block of its texts */
-  g_free (e->tag_sets);
-  g_slice_free (MemoryEntry, e);
+  if (!entry_texts_inline (e))
+    g_free (e->tags);   /* the block of its texts */
+  if (e->tag_sets != &e->tag_set)
+    g_free (e->tag_sets);
+  g_free (e);
 }
 
 /* Takes @e out of every index and the id table, and frees it. */
@@ -372,28 +381,37 @@ dedup_tag_views (TextView *tags,
   return n;
 }
 
-/*
- * Sets the texts of @e: one block holds the tags' NULL-terminated array,
- * then the content, the source and each tag, so a memory's texts are one
- * allocation (e->tags is the block).  @tags: without duplicates.  The
- * texts may point into the entry's own block: it is freed after.
- */
-static void
-entry_set_text_views (MemoryEntry    *e,
-                      const TextView *content,
-                      const TextView *source,
-                      const TextView *tags,
-                      guint           n_tags)
+/* The size of the block of texts entry_fill_texts() writes. */
+static gsize
+texts_size (const TextView *content,
+            const TextView *source,
+            const TextView *tags,
+            guint           n_tags)
 {
-  gsize head = (n_tags + 1) * sizeof (char *);
-  gsize size = head + content->len + 1 + (source->text != NULL ? source->len + 1 : 0);
-  char **block, **old = e->tags;
-  char *p;
+  gsize size = (n_tags + 1) * sizeof (char *) + content->len + 1;
 
+  if (source->text != NULL)
+    size += source->len + 1;
   for (guint i = 0; i < n_tags; i++)
     size += tags[i].len + 1;
-  block = g_malloc (size);
-  p = (char *) block + head;
+  return size;
+}
+
+/*
+ * Writes the texts of @e into @block (texts_size() bytes): the tags'
+ * NULL-terminated array, then the content, the source and each tag, so a
+ * memory's texts are one allocation (e->tags is the block).  @tags:
+ * without duplicates.
+ */
+static void
+entry_fill_texts (MemoryEntry    *e,
+                  char          **block,
+                  const TextView *content,
+                  const TextView *source,
+                  const TextView *tags,
+                  guint           n_tags)
+{
+  char *p = (char *) (block + n_tags + 1);
 
   memcpy (p, content->text, content->len);
   p[content->len] = '\0';
@@ -416,7 +434,24 @@ entry_set_text_views (MemoryEntry    *e,
     }
   block[n_tags] = NULL;
   e->tags = block;
-  g_free (old);
+}
+
+/* Sets the texts of @e (entry_fill_texts()) in a block of their own.  The
+ * texts may point into the entry's own block: it is freed after. */
+static void
+entry_set_text_views (MemoryEntry    *e,
+                      const TextView *content,
+                      const TextView *source,
+                      const TextView *tags,
+                      guint           n_tags)
+{
+  char **old = e->tags;
+  gboolean old_inline = old != NULL && entry_texts_inline (e);
+
+  entry_fill_texts (e, g_malloc (texts_size (content, source, tags, n_tags)),
+                    content, source, tags, n_tags);
+  if (!old_inline)
+    g_free (old);
 }
 
 /* entry_set_text_views() of strings: @tags NULL-terminated (NULL for
@@ -501,12 +536,33 @@ entry_new (guint64   id,
            gint64    updated,
            gboolean  pinned)
 {
-  MemoryEntry *e = g_slice_new0 (MemoryEntry);
+  MemoryEntry *e = g_new0 (MemoryEntry, 1);
 
   e->id = id;
   e->created = created;
   e->updated = updated;
   e->is_pinned = pinned;
+  return e;
+}
+
+/* A new entry (in no index) with its texts (@tags without duplicates)
+ * in the same allocation: a store of a new id makes one malloc. */
+static MemoryEntry *
+entry_new_with_text_views (guint64         id,
+                           gint64          created,
+                           gint64          updated,
+                           const TextView *content,
+                           const TextView *source,
+                           const TextView *tags,
+                           guint           n_tags)
+{
+  MemoryEntry *e = g_malloc (sizeof (MemoryEntry) + texts_size (content, source, tags, n_tags));
+
+  memset (e, 0, sizeof (MemoryEntry));
+  e->id = id;
+  e->created = created;
+  e->updated = updated;
+  entry_fill_texts (e, (char **) (e + 1), content, source, tags, n_tags);
   return e;
 }
 
@@ -547,15 +603,21 @@ typedef struct
   TextView  inline_tags[DECODED_TAGS_INLINE];
 } Decoded;
 
-/* An event this model is appending, as it encoded it: its payload's
- * bytes and what they say (checked when they were encoded). */
-struct _OwnEvent
+/* An event a memories model is appending, as it encoded it: its
+ * payload's bytes and what they say (checked when they were encoded). */
+typedef struct
 {
   guint8        dispatch;
   const guint8 *payload;
   gsize         payload_len;
   Decoded       decoded;
-};
+} OwnEvent;
+
+/* The event being appended on this thread, if any: the fold applies it
+ * on the appending thread (the owner's) before the append returns.  Per
+ * thread, so an append on another thread never shows its event to the
+ * owner's fold. */
+static _Thread_local const OwnEvent *own_event;
 
 static void
 decoded_init (Decoded *d)
@@ -719,16 +781,15 @@ decoded_tags (const Decoded *d)
   return tags;
 }
 
-/* The decoded event of @payload when it is the one this model is
+/* The decoded event of @payload when it is the one this thread is
  * appending (the same bytes: what they say is known and checked), or
  * NULL. */
 static Decoded *
-own_event_decoded (NetDbMemories      *self,
-                   const NetEventMeta *meta,
+own_event_decoded (const NetEventMeta *meta,
                    const guint8       *payload,
                    gsize               payload_len)
 {
-  const OwnEvent *own = self->own;
+  const OwnEvent *own = own_event;
 
   if (own == NULL || own->dispatch != meta->dispatch || own->payload_len != payload_len ||
       memcmp (own->payload, payload, payload_len) != 0)
@@ -753,7 +814,7 @@ memories_apply (gpointer            model,
   MemoryEntry *e;
   gboolean ok = TRUE;
 
-  d = own_event_decoded (self, meta, payload, payload_len);
+  d = own_event_decoded (meta, payload, payload_len);
   if (d == NULL)
     {
       d = &local;
@@ -777,8 +838,8 @@ memories_apply (gpointer            model,
         }
       else
         {
-          e = entry_new (d->id, d->ts, d->ts, FALSE);
-          entry_set_text_views (e, &d->content, &d->source, d->tags, dedup_tag_views (d->tags, d->n_tags));
+          e = entry_new_with_text_views (d->id, d->ts, d->ts, &d->content, &d->source, d->tags,
+                                         dedup_tag_views (d->tags, d->n_tags));
           memory_insert_entry (self, e);
         }
       break;
@@ -1128,9 +1189,8 @@ append_event (NetDbMemories       *self,
 {
   guint8 stack[PAYLOAD_STACK_MAX];
   g_autofree guint8 *heap = NULL;
-  const OwnEvent *outer = NULL;
+  const OwnEvent *outer = own_event;
   OwnEvent own;
-  gboolean mine;
   Decoded *d = &own.decoded;
   GByteArray *buf;
   guint8 *payload;
@@ -1202,23 +1262,17 @@ append_event (NetDbMemories       *self,
     return 0;
   g_byte_array_append (buf, payload, n);
 
-  /* The apply of this event on the owner thread (before the append
-   * returns) takes @own instead of decoding the payload again: it
+  /* The apply of this event (on the owner thread, before the append
+   * returns) takes @own instead of decoding the payload again.  It
    * compares the bytes, so an event it folds first (catching up with the
-   * log) is decoded and checked as any other.  Only the owner thread
-   * applies, so only its appends set it. */
+   * log) is decoded and checked as any other. */
   own.dispatch = dispatch;
   own.payload = payload;
   own.payload_len = n;
-  mine = n_tags <= DECODED_TAGS_INLINE && _net_fold_is_owner_thread (self->table.fold);
-  if (mine)
-    {
-      outer = self->own;
-      self->own = &own;
-    }
+  if (n_tags <= DECODED_TAGS_INLINE)
+    own_event = &own;
   seq = _net_table_end_append (&self->table, dispatch, id, error);
-  if (mine)
-    self->own = outer;
+  own_event = outer;
 
   return seq;
 }
