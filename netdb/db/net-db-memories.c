@@ -122,8 +122,8 @@ struct _NetDbMemories
    * live queries, waits and close: the engine's. */
   NetTable      table;
 
-  GHashTable   *by_tag;         /* tag → IdSet* */
-  GHashTable   *by_source;      /* source ("" for none) → IdSet* */
+  NetTableSetIndex *by_tag;     /* tag → IdSet* */
+  NetTableSetIndex *by_source;  /* source ("" for none) → IdSet* */
   IdSet        *pinned;
 };
 
@@ -332,8 +332,8 @@ clear_entries (NetDbMemories *self)
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
   _net_table_clear_indexes (&self->table);
-  g_hash_table_remove_all (self->by_tag);
-  g_hash_table_remove_all (self->by_source);
+  _net_table_set_index_clear (self->by_tag);
+  _net_table_set_index_clear (self->by_source);
   _net_btree_clear (self->pinned->entries);
   self->pinned->len = 0;
 }
@@ -983,8 +983,8 @@ net_db_memories_finalize (GObject *object)
   NetDbMemories *self = (NetDbMemories *) object;
 
   clear_entries (self);
-  g_clear_pointer (&self->by_tag, g_hash_table_unref);
-  g_clear_pointer (&self->by_source, g_hash_table_unref);
+  g_clear_pointer (&self->by_tag, _net_table_set_index_free);
+  g_clear_pointer (&self->by_source, _net_table_set_index_free);
   g_clear_pointer (&self->pinned, _net_table_set_free);
   _net_table_finalize (&self->table);
 

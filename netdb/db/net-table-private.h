@@ -76,6 +76,7 @@ typedef struct
   char      *key;       /* NULL for a set of its own (no index) */
   NetBTree  *entries;   /* NetTableEntry*, by id */
   guint      len;
+  guint32    hash;      /* of key, for the index */
 } NetTableSet;
 
 typedef struct
@@ -83,12 +84,22 @@ typedef struct
   NetTableSet *set;     /* NULL when in none */
 } NetTableSetMember;
 
+/* A string-keyed index of sets: key → NetTableSet*, owning them. */
+typedef struct
+{
+  NetTableSet **slots;   /* open-addressed, NULL: empty */
+  guint         mask;    /* slots - 1 (a power of two) */
+  guint         n;
+} NetTableSetIndex;
+
 NetTableSet  *_net_table_set_new       (const char            *key);
 void          _net_table_set_free      (gpointer               set);
-/* A string-keyed index of sets: key → NetTableSet*, owning them. */
-GHashTable   *_net_table_set_index_new (void);
+NetTableSetIndex *_net_table_set_index_new   (void);
+void          _net_table_set_index_free    (NetTableSetIndex     *index);
+void          _net_table_set_index_clear   (NetTableSetIndex     *index);
+guint         _net_table_set_index_size    (NetTableSetIndex     *index);
 /* The set of @key, made when @create (else NULL when no entry has it). */
-NetTableSet  *_net_table_set_index_lookup (GHashTable          *index,
+NetTableSet  *_net_table_set_index_lookup (NetTableSetIndex    *index,
                                            const char          *key,
                                            gboolean             create);
 /* Puts @entry in @set, recording it in @member (which must be empty). */
@@ -99,7 +110,7 @@ void          _net_table_set_add       (NetTableSetMember     *member,
  * dropped from it (@index may be NULL for a set of its own). */
 void          _net_table_set_drop      (NetTableSetMember     *member,
                                         gpointer               entry,
-                                        GHashTable            *index);
+                                        NetTableSetIndex      *index);
 
 /* Called by a schema's visit for each selected item: @thing is what the
  * schema visits (its entry, or its item), which its entry_item() turns

@@ -878,12 +878,25 @@ _net_table_close (NetTable  *self,
 
 /* Set indexes ------------------------------------------------------------------- */
 
+/* FNV-1a over the bytes of @key: inline, a few instructions a byte (a
+ * GHashTable lookup cost as much as the rest of a set's update). */
+static inline guint32
+set_key_hash (const char *key)
+{
+  guint32 h = 2166136261u;
+
+  for (const guchar *p = (const guchar *) key; *p != '\0'; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
 NetTableSet *
 _net_table_set_new (const char *key)
 {
   NetTableSet *set = g_new0 (NetTableSet, 1);
 
   set->key = g_strdup (key);
+  set->hash = key != NULL ? set_key_hash (key) : 0;
   set->entries = _net_table_order_new (NET_TABLE_KEY_ID);
   return set;
 }
@@ -898,26 +911,122 @@ _net_table_set_free (gpointer data)
   g_free (set);
 }
 
-GHashTable *
+/* The index is open-addressed with linear probing: a set is found at its
+ * hash's slot or after it, before the next empty slot.  At most 3/4 full. */
+#define SET_INDEX_MIN_SLOTS 8
+
+NetTableSetIndex *
 _net_table_set_index_new (void)
 {
-  /* The sets own their keys. */
-  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, _net_table_set_free);
+  NetTableSetIndex *index = g_new0 (NetTableSetIndex, 1);
+
+  index->slots = g_new0 (NetTableSet *, SET_INDEX_MIN_SLOTS);
+  index->mask = SET_INDEX_MIN_SLOTS - 1;
+  return index;
+}
+
+/* Frees every set (the index stays, empty). */
+void
+_net_table_set_index_clear (NetTableSetIndex *index)
+{
+  for (guint i = 0; i <= index->mask; i++)
+    g_clear_pointer (&index->slots[i], _net_table_set_free);
+  index->n = 0;
+}
+
+void
+_net_table_set_index_free (NetTableSetIndex *index)
+{
+  _net_table_set_index_clear (index);
+  g_free (index->slots);
+  g_free (index);
+}
+
+guint
+_net_table_set_index_size (NetTableSetIndex *index)
+{
+  return index->n;
+}
+
+/* The slot where a set of @hash would go: the first empty one from its
+ * own. */
+static guint
+set_index_free_slot (NetTableSetIndex *index,
+                     guint32           hash)
+{
+  guint i = hash & index->mask;
+
+  while (index->slots[i] != NULL)
+    i = (i + 1) & index->mask;
+  return i;
+}
+
+static void
+set_index_grow (NetTableSetIndex *index)
+{
+  NetTableSet **old = index->slots;
+  guint old_size = index->mask + 1;
+
+  index->slots = g_new0 (NetTableSet *, old_size * 2);
+  index->mask = old_size * 2 - 1;
+  for (guint i = 0; i < old_size; i++)
+    if (old[i] != NULL)
+      index->slots[set_index_free_slot (index, old[i]->hash)] = old[i];
+  g_free (old);
 }
 
 NetTableSet *
-_net_table_set_index_lookup (GHashTable *index,
-                             const char *key,
-                             gboolean    create)
+_net_table_set_index_lookup (NetTableSetIndex *index,
+                             const char       *key,
+                             gboolean          create)
 {
-  NetTableSet *set = g_hash_table_lookup (index, key);
+  guint32 hash = set_key_hash (key);
+  NetTableSet *set;
+  guint i;
 
-  if (set == NULL && create)
+  for (i = hash & index->mask; (set = index->slots[i]) != NULL; i = (i + 1) & index->mask)
+    if (set->hash == hash && strcmp (set->key, key) == 0)
+      return set;
+  if (!create)
+    return NULL;
+
+  set = _net_table_set_new (key);
+  if ((index->n + 1) * 4 > (index->mask + 1) * 3)
     {
-      set = _net_table_set_new (key);
-      g_hash_table_insert (index, set->key, set);
+      set_index_grow (index);
+      i = set_index_free_slot (index, hash);
     }
+  index->slots[i] = set;
+  index->n++;
   return set;
+}
+
+/* Takes @set out of @index and frees it.  The sets after it in its run
+ * move back where a lookup from their own slot would no longer reach
+ * them past the hole (no tombstones). */
+static void
+set_index_remove (NetTableSetIndex *index,
+                  NetTableSet      *set)
+{
+  guint hole = set->hash & index->mask;
+
+  while (index->slots[hole] != set)
+    hole = (hole + 1) & index->mask;
+  index->slots[hole] = NULL;
+  index->n--;
+
+  for (guint j = (hole + 1) & index->mask; index->slots[j] != NULL; j = (j + 1) & index->mask)
+    {
+      guint home = index->slots[j]->hash & index->mask;
+
+      /* It stays when its home is cyclically in (hole, j]. */
+      if (((j - home) & index->mask) < ((j - hole) & index->mask))
+        continue;
+      index->slots[hole] = index->slots[j];
+      index->slots[j] = NULL;
+      hole = j;
+    }
+  _net_table_set_free (set);
 }
 
 void
@@ -935,7 +1044,7 @@ _net_table_set_add (NetTableSetMember *member,
 void
 _net_table_set_drop (NetTableSetMember *member,
                      gpointer           entry,
-                     GHashTable        *index)
+                     NetTableSetIndex  *index)
 {
   NetTableSet *set = member->set;
   gboolean removed;
@@ -947,7 +1056,7 @@ _net_table_set_drop (NetTableSetMember *member,
   g_assert (removed);
   member->set = NULL;
   if (--set->len == 0 && index != NULL)
-    g_hash_table_remove (index, set->key);
+    set_index_remove (index, set);
 }
 
 /* The planner of the ordered indexes --------------------------------------------- */

@@ -858,6 +858,80 @@ test_invalid_utf8 (Fixture       *f,
   g_assert_cmpuint (store (f->memories, 1, "fine", "ok", NULL, 0), ==, 1);
 }
 
+/* The engine's set index (by tag, by source) against a plain count per
+ * key: sets made on first use, found again, dropped when they empty, in
+ * any order (the removal of a set moves the ones after it in its probe
+ * run back) and through the index's growth. */
+#define N_ENTRIES 400
+
+static void
+test_set_index (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  NetTableSetIndex *index = _net_table_set_index_new ();
+  guint counts[300] = { 0 };
+  NetTableEntry *entries = g_new0 (NetTableEntry, N_ENTRIES);
+  NetTableSetMember *members = g_new0 (NetTableSetMember, N_ENTRIES);
+  guint *keys = g_new0 (guint, N_ENTRIES);
+
+  for (guint i = 0; i < N_ENTRIES; i++)
+    entries[i].id = i + 1;
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      guint i = g_rand_int_range (rand, 0, N_ENTRIES);
+
+      if (members[i].set == NULL)
+        {
+          char key[16];
+
+          /* Few keys at first, then many: the index grows and empties. */
+          keys[i] = g_rand_int_range (rand, 0, round < 10000 ? 300 : 7);
+          g_snprintf (key, sizeof key, "k%u", keys[i]);
+          _net_table_set_add (&members[i], _net_table_set_index_lookup (index, key, TRUE), &entries[i]);
+          counts[keys[i]]++;
+        }
+      else
+        {
+          _net_table_set_drop (&members[i], &entries[i], index);
+          counts[keys[i]]--;
+        }
+
+      if (round % 7 == 0)
+        {
+          guint n_sets = 0;
+
+          for (guint k = 0; k < G_N_ELEMENTS (counts); k++)
+            {
+              char key[16];
+              NetTableSet *set;
+
+              g_snprintf (key, sizeof key, "k%u", k);
+              set = _net_table_set_index_lookup (index, key, FALSE);
+              if (counts[k] == 0)
+                g_assert_null (set);
+              else
+                {
+                  g_assert_nonnull (set);
+                  g_assert_cmpstr (set->key, ==, key);
+                  g_assert_cmpuint (set->len, ==, counts[k]);
+                  n_sets++;
+                }
+            }
+          g_assert_cmpuint (_net_table_set_index_size (index), ==, n_sets);
+        }
+    }
+
+  for (guint i = 0; i < N_ENTRIES; i++)
+    _net_table_set_drop (&members[i], &entries[i], index);
+  g_assert_cmpuint (_net_table_set_index_size (index), ==, 0);
+  _net_table_set_index_free (index);
+  g_free (keys);
+  g_free (members);
+  g_free (entries);
+}
+#undef N_ENTRIES
+
 static void
 test_preconditions (void)
 {
@@ -1922,6 +1996,7 @@ main (int   argc,
   g_test_add ("/db/memories/persistent/persistence", Fixture, GINT_TO_POINTER (1),
               fixture_setup, test_persistence, fixture_teardown);
   g_test_add_func ("/db/memories/preconditions", test_preconditions);
+  g_test_add_func ("/db/memories/set-index", test_set_index);
 
   return g_test_run ();
 }
