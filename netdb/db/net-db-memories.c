@@ -363,6 +363,8 @@ dedup_tag_views (TextView *tags,
   g_autoptr(GHashTable) seen = NULL;
   guint n = 0;
 
+  if (n_tags < 2)
+    return n_tags;
   /* A scan for a few tags, a set for many (as net-memory.c does). */
   if (n_tags > 16)
     seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
