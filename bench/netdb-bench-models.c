@@ -633,6 +633,24 @@ bound_get_varint (const guint8 *p, guint64 *out)
   return p;
 }
 
+/* A bytes field (key @field, wire type 2): its key, length and bytes. */
+static inline guint8 *
+bound_put_bytes (guint8 *p, guint field, const char *data, gsize len)
+{
+  *p++ = (guint8) (field << 3 | 2);
+  p = bound_put_varint (p, len);
+  memcpy (p, data, len);
+  return p + len;
+}
+
+/* A timestamp field (key @field, wire type 1: a zigzag varint). */
+static inline guint8 *
+bound_put_ts (guint8 *p, guint field, gint64 ts)
+{
+  *p++ = (guint8) (field << 3 | 1);
+  return bound_put_varint (p, ((guint64) ts << 1) ^ (guint64) (ts >> 63));
+}
+
 /* Seals the event @ev (@len bytes, its 24-byte header first) as netdb
  * does (dispatch, origin, app_seq, then an XXH3 checksum over it all) and
  * appends it to @log: a varint length and timestamp, the bytes, and its
@@ -712,13 +730,9 @@ bound_ingest_event (IngestBound *b, guint8 dispatch, guint64 id, const char *tit
     {
       title_len = strlen (title);
       g_assert (title_len < 128);
-      *p++ = 2 << 3 | 2;
-      p = bound_put_varint (p, title_len);
-      memcpy (p, title, title_len);
-      p += title_len;
+      p = bound_put_bytes (p, 2, title, title_len);
     }
-  *p++ = 3 << 3 | 1;
-  p = bound_put_varint (p, ((guint64) ts << 1) ^ (guint64) (ts >> 63));
+  p = bound_put_ts (p, 3, ts);
   len = p - ev;
   bound_log_append (&b->log, ev, len, dispatch);
 
@@ -972,23 +986,12 @@ bound_store_memory (MemoriesBound *b, guint64 id, const char *content, const cha
   *p++ = 1;
   *p++ = 1 << 3;
   p = bound_put_varint (p, id);
-  *p++ = 2 << 3 | 2;
-  p = bound_put_varint (p, content_len);
-  p = (guint8 *) memcpy (p, content, content_len) + content_len;
+  p = bound_put_bytes (p, 2, content, content_len);
   for (guint i = 0; i < n_tags; i++)
-    {
-      *p++ = 4 << 3 | 2;
-      p = bound_put_varint (p, tag_len[i]);
-      p = (guint8 *) memcpy (p, tags[i], tag_len[i]) + tag_len[i];
-    }
+    p = bound_put_bytes (p, 4, tags[i], tag_len[i]);
   if (source != NULL)
-    {
-      *p++ = 5 << 3 | 2;
-      p = bound_put_varint (p, source_len);
-      p = (guint8 *) memcpy (p, source, source_len) + source_len;
-    }
-  *p++ = 3 << 3 | 1;
-  p = bound_put_varint (p, ((guint64) ts << 1) ^ (guint64) (ts >> 63));
+    p = bound_put_bytes (p, 5, source, source_len);
+  p = bound_put_ts (p, 3, ts);
   bound_log_append (&b->log, ev, p - ev, 1);
 
   /* Fold: the entry with its texts, then its sets. */
