@@ -655,7 +655,8 @@ bound_put_ts (guint8 *p, guint field, gint64 ts)
  * does (dispatch, origin, app_seq, then an XXH3 checksum over it all) and
  * appends it to @log: a varint length and timestamp, the bytes, and its
  * offset. */
-static void
+/* (Inlined: the bounds' figures are those of the code written out.) */
+G_ALWAYS_INLINE static inline void
 bound_log_append (BoundLog *log, guint8 *ev, gsize len, guint8 dispatch)
 {
   guint8 *chunk, *p;
@@ -694,7 +695,7 @@ bound_log_clear (BoundLog *log)
 
 /* The slot of @id (1 or more) in the array @by_id of @cap slots, grown
  * (with NULLs) to hold it. */
-static gpointer *
+G_ALWAYS_INLINE static inline gpointer *
 bound_id_slot (gpointer **by_id, gsize *cap, guint64 id)
 {
   if (id > *cap)
