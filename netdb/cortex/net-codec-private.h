@@ -12,6 +12,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -98,5 +100,79 @@ gboolean  net_leb128_get          (const guint8  *data,
                                    gsize          len,
                                    gsize         *pos,
                                    guint64       *value);
+
+/*
+ * net_leb128_get_short:
+ * @p: where the varint starts; moved past it on success
+ * @end: the end of the data
+ * @value: (out): the value
+ *
+ * A decoder's fast path (a snapshot record read field by field in its
+ * known order): a varint of up to 9 bytes, inline.  Every such encoding is
+ * valid and gives the value net_leb128_get() gives; a longer or truncated
+ * one returns %FALSE without reading past @end, for the caller to hand
+ * the whole record to the exact decoder (which accepts or rejects it).
+ */
+static inline gboolean
+net_leb128_get_short (const guint8 **p,
+                      const guint8  *end,
+                      guint64       *value)
+{
+  const guint8 *q = *p;
+
+  if (G_LIKELY (q < end && *q < 0x80))
+    {
+      *value = *q;
+      *p = q + 1;
+      return TRUE;
+    }
+
+#ifdef __GNUC__
+  /* Eight bytes at once: the first clear top bit ends the varint; each
+   * byte's low 7 bits move down into place (timestamps are 8 bytes). */
+  if (end - q >= 8)
+    {
+      guint64 w, stops;
+      guint n;
+
+      memcpy (&w, q, 8);
+      w = GUINT64_FROM_LE (w);
+      stops = ~w & G_GUINT64_CONSTANT (0x8080808080808080);
+      if (stops == 0)
+        return FALSE;
+      n = ((guint) __builtin_ctzll (stops) >> 3) + 1;
+      if (n < 8)
+        w &= (G_GUINT64_CONSTANT (1) << (8 * n)) - 1;
+      *value = (w & 0x7f) |
+               ((w >> 1) & (G_GUINT64_CONSTANT (0x7f) << 7)) |
+               ((w >> 2) & (G_GUINT64_CONSTANT (0x7f) << 14)) |
+               ((w >> 3) & (G_GUINT64_CONSTANT (0x7f) << 21)) |
+               ((w >> 4) & (G_GUINT64_CONSTANT (0x7f) << 28)) |
+               ((w >> 5) & (G_GUINT64_CONSTANT (0x7f) << 35)) |
+               ((w >> 6) & (G_GUINT64_CONSTANT (0x7f) << 42)) |
+               ((w >> 7) & (G_GUINT64_CONSTANT (0x7f) << 49));
+      *p = q + n;
+      return TRUE;
+    }
+#endif
+
+  {
+    guint64 v = 0;
+
+    for (guint shift = 0; shift < 63 && q < end; shift += 7)
+      {
+        guint8 byte = *q++;
+
+        v |= (guint64) (byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+          {
+            *value = v;
+            *p = q;
+            return TRUE;
+          }
+      }
+  }
+  return FALSE;
+}
 
 G_END_DECLS

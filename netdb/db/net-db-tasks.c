@@ -1405,24 +1405,103 @@ title_is_valid (const guint8 *s,
   return TRUE;
 }
 
+/* The entry of a restored task, made straight from its record's bytes. */
+static TaskEntry *
+entry_new_restored (NetArena   *arena,
+                    guint64     id,
+                    const char *title,
+                    gsize       title_len,
+                    guint8      status,
+                    gint64      created,
+                    gint64      updated)
+{
+  TaskEntry *e = _net_arena_alloc (arena, ENTRY_SIZE (title_len));
+
+  e->id = id;
+  e->status = status;
+  e->created = created;
+  e->updated = updated;
+  memcpy (e->title, title, title_len);
+  e->title[title_len] = '\0';
+  return e;
+}
+
+static inline gint64
+zigzag_decode (guint64 v)
+{
+  return (gint64) (v >> 1) ^ -(gint64) (v & 1);
+}
+
+/* The record as tasks_encode_entry() writes it, read in that order with
+ * no field loop: its five fields once each, in order, with their wire
+ * types, nothing after them.  Anything else (an older or newer writer, a
+ * field twice, a long varint, a bad title or status) returns FALSE
+ * having made nothing, and decode_task_fields() decides: what this
+ * accepts, that would read the same, so both give one result. */
 static gboolean
-decode_task (const NetField  *outer,
-             TaskRecord      *out,
-             NetArena        *arena,
-             GError         **error)
+decode_task_fast (const guint8 *p,
+                  gsize         len,
+                  TaskRecord   *out,
+                  NetArena     *arena)
+{
+  const guint8 *end = p + len;
+  guint64 id, title_len, status, created, updated;
+  const guint8 *title;
+
+  if (len < 1 || *p++ != NET_CODEC_VERSION)
+    return FALSE;
+
+  if (p == end || *p++ != (1 << 3 | NET_WIRE_VARINT) ||
+      !net_leb128_get_short (&p, end, &id))
+    return FALSE;
+
+  if (p == end || *p++ != (2 << 3 | NET_WIRE_BYTES) ||
+      !net_leb128_get_short (&p, end, &title_len) ||
+      title_len > (guint64) (end - p))
+    return FALSE;
+  title = p;
+  p += title_len;
+
+  if (p == end || *p++ != (3 << 3 | NET_WIRE_VARINT) ||
+      !net_leb128_get_short (&p, end, &status) ||
+      status > NET_TASK_STATUS_COMPLETED)
+    return FALSE;
+
+  if (p == end || *p++ != (4 << 3 | NET_WIRE_SVARINT) ||
+      !net_leb128_get_short (&p, end, &created))
+    return FALSE;
+
+  if (p == end || *p++ != (5 << 3 | NET_WIRE_SVARINT) ||
+      !net_leb128_get_short (&p, end, &updated) ||
+      p != end)
+    return FALSE;
+
+  if (!title_is_valid (title, title_len))
+    return FALSE;
+
+  out->entry = entry_new_restored (arena, id, (const char *) title, title_len, status,
+                                   zigzag_decode (created), zigzag_decode (updated));
+  return TRUE;
+}
+
+/* Any record, field by field: a field may come in any order or twice (the
+ * last one counts), unknown ones are skipped. */
+static gboolean
+decode_task_fields (const NetField  *outer,
+                    TaskRecord      *out,
+                    NetArena        *arena,
+                    GError         **error)
 {
   const char *title = NULL;
   gsize title_len = 0;
   guint64 id = 0, status = 0;
   gint64 created = 0, updated = 0;
   gboolean has_id = FALSE;
-  TaskEntry *e;
   NetDecoder dec;
   NetField f;
   int r;
 
-  if (outer->wire != NET_WIRE_BYTES ||
-      !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
+  if (!net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
     return snapshot_invalid (error, "bad task record");
 
   while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
@@ -1451,15 +1530,21 @@ decode_task (const NetField  *outer,
   if (r < 0 || !has_id || title == NULL || status > NET_TASK_STATUS_COMPLETED)
     return snapshot_invalid (error, "bad task record");
 
-  e = _net_arena_alloc (arena, ENTRY_SIZE (title_len));
-  e->id = id;
-  e->status = status;
-  e->created = created;
-  e->updated = updated;
-  memcpy (e->title, title, title_len);
-  e->title[title_len] = '\0';
-  out->entry = e;
+  out->entry = entry_new_restored (arena, id, title, title_len, status, created, updated);
   return TRUE;
+}
+
+static gboolean
+decode_task (const NetField  *outer,
+             TaskRecord      *out,
+             NetArena        *arena,
+             GError         **error)
+{
+  if (outer->wire != NET_WIRE_BYTES)
+    return snapshot_invalid (error, "bad task record");
+
+  return decode_task_fast (outer->bytes, outer->bytes_len, out, arena) ||
+         decode_task_fields (outer, out, arena, error);
 }
 
 static gboolean
