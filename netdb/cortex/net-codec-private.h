@@ -113,7 +113,7 @@ gboolean  net_leb128_get          (const guint8  *data,
  * one returns %FALSE without reading past @end, for the caller to hand
  * the whole record to the exact decoder (which accepts or rejects it).
  */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 net_leb128_get_short (const guint8 **p,
                       const guint8  *end,
                       guint64       *value)
