@@ -31,6 +31,12 @@
 #define MAX_ZSTD_RATIO  1024
 #define DEFAULT_MAX_BODY_LEN (G_GUINT64_CONSTANT (16) << 30)
 #define FIRST_OUT_CHUNK (G_GUINT64_CONSTANT (1) << 20)
+/* The first output buffer also holds what a frame of real snapshot data
+ * yields at this ratio (they compress about 3–20 : 1): such a body is
+ * then decompressed in one pass, straight into it, where a buffer too
+ * small for it makes libzstd decode through its own window and copy out,
+ * and the output regrow.  Memory still follows the frame's real size. */
+#define FIRST_OUT_RATIO 32
 /* Level 1 is both faster and, on model snapshots, as small as 3. */
 #define ZSTD_LEVEL      1
 #define MT_MIN_BODY     (4 << 20)
@@ -404,7 +410,9 @@ decompress_stream (const guint8  *zdata,
   ZSTD_inBuffer in = { zdata, zlen, 0 };
   ZSTD_outBuffer out = { NULL, 0, 0 };
   guint8 *raw = NULL;
-  gsize capacity = MIN (body_len, FIRST_OUT_CHUNK);
+  gsize capacity = MIN (body_len, MAX (FIRST_OUT_CHUNK,
+                                       zlen <= G_MAXSIZE / FIRST_OUT_RATIO
+                                       ? zlen * FIRST_OUT_RATIO : G_MAXSIZE));
   gsize r = 1;
 
   if (dstream == NULL)
