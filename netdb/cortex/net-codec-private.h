@@ -129,30 +129,32 @@ net_leb128_get_short (const guint8 **p,
 
 #ifdef __GNUC__
   /* Eight bytes at once: the first clear top bit ends the varint; each
-   * byte's low 7 bits move down into place (timestamps are 8 bytes). */
+   * byte's low 7 bits move down into place (timestamps are 8 bytes).  A
+   * 9-byte one goes on below. */
   if (end - q >= 8)
     {
       guint64 w, stops;
-      guint n;
 
       memcpy (&w, q, 8);
       w = GUINT64_FROM_LE (w);
       stops = ~w & G_GUINT64_CONSTANT (0x8080808080808080);
-      if (stops == 0)
-        return FALSE;
-      n = ((guint) __builtin_ctzll (stops) >> 3) + 1;
-      if (n < 8)
-        w &= (G_GUINT64_CONSTANT (1) << (8 * n)) - 1;
-      *value = (w & 0x7f) |
-               ((w >> 1) & (G_GUINT64_CONSTANT (0x7f) << 7)) |
-               ((w >> 2) & (G_GUINT64_CONSTANT (0x7f) << 14)) |
-               ((w >> 3) & (G_GUINT64_CONSTANT (0x7f) << 21)) |
-               ((w >> 4) & (G_GUINT64_CONSTANT (0x7f) << 28)) |
-               ((w >> 5) & (G_GUINT64_CONSTANT (0x7f) << 35)) |
-               ((w >> 6) & (G_GUINT64_CONSTANT (0x7f) << 42)) |
-               ((w >> 7) & (G_GUINT64_CONSTANT (0x7f) << 49));
-      *p = q + n;
-      return TRUE;
+      if (G_LIKELY (stops != 0))
+        {
+          guint n = ((guint) __builtin_ctzll (stops) >> 3) + 1;
+
+          if (n < 8)
+            w &= (G_GUINT64_CONSTANT (1) << (8 * n)) - 1;
+          *value = (w & 0x7f) |
+                   ((w >> 1) & (G_GUINT64_CONSTANT (0x7f) << 7)) |
+                   ((w >> 2) & (G_GUINT64_CONSTANT (0x7f) << 14)) |
+                   ((w >> 3) & (G_GUINT64_CONSTANT (0x7f) << 21)) |
+                   ((w >> 4) & (G_GUINT64_CONSTANT (0x7f) << 28)) |
+                   ((w >> 5) & (G_GUINT64_CONSTANT (0x7f) << 35)) |
+                   ((w >> 6) & (G_GUINT64_CONSTANT (0x7f) << 42)) |
+                   ((w >> 7) & (G_GUINT64_CONSTANT (0x7f) << 49));
+          *p = q + n;
+          return TRUE;
+        }
     }
 #endif
 

@@ -1923,6 +1923,49 @@ test_leb128 (void)
       }
 }
 
+/* The decoders' inline fast path: on every varint it accepts it reads
+ * what net_leb128_get() reads (value and length), whatever follows it and
+ * however close the end; it never reads past the end; what it declines
+ * (longer than 9 bytes, truncated) a decoder hands to net_leb128_get(). */
+static void
+test_leb128_short (void)
+{
+  for (guint round = 0; round < 20000; round++)
+    {
+      guint8 buf[32];
+      guint bits = g_test_rand_int_range (0, 65);
+      guint64 value = ((guint64) g_test_rand_int () << 32 | (guint32) g_test_rand_int ());
+      gsize n, len, pos = 0;
+      const guint8 *p = buf;
+      guint64 v = 42, exact = 43;
+      gboolean ok, exact_ok;
+
+      value = bits == 64 ? value : value & ((G_GUINT64_CONSTANT (1) << bits) - 1);
+      for (gsize k = 0; k < sizeof buf; k++)
+        buf[k] = g_test_rand_int_range (0, 256);
+      n = net_leb128_put (buf, value);
+      /* The end: right after it, inside it (truncated), or further on. */
+      len = g_test_rand_int_range (0, 3) == 0 ? g_test_rand_int_range (0, n + 1)
+                                              : g_test_rand_int_range (n, sizeof buf + 1);
+
+      ok = net_leb128_get_short (&p, buf + len, &v);
+      exact_ok = net_leb128_get (buf, len, &pos, &exact);
+      if (len < n)
+        g_assert_false (ok);
+      if (!ok)
+        {
+          g_assert_true (p == buf);
+          g_assert_true (len < n || n > 9);
+          continue;
+        }
+      g_assert_true (exact_ok);
+      g_assert_cmpuint (v, ==, value);
+      g_assert_cmpuint (v, ==, exact);
+      g_assert_cmpuint (p - buf, ==, n);
+      g_assert_cmpuint (pos, ==, n);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1959,6 +2002,7 @@ main (int   argc,
   g_test_add_func ("/db/db/preconditions", test_preconditions);
   g_test_add_func ("/db/db/codec/put-field", test_codec_put_field);
   g_test_add_func ("/db/codec/leb128", test_leb128);
+  g_test_add_func ("/db/codec/leb128-short", test_leb128_short);
   g_test_add_func ("/db/db/collection/adopt-folds", test_collection_adopt_folds);
 
 #undef ADD
