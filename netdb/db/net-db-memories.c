@@ -2011,20 +2011,37 @@ snapshot_invalid (GError     **error,
   return _net_snapshot_invalid (error, "memories", detail);
 }
 
+/* A text field of a record as a view into it: valid UTF-8 without NUL,
+ * what net_field_dup_utf8() accepts. */
+static inline gboolean
+record_text_view (const NetField *f,
+                  TextView       *out)
+{
+  if (f->wire != NET_WIRE_BYTES ||
+      !g_utf8_validate_len ((const char *) f->bytes, f->bytes_len, NULL))
+    return FALSE;
+  out->text = (const char *) f->bytes;
+  out->len = f->bytes_len;
+  return TRUE;
+}
+
+/* The texts are views into the record until the entry's block copies
+ * them, once: no copy of each text, no array of copies on the way. */
 static gboolean
 decode_memory (const NetField  *outer,
                MemoryEntry    **out,
                GError         **error)
 {
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *content = NULL;
-  g_autofree char *source = NULL;
+  TextView inline_tags[DECODED_TAGS_INLINE];
+  g_autofree TextView *more_tags = NULL;
+  TextView *tags = inline_tags;
+  guint n_tags = 0, tags_cap = G_N_ELEMENTS (inline_tags);
+  TextView content = { NULL, 0 }, source = { NULL, 0 }, view;
   guint64 id = 0, pinned = 0;
   gint64 created = 0, updated = 0;
   gboolean has_id = FALSE, bad_text = FALSE;
   NetDecoder dec;
   NetField f;
-  char *text;
   int r;
 
   if (outer->wire != NET_WIRE_BYTES ||
@@ -2042,20 +2059,23 @@ decode_memory (const NetField  *outer,
         case M_CONTENT:
         case M_TAG:
         case M_SOURCE:
-          text = net_field_dup_utf8 (&f, NULL);
-          if (text == NULL)
+          if (!record_text_view (&f, &view))
             bad_text = TRUE;
-          else if (f.field == M_TAG)
-            g_ptr_array_add (tags, text);
           else if (f.field == M_CONTENT)
-            {
-              g_free (content);
-              content = text;
-            }
+            content = view;
+          else if (f.field == M_SOURCE)
+            source = view;
           else
             {
-              g_free (source);
-              source = text;
+              if (n_tags == tags_cap)
+                {
+                  tags_cap *= 2;
+                  more_tags = g_renew (TextView, more_tags, tags_cap);
+                  if (tags == inline_tags)
+                    memcpy (more_tags, inline_tags, sizeof inline_tags);
+                  tags = more_tags;
+                }
+              tags[n_tags++] = view;
             }
           break;
         default:
@@ -2063,12 +2083,13 @@ decode_memory (const NetField  *outer,
         }
     }
 
-  if (r < 0 || !has_id || content == NULL || bad_text || pinned > 1)
+  if (r < 0 || !has_id || content.text == NULL || bad_text || pinned > 1)
     return snapshot_invalid (error, "bad memory record");
 
-  g_ptr_array_add (tags, NULL);
+  /* A tag repeated is kept once, the first (as entry_set_texts() does). */
+  n_tags = dedup_tag_views (tags, n_tags);
   *out = entry_new (id, created, updated, pinned != 0);
-  entry_set_texts (*out, content, (const char * const *) tags->pdata, source);
+  entry_set_text_views (*out, &content, &source, tags, n_tags);
   return TRUE;
 }
 

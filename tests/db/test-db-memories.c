@@ -718,6 +718,193 @@ test_snapshot (Fixture       *f,
   }
 }
 
+/* A memory record of the fields @order lists, as an item of @snap:
+ * 'i' the id, 'c' the content, 'C' another content before it, 'B' a
+ * content that is not UTF-8 before it, 'r' the
+ * created time, 't' each tag of @tags (comma-separated), 's' the source,
+ * 'S' another source before it, 'u' the updated time, 'p' pinned, 'x' an
+ * unknown field. */
+static void
+put_memory_record (GByteArray *snap,
+                   const char *order,
+                   guint64     id,
+                   const char *content,
+                   const char *tags,
+                   const char *source,
+                   gint64      created,
+                   gint64      updated,
+                   guint64     pinned)
+{
+  g_autoptr(GByteArray) rec = g_byte_array_new ();
+  g_autoptr(GByteArray) item = g_byte_array_new ();
+  g_auto(GStrv) tagv = g_strsplit (tags, ",", -1);
+  NetEncoder sub, enc;
+
+  net_encoder_init (&sub, rec);
+  for (const char *c = order; *c; c++)
+    switch (*c)
+      {
+      case 'i': net_encoder_put_uint (&sub, 1, id); break;
+      case 'c': net_encoder_put_string (&sub, 2, content); break;
+      case 'C': net_encoder_put_string (&sub, 2, "not this content"); break;
+      case 'B': net_encoder_put_string (&sub, 2, "bad \377 content"); break;
+      case 'r': net_encoder_put_int (&sub, 3, created); break;
+      case 't':
+        for (guint k = 0; tagv[k] != NULL; k++)
+          if (*tagv[k] != '\0')
+            net_encoder_put_string (&sub, 4, tagv[k]);
+        break;
+      case 's': net_encoder_put_string (&sub, 5, source); break;
+      case 'S': net_encoder_put_string (&sub, 5, "not this source"); break;
+      case 'u': net_encoder_put_int (&sub, 6, updated); break;
+      case 'p': net_encoder_put_uint (&sub, 7, pinned); break;
+      case 'x': net_encoder_put_string (&sub, 15, "a newer writer's"); break;
+      default: g_assert_not_reached ();
+      }
+  net_encoder_init (&enc, item);
+  net_encoder_put_bytes (&enc, NET_SNAPSHOT_ITEM, rec->data, rec->len);
+  g_byte_array_append (snap, item->data + 1, item->len - 1);
+}
+
+/* The records of a snapshot, however their fields come (the writer's
+ * order, another, unknown fields, a text twice, a tag repeated, many
+ * tags), restore to exactly their values and indexes; a bad one is
+ * refused, the state left as it was. */
+static void
+test_snapshot_record_forms (Fixture       *f,
+                            gconstpointer  data)
+{
+  static const struct {
+    const char *order;
+    guint64     id;
+    const char *content;
+    const char *tags;      /* as written */
+    const char *expected;  /* as kept: each once, the first */
+    const char *source;    /* NULL: none */
+    gint64      created, updated;
+    gboolean    pinned;
+  } cases[] = {
+    { "icrtsup", 1, "one", "a,b", "a,b", "alice", 100, 150, TRUE },
+    { "pustrci", 2, "two", "b", "b", "bob", 200, 250, FALSE },
+    { "icrtup", 3, "no source", "", "", NULL, 300, 350, FALSE },
+    { "ixcrtsupx", 4, "unknown fields", "c", "c", "", -1, 1, TRUE },
+    { "iCcrtSsup", 5, "the last content", "a", "a", "the last source", 500, 550, FALSE },
+    { "icrtsup", 6, "a tag twice", "a,b,a,c,b", "a,b,c", "s", 600, 650, FALSE },
+    { "icrtsup", 7, "nine tags", "t1,t2,t3,t4,t5,t6,t7,t8,t9", "t1,t2,t3,t4,t5,t6,t7,t8,t9", "s",
+      G_MININT64, G_MAXINT64, TRUE },
+    { "icrtsup", 8, "twenty tags, some twice",
+      "u1,u2,u3,u4,u5,u6,u7,u8,u9,u10,u11,u12,u13,u14,u15,u16,u17,u18,u3,u19,u20,u1",
+      "u1,u2,u3,u4,u5,u6,u7,u8,u9,u10,u11,u12,u13,u14,u15,u16,u17,u18,u19,u20", "s", 800, 850, FALSE },
+    { "tctrtiup", 9, "tags thrice, around", "x,y", "x,y", NULL, 900, 950, FALSE },
+    { "icrup", 10, "ünïcödé ✓", "", "", NULL, 1000, 1050, TRUE },
+  };
+  g_autoptr(GByteArray) snap = g_byte_array_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  NetEncoder enc;
+
+  net_encoder_init (&enc, snap);
+  net_encoder_put_uint (&enc, NET_SNAPSHOT_APPLIED_SEQ, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    put_memory_record (snap, cases[i].order, cases[i].id, cases[i].content, cases[i].tags,
+                       cases[i].source != NULL ? cases[i].source : "",
+                       cases[i].created, cases[i].updated, cases[i].pinned);
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&snap));
+
+  g_assert_true (net_db_memories_restore (f->memories, bytes, &error));
+  g_assert_no_error (error);
+  assert_ids (f->memories, NULL, "1,2,3,4,5,6,7,8,9,10");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(NetMemory) m = net_db_memories_get (f->memories, cases[i].id);
+      g_autofree char *tags = NULL;
+
+      g_assert_nonnull (m);
+      g_assert_cmpstr (net_memory_get_content (m), ==, cases[i].content);
+      tags = g_strjoinv (",", (char **) net_memory_get_tags (m));
+      g_assert_cmpstr (tags, ==, cases[i].expected);
+      g_assert_cmpstr (net_memory_get_source (m), ==, cases[i].source);
+      g_assert_cmpint (net_memory_get_created_at (m), ==, cases[i].created);
+      g_assert_cmpint (net_memory_get_updated_at (m), ==, cases[i].updated);
+      g_assert_cmpint (net_memory_get_pinned (m), ==, cases[i].pinned);
+    }
+
+  /* The indexes of tags, sources and pins hold them too. */
+  {
+    g_autoptr(NetMemoriesFilter) a = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "a", NULL);
+    g_autoptr(NetMemoriesFilter) u20 = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "u20", NULL);
+    g_autoptr(NetMemoriesFilter) t9 = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "t9", NULL);
+    g_autoptr(NetMemoriesFilter) last = g_object_new (NET_TYPE_MEMORIES_FILTER,
+                                                      "source", "the last source", NULL);
+    g_autoptr(NetMemoriesFilter) not_last = g_object_new (NET_TYPE_MEMORIES_FILTER,
+                                                          "source", "not this source", NULL);
+    g_autoptr(NetMemoriesFilter) pinned = g_object_new (NET_TYPE_MEMORIES_FILTER, "pinned", TRUE, NULL);
+
+    assert_ids (f->memories, a, "1,5,6");
+    assert_ids (f->memories, u20, "8");
+    assert_ids (f->memories, t9, "7");
+    assert_ids (f->memories, last, "5");
+    assert_ids (f->memories, not_last, "");
+    assert_ids (f->memories, pinned, "1,4,7,10");
+
+    /* A memory whose tags came twice leaves each tag's index whole when
+     * it is retagged and deleted. */
+    {
+      const char * const just_c[] = { "c", NULL };
+      g_autoptr(NetMemoriesFilter) b = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "b", NULL);
+      g_autoptr(NetMemoriesFilter) c = g_object_new (NET_TYPE_MEMORIES_FILTER, "tag", "c", NULL);
+
+      g_assert_cmpuint (net_db_memories_retag (f->memories, 6, just_c, 660, &error), >, 0);
+      g_assert_no_error (error);
+      g_assert_cmpuint (net_db_memories_retag (f->memories, 8, just_c, 860, &error), >, 0);
+      g_assert_no_error (error);
+      assert_ids (f->memories, a, "1,5");
+      assert_ids (f->memories, b, "1,2");
+      assert_ids (f->memories, c, "4,6,8");
+      g_assert_cmpuint (net_db_memories_delete (f->memories, 6, &error), >, 0);
+      g_assert_no_error (error);
+      assert_ids (f->memories, c, "4,8");
+      assert_ids (f->memories, u20, "");
+    }
+  }
+
+  /* Bad records: refused as a whole, the state kept. */
+  {
+    static const struct {
+      const char *order;
+      const char *content;
+      const char *tags;
+      guint64     pinned;
+    } bad[] = {
+      { "crtsup", "no id", "a", FALSE },
+      { "irtsup", "no content", "a", FALSE },
+      { "icrtsup", "bad \377 content", "a", FALSE },
+      { "icrtsup", "bad tag", "ok,bad \377", FALSE },
+      { "iBcrtsup", "good content after a bad one", "a", FALSE },
+      { "icrtsup", "pinned twice over", "a", 2 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GByteArray) b = g_byte_array_new ();
+        g_autoptr(GBytes) bb = NULL;
+
+        net_encoder_init (&enc, b);
+        net_encoder_put_uint (&enc, NET_SNAPSHOT_APPLIED_SEQ, 0);
+        put_memory_record (b, "icrtsup", 20, "good", "g", "s", 1, 2, FALSE);
+        put_memory_record (b, bad[i].order, 21, bad[i].content, bad[i].tags, "s", 1, 2,
+                           bad[i].pinned);
+        bb = g_byte_array_free_to_bytes (g_steal_pointer (&b));
+        g_assert_false (net_db_memories_restore (f->memories, bb, &error));
+        g_assert_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID);
+        g_assert_nonnull (strstr (error->message, "bad memory record"));
+        g_clear_error (&error);
+        assert_ids (f->memories, NULL, "1,2,3,4,5,7,8,9,10");
+      }
+  }
+}
+
 /* Restoring onto an empty log: the log continues after the snapshot, and
  * the next event is folded. */
 static void
@@ -1980,6 +2167,7 @@ main (int   argc,
   ADD ("own-event-catch-up", test_own_event_catch_up);
   ADD ("own-event-as-logged", test_own_event_as_logged);
   ADD ("snapshot", test_snapshot);
+  ADD ("snapshot-record-forms", test_snapshot_record_forms);
   ADD ("snapshot-empty-log", test_snapshot_empty_log);
   ADD ("closed", test_closed);
   ADD ("invalid-utf8", test_invalid_utf8);
