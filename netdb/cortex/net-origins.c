@@ -153,8 +153,30 @@ _net_snapshot_read (GBytes               *snapshot,
   if (!net_decoder_init (&dec, data, len, NULL))
     return _net_snapshot_invalid (error, what, "unknown format version");
 
-  while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
+  for (;;)
     {
+      /* An item of up to 127 bytes (a task, most memories): its key and
+       * length read here, the field as net_decoder_next() makes it. */
+      if (G_LIKELY (len - dec.pos >= 2 &&
+                    data[dec.pos] == (NET_SNAPSHOT_ITEM << 3 | NET_WIRE_BYTES) &&
+                    data[dec.pos + 1] < 0x80 &&
+                    data[dec.pos + 1] <= len - dec.pos - 2))
+        {
+          f = (NetField) {
+            .field = NET_SNAPSHOT_ITEM,
+            .wire = NET_WIRE_BYTES,
+            .bytes = data + dec.pos + 2,
+            .bytes_len = data[dec.pos + 1],
+          };
+          dec.pos += 2 + f.bytes_len;
+          if (!item_func (&f, user_data, error))
+            return FALSE;
+          continue;
+        }
+
+      if ((r = net_decoder_next (&dec, &f, NULL)) <= 0)
+        break;
+
       switch (f.field)
         {
         case NET_SNAPSHOT_APPLIED_SEQ:
