@@ -995,6 +995,8 @@ test_snapshot_record_forms (Fixture       *f,
     { "123", 8, "no times", NET_TASK_STATUS_COMPLETED, 0, 0 },
     { "12345", 9, "", NET_TASK_STATUS_PENDING, -1, 1 },
     { "12345", 10, "tâche ✓", NET_TASK_STATUS_COMPLETED, G_MININT64, G_MAXINT64 },
+    { "12345", 14, "a longer title, then: tâche ✓ and more", NET_TASK_STATUS_PENDING, 1400, 1450 },
+    { "12345", 15, "exactly 16 bytes", NET_TASK_STATUS_PENDING, 1500, 1550 },
     { "12345", G_MAXUINT64, "largest id", NET_TASK_STATUS_PENDING, G_MAXINT64, G_MININT64 },
     { "12345", G_GUINT64_CONSTANT (1) << 62, "long id", NET_TASK_STATUS_PENDING,
       G_GINT64_CONSTANT (1) << 55, -(G_GINT64_CONSTANT (1) << 55) },
@@ -1101,6 +1103,9 @@ test_snapshot_record_invalid (Fixture       *f,
     { "54321", 7, "bad status, another order", 0 },
     { "12345", 0, "nul\001", 0 },   /* the \001 becomes a NUL below */
     { "12345", 0, "bad \377 UTF-8", 0 },
+    { "12345", 0, "a longer title, with a nul\001 well inside", 0 },
+    { "12345", 0, "a longer title, then bad \377 UTF-8", 0 },
+    { "12345", 0, "a longer title, ending in nul\001", 0 },
     { "12345", 0, "truncated", 1 },    /* inside the last varint */
     { "12345", 0, "truncated", 8 },    /* the last field's key only */
     { "12345", 0, "truncated", 12 },   /* inside the created varint */
