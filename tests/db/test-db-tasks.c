@@ -997,6 +997,10 @@ test_snapshot_record_forms (Fixture       *f,
     { "12345", 10, "tâche ✓", NET_TASK_STATUS_COMPLETED, G_MININT64, G_MAXINT64 },
     { "12345", 14, "a longer title, then: tâche ✓ and more", NET_TASK_STATUS_PENDING, 1400, 1450 },
     { "12345", 15, "exactly 16 bytes", NET_TASK_STATUS_PENDING, 1500, 1550 },
+    /* A record past 127 bytes: its length takes two bytes. */
+    { "12345", 16, "a title long enough that its record takes more than one hundred and "
+                   "twenty-seven bytes, so that the length of the item is a varint of two bytes",
+      NET_TASK_STATUS_COMPLETED, 1600, 1650 },
     { "12345", G_MAXUINT64, "largest id", NET_TASK_STATUS_PENDING, G_MAXINT64, G_MININT64 },
     { "12345", G_GUINT64_CONSTANT (1) << 62, "long id", NET_TASK_STATUS_PENDING,
       G_GINT64_CONSTANT (1) << 55, -(G_GINT64_CONSTANT (1) << 55) },
