@@ -1393,31 +1393,6 @@ task_record_clear (gpointer data)
     _net_arena_free_large (e, ENTRY_SIZE (strlen (e->title)));
 }
 
-/* Valid UTF-8 without NUL, as g_utf8_validate_len() says; ASCII (most
- * titles) without its call. */
-static inline gboolean
-title_is_valid (const guint8 *s,
-                gsize         len)
-{
-  gsize i = 0;
-
-  /* Eight bytes at a time: none with its top bit set, none zero (the
-   * test for a zero byte has no false negative). */
-  for (; i + 8 <= len; i += 8)
-    {
-      guint64 w;
-
-      memcpy (&w, s + i, 8);
-      if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) &
-          G_GUINT64_CONSTANT (0x8080808080808080))
-        return g_utf8_validate_len ((const char *) s, len, NULL);
-    }
-  for (; i < len; i++)
-    if (s[i] == 0 || s[i] >= 0x80)
-      return g_utf8_validate_len ((const char *) s, len, NULL);
-  return TRUE;
-}
-
 /* The entry of a restored task, made straight from its record's bytes. */
 static TaskEntry *
 entry_new_restored (NetArena   *arena,
@@ -1489,7 +1464,7 @@ decode_task_fast (const guint8 *p,
       p != end)
     return FALSE;
 
-  if (!title_is_valid (title, title_len))
+  if (!net_text_is_valid (title, title_len))
     return FALSE;
 
   out->entry = entry_new_restored (arena, id, (const char *) title, title_len, status,
@@ -1525,7 +1500,7 @@ decode_task_fields (const NetField  *outer,
         case 2:
           /* Valid UTF-8 without NUL (as net_field_dup_utf8() checks it),
            * copied once, into the entry. */
-          if (f.wire == NET_WIRE_BYTES && title_is_valid (f.bytes, f.bytes_len))
+          if (f.wire == NET_WIRE_BYTES && net_text_is_valid (f.bytes, f.bytes_len))
             {
               title = (const char *) f.bytes;
               title_len = f.bytes_len;

@@ -990,6 +990,7 @@ test_snapshot_record_forms (Fixture       *f,
     { "12345u", 3, "unknown after", NET_TASK_STATUS_PENDING, 300, 350 },
     { "12u345", 4, "unknown between", NET_TASK_STATUS_COMPLETED, 400, 450 },
     { "1T2345", 5, "title twice", NET_TASK_STATUS_PENDING, 500, 550 },
+    { "1T3452", 17, "title again after the others", NET_TASK_STATUS_COMPLETED, 1700, 1750 },
     { "2345", 6, "no id", NET_TASK_STATUS_PENDING, 0, 0 },   /* not restored */
     { "1245", 7, "no status", NET_TASK_STATUS_PENDING, 700, 750 },
     { "123", 8, "no times", NET_TASK_STATUS_COMPLETED, 0, 0 },
