@@ -2017,20 +2017,101 @@ static inline gboolean
 record_text_view (const NetField *f,
                   TextView       *out)
 {
-  if (f->wire != NET_WIRE_BYTES ||
-      !g_utf8_validate_len ((const char *) f->bytes, f->bytes_len, NULL))
+  if (f->wire != NET_WIRE_BYTES || !net_text_is_valid (f->bytes, f->bytes_len))
     return FALSE;
   out->text = (const char *) f->bytes;
   out->len = f->bytes_len;
   return TRUE;
 }
 
-/* The texts are views into the record until the entry's block copies
- * them, once: no copy of each text, no array of copies on the way. */
+/* A text field's length and bytes at *@p (its key read), within @end. */
+static inline gboolean
+record_text_fast (const guint8 **p,
+                  const guint8  *end,
+                  TextView      *out)
+{
+  guint64 len;
+
+  if (!net_leb128_get_short (p, end, &len) || len > (guint64) (end - *p))
+    return FALSE;
+  out->text = (const char *) *p;
+  out->len = len;
+  *p += len;
+  return TRUE;
+}
+
+/* The record as memories_encode_entry() writes it, read in that order with
+ * no field loop: id, content, created, its tags (up to
+ * DECODED_TAGS_INLINE), a source or none, updated and pinned, with their
+ * wire types, nothing after them.  Anything else (an older or newer
+ * writer, a field twice, more tags, a long varint, a bad text or pinned)
+ * returns FALSE having made nothing, and decode_memory_fields() decides:
+ * what this accepts, that would read the same, so both give one result. */
 static gboolean
-decode_memory (const NetField  *outer,
-               MemoryEntry    **out,
-               GError         **error)
+decode_memory_fast (const guint8  *p,
+                    gsize          len,
+                    MemoryEntry  **out)
+{
+  const guint8 *end = p + len;
+  TextView tags[DECODED_TAGS_INLINE];
+  TextView content, source = { NULL, 0 };
+  guint64 id, created, updated, pinned;
+  guint n_tags = 0;
+
+  if (len < 1 || *p++ != NET_CODEC_VERSION)
+    return FALSE;
+
+  if (p == end || *p++ != (M_ID << 3 | NET_WIRE_VARINT) ||
+      !net_leb128_get_short (&p, end, &id))
+    return FALSE;
+  if (p == end || *p++ != (M_CONTENT << 3 | NET_WIRE_BYTES) ||
+      !record_text_fast (&p, end, &content))
+    return FALSE;
+  if (p == end || *p++ != (M_CREATED << 3 | NET_WIRE_SVARINT) ||
+      !net_leb128_get_short (&p, end, &created))
+    return FALSE;
+  while (p != end && *p == (M_TAG << 3 | NET_WIRE_BYTES))
+    {
+      p++;
+      if (n_tags == G_N_ELEMENTS (tags) || !record_text_fast (&p, end, &tags[n_tags++]))
+        return FALSE;
+    }
+  if (p != end && *p == (M_SOURCE << 3 | NET_WIRE_BYTES))
+    {
+      p++;
+      if (!record_text_fast (&p, end, &source))
+        return FALSE;
+    }
+  if (p == end || *p++ != (M_UPDATED << 3 | NET_WIRE_SVARINT) ||
+      !net_leb128_get_short (&p, end, &updated))
+    return FALSE;
+  if (p == end || *p++ != (M_PINNED << 3 | NET_WIRE_VARINT) ||
+      !net_leb128_get_short (&p, end, &pinned) ||
+      pinned > 1 || p != end)
+    return FALSE;
+
+  if (!net_text_is_valid ((const guint8 *) content.text, content.len) ||
+      (source.text != NULL && !net_text_is_valid ((const guint8 *) source.text, source.len)))
+    return FALSE;
+  for (guint i = 0; i < n_tags; i++)
+    if (!net_text_is_valid ((const guint8 *) tags[i].text, tags[i].len))
+      return FALSE;
+
+  /* A tag repeated is kept once, the first (as entry_set_texts() does). */
+  n_tags = dedup_tag_views (tags, n_tags);
+  *out = entry_new (id, (gint64) (created >> 1) ^ -(gint64) (created & 1),
+                    (gint64) (updated >> 1) ^ -(gint64) (updated & 1), pinned != 0);
+  entry_set_text_views (*out, &content, &source, tags, n_tags);
+  return TRUE;
+}
+
+/* Any record, field by field: a field may come in any order or twice (the
+ * last one counts; every tag counts), unknown ones are skipped.  The texts
+ * are views into the record until the entry's block copies them, once. */
+static gboolean
+decode_memory_fields (const NetField  *outer,
+                      MemoryEntry    **out,
+                      GError         **error)
 {
   TextView inline_tags[DECODED_TAGS_INLINE];
   g_autofree TextView *more_tags = NULL;
@@ -2044,8 +2125,7 @@ decode_memory (const NetField  *outer,
   NetField f;
   int r;
 
-  if (outer->wire != NET_WIRE_BYTES ||
-      !net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
+  if (!net_decoder_init (&dec, outer->bytes, outer->bytes_len, NULL))
     return snapshot_invalid (error, "bad memory record");
 
   while ((r = net_decoder_next (&dec, &f, NULL)) > 0)
@@ -2091,6 +2171,18 @@ decode_memory (const NetField  *outer,
   *out = entry_new (id, created, updated, pinned != 0);
   entry_set_text_views (*out, &content, &source, tags, n_tags);
   return TRUE;
+}
+
+static gboolean
+decode_memory (const NetField  *outer,
+               MemoryEntry    **out,
+               GError         **error)
+{
+  if (outer->wire != NET_WIRE_BYTES)
+    return snapshot_invalid (error, "bad memory record");
+
+  return decode_memory_fast (outer->bytes, outer->bytes_len, out) ||
+         decode_memory_fields (outer, out, error);
 }
 
 static gboolean

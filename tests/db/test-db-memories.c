@@ -718,12 +718,27 @@ test_snapshot (Fixture       *f,
   }
 }
 
+/* @text as a bytes field, each \001 in it a NUL. */
+static void
+put_text (NetEncoder *enc,
+          guint       field,
+          const char *text)
+{
+  g_autofree char *copy = g_strdup (text);
+  gsize len = strlen (copy);
+
+  for (char *c = copy; *c; c++)
+    if (*c == '\001')
+      *c = '\0';
+  net_encoder_put_bytes (enc, field, (const guint8 *) copy, len);
+}
+
 /* A memory record of the fields @order lists, as an item of @snap:
  * 'i' the id, 'c' the content, 'C' another content before it, 'B' a
  * content that is not UTF-8 before it, 'r' the
  * created time, 't' each tag of @tags (comma-separated), 's' the source,
  * 'S' another source before it, 'u' the updated time, 'p' pinned, 'x' an
- * unknown field. */
+ * unknown field.  A \001 in a text is written as a NUL. */
 static void
 put_memory_record (GByteArray *snap,
                    const char *order,
@@ -745,16 +760,16 @@ put_memory_record (GByteArray *snap,
     switch (*c)
       {
       case 'i': net_encoder_put_uint (&sub, 1, id); break;
-      case 'c': net_encoder_put_string (&sub, 2, content); break;
+      case 'c': put_text (&sub, 2, content); break;
       case 'C': net_encoder_put_string (&sub, 2, "not this content"); break;
       case 'B': net_encoder_put_string (&sub, 2, "bad \377 content"); break;
       case 'r': net_encoder_put_int (&sub, 3, created); break;
       case 't':
         for (guint k = 0; tagv[k] != NULL; k++)
           if (*tagv[k] != '\0')
-            net_encoder_put_string (&sub, 4, tagv[k]);
+            put_text (&sub, 4, tagv[k]);
         break;
-      case 's': net_encoder_put_string (&sub, 5, source); break;
+      case 's': put_text (&sub, 5, source); break;
       case 'S': net_encoder_put_string (&sub, 5, "not this source"); break;
       case 'u': net_encoder_put_int (&sub, 6, updated); break;
       case 'p': net_encoder_put_uint (&sub, 7, pinned); break;
@@ -797,6 +812,15 @@ test_snapshot_record_forms (Fixture       *f,
       "u1,u2,u3,u4,u5,u6,u7,u8,u9,u10,u11,u12,u13,u14,u15,u16,u17,u18,u19,u20", "s", 800, 850, FALSE },
     { "tctrtiup", 9, "tags thrice, around", "x,y", "x,y", NULL, 900, 950, FALSE },
     { "icrup", 10, "ünïcödé ✓", "", "", NULL, 1000, 1050, TRUE },
+    /* Past 127 bytes (two-byte lengths), long texts, not all ASCII. */
+    { "icrtsup", 11, "a content long enough that its length takes two bytes and the record "
+                     "more than one hundred and twenty-seven: ünïcödé ✓ at the end",
+      "a tag longer than eight bytes,x,a tag longer than eight bytes", "a tag longer than eight bytes,x",
+      "a source longer than eight bytes", G_GINT64_CONSTANT (1796000000000000),
+      G_GINT64_CONSTANT (-1796000000123456), TRUE },
+    { "icrtsup", 12, "eight tags", "1,2,3,4,5,6,7,8", "1,2,3,4,5,6,7,8", "s", 1200, 1250, FALSE },
+    /* The writer's fields, then the content again: the last one counts. */
+    { "iCrtsupc", 13, "the content after the others", "a", "a", "s", 1300, 1350, FALSE },
   };
   g_autoptr(GByteArray) snap = g_byte_array_new ();
   g_autoptr(GBytes) bytes = NULL;
@@ -813,7 +837,7 @@ test_snapshot_record_forms (Fixture       *f,
 
   g_assert_true (net_db_memories_restore (f->memories, bytes, &error));
   g_assert_no_error (error);
-  assert_ids (f->memories, NULL, "1,2,3,4,5,6,7,8,9,10");
+  assert_ids (f->memories, NULL, "1,2,3,4,5,6,7,8,9,10,11,12,13");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -841,12 +865,12 @@ test_snapshot_record_forms (Fixture       *f,
                                                           "source", "not this source", NULL);
     g_autoptr(NetMemoriesFilter) pinned = g_object_new (NET_TYPE_MEMORIES_FILTER, "pinned", TRUE, NULL);
 
-    assert_ids (f->memories, a, "1,5,6");
+    assert_ids (f->memories, a, "1,5,6,13");
     assert_ids (f->memories, u20, "8");
     assert_ids (f->memories, t9, "7");
     assert_ids (f->memories, last, "5");
     assert_ids (f->memories, not_last, "");
-    assert_ids (f->memories, pinned, "1,4,7,10");
+    assert_ids (f->memories, pinned, "1,4,7,10,11");
 
     /* A memory whose tags came twice leaves each tag's index whole when
      * it is retagged and deleted. */
@@ -859,7 +883,7 @@ test_snapshot_record_forms (Fixture       *f,
       g_assert_no_error (error);
       g_assert_cmpuint (net_db_memories_retag (f->memories, 8, just_c, 860, &error), >, 0);
       g_assert_no_error (error);
-      assert_ids (f->memories, a, "1,5");
+      assert_ids (f->memories, a, "1,5,13");
       assert_ids (f->memories, b, "1,2");
       assert_ids (f->memories, c, "4,6,8");
       g_assert_cmpuint (net_db_memories_delete (f->memories, 6, &error), >, 0);
@@ -883,6 +907,10 @@ test_snapshot_record_forms (Fixture       *f,
       { "icrtsup", "bad tag", "ok,bad \377", FALSE },
       { "iBcrtsup", "good content after a bad one", "a", FALSE },
       { "icrtsup", "pinned twice over", "a", 2 },
+      { "icrtsup", "a content with a NUL\001 in it", "a", FALSE },
+      { "icrtsup", "a NUL in a tag", "a,b\001c", FALSE },
+      { "icrtsup", "a bad tag of many", "1,2,3,4,5,6,7,8,9,\377", FALSE },
+      { "icrtsup", "a bad long content, then \377", "a", FALSE },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -900,7 +928,7 @@ test_snapshot_record_forms (Fixture       *f,
         g_assert_error (error, NET_ERROR, NET_ERROR_SNAPSHOT_INVALID);
         g_assert_nonnull (strstr (error->message, "bad memory record"));
         g_clear_error (&error);
-        assert_ids (f->memories, NULL, "1,2,3,4,5,7,8,9,10");
+        assert_ids (f->memories, NULL, "1,2,3,4,5,7,8,9,10,11,12,13");
       }
   }
 }
