@@ -128,13 +128,6 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, id) == G_STRUCT_OFFSET (NetTableEnt
 G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, created) == G_STRUCT_OFFSET (NetTableEntry, created));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (TaskEntry, updated) == G_STRUCT_OFFSET (NetTableEntry, updated));
 
-static inline guint64
-entry_key (const TaskEntry *e,
-           guint            key)
-{
-  return _net_table_entry_key (e, key);
-}
-
 /* The partition of a task in the engine's ordered indexes: its status. */
 static guint
 task_partition (gconstpointer entry)
