@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  *
  * - dense: the entries of ids below dense_cap, at dense[id].  Ids handed
  *   out in sequence (1, 2, 3…, the usual case) all land here, 8 bytes an
- *   id and one read a lookup.  It grows (by an eighth once large) to take
+ *   id and one read a lookup.  It grows by an eighth to take
  *   a new id only while it stays at least half full, so ids at random
  *   never make it large;
  * - hash: the other ids, in an open-addressing hash set of 8 bytes a

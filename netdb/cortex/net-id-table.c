@@ -127,18 +127,26 @@ dense_take_over (NetIdTable *table)
   g_free (old);
 }
 
-/* Makes the dense part hold @id when it stays at least half full. */
+/* Makes the dense part hold @id when it stays at least half full.  It
+ * grows by an eighth, so ids given out with gaps (a third of them
+ * completed tasks, in a snapshot that lists the pending ones first) still
+ * fill it enough.  Taking the hash's ids below its new end over reads the
+ * whole hash: it does so only while the hash is small beside the dense
+ * part (a quarter of the eighth it grows by), so that reading costs O(1)
+ * an insert; a larger hash keeps its ids. */
 static gboolean
 dense_grow (NetIdTable *table,
             guint64     id)
 {
   guint64 cap = table->dense_cap;
 
-  cap = cap < 65536 ? MAX (cap * 2, DENSE_MIN) : cap + cap / 8;
+  cap = MAX (cap + cap / 8, DENSE_MIN);
   cap = MAX (cap, id + 1);
   if (cap > DENSE_MIN && (table->dense_size + 1) * 2 < cap)
     return FALSE;
   if (cap > G_MAXSIZE / sizeof (gpointer) / 2)
+    return FALSE;
+  if (table->hash_min < cap && (guint64) table->size * 32 > cap)
     return FALSE;
 
   table->dense = g_renew (gpointer, table->dense, cap);

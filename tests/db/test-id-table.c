@@ -158,6 +158,36 @@ test_id_table_sparse (void)
   g_free (ids);
 }
 
+/* The order a snapshot lists tasks in: the pending ones by id (two ids
+ * in three), then the completed ones (the third): all of them go to the
+ * dense part, and the hash stays empty (it used to take the pending ones,
+ * then give them over to the dense part a few at a time, reading the
+ * whole hash each time). */
+static void
+test_id_table_gaps (void)
+{
+  const guint n = 300000;
+  guint64 *ids = g_new (guint64, n + 1);
+  NetIdTable table;
+
+  _net_id_table_init (&table);
+  _net_id_table_reserve (&table, n);
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 1; i <= n; i++)
+      if ((i % 3 == 0) == (pass == 1))
+        {
+          ids[i] = i;
+          _net_id_table_insert (&table, &ids[i]);
+        }
+  g_assert_cmpuint (_net_id_table_size (&table), ==, n);
+  g_assert_cmpuint (table.size, ==, 0);
+  g_assert_cmpuint (table.dense_size, ==, n);
+  for (guint i = 1; i <= n; i++)
+    g_assert_true (_net_id_table_lookup (&table, i) == &ids[i]);
+  _net_id_table_clear (&table);
+  g_free (ids);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -166,6 +196,7 @@ main (int   argc,
 
   g_test_add_func ("/id-table/dense", test_id_table_dense);
   g_test_add_func ("/id-table/sparse", test_id_table_sparse);
+  g_test_add_func ("/id-table/gaps", test_id_table_gaps);
 
   return g_test_run ();
 }
