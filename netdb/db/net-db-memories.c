@@ -111,7 +111,8 @@ typedef struct
   Member        *tag_sets;      /* one per tag the entry is indexed under (tag_set for one) */
   Member         tag_set;
   guint          n_tags;
-  gboolean       is_pinned;
+  guint          is_pinned : 1;
+  guint          block_size : 31;  /* of the entry in the table's arena */
 } MemoryEntry;
 
 struct _NetDbMemories
@@ -288,14 +289,29 @@ entry_texts_inline (const MemoryEntry *e)
   return (gconstpointer) e->tags == (gconstpointer) (e + 1);
 }
 
+/* Frees what of @e is not its arena's: what must be freed before the
+ * arena is cleared. */
 static void
-entry_free (MemoryEntry *e)
+entry_free_outside_arena (MemoryEntry *e)
 {
   if (!entry_texts_inline (e))
     g_free (e->tags);   /* the block of its texts */
   if (e->tag_sets != &e->tag_set)
     g_free (e->tag_sets);
-  g_free (e);
+  _net_arena_free_large (e, e->block_size);
+}
+
+static void
+entry_free (NetDbMemories *self,
+            MemoryEntry   *e)
+{
+  gsize size = e->block_size;
+
+  if (!entry_texts_inline (e))
+    g_free (e->tags);
+  if (e->tag_sets != &e->tag_set)
+    g_free (e->tag_sets);
+  _net_arena_free (&self->table.arena, e, size);
 }
 
 /* Takes @e out of every index and the id table, and frees it. */
@@ -310,7 +326,7 @@ entry_delete (NetDbMemories *self,
   _net_table_set_drop (&e->pinned, e, NULL);
   _net_id_table_remove (&self->table.by_id, e->id);
   _net_table_forget_item (&self->table, e);
-  entry_free (e);
+  entry_free (self, e);
 }
 
 static inline MemoryEntry *
@@ -328,7 +344,8 @@ clear_entries (NetDbMemories *self)
   MemoryEntry *e;
 
   while ((e = _net_id_table_next (&self->table.by_id, &pos)) != NULL)
-    entry_free (e);
+    entry_free_outside_arena (e);
+  _net_arena_clear (&self->table.arena);
   _net_id_table_clear (&self->table.by_id);
   _net_id_table_init (&self->table.by_id);
   _net_table_clear_indexes (&self->table);
@@ -512,7 +529,7 @@ memory_changed (NetDbMemories      *self,
   /* (@content, @tags and @source may be the entry's own: copied first.) */
   if (content_moved || tags_moved || source_moved)
     entry_set_texts (e, content, tags, source);
-  e->is_pinned = pinned;
+  e->is_pinned = !!pinned;
   e->created = created;
   e->updated = updated;
 
@@ -530,27 +547,11 @@ memory_changed (NetDbMemories      *self,
   _net_table_entry_changed (&self->table, e);
 }
 
-/* A new entry (in no index) without texts: entry_set_texts() or
- * entry_set_text_views() next. */
-static MemoryEntry *
-entry_new (guint64   id,
-           gint64    created,
-           gint64    updated,
-           gboolean  pinned)
-{
-  MemoryEntry *e = g_new0 (MemoryEntry, 1);
-
-  e->id = id;
-  e->created = created;
-  e->updated = updated;
-  e->is_pinned = pinned;
-  return e;
-}
-
 /* A new entry (in no index) with its texts (@tags without duplicates)
  * in the same allocation: a store of a new id makes one malloc. */
 static MemoryEntry *
-entry_new_with_text_views (guint64         id,
+entry_new_with_text_views (NetArena       *arena,
+                           guint64         id,
                            gint64          created,
                            gint64          updated,
                            const TextView *content,
@@ -558,9 +559,14 @@ entry_new_with_text_views (guint64         id,
                            const TextView *tags,
                            guint           n_tags)
 {
-  MemoryEntry *e = g_malloc (sizeof (MemoryEntry) + texts_size (content, source, tags, n_tags));
+  gsize size = sizeof (MemoryEntry) + texts_size (content, source, tags, n_tags);
+  MemoryEntry *e;
 
+  /* A memory's texts are far below 2 GiB (the log's events are). */
+  g_assert (size <= G_MAXINT32);
+  e = _net_arena_alloc (arena, size);
   memset (e, 0, sizeof (MemoryEntry));
+  e->block_size = size;
   e->id = id;
   e->created = created;
   e->updated = updated;
@@ -840,7 +846,7 @@ memories_apply (gpointer            model,
         }
       else
         {
-          e = entry_new_with_text_views (d->id, d->ts, d->ts, &d->content, &d->source, d->tags,
+          e = entry_new_with_text_views (&self->table.arena, d->id, d->ts, d->ts, &d->content, &d->source, d->tags,
                                          dedup_tag_views (d->tags, d->n_tags));
           memory_insert_entry (self, e);
         }
@@ -939,7 +945,7 @@ static void
 memories_free_entry (gpointer model,
                      gpointer entry)
 {
-  entry_free (entry);
+  entry_free (model, entry);
 }
 
 static const NetTableSchema memories_schema = {
@@ -2050,7 +2056,8 @@ record_text_fast (const guint8 **p,
 static gboolean
 decode_memory_fast (const guint8  *p,
                     gsize          len,
-                    MemoryEntry  **out)
+                    MemoryEntry  **out,
+                    NetArena      *arena)
 {
   const guint8 *end = p + len;
   TextView tags[DECODED_TAGS_INLINE];
@@ -2099,9 +2106,10 @@ decode_memory_fast (const guint8  *p,
 
   /* A tag repeated is kept once, the first (as entry_set_texts() does). */
   n_tags = dedup_tag_views (tags, n_tags);
-  *out = entry_new (id, (gint64) (created >> 1) ^ -(gint64) (created & 1),
-                    (gint64) (updated >> 1) ^ -(gint64) (updated & 1), pinned != 0);
-  entry_set_text_views (*out, &content, &source, tags, n_tags);
+  *out = entry_new_with_text_views (arena, id, (gint64) (created >> 1) ^ -(gint64) (created & 1),
+                                    (gint64) (updated >> 1) ^ -(gint64) (updated & 1),
+                                    &content, &source, tags, n_tags);
+  (*out)->is_pinned = pinned != 0;
   return TRUE;
 }
 
@@ -2111,6 +2119,7 @@ decode_memory_fast (const guint8  *p,
 static gboolean
 decode_memory_fields (const NetField  *outer,
                       MemoryEntry    **out,
+                      NetArena        *arena,
                       GError         **error)
 {
   TextView inline_tags[DECODED_TAGS_INLINE];
@@ -2168,21 +2177,22 @@ decode_memory_fields (const NetField  *outer,
 
   /* A tag repeated is kept once, the first (as entry_set_texts() does). */
   n_tags = dedup_tag_views (tags, n_tags);
-  *out = entry_new (id, created, updated, pinned != 0);
-  entry_set_text_views (*out, &content, &source, tags, n_tags);
+  *out = entry_new_with_text_views (arena, id, created, updated, &content, &source, tags, n_tags);
+  (*out)->is_pinned = pinned != 0;
   return TRUE;
 }
 
 static gboolean
 decode_memory (const NetField  *outer,
                MemoryEntry    **out,
+               NetArena        *arena,
                GError         **error)
 {
   if (outer->wire != NET_WIRE_BYTES)
     return snapshot_invalid (error, "bad memory record");
 
-  return decode_memory_fast (outer->bytes, outer->bytes_len, out) ||
-         decode_memory_fields (outer, out, error);
+  return decode_memory_fast (outer->bytes, outer->bytes_len, out, arena) ||
+         decode_memory_fields (outer, out, arena, error);
 }
 
 static gboolean
@@ -2191,7 +2201,7 @@ memories_decode_record (const NetField  *field,
                         NetArena        *arena,
                         GError         **error)
 {
-  return decode_memory (field, record, error);
+  return decode_memory (field, record, arena, error);
 }
 
 /* A memory as a snapshot holds it (a restore's record): its entry, made
@@ -2199,7 +2209,8 @@ memories_decode_record (const NetField  *field,
 static void
 memory_record_clear (gpointer record)
 {
-  g_clear_pointer ((MemoryEntry **) record, entry_free);
+  /* The entry's block is the restore's arena's. */
+  g_clear_pointer ((MemoryEntry **) record, entry_free_outside_arena);
 }
 
 /* The schema's side of a restore: the items of ids the snapshot holds
@@ -2214,6 +2225,7 @@ memories_replace_entries (gpointer  model,
   guint n;
 
   clear_entries (self);
+  _net_arena_move (&self->table.arena, arena);
   for (guint i = 0; i < records->len; i++)
     entries[i] = g_steal_pointer (&g_array_index (records, MemoryEntry *, i));
   n = _net_table_insert_restored (&self->table, entries, records->len);
