@@ -21,6 +21,13 @@ G_BEGIN_DECLS
  * A block larger than that is malloc's own: it is freed one by one, also
  * before a clear.
  *
+ * An arena that grew past 2 MiB takes 4 MiB slabs and asks the kernel
+ * for huge pages in them (madvise, where there is one): a large table
+ * then pays one page fault for 2 MiB instead of one for 4 KiB, which in
+ * a virtual machine can cost more than the work of a hundred entries,
+ * and its entries need fewer TLB entries.  The last slab's unused part
+ * (4 MiB at most) counts as the arena's memory.
+ *
  * Memory of freed blocks is not given back until the arena is cleared
  * (the model's entries are all dropped, or it is finalized), much as
  * SQLite keeps its free pages: it is reused by the next blocks of the
@@ -31,6 +38,9 @@ G_BEGIN_DECLS
 
 #define NET_ARENA_MAX_SIZE  512
 #define NET_ARENA_SLAB_SIZE (64 * 1024)
+/* After this many slabs (2 MiB), slabs of 4 MiB. */
+#define NET_ARENA_BIG_AFTER     32
+#define NET_ARENA_BIG_SLAB_SIZE (4 * 1024 * 1024)
 
 typedef struct
 {

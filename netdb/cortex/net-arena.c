@@ -6,10 +6,14 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "net-arena-private.h"
 
 #define ROUND8(size) (((size) + 7) & ~(gsize) 7)
+#define HUGE_PAGE    ((gsize) 2 * 1024 * 1024)
 
 void
 _net_arena_init (NetArena *arena)
@@ -46,12 +50,30 @@ _net_arena_alloc (NetArena *arena,
 
   if (arena->left < rounded)
     {
-      /* The rest of the slab (less than a block) goes unused. */
+      /* The rest of the slab (less than a block) goes unused.  An arena
+       * that grew past NET_ARENA_BIG_AFTER slabs takes larger ones and
+       * asks for huge pages in them: a first touch of a page costs
+       * microseconds in some kernels (virtual machines), as much as a
+       * hundred blocks, and a huge page takes one fault for 512 pages. */
+      gsize slab = NET_ARENA_SLAB_SIZE;
+
       if (arena->slabs == NULL)
         arena->slabs = g_ptr_array_new_with_free_func (g_free);
-      arena->next = g_malloc (NET_ARENA_SLAB_SIZE);
-      arena->left = NET_ARENA_SLAB_SIZE;
+      if (arena->slabs->len >= NET_ARENA_BIG_AFTER)
+        slab = NET_ARENA_BIG_SLAB_SIZE;
+      arena->next = g_malloc (slab);
+      arena->left = slab;
       g_ptr_array_add (arena->slabs, arena->next);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (slab == NET_ARENA_BIG_SLAB_SIZE)
+        {
+          guintptr start = ((guintptr) arena->next + HUGE_PAGE - 1) & ~(guintptr) (HUGE_PAGE - 1);
+          guintptr end = ((guintptr) arena->next + slab) & ~(guintptr) (HUGE_PAGE - 1);
+
+          if (end > start)
+            madvise ((gpointer) start, end - start, MADV_HUGEPAGE);
+        }
+#endif
     }
   block = arena->next;
   arena->next += rounded;

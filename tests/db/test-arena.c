@@ -118,6 +118,32 @@ test_arena_random (void)
   g_rand_free (rand);
 }
 
+/* A large arena takes large slabs (asking the kernel for huge pages in
+ * them): 8 MiB of blocks are 32 small slabs and two large ones, not 128
+ * small ones, and every block keeps its bytes. */
+static void
+test_arena_large (void)
+{
+  NetArena arena;
+  const gsize size = 64, n = 8 * 1024 * 1024 / 64;
+  guint8 **blocks = g_new (guint8 *, n);
+
+  _net_arena_init (&arena);
+  for (gsize i = 0; i < n; i++)
+    {
+      blocks[i] = _net_arena_alloc (&arena, size);
+      memset (blocks[i], (int) (i & 0xff), size);
+    }
+  g_assert_cmpuint (arena.slabs->len, ==, NET_ARENA_BIG_AFTER +
+                    (n * size - NET_ARENA_BIG_AFTER * NET_ARENA_SLAB_SIZE + NET_ARENA_BIG_SLAB_SIZE - 1) /
+                    NET_ARENA_BIG_SLAB_SIZE);
+  for (gsize i = 0; i < n; i++)
+    for (gsize k = 0; k < size; k++)
+      g_assert_cmpuint (blocks[i][k], ==, i & 0xff);
+  _net_arena_clear (&arena);
+  g_free (blocks);
+}
+
 /* The tasks keep their entries in their table's arena: titles of every
  * length (a task's entry is 25 bytes and its title: some past the
  * arena's largest class), renamed to other lengths, deleted and made
@@ -249,6 +275,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/arena/random", test_arena_random);
+  g_test_add_func ("/arena/large", test_arena_large);
   g_test_add_func ("/arena/tasks-entries", test_tasks_entries);
 
   return g_test_run ();
