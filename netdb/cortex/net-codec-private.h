@@ -209,4 +209,11 @@ net_leb128_get_short (const guint8 **p,
   return FALSE;
 }
 
+/* The value of a signed varint's zigzag encoding (NET_WIRE_SVARINT). */
+static inline gint64
+net_zigzag_decode (guint64 v)
+{
+  return (gint64) (v >> 1) ^ -(gint64) (v & 1);
+}
+
 G_END_DECLS

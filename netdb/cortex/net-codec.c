@@ -266,7 +266,7 @@ net_decoder_next (NetDecoder  *dec,
     case NET_WIRE_SVARINT:
       if (!leb128_get_inline (dec, &v))
         goto malformed;
-      field->int_value = (gint64) (v >> 1) ^ -(gint64) (v & 1);
+      field->int_value = net_zigzag_decode (v);
       break;
 
     case NET_WIRE_BYTES:

@@ -2106,8 +2106,8 @@ decode_memory_fast (const guint8  *p,
 
   /* A tag repeated is kept once, the first (as entry_set_texts() does). */
   n_tags = dedup_tag_views (tags, n_tags);
-  *out = entry_new_with_text_views (arena, id, (gint64) (created >> 1) ^ -(gint64) (created & 1),
-                                    (gint64) (updated >> 1) ^ -(gint64) (updated & 1),
+  *out = entry_new_with_text_views (arena, id, net_zigzag_decode (created),
+                                    net_zigzag_decode (updated),
                                     &content, &source, tags, n_tags);
   (*out)->is_pinned = pinned != 0;
   return TRUE;

@@ -1407,12 +1407,6 @@ entry_new_restored (NetArena   *arena,
   return e;
 }
 
-static inline gint64
-zigzag_decode (guint64 v)
-{
-  return (gint64) (v >> 1) ^ -(gint64) (v & 1);
-}
-
 /* The record as tasks_encode_entry() writes it, read in that order with
  * no field loop: its five fields once each, in order, with their wire
  * types, nothing after them.  Anything else (an older or newer writer, a
@@ -1461,7 +1455,7 @@ decode_task_fast (const guint8 *p,
     return FALSE;
 
   out->entry = entry_new_restored (arena, id, (const char *) title, title_len, status,
-                                   zigzag_decode (created), zigzag_decode (updated));
+                                   net_zigzag_decode (created), net_zigzag_decode (updated));
   return TRUE;
 }
 
