@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "net-pages-private.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -21,12 +23,12 @@ G_BEGIN_DECLS
  * A block larger than that is malloc's own: it is freed one by one, also
  * before a clear.
  *
- * An arena that grew past 2 MiB takes 4 MiB slabs and asks the kernel
- * for huge pages in them (madvise, where there is one): a large table
- * then pays one page fault for 2 MiB instead of one for 4 KiB, which in
- * a virtual machine can cost more than the work of a hundred entries,
- * and its entries need fewer TLB entries.  The last slab's unused part
- * (4 MiB at most) counts as the arena's memory.
+ * An arena that grew past 2 MiB takes slabs of 4 MiB in huge pages
+ * (_net_pages_alloc_huge()): a large table then pays one page fault for
+ * 2 MiB instead of one for 4 KiB, which in a virtual machine can cost
+ * more than the work of a hundred entries, and its entries need fewer TLB
+ * entries.  The last slab's unused part (4 MiB at most) counts as the
+ * arena's memory.
  *
  * Memory of freed blocks is not given back until the arena is cleared
  * (the model's entries are all dropped, or it is finalized), much as
@@ -37,14 +39,18 @@ G_BEGIN_DECLS
  */
 
 #define NET_ARENA_MAX_SIZE  512
+/* The first slab is small (many tables hold few entries), each next one
+ * as large as all before it, up to NET_ARENA_SLAB_SIZE. */
+#define NET_ARENA_FIRST_SLAB_SIZE (4 * 1024)
 #define NET_ARENA_SLAB_SIZE (64 * 1024)
-/* After this many slabs (2 MiB), slabs of 4 MiB. */
-#define NET_ARENA_BIG_AFTER     32
-#define NET_ARENA_BIG_SLAB_SIZE (4 * 1024 * 1024)
+/* Once the slabs hold this many bytes (2 MiB), slabs of 4 MiB. */
+#define NET_ARENA_BIG_AFTER     (2 * 1024 * 1024)
+#define NET_ARENA_BIG_SLAB_SIZE NET_PAGES_HUGE_BLOCK
 
 typedef struct
 {
   GPtrArray *slabs;       /* owned, g_free()d at clear */
+  gsize      slab_bytes;  /* their size */
   guint8    *next;        /* the unused part of the last slab */
   gsize      left;
   gpointer   free[NET_ARENA_MAX_SIZE / 8];  /* by (size / 8) - 1 */

@@ -6,14 +6,11 @@
 #include "config.h"
 
 #include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #include "net-arena-private.h"
+#include "net-pages-private.h"
 
 #define ROUND8(size) (((size) + 7) & ~(gsize) 7)
-#define HUGE_PAGE    ((gsize) 2 * 1024 * 1024)
 
 void
 _net_arena_init (NetArena *arena)
@@ -51,29 +48,24 @@ _net_arena_alloc (NetArena *arena,
   if (arena->left < rounded)
     {
       /* The rest of the slab (less than a block) goes unused.  An arena
-       * that grew past NET_ARENA_BIG_AFTER slabs takes larger ones and
+       * that grew past NET_ARENA_BIG_AFTER bytes takes larger slabs and
        * asks for huge pages in them: a first touch of a page costs
        * microseconds in some kernels (virtual machines), as much as a
        * hundred blocks, and a huge page takes one fault for 512 pages. */
-      gsize slab = NET_ARENA_SLAB_SIZE;
+      gsize slab = CLAMP (arena->slab_bytes, NET_ARENA_FIRST_SLAB_SIZE, NET_ARENA_SLAB_SIZE);
 
       if (arena->slabs == NULL)
         arena->slabs = g_ptr_array_new_with_free_func (g_free);
-      if (arena->slabs->len >= NET_ARENA_BIG_AFTER)
-        slab = NET_ARENA_BIG_SLAB_SIZE;
-      arena->next = g_malloc (slab);
-      arena->left = slab;
-      g_ptr_array_add (arena->slabs, arena->next);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (slab == NET_ARENA_BIG_SLAB_SIZE)
+      if (arena->slab_bytes >= NET_ARENA_BIG_AFTER)
         {
-          guintptr start = ((guintptr) arena->next + HUGE_PAGE - 1) & ~(guintptr) (HUGE_PAGE - 1);
-          guintptr end = ((guintptr) arena->next + slab) & ~(guintptr) (HUGE_PAGE - 1);
-
-          if (end > start)
-            madvise ((gpointer) start, end - start, MADV_HUGEPAGE);
+          slab = NET_ARENA_BIG_SLAB_SIZE;
+          arena->next = _net_pages_alloc_huge ();
         }
-#endif
+      else
+        arena->next = g_malloc (slab);
+      arena->left = slab;
+      arena->slab_bytes += slab;
+      g_ptr_array_add (arena->slabs, arena->next);
     }
   block = arena->next;
   arena->next += rounded;

@@ -119,14 +119,25 @@ test_arena_random (void)
 }
 
 /* A large arena takes large slabs (asking the kernel for huge pages in
- * them): 8 MiB of blocks are 32 small slabs and two large ones, not 128
- * small ones, and every block keeps its bytes. */
+ * them): 8 MiB of blocks are 2 MiB of small slabs, from 4 KiB up to
+ * 64 KiB, and two large ones, not 128 of 64 KiB; and every block keeps
+ * its bytes. */
 static void
 test_arena_large (void)
 {
   NetArena arena;
   const gsize size = 64, n = 8 * 1024 * 1024 / 64;
   guint8 **blocks = g_new (guint8 *, n);
+  guint n_small = 0;
+  gsize small_bytes = 0;
+
+  /* 4, 4, 8, 16, 32 KiB, then 64 KiB slabs up to 2 MiB. */
+  while (small_bytes < NET_ARENA_BIG_AFTER)
+    {
+      small_bytes += CLAMP (small_bytes, NET_ARENA_FIRST_SLAB_SIZE, NET_ARENA_SLAB_SIZE);
+      n_small++;
+    }
+  g_assert_cmpuint (n_small, ==, 5 + 31);
 
   _net_arena_init (&arena);
   for (gsize i = 0; i < n; i++)
@@ -134,9 +145,9 @@ test_arena_large (void)
       blocks[i] = _net_arena_alloc (&arena, size);
       memset (blocks[i], (int) (i & 0xff), size);
     }
-  g_assert_cmpuint (arena.slabs->len, ==, NET_ARENA_BIG_AFTER +
-                    (n * size - NET_ARENA_BIG_AFTER * NET_ARENA_SLAB_SIZE + NET_ARENA_BIG_SLAB_SIZE - 1) /
-                    NET_ARENA_BIG_SLAB_SIZE);
+  g_assert_cmpuint (arena.slabs->len, ==, n_small +
+                    (n * size - small_bytes + NET_ARENA_BIG_SLAB_SIZE - 1) / NET_ARENA_BIG_SLAB_SIZE);
+  g_assert_cmpuint (arena.slab_bytes, ==, small_bytes + (arena.slabs->len - n_small) * NET_ARENA_BIG_SLAB_SIZE);
   for (gsize i = 0; i < n; i++)
     for (gsize k = 0; k < size; k++)
       g_assert_cmpuint (blocks[i][k], ==, i & 0xff);
