@@ -608,6 +608,86 @@ test_close_idempotent (Fixture       *f,
   g_clear_object (&f->redex);
 }
 
+/* A log of many megabytes: an in-memory one moves from small chunks to
+ * large ones (in huge pages), whose records keep their timestamps
+ * relative to their 64 KiB window.  Every event reads back with its bytes
+ * and its timestamp: timestamps that go back, jump by hours or stay, next
+ * to records of no bytes, of prefix-sized ones and one that spans several
+ * windows. */
+static void
+test_many_megabytes (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(NetRedexFile) file = open_file (f, "big", NULL);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261208);
+  g_autoptr(GError) error = NULL;
+  gint64 ts = G_GINT64_CONSTANT (1700000000000000);
+  gsize total = 0;
+  guint64 seq = 1;
+
+  while (total < 12 * 1024 * 1024)
+    {
+      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+      for (guint i = 0; i < 500; i++, seq++)
+        {
+          g_autoptr(GBytes) payload = NULL;
+          guint r = g_rand_int_range (rand, 0, 1000);
+          gsize len;
+          NetRedexEvent *event;
+
+          if (seq == 100000)
+            len = 200 * 1024;
+          else if (r < 20)
+            len = 0;
+          else if (r < 40)
+            len = 20;
+          else
+            len = g_rand_int_range (rand, 12, 160);
+          payload = len == 0 ? g_bytes_new (NULL, 0) : redex_test_payload (seq, len);
+
+          if (r < 5)
+            ts += g_rand_int_range (rand, -4000000, 4000000) * G_GINT64_CONSTANT (1000);
+          else if (r < 300)
+            ts -= g_rand_int_range (rand, 0, 1000);
+          else if (r < 900)
+            ts += g_rand_int_range (rand, 0, 100000);
+
+          event = net_redex_event_new (seq, ts, payload);
+          g_ptr_array_add (batch, event);
+          g_ptr_array_add (all, net_redex_event_ref (event));
+          total += len + 16;
+        }
+      g_assert_true (net_redex_file_append_events (file, batch, &error));
+      g_assert_no_error (error);
+    }
+
+  fixture_reopen (f);
+  if (f->persistent)
+    {
+      g_clear_object (&file);
+      file = open_file (f, "big", NULL);
+    }
+
+  for (guint64 start = 1; start < seq; start += 7000)
+    {
+      guint64 end = MIN (start + 7000, seq);
+      g_autoptr(GPtrArray) range = net_redex_file_read_range (file, start, end, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (range->len, ==, end - start);
+      for (guint i = 0; i < range->len; i++)
+        {
+          NetRedexEvent *in = all->pdata[start - 1 + i];
+          NetRedexEvent *out = range->pdata[i];
+
+          redex_test_assert_event (out, start + i, net_redex_event_get_payload (in));
+          g_assert_cmpint (net_redex_event_get_timestamp (out), ==, net_redex_event_get_timestamp (in));
+        }
+    }
+}
+
 /* An in-memory log belongs to its NetRedex: dropping the NetRedexFile
  * handle must not drop its events, as closing a persistent one does not. */
 static void
@@ -1753,6 +1833,7 @@ main (int   argc,
   ADD_PERSISTENT ("group-commit-always", test_group_commit_always);
   ADD_BOTH ("random-model", test_random_model);
   ADD_BOTH ("random-retention", test_random_retention);
+  ADD_BOTH ("many-megabytes", test_many_megabytes);
   ADD_PERSISTENT ("permissions", test_permissions);
   ADD_PERSISTENT ("locked", test_locked);
   ADD_PERSISTENT ("closed-file-keeps-no-lock", test_closed_file_keeps_no_lock);
