@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "net-arena-private.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -65,6 +67,12 @@ NetBTree     *_net_btree_new_derived  (gsize             key_offset,
                                        gboolean          key_signed,
                                        NetBTreeTiebreak  tiebreak);
 gboolean      _net_btree_is_derived   (NetBTree         *tree);
+/* The leaves of the empty @tree come from @arena from now on (which must
+ * outlive the tree and be used on its thread only): a table's trees share
+ * its slabs (huge pages once large) instead of a malloc a leaf.  A leaf
+ * larger than an arena's block (a stored tree's) is still malloc's. */
+void          _net_btree_set_leaf_arena (NetBTree       *tree,
+                                         NetArena       *arena);
 void          _net_btree_free         (NetBTree         *tree);
 void          _net_btree_clear        (NetBTree         *tree);
 guint         _net_btree_size         (NetBTree         *tree);

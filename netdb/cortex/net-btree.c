@@ -36,11 +36,12 @@
 
 #define LEAF_CAP  64
 #define INNER_CAP 64
-/* A derived tree's leaves hold values only, as many as a stored leaf
- * holds items (half its bytes): 128 (the same bytes) saved 1 byte a task
- * more, but a search of a leaf reads a value (an entry) a probe, and
- * one probe more is one more miss in a large table. */
-#define DLEAF_CAP 64
+/* A derived tree's leaves hold values only, about as many as a stored
+ * leaf holds items (half its bytes): 128 (the same bytes) saved 1 byte a
+ * task more, but a search of a leaf reads a value (an entry) a probe, and
+ * one probe more is one more miss in a large table.  61, not 64: a leaf
+ * is then 512 bytes, a block of a NetArena (NET_ARENA_MAX_SIZE). */
+#define DLEAF_CAP 61
 
 typedef struct
 {
@@ -90,6 +91,7 @@ struct _NetBTree
   gsize             key_offset;  /* derived: where a value keeps its key */
   guint64           key_xor;     /* derived: the sign bit of a signed key */
   NetBTreeTiebreak  tiebreak;
+  NetArena         *arena;       /* where its leaves come from, or NULL: malloc */
 };
 
 /*
@@ -214,11 +216,18 @@ cmp_sep (guint64    key,
   return (id > s->id) - (id < s->id);
 }
 
+static inline gsize
+leaf_size (const NetBTree *t)
+{
+  return sizeof (NetBTreeLeaf) + t->leaf_cap * slot_size (t->derived);
+}
+
 static NetBTreeLeaf *
 leaf_new (NetBTree *t)
 {
   /* A derived leaf is allocated without the room it does not use. */
-  NetBTreeLeaf *l = g_malloc (sizeof (NetBTreeLeaf) + t->leaf_cap * slot_size (t->derived));
+  gsize size = leaf_size (t);
+  NetBTreeLeaf *l = t->arena != NULL ? _net_arena_alloc (t->arena, size) : g_malloc (size);
 
   l->hdr.n = 0;
   l->hdr.is_leaf = TRUE;
@@ -236,6 +245,17 @@ inner_new (void)
   in->hdr.is_leaf = FALSE;
   in->hdr.derived = FALSE;
   return in;
+}
+
+/* Frees @node alone (a leaf, or an inner node without its children). */
+static void
+node_dispose (NetBTree *t,
+              Node     *node)
+{
+  if (node->is_leaf && t->arena != NULL)
+    _net_arena_free (t->arena, node, leaf_size (t));
+  else
+    g_free (node);
 }
 
 static guint
@@ -332,7 +352,7 @@ node_free (NetBTree *t,
       for (guint i = 0; i < in->hdr.n; i++)
         node_free (t, in->child[i]);
     }
-  g_free (node);
+  node_dispose (t, node);
 }
 
 NetBTree *
@@ -377,6 +397,19 @@ _net_btree_is_derived (NetBTree *t)
   g_return_val_if_fail (t != NULL, FALSE);
 
   return t->derived;
+}
+
+void
+_net_btree_set_leaf_arena (NetBTree *t,
+                           NetArena *arena)
+{
+  g_return_if_fail (t != NULL);
+  g_return_if_fail (t->size == 0 && t->root == (Node *) t->first);
+
+  node_dispose (t, t->root);
+  t->arena = arena;
+  t->first = t->last = leaf_new (t);
+  t->root = (Node *) t->first;
 }
 
 void
@@ -706,7 +739,7 @@ maybe_merge (NetBTree *t,
 
   in->counts[i] += in->counts[i + 1];
   inner_delete_at (in, i + 1);
-  g_free (b);
+  node_dispose (t, b);
 }
 
 static gboolean
@@ -741,7 +774,7 @@ remove_rec (NetBTree *t,
         {
           if (child->is_leaf)
             leaf_unlink (t, (NetBTreeLeaf *) child);
-          g_free (child);
+          node_dispose (t, child);
           inner_delete_at (in, i);
         }
       else if (child->n < (child->is_leaf ? t->leaf_cap : INNER_CAP) / 4 && in->hdr.n > 1)

@@ -1089,9 +1089,9 @@ net_db_memories_init (NetDbMemories *self)
 {
   _net_table_init (&self->table, &memories_schema, G_OBJECT (self),
                    properties[PROP_APPLIED_SEQ], signals[CHANGED]);
-  self->by_tag = _net_table_set_index_new ();
-  self->by_source = _net_table_set_index_new ();
-  self->pinned = _net_table_set_new (NULL);
+  self->by_tag = _net_table_set_index_new (&self->table.leaves);
+  self->by_source = _net_table_set_index_new (&self->table.leaves);
+  self->pinned = _net_table_set_new (NULL, &self->table.leaves);
 }
 
 /**

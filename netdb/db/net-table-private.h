@@ -90,11 +90,15 @@ typedef struct
   NetTableSet **slots;   /* open-addressed, NULL: empty */
   guint         mask;    /* slots - 1 (a power of two) */
   guint         n;
+  NetArena     *leaves;  /* of its sets' trees (nullable) */
 } NetTableSetIndex;
 
-NetTableSet  *_net_table_set_new       (const char            *key);
+/* @leaves: where the set's tree takes its leaves (its table's), or NULL
+ * for malloc. */
+NetTableSet  *_net_table_set_new       (const char            *key,
+                                        NetArena              *leaves);
 void          _net_table_set_free      (gpointer               set);
-NetTableSetIndex *_net_table_set_index_new   (void);
+NetTableSetIndex *_net_table_set_index_new   (NetArena             *leaves);
 void          _net_table_set_index_free    (NetTableSetIndex     *index);
 void          _net_table_set_index_clear   (NetTableSetIndex     *index);
 guint         _net_table_set_index_size    (NetTableSetIndex     *index);
@@ -321,6 +325,9 @@ struct _NetTable
   NetArena              arena;       /* the entries, for a schema that
                                       * takes them from it (cleared at
                                       * finalize) */
+  NetArena              leaves;      /* the leaves of its orders' and its
+                                      * sets' trees (cleared at finalize,
+                                      * after every tree is freed) */
   /* Every entry by (key, id), per partition: NetTableEntry* values. */
   NetBTree             *order[NET_TABLE_MAX_PARTITIONS][NET_TABLE_N_KEYS];
   GHashTable           *adopt;       /* during a restore: guint64* → the
@@ -383,8 +390,10 @@ _net_table_entry_key (gconstpointer entry,
 /* The btrees' tiebreak of entries: their id. */
 guint64       _net_table_entry_tiebreak (gconstpointer        entry);
 /* A new empty tree of entries in the order @key (ties by id) that reads
- * their keys from them: it holds the entries only. */
-NetBTree     *_net_table_order_new      (guint                key);
+ * their keys from them: it holds the entries only.  Its leaves come from
+ * @leaves (a table's), or malloc when NULL. */
+NetBTree     *_net_table_order_new      (guint                key,
+                                         NetArena            *leaves);
 
 /* The ordered index of @partition by @key. */
 static inline NetBTree *

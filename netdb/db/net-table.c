@@ -115,6 +115,7 @@ _net_table_init (NetTable             *self,
   _net_origins_init (&self->origins);
   _net_id_table_init (&self->by_id);
   _net_arena_init (&self->arena);
+  _net_arena_init (&self->leaves);
   live_init (&self->live);
   self->recent = g_ptr_array_new ();
   self->recent_max = NET_TABLE_RECENT_MIN;
@@ -125,7 +126,7 @@ _net_table_init (NetTable             *self,
    * entries only. */
   for (guint p = 0; p < schema->n_partitions; p++)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
-      self->order[p][k] = _net_table_order_new (k);
+      self->order[p][k] = _net_table_order_new (k, &self->leaves);
   /* Holds its items: one may be deleted before its notify is flushed. */
   self->dirty = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   _net_watch_hub_init (&self->watches);
@@ -176,6 +177,8 @@ _net_table_finalize (NetTable *self)
     for (guint k = 0; k < NET_TABLE_N_KEYS; k++)
       g_clear_pointer (&self->order[p][k], _net_btree_free);
   _net_arena_clear (&self->arena);
+  /* The schema freed its sets' trees before. */
+  _net_arena_clear (&self->leaves);
   _net_origins_clear (&self->origins);
 }
 
@@ -491,18 +494,27 @@ _net_table_forget_item (NetTable      *self,
 /* A tree of entries by @key (a NET_TABLE_KEY_*), ties by id, whose keys
  * are read from the entries (as _net_table_entry_key() reads them). */
 NetBTree *
-_net_table_order_new (guint key)
+_net_table_order_new (guint     key,
+                      NetArena *leaves)
 {
+  NetBTree *tree;
+
   switch (key)
     {
     case NET_TABLE_KEY_CREATED:
-      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, created), TRUE, _net_table_entry_tiebreak);
+      tree = _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, created), TRUE, _net_table_entry_tiebreak);
+      break;
     case NET_TABLE_KEY_UPDATED:
-      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, updated), TRUE, _net_table_entry_tiebreak);
+      tree = _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, updated), TRUE, _net_table_entry_tiebreak);
+      break;
     case NET_TABLE_KEY_ID:
     default:
-      return _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, id), FALSE, _net_table_entry_tiebreak);
+      tree = _net_btree_new_derived (G_STRUCT_OFFSET (NetTableEntry, id), FALSE, _net_table_entry_tiebreak);
+      break;
     }
+  if (leaves != NULL)
+    _net_btree_set_leaf_arena (tree, leaves);
+  return tree;
 }
 
 guint64
@@ -891,13 +903,14 @@ set_key_hash (const char *key)
 }
 
 NetTableSet *
-_net_table_set_new (const char *key)
+_net_table_set_new (const char *key,
+                    NetArena   *leaves)
 {
   NetTableSet *set = g_new0 (NetTableSet, 1);
 
   set->key = g_strdup (key);
   set->hash = key != NULL ? set_key_hash (key) : 0;
-  set->entries = _net_table_order_new (NET_TABLE_KEY_ID);
+  set->entries = _net_table_order_new (NET_TABLE_KEY_ID, leaves);
   return set;
 }
 
@@ -916,9 +929,11 @@ _net_table_set_free (gpointer data)
 #define SET_INDEX_MIN_SLOTS 8
 
 NetTableSetIndex *
-_net_table_set_index_new (void)
+_net_table_set_index_new (NetArena *leaves)
 {
   NetTableSetIndex *index = g_new0 (NetTableSetIndex, 1);
+
+  index->leaves = leaves;
 
   index->slots = g_new0 (NetTableSet *, SET_INDEX_MIN_SLOTS);
   index->mask = SET_INDEX_MIN_SLOTS - 1;
@@ -990,7 +1005,7 @@ _net_table_set_index_lookup (NetTableSetIndex *index,
   if (!create)
     return NULL;
 
-  set = _net_table_set_new (key);
+  set = _net_table_set_new (key, index->leaves);
   if ((index->n + 1) * 4 > (index->mask + 1) * 3)
     {
       set_index_grow (index);

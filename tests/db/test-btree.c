@@ -21,16 +21,22 @@ val_tiebreak (gconstpointer value)
   return ((const Val *) value)->id;
 }
 
+/* The leaves of the "arena" layout's trees. */
+static NetArena leaf_arena;
+
 /* Each tree test runs on both layouts: data is "stored" (keys in the
- * leaves) or "derived" (keys read from the values: Val.key). */
+ * leaves) or "derived" (keys read from the values: Val.key), or "arena"
+ * (derived, its leaves from leaf_arena, as a table's trees). */
 static NetBTree *
 tree_new (gconstpointer data)
 {
-  if (g_str_equal (data, "derived"))
+  if (g_str_equal (data, "derived") || g_str_equal (data, "arena"))
     {
       NetBTree *tree = _net_btree_new_derived (G_STRUCT_OFFSET (Val, key), FALSE, val_tiebreak);
 
       g_assert_true (_net_btree_is_derived (tree));
+      if (g_str_equal (data, "arena"))
+        _net_btree_set_leaf_arena (tree, &leaf_arena);
       return tree;
     }
   g_assert_cmpstr (data, ==, "stored");
@@ -560,6 +566,26 @@ test_id_table_random (void)
   g_free (ids);
 }
 
+/* A tree test on the "arena" layout: every leaf goes back to the arena
+ * when the tree is freed (the arena still has slabs: they are reused). */
+typedef struct
+{
+  const char    *path;
+  GTestDataFunc  func;
+} ArenaTest;
+
+static void
+test_in_arena (gconstpointer data)
+{
+  const ArenaTest *t = data;
+
+  _net_arena_init (&leaf_arena);
+  t->func ("arena");
+  g_assert_nonnull (leaf_arena.slabs);
+  g_assert_cmpuint (leaf_arena.in_use, ==, 0);
+  _net_arena_clear (&leaf_arena);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -574,6 +600,17 @@ main (int   argc,
   g_test_add_data_func ("/btree/derived/append", "derived", test_btree_append);
   g_test_add_data_func ("/btree/derived/build", "derived", test_btree_build);
   g_test_add_data_func ("/btree/derived/random", "derived", test_btree_random);
+  {
+    static const ArenaTest arena_tests[] = {
+      { "/btree/arena/empty", test_btree_empty },
+      { "/btree/arena/append", test_btree_append },
+      { "/btree/arena/build", test_btree_build },
+      { "/btree/arena/random", test_btree_random },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (arena_tests); i++)
+      g_test_add_data_func (arena_tests[i].path, &arena_tests[i], test_in_arena);
+  }
   g_test_add_func ("/btree/derived/signed", test_btree_derived_signed);
   g_test_add_func ("/btree/signed-keys", test_btree_signed_keys);
   g_test_add_func ("/id-table/random", test_id_table_random);

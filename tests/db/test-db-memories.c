@@ -1083,7 +1083,7 @@ static void
 test_set_index (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
-  NetTableSetIndex *index = _net_table_set_index_new ();
+  NetTableSetIndex *index = _net_table_set_index_new (NULL);
   guint counts[300] = { 0 };
   NetTableEntry *entries = g_new0 (NetTableEntry, N_ENTRIES);
   NetTableSetMember *members = g_new0 (NetTableSetMember, N_ENTRIES);
