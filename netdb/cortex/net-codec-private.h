@@ -79,23 +79,62 @@ int       net_decoder_next        (NetDecoder    *dec,
 char     *net_field_dup_utf8      (const NetField *field,
                                    GError       **error);
 
-gsize     net_leb128_put          (guint8        *out,
-                                   guint64        value);
+/* Writes @value as a LEB128 varint at @out (10 bytes at most); returns
+ * the bytes written.  Inline, as the field writers below: an event's
+ * encoding is a handful of them. */
+static inline gsize
+net_leb128_put (guint8  *out,
+                guint64  value)
+{
+  gsize n = 0;
+
+  do
+    {
+      guint8 byte = value & 0x7f;
+
+      value >>= 7;
+      out[n++] = byte | (value ? 0x80 : 0);
+    }
+  while (value);
+
+  return n;
+}
 
 /* A payload built in memory, appended at once (each append to a
  * GByteArray costs more than the bytes it encodes): each writes its field
  * (or a bytes field's key and length, at most NET_FIELD_HEAD_MAX bytes)
  * at @out, the same bytes as the NetEncoder's, and returns their count. */
 #define NET_FIELD_HEAD_MAX 20
-gsize     net_field_put_uint      (guint8        *out,
-                                   guint          field,
-                                   guint64        value);
-gsize     net_field_put_int       (guint8        *out,
-                                   guint          field,
-                                   gint64         value);
-gsize     net_field_put_bytes_head (guint8       *out,
-                                   guint          field,
-                                   gsize          len);
+
+static inline gsize
+net_field_put_uint (guint8  *out,
+                    guint    field,
+                    guint64  value)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_VARINT);
+
+  return n + net_leb128_put (out + n, value);
+}
+
+static inline gsize
+net_field_put_int (guint8 *out,
+                   guint   field,
+                   gint64  value)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_SVARINT);
+
+  return n + net_leb128_put (out + n, ((guint64) value << 1) ^ (guint64) (value >> 63));
+}
+
+static inline gsize
+net_field_put_bytes_head (guint8 *out,
+                          guint   field,
+                          gsize   len)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_BYTES);
+
+  return n + net_leb128_put (out + n, len);
+}
 gboolean  net_leb128_get          (const guint8  *data,
                                    gsize          len,
                                    gsize         *pos,

@@ -10,24 +10,6 @@
 #include "net-error.h"
 #include "net-codec-private.h"
 
-gsize
-net_leb128_put (guint8  *out,
-                guint64  value)
-{
-  gsize n = 0;
-
-  do
-    {
-      guint8 byte = value & 0x7f;
-
-      value >>= 7;
-      out[n++] = byte | (value ? 0x80 : 0);
-    }
-  while (value);
-
-  return n;
-}
-
 /* Rejects truncated and over-long (more than 10 bytes, or bits beyond 64)
  * encodings. */
 gboolean
@@ -81,35 +63,8 @@ done:
   return TRUE;
 }
 
-gsize
-net_field_put_uint (guint8  *out,
-                    guint    field,
-                    guint64  value)
-{
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_VARINT);
 
-  return n + net_leb128_put (out + n, value);
-}
 
-gsize
-net_field_put_int (guint8 *out,
-                   guint   field,
-                   gint64  value)
-{
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_SVARINT);
-
-  return n + net_leb128_put (out + n, ((guint64) value << 1) ^ (guint64) (value >> 63));
-}
-
-gsize
-net_field_put_bytes_head (guint8 *out,
-                          guint   field,
-                          gsize   len)
-{
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_BYTES);
-
-  return n + net_leb128_put (out + n, len);
-}
 
 void
 net_encoder_init (NetEncoder *enc,

@@ -1154,16 +1154,13 @@ check_utf8 (const char  *text,
             gsize       *len,
             GError     **error)
 {
-  const char *end;
-
   *len = 0;
   if (text == NULL)
     return TRUE;
-  if (g_utf8_validate (text, -1, &end))
-    {
-      *len = end - text;
-      return TRUE;
-    }
+  /* Up to its NUL, as g_utf8_validate (text, -1, …) reads it. */
+  *len = strlen (text);
+  if (net_text_is_valid ((const guint8 *) text, *len))
+    return TRUE;
 
   g_set_error (error, NET_ERROR, NET_ERROR_INVALID_ARGUMENT,
                "the memory %s is not valid UTF-8", what);
