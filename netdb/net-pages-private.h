@@ -18,15 +18,16 @@ G_BEGIN_DECLS
  *
  * The block is still malloc's (g_free() it; mallinfo2() and every other
  * measure of the heap count it).  A block of NET_PAGES_HUGE_BLOCK bytes is
- * one mmap of exactly 4 MiB, which Linux places on a 2 MiB boundary; its
- * pages are madvise()d MADV_HUGEPAGE, and the first 2 MiB, whose first
- * page malloc already touched (its header), are collapsed into a huge page
- * at once (MADV_COLLAPSE, Linux 6.1).  Elsewhere (another kernel, other
- * settings), it is plain memory.
+ * one mmap of exactly 2 MiB, which Linux places on a 2 MiB boundary; it
+ * is madvise()d MADV_HUGEPAGE and, as malloc already touched its first
+ * small page (its header), collapsed into a huge page at once
+ * (MADV_COLLAPSE, Linux 6.1).  Elsewhere (another kernel, other settings),
+ * it is plain memory.  One huge page a block: the unused part of a
+ * table's last block is 1 MiB on average, which a million entries share.
  */
 
-/* 4 MiB less malloc's header and alignment: an mmap of 4 MiB exactly. */
-#define NET_PAGES_HUGE_BLOCK ((gsize) 4 * 1024 * 1024 - 32)
+/* 2 MiB less malloc's header and alignment: an mmap of 2 MiB exactly. */
+#define NET_PAGES_HUGE_BLOCK ((gsize) 2 * 1024 * 1024 - 32)
 
 /* A g_malloc() of NET_PAGES_HUGE_BLOCK bytes, in huge pages where the
  * kernel gives them. */

@@ -31,11 +31,12 @@ _net_pages_alloc_huge (void)
     guintptr start = (guintptr) block & ~(PAGE_SIZE_MIN - 1);
     guintptr end = ((guintptr) block + NET_PAGES_HUGE_BLOCK + PAGE_SIZE_MIN - 1) & ~(PAGE_SIZE_MIN - 1);
 
-    if (madvise ((gpointer) start, end - start, MADV_HUGEPAGE) == 0 && (start & (HUGE_PAGE - 1)) == 0)
+    if (madvise ((gpointer) start, end - start, MADV_HUGEPAGE) == 0 && (start & (HUGE_PAGE - 1)) == 0 &&
+        end - start == HUGE_PAGE)
       {
-        /* The mapping starts on a huge page: its first one already has
-         * a small page (the header), so a fault in it would map small
-         * pages.  Collapsed now, the rest of it costs no fault. */
+        /* The mapping is a huge page's place, and already has a small
+         * page (the header): a fault in it would map small pages.
+         * Collapsed now, the rest of it costs no fault. */
         (void) madvise ((gpointer) start, HUGE_PAGE, MADV_COLLAPSE);
       }
   }

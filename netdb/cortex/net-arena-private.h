@@ -23,11 +23,11 @@ G_BEGIN_DECLS
  * A block larger than that is malloc's own: it is freed one by one, also
  * before a clear.
  *
- * An arena that grew past 2 MiB takes slabs of 4 MiB in huge pages
+ * An arena that grew past 2 MiB takes slabs of 2 MiB, each a huge page
  * (_net_pages_alloc_huge()): a large table then pays one page fault for
  * 2 MiB instead of one for 4 KiB, which in a virtual machine can cost
  * more than the work of a hundred entries, and its entries need fewer TLB
- * entries.  The last slab's unused part (4 MiB at most) counts as the
+ * entries.  The last slab's unused part (2 MiB at most) counts as the
  * arena's memory.
  *
  * Memory of freed blocks is not given back until the arena is cleared
@@ -43,7 +43,8 @@ G_BEGIN_DECLS
  * as large as all before it, up to NET_ARENA_SLAB_SIZE. */
 #define NET_ARENA_FIRST_SLAB_SIZE (4 * 1024)
 #define NET_ARENA_SLAB_SIZE (64 * 1024)
-/* Once the slabs hold this many bytes (2 MiB), slabs of 4 MiB. */
+/* Once the slabs hold this many bytes (2 MiB), slabs of 2 MiB in a huge
+ * page. */
 #define NET_ARENA_BIG_AFTER     (2 * 1024 * 1024)
 #define NET_ARENA_BIG_SLAB_SIZE NET_PAGES_HUGE_BLOCK
 

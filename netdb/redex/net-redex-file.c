@@ -769,8 +769,8 @@ typedef struct
 
 /*
  * A log that holds MEM_LARGE_AFTER chunks of MEM_CHUNK_MAX (2 MiB) takes
- * large ones, of 4 MiB in huge pages (_net_pages_alloc_huge()): a million
- * events touch 20 000 fewer pages, and a first touch costs microseconds in
+ * large ones, of 2 MiB in a huge page (_net_pages_alloc_huge()): a
+ * million events touch 20 000 fewer pages, and a first touch costs microseconds in
  * a virtual machine.  A large chunk keeps its timestamps short as the
  * small ones do: a record's is relative to the first timestamp of its
  * 64 KiB window of data (window_ts, after its data).  Not where retention
@@ -780,7 +780,7 @@ typedef struct
 #define MEM_LARGE_AFTER         32
 #define MEM_LARGE_RETENTION_MIN ((guint64) 64 * 1024 * 1024)
 #define MEM_WINDOW_SHIFT        16
-#define MEM_LARGE_WINDOWS       64
+#define MEM_LARGE_WINDOWS       32
 /* A large chunk's data: the block less its header, its windows' first
  * timestamps and room to align them. */
 #define MEM_LARGE_SIZE \

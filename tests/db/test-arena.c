@@ -118,10 +118,10 @@ test_arena_random (void)
   g_rand_free (rand);
 }
 
-/* A large arena takes large slabs (asking the kernel for huge pages in
- * them): 8 MiB of blocks are 2 MiB of small slabs, from 4 KiB up to
- * 64 KiB, and two large ones, not 128 of 64 KiB; and every block keeps
- * its bytes. */
+/* A large arena takes large slabs (each asked for as a huge page): 8 MiB
+ * of blocks are 2 MiB of small slabs, from 4 KiB up to 64 KiB, then
+ * slabs of 2 MiB (less malloc's header), not 128 of 64 KiB; and every
+ * block keeps its bytes. */
 static void
 test_arena_large (void)
 {
