@@ -1731,7 +1731,7 @@ bench_collections (const guint64 *sizes,
           "collection lets go of the last result's items then): the items of the query before are "
           "alive and are returned again. sqlite: as above.");
   if (bc_ran_memory)
-    note ("notes/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas) while populating N notes, "
+    note ("notes/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas; plus netdb's huge-page blocks, mappings of their own) while populating N notes, "
           "in a fresh process, after the main context was drained, divided by N, minus the mean bytes of "
           "a note's two strings, title and body, each with its NUL (29 + 2 x the mean digits of the id: "
           "38.8 B at 100k, 40.8 B at 1M); the target is netdb at most 2x sqlite (vs sql >= 0.5). netdb: "

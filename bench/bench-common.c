@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "bench-common.h"
+#include "net-pages-private.h"
 
 #if defined (__GLIBC__) && defined (__GLIBC_MINOR__)
 # if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
@@ -1053,15 +1054,16 @@ check_count (const char  *what,
 }
 
 /* Heap bytes in use: every malloc arena plus mmap'd blocks (mallinfo2;
- * the resident set where there is none).  GLib 2.74's slice allocator
- * takes its pages from malloc, so it is counted too. */
+ * the resident set where there is none), and netdb's huge-page blocks,
+ * which are mappings of their own (net-pages-private.h).  GLib 2.74's
+ * slice allocator takes its pages from malloc, so it is counted too. */
 static gint64
 heap_in_use (void)
 {
 #ifdef HAVE_MALLINFO2
   struct mallinfo2 mi = mallinfo2 ();
 
-  return (gint64) (mi.uordblks + mi.hblkhd);
+  return (gint64) (mi.uordblks + mi.hblkhd + _net_pages_get_mapped ());
 #else
   /* The resident set, a coarser stand-in. */
   long pages = 0, resident = 0;

@@ -2178,7 +2178,7 @@ add_notes (void)
           "first 50. sqlite: memory_tags (tag, memory_id) with an index on (tag, memory_id), "
           "joined to memories, each row read into a struct (tags split into a strv).");
   if (ran ("tasks/memory/*"))
-    note ("tasks/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas) while "
+    note ("tasks/memory: heap growth (mallinfo2: uordblks + hblkhd, all arenas; plus netdb's huge-page blocks, mappings of their own) while "
           "populating N tasks through the API, in a fresh process, after the delivery, "
           "divided by N, minus the mean title length (the target is SQLite's figure of the same run); "
           "netdb on an on-disk NetRedex (the log's bytes are on disk, its in-memory record "

@@ -51,7 +51,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   GPtrArray *slabs;       /* owned, g_free()d at clear */
-  gsize      slab_bytes;  /* their size */
+  GPtrArray *huge;        /* the large slabs (_net_pages_alloc_huge()) */
+  gsize      slab_bytes;  /* the size of both */
   guint8    *next;        /* the unused part of the last slab */
   gsize      left;
   gpointer   free[NET_ARENA_MAX_SIZE / 8];  /* by (size / 8) - 1 */

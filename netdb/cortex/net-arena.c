@@ -22,6 +22,7 @@ void
 _net_arena_clear (NetArena *arena)
 {
   g_clear_pointer (&arena->slabs, g_ptr_array_unref);
+  g_clear_pointer (&arena->huge, g_ptr_array_unref);
   _net_arena_init (arena);
 }
 
@@ -54,18 +55,23 @@ _net_arena_alloc (NetArena *arena,
        * hundred blocks, and a huge page takes one fault for 512 pages. */
       gsize slab = CLAMP (arena->slab_bytes, NET_ARENA_FIRST_SLAB_SIZE, NET_ARENA_SLAB_SIZE);
 
-      if (arena->slabs == NULL)
-        arena->slabs = g_ptr_array_new_with_free_func (g_free);
       if (arena->slab_bytes >= NET_ARENA_BIG_AFTER)
         {
           slab = NET_ARENA_BIG_SLAB_SIZE;
           arena->next = _net_pages_alloc_huge ();
+          if (arena->huge == NULL)
+            arena->huge = g_ptr_array_new_with_free_func (_net_pages_free_huge);
+          g_ptr_array_add (arena->huge, arena->next);
         }
       else
-        arena->next = g_malloc (slab);
+        {
+          arena->next = g_malloc (slab);
+          if (arena->slabs == NULL)
+            arena->slabs = g_ptr_array_new_with_free_func (g_free);
+          g_ptr_array_add (arena->slabs, arena->next);
+        }
       arena->left = slab;
       arena->slab_bytes += slab;
-      g_ptr_array_add (arena->slabs, arena->next);
     }
   block = arena->next;
   arena->next += rounded;

@@ -803,7 +803,11 @@ mem_chunk_unref (gpointer data)
 {
   MemChunk *chunk = data;
 
-  if (g_atomic_ref_count_dec (&chunk->ref_count))
+  if (!g_atomic_ref_count_dec (&chunk->ref_count))
+    return;
+  if (chunk->window_ts != NULL)
+    _net_pages_free_huge (chunk);
+  else
     g_free (chunk);
 }
 
