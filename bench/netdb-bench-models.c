@@ -32,6 +32,7 @@
 #include <netdb/netdb.h>
 
 #include "bench-common.h"
+#include "net-pages-private.h"
 
 #ifndef NETDB_BENCH_SRCDIR
 # define NETDB_BENCH_SRCDIR "."
@@ -569,9 +570,11 @@ sqlite_tasks_ingest_run (gpointer data, double *out, GError **error)
  * It validates the title, encodes the event as netdb does (a 24-byte
  * header with the origin, the app_seq and an XXH3 checksum over it all,
  * then the fields as varints and bytes), appends the event to an
- * in-memory log (1 MiB chunks: a varint length and timestamp, the bytes,
+ * in-memory log (2 MiB chunks, each a huge page, as netdb's large ones: a
+ * varint length and timestamp, the bytes,
  * and a 4-byte offset per event), decodes it again (no second checksum)
- * and folds it: a create mallocs the entry (title inline) into an index
+ * and folds it: a create carves the entry (title inline) out of a block
+ * of a huge page (no header, never freed alone) into an index
  * by id that is a plain array (ids are dense here), a complete updates
  * the entry found there.  No ordered index, no notification, no lock: a
  * lower bound. */
@@ -586,7 +589,10 @@ typedef struct
   char     title[];
 } BoundEntry;
 
-/* The in-memory log of the ingest bounds. */
+/* The in-memory log of the ingest bounds, and the memory of their
+ * entries.  Both come in blocks of a huge page, as netdb's do
+ * (_net_pages_alloc_huge()): fresh memory costs the same page faults to
+ * a bound as to netdb, or more. */
 typedef struct
 {
   GPtrArray   *chunks;    /* guint8[BOUND_CHUNK] */
@@ -594,6 +600,8 @@ typedef struct
   guint32     *offs;
   gsize        n_offs, cap_offs;
   guint64      app_seq;
+  guint8      *next;      /* the unused part of the last chunk of entries */
+  gsize        left;
 } BoundLog;
 
 typedef struct
@@ -603,8 +611,8 @@ typedef struct
   gsize        cap_id;
 } IngestBound;
 
-#define BOUND_CHUNK (1024 * 1024)
-#define BOUND_LOG_INIT { g_ptr_array_new_with_free_func (g_free), 0, NULL, 0, 0, 0 }
+#define BOUND_CHUNK NET_PAGES_HUGE_BLOCK
+#define BOUND_LOG_INIT { g_ptr_array_new_with_free_func (_net_pages_free_huge), 0, NULL, 0, 0, 0, NULL, 0 }
 
 static inline guint8 *
 bound_put_varint (guint8 *p, guint64 v)
@@ -670,7 +678,7 @@ bound_log_append (BoundLog *log, guint8 *ev, gsize len, guint8 dispatch)
 
   if (log->chunks->len == 0 || BOUND_CHUNK - log->chunk_len < len + 20)
     {
-      g_ptr_array_add (log->chunks, g_malloc (BOUND_CHUNK));
+      g_ptr_array_add (log->chunks, _net_pages_alloc_huge ());
       log->chunk_len = 0;
     }
   if (log->n_offs == log->cap_offs)
@@ -684,6 +692,26 @@ bound_log_append (BoundLog *log, guint8 *ev, gsize len, guint8 dispatch)
   p = bound_put_varint (p, 0);
   memcpy (p, ev, len);
   log->chunk_len = p + len - chunk;
+}
+
+/* An entry of @size bytes: carved from a block of entries (8-byte
+ * aligned, no header; freed with the log). */
+G_ALWAYS_INLINE static inline gpointer
+bound_entry_alloc (BoundLog *log, gsize size)
+{
+  gpointer e;
+
+  size = (size + 7) & ~(gsize) 7;
+  if (log->left < size)
+    {
+      log->next = _net_pages_alloc_huge ();
+      log->left = NET_PAGES_HUGE_BLOCK;
+      g_ptr_array_add (log->chunks, log->next);
+    }
+  e = log->next;
+  log->next += size;
+  log->left -= size;
+  return e;
 }
 
 static void
@@ -762,7 +790,7 @@ bound_ingest_event (IngestBound *b, guint8 dispatch, guint64 id, const char *tit
 
   if (dispatch == 1)
     {
-      BoundEntry *e = g_malloc (G_STRUCT_OFFSET (BoundEntry, title) + title_len + 1);
+      BoundEntry *e = bound_entry_alloc (&b->log, G_STRUCT_OFFSET (BoundEntry, title) + title_len + 1);
       gpointer *slot = bound_id_slot ((gpointer **) &b->by_id, &b->cap_id, got_id);
 
       e->id = got_id;
@@ -771,7 +799,7 @@ bound_ingest_event (IngestBound *b, guint8 dispatch, guint64 id, const char *tit
       e->item = NULL;
       memcpy (e->title, got_title, title_len);
       e->title[title_len] = '\0';
-      g_free (*slot);
+      g_assert (*slot == NULL);
       *slot = e;
     }
   else
@@ -808,8 +836,6 @@ bound_tasks_ingest_run (gpointer data, double *out, GError **error)
   else
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the ingest bound failed");
 
-  for (gsize i = 0; i < b.cap_id; i++)
-    g_free (b.by_id[i]);
   g_free (b.by_id);
   bound_log_clear (&b.log);
   return ok;
@@ -868,7 +894,8 @@ sqlite_memories_ingest_run (gpointer data, double *out, GError **error)
  * and of the source checked, the event encoded as netdb does and appended
  * to the tasks bound's in-memory log, then folded from the values it
  * encoded (what a store can do with its own writes: no decode): one
- * malloc holds the entry and its texts, in an id-indexed array, and the
+ * block holds the entry and its texts (carved out of a huge page as the
+ * tasks bound's), in an id-indexed array, and the
  * memory joins the set of its source and the set of each tag (keyed by
  * the tag folded: ASCII without upper case is its own key), sets found by
  * key in an open-addressed table, each an array of its entries in id
@@ -996,7 +1023,7 @@ bound_store_memory (MemoriesBound *b, guint64 id, const char *content, const cha
   bound_log_append (&b->log, ev, p - ev, 1);
 
   /* Fold: the entry with its texts, then its sets. */
-  m = g_malloc (sizeof (BoundMemory) + content_len + 1 + (source != NULL ? source_len + 1 : 0) + tags_len);
+  m = bound_entry_alloc (&b->log, sizeof (BoundMemory) + content_len + 1 + (source != NULL ? source_len + 1 : 0) + tags_len);
   m->id = id;
   m->created = m->updated = ts;
   m->item = NULL;
@@ -1050,8 +1077,6 @@ bound_memories_ingest_run (gpointer data, double *out, GError **error)
   else
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the memories ingest bound failed");
 
-  for (gsize i = 0; i < b->cap_id; i++)
-    g_free (b->by_id[i]);
   g_free (b->by_id);
   bound_set_table_clear (&b->tags);
   bound_set_table_clear (&b->sources);
@@ -2188,17 +2213,18 @@ add_notes (void)
           "run: the least store that keeps the API contract and the log format, per event: the "
           "title's UTF-8 checked, the event encoded (netdb's 24-byte header with origin, app_seq "
           "and an XXH3 checksum, the fields as varints and bytes), appended to an in-memory log "
-          "(1 MiB chunks, a 4-byte offset per event), decoded again (no second checksum) and "
-          "folded: a create mallocs its entry (title inline) into an id-indexed array, a "
-          "complete updates it. No ordered index, no lock, no notification: a lower bound.");
+          "(2 MiB chunks, each a huge page as netdb's large ones, a 4-byte offset per event), "
+          "decoded again (no second checksum) and folded: a create carves its entry (title inline) "
+          "out of a huge-page block into an id-indexed array, a complete updates it. No ordered "
+          "index, no lock, no notification: a lower bound.");
   if (ran ("memories/ingest(bound)/*"))
     note ("memories/ingest(bound): not netdb: the physical bound of memories/ingest, measured in the "
           "same run: the least store that keeps the API contract, the log format and the memories' "
           "indexes, per store: the UTF-8 of the content, tag and source checked, the event encoded "
           "(netdb's header and checksum, the fields as varints and bytes) and appended to the same "
           "in-memory log as tasks/ingest(bound), then folded from the values it encoded (no decode, "
-          "as netdb folds its own stores): one malloc for the entry and its texts in an id-indexed "
-          "array, and the entry appended to the set of its source and of its tag (sets found in an "
+          "as netdb folds its own stores): one block for the entry and its texts, carved out of a "
+          "huge-page block, in an id-indexed array, and the entry appended to the set of its source and of its tag (sets found in an "
           "open-addressed table by key). No index by time, no lock, no notification: a lower bound.");
   if (ran ("tasks/memory(in-memory)/*"))
     note ("tasks/memory(in-memory): the same heap growth, of the whole process, with the "
