@@ -561,15 +561,15 @@ _net_btree_insert (NetBTree *t,
 
   g_return_if_fail (t != NULL);
 
-  id = t->tiebreak (value);
-
   /* An append after the last item into a last leaf with room (a tree built
    * in order, a fill in order): no descent, only the counts of the
    * rightmost path move.  The separators do not: they are the first
-   * items of their nodes. */
+   * items of their nodes.  (A key above the last one needs no
+   * tiebreak.) */
   last = t->last;
   if (last != NULL && last->hdr.n > 0 && last->hdr.n < t->leaf_cap &&
-      cmp_at (t, key, id, last, last->hdr.n - 1, t->derived) > 0)
+      (key > leaf_key (t, last, last->hdr.n - 1, t->derived) ||
+       cmp_at (t, key, t->tiebreak (value), last, last->hdr.n - 1, t->derived) > 0))
     {
       leaf_put (last, last->hdr.n++, key, value, t->derived);
       for (Node *node = t->root; !node->is_leaf; )
@@ -583,6 +583,7 @@ _net_btree_insert (NetBTree *t,
       return;
     }
 
+  id = t->tiebreak (value);
   r = insert_rec (t, t->root, key, id, value, TRUE, &s);
   if (r != NULL)
     {
