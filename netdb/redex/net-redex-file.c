@@ -1242,8 +1242,10 @@ _net_redex_file_append_spans (NetRedexFile        *self,
     }
 
   /* Timestamps never go backwards within a log, so age-based retention
-   * can rely on their order. */
-  now = MAX (g_get_real_time (), self->last_ts);
+   * can rely on their order.  (Read once: MAX() evaluates an argument
+   * twice, and a clock read is the dearest part of a small append.) */
+  now = g_get_real_time ();
+  now = MAX (now, self->last_ts);
   first = self->next_seq;
 
   if (self->persistent)
