@@ -166,6 +166,18 @@ net_text_is_valid (const guint8 *s,
           G_GUINT64_CONSTANT (0x8080808080808080))
         return g_utf8_validate_len ((const char *) s, len, NULL);
     }
+  /* The rest, as the last eight bytes (some seen already) when there are
+   * eight. */
+  if (i < len && len >= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, s + len - 8, 8);
+      if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) &
+          G_GUINT64_CONSTANT (0x8080808080808080))
+        return g_utf8_validate_len ((const char *) s, len, NULL);
+      return TRUE;
+    }
   for (; i < len; i++)
     if (s[i] == 0 || s[i] >= 0x80)
       return g_utf8_validate_len ((const char *) s, len, NULL);

@@ -1966,6 +1966,37 @@ test_leb128_short (void)
     }
 }
 
+/* net_text_is_valid() says what g_utf8_validate_len() says, for bytes
+ * of every length up to 40 (a word at a time, the last word overlapping,
+ * then byte by byte), ASCII with now and then a NUL, a byte of 0x80 or
+ * more (in valid and invalid sequences) anywhere. */
+static void
+test_text_is_valid (void)
+{
+  static const char * const pieces[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xff" };
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      guint8 buf[48];
+      gsize len = g_test_rand_int_range (0, 41);
+      guint r = g_test_rand_int_range (0, 4);
+
+      for (gsize i = 0; i < len; i++)
+        buf[i] = (guint8) g_test_rand_int_range (0x20, 0x7f);
+      if (len > 0 && r == 1)
+        buf[g_test_rand_int_range (0, len)] = 0;
+      else if (r >= 2)
+        {
+          const char *piece = pieces[g_test_rand_int_range (0, G_N_ELEMENTS (pieces))];
+          gsize n = strlen (piece);
+
+          if (n <= len)
+            memcpy (buf + g_test_rand_int_range (0, len - n + 1), piece, n);
+        }
+      g_assert_cmpint (net_text_is_valid (buf, len), ==, g_utf8_validate_len ((const char *) buf, len, NULL));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2003,6 +2034,7 @@ main (int   argc,
   g_test_add_func ("/db/db/codec/put-field", test_codec_put_field);
   g_test_add_func ("/db/codec/leb128", test_leb128);
   g_test_add_func ("/db/codec/leb128-short", test_leb128_short);
+  g_test_add_func ("/db/codec/text-is-valid", test_text_is_valid);
   g_test_add_func ("/db/db/collection/adopt-folds", test_collection_adopt_folds);
 
 #undef ADD
