@@ -770,12 +770,13 @@ typedef struct
 /*
  * A log that holds MEM_LARGE_AFTER chunks of MEM_CHUNK_MAX (2 MiB) takes
  * large ones, of 2 MiB in a huge page (_net_pages_alloc_huge()): a
- * million events touch 20 000 fewer pages, and a first touch costs microseconds in
- * a virtual machine.  A large chunk keeps its timestamps short as the
- * small ones do: a record's is relative to the first timestamp of its
- * 64 KiB window of data (window_ts, after its data).  Not where retention
- * keeps the log's bytes below MEM_LARGE_RETENTION_MIN: a chunk lives until
- * its last record is evicted.
+ * million events touch 20 000 fewer pages, and a first touch costs
+ * microseconds in a virtual machine.  A large chunk keeps its timestamps
+ * short as the small ones do: a record's is relative to the first
+ * timestamp of its 64 KiB window of data (window_ts, after its data).
+ * Not where retention keeps the log's bytes below
+ * MEM_LARGE_RETENTION_MIN: a chunk lives until its last record is
+ * evicted.
  */
 #define MEM_LARGE_AFTER         32
 #define MEM_LARGE_RETENTION_MIN ((guint64) 64 * 1024 * 1024)
