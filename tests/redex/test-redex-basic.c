@@ -628,7 +628,7 @@ test_many_megabytes (Fixture       *f,
 
   while (total < 12 * 1024 * 1024)
     {
-      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) net_redex_event_unref);
 
       for (guint i = 0; i < 500; i++, seq++)
         {
