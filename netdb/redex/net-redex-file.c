@@ -3500,7 +3500,10 @@ net_redex_file_close (NetRedexFile  *self,
       return TRUE;
     }
 
-  if (self->persistent && !self->read_only && self->sync_error == NULL)
+  /* After a failed sync this fails with its error unless every event was
+   * durable before it: a later sync succeeding (the trim's, below) would
+   * not bring back what the kernel dropped. */
+  if (self->persistent && !self->read_only)
     ok = wait_durable_locked (self, self->next_seq - 1, error);
 
   self->closed = TRUE;

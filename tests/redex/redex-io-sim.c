@@ -84,6 +84,7 @@ static GHashTable *sim_fds;       /* fd → SimFd* */
 static guint       sim_n_ops;
 static guint       sim_crash_countdown;
 static gboolean    sim_dead;
+static guint       sim_failing_syncs;
 
 static void
 sim_node_free (SimNode *node)
@@ -432,6 +433,25 @@ sim_sync (int fd)
       return -1;
     }
 
+  /* A file's sync that fails while the power stays on: the kernel marked
+   * the pages clean, so what it was to make durable never will be. */
+  if (f->node != NULL && sim_failing_syncs > 0)
+    {
+      sim_failing_syncs--;
+      for (guint i = 0; i < sim_pending->len; )
+        {
+          SimOp *op = g_ptr_array_index (sim_pending, i);
+
+          if (op->node == f->node && (op->kind == OP_WRITE || op->kind == OP_TRUNCATE))
+            g_ptr_array_remove_index (sim_pending, i);
+          else
+            i++;
+        }
+      g_mutex_unlock (&sim_mutex);
+      errno = EIO;
+      return -1;
+    }
+
   for (guint i = 0; i < sim_pending->len; )
     {
       SimOp *op = g_ptr_array_index (sim_pending, i);
@@ -642,6 +662,7 @@ redex_io_sim_start (const char *root)
   sim_n_ops = 0;
   sim_crash_countdown = 0;
   sim_dead = FALSE;
+  sim_failing_syncs = 0;
   sim_scan (sim_root);
 
   _net_redex_io.open = sim_open;
@@ -663,6 +684,14 @@ redex_io_sim_crash_after (guint n_ops)
 {
   g_mutex_lock (&sim_mutex);
   sim_crash_countdown = n_ops;
+  g_mutex_unlock (&sim_mutex);
+}
+
+void
+redex_io_sim_fail_syncs (guint n_syncs)
+{
+  g_mutex_lock (&sim_mutex);
+  sim_failing_syncs = n_syncs;
   g_mutex_unlock (&sim_mutex);
 }
 

@@ -28,6 +28,10 @@ void     redex_io_sim_crash_after  (guint         n_ops);
 gboolean redex_io_sim_crashed      (void);
 /* The power goes now. */
 void     redex_io_sim_crash_now    (void);
+/* The next @n_syncs fsync()/fdatasync() of files fail with EIO while the
+ * power stays on, and what each was to make durable is lost (the kernel
+ * marks the pages clean after a failed writeback). */
+void     redex_io_sim_fail_syncs   (guint         n_syncs);
 /* Builds in @out (which must not exist) what the disk could hold after a
  * power cut now, according to @mode, choosing with @rand. */
 void     redex_io_sim_materialize  (const char   *out,
