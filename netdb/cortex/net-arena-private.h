@@ -39,9 +39,9 @@ G_BEGIN_DECLS
  */
 
 #define NET_ARENA_MAX_SIZE  512
-/* The first slab is small (many tables hold few entries), each next one
- * as large as all before it, up to NET_ARENA_SLAB_SIZE. */
-#define NET_ARENA_FIRST_SLAB_SIZE (4 * 1024)
+/* (Slabs growing from 4 KiB saved a few KiB a small table but cost a
+ * database opened and closed again ten page faults more: the heap's top
+ * was trimmed and grown each time.) */
 #define NET_ARENA_SLAB_SIZE (64 * 1024)
 /* Once the slabs hold this many bytes (2 MiB), slabs of 2 MiB in a huge
  * page. */

@@ -53,7 +53,7 @@ _net_arena_alloc (NetArena *arena,
        * asks for huge pages in them: a first touch of a page costs
        * microseconds in some kernels (virtual machines), as much as a
        * hundred blocks, and a huge page takes one fault for 512 pages. */
-      gsize slab = CLAMP (arena->slab_bytes, NET_ARENA_FIRST_SLAB_SIZE, NET_ARENA_SLAB_SIZE);
+      gsize slab = NET_ARENA_SLAB_SIZE;
 
       if (arena->slab_bytes >= NET_ARENA_BIG_AFTER)
         {
