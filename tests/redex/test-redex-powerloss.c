@@ -435,6 +435,22 @@ test_powerloss (gconstpointer data)
   g_free (c.tmp);
 }
 
+/* The power goes now, and the disk keeps only what was synced (its state
+ * is written to @out); the writer's handles are then dropped. */
+static void
+lose_power (NetRedex     *redex,
+            NetRedexFile *file,
+            const char   *out,
+            GRand        *rand)
+{
+  redex_io_sim_crash_now ();
+  redex_io_sim_materialize (out, SIM_CRASH_DROP_ALL, rand);
+  net_redex_close (redex, NULL);
+  g_object_unref (file);
+  g_object_unref (redex);
+  redex_io_sim_stop ();
+}
+
 /* The directory entries: a new database, three durable appends, and only
  * what was synced survives.  Before the log fsynced the parents of the
  * directories it creates, the log's directory entry was lost, and with
@@ -468,12 +484,7 @@ test_dir_entries (void)
       g_assert_no_error (error);
     }
 
-  redex_io_sim_crash_now ();
-  redex_io_sim_materialize (out, SIM_CRASH_DROP_ALL, rand);
-  net_redex_close (redex, NULL);
-  g_object_unref (file);
-  g_object_unref (redex);
-  redex_io_sim_stop ();
+  lose_power (redex, file, out, rand);
 
   redex = net_redex_new_read_only (nested_after, &error);
   if (redex == NULL)
@@ -548,12 +559,7 @@ test_failed_sync (void)
   g_assert_error (error, NET_ERROR, NET_ERROR_IO);
   g_clear_error (&error);
 
-  redex_io_sim_crash_now ();
-  redex_io_sim_materialize (out, SIM_CRASH_DROP_ALL, rand);
-  net_redex_close (redex, NULL);
-  g_object_unref (file);
-  g_object_unref (redex);
-  redex_io_sim_stop ();
+  lose_power (redex, file, out, rand);
 
   /* What was acknowledged is there, nothing more. */
   redex = net_redex_new_read_only (db_after, &error);
@@ -656,12 +662,7 @@ test_stale_index (void)
   g_assert_no_error (error);
   file = net_redex_open_file (redex, LOG_NAME, config, &error);
   g_assert_no_error (error);
-  redex_io_sim_crash_now ();
-  redex_io_sim_materialize (out, SIM_CRASH_DROP_ALL, rand);
-  net_redex_close (redex, NULL);
-  g_object_unref (file);
-  g_object_unref (redex);
-  redex_io_sim_stop ();
+  lose_power (redex, file, out, rand);
 
   {
     g_autofree char *path = g_build_filename (log_dir_after, first_idx, NULL);
