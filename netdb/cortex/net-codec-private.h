@@ -106,14 +106,24 @@ net_leb128_put (guint8  *out,
  * at @out, the same bytes as the NetEncoder's, and returns their count. */
 #define NET_FIELD_HEAD_MAX 20
 
+/* A field's key (@field, @wire) and the varint @value after it. */
+static inline gsize
+net_field_put_key_varint (guint8  *out,
+                          guint    field,
+                          guint    wire,
+                          guint64  value)
+{
+  gsize n = net_leb128_put (out, (guint64) field << 3 | wire);
+
+  return n + net_leb128_put (out + n, value);
+}
+
 static inline gsize
 net_field_put_uint (guint8  *out,
                     guint    field,
                     guint64  value)
 {
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_VARINT);
-
-  return n + net_leb128_put (out + n, value);
+  return net_field_put_key_varint (out, field, NET_WIRE_VARINT, value);
 }
 
 static inline gsize
@@ -121,9 +131,7 @@ net_field_put_int (guint8 *out,
                    guint   field,
                    gint64  value)
 {
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_SVARINT);
-
-  return n + net_leb128_put (out + n, ((guint64) value << 1) ^ (guint64) (value >> 63));
+  return net_field_put_key_varint (out, field, NET_WIRE_SVARINT, ((guint64) value << 1) ^ (guint64) (value >> 63));
 }
 
 static inline gsize
@@ -131,10 +139,9 @@ net_field_put_bytes_head (guint8 *out,
                           guint   field,
                           gsize   len)
 {
-  gsize n = net_leb128_put (out, (guint64) field << 3 | NET_WIRE_BYTES);
-
-  return n + net_leb128_put (out + n, len);
+  return net_field_put_key_varint (out, field, NET_WIRE_BYTES, len);
 }
+
 gboolean  net_leb128_get          (const guint8  *data,
                                    gsize          len,
                                    gsize         *pos,
